@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseFlags, validateConfig } from "./index.js";
+
+const rejectsWith = (fn: () => unknown, pattern: RegExp) =>
+  assert.rejects(
+    async () => fn(),
+    (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+  );
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-config-"));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe("config", () => {
+  it("config - defaults follow design.md", async () => {
+    const { config, help } = await loadConfig([]);
+    assert.equal(help, false);
+    assert.deepEqual(config, DEFAULT_CONFIG);
+    assert.equal(config.port, 7440);
+    assert.equal(config.okqPort, 4777);
+    assert.equal(config.gophermqMetricsPort, 9001);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it("config - flags set every setting, in both --flag v and --flag=v forms", async () => {
+    const { config } = await loadConfig([
+      "--data-dir",
+      "/tmp/d",
+      "--host=0.0.0.0",
+      "--port",
+      "0",
+      "--okq-port",
+      "off",
+      "--opq-port=0",
+      "--restmq-port",
+      "1",
+      "--ohpq-port",
+      "2",
+      "--ohpq-http-port",
+      "3",
+      "--gophermq-port",
+      "off",
+      "--gophermq-metrics-port",
+      "4",
+      "--durability",
+      "commit",
+      "--max-message-bytes",
+      "2048",
+      "--shutdown-grace-ms",
+      "5",
+      "--log-level",
+      "warn",
+    ]);
+    assert.deepEqual(
+      { ...config },
+      {
+        dataDir: "/tmp/d",
+        host: "0.0.0.0",
+        port: 0,
+        okqPort: "off",
+        opqPort: 0,
+        restmqPort: 1,
+        ohpqPort: 2,
+        ohpqHttpPort: 3,
+        gophermqPort: "off",
+        gophermqMetricsPort: 4,
+        durability: "commit",
+        maxMessageBytes: 2048,
+        shutdownGraceMs: 5,
+        logLevel: "warn",
+      },
+    );
+  });
+
+  it("config - bad values fail fast naming the flag", async () => {
+    await rejectsWith(() => loadConfig(["--port", "abc"]), /--port "abc": expected an integer from 0 to 65535/);
+    await rejectsWith(() => loadConfig(["--port", "70000"]), /--port/);
+    await rejectsWith(() => loadConfig(["--port", "off"]), /--port "off"/);
+    await rejectsWith(() => loadConfig(["--okq-port=-1"]), /--okq-port.*"off"/);
+    await rejectsWith(
+      () => loadConfig(["--durability", "fast"]),
+      /--durability "fast": expected one of flush, commit, none/,
+    );
+    await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
+    await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+  });
+
+  it("config - unknown flags, missing values and stray arguments are errors", () => {
+    assert.throws(() => parseFlags(["--nope"]), /unknown flag --nope/);
+    assert.throws(() => parseFlags(["--port"]), /flag --port needs a value/);
+    assert.throws(() => parseFlags(["extra"]), /unexpected argument extra/);
+    assert.equal(parseFlags(["-h"]).help, true);
+  });
+
+  it("config - two listeners on one fixed port conflict", () => {
+    assert.throws(() => validateConfig({ port: 8080 }), /--ohpq-port 8080 is already taken by --port/);
+    assert.doesNotThrow(() => validateConfig({ port: 0, okqPort: 0, opqPort: 0 }));
+    assert.doesNotThrow(() => validateConfig({ port: 8080, ohpqPort: "off" }));
+  });
+
+  it("config - a YAML file sets values and flags win over it", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "switchyard.yaml");
+      await writeFile(file, "port: 7555\ndata-dir: store\nokqPort: off\ndurability: none\n");
+      const { config } = await loadConfig(["--config", file, "--durability", "commit"]);
+      assert.equal(config.port, 7555);
+      assert.equal(config.dataDir, join(dir, "store"), "relative to the file's directory");
+      assert.equal(config.okqPort, "off");
+      assert.equal(config.durability, "commit");
+    });
+  });
+
+  it("config - a JSON file works and its errors name the file and key", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "c.json");
+      await writeFile(file, JSON.stringify({ port: 0, maxMessageBytes: 10 }));
+      assert.equal((await loadConfig(["--config", file])).config.maxMessageBytes, 10);
+      await writeFile(file, JSON.stringify({ prot: 1 }));
+      await rejectsWith(() => loadConfig(["--config", file]), /c\.json: unknown setting "prot"/);
+      await writeFile(file, JSON.stringify({ port: "x" }));
+      await rejectsWith(() => loadConfig(["--config", file]), /c\.json: port "x"/);
+      await writeFile(file, "{");
+      await rejectsWith(() => loadConfig(["--config", file]), /not valid JSON/);
+      await writeFile(file, "[1]");
+      await rejectsWith(() => loadConfig(["--config", file]), /mapping/);
+      await rejectsWith(() => loadConfig(["--config", join(dir, "missing.yaml")]), /cannot read config file .*ENOENT/);
+    });
+  });
+});

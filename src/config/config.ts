@@ -1,0 +1,166 @@
+import type { Durability } from "../store/index.js";
+import type { LogLevel } from "../util/index.js";
+
+/** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
+export type PortSetting = number | "off";
+
+/** Everything `switchyard serve` can be told, after defaults, config file and flags are merged. */
+export interface Config {
+  /** Directory of the LMDB environment. Default `./data`. */
+  readonly dataDir: string;
+  /** Address every listener binds to. Default `127.0.0.1` (loopback: auth is off by default). */
+  readonly host: string;
+  /** Port of the RPC listener (Connect, gRPC, gRPC-web, /metrics, /healthz). Default 7440; 0 picks one. */
+  readonly port: number;
+  /** okQ (RESP) bridge. Default 4777. */
+  readonly okqPort: PortSetting;
+  /** OPQ (HTTP form post) bridge. Default 8999. */
+  readonly opqPort: PortSetting;
+  /** RestMQ (HTTP REST, comet, websocket) bridge. Default 8888. */
+  readonly restmqPort: PortSetting;
+  /** "Oh, Please Queue" text TCP bridge. Default 8080. */
+  readonly ohpqPort: PortSetting;
+  /** "Oh, Please Queue" HTTP interface. Default 8081. */
+  readonly ohpqHttpPort: PortSetting;
+  /** GopherMQ (HTTP JSON) bridge. Default 8082. */
+  readonly gophermqPort: PortSetting;
+  /** GopherMQ metrics endpoint. Default 9001. */
+  readonly gophermqMetricsPort: PortSetting;
+  /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
+  readonly durability: Durability;
+  /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
+  readonly maxMessageBytes: number;
+  /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
+  readonly shutdownGraceMs: number;
+  /** Least severe log level written to stderr. Default `info`. */
+  readonly logLevel: LogLevel;
+}
+
+/** The defaults of {@link Config} (design.md "The process"). */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  dataDir: "./data",
+  host: "127.0.0.1",
+  port: 7440,
+  okqPort: 4777,
+  opqPort: 8999,
+  restmqPort: 8888,
+  ohpqPort: 8080,
+  ohpqHttpPort: 8081,
+  gophermqPort: 8082,
+  gophermqMetricsPort: 9001,
+  durability: "flush",
+  maxMessageBytes: 1024 * 1024,
+  shutdownGraceMs: 10_000,
+  logLevel: "info",
+});
+
+/** A bad configuration value; the message names the flag or config key and what is expected. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Parser<T> = (raw: unknown) => T;
+
+/** Thrown by parsers with only the expectation; the caller prefixes where the value came from. */
+class Expected extends Error {}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+      throw new Expected(`an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+const port = integer(0, 65535);
+const bridgePort: Parser<PortSetting> = (raw) => {
+  if (raw === "off" || raw === false) return "off";
+  try {
+    return port(raw);
+  } catch {
+    throw new Expected('a port from 0 to 65535, or "off"');
+  }
+};
+
+function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    if (typeof raw === "string" && (values as string[]).includes(raw)) return raw as T;
+    throw new Expected(`one of ${values.join(", ")}`);
+  };
+}
+
+const nonEmpty: Parser<string> = (raw) => {
+  if (typeof raw !== "string" || raw.trim() === "") throw new Expected("a non-empty string");
+  return raw;
+};
+
+/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
+export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]> } } =
+  {
+    dataDir: { flag: "--data-dir", parse: nonEmpty },
+    host: { flag: "--host", parse: nonEmpty },
+    port: { flag: "--port", parse: port },
+    okqPort: { flag: "--okq-port", parse: bridgePort },
+    opqPort: { flag: "--opq-port", parse: bridgePort },
+    restmqPort: { flag: "--restmq-port", parse: bridgePort },
+    ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
+    ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
+    gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
+    gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+    durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+    maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
+    shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
+    logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  };
+
+/** The config keys, in declaration order. */
+export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];
+
+/**
+ * Parses one raw value (a flag's string, or a config file's string/number) for `key`.
+ * `where` names its origin in the error message, e.g. `--port` or `config file x.yaml: port`.
+ */
+export function parseSetting<K extends keyof Config>(key: K, raw: unknown, where: string): Config[K] {
+  try {
+    return SETTINGS[key].parse(raw);
+  } catch (e) {
+    if (!(e instanceof Expected)) throw e;
+    throw new ConfigError(`invalid ${where} ${JSON.stringify(raw)}: expected ${e.message}`);
+  }
+}
+
+/** The listeners with a port, keyed like the ready line, with the config key of each. */
+export const LISTENER_PORTS = [
+  ["rpc", "port"],
+  ["okq", "okqPort"],
+  ["opq", "opqPort"],
+  ["restmq", "restmqPort"],
+  ["ohpq", "ohpqPort"],
+  ["ohpq-http", "ohpqHttpPort"],
+  ["gophermq", "gophermqPort"],
+  ["gophermq-metrics", "gophermqMetricsPort"],
+] as const satisfies readonly (readonly [string, keyof Config])[];
+
+/**
+ * Checks a whole config and returns a frozen copy: every field (missing fields take
+ * {@link DEFAULT_CONFIG}) and that no two listeners ask for the same fixed port.
+ * Throws {@link ConfigError} naming the flag at fault.
+ */
+export function validateConfig(input: Partial<Config>): Config {
+  const out: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
+  }
+  const config = out as unknown as Config;
+  const used = new Map<number, string>();
+  for (const [, key] of LISTENER_PORTS) {
+    const p = config[key];
+    if (p === "off" || p === 0) continue;
+    const other = used.get(p);
+    if (other) throw new ConfigError(`${SETTINGS[key].flag} ${p} is already taken by ${other}: choose another port`);
+    used.set(p, SETTINGS[key].flag);
+  }
+  return Object.freeze(config);
+}

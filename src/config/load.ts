@@ -1,0 +1,118 @@
+import { readFile } from "node:fs/promises";
+import { dirname, extname, isAbsolute, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_KEYS, type Config, ConfigError, parseSetting, SETTINGS, validateConfig } from "./config.js";
+
+/** What the command line asked for, before the config file is read. */
+export interface ParsedFlags {
+  /** `--config FILE`, if given. */
+  configFile: string | undefined;
+  /** `--help` or `-h`. */
+  help: boolean;
+  /** The settings given as flags, parsed and checked. */
+  settings: Partial<Config>;
+}
+
+const flagName = (key: keyof Config) => SETTINGS[key].flag.slice(2);
+
+/**
+ * Parses `switchyard serve` flags (`--port 7440` or `--port=7440`). Unknown flags, missing
+ * values, stray arguments and bad values throw {@link ConfigError} naming the flag.
+ */
+export function parseFlags(argv: readonly string[]): ParsedFlags {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const key of CONFIG_KEYS) options[flagName(key)] = { type: "string" };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const message = e instanceof Error ? e.message : String(e);
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const flag = /'([^']+)'/.exec(message)?.[1] ?? message;
+      throw new ConfigError(`unknown flag ${flag} (see switchyard serve --help)`);
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      const arg = /'([^']+)'/.exec(message)?.[1] ?? message;
+      throw new ConfigError(`unexpected argument ${arg} (see switchyard serve --help)`);
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? message;
+      throw new ConfigError(`flag ${flag} needs a value (see switchyard serve --help)`);
+    }
+    throw new ConfigError(message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const settings: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const raw = values[flagName(key)];
+    if (raw !== undefined) settings[key] = parseSetting(key, raw, SETTINGS[key].flag);
+  }
+  const configFile = values.config;
+  if (configFile === "") throw new ConfigError("flag --config needs a file name");
+  return { configFile: configFile as string | undefined, help: values.help === true, settings };
+}
+
+const KEY_BY_NAME = new Map<string, keyof Config>(
+  CONFIG_KEYS.flatMap((key) => [
+    [key, key],
+    [flagName(key), key],
+  ]),
+);
+
+/**
+ * Reads a config file: JSON (`.json`) or YAML (anything else; YAML is a superset of JSON).
+ * Keys are the {@link Config} field names (`dataDir`) or the flag names (`data-dir`). A
+ * relative `dataDir` is resolved against the file's directory.
+ */
+export async function readConfigFile(file: string): Promise<Partial<Config>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? String(e);
+    throw new ConfigError(`cannot read config file ${file}: ${code}`);
+  }
+  let doc: unknown;
+  try {
+    doc = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${e}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new ConfigError(`config file ${file} must hold a mapping of settings`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(doc)) {
+    const key = KEY_BY_NAME.get(name);
+    if (!key) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+    if (key in out) throw new ConfigError(`config file ${file}: "${name}" is set twice`);
+    out[key] = parseSetting(key, raw, `config file ${file}: ${name}`);
+  }
+  const dataDir = out.dataDir;
+  if (typeof dataDir === "string" && !isAbsolute(dataDir)) out.dataDir = resolve(dirname(file), dataDir);
+  return out;
+}
+
+/** The result of {@link loadConfig}. */
+export interface LoadedConfig {
+  config: Config;
+  /** True when `--help` was given (the config is then the defaults plus whatever parsed). */
+  help: boolean;
+}
+
+/**
+ * Builds the effective config from `switchyard serve` flags: defaults < config file < flags.
+ * Fails fast with a {@link ConfigError} on any bad value.
+ */
+export async function loadConfig(argv: readonly string[]): Promise<LoadedConfig> {
+  const flags = parseFlags(argv);
+  if (flags.help) return { config: validateConfig(flags.settings), help: true };
+  const fromFile = flags.configFile ? await readConfigFile(flags.configFile) : {};
+  return { config: validateConfig({ ...fromFile, ...flags.settings }), help: false };
+}

@@ -1,0 +1,58 @@
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
+import { abortReasonToConnectError } from "./reflection.js";
+
+/** Options of {@link registerHealth}. */
+export interface HealthOptions {
+  /**
+   * Aborted when the server begins to shut down. From then on every service reports
+   * NOT_SERVING, and Watch streams send NOT_SERVING and end with UNAVAILABLE.
+   */
+  shutdownSignal: AbortSignal;
+  /**
+   * Fully qualified names of the services that report a status of their own besides the
+   * server as a whole (`""`). Others are unknown: Check fails with NOT_FOUND and Watch sends
+   * SERVICE_UNKNOWN, as the gRPC health protocol specifies.
+   */
+  services: readonly string[];
+}
+
+/** Resolves when `signal` aborts (at once if it already has). */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/**
+ * Registers `grpc.health.v1.Health` (Check and Watch) following the gRPC health checking
+ * protocol (grpc/grpc doc/health-checking.md). The empty service name means the whole server.
+ */
+export function registerHealth(router: ConnectRouter, options: HealthOptions): void {
+  const known = new Set(["", ...options.services]);
+  const { shutdownSignal } = options;
+  const status = (service: string): Status => {
+    if (!known.has(service)) return Status.SERVICE_UNKNOWN;
+    return shutdownSignal.aborted ? Status.NOT_SERVING : Status.SERVING;
+  };
+  router.service(Health, {
+    check(request) {
+      if (!known.has(request.service)) {
+        throw new ConnectError(`unknown service "${request.service}"`, Code.NotFound);
+      }
+      return { status: status(request.service) };
+    },
+    async *watch(request, ctx) {
+      // Each status change is sent once; the only change this server makes is the one to
+      // NOT_SERVING at shutdown. The stream ends when the call's signal aborts (client gone,
+      // deadline) or at shutdown.
+      const first = status(request.service);
+      yield { status: first };
+      await aborted(AbortSignal.any([ctx.signal, shutdownSignal]));
+      if (shutdownSignal.aborted) {
+        if (first === Status.SERVING) yield { status: Status.NOT_SERVING };
+        throw new ConnectError("the server is shutting down", Code.Unavailable);
+      }
+      throw abortReasonToConnectError(ctx.signal.reason);
+    },
+  });
+}
