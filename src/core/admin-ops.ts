@@ -1,0 +1,171 @@
+import { randomUUID } from "node:crypto";
+import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
+import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
+import type { CoreContext } from "./context.js";
+import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
+import type {
+  NewMessage,
+  Page,
+  PublishOutcome,
+  Stats,
+  SubscriptionInfo,
+  SubscriptionSettings,
+  TopicInfo,
+  TopicSettings,
+} from "./types.js";
+import { validateName, validatePublish, validateRange } from "./validate.js";
+
+/** Strips store-internal fields. */
+export function topicInfo({ id: _id, ...t }: TopicRecord): TopicInfo {
+  return t;
+}
+export function subscriptionInfo({ id: _id, topicId: _t, ...s }: SubscriptionRecord): SubscriptionInfo {
+  return s;
+}
+
+function topicNotFound(name: string): BrokerError {
+  return new BrokerError("TOPIC_NOT_FOUND", `topic "${name}" does not exist`, { metadata: { topic: name } });
+}
+
+export async function publish(ctx: CoreContext, topic: string, messages: readonly NewMessage[]): Promise<PublishOutcome[]> {
+  validateName("topic", topic);
+  validatePublish(messages, ctx.limits);
+  const now = ctx.clock.now();
+  const records: AppendRecord[] = messages.map((m) => ({
+    id: m.id || randomUUID(),
+    data: m.data,
+    attributes: m.attributes ?? {},
+    priority: m.priority ?? 0,
+    orderingKey: m.orderingKey ?? "",
+    deliverAtMs: m.delayMs ? now + m.delayMs : 0,
+    expireAtMs: m.ttlMs ? now + m.ttlMs : 0,
+  }));
+  const results = await ctx.store.append(topic, records, now);
+  if (results.some((r) => !r.duplicate)) ctx.notifier.notify(topic);
+  return results;
+}
+
+export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {
+  const settings = topicSettings(spec, ctx.limits);
+  const queueSub = settings.queue ? queueSubscriptionSettings(spec, ctx.limits) : undefined;
+  const { topic, subscription } = await ctx.store.createTopic(settings, ctx.clock.now(), queueSub);
+  return subscription
+    ? { topic: topicInfo(topic), subscription: subscriptionInfo(subscription) }
+    : { topic: topicInfo(topic) };
+}
+
+export async function getTopic(ctx: CoreContext, name: string): Promise<TopicInfo> {
+  validateName("topic", name);
+  const t = await ctx.store.getTopic(name);
+  if (!t) throw topicNotFound(name);
+  return topicInfo(t);
+}
+
+function decodePageToken(token: string): string {
+  if (token === "") return "";
+  const name = Buffer.from(token, "base64url").toString();
+  if (Buffer.from(name).toString("base64url") !== token) throw invalidArgument("malformed page_token", "page_token");
+  return name;
+}
+
+function pageSize(size: number): number {
+  validateRange("page_size", size, 0, 1000);
+  return size || 100;
+}
+
+async function paginate<T extends { name: string }>(
+  size: number,
+  token: string,
+  fetch: (after: string, limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const limit = pageSize(size);
+  const items = await fetch(decodePageToken(token), limit + 1);
+  const more = items.length > limit;
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page, nextPageToken: more && last ? Buffer.from(last.name).toString("base64url") : "" };
+}
+
+export async function listTopics(ctx: CoreContext, size: number, token: string): Promise<Page<TopicInfo>> {
+  const page = await paginate(size, token, (after, limit) => ctx.store.listTopics(after, limit));
+  return { items: page.items.map(topicInfo), nextPageToken: page.nextPageToken };
+}
+
+export async function updateTopic(ctx: CoreContext, name: string, patch: Partial<TopicSettings>): Promise<TopicInfo> {
+  const current = await getTopic(ctx, name);
+  const settings = topicSettings({ ...current, ...patch, name, queue: current.queue }, ctx.limits);
+  return topicInfo(await ctx.store.updateTopic(name, settings));
+}
+
+export async function createSubscription(ctx: CoreContext, spec: CreateSubscriptionSpec): Promise<SubscriptionInfo> {
+  const settings = subscriptionSettings(spec, ctx.limits);
+  return subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
+}
+
+export async function getSubscription(ctx: CoreContext, name: string): Promise<SubscriptionInfo> {
+  validateName("subscription", name);
+  const s = await ctx.store.getSubscription(name);
+  if (!s) {
+    throw new BrokerError("SUBSCRIPTION_NOT_FOUND", `subscription "${name}" does not exist`, {
+      metadata: { subscription: name },
+    });
+  }
+  return subscriptionInfo(s);
+}
+
+export async function listSubscriptions(ctx: CoreContext, topic: string, size: number, token: string) {
+  if (topic !== "") await getTopic(ctx, topic);
+  const page = await paginate(size, token, (after, limit) => ctx.store.listSubscriptions(topic, after, limit));
+  return { items: page.items.map(subscriptionInfo), nextPageToken: page.nextPageToken };
+}
+
+export async function updateSubscription(
+  ctx: CoreContext,
+  name: string,
+  patch: Partial<SubscriptionSettings>,
+): Promise<SubscriptionInfo> {
+  const current = await getSubscription(ctx, name);
+  if (patch.topic !== undefined && patch.topic !== current.topic) {
+    throw invalidArgument("the topic of a subscription cannot change", "topic");
+  }
+  const settings = subscriptionSettings({ ...current, ...patch, name, topic: current.topic }, ctx.limits);
+  const updated = subscriptionInfo(await ctx.store.updateSubscription(name, settings));
+  ctx.notifier.notify(updated.topic);
+  return updated;
+}
+
+export async function getStats(ctx: CoreContext, topics: readonly string[]): Promise<Stats> {
+  const names = topics.length > 0 ? [...topics] : await allTopicNames(ctx);
+  const now = ctx.clock.now();
+  const stats: Stats = { topics: [], subscriptions: [] };
+  for (const name of names) {
+    validateName("topic", name);
+    const c = await ctx.store.topicCounters(name);
+    stats.topics.push({ name, ...c });
+    for (const sub of await ctx.store.listSubscriptions(name, "", 100_000)) {
+      const sc = await ctx.store.subscriptionCounters(sub.name);
+      stats.subscriptions.push({
+        name: sub.name,
+        topic: name,
+        backlog: sc.unacked,
+        inFlight: sc.inFlight,
+        delayed: sc.delayed,
+        consumers: ctx.consumers.get(sub.name) ?? 0,
+        oldestUnackedAgeMs: sc.oldestUnackedPublishMs > 0 ? Math.max(0, now - sc.oldestUnackedPublishMs) : 0,
+        paused: sub.paused,
+      });
+    }
+  }
+  return stats;
+}
+
+async function allTopicNames(ctx: CoreContext): Promise<string[]> {
+  const names: string[] = [];
+  for (let after = ""; ; ) {
+    const batch = await ctx.store.listTopics(after, 1000);
+    names.push(...batch.map((t) => t.name));
+    if (batch.length < 1000) return names;
+    after = names[names.length - 1] as string;
+  }
+}

@@ -1,0 +1,55 @@
+import type {
+  AckTargets,
+  Delivery,
+  NewMessage,
+  Page,
+  PublishOutcome,
+  PullRequest,
+  Stats,
+  SubscriptionInfo,
+  SubscriptionSettings,
+  TopicInfo,
+  TopicSettings,
+} from "./types.js";
+
+/** Options to create a topic: everything but the name is optional. */
+export type CreateTopicSpec = Partial<TopicSettings> & {
+  name: string;
+  /** Settings of the queue's subscription (name and topic are ignored); only with `queue`. */
+  queueSubscription?: Partial<SubscriptionSettings>;
+};
+/** Options to create a subscription: name and topic are required. */
+export type CreateSubscriptionSpec = Partial<SubscriptionSettings> & { name: string; topic: string };
+
+/**
+ * The broker core: transport-blind domain operations. Every rule of design.md lives behind
+ * this interface; the RPC layer only maps protos to these calls. Errors are `BrokerError`s.
+ */
+export interface Broker {
+  publish(topic: string, messages: readonly NewMessage[]): Promise<PublishOutcome[]>;
+  /** Leases up to `maxMessages`; waits up to `waitMs` (bounded by the server cap) for the first. */
+  pull(request: PullRequest, signal: AbortSignal): Promise<Delivery[]>;
+  ack(subscription: string, targets: AckTargets): Promise<void>;
+  nack(subscription: string, targets: AckTargets, delayMs: number): Promise<void>;
+  modifyAckDeadline(subscription: string, ackIds: readonly string[], ackDeadlineMs: number): Promise<void>;
+  peek(subscription: string, maxMessages: number): Promise<Delivery[]>;
+
+  createTopic(spec: CreateTopicSpec): Promise<{ topic: TopicInfo; subscription?: SubscriptionInfo }>;
+  getTopic(name: string): Promise<TopicInfo>;
+  listTopics(pageSize: number, pageToken: string): Promise<Page<TopicInfo>>;
+  updateTopic(name: string, patch: Partial<TopicSettings>): Promise<TopicInfo>;
+  deleteTopic(name: string): Promise<void>;
+  purgeTopic(name: string): Promise<number>;
+
+  createSubscription(spec: CreateSubscriptionSpec): Promise<SubscriptionInfo>;
+  getSubscription(name: string): Promise<SubscriptionInfo>;
+  listSubscriptions(topic: string, pageSize: number, pageToken: string): Promise<Page<SubscriptionInfo>>;
+  updateSubscription(name: string, patch: Partial<SubscriptionSettings>): Promise<SubscriptionInfo>;
+  deleteSubscription(name: string): Promise<void>;
+  setPaused(name: string, paused: boolean): Promise<SubscriptionInfo>;
+
+  getStats(topics: readonly string[]): Promise<Stats>;
+
+  /** Ends waits with SHUTTING_DOWN and stops timers. Does not close the store. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+import type { Notifier } from "../notify/index.js";
+import type { Store } from "../store/index.js";
+import type { Clock, Logger } from "../util/index.js";
+import type { BrokerLimits } from "./limits.js";
+
+/** What every core operation works with. Internal to the core. */
+export interface CoreContext {
+  store: Store;
+  clock: Clock;
+  limits: BrokerLimits;
+  logger: Logger;
+  notifier: Notifier;
+  /** Pull/Subscribe callers per subscription, for stats. */
+  consumers: Map<string, number>;
+  /** Aborted with SHUTTING_DOWN when the broker closes. */
+  shutdown: AbortController;
+}

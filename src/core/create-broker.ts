@@ -1,0 +1,81 @@
+import { BrokerError } from "../errors/index.js";
+import { createLocalNotifier } from "../notify/index.js";
+import type { Store } from "../store/index.js";
+import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
+import * as admin from "./admin-ops.js";
+import type { Broker } from "./broker.js";
+import type { CoreContext } from "./context.js";
+import * as delivery from "./delivery-ops.js";
+import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+import { validateName } from "./validate.js";
+
+/** Options of {@link createBroker}. */
+export interface BrokerOptions {
+  store: Store;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: {@link DEFAULT_LIMITS}. */
+  limits?: Partial<BrokerLimits>;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+/** Creates the broker core on a store. The caller owns the store and closes it after the broker. */
+export function createBroker(options: BrokerOptions): Broker {
+  const ctx: CoreContext = {
+    store: options.store,
+    clock: options.clock ?? systemClock,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    logger: options.logger ?? silentLogger,
+    notifier: createLocalNotifier(),
+    consumers: new Map(),
+    shutdown: new AbortController(),
+  };
+  const open = () => {
+    if (ctx.shutdown.signal.aborted) throw new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
+  };
+  const guard =
+    <A extends unknown[], R>(fn: (ctx: CoreContext, ...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      open();
+      return fn(ctx, ...args);
+    };
+  const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
+  return {
+    publish: guard(admin.publish),
+    pull: guard(delivery.pull),
+    ack: guard(delivery.ack),
+    nack: guard(delivery.nack),
+    modifyAckDeadline: guard(delivery.modifyAckDeadline),
+    peek: guard(delivery.peek),
+    createTopic: guard(admin.createTopic),
+    getTopic: guard(admin.getTopic),
+    listTopics: guard(admin.listTopics),
+    updateTopic: guard(admin.updateTopic),
+    deleteTopic: guard(async (c, name: string) => {
+      validateName("topic", name);
+      await c.store.deleteTopic(name);
+      c.notifier.notify(name);
+    }),
+    purgeTopic: guard(async (c, name: string) => {
+      validateName("topic", name);
+      return c.store.purgeTopic(name);
+    }),
+    createSubscription: guard(admin.createSubscription),
+    getSubscription: guard(admin.getSubscription),
+    listSubscriptions: guard(admin.listSubscriptions),
+    updateSubscription: guard(admin.updateSubscription),
+    deleteSubscription: guard(async (c, name: string) => {
+      const sub = await admin.getSubscription(c, name);
+      await c.store.deleteSubscription(name);
+      c.notifier.notify(sub.topic);
+    }),
+    setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
+    getStats: guard(admin.getStats),
+    async close() {
+      if (!ctx.shutdown.signal.aborted) {
+        ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
+      }
+    },
+  };
+}

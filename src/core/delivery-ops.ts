@@ -1,0 +1,144 @@
+import { BrokerError } from "../errors/index.js";
+import type { SettleOutcome } from "../store/index.js";
+import type { CoreContext } from "./context.js";
+import type { AckTargets, Delivery, PullRequest } from "./types.js";
+import { validateName, validateRange } from "./validate.js";
+import { waitForChange } from "./wait.js";
+
+/** Most ack ids or message ids in one Ack/Nack/ModifyAckDeadline. */
+const MAX_SETTLE_TARGETS = 10_000;
+
+async function requireSubscription(ctx: CoreContext, name: string) {
+  validateName("subscription", name);
+  const sub = await ctx.store.getSubscription(name);
+  if (!sub) {
+    throw new BrokerError("SUBSCRIPTION_NOT_FOUND", `subscription "${name}" does not exist`, {
+      metadata: { subscription: name },
+    });
+  }
+  return sub;
+}
+
+function toDelivery(r: { token: string; message: Delivery["message"]; attempt: number }): Delivery {
+  return { ackId: r.token, message: r.message, deliveryAttempt: r.attempt };
+}
+
+/** What an aborted wait reports: the broker's own reason (shutdown), else CANCELED. */
+function abortError(reason: unknown): BrokerError {
+  if (reason instanceof BrokerError) return reason;
+  return new BrokerError("CANCELED", "the call was canceled", { cause: reason });
+}
+
+/** Long-poll pull: leases what is available, else waits for a publish, a due time or the deadline. */
+export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSignal): Promise<Delivery[]> {
+  const { limits, clock, store, notifier } = ctx;
+  let sub = await requireSubscription(ctx, req.subscription);
+  validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
+  validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
+  validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
+  const max = req.maxMessages || limits.defaultPullMessages;
+  const linked = AbortSignal.any([signal, ctx.shutdown.signal]);
+  const deadline = clock.now() + Math.min(req.waitMs, limits.maxWaitMs);
+  ctx.consumers.set(sub.name, (ctx.consumers.get(sub.name) ?? 0) + 1);
+  try {
+    for (;;) {
+      if (linked.aborted) throw abortError(linked.reason);
+      const seen = notifier.version(sub.topic);
+      if (!sub.paused) {
+        const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
+        const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
+        if (got.length > 0) return got.map(toDelivery);
+      }
+      const now = clock.now();
+      if (now >= deadline) return [];
+      const due = sub.paused ? undefined : await store.nextDueMs(sub.name);
+      const wakeAt = Math.min(deadline, due ?? Number.POSITIVE_INFINITY);
+      try {
+        await waitForChange(notifier, clock, sub.topic, seen, wakeAt - now, linked);
+      } catch (e) {
+        throw abortError(e);
+      }
+      sub = await requireSubscription(ctx, sub.name);
+    }
+  } finally {
+    const n = (ctx.consumers.get(sub.name) ?? 1) - 1;
+    if (n > 0) ctx.consumers.set(sub.name, n);
+    else ctx.consumers.delete(sub.name);
+  }
+}
+
+function validateTargets(targets: AckTargets): void {
+  const n = targets.ackIds.length + targets.messageIds.length;
+  if (n === 0) throw new BrokerError("INVALID_ARGUMENT", "no ack_ids or message_ids given", { metadata: { field: "ack_ids" } });
+  if (n > MAX_SETTLE_TARGETS) {
+    throw new BrokerError("INVALID_ARGUMENT", `at most ${MAX_SETTLE_TARGETS} ids per call, got ${n}`, {
+      metadata: { field: "ack_ids" },
+    });
+  }
+}
+
+const OUTCOME_REASON = {
+  malformed: ["INVALID_ACK_ID", "is not an ack id of this subscription"],
+  stale: ["LEASE_EXPIRED", "lease expired and the message was delivered again"],
+  unknown: ["DELIVERY_UNKNOWN", "is not pending on this subscription (already acked or never delivered)"],
+} as const;
+
+/**
+ * Every target that could be settled was; if any could not, the call fails with the reason of
+ * the first failure and lists the failed ids in the metadata.
+ */
+function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
+  const ids = [...targets.ackIds, ...targets.messageIds];
+  const failed = outcomes.flatMap((o, i) => (o === "ok" ? [] : [{ o, id: ids[i] as string, byToken: i < targets.ackIds.length }]));
+  const first = failed[0];
+  if (!first) return;
+  const [reason, text] = OUTCOME_REASON[first.o];
+  const what = first.byToken ? `ack id "${first.id}"` : `message id "${first.id}"`;
+  throw new BrokerError(reason, `${what} ${text}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ""}`, {
+    metadata: {
+      failed_ack_ids: failed.filter((f) => f.byToken).map((f) => f.id).join(","),
+      failed_message_ids: failed.filter((f) => !f.byToken).map((f) => f.id).join(","),
+      settled: String(outcomes.length - failed.length),
+    },
+  });
+}
+
+export async function ack(ctx: CoreContext, subscription: string, targets: AckTargets): Promise<void> {
+  const sub = await requireSubscription(ctx, subscription);
+  validateTargets(targets);
+  const outcomes = await ctx.store.ack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, ctx.clock.now());
+  throwIfFailed(outcomes, targets);
+}
+
+export async function nack(ctx: CoreContext, subscription: string, targets: AckTargets, delayMs: number): Promise<void> {
+  const sub = await requireSubscription(ctx, subscription);
+  validateTargets(targets);
+  validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
+  const now = ctx.clock.now();
+  const outcomes = await ctx.store.nack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, now + delayMs, now);
+  ctx.notifier.notify(sub.topic);
+  throwIfFailed(outcomes, targets);
+}
+
+export async function modifyAckDeadline(
+  ctx: CoreContext,
+  subscription: string,
+  ackIds: readonly string[],
+  ackDeadlineMs: number,
+): Promise<void> {
+  if (ackDeadlineMs === 0) return nack(ctx, subscription, { ackIds, messageIds: [] }, 0);
+  const sub = await requireSubscription(ctx, subscription);
+  validateTargets({ ackIds, messageIds: [] });
+  validateRange("ack_deadline_ms", ackDeadlineMs, 0, ctx.limits.maxAckDeadlineMs);
+  const now = ctx.clock.now();
+  const outcomes = await ctx.store.extend(sub.name, ackIds, now + ackDeadlineMs, now);
+  ctx.notifier.notify(sub.topic);
+  throwIfFailed(outcomes, { ackIds, messageIds: [] });
+}
+
+export async function peek(ctx: CoreContext, subscription: string, maxMessages: number): Promise<Delivery[]> {
+  const sub = await requireSubscription(ctx, subscription);
+  validateRange("max_messages", maxMessages, 0, ctx.limits.maxPullMessages);
+  const got = await ctx.store.peek(sub.name, maxMessages || ctx.limits.defaultPullMessages, ctx.clock.now());
+  return got.map(toDelivery);
+}

@@ -1,0 +1,4 @@
+export type { Broker, CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
+export { type BrokerOptions, createBroker } from "./create-broker.js";
+export { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+export type * from "./types.js";

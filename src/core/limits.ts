@@ -1,0 +1,40 @@
+/** Server-wide limits of the core. Every field has a unit in its name. */
+export interface BrokerLimits {
+  /** Largest `data` plus attributes of one message. Default 1 MiB. */
+  maxMessageBytes: number;
+  /** Most messages in one Publish. Default 1000. */
+  maxBatchMessages: number;
+  /** Largest total size of one Publish. Default 16 MiB. */
+  maxBatchBytes: number;
+  /** Most messages one Pull or Peek returns. Default 1000. */
+  maxPullMessages: number;
+  /** What `max_messages: 0` means. Default 100. */
+  defaultPullMessages: number;
+  /** Cap on a long-poll wait. Default 60 s. */
+  maxWaitMs: number;
+  /** Lease length when the subscription sets none. Default 30 s. */
+  defaultAckDeadlineMs: number;
+  /** Longest lease a client may ask for. Default 10 min. */
+  maxAckDeadlineMs: number;
+  /** Dedup window when the topic sets none. Default 2 min. */
+  defaultDedupWindowMs: number;
+  /** Most attributes on one message. Default 100. */
+  maxAttributes: number;
+  /** Longest client message id or ordering key, in UTF-8 bytes. Default 1024. */
+  maxIdBytes: number;
+}
+
+/** The defaults of {@link BrokerLimits}. */
+export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
+  maxMessageBytes: 1024 * 1024,
+  maxBatchMessages: 1000,
+  maxBatchBytes: 16 * 1024 * 1024,
+  maxPullMessages: 1000,
+  defaultPullMessages: 100,
+  maxWaitMs: 60_000,
+  defaultAckDeadlineMs: 30_000,
+  maxAckDeadlineMs: 600_000,
+  defaultDedupWindowMs: 120_000,
+  maxAttributes: 100,
+  maxIdBytes: 1024,
+};

@@ -1,0 +1,75 @@
+import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
+import type { BrokerLimits } from "./limits.js";
+import type { SubscriptionSettings, TopicSettings } from "./types.js";
+import { notYet, validateName, validateRange } from "./validate.js";
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/** Fills in defaults and validates topic settings. */
+export function topicSettings(spec: Partial<TopicSettings> & { name: string }, limits: BrokerLimits): TopicSettings {
+  validateName("topic", spec.name);
+  const s: TopicSettings = {
+    name: spec.name,
+    queue: spec.queue ?? false,
+    dedupWindowMs: spec.dedupWindowMs || limits.defaultDedupWindowMs,
+    dedupScope: spec.dedupScope ?? "window",
+    retainAckedMs: spec.retainAckedMs ?? 0,
+    maxMessages: spec.maxMessages ?? 0,
+    maxBytes: spec.maxBytes ?? 0,
+    maxAgeMs: spec.maxAgeMs ?? 0,
+    overflow: spec.overflow ?? "reject",
+  };
+  validateRange("dedup_window_ms", s.dedupWindowMs, 1, WEEK_MS);
+  // Retention and limits arrive with the delivery work; refuse rather than ignore them.
+  if (s.retainAckedMs > 0) throw notYet("retain_acked_ms");
+  if (s.maxMessages > 0) throw notYet("max_messages");
+  if (s.maxBytes > 0) throw notYet("max_bytes");
+  if (s.maxAgeMs > 0) throw notYet("max_age_ms");
+  if (s.overflow !== "reject") throw notYet("overflow");
+  return s;
+}
+
+/** Fills in defaults and validates subscription settings. */
+export function subscriptionSettings(
+  spec: Partial<SubscriptionSettings> & { name: string; topic: string },
+  limits: BrokerLimits,
+): SubscriptionSettings {
+  validateName("subscription", spec.name);
+  validateName("topic", spec.topic);
+  const s: SubscriptionSettings = {
+    name: spec.name,
+    topic: spec.topic,
+    ackDeadlineMs: spec.ackDeadlineMs || limits.defaultAckDeadlineMs,
+    maxDeliveryAttempts: spec.maxDeliveryAttempts ?? 0,
+    deadLetterTopic: spec.deadLetterTopic ?? "",
+    retry: spec.retry ?? { minBackoffMs: 0, maxBackoffMs: 0 },
+    start: spec.start ?? { kind: "latest" },
+    filter: spec.filter ?? {},
+    ordered: spec.ordered ?? false,
+    paused: spec.paused ?? false,
+    expireAfterIdleMs: spec.expireAfterIdleMs ?? 0,
+    push: spec.push ?? null,
+  };
+  validateRange("ack_deadline_ms", s.ackDeadlineMs, 1, limits.maxAckDeadlineMs);
+  if (s.start.kind === "seq") validateRange("start.seq", s.start.seq, 1, Number.MAX_SAFE_INTEGER);
+  if (s.start.kind === "time") validateRange("start.time", s.start.timeMs, 0, Number.MAX_SAFE_INTEGER);
+  // Delivery features that a later release implements; refuse rather than ignore them.
+  if (s.maxDeliveryAttempts > 0) throw notYet("max_delivery_attempts");
+  if (s.deadLetterTopic !== "") throw notYet("dead_letter_topic");
+  if (s.retry.minBackoffMs > 0 || s.retry.maxBackoffMs > 0) throw notYet("retry");
+  if (Object.keys(s.filter).length > 0) throw notYet("filter");
+  if (s.ordered) throw notYet("ordered");
+  if (s.expireAfterIdleMs > 0) throw notYet("expire_after_idle_ms");
+  if (s.push) throw notYet("push");
+  return s;
+}
+
+/** The settings of a queue's same-name subscription. */
+export function queueSubscriptionSettings(spec: CreateTopicSpec, limits: BrokerLimits): SubscriptionSettings {
+  return subscriptionSettings({ ...spec.queueSubscription, name: spec.name, topic: spec.name }, limits);
+}
+
+/** Settings from a create-subscription spec. */
+export function newSubscriptionSettings(spec: CreateSubscriptionSpec, limits: BrokerLimits): SubscriptionSettings {
+  return subscriptionSettings(spec, limits);
+}

@@ -1,0 +1,149 @@
+/**
+ * Domain types of the broker core. These are not the generated proto types: only
+ * src/rpc/convert.ts maps between the two. Seqs and times are plain numbers (seq ≤ 2^53,
+ * times in epoch milliseconds).
+ */
+
+/** How long a client-supplied message id is remembered. */
+export type DedupScope = "window" | "unacked";
+/** What a publish does when the topic is at a limit. */
+export type OverflowPolicy = "reject" | "drop_oldest";
+
+/** A message as handed to `publish`. */
+export interface NewMessage {
+  data: Uint8Array;
+  attributes?: Record<string, string>;
+  /** Client id; empty or absent: generated. */
+  id?: string;
+  /** 0..9, default 0. */
+  priority?: number;
+  orderingKey?: string;
+  delayMs?: number;
+  ttlMs?: number;
+}
+
+/** A stored message. */
+export interface StoredMessage {
+  topic: string;
+  seq: number;
+  id: string;
+  data: Uint8Array;
+  attributes: Record<string, string>;
+  publishTimeMs: number;
+  priority: number;
+  orderingKey: string;
+  /** 0: deliverable at publish. */
+  deliverAtMs: number;
+  /** 0: never expires. */
+  expireAtMs: number;
+}
+
+export interface PublishOutcome {
+  seq: number;
+  id: string;
+  duplicate: boolean;
+}
+
+/** A message leased (or peeked) on a subscription. */
+export interface Delivery {
+  /** Opaque lease token; empty for peeks and auto-acked pulls. */
+  ackId: string;
+  message: StoredMessage;
+  deliveryAttempt: number;
+}
+
+export interface TopicSettings {
+  name: string;
+  queue: boolean;
+  dedupWindowMs: number;
+  dedupScope: DedupScope;
+  retainAckedMs: number;
+  maxMessages: number;
+  maxBytes: number;
+  maxAgeMs: number;
+  overflow: OverflowPolicy;
+}
+
+export interface TopicInfo extends TopicSettings {
+  createTimeMs: number;
+}
+
+export type StartPosition =
+  | { kind: "earliest" }
+  | { kind: "latest" }
+  | { kind: "seq"; seq: number }
+  | { kind: "time"; timeMs: number };
+
+export interface PushSettings {
+  endpoint: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  anyResponseIsSuccess: boolean;
+  hmacSecret: string;
+  maxInFlight: number;
+  wrap: boolean;
+}
+
+export interface SubscriptionSettings {
+  name: string;
+  topic: string;
+  ackDeadlineMs: number;
+  maxDeliveryAttempts: number;
+  deadLetterTopic: string;
+  retry: { minBackoffMs: number; maxBackoffMs: number };
+  start: StartPosition;
+  filter: Record<string, string>;
+  ordered: boolean;
+  paused: boolean;
+  expireAfterIdleMs: number;
+  push: PushSettings | null;
+}
+
+export interface SubscriptionInfo extends SubscriptionSettings {
+  createTimeMs: number;
+}
+
+export interface TopicStats {
+  name: string;
+  messages: number;
+  bytes: number;
+  lastSeq: number;
+  subscriptions: number;
+}
+
+export interface SubscriptionStats {
+  name: string;
+  topic: string;
+  backlog: number;
+  inFlight: number;
+  delayed: number;
+  consumers: number;
+  oldestUnackedAgeMs: number;
+  paused: boolean;
+}
+
+export interface Stats {
+  topics: TopicStats[];
+  subscriptions: SubscriptionStats[];
+}
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+export interface PullRequest {
+  subscription: string;
+  /** 0: the default batch. */
+  maxMessages: number;
+  /** How long to wait for the first message. */
+  waitMs: number;
+  /** 0: the subscription's deadline. */
+  ackDeadlineMs: number;
+  autoAck: boolean;
+}
+
+export interface AckTargets {
+  ackIds: readonly string[];
+  messageIds: readonly string[];
+}

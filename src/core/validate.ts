@@ -1,0 +1,93 @@
+import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { BrokerLimits } from "./limits.js";
+import type { NewMessage } from "./types.js";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Topic, subscription and snapshot names: 1–255 bytes of UTF-8 without control characters. */
+export function validateName(kind: "topic" | "subscription" | "snapshot" | "dead_letter_topic", name: string): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0) throw new BrokerError("INVALID_NAME", `${kind} name is empty`, { metadata: { field: kind } });
+  if (bytes > 255) {
+    throw new BrokerError("INVALID_NAME", `${kind} name is ${bytes} bytes; the limit is 255`, {
+      metadata: { field: kind },
+    });
+  }
+  if (CONTROL.test(name) || name.includes("\ufffd")) {
+    throw new BrokerError("INVALID_NAME", `${kind} name contains a control character or invalid UTF-8`, {
+      metadata: { field: kind },
+    });
+  }
+}
+
+/** Checks an integer option against [min, max]. */
+export function validateRange(field: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${field} must be between ${min} and ${max}, got ${value}`, field);
+  }
+}
+
+/** Longest delay or TTL a message may ask for: one year. */
+const MAX_MESSAGE_TIME_MS = 365 * 24 * 3600 * 1000;
+
+/** Validates a publish batch against the limits; returns the total payload bytes. */
+export function validatePublish(messages: readonly NewMessage[], limits: BrokerLimits): void {
+  if (messages.length === 0) throw invalidArgument("a publish needs at least one message", "messages");
+  if (messages.length > limits.maxBatchMessages) {
+    throw new BrokerError(
+      "BATCH_TOO_LARGE",
+      `a publish carries at most ${limits.maxBatchMessages} messages, got ${messages.length}`,
+      { metadata: { limit: String(limits.maxBatchMessages) } },
+    );
+  }
+  let total = 0;
+  messages.forEach((m, i) => {
+    const size = messageSize(m);
+    if (size > limits.maxMessageBytes) {
+      throw new BrokerError(
+        "PAYLOAD_TOO_LARGE",
+        `message ${i} is ${size} bytes; the limit is ${limits.maxMessageBytes}`,
+        { metadata: { index: String(i), limit: String(limits.maxMessageBytes) } },
+      );
+    }
+    total += size;
+    const priority = m.priority ?? 0;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 9) {
+      throw invalidArgument(`message ${i}: priority must be 0..9, got ${priority}`, "priority");
+    }
+    for (const [field, value] of [
+      ["id", m.id ?? ""],
+      ["ordering_key", m.orderingKey ?? ""],
+    ] as const) {
+      if (Buffer.byteLength(value) > limits.maxIdBytes) {
+        throw invalidArgument(`message ${i}: ${field} is longer than ${limits.maxIdBytes} bytes`, field);
+      }
+      if (CONTROL.test(value)) throw invalidArgument(`message ${i}: ${field} contains a control character`, field);
+    }
+    const attributes = Object.keys(m.attributes ?? {});
+    if (attributes.length > limits.maxAttributes) {
+      throw invalidArgument(`message ${i}: more than ${limits.maxAttributes} attributes`, "attributes");
+    }
+    if (attributes.some((k) => k.length === 0)) throw invalidArgument(`message ${i}: empty attribute key`, "attributes");
+    validateRange("delay_ms", m.delayMs ?? 0, 0, MAX_MESSAGE_TIME_MS);
+    validateRange("ttl_ms", m.ttlMs ?? 0, 0, MAX_MESSAGE_TIME_MS);
+  });
+  if (total > limits.maxBatchBytes) {
+    throw new BrokerError("BATCH_TOO_LARGE", `the publish is ${total} bytes; the limit is ${limits.maxBatchBytes}`, {
+      metadata: { limit: String(limits.maxBatchBytes) },
+    });
+  }
+}
+
+/** Size of a message for limits: data plus attribute keys and values. */
+export function messageSize(m: NewMessage): number {
+  let size = m.data.length;
+  for (const [k, v] of Object.entries(m.attributes ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return size;
+}
+
+/** An error for a setting that a later release implements; never silently ignored. */
+export function notYet(field: string): BrokerError {
+  return new BrokerError("UNIMPLEMENTED", `${field} is not supported yet`, { metadata: { field } });
+}

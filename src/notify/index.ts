@@ -1,0 +1,1 @@
+export { createLocalNotifier, type Notifier } from "./notifier.js";

@@ -1,0 +1,111 @@
+import type { KvReader, KvWriter } from "../kv/kv.js";
+import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
+import {
+  dedupExpiryKey,
+  encodeF64s,
+  encodeU32,
+  idStringKey,
+  parseDedupExpiryKey,
+  prefixEnd,
+  readyKey,
+  seqKey,
+  dueKey,
+  Table,
+  tableKey,
+  idKey,
+} from "./keys.js";
+import { encodeMessage } from "./message-codec.js";
+import {
+  type Counters,
+  encodePending,
+  readCounters,
+  readHead,
+  readMessageIdEntry,
+  requireTopic,
+  writeCounters,
+  writeHead,
+} from "./records.js";
+import { deleteMessage } from "./retention.js";
+
+const SWEEP_PER_APPEND = 64;
+
+/** Subscription ids of a topic. */
+export function topicSubscriptionIds(w: KvReader, topicId: number): number[] {
+  const start = idKey(Table.TopicSubscription, topicId);
+  return w.range({ start, end: prefixEnd(start) }).map((e) => e.key.readUInt32BE(5));
+}
+
+/** Is this id a duplicate within the topic's dedup scope? Returns the original seq if so. */
+function duplicateSeq(w: KvWriter, topic: TopicRecord, id: string, nowMs: number): number | undefined {
+  const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
+  if (!entry) return undefined;
+  if (topic.dedupScope === "unacked") {
+    return w.get(seqKey(Table.Message, topic.id, entry.seq)) ? entry.seq : undefined;
+  }
+  return entry.publishMs + topic.dedupWindowMs > nowMs ? entry.seq : undefined;
+}
+
+/** Appends records to a topic's log and fans them out to its subscriptions. */
+export function appendRecords(
+  w: KvWriter,
+  topicName: string,
+  records: readonly AppendRecord[],
+  nowMs: number,
+): AppendResult[] {
+  const topic = requireTopic(w, topicName);
+  const head = readHead(w, topic.id);
+  const subIds = topicSubscriptionIds(w, topic.id);
+  const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));
+  const results: AppendResult[] = [];
+  for (const r of records) {
+    const dup = duplicateSeq(w, topic, r.id, nowMs);
+    if (dup !== undefined) {
+      results.push({ seq: dup, id: r.id, duplicate: true });
+      continue;
+    }
+    const seq = ++head.lastSeq;
+    results.push({ seq, id: r.id, duplicate: false });
+    w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, nowMs + topic.dedupWindowMs));
+    if (topic.dedupScope === "window") w.put(dedupExpiryKey(nowMs + topic.dedupWindowMs, topic.id, r.id), EMPTY);
+    if (subIds.length === 0) continue;
+    w.put(seqKey(Table.Message, topic.id, seq), encodeMessage({ ...r, publishTimeMs: nowMs }));
+    w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
+    head.messages++;
+    head.bytes += r.data.length;
+    const delayed = r.deliverAtMs > nowMs;
+    for (const subId of subIds) {
+      const c = counters.get(subId) as Counters;
+      c.unacked++;
+      if (delayed) {
+        c.delayed++;
+        const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;
+        w.put(seqKey(Table.Pending, subId, seq), encodePending(p));
+        w.put(dueKey(subId, r.deliverAtMs, seq), EMPTY);
+      } else {
+        w.put(readyKey(subId, r.priority, seq), encodeU32(0));
+      }
+    }
+  }
+  writeHead(w, topic.id, head);
+  for (const [subId, c] of counters) writeCounters(w, subId, c);
+  sweepDedup(w, nowMs);
+  return results;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Drops dedup id entries whose window has passed and whose message is gone (bounded per call). */
+export function sweepDedup(w: KvWriter, nowMs: number): void {
+  const start = tableKey(Table.DedupExpiry);
+  const end = dedupExpiryKey(nowMs + 1, 0, "");
+  for (const { key } of w.range({ start, end, limit: SWEEP_PER_APPEND })) {
+    w.del(key);
+    const { topicId, id } = parseDedupExpiryKey(key);
+    const idKeyBuf = idStringKey(Table.MessageId, topicId, id);
+    const entry = readMessageIdEntry(w.get(idKeyBuf));
+    if (!entry || entry.expireMs > nowMs) continue;
+    if (!w.get(seqKey(Table.Message, topicId, entry.seq))) w.del(idKeyBuf);
+  }
+}
+
+export { deleteMessage };

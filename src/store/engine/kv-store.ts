@@ -1,0 +1,167 @@
+import type { SubscriptionSettings, TopicSettings } from "../../core/types.js";
+import { BrokerError } from "../../errors/index.js";
+import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
+import type {
+  AppendRecord,
+  AppendResult,
+  LeasedRecord,
+  LeaseOptions,
+  SettleOutcome,
+  SettleTargets,
+  Store,
+  StoreCapabilities,
+  SubscriptionCounters,
+  SubscriptionRecord,
+  TopicCounters,
+  TopicRecord,
+} from "../store.js";
+import { appendRecords, topicSubscriptionIds } from "./append.js";
+import {
+  createSubscriptionRecord,
+  createTopicRecord,
+  deleteSubscriptionRecord,
+  deleteTopicRecord,
+  findSubscription,
+  findTopic,
+  listSubscriptionRecords,
+  listTopicRecords,
+  purgeTopicRecords,
+  readCounters,
+  updateSubscriptionRecord,
+  updateTopicRecord,
+} from "./catalog.js";
+import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
+import { idKey, prefixEnd, readyLaneKey, readU64, seqKey, Table } from "./keys.js";
+import { messagePublishTime } from "./message-codec.js";
+import { readHead, requireSubscription, requireTopic } from "./records.js";
+import { ackTargets, extendTokens, nackTargets } from "./settle.js";
+
+/**
+ * The {@link Store} on an ordered KV engine. LMDB and the in-memory reference both run this one
+ * engine, so the conformance suite checks the KV layer (ordering, atomicity, durability) of each.
+ */
+export class KvStore implements Store {
+  readonly capabilities: StoreCapabilities = { perMessageLeaseDeadlines: true, leaseFencing: true, priorityLanes: 10 };
+  private closed = false;
+
+  constructor(private readonly kv: KvEngine) {}
+
+  private write<T>(fn: (w: KvWriter) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
+    return this.kv.write(fn).catch((e: unknown) => {
+      if (e instanceof BrokerError) throw e;
+      throw new BrokerError("STORE_UNAVAILABLE", "the store failed", { cause: e, retryable: true });
+    });
+  }
+
+  private read<T>(fn: (r: KvReader) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
+    try {
+      return Promise.resolve(this.kv.read(fn));
+    } catch (e) {
+      return Promise.reject(BrokerError.from(e));
+    }
+  }
+
+  createTopic(settings: TopicSettings, nowMs: number, queueSubscription?: SubscriptionSettings) {
+    return this.write((w) => createTopicRecord(w, settings, nowMs, queueSubscription));
+  }
+  getTopic(name: string): Promise<TopicRecord | undefined> {
+    return this.read((r) => findTopic(r, name));
+  }
+  listTopics(after: string, limit: number): Promise<TopicRecord[]> {
+    return this.read((r) => listTopicRecords(r, after, limit));
+  }
+  updateTopic(name: string, settings: TopicSettings): Promise<TopicRecord> {
+    return this.write((w) => updateTopicRecord(w, name, settings));
+  }
+  deleteTopic(name: string): Promise<void> {
+    return this.write((w) => deleteTopicRecord(w, name, Date.now()));
+  }
+  purgeTopic(name: string): Promise<number> {
+    return this.write((w) => purgeTopicRecords(w, name));
+  }
+
+  createSubscription(settings: SubscriptionSettings, nowMs: number): Promise<SubscriptionRecord> {
+    return this.write((w) => createSubscriptionRecord(w, settings, nowMs));
+  }
+  getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    return this.read((r) => findSubscription(r, name));
+  }
+  listSubscriptions(topic: string, after: string, limit: number): Promise<SubscriptionRecord[]> {
+    return this.read((r) => listSubscriptionRecords(r, topic, after, limit));
+  }
+  updateSubscription(name: string, settings: SubscriptionSettings): Promise<SubscriptionRecord> {
+    return this.write((w) => updateSubscriptionRecord(w, name, settings));
+  }
+  deleteSubscription(name: string): Promise<void> {
+    return this.write((w) => deleteSubscriptionRecord(w, name, Date.now()));
+  }
+
+  append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]> {
+    return this.write((w) => appendRecords(w, topic, records, nowMs));
+  }
+
+  async lease(subscription: string, options: LeaseOptions): Promise<LeasedRecord[]> {
+    // Read-only fast path: an empty subscription costs no write transaction.
+    const busy = await this.read((r) => {
+      const sub = requireSubscription(r, subscription);
+      return mayHaveAvailable(r, sub.id, options.nowMs);
+    });
+    if (!busy) return [];
+    return this.write((w) => leaseRecords(w, subscription, options));
+  }
+  peek(subscription: string, max: number, nowMs: number): Promise<LeasedRecord[]> {
+    return this.write((w) => peekRecords(w, subscription, max, nowMs));
+  }
+  ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {
+    return this.write((w) => ackTargets(w, subscription, targets, nowMs));
+  }
+  nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number) {
+    return this.write((w) => nackTargets(w, subscription, targets, redeliverAtMs, nowMs));
+  }
+  extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number) {
+    return this.write((w) => extendTokens(w, subscription, tokens, untilMs, nowMs));
+  }
+  nextDueMs(subscription: string): Promise<number | undefined> {
+    return this.read((r) => nextDue(r, requireSubscription(r, subscription).id));
+  }
+
+  topicCounters(name: string): Promise<TopicCounters> {
+    return this.read((r) => {
+      const t = requireTopic(r, name);
+      const h = readHead(r, t.id);
+      return { messages: h.messages, bytes: h.bytes, lastSeq: h.lastSeq, subscriptions: topicSubscriptionIds(r, t.id).length };
+    });
+  }
+
+  subscriptionCounters(name: string): Promise<SubscriptionCounters> {
+    return this.read((r) => {
+      const s = requireSubscription(r, name);
+      const c = readCounters(r, s.id);
+      return { ...c, oldestUnackedPublishMs: oldestUnacked(r, s) };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.kv.close();
+  }
+}
+
+/** Publish time of the lowest unacked seq: the head of each priority lane and of the pending set. */
+function oldestUnacked(r: KvReader, s: SubscriptionRecord): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (let p = 0; p <= 9; p++) {
+    const lane = readyLaneKey(s.id, p);
+    const [first] = r.range({ start: lane, end: prefixEnd(lane), limit: 1 });
+    if (first) min = Math.min(min, readU64(first.key, 6));
+  }
+  const pending = idKey(Table.Pending, s.id);
+  const [first] = r.range({ start: pending, end: prefixEnd(pending), limit: 1 });
+  if (first) min = Math.min(min, readU64(first.key, 5));
+  if (min === Number.POSITIVE_INFINITY) return 0;
+  const raw = r.get(seqKey(Table.Message, s.topicId, min));
+  return raw ? messagePublishTime(raw) : 0;
+}

@@ -1,0 +1,36 @@
+import type { KvWriter } from "../kv/kv.js";
+import type { TopicRecord } from "../store.js";
+import { decodeU32, encodeU32, idStringKey, seqKey, Table } from "./keys.js";
+import { decodeMessage, messageDataBytes } from "./message-codec.js";
+import { type Head, readMessageIdEntry } from "./records.js";
+
+/**
+ * One subscription let go of a message: when none holds it any more, it leaves the log.
+ * `head` is updated in place; the caller writes it once per operation.
+ */
+export function releaseMessage(w: KvWriter, topic: TopicRecord, head: Head, seq: number, nowMs: number): void {
+  const refKey = seqKey(Table.Ref, topic.id, seq);
+  const refs = decodeU32(w.get(refKey));
+  if (refs > 1) {
+    w.put(refKey, encodeU32(refs - 1));
+    return;
+  }
+  deleteMessage(w, topic, head, seq, nowMs);
+}
+
+/** Removes a message from the log, its refcount and (when its dedup scope is over) its id entry. */
+export function deleteMessage(w: KvWriter, topic: TopicRecord, head: Head, seq: number, nowMs: number): void {
+  const key = seqKey(Table.Message, topic.id, seq);
+  const raw = w.get(key);
+  w.del(seqKey(Table.Ref, topic.id, seq));
+  if (!raw) return;
+  w.del(key);
+  head.messages = Math.max(0, head.messages - 1);
+  head.bytes = Math.max(0, head.bytes - messageDataBytes(raw));
+  const { id } = decodeMessage(raw, topic.name, seq);
+  const idKey = idStringKey(Table.MessageId, topic.id, id);
+  const entry = readMessageIdEntry(w.get(idKey));
+  if (!entry || entry.seq !== seq) return;
+  // Window scope: the dedup-expiry sweep removes the entry once the window has passed.
+  if (topic.dedupScope === "unacked" || entry.publishMs + topic.dedupWindowMs <= nowMs) w.del(idKey);
+}

@@ -1,0 +1,139 @@
+import type { KvWriter } from "../kv/kv.js";
+import type { SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
+import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
+import { messagePriority } from "./message-codec.js";
+import {
+  type Counters,
+  encodePending,
+  getPending,
+  type Pending,
+  parseToken,
+  readCounters,
+  readHead,
+  readMessageIdEntry,
+  requireSubscription,
+  topicById,
+  writeCounters,
+  writeHead,
+} from "./records.js";
+import { releaseMessage } from "./retention.js";
+
+const EMPTY = Buffer.alloc(0);
+
+/** Where a message of a subscription is: leased/delayed (pending) or available (ready). */
+type Located = { seq: number; priority: number; pending?: Pending; readyAttempts?: number };
+
+function locateToken(w: KvWriter, sub: SubscriptionRecord, token: string): Located | SettleOutcome {
+  const t = parseToken(token);
+  if (!t || t.subId !== sub.id) return "malformed";
+  const p = getPending(w, sub.id, t.seq);
+  if (p) return p.attempt === t.attempt ? { seq: t.seq, priority: p.priority, pending: p } : "stale";
+  const ready = w.get(readyKey(sub.id, t.priority, t.seq));
+  if (!ready) return "unknown";
+  // Back in ready after its lease expired: the token is still good until someone leases it again.
+  const attempts = decodeU32(ready);
+  return attempts === t.attempt ? { seq: t.seq, priority: t.priority, readyAttempts: attempts } : "stale";
+}
+
+function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, id: string): Located | "unknown" {
+  const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
+  if (!entry) return "unknown";
+  const seq = entry.seq;
+  const p = getPending(w, sub.id, seq);
+  if (p) return { seq, priority: p.priority, pending: p };
+  const raw = w.get(seqKey(Table.Message, topic.id, seq));
+  if (!raw) return "unknown";
+  const priority = messagePriority(raw);
+  const ready = w.get(readyKey(sub.id, priority, seq));
+  return ready ? { seq, priority, readyAttempts: decodeU32(ready) } : "unknown";
+}
+
+/** Takes a located message out of the subscription's pending or ready set. Returns its attempt count. */
+function detach(w: KvWriter, subId: number, loc: Located, c: Counters): number {
+  if (loc.pending) {
+    w.del(seqKey(Table.Pending, subId, loc.seq));
+    w.del(dueKey(subId, loc.pending.dueMs, loc.seq));
+    if (loc.pending.state === "leased") c.inFlight--;
+    else c.delayed--;
+    return loc.pending.attempt;
+  }
+  w.del(readyKey(subId, loc.priority, loc.seq));
+  return loc.readyAttempts ?? 0;
+}
+
+type Action = (loc: Located, ctx: { sub: SubscriptionRecord; topic: TopicRecord; c: Counters }) => SettleOutcome;
+
+function settle(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number, act: Action) {
+  const sub = requireSubscription(w, subscription);
+  const topic = topicById(w, sub.topicId) as TopicRecord;
+  const c = readCounters(w, sub.id);
+  const head = readHead(w, topic.id);
+  const ctx = { sub, topic, c, head, nowMs };
+  const out: SettleOutcome[] = [];
+  for (const token of targets.tokens) {
+    const loc = locateToken(w, sub, token);
+    out.push(typeof loc === "string" ? loc : act(loc, ctx));
+  }
+  for (const id of targets.messageIds) {
+    const loc = locateMessageId(w, sub, topic, id);
+    out.push(typeof loc === "string" ? loc : act(loc, ctx));
+  }
+  writeCounters(w, sub.id, c);
+  writeHead(w, topic.id, head);
+  return { out, ctx };
+}
+
+/** Acks: the messages leave the subscription (and the log, once no subscription holds them). */
+export function ackTargets(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number) {
+  const released: number[] = [];
+  const { out, ctx } = settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
+    detach(w, sub.id, loc, c);
+    c.unacked--;
+    released.push(loc.seq);
+    return "ok";
+  });
+  for (const seq of released) releaseMessage(w, ctx.topic, ctx.head, seq, nowMs);
+  if (released.length > 0) writeHead(w, ctx.topic.id, ctx.head);
+  return out;
+}
+
+/** Nacks: the messages become available again at `redeliverAtMs`. */
+export function nackTargets(
+  w: KvWriter,
+  subscription: string,
+  targets: SettleTargets,
+  redeliverAtMs: number,
+  nowMs: number,
+): SettleOutcome[] {
+  return settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
+    const attempt = detach(w, sub.id, loc, c);
+    if (redeliverAtMs <= nowMs) {
+      w.put(readyKey(sub.id, loc.priority, loc.seq), encodeU32(attempt));
+    } else {
+      const p: Pending = { state: "delayed", dueMs: redeliverAtMs, attempt, priority: loc.priority };
+      w.put(seqKey(Table.Pending, sub.id, loc.seq), encodePending(p));
+      w.put(dueKey(sub.id, redeliverAtMs, loc.seq), EMPTY);
+      c.delayed++;
+    }
+    return "ok";
+  }).out;
+}
+
+/** Extends leases to `untilMs`; a lease that expired but was not handed out again is renewed. */
+export function extendTokens(
+  w: KvWriter,
+  subscription: string,
+  tokens: readonly string[],
+  untilMs: number,
+  nowMs: number,
+): SettleOutcome[] {
+  return settle(w, subscription, { tokens, messageIds: [] }, nowMs, (loc, { sub, c }) => {
+    if (loc.pending && loc.pending.state !== "leased") return "unknown";
+    const attempt = detach(w, sub.id, loc, c);
+    const p: Pending = { state: "leased", dueMs: untilMs, attempt, priority: loc.priority };
+    w.put(seqKey(Table.Pending, sub.id, loc.seq), encodePending(p));
+    w.put(dueKey(sub.id, untilMs, loc.seq), EMPTY);
+    c.inFlight++;
+    return "ok";
+  }).out;
+}

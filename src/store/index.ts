@@ -1,0 +1,39 @@
+import { type Durability } from "./durability.js";
+import { KvStore } from "./engine/kv-store.js";
+import { LmdbKv } from "./kv/lmdb-kv.js";
+import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
+import type { Store } from "./store.js";
+
+export type { Durability } from "./durability.js";
+export type * from "./store.js";
+export type { MemoryKvData } from "./kv/memory-kv.js";
+
+/** Options of {@link openLmdbStore}. */
+export interface LmdbStoreOptions {
+  /** Directory of the LMDB environment; created if missing. */
+  path: string;
+  /** Default `flush`: a write resolves only after it is synced to disk. */
+  durability?: Durability;
+  /** LMDB map size in bytes (address space, not disk). Default 64 GiB. */
+  mapSizeBytes?: number;
+}
+
+/** Opens (or creates) the LMDB store in `options.path`. */
+export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
+  const kv = LmdbKv.open({
+    path: options.path,
+    durability: options.durability ?? "flush",
+    mapSizeBytes: options.mapSizeBytes ?? 64 * 1024 ** 3,
+  });
+  return new KvStore(kv);
+}
+
+/**
+ * Creates an in-memory store. Pass the same `data` again to "reopen" what a closed store held
+ * (tests of restart behaviour).
+ */
+export function createMemoryStore(data: MemoryKvData = createMemoryKvData()): Store {
+  return new KvStore(new MemoryKv(data));
+}
+
+export { createMemoryKvData };

@@ -1,0 +1,79 @@
+import { mkdirSync } from "node:fs";
+import { open, type RootDatabase } from "lmdb";
+import type { Durability } from "../durability.js";
+import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
+
+/** Options of {@link LmdbKv.open}. */
+export interface LmdbKvOptions {
+  path: string;
+  durability: Durability;
+  /** LMDB map size in bytes (address space reserved, not disk used). */
+  mapSizeBytes: number;
+}
+
+/**
+ * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
+ * event turn share a transaction (lmdb-js batching); with `flush` durability a write resolves
+ * only after its transaction is synced to disk.
+ */
+export class LmdbKv implements KvEngine {
+  private constructor(
+    private readonly db: RootDatabase<Buffer, Buffer>,
+    private readonly durability: Durability,
+  ) {}
+
+  static open(options: LmdbKvOptions): LmdbKv {
+    mkdirSync(options.path, { recursive: true });
+    const db = open<Buffer, Buffer>({
+      path: options.path,
+      keyEncoding: "binary",
+      encoding: "binary",
+      mapSize: options.mapSizeBytes,
+      noSync: options.durability === "none",
+      compression: false,
+    });
+    return new LmdbKv(db, options.durability);
+  }
+
+  async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    const result = (await this.db.transaction(() => fn(this.txn))) as T;
+    if (this.durability === "flush") await this.db.flushed;
+    return result;
+  }
+
+  read<T>(fn: (reader: KvReader) => T): T {
+    return fn(this.txn);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private readonly txn: KvWriter = {
+    get: (key) => this.db.get(key),
+    range: (r: KvRange) => this.range(r),
+    put: (key, value) => {
+      this.db.putSync(key, value);
+    },
+    del: (key) => {
+      this.db.removeSync(key);
+    },
+  };
+
+  private range({ start, end, limit, reverse = false }: KvRange): KvEntry[] {
+    const out: KvEntry[] = [];
+    if (!reverse) {
+      for (const { key, value } of this.db.getRange({ start, end, limit })) out.push({ key, value });
+      return out;
+    }
+    // Reversed, lmdb-js starts at `start` inclusive: begin at our exclusive upper bound and skip it.
+    const max = limit ?? Number.POSITIVE_INFINITY;
+    const opts = { start: end, end: start, reverse: true, limit: limit === undefined ? undefined : limit + 1 };
+    for (const { key, value } of this.db.getRange(opts)) {
+      if (Buffer.compare(key, end) >= 0) continue;
+      if (out.length >= max) break;
+      out.push({ key, value });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,108 @@
+import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
+
+/** The data behind a {@link MemoryKv}; kept by the caller to "reopen" after close. */
+export interface MemoryKvData {
+  /** Keys as latin1 strings (byte order = string order), sorted. */
+  keys: string[];
+  values: Map<string, Buffer>;
+}
+
+/** Creates empty {@link MemoryKvData}. */
+export function createMemoryKvData(): MemoryKvData {
+  return { keys: [], values: new Map() };
+}
+
+function lowerBound(keys: string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as string) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * An in-memory {@link KvEngine} on a sorted array. Writes run in order on a later macrotask,
+ * batched like LMDB's, so ordering bugs show up in unit tests too.
+ */
+export class MemoryKv implements KvEngine {
+  private readonly data: MemoryKvData;
+  private queue: Array<() => void> = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(data: MemoryKvData = createMemoryKvData()) {
+    this.data = data;
+  }
+
+  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("store is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(() => {
+        try {
+          resolve(fn(this.writer));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  read<T>(fn: (reader: KvReader) => T): T {
+    return fn(this.writer);
+  }
+
+  async close(): Promise<void> {
+    while (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    this.closed = true;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    for (const run of batch) run();
+  }
+
+  private readonly writer: KvWriter = {
+    get: (key) => {
+      const v = this.data.values.get(key.toString("latin1"));
+      return v === undefined ? undefined : Buffer.from(v);
+    },
+    range: (r: KvRange) => this.range(r),
+    put: (key, value) => {
+      const k = key.toString("latin1");
+      if (!this.data.values.has(k)) this.data.keys.splice(lowerBound(this.data.keys, k), 0, k);
+      this.data.values.set(k, Buffer.from(value));
+    },
+    del: (key) => {
+      const k = key.toString("latin1");
+      if (!this.data.values.delete(k)) return;
+      const i = lowerBound(this.data.keys, k);
+      this.data.keys.splice(i, 1);
+    },
+  };
+
+  private range({ start, end, limit = Number.POSITIVE_INFINITY, reverse = false }: KvRange): KvEntry[] {
+    const keys = this.data.keys;
+    const lo = lowerBound(keys, start.toString("latin1"));
+    const hi = lowerBound(keys, end.toString("latin1"));
+    const out: KvEntry[] = [];
+    if (reverse) {
+      for (let i = hi - 1; i >= lo && out.length < limit; i--) out.push(this.entry(keys[i] as string));
+    } else {
+      for (let i = lo; i < hi && out.length < limit; i++) out.push(this.entry(keys[i] as string));
+    }
+    return out;
+  }
+
+  private entry(k: string): KvEntry {
+    return { key: Buffer.from(k, "latin1"), value: Buffer.from(this.data.values.get(k) as Buffer) };
+  }
+}

@@ -1,0 +1,155 @@
+import type {
+  StoredMessage,
+  SubscriptionInfo,
+  SubscriptionSettings,
+  TopicInfo,
+  TopicSettings,
+} from "../core/types.js";
+
+/** A topic as the store keeps it. `id` is never reused: it is the generation of the name. */
+export interface TopicRecord extends TopicInfo {
+  id: number;
+}
+
+/** A subscription as the store keeps it. `id` is never reused. */
+export interface SubscriptionRecord extends SubscriptionInfo {
+  id: number;
+  topicId: number;
+}
+
+/** One message to append; the core has filled in every field (id included). */
+export interface AppendRecord {
+  id: string;
+  data: Uint8Array;
+  attributes: Record<string, string>;
+  priority: number;
+  orderingKey: string;
+  /** 0: deliverable at once. */
+  deliverAtMs: number;
+  /** 0: never expires. */
+  expireAtMs: number;
+}
+
+export interface AppendResult {
+  seq: number;
+  id: string;
+  duplicate: boolean;
+}
+
+/** A record handed out by {@link Store.lease} or {@link Store.peek}. */
+export interface LeasedRecord {
+  /** Opaque lease token, valid from any broker node; empty when not leased (peek, auto-ack). */
+  token: string;
+  message: StoredMessage;
+  /** Delivery attempt, counted by the store: 1 on first delivery. */
+  attempt: number;
+}
+
+/**
+ * Per-target outcome of ack/nack/extend. `malformed`: not a token of this subscription;
+ * `unknown`: not pending (acked, never delivered, or gone); `stale`: the message was leased
+ * again since this token was issued.
+ */
+export type SettleOutcome = "ok" | "malformed" | "unknown" | "stale";
+
+/** Options of {@link Store.lease}. */
+export interface LeaseOptions {
+  max: number;
+  leaseMs: number;
+  nowMs: number;
+  /** Settle each record as it is handed out (at-most-once). */
+  autoAck: boolean;
+}
+
+/** What an ack/nack/extend targets: lease tokens and/or message ids. */
+export interface SettleTargets {
+  tokens: readonly string[];
+  messageIds: readonly string[];
+}
+
+/** Counters of one topic. */
+export interface TopicCounters {
+  messages: number;
+  bytes: number;
+  lastSeq: number;
+  subscriptions: number;
+}
+
+/** Counters of one subscription. */
+export interface SubscriptionCounters {
+  unacked: number;
+  inFlight: number;
+  delayed: number;
+  /** Publish time of the oldest unacked message; 0 when none. */
+  oldestUnackedPublishMs: number;
+}
+
+/** What a backend can do natively; the core adapts to what it cannot. */
+export interface StoreCapabilities {
+  /** Each lease has its own deadline (LMDB: yes; JetStream: one ack wait per consumer). */
+  perMessageLeaseDeadlines: boolean;
+  /** Acks with a token of an older lease are refused (`stale`). */
+  leaseFencing: boolean;
+  /** Priority lanes the backend can afford (LMDB: 10). */
+  priorityLanes: number;
+}
+
+/**
+ * The storage seam: a log per topic plus, per subscription, a cursor with leases. Every method
+ * is one atomic semantic operation; no connection or transaction type leaks out, and nothing
+ * here assumes the store is local. Policy (backoff, dead letters, limits) lives in the core.
+ * Errors are `BrokerError`s: TOPIC_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, ALREADY_EXISTS; failures of
+ * the backend itself are STORE_UNAVAILABLE with `retryable` set when a retry may succeed.
+ */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+
+  /** Creates a topic, and with `queueSubscription` a same-name subscription in the same transaction. */
+  createTopic(
+    settings: TopicSettings,
+    nowMs: number,
+    queueSubscription?: SubscriptionSettings,
+  ): Promise<{ topic: TopicRecord; subscription?: SubscriptionRecord }>;
+  getTopic(name: string): Promise<TopicRecord | undefined>;
+  /** Topics in name order, names > `after`. */
+  listTopics(after: string, limit: number): Promise<TopicRecord[]>;
+  updateTopic(name: string, settings: TopicSettings): Promise<TopicRecord>;
+  /** Deletes the topic, its messages and its subscriptions. */
+  deleteTopic(name: string): Promise<void>;
+  /** Drops every stored message of the topic from the log and every subscription; returns how many. */
+  purgeTopic(name: string): Promise<number>;
+
+  /** Creates a subscription; messages already stored from `start` on become available to it. */
+  createSubscription(settings: SubscriptionSettings, nowMs: number): Promise<SubscriptionRecord>;
+  getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
+  /** Subscriptions in name order, names > `after`, of one topic ("" for all). */
+  listSubscriptions(topic: string, after: string, limit: number): Promise<SubscriptionRecord[]>;
+  updateSubscription(name: string, settings: SubscriptionSettings): Promise<SubscriptionRecord>;
+  deleteSubscription(name: string): Promise<void>;
+
+  /**
+   * Appends messages atomically with contiguous seqs; ids already known within the topic's dedup
+   * scope are reported as duplicates with the original seq. Resolves when durable.
+   */
+  append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]>;
+  /** Leases up to `max` available records in priority-then-seq order; expired messages are dropped. */
+  lease(subscription: string, options: LeaseOptions): Promise<LeasedRecord[]>;
+  /** The next available records, without leasing them. */
+  peek(subscription: string, max: number, nowMs: number): Promise<LeasedRecord[]>;
+  /** Removes messages from the subscription. */
+  ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]>;
+  /** Ends leases; the messages are available again at `redeliverAtMs` (≤ now: at once). */
+  nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number): Promise<SettleOutcome[]>;
+  /** Moves lease deadlines to `untilMs`. */
+  extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number): Promise<SettleOutcome[]>;
+  /** The earliest time a lease expires or a delayed message becomes available; undefined: none. */
+  nextDueMs(subscription: string): Promise<number | undefined>;
+
+  topicCounters(name: string): Promise<TopicCounters>;
+  subscriptionCounters(name: string): Promise<SubscriptionCounters>;
+
+  /** Waits for outstanding writes, then releases the backend. */
+  close(): Promise<void>;
+}
+
+export type { TopicSettings, SubscriptionSettings };
