@@ -28,7 +28,11 @@ function topicNotFound(name: string): BrokerError {
   return new BrokerError("TOPIC_NOT_FOUND", `topic "${name}" does not exist`, { metadata: { topic: name } });
 }
 
-export async function publish(ctx: CoreContext, topic: string, messages: readonly NewMessage[]): Promise<PublishOutcome[]> {
+export async function publish(
+  ctx: CoreContext,
+  topic: string,
+  messages: readonly NewMessage[],
+): Promise<PublishOutcome[]> {
   validateName("topic", topic);
   validatePublish(messages, ctx.limits);
   const now = ctx.clock.now();

@@ -69,7 +69,8 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
 
 function validateTargets(targets: AckTargets): void {
   const n = targets.ackIds.length + targets.messageIds.length;
-  if (n === 0) throw new BrokerError("INVALID_ARGUMENT", "no ack_ids or message_ids given", { metadata: { field: "ack_ids" } });
+  if (n === 0)
+    throw new BrokerError("INVALID_ARGUMENT", "no ack_ids or message_ids given", { metadata: { field: "ack_ids" } });
   if (n > MAX_SETTLE_TARGETS) {
     throw new BrokerError("INVALID_ARGUMENT", `at most ${MAX_SETTLE_TARGETS} ids per call, got ${n}`, {
       metadata: { field: "ack_ids" },
@@ -89,15 +90,23 @@ const OUTCOME_REASON = {
  */
 function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
   const ids = [...targets.ackIds, ...targets.messageIds];
-  const failed = outcomes.flatMap((o, i) => (o === "ok" ? [] : [{ o, id: ids[i] as string, byToken: i < targets.ackIds.length }]));
+  const failed = outcomes.flatMap((o, i) =>
+    o === "ok" ? [] : [{ o, id: ids[i] as string, byToken: i < targets.ackIds.length }],
+  );
   const first = failed[0];
   if (!first) return;
   const [reason, text] = OUTCOME_REASON[first.o];
   const what = first.byToken ? `ack id "${first.id}"` : `message id "${first.id}"`;
   throw new BrokerError(reason, `${what} ${text}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ""}`, {
     metadata: {
-      failed_ack_ids: failed.filter((f) => f.byToken).map((f) => f.id).join(","),
-      failed_message_ids: failed.filter((f) => !f.byToken).map((f) => f.id).join(","),
+      failed_ack_ids: failed
+        .filter((f) => f.byToken)
+        .map((f) => f.id)
+        .join(","),
+      failed_message_ids: failed
+        .filter((f) => !f.byToken)
+        .map((f) => f.id)
+        .join(","),
       settled: String(outcomes.length - failed.length),
     },
   });
@@ -106,16 +115,30 @@ function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
 export async function ack(ctx: CoreContext, subscription: string, targets: AckTargets): Promise<void> {
   const sub = await requireSubscription(ctx, subscription);
   validateTargets(targets);
-  const outcomes = await ctx.store.ack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, ctx.clock.now());
+  const outcomes = await ctx.store.ack(
+    sub.name,
+    { tokens: targets.ackIds, messageIds: targets.messageIds },
+    ctx.clock.now(),
+  );
   throwIfFailed(outcomes, targets);
 }
 
-export async function nack(ctx: CoreContext, subscription: string, targets: AckTargets, delayMs: number): Promise<void> {
+export async function nack(
+  ctx: CoreContext,
+  subscription: string,
+  targets: AckTargets,
+  delayMs: number,
+): Promise<void> {
   const sub = await requireSubscription(ctx, subscription);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
   const now = ctx.clock.now();
-  const outcomes = await ctx.store.nack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, now + delayMs, now);
+  const outcomes = await ctx.store.nack(
+    sub.name,
+    { tokens: targets.ackIds, messageIds: targets.messageIds },
+    now + delayMs,
+    now,
+  );
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, targets);
 }

@@ -69,7 +69,8 @@ export function validatePublish(messages: readonly NewMessage[], limits: BrokerL
     if (attributes.length > limits.maxAttributes) {
       throw invalidArgument(`message ${i}: more than ${limits.maxAttributes} attributes`, "attributes");
     }
-    if (attributes.some((k) => k.length === 0)) throw invalidArgument(`message ${i}: empty attribute key`, "attributes");
+    if (attributes.some((k) => k.length === 0))
+      throw invalidArgument(`message ${i}: empty attribute key`, "attributes");
     validateRange("delay_ms", m.delayMs ?? 0, 0, MAX_MESSAGE_TIME_MS);
     validateRange("ttl_ms", m.ttlMs ?? 0, 0, MAX_MESSAGE_TIME_MS);
   });

@@ -1,5 +1,5 @@
-import type { Clock } from "../util/index.js";
 import type { Notifier } from "../notify/index.js";
+import type { Clock } from "../util/index.js";
 
 /**
  * Waits until the channel changes after `seenVersion`, `delayMs` passes, or `signal` aborts

@@ -1,6 +1,13 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
+import { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
+import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
+import { adminService } from "./admin-service.js";
+import { replayService } from "./replay-service.js";
+import { publisherService, subscriberService } from "./subscriber-service.js";
 
 /** Options of {@link registerBrokerServices}. */
 export interface BrokerServicesOptions {
@@ -9,6 +16,11 @@ export interface BrokerServicesOptions {
 }
 
 /** Registers PublisherService, SubscriberService, ReplayService and AdminService on a router. */
-export function registerBrokerServices(_router: ConnectRouter, _options: BrokerServicesOptions): void {
-  throw new Error("not implemented yet");
+export function registerBrokerServices(router: ConnectRouter, { broker, logger }: BrokerServicesOptions): void {
+  router.service(PublisherService, publisherService(broker, logger));
+  router.service(SubscriberService, subscriberService(broker, logger));
+  router.service(ReplayService, replayService(logger));
+  router.service(AdminService, adminService(broker, logger));
 }
+
+export { toConnectError } from "./to-connect-error.js";

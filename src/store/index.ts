@@ -1,12 +1,12 @@
-import { type Durability } from "./durability.js";
+import type { Durability } from "./durability.js";
 import { KvStore } from "./engine/kv-store.js";
 import { LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
 
 export type { Durability } from "./durability.js";
-export type * from "./store.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
+export type * from "./store.js";
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {

@@ -1,10 +1,4 @@
-import type {
-  StoredMessage,
-  SubscriptionInfo,
-  SubscriptionSettings,
-  TopicInfo,
-  TopicSettings,
-} from "../core/types.js";
+import type { StoredMessage, SubscriptionInfo, SubscriptionSettings, TopicInfo, TopicSettings } from "../core/types.js";
 
 /** A topic as the store keeps it. `id` is never reused: it is the generation of the name. */
 export interface TopicRecord extends TopicInfo {
@@ -152,4 +146,4 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type { TopicSettings, SubscriptionSettings };
+export type { SubscriptionSettings, TopicSettings };

@@ -2,17 +2,17 @@ import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
 import {
   dedupExpiryKey,
+  dueKey,
   encodeF64s,
   encodeU32,
+  idKey,
   idStringKey,
   parseDedupExpiryKey,
   prefixEnd,
   readyKey,
   seqKey,
-  dueKey,
   Table,
   tableKey,
-  idKey,
 } from "./keys.js";
 import { encodeMessage } from "./message-codec.js";
 import {

@@ -114,14 +114,23 @@ export function subscriptionsOfTopic(r: KvReader, topicId: number): Subscription
     .filter((s): s is SubscriptionRecord => s !== undefined);
 }
 
-export function createSubscriptionRecord(w: KvWriter, settings: SubscriptionSettings, nowMs: number): SubscriptionRecord {
+export function createSubscriptionRecord(
+  w: KvWriter,
+  settings: SubscriptionSettings,
+  nowMs: number,
+): SubscriptionRecord {
   const topic = requireTopic(w, settings.topic);
   if (findSubscription(w, settings.name)) {
     throw new BrokerError("ALREADY_EXISTS", `subscription "${settings.name}" already exists`, {
       metadata: { subscription: settings.name },
     });
   }
-  const sub: SubscriptionRecord = { ...settings, id: allocateId(w, "subscription"), topicId: topic.id, createTimeMs: nowMs };
+  const sub: SubscriptionRecord = {
+    ...settings,
+    id: allocateId(w, "subscription"),
+    topicId: topic.id,
+    createTimeMs: nowMs,
+  };
   w.put(stringKey(Table.SubscriptionName, sub.name), u32(sub.id));
   putSubscription(w, sub);
   w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), EMPTY);
@@ -232,4 +241,4 @@ function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRe
   w.del(stringKey(Table.SubscriptionName, sub.name));
 }
 
-export { readCounters, findTopic, findSubscription };
+export { findSubscription, findTopic, readCounters };

@@ -3,7 +3,7 @@
  * big-endian so byte order is numeric order. Ids (topic, subscription) are allocated once and
  * never reused, so they double as the generation of a name.
  */
-export const enum Table {
+export enum Table {
   Meta = 0x00,
   /** [name] → topic id (u32) */
   TopicName = 0x01,
@@ -41,7 +41,7 @@ const U32_MAX = 0xffffffff;
 
 function writeU64(buf: Buffer, value: number, offset: number): void {
   buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
-  buf.writeUInt32BE(value % 0x1_0000_0000 >>> 0, offset + 4);
+  buf.writeUInt32BE((value % 0x1_0000_0000) >>> 0, offset + 4);
 }
 
 /** Reads a big-endian u64 written by the key builders as a number (≤ 2^53). */
@@ -166,7 +166,7 @@ export function pairKey(table: Table, a: number, b: number): Buffer {
 /** Encodes numbers as consecutive f64 (counters and small fixed records). */
 export function encodeF64s(...values: number[]): Buffer {
   const b = Buffer.allocUnsafe(values.length * 8);
-  values.forEach((v, i) => b.writeDoubleBE(v, i * 8));
+  for (let i = 0; i < values.length; i++) b.writeDoubleBE(values[i] as number, i * 8);
   return b;
 }
 

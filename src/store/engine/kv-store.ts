@@ -31,7 +31,7 @@ import {
   updateTopicRecord,
 } from "./catalog.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
-import { idKey, prefixEnd, readyLaneKey, readU64, seqKey, Table } from "./keys.js";
+import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
 import { readHead, requireSubscription, requireTopic } from "./records.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
@@ -131,7 +131,12 @@ export class KvStore implements Store {
     return this.read((r) => {
       const t = requireTopic(r, name);
       const h = readHead(r, t.id);
-      return { messages: h.messages, bytes: h.bytes, lastSeq: h.lastSeq, subscriptions: topicSubscriptionIds(r, t.id).length };
+      return {
+        messages: h.messages,
+        bytes: h.bytes,
+        lastSeq: h.lastSeq,
+        subscriptions: topicSubscriptionIds(r, t.id).length,
+      };
     });
   }
 

@@ -1,0 +1,60 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
+import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import type { Broker } from "../core/index.js";
+import { BrokerError } from "../errors/index.js";
+import type { Logger } from "../util/index.js";
+import { newMessage, received, toNumber } from "./convert.js";
+import { mapErrors, toConnectError } from "./to-connect-error.js";
+
+/** PublisherService on the broker core. */
+export function publisherService(broker: Broker, logger: Logger): Partial<ServiceImpl<typeof PublisherService>> {
+  return {
+    publish: mapErrors(logger, async (req) => ({
+      results: (await broker.publish(req.topic, req.messages.map(newMessage))).map((r) => ({
+        seq: BigInt(r.seq),
+        id: r.id,
+        duplicate: r.duplicate,
+      })),
+    })),
+  };
+}
+
+/** SubscriberService on the broker core. Subscribe streams arrive with the delivery work. */
+export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<typeof SubscriberService> {
+  return {
+    pull: mapErrors(logger, async (req, ctx) => {
+      const got = await broker.pull(
+        {
+          subscription: req.subscription,
+          maxMessages: req.maxMessages,
+          waitMs: req.waitMs,
+          ackDeadlineMs: toNumber(req.ackDeadlineMs, "ack_deadline_ms"),
+          autoAck: req.autoAck,
+        },
+        ctx.signal,
+      );
+      return { messages: got.map(received) };
+    }),
+    // biome-ignore lint/correctness/useYield: answers UNIMPLEMENTED until streaming delivery lands
+    subscribe: async function* () {
+      throw toConnectError(new BrokerError("UNIMPLEMENTED", "Subscribe is not implemented yet; use Pull"), logger);
+    },
+    ack: mapErrors(logger, async (req) => {
+      await broker.ack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds });
+      return {};
+    }),
+    nack: mapErrors(logger, async (req) => {
+      const delayMs = toNumber(req.delayMs, "delay_ms");
+      await broker.nack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds }, delayMs);
+      return {};
+    }),
+    modifyAckDeadline: mapErrors(logger, async (req) => {
+      await broker.modifyAckDeadline(req.subscription, req.ackIds, toNumber(req.ackDeadlineMs, "ack_deadline_ms"));
+      return {};
+    }),
+    peek: mapErrors(logger, async (req) => ({
+      messages: (await broker.peek(req.subscription, req.maxMessages)).map(received),
+    })),
+  };
+}

@@ -1,0 +1,33 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
+import { BrokerError } from "../errors/index.js";
+import type { Logger } from "../util/index.js";
+
+/**
+ * Renders anything thrown by the core as a ConnectError carrying an ErrorDetail with the
+ * stable reason. INTERNAL errors get a generic message; their cause goes to the log only.
+ */
+export function toConnectError(e: unknown, logger: Logger): ConnectError {
+  if (e instanceof ConnectError && !(e.cause instanceof BrokerError)) return e;
+  const err = BrokerError.from(e);
+  let message = err.message;
+  if (err.reason === "INTERNAL" || err.reason === "STORE_UNAVAILABLE") {
+    logger.error("request failed", { reason: err.reason, cause: err.cause ?? err });
+    message = err.reason === "INTERNAL" ? "internal error" : "the store is unavailable; try again";
+  }
+  const detail = { desc: ErrorDetailSchema, value: { reason: err.reason, metadata: err.metadata } };
+  return new ConnectError(message, err.code as number as Code, undefined, [detail]);
+}
+
+/** Wraps a handler so every failure leaves as a {@link toConnectError} rendering. */
+export function mapErrors<A extends unknown[], R>(logger: Logger, fn: (...args: A) => Promise<R>) {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      throw toConnectError(e, logger);
+    }
+  };
+}
+
+export { Code };
