@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { test } from "node:test";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return files(p);
+    return p.endsWith(".ts") && !p.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const src = readFileSync(file, "utf8");
+  return [...src.matchAll(/^\s*(?:import|export)[^"']*?from\s+["']([^"']+)["']/gm)].map((m) => m[1] as string);
+}
+
+/** Layers and what each may not import (path fragments or module names). */
+const RULES: Array<{ layer: string; forbidden: string[] }> = [
+  {
+    layer: "src/core",
+    forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "node:net", "node:http", "node:http2", "@connectrpc", "lmdb"],
+  },
+  { layer: "src/store", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "@connectrpc", "node:net", "node:http"] },
+  { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
+  { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
+  { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
+];
+
+test("architecture - layers import only what they may", () => {
+  const violations: string[] = [];
+  for (const { layer, forbidden } of RULES) {
+    let dir: string;
+    try {
+      dir = join(root, layer);
+      statSync(dir);
+    } catch {
+      continue;
+    }
+    for (const f of files(dir)) {
+      for (const spec of imports(f)) {
+        if (forbidden.some((bad) => spec.includes(bad) || spec === bad.replace(/\//g, ""))) {
+          violations.push(`${relative(root, f)} imports ${spec}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test("architecture - no generated proto types inside the core or the store", () => {
+  const offenders = ["src/core", "src/store"].flatMap((layer) =>
+    files(join(root, layer)).filter((f) => imports(f).some((s) => s.includes("/gen/"))),
+  );
+  assert.deepEqual(offenders.map((f) => relative(root, f)), []);
+});
+
+test("architecture - the import scanner sees imports (guards against a vacuous pass)", () => {
+  const core = files(join(root, "src/core"));
+  assert.ok(core.length > 3);
+  assert.ok(core.some((f) => imports(f).some((s) => s.includes("/store/"))));
+});
