@@ -7,6 +7,14 @@ import type { Logger } from "../util/index.js";
 import { newMessage, received, toNumber } from "./convert.js";
 import { mapErrors, toConnectError } from "./to-connect-error.js";
 
+/** Time kept back from a client's deadline so an empty long-poll answers before it expires. */
+const DEADLINE_MARGIN_MS = 50;
+
+/** A long-poll wait bounded by the client's own deadline (if it sent one). */
+function boundedWait(waitMs: number, timeoutMs: number | undefined): number {
+  return timeoutMs === undefined ? waitMs : Math.max(0, Math.min(waitMs, timeoutMs - DEADLINE_MARGIN_MS));
+}
+
 /** PublisherService on the broker core. */
 export function publisherService(broker: Broker, logger: Logger): Partial<ServiceImpl<typeof PublisherService>> {
   return {
@@ -28,7 +36,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
         {
           subscription: req.subscription,
           maxMessages: req.maxMessages,
-          waitMs: req.waitMs,
+          waitMs: boundedWait(req.waitMs, ctx.timeoutMs()),
           ackDeadlineMs: toNumber(req.ackDeadlineMs, "ack_deadline_ms"),
           autoAck: req.autoAck,
         },
