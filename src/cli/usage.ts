@@ -1,0 +1,34 @@
+import { DEFAULT_CONFIG } from "../config/index.js";
+
+const d = DEFAULT_CONFIG;
+
+/** The text of `switchyard --help` and `switchyard serve --help`. */
+export const USAGE = `Usage: switchyard serve [flags]
+
+Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
+/healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
+one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440"}  with the bound
+address of each listener that is on. Logs go to stderr. SIGINT/SIGTERM shut down
+gracefully (exit 0); a second signal exits at once (exit 1). Startup errors exit 1.
+
+Flags (a config file may set the same; flags win over it):
+  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...)
+  --data-dir DIR                data directory (default ${d.dataDir})
+  --host ADDR                   address every listener binds to (default ${d.host})
+  --port N                      RPC port (default ${d.port}; 0 picks a free port)
+  --okq-port N|off              okQ (RESP) bridge (default ${d.okqPort})
+  --opq-port N|off              OPQ (HTTP form post) bridge (default ${d.opqPort})
+  --restmq-port N|off           RestMQ bridge (default ${d.restmqPort})
+  --ohpq-port N|off             "Oh, Please Queue" text TCP bridge (default ${d.ohpqPort})
+  --ohpq-http-port N|off        "Oh, Please Queue" HTTP interface (default ${d.ohpqHttpPort})
+  --gophermq-port N|off         GopherMQ bridge (default ${d.gophermqPort})
+  --gophermq-metrics-port N|off GopherMQ metrics (default ${d.gophermqMetricsPort})
+  --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
+  --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
+  --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
+  --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  -h, --help                    print this help
+
+Bridge listeners are not built yet: their flags are accepted and checked, and the ready
+line lists only listeners that exist.
+`;

@@ -1,0 +1,27 @@
+/**
+ * Switchyard's public API: run a broker server in-process.
+ *
+ * ```ts
+ * import { createBrokerServer, validateConfig } from "switchyard";
+ * const server = createBrokerServer(validateConfig({ port: 0, dataDir: "/tmp/sy" }));
+ * const { rpc } = await server.start();
+ * // …
+ * await server.close();
+ * ```
+ */
+export {
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG,
+  type LoadedConfig,
+  loadConfig,
+  type PortSetting,
+  validateConfig,
+} from "./config/index.js";
+export {
+  type BrokerServer,
+  type BrokerServerOptions,
+  createBrokerServer,
+  ListenError,
+  type ListenerAddresses,
+} from "./server/index.js";

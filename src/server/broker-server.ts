@@ -1,0 +1,163 @@
+import type { DescFile } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_switchyard_v1_admin } from "../../gen/switchyard/v1/admin_pb.js";
+import { file_switchyard_v1_errors } from "../../gen/switchyard/v1/errors_pb.js";
+import { file_switchyard_v1_publisher } from "../../gen/switchyard/v1/publisher_pb.js";
+import { file_switchyard_v1_replay } from "../../gen/switchyard/v1/replay_pb.js";
+import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { type Config, validateConfig } from "../config/index.js";
+import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
+import { BrokerError } from "../errors/index.js";
+import { registerHealth } from "../rpc/health.js";
+import { registerBrokerServices } from "../rpc/index.js";
+import { registerReflection } from "../rpc/reflection.js";
+import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
+import { type Logger, silentLogger } from "../util/index.js";
+import { createHttpEndpoints } from "./http-endpoints.js";
+import { formatAddress } from "./listen.js";
+import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+import { createShutdownInterceptor } from "./shutdown-interceptor.js";
+
+/** The files whose services the RPC port serves; reflection answers from them and their imports. */
+const SERVED_FILES: readonly DescFile[] = [
+  file_switchyard_v1_publisher,
+  file_switchyard_v1_subscriber,
+  file_switchyard_v1_replay,
+  file_switchyard_v1_admin,
+  file_switchyard_v1_errors,
+  file_grpc_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+];
+
+/** Bound address (`host:port`) of each listener that is on, keyed as in the ready line (`rpc`, `okq`, …). */
+export type ListenerAddresses = Record<string, string>;
+
+/** Options of {@link createBrokerServer} beyond the {@link Config}. */
+export interface BrokerServerOptions {
+  /** Where logs go. Default: silent. */
+  logger?: Logger;
+  /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
+  openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+}
+
+/** A Switchyard server: store, broker core and every listener, with an ordered graceful close. */
+export interface BrokerServer {
+  /** Opens the store, starts the core and binds every listener; resolves with the bound addresses. */
+  start(): Promise<ListenerAddresses>;
+  /**
+   * Graceful shutdown (architecture.md 2.5): stop accepting; abort the shutdown signal (streams
+   * end UNAVAILABLE, new requests get 503); wait up to `shutdownGraceMs` for in-flight calls;
+   * destroy the remaining connections; close the core, then the store. Idempotent.
+   */
+  close(): Promise<void>;
+  /** Aborted (with BrokerError SHUTTING_DOWN) when shutdown begins. */
+  readonly shutdownSignal: AbortSignal;
+  /** Open client connections across all listeners (0 after close). */
+  connections(): number;
+  /** The validated config the server runs with. */
+  readonly config: Config;
+}
+
+/**
+ * Creates a server from a config (validated again here). Nothing is opened or bound until
+ * {@link BrokerServer.start}.
+ */
+export function createBrokerServer(input: Config, options: BrokerServerOptions = {}): BrokerServer {
+  const config = validateConfig(input);
+  const logger = options.logger ?? silentLogger;
+  const openStore = options.openStore ?? openLmdbStore;
+  const shutdown = new AbortController();
+  let store: Store | undefined;
+  let broker: Broker | undefined;
+  let listener: OnePortListener | undefined;
+  let starting: Promise<ListenerAddresses> | undefined;
+  let closing: Promise<void> | undefined;
+  let tearingDown: Promise<void> | undefined;
+
+  function buildHandler(b: Broker): NodeHandler {
+    const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
+    const routes = (router: ConnectRouter) => {
+      registerBrokerServices(router, { broker: b, logger });
+      registerHealth(router, { shutdownSignal: shutdown.signal, services: SERVED_FILES.flatMap(serviceNames) });
+      registerReflection(router, SERVED_FILES);
+    };
+    return connectNodeAdapter({
+      routes,
+      // gzip costs ~10x throughput on streams; clients on loopback gain nothing from it.
+      acceptCompression: [],
+      shutdownSignal: shutdown.signal,
+      interceptors: [createShutdownInterceptor(shutdown.signal)],
+      // One Publish may carry a whole batch; leave room for the envelope.
+      readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
+      fallback: createHttpEndpoints({ broker: b, logger, shutdownSignal: shutdown.signal, startTimeMs: Date.now() }),
+    });
+  }
+
+  async function start(): Promise<ListenerAddresses> {
+    if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
+    try {
+      store = await openStore({ path: config.dataDir, durability: config.durability });
+      broker = createBroker({ store, logger, limits: { maxMessageBytes: config.maxMessageBytes } });
+      listener = createOnePortListener({ handler: buildHandler(broker), logger });
+      const rpc = await listener.listen(
+        { name: "rpc", host: config.host, port: config.port, flag: "--port" },
+        shutdown.signal,
+      );
+      const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
+      logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
+      return addresses;
+    } catch (e) {
+      await teardown().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The ordered close; runs once. Never waits for start (start's failure path calls it). */
+  function teardown(): Promise<void> {
+    tearingDown ??= (async () => {
+      listener?.stopAccepting();
+      shutdown.abort(new BrokerError("SHUTTING_DOWN", "the server is shutting down"));
+      if (listener) {
+        const drained = await listener.drain(config.shutdownGraceMs);
+        if (!drained) logger.warn("grace period over; closing connections", { inFlight: listener.inFlight() });
+        await listener.destroy();
+      }
+      const errors: unknown[] = [];
+      await broker?.close().catch((e: unknown) => errors.push(e));
+      await store?.close().catch((e: unknown) => errors.push(e));
+      for (const e of errors) logger.error("error while closing", { error: e });
+      if (errors.length > 0) throw errors[0];
+    })();
+    return tearingDown;
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      await starting?.catch(() => {});
+      logger.info("shutting down");
+      await teardown();
+      logger.info("shut down");
+    })();
+    return closing;
+  }
+
+  return {
+    start() {
+      starting ??= start();
+      return starting;
+    },
+    close,
+    shutdownSignal: shutdown.signal,
+    connections: () => listener?.connections() ?? 0,
+    config,
+  };
+}
+
+function serviceNames(file: DescFile): string[] {
+  return file.services.map((s) => s.typeName);
+}

@@ -1,0 +1,52 @@
+import type { Broker } from "../core/index.js";
+import type { Logger } from "../util/index.js";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
+import type { NodeHandler } from "./one-port-listener.js";
+
+/** Options of {@link createHttpEndpoints}. */
+export interface HttpEndpointsOptions {
+  broker: Broker;
+  logger: Logger;
+  /** Aborted when shutdown begins: `/healthz` then answers 503. */
+  shutdownSignal: AbortSignal;
+  /** When the server started, in epoch milliseconds (for the uptime gauge). */
+  startTimeMs: number;
+}
+
+const TEXT = "text/plain; charset=utf-8";
+
+/**
+ * The plain HTTP endpoints of the RPC port, served as connect's `fallback` for paths that are
+ * no RPC: `GET /healthz` (200 `ok`, 503 while shutting down), `GET /metrics` (Prometheus text),
+ * 404 otherwise. HEAD works wherever GET does; other methods get 405.
+ */
+export function createHttpEndpoints(options: HttpEndpointsOptions): NodeHandler {
+  const { broker, logger, shutdownSignal, startTimeMs } = options;
+  const send = (res: Parameters<NodeHandler>[1], status: number, body: string, type = TEXT, headers = {}) => {
+    res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
+    res.end(body);
+  };
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (path !== "/healthz" && path !== "/metrics") return send(res, 404, "not found\n");
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return send(res, 405, "method not allowed\n", TEXT, { allow: "GET, HEAD" });
+    if (path === "/healthz") {
+      return shutdownSignal.aborted ? send(res, 503, "shutting down\n") : send(res, 200, "ok\n");
+    }
+    broker.getStats([]).then(
+      (stats) => {
+        const body = renderMetrics(stats, {
+          uptimeSeconds: (Date.now() - startTimeMs) / 1000,
+          residentMemoryBytes: process.memoryUsage.rss(),
+        });
+        send(res, 200, body, METRICS_CONTENT_TYPE);
+      },
+      (e: unknown) => {
+        logger.error("metrics: getStats failed", { error: e });
+        if (!res.headersSent) send(res, shutdownSignal.aborted ? 503 : 500, "stats unavailable\n");
+        else res.end();
+      },
+    );
+  };
+}

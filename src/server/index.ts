@@ -1,0 +1,8 @@
+export {
+  type BrokerServer,
+  type BrokerServerOptions,
+  createBrokerServer,
+  type ListenerAddresses,
+} from "./broker-server.js";
+export { formatAddress, ListenError, type ListenerSpec, listenOn } from "./listen.js";
+export { renderMetrics } from "./metrics.js";

@@ -1,0 +1,85 @@
+import type { AddressInfo, Server } from "node:net";
+
+/** Which listener a port belongs to, for error messages and the ready line. */
+export interface ListenerSpec {
+  /** Key in the ready line, e.g. `rpc`, `okq`, `ohpq-http`. */
+  name: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The flag that sets this port, e.g. `--port`. */
+  flag: string;
+}
+
+/** A listener could not bind; the message names the listener, the port and the flag to change. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  /** The system error code, e.g. `EADDRINUSE`. */
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Formats a bound address as `host:port` (`[::1]:7440` for IPv6). */
+export function formatAddress(address: AddressInfo): string {
+  return address.family === "IPv6" || address.address.includes(":")
+    ? `[${address.address}]:${address.port}`
+    : `${address.address}:${address.port}`;
+}
+
+function describe(spec: ListenerSpec, e: Error & { code?: string }): string {
+  const where = `${spec.name} listener: port ${spec.port} on ${spec.host}`;
+  switch (e.code) {
+    case "EADDRINUSE":
+      return `${where} is already in use (change it with ${spec.flag})`;
+    case "EACCES":
+      return `${where} needs privileges this process lacks (change it with ${spec.flag})`;
+    case "EADDRNOTAVAIL":
+      return `${spec.name} listener: address ${spec.host} is not available on this machine (change it with --host)`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `${spec.name} listener: cannot resolve host ${spec.host} (change it with --host)`;
+    default:
+      return `${where} cannot listen: ${e.message}`;
+  }
+}
+
+/**
+ * Binds `server` as described by `spec` and resolves with the bound address. Binding errors
+ * become a {@link ListenError}; `signal` (or `timeoutMs`, default 10 s) bounds the wait.
+ */
+export function listenOn(
+  server: Server,
+  spec: ListenerSpec,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => finish(new ListenError(`${spec.name} listener: binding ${spec.host}:${spec.port} timed out`, "ETIMEDOUT")),
+      options.timeoutMs ?? 10_000,
+    );
+    const onAbort = () => finish(new ListenError(`${spec.name} listener: start aborted`, "ABORT_ERR"));
+    const onError = (e: Error & { code?: string }) =>
+      finish(new ListenError(describe(spec, e), e.code ?? "UNKNOWN", { cause: e }));
+    const onListening = () => finish();
+    function finish(error?: ListenError) {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      server.off("error", onError);
+      server.off("listening", onListening);
+      if (error) {
+        if (server.listening) server.close();
+        reject(error);
+        return;
+      }
+      resolve(server.address() as AddressInfo);
+    }
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen({ host: spec.host, port: spec.port });
+  });
+}

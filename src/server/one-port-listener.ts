@@ -1,0 +1,183 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../util/index.js";
+import { type ListenerSpec, listenOn } from "./listen.js";
+
+/** A request handler for both HTTP/1.1 and HTTP/2 requests (what connectNodeAdapter returns). */
+export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
+
+/** Options of {@link createOnePortListener}. */
+export interface OnePortListenerOptions {
+  handler: NodeHandler;
+  logger: Logger;
+  /** Per-session HTTP/2 buffer limit in megabytes (Node's `maxSessionMemory`, default 10). Default 128. */
+  maxSessionMemoryMb?: number;
+  /** How long a new connection may stay silent before its protocol is known. Default 10 s. */
+  firstBytesTimeoutMs?: number;
+}
+
+/**
+ * One TCP port for every HTTP client: cleartext HTTP/2 (gRPC, Connect over h2c) and HTTP/1.1
+ * (Connect, gRPC-web, plain HTTP endpoints, websocket upgrades). Node ignores `allowHTTP1` without
+ * TLS, so a `net.Server` peeks at the first bytes of each connection: the HTTP/2 client preface
+ * (RFC 9113 §3.4) goes to an `http2` server, anything else to an `http` server.
+ */
+export interface OnePortListener {
+  /** Binds and resolves with the bound address; throws `ListenError` (port in use, …). */
+  listen(spec: ListenerSpec, signal?: AbortSignal): Promise<net.AddressInfo>;
+  /**
+   * Stops accepting connections. From then on requests get 503 (with `Connection: close` on
+   * HTTP/1.1), HTTP/2 sessions get GOAWAY, and idle HTTP/1.1 connections are closed.
+   */
+  stopAccepting(): void;
+  /** Resolves true once no request is in flight, or false after `timeoutMs` or when `signal` aborts. */
+  drain(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Destroys every open connection and resolves when the listener is fully closed (bounded by `timeoutMs`). */
+  destroy(timeoutMs?: number): Promise<void>;
+  /** Open client connections (any protocol, including ones whose protocol is not known yet). */
+  connections(): number;
+  /** Requests in flight (unary calls, streams, plain HTTP requests). */
+  inFlight(): number;
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Creates a {@link OnePortListener}. */
+export function createOnePortListener(options: OnePortListenerOptions): OnePortListener {
+  const sockets = new Set<net.Socket>();
+  const h1Pending = new Map<net.Socket, number>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const h2Sockets = new Set<net.Socket>();
+  const drainWaiters = new Set<() => void>();
+  let requests = 0;
+  let closing = false;
+
+  const handle: NodeHandler = (req, res) => {
+    const h1Socket = req.httpVersionMajor === 1 ? (req.socket as net.Socket) : undefined;
+    if (closing) {
+      if (h1Socket) res.setHeader("connection", "close");
+      res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
+      res.end("shutting down\n");
+      return;
+    }
+    requests++;
+    if (h1Socket) h1Pending.set(h1Socket, (h1Pending.get(h1Socket) ?? 0) + 1);
+    res.once("close", () => {
+      requests--;
+      if (h1Socket) {
+        const left = (h1Pending.get(h1Socket) ?? 1) - 1;
+        if (left > 0) h1Pending.set(h1Socket, left);
+        else h1Pending.delete(h1Socket);
+        // While closing, an HTTP/1.1 connection goes once its last response is out.
+        if (closing && left <= 0) h1Socket.end();
+      }
+      if (requests === 0) for (const wake of drainWaiters) wake();
+    });
+    options.handler(req, res);
+  };
+
+  const h1 = http.createServer(handle as http.RequestListener);
+  const h2 = http2.createServer({ maxSessionMemory: options.maxSessionMemoryMb ?? 128 }, handle as never);
+  h2.on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (closing) session.close();
+  });
+  for (const s of [h1, h2]) {
+    s.on("clientError", (e: Error, socket: net.Socket) => {
+      if (socket.writable && !socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      else socket.destroy(e);
+    });
+  }
+  h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      h1Pending.delete(socket);
+      h2Sockets.delete(socket);
+    });
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const onError = () => socket.destroy();
+    const onTimeout = () => socket.destroy();
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      const head = Buffer.concat(chunks, length);
+      const n = Math.min(head.length, PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (isH2 && head.length < PREFACE.length) return; // a prefix of the preface: wait for more
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.off("timeout", onTimeout);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(head);
+      if (isH2) {
+        h2Sockets.add(socket);
+        h2.emit("connection", socket); // http2 reads the unshifted bytes itself
+      } else {
+        h1.emit("connection", socket);
+        socket.resume(); // the http parser takes the unshifted bytes through 'data'
+      }
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+    socket.setTimeout(options.firstBytesTimeoutMs ?? 10_000, onTimeout);
+  });
+
+  return {
+    listen: (spec, signal) => listenOn(server, spec, signal ? { signal } : {}),
+    stopAccepting() {
+      if (closing) return;
+      closing = true;
+      if (server.listening) server.close();
+      for (const session of sessions) session.close();
+      for (const socket of sockets) {
+        // Idle HTTP/1.1 keep-alive connections (and ones still unidentified) go now.
+        if (!h1Pending.has(socket) && !h2Sockets.has(socket)) socket.destroy();
+      }
+    },
+    drain(timeoutMs, signal) {
+      if (requests === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const finish = (drained: boolean) => {
+          clearTimeout(timer);
+          drainWaiters.delete(wake);
+          signal?.removeEventListener("abort", onAbort);
+          resolve(drained);
+        };
+        const wake = () => finish(true);
+        const onAbort = () => finish(false);
+        const timer = setTimeout(() => finish(false), timeoutMs);
+        drainWaiters.add(wake);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+    async destroy(timeoutMs = 5_000) {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+      if (!server.listening && sockets.size === 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        const check = () => {
+          if (sockets.size > 0) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        for (const socket of sockets) socket.once("close", () => setImmediate(check));
+        check();
+      });
+    },
+    connections: () => sockets.size,
+    inFlight: () => requests,
+  };
+}
