@@ -1,4 +1,5 @@
-import type { KvReader, KvWriter } from "../kv/kv.js";
+import { invalidArgument } from "../../errors/index.js";
+import { type KvReader, type KvWriter, MAX_KEY_BYTES } from "../kv/kv.js";
 import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
 import {
   dedupExpiryKey,
@@ -28,6 +29,28 @@ import {
 import { deleteMessage } from "./retention.js";
 
 const SWEEP_PER_APPEND = 64;
+/** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
+const MAX_ID_BYTES = MAX_KEY_BYTES - 13;
+/** Length fields of the message encoding (see message-codec.ts). */
+const U16_MAX = 0xffff;
+
+/**
+ * Refuses what the engine cannot store before anything is written: a throw inside a KV write
+ * does not roll back earlier puts, so a late failure would leave half a batch behind.
+ */
+function validateRecords(records: readonly AppendRecord[]): void {
+  records.forEach((r, i) => {
+    const fail = (what: string, field: string) => invalidArgument(`message ${i}: ${what}`, field);
+    if (Buffer.byteLength(r.id) > MAX_ID_BYTES) throw fail(`id is longer than ${MAX_ID_BYTES} bytes`, "id");
+    if (!Number.isInteger(r.priority) || r.priority < 0 || r.priority > 9)
+      throw fail("priority is not 0..9", "priority");
+    if (Buffer.byteLength(r.orderingKey) > U16_MAX) throw fail("ordering key is too long", "ordering_key");
+    const keys = Object.keys(r.attributes);
+    if (keys.length > U16_MAX || keys.some((k) => Buffer.byteLength(k) > U16_MAX)) {
+      throw fail("too many or too long attributes", "attributes");
+    }
+  });
+}
 
 /** Subscription ids of a topic. */
 export function topicSubscriptionIds(w: KvReader, topicId: number): number[] {
@@ -53,6 +76,7 @@ export function appendRecords(
   nowMs: number,
 ): AppendResult[] {
   const topic = requireTopic(w, topicName);
+  validateRecords(records);
   const head = readHead(w, topic.id);
   const subIds = topicSubscriptionIds(w, topic.id);
   const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));

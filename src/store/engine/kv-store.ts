@@ -37,6 +37,13 @@ import { readHead, requireSubscription, requireTopic } from "./records.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
 
 /**
+ * The time deletes run at: they carry no clock of the caller's, and the wall clock may differ from
+ * it. No dedup window ends at this time, so window-scope ids of released messages stay until the
+ * dedup sweep (run by appends, with the caller's time) removes them.
+ */
+const NO_CLOCK_MS = Number.NEGATIVE_INFINITY;
+
+/**
  * The {@link Store} on an ordered KV engine. LMDB and the in-memory reference both run this one
  * engine, so the conformance suite checks the KV layer (ordering, atomicity, durability) of each.
  */
@@ -76,7 +83,7 @@ export class KvStore implements Store {
     return this.write((w) => updateTopicRecord(w, name, settings));
   }
   deleteTopic(name: string): Promise<void> {
-    return this.write((w) => deleteTopicRecord(w, name, Date.now()));
+    return this.write((w) => deleteTopicRecord(w, name, NO_CLOCK_MS));
   }
   purgeTopic(name: string): Promise<number> {
     return this.write((w) => purgeTopicRecords(w, name));
@@ -95,7 +102,7 @@ export class KvStore implements Store {
     return this.write((w) => updateSubscriptionRecord(w, name, settings));
   }
   deleteSubscription(name: string): Promise<void> {
-    return this.write((w) => deleteSubscriptionRecord(w, name, Date.now()));
+    return this.write((w) => deleteSubscriptionRecord(w, name, NO_CLOCK_MS));
   }
 
   append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]> {

@@ -1,3 +1,6 @@
+/** Longest key a {@link KvEngine} must accept (LMDB's limit); engines refuse longer ones. */
+export const MAX_KEY_BYTES = 1978;
+
 /** One key/value pair read from an ordered KV engine. */
 export interface KvEntry {
   key: Buffer;
@@ -27,7 +30,8 @@ export interface KvWriter extends KvReader {
 
 /**
  * An ordered byte-key store with atomic, batched write transactions. The engine under
- * {@link KvStore}; LMDB and an in-memory map implement it. Keys compare as unsigned bytes.
+ * {@link KvStore}; LMDB and an in-memory map implement it. Keys compare as unsigned bytes and are
+ * at most {@link MAX_KEY_BYTES} long.
  */
 export interface KvEngine {
   /**

@@ -35,7 +35,20 @@ export class LmdbKv implements KvEngine {
     return new LmdbKv(db, options.durability);
   }
 
+  /** Writes queued but not yet resolved; close() waits for them (lmdb-js's close does not). */
+  private readonly pending = new Set<Promise<unknown>>();
+
   async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    const done = this.commit(fn);
+    this.pending.add(done);
+    try {
+      return await done;
+    } finally {
+      this.pending.delete(done);
+    }
+  }
+
+  private async commit<T>(fn: (txn: KvWriter) => T): Promise<T> {
     const result = (await this.db.transaction(() => fn(this.txn))) as T;
     if (this.durability === "flush") await this.db.flushed;
     return result;
@@ -46,6 +59,7 @@ export class LmdbKv implements KvEngine {
   }
 
   async close(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     await this.db.close();
   }
 

@@ -1,4 +1,4 @@
-import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
+import { type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter, MAX_KEY_BYTES } from "./kv.js";
 
 /** The data behind a {@link MemoryKv}; kept by the caller to "reopen" after close. */
 export interface MemoryKvData {
@@ -77,6 +77,9 @@ export class MemoryKv implements KvEngine {
     },
     range: (r: KvRange) => this.range(r),
     put: (key, value) => {
+      // As LMDB does, so the in-memory reference shows the same failures.
+      if (key.length > MAX_KEY_BYTES)
+        throw new Error(`key of ${key.length} bytes is over the ${MAX_KEY_BYTES}-byte limit`);
       const k = key.toString("latin1");
       if (!this.data.values.has(k)) this.data.keys.splice(lowerBound(this.data.keys, k), 0, k);
       this.data.values.set(k, Buffer.from(value));
