@@ -1,0 +1,70 @@
+import * as http from "node:http";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
+import { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
+import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+
+/** The RPC protocols of the RPC port, each with the HTTP version its client uses. */
+export type RpcProtocol = "connect" | "grpc" | "grpc-web";
+
+/** Every protocol: Connect over HTTP/1.1, gRPC over h2c, gRPC-web over HTTP/1.1. */
+export const PROTOCOLS: readonly RpcProtocol[] = ["connect", "grpc", "grpc-web"];
+
+/** A transport for one protocol plus a `close()` that drops its connections. */
+export interface TestTransport {
+  transport: Transport;
+  /** Closes the transport's HTTP/2 session or HTTP/1.1 sockets. */
+  close(): void;
+}
+
+/**
+ * Creates a transport for `protocol` against `baseUrl` (`http://host:port`) with its own
+ * connection pool, so a test can close exactly what it opened.
+ */
+export function createTestTransport(baseUrl: string, protocol: RpcProtocol): TestTransport {
+  if (protocol === "grpc") {
+    const sessionManager = new Http2SessionManager(baseUrl);
+    return {
+      transport: createGrpcTransport({ baseUrl, sessionManager }),
+      close: () => sessionManager.abort(),
+    };
+  }
+  const agent = new http.Agent({ keepAlive: true });
+  const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent } };
+  return {
+    transport: protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options),
+    close: () => agent.destroy(),
+  };
+}
+
+/** Generated clients of every service on one transport. */
+export interface TestClients {
+  publisher: Client<typeof PublisherService>;
+  subscriber: Client<typeof SubscriberService>;
+  replay: Client<typeof ReplayService>;
+  admin: Client<typeof AdminService>;
+  health: Client<typeof Health>;
+  /** Closes the underlying connections. */
+  close(): void;
+}
+
+/** Creates {@link TestClients} for `protocol` against `baseUrl`. */
+export function createTestClients(baseUrl: string, protocol: RpcProtocol): TestClients {
+  const { transport, close } = createTestTransport(baseUrl, protocol);
+  return {
+    publisher: createClient(PublisherService, transport),
+    subscriber: createClient(SubscriberService, transport),
+    replay: createClient(ReplayService, transport),
+    admin: createClient(AdminService, transport),
+    health: createClient(Health, transport),
+    close,
+  };
+}
