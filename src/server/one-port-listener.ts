@@ -34,7 +34,7 @@ export interface OnePortListener {
   stopAccepting(): void;
   /** Resolves true once no request is in flight, or false after `timeoutMs` or when `signal` aborts. */
   drain(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-  /** Destroys every open connection and resolves when the listener is fully closed (bounded by `timeoutMs`). */
+  /** Stops listening, destroys every open connection, and resolves once all are gone (bounded by `timeoutMs`, default 5 s). */
   destroy(timeoutMs?: number): Promise<void>;
   /** Open client connections (any protocol, including ones whose protocol is not known yet). */
   connections(): number;
@@ -56,12 +56,6 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
 
   const handle: NodeHandler = (req, res) => {
     const h1Socket = req.httpVersionMajor === 1 ? (req.socket as net.Socket) : undefined;
-    if (closing) {
-      if (h1Socket) res.setHeader("connection", "close");
-      res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
-      res.end("shutting down\n");
-      return;
-    }
     requests++;
     if (h1Socket) h1Pending.set(h1Socket, (h1Pending.get(h1Socket) ?? 0) + 1);
     res.once("close", () => {
@@ -75,6 +69,12 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       }
       if (requests === 0) for (const wake of drainWaiters) wake();
     });
+    if (closing) {
+      if (h1Socket) res.setHeader("connection", "close");
+      res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
+      res.end("shutting down\n");
+      return;
+    }
     options.handler(req, res);
   };
 
@@ -163,9 +163,11 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       });
     },
     async destroy(timeoutMs = 5_000) {
+      closing = true;
+      if (server.listening) server.close();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
-      if (!server.listening && sockets.size === 0) return;
+      if (sockets.size === 0) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         const check = () => {
