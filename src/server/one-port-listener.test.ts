@@ -159,6 +159,27 @@ describe("one-port listener", () => {
     assert.equal(listener.connections(), 0);
   });
 
+  it("listener - upgraded sockets belong to onUpgrade: kept by stopAccepting, closed by destroy", async (t) => {
+    const listener = createOnePortListener({
+      handler: echoVersion,
+      logger: silentLogger,
+      onUpgrade: (_req, socket) =>
+        socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n"),
+    });
+    const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
+    t.after(() => listener.destroy());
+    const socket = await connect(t, listener, address);
+    const switched = readUntil(socket, /101 Switching Protocols/);
+    socket.write("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n");
+    await switched;
+    listener.stopAccepting();
+    assert.equal(await listener.drain(1_000), true);
+    assert.equal(listener.connections(), 1, "the upgraded socket stays until destroy");
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    await listener.destroy();
+    await closed;
+  });
+
   it("listener - a port in use fails with a message naming listener, port and flag", async (t) => {
     const { address } = await start(t);
     const other = createOnePortListener({ handler: echoVersion, logger: silentLogger });

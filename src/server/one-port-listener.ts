@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../util/index.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
@@ -16,6 +17,12 @@ export interface OnePortListenerOptions {
   maxSessionMemoryMb?: number;
   /** How long a new connection may stay silent before its protocol is known. Default 10 s. */
   firstBytesTimeoutMs?: number;
+  /**
+   * HTTP/1.1 upgrade requests (websockets). The socket then belongs to the callee: it is not
+   * closed by `stopAccepting` (close it on the shutdown signal, e.g. websocket code 1001), only
+   * by `destroy`. Without this option upgrade requests are answered like any other request.
+   */
+  onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /**
@@ -50,6 +57,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const h1Pending = new Map<net.Socket, number>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const h2Sockets = new Set<net.Socket>();
+  const upgraded = new Set<net.Socket>();
   const drainWaiters = new Set<() => void>();
   let requests = 0;
   let closing = false;
@@ -79,6 +87,17 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   };
 
   const h1 = http.createServer(handle as http.RequestListener);
+  const { onUpgrade } = options;
+  if (onUpgrade) {
+    h1.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (closing) {
+        socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      upgraded.add(req.socket as net.Socket);
+      onUpgrade(req, socket, head);
+    });
+  }
   const h2 = http2.createServer({ maxSessionMemory: options.maxSessionMemoryMb ?? 128 }, handle as never);
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -99,6 +118,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       sockets.delete(socket);
       h1Pending.delete(socket);
       h2Sockets.delete(socket);
+      upgraded.delete(socket);
     });
     if (closing) {
       socket.destroy();
@@ -143,7 +163,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       for (const session of sessions) session.close();
       for (const socket of sockets) {
         // Idle HTTP/1.1 keep-alive connections (and ones still unidentified) go now.
-        if (!h1Pending.has(socket) && !h2Sockets.has(socket)) socket.destroy();
+        if (!h1Pending.has(socket) && !h2Sockets.has(socket) && !upgraded.has(socket)) socket.destroy();
       }
     },
     drain(timeoutMs, signal) {
