@@ -22,9 +22,22 @@ function imports(file: string): string[] {
 const RULES: Array<{ layer: string; forbidden: string[] }> = [
   {
     layer: "src/core",
-    forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "node:net", "node:http", "node:http2", "@connectrpc", "lmdb"],
+    forbidden: [
+      "/rpc/",
+      "/bridges/",
+      "/server/",
+      "/cli/",
+      "node:net",
+      "node:http",
+      "node:http2",
+      "@connectrpc",
+      "lmdb",
+    ],
   },
-  { layer: "src/store", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "@connectrpc", "node:net", "node:http"] },
+  {
+    layer: "src/store",
+    forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "@connectrpc", "node:net", "node:http"],
+  },
   { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
   { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
@@ -55,7 +68,10 @@ test("architecture - no generated proto types inside the core or the store", () 
   const offenders = ["src/core", "src/store"].flatMap((layer) =>
     files(join(root, layer)).filter((f) => imports(f).some((s) => s.includes("/gen/"))),
   );
-  assert.deepEqual(offenders.map((f) => relative(root, f)), []);
+  assert.deepEqual(
+    offenders.map((f) => relative(root, f)),
+    [],
+  );
 });
 
 test("architecture - the import scanner sees imports (guards against a vacuous pass)", () => {

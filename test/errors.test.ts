@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { ALL_REASONS, REASONS } from "../src/errors/index.js";
 
 const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
-const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| ([a-z_]+) \| (\d{3}) \|/gm)].map((m) => ({
+const rows = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*([a-z_]+)\s*\|\s*(\d{3})\s*\|/gm)].map((m) => ({
   reason: m[1] as string,
   code: m[2] as string,
   http: Number(m[3]),

@@ -23,4 +23,6 @@ export function registerBrokerServices(router: ConnectRouter, { broker, logger }
   router.service(AdminService, adminService(broker, logger));
 }
 
+export { type HealthOptions, registerHealth } from "./health.js";
+export { registerReflection } from "./reflection.js";
 export { toConnectError } from "./to-connect-error.js";

@@ -12,9 +12,7 @@ import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscribe
 import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
-import { registerHealth } from "../rpc/health.js";
-import { registerBrokerServices } from "../rpc/index.js";
-import { registerReflection } from "../rpc/reflection.js";
+import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
 import { createHttpEndpoints } from "./http-endpoints.js";

@@ -31,6 +31,8 @@ export class LmdbKv implements KvEngine {
       mapSize: options.mapSizeBytes,
       noSync: options.durability === "none",
       compression: false,
+      // lmdb-js treats a path with an extension as a file name; ours is always a directory.
+      noSubdir: false,
     });
     return new LmdbKv(db, options.durability);
   }
