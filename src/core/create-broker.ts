@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { BrokerError } from "../errors/index.js";
 import { createLocalNotifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
@@ -31,6 +32,8 @@ export function createBroker(options: BrokerOptions): Broker {
     consumers: new Map(),
     shutdown: new AbortController(),
   };
+  // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
+  setMaxListeners(0, ctx.shutdown.signal);
   const open = () => {
     if (ctx.shutdown.signal.aborted) throw new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
   };

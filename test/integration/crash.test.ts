@@ -4,52 +4,20 @@
  * exactly once, and every message that was leased but not acked must be delivered again.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { type RunningCli, startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  baseUrl: string;
-}
-
-/** Starts `switchyard serve` on port 0 and resolves with its address once the ready line is printed. */
-async function startServer(dataDir: string): Promise<Running> {
-  const args = ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--data-dir", dataDir];
-  for (const flag of ["okq", "opq", "restmq", "ohpq", "ohpq-http", "gophermq", "gophermq-metrics"]) {
-    args.push(`--${flag}-port`, "off");
-  }
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no ready line within 20 s")), 20_000);
-    child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready`)));
-    lines.on("line", (line) => {
-      const m = /^switchyard ready (\{.*\})$/.exec(line);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(m[1] as string));
-    });
-  });
-  return { child, baseUrl: `http://${ready.rpc}` };
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
+/** Starts `switchyard serve` as a child process on port 0 with its data in `dataDir`. */
+function startServer(dataDir: string): Promise<RunningCli> {
+  return startCli(testServeArgs(dataDir));
 }
 
 function clients(baseUrl: string) {
@@ -93,7 +61,7 @@ async function crashRound(round: number, dataDir: string): Promise<void> {
   assert.ok(leased.size > 0, "leased some messages before the crash");
   while (acked.size < 4000) await new Promise((r) => setTimeout(r, 20));
 
-  await kill(server.child);
+  await server.stop("SIGKILL");
   stop = true;
   await Promise.all(publishers);
 
@@ -121,7 +89,7 @@ async function crashRound(round: number, dataDir: string): Promise<void> {
     const stats = await c.admin.getStats({ topics: [queue] });
     assert.equal(stats.subscriptions[0]?.backlog, 0n);
   } finally {
-    await kill(server.child);
+    await server.stop("SIGKILL");
   }
 }
 
