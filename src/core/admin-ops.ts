@@ -45,9 +45,31 @@ export async function publish(
     deliverAtMs: m.delayMs ? now + m.delayMs : 0,
     expireAtMs: m.ttlMs ? now + m.ttlMs : 0,
   }));
-  const results = await ctx.store.append(topic, records, now);
+  const { results, retried } = await appendWithRetry(ctx, topic, records, now);
+  // After a retry, a "duplicate" of an id the core generated is the first attempt having landed.
+  if (retried) {
+    for (const [i, r] of results.entries()) if (!messages[i]?.id) r.duplicate = false;
+  }
   if (results.some((r) => !r.duplicate)) ctx.notifier.notify(topic);
   return results;
+}
+
+/** Retries of an append that failed with a retryable store error. */
+const APPEND_RETRIES = 2;
+
+/**
+ * Appends, retrying retryable store failures with the same records: every record carries an id,
+ * so a retry of a batch that did land is reported as duplicates, never stored twice.
+ */
+async function appendWithRetry(ctx: CoreContext, topic: string, records: AppendRecord[], now: number) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { results: await ctx.store.append(topic, records, now), retried: attempt > 0 };
+    } catch (e) {
+      if (!(e instanceof BrokerError) || !e.retryable || attempt >= APPEND_RETRIES) throw e;
+      ctx.logger.warn("append failed; retrying", { topic, attempt: attempt + 1, cause: e.cause ?? e });
+    }
+  }
 }
 
 export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {

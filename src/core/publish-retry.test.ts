@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { BrokerError } from "../errors/index.js";
+import { createMemoryStore, type Store } from "../store/index.js";
+import { createBroker } from "./index.js";
+
+/** A store whose next `failures` appends fail after (or before) the real append ran. */
+function flakyStore(inner: Store, failures: number, landFirst: boolean): Store {
+  let left = failures;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop !== "append") return Reflect.get(target, prop, receiver);
+      return async (...args: Parameters<Store["append"]>) => {
+        if (left > 0) {
+          left--;
+          if (landFirst) await target.append(...args);
+          throw new BrokerError("STORE_UNAVAILABLE", "flaky", { retryable: true });
+        }
+        return target.append(...args);
+      };
+    },
+  });
+}
+
+test("core publish - a retryable store failure is retried with the same ids and stores each message once", async () => {
+  const store = flakyStore(createMemoryStore(), 2, true);
+  const broker = createBroker({ store });
+  await broker.createTopic({ name: "t", queue: true });
+  const results = await broker.publish("t", [{ data: new Uint8Array([1]) }, { data: new Uint8Array([2]) }]);
+  assert.deepEqual(
+    results.map((r) => [r.seq, r.duplicate]),
+    [
+      [1, false],
+      [2, false],
+    ],
+    "the client published once: no duplicate is reported",
+  );
+  const got = await broker.pull(
+    { subscription: "t", maxMessages: 10, waitMs: 0, ackDeadlineMs: 0, autoAck: false },
+    new AbortController().signal,
+  );
+  assert.equal(got.length, 2, "the retried batch was not stored twice");
+  await broker.close();
+  await store.close();
+});
+
+test("core publish - a store that keeps failing surfaces STORE_UNAVAILABLE after the retries", async () => {
+  const store = flakyStore(createMemoryStore(), 10, false);
+  const broker = createBroker({ store });
+  await broker.createTopic({ name: "t" });
+  await assert.rejects(broker.publish("t", [{ data: new Uint8Array([1]) }]), { reason: "STORE_UNAVAILABLE" });
+  await broker.close();
+  await store.close();
+});
