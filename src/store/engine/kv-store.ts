@@ -53,11 +53,27 @@ export class KvStore implements Store {
 
   constructor(private readonly kv: KvEngine) {}
 
+  /**
+   * Runs an engine operation in a write transaction. Errors thrown by the operation itself pass
+   * through (BrokerErrors) or become INTERNAL, never retryable: the transaction is not rolled
+   * back, so repeating it is unsafe. Only a failure of the backend to commit (nothing written)
+   * is STORE_UNAVAILABLE and retryable.
+   */
   private write<T>(fn: (w: KvWriter) => T): Promise<T> {
     if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
-    return this.kv.write(fn).catch((e: unknown) => {
+    let operationThrew = false;
+    const operation = (w: KvWriter): T => {
+      try {
+        return fn(w);
+      } catch (e) {
+        operationThrew = true;
+        throw e;
+      }
+    };
+    return this.kv.write(operation).catch((e: unknown) => {
       if (e instanceof BrokerError) throw e;
-      throw new BrokerError("STORE_UNAVAILABLE", "the store failed", { cause: e, retryable: true });
+      if (operationThrew) throw new BrokerError("INTERNAL", "a store operation failed", { cause: e });
+      throw new BrokerError("STORE_UNAVAILABLE", "the store failed to commit", { cause: e, retryable: true });
     });
   }
 
