@@ -50,8 +50,14 @@ export interface BenchTarget {
   deleteTopic(topic: string): Promise<void>;
   publisher(topic: string): Promise<BenchPublisher>;
   consumer(topic: string, subscriptionIndex: number): Promise<BenchConsumer>;
-  /** Pid of the broker process, for CPU and RSS sampling. */
+  /** Pid of the broker process, for CPU and RSS sampling (may change after {@link restart}). */
   readonly brokerPid: number;
+  /**
+   * Optional: stops the broker process and starts it again on the same data (the backlog workload
+   * measures drain time after a restart). Clients opened before must be closed first; open new ones
+   * after. A target without it gets the backlog drained without a restart, and the report says so.
+   */
+  restart?(): Promise<void>;
   /** Stops the broker and removes its data. */
   stop(): Promise<void>;
 }
