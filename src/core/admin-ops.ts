@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { BrokerError, invalidArgument } from "../errors/index.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
 import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
@@ -37,7 +36,7 @@ export async function publish(
   validatePublish(messages, ctx.limits);
   const now = ctx.clock.now();
   const records: AppendRecord[] = messages.map((m) => ({
-    id: m.id || randomUUID(),
+    id: m.id ?? "",
     data: m.data,
     attributes: m.attributes ?? {},
     priority: m.priority ?? 0,
@@ -45,11 +44,7 @@ export async function publish(
     deliverAtMs: m.delayMs ? now + m.delayMs : 0,
     expireAtMs: m.ttlMs ? now + m.ttlMs : 0,
   }));
-  const { results, retried } = await appendWithRetry(ctx, topic, records, now);
-  // After a retry, a "duplicate" of an id the core generated is the first attempt having landed.
-  if (retried) {
-    for (const [i, r] of results.entries()) if (!messages[i]?.id) r.duplicate = false;
-  }
+  const results = await appendWithRetry(ctx, topic, records, now);
   if (results.some((r) => !r.duplicate)) ctx.notifier.notify(topic);
   return results;
 }
@@ -58,13 +53,13 @@ export async function publish(
 const APPEND_RETRIES = 2;
 
 /**
- * Appends, retrying retryable store failures with the same records: every record carries an id,
- * so a retry of a batch that did land is reported as duplicates, never stored twice.
+ * Appends, retrying retryable store failures. A retryable failure wrote nothing (store contract),
+ * so a retry cannot store a message twice; client ids are deduplicated on top of that.
  */
 async function appendWithRetry(ctx: CoreContext, topic: string, records: AppendRecord[], now: number) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return { results: await ctx.store.append(topic, records, now), retried: attempt > 0 };
+      return await ctx.store.append(topic, records, now);
     } catch (e) {
       if (!(e instanceof BrokerError) || !e.retryable || attempt >= APPEND_RETRIES) throw e;
       ctx.logger.warn("append failed; retrying", { topic, attempt: attempt + 1, cause: e.cause ?? e });

@@ -13,6 +13,11 @@ export interface SubscriptionRecord extends SubscriptionInfo {
 
 /** One message to append; the core has filled in every field (id included). */
 export interface AppendRecord {
+  /**
+   * The client's id, deduplicated within the topic's dedup scope. Empty: the store generates a
+   * unique id from the topic and seq; such ids carry no dedup (a failed commit writes nothing, so a
+   * retry cannot store a message twice) and need no index, so they cost no random-key writes.
+   */
   id: string;
   data: Uint8Array;
   attributes: Record<string, string>;
@@ -93,7 +98,8 @@ export interface StoreCapabilities {
  * is one atomic semantic operation; no connection or transaction type leaks out, and nothing
  * here assumes the store is local. Policy (backoff, dead letters, limits) lives in the core.
  * Errors are `BrokerError`s: TOPIC_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, ALREADY_EXISTS; failures of
- * the backend itself are STORE_UNAVAILABLE with `retryable` set when a retry may succeed.
+ * the backend itself are STORE_UNAVAILABLE with `retryable` set only when nothing was written, so
+ * the same call may be repeated safely.
  */
 export interface Store {
   readonly capabilities: StoreCapabilities;

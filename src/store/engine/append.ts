@@ -1,6 +1,7 @@
 import { invalidArgument } from "../../errors/index.js";
 import { type KvReader, type KvWriter, MAX_KEY_BYTES } from "../kv/kv.js";
 import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
+import { formatGeneratedId } from "./generated-id.js";
 import {
   dedupExpiryKey,
   dueKey,
@@ -19,6 +20,7 @@ import { encodeMessage } from "./message-codec.js";
 import {
   type Counters,
   encodePending,
+  type Head,
   readCounters,
   readHead,
   readMessageIdEntry,
@@ -82,6 +84,13 @@ export function appendRecords(
   const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));
   const results: AppendResult[] = [];
   for (const r of records) {
+    if (r.id === "") {
+      const seq = ++head.lastSeq;
+      const id = formatGeneratedId(topic.id, seq);
+      results.push({ seq, id, duplicate: false });
+      if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
+      continue;
+    }
     const dup = duplicateSeq(w, topic, r.id, nowMs);
     if (dup !== undefined) {
       results.push({ seq: dup, id: r.id, duplicate: true });
@@ -89,31 +98,49 @@ export function appendRecords(
     }
     const seq = ++head.lastSeq;
     results.push({ seq, id: r.id, duplicate: false });
-    w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, nowMs + topic.dedupWindowMs));
-    if (topic.dedupScope === "window") w.put(dedupExpiryKey(nowMs + topic.dedupWindowMs, topic.id, r.id), EMPTY);
-    if (subIds.length === 0) continue;
-    w.put(seqKey(Table.Message, topic.id, seq), encodeMessage({ ...r, publishTimeMs: nowMs }));
-    w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
-    head.messages++;
-    head.bytes += r.data.length;
-    const delayed = r.deliverAtMs > nowMs;
-    for (const subId of subIds) {
-      const c = counters.get(subId) as Counters;
-      c.unacked++;
-      if (delayed) {
-        c.delayed++;
-        const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;
-        w.put(seqKey(Table.Pending, subId, seq), encodePending(p));
-        w.put(dueKey(subId, r.deliverAtMs, seq), EMPTY);
-      } else {
-        w.put(readyKey(subId, r.priority, seq), encodeU32(0));
-      }
-    }
+    const keepWindow = topic.dedupScope === "window";
+    const expireMs = keepWindow ? nowMs + topic.dedupWindowMs : 0;
+    if (keepWindow) w.put(dedupExpiryKey(expireMs, topic.id, r.id), EMPTY);
+    // With no subscription nothing is stored: keep the id entry only for a dedup window.
+    if (subIds.length === 0 && !keepWindow) continue;
+    w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
+    if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
   }
   writeHead(w, topic.id, head);
   for (const [subId, c] of counters) writeCounters(w, subId, c);
   sweepDedup(w, nowMs);
   return results;
+}
+
+/** Writes one message to the log and makes it available (or delayed) on every subscription. */
+function storeMessage(
+  w: KvWriter,
+  topic: TopicRecord,
+  subIds: readonly number[],
+  counters: Map<number, Counters>,
+  head: Head,
+  r: AppendRecord,
+  seq: number,
+  nowMs: number,
+): void {
+  w.put(seqKey(Table.Message, topic.id, seq), encodeMessage({ ...r, publishTimeMs: nowMs }));
+  // No Ref key means one holder: a queue's messages need no refcount write.
+  if (subIds.length > 1) w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
+  head.messages++;
+  head.bytes += r.data.length;
+  const delayed = r.deliverAtMs > nowMs;
+  for (const subId of subIds) {
+    const c = counters.get(subId) as Counters;
+    c.unacked++;
+    if (delayed) {
+      c.delayed++;
+      const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;
+      w.put(seqKey(Table.Pending, subId, seq), encodePending(p));
+      w.put(dueKey(subId, r.deliverAtMs, seq), EMPTY);
+    } else {
+      w.put(readyKey(subId, r.priority, seq), encodeU32(0));
+    }
+  }
 }
 
 const EMPTY = Buffer.alloc(0);

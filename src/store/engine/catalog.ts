@@ -162,7 +162,7 @@ function materializeFrom(
       if (m.expireAtMs > 0 && m.expireAtMs <= nowMs) continue;
       const refKey = seqKey(Table.Ref, topic.id, seq);
       const refs = w.get(refKey);
-      w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 0) + 1));
+      w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 1) + 1)); // a stored message without a Ref key has one holder
       c.unacked++;
       if (m.deliverAtMs > nowMs) {
         c.delayed++;

@@ -88,3 +88,11 @@ export function messageDataBytes(buf: Buffer): number {
   const attrCount = buf.readUInt16BE(30);
   return buf.readUInt32BE(32 + attrCount * 6);
 }
+
+/** Reads only the id of an encoded message. */
+export function messageId(buf: Buffer): string {
+  const idLen = buf.readUInt16BE(26);
+  const attrCount = buf.readUInt16BE(30);
+  const start = 32 + attrCount * 6 + 4;
+  return buf.toString("utf8", start, start + idLen);
+}

@@ -10,7 +10,8 @@ import { type Head, readMessageIdEntry } from "./records.js";
  */
 export function releaseMessage(w: KvWriter, topic: TopicRecord, head: Head, seq: number, nowMs: number): void {
   const refKey = seqKey(Table.Ref, topic.id, seq);
-  const refs = decodeU32(w.get(refKey));
+  const raw = w.get(refKey);
+  const refs = raw ? decodeU32(raw) : 1; // no Ref key: one holder
   if (refs > 1) {
     w.put(refKey, encodeU32(refs - 1));
     return;
@@ -31,6 +32,6 @@ export function deleteMessage(w: KvWriter, topic: TopicRecord, head: Head, seq: 
   const idKey = idStringKey(Table.MessageId, topic.id, id);
   const entry = readMessageIdEntry(w.get(idKey));
   if (!entry || entry.seq !== seq) return;
-  // Window scope: the dedup-expiry sweep removes the entry once the window has passed.
-  if (topic.dedupScope === "unacked" || entry.publishMs + topic.dedupWindowMs <= nowMs) w.del(idKey);
+  // Window scope with a client id: the dedup-expiry sweep removes the entry once its window passed.
+  if (topic.dedupScope === "unacked" || entry.expireMs <= nowMs) w.del(idKey);
 }

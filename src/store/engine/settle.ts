@@ -1,7 +1,8 @@
 import type { KvWriter } from "../kv/kv.js";
 import type { SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
+import { parseGeneratedId } from "./generated-id.js";
 import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
-import { messagePriority } from "./message-codec.js";
+import { messageId, messagePriority } from "./message-codec.js";
 import {
   type Counters,
   encodePending,
@@ -35,10 +36,19 @@ function locateToken(w: KvWriter, sub: SubscriptionRecord, token: string): Locat
   return attempts === t.attempt ? { seq: t.seq, priority: t.priority, readyAttempts: attempts } : "stale";
 }
 
-function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, id: string): Located | "unknown" {
+/** The seq of a message id: client ids from the index, generated ids parsed and checked. */
+function messageIdSeq(w: KvWriter, topic: TopicRecord, id: string): number | undefined {
   const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
-  if (!entry) return "unknown";
-  const seq = entry.seq;
+  if (entry) return entry.seq;
+  const generated = parseGeneratedId(id);
+  if (!generated || generated.topicId !== topic.id) return undefined;
+  const raw = w.get(seqKey(Table.Message, topic.id, generated.seq));
+  return raw && messageId(raw) === id ? generated.seq : undefined;
+}
+
+function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, id: string): Located | "unknown" {
+  const seq = messageIdSeq(w, topic, id);
+  if (seq === undefined) return "unknown";
   const p = getPending(w, sub.id, seq);
   if (p) return { seq, priority: p.priority, pending: p };
   const raw = w.get(seqKey(Table.Message, topic.id, seq));

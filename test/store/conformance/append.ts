@@ -168,6 +168,44 @@ export function appendCases(factory: StoreFactory): void {
     assert.deepEqual(seqsOf(await lease(store, "q", 10, T0 + 5001)), [2]);
   });
 
+  it("append - an empty id is generated from topic and seq, needs no dedup and acks by message id", async (t) => {
+    const { store } = await setup(t, factory);
+    await createQueue(store, "q");
+    const [a, b] = await store.append("q", [rec(""), rec("")], T0);
+    assert.ok(a && b && a.id !== "" && b.id !== "" && a.id !== b.id, "distinct generated ids");
+    assert.deepEqual([a.seq, b.seq, a.duplicate], [1, 2, false]);
+    const leased = await lease(store, "q", 10, T0 + 1);
+    assert.deepEqual(
+      leased.map((l) => l.message.id),
+      [a.id, b.id],
+      "the stored message carries the generated id",
+    );
+    assert.deepEqual(await store.ack("q", { tokens: [], messageIds: [a.id] }, T0 + 2), ["ok"]);
+    assert.deepEqual(await store.ack("q", { tokens: [], messageIds: [a.id] }, T0 + 3), ["unknown"]);
+    // A client id that merely looks generated is not confused with the generated one.
+    const [c] = await store.append("q", [rec(b.id)], T0 + 4);
+    assert.equal(c?.seq, 3);
+    assert.deepEqual(
+      await store.ack("q", { tokens: [], messageIds: [b.id] }, T0 + 5),
+      ["ok"],
+      "acks the client's seq 3",
+    );
+    assert.deepEqual(await store.ack("q", { tokens: [leased[1]?.token ?? ""], messageIds: [] }, T0 + 6), ["ok"]);
+    assert.equal((await store.subscriptionCounters("q")).unacked, 0);
+  });
+
+  it("append - with two subscriptions a message leaves the log only after the last ack, also when added later", async (t) => {
+    const { store } = await setup(t, factory);
+    await createQueue(store, "q");
+    await store.append("q", [rec("a")], T0);
+    await store.createSubscription({ ...subSettings("late", "q"), start: { kind: "earliest" } }, T0);
+    assert.deepEqual(await store.ack("q", { tokens: [], messageIds: ["a"] }, T0), ["ok"]);
+    assert.equal((await store.topicCounters("q")).messages, 1, "still held by the later subscription");
+    assert.deepEqual(seqsOf(await lease(store, "late", 10, T0)), [1]);
+    assert.deepEqual(await store.ack("late", { tokens: [], messageIds: ["a"] }, T0), ["ok"]);
+    assert.equal((await store.topicCounters("q")).messages, 0);
+  });
+
   it("append - fan-out: each subscription sees every message; it is stored until all have acked", async (t) => {
     const { store } = await setup(t, factory);
     await store.createTopic(topicSettings("t"), T0);
