@@ -1,5 +1,6 @@
 import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
+import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
@@ -8,16 +9,7 @@ import { waitForChange } from "./wait.js";
 /** Most ack ids or message ids in one Ack/Nack/ModifyAckDeadline. */
 const MAX_SETTLE_TARGETS = 10_000;
 
-async function requireSubscription(ctx: CoreContext, name: string) {
-  validateName("subscription", name);
-  const sub = await ctx.store.getSubscription(name);
-  if (!sub) {
-    throw new BrokerError("SUBSCRIPTION_NOT_FOUND", `subscription "${name}" does not exist`, {
-      metadata: { subscription: name },
-    });
-  }
-  return sub;
-}
+const requireSubscription = getSubscription;
 
 function toDelivery(r: { token: string; message: Delivery["message"]; attempt: number }): Delivery {
   return { ackId: r.token, message: r.message, deliveryAttempt: r.attempt };
