@@ -3,7 +3,7 @@ import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
-import { validateName, validateRange } from "./validate.js";
+import { validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
 
 /** Most ack ids or message ids in one Ack/Nack/ModifyAckDeadline. */
