@@ -1,0 +1,65 @@
+/**
+ * The Switchyard broker as a child process: `node [BENCH_BROKER_NODE_FLAGS] --import tsx src/cli/main.ts
+ * serve --port 0 --data-dir D` with every bridge off, started once its ready line is printed.
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { ROOT, testServeArgs } from "../../test/helpers/spawn-cli.js";
+import { trackChild } from "./children.js";
+import { withTimeout } from "./time.js";
+
+/** A running broker child. */
+export interface BrokerProcess {
+  pid: number;
+  /** `http://127.0.0.1:<port>` of the RPC listener. */
+  baseUrl: string;
+  /** The last 16 KiB of stderr (for error messages). */
+  stderrTail(): string;
+  /** SIGTERM (graceful: a --cpu-prof profile is written), SIGKILL after `timeoutMs`; resolves on exit. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Extra node flags for the broker, from the environment variable BENCH_BROKER_NODE_FLAGS
+ * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
+export function brokerNodeFlags(): string[] {
+  return (process.env.BENCH_BROKER_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+}
+
+/** Starts a broker on loopback with data in `dataDir`; rejects (and kills it) if not ready in `timeoutMs`. */
+export async function startBrokerProcess(dataDir: string, extraArgs: readonly string[] = []): Promise<BrokerProcess> {
+  const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
+  const child = spawn(
+    process.execPath,
+    [...brokerNodeFlags(), "--import", "tsx", "src/cli/main.ts", ...args, "--host", "127.0.0.1", ...extraArgs],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  trackChild(child);
+  let tail = "";
+  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+    tail = (tail + s).slice(-16_384);
+  });
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const stop = async (timeoutMs = 15_000) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const ready = new Promise<string>((resolve, reject) => {
+      lines.on("line", (line) => {
+        const m = /^switchyard ready (\{.*\})$/.exec(line);
+        if (m) resolve((JSON.parse(m[1] as string) as { rpc: string }).rpc);
+      });
+      void exited.then(() => reject(new Error(`broker exited before it was ready:\n${tail}`)));
+    });
+    const rpc = await withTimeout(ready, 30_000, "broker start");
+    return { pid: child.pid as number, baseUrl: `http://${rpc}`, stderrTail: () => tail, stop };
+  } catch (e) {
+    await stop(0);
+    throw e;
+  }
+}

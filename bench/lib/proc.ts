@@ -1,0 +1,137 @@
+/**
+ * Broker resource sampling from /proc (Linux): CPU time from /proc/<pid>/stat (utime + stime) and
+ * memory from /proc/<pid>/status (VmRSS, VmHWM). Every reader returns null when the process is gone
+ * or /proc is not readable (another OS, a broker in a container), so callers report "n/a".
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+let clockTicksPerSec: number | undefined;
+
+function ticksPerSec(): number {
+  if (clockTicksPerSec === undefined) {
+    try {
+      clockTicksPerSec = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicksPerSec = 100;
+    }
+  }
+  return clockTicksPerSec;
+}
+
+/** CPU time (user + system) the process has used so far, in milliseconds; null if unreadable. */
+export function readCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may contain spaces; the fields after it start past the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 here (field 3 is index 0).
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerSec() : null;
+  } catch {
+    return null;
+  }
+}
+
+function statusKib(pid: number, key: "VmRSS" | "VmHWM"): number | null {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size now, in KiB. */
+export const readRssKib = (pid: number): number | null => statusKib(pid, "VmRSS");
+/** Peak resident set size over the process's life (VmHWM), in KiB. */
+export const readHwmKib = (pid: number): number | null => statusKib(pid, "VmHWM");
+
+/** One RSS sample: milliseconds since the sampler started, and RSS in MiB. */
+export interface RssSample {
+  tMs: number;
+  rssMiB: number;
+}
+
+/** What a {@link ProcSampler} saw between start and stop. */
+export interface ProcUsage {
+  /** Broker CPU time used during the window, in ms (null if /proc was unreadable). */
+  cpuMs: number | null;
+  /** `cpuMs` over wall time, in percent of one core. */
+  cpuPct: number | null;
+  /** Largest sampled VmRSS during the window, in MiB. */
+  peakRssMiB: number | null;
+  /** VmHWM at the end (the process's lifetime peak), in MiB. */
+  hwmMiB: number | null;
+  wallMs: number;
+  samples: RssSample[];
+}
+
+/**
+ * Samples a process's RSS every `intervalMs` and its CPU time at start and stop. `pid` is read
+ * on every sample, so a broker restarted under the sampler (new pid) is followed; CPU time of a
+ * process that went away is kept from its last sample.
+ */
+export class ProcSampler {
+  readonly #pid: () => number;
+  readonly #t0 = performance.now();
+  readonly #timer: NodeJS.Timeout;
+  readonly #samples: RssSample[] = [];
+  #sampled = false;
+  #cpuByPid = new Map<number, { firstMs: number; lastMs: number }>();
+  #peakKib: number | null = null;
+  #maxSamples: number;
+
+  /** Starts sampling; `maxSamples` bounds the timeline (older samples are thinned, peak is exact). */
+  constructor(pid: () => number, intervalMs = 250, maxSamples = 2000) {
+    this.#pid = pid;
+    this.#maxSamples = maxSamples;
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), intervalMs);
+    this.#timer.unref();
+  }
+
+  #sample(): void {
+    const pid = this.#pid();
+    const cpu = readCpuMs(pid);
+    if (cpu !== null) {
+      const seen = this.#cpuByPid.get(pid);
+      if (seen) seen.lastMs = cpu;
+      // A process first seen after the first sample started inside the window: all its CPU counts.
+      else this.#cpuByPid.set(pid, { firstMs: this.#sampled ? 0 : cpu, lastMs: cpu });
+    }
+    this.#sampled = true;
+    const rss = readRssKib(pid);
+    if (rss === null) return;
+    this.#peakKib = Math.max(this.#peakKib ?? 0, rss);
+    this.#samples.push({ tMs: Math.round(performance.now() - this.#t0), rssMiB: round1(rss / 1024) });
+    if (this.#samples.length > this.#maxSamples) {
+      // Keep every other sample: the timeline stays bounded and evenly spread.
+      const kept = this.#samples.filter((_, i) => i % 2 === 0);
+      this.#samples.length = 0;
+      this.#samples.push(...kept);
+    }
+  }
+
+  /** Takes a last sample and stops. */
+  stop(): ProcUsage {
+    this.#sample();
+    clearInterval(this.#timer);
+    const wallMs = performance.now() - this.#t0;
+    let cpuMs: number | null = null;
+    for (const { firstMs, lastMs } of this.#cpuByPid.values()) cpuMs = (cpuMs ?? 0) + lastMs - firstMs;
+    const hwm = readHwmKib(this.#pid());
+    return {
+      cpuMs: cpuMs === null ? null : Math.round(cpuMs),
+      cpuPct: cpuMs === null || wallMs <= 0 ? null : round1((cpuMs / wallMs) * 100),
+      peakRssMiB: this.#peakKib === null ? null : round1(this.#peakKib / 1024),
+      hwmMiB: hwm === null ? null : round1(hwm / 1024),
+      wallMs: Math.round(wallMs),
+      samples: this.#samples,
+    };
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

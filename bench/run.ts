@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: starts each target (a fresh broker process on a temp data dir, loopback), runs the
+ * workloads against it from this process, and prints a Markdown table plus a JSON file of results.
+ * With --peers the targets are interleaved (A B C A B C …) over --runs runs; medians and
+ * Switchyard ÷ peer ratios from the same run are reported. See BENCHMARKS.md.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { installExitHandlers, onInterrupt } from "./lib/children.js";
+import { BENCH_USAGE, type BenchOptions, parseBenchArgs } from "./lib/cli.js";
+import { machineFacts } from "./lib/machine.js";
+import { renderComparisonTable, renderTargetTable, summarize, type TargetRun } from "./lib/report.js";
+import { firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
+import { makeTempDir } from "./lib/tempdir.js";
+import { Deadline, withTimeout } from "./lib/time.js";
+import type { BenchTarget, StartTarget } from "./targets/target.js";
+import { WORKLOADS } from "./workloads/index.js";
+import type { SharedState, Workload } from "./workloads/types.js";
+import { SWITCHYARD_CONSUMER_NOTE } from "./workloads/w2-consume.js";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function startTarget(name: string, start: StartTarget): Promise<{ target: BenchTarget; release: () => void }> {
+  const target = await withTimeout(start(makeTempDir(name)), 120_000, `starting ${name}`);
+  const release = onInterrupt(() => target.stop());
+  return { target, release };
+}
+
+async function stopTarget(t: { target: BenchTarget; release: () => void }): Promise<void> {
+  t.release();
+  await withTimeout(t.target.stop(), 60_000, `stopping ${t.target.name}`).catch((e) =>
+    log(`  ${t.target.name}: stop failed: ${firstLine(e)}`),
+  );
+}
+
+/** Runs `workloads` on a fresh broker of `name`; a failed workload gets a fresh broker for the next. */
+async function runTarget(
+  name: string,
+  start: StartTarget,
+  workloads: readonly Workload[],
+  options: BenchOptions,
+  run: number,
+  ackMeanings: Map<string, string>,
+): Promise<TargetRun> {
+  const tr: TargetRun = { run, target: name, results: [], errors: [] };
+  let current = await startTarget(name, start);
+  ackMeanings.set(name, current.target.ackMeaning);
+  let state: SharedState = {};
+  try {
+    for (const w of workloads) {
+      const timeoutMs = options.params.workloadTimeoutMs;
+      log(`[run ${run}] ${name} ${w.id}: ${w.title}`);
+      const ctx = {
+        target: current.target,
+        params: options.params,
+        state,
+        deadline: new Deadline(timeoutMs),
+        log: (l: string) => log(`  ${l}`),
+      };
+      try {
+        tr.results.push(...(await withTimeout(w.run(ctx), timeoutMs + 60_000, `${name} ${w.id}`)));
+      } catch (e) {
+        log(`  ${name} ${w.id} FAILED: ${firstLine(e)} (restarting the broker for the next workload)`);
+        tr.errors.push({ workload: w.id, error: firstLine(e) });
+        await stopTarget(current);
+        current = await startTarget(name, start);
+        state = {};
+      }
+    }
+  } finally {
+    await stopTarget(current);
+  }
+  return tr;
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    log(`bench: ${firstLine(e)}\n\n${BENCH_USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(BENCH_USAGE);
+    return 0;
+  }
+  installExitHandlers();
+  const workloads = WORKLOADS.filter((w) => options.only === null || options.only.includes(w.id));
+  const unknown = options.only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
+  if (unknown.length > 0 || workloads.length === 0) {
+    log(`bench: unknown workload(s) ${unknown.join(", ")}; known: ${WORKLOADS.map((w) => w.id).join(", ")}`);
+    return 2;
+  }
+  const wanted = TARGET_SPECS.filter((s) =>
+    options.targets ? options.targets.includes(s.name) : s.name === "switchyard" || options.peers,
+  );
+  const skipped = new Map<string, string>();
+  const loaded: Array<{ name: string; start: StartTarget }> = [];
+  for (const l of (await Promise.all(wanted.map(loadTarget))) as LoadedTarget[]) {
+    if ("skipped" in l) skipped.set(l.name, l.skipped);
+    else loaded.push(l);
+  }
+  for (const [name, why] of skipped) log(`skip ${name}: ${why}`);
+
+  const startedAt = new Date();
+  const machine = machineFacts();
+  log(
+    `bench: ${options.quick ? "quick" : "full"} run; workloads ${workloads.map((w) => w.id).join(" ")}; targets ${loaded.map((t) => t.name).join(" ")}; ${options.runs} run(s)`,
+  );
+  const runs: TargetRun[] = [];
+  const ackMeanings = new Map<string, string>();
+  for (let run = 1; run <= options.runs; run++) {
+    for (const t of loaded) {
+      if (skipped.has(t.name)) continue;
+      try {
+        runs.push(await runTarget(t.name, t.start, workloads, options, run, ackMeanings));
+      } catch (e) {
+        skipped.set(t.name, `failed in run ${run}: ${firstLine(e)}`);
+        log(`skip ${t.name}: failed in run ${run}: ${firstLine(e)}`);
+      }
+    }
+  }
+
+  const summary = summarize(runs);
+  const targets = [...new Set(runs.map((r) => r.target))];
+  const out: string[] = [];
+  out.push(`\n## Results (${options.quick ? "quick" : "full"}, ${options.runs} run(s), medians)\n`);
+  for (const t of targets) out.push(`### ${t}\n\n${renderTargetTable(summary, t)}\n`);
+  if (targets.length > 1)
+    out.push(
+      `### Side by side (ratio = switchyard ÷ peer, same run, median)\n\n${renderComparisonTable(summary, targets)}\n`,
+    );
+  out.push("What a publish confirmation (ack) means per target:");
+  for (const [name, meaning] of ackMeanings) out.push(`- ${name}: ${meaning}`);
+  if (workloads.some((w) => w.id === "W2")) out.push(`\nNote: ${SWITCHYARD_CONSUMER_NOTE}.`);
+  for (const [name, why] of skipped) out.push(`Skipped ${name}: ${why}`);
+  const errors = runs.flatMap((r) => r.errors.map((e) => `${r.target} run ${r.run} ${e.workload}: ${e.error}`));
+  for (const e of errors) out.push(`Failed: ${e}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+
+  const file =
+    options.out ??
+    join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const json = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    options,
+    ackMeanings: Object.fromEntries(ackMeanings),
+    skipped: Object.fromEntries(skipped),
+    summary,
+    runs,
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`\nbench: results in ${file}`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+// Exit explicitly: a peer client library may leave a handle open, and the suite must stop by itself.
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    log(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
