@@ -19,6 +19,7 @@ import {
   requireBinary,
   runCommand,
   spawnPeer,
+  tailFile,
   waitUntil,
   withTimeout,
 } from "./process.js";
@@ -124,8 +125,10 @@ export async function startRabbitNode(dataDir: string): Promise<RabbitNode> {
     return { beamPid: beamProcess.pid, nodeName, amqpPort, connect: open, stop };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    const log = tailFile(join(dir, "log", `${nodeName}.log`), 15);
     await stop().catch(() => undefined);
-    throw new Error(message.startsWith(PEER) ? message : `${PEER}: failed to start: ${message}`, { cause: error });
+    const text = message.startsWith(PEER) ? message : `${PEER}: failed to start: ${message}`;
+    throw new Error(log === "" ? text : `${text}\nnode log:\n${log}`, { cause: error });
   }
 }
 

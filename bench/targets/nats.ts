@@ -7,7 +7,8 @@
  * on a free loopback port with its store under the data dir.
  *
  * nats-server 2.9.10 has no `sync_interval` option (its config parser rejects it), so there is
- * no fsync-per-publish variant: a PubAck means stored, not fsynced.
+ * no fsync-per-publish variant: a PubAck means the message was written to the block file (a
+ * pwrite, so in the OS page cache; checked with strace), not fsynced.
  */
 
 import { join } from "node:path";
@@ -106,7 +107,7 @@ async function natsTarget(
   return {
     name: PEER,
     ackMeaning:
-      "stored in the JetStream file store (replica 1), not fsynced: 2.9.10 fsyncs every 2 min (no sync_interval option)",
+      "written to the stream's file store (OS page cache, replica 1) before the PubAck, not fsynced: 2.9.10 fsyncs every 2 min (no sync_interval option)",
     brokerPid: server.pid,
 
     async createTopic(topic, { subscriptions }) {
