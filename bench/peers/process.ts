@@ -7,9 +7,9 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { access, constants, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 
 /** Peers started by this process and not yet stopped; killed if the process exits first. */
 const live = new Set<ChildProcess>();
@@ -71,9 +71,13 @@ export async function makePeerDir(dataDir: string, peer: string): Promise<string
   return mkdtemp(join(dataDir, `${peer}-`));
 }
 
-/** Removes a peer directory created by {@link makePeerDir} (bounded retries for busy files). */
+/**
+ * Removes a peer directory created by {@link makePeerDir} (bounded retries for busy files), then
+ * the `dataDir` it was created in if that is now empty (rmdir: never removes anything else).
+ */
 export async function removePeerDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  await rmdir(dirname(dir)).catch(() => undefined);
 }
 
 /** A server process started by {@link spawnPeer}. */
