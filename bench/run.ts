@@ -11,7 +11,7 @@ import { BENCH_USAGE, type BenchOptions, parseBenchArgs } from "./lib/cli.js";
 import { machineFacts } from "./lib/machine.js";
 import { renderComparisonTable, renderTargetTable, summarize, type TargetRun } from "./lib/report.js";
 import { firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
-import { makeTempDir } from "./lib/tempdir.js";
+import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
 import { WORKLOADS } from "./workloads/index.js";
@@ -20,17 +20,35 @@ import { SWITCHYARD_CONSUMER_NOTE } from "./workloads/w2-consume.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function startTarget(name: string, start: StartTarget): Promise<{ target: BenchTarget; release: () => void }> {
-  const target = await withTimeout(start(makeTempDir(name)), 120_000, `starting ${name}`);
-  const release = onInterrupt(() => target.stop());
-  return { target, release };
+interface Started {
+  target: BenchTarget;
+  dataDir: string;
+  /** Removes the SIGINT cleanup. */
+  release: () => void;
 }
 
-async function stopTarget(t: { target: BenchTarget; release: () => void }): Promise<void> {
+async function startTarget(name: string, start: StartTarget): Promise<Started> {
+  const dataDir = makeTempDir(name);
+  try {
+    const target = await withTimeout(start(dataDir), 120_000, `starting ${name}`);
+    const release = onInterrupt(async () => {
+      await target.stop();
+      removeDir(dataDir);
+    });
+    return { target, dataDir, release };
+  } catch (e) {
+    removeDir(dataDir);
+    throw e;
+  }
+}
+
+/** Stops the target (bounded) and removes its data dir even if the target left it. */
+async function stopTarget(t: Started): Promise<void> {
   t.release();
   await withTimeout(t.target.stop(), 60_000, `stopping ${t.target.name}`).catch((e) =>
     log(`  ${t.target.name}: stop failed: ${firstLine(e)}`),
   );
+  removeDir(t.dataDir);
 }
 
 /** Runs `workloads` on a fresh broker of `name`; a failed workload gets a fresh broker for the next. */
@@ -43,11 +61,21 @@ async function runTarget(
   ackMeanings: Map<string, string>,
 ): Promise<TargetRun> {
   const tr: TargetRun = { run, target: name, results: [], errors: [] };
-  let current = await startTarget(name, start);
+  let current: Started | null = await startTarget(name, start);
   ackMeanings.set(name, current.target.ackMeaning);
   let state: SharedState = {};
   try {
-    for (const w of workloads) {
+    for (const [i, w] of workloads.entries()) {
+      if (current === null) {
+        // The previous workload failed: a fresh broker (fresh data) for this one.
+        try {
+          current = await startTarget(name, start);
+        } catch (e) {
+          tr.errors.push({ workload: w.id, error: `broker restart failed: ${firstLine(e)}` });
+          log(`  ${name}: broker restart failed: ${firstLine(e)}; skipping its remaining workloads`);
+          break;
+        }
+      }
       const timeoutMs = options.params.workloadTimeoutMs;
       log(`[run ${run}] ${name} ${w.id}: ${w.title}`);
       const ctx = {
@@ -60,15 +88,16 @@ async function runTarget(
       try {
         tr.results.push(...(await withTimeout(w.run(ctx), timeoutMs + 60_000, `${name} ${w.id}`)));
       } catch (e) {
-        log(`  ${name} ${w.id} FAILED: ${firstLine(e)} (restarting the broker for the next workload)`);
+        const next = i + 1 < workloads.length ? " (a fresh broker for the next workload)" : "";
+        log(`  ${name} ${w.id} FAILED: ${firstLine(e)}${next}`);
         tr.errors.push({ workload: w.id, error: firstLine(e) });
         await stopTarget(current);
-        current = await startTarget(name, start);
+        current = null;
         state = {};
       }
     }
   } finally {
-    await stopTarget(current);
+    if (current !== null) await stopTarget(current);
   }
   return tr;
 }
@@ -90,6 +119,11 @@ async function main(): Promise<number> {
   const unknown = options.only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
   if (unknown.length > 0 || workloads.length === 0) {
     log(`bench: unknown workload(s) ${unknown.join(", ")}; known: ${WORKLOADS.map((w) => w.id).join(", ")}`);
+    return 2;
+  }
+  const unknownTargets = options.targets?.filter((n) => !TARGET_SPECS.some((s) => s.name === n)) ?? [];
+  if (unknownTargets.length > 0) {
+    log(`bench: unknown target(s) ${unknownTargets.join(", ")}; known: ${TARGET_SPECS.map((s) => s.name).join(", ")}`);
     return 2;
   }
   const wanted = TARGET_SPECS.filter((s) =>

@@ -63,6 +63,8 @@ export interface ProcUsage {
   peakRssMiB: number | null;
   /** VmHWM at the end (the process's lifetime peak), in MiB. */
   hwmMiB: number | null;
+  /** CPU of this (client) process over wall time, in percent of one core: is the client the bottleneck? */
+  clientCpuPct: number;
   wallMs: number;
   samples: RssSample[];
 }
@@ -75,6 +77,7 @@ export interface ProcUsage {
 export class ProcSampler {
   readonly #pid: () => number;
   readonly #t0 = performance.now();
+  readonly #clientCpu0 = process.cpuUsage();
   readonly #timer: NodeJS.Timeout;
   readonly #samples: RssSample[] = [];
   #sampled = false;
@@ -121,11 +124,13 @@ export class ProcSampler {
     let cpuMs: number | null = null;
     for (const { firstMs, lastMs } of this.#cpuByPid.values()) cpuMs = (cpuMs ?? 0) + lastMs - firstMs;
     const hwm = readHwmKib(this.#pid());
+    const client = process.cpuUsage(this.#clientCpu0);
     return {
       cpuMs: cpuMs === null ? null : Math.round(cpuMs),
       cpuPct: cpuMs === null || wallMs <= 0 ? null : round1((cpuMs / wallMs) * 100),
       peakRssMiB: this.#peakKib === null ? null : round1(this.#peakKib / 1024),
       hwmMiB: hwm === null ? null : round1(hwm / 1024),
+      clientCpuPct: wallMs > 0 ? round1((client.user + client.system) / 10 / wallMs) : 0,
       wallMs: Math.round(wallMs),
       samples: this.#samples,
     };

@@ -27,7 +27,12 @@ export interface Summary {
 
 /** A result's metrics plus the broker's CPU % and peak RSS. */
 export function allMetrics(r: WorkloadResult): Metrics {
-  return { ...r.metrics, brokerCpuPct: r.broker.cpuPct, brokerPeakRssMiB: r.broker.peakRssMiB };
+  return {
+    ...r.metrics,
+    brokerCpuPct: r.broker.cpuPct,
+    brokerPeakRssMiB: r.broker.peakRssMiB,
+    clientCpuPct: r.broker.clientCpuPct,
+  };
 }
 
 /** Median of the non-null values; null if there are none. */
@@ -146,7 +151,7 @@ function metricText(key: string, value: number | null | undefined): string {
   return [label, formatNumber(value), unit].filter((s) => s !== "").join(" ");
 }
 
-const BROKER_KEYS = new Set(["brokerCpuPct", "brokerPeakRssMiB"]);
+const BROKER_KEYS = new Set(["brokerCpuPct", "brokerPeakRssMiB", "clientCpuPct"]);
 
 function mdTable(header: string[], lines: string[][]): string {
   const row = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -165,9 +170,10 @@ export function renderTargetTable(summary: Summary, target: string): string {
         .map(([k, v]) => metricText(k, v))
         .join(", ");
       const done = summary.complete[target]?.[r] === false ? "no (time bound)" : "yes";
-      return [r, results, formatNumber(m.brokerCpuPct), formatNumber(m.brokerPeakRssMiB), done];
+      const cpu = `${formatNumber(m.brokerCpuPct)} / ${formatNumber(m.clientCpuPct)}`;
+      return [r, results, cpu, formatNumber(m.brokerPeakRssMiB), done];
     });
-  return mdTable(["workload", "results", "broker CPU %", "broker peak RSS MiB", "complete"], lines);
+  return mdTable(["workload", "results", "CPU % broker / client", "broker peak RSS MiB", "complete"], lines);
 }
 
 /** Every target's medians side by side plus Switchyard ÷ peer ratios, one line per row and metric. */
