@@ -33,7 +33,7 @@ export function readCpuMs(pid: number): number | null {
   }
 }
 
-function statusKib(pid: number, key: "VmRSS" | "VmHWM"): number | null {
+function statusKib(pid: number, key: "VmRSS" | "VmHWM" | "RssAnon"): number | null {
   try {
     const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) : null;
@@ -44,13 +44,16 @@ function statusKib(pid: number, key: "VmRSS" | "VmHWM"): number | null {
 
 /** Resident set size now, in KiB. */
 export const readRssKib = (pid: number): number | null => statusKib(pid, "VmRSS");
+/** Anonymous resident memory now (heap, stacks; not mapped files such as LMDB's), in KiB. */
+export const readRssAnonKib = (pid: number): number | null => statusKib(pid, "RssAnon");
 /** Peak resident set size over the process's life (VmHWM), in KiB. */
 export const readHwmKib = (pid: number): number | null => statusKib(pid, "VmHWM");
 
-/** One RSS sample: milliseconds since the sampler started, and RSS in MiB. */
+/** One RSS sample: ms since the sampler started, RSS and its anonymous part (the rest is mapped files), in MiB. */
 export interface RssSample {
   tMs: number;
   rssMiB: number;
+  anonMiB: number | null;
 }
 
 /** What a {@link ProcSampler} saw between start and stop. */
@@ -107,7 +110,12 @@ export class ProcSampler {
     const rss = readRssKib(pid);
     if (rss === null) return;
     this.#peakKib = Math.max(this.#peakKib ?? 0, rss);
-    this.#samples.push({ tMs: Math.round(performance.now() - this.#t0), rssMiB: round1(rss / 1024) });
+    const anon = readRssAnonKib(pid);
+    this.#samples.push({
+      tMs: Math.round(performance.now() - this.#t0),
+      rssMiB: round1(rss / 1024),
+      anonMiB: anon === null ? null : round1(anon / 1024),
+    });
     if (this.#samples.length > this.#maxSamples) {
       // Keep every other sample: the timeline stays bounded and evenly spread.
       const kept = this.#samples.filter((_, i) => i % 2 === 0);

@@ -44,6 +44,7 @@ export const backlog: Workload = {
       await closeAll([counter.consumer]);
       const drainMs = counter.lastMs - d0;
       const usage = sampler.stop();
+      const afterFill = usage.samples.filter((s) => s.tMs <= fillEndMs).at(-1);
       ctx.log(`backlog: drained ${counter.seen.distinct} in ${round3(drainMs / 1000)} s`);
       await target.deleteTopic(topic);
       const result = row(
@@ -51,7 +52,8 @@ export const backlog: Workload = {
         usage,
         {
           fillMsgsPerSec: perSec(fill.confirmed, fill.elapsedMs),
-          rssAfterFillMiB: usage.samples.filter((s) => s.tMs <= fillEndMs).at(-1)?.rssMiB ?? null,
+          rssAfterFillMiB: afterFill?.rssMiB ?? null,
+          anonRssAfterFillMiB: afterFill?.anonMiB ?? null,
           restartMs,
           drainS: round3(drainMs / 1000),
           drainMsgsPerSec: perSec(counter.seen.distinct, drainMs),
