@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { installExitHandlers, onInterrupt } from "./lib/children.js";
 import { BENCH_USAGE, type BenchOptions, parseBenchArgs } from "./lib/cli.js";
 import { machineFacts } from "./lib/machine.js";
-import { renderComparisonTable, renderTargetTable, summarize, type TargetRun } from "./lib/report.js";
+import { renderComparisonTable, renderTargetTable, type Summary, summarize, type TargetRun } from "./lib/report.js";
 import { firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
 import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
@@ -102,6 +102,33 @@ async function runTarget(
   return tr;
 }
 
+/** The Markdown report: a table per target, the side-by-side table, ack meanings, skips and failures. */
+function report(
+  options: BenchOptions,
+  summary: Summary,
+  runs: readonly TargetRun[],
+  ackMeanings: ReadonlyMap<string, string>,
+  skipped: ReadonlyMap<string, string>,
+  errors: readonly string[],
+): string {
+  const targets = [...new Set(runs.map((r) => r.target))];
+  const out = [`\n## Results (${options.quick ? "quick" : "full"}, ${options.runs} run(s), medians)\n`];
+  for (const t of targets) out.push(`### ${t}\n\n${renderTargetTable(summary, t)}\n`);
+  if (targets.length > 1) {
+    out.push(
+      "### Side by side\n\nRatio = switchyard ÷ peer from the same run, median over runs: above 1 means Switchyard's " +
+        "number is higher (better for msg/s and MB/s, worse for ms, CPU and RSS).\n",
+      `${renderComparisonTable(summary, targets)}\n`,
+    );
+  }
+  out.push("What a publish confirmation (ack) means per target:");
+  for (const [name, meaning] of ackMeanings) out.push(`- ${name}: ${meaning}`);
+  if (options.only === null || options.only.includes("W2")) out.push(`\nNote: ${SWITCHYARD_CONSUMER_NOTE}.`);
+  for (const [name, why] of skipped) out.push(`Skipped ${name}: ${why}`);
+  for (const e of errors) out.push(`Failed: ${e}`);
+  return `${out.join("\n")}\n`;
+}
+
 async function main(): Promise<number> {
   let options: BenchOptions;
   try {
@@ -157,22 +184,8 @@ async function main(): Promise<number> {
   }
 
   const summary = summarize(runs);
-  const targets = [...new Set(runs.map((r) => r.target))];
-  const out: string[] = [];
-  out.push(`\n## Results (${options.quick ? "quick" : "full"}, ${options.runs} run(s), medians)\n`);
-  for (const t of targets) out.push(`### ${t}\n\n${renderTargetTable(summary, t)}\n`);
-  if (targets.length > 1)
-    out.push(
-      `### Side by side (ratio = switchyard ÷ peer, same run, median)\n\n${renderComparisonTable(summary, targets)}\n`,
-    );
-  out.push("What a publish confirmation (ack) means per target:");
-  for (const [name, meaning] of ackMeanings) out.push(`- ${name}: ${meaning}`);
-  if (workloads.some((w) => w.id === "W2")) out.push(`\nNote: ${SWITCHYARD_CONSUMER_NOTE}.`);
-  for (const [name, why] of skipped) out.push(`Skipped ${name}: ${why}`);
   const errors = runs.flatMap((r) => r.errors.map((e) => `${r.target} run ${r.run} ${e.workload}: ${e.error}`));
-  for (const e of errors) out.push(`Failed: ${e}`);
-  process.stdout.write(`${out.join("\n")}\n`);
-
+  process.stdout.write(report(options, summary, runs, ackMeanings, skipped, errors));
   const file =
     options.out ??
     join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
