@@ -49,7 +49,7 @@ export const w1Publish: Workload = {
           },
           run.confirmed === params.w1Messages,
           [
-            `${run.confirmed}/${params.w1Messages} confirmed` + (run.failed > 0 ? `, ${run.failed} failed` : ""),
+            `${run.confirmed}/${params.w1Messages} confirmed${run.failed > 0 ? `, ${run.failed} failed` : ""}`,
             mode.batch.maxMessages === 1
               ? `one message per Publish, ≤${mode.batch.maxInFlightMessages} in flight`
               : `batches flush at ${mode.batch.maxMessages} msgs or ${mode.batch.lingerMs} ms, ≤${mode.batch.maxInFlightMessages} msgs unconfirmed`,
