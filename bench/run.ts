@@ -10,7 +10,7 @@ import { installExitHandlers, onInterrupt } from "./lib/children.js";
 import { BENCH_USAGE, type BenchOptions, parseBenchArgs } from "./lib/cli.js";
 import { machineFacts } from "./lib/machine.js";
 import { renderComparisonTable, renderTargetTable, type Summary, summarize, type TargetRun } from "./lib/report.js";
-import { firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
+import { ensurePeersInstalled, firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
 import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
@@ -156,6 +156,7 @@ async function main(): Promise<number> {
   const wanted = TARGET_SPECS.filter((s) =>
     options.targets ? options.targets.includes(s.name) : s.name === "switchyard" || options.peers,
   );
+  if (wanted.some((s) => s.name !== "switchyard")) ensurePeersInstalled(log);
   const skipped = new Map<string, string>();
   const loaded: Array<{ name: string; start: StartTarget }> = [];
   for (const l of (await Promise.all(wanted.map(loadTarget))) as LoadedTarget[]) {

@@ -3,6 +3,7 @@
  * the suite runs before (or without) their modules. A peer that is missing or fails to load is
  * reported with one line and skipped, never silently.
  */
+import { spawnSync } from "node:child_process";
 import type { StartTarget } from "../targets/target.js";
 
 /** A target the suite can start. */
@@ -48,4 +49,20 @@ export async function loadTarget(spec: TargetSpec): Promise<LoadedTarget> {
 /** The first line of an error's message. */
 export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+}
+
+/** Longest time the peer install (apt-get) may take. */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Runs bench/peers/install.sh once: as root on a machine without the peers it installs them from
+ * Debian's packages (without starting their services); otherwise it says what is missing. A
+ * failure is logged, and the peers that cannot start are then skipped with their own reason.
+ */
+export function ensurePeersInstalled(log: (line: string) => void): void {
+  const script = new URL("../peers/install.sh", import.meta.url).pathname;
+  const r = spawnSync("bash", [script], { stdio: ["ignore", "pipe", "pipe"], timeout: INSTALL_TIMEOUT_MS });
+  const out = `${r.stdout?.toString() ?? ""}${r.stderr?.toString() ?? ""}`.trim();
+  if (r.status === 0) log(`bench: ${out.split("\n").pop() ?? "peers installed"}`);
+  else log(`bench: installing the peers failed (${r.error ? firstLine(r.error) : `exit ${r.status}`}): ${out}`);
 }
