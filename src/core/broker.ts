@@ -6,6 +6,7 @@ import type {
   PublishOutcome,
   PullRequest,
   Stats,
+  SubscribeRequest,
   SubscriptionInfo,
   SubscriptionSettings,
   TopicInfo,
@@ -29,6 +30,12 @@ export interface Broker {
   publish(topic: string, messages: readonly NewMessage[]): Promise<PublishOutcome[]>;
   /** Leases up to `maxMessages`; waits up to `waitMs` (bounded by the server cap) for the first. */
   pull(request: PullRequest, signal: AbortSignal): Promise<Delivery[]>;
+  /**
+   * Streams batches of leased messages with flow control: at most the window's messages and
+   * bytes unacked at once. Ends with CANCELED when `signal` aborts, SHUTTING_DOWN on close;
+   * what the stream held unacked is then available again at once.
+   */
+  subscribe(request: SubscribeRequest, signal: AbortSignal): AsyncIterable<Delivery[]>;
   ack(subscription: string, targets: AckTargets): Promise<void>;
   nack(subscription: string, targets: AckTargets, delayMs: number): Promise<void>;
   modifyAckDeadline(subscription: string, ackIds: readonly string[], ackDeadlineMs: number): Promise<void>;

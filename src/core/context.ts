@@ -2,6 +2,7 @@ import type { Notifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import type { Clock, Logger } from "../util/index.js";
 import type { BrokerLimits } from "./limits.js";
+import type { Outstanding } from "./outstanding.js";
 
 /** What every core operation works with. Internal to the core. */
 export interface CoreContext {
@@ -12,6 +13,8 @@ export interface CoreContext {
   notifier: Notifier;
   /** Pull/Subscribe callers per subscription, for stats. */
   consumers: Map<string, number>;
+  /** Open Subscribe streams per subscription, so settles can free their windows. */
+  streams: Map<string, Set<Outstanding>>;
   /** Aborted with SHUTTING_DOWN when the broker closes. */
   shutdown: AbortController;
 }

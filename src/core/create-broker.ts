@@ -8,6 +8,7 @@ import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
 import * as delivery from "./delivery-ops.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
 
 /** Options of {@link createBroker}. */
@@ -30,6 +31,7 @@ export function createBroker(options: BrokerOptions): Broker {
     logger: options.logger ?? silentLogger,
     notifier: createLocalNotifier(),
     consumers: new Map(),
+    streams: new Map(),
     shutdown: new AbortController(),
   };
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
@@ -47,6 +49,10 @@ export function createBroker(options: BrokerOptions): Broker {
   return {
     publish: guard(admin.publish),
     pull: guard(delivery.pull),
+    async *subscribe(request, signal) {
+      open();
+      yield* subscribe(ctx, request, signal);
+    },
     ack: guard(delivery.ack),
     nack: guard(delivery.nack),
     modifyAckDeadline: guard(delivery.modifyAckDeadline),

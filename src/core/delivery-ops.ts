@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
@@ -11,12 +12,12 @@ const MAX_SETTLE_TARGETS = 10_000;
 
 const requireSubscription = getSubscription;
 
-function toDelivery(r: { token: string; message: Delivery["message"]; attempt: number }): Delivery {
+export function toDelivery(r: { token: string; message: Delivery["message"]; attempt: number }): Delivery {
   return { ackId: r.token, message: r.message, deliveryAttempt: r.attempt };
 }
 
 /** What an aborted wait reports: the broker's own reason (shutdown), else CANCELED. */
-function abortError(reason: unknown): BrokerError {
+export function abortError(reason: unknown): BrokerError {
   if (reason instanceof BrokerError) return reason;
   return new BrokerError("CANCELED", "the call was canceled", { cause: reason });
 }
@@ -112,6 +113,7 @@ export async function ack(ctx: CoreContext, subscription: string, targets: AckTa
     { tokens: targets.ackIds, messageIds: targets.messageIds },
     ctx.clock.now(),
   );
+  releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   throwIfFailed(outcomes, targets);
 }
 
@@ -131,6 +133,7 @@ export async function nack(
     now + delayMs,
     now,
   );
+  releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, targets);
 }
@@ -147,6 +150,12 @@ export async function modifyAckDeadline(
   validateRange("ack_deadline_ms", ackDeadlineMs, 0, ctx.limits.maxAckDeadlineMs);
   const now = ctx.clock.now();
   const outcomes = await ctx.store.extend(sub.name, ackIds, now + ackDeadlineMs, now);
+  extendOutstanding(
+    ctx,
+    sub.name,
+    ackIds.filter((_, i) => outcomes[i] === "ok"),
+    now + ackDeadlineMs,
+  );
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, { ackIds, messageIds: [] });
 }

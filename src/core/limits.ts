@@ -22,6 +22,14 @@ export interface BrokerLimits {
   maxAttributes: number;
   /** Longest client message id or ordering key, in UTF-8 bytes. Default 1024. */
   maxIdBytes: number;
+  /** What `max_outstanding_messages: 0` means on a Subscribe stream. Default 1000. */
+  defaultStreamMessages: number;
+  /** Largest `max_outstanding_messages` a stream may ask for. Default 10,000. */
+  maxStreamMessages: number;
+  /** What `max_outstanding_bytes: 0` means on a Subscribe stream. Default 10 MiB. */
+  defaultStreamBytes: number;
+  /** Largest `max_outstanding_bytes` a stream may ask for. Default 100 MiB. */
+  maxStreamBytes: number;
 }
 
 /** The defaults of {@link BrokerLimits}. */
@@ -37,4 +45,8 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   defaultDedupWindowMs: 120_000,
   maxAttributes: 100,
   maxIdBytes: 1024,
+  defaultStreamMessages: 1000,
+  maxStreamMessages: 10_000,
+  defaultStreamBytes: 10 * 1024 * 1024,
+  maxStreamBytes: 100 * 1024 * 1024,
 };

@@ -143,6 +143,14 @@ export interface PullRequest {
   autoAck: boolean;
 }
 
+export interface SubscribeRequest {
+  subscription: string;
+  /** Most leased, unacked messages the stream holds at once; 0: the server default. */
+  maxOutstandingMessages: number;
+  /** Most bytes (data plus attributes) the stream holds at once; 0: the server default. */
+  maxOutstandingBytes: number;
+}
+
 export interface AckTargets {
   ackIds: readonly string[];
   messageIds: readonly string[];

@@ -13,17 +13,35 @@ export async function waitForChange(
   delayMs: number,
   signal: AbortSignal,
 ): Promise<void> {
+  return waitForAny(notifier, clock, [[channel, seenVersion]], delayMs, signal);
+}
+
+/**
+ * Waits until any of the channels changes after its seen version, `delayMs` passes (infinite:
+ * no timer), or `signal` aborts (then rejects with its reason).
+ */
+export async function waitForAny(
+  notifier: Notifier,
+  clock: Clock,
+  channels: ReadonlyArray<readonly [channel: string, seenVersion: number]>,
+  delayMs: number,
+  signal: AbortSignal,
+): Promise<void> {
   const local = new AbortController();
   const onAbort = () => local.abort(signal.reason);
   if (signal.aborted) throw signal.reason;
   signal.addEventListener("abort", onAbort, { once: true });
-  const timer = clock.setTimer(() => local.abort("timeout"), Math.max(0, delayMs));
+  const timer = Number.isFinite(delayMs)
+    ? clock.setTimer(() => local.abort("timeout"), Math.max(0, delayMs))
+    : undefined;
   try {
-    await notifier.waitFor(channel, seenVersion, local.signal);
+    await Promise.race(channels.map(([channel, seen]) => notifier.waitFor(channel, seen, local.signal)));
   } catch (e) {
     if (local.signal.reason !== "timeout") throw e;
   } finally {
-    clock.clearTimer(timer);
+    if (timer !== undefined) clock.clearTimer(timer);
     signal.removeEventListener("abort", onAbort);
+    // Drops the waiters still registered on the other channels.
+    if (!local.signal.aborted) local.abort("done");
   }
 }

@@ -12,6 +12,8 @@ export interface Notifier {
    * when `signal` aborts.
    */
   waitFor(channel: string, seen: number, signal: AbortSignal): Promise<void>;
+  /** Drops a channel nobody waits on any more (its version restarts at 0). */
+  forget(channel: string): void;
 }
 
 interface Waiter {
@@ -30,6 +32,9 @@ export function createLocalNotifier(): Notifier {
       if (!set) return;
       waiters.delete(channel);
       for (const w of set) w.resolve();
+    },
+    forget(channel) {
+      versions.delete(channel);
     },
     waitFor(channel, seen, signal) {
       if ((versions.get(channel) ?? 0) !== seen) return Promise.resolve();

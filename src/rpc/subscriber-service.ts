@@ -2,7 +2,6 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../core/index.js";
-import { BrokerError } from "../errors/index.js";
 import type { Logger } from "../util/index.js";
 import { newMessage, received, toNumber } from "./convert.js";
 import { mapErrors, toConnectError } from "./to-connect-error.js";
@@ -28,7 +27,7 @@ export function publisherService(broker: Broker, logger: Logger): Partial<Servic
   };
 }
 
-/** SubscriberService on the broker core. Subscribe streams arrive with the delivery work. */
+/** SubscriberService on the broker core. */
 export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<typeof SubscriberService> {
   return {
     pull: mapErrors(logger, async (req, ctx) => {
@@ -44,9 +43,22 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
       );
       return { messages: got.map(received) };
     }),
-    // biome-ignore lint/correctness/useYield: answers UNIMPLEMENTED until streaming delivery lands
-    subscribe: async function* () {
-      throw toConnectError(new BrokerError("UNIMPLEMENTED", "Subscribe is not implemented yet; use Pull"), logger);
+    subscribe: async function* (req, ctx) {
+      try {
+        const stream = broker.subscribe(
+          {
+            subscription: req.subscription,
+            maxOutstandingMessages: req.maxOutstandingMessages,
+            maxOutstandingBytes: toNumber(req.maxOutstandingBytes, "max_outstanding_bytes"),
+          },
+          ctx.signal,
+        );
+        // connect-node awaits the write (and 'drain') between yields, so a slow reader pauses
+        // the core generator; the window bounds what it holds.
+        for await (const got of stream) yield { messages: got.map(received) };
+      } catch (e) {
+        throw toConnectError(e, logger);
+      }
     },
     ack: mapErrors(logger, async (req) => {
       await broker.ack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds });

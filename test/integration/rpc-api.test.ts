@@ -246,14 +246,18 @@ for (const protocol of PROTOCOLS) {
       );
     });
 
-    it(`rpc - ${protocol}: RPCs of later work answer UNIMPLEMENTED`, async () => {
-      const stream = c.subscriber.subscribe({ subscription: "safe" });
-      const f = await failure(
-        (async () => {
-          for await (const _ of stream) assert.fail("no messages expected");
-        })(),
-      );
-      assert.equal(f.code, Code.Unimplemented);
+    it(`rpc - ${protocol}: Subscribe errors carry reasons; RPCs of later work answer UNIMPLEMENTED`, async () => {
+      const drain = (stream: AsyncIterable<unknown>) =>
+        failure(
+          (async () => {
+            for await (const _ of stream) assert.fail("no messages expected");
+          })(),
+        );
+      const missing = await drain(c.subscriber.subscribe({ subscription: "no-such-subscription" }));
+      assert.equal(missing.code, Code.NotFound);
+      assert.equal(missing.reason, "SUBSCRIPTION_NOT_FOUND");
+      const tooBig = await drain(c.subscriber.subscribe({ subscription: "safe", maxOutstandingMessages: 1_000_000 }));
+      assert.equal(tooBig.code, Code.InvalidArgument);
       assert.equal((await failure(c.replay.seek({ subscription: "safe" }))).code, Code.Unimplemented);
     });
   });

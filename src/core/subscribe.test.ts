@@ -1,0 +1,198 @@
+/** Core Subscribe streams on the memory store and a fake clock: windows, wake-ups, competition, end. */
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { BrokerError } from "../errors/index.js";
+import { createMemoryStore } from "../store/index.js";
+import { createFakeClock } from "../util/index.js";
+import { type Broker, type BrokerLimits, createBroker, type Delivery, type SubscribeRequest } from "./index.js";
+
+async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
+  const store = createMemoryStore();
+  const clock = createFakeClock();
+  const broker = createBroker({ store, clock, limits });
+  t.after(async () => {
+    await broker.close();
+    await store.close();
+  });
+  await broker.createTopic({ name: "q", queue: true, queueSubscription: { ackDeadlineMs: 1000 } });
+  return { store, clock, broker };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await tick();
+};
+const text = (d: Delivery) => Buffer.from(d.message.data).toString();
+const data = (s: string) => ({ data: Buffer.from(s) });
+const none = { ackIds: [] as string[], messageIds: [] as string[] };
+
+/** Reads a stream in the background, collecting every delivery. */
+function open(t: TestContext, broker: Broker, overrides: Partial<SubscribeRequest> = {}) {
+  const controller = new AbortController();
+  const got: Delivery[] = [];
+  const s: { got: Delivery[]; error?: unknown; done: Promise<void>; abort(): void } = {
+    got,
+    abort: () => controller.abort(),
+    done: (async () => {
+      const req = { subscription: "q", maxOutstandingMessages: 0, maxOutstandingBytes: 0, ...overrides };
+      for await (const batch of broker.subscribe(req, controller.signal)) got.push(...batch);
+    })().catch((e: unknown) => {
+      s.error = e;
+    }),
+  };
+  t.after(() => controller.abort());
+  return s;
+}
+
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (done()) return;
+    await tick();
+  }
+  assert.fail(`still waiting for ${what}`);
+}
+
+describe("core subscribe", () => {
+  it("subscribe - a stream is woken by a publish and respects a window of 2 messages", async (t) => {
+    const { broker } = await setup(t);
+    const s = open(t, broker, { maxOutstandingMessages: 2 });
+    await settle();
+    assert.equal(s.got.length, 0);
+    await broker.publish("q", ["a", "b", "c", "d", "e"].map(data));
+    await until(() => s.got.length === 2, "two deliveries");
+    await settle();
+    assert.deepEqual(s.got.map(text), ["a", "b"], "no more than the window");
+    await broker.ack("q", { ...none, ackIds: [s.got[0]?.ackId ?? ""] });
+    await until(() => s.got.length === 3, "a third delivery after an ack");
+    await settle();
+    assert.equal(s.got.length, 3);
+    await broker.nack("q", { ...none, messageIds: [s.got[1]?.message.id ?? ""] }, 60_000);
+    await until(() => s.got.length === 4, "a fourth delivery after a nack by message id");
+    await broker.modifyAckDeadline("q", [s.got[2]?.ackId ?? ""], 0);
+    await until(() => s.got.length === 5, "a fifth delivery after ModifyAckDeadline(0)");
+    assert.deepEqual(s.got.map(text), ["a", "b", "c", "d", "c"], "c, released, goes before e");
+    assert.equal(s.got[4]?.deliveryAttempt, 2);
+    s.abort();
+    await s.done;
+    assert.ok(s.error instanceof BrokerError && s.error.reason === "CANCELED", String(s.error));
+  });
+
+  it("subscribe - the bytes window holds; a message larger than the window goes out alone", async (t) => {
+    const { broker } = await setup(t);
+    const s = open(t, broker, { maxOutstandingBytes: 2500 });
+    await broker.publish("q", [
+      { data: Buffer.alloc(1000) },
+      { data: Buffer.alloc(1000) },
+      { data: Buffer.alloc(1000) },
+      { data: Buffer.alloc(4000) },
+      { data: Buffer.alloc(10) },
+    ]);
+    await until(() => s.got.length === 2, "two deliveries");
+    await settle();
+    assert.equal(s.got.length, 2, "2 × 1000 bytes fit in 2500, a third does not");
+    await broker.ack("q", { ...none, ackIds: s.got.map((d) => d.ackId) });
+    await until(() => s.got.length === 4, "the next two");
+    await broker.ack("q", { ...none, ackIds: [s.got[2]?.ackId ?? ""] });
+    await until(() => s.got.length === 4 && s.got[3]?.message.data.length === 4000, "the large one alone");
+    await settle();
+    assert.equal(s.got.length, 4, "nothing joins a window over its bytes");
+    await broker.ack("q", { ...none, ackIds: [s.got[3]?.ackId ?? ""] });
+    await until(() => s.got.length === 5, "the last one");
+  });
+
+  it("subscribe - streams and pulls on one subscription compete without duplicates", async (t) => {
+    const { broker } = await setup(t);
+    const a = open(t, broker, { maxOutstandingMessages: 30 });
+    const b = open(t, broker, { maxOutstandingMessages: 30 });
+    await settle();
+    const n = 100;
+    await broker.publish(
+      "q",
+      Array.from({ length: n }, (_, i) => data(String(i))),
+    );
+    const seen: string[] = [];
+    const counts = { a: 0, b: 0, pull: 0 };
+    const take = async (batch: Delivery[], who: keyof typeof counts) => {
+      counts[who] += batch.length;
+      seen.push(...batch.map(text));
+      if (batch.length > 0) await broker.ack("q", { ...none, ackIds: batch.map((d) => d.ackId) });
+    };
+    while (seen.length < n) {
+      const pulled = await broker.pull(
+        { subscription: "q", maxMessages: 10, waitMs: 0, ackDeadlineMs: 0, autoAck: false },
+        new AbortController().signal,
+      );
+      await take(pulled, "pull");
+      await take(a.got.splice(0), "a");
+      await take(b.got.splice(0), "b");
+      await settle();
+    }
+    assert.equal(seen.length, n);
+    assert.equal(new Set(seen).size, n, "each message went to exactly one consumer");
+    assert.ok(counts.a > 0 && counts.b > 0 && counts.pull > 0, JSON.stringify(counts));
+  });
+
+  it("subscribe - when a stream ends, what it held is available at once with attempt 2", async (t) => {
+    const { broker } = await setup(t);
+    const s = open(t, broker, { maxOutstandingMessages: 10 });
+    await broker.publish("q", [data("a"), data("b"), data("c")]);
+    await until(() => s.got.length === 3, "three deliveries");
+    await broker.ack("q", { ...none, ackIds: [s.got[0]?.ackId ?? ""] });
+    assert.equal((await broker.getStats(["q"])).subscriptions[0]?.consumers, 1);
+    s.abort();
+    await s.done;
+    const again = await broker.pull(
+      { subscription: "q", maxMessages: 10, waitMs: 0, ackDeadlineMs: 0, autoAck: false },
+      new AbortController().signal,
+    );
+    assert.deepEqual(
+      again.map((d) => [text(d), d.deliveryAttempt]),
+      [
+        ["b", 2],
+        ["c", 2],
+      ],
+    );
+    assert.equal((await broker.getStats(["q"])).subscriptions[0]?.consumers, 0);
+  });
+
+  it("subscribe - a lease expiring frees room, and the message comes back with attempt 2", async (t) => {
+    const { broker, clock } = await setup(t);
+    const s = open(t, broker, { maxOutstandingMessages: 1 });
+    await broker.publish("q", [data("a"), data("b")]);
+    await until(() => s.got.length === 1, "one delivery");
+    await settle();
+    assert.equal(s.got.length, 1);
+    clock.advance(1000);
+    await until(() => s.got.length === 2, "a second delivery after the lease ended");
+    assert.deepEqual(
+      s.got.map((d) => [text(d), d.deliveryAttempt]),
+      [
+        ["a", 1],
+        ["a", 2],
+      ],
+    );
+  });
+
+  it("subscribe - a paused subscription delivers nothing until resumed", async (t) => {
+    const { broker } = await setup(t);
+    await broker.setPaused("q", true);
+    const s = open(t, broker);
+    await broker.publish("q", [data("a")]);
+    await settle();
+    assert.equal(s.got.length, 0);
+    await broker.setPaused("q", false);
+    await until(() => s.got.length === 1, "a delivery after resume");
+  });
+
+  it("subscribe - limits: over the cap is INVALID_ARGUMENT; close ends a stream SHUTTING_DOWN", async (t) => {
+    const { broker } = await setup(t);
+    const bad = open(t, broker, { maxOutstandingMessages: 10_001 });
+    await bad.done;
+    assert.ok(bad.error instanceof BrokerError && bad.error.reason === "INVALID_ARGUMENT", String(bad.error));
+    const s = open(t, broker);
+    await settle();
+    await broker.close();
+    await s.done;
+    assert.ok(s.error instanceof BrokerError && s.error.reason === "SHUTTING_DOWN", String(s.error));
+  });
+});

@@ -1,0 +1,109 @@
+import { getSubscription } from "./admin-ops.js";
+import type { CoreContext } from "./context.js";
+import { abortError, toDelivery } from "./delivery-ops.js";
+import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
+import type { Delivery, SubscribeRequest } from "./types.js";
+import { validateRange } from "./validate.js";
+import { waitForAny } from "./wait.js";
+
+/** Makes leased messages available again at once (a stream ended without acking them). */
+async function giveBack(ctx: CoreContext, subscription: string, topic: string, ackIds: string[]): Promise<void> {
+  if (ackIds.length === 0) return;
+  try {
+    const now = ctx.clock.now();
+    await ctx.store.nack(subscription, { tokens: ackIds, messageIds: [] }, now, now);
+    ctx.notifier.notify(topic);
+  } catch (e) {
+    // The leases still expire on their own; nothing is lost, only delayed.
+    ctx.logger.warn("could not release a closed stream's messages", { subscription, cause: e });
+  }
+}
+
+/**
+ * Streaming delivery with flow control (design.md SubscriberService.Subscribe). Yields batches
+ * of leased messages while the stream's window has room; the window frees up as its messages
+ * are acked, nacked or their leases end. Woken by publishes (notifier), by settles on its own
+ * ack ids, and by timers for due messages and lease deadlines; never polls. When the stream
+ * ends (abort, return, error, shutdown), what it holds unacked is available again at once.
+ */
+export async function* subscribe(
+  ctx: CoreContext,
+  req: SubscribeRequest,
+  signal: AbortSignal,
+): AsyncGenerator<Delivery[], void, undefined> {
+  const { limits, clock, store, notifier } = ctx;
+  let sub = await getSubscription(ctx, req.subscription);
+  validateRange("max_outstanding_messages", req.maxOutstandingMessages, 0, limits.maxStreamMessages);
+  validateRange("max_outstanding_bytes", req.maxOutstandingBytes, 0, limits.maxStreamBytes);
+  const { name, topic } = sub;
+  const window = new Outstanding(
+    name,
+    req.maxOutstandingMessages || limits.defaultStreamMessages,
+    req.maxOutstandingBytes || limits.defaultStreamBytes,
+    clock,
+    limits.maxMessageBytes,
+  );
+  const linked = AbortSignal.any([signal, ctx.shutdown.signal]);
+  let ended: Promise<void> | undefined;
+  let closed = false;
+  // On abort the window is given back at once, even while the generator sits at a `yield`.
+  const end = () => {
+    closed = true;
+    ended ??= giveBack(ctx, name, topic, window.takeAll());
+    return ended;
+  };
+  registerStream(ctx, window);
+  ctx.consumers.set(name, (ctx.consumers.get(name) ?? 0) + 1);
+  linked.addEventListener("abort", end, { once: true });
+  try {
+    for (;;) {
+      if (linked.aborted) throw abortError(linked.reason);
+      const seenRoom = notifier.version(window.channel);
+      const seenTopic = notifier.version(topic);
+      const room = sub.paused ? 0 : window.room();
+      if (room > 0) {
+        const nowMs = clock.now();
+        const leaseMs = sub.ackDeadlineMs;
+        const got = (await store.lease(name, { max: room, leaseMs, nowMs, autoAck: false })).map(toDelivery);
+        if (closed) {
+          await giveBack(
+            ctx,
+            name,
+            topic,
+            got.map((d) => d.ackId),
+          );
+          throw abortError(linked.reason);
+        }
+        if (got.length > 0) {
+          window.add(got, nowMs + leaseMs);
+          yield got;
+          sub = await getSubscription(ctx, name); // pause, delete and deadline changes apply
+          continue;
+        }
+      }
+      // Full: only a settle or a lease deadline can make room. Paused: only a resume (topic).
+      const channels: [string, number][] = [[window.channel, seenRoom]];
+      let wakeAt = Number.POSITIVE_INFINITY;
+      if (sub.paused) channels.push([topic, seenTopic]);
+      else if (room === 0) wakeAt = window.earliestDeadlineMs;
+      else {
+        channels.push([topic, seenTopic]);
+        wakeAt = Math.min(window.earliestDeadlineMs, (await store.nextDueMs(name)) ?? Number.POSITIVE_INFINITY);
+      }
+      try {
+        await waitForAny(notifier, clock, channels, wakeAt - clock.now(), linked);
+      } catch (e) {
+        throw abortError(e);
+      }
+      sub = await getSubscription(ctx, name);
+    }
+  } finally {
+    linked.removeEventListener("abort", end);
+    await end();
+    unregisterStream(ctx, window);
+    notifier.forget(window.channel);
+    const n = (ctx.consumers.get(name) ?? 1) - 1;
+    if (n > 0) ctx.consumers.set(name, n);
+    else ctx.consumers.delete(name);
+  }
+}
