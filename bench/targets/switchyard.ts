@@ -1,7 +1,7 @@
 /**
  * Switchyard as a benchmark target: the real CLI in a child process (see ../lib/broker-process.ts),
  * and generated Connect clients in this process, one HTTP/2 connection per publisher, consumer and
- * admin client. Subscribe (streaming) is not implemented yet, so consumers run a Pull loop.
+ * admin client. Consumers read one Subscribe stream each (flow control by window) and ack in batches.
  */
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
@@ -25,8 +25,15 @@ export function switchyardProtocol(): SwitchyardProtocol {
   return process.env.BENCH_SWITCHYARD_PROTOCOL === "grpc" ? "grpc" : "connect";
 }
 
-/** Pull loop settings of the consumers (documented in the output). */
-export const PULL = { maxMessages: 1000, waitMs: 500, loops: 2, maxPendingAcks: 4 } as const;
+/**
+ * Subscribe settings of the consumers (documented in the output): the stream's window in messages
+ * and bytes (64 MiB lets 256 KiB messages flow), and the Ack calls in flight at once.
+ */
+export const STREAM = {
+  maxOutstandingMessages: 2000,
+  maxOutstandingBytes: 64 * 1024 * 1024,
+  maxPendingAcks: 4,
+} as const;
 
 /** One HTTP/2 connection; `close()` aborts its streams and drops the session. */
 function connect(baseUrl: string): { transport: Transport; close(): void } {
@@ -94,7 +101,7 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
       return publisher;
     },
     async consumer(topic, subscriptionIndex) {
-      const consumer = pullConsumer(broker.baseUrl, `${topic}-sub-${subscriptionIndex}`, (close) =>
+      const consumer = streamConsumer(broker.baseUrl, `${topic}-sub-${subscriptionIndex}`, (close) =>
         closers.delete(close),
       );
       closers.add(consumer.close);
@@ -118,19 +125,19 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
 };
 
 /**
- * A consumer of `subscription`: {@link PULL}.loops concurrent Pull loops (max_messages 1000, wait_ms),
- * each handing its batch to `onMessages` and then acking it in one Ack call without waiting for the
- * answer (at most maxPendingAcks outstanding). `close()` stops the loops, aborts pending pulls, waits
- * (bounded) for outstanding acks and drops the connection; it then calls `onClosed(close)`.
+ * A consumer of `subscription`: one Subscribe stream ({@link STREAM} window); each batch goes to
+ * `onMessages` and is then acked in one Ack call without waiting for the answer (at most
+ * maxPendingAcks outstanding). `close()` aborts the stream, waits (bounded) for outstanding acks
+ * and drops the connection; it then calls `onClosed(close)`.
  */
-function pullConsumer(baseUrl: string, subscription: string, onClosed: (close: () => Promise<void>) => void) {
+function streamConsumer(baseUrl: string, subscription: string, onClosed: (close: () => Promise<void>) => void) {
   const conn = connect(baseUrl);
   const client = createClient(SubscriberService, conn.transport);
-  const pulls = new AbortController();
+  const stream = new AbortController();
   const ackCalls = new AbortController();
-  setMaxListeners(0, pulls.signal, ackCalls.signal);
+  setMaxListeners(0, stream.signal, ackCalls.signal);
   const acks = new Set<Promise<void>>();
-  const loops: Promise<void>[] = [];
+  let reading: Promise<void> | undefined;
 
   const ack = (ackIds: string[]) => {
     const p: Promise<void> = client
@@ -145,28 +152,32 @@ function pullConsumer(baseUrl: string, subscription: string, onClosed: (close: (
     acks.add(p);
   };
 
-  const loop = async (onMessages: (m: readonly ReceivedBenchMessage[]) => void | Promise<void>) => {
-    while (!pulls.signal.aborted) {
-      try {
-        const { messages } = await client.pull(
-          { subscription, maxMessages: PULL.maxMessages, waitMs: PULL.waitMs },
-          { signal: pulls.signal },
-        );
+  const read = async (onMessages: (m: readonly ReceivedBenchMessage[]) => void | Promise<void>) => {
+    try {
+      const responses = client.subscribe(
+        {
+          subscription,
+          maxOutstandingMessages: STREAM.maxOutstandingMessages,
+          maxOutstandingBytes: BigInt(STREAM.maxOutstandingBytes),
+        },
+        { signal: stream.signal },
+      );
+      for await (const { messages } of responses) {
         if (messages.length === 0) continue;
         await onMessages(messages.map((m) => ({ data: m.message?.data ?? new Uint8Array() })));
-        while (acks.size >= PULL.maxPendingAcks) await Promise.race(acks);
+        while (acks.size >= STREAM.maxPendingAcks) await Promise.race(acks);
         ack(messages.map((m) => m.ackId));
-      } catch (e) {
-        if (!pulls.signal.aborted) process.stderr.write(`switchyard pull ${subscription}: ${String(e)}\n`);
-        return;
       }
+    } catch (e) {
+      if (!stream.signal.aborted) process.stderr.write(`switchyard subscribe ${subscription}: ${String(e)}\n`);
     }
   };
 
   const close = async () => {
-    pulls.abort();
+    // Breaking out of for-await does not cancel a connect stream: abort its signal.
+    stream.abort();
     // A handler that never returns (a stalled consumer) must not hold close up.
-    await Promise.race([Promise.allSettled(loops), sleepMs(2000)]);
+    await Promise.race([reading ?? Promise.resolve(), sleepMs(2000)]);
     await Promise.race([Promise.allSettled([...acks]), sleepMs(2000)]);
     ackCalls.abort();
     conn.close();
@@ -174,7 +185,7 @@ function pullConsumer(baseUrl: string, subscription: string, onClosed: (close: (
   };
   const consumer: BenchConsumer = {
     async start(onMessages) {
-      for (let i = 0; i < PULL.loops; i++) loops.push(loop(onMessages));
+      reading = read(onMessages);
     },
     close,
   };

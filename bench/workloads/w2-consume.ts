@@ -1,9 +1,9 @@
 /**
  * W2 consume + ack: drains the topic W1 filled (or, run alone, a topic it fills first, untimed) with
- * one consumer acking in batches. Switchyard has no streaming Subscribe yet: its consumer is a Pull
- * loop (max_messages 1000, wait_ms) with one Ack call per pulled batch.
+ * one consumer acking in batches. Switchyard's consumer reads one Subscribe stream (window of
+ * 2,000 messages) with one Ack call per received batch.
  */
-import { PULL } from "../targets/switchyard.js";
+import { STREAM } from "../targets/switchyard.js";
 import {
   awaitCounters,
   batchOptions,
@@ -18,10 +18,11 @@ import {
 } from "./common.js";
 import type { Workload } from "./types.js";
 
-/** How the Switchyard consumer works, for the output (its Subscribe is not implemented yet). */
+/** How the Switchyard consumer works, for the output. */
 export const SWITCHYARD_CONSUMER_NOTE =
-  `switchyard consumes with a Pull loop (Subscribe is not implemented yet): ${PULL.loops} concurrent Pulls, ` +
-  `max_messages ${PULL.maxMessages}, wait_ms ${PULL.waitMs}, one Ack call per pulled batch`;
+  `switchyard consumes with one Subscribe stream per consumer: max_outstanding_messages ` +
+  `${STREAM.maxOutstandingMessages}, max_outstanding_bytes ${STREAM.maxOutstandingBytes / 1024 / 1024} MiB, ` +
+  `one Ack call per received batch (at most ${STREAM.maxPendingAcks} in flight)`;
 
 /** See the module comment. */
 export const w2Consume: Workload = {
