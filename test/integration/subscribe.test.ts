@@ -109,6 +109,44 @@ for (const protocol of PROTOCOLS) {
       }
     });
 
+    it(`subscribe - ${protocol}: a stalled reader holds no more than its window`, async () => {
+      await c.admin.createTopic({ name: "stalled", queue: true });
+      await c.publisher.publish({
+        topic: "stalled",
+        messages: Array.from({ length: 100 }, (_, i) => ({ data: text(String(i)) })),
+      });
+      const controller = new AbortController();
+      let first = 0;
+      let resume = () => {};
+      const reading = (async () => {
+        const res = c.subscriber.subscribe(
+          { subscription: "stalled", maxOutstandingMessages: 10 },
+          { signal: controller.signal },
+        );
+        for await (const batch of res) {
+          first += batch.messages.length;
+          await new Promise<void>((r) => {
+            resume = r;
+          }); // stalls after its first batch
+        }
+      })().catch(() => {});
+      try {
+        await until(() => first > 0, "the first batch");
+        await sleep(150);
+        const stats = await other.admin.getStats({ topics: ["stalled"] });
+        assert.equal(stats.subscriptions[0]?.inFlight, 10n, "only the window is leased");
+        assert.equal(stats.subscriptions[0]?.backlog, 100n);
+      } finally {
+        controller.abort();
+        resume();
+        await reading;
+      }
+      await until(async () => {
+        const stats = await other.admin.getStats({ topics: ["stalled"] });
+        return stats.subscriptions[0]?.inFlight === 0n;
+      }, "the window to be released");
+    });
+
     it(`subscribe - ${protocol}: on cancel, another consumer pulls the held messages at once with attempt 2`, async () => {
       await c.admin.createTopic({ name: "cancel", queue: true, queueSubscription: { ackDeadlineMs: 600_000n } });
       await c.publisher.publish({ topic: "cancel", messages: [{ data: text("x") }, { data: text("y") }] });
