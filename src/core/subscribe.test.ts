@@ -184,6 +184,16 @@ describe("core subscribe", () => {
     await until(() => s.got.length === 1, "a delivery after resume");
   });
 
+  it("subscribe - deleting the subscription ends its stream with SUBSCRIPTION_NOT_FOUND", async (t) => {
+    const { broker } = await setup(t);
+    const s = open(t, broker);
+    await broker.publish("q", [data("a")]);
+    await until(() => s.got.length === 1, "a delivery");
+    await broker.deleteSubscription("q");
+    await s.done;
+    assert.ok(s.error instanceof BrokerError && s.error.reason === "SUBSCRIPTION_NOT_FOUND", String(s.error));
+  });
+
   it("subscribe - limits: over the cap is INVALID_ARGUMENT; close ends a stream SHUTTING_DOWN", async (t) => {
     const { broker } = await setup(t);
     const bad = open(t, broker, { maxOutstandingMessages: 10_001 });

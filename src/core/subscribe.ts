@@ -1,3 +1,4 @@
+import { BrokerError } from "../errors/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
@@ -14,6 +15,7 @@ async function giveBack(ctx: CoreContext, subscription: string, topic: string, a
     await ctx.store.nack(subscription, { tokens: ackIds, messageIds: [] }, now, now);
     ctx.notifier.notify(topic);
   } catch (e) {
+    if (e instanceof BrokerError && e.reason === "SUBSCRIPTION_NOT_FOUND") return; // deleted with it
     // The leases still expire on their own; nothing is lost, only delayed.
     ctx.logger.warn("could not release a closed stream's messages", { subscription, cause: e });
   }
