@@ -28,7 +28,6 @@ import {
   writeCounters,
   writeHead,
 } from "./records.js";
-import { deleteMessage } from "./retention.js";
 
 const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
@@ -158,5 +157,3 @@ export function sweepDedup(w: KvWriter, nowMs: number): void {
     if (!w.get(seqKey(Table.Message, topicId, entry.seq))) w.del(idKeyBuf);
   }
 }
-
-export { deleteMessage };

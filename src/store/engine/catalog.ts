@@ -2,7 +2,19 @@ import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../c
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
-import { dueKey, encodeU32, idKey, pairKey, prefixEnd, readyKey, seqKey, stringKey, Table } from "./keys.js";
+import {
+  dueKey,
+  encodeU32,
+  idKey,
+  keyAfter,
+  pairKey,
+  prefixEnd,
+  readU64,
+  readyKey,
+  seqKey,
+  stringKey,
+  Table,
+} from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
 import {
   allocateId,
@@ -15,7 +27,6 @@ import {
   putTopic,
   readCounters,
   readHead,
-  readU64,
   requireSubscription,
   requireTopic,
   subscriptionById,
@@ -33,7 +44,7 @@ function u32(n: number): Buffer {
 
 /** Keys strictly after `after` in a name table. */
 function nameRangeStart(table: Table, after: string): Buffer {
-  return after === "" ? stringKey(table, "") : Buffer.concat([stringKey(table, after), Buffer.of(0)]);
+  return after === "" ? stringKey(table, "") : keyAfter(stringKey(table, after));
 }
 
 export function createTopicRecord(
@@ -173,24 +184,31 @@ function materializeFrom(
         w.put(readyKey(sub.id, m.priority, seq), u32(0));
       }
     }
-    from = Buffer.concat([(batch[batch.length - 1] as { key: Buffer }).key, Buffer.of(0)]);
+    from = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
   }
 }
 
 export function listSubscriptionRecords(r: KvReader, topic: string, after: string, limit: number) {
-  const out: SubscriptionRecord[] = [];
-  let start = nameRangeStart(Table.SubscriptionName, after);
-  const end = prefixEnd(Buffer.of(Table.SubscriptionName));
-  while (out.length < limit) {
-    const batch = r.range({ start, end, limit: 1000 });
-    if (batch.length === 0) break;
-    for (const e of batch) {
-      const s = subscriptionById(r, e.value.readUInt32BE(0));
-      if (s && (topic === "" || s.topic === topic) && out.length < limit) out.push(s);
-    }
-    start = Buffer.concat([(batch[batch.length - 1] as { key: Buffer }).key, Buffer.of(0)]);
+  if (topic !== "") {
+    // One topic: its subscription index, in the name table's (UTF-8 byte) order.
+    const t = findTopic(r, topic);
+    if (!t) return [];
+    const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    return subscriptionsOfTopic(r, t.id)
+      .filter((s) => byBytes(s.name, after) > 0)
+      .sort((a, b) => byBytes(a.name, b.name))
+      .slice(0, limit);
   }
-  return out;
+  return allSubscriptionsAfter(r, after, limit);
+}
+
+/** Every subscription in name order, names > `after`. */
+function allSubscriptionsAfter(r: KvReader, after: string, limit: number): SubscriptionRecord[] {
+  const start = nameRangeStart(Table.SubscriptionName, after);
+  const entries = r.range({ start, end: prefixEnd(Buffer.of(Table.SubscriptionName)), limit });
+  return entries
+    .map((e) => subscriptionById(r, e.value.readUInt32BE(0)))
+    .filter((s): s is SubscriptionRecord => s !== undefined);
 }
 
 export function updateSubscriptionRecord(w: KvWriter, name: string, settings: SubscriptionSettings) {
@@ -228,12 +246,7 @@ function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRe
       }
     }
   }
-  const due = idKey(Table.Due, sub.id);
-  for (;;) {
-    const batch = w.range({ start: due, end: prefixEnd(due), limit: 1000 });
-    if (batch.length === 0) break;
-    for (const { key } of batch) w.del(key);
-  }
+  deletePrefix(w, idKey(Table.Due, sub.id));
   writeHead(w, topic.id, head);
   w.del(idKey(Table.Counters, sub.id));
   w.del(pairKey(Table.TopicSubscription, topic.id, sub.id));

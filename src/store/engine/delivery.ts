@@ -5,6 +5,7 @@ import {
   dueKey,
   encodeU32,
   idKey,
+  keyAfter,
   parseDueKey,
   parseReadyKey,
   prefixEnd,
@@ -77,6 +78,7 @@ function handOut(
   if (!topic) return [];
   const c = readCounters(w, sub.id);
   const head = readHead(w, topic.id);
+  let headChanged = false;
   promoteDue(w, sub.id, nowMs, c);
   const out: LeasedRecord[] = [];
   let start = idKey(Table.Ready, sub.id);
@@ -93,7 +95,10 @@ function handOut(
         // Gone or past its TTL: never delivered, dropped from this subscription.
         w.del(key);
         c.unacked--;
-        if (raw) releaseMessage(w, topic, head, seq, nowMs);
+        if (raw) {
+          releaseMessage(w, topic, head, seq, nowMs);
+          headChanged = true;
+        }
         continue;
       }
       const message = decodeMessage(raw, topic.name, seq);
@@ -105,6 +110,7 @@ function handOut(
       if (mode === "auto-ack") {
         c.unacked--;
         releaseMessage(w, topic, head, seq, nowMs);
+        headChanged = true;
         out.push({ token: "", message, attempt });
         continue;
       }
@@ -114,10 +120,10 @@ function handOut(
       c.inFlight++;
       out.push({ token: formatToken({ subId: sub.id, seq, attempt, priority }), message, attempt });
     }
-    if (mode === "peek") start = Buffer.concat([(batch[batch.length - 1] as { key: Buffer }).key, Buffer.of(0)]);
+    if (mode === "peek") start = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
   }
   writeCounters(w, sub.id, c);
-  writeHead(w, topic.id, head);
+  if (headChanged) writeHead(w, topic.id, head);
   return out;
 }
 

@@ -74,6 +74,11 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.alloc(b.length + 1, 0xff);
 }
 
+/** The first key after `key` (for resuming a range read past the last key seen). */
+export function keyAfter(key: Buffer): Buffer {
+  return Buffer.concat([key, Buffer.of(0)]);
+}
+
 /** [table][utf8 string] */
 export function stringKey(table: Table, s: string): Buffer {
   const b = Buffer.allocUnsafe(1 + Buffer.byteLength(s));

@@ -21,19 +21,16 @@ import {
   createTopicRecord,
   deleteSubscriptionRecord,
   deleteTopicRecord,
-  findSubscription,
-  findTopic,
   listSubscriptionRecords,
   listTopicRecords,
   purgeTopicRecords,
-  readCounters,
   updateSubscriptionRecord,
   updateTopicRecord,
 } from "./catalog.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
-import { readHead, requireSubscription, requireTopic } from "./records.js";
+import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
 
 /**

@@ -156,5 +156,3 @@ export function readMessageIdEntry(
   if (!raw) return undefined;
   return { seq: raw.readDoubleBE(0), publishMs: raw.readDoubleBE(8), expireMs: raw.readDoubleBE(16) };
 }
-
-export { readU64 };

@@ -77,8 +77,7 @@ function settle(w: KvWriter, subscription: string, targets: SettleTargets, nowMs
   const sub = requireSubscription(w, subscription);
   const topic = topicById(w, sub.topicId) as TopicRecord;
   const c = readCounters(w, sub.id);
-  const head = readHead(w, topic.id);
-  const ctx = { sub, topic, c, head, nowMs };
+  const ctx = { sub, topic, c };
   const out: SettleOutcome[] = [];
   for (const token of targets.tokens) {
     const loc = locateToken(w, sub, token);
@@ -89,7 +88,6 @@ function settle(w: KvWriter, subscription: string, targets: SettleTargets, nowMs
     out.push(typeof loc === "string" ? loc : act(loc, ctx));
   }
   writeCounters(w, sub.id, c);
-  writeHead(w, topic.id, head);
   return { out, ctx };
 }
 
@@ -102,8 +100,10 @@ export function ackTargets(w: KvWriter, subscription: string, targets: SettleTar
     released.push(loc.seq);
     return "ok";
   });
-  for (const seq of released) releaseMessage(w, ctx.topic, ctx.head, seq, nowMs);
-  if (released.length > 0) writeHead(w, ctx.topic.id, ctx.head);
+  if (released.length === 0) return out;
+  const head = readHead(w, ctx.topic.id);
+  for (const seq of released) releaseMessage(w, ctx.topic, head, seq, nowMs);
+  writeHead(w, ctx.topic.id, head);
   return out;
 }
 

@@ -156,6 +156,27 @@ export function catalogCases(factory: StoreFactory): void {
     assert.deepEqual(await names("a", "s5", 10), []);
   });
 
+  it("catalog - listSubscriptions orders names by UTF-8 bytes, per topic as across topics", async (t) => {
+    const { store } = await setup(t, factory);
+    await store.createTopic(topicSettings("u"), T0);
+    // UTF-16 order would put the emoji (a surrogate pair) before U+FF01; UTF-8 bytes put it after.
+    for (const name of ["\u{1F600}", "\uFF01", "\u00E9"]) await store.createSubscription(subSettings(name, "u"), T0);
+    const expected = ["\u00E9", "\uFF01", "\u{1F600}"];
+    assert.deepEqual(
+      (await store.listSubscriptions("", "", 10)).map((s) => s.name),
+      expected,
+    );
+    assert.deepEqual(
+      (await store.listSubscriptions("u", "", 10)).map((s) => s.name),
+      expected,
+    );
+    assert.deepEqual(
+      (await store.listSubscriptions("u", "\uFF01", 10)).map((s) => s.name),
+      ["\u{1F600}"],
+    );
+    assert.deepEqual(await store.listSubscriptions("no-such-topic", "", 10), []);
+  });
+
   it("catalog - createTopic with queueSubscription creates both at once", async (t) => {
     const { store } = await setup(t, factory);
     const { topic, subscription } = await store.createTopic(
