@@ -10,8 +10,6 @@ import { waitForChange } from "./wait.js";
 /** Most ack ids or message ids in one Ack/Nack/ModifyAckDeadline. */
 const MAX_SETTLE_TARGETS = 10_000;
 
-const requireSubscription = getSubscription;
-
 export function toDelivery(r: { token: string; message: Delivery["message"]; attempt: number }): Delivery {
   return { ackId: r.token, message: r.message, deliveryAttempt: r.attempt };
 }
@@ -25,7 +23,7 @@ export function abortError(reason: unknown): BrokerError {
 /** Long-poll pull: leases what is available, else waits for a publish, a due time or the deadline. */
 export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSignal): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
-  let sub = await requireSubscription(ctx, req.subscription);
+  let sub = await getSubscription(ctx, req.subscription);
   validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
@@ -51,7 +49,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       } catch (e) {
         throw abortError(e);
       }
-      sub = await requireSubscription(ctx, sub.name);
+      sub = await getSubscription(ctx, sub.name);
     }
   } finally {
     const n = (ctx.consumers.get(sub.name) ?? 1) - 1;
@@ -106,7 +104,7 @@ function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
 }
 
 export async function ack(ctx: CoreContext, subscription: string, targets: AckTargets): Promise<void> {
-  const sub = await requireSubscription(ctx, subscription);
+  const sub = await getSubscription(ctx, subscription);
   validateTargets(targets);
   const outcomes = await ctx.store.ack(
     sub.name,
@@ -123,7 +121,7 @@ export async function nack(
   targets: AckTargets,
   delayMs: number,
 ): Promise<void> {
-  const sub = await requireSubscription(ctx, subscription);
+  const sub = await getSubscription(ctx, subscription);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
   const now = ctx.clock.now();
@@ -145,7 +143,7 @@ export async function modifyAckDeadline(
   ackDeadlineMs: number,
 ): Promise<void> {
   if (ackDeadlineMs === 0) return nack(ctx, subscription, { ackIds, messageIds: [] }, 0);
-  const sub = await requireSubscription(ctx, subscription);
+  const sub = await getSubscription(ctx, subscription);
   validateTargets({ ackIds, messageIds: [] });
   validateRange("ack_deadline_ms", ackDeadlineMs, 0, ctx.limits.maxAckDeadlineMs);
   const now = ctx.clock.now();
@@ -161,7 +159,7 @@ export async function modifyAckDeadline(
 }
 
 export async function peek(ctx: CoreContext, subscription: string, maxMessages: number): Promise<Delivery[]> {
-  const sub = await requireSubscription(ctx, subscription);
+  const sub = await getSubscription(ctx, subscription);
   validateRange("max_messages", maxMessages, 0, ctx.limits.maxPullMessages);
   const got = await ctx.store.peek(sub.name, maxMessages || ctx.limits.defaultPullMessages, ctx.clock.now());
   return got.map(toDelivery);

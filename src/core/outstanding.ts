@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Clock } from "../util/index.js";
 import type { CoreContext } from "./context.js";
 import type { Delivery } from "./types.js";
@@ -10,8 +11,6 @@ interface Entry {
   deadlineMs: number;
 }
 
-let nextStreamId = 0;
-
 /**
  * The flow-control window of one Subscribe stream: what it holds (leased, not yet acked,
  * nacked or expired) and how much more it may take. Settles on the stream's ack ids free room
@@ -20,7 +19,7 @@ let nextStreamId = 0;
  */
 export class Outstanding {
   /** The notifier channel that wakes this stream when room frees up (never a valid topic name). */
-  readonly channel = `\u0000stream:${nextStreamId++}`;
+  readonly channel = `\u0000stream:${randomUUID()}`;
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
   private earliestMs = Number.POSITIVE_INFINITY;
@@ -35,14 +34,6 @@ export class Outstanding {
     /** The largest message the broker accepts: the size assumed before any is seen. */
     private readonly sizeCapBytes: number,
   ) {}
-
-  get count(): number {
-    return this.entries.size;
-  }
-
-  get outstandingBytes(): number {
-    return this.bytes;
-  }
 
   /** When the earliest held lease ends (infinite: none). */
   get earliestDeadlineMs(): number {

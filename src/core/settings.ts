@@ -1,4 +1,4 @@
-import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
+import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { notYet, validateName, validateRange } from "./validate.js";
@@ -67,9 +67,4 @@ export function subscriptionSettings(
 /** The settings of a queue's same-name subscription. */
 export function queueSubscriptionSettings(spec: CreateTopicSpec, limits: BrokerLimits): SubscriptionSettings {
   return subscriptionSettings({ ...spec.queueSubscription, name: spec.name, topic: spec.name }, limits);
-}
-
-/** Settings from a create-subscription spec. */
-export function newSubscriptionSettings(spec: CreateSubscriptionSpec, limits: BrokerLimits): SubscriptionSettings {
-  return subscriptionSettings(spec, limits);
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { BrokerError } from "../errors/index.js";
 import type { Logger } from "../util/index.js";
@@ -29,5 +29,3 @@ export function mapErrors<A extends unknown[], R>(logger: Logger, fn: (...args: 
     }
   };
 }
-
-export { Code };
