@@ -6,8 +6,9 @@ import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
 import { adminService } from "./admin-service.js";
+import { publisherService } from "./publisher-service.js";
 import { replayService } from "./replay-service.js";
-import { publisherService, subscriberService } from "./subscriber-service.js";
+import { subscriberService } from "./subscriber-service.js";
 
 /** Options of {@link registerBrokerServices}. */
 export interface BrokerServicesOptions {

@@ -1,9 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
-import { newMessage, received, toNumber } from "./convert.js";
+import { received, toNumber } from "./convert.js";
 import { mapErrors, toConnectError } from "./to-connect-error.js";
 
 /** Time kept back from a client's deadline so an empty long-poll answers before it expires. */
@@ -12,19 +11,6 @@ const DEADLINE_MARGIN_MS = 50;
 /** A long-poll wait bounded by the client's own deadline (if it sent one). */
 function boundedWait(waitMs: number, timeoutMs: number | undefined): number {
   return timeoutMs === undefined ? waitMs : Math.max(0, Math.min(waitMs, timeoutMs - DEADLINE_MARGIN_MS));
-}
-
-/** PublisherService on the broker core. */
-export function publisherService(broker: Broker, logger: Logger): Partial<ServiceImpl<typeof PublisherService>> {
-  return {
-    publish: mapErrors(logger, async (req) => ({
-      results: (await broker.publish(req.topic, req.messages.map(newMessage))).map((r) => ({
-        seq: BigInt(r.seq),
-        id: r.id,
-        duplicate: r.duplicate,
-      })),
-    })),
-  };
 }
 
 /** SubscriberService on the broker core. */
