@@ -19,18 +19,26 @@ function ticksPerSec(): number {
   return clockTicksPerSec;
 }
 
-/** CPU time (user + system) the process has used so far, in milliseconds; null if unreadable. */
-export function readCpuMs(pid: number): number | null {
+/**
+ * The fields of /proc/<pid>/stat after the command name, so index 0 is field 3 (state), 1 is the
+ * parent pid, 11 and 12 are utime and stime; null if the process is gone.
+ */
+export function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces; the fields after it start past the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 here (field 3 is index 0).
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerSec() : null;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
+}
+
+/** CPU time (user + system) the process has used so far, in milliseconds; null if unreadable. */
+export function readCpuMs(pid: number): number | null {
+  const fields = statFields(pid);
+  if (!fields) return null;
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerSec() : null;
 }
 
 function statusKib(pid: number, key: "VmRSS" | "VmHWM" | "RssAnon"): number | null {

@@ -4,60 +4,47 @@
  */
 
 import { readdirSync, readFileSync } from "node:fs";
+import { statFields } from "../lib/proc.js";
 
-/** Running (non-zombie) processes whose command line contains `marker`: leftovers of a peer instance. */
-export function processesMatching(marker: string): number[] {
-  const found: number[] = [];
+/** Pids under /proc for which `keep` is true (the process may vanish meanwhile: `keep` copes). */
+function pidsWhere(keep: (pid: number) => boolean): number[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
-    return found;
+    return [];
   }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid || !isRunning(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").includes(marker)) found.push(pid);
-    } catch {
-      // gone meanwhile
-    }
+  return entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter(keep);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return ""; // gone meanwhile
   }
-  return found;
+}
+
+/** Running (non-zombie) processes whose command line contains `marker`: leftovers of a peer instance. */
+export function processesMatching(marker: string): number[] {
+  return pidsWhere((pid) => pid !== process.pid && isRunning(pid) && commandLine(pid).includes(marker));
 }
 
 /** Live (non-zombie) child processes of `pid`. */
 export function childPids(pid: number): number[] {
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(Number(entry));
-    if (stat !== undefined && stat.ppid === pid && stat.state !== "Z") found.push(Number(entry));
-  }
-  return found;
+  return pidsWhere((child) => {
+    const fields = statFields(child);
+    return fields !== null && Number(fields[1]) === pid && fields[0] !== "Z";
+  });
 }
 
 /** True if `pid` exists and is not a zombie. */
 export function isRunning(pid: number): boolean {
-  const stat = procStat(pid);
-  return stat !== undefined && stat.state !== "Z";
-}
-
-function procStat(pid: number): { state: string; ppid: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "", ppid: Number(fields[1]) };
-  } catch {
-    return undefined;
-  }
+  const fields = statFields(pid);
+  return fields !== null && fields[0] !== "Z";
 }
 
 /** SIGKILLs each pid that is still running (used for leftovers we identified as ours). */
