@@ -155,3 +155,34 @@ export interface AckTargets {
   ackIds: readonly string[];
   messageIds: readonly string[];
 }
+
+/** Where a Seek moves a subscription. */
+export type SeekTarget =
+  | { kind: "seq"; seq: number }
+  | { kind: "time"; timeMs: number }
+  | { kind: "snapshot"; name: string };
+
+/** A named capture of a subscription's ack state. */
+export interface SnapshotInfo {
+  name: string;
+  /** The subscription it was taken from. */
+  subscription: string;
+  topic: string;
+  createTimeMs: number;
+  /** The topic's last seq at capture: every later message counts as unacked after a Seek to it. */
+  lastSeq: number;
+  /** Unacked messages captured. */
+  messages: number;
+}
+
+/** Where a Read starts. */
+export type ReadFrom = { kind: "seq"; seq: number } | { kind: "time"; timeMs: number };
+
+export interface ReadRequest {
+  topic: string;
+  from: ReadFrom;
+  /** Keep the stream open and send new messages as they are published. */
+  follow: boolean;
+  /** Most messages per batch; 0: the server default. */
+  maxMessages: number;
+}

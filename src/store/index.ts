@@ -36,4 +36,5 @@ export function createMemoryStore(data: MemoryKvData = createMemoryKvData()): St
   return new KvStore(new MemoryKv(data));
 }
 
+export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./store.js";
 export { createMemoryKvData };

@@ -28,6 +28,8 @@ import {
   writeCounters,
   writeHead,
 } from "./records.js";
+import { holderCount, retainMessage } from "./retain.js";
+import { checkCapacity, enforceLimits } from "./topic-limits.js";
 
 const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
@@ -64,7 +66,9 @@ function duplicateSeq(w: KvWriter, topic: TopicRecord, id: string, nowMs: number
   const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
   if (!entry) return undefined;
   if (topic.dedupScope === "unacked") {
-    return w.get(seqKey(Table.Message, topic.id, entry.seq)) ? entry.seq : undefined;
+    // A retained message (no holder left) counts as acked.
+    const stored = w.get(seqKey(Table.Message, topic.id, entry.seq));
+    return stored && holderCount(w, topic.id, entry.seq) > 0 ? entry.seq : undefined;
   }
   return entry.publishMs + topic.dedupWindowMs > nowMs ? entry.seq : undefined;
 }
@@ -81,13 +85,16 @@ export function appendRecords(
   const head = readHead(w, topic.id);
   const subIds = topicSubscriptionIds(w, topic.id);
   const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));
+  // Stored when someone holds it, or kept for replay with no subscription at all.
+  const stores = subIds.length > 0 || topic.retainAckedMs > 0;
+  if (stores) checkCapacity(w, topic, head, newTotals(w, topic, records, nowMs), nowMs);
   const results: AppendResult[] = [];
   for (const r of records) {
     if (r.id === "") {
       const seq = ++head.lastSeq;
       const id = formatGeneratedId(topic.id, seq);
       results.push({ seq, id, duplicate: false });
-      if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
+      if (stores) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
       continue;
     }
     const dup = duplicateSeq(w, topic, r.id, nowMs);
@@ -101,10 +108,11 @@ export function appendRecords(
     const expireMs = keepWindow ? nowMs + topic.dedupWindowMs : 0;
     if (keepWindow) w.put(dedupExpiryKey(expireMs, topic.id, r.id), EMPTY);
     // With no subscription nothing is stored: keep the id entry only for a dedup window.
-    if (subIds.length === 0 && !keepWindow) continue;
+    if (!stores && !keepWindow) continue;
     w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
-    if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
+    if (stores) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
   }
+  if (stores) enforceLimits(w, topic, head, counters, nowMs);
   writeHead(w, topic.id, head);
   for (const [subId, c] of counters) writeCounters(w, subId, c);
   sweepDedup(w, nowMs);
@@ -127,6 +135,7 @@ function storeMessage(
   if (subIds.length > 1) w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
   head.messages++;
   head.bytes += r.data.length;
+  if (subIds.length === 0) retainMessage(w, topic, seq, nowMs); // no holder: kept for replay
   const delayed = r.deliverAtMs > nowMs;
   for (const subId of subIds) {
     const c = counters.get(subId) as Counters;
@@ -143,6 +152,20 @@ function storeMessage(
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Messages and data bytes an append would store (duplicates excluded), for the limit check. */
+function newTotals(w: KvWriter, topic: TopicRecord, records: readonly AppendRecord[], nowMs: number) {
+  const totals = { messages: 0, bytes: 0 };
+  if (topic.overflow !== "reject" || (topic.maxMessages === 0 && topic.maxBytes === 0)) return totals;
+  const seen = new Set<string>();
+  for (const r of records) {
+    if (r.id !== "" && (seen.has(r.id) || duplicateSeq(w, topic, r.id, nowMs) !== undefined)) continue;
+    if (r.id !== "") seen.add(r.id);
+    totals.messages++;
+    totals.bytes += r.data.length;
+  }
+  return totals;
+}
 
 /** Drops dedup id entries whose window has passed and whose message is gone (bounded per call). */
 export function sweepDedup(w: KvWriter, nowMs: number): void {

@@ -1,4 +1,4 @@
-import type { SubscriptionSettings, TopicSettings } from "../../core/types.js";
+import type { SeekTarget, SubscriptionSettings, TopicSettings } from "../../core/types.js";
 import { BrokerError } from "../../errors/index.js";
 import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
 import type {
@@ -6,12 +6,15 @@ import type {
   AppendResult,
   LeasedRecord,
   LeaseOptions,
+  LogPage,
   SettleOutcome,
   SettleTargets,
+  SnapshotRecord,
   Store,
   StoreCapabilities,
   SubscriptionCounters,
   SubscriptionRecord,
+  SweepResult,
   TopicCounters,
   TopicRecord,
 } from "../store.js";
@@ -30,8 +33,13 @@ import {
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
+import { readLogPage, seqAtTime } from "./read-log.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
+import { sweepRetained } from "./retain.js";
+import { seekSubscription } from "./seek.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
+import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords } from "./snapshots.js";
+import { sweepLimits } from "./topic-limits.js";
 
 /**
  * The time deletes run at: they carry no clock of the caller's, and the wall clock may differ from
@@ -165,6 +173,33 @@ export class KvStore implements Store {
       const s = requireSubscription(r, name);
       const c = readCounters(r, s.id);
       return { ...c, oldestUnackedPublishMs: oldestUnacked(r, s) };
+    });
+  }
+
+  seek(subscription: string, target: SeekTarget, nowMs: number): Promise<void> {
+    return this.write((w) => seekSubscription(w, subscription, target, nowMs));
+  }
+  createSnapshot(name: string, subscription: string, nowMs: number): Promise<SnapshotRecord> {
+    return this.write((w) => createSnapshotRecord(w, name, subscription, nowMs));
+  }
+  listSnapshots(subscription: string, after: string, limit: number): Promise<SnapshotRecord[]> {
+    return this.read((r) => listSnapshotRecords(r, subscription, after, limit));
+  }
+  deleteSnapshot(name: string, nowMs: number): Promise<void> {
+    return this.write((w) => deleteSnapshotRecord(w, name, nowMs));
+  }
+  readLog(topic: string, fromSeq: number, max: number, maxBytes: number, nowMs: number): Promise<LogPage> {
+    return this.read((r) => readLogPage(r, topic, fromSeq, max, maxBytes, nowMs));
+  }
+  seqAtTime(topic: string, timeMs: number): Promise<number> {
+    return this.read((r) => seqAtTime(r, topic, timeMs));
+  }
+  /** Retained messages first (a time-ordered index), then topic limits, in one transaction. */
+  sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
+    return this.write((w) => {
+      const retained = sweepRetained(w, nowMs, maxWork);
+      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - retained.seen));
+      return { removed: retained.removed + limits.removed, more: retained.seen >= maxWork || limits.more };
     });
   }
 
