@@ -8,7 +8,7 @@
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC, type SnapshotRecord, type TopicRecord } from "../store.js";
-import { heldEntries, replayLimit, scanPrefix } from "./held.js";
+import { heldEntries, scanPrefix } from "./held.js";
 import { encodeU32, idKey, keyAfter, pairKey, prefixEnd, readU64, seqKey, stringKey, Table } from "./keys.js";
 import { allocateId, readHead, requireSubscription, topicById, writeHead } from "./records.js";
 import { addHolder } from "./retain.js";
