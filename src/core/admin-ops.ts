@@ -95,7 +95,7 @@ function pageSize(size: number): number {
   return size || 100;
 }
 
-async function paginate<T extends { name: string }>(
+export async function paginate<T extends { name: string }>(
   size: number,
   token: string,
   fetch: (after: string, limit: number) => Promise<T[]>,

@@ -5,7 +5,11 @@ import type {
   Page,
   PublishOutcome,
   PullRequest,
+  ReadRequest,
+  SeekTarget,
+  SnapshotInfo,
   Stats,
+  StoredMessage,
   SubscribeRequest,
   SubscriptionInfo,
   SubscriptionSettings,
@@ -56,6 +60,15 @@ export interface Broker {
   setPaused(name: string, paused: boolean): Promise<SubscriptionInfo>;
 
   getStats(topics: readonly string[]): Promise<Stats>;
+
+  /** Moves a subscription to a seq, a time or a snapshot, atomically (design.md "Replay"). */
+  seek(subscription: string, target: SeekTarget): Promise<void>;
+  /** Streams the stored log from a seq or time; with `follow`, new messages as they come. No leases. */
+  read(request: ReadRequest, signal: AbortSignal): AsyncIterable<StoredMessage[]>;
+  createSnapshot(name: string, subscription: string): Promise<SnapshotInfo>;
+  /** Snapshots of one subscription ("" for all), in name order. */
+  listSnapshots(subscription: string, pageSize: number, pageToken: string): Promise<Page<SnapshotInfo>>;
+  deleteSnapshot(name: string): Promise<void>;
 
   /** Ends waits with SHUTTING_DOWN and stops timers. Does not close the store. */
   close(): Promise<void>;

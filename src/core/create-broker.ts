@@ -8,6 +8,8 @@ import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
 import * as delivery from "./delivery-ops.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+import * as replay from "./replay-ops.js";
+import { createRetentionSweeper } from "./retention-sweeper.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
 
@@ -46,6 +48,7 @@ export function createBroker(options: BrokerOptions): Broker {
       return fn(ctx, ...args);
     };
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
+  const sweeper = createRetentionSweeper(ctx);
   return {
     publish: guard(admin.publish),
     pull: guard(delivery.pull),
@@ -57,10 +60,18 @@ export function createBroker(options: BrokerOptions): Broker {
     nack: guard(delivery.nack),
     modifyAckDeadline: guard(delivery.modifyAckDeadline),
     peek: guard(delivery.peek),
-    createTopic: guard(admin.createTopic),
+    createTopic: guard(async (c, spec) => {
+      const created = await admin.createTopic(c, spec);
+      sweeper.noteTopic(created.topic);
+      return created;
+    }),
     getTopic: guard(admin.getTopic),
     listTopics: guard(admin.listTopics),
-    updateTopic: guard(admin.updateTopic),
+    updateTopic: guard(async (c, name, patch) => {
+      const updated = await admin.updateTopic(c, name, patch);
+      sweeper.noteTopic(updated);
+      return updated;
+    }),
     deleteTopic: guard(async (c, name: string) => {
       validateName("topic", name);
       await c.store.deleteTopic(name);
@@ -81,7 +92,16 @@ export function createBroker(options: BrokerOptions): Broker {
     }),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    seek: guard(replay.seek),
+    async *read(request, signal) {
+      open();
+      yield* replay.read(ctx, request, signal);
+    },
+    createSnapshot: guard(replay.createSnapshot),
+    listSnapshots: guard(replay.listSnapshots),
+    deleteSnapshot: guard(replay.deleteSnapshot),
     async close() {
+      sweeper.stop();
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
       }

@@ -207,6 +207,8 @@ export interface ReplayStore {
   seqAtTime(topic: string, timeMs: number): Promise<number>;
   /** Drops retained messages past `retain_acked_ms` and messages past `max_age_ms`; bounded work. */
   sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult>;
+  /** True when some topic retains acked messages or has limits the sweep applies. */
+  hasRetentionWork(): Promise<boolean>;
 }
 
 /** Most messages one Seek, snapshot creation or deletion may touch (one atomic transaction). */

@@ -45,7 +45,7 @@ export enum Table {
   TopicSnapshot = 0x13,
   /** [expireMs][topicId][seq] → empty: acked messages kept for replay, to sweep (retain_acked) */
   RetainExpiry = 0x14,
-  /** [topicId] → empty: topics with a max age or a drop_oldest limit, for the retention sweep */
+  /** [topicId] → empty: topics with retain_acked, a max age or a drop_oldest limit, for the retention sweep */
   LimitedTopic = 0x15,
 }
 

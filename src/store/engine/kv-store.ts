@@ -35,11 +35,11 @@ import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.j
 import { messagePublishTime } from "./message-codec.js";
 import { readLogPage, seqAtTime } from "./read-log.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
-import { sweepRetained } from "./retain.js";
+import { hasRetained, retainedDue, sweepRetained } from "./retain.js";
 import { seekSubscription } from "./seek.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
 import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords } from "./snapshots.js";
-import { sweepLimits } from "./topic-limits.js";
+import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
 
 /**
  * The time deletes run at: they carry no clock of the caller's, and the wall clock may differ from
@@ -195,12 +195,19 @@ export class KvStore implements Store {
     return this.read((r) => seqAtTime(r, topic, timeMs));
   }
   /** Retained messages first (a time-ordered index), then topic limits, in one transaction. */
-  sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
+  async sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
+    // Read-only first: an idle sweep costs no write transaction (and no sync).
+    const due = await this.read((r) => retainedDue(r, nowMs) || limitsDue(r, nowMs));
+    if (!due) return { removed: 0, more: false };
     return this.write((w) => {
       const retained = sweepRetained(w, nowMs, maxWork);
       const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - retained.seen));
       return { removed: retained.removed + limits.removed, more: retained.seen >= maxWork || limits.more };
     });
+  }
+
+  hasRetentionWork(): Promise<boolean> {
+    return this.read((r) => hasRetained(r) || hasLimitedTopics(r));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,16 @@
  */
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
-import { decodeU32, encodeU32, parseRetainExpiryKey, retainExpiryKey, seqKey, Table, tableKey } from "./keys.js";
+import {
+  decodeU32,
+  encodeU32,
+  parseRetainExpiryKey,
+  prefixEnd,
+  retainExpiryKey,
+  seqKey,
+  Table,
+  tableKey,
+} from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
 import { type Head, readHead, topicById, writeHead } from "./records.js";
 import { deleteMessage } from "./retention.js";
@@ -65,6 +74,18 @@ export class TopicHeads {
   flush(): void {
     for (const entry of this.loaded.values()) if (entry) writeHead(this.w, entry.topic.id, entry.head);
   }
+}
+
+/** Read-only: is a retained message due for the sweep at `nowMs`? */
+export function retainedDue(r: KvReader, nowMs: number): boolean {
+  const start = tableKey(Table.RetainExpiry);
+  return r.range({ start, end: retainExpiryKey(nowMs + 1, 0, 0), limit: 1 }).length > 0;
+}
+
+/** Are there retained messages at all? */
+export function hasRetained(r: KvReader): boolean {
+  const start = tableKey(Table.RetainExpiry);
+  return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
 }
 
 /**

@@ -34,9 +34,9 @@ function isAged(topic: TopicRecord, raw: Buffer, nowMs: number): boolean {
   return topic.maxAgeMs > 0 && messagePublishTime(raw) + topic.maxAgeMs <= nowMs;
 }
 
-/** Does the topic need the sweep (age, or limits that drop)? */
+/** Does the topic need the sweep (retained messages, age, or limits that drop)? */
 function isLimited(topic: TopicRecord): boolean {
-  return topic.maxAgeMs > 0 || (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0));
+  return topic.retainAckedMs > 0 || topic.maxAgeMs > 0 || (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0));
 }
 
 /** Keeps the LimitedTopic index in step with a topic's settings (create and update). */
@@ -150,6 +150,27 @@ export function enforceLimits(
     n += dropOldest(w, topic, head, counters, nowMs, limit - n, () => overLimit(topic, head.messages, head.bytes));
   }
   return n;
+}
+
+/** Read-only: does any limited topic have a message to drop now? */
+export function limitsDue(r: KvReader, nowMs: number): boolean {
+  const start = tableKey(Table.LimitedTopic);
+  for (const { key } of r.range({ start, end: prefixEnd(start) })) {
+    const topic = topicById(r, key.readUInt32BE(1));
+    if (!topic) return true; // a stale index entry to clean up
+    const head = readHead(r, topic.id);
+    if (topic.overflow === "drop_oldest" && overLimit(topic, head.messages, head.bytes)) return true;
+    const prefix = idKey(Table.Message, topic.id);
+    const [oldest] = r.range({ start: prefix, end: prefixEnd(prefix), limit: 1 });
+    if (oldest && isAged(topic, oldest.value, nowMs)) return true;
+  }
+  return false;
+}
+
+/** Is there anything for the retention sweep at all (now or later)? */
+export function hasLimitedTopics(r: KvReader): boolean {
+  const start = tableKey(Table.LimitedTopic);
+  return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
 }
 
 /** Applies age and drop_oldest limits to every limited topic, at most `budget` drops in all. */
