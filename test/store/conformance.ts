@@ -11,6 +11,9 @@ import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
+import { replayCases } from "./conformance/replay.js";
+import { replayModelCases } from "./conformance/replay-model.js";
+import { retentionCases } from "./conformance/retention.js";
 import { settleCases } from "./conformance/settle.js";
 
 export type { StoreFactory, StoreHarness } from "./conformance/helpers.js";
@@ -32,5 +35,8 @@ export function describeStoreConformance(
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
     describe("model", () => modelCases(factory));
+    describe("replay", () => replayCases(factory));
+    describe("retention", () => retentionCases(factory));
+    describe("replay model", () => replayModelCases(factory));
   });
 }

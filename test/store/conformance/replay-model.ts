@@ -1,0 +1,2 @@
+import type { StoreFactory } from "./helpers.js";
+export function replayModelCases(_factory: StoreFactory): void {}
