@@ -27,7 +27,9 @@ export interface RetentionSweeper {
 }
 
 function needsSweep(t: TopicSettings): boolean {
-  return t.retainAckedMs > 0 || t.maxAgeMs > 0 || (t.overflow === "drop_oldest" && (t.maxMessages > 0 || t.maxBytes > 0));
+  return (
+    t.retainAckedMs > 0 || t.maxAgeMs > 0 || (t.overflow === "drop_oldest" && (t.maxMessages > 0 || t.maxBytes > 0))
+  );
 }
 
 export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {

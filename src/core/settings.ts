@@ -1,7 +1,7 @@
+import { invalidArgument } from "../errors/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
-import { invalidArgument } from "../errors/index.js";
 import { notYet, validateName, validateRange } from "./validate.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;

@@ -36,7 +36,11 @@ function isAged(topic: TopicRecord, raw: Buffer, nowMs: number): boolean {
 
 /** Does the topic need the sweep (retained messages, age, or limits that drop)? */
 function isLimited(topic: TopicRecord): boolean {
-  return topic.retainAckedMs > 0 || topic.maxAgeMs > 0 || (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0));
+  return (
+    topic.retainAckedMs > 0 ||
+    topic.maxAgeMs > 0 ||
+    (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0))
+  );
 }
 
 /** Keeps the LimitedTopic index in step with a topic's settings (create and update). */
