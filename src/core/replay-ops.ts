@@ -24,14 +24,9 @@ export function snapshotInfo({ id: _id, topicId: _t, ...s }: SnapshotRecord): Sn
 }
 
 function validateTarget(target: SeekTarget): void {
-  switch (target.kind) {
-    case "seq":
-      return validateRange("seq", target.seq, 1, Number.MAX_SAFE_INTEGER);
-    case "time":
-      return validateRange("time", target.timeMs, 0, Number.MAX_SAFE_INTEGER);
-    case "snapshot":
-      return validateName("snapshot", target.name);
-  }
+  if (target.kind === "seq") validateRange("seq", target.seq, 1, Number.MAX_SAFE_INTEGER);
+  else if (target.kind === "time") validateRange("time", target.timeMs, 0, Number.MAX_SAFE_INTEGER);
+  else validateName("snapshot", target.name);
 }
 
 /** Moves a subscription to a seq, time or snapshot (atomic), then wakes its consumers. */
