@@ -4,7 +4,6 @@
  */
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { MAX_REPLAY_ENTRIES } from "../store.js";
 import {
   dueKey,
   encodeU32,
@@ -30,12 +29,12 @@ export interface HeldEntry {
   pending?: Pending;
 }
 
-/** The error for work above {@link MAX_REPLAY_ENTRIES} (thrown before anything is written). */
-export function replayLimit(what: string): BrokerError {
+/** The error for work above the replay bound (thrown before anything is written). */
+export function replayLimit(what: string, maxEntries: number): BrokerError {
   return new BrokerError(
     "REPLAY_LIMIT",
-    `${what} would touch more than ${MAX_REPLAY_ENTRIES} messages in one step; nothing was changed`,
-    { metadata: { limit: String(MAX_REPLAY_ENTRIES) } },
+    `${what} would touch more than ${maxEntries} messages in one step; nothing was changed`,
+    { metadata: { limit: String(maxEntries) } },
   );
 }
 
@@ -60,19 +59,19 @@ export function scanPrefix(
 }
 
 /** Every seq the subscription holds; REPLAY_LIMIT when more than the bound. */
-export function heldEntries(r: KvReader, subId: number, what: string): Map<number, HeldEntry> {
+export function heldEntries(r: KvReader, subId: number, what: string, maxEntries: number): Map<number, HeldEntry> {
   const held = new Map<number, HeldEntry>();
-  scanPrefix(r, idKey(Table.Ready, subId), MAX_REPLAY_ENTRIES, (key) => {
+  scanPrefix(r, idKey(Table.Ready, subId), maxEntries, (key) => {
     const { seq, priority } = parseReadyKey(key);
     held.set(seq, { seq, priority });
   });
-  if (held.size > MAX_REPLAY_ENTRIES) throw replayLimit(what);
-  scanPrefix(r, idKey(Table.Pending, subId), MAX_REPLAY_ENTRIES - held.size, (key, value) => {
+  if (held.size > maxEntries) throw replayLimit(what, maxEntries);
+  scanPrefix(r, idKey(Table.Pending, subId), maxEntries - held.size, (key, value) => {
     const pending = decodePending(value);
     const seq = readU64(key, 5);
     held.set(seq, { seq, priority: pending.priority, pending });
   });
-  if (held.size > MAX_REPLAY_ENTRIES) throw replayLimit(what);
+  if (held.size > maxEntries) throw replayLimit(what, maxEntries);
   return held;
 }
 

@@ -18,6 +18,7 @@ import type {
   TopicCounters,
   TopicRecord,
 } from "../store.js";
+import { MAX_REPLAY_ENTRIES } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
 import {
   createSubscriptionRecord,
@@ -56,7 +57,14 @@ export class KvStore implements Store {
   readonly capabilities: StoreCapabilities = { perMessageLeaseDeadlines: true, leaseFencing: true, priorityLanes: 10 };
   private closed = false;
 
-  constructor(private readonly kv: KvEngine) {}
+  /**
+   * @param maxReplayEntries Most messages one Seek or snapshot may touch (default
+   *   {@link MAX_REPLAY_ENTRIES}); tests set it low.
+   */
+  constructor(
+    private readonly kv: KvEngine,
+    private readonly maxReplayEntries = MAX_REPLAY_ENTRIES,
+  ) {}
 
   /**
    * Runs an engine operation in a write transaction. Errors thrown by the operation itself pass
@@ -177,10 +185,10 @@ export class KvStore implements Store {
   }
 
   seek(subscription: string, target: SeekTarget, nowMs: number): Promise<void> {
-    return this.write((w) => seekSubscription(w, subscription, target, nowMs));
+    return this.write((w) => seekSubscription(w, subscription, target, nowMs, this.maxReplayEntries));
   }
   createSnapshot(name: string, subscription: string, nowMs: number): Promise<SnapshotRecord> {
-    return this.write((w) => createSnapshotRecord(w, name, subscription, nowMs));
+    return this.write((w) => createSnapshotRecord(w, name, subscription, nowMs, this.maxReplayEntries));
   }
   listSnapshots(subscription: string, after: string, limit: number): Promise<SnapshotRecord[]> {
     return this.read((r) => listSnapshotRecords(r, subscription, after, limit));

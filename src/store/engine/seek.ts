@@ -5,7 +5,7 @@
 import type { SeekTarget } from "../../core/types.js";
 import { invalidArgument } from "../../errors/index.js";
 import type { KvWriter } from "../kv/kv.js";
-import { MAX_REPLAY_ENTRIES, type SubscriptionRecord, type TopicRecord } from "../store.js";
+import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import {
   dropHeld,
   heldEntries,
@@ -51,7 +51,7 @@ function resolveGoal(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, t
 }
 
 /** The stored messages the goal wants: seqs and values, bounded. */
-function wantedStored(w: KvWriter, topicId: number, goal: Goal): Map<number, StoredHeader> {
+function wantedStored(w: KvWriter, topicId: number, goal: Goal, maxEntries: number): Map<number, StoredHeader> {
   const wanted = new Map<number, StoredHeader>();
   for (const seq of goal.alsoSeqs) {
     const raw = seq < goal.fromSeq ? w.get(seqKey(Table.Message, topicId, seq)) : undefined;
@@ -62,26 +62,32 @@ function wantedStored(w: KvWriter, topicId: number, goal: Goal): Map<number, Sto
   scanPrefix(
     w,
     prefix,
-    MAX_REPLAY_ENTRIES - wanted.size,
+    maxEntries - wanted.size,
     (key, value) => {
       wanted.set(readU64(key, 5), storedHeader(value));
     },
     from,
   );
-  if (wanted.size > MAX_REPLAY_ENTRIES) throw replayLimit("this Seek");
+  if (wanted.size > maxEntries) throw replayLimit("this Seek", maxEntries);
   return wanted;
 }
 
 /** Seeks a subscription (see `Store.seek`). */
-export function seekSubscription(w: KvWriter, subscription: string, target: SeekTarget, nowMs: number): void {
+export function seekSubscription(
+  w: KvWriter,
+  subscription: string,
+  target: SeekTarget,
+  nowMs: number,
+  maxEntries: number,
+): void {
   const sub = requireSubscription(w, subscription);
   const topic = topicById(w, sub.topicId) as TopicRecord;
   const goal = resolveGoal(w, sub, topic, target);
-  const held = heldEntries(w, sub.id, "this Seek");
-  const wanted = wantedStored(w, topic.id, goal);
+  const held = heldEntries(w, sub.id, "this Seek", maxEntries);
+  const wanted = wantedStored(w, topic.id, goal, maxEntries);
   let work = wanted.size;
   for (const seq of held.keys()) if (!wanted.has(seq)) work++;
-  if (work > MAX_REPLAY_ENTRIES) throw replayLimit("this Seek");
+  if (work > maxEntries) throw replayLimit("this Seek", maxEntries);
   // Validated; from here on only writes.
   const c = readCounters(w, sub.id);
   const head = readHead(w, topic.id);

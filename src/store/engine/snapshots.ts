@@ -7,7 +7,7 @@
  */
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC, type SnapshotRecord, type TopicRecord } from "../store.js";
+import { MAX_SNAPSHOTS_PER_TOPIC, type SnapshotRecord, type TopicRecord } from "../store.js";
 import { heldEntries, scanPrefix } from "./held.js";
 import { encodeU32, idKey, keyAfter, pairKey, prefixEnd, readU64, seqKey, stringKey, Table } from "./keys.js";
 import { allocateId, readHead, requireSubscription, topicById, writeHead } from "./records.js";
@@ -35,10 +35,10 @@ export function requireSnapshot(r: KvReader, name: string): SnapshotRecord {
   return s;
 }
 
-/** The seqs a snapshot captured (bounded by construction). */
+/** The seqs a snapshot captured (bounded by the replay bound when it was created). */
 export function snapshotSeqs(r: KvReader, snapId: number): number[] {
   const seqs: number[] = [];
-  scanPrefix(r, idKey(Table.SnapshotSeq, snapId), MAX_REPLAY_ENTRIES, (key) => {
+  scanPrefix(r, idKey(Table.SnapshotSeq, snapId), Number.MAX_SAFE_INTEGER, (key) => {
     seqs.push(readU64(key, 5));
   });
   return seqs;
@@ -50,7 +50,13 @@ function topicSnapshotIds(r: KvReader, topicId: number): number[] {
 }
 
 /** Creates a snapshot of a subscription's ack state. */
-export function createSnapshotRecord(w: KvWriter, name: string, subscription: string, nowMs: number): SnapshotRecord {
+export function createSnapshotRecord(
+  w: KvWriter,
+  name: string,
+  subscription: string,
+  nowMs: number,
+  maxEntries: number,
+): SnapshotRecord {
   const sub = requireSubscription(w, subscription);
   if (findSnapshot(w, name)) {
     throw new BrokerError("ALREADY_EXISTS", `snapshot "${name}" already exists`, { metadata: { snapshot: name } });
@@ -61,7 +67,7 @@ export function createSnapshotRecord(w: KvWriter, name: string, subscription: st
       metadata: { limit: String(MAX_SNAPSHOTS_PER_TOPIC) },
     });
   }
-  const held = [...heldEntries(w, sub.id, "this snapshot").keys()].filter((seq) =>
+  const held = [...heldEntries(w, sub.id, "this snapshot", maxEntries).keys()].filter((seq) =>
     w.get(seqKey(Table.Message, topic.id, seq)),
   );
   // Validated; from here on only writes.

@@ -123,7 +123,8 @@ function dropOldest(
   const prefix = idKey(Table.Message, topic.id);
   let n = 0;
   while (n < limit) {
-    const batch = w.range({ start: prefix, end: prefixEnd(prefix), limit: Math.min(256, limit - n) });
+    // The first look is one entry: on most appends nothing is due, and values are whole messages.
+    const batch = w.range({ start: prefix, end: prefixEnd(prefix), limit: Math.min(n === 0 ? 1 : 256, limit - n) });
     if (batch.length === 0) return n;
     for (const { key, value } of batch) {
       if (!should(value)) return n;
