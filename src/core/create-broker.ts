@@ -6,6 +6,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from "../util/inde
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
+import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import { subscribe } from "./subscribe.js";
@@ -81,6 +82,7 @@ export function createBroker(options: BrokerOptions): Broker {
     }),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    redrive: guard(redrive),
     async close() {
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));

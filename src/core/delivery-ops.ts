@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { validateNackError, warnIfDeadLetterBlocked } from "./dead-letter-ops.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -38,7 +39,11 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
-        if (got.length > 0) return got.map(toDelivery);
+        if (got.length > 0) {
+          const deliveries = got.map(toDelivery);
+          await warnIfDeadLetterBlocked(ctx, sub, deliveries);
+          return deliveries;
+        }
       }
       const now = clock.now();
       if (now >= deadline) return [];
@@ -120,16 +125,19 @@ export async function nack(
   subscription: string,
   targets: AckTargets,
   delayMs: number,
+  error = "",
 ): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
+  validateNackError(error);
   const now = ctx.clock.now();
   const outcomes = await ctx.store.nack(
     sub.name,
     { tokens: targets.ackIds, messageIds: targets.messageIds },
     now + delayMs,
     now,
+    { failed: true, error },
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.notifier.notify(sub.topic);

@@ -1,5 +1,6 @@
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
+import { retryAndDeadLetterSettings } from "./retry-settings.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { notYet, validateName, validateRange } from "./validate.js";
 
@@ -53,10 +54,8 @@ export function subscriptionSettings(
   validateRange("ack_deadline_ms", s.ackDeadlineMs, 1, limits.maxAckDeadlineMs);
   if (s.start.kind === "seq") validateRange("start.seq", s.start.seq, 1, Number.MAX_SAFE_INTEGER);
   if (s.start.kind === "time") validateRange("start.time", s.start.timeMs, 0, Number.MAX_SAFE_INTEGER);
+  retryAndDeadLetterSettings(s);
   // Delivery features that a later release implements; refuse rather than ignore them.
-  if (s.maxDeliveryAttempts > 0) throw notYet("max_delivery_attempts");
-  if (s.deadLetterTopic !== "") throw notYet("dead_letter_topic");
-  if (s.retry.minBackoffMs > 0 || s.retry.maxBackoffMs > 0) throw notYet("retry");
   if (Object.keys(s.filter).length > 0) throw notYet("filter");
   if (s.ordered) throw notYet("ordered");
   if (s.expireAfterIdleMs > 0) throw notYet("expire_after_idle_ms");

@@ -35,6 +35,8 @@ export enum Table {
   Counters = 0x0e,
   /** [name] → next id (u32) */
   IdAllocator = 0x0f,
+  /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
+  DeadLettered = 0x18,
 }
 
 const U32_MAX = 0xffffffff;
