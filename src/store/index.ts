@@ -6,6 +6,7 @@ import type { Store } from "./store.js";
 
 export type { Durability } from "./durability.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
+export { DEAD_LETTER_ATTRIBUTES, type DeadLetterReason, isDeadLetterAttribute } from "./dead-letters.js";
 export type * from "./store.js";
 
 /** Options of {@link openLmdbStore}. */
