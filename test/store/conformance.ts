@@ -7,6 +7,7 @@ import { describe } from "node:test";
 import type { Store } from "../../src/store/index.js";
 import { appendCases } from "./conformance/append.js";
 import { catalogCases } from "./conformance/catalog.js";
+import { deadLetterCases } from "./conformance/dead-letter.js";
 import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
@@ -32,5 +33,6 @@ export function describeStoreConformance(
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
     describe("model", () => modelCases(factory));
+    describe("dead letters", () => deadLetterCases(factory));
   });
 }
