@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { BrokerError, type Reason } from "../errors/index.js";
-import { createMemoryStore, DEAD_LETTER_ATTRIBUTES as A, type Store } from "../store/index.js";
+import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
 import { createFakeClock, type Logger } from "../util/index.js";
 import { createBroker, type SubscriptionSettings } from "./index.js";
 
@@ -61,7 +61,9 @@ function rejectsWith(promise: Promise<unknown>, reason: Reason, metadata: Record
 describe("dead letters", () => {
   it("dead letter - after max attempts of nacks, with its origin and the last error", async (t) => {
     const { broker, pull, nackAll, stats } = await withDeadLetters(t);
-    await broker.publish("jobs", [{ id: "job-1", data: Buffer.from("payload"), attributes: { kind: "a" }, priority: 3 }]);
+    await broker.publish("jobs", [
+      { id: "job-1", data: Buffer.from("payload"), attributes: { kind: "a" }, priority: 3 },
+    ]);
     assert.equal((await nackAll("work", "first")).length, 1);
     assert.equal((await nackAll("work", "boom")).length, 1);
     assert.deepEqual(await pull("work"), [], "gone from the source subscription");
@@ -120,7 +122,11 @@ describe("dead letters", () => {
     const logger: Logger = { info() {}, error() {}, warn: (_m, f) => warnings.push(f ?? {}) };
     const { broker, pull, nackAll, stats } = await setup(t, { logger });
     await broker.createTopic({ name: "dlq" });
-    await broker.createTopic({ name: "q", queue: true, queueSubscription: { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" } });
+    await broker.createTopic({
+      name: "q",
+      queue: true,
+      queueSubscription: { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" },
+    });
     await broker.deleteTopic("dlq");
     await broker.publish("q", [{ data: Buffer.from("x") }]);
     await nackAll("q");
@@ -134,7 +140,11 @@ describe("dead letters", () => {
   it("dead letter - a dead-letter topic without subscriptions would store nothing: kept in place", async (t) => {
     const { broker, pull, nackAll, stats } = await setup(t);
     await broker.createTopic({ name: "dlq" });
-    await broker.createTopic({ name: "q", queue: true, queueSubscription: { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" } });
+    await broker.createTopic({
+      name: "q",
+      queue: true,
+      queueSubscription: { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" },
+    });
     await broker.publish("q", [{ data: Buffer.from("x") }]);
     await nackAll("q");
     const [again] = await pull("q");
@@ -158,7 +168,11 @@ describe("dead letters", () => {
     await rejectsWith(retry(0, 100), "INVALID_ARGUMENT", { field: "retry.min_backoff_ms" });
     await rejectsWith(retry(200, 100), "INVALID_ARGUMENT", { field: "retry.max_backoff_ms" });
     await rejectsWith(retry(1, 3_600_001), "INVALID_ARGUMENT", { field: "retry.max_backoff_ms" });
-    assert.deepEqual((await broker.listSubscriptions("q", 0, "")).items.map((s) => s.name), ["q"], "nothing created");
+    assert.deepEqual(
+      (await broker.listSubscriptions("q", 0, "")).items.map((s) => s.name),
+      ["q"],
+      "nothing created",
+    );
     const s = await create({ deadLetterTopic: "dlq", retry: { minBackoffMs: 100, maxBackoffMs: 0 } });
     assert.equal(s.maxDeliveryAttempts, 5, "a dead-letter topic without a limit gets 5 attempts (as Pub/Sub)");
     assert.deepEqual(s.retry, { minBackoffMs: 100, maxBackoffMs: 600_000 });
@@ -166,10 +180,8 @@ describe("dead letters", () => {
     await broker.deleteTopic("dlq");
     assert.equal((await broker.updateSubscription("s", { ackDeadlineMs: 5000 })).deadLetterTopic, "dlq");
     await rejectsWith(broker.updateSubscription("s", { deadLetterTopic: "other" }), "TOPIC_NOT_FOUND");
-    await rejectsWith(
-      broker.nack("q", { ackIds: [], messageIds: ["x"] }, 0, "e".repeat(1025)),
-      "INVALID_ARGUMENT",
-      { field: "error" },
-    );
+    await rejectsWith(broker.nack("q", { ackIds: [], messageIds: ["x"] }, 0, "e".repeat(1025)), "INVALID_ARGUMENT", {
+      field: "error",
+    });
   });
 });

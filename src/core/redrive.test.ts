@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { BrokerError, type Reason } from "../errors/index.js";
-import { createMemoryStore, DEAD_LETTER_ATTRIBUTES as A, type Store } from "../store/index.js";
+import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
 import { createBroker } from "./index.js";
 
