@@ -1,4 +1,5 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
 import type { Delivery, SubscriptionInfo, SubscriptionSettings } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
@@ -41,6 +42,62 @@ export function validateNackError(error: string): void {
 }
 
 const lastWarned = new WeakMap<CoreContext, Map<string, number>>();
+const sweeps = new WeakMap<CoreContext, Set<TimerHandle>>();
+
+/**
+ * After a lease on a subscription with `max_delivery_attempts`: wakes readers of the
+ * dead-letter topic (the lease may have dead-lettered expired leases), and when a delivery is on
+ * its last attempt, applies the subscription's due times right after its lease ends, so the
+ * message reaches the dead-letter topic even if no consumer asks for more. (After a restart,
+ * the next pull or stream on the subscription does it.)
+ */
+export async function afterLease(
+  ctx: CoreContext,
+  sub: SubscriptionInfo,
+  deliveries: readonly Delivery[],
+  deadlineMs: number,
+): Promise<void> {
+  if (sub.maxDeliveryAttempts <= 0 || deliveries.length === 0) return;
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
+  if (deliveries.some((d) => d.deliveryAttempt >= sub.maxDeliveryAttempts)) scheduleSweep(ctx, sub, deadlineMs);
+  await warnIfDeadLetterBlocked(ctx, sub, deliveries);
+}
+
+function scheduleSweep(ctx: CoreContext, sub: SubscriptionInfo, deadlineMs: number): void {
+  if (ctx.shutdown.signal.aborted) return;
+  let pending = sweeps.get(ctx);
+  if (!pending) {
+    const set = new Set<TimerHandle>();
+    sweeps.set(ctx, set);
+    ctx.shutdown.signal.addEventListener("abort", () => {
+      for (const h of set) ctx.clock.clearTimer(h);
+      set.clear();
+    });
+    pending = set;
+  }
+  const timers = pending;
+  const handle = ctx.clock.setTimer(
+    () => {
+      timers.delete(handle);
+      if (ctx.shutdown.signal.aborted) return;
+      ctx.store.applyDue(sub.name, ctx.clock.now()).then(
+        () => {
+          ctx.notifier.notify(sub.topic);
+          if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
+        },
+        (e: unknown) => {
+          // Deleted meanwhile, or shutting down: the next lease applies due times anyway.
+          if (e instanceof BrokerError && (e.reason === "SUBSCRIPTION_NOT_FOUND" || e.reason === "SHUTTING_DOWN"))
+            return;
+          ctx.logger.warn("could not apply expired leases", { subscription: sub.name, cause: e });
+        },
+      );
+    },
+    // A little past the deadline: a timer may fire a hair early against the wall clock.
+    Math.max(0, deadlineMs - ctx.clock.now() + 2),
+  );
+  timers.add(handle);
+}
 
 /**
  * A delivery past `max_delivery_attempts` means an earlier failure could not be dead-lettered

@@ -105,6 +105,22 @@ describe("dead letters", () => {
     assert.equal((await stats("work")).inFlight, 0);
   });
 
+  it("dead letter - a last-attempt lease that expires reaches the DLQ with no further pull", async (t) => {
+    const { clock, broker, pull, stats } = await withDeadLetters(t);
+    await broker.publish("jobs", [{ id: "m1", data: Buffer.from("m1") }]);
+    await pull("work");
+    clock.advance(1000);
+    assert.equal((await pull("work"))[0]?.deliveryAttempt, 2, "the last attempt");
+    const waiting = broker.pull(
+      { subscription: "jobs-dlq", maxMessages: 10, waitMs: 60_000, ackDeadlineMs: 0, autoAck: false },
+      never,
+    );
+    clock.advance(1002); // the lease ends: the broker applies it by itself and wakes the DLQ reader
+    const [dl] = await waiting;
+    assert.equal(dl?.message.attributes[A.sourceId], "m1");
+    assert.equal((await stats("work")).deadLettered, 1);
+  });
+
   it("dead letter - without a dead-letter topic the message is dropped and counted", async (t) => {
     const { broker, pull, nackAll, stats } = await setup(t);
     await broker.createTopic({ name: "q", queue: true, queueSubscription: { maxDeliveryAttempts: 3 } });

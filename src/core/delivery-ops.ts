@@ -2,7 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
-import { validateNackError, warnIfDeadLetterBlocked } from "./dead-letter-ops.js";
+import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -41,7 +41,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
         const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);
-          await warnIfDeadLetterBlocked(ctx, sub, deliveries);
+          await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
           return deliveries;
         }
       }
@@ -141,6 +141,7 @@ export async function nack(
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.notifier.notify(sub.topic);
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
   throwIfFailed(outcomes, targets);
 }
 

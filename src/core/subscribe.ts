@@ -1,7 +1,7 @@
 import { BrokerError } from "../errors/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
-import { warnIfDeadLetterBlocked } from "./dead-letter-ops.js";
+import { afterLease } from "./dead-letter-ops.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
 import type { Delivery, SubscribeRequest } from "./types.js";
@@ -79,7 +79,7 @@ export async function* subscribe(
         }
         if (got.length > 0) {
           window.add(got, nowMs + leaseMs);
-          await warnIfDeadLetterBlocked(ctx, sub, got);
+          await afterLease(ctx, sub, got, nowMs + leaseMs);
           yield got;
           sub = await getSubscription(ctx, name); // pause, delete and deadline changes apply
           continue;

@@ -164,6 +164,12 @@ export interface Store {
    * delivered to this subscription only. Scans at most `maxScan` log entries after `afterSeq`.
    */
   redrive(subscription: string, options: RedriveOptions, nowMs: number): Promise<RedriveChunk>;
+  /**
+   * Applies the subscription's due times at `nowMs` as a lease would, without handing anything
+   * out: expired leases and elapsed delays become available again (or wait the retry backoff, or
+   * leave after max delivery attempts). For when no consumer is there to call lease.
+   */
+  applyDue(subscription: string, nowMs: number): Promise<void>;
   /** Messages of the subscription that used up their delivery attempts: dead-lettered or dropped. */
   deadLettered(subscription: string): Promise<number>;
 

@@ -19,6 +19,7 @@ import type {
   TopicRecord,
 } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
+import { applyDueTimes } from "./apply-due.js";
 import {
   createSubscriptionRecord,
   createTopicRecord,
@@ -154,6 +155,9 @@ export class KvStore implements Store {
 
   redrive(subscription: string, options: RedriveOptions, nowMs: number): Promise<RedriveChunk> {
     return this.write((w) => redriveChunk(w, subscription, options, nowMs));
+  }
+  applyDue(subscription: string, nowMs: number): Promise<void> {
+    return this.write((w) => applyDueTimes(w, subscription, nowMs));
   }
   deadLettered(subscription: string): Promise<number> {
     return this.read((r) => readDeadLettered(r, requireSubscription(r, subscription).id));
