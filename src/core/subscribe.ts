@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
+import { markUsed } from "./ephemeral.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
 import type { Delivery, SubscribeRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -104,6 +105,7 @@ export async function* subscribe(
     await end();
     unregisterStream(ctx, window);
     notifier.forget(window.channel);
+    markUsed(ctx, name);
     const n = (ctx.consumers.get(name) ?? 1) - 1;
     if (n > 0) ctx.consumers.set(name, n);
     else ctx.consumers.delete(name);
