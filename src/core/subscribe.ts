@@ -38,6 +38,7 @@ export async function* subscribe(
   let sub = await getSubscription(ctx, req.subscription);
   validateRange("max_outstanding_messages", req.maxOutstandingMessages, 0, limits.maxStreamMessages);
   validateRange("max_outstanding_bytes", req.maxOutstandingBytes, 0, limits.maxStreamBytes);
+  validateRange("ack_deadline_ms", req.ackDeadlineMs ?? 0, 0, limits.maxAckDeadlineMs);
   const { name, topic } = sub;
   const window = new Outstanding(
     name,
@@ -66,7 +67,7 @@ export async function* subscribe(
       const room = sub.paused ? 0 : window.room();
       if (room > 0) {
         const nowMs = clock.now();
-        const leaseMs = sub.ackDeadlineMs;
+        const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = (await store.lease(name, { max: room, leaseMs, nowMs, autoAck: false })).map(toDelivery);
         if (closed) {
           await giveBack(
