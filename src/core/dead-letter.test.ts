@@ -121,6 +121,23 @@ describe("dead letters", () => {
     assert.equal((await stats("work")).deadLettered, 1);
   });
 
+  it("dead letter - on an ordered subscription the key's next message goes out after a dead letter", async (t) => {
+    const { broker, pull, nackAll } = await withDeadLetters(t, { ordered: true, maxDeliveryAttempts: 1 });
+    await broker.publish("jobs", [
+      { id: "k1", data: Buffer.from("1"), orderingKey: "k" },
+      { id: "k2", data: Buffer.from("2"), orderingKey: "k" },
+    ]);
+    assert.deepEqual(
+      (await nackAll("work")).map((d) => d.message.id),
+      ["k1"],
+    );
+    assert.deepEqual(
+      (await pull("work")).map((d) => d.message.id),
+      ["k2"],
+    );
+    assert.equal((await pull("jobs-dlq"))[0]?.message.attributes[A.sourceId], "k1");
+  });
+
   it("dead letter - without a dead-letter topic the message is dropped and counted", async (t) => {
     const { broker, pull, nackAll, stats } = await setup(t);
     await broker.createTopic({ name: "q", queue: true, queueSubscription: { maxDeliveryAttempts: 3 } });

@@ -6,6 +6,7 @@ import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store.js"
 import { appendRecords, topicSubscriptionIds } from "./append.js";
 import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
+import { releaseOrderLock } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -127,6 +128,7 @@ export class FailedDeliveries {
     const head = readHead(w, topic.id);
     const letters: AppendRecord[] = [];
     let gone = 0;
+    const keys = new Map<number, string>(); // ordering keys whose lock the message held
     for (const x of this.exhausted) {
       const raw = w.get(seqKey(Table.Message, topic.id, x.seq));
       const m = raw ? decodeMessage(raw, topic.name, x.seq) : undefined;
@@ -134,9 +136,11 @@ export class FailedDeliveries {
         gone++; // past its TTL (or gone): dropped as expired, not dead-lettered
         continue;
       }
+      if (sub.ordered) keys.set(x.seq, m.orderingKey);
       if (typeof this.route === "object") letters.push(deadLetter(m, sub, x));
     }
     if (letters.length > 0 && typeof this.route === "object" && !this.appendOrKeep(this.route, letters)) return;
+    for (const [seq, key] of keys) releaseOrderLock(w, sub.id, key, seq);
     for (const x of this.exhausted) releaseMessage(w, topic, head, x.seq, nowMs);
     c.unacked -= this.exhausted.length;
     writeHead(w, topic.id, head);
