@@ -160,6 +160,7 @@ export async function redrive(
     });
   }
   const limit = maxMessages || Number.POSITIVE_INFINITY;
+  const untilSeq = await deadLetterLogEnd(ctx, sub.deadLetterTopic);
   let moved = 0;
   let afterSeq = 0;
   for (;;) {
@@ -169,7 +170,7 @@ export async function redrive(
     try {
       step = await ctx.store.redrive(
         subscription,
-        { maxMessages: want, filter, afterSeq, maxScan: REDRIVE_SCAN },
+        { maxMessages: want, filter, afterSeq, untilSeq, maxScan: REDRIVE_SCAN },
         ctx.clock.now(),
       );
     } catch (e) {
@@ -180,6 +181,15 @@ export async function redrive(
     if (step.moved > 0) ctx.notifier.notify(sub.topic);
     if (step.done || moved >= limit) return moved;
   }
+}
+
+/**
+ * The last seq of the dead-letter log now (0 when there is none): a Redrive looks no further.
+ * Without a dead-letter topic the store step itself reports why.
+ */
+async function deadLetterLogEnd(ctx: CoreContext, topic: string): Promise<number> {
+  if (topic === "" || !(await ctx.store.getTopic(topic))) return 0;
+  return (await ctx.store.topicCounters(topic)).lastSeq;
 }
 
 /** A failure partway through a Redrive: the error as it is, with how many moved before it. */

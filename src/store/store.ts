@@ -200,6 +200,11 @@ export interface RedriveOptions {
   filter: Readonly<Record<string, string>>;
   /** Scan the dead-letter topic's log after this seq (0: from the start). */
   afterSeq: number;
+  /**
+   * Scan no further than this seq: the log's end when the Redrive began, so a Redrive ends even
+   * while new dead letters arrive (say, the very messages it moved, failing again).
+   */
+  untilSeq: number;
   /** Most log entries to look at. */
   maxScan: number;
 }

@@ -377,7 +377,7 @@ export type Subscription = Message$1<"switchyard.v1.Subscription"> & {
   ackDeadlineMs: bigint;
 
   /**
-   * 0: unlimited.
+   * 0: unlimited (5 when dead_letter_topic is set). At most 1000.
    *
    * @generated from field: uint32 max_delivery_attempts = 4;
    */

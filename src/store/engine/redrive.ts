@@ -9,10 +9,8 @@ import {
   dueKey,
   encodeF64s,
   encodeU32,
-  idKey,
   idStringKey,
   keyAfter,
-  prefixEnd,
   readU64,
   readyKey,
   seqKey,
@@ -76,7 +74,8 @@ function endpoints(
 export function redriveChunk(w: KvWriter, subscription: string, o: RedriveOptions, nowMs: number): RedriveChunk {
   const { sub, source, dlq } = endpoints(w, subscription);
   const found: Stored[] = [];
-  const end = prefixEnd(idKey(Table.Message, dlq.id));
+  if (o.afterSeq >= o.untilSeq) return { moved: 0, lastSeq: o.afterSeq, done: true };
+  const end = seqKey(Table.Message, dlq.id, o.untilSeq + 1);
   const batch = w.range({ start: keyAfter(seqKey(Table.Message, dlq.id, o.afterSeq)), end, limit: o.maxScan });
   let lastSeq = o.afterSeq;
   for (const { key, value } of batch) {

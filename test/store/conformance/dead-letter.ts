@@ -134,11 +134,23 @@ export function deadLetterCases(factory: StoreFactory): void {
     await failTwice(store);
     await store.append("dlq", [rec("foreign")], T0);
     const filter = {};
-    const first = await store.redrive("work", { maxMessages: 10, filter, afterSeq: 0, maxScan: 2 }, T0 + 5);
+    const first = await store.redrive(
+      "work",
+      { maxMessages: 10, filter, afterSeq: 0, untilSeq: 100, maxScan: 2 },
+      T0 + 5,
+    );
     assert.deepEqual(first, { moved: 2, lastSeq: 2, done: false });
-    const rest = await store.redrive("work", { maxMessages: 1, filter, afterSeq: 2, maxScan: 100 }, T0 + 5);
+    const rest = await store.redrive(
+      "work",
+      { maxMessages: 1, filter, afterSeq: 2, untilSeq: 100, maxScan: 100 },
+      T0 + 5,
+    );
     assert.deepEqual(rest, { moved: 1, lastSeq: 3, done: false });
-    const last = await store.redrive("work", { maxMessages: 10, filter, afterSeq: 3, maxScan: 100 }, T0 + 5);
+    const last = await store.redrive(
+      "work",
+      { maxMessages: 10, filter, afterSeq: 3, untilSeq: 100, maxScan: 100 },
+      T0 + 5,
+    );
     assert.deepEqual(last, { moved: 1, lastSeq: 5, done: true });
     assert.equal((await store.subscriptionCounters("dlq")).unacked, 1);
     assert.equal((await store.topicCounters("dlq")).messages, 1);
@@ -152,6 +164,17 @@ export function deadLetterCases(factory: StoreFactory): void {
     assert.equal((await store.subscriptionCounters("work")).unacked, 0);
   });
 
+  it("redrive - looks no further than untilSeq (dead letters that arrive later wait for the next Redrive)", async (t) => {
+    const { store } = await setup(t, factory);
+    await deadLetterSetup(store);
+    await store.append("jobs", recs(3), T0);
+    await failTwice(store);
+    const o = { maxMessages: 10, filter: {}, afterSeq: 0, untilSeq: 2, maxScan: 100 };
+    assert.deepEqual(await store.redrive("work", o, T0), { moved: 2, lastSeq: 2, done: true });
+    assert.deepEqual(await store.redrive("work", { ...o, afterSeq: 2 }, T0), { moved: 0, lastSeq: 2, done: true });
+    assert.equal((await store.subscriptionCounters("dlq")).unacked, 1);
+  });
+
   it("redrive - by message id: the redriven copy is found once the original left the log", async (t) => {
     const { store } = await setup(t, factory);
     await store.createTopic(topicSettings("jobs"), T0);
@@ -162,7 +185,11 @@ export function deadLetterCases(factory: StoreFactory): void {
     const generated = leased[1]?.message.id ?? "";
     await store.nack("work", byTokens(...tokensOf(leased)), T0, T0, failed);
     assert.equal((await store.topicCounters("jobs")).messages, 0);
-    const moved = await store.redrive("work", { maxMessages: 10, filter: {}, afterSeq: 0, maxScan: 10 }, T0);
+    const moved = await store.redrive(
+      "work",
+      { maxMessages: 10, filter: {}, afterSeq: 0, untilSeq: 100, maxScan: 10 },
+      T0,
+    );
     assert.equal(moved.moved, 2);
     assert.deepEqual(await store.ack("work", { tokens: [], messageIds: ["client-id", generated] }, T0), ["ok", "ok"]);
   });
@@ -172,7 +199,7 @@ export function deadLetterCases(factory: StoreFactory): void {
     await deadLetterSetup(store);
     await store.append("jobs", recs(1), T0);
     await failTwice(store);
-    const o = { maxMessages: 10, filter: {}, afterSeq: 0, maxScan: 10 };
+    const o = { maxMessages: 10, filter: {}, afterSeq: 0, untilSeq: 100, maxScan: 10 };
     await expectReason(store.redrive("audit", o, T0), "NO_DEAD_LETTER_TOPIC");
     await expectReason(store.redrive("nope", o, T0), "SUBSCRIPTION_NOT_FOUND");
     await store.updateSubscription("work", subSettings("work", "jobs", { deadLetterTopic: "elsewhere" }));
