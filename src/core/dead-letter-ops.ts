@@ -1,6 +1,6 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
-import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
+import { scheduleExpirySweep } from "./expiry-sweep.js";
 import type { Delivery, SubscriptionInfo, SubscriptionSettings } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
 
@@ -42,7 +42,6 @@ export function validateNackError(error: string): void {
 }
 
 const lastWarned = new WeakMap<CoreContext, Map<string, number>>();
-const sweeps = new WeakMap<CoreContext, Set<TimerHandle>>();
 
 /**
  * After a lease on a subscription with `max_delivery_attempts`: wakes readers of the
@@ -59,44 +58,8 @@ export async function afterLease(
 ): Promise<void> {
   if (sub.maxDeliveryAttempts <= 0 || deliveries.length === 0) return;
   if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
-  if (deliveries.some((d) => d.deliveryAttempt >= sub.maxDeliveryAttempts)) scheduleSweep(ctx, sub, deadlineMs);
+  if (deliveries.some((d) => d.deliveryAttempt >= sub.maxDeliveryAttempts)) scheduleExpirySweep(ctx, sub, deadlineMs);
   await warnIfDeadLetterBlocked(ctx, sub, deliveries);
-}
-
-function scheduleSweep(ctx: CoreContext, sub: SubscriptionInfo, deadlineMs: number): void {
-  if (ctx.shutdown.signal.aborted) return;
-  let pending = sweeps.get(ctx);
-  if (!pending) {
-    const set = new Set<TimerHandle>();
-    sweeps.set(ctx, set);
-    ctx.shutdown.signal.addEventListener("abort", () => {
-      for (const h of set) ctx.clock.clearTimer(h);
-      set.clear();
-    });
-    pending = set;
-  }
-  const timers = pending;
-  const handle = ctx.clock.setTimer(
-    () => {
-      timers.delete(handle);
-      if (ctx.shutdown.signal.aborted) return;
-      ctx.store.applyDue(sub.name, ctx.clock.now()).then(
-        () => {
-          ctx.notifier.notify(sub.topic);
-          if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
-        },
-        (e: unknown) => {
-          // Deleted meanwhile, or shutting down: the next lease applies due times anyway.
-          if (e instanceof BrokerError && (e.reason === "SUBSCRIPTION_NOT_FOUND" || e.reason === "SHUTTING_DOWN"))
-            return;
-          ctx.logger.warn("could not apply expired leases", { subscription: sub.name, cause: e });
-        },
-      );
-    },
-    // A little past the deadline: a timer may fire a hair early against the wall clock.
-    Math.max(0, deadlineMs - ctx.clock.now() + 2),
-  );
-  timers.add(handle);
 }
 
 /**

@@ -115,9 +115,27 @@ describe("dead letters", () => {
       { subscription: "jobs-dlq", maxMessages: 10, waitMs: 60_000, ackDeadlineMs: 0, autoAck: false },
       never,
     );
-    clock.advance(1002); // the lease ends: the broker applies it by itself and wakes the DLQ reader
+    clock.advance(1100); // the lease has ended: the broker applies it by itself and wakes the DLQ reader
     const [dl] = await waiting;
     assert.equal(dl?.message.attributes[A.sourceId], "m1");
+    assert.equal((await stats("work")).deadLettered, 1);
+  });
+
+  it("dead letter - an extended last-attempt lease is applied when the new deadline passes", async (t) => {
+    const { clock, broker, pull, stats } = await withDeadLetters(t, { maxDeliveryAttempts: 1 });
+    await broker.publish("jobs", [{ id: "m1", data: Buffer.from("m1") }]);
+    const [d] = await pull("work");
+    assert.ok(d);
+    await broker.modifyAckDeadline("work", [d.ackId], 5000);
+    clock.advance(1100);
+    await broker.getStats([]); // let the sweep of the old deadline run: the lease still holds
+    assert.equal((await stats("work")).inFlight, 1);
+    const waiting = broker.pull(
+      { subscription: "jobs-dlq", maxMessages: 10, waitMs: 60_000, ackDeadlineMs: 0, autoAck: false },
+      never,
+    );
+    clock.advance(4000);
+    assert.equal((await waiting)[0]?.message.attributes[A.sourceId], "m1");
     assert.equal((await stats("work")).deadLettered, 1);
   });
 

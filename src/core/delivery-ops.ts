@@ -4,6 +4,7 @@ import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
+import { scheduleExpirySweep } from "./expiry-sweep.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -170,6 +171,8 @@ export async function modifyAckDeadline(
     ackIds.filter((_, i) => outcomes[i] === "ok"),
     now + ackDeadlineMs,
   );
+  // An extended lease may be on its last attempt: apply its end, too (dead letter).
+  if (sub.maxDeliveryAttempts > 0 && outcomes.includes("ok")) scheduleExpirySweep(ctx, sub, now + ackDeadlineMs);
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, { ackIds, messageIds: [] });
 }
