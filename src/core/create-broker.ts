@@ -6,7 +6,9 @@ import { type Clock, type Logger, silentLogger, systemClock } from "../util/inde
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
+import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
+import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
@@ -34,6 +36,7 @@ export function createBroker(options: BrokerOptions): Broker {
     notifier: createLocalNotifier(),
     consumers: new Map(),
     streams: new Map(),
+    idle: createIdleTracker((options.clock ?? systemClock).now()),
     shutdown: new AbortController(),
   };
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
@@ -47,6 +50,13 @@ export function createBroker(options: BrokerOptions): Broker {
       open();
       return fn(ctx, ...args);
     };
+  const deleteSubscription = async (c: CoreContext, name: string) => {
+    const sub = await admin.getSubscription(c, name);
+    await c.store.deleteSubscription(name);
+    untrackSubscription(c, name);
+    c.notifier.notify(sub.topic);
+  };
+  startIdleSweeper(ctx, ctx.limits.idleSweepIntervalMs, (name) => deleteSubscription(ctx, name));
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   const sweeper = createRetentionSweeper(ctx);
   return {
@@ -85,13 +95,10 @@ export function createBroker(options: BrokerOptions): Broker {
     getSubscription: guard(admin.getSubscription),
     listSubscriptions: guard(admin.listSubscriptions),
     updateSubscription: guard(admin.updateSubscription),
-    deleteSubscription: guard(async (c, name: string) => {
-      const sub = await admin.getSubscription(c, name);
-      await c.store.deleteSubscription(name);
-      c.notifier.notify(sub.topic);
-    }),
+    deleteSubscription: guard(deleteSubscription),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    redrive: guard(redrive),
     seek: guard(replay.seek),
     async *read(request, signal) {
       open();

@@ -2,6 +2,9 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { afterLease, validateNackError } from "./dead-letter-ops.js";
+import { markUsed } from "./ephemeral.js";
+import { scheduleExpirySweep } from "./expiry-sweep.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -38,7 +41,11 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
-        if (got.length > 0) return got.map(toDelivery);
+        if (got.length > 0) {
+          const deliveries = got.map(toDelivery);
+          await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
+          return deliveries;
+        }
       }
       const now = clock.now();
       if (now >= deadline) return [];
@@ -52,6 +59,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       sub = await getSubscription(ctx, sub.name);
     }
   } finally {
+    markUsed(ctx, sub.name);
     const n = (ctx.consumers.get(sub.name) ?? 1) - 1;
     if (n > 0) ctx.consumers.set(sub.name, n);
     else ctx.consumers.delete(sub.name);
@@ -105,6 +113,7 @@ function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
 
 export async function ack(ctx: CoreContext, subscription: string, targets: AckTargets): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets(targets);
   const outcomes = await ctx.store.ack(
     sub.name,
@@ -112,6 +121,8 @@ export async function ack(ctx: CoreContext, subscription: string, targets: AckTa
     ctx.clock.now(),
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
+  // Ordered: an ack frees its ordering key for the next message, which other consumers may wait for.
+  if (sub.ordered) ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, targets);
 }
 
@@ -120,19 +131,24 @@ export async function nack(
   subscription: string,
   targets: AckTargets,
   delayMs: number,
+  error = "",
 ): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
+  validateNackError(error);
   const now = ctx.clock.now();
   const outcomes = await ctx.store.nack(
     sub.name,
     { tokens: targets.ackIds, messageIds: targets.messageIds },
     now + delayMs,
     now,
+    { failed: true, error },
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.notifier.notify(sub.topic);
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
   throwIfFailed(outcomes, targets);
 }
 
@@ -144,6 +160,7 @@ export async function modifyAckDeadline(
 ): Promise<void> {
   if (ackDeadlineMs === 0) return nack(ctx, subscription, { ackIds, messageIds: [] }, 0);
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets({ ackIds, messageIds: [] });
   validateRange("ack_deadline_ms", ackDeadlineMs, 0, ctx.limits.maxAckDeadlineMs);
   const now = ctx.clock.now();
@@ -154,12 +171,15 @@ export async function modifyAckDeadline(
     ackIds.filter((_, i) => outcomes[i] === "ok"),
     now + ackDeadlineMs,
   );
+  // An extended lease may be on its last attempt: apply its end, too (dead letter).
+  if (sub.maxDeliveryAttempts > 0 && outcomes.includes("ok")) scheduleExpirySweep(ctx, sub, now + ackDeadlineMs);
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, { ackIds, messageIds: [] });
 }
 
 export async function peek(ctx: CoreContext, subscription: string, maxMessages: number): Promise<Delivery[]> {
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateRange("max_messages", maxMessages, 0, ctx.limits.maxPullMessages);
   const got = await ctx.store.peek(sub.name, maxMessages || ctx.limits.defaultPullMessages, ctx.clock.now());
   return got.map(toDelivery);

@@ -120,6 +120,8 @@ export interface SubscriptionStats {
   consumers: number;
   oldestUnackedAgeMs: number;
   paused: boolean;
+  /** Messages that used up their delivery attempts: moved to the dead-letter topic, or dropped. */
+  deadLettered: number;
 }
 
 export interface Stats {
@@ -149,6 +151,8 @@ export interface SubscribeRequest {
   maxOutstandingMessages: number;
   /** Most bytes (data plus attributes) the stream holds at once; 0: the server default. */
   maxOutstandingBytes: number;
+  /** Lease length of the stream's messages; 0 or absent: the subscription's deadline. */
+  ackDeadlineMs?: number;
 }
 
 export interface AckTargets {

@@ -36,6 +36,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
             subscription: req.subscription,
             maxOutstandingMessages: req.maxOutstandingMessages,
             maxOutstandingBytes: toNumber(req.maxOutstandingBytes, "max_outstanding_bytes"),
+            ackDeadlineMs: toNumber(req.ackDeadlineMs, "ack_deadline_ms"),
           },
           ctx.signal,
         );
@@ -52,7 +53,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
     }),
     nack: mapErrors(logger, async (req) => {
       const delayMs = toNumber(req.delayMs, "delay_ms");
-      await broker.nack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds }, delayMs);
+      await broker.nack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds }, delayMs, req.error);
       return {};
     }),
     modifyAckDeadline: mapErrors(logger, async (req) => {

@@ -1,6 +1,7 @@
 import { invalidArgument } from "../../errors/index.js";
 import { type KvReader, type KvWriter, MAX_KEY_BYTES } from "../kv/kv.js";
 import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
+import { fanOutTargets, matchingSubIds } from "./fan-out.js";
 import { formatGeneratedId } from "./generated-id.js";
 import {
   dedupExpiryKey,
@@ -83,18 +84,29 @@ export function appendRecords(
   const topic = requireTopic(w, topicName);
   validateRecords(records);
   const head = readHead(w, topic.id);
-  const subIds = topicSubscriptionIds(w, topic.id);
-  const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));
-  // Stored when someone holds it, or kept for replay with no subscription at all.
-  const stores = subIds.length > 0 || topic.retainAckedMs > 0;
-  if (stores) checkCapacity(w, topic, head, newTotals(w, topic, records, nowMs), nowMs);
+  const targets = fanOutTargets(w, topic.id);
+  const filtered = targets.some((t) => t.filter !== undefined);
+  const allSubIds = targets.map((t) => t.subId);
+  const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
+  // Stored when a subscription holds it, or kept for replay (retain_acked) when none does.
+  const holdersOf = (r: AppendRecord) => (filtered ? matchingSubIds(targets, r.attributes) : allSubIds);
+  const stores = (subIds: readonly number[]) => subIds.length > 0 || topic.retainAckedMs > 0;
+  checkCapacity(
+    w,
+    topic,
+    head,
+    newTotals(w, topic, records, (r) => stores(holdersOf(r)), nowMs),
+    nowMs,
+  );
   const results: AppendResult[] = [];
   for (const r of records) {
+    // Subscriptions whose filter the message fails never see it (as if acked at publish).
+    const subIds = holdersOf(r);
     if (r.id === "") {
       const seq = ++head.lastSeq;
       const id = formatGeneratedId(topic.id, seq);
       results.push({ seq, id, duplicate: false });
-      if (stores) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
+      if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
       continue;
     }
     const dup = duplicateSeq(w, topic, r.id, nowMs);
@@ -108,11 +120,11 @@ export function appendRecords(
     const expireMs = keepWindow ? nowMs + topic.dedupWindowMs : 0;
     if (keepWindow) w.put(dedupExpiryKey(expireMs, topic.id, r.id), EMPTY);
     // With no subscription nothing is stored: keep the id entry only for a dedup window.
-    if (!stores && !keepWindow) continue;
+    if (!stores(subIds) && !keepWindow) continue;
     w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
-    if (stores) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
+    if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
   }
-  if (stores) enforceLimits(w, topic, head, counters, nowMs);
+  enforceLimits(w, topic, head, counters, nowMs);
   writeHead(w, topic.id, head);
   for (const [subId, c] of counters) writeCounters(w, subId, c);
   sweepDedup(w, nowMs);
@@ -154,11 +166,18 @@ function storeMessage(
 const EMPTY = Buffer.alloc(0);
 
 /** Messages and data bytes an append would store (duplicates excluded), for the limit check. */
-function newTotals(w: KvWriter, topic: TopicRecord, records: readonly AppendRecord[], nowMs: number) {
+function newTotals(
+  w: KvWriter,
+  topic: TopicRecord,
+  records: readonly AppendRecord[],
+  stored: (r: AppendRecord) => boolean,
+  nowMs: number,
+) {
   const totals = { messages: 0, bytes: 0 };
   if (topic.overflow !== "reject" || (topic.maxMessages === 0 && topic.maxBytes === 0)) return totals;
   const seen = new Set<string>();
   for (const r of records) {
+    if (!stored(r)) continue;
     if (r.id !== "" && (seen.has(r.id) || duplicateSeq(w, topic, r.id, nowMs) !== undefined)) continue;
     if (r.id !== "") seen.add(r.id);
     totals.messages++;

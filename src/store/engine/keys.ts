@@ -47,6 +47,10 @@ export enum Table {
   RetainExpiry = 0x14,
   /** [topicId] → empty: topics with retain_acked, a max age or a drop_oldest limit, for the retention sweep */
   LimitedTopic = 0x15,
+  /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
+  DeadLettered = 0x18,
+  /** [subId][ordering key, or "#" + sha256 when long] → seq, priority (2 × f64): the key's message in flight */
+  OrderLock = 0x1c,
 }
 
 const U32_MAX = 0xffffffff;

@@ -6,6 +6,7 @@ import type { SeekTarget } from "../../core/types.js";
 import { invalidArgument } from "../../errors/index.js";
 import type { KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
+import { matchesFilter } from "./fan-out.js";
 import {
   dropHeld,
   heldEntries,
@@ -16,6 +17,7 @@ import {
   storedHeader,
 } from "./held.js";
 import { idKey, readU64, seqKey, Table } from "./keys.js";
+import { decodeMessage } from "./message-codec.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { readCounters, readHead, requireSubscription, topicById, writeCounters, writeHead } from "./records.js";
 import { releaseMessage } from "./retention.js";
@@ -50,25 +52,41 @@ function resolveGoal(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, t
   }
 }
 
-/** The stored messages the goal wants: seqs and values, bounded. */
-function wantedStored(w: KvWriter, topicId: number, goal: Goal, maxEntries: number): Map<number, StoredHeader> {
+/**
+ * The stored messages the goal wants (those the subscription's filter passes): seqs and
+ * header fields, bounded.
+ */
+function wantedStored(
+  w: KvWriter,
+  sub: SubscriptionRecord,
+  topic: TopicRecord,
+  goal: Goal,
+  maxEntries: number,
+): Map<number, StoredHeader> {
+  const topicId = topic.id;
+  const filtered = Object.keys(sub.filter ?? {}).length > 0;
+  const passes = (raw: Buffer, seq: number) =>
+    !filtered || matchesFilter(sub.filter, decodeMessage(raw, topic.name, seq).attributes);
   const wanted = new Map<number, StoredHeader>();
   for (const seq of goal.alsoSeqs) {
     const raw = seq < goal.fromSeq ? w.get(seqKey(Table.Message, topicId, seq)) : undefined;
-    if (raw) wanted.set(seq, storedHeader(raw));
+    if (raw && passes(raw, seq)) wanted.set(seq, storedHeader(raw));
   }
   const prefix = idKey(Table.Message, topicId);
   const from = seqKey(Table.Message, topicId, goal.fromSeq);
-  scanPrefix(
+  // The scan itself is bounded too: past the bound, filtered out or not, the Seek is refused.
+  const fromSnapshot = wanted.size;
+  const scanned = scanPrefix(
     w,
     prefix,
     maxEntries - wanted.size,
     (key, value) => {
-      wanted.set(readU64(key, 5), storedHeader(value));
+      const seq = readU64(key, 5);
+      if (passes(value, seq)) wanted.set(seq, storedHeader(value));
     },
     from,
   );
-  if (wanted.size > maxEntries) throw replayLimit("this Seek", maxEntries);
+  if (scanned + fromSnapshot > maxEntries) throw replayLimit("this Seek", maxEntries);
   return wanted;
 }
 
@@ -84,7 +102,7 @@ export function seekSubscription(
   const topic = topicById(w, sub.topicId) as TopicRecord;
   const goal = resolveGoal(w, sub, topic, target);
   const held = heldEntries(w, sub.id, "this Seek", maxEntries);
-  const wanted = wantedStored(w, topic.id, goal, maxEntries);
+  const wanted = wantedStored(w, sub, topic, goal, maxEntries);
   let work = wanted.size;
   for (const seq of held.keys()) if (!wanted.has(seq)) work++;
   if (work > maxEntries) throw replayLimit("this Seek", maxEntries);
