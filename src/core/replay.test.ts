@@ -206,6 +206,30 @@ describe("core replay", () => {
     await until(async () => (await stored()) === 0, "the sweep");
   });
 
+  it("retention - a broker on a store with retention (a restart) starts the sweep by itself", async (t) => {
+    const store = createMemoryStore();
+    const clock = createFakeClock();
+    const first = createBroker({ store, clock });
+    await first.createTopic({ name: "q", queue: true, maxAgeMs: 1000 });
+    await first.publish("q", [data("a")]);
+    await first.close();
+    const second = createBroker({ store, clock });
+    t.after(async () => {
+      await second.close();
+      await store.close();
+    });
+    await until(() => clock.pendingTimers() > 0, "the sweep timer");
+    clock.advance(1000);
+    await until(async () => (await store.topicCounters("q")).messages === 0, "the sweep");
+  });
+
+  it("retention - a broker without retention or limits runs no sweep timer", async (t) => {
+    const { clock, broker } = await setup(t);
+    await broker.createTopic({ name: "q", queue: true });
+    for (let i = 0; i < 5; i++) await tick();
+    assert.equal(clock.pendingTimers(), 0);
+  });
+
   it("retention - max_age_ms drops unacked messages by age, through the sweep timer", async (t) => {
     const { clock, broker, store } = await setup(t);
     await broker.createTopic({ name: "q", queue: true, maxAgeMs: 2000 });

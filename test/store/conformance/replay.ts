@@ -93,6 +93,21 @@ export function replayCases(factory: StoreFactory): void {
     assert.deepEqual(seqsOf(await lease(store, "a", 10, T0 + 500)), [3]);
   });
 
+  it("seek - offers only what the subscription's filter passes; ordering keys flow again after a seek", async (t) => {
+    const { store } = await setup(t, factory);
+    await store.createTopic(topicSettings("t", { retainAckedMs: 60_000 }), T0);
+    await store.createSubscription(subSettings("only-a", "t", { filter: { kind: "a" }, ordered: true }), T0);
+    const a = (id: string) => rec(id, { attributes: { kind: "a" }, orderingKey: "k" });
+    await store.append("t", [a("a1"), rec("b1", { attributes: { kind: "b" } }), a("a2")], T0);
+    const first = await lease(store, "only-a", 10, T0);
+    assert.deepEqual(seqsOf(first), [1], "one in flight per ordering key");
+    await store.seek("only-a", { kind: "seq", seq: 2 }, T0);
+    assert.deepEqual(await counters(store, "only-a"), { unacked: 1, inFlight: 0, delayed: 0 });
+    assert.deepEqual(seqsOf(await lease(store, "only-a", 10, T0)), [3], "the key's lock left with seq 1");
+    await store.seek("only-a", { kind: "seq", seq: 1 }, T0);
+    assert.deepEqual(await counters(store, "only-a"), { unacked: 2, inFlight: 1, delayed: 0 }, "never b1");
+  });
+
   it("seqAtTime - the first stored seq published at or after a time, lastSeq + 1 past the end", async (t) => {
     const { store } = await setup(t, factory);
     await createQueue(store, "q");
