@@ -192,6 +192,40 @@ describe("core replay", () => {
     assert.equal(await other, "SHUTTING_DOWN");
   });
 
+  it("read - a paused reader holds one batch: the log is read page by page as the reader asks", async (t) => {
+    const store = createMemoryStore();
+    let pages = 0;
+    const counted = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === "readLog") {
+          return (...args: Parameters<typeof store.readLog>) => {
+            pages++;
+            return target.readLog(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const broker = createBroker({ store: counted, clock: createFakeClock() });
+    t.after(async () => {
+      await broker.close();
+      await store.close();
+    });
+    await broker.createTopic({ name: "log", queue: true });
+    await broker.publish(
+      "log",
+      Array.from({ length: 1000 }, () => data("x")),
+    );
+    const it = broker.read(read({ maxMessages: 10 }), never)[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.length, 10);
+    for (let i = 0; i < 5; i++) await tick();
+    assert.equal(pages, 1, "nothing is read ahead of the reader");
+    await it.next();
+    assert.equal(pages, 2);
+    await it.return?.();
+  });
+
   it("retention - the sweep timer drops retained messages after retain_acked_ms", async (t) => {
     const { clock, broker, store } = await setup(t);
     await broker.createTopic({ name: "q", queue: true, retainAckedMs: 5000 });

@@ -202,6 +202,21 @@ for (const protocol of PROTOCOLS) {
       assert.deepEqual(await readAll(c, { topic: "f1", from: { case: "fromSeq", value: 3n } }), ["third"]);
     });
 
+    it(`replay - ${protocol}: the server's sweep removes acked messages once retain_acked_ms has passed`, async () => {
+      await c.admin.createTopic({ name: "ret", queue: true, retainAckedMs: 200n });
+      await publish("ret", "a", "b");
+      assert.deepEqual(await pullAll("ret"), ["a", "b"]);
+      const stored = async () => (await c.admin.getStats({ topics: ["ret"] })).topics[0]?.messages;
+      // The sweep runs about once a second; the bound here only keeps a broken sweep from hanging the test.
+      const deadline = Date.now() + 15_000;
+      while ((await stored()) !== 0n) {
+        assert.ok(Date.now() < deadline, "the retained messages were never swept");
+        await sleep(50);
+      }
+      await c.replay.seek({ subscription: "ret", target: { case: "seq", value: 1n } });
+      assert.deepEqual(await pullAll("ret"), [], "nothing left to replay");
+    });
+
     it(`replay - ${protocol}: max_messages with reject is RESOURCE_EXHAUSTED (BACKLOG_FULL) and stores nothing`, async () => {
       await c.admin.createTopic({ name: "lim-r", queue: true, maxMessages: 2n });
       await publish("lim-r", "a", "b");
