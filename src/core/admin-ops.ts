@@ -1,7 +1,7 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
 import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
 import type {
   NewMessage,
@@ -71,6 +71,7 @@ export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {
   const settings = topicSettings(spec, ctx.limits);
   const queueSub = settings.queue ? queueSubscriptionSettings(spec, ctx.limits) : undefined;
   const { topic, subscription } = await ctx.store.createTopic(settings, ctx.clock.now(), queueSub);
+  if (subscription) emitSubscriptionChange(ctx, { kind: "subscription", name: subscription.name });
   return subscription
     ? { topic: topicInfo(topic), subscription: subscriptionInfo(subscription) }
     : { topic: topicInfo(topic) };
@@ -121,7 +122,9 @@ export async function updateTopic(ctx: CoreContext, name: string, patch: Partial
 
 export async function createSubscription(ctx: CoreContext, spec: CreateSubscriptionSpec): Promise<SubscriptionInfo> {
   const settings = subscriptionSettings(spec, ctx.limits);
-  return subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
+  const created = subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
+  emitSubscriptionChange(ctx, { kind: "subscription", name: created.name });
+  return created;
 }
 
 export async function getSubscription(ctx: CoreContext, name: string): Promise<SubscriptionInfo> {
@@ -153,6 +156,7 @@ export async function updateSubscription(
   const settings = subscriptionSettings({ ...current, ...patch, name, topic: current.topic }, ctx.limits);
   const updated = subscriptionInfo(await ctx.store.updateSubscription(name, settings));
   ctx.notifier.notify(updated.topic);
+  emitSubscriptionChange(ctx, { kind: "subscription", name: updated.name });
   return updated;
 }
 
@@ -175,6 +179,7 @@ export async function getStats(ctx: CoreContext, topics: readonly string[]): Pro
         consumers: ctx.consumers.get(sub.name) ?? 0,
         oldestUnackedAgeMs: sc.oldestUnackedPublishMs > 0 ? Math.max(0, now - sc.oldestUnackedPublishMs) : 0,
         paused: sub.paused,
+        ...pushStatsOf(ctx, sub.name, sub.push !== null),
       });
     }
   }
@@ -189,4 +194,9 @@ async function allTopicNames(ctx: CoreContext): Promise<string[]> {
     if (batch.length < 1000) return names;
     after = names[names.length - 1] as string;
   }
+}
+
+function pushStatsOf(ctx: CoreContext, name: string, isPush: boolean) {
+  const push = isPush ? ctx.pushStats?.(name) : undefined;
+  return push ? { push } : {};
 }

@@ -135,20 +135,10 @@ describe("core validation", () => {
 
   it("settings - features not supported yet are UNIMPLEMENTED, never silently ignored", async (t) => {
     const { broker } = await setup(t);
-    const push = {
-      endpoint: "http://127.0.0.1:1/hook",
-      headers: {},
-      timeoutMs: 1000,
-      anyResponseIsSuccess: false,
-      hmacSecret: "",
-      maxInFlight: 1,
-      wrap: false,
-    };
     const cases: [string, object][] = [
       ["dead_letter_topic", { deadLetterTopic: "dlq" }],
       ["max_delivery_attempts", { maxDeliveryAttempts: 5 }],
       ["filter", { filter: { kind: "a" } }],
-      ["push", { push }],
       ["ordered", { ordered: true }],
       ["retry", { retry: { minBackoffMs: 100, maxBackoffMs: 1000 } }],
       ["expire_after_idle_ms", { expireAfterIdleMs: 60_000 }],

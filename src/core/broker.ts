@@ -5,8 +5,10 @@ import type {
   Page,
   PublishOutcome,
   PullRequest,
+  PushStats,
   Stats,
   SubscribeRequest,
+  SubscriptionChange,
   SubscriptionInfo,
   SubscriptionSettings,
   TopicInfo,
@@ -56,6 +58,17 @@ export interface Broker {
   setPaused(name: string, paused: boolean): Promise<SubscriptionInfo>;
 
   getStats(topics: readonly string[]): Promise<Stats>;
+
+  /**
+   * Ends leases without counting a failure: the messages are available again at once. For a
+   * consumer that leased messages it never handed out (the push agent on shutdown). Ids that are
+   * no longer leased are skipped.
+   */
+  release(subscription: string, ackIds: readonly string[]): Promise<void>;
+  /** Calls `listener` after each subscription change; returns the unsubscribe function. */
+  onSubscriptionChange(listener: (change: SubscriptionChange) => void): () => void;
+  /** Registers where GetStats finds push delivery state (the push agent); undefined removes it. */
+  setPushStatsSource(source: ((subscription: string) => PushStats | undefined) | undefined): void;
 
   /** Ends waits with SHUTTING_DOWN and stops timers. Does not close the store. */
   close(): Promise<void>;

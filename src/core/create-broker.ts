@@ -5,7 +5,7 @@ import type { Store } from "../store/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import * as delivery from "./delivery-ops.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import { subscribe } from "./subscribe.js";
@@ -33,6 +33,7 @@ export function createBroker(options: BrokerOptions): Broker {
     consumers: new Map(),
     streams: new Map(),
     shutdown: new AbortController(),
+    subscriptionListeners: new Set(),
   };
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
@@ -65,6 +66,7 @@ export function createBroker(options: BrokerOptions): Broker {
       validateName("topic", name);
       await c.store.deleteTopic(name);
       c.notifier.notify(name);
+      emitSubscriptionChange(c, { kind: "topic-deleted", topic: name });
     }),
     purgeTopic: guard(async (c, name: string) => {
       validateName("topic", name);
@@ -78,9 +80,18 @@ export function createBroker(options: BrokerOptions): Broker {
       const sub = await admin.getSubscription(c, name);
       await c.store.deleteSubscription(name);
       c.notifier.notify(sub.topic);
+      emitSubscriptionChange(c, { kind: "subscription", name });
     }),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    release: guard(delivery.release),
+    onSubscriptionChange(listener) {
+      ctx.subscriptionListeners.add(listener);
+      return () => ctx.subscriptionListeners.delete(listener);
+    },
+    setPushStatsSource(source) {
+      ctx.pushStats = source;
+    },
     async close() {
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));

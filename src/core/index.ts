@@ -1,4 +1,5 @@
 export type { Broker, CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
 export { type BrokerOptions, createBroker } from "./create-broker.js";
 export { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+export { checkEndpointAllowed, parseEndpoint, pushLeaseMs } from "./push-settings.js";
 export type * from "./types.js";

@@ -1,5 +1,6 @@
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
+import { pushSettings } from "./push-settings.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { notYet, validateName, validateRange } from "./validate.js";
 
@@ -60,7 +61,7 @@ export function subscriptionSettings(
   if (Object.keys(s.filter).length > 0) throw notYet("filter");
   if (s.ordered) throw notYet("ordered");
   if (s.expireAfterIdleMs > 0) throw notYet("expire_after_idle_ms");
-  if (s.push) throw notYet("push");
+  if (s.push) s.push = pushSettings(s.push, limits);
   return s;
 }
 

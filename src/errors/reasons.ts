@@ -42,7 +42,8 @@ export type Reason =
   | "CANCELED"
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "PUSH_ENDPOINT_NOT_ALLOWED";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -73,6 +74,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   UNIMPLEMENTED: { code: StatusCode.Unimplemented, httpStatus: 501 },
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
+  PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
 };
 
 /** All reasons, in table order. */

@@ -104,6 +104,7 @@ export function adminService(broker: Broker, logger: Logger): ServiceImpl<typeof
           inFlight: BigInt(s.inFlight),
           delayed: BigInt(s.delayed),
           oldestUnackedAgeMs: BigInt(s.oldestUnackedAgeMs),
+          push: s.push ? convert.pushStats(s.push) : undefined,
         })),
       };
     }),
