@@ -219,3 +219,45 @@ describe("push worker scheduling", () => {
     assert.equal(s.push, undefined, "no agent, no push stats");
   });
 });
+
+describe("push agent", () => {
+  it("agent - follows creates, updates, deletes and topic deletes; ignores plain subscriptions", async (t) => {
+    const { broker, clock } = setupCore(t);
+    const sender = createFakeSender();
+    await broker.createTopic({ name: "t" });
+    await broker.createSubscription({ name: "plain", topic: "t" });
+    await broker.createSubscription({
+      name: "early",
+      topic: "t",
+      push: pushConfig({ endpoint: "http://h.test/early" }),
+    });
+    const agent = createPushAgent({ broker, clock, sender, logger: silentLogger });
+    await agent.start();
+    t.after(() => agent.close(0));
+    assert.deepEqual(agent.subscriptions(), ["early"]);
+    await broker.createSubscription({ name: "late", topic: "t", push: pushConfig({ endpoint: "http://h.test/late" }) });
+    const q = await broker.createTopic({
+      name: "q",
+      queue: true,
+      queueSubscription: { push: pushConfig({ endpoint: "http://h.test/q" }) },
+    });
+    assert.ok(q.subscription?.push);
+    await flush();
+    assert.deepEqual(agent.subscriptions().sort(), ["early", "late", "q"]);
+    await broker.updateSubscription("late", { push: pushConfig({ endpoint: "http://h.test/late2" }) });
+    await broker.publish("t", [{ data: utf8("x") }]);
+    await flush();
+    assert.deepEqual(sender.calls.map((c) => c.request.url).sort(), ["http://h.test/early", "http://h.test/late2"]);
+    for (const c of sender.open()) c.respond(200);
+    await broker.updateSubscription("early", { push: null });
+    await broker.deleteSubscription("late");
+    await flush();
+    assert.deepEqual(agent.subscriptions(), ["q"]);
+    await broker.deleteTopic("q");
+    await flush();
+    assert.deepEqual(agent.subscriptions(), []);
+    const early = (await broker.getStats(["t"])).subscriptions.find((s) => s.name === "early");
+    assert.equal(early?.push, undefined, "not a push subscription any more");
+    assert.equal(early?.backlog, 0);
+  });
+});
