@@ -30,6 +30,8 @@ export interface BrokerLimits {
   defaultStreamBytes: number;
   /** Largest `max_outstanding_bytes` a stream may ask for. Default 100 MiB. */
   maxStreamBytes: number;
+  /** How often idle ephemeral subscriptions are looked for. Default 1 s. */
+  idleSweepIntervalMs: number;
   /** Per-request timeout of a push when the subscription sets none. Default 10 s. */
   defaultPushTimeoutMs: number;
   /** Longest per-request push timeout. Default 5 min (a push lease is the timeout plus a margin). */
@@ -57,6 +59,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   maxStreamMessages: 10_000,
   defaultStreamBytes: 10 * 1024 * 1024,
   maxStreamBytes: 100 * 1024 * 1024,
+  idleSweepIntervalMs: 1000,
   defaultPushTimeoutMs: 10_000,
   maxPushTimeoutMs: 300_000,
   maxPushInFlight: 1000,

@@ -11,6 +11,7 @@ import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
+import { orderingFilterCases } from "./conformance/ordering-filter.js";
 import { settleCases } from "./conformance/settle.js";
 
 export type { StoreFactory, StoreHarness } from "./conformance/helpers.js";
@@ -31,6 +32,7 @@ export function describeStoreConformance(
     describe("settle", () => settleCases(factory));
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
+    describe("ordering and filters", () => orderingFilterCases(factory));
     describe("model", () => modelCases(factory));
   });
 }
