@@ -233,6 +233,47 @@ describe("push subscriptions", () => {
     assert.equal(pending.length, 0);
   });
 
+  it("push - ordered: one request per ordering key at a time, keys in parallel, a failure does not reorder its key", async (t) => {
+    const { target, c } = await setup(t);
+    let holding = true;
+    let a1Failed = false;
+    target.on("/ord", (r) => {
+      if (r.body.toString() === "a1" && !a1Failed) {
+        a1Failed = true;
+        return 500;
+      }
+      return holding ? "hold" : 200;
+    });
+    await c.admin.createTopic({ name: "t" });
+    await c.admin.createSubscription({
+      subscription: { name: "ord", topic: "t", ordered: true, push: { endpoint: target.url("/ord"), maxInFlight: 4 } },
+    });
+    await c.publisher.publish({
+      topic: "t",
+      messages: ["a1", "a2", "b1", "b2", "c1"].map((s) => ({ data: utf8(s), orderingKey: s[0] })),
+    });
+    // a1 fails once; then b1, c1 and the retried a1 are held open together.
+    await target.waitFor("/ord", 4);
+    assert.equal(target.concurrent("/ord"), 3);
+    assert.deepEqual(
+      target
+        .at("/ord")
+        .map((r) => r.body.toString())
+        .sort(),
+      ["a1", "a1", "b1", "c1"],
+    );
+    holding = false;
+    target.release(200, "/ord");
+    await target.waitFor("/ord", 6);
+    await statsUntil(c, "ord", (s) => s.backlog === 0n);
+    const order = target.at("/ord").map((r) => r.body.toString());
+    for (const key of ["a", "b", "c"]) {
+      const seen = order.filter((b) => b.startsWith(key));
+      assert.deepEqual(seen, key === "a" ? ["a1", "a1", "a2"] : key === "b" ? ["b1", "b2"] : ["c1"], order.join());
+    }
+    assert.equal(target.maxConcurrent("/ord"), 3);
+  });
+
   it("push - a dead endpoint delays only its own subscription", async (t) => {
     const { target, c } = await setup(t);
     target.on("/dead", () => "hold");
