@@ -8,10 +8,11 @@ import {
   type SubscriptionInfo,
 } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
-import { type Clock, hostAllowed, type Logger, type TimerHandle } from "../util/index.js";
+import { type Clock, hostAllowed, type Logger } from "../util/index.js";
 import { pushBackoffMs } from "./backoff.js";
 import { buildPushRequest } from "./request.js";
 import type { PushSender } from "./sender.js";
+import { settledWithin, Wakeup } from "./wakeup.js";
 
 /** What a worker needs from its surroundings (injected; tests pass a fake clock and sender). */
 export interface PushWorkerDeps {
@@ -66,8 +67,7 @@ export class PushWorker {
   };
   private stopping = false;
   private pullController: AbortController | undefined;
-  private waker: (() => void) | undefined;
-  private woken = false;
+  private readonly wakeup: Wakeup;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -77,6 +77,7 @@ export class PushWorker {
     private readonly onGone: (name: string) => void = () => {},
   ) {
     this.sub = sub;
+    this.wakeup = new Wakeup(deps.clock);
     this.loop = this.run();
   }
 
@@ -117,7 +118,7 @@ export class PushWorker {
     this.wake();
     await this.loop;
     if (this.flights.size > 0 && graceMs > 0) {
-      await this.sleepUntilSettled(graceMs);
+      await settledWithin(this.deps.clock, Promise.all([...this.flights.values()].map((f) => f.done)), graceMs);
     }
     for (const f of this.flights.values()) {
       f.stopped = true;
@@ -324,38 +325,11 @@ export class PushWorker {
     }
   }
 
-  /** Resolves on {@link wake} or after `ms` (infinite: no timer). */
   private sleep(ms: number): Promise<void> {
-    if (this.woken || this.stopping) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
-      const done = () => {
-        if (timer !== undefined) this.deps.clock.clearTimer(timer);
-        if (this.waker === done) this.waker = undefined;
-        this.woken = false;
-        resolve();
-      };
-      if (Number.isFinite(ms)) timer = this.deps.clock.setTimer(done, Math.max(0, ms));
-      this.waker = done;
-    });
+    return this.stopping ? Promise.resolve() : this.wakeup.sleep(ms);
   }
 
   private wake(): void {
-    const w = this.waker;
-    if (w) w();
-    else this.woken = true;
-  }
-
-  /** Waits until every flight settled or `graceMs` passed. */
-  private async sleepUntilSettled(graceMs: number): Promise<void> {
-    let timer: TimerHandle | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = this.deps.clock.setTimer(resolve, graceMs);
-    });
-    await Promise.race([Promise.all([...this.flights.values()].map((f) => f.done)), grace]);
-    if (timer !== undefined) this.deps.clock.clearTimer(timer);
+    this.wakeup.wake();
   }
 }
