@@ -78,7 +78,9 @@ export async function startWebhookTarget(): Promise<WebhookTarget> {
         set.add(res);
         return;
       }
-      res.writeHead(what, { "content-type": "text/plain" }).end("answer body the broker does not need");
+      // A 3xx points somewhere else on this server, so a client that follows redirects would show up there.
+      const location = what >= 300 && what < 400 ? { location: "/elsewhere" } : {};
+      res.writeHead(what, { "content-type": "text/plain", ...location }).end("answer body the broker does not need");
     });
   });
   server.listen(0, "127.0.0.1");

@@ -204,6 +204,17 @@ describe("push subscriptions", () => {
     assert.equal(target.at("/opq").length, 2);
   });
 
+  it("push - a redirect is an answer (a failure unless any_response_is_success), never followed", async (t) => {
+    const { target, c } = await setup(t);
+    target.on("/moved", () => 307);
+    await c.admin.createTopic({ name: "t" });
+    await pushSub(c, "moved", "t", { endpoint: target.url("/moved") });
+    await c.publisher.publish({ topic: "t", messages: [{ data: utf8("x") }] });
+    const s = await statsUntil(c, "moved", (x) => (x.push?.consecutiveFailures ?? 0) >= 2);
+    assert.equal(s.push?.lastStatus, 307);
+    assert.deepEqual(new Set(target.received.map((r) => r.path)), new Set(["/moved"]));
+  });
+
   it("push - max_in_flight bounds the requests open at the endpoint", async (t) => {
     const { target, c } = await setup(t);
     const pending: (() => void)[] = [];
