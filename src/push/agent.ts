@@ -89,7 +89,7 @@ export function createPushAgent(options: PushAgentOptions): PushAgent {
     if (closed) return;
     const current = workers.get(name);
     if (!isPush(sub)) return stopWorker(name);
-    if (current && current.topic === sub.topic) return current.update(sub);
+    if (current && !current.stopped && current.topic === sub.topic) return current.update(sub);
     await stopWorker(name);
     workers.set(name, new PushWorker(deps, sub, (gone) => void enqueue(gone)));
     logger.info("push delivery started", { subscription: name, endpoint: sub.push.endpoint });

@@ -260,4 +260,27 @@ describe("push agent", () => {
     assert.equal(early?.push, undefined, "not a push subscription any more");
     assert.equal(early?.backlog, 0);
   });
+
+  it("agent - a subscription deleted and created again at once is pushed with its new settings", async (t) => {
+    const { broker, clock } = setupCore(t);
+    const sender = createFakeSender();
+    await broker.createTopic({ name: "t" });
+    await broker.createSubscription({ name: "s", topic: "t", push: pushConfig({ endpoint: "http://h.test/1" }) });
+    const agent = createPushAgent({ broker, clock, sender, logger: silentLogger });
+    await agent.start();
+    t.after(() => agent.close(0));
+    await flush();
+    await broker.deleteSubscription("s");
+    await broker.createSubscription({ name: "s", topic: "t", push: pushConfig({ endpoint: "http://h.test/2" }) });
+    await broker.publish("t", [{ data: utf8("x") }]);
+    await flush();
+    assert.deepEqual(
+      sender.calls.map((c) => c.request.url),
+      ["http://h.test/2"],
+    );
+    sender.calls[0]?.respond(200);
+    await flush();
+    assert.equal((await subStats(broker, "s")).backlog, 0);
+    assert.deepEqual(agent.subscriptions(), ["s"]);
+  });
 });

@@ -89,6 +89,11 @@ export class PushWorker {
     return this.sub.topic;
   }
 
+  /** True once stopped (by {@link stop}, or on its own when the subscription vanished or the broker closed). */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
   /** Requests in flight right now. */
   inFlight(): number {
     return this.flights.size;
