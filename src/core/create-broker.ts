@@ -6,6 +6,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from "../util/inde
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import { type CoreContext, emitSubscriptionChange } from "./context.js";
+import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
@@ -89,6 +90,7 @@ export function createBroker(options: BrokerOptions): Broker {
     deleteSubscription: guard(deleteSubscription),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    redrive: guard(redrive),
     release: guard(delivery.release),
     onSubscriptionChange(listener) {
       ctx.subscriptionListeners.add(listener);

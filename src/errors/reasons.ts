@@ -43,6 +43,7 @@ export type Reason =
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
   | "INTERNAL"
+  | "NO_DEAD_LETTER_TOPIC"
   | "PUSH_ENDPOINT_NOT_ALLOWED";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
@@ -74,6 +75,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   UNIMPLEMENTED: { code: StatusCode.Unimplemented, httpStatus: 501 },
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
+  NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
   PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
 };
 

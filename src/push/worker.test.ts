@@ -66,7 +66,7 @@ describe("push worker scheduling", () => {
     const t0 = clock.now();
     sender.calls[0]?.respond(500);
     await flush();
-    // random() = 0: half of 100 ms, but never below the 100 ms minimum.
+    // The default push backoff (no RetryPolicy): 100 ms first.
     let s = await subStats(broker, "s");
     assert.equal(s.push?.lastStatus, 500);
     assert.equal(s.push?.lastError, "HTTP 500");
@@ -82,8 +82,8 @@ describe("push worker scheduling", () => {
     assert.equal(s.push?.lastStatus, 0, "0: no HTTP response");
     assert.equal(s.push?.lastError, "ECONNRESET");
     assert.equal(s.push?.consecutiveFailures, 2);
-    assert.equal(s.push?.nextAttemptTimeMs, t0 + 99 + 100, "2nd failure: 200 ms with jitter taking half");
-    clock.advance(99);
+    assert.equal(s.push?.nextAttemptTimeMs, t0 + 99 + 200, "2nd failure: 200 ms (random() = 0: no jitter)");
+    clock.advance(199);
     await flush();
     assert.equal(sender.calls.length, 2);
     clock.advance(1);
@@ -117,7 +117,7 @@ describe("push worker scheduling", () => {
         sender,
         logger: silentLogger,
         limits: { maxAckDeadlineMs: 600_000, maxWaitMs: 60_000, pushAllowedHosts: [] },
-        random: () => 0.999_999,
+        random: () => 0,
       },
       { ...sub, retry: { minBackoffMs: 1_000, maxBackoffMs: 3_000 }, push: pushConfig() },
     );

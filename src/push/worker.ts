@@ -2,6 +2,7 @@ import {
   type Broker,
   type BrokerLimits,
   type Delivery,
+  MAX_NACK_ERROR_BYTES,
   type PushSettings,
   type PushStats,
   pushLeaseMs,
@@ -38,6 +39,16 @@ interface Flight {
   /** Set when stop aborted it: the lease is given back, not counted as a failure. */
   stopped: boolean;
   done: Promise<void>;
+}
+
+/** The first `maxBytes` bytes of `text` as UTF-8, cut at a character boundary. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= maxBytes) return text;
+  return bytes
+    .subarray(0, maxBytes)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "");
 }
 
 /** Pause after a failed lease call (store trouble), so a broken store is not hammered. */
@@ -258,7 +269,7 @@ export class PushWorker {
       }
       this.record(ok, status, error);
       if (ok) await this.deps.broker.ack(sub.name, { ackIds: [delivery.ackId], messageIds: [] });
-      else await this.fail(delivery);
+      else await this.fail(delivery, truncateUtf8(error, MAX_NACK_ERROR_BYTES));
     } catch (e) {
       if (e instanceof BrokerError && e.reason === "SUBSCRIPTION_NOT_FOUND") return;
       logger.warn("push settle failed; the lease will expire and the message goes out again", {
@@ -286,7 +297,7 @@ export class PushWorker {
   }
 
   /** Nacks a failed delivery (the core applies the retry policy); later messages of its key go back too. */
-  private async fail(delivery: Delivery): Promise<void> {
+  private async fail(delivery: Delivery, error: string): Promise<void> {
     const key = this.orderKey(delivery);
     const behind: string[] = [];
     if (key !== undefined) {
@@ -298,7 +309,8 @@ export class PushWorker {
         }
       }
     }
-    await this.deps.broker.nack(this.name, { ackIds: [delivery.ackId], messageIds: [] }, 0);
+    // Without a delay: the core applies the retry policy and, on the last attempt, dead-letters it with the error.
+    await this.deps.broker.nack(this.name, { ackIds: [delivery.ackId], messageIds: [] }, 0, error);
     await this.giveBack(behind);
   }
 

@@ -177,6 +177,43 @@ describe("push subscriptions", () => {
     assert.equal(target.at("/flaky")[n - 1]?.headers["switchyard-delivery-attempt"], String(n));
   });
 
+  it("push - max_delivery_attempts dead-letters a message the endpoint keeps failing, with the HTTP error", async (t) => {
+    const { target, c } = await setup(t);
+    target.on("/dl", () => 500);
+    await c.admin.createTopic({ name: "t" });
+    await c.admin.createTopic({ name: "dlq", queue: true });
+    await c.admin.createSubscription({
+      subscription: {
+        name: "dl",
+        topic: "t",
+        maxDeliveryAttempts: 3,
+        deadLetterTopic: "dlq",
+        retry: { minBackoffMs: 20n, maxBackoffMs: 50n },
+        push: { endpoint: target.url("/dl") },
+      },
+    });
+    const pub = await c.publisher.publish({ topic: "t", messages: [{ data: utf8("doomed"), id: "d-1" }] });
+    const dead = await c.subscriber.pull({ subscription: "dlq", maxMessages: 10, waitMs: 20_000 });
+    assert.equal(dead.messages.length, 1);
+    const m = dead.messages[0]?.message;
+    assert.equal(new TextDecoder().decode(m?.data), "doomed");
+    const a = m?.attributes ?? {};
+    assert.equal(a["switchyard-dead-letter-source-subscription"], "dl");
+    assert.equal(a["switchyard-dead-letter-source-seq"], String(pub.results[0]?.seq));
+    assert.equal(a["switchyard-dead-letter-source-id"], "d-1");
+    assert.equal(a["switchyard-dead-letter-attempts"], "3");
+    assert.equal(a["switchyard-dead-letter-reason"], "nacked");
+    assert.equal(a["switchyard-dead-letter-last-error"], "HTTP 500");
+    assert.deepEqual(
+      target.at("/dl").map((r) => r.headers["switchyard-delivery-attempt"]),
+      ["1", "2", "3"],
+    );
+    const s = await stats(c, "dl");
+    assert.equal(s.backlog, 0n);
+    assert.equal(s.deadLettered, 1n);
+    assert.equal(s.push?.consecutiveFailures, 3);
+  });
+
   it("push - a request that outlives timeout_ms is aborted and retried; the endpoint recovers", async (t) => {
     const { target, c } = await setup(t);
     target.on("/slow", (_r, i) => (i === 0 ? "hold" : 200));
