@@ -218,7 +218,7 @@ describe("push subscriptions", () => {
     const { target, c } = await setup(t);
     target.on("/slow", (_r, i) => (i === 0 ? "hold" : 200));
     await c.admin.createTopic({ name: "t" });
-    await pushSub(c, "slow", "t", { endpoint: target.url("/slow"), timeoutMs: 300n });
+    await pushSub(c, "slow", "t", { endpoint: target.url("/slow"), timeoutMs: 1_000n });
     await c.publisher.publish({ topic: "t", messages: [{ data: utf8("x") }] });
     const [first, second] = await target.waitFor("/slow", 2);
     assert.equal(first?.aborted(), true, "the broker gave up on the first request");
@@ -226,6 +226,45 @@ describe("push subscriptions", () => {
     await statsUntil(c, "slow", (s) => s.backlog === 0n);
     const got = target.at("/slow");
     assert.equal(got.length, 2, "no duplicate once delivered");
+  });
+
+  it("push - a timeout and a refused connection are failures named in last_error and on the dead letter", async (t) => {
+    const { target, c } = await setup(t);
+    target.on("/hang", () => "hold");
+    await c.admin.createTopic({ name: "t" });
+    await c.admin.createTopic({ name: "dlq", queue: true });
+    const closed = await startWebhookTarget();
+    const refusedUrl = closed.url("/gone");
+    await closed.close();
+    for (const [name, endpoint] of [
+      ["hang", target.url("/hang")],
+      ["refused", refusedUrl],
+    ] as const) {
+      await c.admin.createSubscription({
+        subscription: {
+          name,
+          topic: "t",
+          maxDeliveryAttempts: 1,
+          deadLetterTopic: "dlq",
+          push: { endpoint, timeoutMs: 500n },
+        },
+      });
+    }
+    await c.publisher.publish({ topic: "t", messages: [{ data: utf8("x") }] });
+    const got = new Map<string, string>();
+    while (got.size < 2) {
+      const res = await c.subscriber.pull({ subscription: "dlq", maxMessages: 10, waitMs: 20_000 });
+      assert.ok(res.messages.length > 0, "dead letters arrive");
+      for (const m of res.messages) {
+        const a = m.message?.attributes ?? {};
+        got.set(a["switchyard-dead-letter-source-subscription"] ?? "", a["switchyard-dead-letter-last-error"] ?? "");
+      }
+    }
+    assert.equal(got.get("hang"), "timed out after 500 ms");
+    assert.match(got.get("refused") ?? "", /^ECONNREFUSED/);
+    const refused = await stats(c, "refused");
+    assert.equal(refused.push?.lastStatus, 0);
+    assert.match(refused.push?.lastError ?? "", /^ECONNREFUSED/);
   });
 
   it("push - any_response_is_success counts a 500 as delivered (the OPQ rule)", async (t) => {
