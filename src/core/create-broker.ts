@@ -9,6 +9,7 @@ import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
+import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
@@ -35,9 +36,12 @@ export function createBroker(options: BrokerOptions): Broker {
     consumers: new Map(),
     streams: new Map(),
     idle: createIdleTracker((options.clock ?? systemClock).now()),
+    expirySweeps: new Map(),
+    deadLetterWarnedMs: new Map(),
     shutdown: new AbortController(),
     subscriptionListeners: new Set(),
   };
+  ctx.expirySweeps = createExpirySweeps(ctx);
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
   const open = () => {

@@ -41,8 +41,6 @@ export function validateNackError(error: string): void {
   }
 }
 
-const lastWarned = new WeakMap<CoreContext, Map<string, number>>();
-
 /**
  * After a lease on a subscription with `max_delivery_attempts`: wakes readers of the
  * dead-letter topic (the lease may have dead-lettered expired leases), and when a delivery is on
@@ -76,8 +74,7 @@ export async function warnIfDeadLetterBlocked(
   if (sub.deadLetterTopic === "" || sub.maxDeliveryAttempts <= 0) return;
   const over = deliveries.find((d) => d.deliveryAttempt > sub.maxDeliveryAttempts);
   if (!over) return;
-  const warned = lastWarned.get(ctx) ?? new Map<string, number>();
-  lastWarned.set(ctx, warned);
+  const warned = ctx.deadLetterWarnedMs;
   const now = ctx.clock.now();
   if (now - (warned.get(sub.name) ?? Number.NEGATIVE_INFINITY) < WARN_EVERY_MS) return;
   try {

@@ -6,20 +6,13 @@ import type { SubscriptionInfo } from "./types.js";
 /** Sweeps of one subscription within this many ms share one timer. */
 const BUCKET_MS = 100;
 
-/** Pending sweeps per broker: "<subscription>\0<bucket ms>" → timer. */
-const sweeps = new WeakMap<CoreContext, Map<string, TimerHandle>>();
-
-function timersOf(ctx: CoreContext): Map<string, TimerHandle> {
-  let timers = sweeps.get(ctx);
-  if (!timers) {
-    const created = new Map<string, TimerHandle>();
-    sweeps.set(ctx, created);
-    ctx.shutdown.signal.addEventListener("abort", () => {
-      for (const h of created.values()) ctx.clock.clearTimer(h);
-      created.clear();
-    });
-    timers = created;
-  }
+/** Pending sweeps of a broker ("<subscription>\0<bucket ms>" → timer), cleared at shutdown. */
+export function createExpirySweeps(ctx: Pick<CoreContext, "clock" | "shutdown">): Map<string, TimerHandle> {
+  const timers = new Map<string, TimerHandle>();
+  ctx.shutdown.signal.addEventListener("abort", () => {
+    for (const h of timers.values()) ctx.clock.clearTimer(h);
+    timers.clear();
+  });
   return timers;
 }
 
@@ -35,7 +28,7 @@ export function scheduleExpirySweep(ctx: CoreContext, sub: SubscriptionInfo, atM
   // A little past the deadline (a timer may fire a hair early against the wall clock), rounded up.
   const bucket = Math.ceil((atMs + 2) / BUCKET_MS) * BUCKET_MS;
   const key = `${sub.name}\u0000${bucket}`;
-  const timers = timersOf(ctx);
+  const timers = ctx.expirySweeps;
   if (timers.has(key)) return;
   const run = () => {
     timers.delete(key);
