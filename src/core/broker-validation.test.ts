@@ -133,28 +133,6 @@ describe("core validation", () => {
     assert.equal((await broker.peek("q", 0)).length, 1);
   });
 
-  it("settings - features not supported yet are UNIMPLEMENTED, never silently ignored", async (t) => {
-    const { broker } = await setup(t);
-    const push = {
-      endpoint: "http://127.0.0.1:1/hook",
-      headers: {},
-      timeoutMs: 1000,
-      anyResponseIsSuccess: false,
-      hmacSecret: "",
-      maxInFlight: 1,
-      wrap: false,
-    };
-    const cases: [string, object][] = [["push", { push }]];
-    for (const [field, spec] of cases) {
-      await rejectsWith(broker.createSubscription({ name: "s", topic: "q", ...spec }), "UNIMPLEMENTED", { field });
-      await rejectsWith(broker.updateSubscription("q", spec), "UNIMPLEMENTED", { field });
-    }
-    assert.deepEqual(
-      (await broker.listSubscriptions("", 0, "")).items.map((s) => s.name),
-      ["q"],
-    );
-  });
-
   it("settings - retention and limits out of range are INVALID_ARGUMENT and create nothing", async (t) => {
     const { broker } = await setup(t);
     for (const [field, spec] of [

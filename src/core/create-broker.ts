@@ -5,7 +5,7 @@ import type { Store } from "../store/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
@@ -41,6 +41,7 @@ export function createBroker(options: BrokerOptions): Broker {
     expirySweeps: new Map(),
     deadLetterWarnedMs: new Map(),
     shutdown: new AbortController(),
+    subscriptionListeners: new Set(),
   };
   ctx.expirySweeps = createExpirySweeps(ctx);
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
@@ -59,6 +60,7 @@ export function createBroker(options: BrokerOptions): Broker {
     await c.store.deleteSubscription(name);
     untrackSubscription(c, name);
     c.notifier.notify(sub.topic);
+    emitSubscriptionChange(c, { kind: "subscription", name });
   };
   startIdleSweeper(ctx, ctx.limits.idleSweepIntervalMs, (name) => deleteSubscription(ctx, name));
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
@@ -90,6 +92,7 @@ export function createBroker(options: BrokerOptions): Broker {
       validateName("topic", name);
       await c.store.deleteTopic(name);
       c.notifier.notify(name);
+      emitSubscriptionChange(c, { kind: "topic-deleted", topic: name });
     }),
     purgeTopic: guard(async (c, name: string) => {
       validateName("topic", name);
@@ -111,6 +114,14 @@ export function createBroker(options: BrokerOptions): Broker {
     createSnapshot: guard(replay.createSnapshot),
     listSnapshots: guard(replay.listSnapshots),
     deleteSnapshot: guard(replay.deleteSnapshot),
+    release: guard(delivery.release),
+    onSubscriptionChange(listener) {
+      ctx.subscriptionListeners.add(listener);
+      return () => ctx.subscriptionListeners.delete(listener);
+    },
+    setPushStatsSource(source) {
+      ctx.pushStats = source;
+    },
     async close() {
       sweeper.stop();
       if (!ctx.shutdown.signal.aborted) {

@@ -1,9 +1,10 @@
 import { invalidArgument } from "../errors/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
+import { pushSettings } from "./push-settings.js";
 import { retryAndDeadLetterSettings } from "./retry-settings.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
-import { notYet, validateName, validateRange } from "./validate.js";
+import { validateName, validateRange } from "./validate.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -89,7 +90,7 @@ export function subscriptionSettings(
   if (s.expireAfterIdleMs > 0) validateRange("expire_after_idle_ms", s.expireAfterIdleMs, 1, YEAR_MS);
   retryAndDeadLetterSettings(s);
   // Delivery features that a later release implements; refuse rather than ignore them.
-  if (s.push) throw notYet("push");
+  if (s.push) s.push = pushSettings(s.push, limits);
   return s;
 }
 

@@ -44,7 +44,8 @@ export type Reason =
   | "STORE_UNAVAILABLE"
   | "INTERNAL"
   | "NO_DEAD_LETTER_TOPIC"
-  | "REPLAY_LIMIT";
+  | "REPLAY_LIMIT"
+  | "PUSH_ENDPOINT_NOT_ALLOWED";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -77,6 +78,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
   NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
   REPLAY_LIMIT: { code: StatusCode.ResourceExhausted, httpStatus: 413 },
+  PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
 };
 
 /** All reasons, in table order. */

@@ -12,6 +12,7 @@ import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscribe
 import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
+import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
@@ -49,8 +50,9 @@ export interface BrokerServer {
   start(): Promise<ListenerAddresses>;
   /**
    * Graceful shutdown (architecture.md 2.5): stop accepting; abort the shutdown signal (streams
-   * end UNAVAILABLE, new requests get 503); wait up to `shutdownGraceMs` for in-flight calls;
-   * destroy the remaining connections; close the core, then the store. Idempotent.
+   * end UNAVAILABLE, new requests get 503); wait up to `shutdownGraceMs` for in-flight calls and
+   * webhook requests (the push agent gives back what it did not deliver); destroy the remaining
+   * connections; close the core, then the store. Idempotent.
    */
   close(): Promise<void>;
   /** Aborted (with BrokerError SHUTTING_DOWN) when shutdown begins. */
@@ -72,6 +74,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   const shutdown = new AbortController();
   let store: Store | undefined;
   let broker: Broker | undefined;
+  let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
@@ -100,7 +103,10 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
     try {
       store = await openStore({ path: config.dataDir, durability: config.durability });
-      broker = createBroker({ store, logger, limits: { maxMessageBytes: config.maxMessageBytes } });
+      const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
+      broker = createBroker({ store, logger, limits });
+      pushAgent = createPushAgent({ broker, limits, logger });
+      await pushAgent.start();
       listener = createOnePortListener({ handler: buildHandler(broker), logger });
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
@@ -120,12 +126,15 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     tearingDown ??= (async () => {
       listener?.stopAccepting();
       shutdown.abort(new BrokerError("SHUTTING_DOWN", "the server is shutting down"));
+      const errors: unknown[] = [];
+      // Webhook requests in flight get the same grace as RPC calls; their leases go back before the core closes.
+      const pushClosed = pushAgent?.close(config.shutdownGraceMs).catch((e: unknown) => errors.push(e));
       if (listener) {
         const drained = await listener.drain(config.shutdownGraceMs);
         if (!drained) logger.warn("grace period over; closing connections", { inFlight: listener.inFlight() });
         await listener.destroy();
       }
-      const errors: unknown[] = [];
+      await pushClosed;
       await broker?.close().catch((e: unknown) => errors.push(e));
       await store?.close().catch((e: unknown) => errors.push(e));
       for (const e of errors) logger.error("error while closing", { error: e });
