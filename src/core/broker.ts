@@ -39,7 +39,11 @@ export interface Broker {
   ack(subscription: string, targets: AckTargets): Promise<void>;
   nack(subscription: string, targets: AckTargets, delayMs: number): Promise<void>;
   modifyAckDeadline(subscription: string, ackIds: readonly string[], ackDeadlineMs: number): Promise<void>;
-  peek(subscription: string, maxMessages: number): Promise<Delivery[]>;
+  /**
+   * The next available messages, without leasing them. `waitMs` (default 0) makes it a
+   * long-poll: when nothing is available it waits for something to become available.
+   */
+  peek(subscription: string, maxMessages: number, waitMs?: number, signal?: AbortSignal): Promise<Delivery[]>;
 
   createTopic(spec: CreateTopicSpec): Promise<{ topic: TopicInfo; subscription?: SubscriptionInfo }>;
   getTopic(name: string): Promise<TopicInfo>;
