@@ -19,6 +19,12 @@ export type CreateTopicSpec = Partial<TopicSettings> & {
   /** Settings of the queue's subscription (name and topic are ignored); only with `queue`. */
   queueSubscription?: Partial<SubscriptionSettings>;
 };
+/** Options of {@link Broker.peek}. */
+export interface PeekOptions {
+  /** From the back of the delivery order (the message delivered last comes first). */
+  fromBack?: boolean;
+}
+
 /** Options to create a subscription: name and topic are required. */
 export type CreateSubscriptionSpec = Partial<SubscriptionSettings> & { name: string; topic: string };
 
@@ -43,7 +49,13 @@ export interface Broker {
    * The next available messages, without leasing them. `waitMs` (default 0) makes it a
    * long-poll: when nothing is available it waits for something to become available.
    */
-  peek(subscription: string, maxMessages: number, waitMs?: number, signal?: AbortSignal): Promise<Delivery[]>;
+  peek(
+    subscription: string,
+    maxMessages: number,
+    waitMs?: number,
+    signal?: AbortSignal,
+    options?: PeekOptions,
+  ): Promise<Delivery[]>;
 
   createTopic(spec: CreateTopicSpec): Promise<{ topic: TopicInfo; subscription?: SubscriptionInfo }>;
   getTopic(name: string): Promise<TopicInfo>;

@@ -169,6 +169,7 @@ export async function peek(
   maxMessages: number,
   waitMs = 0,
   signal?: AbortSignal,
+  options: { fromBack?: boolean } = {},
 ): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, subscription);
@@ -180,7 +181,7 @@ export async function peek(
   for (;;) {
     if (linked.aborted) throw abortError(linked.reason);
     const seen = notifier.version(sub.topic);
-    const got = await store.peek(sub.name, max, clock.now());
+    const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true);
     const now = clock.now();
     if (got.length > 0 || now >= deadline) return got.map(toDelivery);
     const due = await store.nextDueMs(sub.name);

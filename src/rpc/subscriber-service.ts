@@ -61,7 +61,9 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
     }),
     peek: mapErrors(logger, async (req, ctx) => ({
       messages: (
-        await broker.peek(req.subscription, req.maxMessages, boundedWait(req.waitMs, ctx.timeoutMs()), ctx.signal)
+        await broker.peek(req.subscription, req.maxMessages, boundedWait(req.waitMs, ctx.timeoutMs()), ctx.signal, {
+          fromBack: req.fromBack,
+        })
       ).map(received),
     })),
   };

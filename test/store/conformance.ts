@@ -11,6 +11,7 @@ import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
+import { peekBackCases } from "./conformance/peek-back.js";
 import { settleCases } from "./conformance/settle.js";
 
 export type { StoreFactory, StoreHarness } from "./conformance/helpers.js";
@@ -32,5 +33,6 @@ export function describeStoreConformance(
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
     describe("model", () => modelCases(factory));
+    describe("peek from back", () => peekBackCases(factory));
   });
 }
