@@ -1,0 +1,60 @@
+import type { Duplex } from "node:stream";
+import type { Logger } from "../../util/index.js";
+import type { BridgeMetrics, BrokerClients, TcpBridge } from "../bridge.js";
+import { createConsumerRegistry } from "./consumers.js";
+import { BRIDGE, type OkqContext, type OkqOptions, resolveOkqOptions } from "./context.js";
+import { createQueueDirectory } from "./queue-directory.js";
+import { RespSession } from "./session.js";
+
+/** What the okQ bridge needs from the server. */
+export interface OkqBridgeDeps {
+  clients: BrokerClients;
+  logger: Logger;
+  metrics: BridgeMetrics;
+  /** Aborted when the server shuts down. */
+  shutdownSignal: AbortSignal;
+}
+
+/**
+ * The okQ bridge (protocols.md §2): okQ's RESP dialect on the broker's Protobuf services. A
+ * transport-free TCP bridge: the server (or a test, over `duplexPair()`) hands it connections.
+ */
+export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): TcpBridge {
+  const sessions = new Set<RespSession>();
+  let clientIds = 0;
+  const ctx: OkqContext = {
+    clients: deps.clients,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    options: resolveOkqOptions(options),
+    queues: createQueueDirectory(deps.clients),
+    consumers: createConsumerRegistry(),
+    shutdownSignal: deps.shutdownSignal,
+    background: new Set(),
+    connections: () => sessions.size,
+    nextClientId: () => ++clientIds,
+  };
+  const inFlight = () => [...sessions].filter((s) => s.busy).length + ctx.background.size;
+
+  return {
+    name: BRIDGE,
+    handleConnection(socket: Duplex) {
+      const session = new RespSession(socket, ctx, (s) => {
+        sessions.delete(s);
+        deps.metrics.connection(BRIDGE, -1);
+      });
+      sessions.add(session);
+      deps.metrics.connection(BRIDGE, 1);
+    },
+    connections: () => sessions.size,
+    inFlight,
+    async close(graceMs) {
+      const deadline = Date.now() + graceMs;
+      // Idle sessions end on the shutdown signal; busy ones after their command.
+      while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const s of sessions) s.destroy();
+    },
+  };
+}
+
+export type { OkqAuthenticator, OkqOptions, QstatusFormat } from "./context.js";

@@ -1,0 +1,219 @@
+import type { Duplex } from "node:stream";
+import {
+  COMMANDS,
+  type CommandSession,
+  isBatchablePush,
+  MAX_PUSH_BATCH,
+  MAX_PUSH_BATCH_BYTES,
+  pushBatch,
+  pushItem,
+} from "./commands/index.js";
+import { BRIDGE, type OkqContext } from "./context.js";
+import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
+import { goQuote } from "./go-format.js";
+import { RespDecoder, type RespEvent } from "./resp-decoder.js";
+import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
+
+/** Headroom of a bulk string over the message size limit (names, ids and framing). */
+const BULK_HEADROOM_BYTES = 64 * 1024;
+
+/**
+ * One client connection: decodes pipelined commands, executes them one at a time in order
+ * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
+ * Publish), and writes the replies in order. Backpressure both ways: reading stops while
+ * `maxPendingCommands` wait, and executing stops while the socket does not drain; a client that
+ * leaves its replies unread for `drainTimeoutMs` is dropped.
+ */
+export class RespSession implements CommandSession {
+  version: RespVersion = 2;
+  clientName: string | undefined;
+  authenticated: boolean;
+  registered: readonly string[] = [];
+  closeAfterReply = false;
+  readonly id: number;
+  readonly signal: AbortSignal;
+
+  private readonly decoder: RespDecoder;
+  private readonly pending: RespEvent[] = [];
+  private readonly closed = new AbortController();
+  private running = false;
+  private readingPaused = false;
+  private ended = false;
+  private finished = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly ctx: OkqContext,
+    private readonly onClose: (session: RespSession) => void,
+  ) {
+    const o = ctx.options;
+    this.id = ctx.nextClientId();
+    this.authenticated = o.authenticator === undefined;
+    this.signal = AbortSignal.any([this.closed.signal, ctx.shutdownSignal]);
+    const maxBulkBytes = o.maxMessageBytes + BULK_HEADROOM_BYTES;
+    this.decoder = new RespDecoder({
+      maxBulkBytes,
+      maxArrayLength: o.maxArrayLength,
+      maxCommandBytes: maxBulkBytes * 2,
+      maxInlineBytes: o.maxInlineBytes,
+      maxDepth: 8,
+    });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => {
+      this.ended = true;
+      if (!this.running) this.finish();
+    });
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => this.onClosed());
+    ctx.shutdownSignal.addEventListener("abort", this.onShutdown, { once: true });
+  }
+
+  /** True while a command is executing or replies are being written. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private readonly onShutdown = () => {
+    if (!this.running) this.finish();
+  };
+
+  private onData(chunk: Buffer): void {
+    if (this.decoder.failed) return;
+    for (const e of this.decoder.push(chunk)) this.pending.push(e);
+    if (this.decoder.failed || this.pending.length >= this.ctx.options.maxPendingCommands) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+    void this.run();
+  }
+
+  private onClosed(): void {
+    this.finished = true;
+    this.pending.length = 0;
+    this.closed.abort();
+    this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
+    this.ctx.consumers.register(this, []);
+    this.onClose(this);
+  }
+
+  /** Ends the connection gracefully (once the written replies are flushed). */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.socket.end();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.finished) return;
+    this.running = true;
+    try {
+      while (this.pending.length > 0 && !this.finished) {
+        const replies = await this.next();
+        const bytes = Buffer.concat(replies.map((r) => encodeReply(r, this.version)));
+        if (!this.socket.write(bytes) && !(await this.drained())) {
+          this.ctx.logger.warn("okq: client does not read its replies; closing", { client: this.id });
+          this.ctx.metrics.error(BRIDGE, "drain_timeout");
+          this.socket.destroy();
+          return;
+        }
+        if (this.closeAfterReply) return this.finish();
+        if (
+          this.readingPaused &&
+          !this.decoder.failed &&
+          this.pending.length <= this.ctx.options.maxPendingCommands / 2
+        ) {
+          this.readingPaused = false;
+          this.socket.resume();
+        }
+      }
+      if (this.ended || this.ctx.shutdownSignal.aborted) this.finish();
+    } catch (e) {
+      this.ctx.logger.error("okq: session failed", { error: e });
+      this.socket.destroy();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Executes the next pending command (or run of pushes) and returns its replies. */
+  private async next(): Promise<Reply[]> {
+    const event = this.pending.shift() as RespEvent;
+    if (event.type === "fatal") {
+      this.ctx.metrics.error(BRIDGE, "protocol");
+      this.pending.length = 0;
+      this.closeAfterReply = true; // the framing is lost: answer, then close
+      return [error(`ERR ${event.message}`)];
+    }
+    if (event.type === "invalid") {
+      this.ctx.metrics.error(BRIDGE, "invalid");
+      return [INVALID_COMMAND];
+    }
+    const [rawName, ...args] = event.args;
+    const name = (rawName ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
+    const label = COMMANDS.has(name) ? name : "unknown";
+    if (this.ctx.shutdownSignal.aborted) return [this.counted(label, SHUTTING_DOWN)];
+    if (this.authenticated && isBatchablePush(name, args)) return this.pushRun(name, args);
+    this.ctx.metrics.command(BRIDGE, label);
+    return [this.counted(label, await this.execute(name, rawName, args))];
+  }
+
+  /** A pipelined run of plain pushes: one Publish per queue, one reply per push. */
+  private async pushRun(name: string, args: Buffer[]): Promise<Reply[]> {
+    const items = [pushItem(name, args)];
+    const names = [name];
+    let bytes = (args[2] as Buffer).length;
+    for (;;) {
+      const next = this.pending[0];
+      if (next?.type !== "command" || items.length >= MAX_PUSH_BATCH) break;
+      const [raw, ...rest] = next.args;
+      const n = (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
+      if (!isBatchablePush(n, rest) || bytes + (rest[2] as Buffer).length > MAX_PUSH_BATCH_BYTES) break;
+      this.pending.shift();
+      items.push(pushItem(n, rest));
+      names.push(n);
+      bytes += (rest[2] as Buffer).length;
+    }
+    for (const n of names) this.ctx.metrics.command(BRIDGE, n);
+    const replies = await pushBatch(this.ctx, items);
+    return replies.map((r, i) => this.counted(names[i] as string, r));
+  }
+
+  private counted(label: string, reply: Reply): Reply {
+    if (reply.t === "error") this.ctx.metrics.error(BRIDGE, label);
+    return reply;
+  }
+
+  private async execute(name: string, rawName: Buffer | undefined, args: Buffer[]): Promise<Reply> {
+    const spec = COMMANDS.get(name);
+    if (!spec) return error(`ERR unknown command ${goQuote(rawName ?? Buffer.alloc(0))}`);
+    if (!this.authenticated && !spec.beforeAuth) return error("NOAUTH Authentication required.");
+    if (args.length < spec.minArgs) return MISSING_ARGS;
+    try {
+      return await spec.run(this, args);
+    } catch (e) {
+      return errorReply(e, this.ctx.logger, name);
+    }
+  }
+
+  /** Resolves true once the socket drains, false after `drainTimeoutMs` or when it closes. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.socket.off("drain", onDrain);
+        this.socket.off("close", onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.ctx.options.drainTimeoutMs);
+      this.socket.on("drain", onDrain);
+      this.socket.on("close", onClose);
+    });
+  }
+}
