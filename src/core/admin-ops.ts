@@ -2,6 +2,7 @@ import { BrokerError, invalidArgument } from "../errors/index.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
 import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
 import type { CoreContext } from "./context.js";
+import { trackSubscription } from "./ephemeral.js";
 import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
 import type {
   NewMessage,
@@ -71,6 +72,7 @@ export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {
   const settings = topicSettings(spec, ctx.limits);
   const queueSub = settings.queue ? queueSubscriptionSettings(spec, ctx.limits) : undefined;
   const { topic, subscription } = await ctx.store.createTopic(settings, ctx.clock.now(), queueSub);
+  if (subscription) trackSubscription(ctx, subscriptionInfo(subscription));
   return subscription
     ? { topic: topicInfo(topic), subscription: subscriptionInfo(subscription) }
     : { topic: topicInfo(topic) };
@@ -121,7 +123,9 @@ export async function updateTopic(ctx: CoreContext, name: string, patch: Partial
 
 export async function createSubscription(ctx: CoreContext, spec: CreateSubscriptionSpec): Promise<SubscriptionInfo> {
   const settings = subscriptionSettings(spec, ctx.limits);
-  return subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
+  const created = subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
+  trackSubscription(ctx, created);
+  return created;
 }
 
 export async function getSubscription(ctx: CoreContext, name: string): Promise<SubscriptionInfo> {
@@ -150,8 +154,16 @@ export async function updateSubscription(
   if (patch.topic !== undefined && patch.topic !== current.topic) {
     throw invalidArgument("the topic of a subscription cannot change", "topic");
   }
+  // Both shape what the store holds per message (fan-out at publish, ordering locks).
+  if (patch.filter !== undefined && !sameFilter(patch.filter, current.filter)) {
+    throw invalidArgument("the filter of a subscription cannot change", "filter");
+  }
+  if (patch.ordered !== undefined && patch.ordered !== current.ordered) {
+    throw invalidArgument("ordered cannot change after a subscription is created", "ordered");
+  }
   const settings = subscriptionSettings({ ...current, ...patch, name, topic: current.topic }, ctx.limits);
   const updated = subscriptionInfo(await ctx.store.updateSubscription(name, settings));
+  trackSubscription(ctx, updated);
   ctx.notifier.notify(updated.topic);
   return updated;
 }
@@ -179,6 +191,11 @@ export async function getStats(ctx: CoreContext, topics: readonly string[]): Pro
     }
   }
   return stats;
+}
+
+function sameFilter(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
 }
 
 async function allTopicNames(ctx: CoreContext): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { Notifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import type { Clock, Logger } from "../util/index.js";
+import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
 import type { Outstanding } from "./outstanding.js";
 
@@ -15,6 +16,8 @@ export interface CoreContext {
   consumers: Map<string, number>;
   /** Open Subscribe streams per subscription, so settles can free their windows. */
   streams: Map<string, Set<Outstanding>>;
+  /** Last use of ephemeral subscriptions, for the idle sweep. */
+  idle: IdleTracker;
   /** Aborted with SHUTTING_DOWN when the broker closes. */
   shutdown: AbortController;
 }

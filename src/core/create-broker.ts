@@ -7,6 +7,7 @@ import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
 import * as delivery from "./delivery-ops.js";
+import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
@@ -32,6 +33,7 @@ export function createBroker(options: BrokerOptions): Broker {
     notifier: createLocalNotifier(),
     consumers: new Map(),
     streams: new Map(),
+    idle: createIdleTracker((options.clock ?? systemClock).now()),
     shutdown: new AbortController(),
   };
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
@@ -45,6 +47,13 @@ export function createBroker(options: BrokerOptions): Broker {
       open();
       return fn(ctx, ...args);
     };
+  const deleteSubscription = async (c: CoreContext, name: string) => {
+    const sub = await admin.getSubscription(c, name);
+    await c.store.deleteSubscription(name);
+    untrackSubscription(c, name);
+    c.notifier.notify(sub.topic);
+  };
+  startIdleSweeper(ctx, ctx.limits.idleSweepIntervalMs, (name) => deleteSubscription(ctx, name));
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   return {
     publish: guard(admin.publish),
@@ -74,11 +83,7 @@ export function createBroker(options: BrokerOptions): Broker {
     getSubscription: guard(admin.getSubscription),
     listSubscriptions: guard(admin.listSubscriptions),
     updateSubscription: guard(admin.updateSubscription),
-    deleteSubscription: guard(async (c, name: string) => {
-      const sub = await admin.getSubscription(c, name);
-      await c.store.deleteSubscription(name);
-      c.notifier.notify(sub.topic);
-    }),
+    deleteSubscription: guard(deleteSubscription),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
     async close() {

@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { markUsed } from "./ephemeral.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -52,6 +53,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       sub = await getSubscription(ctx, sub.name);
     }
   } finally {
+    markUsed(ctx, sub.name);
     const n = (ctx.consumers.get(sub.name) ?? 1) - 1;
     if (n > 0) ctx.consumers.set(sub.name, n);
     else ctx.consumers.delete(sub.name);
@@ -105,6 +107,7 @@ function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
 
 export async function ack(ctx: CoreContext, subscription: string, targets: AckTargets): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets(targets);
   const outcomes = await ctx.store.ack(
     sub.name,
@@ -112,6 +115,8 @@ export async function ack(ctx: CoreContext, subscription: string, targets: AckTa
     ctx.clock.now(),
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
+  // Ordered: an ack frees its ordering key for the next message, which other consumers may wait for.
+  if (sub.ordered) ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, targets);
 }
 
@@ -122,6 +127,7 @@ export async function nack(
   delayMs: number,
 ): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
   const now = ctx.clock.now();
@@ -144,6 +150,7 @@ export async function modifyAckDeadline(
 ): Promise<void> {
   if (ackDeadlineMs === 0) return nack(ctx, subscription, { ackIds, messageIds: [] }, 0);
   const sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateTargets({ ackIds, messageIds: [] });
   validateRange("ack_deadline_ms", ackDeadlineMs, 0, ctx.limits.maxAckDeadlineMs);
   const now = ctx.clock.now();
@@ -173,6 +180,7 @@ export async function peek(
 ): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, subscription);
+  markUsed(ctx, sub.name);
   validateRange("max_messages", maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", waitMs, 0, Number.MAX_SAFE_INTEGER);
   const max = maxMessages || limits.defaultPullMessages;

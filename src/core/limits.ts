@@ -30,6 +30,8 @@ export interface BrokerLimits {
   defaultStreamBytes: number;
   /** Largest `max_outstanding_bytes` a stream may ask for. Default 100 MiB. */
   maxStreamBytes: number;
+  /** How often idle ephemeral subscriptions are looked for. Default 1 s. */
+  idleSweepIntervalMs: number;
 }
 
 /** The defaults of {@link BrokerLimits}. */
@@ -49,4 +51,5 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   maxStreamMessages: 10_000,
   defaultStreamBytes: 10 * 1024 * 1024,
   maxStreamBytes: 100 * 1024 * 1024,
+  idleSweepIntervalMs: 1000,
 };

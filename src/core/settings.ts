@@ -1,9 +1,31 @@
+import { invalidArgument } from "../errors/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { notYet, validateName, validateRange } from "./validate.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+/** Most entries in a subscription's attribute filter, and the longest key and value (UTF-8 bytes). */
+const MAX_FILTER_ENTRIES = 32;
+const MAX_FILTER_KEY_BYTES = 256;
+const MAX_FILTER_VALUE_BYTES = 1024;
+
+/** An attribute filter: every entry must match exactly; bounded so it fits the fan-out index. */
+function validateFilter(filter: Record<string, string>): void {
+  const entries = Object.entries(filter);
+  if (entries.length > MAX_FILTER_ENTRIES) {
+    throw invalidArgument(`a filter has at most ${MAX_FILTER_ENTRIES} entries, got ${entries.length}`, "filter");
+  }
+  for (const [key, value] of entries) {
+    if (key === "" || Buffer.byteLength(key) > MAX_FILTER_KEY_BYTES) {
+      throw invalidArgument(`filter keys are 1..${MAX_FILTER_KEY_BYTES} bytes`, "filter");
+    }
+    if (Buffer.byteLength(value) > MAX_FILTER_VALUE_BYTES) {
+      throw invalidArgument(`filter values are at most ${MAX_FILTER_VALUE_BYTES} bytes`, "filter");
+    }
+  }
+}
 
 /** Fills in defaults and validates topic settings. */
 export function topicSettings(spec: Partial<TopicSettings> & { name: string }, limits: BrokerLimits): TopicSettings {
@@ -53,13 +75,12 @@ export function subscriptionSettings(
   validateRange("ack_deadline_ms", s.ackDeadlineMs, 1, limits.maxAckDeadlineMs);
   if (s.start.kind === "seq") validateRange("start.seq", s.start.seq, 1, Number.MAX_SAFE_INTEGER);
   if (s.start.kind === "time") validateRange("start.time", s.start.timeMs, 0, Number.MAX_SAFE_INTEGER);
+  validateFilter(s.filter);
+  if (s.expireAfterIdleMs > 0) validateRange("expire_after_idle_ms", s.expireAfterIdleMs, 1, YEAR_MS);
   // Delivery features that a later release implements; refuse rather than ignore them.
   if (s.maxDeliveryAttempts > 0) throw notYet("max_delivery_attempts");
   if (s.deadLetterTopic !== "") throw notYet("dead_letter_topic");
   if (s.retry.minBackoffMs > 0 || s.retry.maxBackoffMs > 0) throw notYet("retry");
-  if (Object.keys(s.filter).length > 0) throw notYet("filter");
-  if (s.ordered) throw notYet("ordered");
-  if (s.expireAfterIdleMs > 0) throw notYet("expire_after_idle_ms");
   if (s.push) throw notYet("push");
   return s;
 }

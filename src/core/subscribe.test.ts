@@ -173,6 +173,22 @@ describe("core subscribe", () => {
     );
   });
 
+  it("subscribe - a stream's own ack_deadline_ms sets the lease of what it receives", async (t) => {
+    const { broker, clock } = await setup(t); // the subscription's deadline is 1000 ms
+    const s = open(t, broker, { maxOutstandingMessages: 1, ackDeadlineMs: 5000 });
+    await broker.publish("q", [data("a")]);
+    await until(() => s.got.length === 1, "one delivery");
+    clock.advance(4000);
+    await settle();
+    assert.equal(s.got.length, 1, "still leased at 4 s");
+    clock.advance(1000);
+    await until(() => s.got.length === 2, "redelivery at 5 s");
+    assert.equal(s.got[1]?.deliveryAttempt, 2);
+    const bad = open(t, broker, { ackDeadlineMs: 600_001 });
+    await bad.done;
+    assert.ok(bad.error instanceof BrokerError && bad.error.reason === "INVALID_ARGUMENT", String(bad.error));
+  });
+
   it("subscribe - a paused subscription delivers nothing until resumed", async (t) => {
     const { broker } = await setup(t);
     await broker.setPaused("q", true);

@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
+import { markUsed } from "./ephemeral.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
 import type { Delivery, SubscribeRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -37,6 +38,7 @@ export async function* subscribe(
   let sub = await getSubscription(ctx, req.subscription);
   validateRange("max_outstanding_messages", req.maxOutstandingMessages, 0, limits.maxStreamMessages);
   validateRange("max_outstanding_bytes", req.maxOutstandingBytes, 0, limits.maxStreamBytes);
+  validateRange("ack_deadline_ms", req.ackDeadlineMs ?? 0, 0, limits.maxAckDeadlineMs);
   const { name, topic } = sub;
   const window = new Outstanding(
     name,
@@ -65,7 +67,7 @@ export async function* subscribe(
       const room = sub.paused ? 0 : window.room();
       if (room > 0) {
         const nowMs = clock.now();
-        const leaseMs = sub.ackDeadlineMs;
+        const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = (await store.lease(name, { max: room, leaseMs, nowMs, autoAck: false })).map(toDelivery);
         if (closed) {
           await giveBack(
@@ -104,6 +106,7 @@ export async function* subscribe(
     await end();
     unregisterStream(ctx, window);
     notifier.forget(window.channel);
+    markUsed(ctx, name);
     const n = (ctx.consumers.get(name) ?? 1) - 1;
     if (n > 0) ctx.consumers.set(name, n);
     else ctx.consumers.delete(name);

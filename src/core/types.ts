@@ -149,6 +149,8 @@ export interface SubscribeRequest {
   maxOutstandingMessages: number;
   /** Most bytes (data plus attributes) the stream holds at once; 0: the server default. */
   maxOutstandingBytes: number;
+  /** Lease length of the stream's messages; 0 or absent: the subscription's deadline. */
+  ackDeadlineMs?: number;
 }
 
 export interface AckTargets {

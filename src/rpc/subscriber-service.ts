@@ -36,6 +36,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
             subscription: req.subscription,
             maxOutstandingMessages: req.maxOutstandingMessages,
             maxOutstandingBytes: toNumber(req.maxOutstandingBytes, "max_outstanding_bytes"),
+            ackDeadlineMs: toNumber(req.ackDeadlineMs, "ack_deadline_ms"),
           },
           ctx.signal,
         );

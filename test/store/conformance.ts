@@ -11,6 +11,7 @@ import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
+import { orderingFilterCases } from "./conformance/ordering-filter.js";
 import { peekBackCases } from "./conformance/peek-back.js";
 import { settleCases } from "./conformance/settle.js";
 
@@ -32,6 +33,7 @@ export function describeStoreConformance(
     describe("settle", () => settleCases(factory));
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
+    describe("ordering and filters", () => orderingFilterCases(factory));
     describe("model", () => modelCases(factory));
     describe("peek from back", () => peekBackCases(factory));
   });

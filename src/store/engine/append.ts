@@ -1,6 +1,7 @@
 import { invalidArgument } from "../../errors/index.js";
 import { type KvReader, type KvWriter, MAX_KEY_BYTES } from "../kv/kv.js";
 import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
+import { fanOutTargets, matchingSubIds } from "./fan-out.js";
 import { formatGeneratedId } from "./generated-id.js";
 import {
   dedupExpiryKey,
@@ -79,10 +80,14 @@ export function appendRecords(
   const topic = requireTopic(w, topicName);
   validateRecords(records);
   const head = readHead(w, topic.id);
-  const subIds = topicSubscriptionIds(w, topic.id);
-  const counters = new Map<number, Counters>(subIds.map((id) => [id, readCounters(w, id)]));
+  const targets = fanOutTargets(w, topic.id);
+  const filtered = targets.some((t) => t.filter !== undefined);
+  const allSubIds = targets.map((t) => t.subId);
+  const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
   const results: AppendResult[] = [];
   for (const r of records) {
+    // Subscriptions whose filter the message fails never see it (as if acked at publish).
+    const subIds = filtered ? matchingSubIds(targets, r.attributes) : allSubIds;
     if (r.id === "") {
       const seq = ++head.lastSeq;
       const id = formatGeneratedId(topic.id, seq);

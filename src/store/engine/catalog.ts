@@ -2,6 +2,7 @@ import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../c
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
+import { encodeFilter, matchesFilter } from "./fan-out.js";
 import {
   dueKey,
   encodeU32,
@@ -96,7 +97,7 @@ export function deleteTopicRecord(w: KvWriter, name: string, nowMs: number): voi
 export function purgeTopicRecords(w: KvWriter, name: string): number {
   const topic = requireTopic(w, name);
   for (const sub of subscriptionsOfTopic(w, topic.id)) {
-    for (const table of [Table.Ready, Table.Pending, Table.Due]) deletePrefix(w, idKey(table, sub.id));
+    for (const table of [Table.Ready, Table.Pending, Table.Due, Table.OrderLock]) deletePrefix(w, idKey(table, sub.id));
     writeCounters(w, sub.id, { unacked: 0, inFlight: 0, delayed: 0 });
   }
   const purged = deletePrefix(w, idKey(Table.Message, topic.id));
@@ -144,7 +145,7 @@ export function createSubscriptionRecord(
   };
   w.put(stringKey(Table.SubscriptionName, sub.name), u32(sub.id));
   putSubscription(w, sub);
-  w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), EMPTY);
+  w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), encodeFilter(sub.filter));
   const c: Counters = { unacked: 0, inFlight: 0, delayed: 0 };
   materializeFrom(w, topic, sub, settings.start, nowMs, c);
   writeCounters(w, sub.id, c);
@@ -171,6 +172,7 @@ function materializeFrom(
       const m = decodeMessage(value, topic.name, seq);
       if (start.kind === "time" && m.publishTimeMs < start.timeMs) continue;
       if (m.expireAtMs > 0 && m.expireAtMs <= nowMs) continue;
+      if (!matchesFilter(sub.filter, m.attributes)) continue;
       const refKey = seqKey(Table.Ref, topic.id, seq);
       const refs = w.get(refKey);
       w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 1) + 1)); // a stored message without a Ref key has one holder
@@ -247,6 +249,7 @@ function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRe
     }
   }
   deletePrefix(w, idKey(Table.Due, sub.id));
+  deletePrefix(w, idKey(Table.OrderLock, sub.id));
   writeHead(w, topic.id, head);
   w.del(idKey(Table.Counters, sub.id));
   w.del(pairKey(Table.TopicSubscription, topic.id, sub.id));

@@ -14,6 +14,7 @@ import {
   Table,
 } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
+import { OrderingGate, releaseOrderLock } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -31,6 +32,12 @@ import { releaseMessage } from "./retention.js";
 const EMPTY = Buffer.alloc(0);
 /** Most due entries (expired leases, elapsed delays) moved to ready per operation. */
 const PROMOTE_LIMIT = 10_000;
+/**
+ * Most ready entries one hand-out looks at. Only entries that stay in ready cost scanning
+ * (peeks, and messages of an ordered subscription whose key is in flight), so this bounds the
+ * work of a call when many messages wait behind a few busy ordering keys.
+ */
+const SCAN_LIMIT = 10_000;
 
 /** Moves leases past their deadline and elapsed delays of one subscription back to ready. */
 export function promoteDue(w: KvWriter, subId: number, nowMs: number, c: Counters): void {
@@ -81,11 +88,14 @@ function handOut(
   let headChanged = false;
   promoteDue(w, sub.id, nowMs, c);
   const out: LeasedRecord[] = [];
+  const gate = sub.ordered ? new OrderingGate(w, sub.id) : undefined;
+  let scanned = 0;
   let start = idKey(Table.Ready, sub.id);
   const end = prefixEnd(start);
-  while (out.length < max) {
+  while (out.length < max && scanned < SCAN_LIMIT) {
     const batch = w.range({ start, end, limit: Math.min(1000, max - out.length) });
     if (batch.length === 0) break;
+    scanned += batch.length;
     for (const { key, value } of batch) {
       const { priority, seq } = parseReadyKey(key);
       const attempt = decodeU32(value) + 1;
@@ -102,12 +112,16 @@ function handOut(
         continue;
       }
       const message = decodeMessage(raw, topic.name, seq);
+      // Ordered: a key with a message in flight waits; later keys are not held up behind it.
+      if (gate && !gate.mayDeliver(message.orderingKey, seq)) continue;
+      gate?.delivered(message.orderingKey, seq, priority, typeof mode === "object");
       if (mode === "peek") {
         out.push({ token: "", message, attempt });
         continue;
       }
       w.del(key);
       if (mode === "auto-ack") {
+        if (gate) releaseOrderLock(w, sub.id, message.orderingKey, seq);
         c.unacked--;
         releaseMessage(w, topic, head, seq, nowMs);
         headChanged = true;
@@ -120,7 +134,8 @@ function handOut(
       c.inFlight++;
       out.push({ token: formatToken({ subId: sub.id, seq, attempt, priority }), message, attempt });
     }
-    if (mode === "peek") start = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
+    // Peeked and ordering-blocked entries stay in ready: continue after the batch.
+    start = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
   }
   writeCounters(w, sub.id, c);
   if (headChanged) writeHead(w, topic.id, head);

@@ -2,7 +2,8 @@ import type { KvWriter } from "../kv/kv.js";
 import type { SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
-import { messageId, messagePriority } from "./message-codec.js";
+import { decodeMessage, messageId, messagePriority } from "./message-codec.js";
+import { releaseOrderLock } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -101,6 +102,12 @@ export function ackTargets(w: KvWriter, subscription: string, targets: SettleTar
     return "ok";
   });
   if (released.length === 0) return out;
+  if (ctx.sub.ordered) {
+    for (const seq of released) {
+      const raw = w.get(seqKey(Table.Message, ctx.topic.id, seq));
+      if (raw) releaseOrderLock(w, ctx.sub.id, decodeMessage(raw, ctx.topic.name, seq).orderingKey, seq);
+    }
+  }
   const head = readHead(w, ctx.topic.id);
   for (const seq of released) releaseMessage(w, ctx.topic, head, seq, nowMs);
   writeHead(w, ctx.topic.id, head);
