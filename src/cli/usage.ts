@@ -27,8 +27,9 @@ Flags (a config file may set the same; flags win over it):
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
   --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
   -h, --help                    print this help
 
-Bridge listeners are not built yet: their flags are accepted and checked, and the ready
-line lists only listeners that exist.
+Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
+the ready line lists only listeners that exist.
 `;

@@ -34,6 +34,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Least severe log level written to stderr. Default `info`. */
   readonly logLevel: LogLevel;
+  /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
+  readonly okqQstatus: "string" | "nested";
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -52,6 +54,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  okqQstatus: "string",
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -113,6 +116,7 @@ export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; 
     maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
     shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
     logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+    okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   };
 
 /** The config keys, in declaration order. */

@@ -52,7 +52,12 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
       const deadline = Date.now() + graceMs;
       // Idle sessions end on the shutdown signal; busy ones after their command.
       while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (ctx.background.size > 0)
+        ctx.logger.warn("okq: NOBLOCK pushes cut short by shutdown", { count: ctx.background.size });
       for (const s of sessions) s.destroy();
+      // Sockets report 'close' asynchronously; wait for them (bounded).
+      const gone = Date.now() + 2_000;
+      while (sessions.size > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 5));
     },
   };
 }
