@@ -50,3 +50,9 @@ export function reasonOf(e: unknown): string | undefined {
   if (!(e instanceof ConnectError)) return undefined;
   return e.findDetails(ErrorDetailSchema)[0]?.reason;
 }
+
+/** The metadata of an error from a broker client (`ErrorDetail.metadata`); empty if none. */
+export function metadataOf(e: unknown): Record<string, string> {
+  if (!(e instanceof ConnectError)) return {};
+  return e.findDetails(ErrorDetailSchema)[0]?.metadata ?? {};
+}

@@ -43,6 +43,34 @@ describe("okq session", () => {
     await c.expect(Buffer.concat(expects));
   });
 
+  it("session - pipelined QRPOPs and QACKs answer exactly as one by one (one Pull, one Ack)", async (t) => {
+    const h = harness(t);
+    const c = h.connect();
+    const ev = (id: string) => `*2\r\n$${id.length}\r\n${id}\r\n$1\r\nv\r\n`;
+    c.send(
+      Buffer.concat([
+        ...["e1", "e2", "e3", "e4", "e5"].map((id) => cmd("QLPUSH", "pq", id, "v")),
+        ...Array.from({ length: 7 }, () => cmd("QRPOP", "pq")),
+        cmd("QACK", "pq", "e1"),
+        cmd("QACK", "pq", "nope"),
+        cmd("QACK", "pq", "e3"),
+        cmd("QACK", "pq", "e1"),
+        cmd("QACK", "other", "e2"),
+        cmd("QACK", "pq", "e2"),
+        cmd("QRPOP", "pq", "EX", "0"),
+        cmd("QRPOP", "pq", "EX", "0"),
+      ]),
+    );
+    await c.expect(
+      `${"+OK\r\n".repeat(5)}${["e1", "e2", "e3", "e4", "e5"].map(ev).join("")}$-1\r\n$-1\r\n` +
+        ":1\r\n:0\r\n:1\r\n:0\r\n:0\r\n:1\r\n$-1\r\n$-1\r\n",
+    );
+    const stats = await h.clients.admin.getStats({ topics: ["pq"] });
+    assert.equal(stats.subscriptions[0]?.backlog, 2n, "e4 and e5 are still leased");
+    assert.equal(h.metrics.commands.get("QRPOP"), 9);
+    assert.equal(h.metrics.commands.get("QACK"), 6);
+  });
+
   it("session - an expired lease is redelivered at its deadline, at the front", async (t) => {
     const h = harness(t);
     const c = h.connect();

@@ -1,13 +1,5 @@
 import type { Duplex } from "node:stream";
-import {
-  COMMANDS,
-  type CommandSession,
-  isBatchablePush,
-  MAX_PUSH_BATCH,
-  MAX_PUSH_BATCH_BYTES,
-  pushBatch,
-  pushItem,
-} from "./commands/index.js";
+import { COMMANDS, type CommandSession, executeRun, mayJoin, type RunItem, runKey } from "./commands/index.js";
 import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
@@ -157,30 +149,27 @@ export class RespSession implements CommandSession {
     const name = (rawName ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
     const label = COMMANDS.has(name) ? name : "unknown";
     if (this.ctx.shutdownSignal.aborted) return [this.counted(label, SHUTTING_DOWN)];
-    if (this.authenticated && isBatchablePush(name, args)) return this.pushRun(name, args);
+    const key = this.authenticated ? runKey(this.ctx, name, args) : undefined;
+    if (key !== undefined) return this.pipelinedRun(key, { name, args });
     this.ctx.metrics.command(BRIDGE, label);
     return [this.counted(label, await this.execute(name, rawName, args))];
   }
 
-  /** A pipelined run of plain pushes: one Publish per queue, one reply per push. */
-  private async pushRun(name: string, args: Buffer[]): Promise<Reply[]> {
-    const items = [pushItem(name, args)];
-    const names = [name];
-    let bytes = (args[2] as Buffer).length;
+  /** A pipelined run (see commands/runs.ts): the command plus its pending neighbours of the same key. */
+  private async pipelinedRun(key: string, first: RunItem): Promise<Reply[]> {
+    const items = [first];
     for (;;) {
       const next = this.pending[0];
-      if (next?.type !== "command" || items.length >= MAX_PUSH_BATCH) break;
-      const [raw, ...rest] = next.args;
-      const n = (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
-      if (!isBatchablePush(n, rest) || bytes + (rest[2] as Buffer).length > MAX_PUSH_BATCH_BYTES) break;
+      if (next?.type !== "command") break;
+      const [raw, ...args] = next.args;
+      const item = { name: (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase(), args };
+      if (runKey(this.ctx, item.name, item.args) !== key || !mayJoin(key, items, item)) break;
       this.pending.shift();
-      items.push(pushItem(n, rest));
-      names.push(n);
-      bytes += (rest[2] as Buffer).length;
+      items.push(item);
     }
-    for (const n of names) this.ctx.metrics.command(BRIDGE, n);
-    const replies = await pushBatch(this.ctx, items);
-    return replies.map((r, i) => this.counted(names[i] as string, r));
+    for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
+    const replies = await executeRun(this.ctx, key, items);
+    return replies.map((r, i) => this.counted((items[i] as RunItem).name, r));
   }
 
   private counted(label: string, reply: Reply): Reply {

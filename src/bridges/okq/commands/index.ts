@@ -30,4 +30,4 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
 ]);
 
 export type { CommandSession, CommandSpec } from "./command.js";
-export { isBatchablePush, MAX_PUSH_BATCH, MAX_PUSH_BATCH_BYTES, pushBatch, pushItem } from "./push.js";
+export { executeRun, mayJoin, type RunItem, runKey } from "./runs.js";

@@ -1,5 +1,6 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
-import { reasonOf } from "../../bridge.js";
+import { metadataOf, reasonOf } from "../../bridge.js";
+import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
 import { goAtoi } from "../go-format.js";
 import { array, bulk, error, int, NULL, OK, type Reply } from "../resp-encoder.js";
@@ -31,36 +32,58 @@ export function parseOkqInt(arg: Buffer, as: string): number | Reply {
 export const QRPOP: CommandSpec = {
   minArgs: 1,
   async run(s, args) {
-    const queue = utf8(args[0] as Buffer);
-    let expires = DEFAULT_EXPIRES_S;
-    let noack = false;
-    let rest = args.slice(1);
-    if (rest.length > 1 && isKeyword(rest[0], "EX")) {
-      const parsed = parseOkqInt(rest[1] as Buffer, "expires");
-      if (typeof parsed !== "number") return parsed;
-      if (parsed === 0) noack = true;
-      else expires = parsed;
-      rest = rest.slice(2);
-    }
-    if (isKeyword(rest[0], "NOACK")) noack = true;
-    const max = s.ctx.options.maxLeaseSeconds;
-    if (!noack && expires > max) return error(`ERR bad expires value: ${expires} > ${max}`);
-    if (queue === undefined) return NULL;
-    try {
-      const res = await s.ctx.clients.subscriber.pull({
-        subscription: queue,
-        maxMessages: 1,
-        waitMs: 0,
-        ackDeadlineMs: BigInt(expires * 1000),
-        autoAck: noack,
-      });
-      return event(res.messages[0]);
-    } catch (e) {
-      if (isAbsent(e)) return NULL;
-      return errorReply(e, s.ctx.logger, "QRPOP");
-    }
+    const pop = parsePop(args, s.ctx.options.maxLeaseSeconds);
+    if ("t" in pop) return pop;
+    return (await popRun(s.ctx, pop, 1))[0] as Reply;
   },
 };
+
+/** A parsed QRPOP: undefined queue when the name cannot exist (not UTF-8). */
+export interface Pop {
+  queue: string | undefined;
+  expires: number;
+  noack: boolean;
+}
+
+/** Parses `QRPOP queue [EX seconds] [NOACK]` like okQ; an error reply for a bad EX. */
+export function parsePop(args: readonly Buffer[], maxLeaseSeconds: number): Pop | Reply {
+  const queue = utf8(args[0] as Buffer);
+  let expires = DEFAULT_EXPIRES_S;
+  let noack = false;
+  let rest = args.slice(1);
+  if (rest.length > 1 && isKeyword(rest[0], "EX")) {
+    const parsed = parseOkqInt(rest[1] as Buffer, "expires");
+    if (typeof parsed !== "number") return parsed;
+    if (parsed === 0) noack = true;
+    else expires = parsed;
+    rest = rest.slice(2);
+  }
+  if (isKeyword(rest[0], "NOACK")) noack = true;
+  if (!noack && expires > maxLeaseSeconds) return error(`ERR bad expires value: ${expires} > ${maxLeaseSeconds}`);
+  return { queue, expires, noack };
+}
+
+/**
+ * `count` pipelined QRPOPs of one queue with the same options as one Pull of up to `count`
+ * events: the same events, in the same order, as popping them one by one; nil for the rest.
+ */
+export async function popRun(ctx: OkqContext, pop: Pop, count: number): Promise<Reply[]> {
+  const nils = (n: number) => Array.from({ length: n }, () => NULL);
+  if (pop.queue === undefined) return nils(count);
+  try {
+    const res = await ctx.clients.subscriber.pull({
+      subscription: pop.queue,
+      maxMessages: count,
+      waitMs: 0,
+      ackDeadlineMs: BigInt(pop.expires * 1000),
+      autoAck: pop.noack,
+    });
+    return [...res.messages.map(event), ...nils(count - res.messages.length)];
+  } catch (e) {
+    if (isAbsent(e)) return nils(count);
+    return nils(count).map(() => errorReply(e, ctx.logger, "QRPOP"));
+  }
+}
 
 /** QRPEEK: the next event QRPOP would take; QLPEEK: the one it would take last. Nothing is leased. */
 function peekCommand(fromBack: boolean): CommandSpec {
@@ -98,10 +121,9 @@ export const QACK: CommandSpec = {
     const queue = utf8(args[0] as Buffer);
     const id = utf8(args[1] as Buffer);
     if (queue === undefined || id === undefined || id === "") return int(0);
-    const redo = isKeyword(args[2], "REDO");
+    if (!isKeyword(args[2], "REDO")) return (await ackRun(s.ctx, queue, [id]))[0] as Reply;
     try {
-      if (redo) await s.ctx.clients.subscriber.nack({ subscription: queue, messageIds: [id], delayMs: 0n });
-      else await s.ctx.clients.subscriber.ack({ subscription: queue, messageIds: [id] });
+      await s.ctx.clients.subscriber.nack({ subscription: queue, messageIds: [id], delayMs: 0n });
       return int(1);
     } catch (e) {
       if (isAbsent(e) || NOT_THERE.has(reasonOf(e) ?? "")) return int(0);
@@ -109,6 +131,33 @@ export const QACK: CommandSpec = {
     }
   },
 };
+
+/**
+ * Pipelined QACKs of one queue as one Ack by message ids. The broker applies every id it can and
+ * lists the ids that failed in the error metadata, so each QACK still gets its own `:1`/`:0`.
+ * Ids repeated in the run, or with a comma (the metadata's separator), are acked one by one.
+ */
+export async function ackRun(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
+  const one = async (id: string) => (await ackRun(ctx, queue, [id]))[0] as Reply;
+  if (ids.length > 1 && (new Set(ids).size < ids.length || ids.some((id) => id.includes(",")))) {
+    const out: Reply[] = [];
+    for (const id of ids) out.push(await one(id));
+    return out;
+  }
+  try {
+    await ctx.clients.subscriber.ack({ subscription: queue, messageIds: [...ids] });
+    return ids.map(() => int(1));
+  } catch (e) {
+    if (isAbsent(e)) return ids.map(() => int(0));
+    const reason = reasonOf(e);
+    if (reason === "INVALID_ARGUMENT") return ids.map(() => int(0));
+    if (reason !== "DELIVERY_UNKNOWN" && reason !== "LEASE_EXPIRED") {
+      return ids.map(() => errorReply(e, ctx.logger, "QACK"));
+    }
+    const failed = new Set((metadataOf(e).failed_message_ids ?? "").split(","));
+    return ids.map((id) => int(failed.has(id) ? 0 : 1));
+  }
+}
 
 /** `QFLUSH queue`: drops every event of the queue, popped or not. Always `+OK`. */
 export const QFLUSH: CommandSpec = {
