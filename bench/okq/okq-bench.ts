@@ -63,7 +63,9 @@ async function startSwitchyard(dataDir: string): Promise<RespTarget> {
     host: host as string,
     port: Number(port),
     dialect: OKQ_DIALECT,
-    benchmarkCommand: ["QLPUSH", "rb", "__rand_int__"],
+    // Two random numbers per id: redis-benchmark stops at the first error reply, and one
+    // __rand_int__ (at most 2^31 values) repeats within 100,000 pushes (a duplicate event).
+    benchmarkCommand: ["QLPUSH", "rb", "__rand_int__-__rand_int__"],
     stop: () => broker.stop(),
   };
 }

@@ -23,6 +23,15 @@ export function createBridgeMetrics(): BridgeMetricsRegistry {
   const commands = new Map<string, number>();
   const errors = new Map<string, number>();
   const add = (m: Map<string, number>, k: string, d = 1) => m.set(k, (m.get(k) ?? 0) + d);
+  // Label strings are built once per (bridge, command): counting is on every command's path.
+  const labelCache = new Map<string, Map<string, string>>();
+  const commandKey = (bridge: string, command: string): string => {
+    let byCommand = labelCache.get(bridge);
+    if (!byCommand) labelCache.set(bridge, (byCommand = new Map()));
+    let k = byCommand.get(command);
+    if (k === undefined) byCommand.set(command, (k = key({ bridge, command })));
+    return k;
+  };
   const family = (name: string, type: "gauge" | "counter", help: string, samples: Map<string, number>) => {
     let out = `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
     for (const [labels, value] of [...samples].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -35,8 +44,8 @@ export function createBridgeMetrics(): BridgeMetricsRegistry {
       add(open, key({ bridge }), delta);
       if (delta > 0) add(accepted, key({ bridge }));
     },
-    command: (bridge, command) => add(commands, key({ bridge, command })),
-    error: (bridge, command) => add(errors, key({ bridge, command })),
+    command: (bridge, command) => add(commands, commandKey(bridge, command)),
+    error: (bridge, command) => add(errors, commandKey(bridge, command)),
     render: () =>
       family("switchyard_bridge_connections", "gauge", "Open client connections per bridge.", open) +
       family("switchyard_bridge_connections_total", "counter", "Client connections accepted per bridge.", accepted) +

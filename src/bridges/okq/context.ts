@@ -1,7 +1,12 @@
+import type { PublishResult } from "../../../gen/switchyard/v1/publisher_pb.js";
+import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
 import type { Logger } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
+import type { Coalesced } from "./coalescer.js";
+import type { OutgoingMessage } from "./commands/push.js";
 import type { ConsumerRegistry } from "./consumers.js";
 import type { QueueDirectory } from "./queue-directory.js";
+import type { Reply } from "./resp-encoder.js";
 
 /** How `QSTATUS` answers: okQ b690c53's strings (the seed README) or 3ed64e7's nested arrays. */
 export type QstatusFormat = "string" | "nested";
@@ -65,6 +70,12 @@ export interface OkqContext {
   readonly consumers: ConsumerRegistry;
   /** Aborted when the server shuts down. */
   readonly shutdownSignal: AbortSignal;
+  /** Broker calls merged across connections per event-loop turn (see coalescer.ts). */
+  readonly calls: {
+    publish: Coalesced<OutgoingMessage, PublishResult>;
+    pull: Coalesced<null, ReceivedMessage | undefined>;
+    ack: Coalesced<string, Reply>;
+  };
   /** NOBLOCK pushes in flight (bounded by `maxNoblockInFlight`). */
   readonly background: Set<Promise<unknown>>;
   /** Open connections of the bridge (INFO). */

@@ -1,6 +1,9 @@
 import type { Duplex } from "node:stream";
 import type { Logger } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients, TcpBridge } from "../bridge.js";
+import { createCoalescer } from "./coalescer.js";
+import { MAX_PUSH_BATCH_BYTES, publishDirect } from "./commands/push.js";
+import { ackDirect, pullDirect } from "./commands/queue.js";
 import { createConsumerRegistry } from "./consumers.js";
 import { BRIDGE, type OkqContext, type OkqOptions, resolveOkqOptions } from "./context.js";
 import { createQueueDirectory } from "./queue-directory.js";
@@ -22,7 +25,9 @@ export interface OkqBridgeDeps {
 export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): TcpBridge {
   const sessions = new Set<RespSession>();
   let clientIds = 0;
+  const calls = {} as OkqContext["calls"];
   const ctx: OkqContext = {
+    calls,
     clients: deps.clients,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -34,6 +39,15 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
     connections: () => sessions.size,
     nextClientId: () => ++clientIds,
   };
+  // One broker call per queue per loop turn, at most the broker's batch and pull limits.
+  calls.publish = createCoalescer(
+    (queue, messages) => publishDirect(ctx, queue, messages),
+    1000,
+    (m) => m.data?.length ?? 0,
+    MAX_PUSH_BATCH_BYTES,
+  );
+  calls.pull = createCoalescer((key, slots) => pullDirect(ctx, key, slots), 1000);
+  calls.ack = createCoalescer((queue, ids) => ackDirect(ctx, queue, ids), 1000);
   const inFlight = () => [...sessions].filter((s) => s.busy).length + ctx.background.size;
 
   return {

@@ -1,5 +1,13 @@
 import type { Duplex } from "node:stream";
-import { COMMANDS, type CommandSession, executeRun, mayJoin, type RunItem, runKey } from "./commands/index.js";
+import {
+  COMMANDS,
+  type CommandSession,
+  executeRun,
+  mayJoin,
+  type RunItem,
+  runBytes,
+  runKey,
+} from "./commands/index.js";
 import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
@@ -158,14 +166,18 @@ export class RespSession implements CommandSession {
   /** A pipelined run (see commands/runs.ts): the command plus its pending neighbours of the same key. */
   private async pipelinedRun(key: string, first: RunItem): Promise<Reply[]> {
     const items = [first];
+    let bytes = runBytes(key, first);
     for (;;) {
       const next = this.pending[0];
       if (next?.type !== "command") break;
       const [raw, ...args] = next.args;
       const item = { name: (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase(), args };
-      if (runKey(this.ctx, item.name, item.args) !== key || !mayJoin(key, items, item)) break;
+      if (runKey(this.ctx, item.name, item.args) !== key) break;
+      const more = runBytes(key, item);
+      if (!mayJoin(items.length, bytes, more)) break;
       this.pending.shift();
       items.push(item);
+      bytes += more;
     }
     for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
     const replies = await executeRun(this.ctx, key, items);

@@ -30,4 +30,4 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
 ]);
 
 export type { CommandSession, CommandSpec } from "./command.js";
-export { executeRun, mayJoin, type RunItem, runKey } from "./runs.js";
+export { executeRun, mayJoin, type RunItem, runBytes, runKey } from "./runs.js";

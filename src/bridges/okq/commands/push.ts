@@ -1,3 +1,6 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { PublishResult } from "../../../../gen/switchyard/v1/publisher_pb.js";
+import type { PublishMessageSchema } from "../../../../gen/switchyard/v1/types_pb.js";
 import { reasonOf } from "../../bridge.js";
 import { BRIDGE, type OkqContext } from "../context.js";
 import { errorReply } from "../errors.js";
@@ -66,20 +69,9 @@ async function publishGroup(
     const item = items[g.index] as PushItem;
     return { id: g.id, data: item.contents, priority: item.front ? FRONT_PRIORITY : 0 };
   });
-  const publish = async () => {
-    await ctx.queues.ensure(queue);
-    return ctx.clients.publisher.publish({ topic: queue, messages });
-  };
   try {
-    let res: Awaited<ReturnType<typeof publish>>;
-    try {
-      res = await publish();
-    } catch (e) {
-      if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
-      ctx.queues.forget(queue); // deleted behind our back: create it again
-      res = await publish();
-    }
-    return res.results.map((r, k) => (r.duplicate ? error(`ERR duplicate event ${group[k]?.id}`) : OK));
+    const results = await ctx.calls.publish(queue, messages);
+    return results.map((r, k) => (r.duplicate ? error(`ERR duplicate event ${group[k]?.id}`) : OK));
   } catch (e) {
     if (group.length > 1) {
       return Promise.all(group.map((g) => publishGroup(ctx, queue, [g], items).then((r) => r[0] as Reply)));
@@ -134,3 +126,28 @@ function pushCommand(front: boolean): CommandSpec {
 
 export const QLPUSH = pushCommand(false);
 export const QRPUSH = pushCommand(true);
+
+/** A message as the bridge publishes it. */
+export type OutgoingMessage = MessageInitShape<typeof PublishMessageSchema>;
+
+/**
+ * One Publish of (possibly several connections') messages to a queue, creating the queue first if
+ * needed, and again if it was deleted behind our back (TOPIC_NOT_FOUND).
+ */
+export async function publishDirect(
+  ctx: OkqContext,
+  queue: string,
+  messages: readonly OutgoingMessage[],
+): Promise<PublishResult[]> {
+  const publish = async () => {
+    await ctx.queues.ensure(queue);
+    return ctx.clients.publisher.publish({ topic: queue, messages: [...messages] });
+  };
+  try {
+    return (await publish()).results;
+  } catch (e) {
+    if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+    ctx.queues.forget(queue);
+    return (await publish()).results;
+  }
+}

@@ -10,7 +10,7 @@ import { type CommandSpec, isKeyword, utf8 } from "./command.js";
 const DEFAULT_EXPIRES_S = 30;
 
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
-function event(m: ReceivedMessage | undefined): Reply {
+export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
   return array([bulk(m.message.id), bulk(Buffer.from(m.message.data))]);
 }
@@ -37,6 +37,23 @@ export const QRPOP: CommandSpec = {
     return (await popRun(s.ctx, pop, 1))[0] as Reply;
   },
 };
+
+/** One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]` as JSON. */
+export async function pullDirect(
+  ctx: OkqContext,
+  key: string,
+  slots: readonly null[],
+): Promise<(ReceivedMessage | undefined)[]> {
+  const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
+  const res = await ctx.clients.subscriber.pull({
+    subscription: queue,
+    maxMessages: slots.length,
+    waitMs: 0,
+    ackDeadlineMs: BigInt(expires * 1000),
+    autoAck: noack,
+  });
+  return slots.map((_, i) => res.messages[i]);
+}
 
 /** A parsed QRPOP: undefined queue when the name cannot exist (not UTF-8). */
 export interface Pop {
@@ -71,14 +88,8 @@ export async function popRun(ctx: OkqContext, pop: Pop, count: number): Promise<
   const nils = (n: number) => Array.from({ length: n }, () => NULL);
   if (pop.queue === undefined) return nils(count);
   try {
-    const res = await ctx.clients.subscriber.pull({
-      subscription: pop.queue,
-      maxMessages: count,
-      waitMs: 0,
-      ackDeadlineMs: BigInt(pop.expires * 1000),
-      autoAck: pop.noack,
-    });
-    return [...res.messages.map(event), ...nils(count - res.messages.length)];
+    const got = await ctx.calls.pull(JSON.stringify([pop.queue, pop.expires, pop.noack]), new Array(count).fill(null));
+    return got.map(event);
   } catch (e) {
     if (isAbsent(e)) return nils(count);
     return nils(count).map(() => errorReply(e, ctx.logger, "QRPOP"));
@@ -137,8 +148,13 @@ export const QACK: CommandSpec = {
  * lists the ids that failed in the error metadata, so each QACK still gets its own `:1`/`:0`.
  * Ids repeated in the run, or with a comma (the metadata's separator), are acked one by one.
  */
-export async function ackRun(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
-  const one = async (id: string) => (await ackRun(ctx, queue, [id]))[0] as Reply;
+export function ackRun(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
+  return ctx.calls.ack(queue, ids);
+}
+
+/** One Ack by message ids (possibly of several connections); never throws. */
+export async function ackDirect(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
+  const one = async (id: string) => (await ackDirect(ctx, queue, [id]))[0] as Reply;
   if (ids.length > 1 && (new Set(ids).size < ids.length || ids.some((id) => id.includes(",")))) {
     const out: Reply[] = [];
     for (const id of ids) out.push(await one(id));

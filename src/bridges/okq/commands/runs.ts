@@ -38,12 +38,14 @@ export function runKey(ctx: OkqContext, name: string, args: readonly Buffer[]): 
   return undefined;
 }
 
-/** True when `next` may join a run that already holds `items` (size bounds). */
-export function mayJoin(key: string, items: readonly RunItem[], next: RunItem): boolean {
-  if (items.length >= MAX_RUN) return false;
-  if (key !== "push") return true;
-  const bytes = items.reduce((n, i) => n + (i.args[2] as Buffer).length, 0);
-  return bytes + (next.args[2] as Buffer).length <= MAX_PUSH_BATCH_BYTES;
+/** Bytes a command adds to a run (push contents; nothing for the others). */
+export function runBytes(key: string, item: RunItem): number {
+  return key === "push" ? (item.args[2] as Buffer).length : 0;
+}
+
+/** True when a run of `count` commands and `bytes` may take one more of `nextBytes`. */
+export function mayJoin(count: number, bytes: number, nextBytes: number): boolean {
+  return count < MAX_RUN && bytes + nextBytes <= MAX_PUSH_BATCH_BYTES;
 }
 
 /** Executes a run; one reply per item, in order. */
