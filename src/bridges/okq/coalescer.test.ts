@@ -39,7 +39,7 @@ describe("okq coalescer", () => {
     const c = createCoalescer(
       async (_key: string, items: readonly number[]) => {
         sizes.push(items.length);
-        return items;
+        return [...items];
       },
       3,
       (i) => i,

@@ -30,6 +30,8 @@ export interface OkqOptions {
   maxInlineBytes?: number;
   /** Commands read ahead of the one executing before the connection stops reading. Default 1,024. */
   maxPendingCommands?: number;
+  /** Argument bytes read ahead of the executing command before the connection stops reading. Default 16 MiB. */
+  maxPendingBytes?: number;
   /** How long a client may leave its replies unread (socket not draining) before it is dropped. Default 60 s. */
   drainTimeoutMs?: number;
   /** Longest `QRPOP ... EX` lease in seconds (the broker's longest ack deadline). Default 600. */
@@ -52,6 +54,7 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxArrayLength: o.maxArrayLength ?? 65_536,
     maxInlineBytes: o.maxInlineBytes ?? 64 * 1024,
     maxPendingCommands: o.maxPendingCommands ?? 1024,
+    maxPendingBytes: o.maxPendingBytes ?? 16 * 1024 * 1024,
     drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
     maxLeaseSeconds: o.maxLeaseSeconds ?? 600,
     qstatusFormat: o.qstatusFormat ?? "string",

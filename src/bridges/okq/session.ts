@@ -35,6 +35,8 @@ export class RespSession implements CommandSession {
 
   private readonly decoder: RespDecoder;
   private readonly pending: RespEvent[] = [];
+  /** Argument bytes of the pending commands (bounded by `maxPendingBytes`). */
+  private pendingBytes = 0;
   private readonly closed = new AbortController();
   private running = false;
   private readingPaused = false;
@@ -84,8 +86,11 @@ export class RespSession implements CommandSession {
 
   private onData(chunk: Buffer): void {
     if (this.decoder.failed) return;
-    for (const e of this.decoder.push(chunk)) this.pending.push(e);
-    if (this.decoder.failed || this.pending.length >= this.ctx.options.maxPendingCommands) {
+    for (const e of this.decoder.push(chunk)) {
+      this.pending.push(e);
+      this.pendingBytes += eventBytes(e);
+    }
+    if (this.decoder.failed || this.overPendingLimit(1)) {
       this.readingPaused = true;
       this.socket.pause();
     }
@@ -95,6 +100,7 @@ export class RespSession implements CommandSession {
   private onClosed(): void {
     this.finished = true;
     this.pending.length = 0;
+    this.pendingBytes = 0;
     this.closed.abort();
     this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
     this.ctx.consumers.register(this, []);
@@ -122,11 +128,7 @@ export class RespSession implements CommandSession {
           return;
         }
         if (this.closeAfterReply) return this.finish();
-        if (
-          this.readingPaused &&
-          !this.decoder.failed &&
-          this.pending.length <= this.ctx.options.maxPendingCommands / 2
-        ) {
+        if (this.readingPaused && !this.decoder.failed && !this.overPendingLimit(2)) {
           this.readingPaused = false;
           this.socket.resume();
         }
@@ -140,12 +142,25 @@ export class RespSession implements CommandSession {
     }
   }
 
+  /** True when the pending commands reach 1/`divisor` of their count or byte limit. */
+  private overPendingLimit(divisor: number): boolean {
+    const o = this.ctx.options;
+    return this.pending.length >= o.maxPendingCommands / divisor || this.pendingBytes >= o.maxPendingBytes / divisor;
+  }
+
+  private takePending(): RespEvent {
+    const e = this.pending.shift() as RespEvent;
+    this.pendingBytes -= eventBytes(e);
+    return e;
+  }
+
   /** Executes the next pending command (or run of pushes) and returns its replies. */
   private async next(): Promise<Reply[]> {
-    const event = this.pending.shift() as RespEvent;
+    const event = this.takePending();
     if (event.type === "fatal") {
       this.ctx.metrics.error(BRIDGE, "protocol");
       this.pending.length = 0;
+      this.pendingBytes = 0;
       this.closeAfterReply = true; // the framing is lost: answer, then close
       return [error(`ERR ${event.message}`)];
     }
@@ -175,7 +190,7 @@ export class RespSession implements CommandSession {
       if (runKey(this.ctx, item.name, item.args) !== key) break;
       const more = runBytes(key, item);
       if (!mayJoin(items.length, bytes, more)) break;
-      this.pending.shift();
+      this.takePending();
       items.push(item);
       bytes += more;
     }
@@ -217,4 +232,8 @@ export class RespSession implements CommandSession {
       this.socket.on("close", onClose);
     });
   }
+}
+
+function eventBytes(e: RespEvent): number {
+  return e.type === "command" ? e.args.reduce((n, a) => n + a.length, 0) : 0;
 }
