@@ -2,6 +2,7 @@ import { BrokerError, invalidArgument } from "../errors/index.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
 import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
 import type { CoreContext } from "./context.js";
+import { checkDeadLetterTopic } from "./dead-letter-ops.js";
 import { trackSubscription } from "./ephemeral.js";
 import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
 import type {
@@ -71,6 +72,7 @@ async function appendWithRetry(ctx: CoreContext, topic: string, records: AppendR
 export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {
   const settings = topicSettings(spec, ctx.limits);
   const queueSub = settings.queue ? queueSubscriptionSettings(spec, ctx.limits) : undefined;
+  if (queueSub) await checkDeadLetterTopic(ctx, queueSub);
   const { topic, subscription } = await ctx.store.createTopic(settings, ctx.clock.now(), queueSub);
   if (subscription) trackSubscription(ctx, subscriptionInfo(subscription));
   return subscription
@@ -123,6 +125,7 @@ export async function updateTopic(ctx: CoreContext, name: string, patch: Partial
 
 export async function createSubscription(ctx: CoreContext, spec: CreateSubscriptionSpec): Promise<SubscriptionInfo> {
   const settings = subscriptionSettings(spec, ctx.limits);
+  await checkDeadLetterTopic(ctx, settings);
   const created = subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
   trackSubscription(ctx, created);
   return created;
@@ -162,6 +165,7 @@ export async function updateSubscription(
     throw invalidArgument("ordered cannot change after a subscription is created", "ordered");
   }
   const settings = subscriptionSettings({ ...current, ...patch, name, topic: current.topic }, ctx.limits);
+  await checkDeadLetterTopic(ctx, settings, current);
   const updated = subscriptionInfo(await ctx.store.updateSubscription(name, settings));
   trackSubscription(ctx, updated);
   ctx.notifier.notify(updated.topic);
@@ -187,6 +191,7 @@ export async function getStats(ctx: CoreContext, topics: readonly string[]): Pro
         consumers: ctx.consumers.get(sub.name) ?? 0,
         oldestUnackedAgeMs: sc.oldestUnackedPublishMs > 0 ? Math.max(0, now - sc.oldestUnackedPublishMs) : 0,
         paused: sub.paused,
+        deadLettered: await ctx.store.deadLettered(sub.name),
       });
     }
   }

@@ -123,6 +123,7 @@ describe("core admin", () => {
       consumers: 0,
       oldestUnackedAgeMs: 5000,
       paused: false,
+      deadLettered: 0,
     });
     assert.deepEqual(byName.get("audit"), {
       name: "audit",
@@ -133,6 +134,7 @@ describe("core admin", () => {
       consumers: 0,
       oldestUnackedAgeMs: 5000,
       paused: true,
+      deadLettered: 0,
     });
 
     // A waiting pull (audit is paused, so it waits) counts as a consumer until it ends.

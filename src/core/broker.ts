@@ -43,7 +43,11 @@ export interface Broker {
    */
   subscribe(request: SubscribeRequest, signal: AbortSignal): AsyncIterable<Delivery[]>;
   ack(subscription: string, targets: AckTargets): Promise<void>;
-  nack(subscription: string, targets: AckTargets, delayMs: number): Promise<void>;
+  /**
+   * A failed delivery: available again after `delayMs`, or (0) after the subscription's retry
+   * backoff; after `max_delivery_attempts` it goes to the dead-letter topic, carrying `error`.
+   */
+  nack(subscription: string, targets: AckTargets, delayMs: number, error?: string): Promise<void>;
   modifyAckDeadline(subscription: string, ackIds: readonly string[], ackDeadlineMs: number): Promise<void>;
   /**
    * The next available messages, without leasing them. `waitMs` (default 0) makes it a
@@ -72,6 +76,8 @@ export interface Broker {
   setPaused(name: string, paused: boolean): Promise<SubscriptionInfo>;
 
   getStats(topics: readonly string[]): Promise<Stats>;
+  /** Moves dead letters back to their subscription (0: all; filter on attributes); returns how many. */
+  redrive(subscription: string, maxMessages: number, filter: Readonly<Record<string, string>>): Promise<number>;
 
   /** Ends waits with SHUTTING_DOWN and stops timers. Does not close the store. */
   close(): Promise<void>;

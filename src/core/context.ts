@@ -1,6 +1,6 @@
 import type { Notifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
-import type { Clock, Logger } from "../util/index.js";
+import type { Clock, Logger, TimerHandle } from "../util/index.js";
 import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
 import type { Outstanding } from "./outstanding.js";
@@ -16,6 +16,10 @@ export interface CoreContext {
   consumers: Map<string, number>;
   /** Open Subscribe streams per subscription, so settles can free their windows. */
   streams: Map<string, Set<Outstanding>>;
+  /** Timers that apply expired last-attempt leases (scheduleExpirySweep in expiry-sweep.ts). */
+  expirySweeps: Map<string, TimerHandle>;
+  /** When a blocked dead-letter topic was last logged, per subscription (rate limit). */
+  deadLetterWarnedMs: Map<string, number>;
   /** Last use of ephemeral subscriptions, for the idle sweep. */
   idle: IdleTracker;
   /** Aborted with SHUTTING_DOWN when the broker closes. */

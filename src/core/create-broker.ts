@@ -6,8 +6,10 @@ import { type Clock, type Logger, silentLogger, systemClock } from "../util/inde
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import type { CoreContext } from "./context.js";
+import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
+import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
@@ -34,8 +36,11 @@ export function createBroker(options: BrokerOptions): Broker {
     consumers: new Map(),
     streams: new Map(),
     idle: createIdleTracker((options.clock ?? systemClock).now()),
+    expirySweeps: new Map(),
+    deadLetterWarnedMs: new Map(),
     shutdown: new AbortController(),
   };
+  ctx.expirySweeps = createExpirySweeps(ctx);
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
   const open = () => {
@@ -86,6 +91,7 @@ export function createBroker(options: BrokerOptions): Broker {
     deleteSubscription: guard(deleteSubscription),
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
+    redrive: guard(redrive),
     async close() {
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));

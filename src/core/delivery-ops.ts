@@ -2,7 +2,9 @@ import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
+import { scheduleExpirySweep } from "./expiry-sweep.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
@@ -39,7 +41,11 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
-        if (got.length > 0) return got.map(toDelivery);
+        if (got.length > 0) {
+          const deliveries = got.map(toDelivery);
+          await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
+          return deliveries;
+        }
       }
       const now = clock.now();
       if (now >= deadline) return [];
@@ -125,20 +131,24 @@ export async function nack(
   subscription: string,
   targets: AckTargets,
   delayMs: number,
+  error = "",
 ): Promise<void> {
   const sub = await getSubscription(ctx, subscription);
   markUsed(ctx, sub.name);
   validateTargets(targets);
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
+  validateNackError(error);
   const now = ctx.clock.now();
   const outcomes = await ctx.store.nack(
     sub.name,
     { tokens: targets.ackIds, messageIds: targets.messageIds },
     now + delayMs,
     now,
+    { failed: true, error },
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.notifier.notify(sub.topic);
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
   throwIfFailed(outcomes, targets);
 }
 
@@ -161,6 +171,8 @@ export async function modifyAckDeadline(
     ackIds.filter((_, i) => outcomes[i] === "ok"),
     now + ackDeadlineMs,
   );
+  // An extended lease may be on its last attempt: apply its end, too (dead letter).
+  if (sub.maxDeliveryAttempts > 0 && outcomes.includes("ok")) scheduleExpirySweep(ctx, sub, now + ackDeadlineMs);
   ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, { ackIds, messageIds: [] });
 }

@@ -1,6 +1,7 @@
 import { invalidArgument } from "../errors/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
+import { retryAndDeadLetterSettings } from "./retry-settings.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { notYet, validateName, validateRange } from "./validate.js";
 
@@ -77,10 +78,8 @@ export function subscriptionSettings(
   if (s.start.kind === "time") validateRange("start.time", s.start.timeMs, 0, Number.MAX_SAFE_INTEGER);
   validateFilter(s.filter);
   if (s.expireAfterIdleMs > 0) validateRange("expire_after_idle_ms", s.expireAfterIdleMs, 1, YEAR_MS);
+  retryAndDeadLetterSettings(s);
   // Delivery features that a later release implements; refuse rather than ignore them.
-  if (s.maxDeliveryAttempts > 0) throw notYet("max_delivery_attempts");
-  if (s.deadLetterTopic !== "") throw notYet("dead_letter_topic");
-  if (s.retry.minBackoffMs > 0 || s.retry.maxBackoffMs > 0) throw notYet("retry");
   if (s.push) throw notYet("push");
   return s;
 }

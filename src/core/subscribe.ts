@@ -1,6 +1,7 @@
 import { BrokerError } from "../errors/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { afterLease } from "./dead-letter-ops.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
@@ -80,6 +81,7 @@ export async function* subscribe(
         }
         if (got.length > 0) {
           window.add(got, nowMs + leaseMs);
+          await afterLease(ctx, sub, got, nowMs + leaseMs);
           yield got;
           sub = await getSubscription(ctx, name); // pause, delete and deadline changes apply
           continue;

@@ -120,6 +120,8 @@ export interface SubscriptionStats {
   consumers: number;
   oldestUnackedAgeMs: number;
   paused: boolean;
+  /** Messages that used up their delivery attempts: moved to the dead-letter topic, or dropped. */
+  deadLettered: number;
 }
 
 export interface Stats {

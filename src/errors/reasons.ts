@@ -42,7 +42,8 @@ export type Reason =
   | "CANCELED"
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "NO_DEAD_LETTER_TOPIC";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -73,6 +74,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   UNIMPLEMENTED: { code: StatusCode.Unimplemented, httpStatus: 501 },
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
+  NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
 };
 
 /** All reasons, in table order. */

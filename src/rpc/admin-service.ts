@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import type { Broker, SubscriptionSettings, TopicSettings } from "../core/index.js";
-import { BrokerError, invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/index.js";
 import type { Logger } from "../util/index.js";
 import * as convert from "./convert.js";
 import { mapErrors } from "./to-connect-error.js";
@@ -104,11 +104,13 @@ export function adminService(broker: Broker, logger: Logger): ServiceImpl<typeof
           inFlight: BigInt(s.inFlight),
           delayed: BigInt(s.delayed),
           oldestUnackedAgeMs: BigInt(s.oldestUnackedAgeMs),
+          deadLettered: BigInt(s.deadLettered),
         })),
       };
     }),
-    redrive: h(async () => {
-      throw new BrokerError("UNIMPLEMENTED", "Redrive is not implemented yet (it comes with dead-letter topics)");
+    redrive: h(async (req) => {
+      const max = convert.toNumber(req.maxMessages, "max_messages");
+      return { redriven: BigInt(await broker.redrive(req.subscription, max, req.filter)) };
     }),
   };
 }

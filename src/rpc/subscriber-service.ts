@@ -53,7 +53,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
     }),
     nack: mapErrors(logger, async (req) => {
       const delayMs = toNumber(req.delayMs, "delay_ms");
-      await broker.nack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds }, delayMs);
+      await broker.nack(req.subscription, { ackIds: req.ackIds, messageIds: req.messageIds }, delayMs, req.error);
       return {};
     }),
     modifyAckDeadline: mapErrors(logger, async (req) => {

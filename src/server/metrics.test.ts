@@ -17,6 +17,7 @@ describe("metrics", () => {
             consumers: 2,
             oldestUnackedAgeMs: 1500,
             paused: true,
+            deadLettered: 4,
           },
         ],
       },
@@ -32,6 +33,7 @@ describe("metrics", () => {
       'switchyard_subscription_consumers{subscription="jobs",topic="jobs"} 2',
       'switchyard_subscription_oldest_unacked_age_seconds{subscription="jobs",topic="jobs"} 1.5',
       'switchyard_subscription_paused{subscription="jobs",topic="jobs"} 1',
+      'switchyard_subscription_dead_lettered{subscription="jobs",topic="jobs"} 4',
       "switchyard_process_uptime_seconds 12.5",
     ]) {
       assert.ok(lines.includes(line), `missing ${line}`);

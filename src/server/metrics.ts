@@ -69,6 +69,11 @@ export function renderMetrics(stats: Stats, process: ProcessMetrics): string {
       (s) => s.oldestUnackedAgeMs / 1000,
     ),
     sub("paused", "1 when the subscription is paused.", (s) => (s.paused ? 1 : 0)),
+    sub(
+      "dead_lettered",
+      "Messages that used up their delivery attempts (dead-lettered or dropped).",
+      (s) => s.deadLettered,
+    ),
     {
       name: "switchyard_process_uptime_seconds",
       help: "Seconds since the server started.",

@@ -4,6 +4,7 @@ import { LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
 
+export { DEAD_LETTER_ATTRIBUTES, type DeadLetterReason, isDeadLetterAttribute } from "./dead-letters.js";
 export type { Durability } from "./durability.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
 export type * from "./store.js";

@@ -141,8 +141,17 @@ export interface Store {
   peek(subscription: string, max: number, nowMs: number, fromBack?: boolean): Promise<LeasedRecord[]>;
   /** Removes messages from the subscription. */
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]>;
-  /** Ends leases; the messages are available again at `redeliverAtMs` (≤ now: at once). */
-  nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number): Promise<SettleOutcome[]>;
+  /**
+   * Ends leases; the messages are available again at `redeliverAtMs` (≤ now: at once). With
+   * `options.failed`, the subscription's retry policy applies (see {@link NackOptions}).
+   */
+  nack(
+    subscription: string,
+    targets: SettleTargets,
+    redeliverAtMs: number,
+    nowMs: number,
+    options?: NackOptions,
+  ): Promise<SettleOutcome[]>;
   /** Moves lease deadlines to `untilMs`. */
   extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number): Promise<SettleOutcome[]>;
   /** The earliest time a lease expires or a delayed message becomes available; undefined: none. */
@@ -151,8 +160,63 @@ export interface Store {
   topicCounters(name: string): Promise<TopicCounters>;
   subscriptionCounters(name: string): Promise<SubscriptionCounters>;
 
+  /**
+   * Moves dead-lettered messages of `subscription` (found by their dead-letter attributes on the
+   * subscription's dead-letter topic) back to it, in one atomic step: each leaves the dead-letter
+   * topic (its log and every subscription of it) and is appended again to the source topic,
+   * delivered to this subscription only. Scans at most `maxScan` log entries after `afterSeq`.
+   */
+  redrive(subscription: string, options: RedriveOptions, nowMs: number): Promise<RedriveChunk>;
+  /**
+   * Applies the subscription's due times at `nowMs` as a lease would, without handing anything
+   * out: expired leases and elapsed delays become available again (or wait the retry backoff, or
+   * leave after max delivery attempts). For when no consumer is there to call lease.
+   */
+  applyDue(subscription: string, nowMs: number): Promise<void>;
+  /** Messages of the subscription that used up their delivery attempts: dead-lettered or dropped. */
+  deadLettered(subscription: string): Promise<number>;
+
   /** Waits for outstanding writes, then releases the backend. */
   close(): Promise<void>;
 }
 
 export type { SubscriptionSettings, TopicSettings };
+
+/** Options of {@link Store.nack}. */
+export interface NackOptions {
+  /**
+   * The delivery failed (a consumer's nack), rather than being given back unprocessed (a stream
+   * that ended): with `redeliverAtMs` ≤ now the subscription's retry backoff applies, and a
+   * message that used up `max_delivery_attempts` leaves for the dead-letter topic (or is dropped
+   * when none is set). An expired lease counts as a failed delivery too.
+   */
+  failed?: boolean;
+  /** Why it failed (the nack's `error`), recorded on the dead letter. */
+  error?: string;
+}
+
+/** Options of {@link Store.redrive}: one bounded step of a Redrive. */
+export interface RedriveOptions {
+  /** Most messages to move. */
+  maxMessages: number;
+  /** Only messages whose attributes have every one of these values. */
+  filter: Readonly<Record<string, string>>;
+  /** Scan the dead-letter topic's log after this seq (0: from the start). */
+  afterSeq: number;
+  /**
+   * Scan no further than this seq: the log's end when the Redrive began, so a Redrive ends even
+   * while new dead letters arrive (say, the very messages it moved, failing again).
+   */
+  untilSeq: number;
+  /** Most log entries to look at. */
+  maxScan: number;
+}
+
+/** What one {@link Store.redrive} step did. */
+export interface RedriveChunk {
+  moved: number;
+  /** The last seq looked at: the next step starts after it. */
+  lastSeq: number;
+  /** True when the scan reached the end of the log. */
+  done: boolean;
+}

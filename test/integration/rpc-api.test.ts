@@ -223,8 +223,8 @@ for (const protocol of PROTOCOLS) {
         ],
         [
           () => c.admin.createSubscription({ subscription: { name: "s2", topic: "safe", deadLetterTopic: "dlq" } }),
-          Code.Unimplemented,
-          "UNIMPLEMENTED",
+          Code.NotFound,
+          "TOPIC_NOT_FOUND",
         ],
         [
           () => c.admin.updateTopic({ topic: { name: "safe" }, updateMask: { paths: ["name"] } }),

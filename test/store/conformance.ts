@@ -7,6 +7,7 @@ import { describe } from "node:test";
 import type { Store } from "../../src/store/index.js";
 import { appendCases } from "./conformance/append.js";
 import { catalogCases } from "./conformance/catalog.js";
+import { deadLetterCases } from "./conformance/dead-letter.js";
 import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
@@ -35,6 +36,7 @@ export function describeStoreConformance(
     describe("durability", () => durabilityCases(factory));
     describe("ordering and filters", () => orderingFilterCases(factory));
     describe("model", () => modelCases(factory));
+    describe("dead letters", () => deadLetterCases(factory));
     describe("peek from back", () => peekBackCases(factory));
   });
 }

@@ -609,6 +609,9 @@ export type RedriveRequest = Message<"switchyard.v1.RedriveRequest"> & {
   maxMessages: bigint;
 
   /**
+   * Only dead letters whose attributes have every one of these values (their own attributes
+   * or the switchyard-dead-letter-* ones).
+   *
    * @generated from field: map<string, string> filter = 3;
    */
   filter: { [key: string]: string };
@@ -626,6 +629,8 @@ export const RedriveRequestSchema: GenMessage<RedriveRequest> = /*@__PURE__*/
  */
 export type RedriveResponse = Message<"switchyard.v1.RedriveResponse"> & {
   /**
+   * Messages moved back to the subscription.
+   *
    * @generated from field: uint64 redriven = 1;
    */
   redriven: bigint;

@@ -252,6 +252,7 @@ function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRe
   deletePrefix(w, idKey(Table.OrderLock, sub.id));
   writeHead(w, topic.id, head);
   w.del(idKey(Table.Counters, sub.id));
+  w.del(idKey(Table.DeadLettered, sub.id));
   w.del(pairKey(Table.TopicSubscription, topic.id, sub.id));
   w.del(idKey(Table.Subscription, sub.id));
   w.del(stringKey(Table.SubscriptionName, sub.name));

@@ -1,5 +1,6 @@
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { LeasedRecord, LeaseOptions, SubscriptionRecord } from "../store.js";
+import { FailedDeliveries } from "./dead-letter.js";
 import {
   decodeU32,
   dueKey,
@@ -43,16 +44,20 @@ const SCAN_LIMIT = 10_000;
 export function promoteDue(w: KvWriter, subId: number, nowMs: number, c: Counters): void {
   const start = dueKey(subId, 0, 0);
   const end = dueKey(subId, nowMs + 1, 0);
+  const failed = new FailedDeliveries(w, subId, nowMs, c);
   for (const { key } of w.range({ start, end, limit: PROMOTE_LIMIT })) {
     w.del(key);
     const { dueMs, seq } = parseDueKey(key);
     const p = getPending(w, subId, seq);
     if (!p || Math.ceil(p.dueMs) !== dueMs) continue;
     w.del(seqKey(Table.Pending, subId, seq));
-    w.put(readyKey(subId, p.priority, seq), encodeU32(p.attempt));
     if (p.state === "leased") c.inFlight--;
     else c.delayed--;
+    // An expired lease: retry backoff, or out after max delivery attempts (dead-letter.ts).
+    if (p.state === "leased" && failed.leaseExpired(seq, p, c)) continue;
+    w.put(readyKey(subId, p.priority, seq), encodeU32(p.attempt));
   }
+  failed.finish();
 }
 
 /** True when a lease call on the subscription could return something at `nowMs` (read-only check). */
@@ -84,9 +89,9 @@ function handOut(
   const topic = topicById(w, sub.topicId);
   if (!topic) return [];
   const c = readCounters(w, sub.id);
-  const head = readHead(w, topic.id);
-  let headChanged = false;
   promoteDue(w, sub.id, nowMs, c);
+  const head = readHead(w, topic.id); // after promoteDue: dead-lettering releases messages
+  let headChanged = false;
   const out: LeasedRecord[] = [];
   const gate = sub.ordered ? new OrderingGate(w, sub.id) : undefined;
   let scanned = 0;

@@ -35,6 +35,8 @@ export enum Table {
   Counters = 0x0e,
   /** [name] → next id (u32) */
   IdAllocator = 0x0f,
+  /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
+  DeadLettered = 0x18,
   /** [subId][ordering key, or "#" + sha256 when long] → seq, priority (2 × f64): the key's message in flight */
   OrderLock = 0x1c,
 }

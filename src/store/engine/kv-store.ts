@@ -6,6 +6,9 @@ import type {
   AppendResult,
   LeasedRecord,
   LeaseOptions,
+  NackOptions,
+  RedriveChunk,
+  RedriveOptions,
   SettleOutcome,
   SettleTargets,
   Store,
@@ -16,6 +19,7 @@ import type {
   TopicRecord,
 } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
+import { applyDueTimes } from "./apply-due.js";
 import {
   createSubscriptionRecord,
   createTopicRecord,
@@ -27,11 +31,13 @@ import {
   updateSubscriptionRecord,
   updateTopicRecord,
 } from "./catalog.js";
+import { readDeadLettered } from "./dead-letter.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
 import { peekBackRecords } from "./peek-back.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
+import { redriveChunk } from "./redrive.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
 
 /**
@@ -139,14 +145,24 @@ export class KvStore implements Store {
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {
     return this.write((w) => ackTargets(w, subscription, targets, nowMs));
   }
-  nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number) {
-    return this.write((w) => nackTargets(w, subscription, targets, redeliverAtMs, nowMs));
+  nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number, options?: NackOptions) {
+    return this.write((w) => nackTargets(w, subscription, targets, redeliverAtMs, nowMs, options));
   }
   extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number) {
     return this.write((w) => extendTokens(w, subscription, tokens, untilMs, nowMs));
   }
   nextDueMs(subscription: string): Promise<number | undefined> {
     return this.read((r) => nextDue(r, requireSubscription(r, subscription).id));
+  }
+
+  redrive(subscription: string, options: RedriveOptions, nowMs: number): Promise<RedriveChunk> {
+    return this.write((w) => redriveChunk(w, subscription, options, nowMs));
+  }
+  applyDue(subscription: string, nowMs: number): Promise<void> {
+    return this.write((w) => applyDueTimes(w, subscription, nowMs));
+  }
+  deadLettered(subscription: string): Promise<number> {
+    return this.read((r) => readDeadLettered(r, requireSubscription(r, subscription).id));
   }
 
   topicCounters(name: string): Promise<TopicCounters> {

@@ -1,5 +1,6 @@
 import type { KvWriter } from "../kv/kv.js";
-import type { SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
+import type { NackOptions, SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
+import { FailedDeliveries } from "./dead-letter.js";
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageId, messagePriority } from "./message-codec.js";
@@ -121,19 +122,30 @@ export function nackTargets(
   targets: SettleTargets,
   redeliverAtMs: number,
   nowMs: number,
+  options: NackOptions = {},
 ): SettleOutcome[] {
-  return settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
+  let failed: FailedDeliveries | undefined;
+  const { out } = settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
     const attempt = detach(w, sub.id, loc, c);
-    if (redeliverAtMs <= nowMs) {
+    let at = redeliverAtMs;
+    if (options.failed) {
+      // A failed delivery: out after max attempts, else the retry backoff unless a delay was given.
+      failed ??= new FailedDeliveries(w, sub.id, nowMs);
+      if (failed.takeIfExhausted(loc.seq, loc.priority, attempt, "nacked", options.error)) return "ok";
+      if (at <= nowMs) at = nowMs + failed.backoffMs(loc.seq, attempt);
+    }
+    if (at <= nowMs) {
       w.put(readyKey(sub.id, loc.priority, loc.seq), encodeU32(attempt));
     } else {
-      const p: Pending = { state: "delayed", dueMs: redeliverAtMs, attempt, priority: loc.priority };
+      const p: Pending = { state: "delayed", dueMs: at, attempt, priority: loc.priority };
       w.put(seqKey(Table.Pending, sub.id, loc.seq), encodePending(p));
-      w.put(dueKey(sub.id, redeliverAtMs, loc.seq), EMPTY);
+      w.put(dueKey(sub.id, at, loc.seq), EMPTY);
       c.delayed++;
     }
     return "ok";
-  }).out;
+  });
+  (failed as FailedDeliveries | undefined)?.finish();
+  return out;
 }
 
 /** Extends leases to `untilMs`; a lease that expired but was not handed out again is renewed. */
