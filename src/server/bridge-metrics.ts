@@ -27,9 +27,15 @@ export function createBridgeMetrics(): BridgeMetricsRegistry {
   const labelCache = new Map<string, Map<string, string>>();
   const commandKey = (bridge: string, command: string): string => {
     let byCommand = labelCache.get(bridge);
-    if (!byCommand) labelCache.set(bridge, (byCommand = new Map()));
+    if (!byCommand) {
+      byCommand = new Map();
+      labelCache.set(bridge, byCommand);
+    }
     let k = byCommand.get(command);
-    if (k === undefined) byCommand.set(command, (k = key({ bridge, command })));
+    if (k === undefined) {
+      k = key({ bridge, command });
+      byCommand.set(command, k);
+    }
     return k;
   };
   const family = (name: string, type: "gauge" | "counter", help: string, samples: Map<string, number>) => {
