@@ -59,6 +59,8 @@ describe("config", () => {
       "5",
       "--log-level",
       "warn",
+      "--okq-qstatus",
+      "nested",
     ]);
     assert.deepEqual(
       { ...config },
@@ -77,6 +79,7 @@ describe("config", () => {
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
         logLevel: "warn",
+        okqQstatus: "nested",
       },
     );
   });
