@@ -8,6 +8,7 @@ import { readdirSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { encodeCommand } from "../../src/bridges/okq/resp-encoder.js";
 import { createTestClients } from "../helpers/clients.js";
 import { type RawClient, rawClient } from "../helpers/okq-harness.js";
@@ -107,6 +108,31 @@ describe("okq server", () => {
     } finally {
       rpc.close();
     }
+  });
+
+  it("okq - hostile input on many connections never takes the server down", async () => {
+    const junk = fc.sample(
+      fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 512 }),
+        fc
+          .array(fc.constantFrom("*", "$", "+", "-", ":", "\r\n", "-1", "999999999999", "QLPUSH", "x", '"', " "), {
+            maxLength: 60,
+          })
+          .map((parts) => Buffer.from(parts.join(""))),
+      ),
+      40,
+    );
+    await Promise.all(
+      junk.map(async (bytes) => {
+        const c = await connect();
+        c.send(Buffer.from(bytes));
+        c.socket.end();
+        await c.closed(10_000).catch(() => c.socket.destroy());
+      }),
+    );
+    const probe = await connect();
+    await probe.roundtrip(cmd("PING"), "+PONG\r\n");
+    await probe.roundtrip(cmd("QLPUSH", "after-junk", "1", "ok"), "+OK\r\n");
   });
 
   it("okq - /metrics counts the bridge's connections, commands by name and errors", async () => {

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { RespDecoder, type RespDecoderLimits, type RespEvent, splitInline } from "./resp-decoder.js";
+import { splitInline } from "./inline.js";
+import { RespDecoder, type RespDecoderLimits, type RespEvent } from "./resp-decoder.js";
 import { encodeCommand } from "./resp-encoder.js";
 
 const LIMITS: RespDecoderLimits = {

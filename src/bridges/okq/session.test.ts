@@ -71,6 +71,22 @@ describe("okq session", () => {
     assert.equal(h.metrics.commands.get("QACK"), 6);
   });
 
+  it("session - NOBLOCK answers +OK at once, pushes in the background, and is bounded", async (t) => {
+    const h = harness(t);
+    const c = h.connect();
+    await c.roundtrip(cmd("QLPUSH", "nb", "a", "1", "NOBLOCK"), "+OK\r\n");
+    await c.roundtrip(cmd("QRPUSH", "nb", "a", "dup", "noblock"), "+OK\r\n");
+    const deadline = Date.now() + 2_000;
+    while ((h.metrics.errors.get("QRPUSH") ?? 0) === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(h.metrics.errors.get("QRPUSH"), 1, "the background duplicate is counted, not answered");
+    await c.roundtrip(cmd("QRPOP", "nb"), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    const busy = harness(t, { maxNoblockInFlight: 0 });
+    await busy
+      .connect()
+      .roundtrip(cmd("QLPUSH", "nb", "b", "2", "NOBLOCK"), "-ERR too busy to process NOBLOCK event\r\n");
+  });
+
   it("session - an expired lease is redelivered at its deadline, at the front", async (t) => {
     const h = harness(t);
     const c = h.connect();
