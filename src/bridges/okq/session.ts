@@ -81,6 +81,8 @@ export class RespSession implements CommandSession {
   }
 
   private readonly onShutdown = () => {
+    // No new commands: what is already read gets answered (SHUTTING_DOWN), then the connection ends.
+    this.socket.pause();
     if (!this.running) this.finish();
   };
 
