@@ -130,7 +130,8 @@ export class RespSession implements CommandSession {
           return;
         }
         if (this.closeAfterReply) return this.finish();
-        if (this.readingPaused && !this.decoder.failed && !this.overPendingLimit(2)) {
+        const mayRead = !this.decoder.failed && !this.ctx.shutdownSignal.aborted;
+        if (this.readingPaused && mayRead && !this.overPendingLimit(2)) {
           this.readingPaused = false;
           this.socket.resume();
         }
