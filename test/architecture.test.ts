@@ -41,6 +41,8 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
   { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
   { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
+  // The push agent drives delivery through the core only; HTTP out is its own business (fetch).
+  { layer: "src/push", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "/gen/", "@connectrpc", "lmdb"] },
 ];
 
 test("architecture - layers import only what they may", () => {

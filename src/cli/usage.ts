@@ -27,6 +27,8 @@ Flags (a config file may set the same; flags win over it):
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
   --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
+                                (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
   -h, --help                    print this help
 

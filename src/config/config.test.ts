@@ -59,6 +59,8 @@ describe("config", () => {
       "5",
       "--log-level",
       "warn",
+      "--push-allowed-hosts",
+      "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
     ]);
@@ -79,6 +81,7 @@ describe("config", () => {
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
         logLevel: "warn",
+        pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
       },
     );
@@ -95,6 +98,11 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(
+      () => loadConfig(["--push-allowed-hosts", "ok.example,http://x/"]),
+      /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
+    );
+    await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {
@@ -119,6 +127,22 @@ describe("config", () => {
       assert.equal(config.dataDir, join(dir, "store"), "relative to the file's directory");
       assert.equal(config.okqPort, "off");
       assert.equal(config.durability, "commit");
+    });
+  });
+
+  it("config - push-allowed-hosts is a YAML list (or one comma-separated string); bad patterns name the key", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "switchyard.yaml");
+      await writeFile(file, "push-allowed-hosts:\n  - hooks.example.com\n  - 127.0.0.1:9000\n");
+      assert.deepEqual((await loadConfig(["--config", file])).config.pushAllowedHosts, [
+        "hooks.example.com",
+        "127.0.0.1:9000",
+      ]);
+      await writeFile(file, "pushAllowedHosts: a.example, b.example\n");
+      assert.deepEqual((await loadConfig(["--config", file])).config.pushAllowedHosts, ["a.example", "b.example"]);
+      await writeFile(file, "push-allowed-hosts: [7]\n");
+      await rejectsWith(() => loadConfig(["--config", file]), /push-allowed-hosts \[7\]: expected a list/);
+      assert.deepEqual((await loadConfig([])).config.pushAllowedHosts, [], "default: any host");
     });
   });
 

@@ -1,5 +1,5 @@
 import type { Durability } from "../store/index.js";
-import type { LogLevel } from "../util/index.js";
+import { type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
 export type PortSetting = number | "off";
@@ -34,6 +34,11 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Least severe log level written to stderr. Default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * Hosts push subscriptions may deliver to (`host`, `host:port`, `*.domain`, `[v6]:port`); empty
+   * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
+   */
+  readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
 }
@@ -54,6 +59,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  pushAllowedHosts: [],
   okqQstatus: "string",
 });
 
@@ -99,6 +105,18 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+/** A list of host patterns: a YAML/JSON list of strings, or one comma-separated string (flags). */
+const hostList: Parser<readonly string[]> = (raw) => {
+  const items = typeof raw === "string" ? raw.split(",") : raw;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+    throw new Expected("a list of host patterns (host, host:port or *.domain), comma-separated in a flag");
+  }
+  const patterns = (items as string[]).map((i) => i.trim()).filter((i) => i !== "");
+  const bad = patterns.find((p) => parseHostPattern(p) === undefined);
+  if (bad !== undefined) throw new Expected(`host patterns (host, host:port or *.domain); "${bad}" is not one`);
+  return Object.freeze(patterns);
+};
+
 /** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
 export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]> } } =
   {
@@ -116,6 +134,7 @@ export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; 
     maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
     shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
     logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+    pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
     okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   };
 

@@ -1,7 +1,7 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
 import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { checkDeadLetterTopic } from "./dead-letter-ops.js";
 import { trackSubscription } from "./ephemeral.js";
 import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
@@ -75,6 +75,7 @@ export async function createTopic(ctx: CoreContext, spec: CreateTopicSpec) {
   if (queueSub) await checkDeadLetterTopic(ctx, queueSub);
   const { topic, subscription } = await ctx.store.createTopic(settings, ctx.clock.now(), queueSub);
   if (subscription) trackSubscription(ctx, subscriptionInfo(subscription));
+  if (subscription) emitSubscriptionChange(ctx, { kind: "subscription", name: subscription.name });
   return subscription
     ? { topic: topicInfo(topic), subscription: subscriptionInfo(subscription) }
     : { topic: topicInfo(topic) };
@@ -99,7 +100,7 @@ function pageSize(size: number): number {
   return size || 100;
 }
 
-async function paginate<T extends { name: string }>(
+export async function paginate<T extends { name: string }>(
   size: number,
   token: string,
   fetch: (after: string, limit: number) => Promise<T[]>,
@@ -128,6 +129,7 @@ export async function createSubscription(ctx: CoreContext, spec: CreateSubscript
   await checkDeadLetterTopic(ctx, settings);
   const created = subscriptionInfo(await ctx.store.createSubscription(settings, ctx.clock.now()));
   trackSubscription(ctx, created);
+  emitSubscriptionChange(ctx, { kind: "subscription", name: created.name });
   return created;
 }
 
@@ -169,6 +171,7 @@ export async function updateSubscription(
   const updated = subscriptionInfo(await ctx.store.updateSubscription(name, settings));
   trackSubscription(ctx, updated);
   ctx.notifier.notify(updated.topic);
+  emitSubscriptionChange(ctx, { kind: "subscription", name: updated.name });
   return updated;
 }
 
@@ -192,6 +195,7 @@ export async function getStats(ctx: CoreContext, topics: readonly string[]): Pro
         oldestUnackedAgeMs: sc.oldestUnackedPublishMs > 0 ? Math.max(0, now - sc.oldestUnackedPublishMs) : 0,
         paused: sub.paused,
         deadLettered: await ctx.store.deadLettered(sub.name),
+        ...pushStatsOf(ctx, sub.name, sub.push !== null),
       });
     }
   }
@@ -211,4 +215,9 @@ async function allTopicNames(ctx: CoreContext): Promise<string[]> {
     if (batch.length < 1000) return names;
     after = names[names.length - 1] as string;
   }
+}
+
+function pushStatsOf(ctx: CoreContext, name: string, isPush: boolean) {
+  const push = isPush ? ctx.pushStats?.(name) : undefined;
+  return push ? { push } : {};
 }

@@ -133,36 +133,22 @@ describe("core validation", () => {
     assert.equal((await broker.peek("q", 0)).length, 1);
   });
 
-  it("settings - features not supported yet are UNIMPLEMENTED, never silently ignored", async (t) => {
+  it("settings - retention and limits out of range are INVALID_ARGUMENT and create nothing", async (t) => {
     const { broker } = await setup(t);
-    const push = {
-      endpoint: "http://127.0.0.1:1/hook",
-      headers: {},
-      timeoutMs: 1000,
-      anyResponseIsSuccess: false,
-      hmacSecret: "",
-      maxInFlight: 1,
-      wrap: false,
-    };
-    const cases: [string, object][] = [["push", { push }]];
-    for (const [field, spec] of cases) {
-      await rejectsWith(broker.createSubscription({ name: "s", topic: "q", ...spec }), "UNIMPLEMENTED", { field });
-      await rejectsWith(broker.updateSubscription("q", spec), "UNIMPLEMENTED", { field });
-    }
     for (const [field, spec] of [
-      ["retain_acked_ms", { retainAckedMs: 1000 }],
-      ["max_messages", { maxMessages: 10 }],
-      ["max_bytes", { maxBytes: 10 }],
-      ["max_age_ms", { maxAgeMs: 10 }],
-      ["overflow", { overflow: "drop_oldest" as const }],
+      ["retain_acked_ms", { retainAckedMs: -1 }],
+      ["retain_acked_ms", { retainAckedMs: 366 * 24 * 3600 * 1000 }],
+      ["max_messages", { maxMessages: 1.5 }],
+      ["max_bytes", { maxBytes: -10 }],
+      ["max_age_ms", { maxAgeMs: 366 * 24 * 3600 * 1000 }],
+      ["overflow", { overflow: "sideways" as unknown as "reject" }],
     ] as const) {
-      await rejectsWith(broker.createTopic({ name: "t", ...spec }), "UNIMPLEMENTED", { field });
+      await rejectsWith(broker.createTopic({ name: "t", ...spec }), "INVALID_ARGUMENT", { field });
+      await rejectsWith(broker.updateTopic("q", spec), "INVALID_ARGUMENT", { field });
     }
-    assert.deepEqual(
-      (await broker.listSubscriptions("", 0, "")).items.map((s) => s.name),
-      ["q"],
-    );
     await rejectsWith(broker.getTopic("t"), "TOPIC_NOT_FOUND");
+    const q = await broker.getTopic("q");
+    assert.deepEqual([q.retainAckedMs, q.maxMessages, q.maxBytes, q.maxAgeMs, q.overflow], [0, 0, 0, 0, "reject"]);
   });
 
   it("lookups - missing topics and subscriptions are NOT_FOUND reasons; duplicates ALREADY_EXISTS", async (t) => {

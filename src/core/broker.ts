@@ -5,8 +5,14 @@ import type {
   Page,
   PublishOutcome,
   PullRequest,
+  PushStats,
+  ReadRequest,
+  SeekTarget,
+  SnapshotInfo,
   Stats,
+  StoredMessage,
   SubscribeRequest,
+  SubscriptionChange,
   SubscriptionInfo,
   SubscriptionSettings,
   TopicInfo,
@@ -78,6 +84,25 @@ export interface Broker {
   getStats(topics: readonly string[]): Promise<Stats>;
   /** Moves dead letters back to their subscription (0: all; filter on attributes); returns how many. */
   redrive(subscription: string, maxMessages: number, filter: Readonly<Record<string, string>>): Promise<number>;
+
+  /** Moves a subscription to a seq, a time or a snapshot, atomically (design.md "Replay"). */
+  seek(subscription: string, target: SeekTarget): Promise<void>;
+  /** Streams the stored log from a seq or time; with `follow`, new messages as they come. No leases. */
+  read(request: ReadRequest, signal: AbortSignal): AsyncIterable<StoredMessage[]>;
+  createSnapshot(name: string, subscription: string): Promise<SnapshotInfo>;
+  /** Snapshots of one subscription ("" for all), in name order. */
+  listSnapshots(subscription: string, pageSize: number, pageToken: string): Promise<Page<SnapshotInfo>>;
+  deleteSnapshot(name: string): Promise<void>;
+  /**
+   * Ends leases without counting a failure: the messages are available again at once. For a
+   * consumer that leased messages it never handed out (the push agent on shutdown). Ids that are
+   * no longer leased are skipped.
+   */
+  release(subscription: string, ackIds: readonly string[]): Promise<void>;
+  /** Calls `listener` after each subscription change; returns the unsubscribe function. */
+  onSubscriptionChange(listener: (change: SubscriptionChange) => void): () => void;
+  /** Registers where GetStats finds push delivery state (the push agent); undefined removes it. */
+  setPushStatsSource(source: ((subscription: string) => PushStats | undefined) | undefined): void;
 
   /** Ends waits with SHUTTING_DOWN and stops timers. Does not close the store. */
   close(): Promise<void>;

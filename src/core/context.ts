@@ -4,6 +4,7 @@ import type { Clock, Logger, TimerHandle } from "../util/index.js";
 import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
 import type { Outstanding } from "./outstanding.js";
+import type { PushStats, SubscriptionChange } from "./types.js";
 
 /** What every core operation works with. Internal to the core. */
 export interface CoreContext {
@@ -24,4 +25,19 @@ export interface CoreContext {
   idle: IdleTracker;
   /** Aborted with SHUTTING_DOWN when the broker closes. */
   shutdown: AbortController;
+  /** Called after every subscription change ({@link SubscriptionChange}). */
+  subscriptionListeners: Set<(change: SubscriptionChange) => void>;
+  /** The push agent's per-subscription stats, when one is registered. */
+  pushStats?: (subscription: string) => PushStats | undefined;
+}
+
+/** Tells every subscription listener about a change; a throwing listener is logged, not fatal. */
+export function emitSubscriptionChange(ctx: CoreContext, change: SubscriptionChange): void {
+  for (const listener of ctx.subscriptionListeners) {
+    try {
+      listener(change);
+    } catch (e) {
+      ctx.logger.error("subscription listener failed", { change, error: e });
+    }
+  }
 }

@@ -5,12 +5,14 @@ import type { Store } from "../store/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+import * as replay from "./replay-ops.js";
+import { createRetentionSweeper } from "./retention-sweeper.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
 
@@ -39,6 +41,7 @@ export function createBroker(options: BrokerOptions): Broker {
     expirySweeps: new Map(),
     deadLetterWarnedMs: new Map(),
     shutdown: new AbortController(),
+    subscriptionListeners: new Set(),
   };
   ctx.expirySweeps = createExpirySweeps(ctx);
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
@@ -57,9 +60,11 @@ export function createBroker(options: BrokerOptions): Broker {
     await c.store.deleteSubscription(name);
     untrackSubscription(c, name);
     c.notifier.notify(sub.topic);
+    emitSubscriptionChange(c, { kind: "subscription", name });
   };
   startIdleSweeper(ctx, ctx.limits.idleSweepIntervalMs, (name) => deleteSubscription(ctx, name));
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
+  const sweeper = createRetentionSweeper(ctx);
   return {
     publish: guard(admin.publish),
     pull: guard(delivery.pull),
@@ -71,14 +76,23 @@ export function createBroker(options: BrokerOptions): Broker {
     nack: guard(delivery.nack),
     modifyAckDeadline: guard(delivery.modifyAckDeadline),
     peek: guard(delivery.peek),
-    createTopic: guard(admin.createTopic),
+    createTopic: guard(async (c, spec) => {
+      const created = await admin.createTopic(c, spec);
+      sweeper.noteTopic(created.topic);
+      return created;
+    }),
     getTopic: guard(admin.getTopic),
     listTopics: guard(admin.listTopics),
-    updateTopic: guard(admin.updateTopic),
+    updateTopic: guard(async (c, name, patch) => {
+      const updated = await admin.updateTopic(c, name, patch);
+      sweeper.noteTopic(updated);
+      return updated;
+    }),
     deleteTopic: guard(async (c, name: string) => {
       validateName("topic", name);
       await c.store.deleteTopic(name);
       c.notifier.notify(name);
+      emitSubscriptionChange(c, { kind: "topic-deleted", topic: name });
     }),
     purgeTopic: guard(async (c, name: string) => {
       validateName("topic", name);
@@ -92,7 +106,24 @@ export function createBroker(options: BrokerOptions): Broker {
     setPaused: guard((_c, name: string, paused: boolean) => setPaused(name, paused)),
     getStats: guard(admin.getStats),
     redrive: guard(redrive),
+    seek: guard(replay.seek),
+    async *read(request, signal) {
+      open();
+      yield* replay.read(ctx, request, signal);
+    },
+    createSnapshot: guard(replay.createSnapshot),
+    listSnapshots: guard(replay.listSnapshots),
+    deleteSnapshot: guard(replay.deleteSnapshot),
+    release: guard(delivery.release),
+    onSubscriptionChange(listener) {
+      ctx.subscriptionListeners.add(listener);
+      return () => ctx.subscriptionListeners.delete(listener);
+    },
+    setPushStatsSource(source) {
+      ctx.pushStats = source;
+    },
     async close() {
+      sweeper.stop();
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
       }

@@ -220,3 +220,14 @@ export async function peek(
     sub = await getSubscription(ctx, sub.name);
   }
 }
+
+/** Gives leases back without a failure: available again at once (see Broker.release). */
+export async function release(ctx: CoreContext, subscription: string, ackIds: readonly string[]): Promise<void> {
+  if (ackIds.length === 0) return;
+  const sub = await getSubscription(ctx, subscription);
+  validateTargets({ ackIds, messageIds: [] });
+  const now = ctx.clock.now();
+  await ctx.store.nack(sub.name, { tokens: ackIds, messageIds: [] }, now, now);
+  releaseOutstanding(ctx, sub.name, ackIds, []);
+  ctx.notifier.notify(sub.topic);
+}

@@ -32,6 +32,14 @@ export interface BrokerLimits {
   maxStreamBytes: number;
   /** How often idle ephemeral subscriptions are looked for. Default 1 s. */
   idleSweepIntervalMs: number;
+  /** Per-request timeout of a push when the subscription sets none. Default 10 s. */
+  defaultPushTimeoutMs: number;
+  /** Longest per-request push timeout. Default 5 min (a push lease is the timeout plus a margin). */
+  maxPushTimeoutMs: number;
+  /** Most concurrent push requests of one subscription. Default 1000 (`max_in_flight` 0 means 1). */
+  maxPushInFlight: number;
+  /** Hosts (`host`, `host:port`, `*.domain`) push endpoints may target; empty: any (SSRF guard). */
+  pushAllowedHosts: readonly string[];
 }
 
 /** The defaults of {@link BrokerLimits}. */
@@ -52,4 +60,8 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   defaultStreamBytes: 10 * 1024 * 1024,
   maxStreamBytes: 100 * 1024 * 1024,
   idleSweepIntervalMs: 1000,
+  defaultPushTimeoutMs: 10_000,
+  maxPushTimeoutMs: 300_000,
+  maxPushInFlight: 1000,
+  pushAllowedHosts: [],
 };

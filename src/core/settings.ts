@@ -1,9 +1,10 @@
 import { invalidArgument } from "../errors/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
+import { pushSettings } from "./push-settings.js";
 import { retryAndDeadLetterSettings } from "./retry-settings.js";
 import type { SubscriptionSettings, TopicSettings } from "./types.js";
-import { notYet, validateName, validateRange } from "./validate.js";
+import { validateName, validateRange } from "./validate.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -43,13 +44,22 @@ export function topicSettings(spec: Partial<TopicSettings> & { name: string }, l
     overflow: spec.overflow ?? "reject",
   };
   validateRange("dedup_window_ms", s.dedupWindowMs, 1, WEEK_MS);
-  // Retention and limits arrive with the delivery work; refuse rather than ignore them.
-  if (s.retainAckedMs > 0) throw notYet("retain_acked_ms");
-  if (s.maxMessages > 0) throw notYet("max_messages");
-  if (s.maxBytes > 0) throw notYet("max_bytes");
-  if (s.maxAgeMs > 0) throw notYet("max_age_ms");
-  if (s.overflow !== "reject") throw notYet("overflow");
+  validateRetention(s);
   return s;
+}
+
+/** Longest `retain_acked_ms` and `max_age_ms`: one year. */
+const MAX_RETENTION_MS = 365 * 24 * 3600 * 1000;
+
+/** Retention and limits: ranges, and an overflow policy the store knows. */
+function validateRetention(s: TopicSettings): void {
+  validateRange("retain_acked_ms", s.retainAckedMs, 0, MAX_RETENTION_MS);
+  validateRange("max_age_ms", s.maxAgeMs, 0, MAX_RETENTION_MS);
+  validateRange("max_messages", s.maxMessages, 0, Number.MAX_SAFE_INTEGER);
+  validateRange("max_bytes", s.maxBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (s.overflow !== "reject" && s.overflow !== "drop_oldest") {
+    throw invalidArgument(`overflow must be reject or drop_oldest, got ${String(s.overflow)}`, "overflow");
+  }
 }
 
 /** Fills in defaults and validates subscription settings. */
@@ -80,7 +90,7 @@ export function subscriptionSettings(
   if (s.expireAfterIdleMs > 0) validateRange("expire_after_idle_ms", s.expireAfterIdleMs, 1, YEAR_MS);
   retryAndDeadLetterSettings(s);
   // Delivery features that a later release implements; refuse rather than ignore them.
-  if (s.push) throw notYet("push");
+  if (s.push) s.push = pushSettings(s.push, limits);
   return s;
 }
 

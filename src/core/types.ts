@@ -122,6 +122,8 @@ export interface SubscriptionStats {
   paused: boolean;
   /** Messages that used up their delivery attempts: moved to the dead-letter topic, or dropped. */
   deadLettered: number;
+  /** Set for push subscriptions: the delivery agent's view. */
+  push?: PushStats;
 }
 
 export interface Stats {
@@ -159,3 +161,57 @@ export interface AckTargets {
   ackIds: readonly string[];
   messageIds: readonly string[];
 }
+
+/** Where a Seek moves a subscription. */
+export type SeekTarget =
+  | { kind: "seq"; seq: number }
+  | { kind: "time"; timeMs: number }
+  | { kind: "snapshot"; name: string };
+
+/** A named capture of a subscription's ack state. */
+export interface SnapshotInfo {
+  name: string;
+  /** The subscription it was taken from. */
+  subscription: string;
+  topic: string;
+  createTimeMs: number;
+  /** The topic's last seq at capture: every later message counts as unacked after a Seek to it. */
+  lastSeq: number;
+  /** Unacked messages captured. */
+  messages: number;
+}
+
+/** Where a Read starts. */
+export type ReadFrom = { kind: "seq"; seq: number } | { kind: "time"; timeMs: number };
+
+export interface ReadRequest {
+  topic: string;
+  from: ReadFrom;
+  /** Keep the stream open and send new messages as they are published. */
+  follow: boolean;
+  /** Most messages per batch; 0: the server default. */
+  maxMessages: number;
+}
+/** Delivery state of one push subscription (kept by the push agent, in memory). */
+export interface PushStats {
+  /** HTTP status of the last attempt; 0: network error or timeout (or no attempt yet). */
+  lastStatus: number;
+  /** Failed attempts since the last success. */
+  consecutiveFailures: number;
+  /** When the agent sends again after a failure; 0: not backing off. */
+  nextAttemptTimeMs: number;
+  /** When the last attempt ended; 0: none yet. */
+  lastAttemptTimeMs: number;
+  /** What went wrong last (empty after a success). */
+  lastError: string;
+}
+
+/**
+ * A change to subscriptions, for components that follow them (the push agent). Carries only
+ * names: a listener reads the current state, so events may be coalesced or reordered safely.
+ */
+export type SubscriptionChange =
+  /** Created, updated, paused, resumed or deleted. */
+  | { kind: "subscription"; name: string }
+  /** The topic and every subscription on it were deleted. */
+  | { kind: "topic-deleted"; topic: string };

@@ -87,8 +87,3 @@ export function messageSize(m: NewMessage): number {
   for (const [k, v] of Object.entries(m.attributes ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   return size;
 }
-
-/** An error for a setting that a later release implements; never silently ignored. */
-export function notYet(field: string): BrokerError {
-  return new BrokerError("UNIMPLEMENTED", `${field} is not supported yet`, { metadata: { field } });
-}

@@ -43,7 +43,9 @@ export type Reason =
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
   | "INTERNAL"
-  | "NO_DEAD_LETTER_TOPIC";
+  | "NO_DEAD_LETTER_TOPIC"
+  | "REPLAY_LIMIT"
+  | "PUSH_ENDPOINT_NOT_ALLOWED";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -75,6 +77,8 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
   NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
+  REPLAY_LIMIT: { code: StatusCode.ResourceExhausted, httpStatus: 413 },
+  PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
 };
 
 /** All reasons, in table order. */

@@ -105,6 +105,7 @@ export function adminService(broker: Broker, logger: Logger): ServiceImpl<typeof
           delayed: BigInt(s.delayed),
           oldestUnackedAgeMs: BigInt(s.oldestUnackedAgeMs),
           deadLettered: BigInt(s.deadLettered),
+          push: s.push ? convert.pushStats(s.push) : undefined,
         })),
       };
     }),

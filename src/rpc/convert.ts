@@ -11,6 +11,7 @@ import {
   OverflowPolicy,
   type StartPosition as ProtoStartPosition,
   type PublishMessage,
+  type PushStatsSchema,
   type ReceivedMessageSchema,
   type Subscription,
   type SubscriptionSchema,
@@ -20,6 +21,7 @@ import {
 import type {
   Delivery,
   NewMessage,
+  PushStats,
   StartPosition,
   StoredMessage,
   SubscriptionInfo,
@@ -195,4 +197,15 @@ export function maskedPatch<T extends object>(
     patch[key] = full[key];
   }
   return patch;
+}
+
+/** Push delivery stats; times of 0 (none) stay unset. */
+export function pushStats(p: PushStats): MessageInitShape<typeof PushStatsSchema> {
+  return {
+    lastStatus: p.lastStatus,
+    consecutiveFailures: p.consecutiveFailures,
+    nextAttemptTime: p.nextAttemptTimeMs > 0 ? timestampFromMs(p.nextAttemptTimeMs) : undefined,
+    lastError: p.lastError,
+    lastAttemptTime: p.lastAttemptTimeMs > 0 ? timestampFromMs(p.lastAttemptTimeMs) : undefined,
+  };
 }

@@ -20,7 +20,7 @@ export interface BrokerServicesOptions {
 export function registerBrokerServices(router: ConnectRouter, { broker, logger }: BrokerServicesOptions): void {
   router.service(PublisherService, publisherService(broker, logger));
   router.service(SubscriberService, subscriberService(broker, logger));
-  router.service(ReplayService, replayService(logger));
+  router.service(ReplayService, replayService(broker, logger));
   router.service(AdminService, adminService(broker, logger));
 }
 

@@ -12,6 +12,7 @@ import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscribe
 import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
+import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
@@ -51,8 +52,9 @@ export interface BrokerServer {
   start(): Promise<ListenerAddresses>;
   /**
    * Graceful shutdown (architecture.md 2.5): stop accepting; abort the shutdown signal (streams
-   * end UNAVAILABLE, new requests get 503); wait up to `shutdownGraceMs` for in-flight calls;
-   * destroy the remaining connections; close the core, then the store. Idempotent.
+   * end UNAVAILABLE, new requests get 503); wait up to `shutdownGraceMs` for in-flight calls and
+   * webhook requests (the push agent gives back what it did not deliver); destroy the remaining
+   * connections; close the core, then the store. Idempotent.
    */
   close(): Promise<void>;
   /** Aborted (with BrokerError SHUTTING_DOWN) when shutdown begins. */
@@ -74,6 +76,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   const shutdown = new AbortController();
   let store: Store | undefined;
   let broker: Broker | undefined;
+  let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   let okq: OkqListener | undefined;
   const bridgeMetrics = createBridgeMetrics();
@@ -110,7 +113,10 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
     try {
       store = await openStore({ path: config.dataDir, durability: config.durability });
-      broker = createBroker({ store, logger, limits: { maxMessageBytes: config.maxMessageBytes } });
+      const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
+      broker = createBroker({ store, logger, limits });
+      pushAgent = createPushAgent({ broker, limits, logger });
+      await pushAgent.start();
       listener = createOnePortListener({ handler: buildHandler(broker), logger });
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
@@ -141,6 +147,9 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       listener?.stopAccepting();
       okq?.listener.stopAccepting();
       shutdown.abort(new BrokerError("SHUTTING_DOWN", "the server is shutting down"));
+      const errors: unknown[] = [];
+      // Webhook requests in flight get the same grace as RPC calls; their leases go back before the core closes.
+      const pushClosed = pushAgent?.close(config.shutdownGraceMs).catch((e: unknown) => errors.push(e));
       const bridgeClosed = okq?.bridge.close(config.shutdownGraceMs);
       if (listener) {
         const drained = await listener.drain(config.shutdownGraceMs);
@@ -149,7 +158,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       // Bridges call the core in-process: they finish before the RPC connections go.
       await bridgeClosed;
       await listener?.destroy();
-      const errors: unknown[] = [];
+      await pushClosed;
       await broker?.close().catch((e: unknown) => errors.push(e));
       await store?.close().catch((e: unknown) => errors.push(e));
       for (const e of errors) logger.error("error while closing", { error: e });

@@ -19,6 +19,24 @@ describe("metrics", () => {
             paused: true,
             deadLettered: 4,
           },
+          {
+            name: "hook",
+            topic: "jobs",
+            backlog: 1,
+            inFlight: 0,
+            delayed: 0,
+            consumers: 1,
+            oldestUnackedAgeMs: 0,
+            paused: false,
+            deadLettered: 0,
+            push: {
+              lastStatus: 503,
+              consecutiveFailures: 2,
+              nextAttemptTimeMs: 0,
+              lastAttemptTimeMs: 0,
+              lastError: "HTTP 503",
+            },
+          },
         ],
       },
       { uptimeSeconds: 12.5, residentMemoryBytes: 1024 },
@@ -35,9 +53,12 @@ describe("metrics", () => {
       'switchyard_subscription_paused{subscription="jobs",topic="jobs"} 1',
       'switchyard_subscription_dead_lettered{subscription="jobs",topic="jobs"} 4',
       "switchyard_process_uptime_seconds 12.5",
+      'switchyard_push_last_status{subscription="hook",topic="jobs"} 503',
+      'switchyard_push_consecutive_failures{subscription="hook",topic="jobs"} 2',
     ]) {
       assert.ok(lines.includes(line), `missing ${line}`);
     }
+    assert.ok(!text.includes('switchyard_push_last_status{subscription="jobs"'), "only push subscriptions");
     for (const line of lines) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? [-+\d.e]+|NaN)$/);
   });
 

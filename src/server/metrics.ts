@@ -41,7 +41,7 @@ export interface ProcessMetrics {
 /**
  * Renders broker stats as Prometheus text (exposition format 0.0.4). Every metric is a gauge:
  * per topic `switchyard_topic_*{topic}`, per subscription `switchyard_subscription_*{subscription,topic}`,
- * plus process gauges.
+ * per push subscription `switchyard_push_*{subscription,topic}`, plus process gauges.
  */
 export function renderMetrics(stats: Stats, process: ProcessMetrics): string {
   const topic = (name: string, help: string, pick: (t: Stats["topics"][number]) => number): Family => ({
@@ -53,6 +53,19 @@ export function renderMetrics(stats: Stats, process: ProcessMetrics): string {
     name: `switchyard_subscription_${name}`,
     help,
     samples: stats.subscriptions.map((s) => ({ labels: { subscription: s.name, topic: s.topic }, value: pick(s) })),
+  });
+  const pushed = stats.subscriptions.filter((s) => s.push !== undefined);
+  const push = (
+    name: string,
+    help: string,
+    pick: (p: NonNullable<Stats["subscriptions"][number]["push"]>) => number,
+  ) => ({
+    name: `switchyard_push_${name}`,
+    help,
+    samples: pushed.map((s) => ({
+      labels: { subscription: s.name, topic: s.topic },
+      value: s.push ? pick(s.push) : 0,
+    })),
   });
   const families: Family[] = [
     topic("messages", "Messages stored in the topic.", (t) => t.messages),
@@ -74,6 +87,12 @@ export function renderMetrics(stats: Stats, process: ProcessMetrics): string {
       "Messages that used up their delivery attempts (dead-lettered or dropped).",
       (s) => s.deadLettered,
     ),
+    push(
+      "last_status",
+      "HTTP status of the push subscription's last attempt (0: network error or timeout).",
+      (p) => p.lastStatus,
+    ),
+    push("consecutive_failures", "Failed push attempts since the last success.", (p) => p.consecutiveFailures),
     {
       name: "switchyard_process_uptime_seconds",
       help: "Seconds since the server started.",

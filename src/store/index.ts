@@ -17,6 +17,8 @@ export interface LmdbStoreOptions {
   durability?: Durability;
   /** LMDB map size in bytes (address space, not disk). Default 64 GiB. */
   mapSizeBytes?: number;
+  /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
+  maxReplayEntries?: number;
 }
 
 /** Opens (or creates) the LMDB store in `options.path`. */
@@ -26,15 +28,16 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     durability: options.durability ?? "flush",
     mapSizeBytes: options.mapSizeBytes ?? 64 * 1024 ** 3,
   });
-  return new KvStore(kv);
+  return new KvStore(kv, options.maxReplayEntries);
 }
 
 /**
  * Creates an in-memory store. Pass the same `data` again to "reopen" what a closed store held
  * (tests of restart behaviour).
  */
-export function createMemoryStore(data: MemoryKvData = createMemoryKvData()): Store {
-  return new KvStore(new MemoryKv(data));
+export function createMemoryStore(data: MemoryKvData = createMemoryKvData(), maxReplayEntries?: number): Store {
+  return new KvStore(new MemoryKv(data), maxReplayEntries);
 }
 
+export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./store.js";
 export { createMemoryKvData };

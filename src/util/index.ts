@@ -1,2 +1,3 @@
 export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHandle } from "./clock.js";
+export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
 export { createStderrLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";

@@ -246,7 +246,7 @@ for (const protocol of PROTOCOLS) {
       );
     });
 
-    it(`rpc - ${protocol}: Subscribe errors carry reasons; RPCs of later work answer UNIMPLEMENTED`, async () => {
+    it(`rpc - ${protocol}: Subscribe and Seek errors carry reasons`, async () => {
       const drain = (stream: AsyncIterable<unknown>) =>
         failure(
           (async () => {
@@ -258,7 +258,9 @@ for (const protocol of PROTOCOLS) {
       assert.equal(missing.reason, "SUBSCRIPTION_NOT_FOUND");
       const tooBig = await drain(c.subscriber.subscribe({ subscription: "safe", maxOutstandingMessages: 1_000_000 }));
       assert.equal(tooBig.code, Code.InvalidArgument);
-      assert.equal((await failure(c.replay.seek({ subscription: "safe" }))).code, Code.Unimplemented);
+      const noTarget = await failure(c.replay.seek({ subscription: "safe" }));
+      assert.equal(noTarget.code, Code.InvalidArgument);
+      assert.equal(noTarget.reason, "INVALID_ARGUMENT");
     });
   });
 }

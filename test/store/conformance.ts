@@ -13,6 +13,9 @@ import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
 import { orderingFilterCases } from "./conformance/ordering-filter.js";
+import { replayCases } from "./conformance/replay.js";
+import { replayModelCases } from "./conformance/replay-model.js";
+import { retentionCases } from "./conformance/retention.js";
 import { peekBackCases } from "./conformance/peek-back.js";
 import { settleCases } from "./conformance/settle.js";
 
@@ -37,6 +40,9 @@ export function describeStoreConformance(
     describe("ordering and filters", () => orderingFilterCases(factory));
     describe("model", () => modelCases(factory));
     describe("dead letters", () => deadLetterCases(factory));
+    describe("replay", () => replayCases(factory));
+    describe("retention", () => retentionCases(factory));
+    describe("replay model", () => replayModelCases(factory));
     describe("peek from back", () => peekBackCases(factory));
   });
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/replay.proto.
  */
 export const file_switchyard_v1_replay: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3JlcGxheS5wcm90bxINc3dpdGNoeWFyZC52MSJ8CgtTZWVrUmVxdWVzdBIUCgxzdWJzY3JpcHRpb24YASABKAkSDQoDc2VxGAIgASgESAASKgoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABISCghzbmFwc2hvdBgEIAEoCUgAQggKBnRhcmdldCIOCgxTZWVrUmVzcG9uc2UieQoLUmVhZFJlcXVlc3QSDQoFdG9waWMYASABKAkSEgoIZnJvbV9zZXEYAiABKARIABIvCglmcm9tX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASDgoGZm9sbG93GAQgASgIQgYKBGZyb20iOAoMUmVhZFJlc3BvbnNlEigKCG1lc3NhZ2VzGAEgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlIm4KCFNuYXBzaG90EgwKBG5hbWUYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7ChVDcmVhdGVTbmFwc2hvdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxzdWJzY3JpcHRpb24YAiABKAkiQwoWQ3JlYXRlU25hcHNob3RSZXNwb25zZRIpCghzbmFwc2hvdBgBIAEoCzIXLnN3aXRjaHlhcmQudjEuU25hcHNob3QiLAoUTGlzdFNuYXBzaG90c1JlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJIkMKFUxpc3RTbmFwc2hvdHNSZXNwb25zZRIqCglzbmFwc2hvdHMYASADKAsyFy5zd2l0Y2h5YXJkLnYxLlNuYXBzaG90IiUKFURlbGV0ZVNuYXBzaG90UmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFkRlbGV0ZVNuYXBzaG90UmVzcG9uc2UyrQMKDVJlcGxheVNlcnZpY2USPwoEU2VlaxIaLnN3aXRjaHlhcmQudjEuU2Vla1JlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLlNlZWtSZXNwb25zZRJBCgRSZWFkEhouc3dpdGNoeWFyZC52MS5SZWFkUmVxdWVzdBobLnN3aXRjaHlhcmQudjEuUmVhZFJlc3BvbnNlMAESXQoOQ3JlYXRlU25hcHNob3QSJC5zd2l0Y2h5YXJkLnYxLkNyZWF0ZVNuYXBzaG90UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuQ3JlYXRlU25hcHNob3RSZXNwb25zZRJaCg1MaXN0U25hcHNob3RzEiMuc3dpdGNoeWFyZC52MS5MaXN0U25hcHNob3RzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdFNuYXBzaG90c1Jlc3BvbnNlEl0KDkRlbGV0ZVNuYXBzaG90EiQuc3dpdGNoeWFyZC52MS5EZWxldGVTbmFwc2hvdFJlcXVlc3QaJS5zd2l0Y2h5YXJkLnYxLkRlbGV0ZVNuYXBzaG90UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3JlcGxheS5wcm90bxINc3dpdGNoeWFyZC52MSJ8CgtTZWVrUmVxdWVzdBIUCgxzdWJzY3JpcHRpb24YASABKAkSDQoDc2VxGAIgASgESAASKgoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABISCghzbmFwc2hvdBgEIAEoCUgAQggKBnRhcmdldCIOCgxTZWVrUmVzcG9uc2UijwEKC1JlYWRSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEhIKCGZyb21fc2VxGAIgASgESAASLwoJZnJvbV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEg4KBmZvbGxvdxgEIAEoCBIUCgxtYXhfbWVzc2FnZXMYBSABKA1CBgoEZnJvbSI4CgxSZWFkUmVzcG9uc2USKAoIbWVzc2FnZXMYASADKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2UikgEKCFNuYXBzaG90EgwKBG5hbWUYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghsYXN0X3NlcRgFIAEoBBIQCghtZXNzYWdlcxgGIAEoBCI7ChVDcmVhdGVTbmFwc2hvdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIUCgxzdWJzY3JpcHRpb24YAiABKAkiQwoWQ3JlYXRlU25hcHNob3RSZXNwb25zZRIpCghzbmFwc2hvdBgBIAEoCzIXLnN3aXRjaHlhcmQudjEuU25hcHNob3QiUwoUTGlzdFNuYXBzaG90c1JlcXVlc3QSFAoMc3Vic2NyaXB0aW9uGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlwKFUxpc3RTbmFwc2hvdHNSZXNwb25zZRIqCglzbmFwc2hvdHMYASADKAsyFy5zd2l0Y2h5YXJkLnYxLlNuYXBzaG90EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIlChVEZWxldGVTbmFwc2hvdFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIYChZEZWxldGVTbmFwc2hvdFJlc3BvbnNlMq0DCg1SZXBsYXlTZXJ2aWNlEj8KBFNlZWsSGi5zd2l0Y2h5YXJkLnYxLlNlZWtSZXF1ZXN0Ghsuc3dpdGNoeWFyZC52MS5TZWVrUmVzcG9uc2USQQoEUmVhZBIaLnN3aXRjaHlhcmQudjEuUmVhZFJlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLlJlYWRSZXNwb25zZTABEl0KDkNyZWF0ZVNuYXBzaG90EiQuc3dpdGNoeWFyZC52MS5DcmVhdGVTbmFwc2hvdFJlcXVlc3QaJS5zd2l0Y2h5YXJkLnYxLkNyZWF0ZVNuYXBzaG90UmVzcG9uc2USWgoNTGlzdFNuYXBzaG90cxIjLnN3aXRjaHlhcmQudjEuTGlzdFNuYXBzaG90c1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3RTbmFwc2hvdHNSZXNwb25zZRJdCg5EZWxldGVTbmFwc2hvdBIkLnN3aXRjaHlhcmQudjEuRGVsZXRlU25hcHNob3RSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5EZWxldGVTbmFwc2hvdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.SeekRequest
@@ -99,6 +99,13 @@ export type ReadRequest = Message<"switchyard.v1.ReadRequest"> & {
    * @generated from field: bool follow = 4;
    */
   follow: boolean;
+
+  /**
+   * Most messages per ReadResponse; 0 means the server default (100), at most 1000.
+   *
+   * @generated from field: uint32 max_messages = 5;
+   */
+  maxMessages: number;
 };
 
 /**
@@ -148,6 +155,20 @@ export type Snapshot = Message<"switchyard.v1.Snapshot"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * The topic's last seq at capture: a Seek to the snapshot makes every later message available.
+   *
+   * @generated from field: uint64 last_seq = 5;
+   */
+  lastSeq: bigint;
+
+  /**
+   * Unacked messages captured (kept in the log until the snapshot is deleted).
+   *
+   * @generated from field: uint64 messages = 6;
+   */
+  messages: bigint;
 };
 
 /**
@@ -206,6 +227,18 @@ export type ListSnapshotsRequest = Message<"switchyard.v1.ListSnapshotsRequest">
    * @generated from field: string subscription = 1;
    */
   subscription: string;
+
+  /**
+   * 0 means 100; at most 1000.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -223,6 +256,11 @@ export type ListSnapshotsResponse = Message<"switchyard.v1.ListSnapshotsResponse
    * @generated from field: repeated switchyard.v1.Snapshot snapshots = 1;
    */
   snapshots: Snapshot[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**

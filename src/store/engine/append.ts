@@ -29,6 +29,8 @@ import {
   writeCounters,
   writeHead,
 } from "./records.js";
+import { holderCount, retainMessage } from "./retain.js";
+import { checkCapacity, enforceLimits } from "./topic-limits.js";
 
 const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
@@ -65,7 +67,9 @@ function duplicateSeq(w: KvWriter, topic: TopicRecord, id: string, nowMs: number
   const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
   if (!entry) return undefined;
   if (topic.dedupScope === "unacked") {
-    return w.get(seqKey(Table.Message, topic.id, entry.seq)) ? entry.seq : undefined;
+    // A retained message (no holder left) counts as acked.
+    const stored = w.get(seqKey(Table.Message, topic.id, entry.seq));
+    return stored && holderCount(w, topic.id, entry.seq) > 0 ? entry.seq : undefined;
   }
   return entry.publishMs + topic.dedupWindowMs > nowMs ? entry.seq : undefined;
 }
@@ -84,15 +88,25 @@ export function appendRecords(
   const filtered = targets.some((t) => t.filter !== undefined);
   const allSubIds = targets.map((t) => t.subId);
   const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
+  // Stored when a subscription holds it, or kept for replay (retain_acked) when none does.
+  const holdersOf = (r: AppendRecord) => (filtered ? matchingSubIds(targets, r.attributes) : allSubIds);
+  const stores = (subIds: readonly number[]) => subIds.length > 0 || topic.retainAckedMs > 0;
+  checkCapacity(
+    w,
+    topic,
+    head,
+    newTotals(w, topic, records, (r) => stores(holdersOf(r)), nowMs),
+    nowMs,
+  );
   const results: AppendResult[] = [];
   for (const r of records) {
     // Subscriptions whose filter the message fails never see it (as if acked at publish).
-    const subIds = filtered ? matchingSubIds(targets, r.attributes) : allSubIds;
+    const subIds = holdersOf(r);
     if (r.id === "") {
       const seq = ++head.lastSeq;
       const id = formatGeneratedId(topic.id, seq);
       results.push({ seq, id, duplicate: false });
-      if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
+      if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
       continue;
     }
     const dup = duplicateSeq(w, topic, r.id, nowMs);
@@ -106,10 +120,11 @@ export function appendRecords(
     const expireMs = keepWindow ? nowMs + topic.dedupWindowMs : 0;
     if (keepWindow) w.put(dedupExpiryKey(expireMs, topic.id, r.id), EMPTY);
     // With no subscription nothing is stored: keep the id entry only for a dedup window.
-    if (subIds.length === 0 && !keepWindow) continue;
+    if (!stores(subIds) && !keepWindow) continue;
     w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
-    if (subIds.length > 0) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
+    if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
   }
+  enforceLimits(w, topic, head, counters, nowMs);
   writeHead(w, topic.id, head);
   for (const [subId, c] of counters) writeCounters(w, subId, c);
   sweepDedup(w, nowMs);
@@ -132,6 +147,7 @@ function storeMessage(
   if (subIds.length > 1) w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
   head.messages++;
   head.bytes += r.data.length;
+  if (subIds.length === 0) retainMessage(w, topic, seq, nowMs); // no holder: kept for replay
   const delayed = r.deliverAtMs > nowMs;
   for (const subId of subIds) {
     const c = counters.get(subId) as Counters;
@@ -148,6 +164,27 @@ function storeMessage(
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Messages and data bytes an append would store (duplicates excluded), for the limit check. */
+function newTotals(
+  w: KvWriter,
+  topic: TopicRecord,
+  records: readonly AppendRecord[],
+  stored: (r: AppendRecord) => boolean,
+  nowMs: number,
+) {
+  const totals = { messages: 0, bytes: 0 };
+  if (topic.overflow !== "reject" || (topic.maxMessages === 0 && topic.maxBytes === 0)) return totals;
+  const seen = new Set<string>();
+  for (const r of records) {
+    if (!stored(r)) continue;
+    if (r.id !== "" && (seen.has(r.id) || duplicateSeq(w, topic, r.id, nowMs) !== undefined)) continue;
+    if (r.id !== "") seen.add(r.id);
+    totals.messages++;
+    totals.bytes += r.data.length;
+  }
+  return totals;
+}
 
 /** Drops dedup id entries whose window has passed and whose message is gone (bounded per call). */
 export function sweepDedup(w: KvWriter, nowMs: number): void {

@@ -36,6 +36,8 @@ import {
   writeHead,
 } from "./records.js";
 import { releaseMessage } from "./retention.js";
+import { deleteTopicSnapshots } from "./snapshots.js";
+import { indexTopicLimits } from "./topic-limits.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -67,6 +69,7 @@ export function createTopicRecord(
   const topic: TopicRecord = { ...settings, id: allocateId(w, "topic"), createTimeMs: nowMs };
   w.put(stringKey(Table.TopicName, topic.name), u32(topic.id));
   putTopic(w, topic);
+  indexTopicLimits(w, topic);
   writeHead(w, topic.id, { lastSeq: 0, messages: 0, bytes: 0 });
   if (!queueSubscription) return { topic };
   return { topic, subscription: createSubscriptionRecord(w, queueSubscription, nowMs) };
@@ -82,6 +85,7 @@ export function updateTopicRecord(w: KvWriter, name: string, settings: TopicSett
   const t = requireTopic(w, name);
   const updated: TopicRecord = { ...t, ...settings, name: t.name, id: t.id, createTimeMs: t.createTimeMs };
   putTopic(w, updated);
+  indexTopicLimits(w, updated);
   return updated;
 }
 
@@ -89,6 +93,8 @@ export function deleteTopicRecord(w: KvWriter, name: string, nowMs: number): voi
   const topic = requireTopic(w, name);
   for (const sub of subscriptionsOfTopic(w, topic.id)) removeSubscription(w, sub, topic, nowMs);
   for (const table of [Table.Message, Table.Ref, Table.MessageId]) deletePrefix(w, idKey(table, topic.id));
+  deleteTopicSnapshots(w, topic.id);
+  w.del(idKey(Table.LimitedTopic, topic.id));
   w.del(idKey(Table.Head, topic.id));
   w.del(idKey(Table.Topic, topic.id));
   w.del(stringKey(Table.TopicName, topic.name));

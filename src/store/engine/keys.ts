@@ -35,6 +35,18 @@ export enum Table {
   Counters = 0x0e,
   /** [name] → next id (u32) */
   IdAllocator = 0x0f,
+  /** [name] → snapshot id (u32) */
+  SnapshotName = 0x10,
+  /** [snapId] → JSON snapshot record */
+  Snapshot = 0x11,
+  /** [snapId][seq] → empty: the unacked seqs a snapshot captured (each holds a ref) */
+  SnapshotSeq = 0x12,
+  /** [topicId][snapId] → empty */
+  TopicSnapshot = 0x13,
+  /** [expireMs][topicId][seq] → empty: acked messages kept for replay, to sweep (retain_acked) */
+  RetainExpiry = 0x14,
+  /** [topicId] → empty: topics with retain_acked, a max age or a drop_oldest limit, for the retention sweep */
+  LimitedTopic = 0x15,
   /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
   DeadLettered = 0x18,
   /** [subId][ordering key, or "#" + sha256 when long] → seq, priority (2 × f64): the key's message in flight */
@@ -196,4 +208,19 @@ export function encodeU32(value: number): Buffer {
 /** Decodes a u32 (missing reads as 0). */
 export function decodeU32(buf: Buffer | undefined): number {
   return buf && buf.length >= 4 ? buf.readUInt32BE(0) : 0;
+}
+
+/** [RetainExpiry][expireMs][topicId][seq] */
+export function retainExpiryKey(expireMs: number, topicId: number, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(21);
+  b[0] = Table.RetainExpiry;
+  writeU64(b, Math.max(0, Math.ceil(expireMs)), 1);
+  b.writeUInt32BE(topicId, 9);
+  writeU64(b, seq, 13);
+  return b;
+}
+
+/** Parses a retain expiry key. */
+export function parseRetainExpiryKey(key: Buffer): { expireMs: number; topicId: number; seq: number } {
+  return { expireMs: readU64(key, 1), topicId: key.readUInt32BE(9), seq: readU64(key, 13) };
 }

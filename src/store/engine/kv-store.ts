@@ -1,4 +1,4 @@
-import type { SubscriptionSettings, TopicSettings } from "../../core/types.js";
+import type { SeekTarget, SubscriptionSettings, TopicSettings } from "../../core/types.js";
 import { BrokerError } from "../../errors/index.js";
 import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
 import type {
@@ -6,18 +6,22 @@ import type {
   AppendResult,
   LeasedRecord,
   LeaseOptions,
+  LogPage,
   NackOptions,
   RedriveChunk,
   RedriveOptions,
   SettleOutcome,
   SettleTargets,
+  SnapshotRecord,
   Store,
   StoreCapabilities,
   SubscriptionCounters,
   SubscriptionRecord,
+  SweepResult,
   TopicCounters,
   TopicRecord,
 } from "../store.js";
+import { MAX_REPLAY_ENTRIES } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
 import { applyDueTimes } from "./apply-due.js";
 import {
@@ -35,10 +39,15 @@ import { readDeadLettered } from "./dead-letter.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
+import { readLogPage, seqAtTime } from "./read-log.js";
 import { peekBackRecords } from "./peek-back.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
 import { redriveChunk } from "./redrive.js";
+import { hasRetained, retainedDue, sweepRetained } from "./retain.js";
+import { seekSubscription } from "./seek.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
+import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords } from "./snapshots.js";
+import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
 
 /**
  * The time deletes run at: they carry no clock of the caller's, and the wall clock may differ from
@@ -55,7 +64,14 @@ export class KvStore implements Store {
   readonly capabilities: StoreCapabilities = { perMessageLeaseDeadlines: true, leaseFencing: true, priorityLanes: 10 };
   private closed = false;
 
-  constructor(private readonly kv: KvEngine) {}
+  /**
+   * @param maxReplayEntries Most messages one Seek or snapshot may touch (default
+   *   {@link MAX_REPLAY_ENTRIES}); tests set it low.
+   */
+  constructor(
+    private readonly kv: KvEngine,
+    private readonly maxReplayEntries = MAX_REPLAY_ENTRIES,
+  ) {}
 
   /**
    * Runs an engine operation in a write transaction. Errors thrown by the operation itself pass
@@ -184,6 +200,40 @@ export class KvStore implements Store {
       const c = readCounters(r, s.id);
       return { ...c, oldestUnackedPublishMs: oldestUnacked(r, s) };
     });
+  }
+
+  seek(subscription: string, target: SeekTarget, nowMs: number): Promise<void> {
+    return this.write((w) => seekSubscription(w, subscription, target, nowMs, this.maxReplayEntries));
+  }
+  createSnapshot(name: string, subscription: string, nowMs: number): Promise<SnapshotRecord> {
+    return this.write((w) => createSnapshotRecord(w, name, subscription, nowMs, this.maxReplayEntries));
+  }
+  listSnapshots(subscription: string, after: string, limit: number): Promise<SnapshotRecord[]> {
+    return this.read((r) => listSnapshotRecords(r, subscription, after, limit));
+  }
+  deleteSnapshot(name: string, nowMs: number): Promise<void> {
+    return this.write((w) => deleteSnapshotRecord(w, name, nowMs));
+  }
+  readLog(topic: string, fromSeq: number, max: number, maxBytes: number, nowMs: number): Promise<LogPage> {
+    return this.read((r) => readLogPage(r, topic, fromSeq, max, maxBytes, nowMs));
+  }
+  seqAtTime(topic: string, timeMs: number): Promise<number> {
+    return this.read((r) => seqAtTime(r, topic, timeMs));
+  }
+  /** Retained messages first (a time-ordered index), then topic limits, in one transaction. */
+  async sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
+    // Read-only first: an idle sweep costs no write transaction (and no sync).
+    const due = await this.read((r) => retainedDue(r, nowMs) || limitsDue(r, nowMs));
+    if (!due) return { removed: 0, more: false };
+    return this.write((w) => {
+      const retained = sweepRetained(w, nowMs, maxWork);
+      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - retained.seen));
+      return { removed: retained.removed + limits.removed, more: retained.seen >= maxWork || limits.more };
+    });
+  }
+
+  hasRetentionWork(): Promise<boolean> {
+    return this.read((r) => hasRetained(r) || hasLimitedTopics(r));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
-import { decodeF64s, decodeU32, encodeF64s, encodeU32, idKey, readU64, seqKey, stringKey, Table } from "./keys.js";
+import { decodeF64s, decodeU32, encodeF64s, encodeU32, idKey, seqKey, stringKey, Table } from "./keys.js";
 
 /** Head of a topic's log. */
 export interface Head {

@@ -3,6 +3,7 @@ import type { TopicRecord } from "../store.js";
 import { decodeU32, encodeU32, idStringKey, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageDataBytes } from "./message-codec.js";
 import { type Head, readMessageIdEntry } from "./records.js";
+import { retainMessage } from "./retain.js";
 
 /**
  * One subscription let go of a message: when none holds it any more, it leaves the log.
@@ -16,6 +17,7 @@ export function releaseMessage(w: KvWriter, topic: TopicRecord, head: Head, seq:
     w.put(refKey, encodeU32(refs - 1));
     return;
   }
+  if (retainMessage(w, topic, seq, nowMs)) return; // kept for replay (retain_acked_ms)
   deleteMessage(w, topic, head, seq, nowMs);
 }
 

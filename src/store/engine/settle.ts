@@ -75,7 +75,7 @@ function detach(w: KvWriter, subId: number, loc: Located, c: Counters): number {
 
 type Action = (loc: Located, ctx: { sub: SubscriptionRecord; topic: TopicRecord; c: Counters }) => SettleOutcome;
 
-function settle(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number, act: Action) {
+function settle(w: KvWriter, subscription: string, targets: SettleTargets, act: Action) {
   const sub = requireSubscription(w, subscription);
   const topic = topicById(w, sub.topicId) as TopicRecord;
   const c = readCounters(w, sub.id);
@@ -96,7 +96,7 @@ function settle(w: KvWriter, subscription: string, targets: SettleTargets, nowMs
 /** Acks: the messages leave the subscription (and the log, once no subscription holds them). */
 export function ackTargets(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number) {
   const released: number[] = [];
-  const { out, ctx } = settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
+  const { out, ctx } = settle(w, subscription, targets, (loc, { sub, c }) => {
     detach(w, sub.id, loc, c);
     c.unacked--;
     released.push(loc.seq);
@@ -125,7 +125,7 @@ export function nackTargets(
   options: NackOptions = {},
 ): SettleOutcome[] {
   let failed: FailedDeliveries | undefined;
-  const { out } = settle(w, subscription, targets, nowMs, (loc, { sub, c }) => {
+  const { out } = settle(w, subscription, targets, (loc, { sub, c }) => {
     const attempt = detach(w, sub.id, loc, c);
     let at = redeliverAtMs;
     if (options.failed) {
@@ -154,9 +154,9 @@ export function extendTokens(
   subscription: string,
   tokens: readonly string[],
   untilMs: number,
-  nowMs: number,
+  _nowMs: number,
 ): SettleOutcome[] {
-  return settle(w, subscription, { tokens, messageIds: [] }, nowMs, (loc, { sub, c }) => {
+  return settle(w, subscription, { tokens, messageIds: [] }, (loc, { sub, c }) => {
     if (loc.pending && loc.pending.state !== "leased") return "unknown";
     const attempt = detach(w, sub.id, loc, c);
     const p: Pending = { state: "leased", dueMs: untilMs, attempt, priority: loc.priority };

@@ -1,0 +1,77 @@
+/**
+ * The retention sweep: a core timer on the injected clock that asks the store to drop retained
+ * messages past `retain_acked_ms` and messages past `max_age_ms` (and, under drop_oldest, over
+ * a limit lowered since the last append), a bounded amount of work per tick. It starts only
+ * once some topic has retention or limits (at boot if the store has any, else when a topic gets
+ * them), so brokers without them run no timer at all.
+ */
+import { BrokerError } from "../errors/index.js";
+import type { TimerHandle } from "../util/index.js";
+import type { CoreContext } from "./context.js";
+import type { TopicSettings } from "./types.js";
+
+/** Time between sweeps when the last one finished its work. */
+export const RETENTION_SWEEP_INTERVAL_MS = 1000;
+/** Most entries one sweep looks at (one store transaction). */
+export const RETENTION_SWEEP_WORK = 1000;
+
+/** The sweeper of one broker. */
+export interface RetentionSweeper {
+  /** Starts the timer if it is not running yet. */
+  ensure(): void;
+  /** Starts the timer when the topic's settings need the sweep. */
+  noteTopic(t: TopicSettings): void;
+  /** Runs one sweep now; resolves true when more work is left. */
+  sweepOnce(): Promise<boolean>;
+  stop(): void;
+}
+
+function needsSweep(t: TopicSettings): boolean {
+  return (
+    t.retainAckedMs > 0 || t.maxAgeMs > 0 || (t.overflow === "drop_oldest" && (t.maxMessages > 0 || t.maxBytes > 0))
+  );
+}
+
+export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {
+  let timer: TimerHandle | undefined;
+  let running = false;
+  let stopped = false;
+  const sweepOnce = async (): Promise<boolean> => {
+    try {
+      const result = await ctx.store.sweepRetention(ctx.clock.now(), RETENTION_SWEEP_WORK);
+      return result.more;
+    } catch (e) {
+      if (!(e instanceof BrokerError && e.reason === "SHUTTING_DOWN")) {
+        ctx.logger.warn("retention sweep failed; it runs again later", { cause: e });
+      }
+      return false;
+    }
+  };
+  const schedule = (delayMs: number) => {
+    if (stopped) return;
+    timer = ctx.clock.setTimer(() => {
+      timer = undefined;
+      void sweepOnce().then((more) => schedule(more ? 0 : RETENTION_SWEEP_INTERVAL_MS));
+    }, delayMs);
+  };
+  const ensure = () => {
+    if (running || stopped) return;
+    running = true;
+    schedule(RETENTION_SWEEP_INTERVAL_MS);
+  };
+  // Topics from before a restart: start at once if the store has retention work.
+  ctx.store.hasRetentionWork().then(
+    (yes) => yes && ensure(),
+    (e: unknown) => ctx.logger.warn("could not check for retention work", { cause: e }),
+  );
+  return {
+    ensure,
+    noteTopic: (t) => needsSweep(t) && ensure(),
+    sweepOnce,
+    stop() {
+      stopped = true;
+      if (timer !== undefined) ctx.clock.clearTimer(timer);
+      timer = undefined;
+    },
+  };
+}
