@@ -13,7 +13,7 @@ import type { PushConfig } from "../../gen/switchyard/v1/types_pb.js";
 import type { Config } from "../../src/config/index.js";
 import { createTestClients, PROTOCOLS, type TestClients } from "../helpers/clients.js";
 import { startTestServer } from "../helpers/start-test-server.js";
-import { startWebhookTarget, } from "../helpers/webhook-target.js";
+import { startWebhookTarget } from "../helpers/webhook-target.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

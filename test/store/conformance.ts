@@ -13,10 +13,10 @@ import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
 import { orderingFilterCases } from "./conformance/ordering-filter.js";
+import { peekBackCases } from "./conformance/peek-back.js";
 import { replayCases } from "./conformance/replay.js";
 import { replayModelCases } from "./conformance/replay-model.js";
 import { retentionCases } from "./conformance/retention.js";
-import { peekBackCases } from "./conformance/peek-back.js";
 import { settleCases } from "./conformance/settle.js";
 
 export type { StoreFactory, StoreHarness } from "./conformance/helpers.js";

@@ -27,7 +27,7 @@ describe("okq go format", () => {
     assert.deepEqual(a(""), { error: 'strconv.Atoi: parsing "": invalid syntax' });
     assert.deepEqual(a("1.5"), { error: 'strconv.Atoi: parsing "1.5": invalid syntax' });
     assert.deepEqual(a(" 1"), { error: 'strconv.Atoi: parsing " 1": invalid syntax' });
-    assert.deepEqual(a("9223372036854775807"), { value: 9223372036854775807 });
+    assert.deepEqual(a("9223372036854775807"), { value: Number(9223372036854775807n) });
     assert.deepEqual(a("9223372036854775808"), {
       error: 'strconv.Atoi: parsing "9223372036854775808": value out of range',
     });
