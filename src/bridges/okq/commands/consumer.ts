@@ -35,9 +35,10 @@ const PEEK_WAIT_MS = 60_000;
  * yet is waited for until this bridge creates it.
  */
 async function waitForEvent(ctx: OkqContext, queue: string, deadlineMs: number, signal: AbortSignal): Promise<boolean> {
-  for (;;) {
-    const left = deadlineMs - Date.now();
-    if (left <= 0 || signal.aborted) return false;
+  // The first look is made even with no time left: QNOTIFY 0 still reports a queue with events.
+  for (let first = true; ; first = false) {
+    const left = Math.max(0, deadlineMs - Date.now());
+    if ((!first && left <= 0) || signal.aborted) return false;
     try {
       const res = await ctx.clients.subscriber.peek(
         { subscription: queue, maxMessages: 1, waitMs: Math.min(left, PEEK_WAIT_MS) },
@@ -47,7 +48,8 @@ async function waitForEvent(ctx: OkqContext, queue: string, deadlineMs: number, 
     } catch (e) {
       if (signal.aborted) return false;
       if (!isAbsent(e)) throw e;
-      const timeout = AbortSignal.timeout(Math.max(1, left));
+      if (left <= 0) return false;
+      const timeout = AbortSignal.timeout(left);
       try {
         await ctx.queues.created(queue, AbortSignal.any([signal, timeout]));
       } catch {
