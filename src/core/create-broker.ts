@@ -66,7 +66,12 @@ export function createBroker(options: BrokerOptions): Broker {
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   const sweeper = createRetentionSweeper(ctx);
   return {
-    publish: guard(admin.publish),
+    publish: guard(async (c, topic, messages) => {
+      const out = await admin.publish(c, topic, messages);
+      // A stored message with a TTL is dropped by the sweep when it expires, leased or not.
+      if (messages.some((m) => (m.ttlMs ?? 0) > 0)) sweeper.ensure();
+      return out;
+    }),
     pull: guard(delivery.pull),
     async *subscribe(request, signal) {
       open();

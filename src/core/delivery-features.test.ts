@@ -154,4 +154,19 @@ describe("core delivery features", () => {
     await settle();
     assert.equal(clock.pendingTimers(), baseline, "nothing left to sweep: no timer");
   });
+  it("ttl - expired messages leave the backlog by the sweep, with no consumer asking", async (t) => {
+    const { broker, clock } = await setup(t);
+    await broker.createSubscription({ name: "s", topic: "t" });
+    await broker.publish("t", [msg("short", { ttlMs: 1500 }), msg("long", { ttlMs: 60_000 }), msg("forever")]);
+    const backlog = async () => (await broker.getStats(["t"])).subscriptions[0]?.backlog;
+    assert.equal(await backlog(), 3);
+    clock.advance(1000);
+    await settle();
+    assert.equal(await backlog(), 3, "not expired yet");
+    clock.advance(1000);
+    await settle();
+    assert.equal(await backlog(), 2);
+    assert.equal((await broker.getStats(["t"])).topics[0]?.messages, 2);
+    assert.deepEqual(texts(await broker.peek("s", 10)), ["long", "forever"]);
+  });
 });

@@ -233,9 +233,12 @@ export interface ReplayStore {
   readLog(topic: string, fromSeq: number, max: number, maxBytes: number, nowMs: number): Promise<LogPage>;
   /** The first stored seq published at or after `timeMs`; lastSeq + 1 when there is none. */
   seqAtTime(topic: string, timeMs: number): Promise<number>;
-  /** Drops retained messages past `retain_acked_ms` and messages past `max_age_ms`; bounded work. */
+  /**
+   * Drops messages past their TTL, retained messages past `retain_acked_ms` and messages past
+   * `max_age_ms`; bounded work.
+   */
   sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult>;
-  /** True when some topic retains acked messages or has limits the sweep applies. */
+  /** True when some topic retains acked messages or has limits the sweep applies, or a stored message has a TTL. */
   hasRetentionWork(): Promise<boolean>;
 }
 

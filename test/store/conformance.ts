@@ -18,6 +18,7 @@ import { replayCases } from "./conformance/replay.js";
 import { replayModelCases } from "./conformance/replay-model.js";
 import { retentionCases } from "./conformance/retention.js";
 import { settleCases } from "./conformance/settle.js";
+import { ttlCases } from "./conformance/ttl.js";
 
 export type { StoreFactory, StoreHarness } from "./conformance/helpers.js";
 
@@ -38,6 +39,7 @@ export function describeStoreConformance(
     describe("lifecycle", () => lifecycleCases(factory));
     describe("durability", () => durabilityCases(factory));
     describe("ordering and filters", () => orderingFilterCases(factory));
+    describe("ttl", () => ttlCases(factory));
     describe("model", () => modelCases(factory));
     describe("dead letters", () => deadLetterCases(factory));
     describe("replay", () => replayCases(factory));

@@ -31,6 +31,7 @@ import {
 } from "./records.js";
 import { holderCount, retainMessage } from "./retain.js";
 import { checkCapacity, enforceLimits } from "./topic-limits.js";
+import { indexTtl } from "./ttl.js";
 
 const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
@@ -143,6 +144,7 @@ function storeMessage(
   nowMs: number,
 ): void {
   w.put(seqKey(Table.Message, topic.id, seq), encodeMessage({ ...r, publishTimeMs: nowMs }));
+  indexTtl(w, topic.id, seq, r.expireAtMs);
   // No Ref key means one holder: a queue's messages need no refcount write.
   if (subIds.length > 1) w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
   head.messages++;

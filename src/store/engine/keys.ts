@@ -51,6 +51,8 @@ export enum Table {
   DeadLettered = 0x18,
   /** [subId][ordering key, or "#" + sha256 when long] → seq, priority (2 × f64): the key's message in flight */
   OrderLock = 0x1c,
+  /** [expireMs][topicId][seq] → empty: stored messages with a TTL, for the sweep */
+  TtlExpiry = 0x1d,
 }
 
 const U32_MAX = 0xffffffff;

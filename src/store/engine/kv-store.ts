@@ -48,6 +48,7 @@ import { seekSubscription } from "./seek.js";
 import { ackTargets, extendTokens, nackTargets } from "./settle.js";
 import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords } from "./snapshots.js";
 import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
+import { hasTtl, sweepTtl, ttlDue } from "./ttl.js";
 
 /**
  * The time deletes run at: they carry no clock of the caller's, and the wall clock may differ from
@@ -223,17 +224,21 @@ export class KvStore implements Store {
   /** Retained messages first (a time-ordered index), then topic limits, in one transaction. */
   async sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
     // Read-only first: an idle sweep costs no write transaction (and no sync).
-    const due = await this.read((r) => retainedDue(r, nowMs) || limitsDue(r, nowMs));
+    const due = await this.read((r) => retainedDue(r, nowMs) || limitsDue(r, nowMs) || ttlDue(r, nowMs));
     if (!due) return { removed: 0, more: false };
     return this.write((w) => {
-      const retained = sweepRetained(w, nowMs, maxWork);
-      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - retained.seen));
-      return { removed: retained.removed + limits.removed, more: retained.seen >= maxWork || limits.more };
+      const expired = sweepTtl(w, nowMs, maxWork);
+      const retained = sweepRetained(w, nowMs, Math.max(0, maxWork - expired.seen));
+      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - expired.seen - retained.seen));
+      return {
+        removed: expired.removed + retained.removed + limits.removed,
+        more: expired.seen + retained.seen >= maxWork || limits.more,
+      };
     });
   }
 
   hasRetentionWork(): Promise<boolean> {
-    return this.read((r) => hasRetained(r) || hasLimitedTopics(r));
+    return this.read((r) => hasRetained(r) || hasLimitedTopics(r) || hasTtl(r));
   }
 
   async close(): Promise<void> {

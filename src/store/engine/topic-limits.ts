@@ -81,7 +81,7 @@ export function checkCapacity(
 }
 
 /** Removes one stored message from the log and from every subscription in `counters`. */
-function dropFromLog(
+export function dropFromLog(
   w: KvWriter,
   topic: TopicRecord,
   head: Head,
