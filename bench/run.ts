@@ -13,6 +13,7 @@ import { renderComparisonTable, renderTargetTable, type Summary, summarize, type
 import { ensurePeersInstalled, firstLine, type LoadedTarget, loadTarget, TARGET_SPECS } from "./lib/targets.js";
 import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
+import { runOkqBench } from "./okq/okq-bench.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
 import { WORKLOADS } from "./workloads/index.js";
 import type { SharedState, Workload } from "./workloads/types.js";
@@ -187,6 +188,9 @@ async function main(): Promise<number> {
   const summary = summarize(runs);
   const errors = runs.flatMap((r) => r.errors.map((e) => `${r.target} run ${r.run} ${e.workload}: ${e.error}`));
   process.stdout.write(report(options, summary, runs, ackMeanings, skipped, errors));
+  // The okQ bridge (RESP), with Redis appendfsync always beside it unless --quick; see bench/okq.
+  const okq = options.only === null ? await runOkqBench({ quick: options.quick, log }) : undefined;
+  if (okq) process.stdout.write(okq.markdown);
   const file =
     options.out ??
     join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
@@ -200,6 +204,7 @@ async function main(): Promise<number> {
     skipped: Object.fromEntries(skipped),
     summary,
     runs,
+    okq: okq?.rows,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nbench: results in ${file}`);

@@ -13,6 +13,8 @@ export interface BrokerProcess {
   pid: number;
   /** `http://127.0.0.1:<port>` of the RPC listener. */
   baseUrl: string;
+  /** The ready line's bound address per listener (`rpc`, and `okq` when started with `--okq-port`). */
+  addresses: Record<string, string>;
   /** The last 16 KiB of stderr (for error messages). */
   stderrTail(): string;
   /** SIGTERM (graceful: a --cpu-prof profile is written), SIGKILL after `timeoutMs`; resolves on exit. */
@@ -49,15 +51,15 @@ export async function startBrokerProcess(dataDir: string, extraArgs: readonly st
   };
   try {
     const lines = createInterface({ input: child.stdout });
-    const ready = new Promise<string>((resolve, reject) => {
+    const ready = new Promise<Record<string, string>>((resolve, reject) => {
       lines.on("line", (line) => {
         const m = /^switchyard ready (\{.*\})$/.exec(line);
-        if (m) resolve((JSON.parse(m[1] as string) as { rpc: string }).rpc);
+        if (m) resolve(JSON.parse(m[1] as string) as Record<string, string>);
       });
       void exited.then(() => reject(new Error(`broker exited before it was ready:\n${tail}`)));
     });
-    const rpc = await withTimeout(ready, 30_000, "broker start");
-    return { pid: child.pid as number, baseUrl: `http://${rpc}`, stderrTail: () => tail, stop };
+    const addresses = await withTimeout(ready, 30_000, "broker start");
+    return { pid: child.pid as number, baseUrl: `http://${addresses.rpc}`, addresses, stderrTail: () => tail, stop };
   } catch (e) {
     await stop(0);
     throw e;

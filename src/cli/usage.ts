@@ -29,8 +29,9 @@ Flags (a config file may set the same; flags win over it):
   --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
+  --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
   -h, --help                    print this help
 
-Bridge listeners are not built yet: their flags are accepted and checked, and the ready
-line lists only listeners that exist.
+Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
+the ready line lists only listeners that exist.
 `;

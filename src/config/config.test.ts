@@ -61,6 +61,8 @@ describe("config", () => {
       "warn",
       "--push-allowed-hosts",
       "hooks.example.com, *.internal:8080,[::1]:9000",
+      "--okq-qstatus",
+      "nested",
     ]);
     assert.deepEqual(
       { ...config },
@@ -80,6 +82,7 @@ describe("config", () => {
         shutdownGraceMs: 5,
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
+        okqQstatus: "nested",
       },
     );
   });

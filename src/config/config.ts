@@ -39,6 +39,8 @@ export interface Config {
    * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
    */
   readonly pushAllowedHosts: readonly string[];
+  /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
+  readonly okqQstatus: "string" | "nested";
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   shutdownGraceMs: 10_000,
   logLevel: "info",
   pushAllowedHosts: [],
+  okqQstatus: "string",
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -132,6 +135,7 @@ export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; 
     shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
     logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
     pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
+    okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   };
 
 /** The config keys, in declaration order. */

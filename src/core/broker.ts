@@ -25,6 +25,12 @@ export type CreateTopicSpec = Partial<TopicSettings> & {
   /** Settings of the queue's subscription (name and topic are ignored); only with `queue`. */
   queueSubscription?: Partial<SubscriptionSettings>;
 };
+/** Options of {@link Broker.peek}. */
+export interface PeekOptions {
+  /** From the back of the delivery order (the message delivered last comes first). */
+  fromBack?: boolean;
+}
+
 /** Options to create a subscription: name and topic are required. */
 export type CreateSubscriptionSpec = Partial<SubscriptionSettings> & { name: string; topic: string };
 
@@ -49,7 +55,17 @@ export interface Broker {
    */
   nack(subscription: string, targets: AckTargets, delayMs: number, error?: string): Promise<void>;
   modifyAckDeadline(subscription: string, ackIds: readonly string[], ackDeadlineMs: number): Promise<void>;
-  peek(subscription: string, maxMessages: number): Promise<Delivery[]>;
+  /**
+   * The next available messages, without leasing them. `waitMs` (default 0) makes it a
+   * long-poll: when nothing is available it waits for something to become available.
+   */
+  peek(
+    subscription: string,
+    maxMessages: number,
+    waitMs?: number,
+    signal?: AbortSignal,
+    options?: PeekOptions,
+  ): Promise<Delivery[]>;
 
   createTopic(spec: CreateTopicSpec): Promise<{ topic: TopicInfo; subscription?: SubscriptionInfo }>;
   getTopic(name: string): Promise<TopicInfo>;

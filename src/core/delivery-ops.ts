@@ -177,12 +177,48 @@ export async function modifyAckDeadline(
   throwIfFailed(outcomes, { ackIds, messageIds: [] });
 }
 
-export async function peek(ctx: CoreContext, subscription: string, maxMessages: number): Promise<Delivery[]> {
-  const sub = await getSubscription(ctx, subscription);
+/**
+ * Lists available messages without leasing them. With `waitMs`, a long-poll: when nothing is
+ * available it waits (like {@link pull}, capped by the server's wait limit) for a publish, a
+ * nack, an expired lease or an elapsed delay, then answers what is available (possibly nothing).
+ */
+export async function peek(
+  ctx: CoreContext,
+  subscription: string,
+  maxMessages: number,
+  waitMs = 0,
+  signal?: AbortSignal,
+  options: { fromBack?: boolean } = {},
+): Promise<Delivery[]> {
+  const { limits, clock, store, notifier } = ctx;
+  let sub = await getSubscription(ctx, subscription);
   markUsed(ctx, sub.name);
-  validateRange("max_messages", maxMessages, 0, ctx.limits.maxPullMessages);
-  const got = await ctx.store.peek(sub.name, maxMessages || ctx.limits.defaultPullMessages, ctx.clock.now());
-  return got.map(toDelivery);
+  validateRange("max_messages", maxMessages, 0, limits.maxPullMessages);
+  validateRange("wait_ms", waitMs, 0, Number.MAX_SAFE_INTEGER);
+  const max = maxMessages || limits.defaultPullMessages;
+  const linked = signal ? AbortSignal.any([signal, ctx.shutdown.signal]) : ctx.shutdown.signal;
+  const deadline = clock.now() + Math.min(waitMs, limits.maxWaitMs);
+  for (;;) {
+    if (linked.aborted) throw abortError(linked.reason);
+    const seen = notifier.version(sub.topic);
+    const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true);
+    const now = clock.now();
+    if (got.length > 0 || now >= deadline) return got.map(toDelivery);
+    const due = await store.nextDueMs(sub.name);
+    try {
+      await waitForChange(
+        notifier,
+        clock,
+        sub.topic,
+        seen,
+        Math.min(deadline, due ?? Number.POSITIVE_INFINITY) - now,
+        linked,
+      );
+    } catch (e) {
+      throw abortError(e);
+    }
+    sub = await getSubscription(ctx, sub.name);
+  }
 }
 
 /** Gives leases back without a failure: available again at once (see Broker.release). */

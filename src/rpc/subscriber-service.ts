@@ -60,8 +60,12 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
       await broker.modifyAckDeadline(req.subscription, req.ackIds, toNumber(req.ackDeadlineMs, "ack_deadline_ms"));
       return {};
     }),
-    peek: mapErrors(logger, async (req) => ({
-      messages: (await broker.peek(req.subscription, req.maxMessages)).map(received),
+    peek: mapErrors(logger, async (req, ctx) => ({
+      messages: (
+        await broker.peek(req.subscription, req.maxMessages, boundedWait(req.waitMs, ctx.timeoutMs()), ctx.signal, {
+          fromBack: req.fromBack,
+        })
+      ).map(received),
     })),
   };
 }

@@ -16,8 +16,10 @@ import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
+import { createBridgeMetrics } from "./bridge-metrics.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
 import { formatAddress } from "./listen.js";
+import { createInProcessClients, createOkqListener, type OkqListener } from "./okq-listener.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 
@@ -76,6 +78,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let broker: Broker | undefined;
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
+  let okq: OkqListener | undefined;
+  const bridgeMetrics = createBridgeMetrics();
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
@@ -95,7 +99,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       interceptors: [createShutdownInterceptor(shutdown.signal)],
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
-      fallback: createHttpEndpoints({ broker: b, logger, shutdownSignal: shutdown.signal, startTimeMs: Date.now() }),
+      fallback: createHttpEndpoints({
+        broker: b,
+        logger,
+        shutdownSignal: shutdown.signal,
+        startTimeMs: Date.now(),
+        extraMetrics: bridgeMetrics.render,
+      }),
     });
   }
 
@@ -114,6 +124,16 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       );
       const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
       logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
+      if (config.okqPort !== "off") {
+        const clients = createInProcessClients(broker, logger, [createShutdownInterceptor(shutdown.signal)]);
+        okq = createOkqListener({ clients, config, logger, metrics: bridgeMetrics, shutdownSignal: shutdown.signal });
+        const bound = await okq.listener.listen(
+          { name: "okq", host: config.host, port: config.okqPort, flag: "--okq-port" },
+          shutdown.signal,
+        );
+        addresses.okq = formatAddress(bound);
+        logger.info("okq listener up (RESP)", { address: addresses.okq });
+      }
       return addresses;
     } catch (e) {
       await teardown().catch(() => {});
@@ -125,15 +145,19 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   function teardown(): Promise<void> {
     tearingDown ??= (async () => {
       listener?.stopAccepting();
+      okq?.listener.stopAccepting();
       shutdown.abort(new BrokerError("SHUTTING_DOWN", "the server is shutting down"));
       const errors: unknown[] = [];
       // Webhook requests in flight get the same grace as RPC calls; their leases go back before the core closes.
       const pushClosed = pushAgent?.close(config.shutdownGraceMs).catch((e: unknown) => errors.push(e));
+      const bridgeClosed = okq?.bridge.close(config.shutdownGraceMs);
       if (listener) {
         const drained = await listener.drain(config.shutdownGraceMs);
         if (!drained) logger.warn("grace period over; closing connections", { inFlight: listener.inFlight() });
-        await listener.destroy();
       }
+      // Bridges call the core in-process: they finish before the RPC connections go.
+      await bridgeClosed;
+      await listener?.destroy();
       await pushClosed;
       await broker?.close().catch((e: unknown) => errors.push(e));
       await store?.close().catch((e: unknown) => errors.push(e));
@@ -160,7 +184,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     },
     close,
     shutdownSignal: shutdown.signal,
-    connections: () => listener?.connections() ?? 0,
+    connections: () => (listener?.connections() ?? 0) + (okq?.listener.connections() ?? 0),
     config,
   };
 }

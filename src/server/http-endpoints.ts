@@ -11,6 +11,8 @@ export interface HttpEndpointsOptions {
   shutdownSignal: AbortSignal;
   /** When the server started, in epoch milliseconds (for the uptime gauge). */
   startTimeMs: number;
+  /** More Prometheus text appended to `/metrics` (the bridges' counters). */
+  extraMetrics?: () => string;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -36,10 +38,11 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): NodeHandler 
     }
     broker.getStats([]).then(
       (stats) => {
-        const body = renderMetrics(stats, {
-          uptimeSeconds: (Date.now() - startTimeMs) / 1000,
-          residentMemoryBytes: process.memoryUsage.rss(),
-        });
+        const body =
+          renderMetrics(stats, {
+            uptimeSeconds: (Date.now() - startTimeMs) / 1000,
+            residentMemoryBytes: process.memoryUsage.rss(),
+          }) + (options.extraMetrics?.() ?? "");
         send(res, 200, body, METRICS_CONTENT_TYPE);
       },
       (e: unknown) => {

@@ -142,8 +142,11 @@ export interface Store extends ReplayStore {
   append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]>;
   /** Leases up to `max` available records in priority-then-seq order; expired messages are dropped. */
   lease(subscription: string, options: LeaseOptions): Promise<LeasedRecord[]>;
-  /** The next available records, without leasing them. */
-  peek(subscription: string, max: number, nowMs: number): Promise<LeasedRecord[]>;
+  /**
+   * The next available records, without leasing them. `fromBack`: from the end of the delivery
+   * order instead (the record that would be delivered last comes first).
+   */
+  peek(subscription: string, max: number, nowMs: number, fromBack?: boolean): Promise<LeasedRecord[]>;
   /** Removes messages from the subscription. */
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]>;
   /**

@@ -17,6 +17,8 @@ export interface TestServer {
   addresses: ListenerAddresses;
   /** `http://host:port` of the RPC listener. */
   baseUrl: string;
+  /** Host and port of the okQ (RESP) listener, when it is on (`config.okqPort` not `off`). */
+  okq?: { host: string; port: number };
   /** The temporary data directory (removed by close). */
   dataDir: string;
   /**
@@ -61,6 +63,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     server,
     addresses,
     baseUrl: `http://${addresses.rpc}`,
+    ...(addresses.okq ? { okq: hostPort(addresses.okq) } : {}),
     dataDir,
     close() {
       closed ??= (async () => {
@@ -75,4 +78,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       return closed;
     },
   };
+}
+
+/** Splits `host:port` (or `[v6]:port`) into its parts. */
+function hostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) };
 }

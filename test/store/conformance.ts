@@ -13,6 +13,7 @@ import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
 import { orderingFilterCases } from "./conformance/ordering-filter.js";
+import { peekBackCases } from "./conformance/peek-back.js";
 import { replayCases } from "./conformance/replay.js";
 import { replayModelCases } from "./conformance/replay-model.js";
 import { retentionCases } from "./conformance/retention.js";
@@ -44,5 +45,6 @@ export function describeStoreConformance(
     describe("replay", () => replayCases(factory));
     describe("retention", () => retentionCases(factory));
     describe("replay model", () => replayModelCases(factory));
+    describe("peek from back", () => peekBackCases(factory));
   });
 }

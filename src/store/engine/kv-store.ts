@@ -39,6 +39,7 @@ import { readDeadLettered } from "./dead-letter.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
+import { peekBackRecords } from "./peek-back.js";
 import { readLogPage, seqAtTime } from "./read-log.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
 import { redriveChunk } from "./redrive.js";
@@ -154,7 +155,8 @@ export class KvStore implements Store {
     if (!busy) return [];
     return this.write((w) => leaseRecords(w, subscription, options));
   }
-  peek(subscription: string, max: number, nowMs: number): Promise<LeasedRecord[]> {
+  peek(subscription: string, max: number, nowMs: number, fromBack = false): Promise<LeasedRecord[]> {
+    if (fromBack) return this.write((w) => peekBackRecords(w, subscription, max, nowMs));
     return this.write((w) => peekRecords(w, subscription, max, nowMs));
   }
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {

@@ -1,0 +1,41 @@
+import type { OkqContext } from "../context.js";
+import type { Reply, RespVersion } from "../resp-encoder.js";
+
+/** The per-connection state a command sees and may change. */
+export interface CommandSession {
+  readonly ctx: OkqContext;
+  /** RESP version of replies (3 after `HELLO 3`). */
+  version: RespVersion;
+  /** Aborted when the connection closes or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** Connection id (CLIENT ID). */
+  readonly id: number;
+  /** CLIENT SETNAME. */
+  clientName: string | undefined;
+  /** True when auth is off or the client authenticated. */
+  authenticated: boolean;
+  /** Queues named by the last QREGISTER. */
+  registered: readonly string[];
+  /** QUIT sets it: the connection closes once this reply is written. */
+  closeAfterReply: boolean;
+}
+
+/** One command of the dialect. */
+export interface CommandSpec {
+  /** Arguments required after the name (okQ: `ERR missing args` below it). */
+  readonly minArgs: number;
+  /** May run before authentication (AUTH, HELLO, QUIT, PING-style housekeeping). */
+  readonly beforeAuth?: boolean;
+  run(session: CommandSession, args: readonly Buffer[]): Reply | Promise<Reply>;
+}
+
+/** The bytes as a UTF-8 string, or undefined when they are not valid UTF-8 (names and ids must be). */
+export function utf8(bytes: Buffer): string | undefined {
+  const s = bytes.toString("utf8");
+  return Buffer.byteLength(s) === bytes.length && Buffer.from(s).equals(bytes) ? s : undefined;
+}
+
+/** Case-insensitive keyword match (okQ: `isEqualUpper`). */
+export function isKeyword(arg: Buffer | undefined, keyword: string): boolean {
+  return arg !== undefined && arg.length === keyword.length && arg.toString("latin1").toUpperCase() === keyword;
+}

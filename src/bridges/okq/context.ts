@@ -1,0 +1,91 @@
+import type { PublishResult } from "../../../gen/switchyard/v1/publisher_pb.js";
+import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
+import type { Logger } from "../../util/index.js";
+import type { BridgeMetrics, BrokerClients } from "../bridge.js";
+import type { Coalesced } from "./coalescer.js";
+import type { OutgoingMessage } from "./commands/push.js";
+import type { ConsumerRegistry } from "./consumers.js";
+import type { QueueDirectory } from "./queue-directory.js";
+import type { Reply } from "./resp-encoder.js";
+
+/** How `QSTATUS` answers: okQ b690c53's strings (the seed README) or 3ed64e7's nested arrays. */
+export type QstatusFormat = "string" | "nested";
+
+/**
+ * Checks RESP `AUTH`/`HELLO AUTH` credentials. The seam for the broker's users (the auth issue):
+ * until then the bridge runs with no authenticator, which behaves like Redis with no password set.
+ */
+export interface OkqAuthenticator {
+  /** Resolves true when `username`/`password` name a user of the broker. */
+  check(username: string, password: string): Promise<boolean>;
+}
+
+/** Options of the okQ bridge. Every field has a default. */
+export interface OkqOptions {
+  /** Largest event contents in bytes (the broker's message size limit). Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Most arguments of one command. Default 65,536. */
+  maxArrayLength?: number;
+  /** Longest inline (telnet) command line. Default 64 KiB, as Redis. */
+  maxInlineBytes?: number;
+  /** Commands read ahead of the one executing before the connection stops reading. Default 1,024. */
+  maxPendingCommands?: number;
+  /** Argument bytes read ahead of the executing command before the connection stops reading. Default 16 MiB. */
+  maxPendingBytes?: number;
+  /** How long a client may leave its replies unread (socket not draining) before it is dropped. Default 60 s. */
+  drainTimeoutMs?: number;
+  /** Longest `QRPOP ... EX` lease in seconds (the broker's longest ack deadline). Default 600. */
+  maxLeaseSeconds?: number;
+  /** Default `string` (the seed README); `nested` answers like okQ 3ed64e7. */
+  qstatusFormat?: QstatusFormat;
+  /** `NOBLOCK` pushes in flight before `-ERR too busy to process NOBLOCK event`. Default 1,024. */
+  maxNoblockInFlight?: number;
+  /** Checks credentials; absent: auth is off (Redis with no password configured). */
+  authenticator?: OkqAuthenticator;
+}
+
+/** {@link OkqOptions} with every default filled in. */
+export type ResolvedOkqOptions = Required<Omit<OkqOptions, "authenticator">> & { authenticator?: OkqAuthenticator };
+
+/** Fills in the defaults of {@link OkqOptions}. */
+export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
+  return {
+    maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
+    maxArrayLength: o.maxArrayLength ?? 65_536,
+    maxInlineBytes: o.maxInlineBytes ?? 64 * 1024,
+    maxPendingCommands: o.maxPendingCommands ?? 1024,
+    maxPendingBytes: o.maxPendingBytes ?? 16 * 1024 * 1024,
+    drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
+    maxLeaseSeconds: o.maxLeaseSeconds ?? 600,
+    qstatusFormat: o.qstatusFormat ?? "string",
+    maxNoblockInFlight: o.maxNoblockInFlight ?? 1024,
+    ...(o.authenticator ? { authenticator: o.authenticator } : {}),
+  };
+}
+
+/** What every command of every connection shares. */
+export interface OkqContext {
+  readonly clients: BrokerClients;
+  readonly logger: Logger;
+  readonly metrics: BridgeMetrics;
+  readonly options: ResolvedOkqOptions;
+  readonly queues: QueueDirectory;
+  readonly consumers: ConsumerRegistry;
+  /** Aborted when the server shuts down. */
+  readonly shutdownSignal: AbortSignal;
+  /** Broker calls merged across connections per event-loop turn (see coalescer.ts). */
+  readonly calls: {
+    publish: Coalesced<OutgoingMessage, PublishResult>;
+    pull: Coalesced<null, ReceivedMessage | undefined>;
+    ack: Coalesced<string, Reply>;
+  };
+  /** NOBLOCK pushes in flight (bounded by `maxNoblockInFlight`). */
+  readonly background: Set<Promise<unknown>>;
+  /** Open connections of the bridge (INFO). */
+  connections(): number;
+  /** The next connection id (CLIENT ID, HELLO). */
+  nextClientId(): number;
+}
+
+/** The bridge's name in metrics and the ready line. */
+export const BRIDGE = "okq";

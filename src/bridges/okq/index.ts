@@ -1,0 +1,79 @@
+import type { Duplex } from "node:stream";
+import type { Logger } from "../../util/index.js";
+import type { BridgeMetrics, BrokerClients, TcpBridge } from "../bridge.js";
+import { createCoalescer } from "./coalescer.js";
+import { MAX_PUSH_BATCH_BYTES, publishDirect } from "./commands/push.js";
+import { ackDirect, pullDirect } from "./commands/queue.js";
+import { createConsumerRegistry } from "./consumers.js";
+import { BRIDGE, type OkqContext, type OkqOptions, resolveOkqOptions } from "./context.js";
+import { createQueueDirectory } from "./queue-directory.js";
+import { RespSession } from "./session.js";
+
+/** What the okQ bridge needs from the server. */
+export interface OkqBridgeDeps {
+  clients: BrokerClients;
+  logger: Logger;
+  metrics: BridgeMetrics;
+  /** Aborted when the server shuts down. */
+  shutdownSignal: AbortSignal;
+}
+
+/**
+ * The okQ bridge (protocols.md §2): okQ's RESP dialect on the broker's Protobuf services. A
+ * transport-free TCP bridge: the server (or a test, over `duplexPair()`) hands it connections.
+ */
+export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): TcpBridge {
+  const sessions = new Set<RespSession>();
+  let clientIds = 0;
+  const calls = {} as OkqContext["calls"];
+  const ctx: OkqContext = {
+    calls,
+    clients: deps.clients,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    options: resolveOkqOptions(options),
+    queues: createQueueDirectory(deps.clients),
+    consumers: createConsumerRegistry(),
+    shutdownSignal: deps.shutdownSignal,
+    background: new Set(),
+    connections: () => sessions.size,
+    nextClientId: () => ++clientIds,
+  };
+  // One broker call per queue per loop turn, at most the broker's batch and pull limits.
+  calls.publish = createCoalescer(
+    (queue, messages) => publishDirect(ctx, queue, messages),
+    1000,
+    (m) => m.data?.length ?? 0,
+    MAX_PUSH_BATCH_BYTES,
+  );
+  calls.pull = createCoalescer((key, slots) => pullDirect(ctx, key, slots), 1000);
+  calls.ack = createCoalescer((queue, ids) => ackDirect(ctx, queue, ids), 1000);
+  const inFlight = () => [...sessions].filter((s) => s.busy).length + ctx.background.size;
+
+  return {
+    name: BRIDGE,
+    handleConnection(socket: Duplex) {
+      const session = new RespSession(socket, ctx, (s) => {
+        sessions.delete(s);
+        deps.metrics.connection(BRIDGE, -1);
+      });
+      sessions.add(session);
+      deps.metrics.connection(BRIDGE, 1);
+    },
+    connections: () => sessions.size,
+    inFlight,
+    async close(graceMs) {
+      const deadline = Date.now() + graceMs;
+      // Idle sessions end on the shutdown signal; busy ones after their command.
+      while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (ctx.background.size > 0)
+        ctx.logger.warn("okq: NOBLOCK pushes cut short by shutdown", { count: ctx.background.size });
+      for (const s of sessions) s.destroy();
+      // Sockets report 'close' asynchronously; wait for them (bounded).
+      const gone = Date.now() + 2_000;
+      while (sessions.size > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 5));
+    },
+  };
+}
+
+export type { OkqAuthenticator, OkqOptions, QstatusFormat } from "./context.js";

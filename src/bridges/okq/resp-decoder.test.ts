@@ -1,0 +1,164 @@
+/** The RESP decoder: every case whole, byte by byte and split at every boundary; property tests. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { splitInline } from "./inline.js";
+import { RespDecoder, type RespDecoderLimits, type RespEvent } from "./resp-decoder.js";
+import { encodeCommand } from "./resp-encoder.js";
+
+const LIMITS: RespDecoderLimits = {
+  maxBulkBytes: 64,
+  maxArrayLength: 8,
+  maxCommandBytes: 100,
+  maxInlineBytes: 32,
+  maxDepth: 4,
+};
+
+/** Events as plain data: commands as arrays of latin1 strings. */
+type Plain = string[] | string;
+
+function plain(events: RespEvent[]): Plain[] {
+  return events.map((e) =>
+    e.type === "command"
+      ? e.args.map((a) => a.toString("latin1"))
+      : e.type === "invalid"
+        ? "invalid"
+        : `fatal:${e.code}`,
+  );
+}
+
+function decodeChunks(chunks: Buffer[], limits = LIMITS): Plain[] {
+  const d = new RespDecoder(limits);
+  return chunks.flatMap((c) => plain(d.push(c)));
+}
+
+const cases: Array<[name: string, input: string, expected: Plain[]]> = [
+  ["one command", "*1\r\n$4\r\nPING\r\n", [["PING"]]],
+  ["pipelined commands", "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n", [["PING"], ["ECHO", "hi"]]],
+  ["binary-safe bulk with CRLF inside", "*2\r\n$1\r\nX\r\n$4\r\na\r\nb\r\n", [["X", "a\r\nb"]]],
+  ["empty bulk", "*2\r\n$1\r\nX\r\n$0\r\n\r\n", [["X", ""]]],
+  ["empty array is an empty command", "*0\r\n", [[]]],
+  ["null array is ignored", "*-1\r\n*1\r\n$1\r\nA\r\n", [["A"]]],
+  ["top-level simple string is ignored", "+PING\r\n*1\r\n$1\r\nA\r\n", [["A"]]],
+  ["top-level integer and error are ignored", ":5\r\n-ERR x\r\n*1\r\n$1\r\nB\r\n", [["B"]]],
+  ["top-level bulk is ignored", "$3\r\nfoo\r\n*1\r\n$1\r\nC\r\n", [["C"]]],
+  ["integer element makes the command invalid", "*2\r\n$4\r\nQACK\r\n:5\r\n*1\r\n$1\r\nD\r\n", ["invalid", ["D"]]],
+  ["simple-string element makes it invalid", "*1\r\n+PING\r\n", ["invalid"]],
+  ["null bulk element makes it invalid", "*2\r\n$1\r\nX\r\n$-1\r\n", ["invalid"]],
+  ["nested array makes it invalid", "*2\r\n$1\r\nX\r\n*2\r\n$1\r\na\r\n:1\r\n*1\r\n$1\r\nE\r\n", ["invalid", ["E"]]],
+  ["inline command", "PING\r\n", [["PING"]]],
+  ["inline with LF only and blanks", "  ECHO   hi \n", [["ECHO", "hi"]]],
+  ["inline quoted arguments", "ECHO \"a b\\n\\x41\" 'c\\'d'\r\n", [["ECHO", "a b\nA", "c'd"]]],
+  ["empty inline lines are ignored", "\r\n\r\n*1\r\n$1\r\nF\r\n", [["F"]]],
+  ["bulk too long is fatal", "*1\r\n$65\r\n", ["fatal:BULK_LENGTH"]],
+  ["bad bulk length is fatal", "*1\r\n$x\r\n", ["fatal:BULK_LENGTH"]],
+  ["negative bulk length other than -1 is fatal", "*1\r\n$-2\r\n", ["fatal:BULK_LENGTH"]],
+  ["array too long is fatal", "*9\r\n", ["fatal:ARRAY_LENGTH"]],
+  ["bad array length is fatal", "*1x\r\n", ["fatal:ARRAY_LENGTH"]],
+  ["command bytes over the limit is fatal", `*3\r\n$50\r\n${"a".repeat(50)}\r\n$51\r\n`, ["fatal:COMMAND_TOO_LARGE"]],
+  ["missing CRLF after bulk data is fatal", "*1\r\n$1\r\nAB\r\n", ["fatal:EXPECTED_CRLF"]],
+  ["header ending in LF only is fatal", "*1\n", ["fatal:EXPECTED_CRLF"]],
+  ["untyped line inside an array is fatal", "*2\r\n$1\r\nA\r\nB\r\n", ["fatal:BAD_LINE"]],
+  ["inline line too long is fatal", `${"a".repeat(40)}\r\n`, ["fatal:INLINE_TOO_LARGE"]],
+  ["unbalanced quotes are fatal", 'ECHO "abc\r\n', ["fatal:UNBALANCED_QUOTES"]],
+  ["nesting too deep is fatal", "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n", ["fatal:TOO_DEEP"]],
+  ["overlong header line is fatal", `*${"1".repeat(80)}`, ["fatal:ARRAY_LENGTH"]],
+  ["nothing after a fatal error", "*1\r\n$x\r\n*1\r\n$1\r\nA\r\n", ["fatal:BULK_LENGTH"]],
+  ["commands before a fatal error are kept", "*1\r\n$1\r\nA\r\n*1\r\n$x\r\n", [["A"], "fatal:BULK_LENGTH"]],
+];
+
+describe("okq resp decoder", () => {
+  for (const [name, input, expected] of cases) {
+    const bytes = Buffer.from(input, "latin1");
+    it(`decoder - ${name} (whole)`, () => {
+      assert.deepEqual(decodeChunks([bytes]), expected);
+    });
+    it(`decoder - ${name} (byte by byte)`, () => {
+      const chunks = [...bytes].map((b) => Buffer.of(b));
+      assert.deepEqual(decodeChunks(chunks), expected);
+    });
+    it(`decoder - ${name} (split at every boundary)`, () => {
+      for (let k = 0; k <= bytes.length; k++) {
+        assert.deepEqual(decodeChunks([bytes.subarray(0, k), bytes.subarray(k)]), expected, `split at ${k}`);
+      }
+    });
+  }
+
+  it("decoder - an incomplete command yields nothing until the rest arrives", () => {
+    const d = new RespDecoder(LIMITS);
+    assert.deepEqual(plain(d.push(Buffer.from("*2\r\n$4\r\nECHO\r\n$2\r\nh"))), []);
+    assert.deepEqual(plain(d.push(Buffer.from("i\r\n"))), [["ECHO", "hi"]]);
+  });
+
+  it("decoder - exactly at the limits is accepted", () => {
+    const max = Buffer.alloc(64, 0x61);
+    const input = encodeCommand(["X", max]);
+    assert.deepEqual(decodeChunks([input]), [["X", max.toString("latin1")]]);
+    const eight = encodeCommand(["1", "2", "3", "4", "5", "6", "7", "8"]);
+    assert.equal(decodeChunks([eight]).length, 1);
+    assert.deepEqual(decodeChunks([Buffer.from(`${"a".repeat(32)}\r\n`)]), [["a".repeat(32)]]);
+  });
+
+  it("decoder - property: any chunking of valid commands gives the same commands", () => {
+    const arg = fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a));
+    const command = fc.array(arg, { minLength: 1, maxLength: 5 });
+    fc.assert(
+      fc.property(
+        fc.array(command, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (cmds, cuts) => {
+          const bytes = Buffer.concat(cmds.map((c) => encodeCommand(c)));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(bytes.subarray(prev));
+          const d = new RespDecoder({ ...LIMITS, maxBulkBytes: 1024, maxCommandBytes: 4096 });
+          const got = chunks.flatMap((c) => d.push(c));
+          assert.deepEqual(
+            got.map((e) => (e.type === "command" ? e.args.map((a) => a.toString("hex")) : e.type)),
+            cmds.map((c) => c.map((a) => a.toString("hex"))),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("decoder - property: hostile input never throws, stops after a fatal event, and bounds what it buffers", () => {
+    const hostileByte = fc.constantFrom(..."*$+-:\r\n 0123456789-abcx\"'\\".split("").map((c) => c.charCodeAt(0)));
+    const hostile = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(hostileByte, { maxLength: 200 }).map((a) => Uint8Array.from(a)),
+    );
+    fc.assert(
+      fc.property(fc.array(hostile, { minLength: 1, maxLength: 10 }), (chunks) => {
+        const d = new RespDecoder(LIMITS);
+        const events = chunks.flatMap((c) => d.push(Buffer.from(c)));
+        const fatal = events.findIndex((e) => e.type === "fatal");
+        if (fatal !== -1) assert.equal(fatal, events.length - 1, "a fatal event is the last one");
+        for (const e of events) {
+          if (e.type !== "command") continue;
+          assert.ok(e.args.length <= LIMITS.maxArrayLength);
+          for (const a of e.args) assert.ok(a.length <= LIMITS.maxInlineBytes + LIMITS.maxBulkBytes);
+        }
+        const internal = d as unknown as { lineLength: number; bulkLength: number };
+        // A line is an inline command (limit maxInlineBytes) or a header (at most 64 bytes).
+        assert.ok(internal.lineLength <= Math.max(LIMITS.maxInlineBytes, 64) + 1);
+        assert.ok(internal.bulkLength <= LIMITS.maxBulkBytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("decoder - splitInline keeps quoted blanks and refuses a quote glued to the next word", () => {
+    assert.deepEqual(
+      splitInline(Buffer.from('a "b c" d'))?.map((b) => b.toString()),
+      ["a", "b c", "d"],
+    );
+    assert.equal(splitInline(Buffer.from('a "b"c')), undefined);
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * An incremental RESP request decoder: a state machine fed with arbitrary chunks, with hard limits
+ * on every length it buffers. It turns bytes into events:
+ *
+ * - `command`: an array of bulk strings (what every Redis client sends), or an inline command
+ *   (`PING\r\n`, as Redis accepts from telnet);
+ * - `invalid`: a well-framed array with an element that is not a bulk string (okQ answers
+ *   `-ERR invalid command`);
+ * - `fatal`: the framing is lost (bad length, oversized value, missing CRLF). Nothing after it can
+ *   be trusted; the session answers the error and closes the connection.
+ *
+ * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
+ * ignored, as okQ does.
+ */
+
+import { splitInline } from "./inline.js";
+
+/** Limits of a {@link RespDecoder}. */
+export interface RespDecoderLimits {
+  /** Largest bulk string in bytes. */
+  maxBulkBytes: number;
+  /** Most elements of one array (a command's arguments). */
+  maxArrayLength: number;
+  /** Largest total of a command's argument bytes. */
+  maxCommandBytes: number;
+  /** Longest inline command line in bytes (Redis: 64 KiB). */
+  maxInlineBytes: number;
+  /** Deepest array nesting accepted inside a command before the input counts as hostile. */
+  maxDepth: number;
+}
+
+/** Stable codes of framing failures (the connection is closed after the error reply). */
+export type RespFatalCode =
+  | "BULK_LENGTH"
+  | "ARRAY_LENGTH"
+  | "COMMAND_TOO_LARGE"
+  | "INLINE_TOO_LARGE"
+  | "UNBALANCED_QUOTES"
+  | "EXPECTED_CRLF"
+  | "TOO_DEEP"
+  | "BAD_LINE";
+
+/** One decoded event. */
+export type RespEvent =
+  | { type: "command"; args: Buffer[] }
+  | { type: "invalid" }
+  | { type: "fatal"; code: RespFatalCode; message: string };
+
+const CR = 13;
+const LF = 10;
+/** Longest header line (`*123\r\n`, `:-9223372036854775808\r\n`) before it counts as hostile. */
+const MAX_HEADER_BYTES = 64;
+
+const FATAL_MESSAGES: Record<RespFatalCode, string> = {
+  BULK_LENGTH: "Protocol error: invalid bulk length",
+  ARRAY_LENGTH: "Protocol error: invalid multibulk length",
+  COMMAND_TOO_LARGE: "Protocol error: command too large",
+  INLINE_TOO_LARGE: "Protocol error: too big inline request",
+  UNBALANCED_QUOTES: "Protocol error: unbalanced quotes in request",
+  EXPECTED_CRLF: "Protocol error: expected '\\r\\n'",
+  TOO_DEEP: "Protocol error: nesting too deep",
+  BAD_LINE: "Protocol error: invalid line",
+};
+
+/** An array being filled: how many elements are still to come. */
+interface Frame {
+  remaining: number;
+  /** Top-level frame only: the arguments so far. */
+  args: Buffer[] | undefined;
+}
+
+type LineKind = "inline" | "array" | "bulk" | "simple";
+
+/** The decoder. Feed chunks with {@link RespDecoder.push}; it never throws on input. */
+export class RespDecoder {
+  private readonly limits: RespDecoderLimits;
+  /** Bytes of a line not yet terminated by LF. */
+  private lineParts: Buffer[] = [];
+  private lineLength = 0;
+  /** What the current line is; undefined: at a value boundary, reading the type byte next. */
+  private lineKind: LineKind | undefined;
+  /** Bulk data being read: bytes still expected (data + CRLF), pieces so far. */
+  private bulkRemaining = -1;
+  private bulkParts: Buffer[] = [];
+  private bulkLength = 0;
+  private readonly stack: Frame[] = [];
+  /** The current command has a non-bulk element: reply `invalid` once it is complete. */
+  private invalid = false;
+  private commandBytes = 0;
+  private dead = false;
+
+  constructor(limits: RespDecoderLimits) {
+    this.limits = limits;
+  }
+
+  /** True after a fatal event: further input is ignored. */
+  get failed(): boolean {
+    return this.dead;
+  }
+
+  /** Decodes a chunk; returns the events it completed, in order (a fatal event comes last). */
+  push(chunk: Buffer): RespEvent[] {
+    const out: RespEvent[] = [];
+    let i = 0;
+    const n = chunk.length;
+    while (i < n && !this.dead) {
+      if (this.bulkRemaining >= 0) {
+        i = this.readBulk(chunk, i, out);
+        continue;
+      }
+      if (this.lineKind === undefined) {
+        const type = chunk[i] as number;
+        if (type === 0x2a /* * */) this.lineKind = "array";
+        else if (type === 0x24 /* $ */) this.lineKind = "bulk";
+        else if (type === 0x2b || type === 0x2d || type === 0x3a /* + - : */) this.lineKind = "simple";
+        else if (this.stack.length > 0) {
+          // Inside an array only typed values may appear: anything else breaks the framing.
+          this.fail(out, "BAD_LINE");
+          break;
+        } else {
+          this.lineKind = "inline";
+          continue; // the type byte belongs to the inline line
+        }
+        i++;
+        continue;
+      }
+      const lf = chunk.indexOf(LF, i);
+      const end = lf === -1 ? n : lf;
+      const max = this.lineKind === "inline" ? this.limits.maxInlineBytes : MAX_HEADER_BYTES;
+      if (this.lineLength + (end - i) > max + 1) {
+        this.fail(out, this.lineKind === "inline" ? "INLINE_TOO_LARGE" : headerCode(this.lineKind));
+        break;
+      }
+      if (lf === -1) {
+        this.lineParts.push(chunk.subarray(i, n));
+        this.lineLength += n - i;
+        i = n;
+        break;
+      }
+      let line: Buffer;
+      if (this.lineParts.length === 0) line = chunk.subarray(i, lf);
+      else {
+        this.lineParts.push(chunk.subarray(i, lf));
+        line = Buffer.concat(this.lineParts, this.lineLength + (lf - i));
+        this.lineParts = [];
+      }
+      this.lineLength = 0;
+      i = lf + 1;
+      if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
+      else if (this.lineKind !== "inline") {
+        this.fail(out, "EXPECTED_CRLF");
+        break;
+      }
+      this.onLine(line, out);
+    }
+    return out;
+  }
+
+  private onLine(line: Buffer, out: RespEvent[]): void {
+    const kind = this.lineKind;
+    this.lineKind = undefined;
+    if (kind === "inline") {
+      this.onInline(line, out);
+      return;
+    }
+    if (kind === "simple") {
+      if (this.stack.length > 0) this.invalid = true;
+      this.valueDone(undefined, out);
+      return;
+    }
+    const len = parseLength(line);
+    if (kind === "array") {
+      if (len === undefined || len > this.limits.maxArrayLength) {
+        this.fail(out, "ARRAY_LENGTH");
+        return;
+      }
+      if (this.stack.length > 0) this.invalid = true;
+      if (len <= 0) {
+        // `*0` is an empty command; `*-1` (null array) is no command at all.
+        if (this.stack.length === 0 && len === 0) {
+          this.emit({ type: "command", args: [] }, out);
+          return;
+        }
+        this.valueDone(undefined, out);
+        return;
+      }
+      if (this.stack.length >= this.limits.maxDepth) {
+        this.fail(out, "TOO_DEEP");
+        return;
+      }
+      this.stack.push({ remaining: len, args: this.stack.length === 0 ? [] : undefined });
+      return;
+    }
+    // bulk
+    if (len === undefined || len > this.limits.maxBulkBytes) {
+      this.fail(out, "BULK_LENGTH");
+      return;
+    }
+    if (len < 0) {
+      if (this.stack.length > 0) this.invalid = true;
+      this.valueDone(undefined, out);
+      return;
+    }
+    if (this.stack.length > 0) {
+      this.commandBytes += len;
+      if (this.commandBytes > this.limits.maxCommandBytes) {
+        this.fail(out, "COMMAND_TOO_LARGE");
+        return;
+      }
+    }
+    this.bulkRemaining = len + 2;
+    this.bulkLength = len;
+  }
+
+  private readBulk(chunk: Buffer, i: number, out: RespEvent[]): number {
+    const take = Math.min(this.bulkRemaining, chunk.length - i);
+    this.bulkParts.push(chunk.subarray(i, i + take));
+    this.bulkRemaining -= take;
+    if (this.bulkRemaining > 0) return i + take;
+    const whole =
+      this.bulkParts.length === 1 ? (this.bulkParts[0] as Buffer) : Buffer.concat(this.bulkParts, this.bulkLength + 2);
+    this.bulkParts = [];
+    this.bulkRemaining = -1;
+    if (whole[this.bulkLength] !== CR || whole[this.bulkLength + 1] !== LF) {
+      this.fail(out, "EXPECTED_CRLF");
+      return i + take;
+    }
+    // A top-level bulk string is ignored; inside a command it is an argument (copied, so the
+    // command does not pin the socket's chunk).
+    const data = this.stack.length > 0 ? Buffer.from(whole.subarray(0, this.bulkLength)) : undefined;
+    this.valueDone(data, out);
+    return i + take;
+  }
+
+  /** A value is complete: add it to the enclosing array and close finished arrays. */
+  private valueDone(value: Buffer | undefined, out: RespEvent[]): void {
+    let top = this.stack[this.stack.length - 1];
+    if (top === undefined) return; // a top-level non-array value: ignored
+    if (top.args && value) top.args.push(value);
+    top.remaining--;
+    while (top && top.remaining === 0) {
+      const done = this.stack.pop() as Frame;
+      if (this.stack.length === 0) {
+        const invalid = this.invalid;
+        this.invalid = false;
+        this.commandBytes = 0;
+        this.emit(invalid ? { type: "invalid" } : { type: "command", args: done.args as Buffer[] }, out);
+        return;
+      }
+      top = this.stack[this.stack.length - 1] as Frame;
+      top.remaining--;
+    }
+  }
+
+  private onInline(line: Buffer, out: RespEvent[]): void {
+    const args = splitInline(line);
+    if (args === undefined) {
+      this.fail(out, "UNBALANCED_QUOTES");
+      return;
+    }
+    if (args.length > this.limits.maxArrayLength) {
+      this.fail(out, "ARRAY_LENGTH");
+      return;
+    }
+    if (args.length > 0) this.emit({ type: "command", args }, out);
+  }
+
+  private emit(event: RespEvent, out: RespEvent[]): void {
+    out.push(event);
+  }
+
+  private fail(out: RespEvent[], code: RespFatalCode): void {
+    this.dead = true;
+    this.lineParts = [];
+    this.bulkParts = [];
+    this.stack.length = 0;
+    out.push({ type: "fatal", code, message: FATAL_MESSAGES[code] });
+  }
+}
+
+function headerCode(kind: LineKind): RespFatalCode {
+  return kind === "bulk" ? "BULK_LENGTH" : kind === "array" ? "ARRAY_LENGTH" : "BAD_LINE";
+}
+
+/** Parses a RESP length (`-1`, `0`, `123`); undefined when it is not a plain integer ≥ -1. */
+function parseLength(line: Buffer): number | undefined {
+  if (line.length === 0 || line.length > 18) return undefined;
+  if (line.length === 2 && line[0] === 0x2d && line[1] === 0x31) return -1;
+  let v = 0;
+  for (const c of line) {
+    if (c < 0x30 || c > 0x39) return undefined;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}

@@ -1,0 +1,242 @@
+import type { Duplex } from "node:stream";
+import {
+  COMMANDS,
+  type CommandSession,
+  executeRun,
+  mayJoin,
+  type RunItem,
+  runBytes,
+  runKey,
+} from "./commands/index.js";
+import { BRIDGE, type OkqContext } from "./context.js";
+import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
+import { goQuote } from "./go-format.js";
+import { RespDecoder, type RespEvent } from "./resp-decoder.js";
+import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
+
+/** Headroom of a bulk string over the message size limit (names, ids and framing). */
+const BULK_HEADROOM_BYTES = 64 * 1024;
+
+/**
+ * One client connection: decodes pipelined commands, executes them one at a time in order
+ * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
+ * Publish), and writes the replies in order. Backpressure both ways: reading stops while
+ * `maxPendingCommands` wait, and executing stops while the socket does not drain; a client that
+ * leaves its replies unread for `drainTimeoutMs` is dropped.
+ */
+export class RespSession implements CommandSession {
+  version: RespVersion = 2;
+  clientName: string | undefined;
+  authenticated: boolean;
+  registered: readonly string[] = [];
+  closeAfterReply = false;
+  readonly id: number;
+  readonly signal: AbortSignal;
+
+  private readonly decoder: RespDecoder;
+  private readonly pending: RespEvent[] = [];
+  /** Argument bytes of the pending commands (bounded by `maxPendingBytes`). */
+  private pendingBytes = 0;
+  private readonly closed = new AbortController();
+  private running = false;
+  private readingPaused = false;
+  private ended = false;
+  private finished = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly ctx: OkqContext,
+    private readonly onClose: (session: RespSession) => void,
+  ) {
+    const o = ctx.options;
+    this.id = ctx.nextClientId();
+    this.authenticated = o.authenticator === undefined;
+    this.signal = AbortSignal.any([this.closed.signal, ctx.shutdownSignal]);
+    const maxBulkBytes = o.maxMessageBytes + BULK_HEADROOM_BYTES;
+    this.decoder = new RespDecoder({
+      maxBulkBytes,
+      maxArrayLength: o.maxArrayLength,
+      maxCommandBytes: maxBulkBytes * 2,
+      maxInlineBytes: o.maxInlineBytes,
+      maxDepth: 8,
+    });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => {
+      this.ended = true;
+      if (!this.running) this.finish();
+    });
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => this.onClosed());
+    ctx.shutdownSignal.addEventListener("abort", this.onShutdown, { once: true });
+  }
+
+  /** True while a command is executing or replies are being written. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private readonly onShutdown = () => {
+    // No new commands: what is already read gets answered (SHUTTING_DOWN), then the connection ends.
+    this.socket.pause();
+    if (!this.running) this.finish();
+  };
+
+  private onData(chunk: Buffer): void {
+    if (this.decoder.failed) return;
+    for (const e of this.decoder.push(chunk)) {
+      this.pending.push(e);
+      this.pendingBytes += eventBytes(e);
+    }
+    if (this.decoder.failed || this.overPendingLimit(1)) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+    void this.run();
+  }
+
+  private onClosed(): void {
+    this.finished = true;
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.closed.abort();
+    this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
+    this.ctx.consumers.register(this, []);
+    this.onClose(this);
+  }
+
+  /** Ends the connection gracefully (once the written replies are flushed). */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.socket.end();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.finished) return;
+    this.running = true;
+    try {
+      while (this.pending.length > 0 && !this.finished) {
+        const replies = await this.next();
+        const bytes = Buffer.concat(replies.map((r) => encodeReply(r, this.version)));
+        if (!this.socket.write(bytes) && !(await this.drained())) {
+          this.ctx.logger.warn("okq: client does not read its replies; closing", { client: this.id });
+          this.ctx.metrics.error(BRIDGE, "drain_timeout");
+          this.socket.destroy();
+          return;
+        }
+        if (this.closeAfterReply) return this.finish();
+        const mayRead = !this.decoder.failed && !this.ctx.shutdownSignal.aborted;
+        if (this.readingPaused && mayRead && !this.overPendingLimit(2)) {
+          this.readingPaused = false;
+          this.socket.resume();
+        }
+      }
+      if (this.ended || this.ctx.shutdownSignal.aborted) this.finish();
+    } catch (e) {
+      this.ctx.logger.error("okq: session failed", { error: e });
+      this.socket.destroy();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** True when the pending commands reach 1/`divisor` of their count or byte limit. */
+  private overPendingLimit(divisor: number): boolean {
+    const o = this.ctx.options;
+    return this.pending.length >= o.maxPendingCommands / divisor || this.pendingBytes >= o.maxPendingBytes / divisor;
+  }
+
+  private takePending(): RespEvent {
+    const e = this.pending.shift() as RespEvent;
+    this.pendingBytes -= eventBytes(e);
+    return e;
+  }
+
+  /** Executes the next pending command (or run of pushes) and returns its replies. */
+  private async next(): Promise<Reply[]> {
+    const event = this.takePending();
+    if (event.type === "fatal") {
+      this.ctx.metrics.error(BRIDGE, "protocol");
+      this.pending.length = 0;
+      this.pendingBytes = 0;
+      this.closeAfterReply = true; // the framing is lost: answer, then close
+      return [error(`ERR ${event.message}`)];
+    }
+    if (event.type === "invalid") {
+      this.ctx.metrics.error(BRIDGE, "invalid");
+      return [INVALID_COMMAND];
+    }
+    const [rawName, ...args] = event.args;
+    const name = (rawName ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
+    const label = COMMANDS.has(name) ? name : "unknown";
+    if (this.ctx.shutdownSignal.aborted) return [this.counted(label, SHUTTING_DOWN)];
+    const key = this.authenticated ? runKey(this.ctx, name, args) : undefined;
+    if (key !== undefined) return this.pipelinedRun(key, { name, args });
+    this.ctx.metrics.command(BRIDGE, label);
+    return [this.counted(label, await this.execute(name, rawName, args))];
+  }
+
+  /** A pipelined run (see commands/runs.ts): the command plus its pending neighbours of the same key. */
+  private async pipelinedRun(key: string, first: RunItem): Promise<Reply[]> {
+    const items = [first];
+    let bytes = runBytes(key, first);
+    for (;;) {
+      const next = this.pending[0];
+      if (next?.type !== "command") break;
+      const [raw, ...args] = next.args;
+      const item = { name: (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase(), args };
+      if (runKey(this.ctx, item.name, item.args) !== key) break;
+      const more = runBytes(key, item);
+      if (!mayJoin(items.length, bytes, more)) break;
+      this.takePending();
+      items.push(item);
+      bytes += more;
+    }
+    for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
+    const replies = await executeRun(this.ctx, key, items);
+    return replies.map((r, i) => this.counted((items[i] as RunItem).name, r));
+  }
+
+  private counted(label: string, reply: Reply): Reply {
+    if (reply.t === "error") this.ctx.metrics.error(BRIDGE, label);
+    return reply;
+  }
+
+  private async execute(name: string, rawName: Buffer | undefined, args: Buffer[]): Promise<Reply> {
+    const spec = COMMANDS.get(name);
+    if (!spec) return error(`ERR unknown command ${goQuote(rawName ?? Buffer.alloc(0))}`);
+    if (!this.authenticated && !spec.beforeAuth) return error("NOAUTH Authentication required.");
+    if (args.length < spec.minArgs) return MISSING_ARGS;
+    try {
+      return await spec.run(this, args);
+    } catch (e) {
+      return errorReply(e, this.ctx.logger, name);
+    }
+  }
+
+  /** Resolves true once the socket drains, false after `drainTimeoutMs` or when it closes. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.socket.off("drain", onDrain);
+        this.socket.off("close", onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.ctx.options.drainTimeoutMs);
+      this.socket.on("drain", onDrain);
+      this.socket.on("close", onClose);
+    });
+  }
+}
+
+function eventBytes(e: RespEvent): number {
+  return e.type === "command" ? e.args.reduce((n, a) => n + a.length, 0) : 0;
+}
