@@ -1,7 +1,7 @@
 import type { KvWriter } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
 import { decodeU32, encodeU32, idStringKey, seqKey, Table } from "./keys.js";
-import { decodeMessage, messageDataBytes } from "./message-codec.js";
+import { messageDataBytes, messageId } from "./message-codec.js";
 import { type Head, readMessageIdEntry } from "./records.js";
 import { retainMessage } from "./retain.js";
 
@@ -18,19 +18,29 @@ export function releaseMessage(w: KvWriter, topic: TopicRecord, head: Head, seq:
     return;
   }
   if (retainMessage(w, topic, seq, nowMs)) return; // kept for replay (retain_acked_ms)
-  deleteMessage(w, topic, head, seq, nowMs);
+  deleteMessage(w, topic, head, seq, nowMs, raw !== undefined);
 }
 
-/** Removes a message from the log, its refcount and (when its dedup scope is over) its id entry. */
-export function deleteMessage(w: KvWriter, topic: TopicRecord, head: Head, seq: number, nowMs: number): void {
+/**
+ * Removes a message from the log, its refcount and (when its dedup scope is over) its id entry.
+ * `hasRef: false` when the caller saw there is no Ref key (one holder): saves a delete.
+ */
+export function deleteMessage(
+  w: KvWriter,
+  topic: TopicRecord,
+  head: Head,
+  seq: number,
+  nowMs: number,
+  hasRef = true,
+): void {
   const key = seqKey(Table.Message, topic.id, seq);
   const raw = w.get(key);
-  w.del(seqKey(Table.Ref, topic.id, seq));
+  if (hasRef) w.del(seqKey(Table.Ref, topic.id, seq));
   if (!raw) return;
   w.del(key);
   head.messages = Math.max(0, head.messages - 1);
   head.bytes = Math.max(0, head.bytes - messageDataBytes(raw));
-  const { id } = decodeMessage(raw, topic.name, seq);
+  const id = messageId(raw);
   const idKey = idStringKey(Table.MessageId, topic.id, id);
   const entry = readMessageIdEntry(w.get(idKey));
   if (!entry || entry.seq !== seq) return;
