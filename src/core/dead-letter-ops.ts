@@ -63,8 +63,9 @@ export async function afterLease(
 /**
  * A delivery past `max_delivery_attempts` means an earlier failure could not be dead-lettered
  * (or the limit was lowered, or a stream gave the message back unprocessed). When the
- * dead-letter topic is missing or has no subscription, the message stays on its subscription
- * instead of being lost: say so in the log, at most once a minute per subscription.
+ * dead-letter topic is missing, has no subscription, or would not keep the dead letter (every
+ * subscription's filter or a limit refused it), the message stays on its subscription instead of
+ * being lost: say so in the log, at most once a minute per subscription.
  */
 export async function warnIfDeadLetterBlocked(
   ctx: CoreContext,
@@ -80,10 +81,13 @@ export async function warnIfDeadLetterBlocked(
   try {
     const dlq = await ctx.store.getTopic(sub.deadLetterTopic);
     const subscriptions = dlq ? (await ctx.store.topicCounters(dlq.name)).subscriptions : 0;
-    if (subscriptions > 0) return;
     warned.set(sub.name, now);
     ctx.logger.warn("messages past max_delivery_attempts stay on their subscription", {
-      reason: dlq ? "DEAD_LETTER_TOPIC_HAS_NO_SUBSCRIPTION" : "DEAD_LETTER_TOPIC_NOT_FOUND",
+      reason: !dlq
+        ? "DEAD_LETTER_TOPIC_NOT_FOUND"
+        : subscriptions === 0
+          ? "DEAD_LETTER_TOPIC_HAS_NO_SUBSCRIPTION"
+          : "DEAD_LETTER_REFUSED", // every subscription's filter, or a limit, refused it
       subscription: sub.name,
       dead_letter_topic: sub.deadLetterTopic,
       seq: over.message.seq,

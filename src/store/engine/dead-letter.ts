@@ -5,6 +5,7 @@ import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
 import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
+import { fanOutTargets, matchingSubIds } from "./fan-out.js";
 import { decodeMessage } from "./message-codec.js";
 import { releaseOrderLock } from "./ordering.js";
 import {
@@ -26,8 +27,9 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Where the messages of a subscription go once they used up `max_delivery_attempts`: dropped
  * (no dead-letter topic set), the dead-letter topic, or kept in place when the dead-letter topic
- * is set but cannot take them (deleted, or without any subscription, so an append would store
- * nothing): a message is never lost because its dead-letter topic is missing.
+ * is set but cannot take them (deleted, or without any subscription, or every subscription's
+ * filter refuses the dead letter, so an append would store nothing): a message is never lost
+ * because its dead-letter topic is missing or would not keep it.
  */
 type Route = "drop" | "keep" | TopicRecord;
 
@@ -129,23 +131,35 @@ export class FailedDeliveries {
     const letters: AppendRecord[] = [];
     let gone = 0;
     const keys = new Map<number, string>(); // ordering keys whose lock the message held
+    const dlq = typeof this.route === "object" ? this.route : undefined;
+    const dlqTargets = dlq && dlq.retainAckedMs <= 0 ? fanOutTargets(w, dlq.id) : undefined;
+    const leaving: Exhausted[] = [];
     for (const x of this.exhausted) {
       const raw = w.get(seqKey(Table.Message, topic.id, x.seq));
       const m = raw ? decodeMessage(raw, topic.name, x.seq) : undefined;
       if (!m || (m.expireAtMs > 0 && m.expireAtMs <= nowMs)) {
         gone++; // past its TTL (or gone): dropped as expired, not dead-lettered
+        leaving.push(x);
+        continue;
+      }
+      const letter = dlq ? deadLetter(m, sub, x) : undefined;
+      if (letter && dlqTargets && matchingSubIds(dlqTargets, letter.attributes).length === 0) {
+        // Every subscription of the dead-letter topic filters it out: the append would store
+        // nothing, so it stays here, available again, rather than be lost.
+        w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));
         continue;
       }
       if (sub.ordered) keys.set(x.seq, m.orderingKey);
-      if (typeof this.route === "object") letters.push(deadLetter(m, sub, x));
+      if (letter) letters.push(letter);
+      leaving.push(x);
     }
-    if (letters.length > 0 && typeof this.route === "object" && !this.appendOrKeep(this.route, letters)) return;
+    if (letters.length > 0 && dlq && !this.appendOrKeep(dlq, letters, leaving)) return;
     for (const [seq, key] of keys) releaseOrderLock(w, sub.id, key, seq);
-    for (const x of this.exhausted) releaseMessage(w, topic, head, x.seq, nowMs);
-    c.unacked -= this.exhausted.length;
+    for (const x of leaving) releaseMessage(w, topic, head, x.seq, nowMs);
+    c.unacked -= leaving.length;
     writeHead(w, topic.id, head);
     if (!this.counters) writeCounters(w, sub.id, c);
-    const counted = this.exhausted.length - gone;
+    const counted = leaving.length - gone;
     if (counted > 0) w.put(idKey(Table.DeadLettered, sub.id), encodeF64s(readDeadLettered(w, sub.id) + counted));
   }
 
@@ -153,13 +167,13 @@ export class FailedDeliveries {
    * Appends the dead letters; when the dead-letter topic refuses them (a limit, say), the
    * messages stay on the subscription, available again, instead: nothing is lost.
    */
-  private appendOrKeep(dlq: TopicRecord, letters: AppendRecord[]): boolean {
+  private appendOrKeep(dlq: TopicRecord, letters: AppendRecord[], leaving: readonly Exhausted[]): boolean {
     try {
       appendRecords(this.w, dlq.name, letters, this.nowMs);
       return true;
     } catch (e) {
       if (!(e instanceof BrokerError)) throw e;
-      for (const x of this.exhausted) this.w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));
+      for (const x of leaving) this.w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));
       return false;
     }
   }

@@ -219,4 +219,29 @@ export function deadLetterCases(factory: StoreFactory): void {
     assert.equal(await reopened.deadLettered("work"), 3);
     assert.equal((await reopened.subscriptionCounters("dlq")).unacked, 3);
   });
+  it("dead letter - a DLQ whose every subscription filters the letter out keeps nothing, so the message stays", async (t) => {
+    const { store } = await setup(t, factory);
+    await store.createTopic(topicSettings("jobs"), T0);
+    await store.createTopic(topicSettings("dlq"), T0);
+    await store.createSubscription(subSettings("dlq-a", "dlq", { filter: { team: "a" } }), T0);
+    await store.createSubscription(subSettings("work", "jobs", { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" }), T0);
+    await store.append(
+      "jobs",
+      [rec("b1", { attributes: { team: "b" } }), rec("a1", { attributes: { team: "a" } })],
+      T0,
+    );
+    const got = await lease(store, "work", 2, T0);
+    assert.deepEqual(await store.nack("work", byTokens(...tokensOf(got)), T0, T0, failed), ["ok", "ok"]);
+    // a1 passes dlq-a's filter and moves; b1 would be stored nowhere, so it stays on "work".
+    assert.equal((await store.topicCounters("dlq")).messages, 1);
+    assert.equal(await store.deadLettered("work"), 1);
+    assert.equal((await store.topicCounters("jobs")).messages, 1);
+    const c = await store.subscriptionCounters("work");
+    assert.deepEqual([c.unacked, c.inFlight, c.delayed], [1, 0, 0]);
+    const again = await lease(store, "work", 10, T0);
+    assert.deepEqual(
+      again.map((r) => [r.message.id, r.attempt]),
+      [["b1", 2]],
+    );
+  });
 }
