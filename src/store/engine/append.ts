@@ -35,7 +35,7 @@ import { indexTtl } from "./ttl.js";
 
 const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
-const MAX_ID_BYTES = MAX_KEY_BYTES - 13;
+export const MAX_ID_BYTES = MAX_KEY_BYTES - 13;
 /** Length fields of the message encoding (see message-codec.ts). */
 const U16_MAX = 0xffff;
 

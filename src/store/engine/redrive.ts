@@ -2,7 +2,7 @@ import { BrokerError, invalidArgument } from "../../errors/index.js";
 import { DEAD_LETTER_ATTRIBUTES as A, isDeadLetterAttribute } from "../dead-letters.js";
 import type { KvWriter } from "../kv/kv.js";
 import type { RedriveChunk, RedriveOptions, SubscriptionRecord, TopicRecord } from "../store.js";
-import { topicSubscriptionIds } from "./append.js";
+import { MAX_ID_BYTES, topicSubscriptionIds } from "./append.js";
 import { formatGeneratedId } from "./generated-id.js";
 import {
   dedupExpiryKey,
@@ -136,7 +136,10 @@ function appendForOne(
     const seq = ++head.lastSeq;
     const attributes = Object.fromEntries(Object.entries(m.attributes).filter(([k]) => !isDeadLetterAttribute(k)));
     const generated = formatGeneratedId(topic.id, seq);
-    const id = m.attributes[A.sourceId] || generated;
+    // The source id comes from an attribute anyone may have set: one too long to index (it would
+    // fail the KV write half-way through this step) is not an id; the copy gets a generated one.
+    const sourceId = m.attributes[A.sourceId] ?? "";
+    const id = sourceId !== "" && Buffer.byteLength(sourceId) <= MAX_ID_BYTES ? sourceId : generated;
     if (id !== generated) indexId(w, topic, id, seq, nowMs);
     const body = { id, data: m.data, attributes, priority: m.priority, orderingKey: m.orderingKey };
     w.put(

@@ -244,4 +244,21 @@ export function deadLetterCases(factory: StoreFactory): void {
       [["b1", 2]],
     );
   });
+  it("redrive - a source-id attribute too long to index is not taken as the id: the step completes", async (t) => {
+    const { store } = await setup(t, factory);
+    await deadLetterSetup(store);
+    // A message on the DLQ that names "work" as its source, published there by hand.
+    const attributes = { [A.sourceTopic]: "jobs", [A.sourceSubscription]: "work", [A.sourceId]: "x".repeat(2000) };
+    await store.append("dlq", [rec("", { attributes })], T0);
+    const step = await store.redrive(
+      "work",
+      { maxMessages: 10, filter: {}, afterSeq: 0, untilSeq: 100, maxScan: 100 },
+      T0,
+    );
+    assert.equal(step.moved, 1);
+    assert.equal((await store.topicCounters("dlq")).messages, 0);
+    const [back] = await lease(store, "work", 10, T0);
+    assert.match(back?.message.id ?? "", /^sy-/, "a generated id");
+    assert.deepEqual(back?.message.attributes, {}, "dead-letter attributes are dropped");
+  });
 }
