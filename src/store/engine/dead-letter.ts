@@ -4,8 +4,8 @@ import { DEAD_LETTER_ATTRIBUTES as A, type DeadLetterReason } from "../dead-lett
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store.js";
 import { appendRecords, topicSubscriptionIds } from "./append.js";
-import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
 import { fanOutTargets, matchingSubIds } from "./fan-out.js";
+import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
 import { releaseOrderLock } from "./ordering.js";
 import {

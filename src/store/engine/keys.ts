@@ -226,3 +226,13 @@ export function retainExpiryKey(expireMs: number, topicId: number, seq: number):
 export function parseRetainExpiryKey(key: Buffer): { expireMs: number; topicId: number; seq: number } {
   return { expireMs: readU64(key, 1), topicId: key.readUInt32BE(9), seq: readU64(key, 13) };
 }
+
+/** [TtlExpiry][expireMs u64][topicId u32][seq u64]: a stored message with a TTL, by expiry. */
+export function ttlExpiryKey(expireMs: number, topicId: number, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(21);
+  b[0] = Table.TtlExpiry;
+  writeU64(b, Math.max(0, Math.ceil(expireMs)), 1);
+  b.writeUInt32BE(topicId, 9);
+  writeU64(b, seq, 13);
+  return b;
+}

@@ -1,6 +1,6 @@
 import type { KvWriter } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
-import { decodeU32, encodeU32, idStringKey, seqKey, Table } from "./keys.js";
+import { decodeU32, encodeU32, idStringKey, seqKey, Table, ttlExpiryKey } from "./keys.js";
 import { messageDataBytes, messageId } from "./message-codec.js";
 import { type Head, readMessageIdEntry } from "./records.js";
 import { retainMessage } from "./retain.js";
@@ -38,6 +38,8 @@ export function deleteMessage(
   if (hasRef) w.del(seqKey(Table.Ref, topic.id, seq));
   if (!raw) return;
   w.del(key);
+  const expireAtMs = raw.readDoubleBE(18);
+  if (expireAtMs > 0) w.del(ttlExpiryKey(expireAtMs, topic.id, seq)); // its TTL sweep entry
   head.messages = Math.max(0, head.messages - 1);
   head.bytes = Math.max(0, head.bytes - messageDataBytes(raw));
   const id = messageId(raw);

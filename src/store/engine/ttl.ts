@@ -1,34 +1,22 @@
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { idKey, prefixEnd, readU64, seqKey, Table, tableKey } from "./keys.js";
+import { idKey, prefixEnd, readU64, seqKey, Table, tableKey, ttlExpiryKey } from "./keys.js";
 import { type Counters, readCounters, writeCounters } from "./records.js";
 import { messageExpireAt, TopicHeads } from "./retain.js";
 import { dropFromLog } from "./topic-limits.js";
 
 const EMPTY = Buffer.alloc(0);
 
-/** [TtlExpiry][expireMs u64][topicId u32][seq u64] */
-function ttlKey(expireMs: number, topicId: number, seq: number): Buffer {
-  const b = Buffer.allocUnsafe(21);
-  b[0] = Table.TtlExpiry;
-  b.writeUInt32BE(Math.floor(expireMs / 0x1_0000_0000), 1);
-  b.writeUInt32BE((expireMs % 0x1_0000_0000) >>> 0, 5);
-  b.writeUInt32BE(topicId, 9);
-  b.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 13);
-  b.writeUInt32BE((seq % 0x1_0000_0000) >>> 0, 17);
-  return b;
-}
-
 /**
  * Indexes a stored message with a TTL by its expiry, so the sweep drops it at that time even if
  * nobody leases it (design.md: expired messages are never delivered and are dropped).
  */
 export function indexTtl(w: KvWriter, topicId: number, seq: number, expireAtMs: number): void {
-  if (expireAtMs > 0) w.put(ttlKey(Math.ceil(expireAtMs), topicId, seq), EMPTY);
+  if (expireAtMs > 0) w.put(ttlExpiryKey(expireAtMs, topicId, seq), EMPTY);
 }
 
 /** Read-only: has a stored message's TTL passed at `nowMs`? */
 export function ttlDue(r: KvReader, nowMs: number): boolean {
-  return r.range({ start: tableKey(Table.TtlExpiry), end: ttlKey(nowMs + 1, 0, 0), limit: 1 }).length > 0;
+  return r.range({ start: tableKey(Table.TtlExpiry), end: ttlExpiryKey(nowMs + 1, 0, 0), limit: 1 }).length > 0;
 }
 
 /** Are there messages with a TTL at all (now or later)? */
@@ -43,7 +31,7 @@ export function hasTtl(r: KvReader): boolean {
  * happen). At most `budget` index entries; entries of messages already gone are just removed.
  */
 export function sweepTtl(w: KvWriter, nowMs: number, budget: number): { seen: number; removed: number } {
-  const entries = w.range({ start: tableKey(Table.TtlExpiry), end: ttlKey(nowMs + 1, 0, 0), limit: budget });
+  const entries = w.range({ start: tableKey(Table.TtlExpiry), end: ttlExpiryKey(nowMs + 1, 0, 0), limit: budget });
   const heads = new TopicHeads(w);
   const counters = new Map<number, Map<number, Counters>>();
   let removed = 0;

@@ -51,4 +51,13 @@ export function ttlCases(factory: StoreFactory): void {
     assert.equal((await store.topicCounters("q")).messages, 1, "z has no TTL and stays");
     assert.equal((await store.subscriptionCounters("q")).unacked, 1);
   });
+  it("ttl - a message acked before it expires takes its sweep entry with it", async (t) => {
+    const { store } = await setup(t, factory);
+    await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
+    await store.append("q", [rec("x", { expireAtMs: T0 + 365 * 24 * 3600 * 1000 }), rec("y")], T0);
+    assert.equal(await store.hasRetentionWork(), true);
+    const got = await lease(store, "q", 10, T0);
+    await store.ack("q", { tokens: tokensOf(got), messageIds: [] }, T0);
+    assert.equal(await store.hasRetentionWork(), false, "no TTL entry outlives its message");
+  });
 }
