@@ -12,6 +12,7 @@ import { deliveryCases } from "./conformance/delivery.js";
 import { durabilityCases } from "./conformance/durability.js";
 import { lifecycleCases } from "./conformance/lifecycle.js";
 import { modelCases } from "./conformance/model.js";
+import { orderedLinesCases } from "./conformance/ordered-lines.js";
 import { orderingFilterCases } from "./conformance/ordering-filter.js";
 import { peekBackCases } from "./conformance/peek-back.js";
 import { replayCases } from "./conformance/replay.js";
@@ -46,5 +47,6 @@ export function describeStoreConformance(
     describe("retention", () => retentionCases(factory));
     describe("replay model", () => replayModelCases(factory));
     describe("peek from back", () => peekBackCases(factory));
+    describe("ordered lines", () => orderedLinesCases(factory));
   });
 }

@@ -18,6 +18,7 @@ import {
   tableKey,
 } from "./keys.js";
 import { encodeMessage } from "./message-codec.js";
+import { waitsBehindKey } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -30,7 +31,7 @@ import {
   writeHead,
 } from "./records.js";
 import { holderCount, retainMessage } from "./retain.js";
-import { checkCapacity, enforceLimits } from "./topic-limits.js";
+import { checkCapacity, enforceLimits, type TopicHolders } from "./topic-limits.js";
 import { indexTtl } from "./ttl.js";
 
 const SWEEP_PER_APPEND = 64;
@@ -89,6 +90,7 @@ export function appendRecords(
   const filtered = targets.some((t) => t.filter !== undefined);
   const allSubIds = targets.map((t) => t.subId);
   const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
+  const holders = { counters, ordered: new Set(targets.filter((t) => t.ordered).map((t) => t.subId)) };
   // Stored when a subscription holds it, or kept for replay (retain_acked) when none does.
   const holdersOf = (r: AppendRecord) => (filtered ? matchingSubIds(targets, r.attributes) : allSubIds);
   const stores = (subIds: readonly number[]) => subIds.length > 0 || topic.retainAckedMs > 0;
@@ -107,7 +109,7 @@ export function appendRecords(
       const seq = ++head.lastSeq;
       const id = formatGeneratedId(topic.id, seq);
       results.push({ seq, id, duplicate: false });
-      if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, { ...r, id }, seq, nowMs);
+      if (stores(subIds)) storeMessage(w, topic, subIds, holders, head, { ...r, id }, seq, nowMs);
       continue;
     }
     const dup = duplicateSeq(w, topic, r.id, nowMs);
@@ -123,21 +125,24 @@ export function appendRecords(
     // With no subscription nothing is stored: keep the id entry only for a dedup window.
     if (!stores(subIds) && !keepWindow) continue;
     w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
-    if (stores(subIds)) storeMessage(w, topic, subIds, counters, head, r, seq, nowMs);
+    if (stores(subIds)) storeMessage(w, topic, subIds, holders, head, r, seq, nowMs);
   }
-  enforceLimits(w, topic, head, counters, nowMs);
+  enforceLimits(w, topic, head, holders, nowMs);
   writeHead(w, topic.id, head);
   for (const [subId, c] of counters) writeCounters(w, subId, c);
   sweepDedup(w, nowMs);
   return results;
 }
 
-/** Writes one message to the log and makes it available (or delayed) on every subscription. */
+/**
+ * Writes one message to the log and makes it available (or delayed) on every subscription; on an
+ * ordered subscription it waits instead while its ordering key has an active message.
+ */
 function storeMessage(
   w: KvWriter,
   topic: TopicRecord,
   subIds: readonly number[],
-  counters: Map<number, Counters>,
+  { counters, ordered }: TopicHolders,
   head: Head,
   r: AppendRecord,
   seq: number,
@@ -151,9 +156,11 @@ function storeMessage(
   head.bytes += r.data.length;
   if (subIds.length === 0) retainMessage(w, topic, seq, nowMs); // no holder: kept for replay
   const delayed = r.deliverAtMs > nowMs;
+  const key = ordered.size > 0 && r.orderingKey !== "" ? Buffer.from(r.orderingKey) : undefined;
   for (const subId of subIds) {
     const c = counters.get(subId) as Counters;
     c.unacked++;
+    if (key && ordered.has(subId) && waitsBehindKey(w, subId, key, seq, r.priority)) continue;
     if (delayed) {
       c.delayed++;
       const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;

@@ -2,7 +2,7 @@ import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../c
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
-import { encodeFilter, matchesFilter } from "./fan-out.js";
+import { encodeFanOut, matchesFilter } from "./fan-out.js";
 import {
   dueKey,
   encodeU32,
@@ -17,6 +17,7 @@ import {
   Table,
 } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
+import { ORDERING_TABLES, parseWaitingKey, waitsBehindKey } from "./ordering.js";
 import {
   allocateId,
   type Counters,
@@ -103,7 +104,8 @@ export function deleteTopicRecord(w: KvWriter, name: string, nowMs: number): voi
 export function purgeTopicRecords(w: KvWriter, name: string): number {
   const topic = requireTopic(w, name);
   for (const sub of subscriptionsOfTopic(w, topic.id)) {
-    for (const table of [Table.Ready, Table.Pending, Table.Due, Table.OrderLock]) deletePrefix(w, idKey(table, sub.id));
+    for (const table of [Table.Ready, Table.Pending, Table.Due, ...ORDERING_TABLES])
+      deletePrefix(w, idKey(table, sub.id));
     writeCounters(w, sub.id, { unacked: 0, inFlight: 0, delayed: 0 });
   }
   const purged = deletePrefix(w, idKey(Table.Message, topic.id));
@@ -151,14 +153,17 @@ export function createSubscriptionRecord(
   };
   w.put(stringKey(Table.SubscriptionName, sub.name), u32(sub.id));
   putSubscription(w, sub);
-  w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), encodeFilter(sub.filter));
+  w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), encodeFanOut(sub.filter, sub.ordered));
   const c: Counters = { unacked: 0, inFlight: 0, delayed: 0 };
   materializeFrom(w, topic, sub, settings.start, nowMs, c);
   writeCounters(w, sub.id, c);
   return sub;
 }
 
-/** Makes the stored messages from the start position on available to a new subscription. */
+/**
+ * Makes the stored messages from the start position on available to a new subscription (an
+ * ordered one: the first of each ordering key; the later ones wait behind it).
+ */
 function materializeFrom(
   w: KvWriter,
   topic: TopicRecord,
@@ -183,6 +188,7 @@ function materializeFrom(
       const refs = w.get(refKey);
       w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 1) + 1)); // a stored message without a Ref key has one holder
       c.unacked++;
+      if (sub.ordered && waitsBehindKey(w, sub.id, Buffer.from(m.orderingKey), seq, m.priority)) continue;
       if (m.deliverAtMs > nowMs) {
         c.delayed++;
         const p = { state: "delayed", dueMs: m.deliverAtMs, attempt: 0, priority: m.priority } as const;
@@ -240,22 +246,28 @@ export function deleteSubscriptionRecord(w: KvWriter, name: string, nowMs: numbe
   if (topic) removeSubscription(w, sub, topic, nowMs);
 }
 
+/** The seq of a ready, pending or waiting key. */
+function heldSeq(table: Table, key: Buffer): number {
+  if (table === Table.OrderWaiting) return parseWaitingKey(key).seq;
+  return readU64(key, table === Table.Ready ? 6 : 5);
+}
+
 /** Releases every message the subscription holds, then removes it. */
 function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, nowMs: number): void {
   const head: Head = readHead(w, topic.id);
-  for (const table of [Table.Ready, Table.Pending]) {
+  for (const table of [Table.Ready, Table.Pending, Table.OrderWaiting]) {
     const prefix = idKey(table, sub.id);
     for (;;) {
       const batch = w.range({ start: prefix, end: prefixEnd(prefix), limit: 1000 });
       if (batch.length === 0) break;
       for (const { key } of batch) {
         w.del(key);
-        releaseMessage(w, topic, head, readU64(key, table === Table.Ready ? 6 : 5), nowMs);
+        releaseMessage(w, topic, head, heldSeq(table, key), nowMs);
       }
     }
   }
   deletePrefix(w, idKey(Table.Due, sub.id));
-  deletePrefix(w, idKey(Table.OrderLock, sub.id));
+  for (const table of ORDERING_TABLES) deletePrefix(w, idKey(table, sub.id));
   writeHead(w, topic.id, head);
   w.del(idKey(Table.Counters, sub.id));
   w.del(idKey(Table.DeadLettered, sub.id));

@@ -7,7 +7,7 @@ import { appendRecords, topicSubscriptionIds } from "./append.js";
 import { fanOutTargets, matchingSubIds } from "./fan-out.js";
 import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
-import { releaseOrderLock } from "./ordering.js";
+import { leftSubscription } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -130,7 +130,7 @@ export class FailedDeliveries {
     const head = readHead(w, topic.id);
     const letters: AppendRecord[] = [];
     let gone = 0;
-    const keys = new Map<number, string>(); // ordering keys whose lock the message held
+    const keys = new Map<number, string>(); // ordered: the keys the leaving messages pass on
     const dlq = typeof this.route === "object" ? this.route : undefined;
     const dlqTargets = dlq && dlq.retainAckedMs <= 0 ? fanOutTargets(w, dlq.id) : undefined;
     const leaving: Exhausted[] = [];
@@ -139,6 +139,7 @@ export class FailedDeliveries {
       const m = raw ? decodeMessage(raw, topic.name, x.seq) : undefined;
       if (!m || (m.expireAtMs > 0 && m.expireAtMs <= nowMs)) {
         gone++; // past its TTL (or gone): dropped as expired, not dead-lettered
+        if (m && sub.ordered) keys.set(x.seq, m.orderingKey);
         leaving.push(x);
         continue;
       }
@@ -154,7 +155,7 @@ export class FailedDeliveries {
       leaving.push(x);
     }
     if (letters.length > 0 && dlq && !this.appendOrKeep(dlq, letters, leaving)) return;
-    for (const [seq, key] of keys) releaseOrderLock(w, sub.id, key, seq);
+    for (const [seq, key] of keys) leftSubscription(w, sub, seq, Buffer.from(key), nowMs, c);
     for (const x of leaving) releaseMessage(w, topic, head, x.seq, nowMs);
     c.unacked -= leaving.length;
     writeHead(w, topic.id, head);

@@ -14,8 +14,8 @@ import {
   seqKey,
   Table,
 } from "./keys.js";
-import { decodeMessage } from "./message-codec.js";
-import { OrderingGate, releaseOrderLock } from "./ordering.js";
+import { decodeMessage, messageOrderingKeyBytes } from "./message-codec.js";
+import { leftSubscription } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -34,9 +34,9 @@ const EMPTY = Buffer.alloc(0);
 /** Most due entries (expired leases, elapsed delays) moved to ready per operation. */
 const PROMOTE_LIMIT = 10_000;
 /**
- * Most ready entries one hand-out looks at. Only entries that stay in ready cost scanning
- * (peeks, and messages of an ordered subscription whose key is in flight), so this bounds the
- * work of a call when many messages wait behind a few busy ordering keys.
+ * Most ready entries one hand-out looks at: peeked entries stay in ready, and messages gone or
+ * past their TTL are dropped on the way, so this bounds the work of one call. (Messages of an
+ * ordered subscription waiting behind their key are not in ready at all: see ordering.ts.)
  */
 const SCAN_LIMIT = 10_000;
 
@@ -93,16 +93,21 @@ function handOut(
   const head = readHead(w, topic.id); // after promoteDue: dead-lettering releases messages
   let headChanged = false;
   const out: LeasedRecord[] = [];
-  const gate = sub.ordered ? new OrderingGate(w, sub.id) : undefined;
+  const peeked = new Set<number>();
+  // Ordered, auto-ack: the keys pass on after the call, so it hands out one message per key.
+  const autoAcked: { seq: number; key: Buffer }[] = [];
   let scanned = 0;
-  let start = idKey(Table.Ready, sub.id);
-  const end = prefixEnd(start);
+  const first = idKey(Table.Ready, sub.id);
+  const end = prefixEnd(first);
+  let start = first;
   while (out.length < max && scanned < SCAN_LIMIT) {
     const batch = w.range({ start, end, limit: Math.min(1000, max - out.length) });
     if (batch.length === 0) break;
     scanned += batch.length;
+    let rewind = false;
     for (const { key, value } of batch) {
       const { priority, seq } = parseReadyKey(key);
+      if (peeked.has(seq)) continue;
       const attempt = decodeU32(value) + 1;
       const raw = w.get(seqKey(Table.Message, topic.id, seq));
       const expired = raw !== undefined && raw.readDoubleBE(18) > 0 && raw.readDoubleBE(18) <= nowMs;
@@ -111,23 +116,26 @@ function handOut(
         w.del(key);
         c.unacked--;
         if (raw) {
+          if (sub.ordered) {
+            // Its key passes to the next message, which may sort before this point: look again.
+            leftSubscription(w, sub, seq, messageOrderingKeyBytes(raw), nowMs, c);
+            rewind = true;
+          }
           releaseMessage(w, topic, head, seq, nowMs);
           headChanged = true;
         }
         continue;
       }
       const message = decodeMessage(raw, topic.name, seq);
-      // Ordered: a key with a message in flight waits; later keys are not held up behind it.
-      if (gate && !gate.mayDeliver(message.orderingKey, seq)) continue;
-      gate?.delivered(message.orderingKey, seq, priority, typeof mode === "object");
       if (mode === "peek") {
+        peeked.add(seq);
         out.push({ token: "", message, attempt });
         continue;
       }
       w.del(key);
       if (mode === "auto-ack") {
-        if (gate) releaseOrderLock(w, sub.id, message.orderingKey, seq);
         c.unacked--;
+        if (sub.ordered) autoAcked.push({ seq, key: messageOrderingKeyBytes(raw) });
         releaseMessage(w, topic, head, seq, nowMs);
         headChanged = true;
         out.push({ token: "", message, attempt });
@@ -139,9 +147,10 @@ function handOut(
       c.inFlight++;
       out.push({ token: formatToken({ subId: sub.id, seq, attempt, priority }), message, attempt });
     }
-    // Peeked and ordering-blocked entries stay in ready: continue after the batch.
-    start = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
+    // Peeked entries stay in ready: continue after the batch (or from the start, see above).
+    start = rewind ? first : keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
   }
+  for (const { seq, key } of autoAcked) leftSubscription(w, sub, seq, key, nowMs, c);
   writeCounters(w, sub.id, c);
   if (headChanged) writeHead(w, topic.id, head);
   return out;

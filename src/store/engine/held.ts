@@ -1,10 +1,12 @@
 /**
- * What one subscription holds (its ready and pending entries), read as a whole for Seek and
- * snapshots, and the two moves they make: let go of a seq, or take a stored message on.
+ * What one subscription holds (its ready, pending and waiting entries), read as a whole for Seek
+ * and snapshots, and the moves they make: let go of a seq, or take a stored message on. Also
+ * taking one message out of a subscription wherever it is (topic limits, TTL, redrive).
  */
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import {
+  decodeU32,
   dueKey,
   encodeU32,
   idKey,
@@ -16,17 +18,30 @@ import {
   seqKey,
   Table,
 } from "./keys.js";
-import { messagePriority } from "./message-codec.js";
-import { type Counters, decodePending, encodePending, type Pending } from "./records.js";
+import { messageDeliverAt, messageOrderingKeyBytes, messagePriority } from "./message-codec.js";
+import {
+  decodeWaiting,
+  findWaiting,
+  leftSubscription,
+  parseWaitingKey,
+  removeWaiting,
+  type SubRef,
+  type Waiting,
+} from "./ordering.js";
+import { type Counters, decodePending, encodePending, getPending, type Pending } from "./records.js";
 import { addHolder, messageExpireAt } from "./retain.js";
 
 const EMPTY = Buffer.alloc(0);
 
-/** One seq a subscription holds: available (ready) or leased/delayed (pending). */
+/** One seq a subscription holds: available (ready), leased/delayed (pending) or waiting behind its key. */
 export interface HeldEntry {
   seq: number;
   priority: number;
+  /** Delivery attempts so far of a ready or waiting entry (a pending one carries its own). */
+  attempts: number;
   pending?: Pending;
+  /** Waiting behind its ordering key's active message: the entry's key, key body and value. */
+  waiting?: { key: Buffer; body: Buffer; value: Waiting };
 }
 
 /** The error for work above the replay bound (thrown before anything is written). */
@@ -61,23 +76,34 @@ export function scanPrefix(
 /** Every seq the subscription holds; REPLAY_LIMIT when more than the bound. */
 export function heldEntries(r: KvReader, subId: number, what: string, maxEntries: number): Map<number, HeldEntry> {
   const held = new Map<number, HeldEntry>();
-  scanPrefix(r, idKey(Table.Ready, subId), maxEntries, (key) => {
+  scanPrefix(r, idKey(Table.Ready, subId), maxEntries, (key, value) => {
     const { seq, priority } = parseReadyKey(key);
-    held.set(seq, { seq, priority });
+    held.set(seq, { seq, priority, attempts: decodeU32(value) });
   });
   if (held.size > maxEntries) throw replayLimit(what, maxEntries);
   scanPrefix(r, idKey(Table.Pending, subId), maxEntries - held.size, (key, value) => {
     const pending = decodePending(value);
     const seq = readU64(key, 5);
-    held.set(seq, { seq, priority: pending.priority, pending });
+    held.set(seq, { seq, priority: pending.priority, attempts: pending.attempt, pending });
+  });
+  if (held.size > maxEntries) throw replayLimit(what, maxEntries);
+  scanPrefix(r, idKey(Table.OrderWaiting, subId), maxEntries - held.size, (key, value) => {
+    const { body, seq } = parseWaitingKey(key);
+    const v = decodeWaiting(value);
+    held.set(seq, { seq, priority: v.priority, attempts: v.attempts, waiting: { key, body, value: v } });
   });
   if (held.size > maxEntries) throw replayLimit(what, maxEntries);
   return held;
 }
 
-/** Takes a held seq out of the subscription (the caller releases the message). */
+/**
+ * Takes a held seq out of the subscription (the caller releases the message, and on an ordered
+ * subscription passes the key on: see seek.ts).
+ */
 export function dropHeld(w: KvWriter, subId: number, e: HeldEntry, c: Counters): void {
-  if (e.pending) {
+  if (e.waiting) {
+    removeWaiting(w, subId, e.waiting.key, e.seq, e.waiting.value);
+  } else if (e.pending) {
     w.del(seqKey(Table.Pending, subId, e.seq));
     w.del(dueKey(subId, e.pending.dueMs, e.seq));
     if (e.pending.state === "leased") c.inFlight--;
@@ -93,11 +119,18 @@ export interface StoredHeader {
   priority: number;
   deliverAtMs: number;
   expireAtMs: number;
+  /** UTF-8 bytes of the ordering key (empty: none). */
+  orderingKey: Buffer;
 }
 
 /** Reads the header fields of an encoded message. */
 export function storedHeader(raw: Buffer): StoredHeader {
-  return { priority: messagePriority(raw), deliverAtMs: raw.readDoubleBE(10), expireAtMs: messageExpireAt(raw) };
+  return {
+    priority: messagePriority(raw),
+    deliverAtMs: messageDeliverAt(raw),
+    expireAtMs: messageExpireAt(raw),
+    orderingKey: messageOrderingKeyBytes(raw),
+  };
 }
 
 /**
@@ -128,5 +161,40 @@ export function offerStored(
   } else {
     w.put(readyKey(subId, priority, seq), encodeU32(0));
   }
+  return true;
+}
+
+/**
+ * Takes a stored message out of one subscription wherever it is: ready, pending, or (ordered)
+ * waiting behind its key; on an ordered subscription its key passes to the next message. The
+ * caller releases the message. Returns false when the subscription did not hold it.
+ */
+export function dropFromSubscription(
+  w: KvWriter,
+  sub: SubRef,
+  ordered: boolean,
+  seq: number,
+  raw: Buffer,
+  nowMs: number,
+  c: Counters,
+): boolean {
+  const p = getPending(w, sub.id, seq);
+  const ready = p ? undefined : readyKey(sub.id, messagePriority(raw), seq);
+  if (p) {
+    w.del(seqKey(Table.Pending, sub.id, seq));
+    w.del(dueKey(sub.id, p.dueMs, seq));
+    if (p.state === "leased") c.inFlight--;
+    else c.delayed--;
+  } else if (ready && w.get(ready)) {
+    w.del(ready);
+  } else {
+    const waiting = ordered ? findWaiting(w, sub.id, messageOrderingKeyBytes(raw), seq) : undefined;
+    if (!waiting) return false;
+    removeWaiting(w, sub.id, waiting.key, seq, waiting.waiting);
+    c.unacked--;
+    return true; // it was not active: its key stays as it is
+  }
+  c.unacked--;
+  if (ordered) leftSubscription(w, sub, seq, messageOrderingKeyBytes(raw), nowMs, c);
   return true;
 }

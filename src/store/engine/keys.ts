@@ -49,10 +49,17 @@ export enum Table {
   LimitedTopic = 0x15,
   /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
   DeadLettered = 0x18,
-  /** [subId][ordering key, or "#" + sha256 when long] → seq, priority (2 × f64): the key's message in flight */
+  /**
+   * [subId][ordering key body (ordering.ts)] → seq, priority (2 × f64): the key's active message on
+   * an ordered subscription (ready or pending); its later messages wait in OrderWaiting
+   */
   OrderLock = 0x1c,
   /** [expireMs][topicId][seq] → empty: stored messages with a TTL, for the sweep */
   TtlExpiry = 0x1d,
+  /** [subId][ordering key body][seq] → priority, attempts, early: messages waiting behind their key's active one */
+  OrderWaiting = 0x1e,
+  /** [subId][seq] → empty: waiting messages with a lower seq than their key's active one (left by a Seek) */
+  OrderEarly = 0x1f,
 }
 
 const U32_MAX = 0xffffffff;

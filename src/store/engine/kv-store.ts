@@ -39,6 +39,7 @@ import { readDeadLettered } from "./dead-letter.js";
 import { leaseRecords, mayHaveAvailable, nextDue, peekRecords } from "./delivery.js";
 import { idKey, prefixEnd, readU64, readyLaneKey, seqKey, Table } from "./keys.js";
 import { messagePublishTime } from "./message-codec.js";
+import { firstEarlySeq } from "./ordering.js";
 import { peekBackRecords } from "./peek-back.js";
 import { readLogPage, seqAtTime } from "./read-log.js";
 import { findSubscription, findTopic, readCounters, readHead, requireSubscription, requireTopic } from "./records.js";
@@ -248,7 +249,11 @@ export class KvStore implements Store {
   }
 }
 
-/** Publish time of the lowest unacked seq: the head of each priority lane and of the pending set. */
+/**
+ * Publish time of the lowest unacked seq: the head of each priority lane and of the pending set,
+ * and of an ordered subscription's early waiting messages (a waiting message otherwise has a
+ * higher seq than its key's active one, which is ready or pending).
+ */
 function oldestUnacked(r: KvReader, s: SubscriptionRecord): number {
   let min = Number.POSITIVE_INFINITY;
   for (let p = 0; p <= 9; p++) {
@@ -259,6 +264,7 @@ function oldestUnacked(r: KvReader, s: SubscriptionRecord): number {
   const pending = idKey(Table.Pending, s.id);
   const [first] = r.range({ start: pending, end: prefixEnd(pending), limit: 1 });
   if (first) min = Math.min(min, readU64(first.key, 5));
+  if (s.ordered) min = Math.min(min, firstEarlySeq(r, s.id) ?? min);
   if (min === Number.POSITIVE_INFINITY) return 0;
   const raw = r.get(seqKey(Table.Message, s.topicId, min));
   return raw ? messagePublishTime(raw) : 0;

@@ -96,3 +96,16 @@ export function messageId(buf: Buffer): string {
   const start = 32 + attrCount * 6 + 4;
   return buf.toString("utf8", start, start + idLen);
 }
+
+/** Reads only the ordering key of an encoded message, as its UTF-8 bytes (a view of `buf`; empty: none). */
+export function messageOrderingKeyBytes(buf: Buffer): Buffer {
+  const idLen = buf.readUInt16BE(26);
+  const keyLen = buf.readUInt16BE(28);
+  const start = 32 + buf.readUInt16BE(30) * 6 + 4 + idLen;
+  return buf.subarray(start, start + keyLen);
+}
+
+/** Reads only the deliver-at time of an encoded message (0: none). */
+export function messageDeliverAt(buf: Buffer): number {
+  return buf.readDoubleBE(10);
+}

@@ -2,11 +2,12 @@ import { BrokerError, invalidArgument } from "../../errors/index.js";
 import { DEAD_LETTER_ATTRIBUTES as A, isDeadLetterAttribute } from "../dead-letters.js";
 import type { KvWriter } from "../kv/kv.js";
 import type { RedriveChunk, RedriveOptions, SubscriptionRecord, TopicRecord } from "../store.js";
-import { MAX_ID_BYTES, topicSubscriptionIds } from "./append.js";
+import { MAX_ID_BYTES } from "./append.js";
+import { fanOutTargets } from "./fan-out.js";
 import { formatGeneratedId } from "./generated-id.js";
+import { dropFromSubscription } from "./held.js";
 import {
   dedupExpiryKey,
-  dueKey,
   encodeF64s,
   encodeU32,
   idStringKey,
@@ -17,9 +18,9 @@ import {
   Table,
 } from "./keys.js";
 import { decodeMessage, encodeMessage } from "./message-codec.js";
+import { waitsBehindKey } from "./ordering.js";
 import {
   findTopic,
-  getPending,
   type Head,
   readCounters,
   readHead,
@@ -91,28 +92,20 @@ export function redriveChunk(w: KvWriter, subscription: string, o: RedriveOption
   return { moved: found.length, lastSeq, done };
 }
 
-/** Takes messages out of a topic entirely: every subscription's ready/pending entry, then the log. */
+/**
+ * Takes messages out of a topic entirely: every subscription's entry (ready, pending or waiting
+ * behind its ordering key; an ordered subscription passes the key on), then the log.
+ */
 function removeFromDeadLetterTopic(w: KvWriter, dlq: TopicRecord, found: readonly Stored[], nowMs: number): void {
   const head = readHead(w, dlq.id);
-  for (const subId of topicSubscriptionIds(w, dlq.id)) {
-    const c = readCounters(w, subId);
-    for (const m of found) {
-      const p = getPending(w, subId, m.seq);
-      if (p) {
-        w.del(seqKey(Table.Pending, subId, m.seq));
-        w.del(dueKey(subId, p.dueMs, m.seq));
-        if (p.state === "leased") c.inFlight--;
-        else c.delayed--;
-        c.unacked--;
-        continue;
-      }
-      const ready = readyKey(subId, m.priority, m.seq);
-      if (w.get(ready)) {
-        w.del(ready);
-        c.unacked--;
-      }
-    }
-    writeCounters(w, subId, c);
+  const raws = found.map((m) => w.get(seqKey(Table.Message, dlq.id, m.seq)));
+  for (const t of fanOutTargets(w, dlq.id)) {
+    const c = readCounters(w, t.subId);
+    found.forEach((m, i) => {
+      const raw = raws[i];
+      if (raw) dropFromSubscription(w, { id: t.subId, topicId: dlq.id }, t.ordered, m.seq, raw, nowMs, c);
+    });
+    writeCounters(w, t.subId, c);
   }
   for (const m of found) deleteMessage(w, dlq, head, m.seq, nowMs);
   writeHead(w, dlq.id, head);
@@ -149,6 +142,8 @@ function appendForOne(
     head.messages++;
     head.bytes += m.data.length;
     c.unacked++;
+    const key = Buffer.from(m.orderingKey);
+    if (sub.ordered && waitsBehindKey(w, sub.id, key, seq, m.priority)) continue; // behind its key's active one
     w.put(readyKey(sub.id, m.priority, seq), encodeU32(0));
   }
   writeHead(w, topic.id, head);

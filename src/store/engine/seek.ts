@@ -18,8 +18,10 @@ import {
 } from "./held.js";
 import { idKey, readU64, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
+import { KeyLines } from "./ordered-seek.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { readCounters, readHead, requireSubscription, topicById, writeCounters, writeHead } from "./records.js";
+import { addHolder } from "./retain.js";
 import { releaseMessage } from "./retention.js";
 import { requireSnapshot, snapshotSeqs } from "./snapshots.js";
 
@@ -109,14 +111,28 @@ export function seekSubscription(
   // Validated; from here on only writes.
   const c = readCounters(w, sub.id);
   const head = readHead(w, topic.id);
+  // Ordered: keyed messages are lined up per key once every seq is in place (ordered-seek.ts).
+  const lines = sub.ordered ? new KeyLines(w, sub, nowMs, c) : undefined;
   for (const [seq, entry] of held) {
-    if (seq >= goal.fromSeq || wanted.has(seq)) continue;
+    if (seq >= goal.fromSeq || wanted.has(seq)) {
+      lines?.keep(entry);
+      continue;
+    }
+    lines?.drop(entry);
     dropHeld(w, sub.id, entry, c);
     releaseMessage(w, topic, head, seq, nowMs);
   }
   for (const [seq, m] of wanted) {
-    if (!held.has(seq)) offerStored(w, topic.id, sub.id, seq, m, c, nowMs);
+    if (held.has(seq)) continue;
+    if (!lines || m.orderingKey.length === 0 || (m.expireAtMs > 0 && m.expireAtMs <= nowMs)) {
+      offerStored(w, topic.id, sub.id, seq, m, c, nowMs);
+      continue;
+    }
+    addHolder(w, topic.id, seq);
+    c.unacked++;
+    lines.offer(seq, m);
   }
+  lines?.settle();
   writeCounters(w, sub.id, c);
   writeHead(w, topic.id, head);
 }

@@ -3,8 +3,8 @@ import type { NackOptions, SettleOutcome, SettleTargets, SubscriptionRecord, Top
 import { FailedDeliveries } from "./dead-letter.js";
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
-import { decodeMessage, messageId, messagePriority } from "./message-codec.js";
-import { releaseOrderLock } from "./ordering.js";
+import { messageId, messageOrderingKeyBytes, messagePriority } from "./message-codec.js";
+import { findWaiting, leftSubscription, removeWaiting, type Waiting } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -23,8 +23,17 @@ import { releaseMessage } from "./retention.js";
 
 const EMPTY = Buffer.alloc(0);
 
-/** Where a message of a subscription is: leased/delayed (pending) or available (ready). */
-type Located = { seq: number; priority: number; pending?: Pending; readyAttempts?: number };
+/**
+ * Where a message of a subscription is: leased/delayed (pending), available (ready), or (ordered,
+ * by message id only) waiting behind its ordering key's active message.
+ */
+type Located = {
+  seq: number;
+  priority: number;
+  pending?: Pending;
+  readyAttempts?: number;
+  waiting?: { key: Buffer; value: Waiting };
+};
 
 function locateToken(w: KvWriter, sub: SubscriptionRecord, token: string): Located | SettleOutcome {
   const t = parseToken(token);
@@ -57,11 +66,17 @@ function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecor
   if (!raw) return "unknown";
   const priority = messagePriority(raw);
   const ready = w.get(readyKey(sub.id, priority, seq));
-  return ready ? { seq, priority, readyAttempts: decodeU32(ready) } : "unknown";
+  if (ready) return { seq, priority, readyAttempts: decodeU32(ready) };
+  const waiting = sub.ordered ? findWaiting(w, sub.id, messageOrderingKeyBytes(raw), seq) : undefined;
+  return waiting ? { seq, priority, waiting: { key: waiting.key, value: waiting.waiting } } : "unknown";
 }
 
-/** Takes a located message out of the subscription's pending or ready set. Returns its attempt count. */
+/** Takes a located message out of the subscription's pending, ready or waiting set. Returns its attempt count. */
 function detach(w: KvWriter, subId: number, loc: Located, c: Counters): number {
+  if (loc.waiting) {
+    removeWaiting(w, subId, loc.waiting.key, loc.seq, loc.waiting.value);
+    return loc.waiting.value.attempts;
+  }
   if (loc.pending) {
     w.del(seqKey(Table.Pending, subId, loc.seq));
     w.del(dueKey(subId, loc.pending.dueMs, loc.seq));
@@ -93,29 +108,32 @@ function settle(w: KvWriter, subscription: string, targets: SettleTargets, act: 
   return { out, ctx };
 }
 
-/** Acks: the messages leave the subscription (and the log, once no subscription holds them). */
+/**
+ * Acks: the messages leave the subscription (and the log, once no subscription holds them); on an
+ * ordered subscription an acked active message passes its key to the next one at once, so a
+ * later target of the same call finds that one where it now is.
+ */
 export function ackTargets(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number) {
   const released: number[] = [];
-  const { out, ctx } = settle(w, subscription, targets, (loc, { sub, c }) => {
+  const { out, ctx } = settle(w, subscription, targets, (loc, { sub, topic, c }) => {
     detach(w, sub.id, loc, c);
     c.unacked--;
     released.push(loc.seq);
+    const raw = sub.ordered ? w.get(seqKey(Table.Message, topic.id, loc.seq)) : undefined;
+    if (raw) leftSubscription(w, sub, loc.seq, messageOrderingKeyBytes(raw), nowMs, c);
     return "ok";
   });
   if (released.length === 0) return out;
-  if (ctx.sub.ordered) {
-    for (const seq of released) {
-      const raw = w.get(seqKey(Table.Message, ctx.topic.id, seq));
-      if (raw) releaseOrderLock(w, ctx.sub.id, decodeMessage(raw, ctx.topic.name, seq).orderingKey, seq);
-    }
-  }
   const head = readHead(w, ctx.topic.id);
   for (const seq of released) releaseMessage(w, ctx.topic, head, seq, nowMs);
   writeHead(w, ctx.topic.id, head);
   return out;
 }
 
-/** Nacks: the messages become available again at `redeliverAtMs`. */
+/**
+ * Nacks: the messages become available again at `redeliverAtMs`. A message of an ordered
+ * subscription waiting behind its key (named by id) was never delivered: it stays in line.
+ */
 export function nackTargets(
   w: KvWriter,
   subscription: string,
@@ -126,6 +144,8 @@ export function nackTargets(
 ): SettleOutcome[] {
   let failed: FailedDeliveries | undefined;
   const { out } = settle(w, subscription, targets, (loc, { sub, c }) => {
+    // Waiting behind its ordering key: not delivered, nothing to redeliver; it stays in line.
+    if (loc.waiting) return "ok";
     const attempt = detach(w, sub.id, loc, c);
     let at = redeliverAtMs;
     if (options.failed) {

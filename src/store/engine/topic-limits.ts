@@ -8,18 +8,11 @@
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
-import { dueKey, idKey, prefixEnd, readU64, readyKey, seqKey, Table, tableKey } from "./keys.js";
-import { messageDataBytes, messagePriority, messagePublishTime } from "./message-codec.js";
-import {
-  type Counters,
-  getPending,
-  type Head,
-  readCounters,
-  readHead,
-  topicById,
-  writeCounters,
-  writeHead,
-} from "./records.js";
+import { fanOutTargets } from "./fan-out.js";
+import { dropFromSubscription } from "./held.js";
+import { idKey, prefixEnd, readU64, Table, tableKey } from "./keys.js";
+import { messageDataBytes, messagePublishTime } from "./message-codec.js";
+import { type Counters, type Head, readCounters, readHead, topicById, writeCounters, writeHead } from "./records.js";
 import { deleteMessage } from "./retention.js";
 
 /** Most messages an append drops for age or drop_oldest; the sweep does the rest. */
@@ -80,32 +73,42 @@ export function checkCapacity(
   );
 }
 
-/** Removes one stored message from the log and from every subscription in `counters`. */
+/**
+ * The subscriptions of a topic as a drop sees them: live counters (written once by the caller)
+ * and which are ordered.
+ */
+export interface TopicHolders {
+  counters: Map<number, Counters>;
+  ordered: ReadonlySet<number>;
+}
+
+/** Reads the holders of a topic: its subscriptions' counters and ordered flags. */
+export function readTopicHolders(r: KvReader, topicId: number): TopicHolders {
+  const counters = new Map<number, Counters>();
+  const ordered = new Set<number>();
+  for (const t of fanOutTargets(r, topicId)) {
+    counters.set(t.subId, readCounters(r, t.subId));
+    if (t.ordered) ordered.add(t.subId);
+  }
+  return { counters, ordered };
+}
+
+/**
+ * Removes one stored message from the log and from every subscription holding it (ordered ones
+ * pass its key on to the next message).
+ */
 export function dropFromLog(
   w: KvWriter,
   topic: TopicRecord,
   head: Head,
-  counters: Map<number, Counters>,
+  holders: TopicHolders,
   seq: number,
   raw: Buffer,
   nowMs: number,
 ): void {
-  const priority = messagePriority(raw);
-  for (const [subId, c] of counters) {
-    const p = getPending(w, subId, seq);
-    if (p) {
-      w.del(seqKey(Table.Pending, subId, seq));
-      w.del(dueKey(subId, p.dueMs, seq));
-      if (p.state === "leased") c.inFlight--;
-      else c.delayed--;
-      c.unacked--;
-      continue;
-    }
-    const ready = readyKey(subId, priority, seq);
-    if (w.get(ready)) {
-      w.del(ready);
-      c.unacked--;
-    }
+  for (const [subId, c] of holders.counters) {
+    const ordered = holders.ordered.has(subId);
+    dropFromSubscription(w, { id: subId, topicId: topic.id }, ordered, seq, raw, nowMs, c);
   }
   deleteMessage(w, topic, head, seq, nowMs);
 }
@@ -115,7 +118,7 @@ function dropOldest(
   w: KvWriter,
   topic: TopicRecord,
   head: Head,
-  counters: Map<number, Counters>,
+  holders: TopicHolders,
   nowMs: number,
   limit: number,
   should: (raw: Buffer) => boolean,
@@ -128,7 +131,7 @@ function dropOldest(
     if (batch.length === 0) return n;
     for (const { key, value } of batch) {
       if (!should(value)) return n;
-      dropFromLog(w, topic, head, counters, readU64(key, 5), value, nowMs);
+      dropFromLog(w, topic, head, holders, readU64(key, 5), value, nowMs);
       n++;
     }
   }
@@ -143,16 +146,16 @@ export function enforceLimits(
   w: KvWriter,
   topic: TopicRecord,
   head: Head,
-  counters: Map<number, Counters>,
+  holders: TopicHolders,
   nowMs: number,
   limit = DROPS_PER_APPEND,
 ): number {
   let n = 0;
   if (topic.maxAgeMs > 0) {
-    n += dropOldest(w, topic, head, counters, nowMs, limit, (raw) => isAged(topic, raw, nowMs));
+    n += dropOldest(w, topic, head, holders, nowMs, limit, (raw) => isAged(topic, raw, nowMs));
   }
   if (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0)) {
-    n += dropOldest(w, topic, head, counters, nowMs, limit - n, () => overLimit(topic, head.messages, head.bytes));
+    n += dropOldest(w, topic, head, holders, nowMs, limit - n, () => overLimit(topic, head.messages, head.bytes));
   }
   return n;
 }
@@ -191,17 +194,12 @@ export function sweepLimits(w: KvWriter, nowMs: number, budget: number): { remov
       continue;
     }
     const head = readHead(w, topicId);
-    const subStart = idKey(Table.TopicSubscription, topicId);
-    const counters = new Map<number, Counters>();
-    for (const e of w.range({ start: subStart, end: prefixEnd(subStart) })) {
-      const subId = e.key.readUInt32BE(5);
-      counters.set(subId, readCounters(w, subId));
-    }
-    const n = enforceLimits(w, topic, head, counters, nowMs, budget - removed);
+    const holders = readTopicHolders(w, topicId);
+    const n = enforceLimits(w, topic, head, holders, nowMs, budget - removed);
     if (n === 0) continue;
     removed += n;
     writeHead(w, topicId, head);
-    for (const [subId, c] of counters) writeCounters(w, subId, c);
+    for (const [subId, c] of holders.counters) writeCounters(w, subId, c);
   }
   // Exactly at the budget: there may be more, and the next call finds out at little cost.
   return { removed, more: budget > 0 && removed >= budget };

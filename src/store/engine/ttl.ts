@@ -1,8 +1,8 @@
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { idKey, prefixEnd, readU64, seqKey, Table, tableKey, ttlExpiryKey } from "./keys.js";
-import { type Counters, readCounters, writeCounters } from "./records.js";
+import { prefixEnd, readU64, seqKey, Table, tableKey, ttlExpiryKey } from "./keys.js";
+import { writeCounters } from "./records.js";
 import { messageExpireAt, TopicHeads } from "./retain.js";
-import { dropFromLog } from "./topic-limits.js";
+import { dropFromLog, readTopicHolders, type TopicHolders } from "./topic-limits.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -33,7 +33,7 @@ export function hasTtl(r: KvReader): boolean {
 export function sweepTtl(w: KvWriter, nowMs: number, budget: number): { seen: number; removed: number } {
   const entries = w.range({ start: tableKey(Table.TtlExpiry), end: ttlExpiryKey(nowMs + 1, 0, 0), limit: budget });
   const heads = new TopicHeads(w);
-  const counters = new Map<number, Map<number, Counters>>();
+  const holders = new Map<number, TopicHolders>();
   let removed = 0;
   for (const { key } of entries) {
     w.del(key);
@@ -44,20 +44,15 @@ export function sweepTtl(w: KvWriter, nowMs: number, budget: number): { seen: nu
     if (!t || !raw) continue;
     const expireAt = messageExpireAt(raw);
     if (expireAt === 0 || expireAt > nowMs) continue;
-    let subs = counters.get(topicId);
+    let subs = holders.get(topicId);
     if (!subs) {
-      subs = new Map();
-      const start = idKey(Table.TopicSubscription, topicId);
-      for (const e of w.range({ start, end: prefixEnd(start) })) {
-        const subId = e.key.readUInt32BE(5);
-        subs.set(subId, readCounters(w, subId));
-      }
-      counters.set(topicId, subs);
+      subs = readTopicHolders(w, topicId);
+      holders.set(topicId, subs);
     }
     dropFromLog(w, t.topic, t.head, subs, seq, raw, nowMs);
     removed++;
   }
-  for (const subs of counters.values()) for (const [subId, c] of subs) writeCounters(w, subId, c);
+  for (const subs of holders.values()) for (const [subId, c] of subs.counters) writeCounters(w, subId, c);
   heads.flush();
   return { seen: entries.length, removed };
 }
