@@ -26,7 +26,7 @@ const STEPS = Number(process.env.STEPS ?? 80);
 const ONLY = process.env.ONLY;
 const LONG_KEY = "x".repeat(600);
 const OPS = [
-  ...["append", "append", "append", "lease", "lease", "lease", "lease", "ack", "ack", "ackId", "nack", "nack"],
+  ...["append", "append", "append", "lease", "lease", "lease", "lease", "ack", "ack", "ackId", "ackId", "nack", "nack"],
   ...["nack", "nackId", "extend", "advance", "advance", "advance", "seek", "seekTime", "snap", "delsnap"],
   ...["seekSnap", "sweep", "redrive", "redrive", "toggleC", "purge", "peek"],
 ] as const;
@@ -127,7 +127,7 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
         case "nackId": {
           // By message id: reaches messages waiting behind their key too.
           const s = pick(subsNow);
-          const targets = { tokens: [], messageIds: [`m${1 + int(Math.max(1, idn))}`] };
+          const targets = { tokens: [], messageIds: [`m${Math.max(1, idn - int(8))}`] };
           desc += ` ${s} ${targets.messageIds}`;
           if (op === "ackId") desc += ` ${await store.ack(s, targets, now)}`;
           else desc += ` ${await store.nack(s, targets, now + int(300), now, { failed: r() < 0.5 })}`;

@@ -37,9 +37,11 @@ interface Entry {
 interface Holding {
   where: "ready" | "pending" | "waiting";
   seq: number;
-  /** The ordering key body of a waiting entry (from its key). */
+  /** A waiting entry's ordering key body (hex) and links. */
   body?: string;
   early?: boolean;
+  prev?: number;
+  next?: number;
 }
 
 /** The index body of an ordering key: [u16 length][bytes], or [0xffff][sha256] past 512 bytes. */
@@ -61,6 +63,13 @@ function orderingKeyOf(raw: Buffer): Buffer {
 
 const publishTime = (raw: Buffer) => raw.readDoubleBE(2);
 const dataBytes = (raw: Buffer) => raw.readUInt32BE(32 + raw.readUInt16BE(30) * 6);
+
+/** A key's line record: the active seq and the first and last waiting seqs (0: none). */
+interface LineRecord {
+  seq: number;
+  first: number;
+  last: number;
+}
 
 interface SubRecord {
   name: string;
@@ -124,19 +133,22 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
   }
   const earlyMarks = new Set(tab(T.OrderEarly).map((e) => `${e.key.readUInt32BE(1)}/${u64(e.key, 5)}`));
   for (const e of tab(T.OrderWaiting)) {
+    // [subId][seq] → [priority u8][attempts u32][early u8][deliverAt f64][prev f64][next f64][key body]
     const subId = e.key.readUInt32BE(1);
-    const seq = u64(e.key, e.key.length - 8);
-    const body = e.key.subarray(5, e.key.length - 8).toString("hex");
+    const seq = u64(e.key, 5);
+    const body = e.value.subarray(30).toString("hex");
     const early = e.value[5] === 1;
-    hold(subId, { where: "waiting", seq, body, early });
+    hold(subId, { where: "waiting", seq, body, early, prev: e.value.readDoubleBE(14), next: e.value.readDoubleBE(22) });
     if (early !== earlyMarks.has(`${subId}/${seq}`))
       errs.push(`sub ${subId} waiting seq ${seq}: early flag ${early} but marker ${!early}`);
     earlyMarks.delete(`${subId}/${seq}`);
   }
   for (const mark of earlyMarks) errs.push(`early marker ${mark} without a waiting entry`);
-  const heads = new Map<string, number>();
-  for (const e of tab(T.OrderLock))
-    heads.set(`${e.key.readUInt32BE(1)}/${e.key.subarray(5).toString("hex")}`, e.value.readDoubleBE(0));
+  const heads = new Map<string, LineRecord>();
+  for (const e of tab(T.OrderLock)) {
+    const [seq, first, last] = [e.value.readDoubleBE(0), e.value.readDoubleBE(16), e.value.readDoubleBE(24)];
+    heads.set(`${e.key.readUInt32BE(1)}/${e.key.subarray(5).toString("hex")}`, { seq, first, last });
+  }
 
   const oldest = new Map<string, number>();
   for (const [id, sub] of subs) {
@@ -196,9 +208,9 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
 
 /**
  * Ordered subscriptions: per ordering key exactly one active message (ready or pending) named by
- * the key's lock, every other message of the key waiting under that key, with a higher seq unless
- * marked early. Unordered subscriptions have no waiting entries and no locks. Consumes the
- * subscription's entries of `heads`.
+ * the key's line record, every other message of the key waiting, linked from the line's first to
+ * its last in seq order, with a higher seq than the active one unless marked early. Unordered
+ * subscriptions have no waiting entries and no lines. Consumes the subscription's entries of `heads`.
  */
 function checkLines(
   errs: string[],
@@ -206,7 +218,7 @@ function checkLines(
   sub: SubRecord,
   mine: Map<number, Holding>,
   messages: Map<string, Buffer>,
-  heads: Map<string, number>,
+  heads: Map<string, LineRecord>,
 ): void {
   const lines = new Map<string, { active: number[]; waiting: Holding[] }>();
   for (const h of mine.values()) {
@@ -233,7 +245,20 @@ function checkLines(
       errs.push(`sub ${sub.name} key ${body}: ${line.active.length} active messages [${line.active}]`);
       continue;
     }
-    if (lock !== active) errs.push(`sub ${sub.name} key ${body}: lock names ${lock}, active is ${active}`);
+    if (lock?.seq !== active) errs.push(`sub ${sub.name} key ${body}: line names ${lock?.seq}, active is ${active}`);
+    const inOrder = line.waiting.map((h) => h.seq).sort((a, b) => a - b);
+    const chain: number[] = [];
+    for (let at = lock?.first ?? 0; at > 0 && chain.length <= inOrder.length; ) {
+      chain.push(at);
+      at = mine.get(at)?.next ?? 0;
+    }
+    if (chain.join() !== inOrder.join() || (lock?.last ?? 0) !== (inOrder[inOrder.length - 1] ?? 0)) {
+      errs.push(`sub ${sub.name} key ${body}: list [${chain}] (last ${lock?.last}) != waiting [${inOrder}]`);
+    }
+    for (let i = 1; i < chain.length; i++) {
+      if (mine.get(chain[i] as number)?.prev !== chain[i - 1])
+        errs.push(`sub ${sub.name} key ${body}: prev of ${chain[i]}`);
+    }
     for (const h of line.waiting) {
       // Early marks a superset (a mark stays until its message leaves waiting): never missing.
       if (h.seq < active && !h.early)

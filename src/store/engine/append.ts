@@ -160,7 +160,12 @@ function storeMessage(
   for (const subId of subIds) {
     const c = counters.get(subId) as Counters;
     c.unacked++;
-    if (key && ordered.has(subId) && waitsBehindKey(w, subId, key, seq, r.priority)) continue;
+    if (
+      key &&
+      ordered.has(subId) &&
+      waitsBehindKey(w, subId, key, { seq, priority: r.priority, deliverAtMs: r.deliverAtMs })
+    )
+      continue;
     if (delayed) {
       c.delayed++;
       const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;

@@ -17,7 +17,7 @@ import {
   Table,
 } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
-import { ORDERING_TABLES, parseWaitingKey, waitsBehindKey } from "./ordering.js";
+import { ORDERING_TABLES, waitsBehindKey } from "./ordering.js";
 import {
   allocateId,
   type Counters,
@@ -188,7 +188,8 @@ function materializeFrom(
       const refs = w.get(refKey);
       w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 1) + 1)); // a stored message without a Ref key has one holder
       c.unacked++;
-      if (sub.ordered && waitsBehindKey(w, sub.id, Buffer.from(m.orderingKey), seq, m.priority)) continue;
+      const line = { seq, priority: m.priority, deliverAtMs: m.deliverAtMs };
+      if (sub.ordered && waitsBehindKey(w, sub.id, Buffer.from(m.orderingKey), line)) continue;
       if (m.deliverAtMs > nowMs) {
         c.delayed++;
         const p = { state: "delayed", dueMs: m.deliverAtMs, attempt: 0, priority: m.priority } as const;
@@ -246,12 +247,6 @@ export function deleteSubscriptionRecord(w: KvWriter, name: string, nowMs: numbe
   if (topic) removeSubscription(w, sub, topic, nowMs);
 }
 
-/** The seq of a ready, pending or waiting key. */
-function heldSeq(table: Table, key: Buffer): number {
-  if (table === Table.OrderWaiting) return parseWaitingKey(key).seq;
-  return readU64(key, table === Table.Ready ? 6 : 5);
-}
-
 /** Releases every message the subscription holds, then removes it. */
 function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, nowMs: number): void {
   const head: Head = readHead(w, topic.id);
@@ -262,7 +257,7 @@ function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRe
       if (batch.length === 0) break;
       for (const { key } of batch) {
         w.del(key);
-        releaseMessage(w, topic, head, heldSeq(table, key), nowMs);
+        releaseMessage(w, topic, head, readU64(key, table === Table.Ready ? 6 : 5), nowMs);
       }
     }
   }

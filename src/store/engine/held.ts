@@ -21,11 +21,11 @@ import {
 import { messageDeliverAt, messageOrderingKeyBytes, messagePriority } from "./message-codec.js";
 import {
   decodeWaiting,
-  findWaiting,
+  deleteWaiting,
+  getWaiting,
   leftSubscription,
-  parseWaitingKey,
-  removeWaiting,
   type SubRef,
+  unlinkWaiting,
   type Waiting,
 } from "./ordering.js";
 import { type Counters, decodePending, encodePending, getPending, type Pending } from "./records.js";
@@ -40,8 +40,8 @@ export interface HeldEntry {
   /** Delivery attempts so far of a ready or waiting entry (a pending one carries its own). */
   attempts: number;
   pending?: Pending;
-  /** Waiting behind its ordering key's active message: the entry's key, key body and value. */
-  waiting?: { key: Buffer; body: Buffer; value: Waiting };
+  /** Waiting behind its ordering key's active message. */
+  waiting?: Waiting;
 }
 
 /** The error for work above the replay bound (thrown before anything is written). */
@@ -88,9 +88,9 @@ export function heldEntries(r: KvReader, subId: number, what: string, maxEntries
   });
   if (held.size > maxEntries) throw replayLimit(what, maxEntries);
   scanPrefix(r, idKey(Table.OrderWaiting, subId), maxEntries - held.size, (key, value) => {
-    const { body, seq } = parseWaitingKey(key);
+    const seq = readU64(key, 5);
     const v = decodeWaiting(value);
-    held.set(seq, { seq, priority: v.priority, attempts: v.attempts, waiting: { key, body, value: v } });
+    held.set(seq, { seq, priority: v.priority, attempts: v.attempts, waiting: v });
   });
   if (held.size > maxEntries) throw replayLimit(what, maxEntries);
   return held;
@@ -102,7 +102,7 @@ export function heldEntries(r: KvReader, subId: number, what: string, maxEntries
  */
 export function dropHeld(w: KvWriter, subId: number, e: HeldEntry, c: Counters): void {
   if (e.waiting) {
-    removeWaiting(w, subId, e.waiting.key, e.seq, e.waiting.value);
+    deleteWaiting(w, subId, e.seq, e.waiting);
   } else if (e.pending) {
     w.del(seqKey(Table.Pending, subId, e.seq));
     w.del(dueKey(subId, e.pending.dueMs, e.seq));
@@ -188,9 +188,9 @@ export function dropFromSubscription(
   } else if (ready && w.get(ready)) {
     w.del(ready);
   } else {
-    const waiting = ordered ? findWaiting(w, sub.id, messageOrderingKeyBytes(raw), seq) : undefined;
+    const waiting = ordered ? getWaiting(w, sub.id, seq) : undefined;
     if (!waiting) return false;
-    removeWaiting(w, sub.id, waiting.key, seq, waiting.waiting);
+    unlinkWaiting(w, sub.id, seq, waiting);
     c.unacked--;
     return true; // it was not active: its key stays as it is
   }

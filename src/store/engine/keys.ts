@@ -50,13 +50,16 @@ export enum Table {
   /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
   DeadLettered = 0x18,
   /**
-   * [subId][ordering key body (ordering.ts)] → seq, priority (2 × f64): the key's active message on
-   * an ordered subscription (ready or pending); its later messages wait in OrderWaiting
+   * [subId][ordering key body (ordering.ts)] → seq, priority, first, last (4 × f64): the key's active
+   * message on an ordered subscription (ready or pending) and the first and last seq waiting behind it
    */
   OrderLock = 0x1c,
   /** [expireMs][topicId][seq] → empty: stored messages with a TTL, for the sweep */
   TtlExpiry = 0x1d,
-  /** [subId][ordering key body][seq] → priority, attempts, early: messages waiting behind their key's active one */
+  /**
+   * [subId][seq] → priority, attempts, early, deliver time, prev and next seq of the key, key body:
+   * messages waiting behind their ordering key's active one, a list per key (ordering.ts)
+   */
   OrderWaiting = 0x1e,
   /** [subId][seq] → empty: waiting messages with a lower seq than their key's active one (left by a Seek) */
   OrderEarly = 0x1f,

@@ -9,19 +9,19 @@ import type { KvWriter } from "../kv/kv.js";
 import type { HeldEntry, StoredHeader } from "./held.js";
 import { readyKey, seqKey, Table } from "./keys.js";
 import { messageDeliverAt, messageOrderingKeyBytes } from "./message-codec.js";
-import { activate, headKey, keyBody, putWaiting, removeWaiting, type SubRef, setActive } from "./ordering.js";
+import { deleteWaiting, keyBody, lineKey, makeAvailable, putWaiting, type SubRef, writeLine } from "./ordering.js";
 import type { Counters } from "./records.js";
 
 /** One message of a key after the Seek: held before (kept) or new to the subscription. */
 interface Member {
   seq: number;
   priority: number;
+  attempts: number;
+  deliverAtMs: number;
   held?: HeldEntry;
-  /** Header of a message new to the subscription. */
-  offered?: StoredHeader;
 }
 
-interface Line {
+interface Group {
   body: Buffer;
   members: Member[];
   /** A member left or joined: the line needs straightening. */
@@ -30,7 +30,7 @@ interface Line {
 
 /** Collects the keyed messages of an ordered subscription as a Seek keeps, drops and offers them. */
 export class KeyLines {
-  private readonly lines = new Map<string, Line>();
+  private readonly groups = new Map<string, Group>();
 
   constructor(
     private readonly w: KvWriter,
@@ -39,101 +39,81 @@ export class KeyLines {
     private readonly c: Counters,
   ) {}
 
-  /** The key body of a held entry (read before the message may be released), if it has a key. */
-  private bodyOf(e: HeldEntry): Buffer | undefined {
-    if (e.waiting) return e.waiting.body;
+  /** The key body and deliver time of a held entry (read before the message may be released). */
+  private read(e: HeldEntry): { body: Buffer; deliverAtMs: number } | undefined {
+    if (e.waiting) return { body: e.waiting.body, deliverAtMs: e.waiting.deliverAtMs };
     const raw = this.w.get(seqKey(Table.Message, this.sub.topicId, e.seq));
     const key = raw ? messageOrderingKeyBytes(raw) : undefined;
-    return key && key.length > 0 ? keyBody(key) : undefined;
+    return raw && key && key.length > 0 ? { body: keyBody(key), deliverAtMs: messageDeliverAt(raw) } : undefined;
   }
 
-  private line(body: Buffer): Line {
+  private group(body: Buffer): Group {
     const id = body.toString("latin1");
-    let line = this.lines.get(id);
-    if (!line) {
-      line = { body, members: [], changed: false };
-      this.lines.set(id, line);
+    let g = this.groups.get(id);
+    if (!g) {
+      g = { body, members: [], changed: false };
+      this.groups.set(id, g);
     }
-    return line;
+    return g;
   }
 
   /** A held entry that stays. */
   keep(e: HeldEntry): void {
-    const body = this.bodyOf(e);
-    if (body) this.line(body).members.push({ seq: e.seq, priority: e.priority, held: e });
+    const r = this.read(e);
+    if (!r) return;
+    this.group(r.body).members.push({ ...e, deliverAtMs: r.deliverAtMs, held: e });
   }
 
   /** A held entry the Seek drops (call before the message is released). */
   drop(e: HeldEntry): void {
-    const body = this.bodyOf(e);
-    if (body) this.line(body).changed = true;
+    const r = this.read(e);
+    if (r) this.group(r.body).changed = true;
   }
 
-  /**
-   * A stored message new to the subscription (the caller counted it as held). Returns false when
-   * it has no ordering key: the caller makes it available as usual.
-   */
-  offer(seq: number, m: StoredHeader): boolean {
-    if (m.orderingKey.length === 0) return false;
-    const line = this.line(keyBody(m.orderingKey));
-    line.members.push({ seq, priority: m.priority, offered: m });
-    line.changed = true;
-    return true;
+  /** A keyed stored message new to the subscription (the caller counted it as held). */
+  offer(seq: number, m: StoredHeader): void {
+    const g = this.group(keyBody(m.orderingKey));
+    g.members.push({ seq, priority: m.priority, attempts: 0, deliverAtMs: m.deliverAtMs });
+    g.changed = true;
   }
 
   /** Straightens every line that changed. Call once, after the drops and offers. */
   settle(): void {
-    for (const line of this.lines.values()) if (line.changed) this.straighten(line);
+    for (const g of this.groups.values()) if (g.changed) this.straighten(g);
   }
 
-  private straighten({ body, members }: Line): void {
+  /** Rewrites a key's line: the active message, then the others in seq order, linked. */
+  private straighten({ body, members }: Group): void {
     const { w, sub } = this;
     if (members.length === 0) {
-      w.del(headKey(sub.id, body));
+      w.del(lineKey(sub.id, body));
       return;
     }
-    let active = members.find((m) => m.held?.pending !== undefined);
-    if (!active) for (const m of members) if (!active || m.seq < active.seq) active = m;
-    const head = active as Member;
-    for (const m of members) if (m !== head) this.wait(body, m, m.seq < head.seq);
-    const e = head.held;
-    if (e?.waiting) {
-      removeWaiting(w, sub.id, e.waiting.key, e.seq, e.waiting.value);
-      const raw = w.get(seqKey(Table.Message, sub.topicId, e.seq));
-      const deliverAtMs = raw ? messageDeliverAt(raw) : 0;
-      activate(
-        w,
-        sub.id,
+    members.sort((a, b) => a.seq - b.seq);
+    // In flight or delayed stays active (its lease is good); else the lowest seq.
+    const active = members.find((m) => m.held?.pending !== undefined) ?? (members[0] as Member);
+    const rest = members.filter((m) => m !== active && !m.held?.pending);
+    rest.forEach((m, i) => {
+      const e = m.held;
+      if (e && !e.waiting) w.del(readyKey(sub.id, e.priority, e.seq)); // a ready one goes back in line
+      putWaiting(w, sub.id, m.seq, {
+        priority: m.priority,
+        attempts: m.attempts,
+        early: m.seq < active.seq,
+        deliverAtMs: m.deliverAtMs,
+        prev: rest[i - 1]?.seq ?? 0,
+        next: rest[i + 1]?.seq ?? 0,
         body,
-        { seq: e.seq, priority: e.priority, attempts: e.attempts, deliverAtMs },
-        this.nowMs,
-        this.c,
-      );
-    } else if (e) {
-      setActive(w, sub.id, body, e.seq, e.priority); // ready or pending already
-    } else {
-      const deliverAtMs = head.offered?.deliverAtMs ?? 0;
-      activate(
-        w,
-        sub.id,
-        body,
-        { seq: head.seq, priority: head.priority, attempts: 0, deliverAtMs },
-        this.nowMs,
-        this.c,
-      );
-    }
-  }
-
-  /** Puts a member behind the key's active message (a ready one leaves ready, keeping its attempts). */
-  private wait(body: Buffer, m: Member, early: boolean): void {
-    const { w, sub } = this;
-    const e = m.held;
-    if (e?.pending) return; // a second message in flight cannot be called back; never expected
-    if (e?.waiting) {
-      if (e.waiting.value.early !== early) putWaiting(w, sub.id, body, e.seq, { ...e.waiting.value, early });
-      return;
-    }
-    if (e) w.del(readyKey(sub.id, e.priority, e.seq));
-    putWaiting(w, sub.id, body, m.seq, { priority: m.priority, attempts: e?.attempts ?? 0, early });
+      });
+    });
+    writeLine(w, sub.id, body, {
+      seq: active.seq,
+      priority: active.priority,
+      first: rest[0]?.seq ?? 0,
+      last: rest[rest.length - 1]?.seq ?? 0,
+    });
+    const e = active.held;
+    if (e?.waiting) deleteWaiting(w, sub.id, e.seq, e.waiting);
+    if (!e || e.waiting) makeAvailable(w, sub.id, active, this.nowMs, this.c);
   }
 }

@@ -4,15 +4,17 @@
  * subscription's ready or pending sets like any other message: the lowest seq when it became
  * active (a Seek may leave lower seqs behind one in flight: those are marked early, and the mark
  * stays until they leave the waiting table, so it covers at least every such message). Its later
- * messages wait in the OrderWaiting table, [subId][key body][seq], invisible to hand-out; the
- * OrderLock record names the active seq. A nack or an expired lease keeps the active message
- * active; when it leaves the subscription by any path, {@link leftSubscription} makes the next
- * waiting one (lowest seq) active. Waiting messages count as unacked and nowhere else.
+ * messages wait in the OrderWaiting table, invisible to hand-out, as a list in seq order linked
+ * per key; the key's OrderLock record names the active seq and the list's first and last seq.
+ * Waiting entries are keyed [subId][seq], not by ordering key: appends write near the end of the
+ * table and promotions read near its front, as for the ready set, instead of touching one page
+ * per key (many keys made that twice as slow on LMDB). A nack or an expired lease keeps the active
+ * message active; when it leaves the subscription by any path, {@link leftSubscription} makes the
+ * next waiting one (lowest seq) active. Waiting messages count as unacked and nowhere else.
  */
 import { createHash } from "node:crypto";
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { dueKey, encodeF64s, encodeU32, idKey, prefixEnd, readU64, readyKey, seqKey, Table } from "./keys.js";
-import { messageDeliverAt } from "./message-codec.js";
+import { dueKey, encodeU32, idKey, prefixEnd, readU64, readyKey, seqKey, Table } from "./keys.js";
 import { type Counters, encodePending } from "./records.js";
 
 /** Ordering keys longer than this are indexed under their SHA-256, so the index keys fit the KV. */
@@ -27,7 +29,15 @@ export interface SubRef {
   topicId: number;
 }
 
-/** A message waiting behind its key's active one. */
+/** A key's line: its active message and the first and last of those waiting (0: none). */
+export interface Line {
+  seq: number;
+  priority: number;
+  first: number;
+  last: number;
+}
+
+/** A message waiting behind its key's active one: an entry of the key's list. */
 export interface Waiting {
   priority: number;
   /** Delivery attempts so far: 0, unless a Seek put an active message back to wait. */
@@ -37,12 +47,17 @@ export interface Waiting {
    * for the oldest-unacked stat): every waiting message older than its key's active one is early.
    */
   early: boolean;
+  deliverAtMs: number;
+  /** The previous and next waiting seq of the key (0: none; `prev` of the first is not kept up). */
+  prev: number;
+  next: number;
+  /** The ordering key's body ({@link keyBody}). */
+  body: Buffer;
 }
 
 /**
  * The body an ordering key is indexed under: [u16 length][UTF-8 bytes], or [0xffff][SHA-256] for
- * keys longer than {@link MAX_RAW_KEY_BYTES}. Length-prefixed, so the waiting entries of a key
- * that is a prefix of another never interleave with the other's.
+ * keys longer than {@link MAX_RAW_KEY_BYTES}, so every key has exactly one body.
  */
 export function keyBody(key: Buffer): Buffer {
   if (key.length > MAX_RAW_KEY_BYTES) {
@@ -57,71 +72,96 @@ export function keyBody(key: Buffer): Buffer {
   return b;
 }
 
-function subKey(table: Table, subId: number, body: Buffer, extra = 0): Buffer {
-  const b = Buffer.allocUnsafe(5 + body.length + extra);
-  b[0] = table;
+/** [OrderLock][subId][body] */
+export function lineKey(subId: number, body: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(5 + body.length);
+  b[0] = Table.OrderLock;
   b.writeUInt32BE(subId, 1);
   body.copy(b, 5);
   return b;
 }
 
-/** [OrderLock][subId][body]: the key's active seq and priority. */
-export function headKey(subId: number, body: Buffer): Buffer {
-  return subKey(Table.OrderLock, subId, body);
+/** The key's line, if the key has an active message. */
+export function readLine(r: KvReader, subId: number, body: Buffer): Line | undefined {
+  const v = r.get(lineKey(subId, body));
+  if (!v) return undefined;
+  const f = (i: number) => (v.length >= i * 8 + 8 ? v.readDoubleBE(i * 8) : 0);
+  return { seq: f(0), priority: f(1), first: f(2), last: f(3) };
 }
 
-/** [OrderWaiting][subId][body]: the start of one key's waiting messages. */
-function waitingPrefix(subId: number, body: Buffer): Buffer {
-  return subKey(Table.OrderWaiting, subId, body);
+export function writeLine(w: KvWriter, subId: number, body: Buffer, l: Line): void {
+  const b = Buffer.allocUnsafe(32);
+  b.writeDoubleBE(l.seq, 0);
+  b.writeDoubleBE(l.priority, 8);
+  b.writeDoubleBE(l.first, 16);
+  b.writeDoubleBE(l.last, 24);
+  w.put(lineKey(subId, body), b);
 }
 
-/** [OrderWaiting][subId][body][seq u64] */
-export function waitingKey(subId: number, body: Buffer, seq: number): Buffer {
-  const b = subKey(Table.OrderWaiting, subId, body, 8);
-  b.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 5 + body.length);
-  b.writeUInt32BE((seq % 0x1_0000_0000) >>> 0, 9 + body.length);
-  return b;
+/** [OrderWaiting][subId][seq] */
+function waitingKey(subId: number, seq: number): Buffer {
+  return seqKey(Table.OrderWaiting, subId, seq);
 }
 
-/** Parses a waiting key into its key body and seq. */
-export function parseWaitingKey(key: Buffer): { body: Buffer; seq: number } {
-  return { body: key.subarray(5, key.length - 8), seq: readU64(key, key.length - 8) };
-}
-
-export function encodeWaiting(v: Waiting): Buffer {
-  const b = Buffer.allocUnsafe(6);
+function encodeWaiting(v: Waiting): Buffer {
+  const b = Buffer.allocUnsafe(30 + v.body.length);
   b[0] = v.priority;
   b.writeUInt32BE(v.attempts, 1);
   b[5] = v.early ? 1 : 0;
+  b.writeDoubleBE(v.deliverAtMs, 6);
+  b.writeDoubleBE(v.prev, 14);
+  b.writeDoubleBE(v.next, 22);
+  v.body.copy(b, 30);
   return b;
 }
 
+/** Decodes a waiting entry's value. */
 export function decodeWaiting(b: Buffer): Waiting {
-  return { priority: b[0] as number, attempts: b.readUInt32BE(1), early: b[5] === 1 };
+  return {
+    priority: b[0] as number,
+    attempts: b.readUInt32BE(1),
+    early: b[5] === 1,
+    deliverAtMs: b.readDoubleBE(6),
+    prev: b.readDoubleBE(14),
+    next: b.readDoubleBE(22),
+    body: b.subarray(30),
+  };
 }
 
-/** The key's active message, if it has one. */
-export function activeOf(r: KvReader, subId: number, body: Buffer): { seq: number; priority: number } | undefined {
-  const v = r.get(headKey(subId, body));
-  return v ? { seq: v.readDoubleBE(0), priority: v.readDoubleBE(8) } : undefined;
-}
-
-/** Records the key's active message. */
-export function setActive(w: KvWriter, subId: number, body: Buffer, seq: number, priority: number): void {
-  w.put(headKey(subId, body), encodeF64s(seq, priority));
+/** The waiting entry of a seq of the subscription, if it waits. */
+export function getWaiting(r: KvReader, subId: number, seq: number): Waiting | undefined {
+  const v = r.get(waitingKey(subId, seq));
+  return v ? decodeWaiting(v) : undefined;
 }
 
 /** Writes a waiting entry (and its early marker). */
-export function putWaiting(w: KvWriter, subId: number, body: Buffer, seq: number, v: Waiting): void {
-  w.put(waitingKey(subId, body, seq), encodeWaiting(v));
+export function putWaiting(w: KvWriter, subId: number, seq: number, v: Waiting): void {
+  w.put(waitingKey(subId, seq), encodeWaiting(v));
   if (v.early) w.put(earlyKey(subId, seq), EMPTY);
   else w.del(earlyKey(subId, seq));
 }
 
-/** Removes a waiting entry (and its early marker). */
-export function removeWaiting(w: KvWriter, subId: number, key: Buffer, seq: number, v: Waiting): void {
-  w.del(key);
+/** Deletes a waiting entry (and its early marker) without relinking its list (see {@link unlinkWaiting}). */
+export function deleteWaiting(w: KvWriter, subId: number, seq: number, v: Waiting): void {
+  w.del(waitingKey(subId, seq));
   if (v.early) w.del(earlyKey(subId, seq));
+}
+
+/** Takes a waiting message out of its key's list (acked by id, dropped): the list closes up. */
+export function unlinkWaiting(w: KvWriter, subId: number, seq: number, v: Waiting): void {
+  deleteWaiting(w, subId, seq, v);
+  const line = readLine(w, subId, v.body);
+  if (!line) return;
+  const prev = line.first === seq ? 0 : v.prev;
+  const setLink = (at: number, field: "prev" | "next", to: number) => {
+    const x = getWaiting(w, subId, at);
+    if (x) w.put(waitingKey(subId, at), encodeWaiting({ ...x, [field]: to }));
+  };
+  if (prev > 0) setLink(prev, "next", v.next);
+  else line.first = v.next;
+  if (v.next > 0) setLink(v.next, "prev", prev);
+  else line.last = prev;
+  writeLine(w, subId, v.body, line);
 }
 
 /** [OrderEarly][subId][seq] */
@@ -136,50 +176,54 @@ export function firstEarlySeq(r: KvReader, subId: number): number | undefined {
   return first ? readU64(first.key, 5) : undefined;
 }
 
-/** The waiting entry of a message of the subscription, if it waits behind its key. */
-export function findWaiting(
-  r: KvReader,
-  subId: number,
-  key: Buffer,
-  seq: number,
-): { key: Buffer; waiting: Waiting } | undefined {
-  if (key.length === 0) return undefined;
-  const wk = waitingKey(subId, keyBody(key), seq);
-  const v = r.get(wk);
-  return v ? { key: wk, waiting: decodeWaiting(v) } : undefined;
-}
-
 /**
  * Takes a new message (no delivery yet) of an ordered subscription on. Returns true when it waits
- * behind its key's active message (written to the waiting table; the caller only counts it);
- * false when it has no key, or is its key's active message now (recorded): the caller makes it
+ * behind its key's active message (appended to the key's list; the caller only counts it); false
+ * when it has no key, or is its key's active message now (recorded): the caller makes it
  * available or delayed as usual. New messages have the highest seq, so they are never early.
  */
-export function waitsBehindKey(w: KvWriter, subId: number, key: Buffer, seq: number, priority: number): boolean {
+export function waitsBehindKey(
+  w: KvWriter,
+  subId: number,
+  key: Buffer,
+  m: { seq: number; priority: number; deliverAtMs: number },
+): boolean {
   if (key.length === 0) return false;
   const body = keyBody(key);
-  const head = headKey(subId, body);
-  if (w.get(head)) {
-    w.put(waitingKey(subId, body, seq), encodeWaiting({ priority, attempts: 0, early: false }));
-    return true;
+  const line = readLine(w, subId, body);
+  if (!line) {
+    writeLine(w, subId, body, { seq: m.seq, priority: m.priority, first: 0, last: 0 });
+    return false;
   }
-  w.put(head, encodeF64s(seq, priority));
-  return false;
+  const v = {
+    priority: m.priority,
+    attempts: 0,
+    early: false,
+    deliverAtMs: m.deliverAtMs,
+    prev: line.last,
+    next: 0,
+    body,
+  };
+  w.put(waitingKey(subId, m.seq), encodeWaiting(v));
+  const tail = line.last > 0 ? getWaiting(w, subId, line.last) : undefined;
+  if (tail) w.put(waitingKey(subId, line.last), encodeWaiting({ ...tail, next: m.seq }));
+  else line.first = m.seq;
+  line.last = m.seq;
+  writeLine(w, subId, body, line);
+  return true;
 }
 
 /**
- * Makes a message its key's active one: available now with its attempts so far, or delayed until
- * its deliver time (counted in `c`). The caller took it out of the waiting table.
+ * Makes a key's (new) active message available now with its attempts so far, or delayed until its
+ * deliver time (counted in `c`).
  */
-export function activate(
+export function makeAvailable(
   w: KvWriter,
   subId: number,
-  body: Buffer,
   m: { seq: number; priority: number; attempts: number; deliverAtMs: number },
   nowMs: number,
   c: Counters,
 ): void {
-  setActive(w, subId, body, m.seq, m.priority);
   if (m.deliverAtMs > nowMs) {
     const p = { state: "delayed", dueMs: m.deliverAtMs, attempt: m.attempts, priority: m.priority } as const;
     w.put(seqKey(Table.Pending, subId, m.seq), encodePending(p));
@@ -199,32 +243,23 @@ export function activate(
 export function leftSubscription(w: KvWriter, sub: SubRef, seq: number, key: Buffer, nowMs: number, c: Counters): void {
   if (key.length === 0) return;
   const body = keyBody(key);
-  const head = w.get(headKey(sub.id, body));
-  if (!head || head.readDoubleBE(0) !== seq) return;
-  activateNext(w, sub, body, nowMs, c);
-}
-
-/** Makes the key's lowest waiting message active, or frees the key when none waits. */
-export function activateNext(w: KvWriter, sub: SubRef, body: Buffer, nowMs: number, c: Counters): void {
-  const prefix = waitingPrefix(sub.id, body);
-  for (;;) {
-    const [first] = w.range({ start: prefix, end: prefixEnd(prefix), limit: 1 });
-    if (!first) {
-      w.del(headKey(sub.id, body));
-      return;
-    }
-    const { seq } = parseWaitingKey(first.key);
-    const v = decodeWaiting(first.value);
-    removeWaiting(w, sub.id, first.key, seq, v);
-    const raw = w.get(seqKey(Table.Message, sub.topicId, seq));
-    if (!raw) {
-      c.unacked--; // gone from the log (never expected): no longer held
-      continue;
-    }
-    const m = { seq, priority: v.priority, attempts: v.attempts, deliverAtMs: messageDeliverAt(raw) };
-    activate(w, sub.id, body, m, nowMs, c);
+  const line = readLine(w, sub.id, body);
+  if (!line || line.seq !== seq) return;
+  const next = line.first > 0 ? getWaiting(w, sub.id, line.first) : undefined;
+  if (!next) {
+    w.del(lineKey(sub.id, body));
     return;
   }
+  const seqNext = line.first;
+  deleteWaiting(w, sub.id, seqNext, next);
+  writeLine(w, sub.id, body, {
+    seq: seqNext,
+    priority: next.priority,
+    first: next.next,
+    last: next.next > 0 ? line.last : 0,
+  });
+  const m = { seq: seqNext, priority: next.priority, attempts: next.attempts, deliverAtMs: next.deliverAtMs };
+  makeAvailable(w, sub.id, m, nowMs, c);
 }
 
 /** The ordering tables, keyed by subscription id first (purge and delete empty them). */

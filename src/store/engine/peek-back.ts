@@ -12,7 +12,8 @@ const SCAN_LIMIT = 10_000;
  * Lists up to `max` available messages from the back of the delivery order (the one that would
  * be delivered last first), without leasing them. Messages gone or past their TTL are skipped
  * (a lease from the front drops them). Like a peek from the front, it looks at no more than
- * {@link SCAN_LIMIT} entries, and ordering keys do not apply (nothing is handed out).
+ * {@link SCAN_LIMIT} entries, and ordering keys do not apply (nothing is handed out). On an ordered
+ * subscription the messages waiting behind their key's active one are not available, so not listed.
  */
 export function peekBackRecords(w: KvWriter, subscription: string, max: number, nowMs: number): LeasedRecord[] {
   const sub = requireSubscription(w, subscription);

@@ -143,7 +143,8 @@ function appendForOne(
     head.bytes += m.data.length;
     c.unacked++;
     const key = Buffer.from(m.orderingKey);
-    if (sub.ordered && waitsBehindKey(w, sub.id, key, seq, m.priority)) continue; // behind its key's active one
+    // Behind its key's active message, if the key has one.
+    if (sub.ordered && waitsBehindKey(w, sub.id, key, { seq, priority: m.priority, deliverAtMs: 0 })) continue;
     w.put(readyKey(sub.id, m.priority, seq), encodeU32(0));
   }
   writeHead(w, topic.id, head);

@@ -4,7 +4,7 @@ import { FailedDeliveries } from "./dead-letter.js";
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
 import { messageId, messageOrderingKeyBytes, messagePriority } from "./message-codec.js";
-import { findWaiting, leftSubscription, removeWaiting, type Waiting } from "./ordering.js";
+import { getWaiting, leftSubscription, unlinkWaiting, type Waiting } from "./ordering.js";
 import {
   type Counters,
   encodePending,
@@ -32,7 +32,7 @@ type Located = {
   priority: number;
   pending?: Pending;
   readyAttempts?: number;
-  waiting?: { key: Buffer; value: Waiting };
+  waiting?: Waiting;
 };
 
 function locateToken(w: KvWriter, sub: SubscriptionRecord, token: string): Located | SettleOutcome {
@@ -67,15 +67,15 @@ function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecor
   const priority = messagePriority(raw);
   const ready = w.get(readyKey(sub.id, priority, seq));
   if (ready) return { seq, priority, readyAttempts: decodeU32(ready) };
-  const waiting = sub.ordered ? findWaiting(w, sub.id, messageOrderingKeyBytes(raw), seq) : undefined;
-  return waiting ? { seq, priority, waiting: { key: waiting.key, value: waiting.waiting } } : "unknown";
+  const waiting = sub.ordered ? getWaiting(w, sub.id, seq) : undefined;
+  return waiting ? { seq, priority, waiting } : "unknown";
 }
 
 /** Takes a located message out of the subscription's pending, ready or waiting set. Returns its attempt count. */
 function detach(w: KvWriter, subId: number, loc: Located, c: Counters): number {
   if (loc.waiting) {
-    removeWaiting(w, subId, loc.waiting.key, loc.seq, loc.waiting.value);
-    return loc.waiting.value.attempts;
+    unlinkWaiting(w, subId, loc.seq, loc.waiting);
+    return loc.waiting.attempts;
   }
   if (loc.pending) {
     w.del(seqKey(Table.Pending, subId, loc.seq));

@@ -67,6 +67,24 @@ export function orderedLinesCases(factory: StoreFactory): void {
     assert.deepEqual(await counters(store, "q"), { unacked: 1, inFlight: 1, delayed: 0 });
   });
 
+  it("ordered - a message leaving from the middle of a key's line (ack by id, TTL) closes it up", async (t) => {
+    const { store } = await setup(t, factory);
+    await createQueue(store, "q", {}, { ordered: true });
+    const batch = [keyed("a1", "A"), keyed("a2", "A"), rec("a3", { orderingKey: "A", expireAtMs: T0 + 500 })];
+    await store.append("q", [...batch, keyed("a4", "A"), keyed("a5", "A"), keyed("ab1", "AB")], T0);
+    assert.deepEqual(await store.ack("q", byIds("a2", "a5"), T0), ["ok", "ok"]);
+    assert.deepEqual(await counters(store, "q"), { unacked: 4, inFlight: 0, delayed: 0 });
+    assert.deepEqual((await store.sweepRetention(T0 + 600, 100)).removed, 1, "a3 expires in line");
+    assert.deepEqual(await counters(store, "q"), { unacked: 3, inFlight: 0, delayed: 0 });
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const got = await lease(store, "q", 10, T0 + 600);
+      order.push(got.map((r) => r.message.id).join("+"));
+      await store.ack("q", byTokens(...tokensOf(got)), T0 + 600);
+    }
+    assert.deepEqual(order, ["a1+ab1", "a4", "", ""], "key AB (A is its prefix) is a line of its own");
+  });
+
   it("ordered - within a key seq order (not priority); across keys priority then seq", async (t) => {
     const { store } = await setup(t, factory);
     await createQueue(store, "q", {}, { ordered: true });
