@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -74,6 +75,9 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   const logger = options.logger ?? silentLogger;
   const openStore = options.openStore ?? openLmdbStore;
   const shutdown = new AbortController();
+  // connect links every call's signal to this one (one listener per call in flight), so its
+  // listener count is bounded by the calls in flight, not a leak: no MaxListeners warning.
+  setMaxListeners(0, shutdown.signal);
   let store: Store | undefined;
   let broker: Broker | undefined;
   let pushAgent: PushAgent | undefined;

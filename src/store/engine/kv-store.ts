@@ -81,7 +81,7 @@ export class KvStore implements Store {
    * back, so repeating it is unsafe. Only a failure of the backend to commit (nothing written)
    * is STORE_UNAVAILABLE and retryable.
    */
-  private write<T>(fn: (w: KvWriter) => T): Promise<T> {
+  private write<T>(fn: (w: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
     if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
     let operationThrew = false;
     const operation = (w: KvWriter): T => {
@@ -92,7 +92,7 @@ export class KvStore implements Store {
         throw e;
       }
     };
-    return this.kv.write(operation).catch((e: unknown) => {
+    return this.kv.write(operation, options).catch((e: unknown) => {
       if (e instanceof BrokerError) throw e;
       if (operationThrew) throw new BrokerError("INTERNAL", "a store operation failed", { cause: e });
       throw new BrokerError("STORE_UNAVAILABLE", "the store failed to commit", { cause: e, retryable: true });
@@ -154,7 +154,10 @@ export class KvStore implements Store {
       return mayHaveAvailable(r, sub.id, options.nowMs);
     });
     if (!busy) return [];
-    return this.write((w) => leaseRecords(w, subscription, options));
+    // A lease need not be synced before it is handed out: lost in a crash, it only makes the
+    // message available again, which is what a crash does to every unacked lease anyway. An
+    // auto-ack is a settle and waits for the sync (at most once).
+    return this.write((w) => leaseRecords(w, subscription, options), { sync: options.autoAck });
   }
   peek(subscription: string, max: number, nowMs: number, fromBack = false): Promise<LeasedRecord[]> {
     if (fromBack) return this.write((w) => peekBackRecords(w, subscription, max, nowMs));

@@ -36,11 +36,12 @@ export interface KvWriter extends KvReader {
 export interface KvEngine {
   /**
    * Runs `fn` inside a write transaction (possibly shared with other calls of the same event
-   * turn) and resolves with its result once the transaction is durable per the engine's setting.
+   * turn) and resolves with its result once the transaction is durable per the engine's setting,
+   * or, with `sync: false`, once it is committed (visible, and durable with the next sync).
    * `fn` must be synchronous and must validate before it writes: a throw does not roll back
    * writes it already made.
    */
-  write<T>(fn: (txn: KvWriter) => T): Promise<T>;
+  write<T>(fn: (txn: KvWriter) => T, options?: { sync?: boolean }): Promise<T>;
   /** Runs `fn` against the latest committed state. */
   read<T>(fn: (reader: KvReader) => T): T;
   close(): Promise<void>;

@@ -40,8 +40,8 @@ export class LmdbKv implements KvEngine {
   /** Writes queued but not yet resolved; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
 
-  async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    const done = this.commit(fn);
+  async write<T>(fn: (txn: KvWriter) => T, options: { sync?: boolean } = {}): Promise<T> {
+    const done = this.commit(fn, options.sync ?? true);
     this.pending.add(done);
     try {
       return await done;
@@ -50,9 +50,9 @@ export class LmdbKv implements KvEngine {
     }
   }
 
-  private async commit<T>(fn: (txn: KvWriter) => T): Promise<T> {
+  private async commit<T>(fn: (txn: KvWriter) => T, sync: boolean): Promise<T> {
     const result = (await this.db.transaction(() => fn(this.txn))) as T;
-    if (this.durability === "flush") await this.db.flushed;
+    if (sync && this.durability === "flush") await this.db.flushed;
     return result;
   }
 
