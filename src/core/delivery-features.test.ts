@@ -169,4 +169,21 @@ describe("core delivery features", () => {
     assert.equal((await broker.getStats(["t"])).topics[0]?.messages, 2);
     assert.deepEqual(texts(await broker.peek("s", 10)), ["long", "forever"]);
   });
+  it("ttl - the sweep dropping an ordering key's head wakes a pull waiting for the key's next message", async (t) => {
+    const { broker, clock } = await setup(t);
+    await broker.createSubscription({ name: "s", topic: "t", ordered: true });
+    await broker.publish("t", [msg("a1", { orderingKey: "A", ttlMs: 1500 }), msg("a2", { orderingKey: "A" })]);
+    assert.deepEqual(texts(await broker.pull(pull("s"), never)), ["a1"]);
+    let woken: string[] | undefined;
+    const waiting = broker.pull(pull("s", { waitMs: 30_000 }), never).then((d) => {
+      woken = texts(d);
+    });
+    await settle();
+    clock.advance(1000);
+    await settle();
+    assert.equal(woken, undefined, "a1 is in flight and not expired");
+    clock.advance(1000);
+    await waiting;
+    assert.deepEqual(woken, ["a2"]);
+  });
 });

@@ -39,6 +39,8 @@ export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {
   const sweepOnce = async (): Promise<boolean> => {
     try {
       const result = await ctx.store.sweepRetention(ctx.clock.now(), RETENTION_SWEEP_WORK);
+      // A dropped head of an ordering key lets the key's next message go: wake its consumers.
+      for (const topic of result.changedTopics) ctx.notifier.notify(topic);
       return result.more;
     } catch (e) {
       if (!(e instanceof BrokerError && e.reason === "SHUTTING_DOWN")) {

@@ -209,6 +209,8 @@ export interface SweepResult {
   removed: number;
   /** True when the work bound stopped it before it was done: call again soon. */
   more: boolean;
+  /** Topics whose subscriptions lost messages (their waiting consumers may have work now). */
+  changedTopics: string[];
 }
 
 /**

@@ -229,14 +229,17 @@ export class KvStore implements Store {
   async sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
     // Read-only first: an idle sweep costs no write transaction (and no sync).
     const due = await this.read((r) => retainedDue(r, nowMs) || limitsDue(r, nowMs) || ttlDue(r, nowMs));
-    if (!due) return { removed: 0, more: false };
+    if (!due) return { removed: 0, more: false, changedTopics: [] };
     return this.write((w) => {
-      const expired = sweepTtl(w, nowMs, maxWork);
+      const changed = new Set<string>();
+      const expired = sweepTtl(w, nowMs, maxWork, changed);
+      // Retained messages are held by no subscription: dropping them changes no consumer's view.
       const retained = sweepRetained(w, nowMs, Math.max(0, maxWork - expired.seen));
-      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - expired.seen - retained.seen));
+      const limits = sweepLimits(w, nowMs, Math.max(0, maxWork - expired.seen - retained.seen), changed);
       return {
         removed: expired.removed + retained.removed + limits.removed,
         more: expired.seen + retained.seen >= maxWork || limits.more,
+        changedTopics: [...changed],
       };
     });
   }

@@ -182,7 +182,12 @@ export function hasLimitedTopics(r: KvReader): boolean {
 }
 
 /** Applies age and drop_oldest limits to every limited topic, at most `budget` drops in all. */
-export function sweepLimits(w: KvWriter, nowMs: number, budget: number): { removed: number; more: boolean } {
+export function sweepLimits(
+  w: KvWriter,
+  nowMs: number,
+  budget: number,
+  changed: Set<string>,
+): { removed: number; more: boolean } {
   const start = tableKey(Table.LimitedTopic);
   let removed = 0;
   for (const { key } of w.range({ start, end: prefixEnd(start) })) {
@@ -198,6 +203,7 @@ export function sweepLimits(w: KvWriter, nowMs: number, budget: number): { remov
     const n = enforceLimits(w, topic, head, holders, nowMs, budget - removed);
     if (n === 0) continue;
     removed += n;
+    changed.add(topic.name);
     writeHead(w, topicId, head);
     for (const [subId, c] of holders.counters) writeCounters(w, subId, c);
   }

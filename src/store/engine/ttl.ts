@@ -30,7 +30,12 @@ export function hasTtl(r: KvReader): boolean {
  * a lease on an expired message can only end in a dead letter or a redelivery that must not
  * happen). At most `budget` index entries; entries of messages already gone are just removed.
  */
-export function sweepTtl(w: KvWriter, nowMs: number, budget: number): { seen: number; removed: number } {
+export function sweepTtl(
+  w: KvWriter,
+  nowMs: number,
+  budget: number,
+  changed: Set<string>,
+): { seen: number; removed: number } {
   const entries = w.range({ start: tableKey(Table.TtlExpiry), end: ttlExpiryKey(nowMs + 1, 0, 0), limit: budget });
   const heads = new TopicHeads(w);
   const holders = new Map<number, TopicHolders>();
@@ -50,6 +55,7 @@ export function sweepTtl(w: KvWriter, nowMs: number, budget: number): { seen: nu
       holders.set(topicId, subs);
     }
     dropFromLog(w, t.topic, t.head, subs, seq, raw, nowMs);
+    changed.add(t.topic.name);
     removed++;
   }
   for (const subs of holders.values()) for (const [subId, c] of subs.counters) writeCounters(w, subId, c);

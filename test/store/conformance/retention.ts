@@ -45,9 +45,9 @@ export function retentionCases(factory: StoreFactory): void {
       ],
     );
     await store.ack("q", byTokens(...tokensOf(again)), T0 + 20);
-    assert.deepEqual(await store.sweepRetention(T0 + 999, 100), { removed: 0, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 999, 100), { removed: 0, more: false, changedTopics: [] });
     assert.equal((await store.topicCounters("q")).messages, 3);
-    assert.deepEqual(await store.sweepRetention(T0 + 1000, 100), { removed: 3, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 1000, 100), { removed: 3, more: false, changedTopics: [] });
     assert.deepEqual(await store.topicCounters("q"), { messages: 0, bytes: 0, lastSeq: 3, subscriptions: 1 });
     assert.deepEqual(await store.readLog("q", 1, 10, 1 << 20, T0 + 1000), { messages: [], nextSeq: 1, end: true });
   });
@@ -59,8 +59,8 @@ export function retentionCases(factory: StoreFactory): void {
     await store.ack("q", byIds("m1"), T0 + 100);
     assert.equal((await store.topicCounters("q")).messages, 4);
     await store.ack("q", byIds("m2", "m3", "m4", "m5"), T0 + 50);
-    assert.deepEqual(await store.sweepRetention(T0 + 100, 3), { removed: 3, more: true });
-    assert.deepEqual(await store.sweepRetention(T0 + 100, 3), { removed: 1, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 100, 3), { removed: 3, more: true, changedTopics: [] });
+    assert.deepEqual(await store.sweepRetention(T0 + 100, 3), { removed: 1, more: false, changedTopics: [] });
     assert.deepEqual(await store.topicCounters("q"), { messages: 0, bytes: 0, lastSeq: 5, subscriptions: 1 });
   });
 
@@ -146,10 +146,10 @@ export function retentionCases(factory: StoreFactory): void {
     await store.append("q", recs(1, "p"), T0 + 100);
     assert.deepEqual(await store.topicCounters("q"), { messages: 2, bytes: 4, lastSeq: 4, subscriptions: 1 });
     assert.deepEqual(await counters(store, "q"), { unacked: 2, inFlight: 0, delayed: 0 });
-    assert.deepEqual(await store.sweepRetention(T0 + 149, 100), { removed: 0, more: false });
-    assert.deepEqual(await store.sweepRetention(T0 + 150, 100), { removed: 1, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 149, 100), { removed: 0, more: false, changedTopics: [] });
+    assert.deepEqual(await store.sweepRetention(T0 + 150, 100), { removed: 1, more: false, changedTopics: ["q"] });
     assert.deepEqual(seqsOf(await lease(store, "q", 10, T0 + 150)), [4]);
-    assert.deepEqual(await store.sweepRetention(T0 + 200, 100), { removed: 1, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 200, 100), { removed: 1, more: false, changedTopics: ["q"] });
     assert.deepEqual(await counters(store, "q"), { unacked: 0, inFlight: 0, delayed: 0 });
     assert.deepEqual(await store.topicCounters("q"), { messages: 0, bytes: 0, lastSeq: 4, subscriptions: 1 });
   });
@@ -167,9 +167,9 @@ export function retentionCases(factory: StoreFactory): void {
     const { store } = await setup(t, factory);
     await createQueue(store, "q");
     await store.append("q", recs(5), T0);
-    assert.deepEqual(await store.sweepRetention(T0, 100), { removed: 0, more: false });
+    assert.deepEqual(await store.sweepRetention(T0, 100), { removed: 0, more: false, changedTopics: [] });
     await store.updateTopic("q", topicSettings("q", { maxMessages: 2, overflow: "drop_oldest" }));
-    assert.deepEqual(await store.sweepRetention(T0, 100), { removed: 3, more: false });
+    assert.deepEqual(await store.sweepRetention(T0, 100), { removed: 3, more: false, changedTopics: ["q"] });
     assert.deepEqual(seqsOf(await lease(store, "q", 10, T0)), [4, 5]);
     assert.equal(await store.hasRetentionWork(), true);
     await store.updateTopic("q", topicSettings("q"));

@@ -18,9 +18,10 @@ export function ttlCases(factory: StoreFactory): void {
     assert.equal(await store.hasRetentionWork(), true, "a stored TTL is work for the sweep");
     const leased = await lease(store, "a", 1, T0, 30_000);
     assert.equal(leased[0]?.message.id, "short");
-    assert.deepEqual(await store.sweepRetention(T0 + 999, 100), { removed: 0, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 999, 100), { removed: 0, more: false, changedTopics: [] });
     const swept = await store.sweepRetention(T0 + 1000, 100);
     assert.equal(swept.removed, 1);
+    assert.deepEqual(swept.changedTopics, ["t"], "its subscriptions' consumers are woken");
     assert.deepEqual(await store.topicCounters("t"), {
       messages: 2,
       bytes: "long".length + "never".length,
@@ -47,7 +48,7 @@ export function ttlCases(factory: StoreFactory): void {
     await store.ack("q", { tokens: tokensOf(got), messageIds: [] }, T0);
     await store.purgeTopic("q");
     await store.append("q", [rec("z")], T0);
-    assert.deepEqual(await store.sweepRetention(T0 + 100, 100), { removed: 0, more: false });
+    assert.deepEqual(await store.sweepRetention(T0 + 100, 100), { removed: 0, more: false, changedTopics: [] });
     assert.equal((await store.topicCounters("q")).messages, 1, "z has no TTL and stays");
     assert.equal((await store.subscriptionCounters("q")).unacked, 1);
   });
