@@ -50,6 +50,8 @@ const cases: Array<[name: string, input: string, expected: Plain[]]> = [
   ["inline with LF only and blanks", "  ECHO   hi \n", [["ECHO", "hi"]]],
   ["inline quoted arguments", "ECHO \"a b\\n\\x41\" 'c\\'d'\r\n", [["ECHO", "a b\nA", "c'd"]]],
   ["empty inline lines are ignored", "\r\n\r\n*1\r\n$1\r\nF\r\n", [["F"]]],
+  ["top-level simple line over the inline limit is fatal", `+${"a".repeat(80)}\r\n`, ["fatal:INLINE_TOO_LARGE"]],
+  ["top-level simple line with LF only is ignored", "+OK\n*1\r\n$1\r\nH\r\n", [["H"]]],
   ["bulk too long is fatal", "*1\r\n$65\r\n", ["fatal:BULK_LENGTH"]],
   ["bad bulk length is fatal", "*1\r\n$x\r\n", ["fatal:BULK_LENGTH"]],
   ["negative bulk length other than -1 is fatal", "*1\r\n$-2\r\n", ["fatal:BULK_LENGTH"]],
@@ -83,6 +85,20 @@ describe("okq resp decoder", () => {
       }
     });
   }
+
+  it("decoder - long top-level simple, error and integer lines are skipped up to the inline limit", () => {
+    const limits = { ...LIMITS, maxInlineBytes: 1000 };
+    const long = "x".repeat(900);
+    const input = Buffer.from(`+${long}\r\n-${long}\r\n:${long}\r\n*1\r\n$4\r\nPING\r\n`);
+    assert.deepEqual(decodeChunks([input], limits), [["PING"]]);
+    assert.deepEqual(
+      decodeChunks(
+        [...input].map((b) => Buffer.from([b])),
+        limits,
+      ),
+      [["PING"]],
+    );
+  });
 
   it("decoder - an incomplete command yields nothing until the rest arrives", () => {
     const d = new RespDecoder(LIMITS);

@@ -10,7 +10,7 @@
  *   be trusted; the session answers the error and closes the connection.
  *
  * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
- * ignored, as okQ does.
+ * ignored, as okQ does; a top-level simple line may be as long as an inline command.
  */
 
 import { splitInline } from "./inline.js";
@@ -69,7 +69,8 @@ interface Frame {
   args: Buffer[] | undefined;
 }
 
-type LineKind = "inline" | "array" | "bulk" | "simple";
+/** `skip`: a top-level simple string, error or integer: ignored, so its bytes are counted, not kept. */
+type LineKind = "inline" | "array" | "bulk" | "simple" | "skip";
 
 /** The decoder. Feed chunks with {@link RespDecoder.push}; it never throws on input. */
 export class RespDecoder {
@@ -112,7 +113,8 @@ export class RespDecoder {
         const type = chunk[i] as number;
         if (type === 0x2a /* * */) this.lineKind = "array";
         else if (type === 0x24 /* $ */) this.lineKind = "bulk";
-        else if (type === 0x2b || type === 0x2d || type === 0x3a /* + - : */) this.lineKind = "simple";
+        else if (type === 0x2b || type === 0x2d || type === 0x3a /* + - : */)
+          this.lineKind = this.stack.length === 0 ? "skip" : "simple";
         else if (this.stack.length > 0) {
           // Inside an array only typed values may appear: anything else breaks the framing.
           this.fail(out, "BAD_LINE");
@@ -126,10 +128,23 @@ export class RespDecoder {
       }
       const lf = chunk.indexOf(LF, i);
       const end = lf === -1 ? n : lf;
-      const max = this.lineKind === "inline" ? this.limits.maxInlineBytes : MAX_HEADER_BYTES;
+      const long = this.lineKind === "inline" || this.lineKind === "skip";
+      const max =
+        this.lineKind === "inline"
+          ? this.limits.maxInlineBytes
+          : this.lineKind === "skip"
+            ? Math.max(this.limits.maxInlineBytes, MAX_HEADER_BYTES)
+            : MAX_HEADER_BYTES;
       if (this.lineLength + (end - i) > max + 1) {
-        this.fail(out, this.lineKind === "inline" ? "INLINE_TOO_LARGE" : headerCode(this.lineKind));
+        this.fail(out, long ? "INLINE_TOO_LARGE" : headerCode(this.lineKind));
         break;
+      }
+      if (this.lineKind === "skip") {
+        // Ignored (okQ: no reply, connection kept): skip to LF without keeping the bytes.
+        this.lineLength = lf === -1 ? this.lineLength + (n - i) : 0;
+        if (lf !== -1) this.lineKind = undefined;
+        i = lf === -1 ? n : lf + 1;
+        continue;
       }
       if (lf === -1) {
         this.lineParts.push(chunk.subarray(i, n));
