@@ -40,6 +40,14 @@ export interface OkqOptions {
   qstatusFormat?: QstatusFormat;
   /** `NOBLOCK` pushes in flight before `-ERR too busy to process NOBLOCK event`. Default 1,024. */
   maxNoblockInFlight?: number;
+  /** Most distinct queues one QREGISTER may name (QNOTIFY long-polls each of them). Default 256. */
+  maxRegisteredQueues?: number;
+  /**
+   * Bound on the replies of one pipelined run of QRPOPs: a run takes at most
+   * `max(1, floor(maxRunReplyBytes / maxMessageBytes))` pops, and the next run waits until the
+   * socket drains. Default 16 MiB (16 pops of 1 MiB events).
+   */
+  maxRunReplyBytes?: number;
   /** Checks credentials; absent: auth is off (Redis with no password configured). */
   authenticator?: OkqAuthenticator;
 }
@@ -59,6 +67,8 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxLeaseSeconds: o.maxLeaseSeconds ?? 600,
     qstatusFormat: o.qstatusFormat ?? "string",
     maxNoblockInFlight: o.maxNoblockInFlight ?? 1024,
+    maxRegisteredQueues: o.maxRegisteredQueues ?? 256,
+    maxRunReplyBytes: o.maxRunReplyBytes ?? 16 * 1024 * 1024,
     ...(o.authenticator ? { authenticator: o.authenticator } : {}),
   };
 }

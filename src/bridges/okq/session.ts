@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { linkSignals } from "../../util/index.js";
 import {
   COMMANDS,
   type CommandSession,
@@ -38,6 +39,8 @@ export class RespSession implements CommandSession {
   /** Argument bytes of the pending commands (bounded by `maxPendingBytes`). */
   private pendingBytes = 0;
   private readonly closed = new AbortController();
+  /** `signal`'s link to the shutdown signal, disposed on close. */
+  private readonly signalLink: { dispose(): void };
   private running = false;
   private readingPaused = false;
   private ended = false;
@@ -51,7 +54,9 @@ export class RespSession implements CommandSession {
     const o = ctx.options;
     this.id = ctx.nextClientId();
     this.authenticated = o.authenticator === undefined;
-    this.signal = AbortSignal.any([this.closed.signal, ctx.shutdownSignal]);
+    const link = linkSignals(this.closed.signal, ctx.shutdownSignal);
+    this.signal = link.signal;
+    this.signalLink = link;
     const maxBulkBytes = o.maxMessageBytes + BULK_HEADROOM_BYTES;
     this.decoder = new RespDecoder({
       maxBulkBytes,
@@ -104,6 +109,7 @@ export class RespSession implements CommandSession {
     this.pending.length = 0;
     this.pendingBytes = 0;
     this.closed.abort();
+    this.signalLink.dispose();
     this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
     this.ctx.consumers.register(this, []);
     this.onClose(this);
@@ -123,7 +129,9 @@ export class RespSession implements CommandSession {
       while (this.pending.length > 0 && !this.finished) {
         const replies = await this.next();
         const bytes = Buffer.concat(replies.map((r) => encodeReply(r, this.version)));
-        if (!this.socket.write(bytes) && !(await this.drained())) {
+        // Replies back up (the client does not read): stop reading and wait for 'drain' before
+        // the next command, so a connection holds at most one run's replies plus its pending input.
+        if (!this.socket.write(bytes) && !(await this.drainedPaused())) {
           this.ctx.logger.warn("okq: client does not read its replies; closing", { client: this.id });
           this.ctx.metrics.error(BRIDGE, "drain_timeout");
           this.socket.destroy();
@@ -192,7 +200,7 @@ export class RespSession implements CommandSession {
       const item = { name: (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase(), args };
       if (runKey(this.ctx, item.name, item.args) !== key) break;
       const more = runBytes(key, item);
-      if (!mayJoin(items.length, bytes, more)) break;
+      if (!mayJoin(items.length, bytes, more) || items.length >= this.maxRunLength(key)) break;
       this.takePending();
       items.push(item);
       bytes += more;
@@ -200,6 +208,22 @@ export class RespSession implements CommandSession {
     for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
     const replies = await executeRun(this.ctx, key, items);
     return replies.map((r, i) => this.counted((items[i] as RunItem).name, r));
+  }
+
+  /** Most commands of a run: pops are bounded by their replies' size (`maxRunReplyBytes`). */
+  private maxRunLength(key: string): number {
+    if (!key.startsWith("pop\u0000")) return Number.POSITIVE_INFINITY;
+    const o = this.ctx.options;
+    return Math.max(1, Math.floor(o.maxRunReplyBytes / o.maxMessageBytes));
+  }
+
+  /** {@link drained} with reading paused meanwhile (resumed by `run` when the pending limits allow). */
+  private drainedPaused(): Promise<boolean> {
+    if (!this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+    return this.drained();
   }
 
   private counted(label: string, reply: Reply): Reply {

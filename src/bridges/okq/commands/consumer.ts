@@ -1,18 +1,22 @@
 import type { SubscriptionStats } from "../../../../gen/switchyard/v1/types_pb.js";
+import { linkSignals } from "../../../util/index.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
-import { array, bulk, int, NULL, OK } from "../resp-encoder.js";
+import { array, bulk, error, int, NULL, OK } from "../resp-encoder.js";
 import { type CommandSession, type CommandSpec, utf8 } from "./command.js";
 import { parseOkqInt } from "./queue.js";
 
 /**
  * `QREGISTER [queue ...]`: replaces the connection's registered queues (none: deregisters).
- * Registered queues are created if missing, so QNOTIFY can wait on them at once.
+ * Registered queues are created if missing, so QNOTIFY can wait on them at once. At most
+ * `maxRegisteredQueues` distinct names per connection (QNOTIFY waits on each of them).
  */
 export const QREGISTER: CommandSpec = {
   minArgs: 0,
   async run(s, args) {
-    const names = args.map(utf8).filter((n): n is string => n !== undefined && n !== "");
+    const names = [...new Set(args.map(utf8).filter((n): n is string => n !== undefined && n !== ""))];
+    const max = s.ctx.options.maxRegisteredQueues;
+    if (names.length > max) return error(`ERR too many queues to register: ${names.length} > ${max}`);
     s.registered = names;
     s.ctx.consumers.register(s, names);
     await Promise.all(
@@ -49,11 +53,16 @@ async function waitForEvent(ctx: OkqContext, queue: string, deadlineMs: number, 
       if (signal.aborted) return false;
       if (!isAbsent(e)) throw e;
       if (left <= 0) return false;
-      const timeout = AbortSignal.timeout(left);
+      // Until the bridge creates the queue or the deadline passes; `over` ends the loser of the race.
+      const over = new AbortController();
+      const link = linkSignals(signal, over.signal);
       try {
-        await ctx.queues.created(queue, AbortSignal.any([signal, timeout]));
+        await Promise.race([ctx.queues.created(queue, link.signal), sleepUntil(deadlineMs, link.signal)]);
       } catch {
         return false;
+      } finally {
+        over.abort();
+        link.dispose();
       }
     }
   }
@@ -70,7 +79,10 @@ export const QNOTIFY: CommandSpec = {
     if (typeof timeout !== "number") return timeout;
     const deadlineMs = Date.now() + timeout * 1000;
     const done = new AbortController();
-    const signal = AbortSignal.any([s.signal, done.signal]);
+    const link = linkSignals(s.signal, done.signal);
+    const { signal } = link;
+    // The wait ends at its deadline whatever the long-polls do (QNOTIFY 0 still takes its first look).
+    if (timeout > 0) void sleepUntil(deadlineMs, signal).then(() => done.abort());
     try {
       if (s.registered.length === 0) {
         await sleepUntil(deadlineMs, signal);
@@ -90,19 +102,31 @@ export const QNOTIFY: CommandSpec = {
       return errorReply(e, s.ctx.logger, "QNOTIFY");
     } finally {
       done.abort();
+      link.dispose();
     }
   },
 };
 
+/** Longest delay one Node timer takes (2^31-1 ms); a longer wait re-arms until its deadline. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves at `deadlineMs` (however far: the timer is re-armed in steps) or when `signal` aborts. */
 function sleepUntil(deadlineMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = () => {
       clearTimeout(timer);
       signal.removeEventListener("abort", finish);
       resolve();
     };
-    const timer = setTimeout(finish, Math.max(0, deadlineMs - Date.now()));
+    const arm = () => {
+      const left = deadlineMs - Date.now();
+      if (left <= 0) return finish();
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
     signal.addEventListener("abort", finish, { once: true });
+    arm();
   });
 }
 
