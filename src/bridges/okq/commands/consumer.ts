@@ -88,6 +88,8 @@ export const QNOTIFY: CommandSpec = {
         await sleepUntil(deadlineMs, signal);
         return NULL;
       }
+      const ready = await firstReady(s.ctx, s.registered);
+      if (ready !== undefined) return bulk(ready);
       const winner = await new Promise<string | undefined>((resolve, reject) => {
         let pending = s.registered.length;
         for (const queue of s.registered) {
@@ -106,6 +108,24 @@ export const QNOTIFY: CommandSpec = {
     }
   },
 };
+
+/**
+ * The first registered queue (in QREGISTER order) with an event available now, from one GetStats
+ * call for all of them; undefined when none has one or the stats cannot say (then the long-polls
+ * decide).
+ */
+async function firstReady(ctx: OkqContext, queues: readonly string[]): Promise<string | undefined> {
+  let subs: SubscriptionStats[];
+  try {
+    subs = (await ctx.clients.admin.getStats({ topics: [...queues] })).subscriptions;
+  } catch {
+    return undefined;
+  }
+  const ready = new Set(
+    subs.filter((x) => isQueueSub(x) && !x.paused && x.backlog - x.inFlight - x.delayed > 0n).map((x) => x.name),
+  );
+  return queues.find((q) => ready.has(q));
+}
 
 /** Longest delay one Node timer takes (2^31-1 ms); a longer wait re-arms until its deadline. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
