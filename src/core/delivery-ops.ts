@@ -1,5 +1,6 @@
 import { BrokerError } from "../errors/index.js";
 import type { SettleOutcome } from "../store/index.js";
+import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { afterLease, validateNackError } from "./dead-letter-ops.js";
@@ -31,7 +32,8 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
   const max = req.maxMessages || limits.defaultPullMessages;
-  const linked = AbortSignal.any([signal, ctx.shutdown.signal]);
+  const link = linkSignals(signal, ctx.shutdown.signal);
+  const linked = link.signal;
   const deadline = clock.now() + Math.min(req.waitMs, limits.maxWaitMs);
   ctx.consumers.set(sub.name, (ctx.consumers.get(sub.name) ?? 0) + 1);
   try {
@@ -59,6 +61,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       sub = await getSubscription(ctx, sub.name);
     }
   } finally {
+    link.dispose();
     markUsed(ctx, sub.name);
     const n = (ctx.consumers.get(sub.name) ?? 1) - 1;
     if (n > 0) ctx.consumers.set(sub.name, n);
@@ -196,28 +199,33 @@ export async function peek(
   validateRange("max_messages", maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", waitMs, 0, Number.MAX_SAFE_INTEGER);
   const max = maxMessages || limits.defaultPullMessages;
-  const linked = signal ? AbortSignal.any([signal, ctx.shutdown.signal]) : ctx.shutdown.signal;
+  const link = signal ? linkSignals(signal, ctx.shutdown.signal) : undefined;
+  const linked = link?.signal ?? ctx.shutdown.signal;
   const deadline = clock.now() + Math.min(waitMs, limits.maxWaitMs);
-  for (;;) {
-    if (linked.aborted) throw abortError(linked.reason);
-    const seen = notifier.version(sub.topic);
-    const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true);
-    const now = clock.now();
-    if (got.length > 0 || now >= deadline) return got.map(toDelivery);
-    const due = await store.nextDueMs(sub.name);
-    try {
-      await waitForChange(
-        notifier,
-        clock,
-        sub.topic,
-        seen,
-        Math.min(deadline, due ?? Number.POSITIVE_INFINITY) - now,
-        linked,
-      );
-    } catch (e) {
-      throw abortError(e);
+  try {
+    for (;;) {
+      if (linked.aborted) throw abortError(linked.reason);
+      const seen = notifier.version(sub.topic);
+      const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true);
+      const now = clock.now();
+      if (got.length > 0 || now >= deadline) return got.map(toDelivery);
+      const due = await store.nextDueMs(sub.name);
+      try {
+        await waitForChange(
+          notifier,
+          clock,
+          sub.topic,
+          seen,
+          Math.min(deadline, due ?? Number.POSITIVE_INFINITY) - now,
+          linked,
+        );
+      } catch (e) {
+        throw abortError(e);
+      }
+      sub = await getSubscription(ctx, sub.name);
     }
-    sub = await getSubscription(ctx, sub.name);
+  } finally {
+    link?.dispose();
   }
 }
 

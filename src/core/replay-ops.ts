@@ -4,6 +4,7 @@
  * notifier for new messages (no polling, no leases, no acks).
  */
 import type { SnapshotRecord } from "../store/index.js";
+import { linkSignals } from "../util/index.js";
 import { getSubscription, paginate } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { abortError } from "./delivery-ops.js";
@@ -79,23 +80,28 @@ export async function* read(
   if (req.from.kind === "seq") validateRange("from_seq", req.from.seq, 0, Number.MAX_SAFE_INTEGER);
   else validateRange("from_time", req.from.timeMs, 0, Number.MAX_SAFE_INTEGER);
   const max = req.maxMessages || DEFAULT_READ_MESSAGES;
-  const linked = AbortSignal.any([signal, ctx.shutdown.signal]);
   let next = req.from.kind === "seq" ? Math.max(1, req.from.seq) : await store.seqAtTime(req.topic, req.from.timeMs);
-  for (;;) {
-    if (linked.aborted) throw abortError(linked.reason);
-    const seen = notifier.version(req.topic);
-    const page = await store.readLog(req.topic, next, max, MAX_READ_BATCH_BYTES, clock.now());
-    next = Math.max(next, page.nextSeq);
-    if (page.messages.length > 0) {
-      yield page.messages;
-      continue;
+  const link = linkSignals(signal, ctx.shutdown.signal);
+  const linked = link.signal;
+  try {
+    for (;;) {
+      if (linked.aborted) throw abortError(linked.reason);
+      const seen = notifier.version(req.topic);
+      const page = await store.readLog(req.topic, next, max, MAX_READ_BATCH_BYTES, clock.now());
+      next = Math.max(next, page.nextSeq);
+      if (page.messages.length > 0) {
+        yield page.messages;
+        continue;
+      }
+      if (!page.end) continue; // a page of expired messages only: keep going
+      if (!req.follow) return;
+      try {
+        await waitForChange(notifier, clock, req.topic, seen, Number.POSITIVE_INFINITY, linked);
+      } catch (e) {
+        throw abortError(e);
+      }
     }
-    if (!page.end) continue; // a page of expired messages only: keep going
-    if (!req.follow) return;
-    try {
-      await waitForChange(notifier, clock, req.topic, seen, Number.POSITIVE_INFINITY, linked);
-    } catch (e) {
-      throw abortError(e);
-    }
+  } finally {
+    link.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import { BrokerError } from "../errors/index.js";
+import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { afterLease } from "./dead-letter-ops.js";
@@ -48,7 +49,8 @@ export async function* subscribe(
     clock,
     limits.maxMessageBytes,
   );
-  const linked = AbortSignal.any([signal, ctx.shutdown.signal]);
+  const link = linkSignals(signal, ctx.shutdown.signal);
+  const linked = link.signal;
   let ended: Promise<void> | undefined;
   let closed = false;
   // On abort the window is given back at once, even while the generator sits at a `yield`.
@@ -105,6 +107,7 @@ export async function* subscribe(
     }
   } finally {
     linked.removeEventListener("abort", end);
+    link.dispose();
     await end();
     unregisterStream(ctx, window);
     notifier.forget(window.channel);

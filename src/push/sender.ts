@@ -1,3 +1,4 @@
+import { linkSignals } from "../util/index.js";
 import type { PushRequest } from "./request.js";
 
 /** What came back from a push endpoint. */
@@ -38,13 +39,14 @@ export function createFetchSender(): PushSender {
     async send(request, { timeoutMs, signal }) {
       if (signal.aborted) throw signal.reason;
       const timeout = AbortSignal.timeout(timeoutMs);
+      const link = linkSignals(signal, timeout);
       try {
         const res = await fetch(request.url, {
           method: "POST",
           headers: request.headers,
           body: request.body,
           redirect: "manual",
-          signal: AbortSignal.any([signal, timeout]),
+          signal: link.signal,
         });
         await res.body?.cancel().catch(() => {});
         return { status: res.status };
@@ -52,6 +54,8 @@ export function createFetchSender(): PushSender {
         if (signal.aborted) throw signal.reason;
         if (timeout.aborted) throw new Error(`timed out after ${timeoutMs} ms`);
         throw new Error(describe(e));
+      } finally {
+        link.dispose();
       }
     },
   };

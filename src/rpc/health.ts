@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
+import { linkSignals } from "../util/index.js";
 import { abortReasonToConnectError } from "./reflection.js";
 
 /** Options of {@link registerHealth}. */
@@ -47,7 +48,12 @@ export function registerHealth(router: ConnectRouter, options: HealthOptions): v
       // deadline) or at shutdown.
       const first = status(request.service);
       yield { status: first };
-      await aborted(AbortSignal.any([ctx.signal, shutdownSignal]));
+      const link = linkSignals(ctx.signal, shutdownSignal);
+      try {
+        await aborted(link.signal);
+      } finally {
+        link.dispose();
+      }
       if (shutdownSignal.aborted) {
         if (first === Status.SERVING) yield { status: Status.NOT_SERVING };
         throw new ConnectError("the server is shutting down", Code.Unavailable);
