@@ -96,6 +96,11 @@ describe("okq session bounds", () => {
   });
 
   it("session - connections and QNOTIFYs leave no link behind on the shutdown signal", async (t) => {
+    // The probe reads a Node internal: make sure it sees what AbortSignal.any leaves behind,
+    // so a Node without that internal fails here instead of passing without checking anything.
+    const calibration = new AbortController();
+    AbortSignal.any([calibration.signal]);
+    assert.equal(dependants(calibration.signal), 1, "the probe sees AbortSignal.any's reference");
     const h = harness(t);
     for (let i = 0; i < 5; i++) {
       const c = h.connect();
