@@ -1,6 +1,7 @@
 /** Core admin: pagination with page tokens, stats from the store and the fake clock, queue creation. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { tick } from "../../test/helpers/broker-asserts.js";
 import { BrokerError, type Reason } from "../errors/index.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
@@ -17,7 +18,6 @@ async function setup(t: TestContext) {
   return { store, clock, broker };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const pullReq = (subscription: string, overrides: Partial<PullRequest> = {}): PullRequest => ({
   subscription,
   maxMessages: 10,

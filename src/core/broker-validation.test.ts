@@ -1,7 +1,7 @@
 /** Core validation: every refused request fails with its stable reason and changes nothing. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { BrokerError, type Reason } from "../errors/index.js";
+import { rejectsWith } from "../../test/helpers/broker-asserts.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
 import { type BrokerLimits, createBroker, DEFAULT_LIMITS, type NewMessage, type PullRequest } from "./index.js";
@@ -15,15 +15,6 @@ async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
   });
   await broker.createTopic({ name: "q", queue: true });
   return { store, broker };
-}
-
-function rejectsWith(promise: Promise<unknown>, reason: Reason, metadata: Record<string, string> = {}) {
-  return assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof BrokerError, String(e));
-    assert.equal(e.reason, reason, e.message);
-    for (const [k, v] of Object.entries(metadata)) assert.equal(e.metadata[k], v, `metadata.${k}`);
-    return true;
-  });
 }
 
 const bytes = (n: number): NewMessage => ({ data: new Uint8Array(n) });

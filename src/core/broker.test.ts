@@ -1,6 +1,7 @@
 /** Core delivery on the memory store and a fake clock: long-poll, leases, nack, deadlines, pause, cancel. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { tick } from "../../test/helpers/broker-asserts.js";
 import { BrokerError, type Reason } from "../errors/index.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
@@ -17,8 +18,6 @@ async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
   await broker.createTopic({ name: "q", queue: true, queueSubscription: { ackDeadlineMs: 1000 } });
   return { store, clock, broker, t0: clock.now() };
 }
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Lets the core run (store writes resolve on setImmediate) until `done()`, or fails. */
 async function until(done: () => boolean, what: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** Dead letters with a fake clock and the memory store: max attempts, DLQ attributes, drops, Redrive. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { BrokerError, type Reason } from "../errors/index.js";
+import { rejectsWith } from "../../test/helpers/broker-asserts.js";
 import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
 import { createFakeClock, type Logger } from "../util/index.js";
 import { createBroker, type SubscriptionSettings } from "./index.js";
@@ -47,15 +47,6 @@ async function withDeadLetters(t: TestContext, sub: Partial<SubscriptionSettings
   });
   await h.broker.createSubscription({ name: "audit", topic: "jobs" });
   return h;
-}
-
-function rejectsWith(promise: Promise<unknown>, reason: Reason, metadata: Record<string, string> = {}) {
-  return assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof BrokerError, String(e));
-    assert.equal(e.reason, reason, e.message);
-    for (const [k, v] of Object.entries(metadata)) assert.equal(e.metadata[k], v, `metadata.${k}`);
-    return true;
-  });
 }
 
 describe("dead letters", () => {

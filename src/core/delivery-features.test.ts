@@ -1,7 +1,8 @@
 /** Core: ordered subscriptions, attribute filters and ephemeral subscriptions (memory store, fake clock). */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { BrokerError } from "../errors/index.js";
+import { rejectsWith, settle } from "../../test/helpers/broker-asserts.js";
+import type { BrokerError } from "../errors/index.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
 import { createBroker, type PullRequest } from "./index.js";
@@ -18,10 +19,6 @@ async function setup(t: TestContext) {
   return { store, clock, broker };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const settle = async () => {
-  for (let i = 0; i < 20; i++) await tick();
-};
 const pull = (subscription: string, overrides: Partial<PullRequest> = {}): PullRequest => ({
   subscription,
   maxMessages: 10,
@@ -33,15 +30,6 @@ const pull = (subscription: string, overrides: Partial<PullRequest> = {}): PullR
 const never = new AbortController().signal;
 const msg = (s: string, extra: object = {}) => ({ data: Buffer.from(s), ...extra });
 const texts = (ds: { message: { data: Uint8Array } }[]) => ds.map((d) => Buffer.from(d.message.data).toString());
-
-async function rejectsWith(p: Promise<unknown>, reason: string, field?: string) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof BrokerError, String(e));
-    assert.equal(e.reason, reason);
-    if (field) assert.equal(e.metadata.field, field);
-    return true;
-  });
-}
 
 describe("core delivery features", () => {
   it("ordered - an ack wakes a pull waiting behind the key's message in flight", async (t) => {
@@ -64,9 +52,9 @@ describe("core delivery features", () => {
   it("ordered and filter cannot change after creation; other settings can", async (t) => {
     const { broker } = await setup(t);
     await broker.createSubscription({ name: "s", topic: "t", ordered: true, filter: { k: "v" } });
-    await rejectsWith(broker.updateSubscription("s", { ordered: false }), "INVALID_ARGUMENT", "ordered");
-    await rejectsWith(broker.updateSubscription("s", { filter: { k: "w" } }), "INVALID_ARGUMENT", "filter");
-    await rejectsWith(broker.updateSubscription("s", { filter: {} }), "INVALID_ARGUMENT", "filter");
+    await rejectsWith(broker.updateSubscription("s", { ordered: false }), "INVALID_ARGUMENT", { field: "ordered" });
+    await rejectsWith(broker.updateSubscription("s", { filter: { k: "w" } }), "INVALID_ARGUMENT", { field: "filter" });
+    await rejectsWith(broker.updateSubscription("s", { filter: {} }), "INVALID_ARGUMENT", { field: "filter" });
     const same = await broker.updateSubscription("s", { filter: { k: "v" }, ordered: true, ackDeadlineMs: 5000 });
     assert.equal(same.ackDeadlineMs, 5000);
     assert.deepEqual(same.filter, { k: "v" });
@@ -76,7 +64,9 @@ describe("core delivery features", () => {
     const { broker } = await setup(t);
     const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"]));
     for (const filter of [many, { "": "v" }, { ["k".repeat(257)]: "v" }, { k: "v".repeat(1025) }]) {
-      await rejectsWith(broker.createSubscription({ name: "s", topic: "t", filter }), "INVALID_ARGUMENT", "filter");
+      await rejectsWith(broker.createSubscription({ name: "s", topic: "t", filter }), "INVALID_ARGUMENT", {
+        field: "filter",
+      });
     }
     assert.deepEqual((await broker.listSubscriptions("t", 0, "")).items, []);
   });

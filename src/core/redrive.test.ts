@@ -1,7 +1,8 @@
 /** Redrive with the memory store: all, up to N, by filter; source subscription only; atomic steps. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { BrokerError, type Reason } from "../errors/index.js";
+import { rejectsWith } from "../../test/helpers/broker-asserts.js";
+import { BrokerError } from "../errors/index.js";
 import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
 import { createBroker } from "./index.js";
@@ -50,15 +51,6 @@ async function setup(t: TestContext, n: number, wrap: (s: Store) => Store = (s) 
     }
   };
   return { broker, pull, backlog, drain };
-}
-
-function rejectsWith(promise: Promise<unknown>, reason: Reason, metadata: Record<string, string> = {}) {
-  return assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof BrokerError, String(e));
-    assert.equal(e.reason, reason, e.message);
-    for (const [k, v] of Object.entries(metadata)) assert.equal(e.metadata[k], v, `metadata.${k}`);
-    return true;
-  });
 }
 
 describe("redrive", () => {

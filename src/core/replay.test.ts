@@ -1,6 +1,7 @@
 /** Core replay and retention on the memory store and a fake clock: Seek, snapshots, Read, the sweep, limits. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { tick } from "../../test/helpers/broker-asserts.js";
 import { BrokerError, type Reason } from "../errors/index.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
@@ -17,8 +18,6 @@ async function setup(t: TestContext) {
   });
   return { store, clock, broker, t0: clock.now() };
 }
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Lets the core run (store calls resolve on later turns) until `done()` holds, or fails. */
 async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {

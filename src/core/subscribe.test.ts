@@ -1,6 +1,7 @@
 /** Core Subscribe streams on the memory store and a fake clock: windows, wake-ups, competition, end. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { settle, tick } from "../../test/helpers/broker-asserts.js";
 import { BrokerError } from "../errors/index.js";
 import { createMemoryStore } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
@@ -18,10 +19,6 @@ async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
   return { store, clock, broker };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const settle = async () => {
-  for (let i = 0; i < 20; i++) await tick();
-};
 const text = (d: Delivery) => Buffer.from(d.message.data).toString();
 const data = (s: string) => ({ data: Buffer.from(s) });
 const none = { ackIds: [] as string[], messageIds: [] as string[] };
