@@ -3,9 +3,7 @@ import { DEAD_LETTER_ATTRIBUTES as A, isDeadLetterAttribute } from "../dead-lett
 import type { KvWriter } from "../kv/kv.js";
 import type { RedriveChunk, RedriveOptions, SubscriptionRecord, TopicRecord } from "../store.js";
 import { MAX_ID_BYTES } from "./append.js";
-import { fanOutTargets } from "./fan-out.js";
 import { formatGeneratedId } from "./generated-id.js";
-import { dropFromSubscription } from "./held.js";
 import {
   dedupExpiryKey,
   encodeF64s,
@@ -30,7 +28,7 @@ import {
   writeCounters,
   writeHead,
 } from "./records.js";
-import { deleteMessage } from "./retention.js";
+import { dropFromLog, readTopicHolders, writeHolderCounters } from "./topic-limits.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -98,16 +96,12 @@ export function redriveChunk(w: KvWriter, subscription: string, o: RedriveOption
  */
 function removeFromDeadLetterTopic(w: KvWriter, dlq: TopicRecord, found: readonly Stored[], nowMs: number): void {
   const head = readHead(w, dlq.id);
-  const raws = found.map((m) => w.get(seqKey(Table.Message, dlq.id, m.seq)));
-  for (const t of fanOutTargets(w, dlq.id)) {
-    const c = readCounters(w, t.subId);
-    found.forEach((m, i) => {
-      const raw = raws[i];
-      if (raw) dropFromSubscription(w, { id: t.subId, topicId: dlq.id }, t.ordered, m.seq, raw, nowMs, c);
-    });
-    writeCounters(w, t.subId, c);
+  const holders = readTopicHolders(w, dlq.id);
+  for (const m of found) {
+    const raw = w.get(seqKey(Table.Message, dlq.id, m.seq));
+    if (raw) dropFromLog(w, dlq, head, holders, m.seq, raw, nowMs);
   }
-  for (const m of found) deleteMessage(w, dlq, head, m.seq, nowMs);
+  writeHolderCounters(w, holders);
   writeHead(w, dlq.id, head);
 }
 

@@ -93,6 +93,11 @@ export function readTopicHolders(r: KvReader, topicId: number): TopicHolders {
   return { counters, ordered };
 }
 
+/** Writes back the counters {@link readTopicHolders} loaded (and the drops changed). */
+export function writeHolderCounters(w: KvWriter, holders: TopicHolders): void {
+  for (const [subId, c] of holders.counters) writeCounters(w, subId, c);
+}
+
 /**
  * Removes one stored message from the log and from every subscription holding it (ordered ones
  * pass its key on to the next message).
@@ -205,7 +210,7 @@ export function sweepLimits(
     removed += n;
     changed.add(topic.name);
     writeHead(w, topicId, head);
-    for (const [subId, c] of holders.counters) writeCounters(w, subId, c);
+    writeHolderCounters(w, holders);
   }
   // Exactly at the budget: there may be more, and the next call finds out at little cost.
   return { removed, more: budget > 0 && removed >= budget };

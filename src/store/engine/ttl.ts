@@ -1,8 +1,7 @@
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import { prefixEnd, readU64, seqKey, Table, tableKey, ttlExpiryKey } from "./keys.js";
-import { writeCounters } from "./records.js";
 import { messageExpireAt, TopicHeads } from "./retain.js";
-import { dropFromLog, readTopicHolders, type TopicHolders } from "./topic-limits.js";
+import { dropFromLog, readTopicHolders, type TopicHolders, writeHolderCounters } from "./topic-limits.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -58,7 +57,7 @@ export function sweepTtl(
     changed.add(t.topic.name);
     removed++;
   }
-  for (const subs of holders.values()) for (const [subId, c] of subs.counters) writeCounters(w, subId, c);
+  for (const subs of holders.values()) writeHolderCounters(w, subs);
   heads.flush();
   return { seen: entries.length, removed };
 }
