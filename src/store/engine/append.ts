@@ -76,6 +76,14 @@ function duplicateSeq(w: KvWriter, topic: TopicRecord, id: string, nowMs: number
   return entry.publishMs + topic.dedupWindowMs > nowMs ? entry.seq : undefined;
 }
 
+/**
+ * Does an append to `topic` store a message that these subscriptions would hold? Yes when one
+ * does, or when the topic keeps messages for replay (retain_acked) even with none.
+ */
+export function keepsMessage(topic: TopicRecord, holderSubIds: readonly number[]): boolean {
+  return holderSubIds.length > 0 || topic.retainAckedMs > 0;
+}
+
 /** Appends records to a topic's log and fans them out to its subscriptions. */
 export function appendRecords(
   w: KvWriter,
@@ -91,9 +99,8 @@ export function appendRecords(
   const allSubIds = targets.map((t) => t.subId);
   const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
   const holders = { counters, ordered: new Set(targets.filter((t) => t.ordered).map((t) => t.subId)) };
-  // Stored when a subscription holds it, or kept for replay (retain_acked) when none does.
   const holdersOf = (r: AppendRecord) => (filtered ? matchingSubIds(targets, r.attributes) : allSubIds);
-  const stores = (subIds: readonly number[]) => subIds.length > 0 || topic.retainAckedMs > 0;
+  const stores = (subIds: readonly number[]) => keepsMessage(topic, subIds);
   checkCapacity(
     w,
     topic,

@@ -3,7 +3,7 @@ import { jitterFraction, retryBackoffMs } from "../../util/backoff.js";
 import { DEAD_LETTER_ATTRIBUTES as A, type DeadLetterReason } from "../dead-letters.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store.js";
-import { appendRecords, topicSubscriptionIds } from "./append.js";
+import { appendRecords, keepsMessage, topicSubscriptionIds } from "./append.js";
 import { fanOutTargets, matchingSubIds } from "./fan-out.js";
 import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
@@ -36,7 +36,7 @@ type Route = "drop" | "keep" | TopicRecord;
 function routeOf(r: KvReader, sub: SubscriptionRecord): Route {
   if (sub.deadLetterTopic === "") return "drop";
   const dlq = findTopic(r, sub.deadLetterTopic);
-  if (!dlq || dlq.id === sub.topicId || topicSubscriptionIds(r, dlq.id).length === 0) return "keep";
+  if (!dlq || dlq.id === sub.topicId || !keepsMessage(dlq, topicSubscriptionIds(r, dlq.id))) return "keep";
   return dlq;
 }
 
@@ -132,7 +132,7 @@ export class FailedDeliveries {
     let gone = 0;
     const keys = new Map<number, string>(); // ordered: the keys the leaving messages pass on
     const dlq = typeof this.route === "object" ? this.route : undefined;
-    const dlqTargets = dlq && dlq.retainAckedMs <= 0 ? fanOutTargets(w, dlq.id) : undefined;
+    const dlqTargets = dlq ? fanOutTargets(w, dlq.id) : undefined;
     const leaving: Exhausted[] = [];
     for (const x of this.exhausted) {
       const raw = w.get(seqKey(Table.Message, topic.id, x.seq));
@@ -144,7 +144,7 @@ export class FailedDeliveries {
         continue;
       }
       const letter = dlq ? deadLetter(m, sub, x) : undefined;
-      if (letter && dlqTargets && matchingSubIds(dlqTargets, letter.attributes).length === 0) {
+      if (letter && dlq && dlqTargets && !keepsMessage(dlq, matchingSubIds(dlqTargets, letter.attributes))) {
         // Every subscription of the dead-letter topic filters it out: the append would store
         // nothing, so it stays here, available again, rather than be lost.
         w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));

@@ -261,4 +261,20 @@ export function deadLetterCases(factory: StoreFactory): void {
     assert.match(back?.message.id ?? "", /^sy-/, "a generated id");
     assert.deepEqual(back?.message.attributes, {}, "dead-letter attributes are dropped");
   });
+  it("dead letter - a DLQ without subscriptions that retains messages keeps the letter (it would store it)", async (t) => {
+    const { store } = await setup(t, factory);
+    await store.createTopic(topicSettings("jobs"), T0);
+    await store.createTopic(topicSettings("dlq", { retainAckedMs: 60_000 }), T0);
+    await store.createSubscription(subSettings("work", "jobs", { maxDeliveryAttempts: 1, deadLetterTopic: "dlq" }), T0);
+    await store.append("jobs", [rec("j1")], T0);
+    const got = await lease(store, "work", 1, T0);
+    assert.deepEqual(await store.nack("work", byTokens(...tokensOf(got)), T0, T0, failed), ["ok"]);
+    assert.equal((await store.topicCounters("jobs")).messages, 0);
+    const page = await store.readLog("dlq", 1, 10, 1 << 20, T0);
+    assert.deepEqual(
+      page.messages.map((m) => m.attributes[A.sourceId]),
+      ["j1"],
+    );
+    assert.equal(await store.deadLettered("work"), 1);
+  });
 }
