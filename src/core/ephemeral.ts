@@ -11,61 +11,55 @@ import type { SubscriptionInfo } from "./types.js";
 export interface IdleTracker {
   /** Last use per subscription name (epoch ms). */
   readonly lastUsedMs: Map<string, number>;
-  /** Ephemeral subscriptions by name → their idle limit; undefined until the start-up listing is done. */
-  tracked: Map<string, number> | undefined;
+  /**
+   * Names of ephemeral subscriptions. A sweep reads each one's current record, so a name that
+   * is stale (deleted, or no longer ephemeral) is simply dropped there.
+   */
+  readonly tracked: Set<string>;
   readonly startedMs: number;
   /** Arms the sweep timer if there is anything to sweep and it is not armed. */
   arm: () => void;
   armed: boolean;
-  /** Changes made while the start-up listing ran (limit 0: no longer ephemeral or deleted). */
-  readonly early: Map<string, number>;
 }
 
 /** A new tracker; the broker creates one. */
 export function createIdleTracker(nowMs: number): IdleTracker {
-  return { lastUsedMs: new Map(), tracked: undefined, startedMs: nowMs, arm: () => {}, armed: false, early: new Map() };
+  return { lastUsedMs: new Map(), tracked: new Set(), startedMs: nowMs, arm: () => {}, armed: false };
 }
 
 /** Records a use of the subscription now. */
 export function markUsed(ctx: CoreContext, name: string): void {
-  if (ctx.idle.tracked?.has(name) ?? true) ctx.idle.lastUsedMs.set(name, ctx.clock.now());
+  if (ctx.idle.tracked.has(name)) ctx.idle.lastUsedMs.set(name, ctx.clock.now());
 }
 
 /** Keeps the tracked set in step with a created or updated subscription. */
 export function trackSubscription(ctx: CoreContext, sub: SubscriptionInfo): void {
-  const tracked = ctx.idle.tracked;
-  if (!tracked) {
-    // The start-up listing may have read before this change: replay it once the listing is in.
-    ctx.idle.early.set(sub.name, sub.expireAfterIdleMs);
-    return;
-  }
+  const { tracked } = ctx.idle;
   if (sub.expireAfterIdleMs > 0) {
     // Newly ephemeral: its idle clock starts now.
     if (!tracked.has(sub.name)) ctx.idle.lastUsedMs.set(sub.name, ctx.clock.now());
-    tracked.set(sub.name, sub.expireAfterIdleMs);
+    tracked.add(sub.name);
     ctx.idle.arm();
   } else {
-    tracked.delete(sub.name);
-    ctx.idle.lastUsedMs.delete(sub.name);
+    untrackSubscription(ctx, sub.name);
   }
 }
 
 /** Forgets a deleted subscription. */
 export function untrackSubscription(ctx: CoreContext, name: string): void {
-  if (ctx.idle.tracked) ctx.idle.tracked.delete(name);
-  else ctx.idle.early.set(name, 0);
+  ctx.idle.tracked.delete(name);
   ctx.idle.lastUsedMs.delete(name);
 }
 
 /** Page size of the first sweep's listing. */
 const LIST_PAGE = 1000;
 
-async function listEphemeral(ctx: CoreContext): Promise<Map<string, number>> {
-  const tracked = new Map<string, number>();
+/** Adds the ephemeral subscriptions the store already has (those from before a restart). */
+async function trackStored(ctx: CoreContext): Promise<void> {
   for (let after = ""; ; ) {
     const page = await ctx.store.listSubscriptions("", after, LIST_PAGE);
-    for (const s of page) if (s.expireAfterIdleMs > 0) tracked.set(s.name, s.expireAfterIdleMs);
-    if (page.length < LIST_PAGE) return tracked;
+    for (const s of page) if (s.expireAfterIdleMs > 0) ctx.idle.tracked.add(s.name);
+    if (page.length < LIST_PAGE) return;
     after = (page[page.length - 1] as { name: string }).name;
   }
 }
@@ -75,22 +69,21 @@ async function listEphemeral(ctx: CoreContext): Promise<Map<string, number>> {
  * own delete (ends streams, wakes waiters). Returns the names deleted.
  */
 export async function sweepIdle(ctx: CoreContext, remove: (name: string) => Promise<void>): Promise<string[]> {
-  if (!ctx.idle.tracked) return [];
   const now = ctx.clock.now();
   const deleted: string[] = [];
-  for (const [name, limitMs] of [...ctx.idle.tracked]) {
+  for (const name of [...ctx.idle.tracked]) {
     if (ctx.shutdown.signal.aborted) break;
     if ((ctx.consumers.get(name) ?? 0) > 0) {
       ctx.idle.lastUsedMs.set(name, now);
       continue;
     }
     const sub = await ctx.store.getSubscription(name);
-    if (!sub) {
+    if (!sub || sub.expireAfterIdleMs <= 0) {
       untrackSubscription(ctx, name);
       continue;
     }
     const since = ctx.idle.lastUsedMs.get(name) ?? Math.max(ctx.idle.startedMs, sub.createTimeMs);
-    if (now - since < limitMs) continue;
+    if (now - since < sub.expireAfterIdleMs) continue;
     try {
       await remove(name);
       deleted.push(name);
@@ -109,7 +102,7 @@ export async function sweepIdle(ctx: CoreContext, remove: (name: string) => Prom
  */
 export function startIdleSweeper(ctx: CoreContext, intervalMs: number, remove: (name: string) => Promise<void>): void {
   ctx.idle.arm = () => {
-    if (ctx.idle.armed || ctx.shutdown.signal.aborted || ctx.idle.tracked?.size === 0) return;
+    if (ctx.idle.armed || ctx.shutdown.signal.aborted || ctx.idle.tracked.size === 0) return;
     ctx.idle.armed = true;
     const timer = ctx.clock.setTimer(() => {
       ctx.shutdown.signal.removeEventListener("abort", stop);
@@ -123,15 +116,7 @@ export function startIdleSweeper(ctx: CoreContext, intervalMs: number, remove: (
     const stop = () => ctx.clock.clearTimer(timer);
     ctx.shutdown.signal.addEventListener("abort", stop, { once: true });
   };
-  listEphemeral(ctx)
-    .then((found) => {
-      for (const [name, limitMs] of ctx.idle.early) {
-        if (limitMs > 0) found.set(name, limitMs);
-        else found.delete(name);
-      }
-      ctx.idle.early.clear();
-      ctx.idle.tracked = found;
-      ctx.idle.arm();
-    })
+  trackStored(ctx)
+    .then(() => ctx.idle.arm())
     .catch((e) => ctx.logger.warn("could not list ephemeral subscriptions", { error: String(e) }));
 }
