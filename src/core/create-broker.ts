@@ -29,21 +29,22 @@ export interface BrokerOptions {
 
 /** Creates the broker core on a store. The caller owns the store and closes it after the broker. */
 export function createBroker(options: BrokerOptions): Broker {
+  const clock = options.clock ?? systemClock;
+  const shutdown = new AbortController();
   const ctx: CoreContext = {
     store: options.store,
-    clock: options.clock ?? systemClock,
+    clock,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     logger: options.logger ?? silentLogger,
     notifier: createLocalNotifier(),
     consumers: new Map(),
     streams: new Map(),
-    idle: createIdleTracker((options.clock ?? systemClock).now()),
-    expirySweeps: new Map(),
+    idle: createIdleTracker(clock.now()),
+    expirySweeps: createExpirySweeps({ clock, shutdown }),
     deadLetterWarnedMs: new Map(),
-    shutdown: new AbortController(),
+    shutdown,
     subscriptionListeners: new Set(),
   };
-  ctx.expirySweeps = createExpirySweeps(ctx);
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
   const open = () => {
