@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { it } from "node:test";
+import { pushConfig, text, utf8 } from "../../test/helpers/push-test-kit.js";
 import type { Delivery } from "../core/index.js";
 import { pushBackoffMs } from "./backoff.js";
 import { attributeHeaderName, buildPushRequest, headerValue } from "./request.js";
-import { pushConfig, text, utf8 } from "./test-kit.js";
 
 const delivery: Delivery = {
   ackId: "tok",

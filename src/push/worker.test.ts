@@ -1,10 +1,18 @@
 /** Push scheduling on the real core (memory store) with a fake clock and a scripted sender. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import {
+  createFakeSender,
+  type FakeSender,
+  flush,
+  pushConfig,
+  setupCore,
+  text,
+  utf8,
+} from "../../test/helpers/push-test-kit.js";
 import type { Broker, PushSettings, SubscriptionInfo } from "../core/index.js";
 import { silentLogger } from "../util/index.js";
 import { createPushAgent } from "./agent.js";
-import { createFakeSender, type FakeSender, flush, pushConfig, setupCore, text, utf8 } from "./test-kit.js";
 import { PushWorker } from "./worker.js";
 
 async function subStats(broker: Broker, name: string) {

@@ -3,11 +3,11 @@
  * the in-memory store with a fake clock.
  */
 import type { TestContext } from "node:test";
-import { type Broker, type BrokerLimits, createBroker, type PushSettings } from "../core/index.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock, type FakeClock } from "../util/index.js";
-import type { PushRequest } from "./request.js";
-import type { PushSender } from "./sender.js";
+import { type Broker, type BrokerLimits, createBroker, type PushSettings } from "../../src/core/index.js";
+import type { PushRequest } from "../../src/push/request.js";
+import type { PushSender } from "../../src/push/sender.js";
+import { createMemoryStore } from "../../src/store/index.js";
+import { createFakeClock, type FakeClock } from "../../src/util/index.js";
 
 /** One request the fake sender received; the test answers it. */
 export interface FakeCall {
