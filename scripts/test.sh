@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs the test suites with node:test (Node 20's --test takes no globs, so files are listed
-# with find). Usage: bash scripts/test.sh [unit|integration|all]   (default: all)
+# with find). Usage: bash scripts/test.sh [unit|integration|all|interop]   (default: all)
 #   unit:        every *.test.ts under src/ (colocated unit tests)
-#   integration: every *.test.ts under test/ (store conformance, integration, crash, architecture)
+#   integration: every *.test.ts under test/ but test/interop (store conformance, integration,
+#                crash, architecture); needs nothing but Node and npm
+#   all:         unit, then integration (what `npm test` runs)
+#   interop:     every *.test.ts under test/interop: tests that drive programs from Debian packages
+#                (redis-cli, redis-benchmark, h2load, Chromium, Python). scripts/interop-preflight.sh
+#                checks for each first and fails with the apt-get line when one is missing.
 # Fails if a suite has no test file. Extra options for node go in NODE_TEST_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,14 +17,23 @@ case "$suite" in
   unit) dirs=(src) ;;
   integration) dirs=(test) ;;
   all) dirs=(src test) ;;
+  interop)
+    bash scripts/interop-preflight.sh
+    dirs=(test/interop)
+    ;;
   *)
-    echo "usage: bash scripts/test.sh [unit|integration|all]" >&2
+    echo "usage: bash scripts/test.sh [unit|integration|all|interop]" >&2
     exit 2
     ;;
 esac
 
 for dir in "${dirs[@]}"; do
-  mapfile -t files < <(find "$dir" -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+  if [ "$dir" = test ]; then
+    # The interop suite has its own command: it needs programs that npm does not install.
+    mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/interop/*' | LC_ALL=C sort)
+  else
+    mapfile -t files < <(find "$dir" -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+  fi
   if [ "${#files[@]}" -eq 0 ]; then
     echo "scripts/test.sh: no *.test.ts files under $dir/" >&2
     exit 1

@@ -1,17 +1,13 @@
 /**
  * The okQ bridge on the real server (port 0, LMDB) with real Redis clients: ioredis (default
  * options, which speak RESP3 since v6; RESP2; no ready check), node-redis (RESP3 default and
- * RESP2) and redis-cli from Debian's redis-tools.
+ * RESP2). redis-cli and redis-benchmark are driven in test/interop/okq-redis-tools.test.ts.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { Redis, type RedisOptions } from "ioredis";
 import { createClient } from "redis";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
-
-const run = promisify(execFile);
 
 let server: TestServer;
 let okq: { host: string; port: number };
@@ -88,20 +84,4 @@ describe("okq clients", () => {
       }
     });
   }
-
-  it("okq - redis-cli pushes, pops and acks", async () => {
-    const has = await run("redis-cli", ["--version"]).catch(() => undefined);
-    // .ci/run installs redis-tools; without it this test fails and says why.
-    assert.ok(has, "redis-cli is missing: install Debian's redis-tools (apt-get install -y redis-tools)");
-    const cli = (...args: string[]) =>
-      run("redis-cli", ["-h", okq.host, "-p", String(okq.port), ...args]).then((r) => r.stdout);
-    assert.equal(await cli("QLPUSH", "cli", "e1", "hello world"), "OK\n");
-    assert.equal(await cli("QRPOP", "cli"), "e1\nhello world\n");
-    assert.equal(await cli("QACK", "cli", "e1"), "1\n");
-    assert.equal(await cli("QRPOP", "cli"), "\n");
-    assert.equal(await cli("QSTATUS", "cli"), "cli total: 0 processing: 0 consumers: 0\n");
-    assert.equal(await cli("PING"), "PONG\n");
-    assert.equal(await cli("-3", "QRPOP", "cli"), "\n");
-    assert.match(await cli("FOO"), /ERR unknown command "FOO"/);
-  });
 });
