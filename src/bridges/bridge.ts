@@ -3,6 +3,7 @@ import { type Client, ConnectError } from "@connectrpc/connect";
 import type { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import type { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
+import type { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 
 /**
@@ -12,6 +13,7 @@ import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js
 export interface BrokerClients {
   publisher: Client<typeof PublisherService>;
   subscriber: Client<typeof SubscriberService>;
+  replay: Client<typeof ReplayService>;
   admin: Client<typeof AdminService>;
 }
 

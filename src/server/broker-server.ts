@@ -17,12 +17,14 @@ import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
+import type { RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
+import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
+import { createInProcessClients } from "./in-process-clients.js";
+import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
-import { createInProcessClients, createOkqListener, type OkqListener } from "./okq-listener.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
-import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 
 /** The files whose services the RPC port serves; reflection answers from them and their imports. */
 const SERVED_FILES: readonly DescFile[] = [
@@ -82,7 +84,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let broker: Broker | undefined;
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
-  let okq: OkqListener | undefined;
+  const bridges: RunningBridgeListener[] = [];
+  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
   const bridgeMetrics = createBridgeMetrics();
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
@@ -100,7 +103,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       // gzip costs ~10x throughput on streams; clients on loopback gain nothing from it.
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
-      interceptors: [createShutdownInterceptor(shutdown.signal)],
+      interceptors,
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
       fallback: createHttpEndpoints({
@@ -128,15 +131,17 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       );
       const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
       logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
-      if (config.okqPort !== "off") {
-        const clients = createInProcessClients(broker, logger, [createShutdownInterceptor(shutdown.signal)]);
-        okq = createOkqListener({ clients, config, logger, metrics: bridgeMetrics, shutdownSignal: shutdown.signal });
-        const bound = await okq.listener.listen(
-          { name: "okq", host: config.host, port: config.okqPort, flag: "--okq-port" },
-          shutdown.signal,
-        );
-        addresses.okq = formatAddress(bound);
-        logger.info("okq listener up (RESP)", { address: addresses.okq });
+      const clients = createInProcessClients(broker, logger, interceptors);
+      const context = { clients, config, logger, metrics: bridgeMetrics, shutdownSignal: shutdown.signal };
+      for (const definition of BRIDGE_LISTENERS) {
+        const port = definition.port(config);
+        if (port === "off") continue;
+        const bridge = definition.create(context);
+        bridges.push(bridge);
+        const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
+        const bound = await bridge.listen(spec, shutdown.signal);
+        addresses[definition.key] = formatAddress(bound);
+        logger.info(`${definition.key} listener up (${definition.serves})`, { address: addresses[definition.key] });
       }
       return addresses;
     } catch (e) {
@@ -149,18 +154,20 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   function teardown(): Promise<void> {
     tearingDown ??= (async () => {
       listener?.stopAccepting();
-      okq?.listener.stopAccepting();
+      for (const bridge of bridges) bridge.stopAccepting();
       shutdown.abort(new BrokerError("SHUTTING_DOWN", "the server is shutting down"));
       const errors: unknown[] = [];
       // Webhook requests in flight get the same grace as RPC calls; their leases go back before the core closes.
       const pushClosed = pushAgent?.close(config.shutdownGraceMs).catch((e: unknown) => errors.push(e));
-      const bridgeClosed = okq?.bridge.close(config.shutdownGraceMs);
+      const bridgesClosed = Promise.allSettled(bridges.map((b) => b.close(config.shutdownGraceMs))).then((results) => {
+        for (const r of results) if (r.status === "rejected") errors.push(r.reason);
+      });
       if (listener) {
         const drained = await listener.drain(config.shutdownGraceMs);
         if (!drained) logger.warn("grace period over; closing connections", { inFlight: listener.inFlight() });
       }
       // Bridges call the core in-process: they finish before the RPC connections go.
-      await bridgeClosed;
+      await bridgesClosed;
       await listener?.destroy();
       await pushClosed;
       await broker?.close().catch((e: unknown) => errors.push(e));
@@ -188,7 +195,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     },
     close,
     shutdownSignal: shutdown.signal,
-    connections: () => (listener?.connections() ?? 0) + (okq?.listener.connections() ?? 0),
+    connections: () => bridges.reduce((n, b) => n + b.connections(), listener?.connections() ?? 0),
     config,
   };
 }

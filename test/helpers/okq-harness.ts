@@ -4,14 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { type Duplex, duplexPair } from "node:stream";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
-import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
-import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
-import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { BridgeMetrics, BrokerClients, TcpBridge } from "../../src/bridges/bridge.js";
 import { createOkqBridge, type OkqOptions } from "../../src/bridges/okq/index.js";
 import { type Broker, createBroker } from "../../src/core/index.js";
-import { registerBrokerServices } from "../../src/rpc/index.js";
+import { createInProcessClients } from "../../src/server/in-process-clients.js";
+import { createServerInterceptors } from "../../src/server/interceptors.js";
 import { createMemoryStore } from "../../src/store/index.js";
 import { type Clock, silentLogger } from "../../src/util/index.js";
 
@@ -133,13 +130,10 @@ export function createOkqHarness(options: { clock?: Clock; okq?: OkqOptions } = 
     ...(options.clock ? { clock: options.clock } : {}),
     ...(maxMessageBytes ? { limits: { maxMessageBytes } } : {}),
   });
-  const transport = createRouterTransport((router) => registerBrokerServices(router, { broker, logger: silentLogger }));
-  const clients: BrokerClients = {
-    publisher: createClient(PublisherService, transport),
-    subscriber: createClient(SubscriberService, transport),
-    admin: createClient(AdminService, transport),
-  };
   const shutdown = new AbortController();
+  // The production wiring: the same in-process clients and server interceptors as the server.
+  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
+  const clients = createInProcessClients(broker, silentLogger, interceptors);
   const metrics = recordMetrics();
   const bridge = createOkqBridge(
     { clients, logger: silentLogger, metrics, shutdownSignal: shutdown.signal },
