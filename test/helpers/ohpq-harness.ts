@@ -15,7 +15,7 @@ import { BrokerError } from "../../src/errors/index.js";
 import { createInProcessClients } from "../../src/server/in-process-clients.js";
 import { createServerInterceptors } from "../../src/server/interceptors.js";
 import { createMemoryStore } from "../../src/store/index.js";
-import { type Clock, silentLogger } from "../../src/util/index.js";
+import { type Clock, type Logger, silentLogger } from "../../src/util/index.js";
 import { type RawClient, type RecordedMetrics, rawClient, recordMetrics } from "./okq-harness.js";
 
 /** A user of the test authenticator (the ohpq config's form: one role, allowed queues). */
@@ -83,6 +83,8 @@ export interface OhpqHarnessOptions {
   users?: Record<string, TestUser>;
   /** Largest message in bytes (the broker's limit). */
   maxMessageBytes?: number;
+  /** The bridge's logger. Default: silent. */
+  logger?: Logger;
 }
 
 /** Creates an {@link OhpqHarness}. */
@@ -109,7 +111,7 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
   const bridge = createOhpqBridge<TestUser>(
     {
       clients,
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
       metrics,
       shutdownSignal: shutdown.signal,
       ...(auth
@@ -131,6 +133,9 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
     shutdown,
     connect() {
       const [client, server] = duplexPair();
+      // As with TCP, a side that is destroyed closes the other (duplexPair does not, on Node 20).
+      client.once("close", () => server.destroy());
+      server.once("close", () => client.destroy());
       sockets.push(client);
       bridge.handleConnection(server);
       return rawClient(client);
