@@ -85,6 +85,8 @@ export interface OhpqHarnessOptions {
   maxMessageBytes?: number;
   /** The bridge's logger. Default: silent. */
   logger?: Logger;
+  /** More server interceptors, after the server's own (to observe the bridge's calls). */
+  interceptors?: Interceptor[];
 }
 
 /** Creates an {@link OhpqHarness}. */
@@ -96,7 +98,10 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
     ...(options.maxMessageBytes ? { limits: { maxMessageBytes: options.maxMessageBytes } } : {}),
   });
   const shutdown = new AbortController();
-  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
+  const interceptors = [
+    ...createServerInterceptors({ shutdownSignal: shutdown.signal }),
+    ...(options.interceptors ?? []),
+  ];
   const clients = createInProcessClients(broker, silentLogger, interceptors);
   const metrics = recordMetrics();
   const users = options.users;

@@ -133,6 +133,33 @@ describe("ohpq session bounds", () => {
     await c.roundtrip(`PUB ${"n".repeat(256)} x\n`, "ERROR invalid queue name\n");
   });
 
+  it("ohpq bounds - pipelined PUBs of one queue are one Publish each run, answered one by one in order", async (t) => {
+    const publishes: number[] = [];
+    const h = harness(t, {
+      maxMessageBytes: 100,
+      interceptors: [
+        (next) => async (req) => {
+          if (req.method.name === "Publish")
+            publishes.push((req.message as unknown as { messages: unknown[] }).messages.length);
+          return next(req);
+        },
+      ],
+    });
+    const c = h.connect();
+    const run = Array.from({ length: 1500 }, (_, i) => `PUB r m${i}\n`).join("");
+    c.send(`${run}PUB other x\nPUB r a\nPUB r ${"x".repeat(101)}\nPUB r b\nPUB r\nPUB r c\n`);
+    await c.expect(`${"OK\n".repeat(1502)}ERROR message too large\nOK\nERROR invalid arguments\nOK\n`);
+    // The first PUB of a queue is tried again once the queue is made: 1000 twice, then 500 (the
+    // limit), other's twice, then a run of three that falls back to one by one, then c.
+    assert.deepEqual(publishes, [1000, 1000, 500, 1, 1, 3, 1, 1, 1, 1]);
+    assert.equal(h.metrics.commands.get("PUB"), 1506);
+    const got = await h.clients.subscriber.pull({ subscription: "r", maxMessages: 1000 });
+    assert.deepEqual(
+      got.messages.slice(0, 3).map((m) => Buffer.from(m.message?.data ?? []).toString()),
+      ["m0", "m1", "m2"],
+    );
+  });
+
   it("ohpq bounds - metrics count connections, commands by name and errors", async (t) => {
     const h = harness(t);
     const c = h.connect();

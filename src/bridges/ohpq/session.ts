@@ -1,14 +1,14 @@
 import type { Duplex } from "node:stream";
-import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
 import type { TimerHandle } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
 import { COMMANDS, type CommandSession } from "./commands/index.js";
+import { type Pub, parsePub, publishRun, takePubRun } from "./commands/publish.js";
+import { ConnectionSubscriptions } from "./connection-subscriptions.js";
 import { BRIDGE, type OhpqContext } from "./context.js";
 import { REPLY } from "./errors.js";
 import { LineDecoder, type LineEvent } from "./line-decoder.js";
-import { type PendingMessage, PendingSlots } from "./pending.js";
-import { QueueSubscription, type SubscriptionHost } from "./subscription.js";
-import { messageLine, splitToken, tokens } from "./text-format.js";
+import { PendingSlots } from "./pending.js";
+import { splitToken, tokens } from "./text-format.js";
 
 const NOTHING = Buffer.alloc(0);
 
@@ -21,7 +21,7 @@ const NOTHING = Buffer.alloc(0);
  * `drainTimeoutMs` is dropped. When the connection ends, its pending messages go back to their
  * queues at once.
  */
-export class OhpqSession implements CommandSession, SubscriptionHost {
+export class OhpqSession implements CommandSession {
   clients: BrokerClients | undefined;
   closeAfterReply = false;
   readonly pending: PendingSlots;
@@ -31,18 +31,7 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
   private readonly decoder: LineDecoder;
   private readonly lines: LineEvent[] = [];
   private lineBytes = 0;
-  private readonly subs = new Map<string, QueueSubscription>();
-  /** SUBs of the command executing; their streams start once its reply is written. */
-  private readonly toStart: QueueSubscription[] = [];
-  /** Pushed messages waiting for the command executing to be answered. */
-  private readonly outbox: PendingMessage[] = [];
-  private readonly slotWaiters = new Map<string, Set<() => void>>();
-  /**
-   * A stream's delivery that found its slot still full: the broker took the ACK of the last
-   * message and the stream leased the next before the ACK's reply reached this connection. It
-   * moves into the slot as soon as the slot empties.
-   */
-  private readonly stash = new Map<string, ReceivedMessage>();
+  private readonly subs: ConnectionSubscriptions;
   private running = false;
   private readingPaused = false;
   private ended = false;
@@ -61,7 +50,12 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
     this.peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "local";
     this.clients = ctx.authRequired ? undefined : ctx.anonymousClients;
     this.decoder = new LineDecoder(ctx.options.maxLineBytes);
-    this.pending = new PendingSlots(ctx, (queue) => this.slotFreed(queue));
+    this.pending = new PendingSlots(ctx, (queue) => this.subs.slotFreed(queue));
+    this.subs = new ConnectionSubscriptions(ctx, this.pending, {
+      clients: () => this.clients,
+      ending: () => this.finished,
+      wake: () => void this.run(),
+    });
     this.lastInputMs = ctx.options.clock.now();
     this.armIdleTimer(ctx.options.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -100,71 +94,7 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
   }
 
   subscribe(queue: string): void {
-    const sub = new QueueSubscription(this, queue, this.clients as BrokerClients, this.pending.leaseMs);
-    this.subs.set(queue, sub);
-    this.toStart.push(sub);
-  }
-
-  // --- SubscriptionHost -----------------------------------------------------------------------
-
-  whenSlotFree(queue: string, signal: AbortSignal): Promise<void> {
-    if (!this.pending.get(queue)) return Promise.resolve();
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      let set = this.slotWaiters.get(queue);
-      if (!set) {
-        set = new Set();
-        this.slotWaiters.set(queue, set);
-      }
-      const onAbort = () => {
-        this.slotWaiters.get(queue)?.delete(wake);
-        reject(signal.reason);
-      };
-      const wake = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      set.add(wake);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  deliver(queue: string, m: ReceivedMessage, stream: QueueSubscription): void {
-    if (this.finished || !m.message) return; // the stream is stopping: the broker takes it back
-    if (this.pending.get(queue)) {
-      if (!this.stash.has(queue)) {
-        this.stash.set(queue, m);
-        return;
-      }
-      // Never expected (the stream holds one message at a time): start over from the broker's view.
-      this.ctx.logger.warn("ohpq: a SUB stream delivered into a full slot; reopening it", { queue });
-      this.stash.delete(queue);
-      stream.restart();
-      return;
-    }
-    this.show(queue, m);
-  }
-
-  /** Makes a stream's message pending and queues its `MESSAGE` line. */
-  private show(queue: string, m: ReceivedMessage): void {
-    if (!m.message) return;
-    const held: PendingMessage = {
-      queue,
-      ackId: m.ackId,
-      data: m.message.data,
-      source: "stream",
-      clients: this.clients as BrokerClients,
-      shown: false,
-    };
-    this.pending.put(held);
-    this.outbox.push(held);
-    void this.run();
-  }
-
-  streamEnded(queue: string): void {
-    this.stash.delete(queue);
-    const held = this.pending.get(queue);
-    if (held?.source === "stream") this.pending.drop(held);
+    this.subs.add(queue);
   }
 
   // --- input ----------------------------------------------------------------------------------
@@ -208,11 +138,11 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
       for (;;) {
         if (this.finished) return;
         let out: Buffer;
-        if (this.outbox.length > 0) out = this.takePushes();
+        if (this.subs.hasPushes) out = this.subs.takePushes();
         else if (this.lines.length > 0) out = await this.next();
         else break;
         const flushed = out.length === 0 || this.socket.write(out);
-        for (const sub of this.toStart.splice(0)) if (this.subs.get(sub.queue) === sub) sub.start();
+        this.subs.startAdded();
         if (!flushed && !(await this.drained())) {
           this.ctx.logger.warn("ohpq: client does not read; closing", { connection: this.id });
           this.ctx.metrics.error(BRIDGE, "drain_timeout");
@@ -231,17 +161,6 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
     }
   }
 
-  /** The `MESSAGE` lines of pushed messages still pending and not yet shown (a GET may have shown one). */
-  private takePushes(): Buffer {
-    const out: Buffer[] = [];
-    for (const m of this.outbox.splice(0)) {
-      if (m.shown || this.pending.get(m.queue) !== m) continue;
-      m.shown = true;
-      out.push(messageLine(m.queue, m.data));
-    }
-    return Buffer.concat(out);
-  }
-
   /** Executes the next line; its reply (nothing for an empty line). */
   private async next(): Promise<Buffer> {
     const event = this.lines.shift() as LineEvent;
@@ -256,13 +175,32 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
     const split = splitToken(event.line);
     if (split === undefined) return NOTHING; // empty lines are ignored
     const name = split.token.toString("latin1").toUpperCase();
-    const spec = COMMANDS.get(name);
-    const label = spec ? name : "unknown";
+    const label = COMMANDS.has(name) ? name : "unknown";
+    if (name === "PUB" && this.clients !== undefined && !this.ctx.shutdownSignal.aborted) {
+      const pub = parsePub(split.rest);
+      if (typeof pub !== "string") return this.pubRun(pub);
+    }
     this.ctx.metrics.command(BRIDGE, label);
-    const reply = await this.execute(name, split.rest);
+    return this.counted(label, await this.execute(name, split.rest));
+  }
+
+  /** Counts an error reply in the metrics. */
+  private counted(label: string, reply: string | Buffer): Buffer {
     const bytes = typeof reply === "string" ? Buffer.from(reply) : reply;
     if (bytes.subarray(0, 6).toString("latin1") === "ERROR ") this.ctx.metrics.error(BRIDGE, label);
     return bytes;
+  }
+
+  /**
+   * A PUB and the PUBs of the same queue read right behind it, as one Publish (one commit; a
+   * connection runs its commands in order, so merging neighbours changes nothing it can see).
+   */
+  private async pubRun(first: Pub): Promise<Buffer> {
+    const taken = takePubRun(first, this.lines);
+    for (const line of taken.lines) this.lineBytes -= line.length;
+    for (const _ of taken.messages) this.ctx.metrics.command(BRIDGE, "PUB");
+    const replies = await publishRun(this, first.queue, taken.messages);
+    return Buffer.concat(replies.map((r) => this.counted("PUB", r)));
   }
 
   private async execute(name: string, rest: Buffer): Promise<string | Buffer> {
@@ -324,27 +262,10 @@ export class OhpqSession implements CommandSession, SubscriptionHost {
     if (!this.running) this.finish();
   };
 
-  private slotFreed(queue: string): void {
-    const next = this.stash.get(queue);
-    if (next !== undefined && !this.finished) {
-      this.stash.delete(queue);
-      this.show(queue, next);
-      return;
-    }
-    const waiters = this.slotWaiters.get(queue);
-    if (!waiters) return;
-    this.slotWaiters.delete(queue);
-    for (const wake of waiters) wake();
-  }
-
   /** Stops the SUB streams and gives pending messages back (once). */
   private cleanup(): Promise<void> {
     if (this.cleaned !== undefined) return this.cleaned;
-    for (const sub of this.subs.values()) sub.stop();
-    this.subs.clear();
-    this.toStart.length = 0;
-    this.outbox.length = 0;
-    this.stash.clear();
+    this.subs.stopAll();
     this.cleaned = this.pending.releaseAll();
     return this.cleaned;
   }
