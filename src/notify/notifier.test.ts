@@ -58,7 +58,10 @@ describe("notifier", () => {
   it("notifier - property: a notify after a version read is never missed, whatever is swept or forgotten", async () => {
     type Op = { kind: "notify" | "forget"; channel: number } | { kind: "flood" };
     const op = fc.oneof(
-      fc.record({ kind: fc.constantFrom("notify" as const, "forget" as const), channel: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({
+        kind: fc.constantFrom("notify" as const, "forget" as const),
+        channel: fc.integer({ min: 0, max: 3 }),
+      }),
       fc.constant({ kind: "flood" as const }),
     );
     await fc.assert(
