@@ -49,13 +49,9 @@ export class PendingSlots {
     return o.ackTimeoutMs > 0 ? o.ackTimeoutMs : o.pendingLeaseMs;
   }
 
+  /** The pending message of `queue`, if any. */
   get(queue: string): PendingMessage | undefined {
     return this.slots.get(queue)?.message;
-  }
-
-  /** Pending messages of every queue. */
-  all(): PendingMessage[] {
-    return [...this.slots.values()].map((s) => s.message);
   }
 
   /** Fills the (empty) slot of `message.queue`. */

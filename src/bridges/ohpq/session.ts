@@ -141,6 +141,7 @@ export class OhpqSession implements CommandSession {
         if (this.subs.hasPushes) out = this.subs.takePushes();
         else if (this.lines.length > 0) out = await this.next();
         else break;
+        if (this.finished) return; // closed while the command ran: its pending message went back
         const flushed = out.length === 0 || this.socket.write(out);
         this.subs.startAdded();
         if (!flushed && !(await this.drained())) {
