@@ -95,6 +95,46 @@ describe("ohpq pending messages", () => {
     assert.equal((await stats(h, "paced")).backlog, 0n);
   });
 
+  it("ohpq delivery - SUB and ACK in a loop push every message once, in order, and never into a full slot", async (t) => {
+    const warnings: string[] = [];
+    const logger = { info() {}, error: (m: string) => warnings.push(m), warn: (m: string) => warnings.push(m) };
+    const h = harness(t, { logger });
+    const n = 50;
+    await h.clients.admin.createTopic({ name: "loop", queue: true });
+    await h.clients.publisher.publish({
+      topic: "loop",
+      messages: Array.from({ length: n }, (_, i) => ({ data: Buffer.from(`m${i}`) })),
+    });
+    const c = h.connect();
+    await c.roundtrip("SUB loop\n", "OK subscribed\nMESSAGE loop m0\n");
+    for (let i = 1; i < n; i++) await c.roundtrip("ACK loop\n", `OK\nMESSAGE loop m${i}\n`);
+    await c.roundtrip("ACK loop\n", "OK\n");
+    await c.roundtrip("GET loop\n", "EMPTY\n");
+    assert.deepEqual(warnings, []);
+    assert.equal((await stats(h, "loop")).backlog, 0n);
+  });
+
+  it("ohpq delivery - when the next message is leased before the ACK's reply is back, OK still comes first", async (t) => {
+    // The broker applies the ack, the stream leases the next message, and only then does the
+    // ACK's reply arrive: the delivery waits for the slot instead of being pushed or dropped.
+    const h = harness(t, {
+      interceptors: [
+        (next) => async (req) => {
+          const res = await next(req);
+          if (req.method.name === "Ack") await sleep(30);
+          return res;
+        },
+      ],
+    });
+    await publish(h, "slowack", "a", "b");
+    const c = h.connect();
+    await c.roundtrip("SUB slowack\n", "OK subscribed\nMESSAGE slowack a\n");
+    await c.roundtrip("ACK slowack\n", "OK\nMESSAGE slowack b\n");
+    await c.roundtrip("GET slowack\n", "MESSAGE slowack b\n");
+    await c.roundtrip("ACK slowack\n", "OK\n");
+    assert.equal((await stats(h, "slowack")).backlog, 0n);
+  });
+
   it("ohpq delivery - a SUB's pending message goes back when its connection drops, and another subscriber gets it", async (t) => {
     const h = harness(t);
     await publish(h, "handover", "job");
