@@ -30,8 +30,13 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
+  --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
+  --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
+  --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
+  --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
   -h, --help                    print this help
 
-Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
+Of the bridges okQ and OPQ are built: the other bridge flags are accepted and checked, and
 the ready line lists only listeners that exist.
 `;

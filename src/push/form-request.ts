@@ -17,7 +17,6 @@ export class UndeliverableError extends Error {
 }
 
 /** Header values Node's HTTP client sends: tab and visible latin1, no CR, LF or NUL. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
 const BAD_HEADER_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
