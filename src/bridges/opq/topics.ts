@@ -153,7 +153,7 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
   return {
     ensure(topic) {
       const ready = known.get(topic);
-      if (ready) return ready;
+      if (ready !== undefined) return ready;
       const p = prepare(topic);
       known.set(topic, p);
       p.catch(() => known.delete(topic));
