@@ -107,38 +107,52 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
     }
   }
 
-  async function create(topic: string): Promise<void> {
-    const settings = {
-      ordered: true,
-      push: pushConfig(o),
-      maxDeliveryAttempts: o.maxAttempts,
-      deadLetterTopic: o.maxAttempts > 0 ? o.deadLetterTopic : "",
-    };
+  const settings = () => ({
+    ordered: true,
+    push: pushConfig(o),
+    maxDeliveryAttempts: o.maxAttempts,
+    deadLetterTopic: o.maxAttempts > 0 ? o.deadLetterTopic : "",
+  });
+
+  /** Creates the topic with its subscription; false when the topic exists already. */
+  async function createTopic(topic: string): Promise<boolean> {
+    try {
+      await clients().admin.getTopic({ name: topic });
+      return false;
+    } catch (e) {
+      if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+    }
+    await ensureDeadLetterTopic();
     try {
       await clients().admin.createTopic({
         name: topic,
         queue: true,
         retainAckedMs: BigInt(o.retainMs),
-        queueSubscription: settings,
+        queueSubscription: settings(),
       });
       logger.info("opq: topic created", { topic });
-      return;
+      return true;
     } catch (e) {
       if (reasonOf(e) !== "ALREADY_EXISTS") throw e;
+      return false;
     }
-    // The topic was there already (made by another door): add the subscription.
+  }
+
+  /** Adds the OPQ subscription to a topic made by another door (or another request meanwhile). */
+  async function createSubscription(topic: string): Promise<void> {
+    await ensureDeadLetterTopic();
     try {
-      await clients().admin.createSubscription({ subscription: { name: topic, topic, ...settings } });
+      await clients().admin.createSubscription({ subscription: { name: topic, topic, ...settings() } });
     } catch (e) {
       if (reasonOf(e) !== "ALREADY_EXISTS") throw e;
     }
   }
 
   async function prepare(topic: string): Promise<void> {
+    await createTopic(topic);
     let sub = await current(topic);
     if (sub === undefined) {
-      await ensureDeadLetterTopic();
-      await create(topic);
+      await createSubscription(topic);
       sub = await current(topic);
     }
     if (!isOpqSubscription(sub)) {
