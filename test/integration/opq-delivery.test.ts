@@ -8,8 +8,8 @@ import { after, before, describe, it } from "node:test";
 import type { Config } from "../../src/config/index.js";
 import { createTestClients, type TestClients } from "../helpers/clients.js";
 import { opqForm, opqPush } from "../helpers/opq-client.js";
-import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
-import { type Received, startWebhookTarget, type WebhookTarget } from "../helpers/webhook-target.js";
+import { startTestServer } from "../helpers/start-test-server.js";
+import { type Received, startWebhookTarget } from "../helpers/webhook-target.js";
 
 /** The `message` field of each request a target got. */
 const messages = (got: Received[]) => got.map((r) => new URLSearchParams(r.body.toString()).get("message"));
