@@ -39,8 +39,8 @@ function describe(e: unknown): string {
  * exactly the request's headers (plus `Host`, `Content-Length` and `Connection`, which Node sets),
  * so an endpoint sees what a `form` push stored and nothing a browser-style client would add.
  * Redirects are not followed (a 3xx is the answer, so a redirect cannot lead past the host
- * allow-list). The response body is drained (up to 64 KiB, then the connection is closed), never
- * kept. Credentials in the URL become an `Authorization: Basic` header unless one is set.
+ * allow-list). The response body is drained (up to 64 KiB and within the request's time limit, else
+ * the connection is closed), never kept. Credentials in the URL become an `Authorization: Basic` header unless one is set.
  */
 export function createHttpSender(): PushSender {
   const agents = {
@@ -80,6 +80,9 @@ export function createHttpSender(): PushSender {
             },
             (res) => {
               let drained = 0;
+              // The body is drained within the same time limit, or the connection is dropped.
+              const drainTimer = setTimeout(() => res.destroy(), timeoutMs);
+              res.on("close", () => clearTimeout(drainTimer));
               res.on("data", (chunk: Buffer) => {
                 drained += chunk.length;
                 if (drained > MAX_DRAINED_RESPONSE_BYTES) res.destroy();
