@@ -54,7 +54,12 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
   const { logger, metrics } = deps;
   const budget: BodyBudget = createBodyBudget(options.maxBufferedBytes ?? 256 * 1024 * 1024);
   const topics = createOpqTopics(() => deps.clients, options, logger);
-  /** The one place a request gets its broker clients (per request, for HTTP Basic auth). */
+  /**
+   * The one place a request gets its broker clients. When the broker has users this becomes
+   * `clientsAs(await auth.fromHttpBasic(req.headers.authorization, peer))`, and `authorization`
+   * joins `dropHeaders` of {@link pushMessage} so a producer's credentials never reach a target.
+   * (Topic set-up in topics.ts stays on the bridge's own clients.)
+   */
   const clientsFor = (_req: IncomingMessage): BrokerClients => deps.clients;
 
   async function readForm(req: IncomingMessage, res: ServerResponse): Promise<Form | undefined> {
