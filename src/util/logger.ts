@@ -71,17 +71,17 @@ export function createLogger(options: LoggerOptions = {}): FullLogger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  const stream =
-    format === "pretty"
-      ? pinoPretty({
-          destination: destination ?? 2,
-          sync: true,
-          colorize: options.colorize ?? tty,
-          translateTime: "SYS:HH:MM:ss.l",
-          ignore: "pid,hostname",
-          singleLine: true,
-        })
-      : (destination ?? pino.destination({ dest: 2, sync: true }));
+  const out = destination ?? pino.destination({ dest: 2, sync: true });
+  let stream: LogDestination = out;
+  if (format === "pretty") {
+    const prettify = pinoPretty.prettyFactory({
+      colorize: options.colorize ?? tty,
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "pid,hostname",
+      singleLine: true,
+    });
+    stream = { write: (line: string) => out.write(prettify(line)) };
+  }
   return wrap(pino(pinoOptions, stream as pino.DestinationStream));
 }
 
