@@ -27,6 +27,7 @@ Exit codes of client commands:
   ${EXIT.CONFLICT}  conflict or wrong state (already exists, already acked, …)
   ${EXIT.LIMIT}  a limit was reached (topic full, message too large, …)
   ${EXIT.DENIED}  not logged in, or not allowed
+  ${EXIT.INTERRUPTED}  interrupted during a call (sub, read --follow and pub stop cleanly with 0)
 Errors print the server's stable reason in brackets, e.g. [TOPIC_NOT_FOUND] (docs/errors.md).
 
 Run "switchyard COMMAND --help" for a command's flags.`;

@@ -6,7 +6,8 @@ import { createProgram } from "./program.js";
 export { type CliIo, processIo } from "./cli-io.js";
 
 /**
- * Runs `switchyard <command> [flags]` and resolves with the exit code (see `EXIT` in
+ * Runs `switchyard <command> [flags]` (the command tree is in program.ts; a new subcommand such as
+ * `hash-password` is registered there, not parsed here) and resolves with the exit code (see `EXIT` in
  * client/cli-error.ts; `serve` keeps its own: 0, or 1 for a bad config or a failed start).
  * `serve` resolves only after a signal and a graceful close.
  */

@@ -304,6 +304,25 @@ describe("cli client", () => {
       /do not go together/,
     );
   });
+
+  it("cli client - SIGINT during a waiting call ends it with exit 130", async () => {
+    await sy(["topics", "create", "t-wait", "--queue"]);
+    let interrupt = () => {};
+    const running = runCliInProcess(["pull", "t-wait", "--wait-ms", "60000", "--server", server.baseUrl], {
+      onStart: (signal) => {
+        interrupt = signal;
+      },
+    });
+    // The long-poll is in flight once the server counts a consumer on the subscription.
+    const consumers = async () => (await clients.admin.getStats({ topics: ["t-wait"] })).subscriptions[0]?.consumers;
+    for (let i = 0; i < 500 && (await consumers()) !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await consumers(), 1, "the pull is waiting");
+    interrupt();
+    const run = await running;
+    assert.equal(run.code, 130);
+    assert.equal(run.stderr, "switchyard: interrupted\n");
+    assert.equal(run.stdout, "");
+  });
 });
 
 async function backlog(subscription: string): Promise<bigint | undefined> {

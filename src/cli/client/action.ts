@@ -16,7 +16,8 @@ export interface ClientContext {
   json: boolean;
   /**
    * Aborted by the first SIGINT/SIGTERM: a streaming command (`sub`, `read --follow`, `pub
-   * --count`) stops cleanly, finishes what it holds (acks) and exits 0. A second signal exits 130.
+   * --count`) stops cleanly, finishes what it holds (acks) and exits 0; a unary call is cut short
+   * (exit 130). A second signal exits 130 at once.
    */
   signal: AbortSignal;
 }
@@ -49,6 +50,12 @@ export function clientAction<O>(io: CliIo, state: ExitState, body: ClientBody<O>
       await body({ io, clients, json: options.json === true, signal: stop.signal }, options, args);
       state.code = EXIT.OK;
     } catch (e) {
+      if (stop.signal.aborted) {
+        // A call cut short by Ctrl-C: not a failure of the broker's.
+        io.stderr("switchyard: interrupted\n");
+        state.code = EXIT.INTERRUPTED;
+        return;
+      }
       const failure = describeFailure(e);
       if (
         failure.exitCode === EXIT.UNAVAILABLE &&

@@ -25,6 +25,8 @@ export const EXIT = {
   LIMIT: 7,
   /** Not logged in or not allowed (UNAUTHENTICATED, PERMISSION_DENIED). */
   DENIED: 8,
+  /** Interrupted (SIGINT/SIGTERM) during a call; streaming commands stop cleanly with 0 instead. */
+  INTERRUPTED: 130,
 } as const;
 
 /** One of {@link EXIT}'s values. */
