@@ -85,6 +85,11 @@ describe("config", () => {
         logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        ohpqBrokerId: "switchyard",
+        ohpqMaxLineBytes: 1024 * 1024,
+        ohpqAckTimeoutMs: 0,
+        ohpqIdleTimeoutMs: 300_000,
+        ohpqMaxConnections: 1024,
       },
     );
   });
