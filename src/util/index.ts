@@ -6,7 +6,6 @@ export {
   createLogger,
   createStderrLogger,
   type FullLogger,
-  LOG_LEVELS,
   type LogDestination,
   type LogFormat,
   type Logger,

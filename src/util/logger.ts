@@ -21,9 +21,6 @@ export interface Logger {
 /** Least severe level written (`silent` writes nothing). */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
-/** The log levels, least severe first (for config parsing and help). */
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
-
 /**
  * How lines look: `json` (one JSON object per line, for log shippers), `pretty` (readable text
  * for a terminal) or `auto` (pretty when the destination is a terminal, else json).

@@ -7,6 +7,7 @@ import {
   type Subscription,
   SubscriptionSchema,
 } from "../../../gen/switchyard/v1/types_pb.js";
+import { isSecretKey } from "../../util/index.js";
 import { formatFields, formatMap, formatMs, formatTime, orDash, yesNo } from "../client/format.js";
 import { integerFlag, keyValueFlag, parseStart, type StartFlag, uint64Flag } from "../client/parse.js";
 
@@ -232,6 +233,6 @@ export function describeSubscription(s: Subscription): string {
 
 function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = /authorization|cookie|token|secret/i.test(k) ? "(set)" : v;
+  for (const [k, v] of Object.entries(headers)) out[k] = isSecretKey(k) ? "(set)" : v;
   return out;
 }
