@@ -58,7 +58,8 @@ describe("config", () => {
       "--shutdown-grace-ms",
       "5",
       "--log-level",
-      "warn",
+      "debug",
+      "--log-format=json",
       "--push-allowed-hosts",
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
@@ -88,7 +89,8 @@ describe("config", () => {
         durability: "commit",
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
-        logLevel: "warn",
+        logLevel: "debug",
+        logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
         ohpqBrokerId: "switchyard",
@@ -124,6 +126,10 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(
+      () => loadConfig(["--log-format", "xml"]),
+      /--log-format "xml": expected one of auto, json, pretty/,
+    );
     await rejectsWith(
       () => loadConfig(["--push-allowed-hosts", "ok.example,http://x/"]),
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,

@@ -1,5 +1,5 @@
 import type { Durability } from "../store/index.js";
-import { type LogLevel, parseHostPattern } from "../util/index.js";
+import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
 export type PortSetting = number | "off";
@@ -32,8 +32,13 @@ export interface Config {
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
   readonly shutdownGraceMs: number;
-  /** Least severe log level written to stderr. Default `info`. */
+  /** Least severe log level written to stderr (`debug`, `info`, `warn`, `error`, `silent`). Default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * How log lines look: `json` (one object per line), `pretty` (text) or `auto` (the default:
+   * pretty when stderr is a terminal, else json).
+   */
+  readonly logFormat: LogFormat;
   /**
    * Hosts push subscriptions may deliver to (`host`, `host:port`, `*.domain`, `[v6]:port`); empty
    * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
@@ -79,6 +84,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
   ohpqBrokerId: "switchyard",
@@ -174,7 +180,8 @@ export const SETTINGS: {
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-  logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },
+  logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
   pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },

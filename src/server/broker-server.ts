@@ -16,7 +16,7 @@ import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Logger, silentLogger } from "../util/index.js";
+import { childLogger, type Logger, silentLogger } from "../util/index.js";
 import type { RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
@@ -24,6 +24,7 @@ import { createHttpEndpoints } from "./http-endpoints.js";
 import { createInProcessClients } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
+import { peerContextValues } from "./log-interceptor.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 
 /** The files whose services the RPC port serves; reflection answers from them and their imports. */
@@ -85,7 +86,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
-  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
+  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal, logger });
   const bridgeMetrics = createBridgeMetrics();
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
@@ -104,6 +105,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
+      // Each call's peer (client address) for the request-scoped log fields.
+      contextValues: peerContextValues,
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
       fallback: createHttpEndpoints({
@@ -136,7 +139,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       for (const definition of BRIDGE_LISTENERS) {
         const port = definition.port(config);
         if (port === "off") continue;
-        const bridge = definition.create(context);
+        // Each bridge logs with its name on every line (request-scoped fields: bridge, client, …).
+        const bridge = definition.create({ ...context, logger: childLogger(logger, { bridge: definition.key }) });
         bridges.push(bridge);
         const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
         const bound = await bridge.listen(spec, shutdown.signal);

@@ -2,8 +2,8 @@ import { DEFAULT_CONFIG } from "../config/index.js";
 
 const d = DEFAULT_CONFIG;
 
-/** The text of `switchyard --help` and `switchyard serve --help`. */
-export const USAGE = `Usage: switchyard serve [flags]
+/** The text of `switchyard serve --help` (and `switchyard help serve`). */
+export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
@@ -26,7 +26,9 @@ Flags (a config file may set the same; flags win over it):
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
-  --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  --log-level LEVEL             debug, info, warn, error or silent (default ${d.logLevel})
+  --log-format FORMAT           json (one object per line), pretty, or auto: pretty when
+                                stderr is a terminal, else json (default ${d.logFormat})
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
