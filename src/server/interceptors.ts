@@ -5,6 +5,8 @@ import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 export interface ServerInterceptorOptions {
   /** Aborted when shutdown begins. */
   shutdownSignal: AbortSignal;
+  /** Measures every call (the server's RPC metrics); first, so it sees every other rejection too. */
+  metrics?: Interceptor;
 }
 
 /**
@@ -13,5 +15,5 @@ export interface ServerInterceptorOptions {
  * the adapter. Cross-cutting rules (shutdown, metrics, auth) belong here, once.
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
-  return [createShutdownInterceptor(options.shutdownSignal)];
+  return [...(options.metrics ? [options.metrics] : []), createShutdownInterceptor(options.shutdownSignal)];
 }
