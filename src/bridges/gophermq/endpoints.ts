@@ -107,17 +107,20 @@ export function createEndpoints(deps: EndpointDeps) {
   async function publishAsync(req: GopherRequest, res: GopherResponse, signal: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject", "data"] as const);
     if ("status" in bound) return bound.status as number;
+    const subject = bound.subject;
+    const warn = (reason: string) =>
+      deps.logger.warn("gophermq: async publish failed; the message was not stored", { subject, reason });
+    if (badSubject(subject)) {
+      warn("invalid subject");
+      sendJson(req, res, 200, { status: "ok" });
+      return 200;
+    }
     const release = await deps.asyncSlot(signal);
     if (!release) return send(req, res, 503, "Service Unavailable");
-    const subject = bound.subject;
-    const run = badSubject(subject)
-      ? Promise.resolve<PublishOutcome>({ kind: "failed", error: new Error("invalid subject") })
-      : deps.publisher.publish(deps.clientsFor(req), subject, Buffer.from(bound.data));
-    void run.then((outcome) => {
+    void deps.publisher.publish(deps.clientsFor(req), subject, Buffer.from(bound.data)).then((outcome) => {
       release();
       if (outcome.kind === "ok") return;
-      const why = outcome.kind === "failed" ? (reasonOf(outcome.error) ?? String(outcome.error)) : outcome.kind;
-      deps.logger.warn("gophermq: async publish failed; the message was not stored", { subject, reason: why });
+      warn(outcome.kind === "failed" ? (reasonOf(outcome.error) ?? String(outcome.error)) : outcome.kind);
     });
     sendJson(req, res, 200, { status: "ok" });
     return 200;
