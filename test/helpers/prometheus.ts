@@ -11,6 +11,16 @@ export interface Scrape {
   sample(name: string, labels?: Record<string, string>): ParsedSample | undefined;
   /** The numeric value of that sample (counters and gauges); NaN when it is missing. */
   value(name: string, labels?: Record<string, string>): number;
+  /** The histogram series of `name` with exactly `labels` (besides `le`), or undefined. */
+  histogram(name: string, labels?: Record<string, string>): Histogram | undefined;
+}
+
+/** One histogram series. */
+export interface Histogram {
+  count: number;
+  sum: number;
+  /** Cumulative counts by upper bound, in the order written (`+Inf` last). */
+  buckets: Array<[le: string, count: number]>;
 }
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
@@ -18,9 +28,37 @@ function sameLabels(a: Record<string, string> | undefined, b: Record<string, str
   return ak.length === Object.keys(b).length && ak.every((k) => a?.[k] === b[k]);
 }
 
+/**
+ * parse-prometheus-text-format folds a histogram's samples into one and drops their labels, so
+ * histograms are read from a second parse of the same text in which each histogram family's
+ * HELP/TYPE lines are left out: its `_bucket`, `_sum` and `_count` samples then parse as plain
+ * labelled samples.
+ */
+function histogramsAsSamples(text: string, families: Map<string, ParsedFamily>): Map<string, ParsedFamily> {
+  const histograms = new Set([...families.values()].filter((f) => f.type === "HISTOGRAM").map((f) => f.name));
+  const lines = text.split("\n").filter((l) => {
+    const m = /^# (?:HELP|TYPE) (\S+)/.exec(l);
+    return !(m && histograms.has(m[1] as string));
+  });
+  // Untyped, each label set's `_bucket`, `_sum` and `_count` runs parse as families of their own: join them.
+  const byName = new Map<string, ParsedFamily>();
+  for (const f of parsePrometheusTextFormat(lines.join("\n"))) {
+    const seen = byName.get(f.name);
+    if (seen) seen.metrics.push(...f.metrics);
+    else byName.set(f.name, f);
+  }
+  return byName;
+}
+
 /** Parses `text` (Prometheus text format 0.0.4) with parse-prometheus-text-format. */
 export function parseScrape(text: string): Scrape {
   const families = new Map(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
+  const plain = histogramsAsSamples(text, families);
+  const find = (fams: Map<string, ParsedFamily>, name: string, labels: Record<string, string>) =>
+    fams.get(name)?.metrics.filter((m) => {
+      const { le: _le, ...rest } = m.labels ?? {};
+      return sameLabels(rest, labels);
+    }) ?? [];
   const family = (name: string) => {
     const f = families.get(name);
     if (!f) throw new Error(`no metric family ${name} in the scrape`);
@@ -33,6 +71,16 @@ export function parseScrape(text: string): Scrape {
     family,
     sample,
     value: (name, labels = {}) => Number(sample(name, labels)?.value ?? Number.NaN),
+    histogram(name, labels = {}) {
+      if (families.get(name)?.type !== "HISTOGRAM") return undefined;
+      const count = find(plain, `${name}_count`, labels)[0];
+      const sum = find(plain, `${name}_sum`, labels)[0];
+      if (!count || !sum) return undefined;
+      const buckets = find(plain, `${name}_bucket`, labels).map(
+        (b) => [b.labels?.le ?? "", Number(b.value)] as [string, number],
+      );
+      return { count: Number(count.value), sum: Number(sum.value), buckets };
+    },
   };
 }
 
