@@ -63,6 +63,13 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--gophermq-max-pending",
+      "7",
+      "--gophermq-idle-expiry-ms=60000",
+      "--metrics-max-topics",
+      "20",
+      "--metrics-max-subscriptions",
+      "30",
     ]);
     assert.deepEqual(
       { ...config },
@@ -83,6 +90,10 @@ describe("config", () => {
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        gophermqMaxPending: 7,
+        gophermqIdleExpiryMs: 60000,
+        metricsMaxTopics: 20,
+        metricsMaxSubscriptions: 30,
       },
     );
   });
@@ -98,6 +109,8 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(() => loadConfig(["--gophermq-max-pending", "-1"]), /--gophermq-max-pending/);
+    await rejectsWith(() => loadConfig(["--gophermq-idle-expiry-ms", "10"]), /--gophermq-idle-expiry-ms "10"/);
     await rejectsWith(
       () => loadConfig(["--push-allowed-hosts", "ok.example,http://x/"]),
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
