@@ -13,7 +13,7 @@ import { validateConfig } from "../../src/config/index.js";
 import { createBrokerServer } from "../../src/server/index.js";
 import type { Logger } from "../../src/util/index.js";
 import { createTestClients } from "../helpers/clients.js";
-import { postJson } from "../helpers/http-raw.js";
+import { postJson, rawRequest } from "../helpers/http-raw.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 
 async function subscribe(base: string, subject: string): Promise<string> {
@@ -96,6 +96,31 @@ describe("gophermq doors", () => {
         ["warn", { subject: "async.nobody", reason: "no-subscriber" }],
         ["warn", { subject: "bad..subject", reason: "invalid subject" }],
       ],
+    );
+  });
+
+  it("gophermq - data over --max-message-bytes and bodies far over it are 413, and nothing is stored", async (t) => {
+    const s = await startTestServer({ config: { okqPort: "off", maxMessageBytes: 1024 } });
+    t.after(() => s.close());
+    const base = `http://${s.addresses.gophermq}`;
+    const id = await subscribe(base, "big");
+    const tooLarge = '{"message":"Request Entity Too Large"}\n';
+    const data = await postJson(`${base}/api/publish`, { subject: "big", data: "x".repeat(1025) });
+    assert.equal(data.status, 413);
+    assert.equal(data.text, tooLarge);
+    const body = await rawRequest(`${base}/api/publish`, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ subject: "big", data: "x".repeat(80_000) }),
+    });
+    assert.equal(body.status, 413);
+    assert.equal(body.text, tooLarge);
+    assert.equal((await postJson(`${base}/api/publish`, { subject: "big", data: "x".repeat(1024) })).status, 200);
+    const fetched = JSON.parse((await postJson(`${base}/api/fetch`, { subject: "big", id })).text) as {
+      data: string[];
+    };
+    assert.deepEqual(
+      fetched.data.map((d) => d.length),
+      [1024],
     );
   });
 

@@ -55,7 +55,9 @@ export function createEndpoints(deps: EndpointDeps) {
   ): Promise<BoundFields<F> | { status: number }> {
     const body = await readBody(req, deps.maxBodyBytes);
     if (body === "too-large") {
-      sendJson(req, res, 413, { message: "Request Entity Too Large" }, { connection: "close" });
+      // The rest of the body is not read: an HTTP/1.1 connection closes after the answer.
+      const close: Record<string, string> = req.httpVersionMajor === 1 ? { connection: "close" } : {};
+      sendJson(req, res, 413, { message: "Request Entity Too Large" }, close);
       return { status: 413 };
     }
     const bound = bindBody(bodyHead(req), body, fields);
