@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createTestClients } from "../helpers/clients.js";
+import { createTestClients, PROTOCOLS } from "../helpers/clients.js";
 import { postJson, rawRequest } from "../helpers/http-raw.js";
 import { type Scrape, scrape } from "../helpers/prometheus.js";
 import { startTestServer } from "../helpers/start-test-server.js";
@@ -169,6 +169,29 @@ describe("metrics", () => {
     const other = await rawRequest(`http://${s.addresses["gophermq-metrics"]}/other`, { method: "GET" });
     assert.equal(other.status, 404);
     assert.equal(other.text, "404 page not found\n");
+  });
+
+  it("metrics - RPC latency and counts are labelled by the protocol each client spoke", async (t) => {
+    const s = await startTestServer({ config: { okqPort: "off", gophermqPort: "off", gophermqMetricsPort: "off" } });
+    t.after(() => s.close());
+    for (const protocol of PROTOCOLS) {
+      const c = createTestClients(s.baseUrl, protocol);
+      try {
+        await c.admin.listTopics({});
+        await assert.rejects(c.admin.getTopic({ name: "missing" }));
+      } finally {
+        c.close();
+      }
+    }
+    const m = await scrape(`${s.baseUrl}/metrics`);
+    const admin = { service: "switchyard.v1.AdminService" };
+    for (const protocol of PROTOCOLS) {
+      const list = { protocol, ...admin, method: "ListTopics" };
+      assert.equal(histogramCount(m, "switchyard_rpc_request_duration_seconds", list), 1, protocol);
+      assert.equal(m.value("switchyard_rpc_requests_total", { ...list, code: "ok" }), 1, protocol);
+      const get = { protocol, ...admin, method: "GetTopic", code: "not_found" };
+      assert.equal(m.value("switchyard_rpc_requests_total", get), 1, protocol);
+    }
   });
 
   it("metrics - topics beyond --metrics-max-topics and subscriptions beyond the cap fold into other", async (t) => {
