@@ -36,8 +36,16 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
+  --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
+  --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
+                                (default ${d.ohpqAckTimeoutMs}: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
+                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
   -h, --help                    print this help
 
-Of the bridges okQ and GopherMQ are built: the other bridge flags are accepted and checked,
-and the ready line lists only listeners that exist.
+Of the bridges okQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+gophermq-metrics) are built: the other bridge flags are accepted and checked, and the
+ready line lists only listeners that exist.
 `;

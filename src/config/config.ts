@@ -49,6 +49,16 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  readonly ohpqBrokerId: string;
+  /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
+  readonly ohpqMaxLineBytes: number;
+  /** How long an ohpq pending message waits for its ACK before it goes back to the queue; 0 (default): forever. */
+  readonly ohpqAckTimeoutMs: number;
+  /** How long an ohpq connection without SUB may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly ohpqIdleTimeoutMs: number;
+  /** Most open ohpq connections; more are refused. Default 1024. */
+  readonly ohpqMaxConnections: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -73,6 +83,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: "info",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  ohpqBrokerId: "switchyard",
+  ohpqMaxLineBytes: 1024 * 1024,
+  ohpqAckTimeoutMs: 0,
+  ohpqIdleTimeoutMs: 300_000,
+  ohpqMaxConnections: 1024,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -152,6 +167,11 @@ export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; 
     logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
     pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
     okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+    ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
+    ohpqMaxLineBytes: { flag: "--ohpq-max-line-bytes", parse: integer(1024, 64 * 1024 * 1024) },
+    ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
+    ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+    ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
   };
 
 /** The config keys, in declaration order. */

@@ -1,5 +1,6 @@
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
 import { gophermqListener, gophermqMetricsListener } from "./gophermq-listener.js";
+import { ohpqHttpListener, ohpqListener } from "./ohpq-listener.js";
 import { okqListener } from "./okq-listener.js";
 
 /**
@@ -8,6 +9,8 @@ import { okqListener } from "./okq-listener.js";
  */
 export const BRIDGE_LISTENERS: readonly BridgeListenerDefinition[] = [
   okqListener,
+  ohpqListener,
+  ohpqHttpListener,
   gophermqListener,
   gophermqMetricsListener,
 ];
