@@ -43,9 +43,14 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
                                 (default ${d.ohpqIdleTimeoutMs}; 0: never)
   --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
+  --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
+  --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
+  --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
+  --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
+  --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
   -h, --help                    print this help
 
-Of the bridges okQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
-gophermq-metrics) are built: the other bridge flags are accepted and checked, and the
-ready line lists only listeners that exist.
+Of the bridges okQ, OPQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
+line lists only listeners that exist.
 `;

@@ -70,6 +70,14 @@ describe("config", () => {
       "20",
       "--metrics-max-subscriptions",
       "30",
+      "--opq-any-response",
+      "--opq-max-attempts",
+      "7",
+      "--opq-dead-letter-topic=dead",
+      "--opq-timeout-ms",
+      "1500",
+      "--opq-retain-ms",
+      "0",
     ]);
     assert.deepEqual(
       { ...config },
@@ -99,8 +107,21 @@ describe("config", () => {
         gophermqIdleExpiryMs: 60000,
         metricsMaxTopics: 20,
         metricsMaxSubscriptions: 30,
+        opqAnyResponse: true,
+        opqMaxAttempts: 7,
+        opqDeadLetterTopic: "dead",
+        opqTimeoutMs: 1500,
+        opqRetainMs: 0,
       },
     );
+  });
+
+  it("config - a switch flag takes no value; the config file says true or false", async () => {
+    assert.equal((await loadConfig([])).config.opqAnyResponse, false);
+    assert.equal(parseFlags(["--opq-any-response"]).settings.opqAnyResponse, true);
+    assert.throws(() => parseFlags(["--opq-any-response=yes"]), /opq-any-response/);
+    assert.throws(() => validateConfig({ opqAnyResponse: "yes" as never }), /expected true or false/);
+    assert.equal(validateConfig({ opqAnyResponse: "false" as never }).opqAnyResponse, false);
   });
 
   it("config - bad values fail fast naming the flag", async () => {

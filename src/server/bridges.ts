@@ -2,6 +2,7 @@ import type { BridgeListenerDefinition } from "./bridge-listeners.js";
 import { gophermqListener, gophermqMetricsListener } from "./gophermq-listener.js";
 import { ohpqHttpListener, ohpqListener } from "./ohpq-listener.js";
 import { okqListener } from "./okq-listener.js";
+import { opqListener } from "./opq-listener.js";
 
 /**
  * Every listener beside the RPC port, in start order. A bridge joins the server by adding its
@@ -9,6 +10,7 @@ import { okqListener } from "./okq-listener.js";
  */
 export const BRIDGE_LISTENERS: readonly BridgeListenerDefinition[] = [
   okqListener,
+  opqListener,
   ohpqListener,
   ohpqHttpListener,
   gophermqListener,
