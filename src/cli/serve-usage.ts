@@ -23,6 +23,12 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-http-port N|off        "Oh, Please Queue" HTTP interface (default ${d.ohpqHttpPort})
   --gophermq-port N|off         GopherMQ bridge (default ${d.gophermqPort})
   --gophermq-metrics-port N|off GopherMQ metrics (default ${d.gophermqMetricsPort})
+  --gophermq-max-pending N      GopherMQ publishes get 429 while a subject has more than N
+                                pending messages (default ${d.gophermqMaxPending})
+  --gophermq-idle-expiry-ms N   a GopherMQ subscriber unused this long is deleted (default ${d.gophermqIdleExpiryMs})
+  --metrics-max-topics N        topics with their own label in /metrics; later ones are
+                                counted as topic "other" (default ${d.metricsMaxTopics})
+  --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
@@ -46,6 +52,7 @@ Flags (a config file may set the same; flags win over it):
   --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
   -h, --help                    print this help
 
-Of the bridges okQ, OPQ and "Oh, Please Queue" (ohpq, ohpq-http) are built: the other bridge
-flags are accepted and checked, and the ready line lists only listeners that exist.
+Of the bridges okQ, OPQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
+line lists only listeners that exist.
 `;

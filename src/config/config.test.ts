@@ -64,6 +64,13 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--gophermq-max-pending",
+      "7",
+      "--gophermq-idle-expiry-ms=60000",
+      "--metrics-max-topics",
+      "20",
+      "--metrics-max-subscriptions",
+      "30",
       "--opq-any-response",
       "--opq-max-attempts",
       "7",
@@ -98,6 +105,10 @@ describe("config", () => {
         ohpqAckTimeoutMs: 0,
         ohpqIdleTimeoutMs: 300_000,
         ohpqMaxConnections: 1024,
+        gophermqMaxPending: 7,
+        gophermqIdleExpiryMs: 60000,
+        metricsMaxTopics: 20,
+        metricsMaxSubscriptions: 30,
         opqAnyResponse: true,
         opqMaxAttempts: 7,
         opqDeadLetterTopic: "dead",
@@ -126,6 +137,8 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(() => loadConfig(["--gophermq-max-pending", "-1"]), /--gophermq-max-pending/);
+    await rejectsWith(() => loadConfig(["--gophermq-idle-expiry-ms", "10"]), /--gophermq-idle-expiry-ms "10"/);
     await rejectsWith(
       () => loadConfig(["--log-format", "xml"]),
       /--log-format "xml": expected one of auto, json, pretty/,

@@ -1,4 +1,5 @@
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { gophermqListener, gophermqMetricsListener } from "./gophermq-listener.js";
 import { ohpqHttpListener, ohpqListener } from "./ohpq-listener.js";
 import { okqListener } from "./okq-listener.js";
 import { opqListener } from "./opq-listener.js";
@@ -12,4 +13,6 @@ export const BRIDGE_LISTENERS: readonly BridgeListenerDefinition[] = [
   opqListener,
   ohpqListener,
   ohpqHttpListener,
+  gophermqListener,
+  gophermqMetricsListener,
 ];

@@ -9,6 +9,8 @@ export interface ServerInterceptorOptions {
   shutdownSignal: AbortSignal;
   /** Where each call is logged (debug: every call; warn: server faults). Default: not logged. */
   logger?: Logger;
+  /** Measures every call (the server's RPC metrics); first, so it sees every other rejection too. */
+  metrics?: Interceptor;
 }
 
 /**
@@ -17,8 +19,10 @@ export interface ServerInterceptorOptions {
  * the adapter. Cross-cutting rules (shutdown, metrics, auth) belong here, once.
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
-  // The first is the outermost: the log sees the code a client gets (after the shutdown rule).
+  // The first is the outermost: metrics see every rejection; the log sees the code a client
+  // gets (after the shutdown rule).
   return [
+    ...(options.metrics ? [options.metrics] : []),
     ...(options.logger ? [createLogInterceptor(options.logger)] : []),
     createShutdownInterceptor(options.shutdownSignal),
   ];
