@@ -106,7 +106,7 @@ describe("push form delivery", () => {
     await flush();
     assert.equal(sender.calls.length, 0);
     const s = await stats(broker);
-    assert.equal(s.push?.lastError, "the message has no form.url attribute");
+    assert.equal(s.push?.lastError, "the message has no target.url or form.url attribute");
     assert.equal(s.push?.consecutiveFailures, 1);
     clock.advance(100);
     await flush();

@@ -17,6 +17,15 @@ import { createOpqTopics, OPQ_ORDERING_KEY, type OpqDeliveryOptions, TopicConfli
 /** Key of the bridge in the ready line, logs and metrics. */
 const BRIDGE = "opq";
 
+/**
+ * The query string of a request target as Go's server reads it (`URL.RawQuery`): everything
+ * after the first `?`, further `?` and a `#` included (a request target has no fragment).
+ */
+export function rawQuery(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? "" : target.slice(q + 1);
+}
+
 /** What the OPQ bridge needs from the server. */
 export interface OpqBridgeDeps {
   clients: BrokerClients;
@@ -74,8 +83,7 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       return undefined;
     }
     try {
-      const query = (req.url ?? "").split("?")[1] ?? "";
-      return parseForm(query.split("#")[0] ?? "", req.headers["content-type"] ?? "", body.body);
+      return parseForm(rawQuery(req.url ?? ""), req.headers["content-type"] ?? "", body.body);
     } catch (e) {
       if (!(e instanceof FormError)) throw e;
       sendBadRequest(res, e.message);

