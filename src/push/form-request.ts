@@ -16,7 +16,10 @@ export const FORM_URL_ATTRIBUTE = `${FORM_FIELD_PREFIX}url`;
 /** The media type of the body of a `form` push. */
 export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
 
-/** Why a message of a `form` push cannot be sent (a failed attempt; the message says what to fix). */
+/**
+ * Why a message of a `form` push can never be sent as it is (the message says what is wrong): not
+ * retried; it leaves its subscription at once (README "Form pushes").
+ */
 export class UndeliverableError extends Error {
   override name = "UndeliverableError";
 }

@@ -86,6 +86,8 @@ export interface OhpqContext {
   readonly authRequired: boolean;
   /** The clients of a connection before `AUTH` (used only when auth is off). */
   readonly anonymousClients: BrokerClients;
+  /** The bridge's own clients, for what no user asks for (reading a queue's settings); never a user's data. */
+  readonly bridgeClients: BrokerClients;
   /** Checks credentials; resolves with the clients that act as that user. Rejects on bad credentials. */
   login(user: string, password: string, peer: string): Promise<BrokerClients>;
   /** The next connection id (logs). */

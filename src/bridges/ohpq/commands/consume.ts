@@ -96,20 +96,23 @@ export const SUB: CommandSpec = {
 
 /**
  * Checks, with the user's own call, that the queue exists and the user may read it (a Peek;
- * the server answers PERMISSION_DENIED); creates a missing queue. An error line, or undefined.
+ * the server answers PERMISSION_DENIED); creates a missing queue. Then, with the bridge's
+ * clients, that the broker does not push the queue's messages itself (a stream of it would be
+ * refused, and retried, only once the SUB was answered). An error line, or undefined.
  */
 async function mayRead(s: CommandSession, clients: BrokerClients, queue: string): Promise<string | undefined> {
   const peek = () => clients.subscriber.peek({ subscription: queue, maxMessages: 1 });
   try {
-    await peek();
-    return undefined;
-  } catch (e) {
-    if (!isAbsent(e)) return errorLine(e, s.ctx.logger, "SUB");
-  }
-  try {
-    await s.ctx.queues.ensure(queue);
-    await peek();
-    return undefined;
+    try {
+      await peek();
+    } catch (e) {
+      if (!isAbsent(e)) throw e;
+      s.ctx.queues.forget(queue); // deleted behind the cache's back, perhaps
+      await s.ctx.queues.ensure(queue);
+      await peek();
+    }
+    const { subscription } = await s.ctx.bridgeClients.admin.getSubscription({ name: queue });
+    return subscription?.push ? REPLY.pushQueue : undefined;
   } catch (e) {
     return errorLine(e, s.ctx.logger, "SUB");
   }
