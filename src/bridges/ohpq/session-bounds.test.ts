@@ -171,6 +171,21 @@ describe("ohpq session bounds", () => {
     );
   });
 
+  it("ohpq bounds - pipelined PUBs into a queue near its limit answer as one-by-one PUBs would", async (t) => {
+    const h = harness(t);
+    await h.clients.admin.createTopic({ name: "full", queue: true, maxMessages: 2n });
+    const c = h.connect();
+    await c.roundtrip(
+      "PUB full a\nPUB full b\nPUB full c\nPUB full d\n",
+      "OK\nOK\nERROR queue full\nERROR queue full\n",
+    );
+    const got = await h.clients.subscriber.pull({ subscription: "full", maxMessages: 10 });
+    assert.deepEqual(
+      got.messages.map((m) => Buffer.from(m.message?.data ?? []).toString()),
+      ["a", "b"],
+    );
+  });
+
   it("ohpq bounds - metrics count connections, commands by name and errors", async (t) => {
     const h = harness(t);
     const c = h.connect();
