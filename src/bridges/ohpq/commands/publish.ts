@@ -105,6 +105,7 @@ async function publishCreating(
     // The user's call comes first, so a PUB the server refuses creates nothing.
     if (!isAbsent(e)) throw e;
   }
+  s.ctx.queues.forget(queue); // it may have been deleted through another door since it was made
   await s.ctx.queues.ensure(queue);
   await clients.publisher.publish(request);
 }
