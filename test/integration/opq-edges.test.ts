@@ -69,4 +69,14 @@ describe("opq edges", () => {
     const [got] = await target.waitFor("/raw", 1);
     assert.equal(got?.body.toString(), `message=a%3Fb%23c&tag=x%23y&topic=raw&url=${encodeURIComponent(url)}`);
   });
+
+  it("opq - a topic whose OPQ subscription was deleted over the API gets it back with the next push, which is delivered", async () => {
+    await opqPush(opq, "subgone", target.url("/subgone"), [["message", "m0"]]);
+    await target.waitFor("/subgone", 1);
+    await c.admin.deleteSubscription({ name: "subgone" });
+    await opqPush(opq, "subgone", target.url("/subgone"), [["message", "m1"]]);
+    const got = await target.waitFor("/subgone", 2);
+    assert.equal(new URLSearchParams(got[1]?.body.toString()).get("message"), "m1");
+    assert.equal((await c.admin.getSubscription({ name: "subgone" })).subscription?.push?.form, true);
+  });
 });

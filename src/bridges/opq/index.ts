@@ -112,9 +112,8 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       try {
         await publish();
       } catch (e) {
-        // Deleted behind our back since it was prepared: prepare it again, once.
+        // Deleted through another door since it was checked: prepare it again, once.
         if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
-        topics.forget(message.topic);
         await topics.ensure(message.topic);
         await publish();
       }
