@@ -169,7 +169,13 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
     async ensure(topic) {
       // Deleting the subscription after this check is as if it were deleted after the publish:
       // its messages go with it (the topic keeps them for Read and a new subscription's Seek).
-      const sub = await current(topic);
+      let sub: Subscription | undefined;
+      try {
+        sub = await current(topic);
+      } catch (e) {
+        // A name no topic can have: the set-up below refuses it as a topic name (what the producer sent).
+        if (reasonOf(e) !== "INVALID_NAME") throw e;
+      }
       if (isOpqSubscription(sub) && sub !== undefined && upToDate(sub, o)) return;
       let p = preparing.get(topic);
       if (p === undefined) {
