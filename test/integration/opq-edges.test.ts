@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createTestClients, type TestClients } from "../helpers/clients.js";
-import { opqForm, opqPush } from "../helpers/opq-client.js";
+import { opqForm, opqPush, opqRequest } from "../helpers/opq-client.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { startWebhookTarget, type WebhookTarget } from "../helpers/webhook-target.js";
 
@@ -78,5 +78,38 @@ describe("opq edges", () => {
     const got = await target.waitFor("/subgone", 2);
     assert.equal(new URLSearchParams(got[1]?.body.toString()).get("message"), "m1");
     assert.equal((await c.admin.getSubscription({ name: "subgone" })).subscription?.push?.form, true);
+  });
+
+  it("opq - a multipart body that does not parse is ignored as Go ignored it: the query's fields are the form", async () => {
+    const url = target.url("/badmp");
+    const broken = '--X\r\nContent-Disposition: form-data; name="message"\r\n\r\nnever closed';
+    const ok = await opqRequest(opq, `/opq/push?topic=badmp&url=${encodeURIComponent(url)}`, {
+      headers: [["Content-Type", "multipart/form-data; boundary=X"]],
+      body: broken,
+    });
+    assert.deepEqual([ok.status, ok.body], [201, "success"]);
+    const [got] = await target.waitFor("/badmp", 1);
+    assert.equal(got?.body.toString(), `topic=badmp&url=${encodeURIComponent(url)}`);
+    const refused = await opqRequest(opq, "/opq/push?topic=badmp", {
+      headers: [["Content-Type", "multipart/form-data"]],
+      body: "url=http%3A%2F%2Fx",
+    });
+    assert.deepEqual([refused.status, refused.body], [400, "BadRequest: topic=badmp"]);
+  });
+
+  it('opq - an empty browser file field (filename="") is a field, as in Go', async () => {
+    const url = target.url("/emptyfile");
+    const parts = [
+      ["topic", "emptyfile", ""],
+      ["url", url, ""],
+      ["attachment", "", '; filename=""'],
+    ].map(([n, v, extra]) => `--X\r\nContent-Disposition: form-data; name="${n}"${extra}\r\n\r\n${v}\r\n`);
+    const a = await opqRequest(opq, "/opq/push", {
+      headers: [["Content-Type", "multipart/form-data; boundary=X"]],
+      body: `${parts.join("")}--X--\r\n`,
+    });
+    assert.deepEqual([a.status, a.body], [201, "success"]);
+    const [got] = await target.waitFor("/emptyfile", 1);
+    assert.equal(got?.body.toString(), `attachment=&topic=emptyfile&url=${encodeURIComponent(url)}`);
   });
 });

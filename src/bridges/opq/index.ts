@@ -84,10 +84,6 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     }
     try {
       return parseForm(rawQuery(req.url ?? ""), req.headers["content-type"] ?? "", body.body);
-    } catch (e) {
-      if (!(e instanceof FormError)) throw e;
-      sendBadRequest(res, e.message);
-      return undefined;
     } finally {
       body.release();
     }
