@@ -113,3 +113,42 @@ describe("opq edges", () => {
     assert.equal(got?.body.toString(), `attachment=&topic=emptyfile&url=${encodeURIComponent(url)}`);
   });
 });
+
+it("opq - a request that arrives during shutdown on a kept-alive connection gets OPQ's 503 ServiceUnavailable", async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const address = server.addresses.opq as string;
+  const i = address.lastIndexOf(":");
+  const socket = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) });
+  t.after(() => socket.destroy());
+  let text = "";
+  socket.on("data", (c: Buffer) => {
+    text += c.toString("latin1");
+  });
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const waitFor = async (what: RegExp) => {
+    for (let n = 0; n < 1000 && !what.test(text); n++) await new Promise((r) => setTimeout(r, 5));
+    assert.match(text, what);
+  };
+  // A push in flight when the shutdown begins: its headers are read (100 Continue), its body not yet.
+  const bodyA = "message=no+topic";
+  socket.write(
+    `POST /opq/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: ${bodyA.length}\r\n\r\n`,
+  );
+  await waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+  const closing = server.close();
+  await new Promise((r) => setImmediate(r)); // the listeners stop accepting
+  const bodyB = `topic=t&url=${encodeURIComponent("http://127.0.0.1:9/")}`;
+  socket.write(
+    `${bodyA}POST /opq/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${bodyB.length}\r\n\r\n${bodyB}`,
+  );
+  await closed;
+  await closing;
+  const answers = text.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(answers.length, 3, text);
+  assert.match(answers[1] as string, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\nBadRequest: message=no\+topic$/);
+  assert.match(answers[2] as string, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  assert.match(answers[2] as string, /\r\nContent-Type: text\/plain; charset=utf-8\r\n/i);
+  assert.match(answers[2] as string, /\r\nConnection: close\r\n/i);
+  assert.match(answers[2] as string, /\r\n\r\nServiceUnavailable$/);
+});
