@@ -13,7 +13,8 @@ function queueArg(tokens: readonly Buffer[]): string | { reply: string } {
  * `GET <queue>` (protocols.md §4.3): the connection's pending message of the queue again, if it
  * has one; else the head of the queue, leased and made pending; else `EMPTY` (never blocks; an
  * unknown queue is empty). With a SUB on the queue, its stream is what fills the slot, so GET
- * shows the pending message or answers `EMPTY`.
+ * shows the pending message or answers `EMPTY`. A connection holds at most `maxPendingMessages`
+ * of GET's (`ERROR too many pending messages`).
  */
 export const GET: CommandSpec = {
   async run(s, { tokens }) {
@@ -25,6 +26,7 @@ export const GET: CommandSpec = {
       return messageLine(queue, held.data);
     }
     if (s.isSubscribed(queue)) return REPLY.empty;
+    if (s.pending.heldByGet() >= s.ctx.options.maxPendingMessages) return REPLY.tooManyPending;
     const clients = s.clients as BrokerClients;
     let got: Awaited<ReturnType<BrokerClients["subscriber"]["pull"]>>;
     try {
