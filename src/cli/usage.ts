@@ -30,6 +30,13 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
+                                (as RestMQ did) or string (default ${d.restmqNumericValues})
+  --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
+  --restmq-hosts-deny LIST      address prefixes the RestMQ bridge refuses (401)
+  --restmq-max-consumer-buffer-bytes N
+                                unsent output a RestMQ comet/websocket consumer may hold before
+                                it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
 Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and

@@ -1,0 +1,59 @@
+import { type BrokerClients, reasonOf } from "../bridge.js";
+
+/**
+ * RestMQ queues are implicit: the first add creates one. Here a queue is a topic created with
+ * `queue: true` (a same-name subscription). Known names are cached, so an add costs one Publish;
+ * a cached queue deleted behind the bridge's back is created again on TOPIC_NOT_FOUND.
+ */
+export interface QueueDirectory {
+  /** Makes sure the queue's topic and subscription exist, calling as `clients`. Throws the broker's error otherwise. */
+  ensure(clients: BrokerClients, name: string): Promise<void>;
+  /** Drops a name from the cache (after TOPIC_NOT_FOUND or SUBSCRIPTION_NOT_FOUND). */
+  forget(name: string): void;
+}
+
+/** Most names cached; past it the cache starts over (it is only an optimisation). */
+const MAX_CACHED = 100_000;
+
+/** Creates a {@link QueueDirectory}. */
+export function createQueueDirectory(): QueueDirectory {
+  const known = new Set<string>();
+  const creating = new Map<string, Promise<void>>();
+
+  async function create(clients: BrokerClients, name: string): Promise<void> {
+    try {
+      await clients.admin.createTopic({ name, queue: true });
+    } catch (e) {
+      if (reasonOf(e) !== "ALREADY_EXISTS") throw e;
+      // A topic of that name exists (made over the API, perhaps without its queue subscription):
+      // without a subscription its messages would not even be stored.
+      try {
+        await clients.admin.getSubscription({ name });
+      } catch (e2) {
+        if (reasonOf(e2) !== "SUBSCRIPTION_NOT_FOUND") throw e2;
+        await clients.admin
+          .createSubscription({ subscription: { name, topic: name, start: { at: { case: "earliest", value: true } } } })
+          .catch((e3: unknown) => {
+            if (reasonOf(e3) !== "ALREADY_EXISTS") throw e3;
+          });
+      }
+    }
+    if (known.size >= MAX_CACHED) known.clear();
+    known.add(name);
+  }
+
+  return {
+    ensure(clients, name) {
+      if (known.has(name)) return Promise.resolve();
+      let p = creating.get(name);
+      if (!p) {
+        p = create(clients, name).finally(() => creating.delete(name));
+        creating.set(name, p);
+      }
+      return p;
+    },
+    forget(name) {
+      known.delete(name);
+    },
+  };
+}
