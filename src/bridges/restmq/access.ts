@@ -87,7 +87,7 @@ export function createAccessControl(
       try {
         if (!websocket) return auth.clientsAs(await auth.fromHttpBasic(req.headers.authorization, peer));
         const credentials = cookieCredentials(req.headers.cookie);
-        if (!credentials) throw new HttpError(401, "no auth cookie", { "www-authenticate": BASIC_CHALLENGE });
+        if (!credentials) throw new HttpError(401, "no auth cookie", { "WWW-Authenticate": BASIC_CHALLENGE });
         return auth.clientsAs(await auth.login(credentials.user, credentials.password, peer));
       } catch (e) {
         throw toHttpError(e, logger, "authentication");

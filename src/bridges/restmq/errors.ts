@@ -37,7 +37,7 @@ export function toHttpError(e: unknown, logger: Logger, what: string): HttpError
       return new HttpError(413, reason);
     case "UNAUTHENTICATED":
     case "PERMISSION_DENIED":
-      return new HttpError(401, reason, { "www-authenticate": BASIC_CHALLENGE });
+      return new HttpError(401, reason, { "WWW-Authenticate": BASIC_CHALLENGE });
     case "SHUTTING_DOWN":
       return new HttpError(503, reason);
     default:

@@ -75,18 +75,19 @@ export function send(
 ): void {
   if (res.headersSent || res.writableEnded) return;
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+  // Header names as cyclone wrote them (the case carries no meaning in HTTP).
   const out: Record<string, string | number> = {
-    server: SERVER,
-    "content-type": contentType,
+    Server: SERVER,
+    "Content-Type": contentType,
     ...headers,
   };
-  if (status === 200 && req.method === "GET") out.etag = `"${createHash("sha1").update(bytes).digest("hex")}"`;
+  if (status === 200 && req.method === "GET") out.Etag = `"${createHash("sha1").update(bytes).digest("hex")}"`;
   if (status === 204) {
     res.writeHead(status, out);
     res.end();
     return;
   }
-  out["content-length"] = bytes.length;
+  out["Content-Length"] = bytes.length;
   res.writeHead(status, out);
   if (req.method === "HEAD") res.end();
   else res.end(bytes);
@@ -99,7 +100,7 @@ export function sendError(req: Request, res: Response, error: HttpError): void {
 
 /** cyclone's `redirect(url)`: 302 with the location and an empty body. */
 export function redirect(req: Request, res: Response, location: string): void {
-  send(req, res, 302, "", HTML, { location });
+  send(req, res, 302, "", HTML, { Location: location });
 }
 
 /** A JSONP callback name a page may safely run: identifiers joined by dots. */
@@ -122,7 +123,7 @@ export function checkCallback(callback: string | undefined): string | undefined 
  */
 export async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
-    new HttpError(413, "request body too large", req.httpVersionMajor === 1 ? { connection: "close" } : {});
+    new HttpError(413, "request body too large", req.httpVersionMajor === 1 ? { Connection: "close" } : {});
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];

@@ -34,7 +34,7 @@ export class CometConsumer extends LiveConsumer {
   private start(): void {
     if (this.started) return;
     this.started = true;
-    this.res.writeHead(200, { "content-type": PLAIN, server: SERVER });
+    this.res.writeHead(200, { "Content-Type": PLAIN, Server: SERVER });
   }
 
   protected transmit(frame: string, flushed: () => void): void {
@@ -55,7 +55,7 @@ export class CometConsumer extends LiveConsumer {
           this.res.end();
           return;
         }
-        this.res.writeHead(503, { "content-type": HTML, server: SERVER });
+        this.res.writeHead(503, { "Content-Type": HTML, Server: SERVER });
         this.res.end(errorPage(503));
         return;
       case "slow":
