@@ -12,8 +12,10 @@ export interface ConsumerBounds {
   /** Below this many unflushed bytes a consumer is ready for more (the dispatcher pulls only for ready ones). */
   readonly highWaterBytes: number;
   /**
-   * Most unflushed bytes a consumer may hold: a write that would go past it (into a non-empty
-   * buffer) drops the consumer as too slow. Its memory is bounded by this plus one element.
+   * Most unflushed bytes a consumer that is behind may hold: an element that would take it past
+   * this drops it as too slow. A consumer that was ready when a dispatch batch began takes the
+   * whole batch, so it holds at most the high-water mark plus one batch, or this bound plus one
+   * element, whichever is more.
    */
   readonly maxBufferedBytes: number;
 }
@@ -56,12 +58,13 @@ export abstract class LiveConsumer {
   }
 
   /**
-   * Sends one element. Answers false, and ends the consumer as too slow, when the element would
-   * take its buffer past the limit; false too when it has ended.
+   * Sends one element. `readyAtBatchStart` says the consumer was ready when the dispatch batch
+   * began: it then takes every element of the batch. Otherwise an element that would take its
+   * buffer past the bound ends it as too slow (answers false); false too when it has ended.
    */
-  send(element: LiveElement): boolean {
+  send(element: LiveElement, readyAtBatchStart: boolean): boolean {
     const frame = this.frame(element);
-    const flushed = this.reserve(Buffer.byteLength(frame));
+    const flushed = this.reserve(Buffer.byteLength(frame), readyAtBatchStart);
     if (!flushed) return false;
     this.transmit(frame, flushed);
     return true;
@@ -92,13 +95,13 @@ export abstract class LiveConsumer {
   }
 
   /**
-   * Counts `size` more output bytes, or ends the consumer as too slow when they would take a
-   * non-empty buffer past the limit (then answers undefined). The returned function uncounts
-   * them; call it once the transport has flushed (or dropped) them.
+   * Counts `size` more output bytes, or (unless `admitted`) ends the consumer as too slow when
+   * they would take a non-empty buffer past the bound, and then answers undefined. The returned
+   * function uncounts them; call it once the transport has flushed (or dropped) them.
    */
-  protected reserve(size: number): (() => void) | undefined {
+  protected reserve(size: number, admitted = false): (() => void) | undefined {
     if (this.ended) return undefined;
-    if (this.pending > 0 && this.pending + size > this.bounds.maxBufferedBytes) {
+    if (!admitted && this.pending > 0 && this.pending + size > this.bounds.maxBufferedBytes) {
       this.end("slow");
       return undefined;
     }

@@ -175,9 +175,11 @@ export class QueueDispatcher {
   private async deliver(clients: BrokerClients, messages: ReceivedMessage[], roundRobin: boolean): Promise<void> {
     const sent: string[] = [];
     const unsent: string[] = [];
+    // Consumers ready now take the whole batch; the others only what fits their bound.
+    const readyAtStart = new Set(this.consumers.filter((c) => c.ready()));
     for (const m of messages) {
       const element = this.env.render(this.queue, m);
-      const ok = roundRobin ? this.sendToNext(element) : this.sendToAll(element);
+      const ok = roundRobin ? this.sendToNext(element, readyAtStart) : this.sendToAll(element, readyAtStart);
       (ok ? sent : unsent).push(m.ackId);
     }
     const subscription = this.queue;
@@ -196,17 +198,17 @@ export class QueueDispatcher {
     }
   }
 
-  private sendToAll(element: LiveElement): boolean {
+  private sendToAll(element: LiveElement, readyAtStart: ReadonlySet<LiveConsumer>): boolean {
     let sent = false;
     for (const c of [...this.consumers]) {
-      if (c.send(element)) sent = true;
+      if (c.send(element, readyAtStart.has(c))) sent = true;
       else if (c.isEnded()) this.env.metrics.error("restmq", "slow_consumer");
     }
     return sent;
   }
 
   /** Round-robin: the next consumer in turn that is ready, else the next in turn at all. */
-  private sendToNext(element: LiveElement): boolean {
+  private sendToNext(element: LiveElement, readyAtStart: ReadonlySet<LiveConsumer>): boolean {
     for (const onlyReady of [true, false]) {
       const list = [...this.consumers];
       const n = list.length;
@@ -214,7 +216,7 @@ export class QueueDispatcher {
       for (let i = 0; i < n; i++) {
         const c = list[(start + i) % n] as LiveConsumer;
         if (onlyReady && !c.ready()) continue;
-        if (c.send(element)) {
+        if (c.send(element, readyAtStart.has(c))) {
           this.rotation = start + i + 1;
           return true;
         }
