@@ -16,7 +16,7 @@ export class BadArgumentError extends Error {
 /** Every argument of a request, by name, in arrival order. */
 export type Arguments = Map<string, string[]>;
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

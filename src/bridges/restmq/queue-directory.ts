@@ -1,8 +1,10 @@
+import { DedupScope } from "../../../gen/switchyard/v1/types_pb.js";
 import { type BrokerClients, reasonOf } from "../bridge.js";
 
 /**
  * RestMQ queues are implicit: the first add creates one. Here a queue is a topic created with
- * `queue: true` (a same-name subscription). Known names are cached, so an add costs one Publish;
+ * `queue: true` (a same-name subscription) and the "while unacked" dedup scope, the same queue
+ * the okQ bridge makes, so both doors can share it (RestMQ itself never sends message ids). Known names are cached, so an add costs one Publish;
  * a cached queue deleted behind the bridge's back is created again on TOPIC_NOT_FOUND.
  */
 export interface QueueDirectory {
@@ -22,7 +24,19 @@ export function createQueueDirectory(): QueueDirectory {
 
   async function create(clients: BrokerClients, name: string): Promise<void> {
     try {
-      await clients.admin.createTopic({ name, queue: true });
+      await createOrComplete(clients, name);
+    } catch (e) {
+      // A user who may not create queues may still use existing ones: the next call tells.
+      if (reasonOf(e) === "PERMISSION_DENIED") return;
+      throw e;
+    }
+    if (known.size >= MAX_CACHED) known.clear();
+    known.add(name);
+  }
+
+  async function createOrComplete(clients: BrokerClients, name: string): Promise<void> {
+    try {
+      await clients.admin.createTopic({ name, queue: true, dedupScope: DedupScope.UNACKED });
     } catch (e) {
       if (reasonOf(e) !== "ALREADY_EXISTS") throw e;
       // A topic of that name exists (made over the API, perhaps without its queue subscription):
@@ -38,8 +52,6 @@ export function createQueueDirectory(): QueueDirectory {
           });
       }
     }
-    if (known.size >= MAX_CACHED) known.clear();
-    known.add(name);
   }
 
   return {

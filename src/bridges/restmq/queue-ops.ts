@@ -25,7 +25,7 @@ export interface QueueElement {
 /** Longest message TTL the broker keeps (one year); a longer `ttl` means no TTL. */
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
-const lossyUtf8 = new TextDecoder("utf-8");
+const lossyUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The RestMQ element of a leased message. */
 export function elementOf(queue: string, r: ReceivedMessage): QueueElement {
