@@ -63,6 +63,13 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--restmq-numeric-values",
+      "string",
+      "--restmq-hosts-allow",
+      "127.0.0.1, 10.0.",
+      "--restmq-hosts-deny=all",
+      "--restmq-max-consumer-buffer-bytes",
+      "1048576",
     ]);
     assert.deepEqual(
       { ...config },
@@ -83,6 +90,10 @@ describe("config", () => {
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        restmqNumericValues: "string",
+        restmqHostsAllow: ["127.0.0.1", "10.0."],
+        restmqHostsDeny: ["all"],
+        restmqMaxConsumerBufferBytes: 1048576,
       },
     );
   });
@@ -103,6 +114,11 @@ describe("config", () => {
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
     );
     await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
+    await rejectsWith(() => loadConfig(["--restmq-numeric-values", "float"]), /--restmq-numeric-values "float"/);
+    await rejectsWith(
+      () => loadConfig(["--restmq-max-consumer-buffer-bytes", "1000"]),
+      /--restmq-max-consumer-buffer-bytes "1000": expected an integer from 65536/,
+    );
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {
