@@ -39,6 +39,6 @@ Flags (a config file may set the same; flags win over it):
                                 it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
-Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
-the ready line lists only listeners that exist.
+Of the bridges okQ and RestMQ are built: the other bridge flags are accepted and checked,
+and the ready line lists only listeners that exist.
 `;
