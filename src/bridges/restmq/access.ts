@@ -32,17 +32,21 @@ export function hostAllowed(rules: HostRules, address: string): boolean {
 }
 
 /**
- * The broker's users, as the auth layer offers them to bridges (the `Authenticator` seam): check
- * HTTP Basic credentials or a user and password, and give the clients that act as that user.
- * Absent: auth is off and every request uses the bridge's own clients.
+ * The broker's users as the auth layer offers them to every door (its `Authenticator`): checks
+ * HTTP Basic credentials or a user and password. Rejects with UNAUTHENTICATED.
  */
-export interface RestmqAuth<P = unknown> {
-  /** False when the broker runs without users. */
+export interface RestmqAuthenticator<P = unknown> {
+  /** False when the broker runs without users: every check then answers the anonymous principal. */
   readonly enabled: boolean;
-  /** The principal of an `Authorization` header (anonymous when auth is off); rejects with UNAUTHENTICATED. */
+  /** The principal of an `Authorization` header. */
   fromHttpBasic(authorization: string | undefined, peer: string): Promise<P>;
-  /** The principal of a user and password; rejects with UNAUTHENTICATED. */
+  /** The principal of a user and password. */
   login(user: string, password: string, peer: string): Promise<P>;
+}
+
+/** The broker's users and the clients that act as one of them (the server's `clientsAs`). */
+export interface RestmqAuth<P = unknown> {
+  readonly authenticator: RestmqAuthenticator<P>;
   /** In-process clients whose calls carry `principal`; the broker checks its permissions. */
   clientsAs(principal: P): BrokerClients;
 }
@@ -83,12 +87,13 @@ export function createAccessControl(
     async clientsFor(req, websocket = false) {
       const peer = peerAddress(req);
       if (!hostAllowed(rules, peer)) throw new HttpError(401, "address not allowed");
-      if (!auth?.enabled) return clients;
+      if (!auth?.authenticator.enabled) return clients;
+      const { authenticator } = auth;
       try {
-        if (!websocket) return auth.clientsAs(await auth.fromHttpBasic(req.headers.authorization, peer));
+        if (!websocket) return auth.clientsAs(await authenticator.fromHttpBasic(req.headers.authorization, peer));
         const credentials = cookieCredentials(req.headers.cookie);
         if (!credentials) throw new HttpError(401, "no auth cookie", { "WWW-Authenticate": BASIC_CHALLENGE });
-        return auth.clientsAs(await auth.login(credentials.user, credentials.password, peer));
+        return auth.clientsAs(await authenticator.login(credentials.user, credentials.password, peer));
       } catch (e) {
         throw toHttpError(e, logger, "authentication");
       }

@@ -1,3 +1,4 @@
+import { BrokerError } from "../../errors/index.js";
 import type { Logger } from "../../util/index.js";
 import { reasonOf } from "../bridge.js";
 import { HttpError } from "./http-io.js";
@@ -27,7 +28,8 @@ export function isAbsent(e: unknown): boolean {
  */
 export function toHttpError(e: unknown, logger: Logger, what: string): HttpError {
   if (e instanceof HttpError) return e;
-  const reason = reasonOf(e);
+  // Broker clients fail with a ConnectError; the authenticator with a BrokerError.
+  const reason = e instanceof BrokerError ? e.reason : reasonOf(e);
   switch (reason) {
     case "INVALID_NAME":
     case "INVALID_ARGUMENT":

@@ -21,7 +21,7 @@ export interface RestmqBridgeDeps {
   metrics: BridgeMetrics;
   /** Aborted when the server shuts down. */
   shutdownSignal: AbortSignal;
-  /** The broker's users; absent: auth is off. */
+  /** The broker's users and `clientsAs`; absent: auth is off (every request uses `clients`). */
   auth?: RestmqAuth;
 }
 
@@ -49,14 +49,13 @@ export interface RestmqBridge {
 export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOptions = {}): RestmqBridge {
   const o = resolveRestmqOptions(options);
   const settings = createSettingsStore(deps.clients, o.settingsTopic);
-  const directory = createQueueDirectory();
+  const directory = createQueueDirectory(deps.clients);
   const value = o.numericValues === "number" ? redisValue : (text: string) => text;
   const presence = new Presence(
     {
       settings,
       directory,
       logger: deps.logger,
-      metrics: deps.metrics,
       shutdownSignal: deps.shutdownSignal,
       render(queue, message) {
         const e = elementOf(queue, message);
@@ -98,6 +97,6 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
   };
 }
 
-export type { RestmqAuth } from "./access.js";
+export type { RestmqAuth, RestmqAuthenticator } from "./access.js";
 export type { NumericValues, RestmqOptions } from "./context.js";
 export { BRIDGE };

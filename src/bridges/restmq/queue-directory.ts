@@ -8,8 +8,8 @@ import { type BrokerClients, reasonOf } from "../bridge.js";
  * a cached queue deleted behind the bridge's back is created again on TOPIC_NOT_FOUND.
  */
 export interface QueueDirectory {
-  /** Makes sure the queue's topic and subscription exist, calling as `clients`. Throws the broker's error otherwise. */
-  ensure(clients: BrokerClients, name: string): Promise<void>;
+  /** Makes sure the queue's topic and subscription exist. Throws the broker's error otherwise. */
+  ensure(name: string): Promise<void>;
   /** Drops a name from the cache (after TOPIC_NOT_FOUND or SUBSCRIPTION_NOT_FOUND). */
   forget(name: string): void;
 }
@@ -17,14 +17,17 @@ export interface QueueDirectory {
 /** Most names cached; past it the cache starts over (it is only an optimisation). */
 const MAX_CACHED = 100_000;
 
-/** Creates a {@link QueueDirectory}. */
-export function createQueueDirectory(): QueueDirectory {
+/**
+ * Creates a {@link QueueDirectory}. `clients` are the server's own: making a bridge's implicit
+ * queues is the server's call, not the user's (whose own calls then say what they may do).
+ */
+export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
   const known = new Set<string>();
   const creating = new Map<string, Promise<void>>();
 
-  async function create(clients: BrokerClients, name: string): Promise<void> {
+  async function create(name: string): Promise<void> {
     try {
-      await createOrComplete(clients, name);
+      await createOrComplete(name);
     } catch (e) {
       // A user who may not create queues may still use existing ones: the next call tells.
       if (reasonOf(e) === "PERMISSION_DENIED") return;
@@ -34,7 +37,7 @@ export function createQueueDirectory(): QueueDirectory {
     known.add(name);
   }
 
-  async function createOrComplete(clients: BrokerClients, name: string): Promise<void> {
+  async function createOrComplete(name: string): Promise<void> {
     try {
       await clients.admin.createTopic({ name, queue: true, dedupScope: DedupScope.UNACKED });
     } catch (e) {
@@ -55,11 +58,11 @@ export function createQueueDirectory(): QueueDirectory {
   }
 
   return {
-    ensure(clients, name) {
+    ensure(name) {
       if (known.has(name)) return Promise.resolve();
       let p = creating.get(name);
       if (!p) {
-        p = create(clients, name).finally(() => creating.delete(name));
+        p = create(name).finally(() => creating.delete(name));
         creating.set(name, p);
       }
       return p;

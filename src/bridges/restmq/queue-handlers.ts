@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { reasonOf } from "../bridge.js";
 import { arg, type Call, callbackOf, escapeHtml, finishCustom, type Handler } from "./call.js";
 import { BRIDGE, type RestmqContext } from "./context.js";
@@ -93,14 +94,20 @@ export async function prepareLiveQueue(ctx: RestmqContext, call: Pick<Call, "cli
   } catch (e) {
     const reason = reasonOf(e);
     if (reason !== "TOPIC_NOT_FOUND" && reason !== "SUBSCRIPTION_NOT_FOUND") throw e;
-    await ctx.directory.ensure(call.clients, queue);
+    await ctx.directory.ensure(queue);
   }
 }
 
-/** Attaches a live consumer and counts it as a bridge connection while it lasts. */
+/**
+ * Attaches a live consumer and counts it as a bridge connection while it lasts; one dropped as too
+ * slow counts as a `slow_consumer` error.
+ */
 export function attachLive(ctx: RestmqContext, consumer: LiveConsumer): void {
   ctx.metrics.connection(BRIDGE, 1);
-  consumer.onEnd(() => ctx.metrics.connection(BRIDGE, -1));
+  consumer.onEnd((reason) => {
+    ctx.metrics.connection(BRIDGE, -1);
+    if (reason === "slow") ctx.metrics.error(BRIDGE, "slow_consumer");
+  });
   ctx.presence.attach(consumer);
 }
 
@@ -109,7 +116,7 @@ export const cometGet: Handler = async (ctx, call) => {
   const callback = callbackOf(call);
   if (call.name === "") throw new HttpError(400, "Invalid Queue Name");
   await prepareLiveQueue(ctx, call, call.name);
-  if (call.res.destroyed) return; // the client left meanwhile
+  if (call.res.destroyed || (call.res as Writable).closed) return; // the client left meanwhile
   const bounds = {
     highWaterBytes: ctx.options.consumerHighWaterBytes,
     maxBufferedBytes: ctx.options.maxConsumerBufferBytes,

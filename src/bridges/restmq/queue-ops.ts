@@ -64,7 +64,7 @@ export async function addElement(
     if (ttlSeconds <= 0) ttlMs = 1n;
     else if (ttlSeconds <= MAX_TTL_SECONDS) ttlMs = BigInt(ttlSeconds) * 1000n;
   }
-  await directory.ensure(clients, queue);
+  await directory.ensure(queue);
   const publish = () => clients.publisher.publish({ topic: queue, messages: [{ data, ttlMs }] });
   let response: Awaited<ReturnType<typeof publish>>;
   try {
@@ -72,7 +72,7 @@ export async function addElement(
   } catch (e) {
     if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
     directory.forget(queue); // deleted behind our back: RestMQ queues come back on the next add
-    await directory.ensure(clients, queue);
+    await directory.ensure(queue);
     response = await publish();
   }
   return `${queue}:${response.results[0]?.seq ?? 0n}`;

@@ -1,6 +1,6 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
 import type { Logger } from "../../../util/index.js";
-import type { BridgeMetrics, BrokerClients } from "../../bridge.js";
+import type { BrokerClients } from "../../bridge.js";
 import type { QueueDirectory } from "../queue-directory.js";
 import { readsAsEmpty } from "../queue-ops.js";
 import { ROUNDROBIN, type SettingsStore } from "../settings.js";
@@ -11,7 +11,6 @@ export interface DispatchEnv {
   readonly settings: SettingsStore;
   readonly directory: QueueDirectory;
   readonly logger: Logger;
-  readonly metrics: BridgeMetrics;
   /** Aborted when the server shuts down. */
   readonly shutdownSignal: AbortSignal;
   /** The live form of a leased message. */
@@ -150,7 +149,7 @@ export class QueueDispatcher {
       } catch (e) {
         if (abort.signal.aborted || shutdownSignal.aborted) continue;
         failures++;
-        await this.recover(clients, e);
+        await this.recover(e);
         await this.sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1)));
         continue;
       } finally {
@@ -161,10 +160,10 @@ export class QueueDispatcher {
   }
 
   /** After a failed Pull: a queue deleted over the API comes back (RestMQ queues are implicit); else log. */
-  private async recover(clients: BrokerClients, e: unknown): Promise<void> {
+  private async recover(e: unknown): Promise<void> {
     if (readsAsEmpty(e)) {
       this.env.directory.forget(this.queue);
-      await this.env.directory.ensure(clients, this.queue).catch((e2: unknown) => {
+      await this.env.directory.ensure(this.queue).catch((e2: unknown) => {
         this.env.logger.warn("restmq: cannot create the queue of live consumers", { queue: this.queue, error: e2 });
       });
       return;
@@ -200,10 +199,7 @@ export class QueueDispatcher {
 
   private sendToAll(element: LiveElement, readyAtStart: ReadonlySet<LiveConsumer>): boolean {
     let sent = false;
-    for (const c of [...this.consumers]) {
-      if (c.send(element, readyAtStart.has(c))) sent = true;
-      else if (c.isEnded()) this.env.metrics.error("restmq", "slow_consumer");
-    }
+    for (const c of [...this.consumers]) if (c.send(element, readyAtStart.has(c))) sent = true;
     return sent;
   }
 
@@ -220,7 +216,6 @@ export class QueueDispatcher {
           this.rotation = start + i + 1;
           return true;
         }
-        if (c.isEnded()) this.env.metrics.error("restmq", "slow_consumer");
       }
     }
     return false;
