@@ -214,6 +214,20 @@ describe("restmq routes and the index handler", () => {
     assert.equal((await get("/?queue=idx2")).status, 404);
   });
 
+  it("restmq - the settings topic is no queue: its name is refused (400)", async () => {
+    await post("/p/reserved", "policy=roundrobin"); // makes sure the settings topic exists
+    for (const [method, target] of [
+      ["GET", "/q/switchyard.restmq.settings"],
+      ["DELETE", "/q/switchyard.restmq.settings"],
+      ["GET", "/c/switchyard.restmq.settings"],
+      ["GET", "/?queue=switchyard.restmq.settings"],
+    ] as const) {
+      assert.equal((await rawRequest(rest, method, target)).status, 400, `${method} ${target}`);
+    }
+    assert.equal((await post("/q/switchyard.restmq.settings", "value=x")).status, 400);
+    assert.equal((await get("/p/reserved")).body.toString(), '{"queue": "reserved", "value": "roundrobin"}\r\n');
+  });
+
   it("restmq - GET /q/ lists the queues as a page", async () => {
     await post("/q/listed", "value=1");
     const list = await get("/q/");

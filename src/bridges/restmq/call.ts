@@ -1,7 +1,7 @@
 import type { BrokerClients } from "../bridge.js";
 import { type Arguments, argument } from "./arguments.js";
 import type { RestmqContext } from "./context.js";
-import { checkCallback, HTML, type Request, type Response, send } from "./http-io.js";
+import { checkCallback, HTML, HttpError, type Request, type Response, send } from "./http-io.js";
 import { type PyValue, pyJson } from "./py-json.js";
 
 /** One request as a handler sees it. */
@@ -37,6 +37,15 @@ export function finishCustom(call: Call, value: PyValue, callback: string | unde
   const text = typeof value === "string" ? value : pyJson(value);
   const body = callback === undefined ? `${text}\r\n` : `${callback}(${text});\r\n`;
   send(call.req, call.res, 200, body, HTML);
+}
+
+/**
+ * Refuses the settings topic's name as a queue name (400): its records are the bridge's, and a
+ * RestMQ client must not read or delete them.
+ */
+export function checkQueueName(ctx: RestmqContext, name: string): string {
+  if (name === ctx.options.settingsTopic) throw new HttpError(400, "reserved queue name");
+  return name;
 }
 
 /** Escapes text for an HTML page. */

@@ -32,6 +32,13 @@ function stringField(doc: { [key: string]: Json }, field: string): string {
   return v;
 }
 
+/** The `queue` field, which may not name the settings topic. */
+function queueField(ctx: RestmqContext, doc: { [key: string]: Json }): string {
+  const queue = stringField(doc, "queue");
+  if (queue === ctx.options.settingsTopic) throw new CommandError("reserved queue name");
+  return queue;
+}
+
 /** Reasons whose text is about the client's input (safe to show in `{"error": …}`). */
 const CLIENT_FAULTS = new Set(["INVALID_ARGUMENT", "INVALID_NAME", "PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE"]);
 
@@ -43,25 +50,25 @@ type Doc = { [key: string]: Json };
  */
 const COMMANDS: Record<string, (ctx: RestmqContext, call: Call, doc: Doc) => Promise<PyValue>> = {
   async add(ctx, call, doc): Promise<PyValue> {
-    const queue = stringField(doc, "queue");
+    const queue = queueField(ctx, doc);
     const value = stringField(doc, "value");
     const key = await addElement(ctx.directory, call.clients, queue, value);
     return { queue, value, key };
   },
   async get(ctx, call, doc): Promise<PyValue> {
-    const queue = stringField(doc, "queue");
+    const queue = queueField(ctx, doc);
     const e = await peekElement(call.clients, queue);
     if (!e) return { error: "empty queue" };
     return { queue, count: e.attempt, value: ctx.value(e.value), key: e.key };
   },
   async take(ctx, call, doc): Promise<PyValue> {
-    const queue = stringField(doc, "queue");
+    const queue = queueField(ctx, doc);
     const e = await takeElement(call.clients, queue);
     if (!e) return { error: "empty queue" };
     return { queue, value: ctx.value(e.value), key: e.key };
   },
-  async del(_ctx, call, doc): Promise<PyValue> {
-    const queue = stringField(doc, "queue");
+  async del(ctx, call, doc): Promise<PyValue> {
+    const queue = queueField(ctx, doc);
     if (!Object.hasOwn(doc, "key")) throw new CommandError("'key'");
     const key = doc.key;
     if (typeof key !== "string") throw new CommandError("data must be utf-8");

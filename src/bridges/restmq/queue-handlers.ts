@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import { reasonOf } from "../bridge.js";
-import { arg, type Call, callbackOf, escapeHtml, finishCustom, type Handler } from "./call.js";
+import { arg, type Call, callbackOf, checkQueueName, escapeHtml, finishCustom, type Handler } from "./call.js";
 import { BRIDGE, type RestmqContext } from "./context.js";
 import { HttpError, redirect, send } from "./http-io.js";
 import { CometConsumer } from "./live/comet.js";
@@ -65,6 +65,7 @@ export const indexGet: Handler = async (ctx, call) => {
     redirect(call.req, call.res, "/static/index.html");
     return;
   }
+  checkQueueName(ctx, queue);
   const element = await takeElement(call.clients, queue);
   if (!element) throw new HttpError(404);
   finishCustom(call, hardGetBody(ctx, element), callback);
@@ -74,6 +75,7 @@ export const indexGet: Handler = async (ctx, call) => {
 export const indexPost: Handler = async (ctx, call) => {
   const queue = arg(call, "queue");
   if (queue === undefined) throw new HttpError(400, "Missing argument queue");
+  checkQueueName(ctx, queue);
   const msg = arg(call, "msg");
   const value = arg(call, "value");
   if (msg === undefined && value === undefined) throw new HttpError(400, "no msg or value");

@@ -1,6 +1,6 @@
 import { controlGet, controlPost, jobsGet, policyGet, policyPost, statsGet } from "./admin-handlers.js";
 import { type Arguments, BadArgumentError, parseFormBody, parseQueryString, unquote } from "./arguments.js";
-import type { Call, Handler } from "./call.js";
+import { type Call, checkQueueName, type Handler } from "./call.js";
 import { BRIDGE, type RestmqContext } from "./context.js";
 import { toHttpError } from "./errors.js";
 import { HttpError, type Request, type Response, readBody, sendError } from "./http-io.js";
@@ -85,7 +85,7 @@ export async function serve(ctx: RestmqContext, req: Request, res: Response): Pr
     const clients = m.acl ? await ctx.access.clientsFor(req) : ctx.clients;
     const args: Arguments = new Map();
     parseQueryString(query, args);
-    const name = unquote(found.rawName);
+    const name = found.route.name === "static" ? unquote(found.rawName) : checkQueueName(ctx, unquote(found.rawName));
     if (method === "POST") {
       const body = await readBody(req, ctx.maxBodyBytes);
       await parseFormBody(String(req.headers["content-type"] ?? ""), body, args);

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { BadArgumentError, unquote } from "./arguments.js";
+import { checkQueueName } from "./call.js";
 import { BRIDGE, type RestmqContext } from "./context.js";
 import { toHttpError } from "./errors.js";
 import { errorPage, HTML, HttpError, phrase, SERVER } from "./http-io.js";
@@ -50,7 +51,7 @@ export function createWebsocketUpgrade(
       if (req.method !== "GET") throw new HttpError(405);
       ctx.metrics.command(BRIDGE, command);
       const clients = await ctx.access.clientsFor(req, true);
-      const name = unquote(m[1] ?? "");
+      const name = checkQueueName(ctx, unquote(m[1] ?? ""));
       if (name === "") throw new HttpError(400, "Invalid Queue Name");
       await ctx.settings.ready();
       await prepareLiveQueue(ctx, { clients }, name);
