@@ -51,13 +51,16 @@ export class CometConsumer extends LiveConsumer {
         this.res.end(this.line("null"));
         return;
       case "shutdown":
+      case "denied": {
         if (this.started) {
           this.res.end();
           return;
         }
-        this.res.writeHead(503, { "Content-Type": HTML, Server: SERVER });
-        this.res.end(errorPage(503));
+        const status = reason === "shutdown" ? 503 : 401;
+        this.res.writeHead(status, { "Content-Type": HTML, Server: SERVER });
+        this.res.end(errorPage(status));
         return;
+      }
       case "slow":
       case "gone":
         this.res.destroy();

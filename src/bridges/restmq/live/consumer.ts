@@ -21,7 +21,7 @@ export interface ConsumerBounds {
 }
 
 /** Why a consumer ended. */
-export type EndReason = "purged" | "shutdown" | "slow" | "gone";
+export type EndReason = "purged" | "shutdown" | "slow" | "denied" | "gone";
 
 /**
  * A comet or websocket consumer of one queue. Output is counted from `write` until the transport

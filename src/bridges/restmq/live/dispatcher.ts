@@ -1,6 +1,6 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
 import type { Logger } from "../../../util/index.js";
-import type { BrokerClients } from "../../bridge.js";
+import { type BrokerClients, reasonOf } from "../../bridge.js";
 import type { QueueDirectory } from "../queue-directory.js";
 import { readsAsEmpty } from "../queue-ops.js";
 import { ROUNDROBIN, type SettingsStore } from "../settings.js";
@@ -148,6 +148,12 @@ export class QueueDispatcher {
         failures = 0;
       } catch (e) {
         if (abort.signal.aborted || shutdownSignal.aborted) continue;
+        const reason = reasonOf(e);
+        if (reason === "PERMISSION_DENIED" || reason === "UNAUTHENTICATED") {
+          // Its user may no longer read this queue: it goes, the next consumer's user pulls.
+          (this.consumers[0] as LiveConsumer).end("denied");
+          continue;
+        }
         failures++;
         await this.recover(e);
         await this.sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1)));

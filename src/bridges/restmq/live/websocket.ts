@@ -46,6 +46,9 @@ export class WebsocketConsumer extends LiveConsumer {
       case "shutdown":
         this.ws.close(1001, "server shutting down");
         return;
+      case "denied":
+        this.ws.close(1008, "not allowed to read this queue");
+        return;
       case "slow":
         // Its socket does not drain: a close frame would never get through.
         this.ws.terminate();
