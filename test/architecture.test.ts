@@ -41,7 +41,7 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
   { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
   { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
-  // The push agent drives delivery through the core only; HTTP out is its own business (fetch).
+  // The push agent drives delivery through the core only; HTTP out is its own business (node:http).
   { layer: "src/push", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "/gen/", "@connectrpc", "lmdb"] },
 ];
 

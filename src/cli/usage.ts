@@ -30,6 +30,18 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
+  --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
+  --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
+                                (default ${d.ohpqAckTimeoutMs}: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
+                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
+  --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
+  --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
+  --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
+  --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
+  --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
   --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
                                 (as RestMQ did) or string (default ${d.restmqNumericValues})
   --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
@@ -39,6 +51,6 @@ Flags (a config file may set the same; flags win over it):
                                 it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
-Of the bridges okQ and RestMQ are built: the other bridge flags are accepted and checked,
-and the ready line lists only listeners that exist.
+Of the bridges okQ, OPQ, RestMQ and "Oh, Please Queue" (ohpq, ohpq-http) are built: the
+other bridge flags are accepted and checked, and the ready line lists only listeners that exist.
 `;

@@ -63,6 +63,14 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--opq-any-response",
+      "--opq-max-attempts",
+      "7",
+      "--opq-dead-letter-topic=dead",
+      "--opq-timeout-ms",
+      "1500",
+      "--opq-retain-ms",
+      "0",
       "--restmq-numeric-values",
       "string",
       "--restmq-hosts-allow",
@@ -90,12 +98,30 @@ describe("config", () => {
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        ohpqBrokerId: "switchyard",
+        ohpqMaxLineBytes: 1024 * 1024,
+        ohpqAckTimeoutMs: 0,
+        ohpqIdleTimeoutMs: 300_000,
+        ohpqMaxConnections: 1024,
+        opqAnyResponse: true,
+        opqMaxAttempts: 7,
+        opqDeadLetterTopic: "dead",
+        opqTimeoutMs: 1500,
+        opqRetainMs: 0,
         restmqNumericValues: "string",
         restmqHostsAllow: ["127.0.0.1", "10.0."],
         restmqHostsDeny: ["all"],
         restmqMaxConsumerBufferBytes: 1048576,
       },
     );
+  });
+
+  it("config - a switch flag takes no value; the config file says true or false", async () => {
+    assert.equal((await loadConfig([])).config.opqAnyResponse, false);
+    assert.equal(parseFlags(["--opq-any-response"]).settings.opqAnyResponse, true);
+    assert.throws(() => parseFlags(["--opq-any-response=yes"]), /opq-any-response/);
+    assert.throws(() => validateConfig({ opqAnyResponse: "yes" as never }), /expected true or false/);
+    assert.equal(validateConfig({ opqAnyResponse: "false" as never }).opqAnyResponse, false);
   });
 
   it("config - bad values fail fast naming the flag", async () => {

@@ -41,6 +41,26 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  readonly ohpqBrokerId: string;
+  /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
+  readonly ohpqMaxLineBytes: number;
+  /** How long an ohpq pending message waits for its ACK before it goes back to the queue; 0 (default): forever. */
+  readonly ohpqAckTimeoutMs: number;
+  /** How long an ohpq connection without SUB may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly ohpqIdleTimeoutMs: number;
+  /** Most open ohpq connections; more are refused. Default 1024. */
+  readonly ohpqMaxConnections: number;
+  /** OPQ: any HTTP answer of a target counts as delivered (OPQ's own rule). Default false: a 5xx is retried. */
+  readonly opqAnyResponse: boolean;
+  /** OPQ: delivery attempts before a message goes to {@link opqDeadLetterTopic}; 0 (default): unlimited, it blocks its topic. */
+  readonly opqMaxAttempts: number;
+  /** OPQ: the dead-letter topic (created as a queue when needed) used with {@link opqMaxAttempts}. */
+  readonly opqDeadLetterTopic: string;
+  /** OPQ: how long one delivery attempt may take. Default 30 s, as OPQ. */
+  readonly opqTimeoutMs: number;
+  /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
+  readonly opqRetainMs: number;
   /**
    * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
    * whose Redis client made `"42"` the number 42) or `string` (always the string added).
@@ -72,6 +92,16 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: "info",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  ohpqBrokerId: "switchyard",
+  ohpqMaxLineBytes: 1024 * 1024,
+  ohpqAckTimeoutMs: 0,
+  ohpqIdleTimeoutMs: 300_000,
+  ohpqMaxConnections: 1024,
+  opqAnyResponse: false,
+  opqMaxAttempts: 0,
+  opqDeadLetterTopic: "opq-dead-letters",
+  opqTimeoutMs: 30_000,
+  opqRetainMs: 7 * 24 * 3600 * 1000,
   restmqNumericValues: "number",
   restmqHostsAllow: [],
   restmqHostsDeny: [],
@@ -115,6 +145,13 @@ function oneOf<T extends string>(...values: T[]): Parser<T> {
   };
 }
 
+/** A switch: a flag without a value is true; a config file says true or false. */
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === true || raw === "true") return true;
+  if (raw === false || raw === "false") return false;
+  throw new Expected("true or false");
+};
+
 const nonEmpty: Parser<string> = (raw) => {
   if (typeof raw !== "string" || raw.trim() === "") throw new Expected("a non-empty string");
   return raw;
@@ -141,33 +178,47 @@ const prefixList: Parser<readonly string[]> = (raw) => {
   return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
 };
 
-/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
-export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]> } } =
-  {
-    dataDir: { flag: "--data-dir", parse: nonEmpty },
-    host: { flag: "--host", parse: nonEmpty },
-    port: { flag: "--port", parse: port },
-    okqPort: { flag: "--okq-port", parse: bridgePort },
-    opqPort: { flag: "--opq-port", parse: bridgePort },
-    restmqPort: { flag: "--restmq-port", parse: bridgePort },
-    ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
-    ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
-    gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
-    gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
-    durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
-    maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
-    shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-    logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
-    pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
-    okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
-    restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
-    restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
-    restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
-    restmqMaxConsumerBufferBytes: {
-      flag: "--restmq-max-consumer-buffer-bytes",
-      parse: integer(64 * 1024, 1024 * 1024 * 1024),
-    },
-  };
+/**
+ * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
+ * A `switch` flag takes no value on the command line (`--opq-any-response`).
+ */
+export const SETTINGS: {
+  readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]>; readonly switch?: true };
+} = {
+  dataDir: { flag: "--data-dir", parse: nonEmpty },
+  host: { flag: "--host", parse: nonEmpty },
+  port: { flag: "--port", parse: port },
+  okqPort: { flag: "--okq-port", parse: bridgePort },
+  opqPort: { flag: "--opq-port", parse: bridgePort },
+  restmqPort: { flag: "--restmq-port", parse: bridgePort },
+  ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
+  ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
+  gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
+  gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+  durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+  maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
+  shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
+  logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
+  okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
+  opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
+  opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },
+  opqTimeoutMs: { flag: "--opq-timeout-ms", parse: integer(1, 300_000) },
+  opqRetainMs: { flag: "--opq-retain-ms", parse: integer(0, 365 * 24 * 3600 * 1000) },
+  ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
+  ohpqMaxLineBytes: { flag: "--ohpq-max-line-bytes", parse: integer(1024, 64 * 1024 * 1024) },
+  ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
+  ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
+  restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
+  restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
+  restmqMaxConsumerBufferBytes: {
+    flag: "--restmq-max-consumer-buffer-bytes",
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
+};
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];

@@ -1,4 +1,6 @@
 export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHandle } from "./clock.js";
 export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
+export { canonicalHeaderKey, UNFORWARDED_HEADERS } from "./http-headers.js";
 export { type LinkedSignal, linkSignals } from "./link-signals.js";
 export { createStderrLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";

@@ -99,7 +99,10 @@ describe("restmq JSON protocol", () => {
     assert.equal(text(await cmd({ cmd: "del", queue: "je" })), `{"error": "'key'"}`);
     assert.equal(text(await cmd({ cmd: "del", queue: "je", key: 7 })), `{"error": "data must be utf-8"}`);
     assert.equal(text(await cmd({ cmd: "take", queue: "je" })), '{"error": "empty queue"}', "nothing was added");
-    assert.equal(text(await cmd({ cmd: "take", queue: "switchyard.restmq.settings" })), '{"error": "reserved queue name"}');
+    assert.equal(
+      text(await cmd({ cmd: "take", queue: "switchyard.restmq.settings" })),
+      '{"error": "reserved queue name"}',
+    );
   });
 
   it('restmq - an unknown command is {"error": "null resultset"} as text/html', async () => {
