@@ -48,6 +48,7 @@ describe("restmq with curl", () => {
 
   it("restmq - curl -N follows a comet stream", async () => {
     const child = spawn("curl", ["-s", "-N", `${R}/c/stream`]);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
     let out = "";
     child.stdout.on("data", (c: Buffer) => {
       out += c.toString();
@@ -62,7 +63,7 @@ describe("restmq with curl", () => {
       await waitUntil(() => out.split("\r\n").length >= 3, "two comet lines from curl");
       assert.equal(out, '{"key": "stream:1", "value": "one"}\r\n{"key": "stream:2", "value": "two"}\r\n');
       await curl("-X", "DELETE", `${R}/q/stream`);
-      await new Promise((resolve) => child.once("exit", resolve));
+      await exited;
       assert.ok(out.endsWith("null\r\n"), out);
     } finally {
       child.kill();
