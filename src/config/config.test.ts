@@ -58,11 +58,19 @@ describe("config", () => {
       "--shutdown-grace-ms",
       "5",
       "--log-level",
-      "warn",
+      "debug",
+      "--log-format=json",
       "--push-allowed-hosts",
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--gophermq-max-pending",
+      "7",
+      "--gophermq-idle-expiry-ms=60000",
+      "--metrics-max-topics",
+      "20",
+      "--metrics-max-subscriptions",
+      "30",
       "--opq-any-response",
       "--opq-max-attempts",
       "7",
@@ -95,7 +103,8 @@ describe("config", () => {
         durability: "commit",
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
-        logLevel: "warn",
+        logLevel: "debug",
+        logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
         ohpqBrokerId: "switchyard",
@@ -103,6 +112,10 @@ describe("config", () => {
         ohpqAckTimeoutMs: 0,
         ohpqIdleTimeoutMs: 300_000,
         ohpqMaxConnections: 1024,
+        gophermqMaxPending: 7,
+        gophermqIdleExpiryMs: 60000,
+        metricsMaxTopics: 20,
+        metricsMaxSubscriptions: 30,
         opqAnyResponse: true,
         opqMaxAttempts: 7,
         opqDeadLetterTopic: "dead",
@@ -135,6 +148,12 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(() => loadConfig(["--gophermq-max-pending", "-1"]), /--gophermq-max-pending/);
+    await rejectsWith(() => loadConfig(["--gophermq-idle-expiry-ms", "10"]), /--gophermq-idle-expiry-ms "10"/);
+    await rejectsWith(
+      () => loadConfig(["--log-format", "xml"]),
+      /--log-format "xml": expected one of auto, json, pretty/,
+    );
     await rejectsWith(
       () => loadConfig(["--push-allowed-hosts", "ok.example,http://x/"]),
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,

@@ -1,5 +1,5 @@
 import type { Durability } from "../store/index.js";
-import { type LogLevel, parseHostPattern } from "../util/index.js";
+import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
 export type PortSetting = number | "off";
@@ -26,14 +26,27 @@ export interface Config {
   readonly gophermqPort: PortSetting;
   /** GopherMQ metrics endpoint. Default 9001. */
   readonly gophermqMetricsPort: PortSetting;
+  /** GopherMQ's `broker.max-pending`: a publish gets 429 while its subject has more pending messages. Default 10. */
+  readonly gophermqMaxPending: number;
+  /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
+  readonly gophermqIdleExpiryMs: number;
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  readonly metricsMaxTopics: number;
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
   /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
   readonly shutdownGraceMs: number;
-  /** Least severe log level written to stderr. Default `info`. */
+  /** Least severe log level written to stderr (`debug`, `info`, `warn`, `error`, `silent`). Default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * How log lines look: `json` (one object per line), `pretty` (text) or `auto` (the default:
+   * pretty when stderr is a terminal, else json).
+   */
+  readonly logFormat: LogFormat;
   /**
    * Hosts push subscriptions may deliver to (`host`, `host:port`, `*.domain`, `[v6]:port`); empty
    * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
@@ -86,10 +99,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   ohpqHttpPort: 8081,
   gophermqPort: 8082,
   gophermqMetricsPort: 9001,
+  gophermqMaxPending: 10,
+  gophermqIdleExpiryMs: 3_600_000,
+  metricsMaxTopics: 500,
+  metricsMaxSubscriptions: 1000,
   durability: "flush",
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
   ohpqBrokerId: "switchyard",
@@ -195,10 +213,15 @@ export const SETTINGS: {
   ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
   gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
   gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+  gophermqMaxPending: { flag: "--gophermq-max-pending", parse: integer(0, 1_000_000_000) },
+  gophermqIdleExpiryMs: { flag: "--gophermq-idle-expiry-ms", parse: integer(1000, 365 * 24 * 3_600_000) },
+  metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
+  metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-  logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },
+  logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
   pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },

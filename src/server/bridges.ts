@@ -1,4 +1,5 @@
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { gophermqListener, gophermqMetricsListener } from "./gophermq-listener.js";
 import { ohpqHttpListener, ohpqListener } from "./ohpq-listener.js";
 import { okqListener } from "./okq-listener.js";
 import { opqListener } from "./opq-listener.js";
@@ -14,4 +15,6 @@ export const BRIDGE_LISTENERS: readonly BridgeListenerDefinition[] = [
   restmqListener,
   ohpqListener,
   ohpqHttpListener,
+  gophermqListener,
+  gophermqMetricsListener,
 ];

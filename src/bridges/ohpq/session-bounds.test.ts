@@ -14,6 +14,15 @@ function harness(t: TestContext, options: OhpqHarnessOptions = {}) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (up to 5 s of real time, polling) until `done()` holds; fails with `what` otherwise. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
 /**
  * A connection whose client never reads: no write ever completes, so `write()` returns false
  * once 16 bytes wait. `send` is what the client sends.
@@ -96,13 +105,14 @@ describe("ohpq session bounds", () => {
     await h.connect().roundtrip(`PUB big ${"z".repeat(64)}\n`, "OK\n");
     const s = stalledConnection(h);
     s.send("GET big\n");
-    await sleep(20);
+    // The reply is written and stuck: the drain timer runs from here.
+    await until(() => s.socket.writableLength > 0, "the GET reply to back up");
+    await sleep(10);
     h.clock.advance(4_999);
     await sleep(10);
     assert.equal(s.closed(), false);
     h.clock.advance(1);
-    await sleep(10);
-    assert.equal(s.closed(), true);
+    await until(s.closed, "the connection to close");
     assert.equal(h.metrics.errors.get("drain_timeout"), 1);
   });
 
@@ -110,6 +120,7 @@ describe("ohpq session bounds", () => {
     const h = harness(t, { ohpq: { maxPendingLines: 8, drainTimeoutMs: 60_000 } });
     const s = stalledConnection(h);
     s.send("PING\n".repeat(10_000));
+    await until(() => (h.metrics.commands.get("PING") ?? 0) > 0, "the first PING to run");
     await sleep(100);
     const executed = h.metrics.commands.get("PING") ?? 0;
     assert.ok(executed > 0 && executed <= 4, `16 bytes of PONGs back up the socket, yet ${executed} PINGs ran`);

@@ -2,8 +2,8 @@ import { DEFAULT_CONFIG } from "../config/index.js";
 
 const d = DEFAULT_CONFIG;
 
-/** The text of `switchyard --help` and `switchyard serve --help`. */
-export const USAGE = `Usage: switchyard serve [flags]
+/** The text of `switchyard serve --help` (and `switchyard help serve`). */
+export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
@@ -23,10 +23,18 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-http-port N|off        "Oh, Please Queue" HTTP interface (default ${d.ohpqHttpPort})
   --gophermq-port N|off         GopherMQ bridge (default ${d.gophermqPort})
   --gophermq-metrics-port N|off GopherMQ metrics (default ${d.gophermqMetricsPort})
+  --gophermq-max-pending N      GopherMQ publishes get 429 while a subject has more than N
+                                pending messages (default ${d.gophermqMaxPending})
+  --gophermq-idle-expiry-ms N   a GopherMQ subscriber unused this long is deleted (default ${d.gophermqIdleExpiryMs})
+  --metrics-max-topics N        topics with their own label in /metrics; later ones are
+                                counted as topic "other" (default ${d.metricsMaxTopics})
+  --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
-  --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  --log-level LEVEL             debug, info, warn, error or silent (default ${d.logLevel})
+  --log-format FORMAT           json (one object per line), pretty, or auto: pretty when
+                                stderr is a terminal, else json (default ${d.logFormat})
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
@@ -51,6 +59,7 @@ Flags (a config file may set the same; flags win over it):
                                 it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
-Of the bridges okQ, OPQ, RestMQ and "Oh, Please Queue" (ohpq, ohpq-http) are built: the
-other bridge flags are accepted and checked, and the ready line lists only listeners that exist.
+Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
+line lists only listeners that exist.
 `;
