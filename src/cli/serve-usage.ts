@@ -50,9 +50,16 @@ Flags (a config file may set the same; flags win over it):
   --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
   --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
   --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
+  --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
+                                (as RestMQ did) or string (default ${d.restmqNumericValues})
+  --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
+  --restmq-hosts-deny LIST      address prefixes the RestMQ bridge refuses (401)
+  --restmq-max-consumer-buffer-bytes N
+                                unsent output a RestMQ comet/websocket consumer may hold before
+                                it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
-Of the bridges okQ, OPQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
 gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
 line lists only listeners that exist.
 `;

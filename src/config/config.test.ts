@@ -79,6 +79,13 @@ describe("config", () => {
       "1500",
       "--opq-retain-ms",
       "0",
+      "--restmq-numeric-values",
+      "string",
+      "--restmq-hosts-allow",
+      "127.0.0.1, 10.0.",
+      "--restmq-hosts-deny=all",
+      "--restmq-max-consumer-buffer-bytes",
+      "1048576",
     ]);
     assert.deepEqual(
       { ...config },
@@ -114,6 +121,10 @@ describe("config", () => {
         opqDeadLetterTopic: "dead",
         opqTimeoutMs: 1500,
         opqRetainMs: 0,
+        restmqNumericValues: "string",
+        restmqHostsAllow: ["127.0.0.1", "10.0."],
+        restmqHostsDeny: ["all"],
+        restmqMaxConsumerBufferBytes: 1048576,
       },
     );
   });
@@ -148,6 +159,11 @@ describe("config", () => {
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
     );
     await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
+    await rejectsWith(() => loadConfig(["--restmq-numeric-values", "float"]), /--restmq-numeric-values "float"/);
+    await rejectsWith(
+      () => loadConfig(["--restmq-max-consumer-buffer-bytes", "1000"]),
+      /--restmq-max-consumer-buffer-bytes "1000": expected an integer from 65536/,
+    );
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {

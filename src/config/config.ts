@@ -74,6 +74,17 @@ export interface Config {
   readonly opqTimeoutMs: number;
   /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
   readonly opqRetainMs: number;
+  /**
+   * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
+   * whose Redis client made `"42"` the number 42) or `string` (always the string added).
+   */
+  readonly restmqNumericValues: "number" | "string";
+  /** Address prefixes the RestMQ bridge lets in (RestMQ's `hosts_allow`; `all` matches all). Empty: no allow list. */
+  readonly restmqHostsAllow: readonly string[];
+  /** Address prefixes the RestMQ bridge refuses with 401 (RestMQ's `hosts_deny`). Empty: none. */
+  readonly restmqHostsDeny: readonly string[];
+  /** Unflushed output one RestMQ live consumer may hold before it is dropped as too slow. Default 8 MiB. */
+  readonly restmqMaxConsumerBufferBytes: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -109,6 +120,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   opqDeadLetterTopic: "opq-dead-letters",
   opqTimeoutMs: 30_000,
   opqRetainMs: 7 * 24 * 3600 * 1000,
+  restmqNumericValues: "number",
+  restmqHostsAllow: [],
+  restmqHostsDeny: [],
+  restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -172,6 +187,15 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
+/** A list of address prefixes: a YAML/JSON list of strings, or one comma-separated string (flags). */
+const prefixList: Parser<readonly string[]> = (raw) => {
+  const items = typeof raw === "string" ? raw.split(",") : raw;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+    throw new Expected("a list of address prefixes (e.g. 10.0.,127.0.0.1 or all), comma-separated in a flag");
+  }
+  return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
+};
+
 /**
  * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
  * A `switch` flag takes no value on the command line (`--opq-any-response`).
@@ -210,6 +234,13 @@ export const SETTINGS: {
   ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
   ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
+  restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
+  restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
+  restmqMaxConsumerBufferBytes: {
+    flag: "--restmq-max-consumer-buffer-bytes",
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
 };
 
 /** The config keys, in declaration order. */
