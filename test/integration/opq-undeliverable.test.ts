@@ -74,7 +74,7 @@ describe("opq undeliverable messages and other doors", () => {
     assert.equal(st.push?.consecutiveFailures, 0);
   });
 
-  it("opq - Pull, Subscribe, ohpq GET and SUB, okQ QRPOP of an OPQ topic are refused: its messages are pushed", async () => {
+  it("opq - Pull, Subscribe, ohpq GET and SUB, okQ QRPOP, RestMQ get of an OPQ topic are refused: its messages are pushed", async () => {
     target.on("/held", () => "hold");
     await opqPush(opq, "pushed", target.url("/held"), [["message", "a"]]);
     await opqPush(opq, "pushed", target.url("/held"), [["message", "b"]]);
@@ -92,6 +92,8 @@ describe("opq undeliverable messages and other doors", () => {
     await okq.expect(
       '-ERR subscription "pushed" is a push subscription: the broker delivers its messages itself (remove its push config to pull)\r\n',
     );
+    const restmq = await fetch(`http://${s.addresses.restmq}/q/pushed`);
+    assert.equal(restmq.status, 409);
     // Nothing was taken from the pushes: b waits for a, in order.
     target.release(200, "/held");
     target.on("/held", () => 200);
