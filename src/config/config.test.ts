@@ -63,6 +63,11 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--tls-cert",
+      "/tmp/c.pem",
+      "--tls-key=/tmp/k.pem",
+      "--ohpq-broker-id",
+      "b1",
     ]);
     assert.deepEqual(
       { ...config },
@@ -83,6 +88,10 @@ describe("config", () => {
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        tlsCert: "/tmp/c.pem",
+        tlsKey: "/tmp/k.pem",
+        ohpqBrokerId: "b1",
+        users: undefined, // the config file only
       },
     );
   });

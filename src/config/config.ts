@@ -1,3 +1,4 @@
+import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
 import { type LogLevel, parseHostPattern } from "../util/index.js";
 
@@ -41,6 +42,17 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /**
+   * The users (config file only). Undefined (the default): auth is off. Defined, even empty:
+   * every door asks for credentials (README "Auth and TLS").
+   */
+  readonly users: readonly UserConfig[] | undefined;
+  /** PEM certificate chain: with {@link tlsKey}, TLS on the RPC port and the TCP bridges. Reloaded on SIGHUP. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of {@link tlsCert}. */
+  readonly tlsKey: string | undefined;
+  /** The ohpq broker's id (its `/status` page), `broker_id` in an Oh-Please-Queue config file. Default `switchyard`. */
+  readonly ohpqBrokerId: string;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -61,6 +73,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: "info",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  users: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  ohpqBrokerId: "switchyard",
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -70,8 +86,19 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: unknown) => T;
 
-/** Thrown by parsers with only the expectation; the caller prefixes where the value came from. */
-class Expected extends Error {}
+/**
+ * Thrown by parsers with only the expectation; the caller prefixes where the value came from.
+ * `path` names a place inside the value (`[1].roles[0]`); `secret` values are never echoed.
+ */
+class Expected extends Error {
+  constructor(
+    message: string,
+    readonly path = "",
+    readonly secret = false,
+  ) {
+    super(message);
+  }
+}
 
 function integer(min: number, max: number): Parser<number> {
   return (raw) => {
@@ -105,6 +132,19 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+const optionalPath: Parser<string | undefined> = (raw) => (raw === undefined ? undefined : nonEmpty(raw));
+
+/** The `users` list (auth/users.ts); messages name the entry and key, never a password. */
+const users: Parser<readonly UserConfig[] | undefined> = (raw) => {
+  if (raw === undefined) return undefined;
+  try {
+    return parseUsers(raw);
+  } catch (e) {
+    if (e instanceof UserSettingError) throw new Expected(e.expected, e.path, true);
+    throw e;
+  }
+};
+
 /** A list of host patterns: a YAML/JSON list of strings, or one comma-separated string (flags). */
 const hostList: Parser<readonly string[]> = (raw) => {
   const items = typeof raw === "string" ? raw.split(",") : raw;
@@ -117,26 +157,43 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
+/** How one setting is given: its flag (also a config file key without the dashes) and parser. */
+export interface SettingSpec<T> {
+  readonly flag: string;
+  readonly parse: Parser<T>;
+  /** Only in the config file (no flag), e.g. `users`. */
+  readonly fileOnly?: boolean;
+}
+
 /** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
-export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]> } } =
-  {
-    dataDir: { flag: "--data-dir", parse: nonEmpty },
-    host: { flag: "--host", parse: nonEmpty },
-    port: { flag: "--port", parse: port },
-    okqPort: { flag: "--okq-port", parse: bridgePort },
-    opqPort: { flag: "--opq-port", parse: bridgePort },
-    restmqPort: { flag: "--restmq-port", parse: bridgePort },
-    ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
-    ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
-    gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
-    gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
-    durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
-    maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
-    shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-    logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
-    pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
-    okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
-  };
+export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } = {
+  dataDir: { flag: "--data-dir", parse: nonEmpty },
+  host: { flag: "--host", parse: nonEmpty },
+  port: { flag: "--port", parse: port },
+  okqPort: { flag: "--okq-port", parse: bridgePort },
+  opqPort: { flag: "--opq-port", parse: bridgePort },
+  restmqPort: { flag: "--restmq-port", parse: bridgePort },
+  ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
+  ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
+  gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
+  gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+  durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+  maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
+  shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
+  logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
+  okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  users: { flag: "--users", parse: users, fileOnly: true },
+  tlsCert: { flag: "--tls-cert", parse: optionalPath },
+  tlsKey: { flag: "--tls-key", parse: optionalPath },
+  ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
+};
+
+/** Where a setting comes from in messages: its flag, or its key for config-file-only settings. */
+export function settingName(key: keyof Config): string {
+  const spec = SETTINGS[key];
+  return spec.fileOnly ? key : spec.flag;
+}
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];
@@ -150,6 +207,7 @@ export function parseSetting<K extends keyof Config>(key: K, raw: unknown, where
     return SETTINGS[key].parse(raw);
   } catch (e) {
     if (!(e instanceof Expected)) throw e;
+    if (e.secret) throw new ConfigError(`invalid ${where}${e.path}: expected ${e.message}`);
     throw new ConfigError(`invalid ${where} ${JSON.stringify(raw)}: expected ${e.message}`);
   }
 }
@@ -174,9 +232,12 @@ export const LISTENER_PORTS = [
 export function validateConfig(input: Partial<Config>): Config {
   const out: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
-    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
+    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], settingName(key));
   }
   const config = out as unknown as Config;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
+  }
   const used = new Map<number, string>();
   for (const [, key] of LISTENER_PORTS) {
     const p = config[key];

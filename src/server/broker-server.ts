@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { DescFile } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -10,6 +10,7 @@ import { file_switchyard_v1_errors } from "../../gen/switchyard/v1/errors_pb.js"
 import { file_switchyard_v1_publisher } from "../../gen/switchyard/v1/publisher_pb.js";
 import { file_switchyard_v1_replay } from "../../gen/switchyard/v1/replay_pb.js";
 import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { createAuthenticator, SERVER_PRINCIPAL } from "../auth/index.js";
 import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
@@ -17,14 +18,17 @@ import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
-import type { RunningBridgeListener } from "./bridge-listeners.js";
+import { PEER_ADDRESS } from "./auth-interceptor.js";
+import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
-import { createInProcessClients } from "./in-process-clients.js";
+import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+import { createSubscriptionTopics } from "./subscription-topics.js";
+import { loadTlsSource, type TlsSource } from "./tls-source.js";
 
 /** The files whose services the RPC port serves; reflection answers from them and their imports. */
 const SERVED_FILES: readonly DescFile[] = [
@@ -66,6 +70,18 @@ export interface BrokerServer {
   connections(): number;
   /** The validated config the server runs with. */
   readonly config: Config;
+  /** True when users are configured (every door asks for credentials). */
+  readonly authEnabled: boolean;
+  /**
+   * Re-reads `--tls-cert` and `--tls-key` (on SIGHUP): new connections get the new pair. Throws
+   * (keeping the old pair) when the files are missing or do not fit; resolves at once without TLS.
+   */
+  reloadTls(): Promise<void>;
+}
+
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**
@@ -85,7 +101,15 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
-  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
+  let tls: TlsSource | undefined;
+  const auth = createAuthenticator({ users: config.users, logger });
+  const subscriptionTopics = createSubscriptionTopics(() => broker);
+  const interceptors = createServerInterceptors({
+    shutdownSignal: shutdown.signal,
+    auth,
+    subscriptionTopic: subscriptionTopics.topicOf,
+    logger,
+  });
   const bridgeMetrics = createBridgeMetrics();
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
@@ -104,6 +128,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
+      // The caller's address, for the throttle of failed logins.
+      contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
       fallback: createHttpEndpoints({
@@ -119,20 +145,36 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   async function start(): Promise<ListenerAddresses> {
     if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
     try {
+      if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+        tls = await loadTlsSource(config.tlsCert, config.tlsKey);
+      }
       store = await openStore({ path: config.dataDir, durability: config.durability });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
       broker = createBroker({ store, logger, limits });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
-      listener = createOnePortListener({ handler: buildHandler(broker), logger });
+      listener = createOnePortListener({ handler: buildHandler(broker), logger, ...(tls ? { tls } : {}) });
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
         shutdown.signal,
       );
       const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
-      logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
-      const clients = createInProcessClients(broker, logger, interceptors);
-      const context = { clients, config, logger, metrics: bridgeMetrics, shutdownSignal: shutdown.signal };
+      logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", {
+        address: addresses.rpc,
+        tls: tls ? "on" : "off",
+      });
+      logAuth();
+      const clientsAs = createInProcessClientFactory(broker, logger, interceptors);
+      const context: BridgeListenerContext = {
+        clients: clientsAs(SERVER_PRINCIPAL),
+        clientsAs,
+        auth,
+        tls,
+        config,
+        logger,
+        metrics: bridgeMetrics,
+        shutdownSignal: shutdown.signal,
+      };
       for (const definition of BRIDGE_LISTENERS) {
         const port = definition.port(config);
         if (port === "off") continue;
@@ -147,6 +189,18 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     } catch (e) {
       await teardown().catch(() => {});
       throw e;
+    }
+  }
+
+  function logAuth(): void {
+    if (auth.enabled) {
+      logger.info("auth on: every door asks for credentials", { users: config.users?.length ?? 0 });
+    } else if (isLoopback(config.host)) {
+      logger.info("auth off: no users are configured (define users in the config file to turn it on)");
+    } else {
+      logger.warn(
+        `auth off, and --host ${config.host} is not a loopback address: anyone who reaches these ports can publish, read and delete. Define users in the config file.`,
+      );
     }
   }
 
@@ -197,6 +251,12 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     shutdownSignal: shutdown.signal,
     connections: () => bridges.reduce((n, b) => n + b.connections(), listener?.connections() ?? 0),
     config,
+    authEnabled: auth.enabled,
+    async reloadTls() {
+      if (!tls) return;
+      await tls.reload();
+      logger.info("tls certificate reloaded", { cert: tls.files.cert });
+    },
   };
 }
 
