@@ -6,7 +6,7 @@ import type * as tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../util/index.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
-import { acceptTls } from "./tls-accept.js";
+import { createTlsAcceptor } from "./tls-accept.js";
 import type { TlsSource } from "./tls-source.js";
 
 /** A request handler for both HTTP/1.1 and HTTP/2 requests (what connectNodeAdapter returns). */
@@ -180,7 +180,9 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     }
   };
 
-  const tlsSource = options.tls;
+  const acceptor = options.tls
+    ? createTlsAcceptor(options.tls, { alpnProtocols: ["h2", "http/1.1"], handshakeTimeoutMs: firstBytesTimeoutMs })
+    : undefined;
   const handshaking = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     raw.add(socket);
@@ -192,20 +194,15 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       socket.destroy();
       return;
     }
-    if (!tlsSource) {
+    if (!acceptor) {
       onPlainSocket(socket);
       return;
     }
     handshaking.add(socket);
-    acceptTls(
-      socket,
-      tlsSource,
-      (secure) => {
-        handshaking.delete(socket);
-        onTlsSocket(secure);
-      },
-      { alpnProtocols: ["h2", "http/1.1"], handshakeTimeoutMs: firstBytesTimeoutMs },
-    );
+    acceptor.accept(socket, (secure) => {
+      handshaking.delete(socket);
+      onTlsSocket(secure);
+    });
   });
 
   return {
@@ -214,6 +211,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       if (closing) return;
       closing = true;
       if (server.listening) server.close();
+      acceptor?.close();
       for (const session of sessions) session.close();
       for (const socket of sockets) {
         // Idle HTTP/1.1 keep-alive connections (and ones still unidentified) go now.

@@ -2,7 +2,7 @@ import * as net from "node:net";
 import type { TcpBridge } from "../bridges/bridge.js";
 import type { Logger } from "../util/index.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
-import { acceptTls } from "./tls-accept.js";
+import { createTlsAcceptor } from "./tls-accept.js";
 import type { TlsSource } from "./tls-source.js";
 
 /** A `net.Server` (or `tls.Server`) handing every connection to a {@link TcpBridge}. */
@@ -27,6 +27,7 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
   /** TCP sockets whose TLS handshake is not done yet (the bridge does not know them). */
   const handshaking = new Set<net.Socket>();
   let closing = false;
+  const acceptor = tlsSource ? createTlsAcceptor(tlsSource) : undefined;
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     raw.add(socket);
     socket.once("close", () => {
@@ -37,12 +38,12 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
       socket.destroy();
       return;
     }
-    if (!tlsSource) {
+    if (!acceptor) {
       bridge.handleConnection(socket);
       return;
     }
     handshaking.add(socket);
-    acceptTls(socket, tlsSource, (secure) => {
+    acceptor.accept(socket, (secure) => {
       handshaking.delete(socket);
       if (closing) secure.destroy();
       else bridge.handleConnection(secure);
@@ -57,6 +58,7 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
     stopAccepting() {
       closing = true;
       if (server.listening) server.close();
+      acceptor?.close();
       // Connections still in their TLS handshake never reached the bridge: they go now.
       for (const socket of handshaking) socket.destroy();
     },

@@ -1,5 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { createSecureContext, type SecureContext } from "node:tls";
+import { createSecureContext } from "node:tls";
+
+/** A PEM certificate chain and its private key. */
+export interface TlsPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
 
 /**
  * The server's TLS certificate and key (`--tls-cert`, `--tls-key`), shared by every listener
@@ -8,9 +14,11 @@ import { createSecureContext, type SecureContext } from "node:tls";
  */
 export interface TlsSource {
   /** The current key and certificate (what a new connection's handshake uses). */
-  secureContext(): SecureContext;
+  current(): TlsPair;
   /** Re-reads the files; throws (keeping the current pair) when they are missing or do not fit. */
   reload(): Promise<void>;
+  /** Calls `listener` with each new pair after a reload; returns the unsubscribe function. */
+  onReload(listener: (pair: TlsPair) => void): () => void;
   /** The files, for logs. */
   readonly files: { readonly cert: string; readonly key: string };
 }
@@ -28,11 +36,12 @@ async function read(flag: string, file: string): Promise<Buffer> {
   }
 }
 
-async function loadPair(certFile: string, keyFile: string): Promise<SecureContext> {
+async function loadPair(certFile: string, keyFile: string): Promise<TlsPair> {
   const [cert, key] = await Promise.all([read("--tls-cert", certFile), read("--tls-key", keyFile)]);
   try {
     // Parses both PEMs and checks that the key belongs to the certificate.
-    return createSecureContext({ cert, key });
+    createSecureContext({ cert, key });
+    return { cert, key };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new TlsConfigError(`--tls-cert ${certFile} and --tls-key ${keyFile} are not a usable PEM pair: ${why}`);
@@ -42,10 +51,16 @@ async function loadPair(certFile: string, keyFile: string): Promise<SecureContex
 /** Reads the pair once (throws {@link TlsConfigError}) and returns its {@link TlsSource}. */
 export async function loadTlsSource(certFile: string, keyFile: string): Promise<TlsSource> {
   let current = await loadPair(certFile, keyFile);
+  const listeners = new Set<(pair: TlsPair) => void>();
   return {
-    secureContext: () => current,
+    current: () => current,
     async reload() {
       current = await loadPair(certFile, keyFile);
+      for (const l of listeners) l(current);
+    },
+    onReload(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     files: { cert: certFile, key: keyFile },
   };
