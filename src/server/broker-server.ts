@@ -17,7 +17,7 @@ import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Logger, silentLogger } from "../util/index.js";
+import { type Clock, type Logger, silentLogger } from "../util/index.js";
 import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
@@ -51,6 +51,8 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+  /** Time of the failed-login throttle. Default the system clock; tests inject a fake one. */
+  authClock?: Clock;
 }
 
 /** A Switchyard server: store, broker core and every listener, with an ordered graceful close. */
@@ -102,7 +104,11 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
   let tls: TlsSource | undefined;
-  const auth = createAuthenticator({ users: config.users, logger });
+  const auth = createAuthenticator({
+    users: config.users,
+    logger,
+    ...(options.authClock ? { clock: options.authClock } : {}),
+  });
   const subscriptionTopics = createSubscriptionTopics(() => broker);
   const interceptors = createServerInterceptors({
     shutdownSignal: shutdown.signal,
