@@ -1,3 +1,4 @@
+import { hashPassword } from "../auth/index.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { createBrokerServer } from "../server/index.js";
 import { createStderrLogger } from "../util/index.js";
@@ -11,6 +12,24 @@ export interface CliIo {
   onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
   /** Ends the process at once (a second signal). */
   exit: (code: number) => never;
+  /** Subscribes to SIGHUP (reload the TLS certificate); returns the unsubscribe function. */
+  onReload?: (handler: () => void) => () => void;
+  /** All of stdin as text (`hash-password`). */
+  readStdin?: () => Promise<string>;
+}
+
+/** Most bytes `hash-password` reads from stdin. */
+const MAX_STDIN_BYTES = 64 * 1024;
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_STDIN_BYTES) throw new Error(`stdin holds more than ${MAX_STDIN_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The real process. */
@@ -26,6 +45,11 @@ export const processIo: CliIo = {
     };
   },
   exit: (code) => process.exit(code),
+  onReload(handler) {
+    process.on("SIGHUP", handler);
+    return () => process.off("SIGHUP", handler);
+  },
+  readStdin: readProcessStdin,
 };
 
 /**
@@ -38,12 +62,50 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     (command === undefined ? io.stderr : io.stdout)(USAGE);
     return command === undefined ? 1 : 0;
   }
+  if (command === "hash-password") return hashPasswordCommand(rest, io);
   if (command !== "serve") {
     io.stderr(`switchyard: unknown command "${command}" (try: switchyard serve --help)\n`);
     return 1;
   }
   return serve(rest, io);
 }
+
+/**
+ * `switchyard hash-password`: reads a password from stdin (one line; a trailing newline is not
+ * part of it) and prints its scrypt hash for a user's `password_hash` in the config file.
+ */
+async function hashPasswordCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.stdout(HASH_PASSWORD_USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    io.stderr(`switchyard hash-password: unexpected argument ${argv[0]} (the password is read from stdin)\n`);
+    return 1;
+  }
+  let input: string;
+  try {
+    input = await (io.readStdin ?? readProcessStdin)();
+  } catch (e) {
+    io.stderr(`switchyard hash-password: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const password = input.replace(/\r?\n$/, "");
+  if (password === "" || /[\r\n]/.test(password)) {
+    io.stderr("switchyard hash-password: give one non-empty password line on stdin\n");
+    return 1;
+  }
+  io.stdout(`${await hashPassword(password)}\n`);
+  return 0;
+}
+
+const HASH_PASSWORD_USAGE = `Usage: switchyard hash-password < password-file
+       printf '%s' "$PASSWORD" | switchyard hash-password
+
+Prints the scrypt hash of the password read from stdin (one line), for a user's
+password_hash in the config file. The password is never an argument, so it stays out of
+the shell history and the process list.
+`;
 
 async function serve(argv: readonly string[], io: CliIo): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -60,7 +122,15 @@ async function serve(argv: readonly string[], io: CliIo): Promise<number> {
   }
   const { config } = loaded;
   const logger = createStderrLogger(config.logLevel);
+  for (const note of loaded.notes) logger.info(note);
   const server = createBrokerServer(config, { logger });
+  const stopReloads = io.onReload?.(() => {
+    server.reloadTls().catch((e: unknown) => {
+      logger.error("tls certificate not reloaded; the previous one stays", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    });
+  });
 
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
   const stop = new Promise<NodeJS.Signals>((resolve) => {
@@ -88,7 +158,8 @@ async function serve(argv: readonly string[], io: CliIo): Promise<number> {
       return 1;
     }
     if (first) {
-      io.stdout(`switchyard ready ${JSON.stringify(first.addresses)}\n`);
+      const ready = server.authEnabled ? first.addresses : { ...first.addresses, auth: "off" };
+      io.stdout(`switchyard ready ${JSON.stringify(ready)}\n`);
       await stop;
     }
     try {
@@ -99,6 +170,7 @@ async function serve(argv: readonly string[], io: CliIo): Promise<number> {
       return 1;
     }
   } finally {
+    stopReloads?.();
     if (signals === 0) unsubscribe();
   }
 }

@@ -4,15 +4,18 @@ const d = DEFAULT_CONFIG;
 
 /** The text of `switchyard --help` and `switchyard serve --help`. */
 export const USAGE = `Usage: switchyard serve [flags]
+       switchyard hash-password < password-file
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
-one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440"}  with the bound
-address of each listener that is on. Logs go to stderr. SIGINT/SIGTERM shut down
-gracefully (exit 0); a second signal exits at once (exit 1). Startup errors exit 1.
+one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440","auth":"off"}  with the
+bound address of each listener that is on ("auth":"off" when no users are configured).
+Logs go to stderr. SIGINT/SIGTERM shut down gracefully (exit 0); a second signal exits at
+once (exit 1). SIGHUP reloads the TLS certificate and key. Startup errors exit 1.
 
 Flags (a config file may set the same; flags win over it):
-  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...)
+  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...;
+                                users only here; an Oh-Please-Queue config file works as is)
   --data-dir DIR                data directory (default ${d.dataDir})
   --host ADDR                   address every listener binds to (default ${d.host})
   --port N                      RPC port (default ${d.port}; 0 picks a free port)
@@ -30,7 +33,18 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
+  --tls-key FILE                PEM private key of --tls-cert (both or neither)
+  --ohpq-broker-id ID           the ohpq /status broker_id (default ${d.ohpqBrokerId})
   -h, --help                    print this help
+
+Auth: it is on when the config file defines users (README "Auth and TLS"):
+  users:
+    - name: orders-app
+      password_hash: "scrypt$..."   # from: switchyard hash-password (or password: plain)
+      tokens: ["tok_..."]           # bearer tokens for Connect, gRPC, gRPC-web
+      roles: [publisher, subscriber] # publisher, subscriber, admin
+      topics: ["orders", "orders.*"] # names, * patterns, read_all
 
 Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
 the ready line lists only listeners that exist.

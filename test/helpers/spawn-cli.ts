@@ -27,7 +27,9 @@ export interface CliProcess {
 
 /** A running server with its ready line parsed. */
 export interface RunningCli extends CliProcess {
-  /** The JSON of the ready line: bound address per listener. */
+  /** The JSON of the ready line, whole (addresses plus `"auth":"off"` when auth is off). */
+  ready: Record<string, string>;
+  /** The bound address per listener (the ready line without its `auth` key). */
   addresses: Record<string, string>;
   /** `http://` + the rpc address. */
   baseUrl: string;
@@ -48,6 +50,8 @@ export interface SpawnOptions {
   entry?: string;
   /** Run with `node --import tsx`. Default true; false to test the bin shim on its own. */
   importTsx?: boolean;
+  /** Written to the child's stdin, which is then closed. Default: no stdin. */
+  stdin?: string;
 }
 
 /**
@@ -59,8 +63,9 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
   const nodeArgs = options.importTsx === false ? [] : ["--import", "tsx"];
   const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   let out = "";
   let err = "";
   const errListeners = new Set<() => void>();
@@ -136,7 +141,8 @@ export async function startCli(args: readonly string[], options: { timeoutMs?: n
         resolve(JSON.parse(m[1] as string) as Record<string, string>);
       });
     });
-    return { ...proc, addresses, baseUrl: `http://${addresses.rpc}` };
+    const { auth: _auth, ...listeners } = addresses;
+    return { ...proc, ready: addresses, addresses: listeners, baseUrl: `http://${addresses.rpc}` };
   } catch (e) {
     await proc.stop("SIGKILL");
     throw e;

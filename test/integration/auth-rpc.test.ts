@@ -151,7 +151,9 @@ describe("auth rpc", () => {
     const wrong = clients(basic("app", "guess"));
     const right = clients(basic("app", "app-pw"));
     for (let i = 0; i < 6; i++) assert.equal((await refusal(wrong.admin.getStats({}))).code, Code.Unauthenticated);
-    const blocked = await refusal(right.publisher.publish({ topic: "orders", messages: [{ data: new Uint8Array([1]) }] }));
+    const blocked = await refusal(
+      right.publisher.publish({ topic: "orders", messages: [{ data: new Uint8Array([1]) }] }),
+    );
     assert.equal(blocked.code, Code.Unauthenticated);
     assert.match(blocked.message, /too many failed logins from this address; retry in 1 s/);
     assert.equal(blocked.metadata.retry_after_ms, "1000");

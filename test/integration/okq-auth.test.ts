@@ -40,7 +40,11 @@ after(async () => {
   await certificate.remove();
 });
 
-async function withIoredis(target: { host: string; port: number }, options: RedisOptions, fn: (r: Redis) => Promise<void>) {
+async function withIoredis(
+  target: { host: string; port: number },
+  options: RedisOptions,
+  fn: (r: Redis) => Promise<void>,
+) {
   const r = new Redis({
     host: target.host,
     port: target.port,
@@ -91,7 +95,11 @@ describe("okq auth", () => {
   });
 
   it("okq auth - node-redis with username and password", async () => {
-    const c = createClient({ socket: { host: okq.host, port: okq.port, reconnectStrategy: false }, username: "app", password: "app-pw" });
+    const c = createClient({
+      socket: { host: okq.host, port: okq.port, reconnectStrategy: false },
+      username: "app",
+      password: "app-pw",
+    });
     await c.connect();
     try {
       await round((...a) => c.sendCommand(a), "auth-nr");
