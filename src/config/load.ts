@@ -96,17 +96,18 @@ export async function readConfigFile(file: string, notes: string[] = []): Promis
     throw new ConfigError(`config file ${file} must hold a mapping of settings`);
   }
   const out: Record<string, unknown> = {};
-  let entries = Object.entries(doc);
+  /** [setting name, value, the key as the file wrote it] */
+  let entries: [string, unknown, string][] = Object.entries(doc).map(([k, v]) => [k, v, k]);
   if (isOhpqForm(doc as Record<string, unknown>)) {
     const mapped = fromOhpqForm(doc as Record<string, unknown>, `config file ${file}`);
     notes.push(...mapped.notes);
     entries = mapped.entries;
   }
-  for (const [name, raw] of entries) {
+  for (const [name, raw, written] of entries) {
     const key = KEY_BY_NAME.get(name);
-    if (!key) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
-    if (key in out) throw new ConfigError(`config file ${file}: "${name}" is set twice`);
-    out[key] = parseSetting(key, raw, `config file ${file}: ${name}`);
+    if (!key) throw new ConfigError(`config file ${file}: unknown setting "${written}"`);
+    if (key in out) throw new ConfigError(`config file ${file}: "${written}" sets ${name}, which is set twice`);
+    out[key] = parseSetting(key, raw, `config file ${file}: ${written}`);
   }
   for (const key of PATH_KEYS) {
     const path = out[key];

@@ -28,22 +28,23 @@ export function isOhpqForm(doc: Record<string, unknown>): boolean {
 export function fromOhpqForm(
   doc: Record<string, unknown>,
   where: string,
-): { entries: [string, unknown][]; notes: string[] } {
+): { entries: [string, unknown, string][]; notes: string[] } {
   const notes: string[] = [];
-  const entries: [string, unknown][] = [];
+  /** [Switchyard setting, value, the ohpq key (for messages)] */
+  const entries: [string, unknown, string][] = [];
   for (const [key, raw] of Object.entries(doc)) {
     switch (key) {
       case "broker_id":
-        entries.push(["ohpqBrokerId", typeof raw === "number" ? String(raw) : raw]);
+        entries.push(["ohpqBrokerId", typeof raw === "number" ? String(raw) : raw, key]);
         break;
       case "port":
-        entries.push(["ohpqPort", raw]);
+        entries.push(["ohpqPort", raw, key]);
         break;
       case "http_port":
-        entries.push(["ohpqHttpPort", raw]);
+        entries.push(["ohpqHttpPort", raw, key]);
         break;
       case "savequeuepath":
-        entries.push(["dataDir", raw]);
+        entries.push(["dataDir", raw, key]);
         break;
       case "peers": {
         if (!Array.isArray(raw) || raw.some((p) => typeof p !== "string")) {
@@ -63,7 +64,7 @@ export function fromOhpqForm(
           notes.push(`${where}: enable_persistence false is ignored: Switchyard always stores messages durably`);
         break;
       default:
-        entries.push([key, raw]);
+        entries.push([key, raw, key]);
     }
   }
   return { entries, notes };

@@ -23,17 +23,21 @@ export interface TcpListener {
  * connections.
  */
 export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?: TlsSource): TcpListener {
-  const raw = new Set<net.Socket>();
+  /** Open connections: plain sockets, TCP sockets in their TLS handshake, and TLS sockets. */
+  const open = new Set<net.Socket>();
   /** TCP sockets whose TLS handshake is not done yet (the bridge does not know them). */
   const handshaking = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    open.add(socket);
+    socket.once("close", () => {
+      open.delete(socket);
+      handshaking.delete(socket);
+    });
+  };
   let closing = false;
   const acceptor = tlsSource ? createTlsAcceptor(tlsSource) : undefined;
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-    raw.add(socket);
-    socket.once("close", () => {
-      raw.delete(socket);
-      handshaking.delete(socket);
-    });
+    track(socket);
     if (closing) {
       socket.destroy();
       return;
@@ -43,11 +47,21 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
       return;
     }
     handshaking.add(socket);
-    acceptor.accept(socket, (secure) => {
+    // Once TLS owns the TCP socket, the TLS socket stands for the connection.
+    const handOver = () => {
+      open.delete(socket);
       handshaking.delete(socket);
-      if (closing) secure.destroy();
-      else bridge.handleConnection(secure);
-    });
+    };
+    acceptor.accept(
+      socket,
+      (secure) => {
+        handOver();
+        track(secure);
+        if (closing) secure.destroy();
+        else bridge.handleConnection(secure);
+      },
+      handOver,
+    );
   });
   return {
     async listen(spec, signal) {
@@ -60,8 +74,13 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
       if (server.listening) server.close();
       acceptor?.close();
       // Connections still in their TLS handshake never reached the bridge: they go now.
-      for (const socket of handshaking) socket.destroy();
+      // (A half-open capable TCP socket owned by TLS may not report its close: forget it here.)
+      for (const socket of handshaking) {
+        socket.destroy();
+        open.delete(socket);
+      }
+      handshaking.clear();
     },
-    connections: () => raw.size,
+    connections: () => open.size,
   };
 }

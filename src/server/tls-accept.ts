@@ -14,9 +14,10 @@ export interface TlsAcceptorOptions {
 export interface TlsAcceptor {
   /**
    * Starts TLS on `raw`; `onSecure` gets the decrypted socket once the handshake is done. A
-   * failed or slow handshake destroys the connection (`onSecure` is then never called).
+   * failed or slow handshake destroys the connection and calls `onFailed` instead (a half-open
+   * capable raw socket does not report its own close once TLS owns it).
    */
-  accept(raw: net.Socket, onSecure: (socket: tls.TLSSocket) => void): void;
+  accept(raw: net.Socket, onSecure: (socket: tls.TLSSocket) => void, onFailed?: () => void): void;
   /** Stops following the source's reloads. */
   close(): void;
 }
@@ -28,7 +29,10 @@ export interface TlsAcceptor {
  * connection, handshakes included.
  */
 export function createTlsAcceptor(source: TlsSource, options: TlsAcceptorOptions = {}): TlsAcceptor {
-  const waiting = new Map<string, { raw: net.Socket; onSecure: (socket: tls.TLSSocket) => void }>();
+  const waiting = new Map<
+    string,
+    { raw: net.Socket; onSecure: (socket: tls.TLSSocket) => void; onFailed: (() => void) | undefined }
+  >();
   const keyOf = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
   const server = tls.createServer(
     {
@@ -45,12 +49,19 @@ export function createTlsAcceptor(source: TlsSource, options: TlsAcceptorOptions
     },
   );
   // A failed handshake (a cleartext client, an untrusted certificate, a timeout) ends only that connection.
-  server.on("tlsClientError", (_e: Error, socket: tls.TLSSocket) => socket.destroy());
+  server.on("tlsClientError", (_e: Error, socket: tls.TLSSocket) => {
+    socket.destroy();
+    const key = keyOf(socket);
+    const w = waiting.get(key);
+    waiting.delete(key);
+    w?.raw.destroy();
+    w?.onFailed?.();
+  });
   const unsubscribe = source.onReload((pair) => server.setSecureContext({ ...pair }));
   return {
-    accept(raw, onSecure) {
+    accept(raw, onSecure, onFailed) {
       const key = keyOf(raw);
-      waiting.set(key, { raw, onSecure });
+      waiting.set(key, { raw, onSecure, onFailed });
       raw.once("close", () => {
         if (waiting.get(key)?.raw === raw) waiting.delete(key);
       });
