@@ -1,6 +1,6 @@
 import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
-import { type LogLevel, parseHostPattern } from "../util/index.js";
+import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
 export type PortSetting = number | "off";
@@ -33,8 +33,13 @@ export interface Config {
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
   readonly shutdownGraceMs: number;
-  /** Least severe log level written to stderr. Default `info`. */
+  /** Least severe log level written to stderr (`debug`, `info`, `warn`, `error`, `silent`). Default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * How log lines look: `json` (one object per line), `pretty` (text) or `auto` (the default:
+   * pretty when stderr is a terminal, else json).
+   */
+  readonly logFormat: LogFormat;
   /**
    * Hosts push subscriptions may deliver to (`host`, `host:port`, `*.domain`, `[v6]:port`); empty
    * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
@@ -42,6 +47,29 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /**
+   * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
+   * Oh-Please-Queue config file). Default `switchyard`.
+   */
+  readonly ohpqBrokerId: string;
+  /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
+  readonly ohpqMaxLineBytes: number;
+  /** How long an ohpq pending message waits for its ACK before it goes back to the queue; 0 (default): forever. */
+  readonly ohpqAckTimeoutMs: number;
+  /** How long an ohpq connection without SUB may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly ohpqIdleTimeoutMs: number;
+  /** Most open ohpq connections; more are refused. Default 1024. */
+  readonly ohpqMaxConnections: number;
+  /** OPQ: any HTTP answer of a target counts as delivered (OPQ's own rule). Default false: a 5xx is retried. */
+  readonly opqAnyResponse: boolean;
+  /** OPQ: delivery attempts before a message goes to {@link opqDeadLetterTopic}; 0 (default): unlimited, it blocks its topic. */
+  readonly opqMaxAttempts: number;
+  /** OPQ: the dead-letter topic (created as a queue when needed) used with {@link opqMaxAttempts}. */
+  readonly opqDeadLetterTopic: string;
+  /** OPQ: how long one delivery attempt may take. Default 30 s, as OPQ. */
+  readonly opqTimeoutMs: number;
+  /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
+  readonly opqRetainMs: number;
   /**
    * The users (config file only). Undefined (the default): auth is off. Defined, even empty:
    * every door asks for credentials (README "Auth and TLS").
@@ -51,8 +79,6 @@ export interface Config {
   readonly tlsCert: string | undefined;
   /** PEM private key of {@link tlsCert}. */
   readonly tlsKey: string | undefined;
-  /** The ohpq broker's id (its `/status` page), `broker_id` in an Oh-Please-Queue config file. Default `switchyard`. */
-  readonly ohpqBrokerId: string;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -71,12 +97,22 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  ohpqBrokerId: "switchyard",
+  ohpqMaxLineBytes: 1024 * 1024,
+  ohpqAckTimeoutMs: 0,
+  ohpqIdleTimeoutMs: 300_000,
+  ohpqMaxConnections: 1024,
+  opqAnyResponse: false,
+  opqMaxAttempts: 0,
+  opqDeadLetterTopic: "opq-dead-letters",
+  opqTimeoutMs: 30_000,
+  opqRetainMs: 7 * 24 * 3600 * 1000,
   users: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
-  ohpqBrokerId: "switchyard",
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -127,6 +163,13 @@ function oneOf<T extends string>(...values: T[]): Parser<T> {
   };
 }
 
+/** A switch: a flag without a value is true; a config file says true or false. */
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === true || raw === "true") return true;
+  if (raw === false || raw === "false") return false;
+  throw new Expected("true or false");
+};
+
 const nonEmpty: Parser<string> = (raw) => {
   if (typeof raw !== "string" || raw.trim() === "") throw new Expected("a non-empty string");
   return raw;
@@ -161,6 +204,8 @@ const hostList: Parser<readonly string[]> = (raw) => {
 export interface SettingSpec<T> {
   readonly flag: string;
   readonly parse: Parser<T>;
+  /** A `switch` flag takes no value on the command line (`--opq-any-response`). */
+  readonly switch?: true;
   /** Only in the config file (no flag), e.g. `users`. */
   readonly fileOnly?: boolean;
 }
@@ -180,13 +225,23 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-  logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
+  logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },
+  logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
   pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
+  opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
+  opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },
+  opqTimeoutMs: { flag: "--opq-timeout-ms", parse: integer(1, 300_000) },
+  opqRetainMs: { flag: "--opq-retain-ms", parse: integer(0, 365 * 24 * 3600 * 1000) },
+  ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
+  ohpqMaxLineBytes: { flag: "--ohpq-max-line-bytes", parse: integer(1024, 64 * 1024 * 1024) },
+  ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
+  ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
   users: { flag: "--users", parse: users, fileOnly: true },
   tlsCert: { flag: "--tls-cert", parse: optionalPath },
   tlsKey: { flag: "--tls-key", parse: optionalPath },
-  ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
 };
 
 /** Where a setting comes from in messages: its flag, or its key for config-file-only settings. */

@@ -22,6 +22,9 @@ export function topicInfo({ id: _id, ...t }: TopicRecord): TopicInfo {
   return t;
 }
 export function subscriptionInfo({ id: _id, topicId: _t, ...s }: SubscriptionRecord): SubscriptionInfo {
+  // Records written before a push field existed lack it: it reads as its default (false).
+  if (s.push)
+    s.push = { ...s.push, form: s.push.form === true, onlyServerErrorsFail: s.push.onlyServerErrorsFail === true };
   return s;
 }
 

@@ -10,7 +10,7 @@ import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { createExpirySweeps } from "./expiry-sweep.js";
-import { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+import { type BrokerLimits, resolveLimits } from "./limits.js";
 import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
 import { subscribe } from "./subscribe.js";
@@ -34,7 +34,7 @@ export function createBroker(options: BrokerOptions): Broker {
   const ctx: CoreContext = {
     store: options.store,
     clock,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits: resolveLimits(options.limits),
     logger: options.logger ?? silentLogger,
     notifier: createLocalNotifier(),
     consumers: new Map(),

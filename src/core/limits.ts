@@ -65,3 +65,16 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   maxPushInFlight: 1000,
   pushAllowedHosts: [],
 };
+
+/**
+ * The defaults with `overrides` on top. A `maxMessageBytes` above the batch limit raises the
+ * batch limit with it (unless that is set too), so one message of the allowed size always fits in
+ * a Publish.
+ */
+export function resolveLimits(overrides: Partial<BrokerLimits> = {}): BrokerLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  if (overrides.maxBatchBytes === undefined && limits.maxMessageBytes > limits.maxBatchBytes) {
+    limits.maxBatchBytes = limits.maxMessageBytes;
+  }
+  return limits;
+}

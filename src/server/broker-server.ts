@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { DescFile } from "@bufbuild/protobuf";
-import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -17,7 +17,7 @@ import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Clock, type Logger, silentLogger } from "../util/index.js";
+import { type Clock, childLogger, type Logger, silentLogger } from "../util/index.js";
 import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
@@ -26,6 +26,7 @@ import { createHttpEndpoints } from "./http-endpoints.js";
 import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
+import { peerContextValues } from "./log-interceptor.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 import { createSubscriptionTopics } from "./subscription-topics.js";
 import { loadTlsSource, type TlsSource } from "./tls-source.js";
@@ -134,8 +135,9 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
-      // The caller's address, for the throttle of failed logins.
-      contextValues: (req) => createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
+      // Each call's peer: host:port for the request-scoped log fields, the address for the
+      // throttle of failed logins.
+      contextValues: (req) => peerContextValues(req).set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
       fallback: createHttpEndpoints({
@@ -184,7 +186,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       for (const definition of BRIDGE_LISTENERS) {
         const port = definition.port(config);
         if (port === "off") continue;
-        const bridge = definition.create(context);
+        // Each bridge logs with its name on every line (request-scoped fields: bridge, client, …).
+        const bridge = definition.create({ ...context, logger: childLogger(logger, { bridge: definition.key }) });
         bridges.push(bridge);
         const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
         const bound = await bridge.listen(spec, shutdown.signal);

@@ -2,6 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { type Authenticator, createAuthenticator } from "../auth/index.js";
 import { type Logger, silentLogger } from "../util/index.js";
 import { createAuthInterceptor } from "./auth-interceptor.js";
+import { createLogInterceptor } from "./log-interceptor.js";
 import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 
 /** What the server-side interceptors need. */
@@ -12,6 +13,7 @@ export interface ServerInterceptorOptions {
   auth?: Authenticator;
   /** The topic of a subscription (undefined: no such subscription), for per-topic permissions. */
   subscriptionTopic?: (name: string) => Promise<string | undefined>;
+  /** Where each call is logged (debug: every call; warn: server faults). Default: not logged. */
   logger?: Logger;
 }
 
@@ -21,7 +23,10 @@ export interface ServerInterceptorOptions {
  * the adapter. Cross-cutting rules (shutdown, metrics, auth) belong here, once.
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
+  // The first is the outermost: the log sees the code a client gets (after the shutdown rule and
+  // the auth check, so refusals are logged with their reason too).
   return [
+    ...(options.logger ? [createLogInterceptor(options.logger)] : []),
     createShutdownInterceptor(options.shutdownSignal),
     createAuthInterceptor({
       auth: options.auth ?? createAuthenticator({ users: undefined }),

@@ -1,10 +1,18 @@
 /**
- * The permission matrix on every door that exists (Connect, gRPC, gRPC-web, RESP), in plain text
+ * The permission matrix on every door that exists (Connect, gRPC, gRPC-web, RESP, ohpq text), in plain text
  * and over TLS (a certificate made at test time): the same users and rules, the same allow and
  * deny everywhere. Real server, real LMDB, real sockets and clients.
  */
 import { after, before, describe, it } from "node:test";
-import { type Door, MATRIX_QUEUES, MATRIX_USERS, respDoor, rpcDoor, runMatrix } from "../helpers/auth-matrix.js";
+import {
+  type Door,
+  MATRIX_QUEUES,
+  MATRIX_USERS,
+  ohpqDoor,
+  respDoor,
+  rpcDoor,
+  runMatrix,
+} from "../helpers/auth-matrix.js";
 import { createTestClients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { type TestCertificateFiles, writeTestCertificate } from "../helpers/test-certificate.js";
@@ -44,6 +52,7 @@ const doors = (ca?: string): Door[] => [
   rpcDoor("grpc", ca),
   rpcDoor("grpc-web", ca),
   respDoor(ca),
+  ohpqDoor(ca),
 ];
 
 describe("auth matrix", () => {

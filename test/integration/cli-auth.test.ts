@@ -41,6 +41,15 @@ async function resp(address: string) {
 
 const cmd = (...args: string[]) => encodeCommand(args);
 
+/** The JSON log lines (stderr) whose `msg` matches, as objects. */
+function logLines(stderr: string, msg: RegExp): Record<string, unknown>[] {
+  return stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => msg.test(String(l.msg)));
+}
+
 /** The SHA-256 fingerprint of the certificate a TLS server at `address` presents. */
 async function fingerprint(address: string, ca: string): Promise<string> {
   const [host, port] = address.split(":");
@@ -59,7 +68,7 @@ async function fingerprint(address: string, ca: string): Promise<string> {
 describe("cli auth", () => {
   it("cli auth - hash-password reads stdin and prints a hash that logs the user in", async (t) => {
     const dir = await tempDir(t);
-    const hashed = await runCliToExit(["hash-password"], { stdin: "s3cret pässword\n" });
+    const hashed = await runCliToExit(["hash-password"], { input: "s3cret pässword\n" });
     assert.equal(hashed.code, 0, hashed.stderr);
     const hash = hashed.stdout.trim();
     assert.match(hash, /^scrypt\$N=32768,r=8,p=1\$/);
@@ -70,7 +79,10 @@ describe("cli auth", () => {
     const cli = await startCli(["serve", "--config", config, ...testServeArgs(join(dir, "data")).slice(1)]);
     t.after(() => cli.stop("SIGKILL"));
     assert.equal(cli.ready.auth, undefined, "auth is on: no auth key in the ready line");
-    assert.match(cli.stderr(), /auth on: every door asks for credentials \{"users":1\}/);
+    assert.deepEqual(
+      logLines(cli.stderr(), /^auth on/).map((l) => [l.level, l.msg, l.users]),
+      [["info", "auth on: every door asks for credentials", 1]],
+    );
     const basic = `Basic ${Buffer.from("ops:s3cret pässword").toString("base64")}`;
     const c = createTestClients(cli.baseUrl, "connect", { authorization: basic });
     t.after(() => c.close());
@@ -79,11 +91,11 @@ describe("cli auth", () => {
   });
 
   it("cli auth - hash-password refuses an empty stdin or an argument", async () => {
-    const empty = await runCliToExit(["hash-password"], { stdin: "" });
-    assert.equal(empty.code, 1);
+    const empty = await runCliToExit(["hash-password"], { input: "" });
+    assert.equal(empty.code, 2, "a usage error");
     assert.match(empty.stderr, /one non-empty password line on stdin/);
-    const arg = await runCliToExit(["hash-password", "hunter2"], { stdin: "x" });
-    assert.equal(arg.code, 1);
+    const arg = await runCliToExit(["hash-password", "hunter2"], { input: "x" });
+    assert.equal(arg.code, 2);
     assert.match(arg.stderr, /unexpected argument hunter2 \(the password is read from stdin\)/);
   });
 
@@ -92,7 +104,9 @@ describe("cli auth", () => {
     const cli = await startCli([...testServeArgs(dir), "--host", "0.0.0.0"]);
     t.after(() => cli.stop("SIGKILL"));
     assert.equal(cli.ready.auth, "off");
-    assert.match(cli.stderr(), /warn auth off, and --host 0\.0\.0\.0 is not a loopback address/);
+    const [warning] = logLines(cli.stderr(), /^auth off/);
+    assert.equal(warning?.level, "warn");
+    assert.match(String(warning?.msg), /^auth off, and --host 0\.0\.0\.0 is not a loopback address/);
   });
 
   it("cli auth - an unchanged Oh-Please-Queue config file starts the broker; flags override it", async (t) => {

@@ -2,9 +2,8 @@ import { DEFAULT_CONFIG } from "../config/index.js";
 
 const d = DEFAULT_CONFIG;
 
-/** The text of `switchyard --help` and `switchyard serve --help`. */
-export const USAGE = `Usage: switchyard serve [flags]
-       switchyard hash-password < password-file
+/** The text of `switchyard serve --help` (and `switchyard help serve`). */
+export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
@@ -29,23 +28,37 @@ Flags (a config file may set the same; flags win over it):
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
-  --log-level LEVEL             info, warn, error or silent (default ${d.logLevel})
+  --log-level LEVEL             debug, info, warn, error or silent (default ${d.logLevel})
+  --log-format FORMAT           json (one object per line), pretty, or auto: pretty when
+                                stderr is a terminal, else json (default ${d.logFormat})
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
   --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
+                                (reloaded on SIGHUP)
   --tls-key FILE                PEM private key of --tls-cert (both or neither)
-  --ohpq-broker-id ID           the ohpq /status broker_id (default ${d.ohpqBrokerId})
+  --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
+  --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
+  --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
+                                (default ${d.ohpqAckTimeoutMs}: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
+                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
+  --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
+  --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
+  --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
+  --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
+  --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
   -h, --help                    print this help
 
-Auth: it is on when the config file defines users (README "Auth and TLS"):
+Auth is on when the config file defines users (README "Auth and TLS"):
   users:
     - name: orders-app
-      password_hash: "scrypt$..."   # from: switchyard hash-password (or password: plain)
-      tokens: ["tok_..."]           # bearer tokens for Connect, gRPC, gRPC-web
+      password_hash: "scrypt$..."    # from: switchyard hash-password (or password: plain)
+      tokens: ["tok_..."]            # bearer tokens for Connect, gRPC, gRPC-web
       roles: [publisher, subscriber] # publisher, subscriber, admin
       topics: ["orders", "orders.*"] # names, * patterns, read_all
 
-Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and
-the ready line lists only listeners that exist.
+Of the bridges okQ, OPQ and "Oh, Please Queue" (ohpq, ohpq-http) are built: the other bridge
+flags are accepted and checked, and the ready line lists only listeners that exist.
 `;
