@@ -25,6 +25,12 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-http-port N|off        "Oh, Please Queue" HTTP interface (default ${d.ohpqHttpPort})
   --gophermq-port N|off         GopherMQ bridge (default ${d.gophermqPort})
   --gophermq-metrics-port N|off GopherMQ metrics (default ${d.gophermqMetricsPort})
+  --gophermq-max-pending N      GopherMQ publishes get 429 while a subject has more than N
+                                pending messages (default ${d.gophermqMaxPending})
+  --gophermq-idle-expiry-ms N   a GopherMQ subscriber unused this long is deleted (default ${d.gophermqIdleExpiryMs})
+  --metrics-max-topics N        topics with their own label in /metrics; later ones are
+                                counted as topic "other" (default ${d.metricsMaxTopics})
+  --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
@@ -49,6 +55,13 @@ Flags (a config file may set the same; flags win over it):
   --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
   --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
   --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
+  --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
+                                (as RestMQ did) or string (default ${d.restmqNumericValues})
+  --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
+  --restmq-hosts-deny LIST      address prefixes the RestMQ bridge refuses (401)
+  --restmq-max-consumer-buffer-bytes N
+                                unsent output a RestMQ comet/websocket consumer may hold before
+                                it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
 Auth is on when the config file defines users (README "Auth and TLS"):
@@ -59,6 +72,7 @@ Auth is on when the config file defines users (README "Auth and TLS"):
       roles: [publisher, subscriber] # publisher, subscriber, admin
       topics: ["orders", "orders.*"] # names, * patterns, read_all
 
-Of the bridges okQ, OPQ and "Oh, Please Queue" (ohpq, ohpq-http) are built: the other bridge
-flags are accepted and checked, and the ready line lists only listeners that exist.
+Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
+line lists only listeners that exist.
 `;

@@ -69,6 +69,13 @@ describe("config", () => {
       "--tls-key=/tmp/k.pem",
       "--ohpq-broker-id",
       "b1",
+      "--gophermq-max-pending",
+      "7",
+      "--gophermq-idle-expiry-ms=60000",
+      "--metrics-max-topics",
+      "20",
+      "--metrics-max-subscriptions",
+      "30",
       "--opq-any-response",
       "--opq-max-attempts",
       "7",
@@ -77,6 +84,13 @@ describe("config", () => {
       "1500",
       "--opq-retain-ms",
       "0",
+      "--restmq-numeric-values",
+      "string",
+      "--restmq-hosts-allow",
+      "127.0.0.1, 10.0.",
+      "--restmq-hosts-deny=all",
+      "--restmq-max-consumer-buffer-bytes",
+      "1048576",
     ]);
     assert.deepEqual(
       { ...config },
@@ -106,11 +120,19 @@ describe("config", () => {
         ohpqAckTimeoutMs: 0,
         ohpqIdleTimeoutMs: 300_000,
         ohpqMaxConnections: 1024,
+        gophermqMaxPending: 7,
+        gophermqIdleExpiryMs: 60000,
+        metricsMaxTopics: 20,
+        metricsMaxSubscriptions: 30,
         opqAnyResponse: true,
         opqMaxAttempts: 7,
         opqDeadLetterTopic: "dead",
         opqTimeoutMs: 1500,
         opqRetainMs: 0,
+        restmqNumericValues: "string",
+        restmqHostsAllow: ["127.0.0.1", "10.0."],
+        restmqHostsDeny: ["all"],
+        restmqMaxConsumerBufferBytes: 1048576,
       },
     );
   });
@@ -134,6 +156,8 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(() => loadConfig(["--gophermq-max-pending", "-1"]), /--gophermq-max-pending/);
+    await rejectsWith(() => loadConfig(["--gophermq-idle-expiry-ms", "10"]), /--gophermq-idle-expiry-ms "10"/);
     await rejectsWith(
       () => loadConfig(["--log-format", "xml"]),
       /--log-format "xml": expected one of auto, json, pretty/,
@@ -143,6 +167,11 @@ describe("config", () => {
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
     );
     await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
+    await rejectsWith(() => loadConfig(["--restmq-numeric-values", "float"]), /--restmq-numeric-values "float"/);
+    await rejectsWith(
+      () => loadConfig(["--restmq-max-consumer-buffer-bytes", "1000"]),
+      /--restmq-max-consumer-buffer-bytes "1000": expected an integer from 65536/,
+    );
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {

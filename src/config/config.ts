@@ -27,6 +27,14 @@ export interface Config {
   readonly gophermqPort: PortSetting;
   /** GopherMQ metrics endpoint. Default 9001. */
   readonly gophermqMetricsPort: PortSetting;
+  /** GopherMQ's `broker.max-pending`: a publish gets 429 while its subject has more pending messages. Default 10. */
+  readonly gophermqMaxPending: number;
+  /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
+  readonly gophermqIdleExpiryMs: number;
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  readonly metricsMaxTopics: number;
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
   /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
@@ -79,6 +87,17 @@ export interface Config {
   readonly tlsCert: string | undefined;
   /** PEM private key of {@link tlsCert}. */
   readonly tlsKey: string | undefined;
+  /**
+   * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
+   * whose Redis client made `"42"` the number 42) or `string` (always the string added).
+   */
+  readonly restmqNumericValues: "number" | "string";
+  /** Address prefixes the RestMQ bridge lets in (RestMQ's `hosts_allow`; `all` matches all). Empty: no allow list. */
+  readonly restmqHostsAllow: readonly string[];
+  /** Address prefixes the RestMQ bridge refuses with 401 (RestMQ's `hosts_deny`). Empty: none. */
+  readonly restmqHostsDeny: readonly string[];
+  /** Unflushed output one RestMQ live consumer may hold before it is dropped as too slow. Default 8 MiB. */
+  readonly restmqMaxConsumerBufferBytes: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -93,6 +112,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   ohpqHttpPort: 8081,
   gophermqPort: 8082,
   gophermqMetricsPort: 9001,
+  gophermqMaxPending: 10,
+  gophermqIdleExpiryMs: 3_600_000,
+  metricsMaxTopics: 500,
+  metricsMaxSubscriptions: 1000,
   durability: "flush",
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
@@ -113,6 +136,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   users: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
+  restmqNumericValues: "number",
+  restmqHostsAllow: [],
+  restmqHostsDeny: [],
+  restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -200,6 +227,15 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
+/** A list of address prefixes: a YAML/JSON list of strings, or one comma-separated string (flags). */
+const prefixList: Parser<readonly string[]> = (raw) => {
+  const items = typeof raw === "string" ? raw.split(",") : raw;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+    throw new Expected("a list of address prefixes (e.g. 10.0.,127.0.0.1 or all), comma-separated in a flag");
+  }
+  return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
+};
+
 /** How one setting is given: its flag (also a config file key without the dashes) and parser. */
 export interface SettingSpec<T> {
   readonly flag: string;
@@ -222,6 +258,10 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
   gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
   gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+  gophermqMaxPending: { flag: "--gophermq-max-pending", parse: integer(0, 1_000_000_000) },
+  gophermqIdleExpiryMs: { flag: "--gophermq-idle-expiry-ms", parse: integer(1000, 365 * 24 * 3_600_000) },
+  metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
+  metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
@@ -239,6 +279,13 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
   ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
+  restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
+  restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
+  restmqMaxConsumerBufferBytes: {
+    flag: "--restmq-max-consumer-buffer-bytes",
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
   users: { flag: "--users", parse: users, fileOnly: true },
   tlsCert: { flag: "--tls-cert", parse: optionalPath },
   tlsKey: { flag: "--tls-key", parse: optionalPath },

@@ -20,13 +20,13 @@ import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index
 import { type Clock, childLogger, type Logger, silentLogger } from "../util/index.js";
 import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
-import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
 import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
 import { peerContextValues } from "./log-interceptor.js";
+import { createServerMetrics } from "./metrics/index.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 import { createSubscriptionTopics } from "./subscription-topics.js";
 import { loadTlsSource, type TlsSource } from "./tls-source.js";
@@ -105,6 +105,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
   let tls: TlsSource | undefined;
+  /** The listener key of each entry of `bridges`. */
+  const bridgeKeys: string[] = [];
+  const metrics = createServerMetrics({
+    maxTopicLabels: config.metricsMaxTopics,
+    maxSubscriptionLabels: config.metricsMaxSubscriptions,
+    dataDir: config.dataDir,
+  });
   const auth = createAuthenticator({
     users: config.users,
     logger,
@@ -113,11 +120,11 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   const subscriptionTopics = createSubscriptionTopics(() => broker);
   const interceptors = createServerInterceptors({
     shutdownSignal: shutdown.signal,
+    logger,
+    metrics: metrics.rpcInterceptor,
     auth,
     subscriptionTopic: subscriptionTopics.topicOf,
-    logger,
   });
-  const bridgeMetrics = createBridgeMetrics();
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
@@ -140,13 +147,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       contextValues: (req) => peerContextValues(req).set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
-      fallback: createHttpEndpoints({
-        broker: b,
-        logger,
-        shutdownSignal: shutdown.signal,
-        startTimeMs: Date.now(),
-        extraMetrics: bridgeMetrics.render,
-      }),
+      fallback: createHttpEndpoints({ logger, shutdownSignal: shutdown.signal, metrics }),
     });
   }
 
@@ -156,9 +157,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
         tls = await loadTlsSource(config.tlsCert, config.tlsKey);
       }
-      store = await openStore({ path: config.dataDir, durability: config.durability });
+      store = await openStore({
+        path: config.dataDir,
+        durability: config.durability,
+        commitObserver: metrics.storeCommit,
+      });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits });
+      broker = createBroker({ store, logger, limits, metrics: metrics.core });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
       listener = createOnePortListener({ handler: buildHandler(broker), logger, ...(tls ? { tls } : {}) });
@@ -180,7 +185,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         tls,
         config,
         logger,
-        metrics: bridgeMetrics,
+        metrics: metrics.bridges,
+        serverMetrics: metrics,
         shutdownSignal: shutdown.signal,
       };
       for (const definition of BRIDGE_LISTENERS) {
@@ -189,11 +195,24 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         // Each bridge logs with its name on every line (request-scoped fields: bridge, client, …).
         const bridge = definition.create({ ...context, logger: childLogger(logger, { bridge: definition.key }) });
         bridges.push(bridge);
+        bridgeKeys.push(definition.key);
         const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
         const bound = await bridge.listen(spec, shutdown.signal);
         addresses[definition.key] = formatAddress(bound);
         logger.info(`${definition.key} listener up (${definition.serves})`, { address: addresses[definition.key] });
       }
+      const b = broker;
+      const listeners = bridgeKeys;
+      await metrics.attach({
+        stats: () => b.getStats([]),
+        connections: () => {
+          const out: Record<string, number> = { rpc: listener?.connections() ?? 0 };
+          bridges.forEach((bridge, i) => {
+            out[listeners[i] as string] = bridge.connections();
+          });
+          return out;
+        },
+      });
       return addresses;
     } catch (e) {
       await teardown().catch(() => {});

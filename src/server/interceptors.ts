@@ -15,6 +15,8 @@ export interface ServerInterceptorOptions {
   subscriptionTopic?: (name: string) => Promise<string | undefined>;
   /** Where each call is logged (debug: every call; warn: server faults). Default: not logged. */
   logger?: Logger;
+  /** Measures every call (the server's RPC metrics); first, so it sees every other rejection too. */
+  metrics?: Interceptor;
 }
 
 /**
@@ -23,9 +25,10 @@ export interface ServerInterceptorOptions {
  * the adapter. Cross-cutting rules (shutdown, metrics, auth) belong here, once.
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
-  // The first is the outermost: the log sees the code a client gets (after the shutdown rule and
-  // the auth check, so refusals are logged with their reason too).
+  // The first is the outermost: metrics see every rejection; the log sees the code a client
+  // gets (after the shutdown rule and the auth check, so refusals are logged with their reason).
   return [
+    ...(options.metrics ? [options.metrics] : []),
     ...(options.logger ? [createLogInterceptor(options.logger)] : []),
     createShutdownInterceptor(options.shutdownSignal),
     createAuthInterceptor({
