@@ -30,6 +30,19 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --lean-rpc on|off             lean HTTP/2 path for Publish, Pull, Ack, Nack, ModifyAckDeadline
+                                (default ${d.leanRpc}; off sends every call through connect-node)
+  --rpc-max-connections N       RPC port: most connections at once (default ${d.rpcMaxConnections})
+  --rpc-max-request-bytes-in-flight N
+                                RPC port: most request bytes being read at once, all connections
+                                (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY)
+  --http-headers-timeout-ms N   RPC port, HTTP/1.1: time to send request headers (default ${d.httpHeadersTimeoutMs})
+  --http-request-timeout-ms N   RPC port, HTTP/1.1: time to send a whole request (default ${d.httpRequestTimeoutMs})
+  --http2-idle-timeout-ms N     RPC port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
+  --http2-max-concurrent-streams N
+                                RPC port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
+  --http2-max-session-memory-mb N
+                                RPC port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
   -h, --help                    print this help
 
 Of the bridges only okQ is built yet: the other bridge flags are accepted and checked, and

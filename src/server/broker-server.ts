@@ -14,9 +14,15 @@ import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
-import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
+import {
+  createLeanRpc,
+  registerBrokerServices,
+  registerHealth,
+  registerReflection,
+  requestBudgetError,
+} from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Logger, silentLogger } from "../util/index.js";
+import { type ByteBudget, createByteBudget, type Logger, silentLogger } from "../util/index.js";
 import type { RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
@@ -91,8 +97,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
 
-  function buildHandler(b: Broker): NodeHandler {
+  /** Largest request the RPC port reads: one Publish may carry a whole batch, plus room for the envelope. */
+  function readMaxBytes(): number {
     const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
+    return Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024;
+  }
+
+  function buildHandler(b: Broker): NodeHandler {
     const routes = (router: ConnectRouter) => {
       registerBrokerServices(router, { broker: b, logger });
       registerHealth(router, { shutdownSignal: shutdown.signal, services: SERVED_FILES.flatMap(serviceNames) });
@@ -104,8 +115,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
-      // One Publish may carry a whole batch; leave room for the envelope.
-      readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
+      readMaxBytes: readMaxBytes(),
       fallback: createHttpEndpoints({
         broker: b,
         logger,
@@ -113,6 +123,39 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         startTimeMs: Date.now(),
         extraMetrics: bridgeMetrics.render,
       }),
+    });
+  }
+
+  /** The RPC port: connect-node for everything, the lean path in front of it unless `--lean-rpc off`. */
+  function createRpcListener(b: Broker): OnePortListener {
+    // A single request of the largest size always fits when it is alone.
+    const requestBudget: ByteBudget = createByteBudget(Math.max(config.rpcMaxRequestBytesInFlight, readMaxBytes()));
+    const overBudget = () => requestBudgetError(requestBudget, logger);
+    const lean =
+      config.leanRpc === "on"
+        ? createLeanRpc({
+            broker: b,
+            logger,
+            interceptors,
+            shutdownSignal: shutdown.signal,
+            readMaxBytes: readMaxBytes(),
+            requestBudget,
+          })
+        : undefined;
+    return createOnePortListener({
+      handler: buildHandler(b),
+      logger,
+      ...(lean ? { http2Streams: lean.serve } : {}),
+      requestBudget,
+      overBudget,
+      limits: {
+        maxConnections: config.rpcMaxConnections,
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        http2IdleTimeoutMs: config.http2IdleTimeoutMs,
+        http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+        http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
+      },
     });
   }
 
@@ -124,7 +167,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       broker = createBroker({ store, logger, limits });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
-      listener = createOnePortListener({ handler: buildHandler(broker), logger });
+      listener = createRpcListener(broker);
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
         shutdown.signal,

@@ -1,0 +1,284 @@
+import type * as http2 from "node:http2";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import type { HotMethod } from "./hot-methods.js";
+
+/** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a call is made of, as the protocol layer parsed it. */
+export interface LeanCallInit {
+  readonly hot: HotMethod;
+  readonly protocolName: "grpc" | "connect";
+  /** The request's header block as Node gives it (pseudo-headers included). */
+  readonly headers: http2.IncomingHttpHeaders;
+  /** The client's deadline in milliseconds, if it sent one. */
+  readonly timeoutMs: number | undefined;
+  /** Response headers the protocol starts with (the content type). */
+  readonly responseHeader: Readonly<Record<string, string>>;
+  /** Response trailers the protocol starts with (gRPC: `grpc-status: 0`). */
+  readonly responseTrailer: Readonly<Record<string, string>>;
+}
+
+/**
+ * One lean unary call: its signal (aborted by the client's reset, its deadline or shutdown, with
+ * the reasons connect-node uses), the request and response metadata as `Headers`, and the run of
+ * the server interceptors around the implementation, as connect's `invokeUnaryImplementation`
+ * does it (src/server/interceptors.ts is the one list). The signal, the `Headers`, the URL and the
+ * context values are made on first use: a Publish that no interceptor inspects never pays for them.
+ */
+export class LeanCall {
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private aborted = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly deadlineAtMs: number | undefined;
+  private urlText: string | undefined;
+  private requestHeaders: Headers | undefined;
+  private responseHeaders: Headers | undefined;
+  private responseTrailers: Headers | undefined;
+  private contextValues: ContextValues | undefined;
+  /** The request this call built, and the response its implementation returned. */
+  private ownRequest: UnaryRequest | undefined;
+  private ownResponse: UnaryResponse | undefined;
+
+  constructor(private readonly init: LeanCallInit) {
+    const { timeoutMs } = init;
+    if (timeoutMs !== undefined) {
+      this.deadlineAtMs = Date.now() + timeoutMs;
+      if (timeoutMs <= 0) this.expire();
+      else if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(expireCall, timeoutMs, this);
+    }
+  }
+
+  /** The method being called. */
+  get hot(): HotMethod {
+    return this.init.hot;
+  }
+
+  /** Aborted when the client resets the stream, the deadline passes, or shutdown begins. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The request URL as connect-node builds it (`http://authority/path`). */
+  get url(): string {
+    const { headers } = this.init;
+    this.urlText ??= new URL(String(headers[":path"]), `http://${String(headers[":authority"])}`).toString();
+    return this.urlText;
+  }
+
+  get requestHeader(): Headers {
+    this.requestHeaders ??= toWebHeaders(this.init.headers);
+    return this.requestHeaders;
+  }
+
+  get responseHeader(): Headers {
+    this.responseHeaders ??= new Headers(this.init.responseHeader);
+    return this.responseHeaders;
+  }
+
+  get responseTrailer(): Headers {
+    this.responseTrailers ??= new Headers(this.init.responseTrailer);
+    return this.responseTrailers;
+  }
+
+  get values(): ContextValues {
+    this.contextValues ??= createContextValues();
+    return this.contextValues;
+  }
+
+  /** Response headers as Node's header object, added to `into`. */
+  renderResponseHeader(into: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+    return this.responseHeaders === undefined
+      ? Object.assign(into, this.init.responseHeader)
+      : toNodeHeaders(this.responseHeaders, into);
+  }
+
+  /** True once the response headers or trailers were touched (so they may differ from the defaults). */
+  hasCustomMetadata(): boolean {
+    return this.responseHeaders !== undefined || this.responseTrailers !== undefined;
+  }
+
+  /** Response trailers as Node's header object. */
+  renderResponseTrailer(): http2.OutgoingHttpHeaders {
+    return this.responseTrailers === undefined
+      ? { ...this.init.responseTrailer }
+      : toNodeHeaders(this.responseTrailers);
+  }
+
+  /** Aborts the call's signal (first reason wins). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** The deadline passed: the signal aborts with connect's DEADLINE_EXCEEDED error. */
+  expire(): void {
+    this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+  }
+
+  /** Releases the deadline timer; call when the response is decided. */
+  finish(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Runs the interceptors around the implementation and returns the output message. Response
+   * headers and trailers the interceptors return are copied into this call's, as connect does.
+   */
+  async invoke(
+    input: MessageShape<DescMessage>,
+    interceptors: readonly Interceptor[],
+  ): Promise<MessageShape<DescMessage>> {
+    const request = unaryRequest(this, input);
+    this.ownRequest = request;
+    if (interceptors.length === 0) return (await this.run(request)).message;
+    const innermost = (req: UnaryRequest | { stream: true }) => this.run(req as UnaryRequest);
+    let next = innermost as Parameters<Interceptor>[0];
+    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+    const res = (await next(request)) as UnaryResponse;
+    if (res !== this.ownResponse) {
+      copyHeaders(res.header, this.responseHeader);
+      copyHeaders(res.trailer, this.responseTrailer);
+    }
+    return res.message;
+  }
+
+  /** Runs the implementation for `req` (the innermost step of the interceptor chain). */
+  private async run(req: UnaryRequest): Promise<UnaryResponse> {
+    const { method, impl } = this.init.hot;
+    const output = await impl(req.message, this.handlerContext(req));
+    this.ownResponse = unaryResponse(this, create(method.output, output as never));
+    return this.ownResponse;
+  }
+
+  /** The HandlerContext the implementation gets for `req` (connect's `mergeRequest`). */
+  private handlerContext(req: UnaryRequest): HandlerContext {
+    const call = this;
+    const own = req === this.ownRequest;
+    const deadlineAtMs = this.deadlineAtMs;
+    return {
+      method: call.init.hot.method,
+      service: own ? call.init.hot.method.parent : req.service,
+      get signal() {
+        return own ? call.signal : req.signal;
+      },
+      timeoutMs: deadlineAtMs === undefined ? noDeadline : () => deadlineAtMs - Date.now(),
+      requestMethod: "POST",
+      get requestHeader() {
+        return own ? call.requestHeader : req.header;
+      },
+      get responseHeader() {
+        return call.responseHeader;
+      },
+      get responseTrailer() {
+        return call.responseTrailer;
+      },
+      protocolName: call.init.protocolName,
+      get values() {
+        return own ? call.values : req.contextValues;
+      },
+      get url() {
+        return call.url;
+      },
+    };
+  }
+}
+
+function expireCall(call: LeanCall): void {
+  call.expire();
+}
+
+function noDeadline(): undefined {
+  return undefined;
+}
+
+/** The UnaryRequest interceptors see; its costly parts are made when first read (spreading reads them). */
+function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>): UnaryRequest {
+  const { method } = call.hot;
+  return {
+    stream: false,
+    message,
+    method,
+    requestMethod: "POST",
+    service: method.parent,
+    get url() {
+      return call.url;
+    },
+    get signal() {
+      return call.signal;
+    },
+    get header() {
+      return call.requestHeader;
+    },
+    get contextValues() {
+      return call.values;
+    },
+  } as UnaryRequest;
+}
+
+/** The UnaryResponse of the implementation; its headers and trailers are the call's own. */
+function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): UnaryResponse {
+  const { method } = call.hot;
+  return {
+    stream: false,
+    message,
+    method,
+    service: method.parent,
+    get header() {
+      return call.responseHeader;
+    },
+    get trailer() {
+      return call.responseTrailer;
+    },
+  } as UnaryResponse;
+}
+
+/** Node's header object as web `Headers`, without pseudo-headers (as connect-node converts it). */
+export function toWebHeaders(headers: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const key in headers) {
+    if (key.charCodeAt(0) === 58 /* ":" */) continue;
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (typeof value === "string") out.append(key, value);
+    else for (const v of value) out.append(key, v);
+  }
+  return out;
+}
+
+/** `Headers` as Node's outgoing header object; repeated names become arrays (as connect-node does). */
+export function toNodeHeaders(headers: Headers, into: http2.OutgoingHttpHeaders = {}): http2.OutgoingHttpHeaders {
+  headers.forEach((value, key) => {
+    const existing = into[key];
+    if (existing === undefined) into[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else into[key] = [String(existing), value];
+  });
+  return into;
+}
+
+function copyHeaders(from: Headers, to: Headers): void {
+  if (from === to) return;
+  for (const key of [...to.keys()]) to.delete(key);
+  from.forEach((value, key) => {
+    to.set(key, value);
+  });
+}
