@@ -22,7 +22,7 @@ import {
   requestBudgetError,
 } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type ByteBudget, createByteBudget, type Logger, silentLogger } from "../util/index.js";
+import { type ByteBudget, type Clock, createByteBudget, type Logger, silentLogger } from "../util/index.js";
 import type { RunningBridgeListener } from "./bridge-listeners.js";
 import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
@@ -53,6 +53,8 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+  /** The core's clock. Default: the system clock (tests pin publish times with their own). */
+  clock?: Clock;
 }
 
 /** A Switchyard server: store, broker core and every listener, with an ordered graceful close. */
@@ -164,7 +166,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     try {
       store = await openStore({ path: config.dataDir, durability: config.durability });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits });
+      broker = createBroker({ store, logger, limits, ...(options.clock ? { clock: options.clock } : {}) });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
       listener = createRpcListener(broker);

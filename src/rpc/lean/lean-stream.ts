@@ -66,11 +66,12 @@ function ignore(): void {}
 /**
  * One lean call on its HTTP/2 stream: reads the body (counting it against the shared budget),
  * aborts the call when the stream closes before the response is out, and writes the response.
- * Once a response is decided, further body bytes are read and dropped. Subclasses parse the body
+ * Subclasses parse the body
  * and decide the response for their protocol.
  */
 export abstract class LeanExchange {
   protected answered = false;
+  private droppedBytes = 0;
   private takenBytes = 0;
   private trailers: http2.OutgoingHttpHeaders | undefined;
 
@@ -101,7 +102,14 @@ export abstract class LeanExchange {
 
   /** @internal A chunk arrived. */
   data(chunk: Buffer): void {
-    if (this.answered) return;
+    if (this.answered) {
+      // Answered before the body ended (an error): what still comes is dropped, up to one more
+      // request's worth; past that the stream is reset with NO_ERROR (RFC 9113 §8.1), long after
+      // the response went out.
+      this.droppedBytes += chunk.length;
+      if (this.droppedBytes > this.env.readMaxBytes && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+      return;
+    }
     const { budget } = this.env;
     if (budget !== undefined) {
       if (!budget.tryTake(chunk.length)) {
