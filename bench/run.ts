@@ -15,6 +15,7 @@ import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
 import { runOkqBench } from "./okq/okq-bench.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
+import { runUnaryBench, UNARY_WORKLOAD_ID } from "./unary/unary-bench.js";
 import { WORKLOADS } from "./workloads/index.js";
 import type { SharedState, Workload } from "./workloads/types.js";
 import { SWITCHYARD_CONSUMER_NOTE } from "./workloads/w2-consume.js";
@@ -144,8 +145,9 @@ async function main(): Promise<number> {
   }
   installExitHandlers();
   const workloads = WORKLOADS.filter((w) => options.only === null || options.only.includes(w.id));
-  const unknown = options.only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
-  if (unknown.length > 0 || workloads.length === 0) {
+  const unary = options.only === null || options.only.includes(UNARY_WORKLOAD_ID);
+  const unknown = options.only?.filter((id) => id !== UNARY_WORKLOAD_ID && !WORKLOADS.some((w) => w.id === id)) ?? [];
+  if (unknown.length > 0 || (workloads.length === 0 && !unary)) {
     log(`bench: unknown workload(s) ${unknown.join(", ")}; known: ${WORKLOADS.map((w) => w.id).join(", ")}`);
     return 2;
   }
@@ -173,7 +175,7 @@ async function main(): Promise<number> {
   );
   const runs: TargetRun[] = [];
   const ackMeanings = new Map<string, string>();
-  for (let run = 1; run <= options.runs; run++) {
+  for (let run = 1; run <= options.runs && workloads.length > 0; run++) {
     for (const t of loaded) {
       if (skipped.has(t.name)) continue;
       try {
@@ -191,6 +193,9 @@ async function main(): Promise<number> {
   // The okQ bridge (RESP), with Redis appendfsync always beside it unless --quick; see bench/okq.
   const okq = options.only === null ? await runOkqBench({ quick: options.quick, log }) : undefined;
   if (okq) process.stdout.write(okq.markdown);
+  // W1 unary: one Publish per call under h2load, beside grpc-js and bare node:http2; see bench/unary.
+  const unaryResult = unary ? await runUnaryBench({ quick: options.quick, log }) : undefined;
+  if (unaryResult) process.stdout.write(unaryResult.markdown);
   const file =
     options.out ??
     join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
@@ -205,6 +210,7 @@ async function main(): Promise<number> {
     summary,
     runs,
     okq: okq?.rows,
+    unary: unaryResult?.rows,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nbench: results in ${file}`);
