@@ -218,6 +218,11 @@ export function validateConfig(input: Partial<Config>): Config {
     out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
   }
   const config = out as unknown as Config;
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError(
+      `--http-headers-timeout-ms ${config.httpHeadersTimeoutMs} is longer than --http-request-timeout-ms ${config.httpRequestTimeoutMs}: the headers are part of the request`,
+    );
+  }
   const used = new Map<number, string>();
   for (const [, key] of LISTENER_PORTS) {
     const p = config[key];

@@ -94,6 +94,12 @@ export interface OnePortListener {
   inFlight(): number;
 }
 
+/** How a failed HTTP/1.1 request is answered, by Node's error code (400 otherwise). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+};
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** Creates a {@link OnePortListener}. */
@@ -208,9 +214,13 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     if (closing) session.close();
   });
   for (const s of [h1, h2]) {
-    s.on("clientError", (e: Error, socket: net.Socket) => {
-      if (socket.writable && !socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      else socket.destroy(e);
+    s.on("clientError", (e: Error & { code?: string }, socket: net.Socket) => {
+      if (!socket.writable || socket.destroyed) {
+        socket.destroy(e);
+        return;
+      }
+      const status = CLIENT_ERROR_STATUS[e.code ?? ""] ?? "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     });
   }
   h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
