@@ -297,3 +297,42 @@ describe("lean rpc - differential against connect-node", () => {
     }
   });
 });
+
+describe("lean rpc - shutdown against connect-node", () => {
+  it("lean rpc - long-polls in flight at shutdown end as connect-node ends them", async () => {
+    const results: unknown[] = [];
+    for (const leanRpc of ["on", "off"] as const) {
+      const server = await startTestServer({ config: { leanRpc }, clock });
+      const session = await openSession(server.baseUrl);
+      try {
+        const created = await rawRequest(
+          session,
+          { ":path": "/switchyard.v1.AdminService/CreateTopic", ...JSON_CT },
+          bytes('{"name":"q","queue":true}'),
+        );
+        assert.equal(created.status, 200);
+        const calls = [
+          rawRequest(session, { ":path": PULL, ...GRPC }, grpcEnvelope(pull("q", 1, {}))),
+          rawRequest(session, { ":path": PULL, ...JSON_CT }, bytes('{"subscription":"q","waitMs":30000}')),
+          rawRequest(
+            session,
+            { ":path": PULL, ...GRPC, "grpc-timeout": "20S" },
+            grpcEnvelope(toBinary(PullRequestSchema, create(PullRequestSchema, { subscription: "q", waitMs: 30_000 }))),
+          ),
+        ];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const closed = server.close();
+        results.push(await Promise.all(calls));
+        await closed;
+      } finally {
+        session.destroy();
+        await server.close();
+      }
+    }
+    assert.deepEqual(results[0], results[1]);
+    const [grpcEmpty, connectWaiting, grpcWaiting] = results[0] as { status: number; trailers: Record<string, string> }[];
+    assert.equal(grpcEmpty?.trailers["grpc-status"], "0", "a Pull without wait_ms answers at once");
+    assert.equal(connectWaiting?.status, 503);
+    assert.equal(grpcWaiting?.trailers["grpc-status"], "14");
+  });
+});
