@@ -330,7 +330,10 @@ describe("lean rpc - shutdown against connect-node", () => {
       }
     }
     assert.deepEqual(results[0], results[1]);
-    const [grpcEmpty, connectWaiting, grpcWaiting] = results[0] as { status: number; trailers: Record<string, string> }[];
+    const [grpcEmpty, connectWaiting, grpcWaiting] = results[0] as {
+      status: number;
+      trailers: Record<string, string>;
+    }[];
     assert.equal(grpcEmpty?.trailers["grpc-status"], "0", "a Pull without wait_ms answers at once");
     assert.equal(connectWaiting?.status, 503);
     assert.equal(grpcWaiting?.trailers["grpc-status"], "14");

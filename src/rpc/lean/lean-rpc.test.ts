@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, type ConnectRouter, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { grpcEnvelope, openSession, rawRequest } from "../../../test/helpers/raw-h2.js";
 import { ErrorDetailSchema } from "../../../gen/switchyard/v1/errors_pb.js";
 import { PublishRequestSchema, PublishResponseSchema } from "../../../gen/switchyard/v1/publisher_pb.js";
+import { grpcEnvelope, openSession, rawRequest } from "../../../test/helpers/raw-h2.js";
 import { createBroker } from "../../core/index.js";
 import { formatAddress } from "../../server/listen.js";
 import { createOnePortListener } from "../../server/one-port-listener.js";
@@ -14,7 +14,11 @@ import { type Clock, silentLogger, systemClock } from "../../util/index.js";
 import { registerBrokerServices } from "../index.js";
 import { createLeanRpc } from "./lean-rpc.js";
 
-const clock: Clock = { now: () => 1_800_000_000_000, setTimer: systemClock.setTimer, clearTimer: systemClock.clearTimer };
+const clock: Clock = {
+  now: () => 1_800_000_000_000,
+  setTimer: systemClock.setTimer,
+  clearTimer: systemClock.clearTimer,
+};
 const READ_MAX_BYTES = 1024 * 1024;
 
 /** The interceptors a server may have (auth, metrics): each one's effect must survive either path. */
@@ -85,7 +89,10 @@ async function startPair(t: TestContext) {
   return urls as [string, string];
 }
 
-const publishBody = toBinary(PublishRequestSchema, create(PublishRequestSchema, { topic: "t", messages: [{ data: new Uint8Array([1]) }] }));
+const publishBody = toBinary(
+  PublishRequestSchema,
+  create(PublishRequestSchema, { topic: "t", messages: [{ data: new Uint8Array([1]) }] }),
+);
 const PATH = "/switchyard.v1.PublisherService/Publish";
 
 describe("lean rpc - interceptors", () => {
@@ -125,7 +132,11 @@ describe("lean rpc - interceptors", () => {
     const [leanUrl] = await startPair(t);
     const session = await openSession(leanUrl);
     t.after(() => session.close());
-    const res = await rawRequest(session, { ":path": PATH, "content-type": "application/grpc" }, grpcEnvelope(publishBody));
+    const res = await rawRequest(
+      session,
+      { ":path": PATH, "content-type": "application/grpc" },
+      grpcEnvelope(publishBody),
+    );
     assert.equal(res.headers["x-seen-content-type"], "application/grpc");
     assert.equal(res.headers["x-method"], "Publish");
     assert.equal(res.trailers["x-trailer"], "t");
