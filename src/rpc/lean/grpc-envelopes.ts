@@ -62,6 +62,7 @@ export class EnvelopeSplitter {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.parts[0] as Buffer;
     let out: Buffer;
     if (first.length >= n) {
