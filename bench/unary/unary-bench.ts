@@ -1,7 +1,8 @@
 /**
  * W1 unary: one durable Publish per call (1 KiB), driven by h2load (Debian `nghttp2-client`,
  * 4 connections × 64 streams) over gRPC and over the Connect protocol, against
- *   - Switchyard (the lean path, the default) and Switchyard with `--lean-rpc off` (connect-node),
+ *   - Switchyard (the lean path, the default), Switchyard with `--lean-rpc off` (connect-node), and
+ *     Switchyard with `--durability none` (the RPC path's ceiling with the disk out of the way),
  *   - an @grpc/grpc-js server and a bare `node:http2` server that answer a constant
  *     PublishResponse (bench/unary/constant-server.ts),
  * all started here, in the same run, one after the other, `rounds` times interleaved. Reported per
@@ -52,8 +53,8 @@ interface UnaryTarget {
 const TOPIC = "u1";
 const PATH = "/switchyard.v1.PublisherService/Publish";
 
-async function startSwitchyard(dataDir: string, lean: boolean): Promise<UnaryTarget> {
-  const broker = await startBrokerProcess(dataDir, ["--lean-rpc", lean ? "on" : "off"]);
+async function startSwitchyard(dataDir: string, lean: boolean, durability = "flush"): Promise<UnaryTarget> {
+  const broker = await startBrokerProcess(dataDir, ["--lean-rpc", lean ? "on" : "off", "--durability", durability]);
   const post = async (method: string, body: unknown) => {
     const res = await fetch(`${broker.baseUrl}/switchyard.v1.${method}`, {
       method: "POST",
@@ -65,7 +66,7 @@ async function startSwitchyard(dataDir: string, lean: boolean): Promise<UnaryTar
   };
   await post("AdminService/CreateTopic", { name: TOPIC, queue: true });
   return {
-    name: lean ? "switchyard" : "switchyard --lean-rpc off",
+    name: `switchyard${lean ? "" : " --lean-rpc off"}${durability === "flush" ? "" : ` --durability ${durability}`}`,
     pid: broker.pid,
     baseUrl: broker.baseUrl,
     protocols: ["grpc", "connect"],
@@ -195,6 +196,8 @@ export async function runUnaryBench(options: {
     const starters: [string, () => Promise<UnaryTarget>][] = [
       ["switchyard", () => startSwitchyard(join(dir, `sy-${rows.length}`), true)],
       ["switchyard --lean-rpc off", () => startSwitchyard(join(dir, `sy-off-${rows.length}`), false)],
+      // The RPC path's ceiling with the disk out of the way (not durable; for comparison only).
+      ["switchyard --durability none", () => startSwitchyard(join(dir, `sy-none-${rows.length}`), true, "none")],
       ["grpc-js constant", () => startConstant("grpc-js")],
       ["node:http2 constant", () => startConstant("bare")],
     ];

@@ -140,6 +140,7 @@ const corpus: Case[] = [
   c("grpc Pull past its deadline", PULL, { ...GRPC, "grpc-timeout": "0n" }, grpcEnvelope(pull("t1"))),
   c("grpc+json Publish", PUBLISH, GRPC_JSON, grpcEnvelope(bytes('{"topic":"t1","messages":[{"data":"aGk="}]}'))),
   c("grpc+json bad JSON", PUBLISH, GRPC_JSON, grpcEnvelope(bytes('{"topic":'))),
+  c("grpc Pull of an empty message (a zero-length envelope)", PULL, GRPC, grpcEnvelope(Buffer.alloc(0))),
   c("grpc Pull leases", PULL, GRPC, grpcEnvelope(pull("t1", 3))),
   c("grpc Pull from a missing subscription", PULL, GRPC, grpcEnvelope(pull("nope"))),
   c("grpc Pull max_messages out of range", PULL, GRPC, grpcEnvelope(pull("t1", 100_000))),
