@@ -63,6 +63,20 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--lean-rpc=off",
+      "--rpc-max-connections",
+      "10",
+      "--rpc-max-request-bytes-in-flight",
+      "2097152",
+      "--http-headers-timeout-ms",
+      "1000",
+      "--http-request-timeout-ms=2000",
+      "--http2-idle-timeout-ms",
+      "0",
+      "--http2-max-concurrent-streams",
+      "8",
+      "--http2-max-session-memory-mb",
+      "4",
     ]);
     assert.deepEqual(
       { ...config },
@@ -83,8 +97,24 @@ describe("config", () => {
         logLevel: "warn",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        leanRpc: "off",
+        rpcMaxConnections: 10,
+        rpcMaxRequestBytesInFlight: 2097152,
+        httpHeadersTimeoutMs: 1000,
+        httpRequestTimeoutMs: 2000,
+        http2IdleTimeoutMs: 0,
+        http2MaxConcurrentStreams: 8,
+        http2MaxSessionMemoryMb: 4,
       },
     );
+  });
+
+  it("config - the HTTP/1.1 headers timeout cannot be longer than the request timeout", async () => {
+    await rejectsWith(
+      () => loadConfig(["--http-headers-timeout-ms", "5000", "--http-request-timeout-ms", "1000"]),
+      /--http-headers-timeout-ms 5000 is longer than --http-request-timeout-ms 1000/,
+    );
+    await rejectsWith(() => loadConfig(["--lean-rpc", "maybe"]), /--lean-rpc "maybe": expected one of on, off/);
   });
 
   it("config - bad values fail fast naming the flag", async () => {
