@@ -186,7 +186,7 @@ export async function runUnaryBench(options: {
     options.log(note);
     return { rows: [], markdown: `\n### W1 unary\n\n${note}\n` };
   }
-  const calls = options.quick ? 2_000 : 40_000;
+  const calls = options.quick ? 2_000 : 20_000;
   const rounds = options.quick ? 1 : 3;
   const dir = makeTempDir("unary");
   const rows: UnaryRow[] = [];

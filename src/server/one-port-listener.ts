@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ByteBudget, Logger } from "../util/index.js";
 import { watchHttp2Idle } from "./http2-idle.js";
+import { routeHttp2Streams } from "./http2-streams.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
 import { countRequestBody } from "./request-budget.js";
 
@@ -169,44 +170,18 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     },
     handle as never,
   );
-  const idle = watchHttp2Idle(h2, { idleTimeoutMs: limits.http2IdleTimeoutMs, pingTimeoutMs: 20_000 });
-  // Streams go to the lean path first; the rest to Node's compatibility API, whose listener
-  // (which makes the request/response pair for `handle`) is taken over here.
-  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
-  if (compat.length === 0) throw new Error("node:http2 has no compatibility 'stream' listener to chain");
-  h2.removeAllListeners("stream");
-  // One 'close' listener for every stream (`this` is the stream): no closure per call.
-  const kSession = Symbol("session");
-  const kClaimed = Symbol("claimed");
-  type TrackedStream = http2.ServerHttp2Stream & { [kSession]?: http2.ServerHttp2Session; [kClaimed]?: boolean };
-  function onStreamClose(this: TrackedStream): void {
-    const session = this[kSession];
-    if (session) idle.streamClosed(session);
-    if (this[kClaimed]) {
+  routeHttp2Streams(h2, {
+    idle: watchHttp2Idle(h2, { idleTimeoutMs: limits.http2IdleTimeoutMs, pingTimeoutMs: 20_000 }),
+    logger: options.logger,
+    ...(options.http2Streams ? { claim: options.http2Streams } : {}),
+    isClosing: () => closing,
+    claimed: () => {
+      requests++;
+    },
+    claimedClosed: () => {
       requests--;
       if (requests === 0) for (const wake of drainWaiters) wake();
-    }
-  }
-  h2.on("stream", (stream: TrackedStream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
-    const session = stream.session as http2.ServerHttp2Session;
-    stream[kSession] = session;
-    idle.streamOpened(session);
-    stream.once("close", onStreamClose);
-    if (!closing && options.http2Streams) {
-      requests++;
-      stream[kClaimed] = true;
-      try {
-        stream[kClaimed] = options.http2Streams(stream, headers);
-      } catch (e) {
-        // A bug in the stream handler costs this stream, never the process.
-        options.logger.error("http2 stream handler failed", { error: e });
-        stream.destroy();
-        return;
-      }
-      if (stream[kClaimed]) return;
-      requests--;
-    }
-    for (const listener of compat) listener.call(h2, stream, headers, ...rest);
+    },
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
