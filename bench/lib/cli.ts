@@ -18,6 +18,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   -h, --help         this text
 
 Environment: BENCH_BROKER_NODE_FLAGS (extra node flags for the Switchyard broker, e.g. --cpu-prof),
+BENCH_BROKER_ARGS (extra broker flags, e.g. "--lean-rpc off"),
 BENCH_SWITCHYARD_PROTOCOL (connect, the default, or grpc).
 `;
 

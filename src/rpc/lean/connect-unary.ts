@@ -1,5 +1,5 @@
 import type * as http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { asConnectError, parseMessage, readLimitError, serializeMessage } from "./codec.js";
 import { stringHeader } from "./grpc-unary.js";
@@ -27,6 +27,7 @@ export function serveConnectUnary(
     protocolName: "connect",
     headers,
     timeoutMs: timeout.timeoutMs,
+    contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,
     responseTrailer: NO_TRAILERS,
   });

@@ -1,6 +1,6 @@
 import type * as http2 from "node:http2";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
 import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
@@ -28,6 +28,7 @@ export function serveGrpcUnary(
     protocolName: "grpc",
     headers,
     timeoutMs: timeout.timeoutMs,
+    contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
     responseTrailer: GRPC_OK,
   });

@@ -27,6 +27,8 @@ export interface LeanCallInit {
   readonly responseHeader: Readonly<Record<string, string>>;
   /** Response trailers the protocol starts with (gRPC: `grpc-status: 0`). */
   readonly responseTrailer: Readonly<Record<string, string>>;
+  /** Makes the call's context values (connect-node's `contextValues` option); default: empty ones. */
+  readonly contextValues?: (() => ContextValues) | undefined;
 }
 
 /**
@@ -97,7 +99,7 @@ export class LeanCall {
   }
 
   get values(): ContextValues {
-    this.contextValues ??= createContextValues();
+    this.contextValues ??= this.init.contextValues?.() ?? createContextValues();
     return this.contextValues;
   }
 

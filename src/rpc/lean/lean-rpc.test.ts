@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../../gen/switchyard/v1/errors_pb.js";
 import { PublishRequestSchema, PublishResponseSchema } from "../../../gen/switchyard/v1/publisher_pb.js";
@@ -21,6 +28,10 @@ const clock: Clock = {
 };
 const READ_MAX_BYTES = 1024 * 1024;
 
+/** A context value the server sets per call (as an authenticator might set the peer). */
+const kPeer = createContextKey("none", { description: "peer" });
+const peerValues = () => createContextValues().set(kPeer, "127.0.0.1");
+
 /** The interceptors a server may have (auth, metrics): each one's effect must survive either path. */
 const interceptors: Interceptor[] = [
   // Like an authorization check: refuse with a reason, metadata and a detail.
@@ -39,6 +50,7 @@ const interceptors: Interceptor[] = [
     res.header.set("x-seen-content-type", req.header.get("content-type") ?? "");
     res.header.set("x-method", req.method.name);
     res.trailer.set("x-trailer", "t");
+    res.header.set("x-peer", req.contextValues.get(kPeer));
     return res;
   },
   // Replaces the request and the response objects (spread), as interceptors may.
@@ -65,13 +77,20 @@ async function startPair(t: TestContext) {
     await broker.createTopic({ name: "t", queue: true });
     const shutdown = new AbortController();
     const routes = (router: ConnectRouter) => registerBrokerServices(router, { broker, logger: silentLogger });
-    const handler = connectNodeAdapter({ routes, interceptors, acceptCompression: [], readMaxBytes: READ_MAX_BYTES });
+    const handler = connectNodeAdapter({
+      routes,
+      interceptors,
+      acceptCompression: [],
+      readMaxBytes: READ_MAX_BYTES,
+      contextValues: peerValues,
+    });
     const leanRpc = createLeanRpc({
       broker,
       logger: silentLogger,
       interceptors,
       shutdownSignal: shutdown.signal,
       readMaxBytes: READ_MAX_BYTES,
+      contextValues: peerValues,
     });
     const listener = createOnePortListener({
       handler,
@@ -140,6 +159,7 @@ describe("lean rpc - interceptors", () => {
     assert.equal(res.headers["x-seen-content-type"], "application/grpc");
     assert.equal(res.headers["x-method"], "Publish");
     assert.equal(res.trailers["x-trailer"], "t");
+    assert.equal(res.headers["x-peer"], "127.0.0.1");
     assert.equal(res.trailers["grpc-status"], "0");
   });
 });

@@ -1,5 +1,5 @@
 import type * as http2 from "node:http2";
-import type { Interceptor } from "@connectrpc/connect";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import {
   contentTypeUnaryRegExp as connectUnaryContentType,
   parseContentType as parseConnectContentType,
@@ -27,6 +27,12 @@ export interface LeanRpcOptions {
   readMaxBytes: number;
   /** Bound on request bytes buffered across all calls (shared with the connect-node path). */
   requestBudget?: ByteBudget;
+  /**
+   * Context values for each call, made when an interceptor or the implementation first reads them:
+   * give the same values connect-node's `contextValues` option gives (e.g. the peer address for
+   * authentication). Default: empty values.
+   */
+  contextValues?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => ContextValues;
 }
 
 /**
@@ -63,6 +69,7 @@ export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     budget: options.requestBudget,
+    contextValues: options.contextValues,
     busyError: () => requestBudgetError(options.requestBudget, logger),
     track(call) {
       if (shutdownSignal.aborted) call.abort(shutdownSignal.reason);

@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { ByteBudget } from "../../util/index.js";
 import type { LeanCall } from "./lean-call.js";
 
@@ -16,6 +16,10 @@ export interface LeanEnv {
   readonly track: (call: LeanCall) => void;
   /** Unregisters a call once its stream closed. */
   readonly untrack: (call: LeanCall) => void;
+  /** Context values of a call (as connect-node's `contextValues` option makes them), if set. */
+  readonly contextValues:
+    | ((stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => ContextValues)
+    | undefined;
 }
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
