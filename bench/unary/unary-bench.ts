@@ -181,7 +181,7 @@ export async function runUnaryBench(options: {
   log: (l: string) => void;
 }): Promise<{ rows: UnaryRow[]; markdown: string }> {
   const check = await runCommand("h2load", ["--version"], { timeoutMs: 10_000 }).catch(() => undefined);
-  if (!check || check.code !== 0) {
+  if (check?.code !== 0) {
     const note = "skip W1 unary: h2load is missing (apt-get install -y nghttp2-client, or bash bench/peers/install.sh)";
     options.log(note);
     return { rows: [], markdown: `\n### W1 unary\n\n${note}\n` };
