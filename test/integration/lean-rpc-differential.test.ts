@@ -279,8 +279,16 @@ describe("lean rpc - differential against connect-node", () => {
     await plain?.close();
   });
 
-  it("lean rpc - every corpus request gets the same response from both paths", async () => {
+  it("lean rpc - every corpus request gets the same response from both paths, and the same /metrics counts", async () => {
     assert.ok(corpus.length >= 60);
+    const rpcCounters = async (server: TestServer) =>
+      (await (await fetch(`${server.baseUrl}/metrics`)).text())
+        .split("\n")
+        .filter(
+          (line) => line.startsWith("switchyard_rpc_requests_total{") || line.includes("_duration_seconds_count{"),
+        )
+        .filter((line) => !line.includes('service="switchyard.v1.AdminService"'))
+        .sort();
     for (const k of corpus) {
       const a = await rawRequest(leanSession, k.headers, k.body);
       const b = await rawRequest(plainSession, k.headers, k.body);
@@ -296,6 +304,12 @@ describe("lean rpc - differential against connect-node", () => {
           a.hasDate,
         );
     }
+    const counted = await rpcCounters(lean);
+    assert.ok(
+      counted.some((line) => /method="Publish".*code="ok"/.test(line)),
+      counted.join("\n"),
+    );
+    assert.deepEqual(counted, await rpcCounters(plain), "the RPC metrics count the same calls the same way");
   });
 });
 
