@@ -70,8 +70,7 @@ function ignore(): void {}
 /**
  * One lean call on its HTTP/2 stream: reads the body (counting it against the shared budget),
  * aborts the call when the stream closes before the response is out, and writes the response.
- * Subclasses parse the body
- * and decide the response for their protocol.
+ * Subclasses parse the body and decide the response for their protocol.
  */
 export abstract class LeanExchange {
   protected answered = false;
