@@ -171,7 +171,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     handle as never,
   );
   routeHttp2Streams(h2, {
-    idle: watchHttp2Idle(h2, { idleTimeoutMs: limits.http2IdleTimeoutMs, pingTimeoutMs: 20_000 }),
+    idle: watchHttp2Idle(h2, {
+      idleTimeoutMs: limits.http2IdleTimeoutMs,
+      pingTimeoutMs: Math.min(20_000, limits.http2IdleTimeoutMs),
+    }),
     logger: options.logger,
     ...(options.http2Streams ? { claim: options.http2Streams } : {}),
     isClosing: () => closing,

@@ -13,6 +13,7 @@ import { Code } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PublishRequestSchema } from "../../gen/switchyard/v1/publisher_pb.js";
+import { PullRequestSchema } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Config } from "../../src/config/index.js";
 import { grpcEnvelope, openSession, rawRequest } from "../helpers/raw-h2.js";
 import { startTestServer } from "../helpers/start-test-server.js";
@@ -29,6 +30,25 @@ function connect(t: TestContext, port: number): Promise<net.Socket> {
   socket.on("error", () => {});
   t.after(() => socket.destroy());
   return new Promise((resolve) => socket.once("connect", () => resolve(socket)));
+}
+
+/** An HTTP/2 frame (RFC 9113 §4.1). */
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** A header block of HPACK literals without indexing, no Huffman (RFC 7541 §6.2.2); short strings only. */
+function hpackLiterals(headers: [string, string][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of headers) {
+    parts.push(Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value));
+  }
+  return Buffer.concat(parts);
 }
 
 /** Resolves with what the server sent and how long the socket stayed open, bounded by `limitMs`. */
@@ -100,6 +120,41 @@ describe("rpc port limits", () => {
     const pulled = await longPoll;
     assert.equal(pulled.status, 200, "the session with a call open kept it");
     assert.equal(pulled.body.toString(), "{}");
+  });
+
+  it("limits - an HTTP/2 peer that stops answering (half-open) is dropped even with a call open", async (t) => {
+    const { server, port } = await serve(t, { http2IdleTimeoutMs: 300 });
+    const created = await fetch(`${server.baseUrl}/switchyard.v1.AdminService/CreateTopic`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"name":"q","queue":true}',
+    });
+    assert.equal(created.status, 200);
+    // A hand-made HTTP/2 client: preface, SETTINGS, one long-poll Pull; then it never answers
+    // again (no SETTINGS ACK, no PING ACK), like a peer whose machine went away.
+    const socket = await connect(t, port);
+    const pull = toBinary(PullRequestSchema, create(PullRequestSchema, { subscription: "q", waitMs: 60_000 }));
+    socket.write(
+      Buffer.concat([
+        Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
+        frame(0x4, 0, 0, Buffer.alloc(0)),
+        frame(
+          0x1,
+          0x4,
+          1,
+          hpackLiterals([
+            [":method", "POST"],
+            [":scheme", "http"],
+            [":authority", "x"],
+            [":path", "/switchyard.v1.SubscriberService/Pull"],
+            ["content-type", "application/grpc"],
+          ]),
+        ),
+        frame(0x0, 0x1, 1, grpcEnvelope(pull)),
+      ]),
+    );
+    const closed = await closedWithin(socket, 5_000);
+    assert.ok(closed, "the half-open session was still there after 5 s");
   });
 
   it("limits - HTTP/2 sessions announce --http2-max-concurrent-streams", async (t) => {
