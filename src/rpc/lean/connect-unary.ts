@@ -3,8 +3,9 @@ import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { asConnectError, parseMessage, readLimitError, serializeMessage } from "./codec.js";
 import { stringHeader } from "./grpc-unary.js";
+import { toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
-import { LeanCall, toNodeHeaders } from "./lean-call.js";
+import { LeanCall } from "./lean-call.js";
 import { type LeanEnv, LeanExchange } from "./lean-stream.js";
 
 /**

@@ -10,6 +10,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
@@ -173,43 +174,67 @@ export class LeanCall {
 
   /** The HandlerContext the implementation gets for `req` (connect's `mergeRequest`). */
   private handlerContext(req: UnaryRequest): HandlerContext {
-    const call = this;
-    const own = req === this.ownRequest;
-    const deadlineAtMs = this.deadlineAtMs;
-    return {
-      method: call.init.hot.method,
-      service: own ? call.init.hot.method.parent : req.service,
-      get signal() {
-        return own ? call.signal : req.signal;
-      },
-      timeoutMs: deadlineAtMs === undefined ? noDeadline : () => deadlineAtMs - Date.now(),
-      requestMethod: "POST",
-      get requestHeader() {
-        return own ? call.requestHeader : req.header;
-      },
-      get responseHeader() {
-        return call.responseHeader;
-      },
-      get responseTrailer() {
-        return call.responseTrailer;
-      },
-      protocolName: call.init.protocolName,
-      get values() {
-        return own ? call.values : req.contextValues;
-      },
-      get url() {
-        return call.url;
-      },
-    };
+    return new LeanHandlerContext(this, req, req === this.ownRequest);
+  }
+
+  /** The remaining time of the client's deadline, or undefined without one. */
+  remainingMs(): number | undefined {
+    return this.deadlineAtMs === undefined ? undefined : this.deadlineAtMs - Date.now();
+  }
+
+  /** The protocol of the call (`grpc` or `connect`). */
+  get protocolName(): string {
+    return this.init.protocolName;
+  }
+}
+
+/**
+ * What the implementation gets. A class (getters on the prototype, nothing made per call beyond
+ * the object): implementations read it and never copy it. For the call's own request the lazy
+ * parts come from the call; for a request an interceptor replaced, from that request.
+ */
+class LeanHandlerContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly timeoutMs: () => number | undefined;
+
+  constructor(
+    private readonly call: LeanCall,
+    private readonly req: UnaryRequest,
+    private readonly own: boolean,
+  ) {
+    this.timeoutMs = () => call.remainingMs();
+  }
+  get method() {
+    return this.call.hot.method;
+  }
+  get service() {
+    return this.own ? this.call.hot.method.parent : this.req.service;
+  }
+  get signal() {
+    return this.own ? this.call.signal : this.req.signal;
+  }
+  get requestHeader() {
+    return this.own ? this.call.requestHeader : this.req.header;
+  }
+  get responseHeader() {
+    return this.call.responseHeader;
+  }
+  get responseTrailer() {
+    return this.call.responseTrailer;
+  }
+  get protocolName() {
+    return this.call.protocolName;
+  }
+  get values() {
+    return this.own ? this.call.values : this.req.contextValues;
+  }
+  get url() {
+    return this.call.url;
   }
 }
 
 function expireCall(call: LeanCall): void {
   call.expire();
-}
-
-function noDeadline(): undefined {
-  return undefined;
 }
 
 /** The UnaryRequest interceptors see; its costly parts are made when first read (spreading reads them). */
@@ -251,36 +276,4 @@ function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): Unar
       return call.responseTrailer;
     },
   } as UnaryResponse;
-}
-
-/** Node's header object as web `Headers`, without pseudo-headers (as connect-node converts it). */
-export function toWebHeaders(headers: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const key in headers) {
-    if (key.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = headers[key];
-    if (value === undefined) continue;
-    if (typeof value === "string") out.append(key, value);
-    else for (const v of value) out.append(key, v);
-  }
-  return out;
-}
-
-/** `Headers` as Node's outgoing header object; repeated names become arrays (as connect-node does). */
-export function toNodeHeaders(headers: Headers, into: http2.OutgoingHttpHeaders = {}): http2.OutgoingHttpHeaders {
-  headers.forEach((value, key) => {
-    const existing = into[key];
-    if (existing === undefined) into[key] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else into[key] = [String(existing), value];
-  });
-  return into;
-}
-
-function copyHeaders(from: Headers, to: Headers): void {
-  if (from === to) return;
-  for (const key of [...to.keys()]) to.delete(key);
-  from.forEach((value, key) => {
-    to.set(key, value);
-  });
 }
