@@ -28,6 +28,7 @@ export function serveConnectUnary(
     protocolName: "connect",
     headers,
     timeoutMs: timeout.timeoutMs,
+    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
     contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,
     responseTrailer: NO_TRAILERS,

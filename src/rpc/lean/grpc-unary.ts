@@ -28,6 +28,7 @@ export function serveGrpcUnary(
     protocolName: "grpc",
     headers,
     timeoutMs: timeout.timeoutMs,
+    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
     contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
     responseTrailer: GRPC_OK,

@@ -24,6 +24,8 @@ export interface LeanCallInit {
   readonly headers: http2.IncomingHttpHeaders;
   /** The client's deadline in milliseconds, if it sent one. */
   readonly timeoutMs: number | undefined;
+  /** Whether the connection is TLS (the URL is then `https://…`, as connect-node makes it). */
+  readonly secure: boolean;
   /** Response headers the protocol starts with (the content type). */
   readonly responseHeader: Readonly<Record<string, string>>;
   /** Response trailers the protocol starts with (gRPC: `grpc-status: 0`). */
@@ -77,10 +79,11 @@ export class LeanCall {
     return this.controller.signal;
   }
 
-  /** The request URL as connect-node builds it (`http://authority/path`). */
+  /** The request URL as connect-node builds it (`http://authority/path`, `https` over TLS). */
   get url(): string {
     const { headers } = this.init;
-    this.urlText ??= new URL(String(headers[":path"]), `http://${String(headers[":authority"])}`).toString();
+    const scheme = this.init.secure ? "https" : "http";
+    this.urlText ??= new URL(String(headers[":path"]), `${scheme}://${String(headers[":authority"])}`).toString();
     return this.urlText;
   }
 
