@@ -285,7 +285,9 @@ describe("lean rpc - differential against connect-node", () => {
       (await (await fetch(`${server.baseUrl}/metrics`)).text())
         .split("\n")
         .filter(
-          (line) => line.startsWith("switchyard_rpc_requests_total{") || line.startsWith("switchyard_rpc_request_duration_seconds_count{"),
+          (line) =>
+            line.startsWith("switchyard_rpc_requests_total{") ||
+            line.startsWith("switchyard_rpc_request_duration_seconds_count{"),
         )
         .filter((line) => !line.includes('service="switchyard.v1.AdminService"'))
         .sort();
