@@ -178,6 +178,21 @@ describe("restmq arguments", () => {
     assert.equal(big.body.toString(), page(413, "Request Entity Too Large"));
     assert.equal((await get("/q/bad")).status, 204);
   });
+
+  it("restmq - a request of more than 1000 arguments is 400 and adds nothing; a padded value is stripped", async () => {
+    const fields = Array.from({ length: 300_000 }, (_, i) => `f${i}=1`).join("&"); // 2.3 MB, under the body limit
+    const many = await post("/q/many", `value=x&${fields}`);
+    assert.equal(many.status, 400);
+    assert.equal(many.body.toString(), page(400, "Bad Request"));
+    assert.equal((await post("/q/many?a=1", `value=ok&${fields.split("&").slice(0, 998).join("&")}`)).status, 200);
+    // Spaces inside a long value stay; those around it go (in linear time).
+    const padded = `a${" ".repeat(300_000)}b`;
+    const added = await post("/q/many", `value=${encodeURIComponent(`  ${padded}  `)}`);
+    assert.equal(added.body.toString(), "many:2\r\n");
+    assert.equal((await get("/q/many")).status, 200);
+    const r = await get("/q/many");
+    assert.equal(r.body.toString(), `{"count": 0, "key": "many:2", "value": "${padded}"}\r\n`);
+  });
 });
 
 describe("restmq routes and the index handler", () => {
