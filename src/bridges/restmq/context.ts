@@ -38,6 +38,10 @@ export interface RestmqOptions {
   dispatchLeaseMs?: number;
   /** The topic that keeps policies and start/stop (docs/restmq.md). Default `switchyard.restmq.settings`. */
   settingsTopic?: string;
+  /** Most queues with a policy or start/stop record. Default 100,000. */
+  maxSettingsQueues?: number;
+  /** Most bytes of policy and start/stop records in all (about 40 bytes plus the name each). Default 4 MiB. */
+  maxSettingsBytes?: number;
 }
 
 /** {@link RestmqOptions} with every default filled in. */
@@ -58,6 +62,8 @@ export function resolveRestmqOptions(o: RestmqOptions): ResolvedRestmqOptions {
     pullWaitMs: o.pullWaitMs ?? 30_000,
     dispatchLeaseMs: o.dispatchLeaseMs ?? 60_000,
     settingsTopic: o.settingsTopic ?? "switchyard.restmq.settings",
+    maxSettingsQueues: o.maxSettingsQueues ?? 100_000,
+    maxSettingsBytes: o.maxSettingsBytes ?? 4 * 1024 * 1024,
   };
 }
 

@@ -9,7 +9,7 @@ import { Presence } from "./live/presence.js";
 import { pyJson } from "./py-json.js";
 import { redisValue } from "./py-number.js";
 import { createQueueDirectory } from "./queue-directory.js";
-import { elementOf } from "./queue-ops.js";
+import { elementOf, queueLengths } from "./queue-ops.js";
 import { serve } from "./routes.js";
 import { createSettingsStore } from "./settings.js";
 import { createWebsocketUpgrade } from "./websocket-upgrade.js";
@@ -49,7 +49,16 @@ export interface RestmqBridge {
  */
 export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOptions = {}): RestmqBridge {
   const o = resolveRestmqOptions(options);
-  const settings = createSettingsStore(deps.clients, o.settingsTopic);
+  const settings = createSettingsStore(
+    deps.clients,
+    o.settingsTopic,
+    {
+      maxQueues: o.maxSettingsQueues,
+      maxBytes: o.maxSettingsBytes,
+      existingQueues: async () => new Set((await queueLengths(deps.clients)).keys()),
+    },
+    deps.logger,
+  );
   const directory = createQueueDirectory(deps.clients);
   const value = o.numericValues === "number" ? redisValue : (text: string) => text;
   const presence = new Presence(
