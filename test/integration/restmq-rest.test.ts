@@ -117,6 +117,28 @@ describe("restmq REST /q", () => {
     assert.equal((await post("/q/purge", "value=3")).body.toString(), "purge:3\r\n", "keys keep counting");
   });
 
+  it("restmq - DELETE /q empties only the queue's subscription: other subscriptions of the topic keep theirs", async () => {
+    await post("/q/shared", "value=1");
+    await rpc.admin.createSubscription({
+      subscription: { name: "shared-audit", topic: "shared", start: { at: { case: "earliest", value: true } } },
+    });
+    await post("/q/shared", "value=2");
+    await post("/q/shared", "value=3");
+    assert.equal(
+      (await rawRequest(rest, "DELETE", "/q/shared")).body.toString(),
+      '{"queue": "shared", "status": 1}\r\n',
+    );
+    assert.equal((await get("/q/shared")).status, 204);
+    const { messages } = await rpc.subscriber.pull({ subscription: "shared-audit", maxMessages: 10 });
+    assert.deepEqual(
+      messages.map((m) => Buffer.from(m.message?.data ?? []).toString()),
+      ["1", "2", "3"],
+      "the audit subscription lost nothing",
+    );
+    assert.equal((await post("/q/shared", "value=4")).body.toString(), "shared:4\r\n");
+    assert.equal((await get("/q/shared")).body.toString(), '{"count": 0, "key": "shared:4", "value": 4}\r\n');
+  });
+
   it("restmq - JSONP callback wraps the answer; a callback that is no JavaScript name is 400", async () => {
     assert.equal((await post("/q/jsonp", "value=v&callback=cb")).body.toString(), "cb(jsonp:1);\r\n");
     assert.equal(

@@ -9,6 +9,7 @@ import { Presence } from "./live/presence.js";
 import { pyJson } from "./py-json.js";
 import { redisValue } from "./py-number.js";
 import { createQueueDirectory } from "./queue-directory.js";
+import { QueueLocks } from "./queue-locks.js";
 import { elementOf, queueLengths } from "./queue-ops.js";
 import { serve } from "./routes.js";
 import { createSettingsStore } from "./settings.js";
@@ -60,11 +61,13 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
     deps.logger,
   );
   const directory = createQueueDirectory(deps.clients);
+  const locks = new QueueLocks();
   const value = o.numericValues === "number" ? redisValue : (text: string) => text;
   const presence = new Presence(
     {
+      clients: deps.clients,
       settings,
-      directory,
+      locks,
       logger: deps.logger,
       shutdownSignal: deps.shutdownSignal,
       render(queue, message) {
@@ -76,8 +79,9 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
       pullWaitMs: o.pullWaitMs,
       leaseMs: o.dispatchLeaseMs,
     },
-    o.maxLiveConsumers,
+    { maxConsumers: o.maxLiveConsumers, accessRecheckMs: o.accessRecheckMs },
   );
+  directory.onCreated((queue) => presence.queueCreated(queue));
   const ctx: RestmqContext = {
     clients: deps.clients,
     logger: deps.logger,
@@ -87,6 +91,7 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
     directory,
     settings,
     presence,
+    locks,
     shutdownSignal: deps.shutdownSignal,
     value,
     maxBodyBytes: 3 * o.maxMessageBytes + 64 * 1024,
