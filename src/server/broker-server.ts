@@ -16,7 +16,7 @@ import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { childLogger, type Logger, silentLogger } from "../util/index.js";
+import { type Clock, childLogger, type Logger, silentLogger } from "../util/index.js";
 import type { RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
@@ -48,6 +48,8 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+  /** The broker core's clock (publish times, TTLs, leases, waits). Default: the system clock; tests pass a fake one. */
+  clock?: Clock;
 }
 
 /** A Switchyard server: store, broker core and every listener, with an ordered graceful close. */
@@ -132,7 +134,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         commitObserver: metrics.storeCommit,
       });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits, metrics: metrics.core });
+      broker = createBroker({
+        store,
+        logger,
+        limits,
+        metrics: metrics.core,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
       listener = createOnePortListener({ handler: buildHandler(broker), logger });
