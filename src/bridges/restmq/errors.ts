@@ -41,6 +41,7 @@ export function toHttpError(e: unknown, logger: Logger, what: string): HttpError
     case "PERMISSION_DENIED":
       return new HttpError(401, reason, { "WWW-Authenticate": BASIC_CHALLENGE });
     case "SHUTTING_DOWN":
+    case "REPLAY_LIMIT": // DELETE of a queue too big to empty in one Seek while other subscriptions share its topic
       return new HttpError(503, reason);
     default:
       logger.error("restmq: request failed", { what, reason, error: e });
