@@ -7,12 +7,14 @@ export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
-one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440"}  with the bound
-address of each listener that is on. Logs go to stderr. SIGINT/SIGTERM shut down
-gracefully (exit 0); a second signal exits at once (exit 1). Startup errors exit 1.
+one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440","auth":"off"}  with the
+bound address of each listener that is on ("auth":"off" when no users are configured).
+Logs go to stderr. SIGINT/SIGTERM shut down gracefully (exit 0); a second signal exits at
+once (exit 1). SIGHUP reloads the TLS certificate and key. Startup errors exit 1.
 
 Flags (a config file may set the same; flags win over it):
-  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...)
+  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...;
+                                users only here; an Oh-Please-Queue config file works as is)
   --data-dir DIR                data directory (default ${d.dataDir})
   --host ADDR                   address every listener binds to (default ${d.host})
   --port N                      RPC port (default ${d.port}; 0 picks a free port)
@@ -38,12 +40,15 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
+                                (reloaded on SIGHUP)
+  --tls-key FILE                PEM private key of --tls-cert (both or neither)
   --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
   --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
   --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
                                 (default ${d.ohpqAckTimeoutMs}: never)
-  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
-                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed or
+                                holding a pending message (default ${d.ohpqIdleTimeoutMs}; 0: never)
   --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
   --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
   --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
@@ -58,6 +63,14 @@ Flags (a config file may set the same; flags win over it):
                                 unsent output a RestMQ comet/websocket consumer may hold before
                                 it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
+
+Auth is on when the config file defines users (README "Auth and TLS"):
+  users:
+    - name: orders-app
+      password_hash: "scrypt$..."    # from: switchyard hash-password (or password: plain)
+      tokens: ["tok_..."]            # bearer tokens for Connect, gRPC, gRPC-web
+      roles: [publisher, subscriber] # publisher, subscriber, admin
+      topics: ["orders", "orders.*"] # names, * patterns, read_all
 
 Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
 gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready

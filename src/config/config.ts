@@ -1,3 +1,4 @@
+import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
 import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
@@ -54,7 +55,10 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
-  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  /**
+   * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
+   * Oh-Please-Queue config file). Default `switchyard`.
+   */
   readonly ohpqBrokerId: string;
   /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
   readonly ohpqMaxLineBytes: number;
@@ -74,6 +78,15 @@ export interface Config {
   readonly opqTimeoutMs: number;
   /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
   readonly opqRetainMs: number;
+  /**
+   * The users (config file only). Undefined (the default): auth is off. Defined, even empty:
+   * every door asks for credentials (README "Auth and TLS").
+   */
+  readonly users: readonly UserConfig[] | undefined;
+  /** PEM certificate chain: with {@link tlsKey}, TLS on the RPC port and the TCP bridges. Reloaded on SIGHUP. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of {@link tlsCert}. */
+  readonly tlsKey: string | undefined;
   /**
    * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
    * whose Redis client made `"42"` the number 42) or `string` (always the string added).
@@ -120,6 +133,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   opqDeadLetterTopic: "opq-dead-letters",
   opqTimeoutMs: 30_000,
   opqRetainMs: 7 * 24 * 3600 * 1000,
+  users: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
   restmqNumericValues: "number",
   restmqHostsAllow: [],
   restmqHostsDeny: [],
@@ -133,8 +149,19 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: unknown) => T;
 
-/** Thrown by parsers with only the expectation; the caller prefixes where the value came from. */
-class Expected extends Error {}
+/**
+ * Thrown by parsers with only the expectation; the caller prefixes where the value came from.
+ * `path` names a place inside the value (`[1].roles[0]`); `secret` values are never echoed.
+ */
+class Expected extends Error {
+  constructor(
+    message: string,
+    readonly path = "",
+    readonly secret = false,
+  ) {
+    super(message);
+  }
+}
 
 function integer(min: number, max: number): Parser<number> {
   return (raw) => {
@@ -175,6 +202,19 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+const optionalPath: Parser<string | undefined> = (raw) => (raw === undefined ? undefined : nonEmpty(raw));
+
+/** The `users` list (auth/users.ts); messages name the entry and key, never a password. */
+const users: Parser<readonly UserConfig[] | undefined> = (raw) => {
+  if (raw === undefined) return undefined;
+  try {
+    return parseUsers(raw);
+  } catch (e) {
+    if (e instanceof UserSettingError) throw new Expected(e.expected, e.path, true);
+    throw e;
+  }
+};
+
 /** A list of host patterns: a YAML/JSON list of strings, or one comma-separated string (flags). */
 const hostList: Parser<readonly string[]> = (raw) => {
   const items = typeof raw === "string" ? raw.split(",") : raw;
@@ -196,13 +236,18 @@ const prefixList: Parser<readonly string[]> = (raw) => {
   return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
 };
 
-/**
- * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
- * A `switch` flag takes no value on the command line (`--opq-any-response`).
- */
-export const SETTINGS: {
-  readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]>; readonly switch?: true };
-} = {
+/** How one setting is given: its flag (also a config file key without the dashes) and parser. */
+export interface SettingSpec<T> {
+  readonly flag: string;
+  readonly parse: Parser<T>;
+  /** A `switch` flag takes no value on the command line (`--opq-any-response`). */
+  readonly switch?: true;
+  /** Only in the config file (no flag), e.g. `users`. */
+  readonly fileOnly?: boolean;
+}
+
+/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
+export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } = {
   dataDir: { flag: "--data-dir", parse: nonEmpty },
   host: { flag: "--host", parse: nonEmpty },
   port: { flag: "--port", parse: port },
@@ -241,7 +286,16 @@ export const SETTINGS: {
     flag: "--restmq-max-consumer-buffer-bytes",
     parse: integer(64 * 1024, 1024 * 1024 * 1024),
   },
+  users: { flag: "--users", parse: users, fileOnly: true },
+  tlsCert: { flag: "--tls-cert", parse: optionalPath },
+  tlsKey: { flag: "--tls-key", parse: optionalPath },
 };
+
+/** Where a setting comes from in messages: its flag, or its key for config-file-only settings. */
+export function settingName(key: keyof Config): string {
+  const spec = SETTINGS[key];
+  return spec.fileOnly ? key : spec.flag;
+}
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];
@@ -255,6 +309,7 @@ export function parseSetting<K extends keyof Config>(key: K, raw: unknown, where
     return SETTINGS[key].parse(raw);
   } catch (e) {
     if (!(e instanceof Expected)) throw e;
+    if (e.secret) throw new ConfigError(`invalid ${where}${e.path}: expected ${e.message}`);
     throw new ConfigError(`invalid ${where} ${JSON.stringify(raw)}: expected ${e.message}`);
   }
 }
@@ -279,9 +334,12 @@ export const LISTENER_PORTS = [
 export function validateConfig(input: Partial<Config>): Config {
   const out: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
-    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
+    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], settingName(key));
   }
   const config = out as unknown as Config;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
+  }
   const used = new Map<number, string>();
   for (const [, key] of LISTENER_PORTS) {
     const p = config[key];

@@ -8,9 +8,16 @@ export const restmqListener: BridgeListenerDefinition = {
   flag: "--restmq-port",
   serves: "RestMQ HTTP, comet, websocket",
   port: (config) => config.restmqPort,
-  create({ clients, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal }) {
     const bridge = createRestmqBridge(
-      { clients, logger, metrics, shutdownSignal },
+      // Requests act as their HTTP Basic user (websockets: the auth cookie) when the broker has users.
+      {
+        clients,
+        logger,
+        metrics,
+        shutdownSignal,
+        ...(auth.enabled ? { auth: { authenticator: auth, clientsAs } } : {}),
+      },
       {
         maxMessageBytes: config.maxMessageBytes,
         numericValues: config.restmqNumericValues,
