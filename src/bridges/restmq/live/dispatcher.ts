@@ -160,8 +160,7 @@ export class QueueDispatcher {
         outcome = await this.waitForElement();
       } catch (e) {
         outcome = "failed";
-        if (!readsAsEmpty(e))
-          this.env.logger.warn("restmq: live dispatch failed; retrying", { queue: this.queue, error: e });
+        this.warnOnce(e, failures);
       }
       if (outcome === "failed") {
         // A queue that does not exist (yet) is waited for; the bridge wakes us when it makes it.
@@ -173,8 +172,7 @@ export class QueueDispatcher {
       try {
         messages = await this.lease();
       } catch (e) {
-        if (!readsAsEmpty(e))
-          this.env.logger.warn("restmq: live dispatch failed; retrying", { queue: this.queue, error: e });
+        this.warnOnce(e, failures);
         await this.sleep(backoffMs(++failures));
         continue;
       }
@@ -186,6 +184,12 @@ export class QueueDispatcher {
       failures = 0;
       await this.deliver(messages);
     }
+  }
+
+  /** Logs a failure that is not "no such queue", once per streak of failures (they repeat every 10 s at most). */
+  private warnOnce(e: unknown, failuresBefore: number): void {
+    if (failuresBefore > 0 || readsAsEmpty(e)) return;
+    this.env.logger.warn("restmq: live dispatch failed; retrying", { queue: this.queue, error: e });
   }
 
   /**
