@@ -1,5 +1,5 @@
 import { multipartFormParses } from "./go-multipart.js";
-import { parseGoQuery, parseMediaType } from "./go-query.js";
+import { goQueryParses, parseMediaType } from "./go-query.js";
 import { asBuffer, decodeUtf8LikeGo } from "./go-utf8.js";
 
 /**
@@ -148,9 +148,9 @@ function parseFormSucceeds(head: BodyHead, body: Uint8Array): boolean {
   if (!media) return false;
   if (media.type === "application/x-www-form-urlencoded") {
     if (body.length > MAX_FORM_BYTES) return false;
-    if (!parseGoQuery(asBuffer(body).toString("latin1")).ok) return false;
+    if (!goQueryParses(asBuffer(body).toString("latin1"))) return false;
   }
-  return parseGoQuery(head.rawQuery).ok;
+  return goQueryParses(head.rawQuery);
 }
 
 /**

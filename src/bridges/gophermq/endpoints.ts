@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/index.js";
 import { type BrokerClients, reasonOf } from "../bridge.js";
 import { type BoundFields, bindBody } from "./bind.js";
+import type { FetchSettler } from "./fetch-settle.js";
 import { bodyHead, type GopherRequest, type GopherResponse, readBody, sendJson, sendMessage } from "./http-io.js";
 import type { PublishOutcome, SubjectPublisher } from "./publisher.js";
 import { badSubject } from "./subject.js";
@@ -27,6 +28,10 @@ export interface EndpointDeps {
   fetchMaxBytes: number;
   /** Largest message data in bytes (sizes each pull of a fetch). */
   maxMessageBytes: number;
+  /** Lease of the messages a fetch takes, until its answer is out and they are acked. */
+  fetchLeaseMs: number;
+  /** Acks a fetch's messages once its answer is out, or gives them back. */
+  settler: FetchSettler;
   /** Waits for room for one more async publish; resolves false when there is none in time. */
   asyncSlot(signal: AbortSignal): Promise<(() => void) | undefined>;
 }
@@ -97,7 +102,7 @@ export function createEndpoints(deps: EndpointDeps) {
     }
   }
 
-  async function publish(req: GopherRequest, res: GopherResponse): Promise<number> {
+  async function publish(req: GopherRequest, res: GopherResponse, _signal?: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject", "data"] as const);
     if ("status" in bound) return bound.status as number;
     if (badSubject(bound.subject)) return send(req, res, 400, "invalid subject");
@@ -128,7 +133,7 @@ export function createEndpoints(deps: EndpointDeps) {
     return 200;
   }
 
-  async function subscribe(req: GopherRequest, res: GopherResponse): Promise<number> {
+  async function subscribe(req: GopherRequest, res: GopherResponse, _signal?: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject"] as const);
     if ("status" in bound) return bound.status as number;
     const subject = bound.subject;
@@ -174,28 +179,35 @@ export function createEndpoints(deps: EndpointDeps) {
     }
   }
 
-  async function fetch(req: GopherRequest, res: GopherResponse): Promise<number> {
+  /**
+   * Leases what the subscriber has (up to the fetch limits), answers it, and acks it once the
+   * answer is out; if the client goes away first, the messages are given back (fetch-settle.ts).
+   */
+  async function fetch(req: GopherRequest, res: GopherResponse, signal: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject", "id"] as const);
     if ("status" in bound) return bound.status as number;
     const { subject, id } = bound;
     // GopherMQ's handler does not map this error: 500.
     if (badSubject(subject)) return send(req, res, 500, "server error");
     const clients = deps.clientsFor(req);
+    const subscription = `${deps.subscriptionPrefix}${id}`;
     const data: Uint8Array[] = [];
+    const ackIds: string[] = [];
     try {
       if (id === "" || (await subjectOf(clients, id)) !== subject) return send(req, res, 404, "bad id");
       let bytes = 0;
-      while (data.length < deps.fetchMaxMessages && bytes < deps.fetchMaxBytes) {
+      while (data.length < deps.fetchMaxMessages && bytes < deps.fetchMaxBytes && !signal.aborted) {
         const room = Math.floor((deps.fetchMaxBytes - bytes) / deps.maxMessageBytes);
         const want = Math.min(deps.fetchMaxMessages - data.length, Math.max(1, room));
         const got = await clients.subscriber.pull({
-          subscription: `${deps.subscriptionPrefix}${id}`,
+          subscription,
           maxMessages: want,
-          autoAck: true,
+          ackDeadlineMs: BigInt(deps.fetchLeaseMs),
         });
         for (const m of got.messages) {
           const d = m.message?.data ?? new Uint8Array();
           data.push(d);
+          ackIds.push(m.ackId);
           bytes += d.length;
         }
         if (got.messages.length < want) break;
@@ -209,6 +221,7 @@ export function createEndpoints(deps: EndpointDeps) {
       else deps.logger.warn("gophermq: fetch cut short; answering what it took", { subject, error: e });
     }
     sendJson(req, res, 200, { data, id, subject });
+    deps.settler.settle(res, signal, clients, subscription, ackIds);
     return 200;
   }
 

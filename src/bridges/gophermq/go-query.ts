@@ -2,61 +2,37 @@
  * Go's `net/url` query parsing and `mime.ParseMediaType`, as GopherMQ's Echo binder meets them
  * (docs/gophermq.md "Request bodies"). Only what decides whether Go accepts the input is kept.
  */
+import { queryUnescape } from "../../util/index.js";
 
-const isHex = (c: number | undefined) =>
-  c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+/** A `%` not followed by two hex digits: Go's `QueryUnescape` fails on it. */
+const BAD_ESCAPE = /%(?![0-9a-fA-F]{2})/;
 
 /**
- * Go's `url.QueryUnescape` as bytes (latin1 in, latin1 out): `+` is a space, `%XX` a byte; a `%`
- * not followed by two hex digits is an error (undefined). Any byte value is accepted, valid UTF-8
- * or not, as Go accepts it.
+ * Whether Go's `url.ParseQuery` (Go 1.17 and later) returns no error for `query` (raw, one
+ * latin1 char per byte): no pair holds a `;`, and every `%` starts a valid escape. Linear; nothing
+ * is decoded.
  */
-export function queryUnescape(s: string): string | undefined {
-  if (!s.includes("%")) return s.includes("+") ? s.replace(/\+/g, " ") : s;
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x25) {
-      if (!isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2))) return undefined;
-      out += String.fromCharCode(Number.parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out += c === 0x2b ? " " : s[i];
+export function goQueryParses(query: string): boolean {
+  for (const pair of query.split("&")) {
+    if (pair.includes(";") || BAD_ESCAPE.test(pair)) return false;
   }
-  return out;
-}
-
-/** What Go's `url.ParseQuery` makes of a query: the pairs it kept, and whether it reported an error. */
-export interface GoQuery {
-  /** Key and value of each pair that decoded, in order (latin1 strings of the raw bytes). */
-  pairs: [string, string][];
-  /** False when Go's ParseQuery returns an error (a `;` in a pair, or a bad `%` escape). */
-  ok: boolean;
+  return true;
 }
 
 /**
- * Go's `url.ParseQuery` (Go 1.17 and later): pairs separated by `&`; a pair with `;` is an error
- * and skipped; a pair whose key or value has a bad escape is an error and skipped; the others are
- * kept. `query` is the raw text as latin1 (one char per byte).
+ * Whether `URL.Query()` in Go (ParseQuery, keeping the pairs that decode) has `key`: a pair
+ * without `;`, whose key unescapes to `key` and whose value unescapes.
  */
-export function parseGoQuery(query: string): GoQuery {
-  const pairs: [string, string][] = [];
-  let ok = true;
-  for (const part of query.split("&")) {
-    if (part.includes(";")) {
-      ok = false;
-      continue;
-    }
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    const key = queryUnescape(eq < 0 ? part : part.slice(0, eq));
-    const value = key === undefined ? undefined : queryUnescape(eq < 0 ? "" : part.slice(eq + 1));
-    if (key === undefined || value === undefined) {
-      ok = false;
-      continue;
-    }
-    pairs.push([key, value]);
+export function goQueryHasKey(query: string, key: string): boolean {
+  for (const pair of query.split("&")) {
+    if (pair === "" || pair.includes(";")) continue;
+    const eq = pair.indexOf("=");
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    // An escaped key is at most three times as long as the key.
+    if (rawKey.length > 3 * key.length || queryUnescape(rawKey) !== key) continue;
+    if (eq < 0 || !BAD_ESCAPE.test(pair.slice(eq + 1))) return true;
   }
-  return { pairs, ok };
+  return false;
 }
 
 /** RFC 2045 `tspecials`, which end a token. */

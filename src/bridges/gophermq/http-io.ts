@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { BodyHead } from "./bind.js";
 import { type GoJsonValue, goJsonBody } from "./go-json.js";
-import { parseGoQuery } from "./go-query.js";
+import { goQueryHasKey } from "./go-query.js";
 
 /** An HTTP/1.1 or HTTP/2 (h2c) request, as the one-port listener hands them over. */
 export type GopherRequest = IncomingMessage | Http2ServerRequest;
@@ -28,7 +28,7 @@ export function routePath(url: string): string {
 export function wantsPretty(url: string): boolean {
   const q = url.indexOf("?");
   if (q < 0) return false;
-  return parseGoQuery(url.slice(q + 1)).pairs.some(([key]) => key === "pretty");
+  return goQueryHasKey(url.slice(q + 1), "pretty");
 }
 
 /** The body framing Go would see: `Content-Length`, else 0 for a plain HTTP/1.1 request, else unknown (-1). */

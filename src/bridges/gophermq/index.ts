@@ -1,6 +1,7 @@
 import { type Logger, linkSignals } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
 import { createEndpoints, type GopherMethod } from "./endpoints.js";
+import { createFetchSettler } from "./fetch-settle.js";
 import { type GopherRequest, type GopherResponse, routePath, sendJson, sendMessage, sendNoContent } from "./http-io.js";
 import { type GophermqMetrics, noGophermqMetrics } from "./metrics.js";
 import { createSubjectPublisher } from "./publisher.js";
@@ -32,6 +33,12 @@ export interface GophermqOptions {
   fetchMaxMessages?: number;
   /** About the most data bytes one fetch returns (at least one message). Default 16 MiB. */
   fetchMaxBytes?: number;
+  /**
+   * How long a fetch's answer may take to reach the client (its last byte handed to the OS)
+   * before the connection is dropped and the messages given back. Default 30 s; the fetch's
+   * leases last twice as long, so they never end while the answer is still being written.
+   */
+  fetchWriteTimeoutMs?: number;
   /** Async publishes accepted but not yet stored; beyond it `/api/publish/async` waits. Default 1024. */
   maxAsyncInFlight?: number;
   /** How long `/api/publish/async` waits for room before answering 503. Default 10 s. */
@@ -42,9 +49,12 @@ export interface GophermqOptions {
 export interface GophermqBridge {
   /** Serves one HTTP/1.1 or h2c request. Never throws. */
   handle(req: GopherRequest, res: GopherResponse): void;
-  /** Publishes still being stored (sync and async). */
+  /** Publishes still being stored (sync and async), plus fetch acks and releases not yet done. */
   inFlight(): number;
-  /** Waits up to `graceMs` for publishes in flight; logs async ones that could not finish. */
+  /**
+   * Waits up to `graceMs` for publishes in flight and for the acks and releases of fetches whose
+   * connections have closed; logs async publishes that could not finish.
+   */
   close(graceMs: number): Promise<void>;
 }
 
@@ -98,12 +108,15 @@ function createSlots(size: number, waitMs: number) {
  * The GopherMQ bridge (docs/gophermq.md): GopherMQ's HTTP API, byte for byte, on the broker's
  * Protobuf services. A subject is a topic; each subscribe creates an ephemeral subscription
  * starting at the latest message; publish stores durably (in rounds per subject that keep
- * GopherMQ's overflow arithmetic); fetch drains the subscriber with auto-acked pulls.
+ * GopherMQ's overflow arithmetic); fetch leases what the subscriber has and acks it once the
+ * answer is out (given back if the client goes away first).
  */
 export function createGophermqBridge(deps: GophermqBridgeDeps, options: GophermqOptions = {}): GophermqBridge {
   const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
   const gophermqMetrics = deps.gophermqMetrics ?? noGophermqMetrics;
   const publisher = createSubjectPublisher({ maxPending: options.maxPending ?? 10, maxMessageBytes }, deps.logger);
+  const fetchWriteTimeoutMs = options.fetchWriteTimeoutMs ?? 60_000;
+  const settler = createFetchSettler({ logger: deps.logger, writeTimeoutMs: fetchWriteTimeoutMs });
   const endpoints = createEndpoints({
     // One place per request: with auth, this hands out the principal's clients.
     clientsFor: () => deps.clients,
@@ -116,10 +129,13 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
     fetchMaxMessages: options.fetchMaxMessages ?? 1000,
     fetchMaxBytes: options.fetchMaxBytes ?? 16 * 1024 * 1024,
     maxMessageBytes,
+    fetchLeaseMs: 2 * fetchWriteTimeoutMs,
+    settler,
     asyncSlot: createSlots(options.maxAsyncInFlight ?? 1024, options.asyncWaitMs ?? 10_000),
   });
 
-  async function serve(req: GopherRequest, res: GopherResponse, signal: AbortSignal): Promise<void> {
+  /** `signal`: the client went away or the server shuts down; `gone`: the client went away. */
+  async function serve(req: GopherRequest, res: GopherResponse, signal: AbortSignal, gone: AbortSignal): Promise<void> {
     const route = ROUTES.get(routePath(req.url ?? "/"));
     if (!route) {
       deps.metrics.command(BRIDGE, "unknown");
@@ -143,7 +159,7 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
       return;
     }
     const started = performance.now();
-    const status = await endpoints[route.name](req, res);
+    const status = await endpoints[route.name](req, res, gone);
     gophermqMetrics.request(route.name, status, (performance.now() - started) / 1000);
     if (status >= 400) deps.metrics.error(BRIDGE, route.name);
   }
@@ -153,7 +169,7 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
       const closed = new AbortController();
       res.once("close", () => closed.abort());
       const link = linkSignals(closed.signal, deps.shutdownSignal);
-      serve(req, res, link.signal)
+      serve(req, res, link.signal, closed.signal)
         .catch((e: unknown) => {
           // A client that went away mid-body, or a bug: never an unhandled rejection.
           if (!res.headersSent && !closed.signal.aborted) {
@@ -163,10 +179,13 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
         })
         .finally(() => link.dispose());
     },
-    inFlight: () => publisher.inFlight(),
+    inFlight: () => publisher.inFlight() + settler.pending(),
     async close(graceMs) {
       const deadline = Date.now() + graceMs;
       while (publisher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      // Responses cut off by the listener's close give their messages back; wait for that too.
+      await new Promise((r) => setImmediate(r));
+      await settler.idle(Math.max(0, deadline - Date.now()));
       const left = publisher.inFlight();
       if (left > 0) deps.logger.warn("gophermq: publishes still in flight at shutdown", { count: left });
     },

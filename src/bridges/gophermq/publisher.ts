@@ -45,8 +45,8 @@ interface Job {
 
 /**
  * Creates the publisher. Per subject, publishes run in rounds: a round takes every publish that
- * is waiting (up to the batch limits), reads the subject's pending count once (the backlog of
- * every subscription of its topic, from GetStats), admits publishes in arrival order exactly as
+ * is waiting (up to the batch limits), reads the subject's pending count once (the messages of
+ * every subscription of its topic not yet delivered, from GetStats), admits publishes in arrival order exactly as
  * GopherMQ's locked counter would (a publish is refused while the count is above MaxPending, and
  * each admitted one adds one per subscriber), and stores the admitted ones in one broker Publish.
  * The next round starts when that commit is done, so no count is read while this bridge's own
@@ -61,7 +61,9 @@ export function createSubjectPublisher(options: SubjectPublisherOptions, logger:
   async function pendingAndSubscribers(clients: BrokerClients, subject: string) {
     const stats = await clients.admin.getStats({ topics: [subject] });
     let count = 0;
-    for (const s of stats.subscriptions) count += Number(s.backlog);
+    // Pending as GopherMQ counts it: not yet fetched. Messages leased by a fetch whose answer is
+    // on its way count as fetched (they are acked once it is out, or come back if it fails).
+    for (const s of stats.subscriptions) count += Math.max(0, Number(s.backlog) - Number(s.inFlight));
     return { count, subscribers: stats.subscriptions.length };
   }
 
