@@ -103,6 +103,11 @@ describe("metrics", () => {
     assert.equal((await postJson(`${gopher}/api/publish`, { subject: "none", data: "x" })).status, 404);
     assert.equal((await postJson(`${gopher}/api/fetch`, { subject: "g", id })).status, 200);
     assert.equal((await postJson(`${gopher}/api/publish/async`, { subject: "none", data: "x" })).status, 200);
+    // A fetch acks its messages once its answer is out: wait for that ack before counting.
+    for (let i = 0; i < 500; i++) {
+      if ((await c.admin.getStats({ topics: ["g"] })).subscriptions[0]?.backlog === 0n) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
 
     const m = await scrape(`${s.baseUrl}/metrics`);
     checkTypes(m);

@@ -44,7 +44,7 @@ export interface ServerMetrics {
   readonly rpcInterceptor: Interceptor;
   /** Observes one store write: `seconds` from the write's start to its commit (and sync, when it syncs). */
   storeCommit(seconds: number): void;
-  /** Connects the scrape-time series to the running server and takes the dead-letter baseline. */
+  /** Connects the scrape-time series to the running server. */
   attach(sources: MetricsSources): Promise<void>;
   /** Prometheus text of the registry and `extra` registries. */
   render(extra?: readonly Registry[]): Promise<string>;
@@ -59,7 +59,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   const topics = createLabelBudget(options.maxTopicLabels);
   const sides = new Map<string, Registry>();
   let sources: MetricsSources | undefined;
-  const stats = registerStatsMetrics(registry, {
+  registerStatsMetrics(registry, {
     stats: () => sources?.stats() ?? Promise.resolve({ topics: [], subscriptions: [] }),
     topics,
     maxSubscriptions: options.maxSubscriptionLabels,
@@ -110,7 +110,6 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     storeCommit: (seconds) => commit.observe(seconds),
     async attach(s) {
       sources = s;
-      await stats.start();
     },
     render: (extra = []) => (extra.length === 0 ? registry.metrics() : Registry.merge([registry, ...extra]).metrics()),
     contentType: registry.contentType,

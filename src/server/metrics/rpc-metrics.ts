@@ -46,31 +46,42 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     const labels = { protocol: protocolOf(req.header), service: req.service.typeName, method: req.method.name };
     const started = performance.now();
     const done = (code: string) => requests.inc({ ...labels, code });
+    const observe = () => duration.observe(labels, (performance.now() - started) / 1000);
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (e) {
-      duration.observe(labels, (performance.now() - started) / 1000);
+      observe();
       done(codeName(e));
       throw e;
     }
-    duration.observe(labels, (performance.now() - started) / 1000);
     if (!res.stream) {
+      observe();
       done("ok");
       return res;
     }
+    // For a stream, next() returns before the handler has produced anything: the latency is taken
+    // at its first response, or when it ends if it sends none.
     const messages = res.message;
     return {
       ...res,
       message: (async function* () {
         let code = "canceled"; // the consumer stopped reading
+        let observed = false;
         try {
-          yield* messages;
+          for await (const m of messages) {
+            if (!observed) {
+              observed = true;
+              observe();
+            }
+            yield m;
+          }
           code = "ok";
         } catch (e) {
           code = codeName(e);
           throw e;
         } finally {
+          if (!observed) observe();
           done(code);
         }
       })(),
