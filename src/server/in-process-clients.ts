@@ -1,4 +1,4 @@
-import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
@@ -7,22 +7,17 @@ import type { BrokerClients } from "../bridges/bridge.js";
 import type { Broker } from "../core/index.js";
 import { registerBrokerServices } from "../rpc/index.js";
 import type { Logger } from "../util/index.js";
-import { IN_PROCESS_HEADER } from "./metrics/index.js";
+import { createInProcessTransport } from "./in-process-transport.js";
 
 /**
  * Typed clients of our own services over an in-process router transport (README "Architecture"):
  * a bridge calls the same Protobuf services as any remote client, without a socket, and through
- * the same server interceptors (see `interceptors.ts`).
+ * the same server interceptors (see `interceptors.ts`). Each call is marked in-process on the
+ * handler side (`inProcessKey`), which no remote request can do.
  */
 export function createInProcessClients(broker: Broker, logger: Logger, interceptors: Interceptor[]): BrokerClients {
-  // Marks each call, so the RPC metrics count bridge calls apart from remote ones.
-  const mark: Interceptor = (next) => (req) => {
-    req.header.set(IN_PROCESS_HEADER, "1");
-    return next(req);
-  };
-  const transport = createRouterTransport((router) => registerBrokerServices(router, { broker, logger }), {
-    router: { interceptors },
-    transport: { interceptors: [mark] },
+  const transport = createInProcessTransport((router) => registerBrokerServices(router, { broker, logger }), {
+    interceptors,
   });
   return {
     publisher: createClient(PublisherService, transport),

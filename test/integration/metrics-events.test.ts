@@ -79,4 +79,19 @@ describe("metrics events", () => {
     assert.ok((h?.sum ?? 0) >= 0.35, `observed ${h?.sum} s, the first response came after ~0.4 s`);
     assert.ok((h?.sum ?? 0) <= waited, `observed ${h?.sum} s, more than the ${waited} s the client waited`);
   });
+
+  it("metrics - a remote client cannot pass for in-process by sending the switchyard-in-process header", async () => {
+    await c.admin.createTopic({ name: "forged" });
+    const labels = { service: "switchyard.v1.PublisherService", method: "Publish", code: "ok" };
+    const count = (m: Awaited<ReturnType<typeof metrics>>, protocol: string) =>
+      m.sample("switchyard_rpc_requests_total", { protocol, ...labels }) === undefined
+        ? 0
+        : m.value("switchyard_rpc_requests_total", { protocol, ...labels });
+    const before = await metrics();
+    const headers = { "switchyard-in-process": "1" };
+    await c.publisher.publish({ topic: "forged", messages: [{ data: new Uint8Array([1]) }] }, { headers });
+    const after = await metrics();
+    assert.equal(count(after, "in-process"), count(before, "in-process"));
+    assert.equal(count(after, "connect"), count(before, "connect") + 1);
+  });
 });

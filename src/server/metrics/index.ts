@@ -10,8 +10,6 @@ import { createLabelBudget } from "./label-budget.js";
 import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
 import { registerStatsMetrics } from "./stats-metrics.js";
 
-export { IN_PROCESS_HEADER } from "./rpc-metrics.js";
-
 /** Options of {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
   /** Topics with a label of their own; later ones fold into `other`. */
