@@ -30,9 +30,9 @@ export interface Config {
   readonly gophermqMaxPending: number;
   /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
   readonly gophermqIdleExpiryMs: number;
-  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into an empty label. Default 500. */
   readonly metricsMaxTopics: number;
-  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into an empty label. Default 1000. */
   readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;

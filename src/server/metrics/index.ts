@@ -12,9 +12,9 @@ import { registerStatsMetrics } from "./stats-metrics.js";
 
 /** Options of {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
-  /** Topics with a label of their own; later ones fold into `other`. */
+  /** Topics with a label of their own; later ones fold into an empty label (label-budget.ts). */
   maxTopicLabels: number;
-  /** Subscriptions with a label of their own per scrape; the rest fold into `other`. */
+  /** Subscriptions with a label of their own per scrape; the rest fold into an empty label (label-budget.ts). */
   maxSubscriptionLabels: number;
   /** The store's directory (for `switchyard_store_size_bytes`). */
   dataDir: string;

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from "prom-client";
 import type { Stats } from "../../core/index.js";
-import { type LabelBudget, OTHER_LABEL } from "./label-budget.js";
+import { FOLDED_LABEL, type LabelBudget } from "./label-budget.js";
 
 /** Options of {@link registerStatsMetrics}. */
 export interface StatsMetricsOptions {
@@ -8,7 +8,7 @@ export interface StatsMetricsOptions {
   stats: () => Promise<Stats>;
   /** Topic labels (shared with the core counters). */
   topics: LabelBudget;
-  /** Subscriptions with their own label per scrape (in GetStats order); the rest fold into `other`. */
+  /** Subscriptions with their own label per scrape (in GetStats order); the rest fold into an empty label (label-budget.ts). */
   maxSubscriptions: number;
 }
 
@@ -55,9 +55,9 @@ export function registerStatsMetrics(registry: Registry, options: StatsMetricsOp
     }
     stats.subscriptions.forEach((s, i) => {
       if (per.kind === "push" && s.push === undefined) return;
-      const subscription = i < options.maxSubscriptions ? s.name : OTHER_LABEL;
+      const subscription = i < options.maxSubscriptions ? s.name : FOLDED_LABEL;
       // A folded push subscription has no last status of its own.
-      if (per.kind === "push" && fold === "max" && subscription === OTHER_LABEL) return;
+      if (per.kind === "push" && fold === "max" && subscription === FOLDED_LABEL) return;
       add({ subscription, topic: options.topics.label(s.topic) }, per.pick(s));
     });
     return [...byKey.values()];
