@@ -48,6 +48,7 @@ export const gophermqListener: BridgeListenerDefinition = {
       {
         maxPending: config.gophermqMaxPending,
         idleExpiryMs: config.gophermqIdleExpiryMs,
+        maxSubscribers: config.gophermqMaxSubscribers,
         maxMessageBytes: config.maxMessageBytes,
       },
     );

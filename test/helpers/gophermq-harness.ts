@@ -12,7 +12,7 @@ import { createBroker } from "../../src/core/index.js";
 import { createInProcessClients } from "../../src/server/in-process-clients.js";
 import { createServerInterceptors } from "../../src/server/interceptors.js";
 import { createMemoryStore } from "../../src/store/index.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
+import { type Clock, type Logger, silentLogger } from "../../src/util/index.js";
 import { recordMetrics } from "./okq-harness.js";
 
 /** A running bridge. */
@@ -23,6 +23,14 @@ export interface GophermqHarness {
   bridge: GophermqBridge;
 }
 
+/** More of the harness: a logger, one clock for the broker and the bridge, a wrapper of the bridge's clients. */
+export interface GophermqHarnessExtras {
+  logger?: Logger;
+  clock?: Clock;
+  /** Wraps the clients the bridge gets (to hold a call back); the harness keeps the plain ones. */
+  wrapClients?: (clients: BrokerClients) => BrokerClients;
+}
+
 /**
  * Starts the bridge with `options`; everything is closed after the test (connections destroyed,
  * then the bridge, the broker and the store).
@@ -30,10 +38,10 @@ export interface GophermqHarness {
 export async function startGophermqHarness(
   t: TestContext,
   options: GophermqOptions = {},
-  logger: Logger = silentLogger,
+  extra: GophermqHarnessExtras = {},
 ): Promise<GophermqHarness> {
   const store = createMemoryStore();
-  const broker = createBroker({ store });
+  const broker = createBroker({ store, ...(extra.clock ? { clock: extra.clock } : {}) });
   const shutdown = new AbortController();
   const clients = createInProcessClients(
     broker,
@@ -41,7 +49,13 @@ export async function startGophermqHarness(
     createServerInterceptors({ shutdownSignal: shutdown.signal }),
   );
   const bridge = createGophermqBridge(
-    { clients, logger, metrics: recordMetrics(), shutdownSignal: shutdown.signal },
+    {
+      clients: extra.wrapClients ? extra.wrapClients(clients) : clients,
+      logger: extra.logger ?? silentLogger,
+      metrics: recordMetrics(),
+      shutdownSignal: shutdown.signal,
+      ...(extra.clock ? { clock: extra.clock } : {}),
+    },
     options,
   );
   const server = http.createServer((req, res) => bridge.handle(req, res));

@@ -1,10 +1,13 @@
-import { type Logger, linkSignals } from "../../util/index.js";
+import { type Clock, type Logger, linkSignals, systemClock } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
+import { createAsyncSlots } from "./async-slots.js";
 import { createEndpoints, type GopherMethod } from "./endpoints.js";
 import { createFetchSettler } from "./fetch-settle.js";
 import { type GopherRequest, type GopherResponse, routePath, sendJson, sendMessage, sendNoContent } from "./http-io.js";
 import { type GophermqMetrics, noGophermqMetrics } from "./metrics.js";
 import { createSubjectPublisher } from "./publisher.js";
+import { createSubscriberRegistry } from "./subscribers.js";
+import { createTopicCleanup } from "./topic-cleanup.js";
 
 /** Name of the bridge in logs and `switchyard_bridge_*` series. */
 const BRIDGE = "gophermq";
@@ -19,6 +22,8 @@ export interface GophermqBridgeDeps {
   gophermqMetrics?: GophermqMetrics;
   /** Aborted when the server shuts down. */
   shutdownSignal: AbortSignal;
+  /** Time for subscriber expiry and topic cleanup. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Options of {@link createGophermqBridge}; every one has a default. */
@@ -43,6 +48,16 @@ export interface GophermqOptions {
   maxAsyncInFlight?: number;
   /** How long `/api/publish/async` waits for room before answering 503. Default 10 s. */
   asyncWaitMs?: number;
+  /** Async publishes waiting for room at once; more get 503 at once. Default 1024. */
+  maxAsyncWaiters?: number;
+  /** Live subscribers at once (subscriptions made by the bridge); more get 429. Default 10,000. */
+  maxSubscribers?: number;
+  /** Publishes (sync and async) waiting or being stored, over all subjects; more get 503. Default 10,000. */
+  maxQueuedPublishes?: number;
+  /** Their data bytes; more get 503 (one publish always fits). Default 64 MiB. */
+  maxQueuedPublishBytes?: number;
+  /** Time between rounds deleting unused topics the bridge made. Default: a quarter of the idle expiry, 1 s to 60 s. */
+  topicCleanupIntervalMs?: number;
 }
 
 /** The bridge: an HTTP request handler plus its lifecycle. */
@@ -70,40 +85,6 @@ const ROUTES = new Map<string, { method: string; name: GopherMethod | "publish-a
   ["/api/fetch", { method: "POST", name: "fetch" }],
 ]);
 
-/** A counting semaphore with a bounded wait. */
-function createSlots(size: number, waitMs: number) {
-  let used = 0;
-  const waiters: Array<() => void> = [];
-  const release = () => {
-    const next = waiters.shift();
-    if (next) next();
-    else used--;
-  };
-  return async (signal: AbortSignal): Promise<(() => void) | undefined> => {
-    if (used < size) {
-      used++;
-      return release;
-    }
-    return new Promise((resolve) => {
-      const granted = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", giveUp);
-        resolve(release);
-      };
-      const giveUp = () => {
-        clearTimeout(timer);
-        const i = waiters.indexOf(granted);
-        if (i >= 0) waiters.splice(i, 1);
-        signal.removeEventListener("abort", giveUp);
-        resolve(undefined);
-      };
-      const timer = setTimeout(giveUp, waitMs);
-      waiters.push(granted);
-      signal.addEventListener("abort", giveUp, { once: true });
-    });
-  };
-}
-
 /**
  * The GopherMQ bridge (docs/gophermq.md): GopherMQ's HTTP API, byte for byte, on the broker's
  * Protobuf services. A subject is a topic; each subscribe creates an ephemeral subscription
@@ -114,7 +95,26 @@ function createSlots(size: number, waitMs: number) {
 export function createGophermqBridge(deps: GophermqBridgeDeps, options: GophermqOptions = {}): GophermqBridge {
   const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
   const gophermqMetrics = deps.gophermqMetrics ?? noGophermqMetrics;
-  const publisher = createSubjectPublisher({ maxPending: options.maxPending ?? 10, maxMessageBytes }, deps.logger);
+  const clock = deps.clock ?? systemClock;
+  const idleExpiryMs = options.idleExpiryMs ?? 3_600_000;
+  const publisher = createSubjectPublisher(
+    {
+      maxPending: options.maxPending ?? 10,
+      maxMessageBytes,
+      ...(options.maxQueuedPublishes !== undefined ? { maxQueuedMessages: options.maxQueuedPublishes } : {}),
+      ...(options.maxQueuedPublishBytes !== undefined ? { maxQueuedBytes: options.maxQueuedPublishBytes } : {}),
+    },
+    deps.logger,
+  );
+  const registry = createSubscriberRegistry({ maxSubscribers: options.maxSubscribers ?? 10_000, idleExpiryMs, clock });
+  const cleanup = createTopicCleanup({
+    registry,
+    clients: () => deps.clients,
+    logger: deps.logger,
+    clock,
+    intervalMs: options.topicCleanupIntervalMs ?? Math.min(60_000, Math.max(1000, Math.floor(idleExpiryMs / 4))),
+    shutdownSignal: deps.shutdownSignal,
+  });
   const fetchWriteTimeoutMs = options.fetchWriteTimeoutMs ?? 60_000;
   const settler = createFetchSettler({ logger: deps.logger, writeTimeoutMs: fetchWriteTimeoutMs });
   const endpoints = createEndpoints({
@@ -123,7 +123,7 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
     publisher,
     logger: deps.logger,
     subscriptionPrefix: SUBSCRIPTION_PREFIX,
-    idleExpiryMs: options.idleExpiryMs ?? 3_600_000,
+    idleExpiryMs,
     // A JSON string may escape each byte as \u00XX; leave room for the envelope too.
     maxBodyBytes: maxMessageBytes * 6 + 64 * 1024,
     fetchMaxMessages: options.fetchMaxMessages ?? 1000,
@@ -131,7 +131,13 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
     maxMessageBytes,
     fetchLeaseMs: 2 * fetchWriteTimeoutMs,
     settler,
-    asyncSlot: createSlots(options.maxAsyncInFlight ?? 1024, options.asyncWaitMs ?? 10_000),
+    asyncSlot: createAsyncSlots(
+      options.maxAsyncInFlight ?? 1024,
+      options.asyncWaitMs ?? 10_000,
+      options.maxAsyncWaiters ?? 1024,
+    ),
+    registry,
+    cleanup,
   });
 
   /** `signal`: the client went away or the server shuts down; `gone`: the client went away. */
@@ -182,6 +188,7 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
     inFlight: () => publisher.inFlight() + settler.pending(),
     async close(graceMs) {
       const deadline = Date.now() + graceMs;
+      await cleanup.stop();
       while (publisher.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // Responses cut off by the listener's close give their messages back; wait for that too.
       await new Promise((r) => setImmediate(r));
