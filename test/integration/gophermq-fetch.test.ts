@@ -51,7 +51,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 }
 
 describe("gophermq fetch", () => {
-  it("gophermq - a client that half-closes after its fetch loses nothing: what it did not get, the next fetch gets", async (t) => {
+  it("gophermq - a client that half-closes after its fetch loses nothing: what it did not get, the next fetch gets", async () => {
     const subject = "lost.half";
     const id = await subscribe(subject);
     for (const d of ["m1", "m2", "m3"])
@@ -65,13 +65,8 @@ describe("gophermq fetch", () => {
       s.on("error", () => {});
       s.on("close", () => resolve(got));
     });
-    // What was not answered is given back (ModifyAckDeadline 0) just after the connection closes.
-    const c = createTestClients(server.baseUrl, "connect");
-    t.after(() => c.close());
-    await until(
-      "no lease left",
-      async () => (await c.admin.getStats({ topics: [subject] })).subscriptions[0]?.inFlight === 0n,
-    );
+    // What was not answered is given back (ModifyAckDeadline 0); the next fetch, made at once,
+    // waits for that and gets it.
     const answered = received.includes("\r\n\r\n")
       ? (JSON.parse(received.slice(received.indexOf("\r\n\r\n") + 4)) as { data: string[] }).data
       : [];

@@ -3,11 +3,13 @@ import type { Logger } from "../../util/index.js";
 import { type BrokerClients, reasonOf } from "../bridge.js";
 import { type BoundFields, bindBody } from "./bind.js";
 import type { FetchSettler } from "./fetch-settle.js";
+import { goJsonStrings } from "./go-json.js";
 import { bodyHead, type GopherRequest, type GopherResponse, readBody, sendJson, sendMessage } from "./http-io.js";
 import type { PublishOutcome, SubjectPublisher } from "./publisher.js";
 import { badSubject } from "./subject.js";
 import type { SubscriberRegistry } from "./subscribers.js";
 import type { TopicCleanup } from "./topic-cleanup.js";
+import { createTurns } from "./turns.js";
 
 /** The GopherMQ methods whose requests GopherMQ counts in its metrics. */
 export type GopherMethod = "publish" | "subscribe" | "fetch";
@@ -43,6 +45,9 @@ export interface EndpointDeps {
 }
 
 const INVALID_BODY = "request's body is invalid";
+
+/** How long a fetch waits for the acks and releases of earlier fetches of its subscriber. */
+const SETTLED_WAIT_MS = 1000;
 
 /**
  * The four GopherMQ API handlers (docs/gophermq.md). Each answers the request itself and returns
@@ -213,6 +218,8 @@ export function createEndpoints(deps: EndpointDeps) {
     }
   }
 
+  const turns = createTurns();
+
   /**
    * Leases what the subscriber has (up to the fetch limits), answers it, and acks it once the
    * answer is out; if the client goes away first, the messages are given back (fetch-settle.ts).
@@ -225,10 +232,29 @@ export function createEndpoints(deps: EndpointDeps) {
     if (badSubject(subject)) return send(req, res, 500, "server error");
     const clients = deps.clientsFor(req);
     const subscription = `${deps.subscriptionPrefix}${id}`;
+    const turn = turns.take(subscription);
+    try {
+      return await fetchInTurn(req, res, signal, { clients, subject, id, subscription, before: turn.before });
+    } finally {
+      turn.done();
+    }
+  }
+
+  async function fetchInTurn(
+    req: GopherRequest,
+    res: GopherResponse,
+    signal: AbortSignal,
+    f: { clients: BrokerClients; subject: string; id: string; subscription: string; before: Promise<void> },
+  ): Promise<number> {
+    const { clients, subject, id, subscription } = f;
     const data: Uint8Array[] = [];
     const ackIds: string[] = [];
     try {
       if (id === "" || (await subjectOf(clients, id)) !== subject) return send(req, res, 404, "bad id");
+      // One fetch of a subscriber at a time, and after the acks and releases of the ones before:
+      // messages a fetch whose client went away gives back go to the next fetch.
+      await f.before;
+      await deps.settler.settled(subscription, SETTLED_WAIT_MS);
       let bytes = 0;
       while (data.length < deps.fetchMaxMessages && bytes < deps.fetchMaxBytes && !signal.aborted) {
         const room = Math.floor((deps.fetchMaxBytes - bytes) / deps.maxMessageBytes);
@@ -254,7 +280,8 @@ export function createEndpoints(deps: EndpointDeps) {
       } else if (data.length === 0) return failed(req, res, "fetch", e);
       else deps.logger.warn("gophermq: fetch cut short; answering what it took", { subject, error: e });
     }
-    sendJson(req, res, 200, { data, id, subject });
+    // Encoded ahead with turns of the event loop between large messages (up to ~100 MB of JSON).
+    sendJson(req, res, 200, { data: await goJsonStrings(data), id, subject });
     deps.settler.settle(res, signal, clients, subscription, ackIds);
     return 200;
   }

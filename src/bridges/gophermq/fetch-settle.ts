@@ -30,6 +30,11 @@ export interface FetchSettler {
   ): void;
   /** Settles (acks and releases) not yet done. */
   pending(): number;
+  /**
+   * Resolves once the settles of `subscription` started so far are done, or after `timeoutMs`:
+   * a fetch waits for them, so messages an earlier fetch just gave back are there for it.
+   */
+  settled(subscription: string, timeoutMs: number): Promise<void>;
   /** Resolves once no settle is pending, or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void>;
 }
@@ -52,10 +57,21 @@ function answerDelivered(res: GopherResponse): () => boolean {
 /** Creates the settler of one bridge. */
 export function createFetchSettler(deps: FetchSettlerDeps): FetchSettler {
   const inFlight = new Set<Promise<void>>();
+  const bySubscription = new Map<string, Set<Promise<void>>>();
 
-  function track(work: Promise<void>): void {
+  function track(subscription: string, work: Promise<void>): void {
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    let mine = bySubscription.get(subscription);
+    if (!mine) {
+      mine = new Set();
+      bySubscription.set(subscription, mine);
+    }
+    mine.add(work);
+    void work.finally(() => {
+      inFlight.delete(work);
+      mine.delete(work);
+      if (mine.size === 0 && bySubscription.get(subscription) === mine) bySubscription.delete(subscription);
+    });
   }
 
   function run(
@@ -93,7 +109,7 @@ export function createFetchSettler(deps: FetchSettlerDeps): FetchSettler {
         clearTimeout(timer);
         res.off("finish", onFinish);
         res.off("close", onClose);
-        track(run(kind, clients, subscription, ackIds));
+        track(subscription, run(kind, clients, subscription, ackIds));
       };
       const delivered = answerDelivered(res);
       const onFinish = () => finish(delivered() ? "ack" : "release");
@@ -112,6 +128,16 @@ export function createFetchSettler(deps: FetchSettlerDeps): FetchSettler {
       }
     },
     pending: () => inFlight.size,
+    async settled(subscription, timeoutMs) {
+      const mine = bySubscription.get(subscription);
+      if (!mine) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...mine]), timeout]);
+      clearTimeout(timer);
+    },
     async idle(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (inFlight.size > 0 && Date.now() < deadline) {

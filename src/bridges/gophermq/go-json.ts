@@ -5,10 +5,37 @@
  */
 import { asBuffer, utf8SequenceLength } from "./go-utf8.js";
 
+/** JSON already written (by {@link goJsonStrings}), put in as it is. */
+export class EncodedJson {
+  constructor(readonly bytes: Buffer) {}
+}
+
 /** A value the GopherMQ bridge renders: text, raw message bytes, lists of them, or objects. */
-export type GoJsonValue = string | Uint8Array | readonly (string | Uint8Array)[] | { [key: string]: GoJsonValue };
+export type GoJsonValue =
+  | string
+  | Uint8Array
+  | EncodedJson
+  | readonly (string | Uint8Array | EncodedJson)[]
+  | { [key: string]: GoJsonValue };
 
 const HEX = "0123456789abcdef";
+
+/** Go's escape of each ASCII byte that has one (`\"`, `\n`, `\u003c`, …), as bytes; undefined: written as it is. */
+const ASCII_ESCAPES: readonly (Uint8Array | undefined)[] = Array.from({ length: 0x80 }, (_, c) => {
+  if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26) return undefined;
+  const short = shortEscape(c);
+  return short !== 0 ? Uint8Array.of(0x5c, short) : escapeOf(c);
+});
+
+/** `\uXXXX` for `code`, as bytes. */
+function escapeOf(code: number): Buffer {
+  const out = Buffer.alloc(6);
+  writeU(out, 0, code);
+  return out;
+}
+const U_FFFD = escapeOf(0xfffd);
+const U_2028 = escapeOf(0x2028);
+const U_2029 = escapeOf(0x2029);
 
 /** Bytes Go writes for each ASCII byte inside a string: 1 as it is, 2 for a short escape, 6 for `\u00XX`. */
 const ASCII_OUT = Uint8Array.from({ length: 0x80 }, (_, c) => {
@@ -75,35 +102,35 @@ export function goJsonStringBytes(bytes: Uint8Array): Buffer {
   const buf = asBuffer(bytes);
   const out = Buffer.allocUnsafe(goJsonStringLength(buf));
   out[0] = 0x22;
+  // No closures over `at` and `run` in this loop: it runs once per byte of every message.
   let at = 1;
   let run = 0; // start of the pending run of bytes copied as they are
-  for (let i = 0; i < buf.length; ) {
+  let i = 0;
+  while (i < buf.length) {
     const c = buf[i] as number;
+    let seq: Uint8Array | undefined;
+    let width = 1;
     if (c < 0x80) {
-      if ((ASCII_OUT[c] as number) === 1) {
+      seq = ASCII_ESCAPES[c];
+      if (seq === undefined) {
         i++;
         continue;
       }
-      at += buf.copy(out, at, run, i);
-      const short = shortEscape(c);
-      if (short === 0) at = writeU(out, at, c);
-      else {
-        out[at++] = 0x5c;
-        out[at++] = short;
+    } else {
+      width = utf8SequenceLength(buf, i);
+      const code = nonAsciiEscape(buf, i, width);
+      if (code === 0) {
+        i += width;
+        continue;
       }
-      i++;
-      run = i;
-      continue;
+      seq = code === 0xfffd ? U_FFFD : code === 0x2028 ? U_2028 : U_2029;
+      width ||= 1;
     }
-    const width = utf8SequenceLength(buf, i);
-    const code = nonAsciiEscape(buf, i, width);
-    if (code === 0) {
-      i += width;
-      continue;
-    }
-    at += buf.copy(out, at, run, i);
-    at = writeU(out, at, code);
-    i += width || 1;
+    // The run before the escape: short ones byte by byte (a native copy costs more there).
+    if (i - run > 32) at += buf.copy(out, at, run, i);
+    else for (let k = run; k < i; k++) out[at++] = buf[k] as number;
+    for (let k = 0; k < seq.length; k++) out[at++] = seq[k] as number;
+    i += width;
     run = i;
   }
   at += buf.copy(out, at, run, buf.length);
@@ -116,13 +143,37 @@ export function goJsonString(bytes: Uint8Array): string {
   return goJsonStringBytes(bytes).toString("utf8");
 }
 
-function encodeText(value: string | Uint8Array): Buffer {
+function encodeText(value: string | Uint8Array | EncodedJson): Buffer {
+  if (value instanceof EncodedJson) return value.bytes;
   return goJsonStringBytes(typeof value === "string" ? Buffer.from(value, "utf8") : value);
+}
+
+/** Output bytes written between two turns of the event loop by {@link goJsonStrings}. */
+const YIELD_EVERY_BYTES = 1024 * 1024;
+
+/**
+ * Each of `items` as Go writes a string, encoded ahead for {@link goJsonBody}, giving the event
+ * loop a turn after every megabyte written: a fetch answer of many large messages then never
+ * holds up other requests for longer than one message takes.
+ */
+export async function goJsonStrings(items: readonly Uint8Array[]): Promise<EncodedJson[]> {
+  const out: EncodedJson[] = [];
+  let sinceYield = 0;
+  for (const item of items) {
+    const bytes = goJsonStringBytes(item);
+    out.push(new EncodedJson(bytes));
+    sinceYield += bytes.length;
+    if (sinceYield >= YIELD_EVERY_BYTES) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return out;
 }
 
 /** Appends Go's encoding of `value` to `parts` (text pieces and encoded strings). */
 function encode(value: GoJsonValue, indent: string, pretty: boolean, parts: (string | Buffer)[]): void {
-  if (typeof value === "string" || value instanceof Uint8Array) {
+  if (typeof value === "string" || value instanceof Uint8Array || value instanceof EncodedJson) {
     parts.push(encodeText(value));
     return;
   }
