@@ -40,9 +40,14 @@ describe("gophermq strings at scale", () => {
 
   it("gophermq bind - 1 MiB of 0xff decodes to one U+FFFD per byte", () => {
     assert.equal(decodeUtf8LikeGo(Buffer.alloc(MiB, 0xff)), "\ufffd".repeat(MiB));
-    const mixed = Buffer.concat([Buffer.from("aé"), Buffer.from([0xe2, 0x82]), Buffer.from("😀")]);
+    const mixed = Buffer.concat([
+      Buffer.from("aé€"),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from("😀\u2028"),
+      Buffer.from([0xc0]),
+    ]);
     const many = Buffer.concat(Array.from({ length: 1000 }, () => mixed));
-    assert.equal(decodeUtf8LikeGo(many), "aé\ufffd\ufffd😀".repeat(1000));
+    assert.equal(decodeUtf8LikeGo(many), "aé€\ufffd\ufffd😀\u2028\ufffd".repeat(1000));
   });
 
   it("gophermq go-json - work is linear: one buffer sized to the output, one decode, whatever the bytes", () => {

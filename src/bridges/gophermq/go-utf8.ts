@@ -3,9 +3,7 @@
  * valid only in its shortest form and outside the UTF-16 surrogates, and each byte of an invalid
  * sequence counts alone (one U+FFFD per byte, where WHATWG decoding may give one per sequence).
  */
-
-/** The UTF-8 bytes of U+FFFD, Go's `utf8.RuneError`. */
-const REPLACEMENT = [0xef, 0xbf, 0xbd] as const;
+import { isUtf8 } from "node:buffer";
 
 const isCont = (c: number | undefined, lo = 0x80, hi = 0xbf) => c !== undefined && c >= lo && c <= hi;
 
@@ -36,39 +34,42 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 
 /**
  * Decodes bytes as Go turns JSON text into strings: valid UTF-8 as it is, every byte of an
- * invalid sequence as U+FFFD. Linear: valid input is decoded as it is; otherwise one pass counts
- * the invalid bytes, a second copies the valid runs and the replacements into one buffer of the
- * exact size, and that buffer is decoded once.
+ * invalid sequence as U+FFFD. Linear: valid UTF-8 (checked natively; its rules are Go's) is
+ * decoded at once; otherwise one pass decodes every sequence into UTF-16 code units in one
+ * buffer (at most one unit per byte), which is turned into the string once.
  */
 export function decodeUtf8LikeGo(body: Uint8Array): string {
   const buf = asBuffer(body);
-  let invalid = 0;
+  if (isUtf8(buf)) return buf.toString("utf8");
+  const raw = Buffer.allocUnsafe(2 * buf.length);
+  const units = new Uint16Array(raw.buffer, raw.byteOffset, buf.length);
+  let n = 0;
   for (let i = 0; i < buf.length; ) {
-    if ((buf[i] as number) < 0x80) {
+    const c0 = buf[i] as number;
+    if (c0 < 0x80) {
+      units[n++] = c0;
       i++;
       continue;
     }
     const width = utf8SequenceLength(buf, i);
-    if (width === 0) invalid++;
-    i += width || 1;
-  }
-  if (invalid === 0) return buf.toString("utf8");
-  const out = Buffer.allocUnsafe(buf.length + 2 * invalid);
-  let at = 0;
-  let run = 0; // start of the pending run of valid bytes
-  for (let i = 0; i < buf.length; ) {
-    const width = (buf[i] as number) < 0x80 ? 1 : utf8SequenceLength(buf, i);
-    if (width > 0) {
-      i += width;
+    if (width === 0) {
+      units[n++] = 0xfffd;
+      i++;
       continue;
     }
-    at += buf.copy(out, at, run, i);
-    out[at++] = REPLACEMENT[0];
-    out[at++] = REPLACEMENT[1];
-    out[at++] = REPLACEMENT[2];
-    i++;
-    run = i;
+    const c1 = (buf[i + 1] as number) & 0x3f;
+    if (width === 2) units[n++] = ((c0 & 0x1f) << 6) | c1;
+    else {
+      const c2 = (buf[i + 2] as number) & 0x3f;
+      if (width === 3) units[n++] = ((c0 & 0x0f) << 12) | (c1 << 6) | c2;
+      else {
+        const cp = (((c0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | ((buf[i + 3] as number) & 0x3f)) - 0x10000;
+        units[n++] = 0xd800 | (cp >> 10);
+        units[n++] = 0xdc00 | (cp & 0x3ff);
+      }
+    }
+    i += width;
   }
-  at += buf.copy(out, at, run, buf.length);
-  return out.toString("utf8", 0, at);
+  // Code units in the platform's byte order, which is little-endian wherever Node runs.
+  return raw.toString("utf16le", 0, 2 * n);
 }
