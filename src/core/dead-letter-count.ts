@@ -5,7 +5,8 @@ import type { SubscriptionChange, SubscriptionInfo } from "./types.js";
 /**
  * Counting dead letters when they happen, for the metrics sink. The store moves a message out
  * after its last attempt inside a nack, a lease or an expiry sweep, and keeps a count per
- * subscription (`Store.deadLettered`) without saying which call moved how many. So around each
+ * subscription (`Store.deadLettered`) without saying which call moved how many (a reject moves
+ * messages out whatever their attempts, and counts them the same way). So around each
  * such call, on subscriptions with `max_delivery_attempts`, the core reads that count and reports
  * what it grew by since it last looked ({@link DeadLetterTally}); concurrent calls never report
  * the same growth twice, because the tally only moves up.
@@ -29,14 +30,16 @@ async function readCount(ctx: CoreContext, subscription: string): Promise<number
 /**
  * Runs `operation` (a store call that may move messages out after their last attempt) and
  * reports the dead letters it caused to `ctx.metrics.deadLettered`. Subscriptions without
- * `max_delivery_attempts` dead-letter nothing and cost no extra read.
+ * `max_delivery_attempts` dead-letter nothing that way and cost no extra read, unless `always`
+ * (a reject, which dead-letters whatever the attempts).
  */
 export async function countingDeadLetters<T>(
   ctx: CoreContext,
   sub: SubscriptionInfo,
   operation: () => Promise<T>,
+  always = false,
 ): Promise<T> {
-  if (sub.maxDeliveryAttempts <= 0) return operation();
+  if (sub.maxDeliveryAttempts <= 0 && !always) return operation();
   const tally = ctx.deadLetterTally;
   const before = tally.get(sub.name)?.count ?? (await readCount(ctx, sub.name));
   try {

@@ -79,6 +79,16 @@ describe("dead-letter metrics", () => {
     assert.deepEqual([...h.metrics.dead], [["jobs/work", 1]]);
   });
 
+  it("dead-letter metrics - a rejected delivery counts, with or without max delivery attempts", async (t) => {
+    const h = await setup(t);
+    await h.broker.createSubscription({ name: "plain", topic: "jobs", deadLetterTopic: "" });
+    await h.broker.publish("jobs", [{ data: Buffer.from("a") }]);
+    const [d] = await h.pull("plain");
+    assert.ok(d);
+    assert.equal(await h.broker.reject("plain", [d.ackId], "no target"), 1);
+    assert.deepEqual([...h.metrics.dead], [["jobs/plain", 1]]);
+  });
+
   it("dead-letter metrics - messages a stream gives back unprocessed are no failure and count nothing", async (t) => {
     const h = await setup(t);
     await h.create("work");

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { inProcessKey } from "../in-process-transport.js";
+import { inProcessKey } from "../in-process-marker.js";
 
 /**
  * The protocol of a request: `in-process` for the bridges' calls (marked by their transport, not
