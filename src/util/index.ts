@@ -16,5 +16,6 @@ export {
   logDebug,
   silentLogger,
 } from "./logger.js";
+export { clientKey, isLoopbackAddress } from "./peer-address.js";
 export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
 export { isSecretKey, REDACTED, redactForLog, redactText, urlForLog } from "./redact.js";
