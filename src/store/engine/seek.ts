@@ -3,7 +3,7 @@
  * read (and bounded) first, then written, so a refused Seek changes nothing.
  */
 import type { SeekTarget } from "../../core/types.js";
-import { invalidArgument } from "../../errors/index.js";
+import { BrokerError, invalidArgument } from "../../errors/index.js";
 import type { KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { matchesFilter } from "./fan-out.js";
@@ -23,7 +23,7 @@ import { seqAtTimeIn } from "./read-log.js";
 import { readCounters, readHead, requireSubscription, topicById, writeCounters, writeHead } from "./records.js";
 import { addHolder } from "./retain.js";
 import { releaseMessage } from "./retention.js";
-import { requireSnapshot, snapshotSeqs } from "./snapshots.js";
+import { findSnapshot, snapshotSeqs } from "./snapshots.js";
 
 /** What the subscription should hold after the Seek: seqs ≥ `fromSeq` plus `alsoSeqs`. */
 interface Goal {
@@ -42,11 +42,14 @@ function resolveGoal(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, t
     case "time":
       return { fromSeq: seqAtTimeIn(w, topic.id, target.timeMs), alsoSeqs: new Set() };
     case "snapshot": {
-      const snap = requireSnapshot(w, target.name);
-      if (snap.topicId !== topic.id) {
-        throw invalidArgument(
-          `snapshot "${snap.name}" is of topic "${snap.topic}", not of "${sub.topic}" (the subscription's)`,
-          "snapshot",
+      // Another topic's snapshot is answered as a missing one: a subscriber of this topic must
+      // not learn which topic that snapshot belongs to, or even that it exists.
+      const snap = findSnapshot(w, target.name);
+      if (snap === undefined || snap.topicId !== topic.id) {
+        throw new BrokerError(
+          "SNAPSHOT_NOT_FOUND",
+          `topic "${sub.topic}" (the subscription's) has no snapshot "${target.name}"`,
+          { metadata: { snapshot: target.name } },
         );
       }
       return { fromSeq: snap.lastSeq + 1, alsoSeqs: new Set(snapshotSeqs(w, snap.id)) };

@@ -21,7 +21,8 @@ function snapshotById(r: KvReader, id: number): SnapshotRecord | undefined {
   return raw ? (JSON.parse(raw.toString()) as SnapshotRecord) : undefined;
 }
 
-function findSnapshot(r: KvReader, name: string): SnapshotRecord | undefined {
+/** The snapshot of that name, if there is one. */
+export function findSnapshot(r: KvReader, name: string): SnapshotRecord | undefined {
   const id = r.get(stringKey(Table.SnapshotName, name));
   return id ? snapshotById(r, id.readUInt32BE(0)) : undefined;
 }
