@@ -10,11 +10,14 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import type { UserConfig } from "../../src/auth/index.js";
 import { encodeCommand } from "../../src/bridges/okq/resp-encoder.js";
-import { createTestClients, type RpcProtocol } from "./clients.js";
+import { createTestClients, type RpcProtocol, type TestClients } from "./clients.js";
 import type { TestServer } from "./start-test-server.js";
 
-/** How a door answered, in the matrix's words. */
-export type Outcome = "ok" | "unauthenticated" | "denied";
+/**
+ * How a door answered, in the matrix's words. `refused`: a door whose dialect answers both
+ * refusals alike (RestMQ's 401) says only that; it matches an expected `unauthenticated` or `denied`.
+ */
+export type Outcome = "ok" | "unauthenticated" | "denied" | "refused";
 
 /** What a case does. Every door does publish and consume; `admin` and `read` where it can. */
 export type Operation =
@@ -24,6 +27,8 @@ export type Operation =
   | { kind: "consume"; queue: string }
   /** A stream of a topic's log (server streaming). */
   | { kind: "read"; topic: string }
+  /** Rewind a queue's subscription (a Seek: the subscriber role; OPQ's replay). */
+  | { kind: "seek"; queue: string }
   /** Something only admins may do (each door picks one: ListTopics, QFLUSH, …). */
   | { kind: "admin" };
 
@@ -37,6 +42,19 @@ export interface Door {
   readonly operations: ReadonlySet<Operation["kind"]>;
   /** Whether the dialect can send bearer tokens (RPC: yes; RESP, text: passwords only). */
   readonly tokens: boolean;
+  /** Fewest cases the door must run (a door with one operation runs fewer). Default 18. */
+  readonly minCases?: number;
+  /**
+   * Makes the matrix's queues ({@link MATRIX_QUEUES}) the way this door needs them, with an
+   * admin's clients. Default: each a topic with `queue: true`.
+   */
+  prepare?(server: TestServer, admin: TestClients): Promise<void>;
+  /** Releases what the door holds beyond one case (after its matrix ran). */
+  close?(): Promise<void>;
+  /**
+   * Performs `op` as `as` and says how the door answered. It returns only once what the operation
+   * set going has settled (live consumers gone, deliveries done), so the next case starts quiet.
+   */
   run(server: TestServer, as: Credentials, op: Operation): Promise<Outcome>;
 }
 
@@ -83,6 +101,7 @@ export interface MatrixCase {
 const publish = (topic: string): Operation => ({ kind: "publish", topic });
 const consume = (queue: string): Operation => ({ kind: "consume", queue });
 const read = (topic: string): Operation => ({ kind: "read", topic });
+const seek = (queue: string): Operation => ({ kind: "seek", queue });
 const admin: Operation = { kind: "admin" };
 
 /** The expected answers: the same on every door. */
@@ -96,6 +115,9 @@ export const MATRIX: readonly MatrixCase[] = [
   { who: "pub", op: publish("orders"), expect: "ok" },
   { who: "pub", op: publish("orders.eu"), expect: "ok" },
   { who: "pub", op: publish("billing"), expect: "denied" },
+  // Topics that do not exist: a bridge that creates queues on first use must create none here.
+  { who: "pub", op: publish("billing.new"), expect: "denied" },
+  { who: "sub", op: publish("orders.new"), expect: "denied" },
   { who: "pub", op: consume("orders"), expect: "denied" },
   { who: "pub", op: read("orders"), expect: "denied" },
   { who: "pub", op: admin, expect: "denied" },
@@ -118,10 +140,39 @@ export const MATRIX: readonly MatrixCase[] = [
   { who: "both", op: publish("billing"), expect: "ok" },
   { who: "both", op: consume("billing"), expect: "ok" },
   { who: "both", op: admin, expect: "denied" },
+  { who: "nobody", op: seek("orders"), expect: "unauthenticated" },
+  { who: "pub", op: seek("orders"), expect: "denied" },
+  { who: "pubToken", op: seek("orders"), expect: "denied" },
+  { who: "sub", op: seek("orders"), expect: "ok" },
+  { who: "sub", op: seek("billing"), expect: "denied" },
+  { who: "reader", op: seek("billing"), expect: "ok" },
+  { who: "admin", op: seek("orders"), expect: "denied" },
+  { who: "both", op: seek("billing"), expect: "ok" },
 ];
 
-/** Runs every case the door supports and asserts all answers at once (a table of mismatches). */
-export async function runMatrix(server: TestServer, door: Door): Promise<void> {
+/** Whether an answer is the one a case expects (`refused` stands for either refusal). */
+function matches(got: Outcome, expect: Outcome): boolean {
+  return got === expect || (got === "refused" && (expect === "unauthenticated" || expect === "denied"));
+}
+
+/**
+ * What a refused call must leave as it was: the topics (and the last seq of each: nothing
+ * published), and the subscriptions with their backlog (nothing consumed, acked or rewound).
+ */
+export async function brokerState(admin: TestClients): Promise<string> {
+  const { topics, subscriptions } = await admin.admin.getStats({});
+  return JSON.stringify({
+    topics: topics.map((t) => [t.name, String(t.lastSeq), t.subscriptions]).sort(),
+    subscriptions: subscriptions.map((x) => [x.name, x.topic, String(x.backlog)]).sort(),
+  });
+}
+
+/**
+ * Runs every case the door supports and asserts all answers at once (a table of mismatches).
+ * With `admin` (an admin's clients), every case the door answers with a refusal must also leave
+ * the broker as it was ({@link brokerState}: nothing stored, created, consumed or rewound).
+ */
+export async function runMatrix(server: TestServer, door: Door, admin?: TestClients): Promise<void> {
   const wrong: string[] = [];
   let ran = 0;
   for (const c of MATRIX) {
@@ -129,10 +180,16 @@ export async function runMatrix(server: TestServer, door: Door): Promise<void> {
     if (!door.operations.has(c.op.kind)) continue;
     if (creds && "token" in creds && !door.tokens) continue;
     ran++;
+    const before = c.expect !== "ok" && admin ? await brokerState(admin) : undefined;
     const got = await door.run(server, creds, c.op);
-    if (got !== c.expect) wrong.push(`${c.who} ${JSON.stringify(c.op)}: expected ${c.expect}, got ${got}`);
+    const what = `${c.who} ${JSON.stringify(c.op)}`;
+    if (!matches(got, c.expect)) wrong.push(`${what}: expected ${c.expect}, got ${got}`);
+    else if (before !== undefined && admin && (await brokerState(admin)) !== before) {
+      wrong.push(`${what}: refused, but the broker changed: ${before} -> ${await brokerState(admin)}`);
+    }
   }
-  assert.ok(ran >= 18, `${door.name} ran ${ran} cases`);
+  const least = door.minCases ?? 18;
+  assert.ok(ran >= least, `${door.name} ran ${ran} cases (at least ${least} expected)`);
   assert.deepEqual(wrong, [], `${door.name}: answers that differ from the matrix`);
 }
 
@@ -158,7 +215,7 @@ async function rpcOutcome(call: () => Promise<unknown>): Promise<Outcome> {
 export function rpcDoor(protocol: RpcProtocol, tlsCa?: string): Door {
   return {
     name: `${protocol}${tlsCa ? " over TLS" : ""}`,
-    operations: new Set(["publish", "consume", "read", "admin"]),
+    operations: new Set(["publish", "consume", "read", "seek", "admin"]),
     tokens: true,
     async run(server, creds, op) {
       const authorization =
@@ -185,6 +242,9 @@ export function rpcDoor(protocol: RpcProtocol, tlsCa?: string): Door {
               for await (const _ of c.replay.read({ topic: op.topic, follow: false })) {
                 // drains the log
               }
+              return;
+            case "seek":
+              await c.replay.seek({ subscription: op.queue, target: { case: "seq", value: 1n } });
               return;
             case "admin":
               await c.admin.listTopics({});
