@@ -120,3 +120,21 @@ export async function checkMayPublish(clients: BrokerClients, topic: string, sig
     if (!LET_THROUGH.has(reasonOf(e) ?? "")) throw e;
   }
 }
+
+/**
+ * Asks the broker whether `clients` may consume from `topic`, taking nothing: a Read of at most
+ * one message, ended at once. The server's auth check answers before the core does, so
+ * TOPIC_NOT_FOUND means yes; PERMISSION_DENIED, UNAUTHENTICATED and other failures are thrown.
+ * Bridges call it before they create a subscription for a user with their own clients.
+ */
+export async function checkMayConsume(clients: BrokerClients, topic: string): Promise<void> {
+  const stop = new AbortController();
+  try {
+    const stream = clients.replay.read({ topic, follow: false, maxMessages: 1 }, { signal: stop.signal });
+    for await (const _ of stream) break;
+  } catch (e) {
+    if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+  } finally {
+    stop.abort();
+  }
+}

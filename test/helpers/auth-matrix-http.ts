@@ -1,12 +1,15 @@
 /**
  * The HTTP bridges as doors of the permission matrix (auth-matrix.ts): OPQ (push, replay), RestMQ
- * REST (add, take, /stats/), RestMQ comet and RestMQ websocket (live consumers). Each speaks its
+ * REST (add, take, /stats/), RestMQ comet and RestMQ websocket (live consumers), GopherMQ
+ * (publish, fetch). Each speaks its
  * own dialect with the broker's users: HTTP Basic or a bearer token, the `auth=user:password`
  * cookie on websockets.
  */
 import { WebSocket } from "ws";
 import type { Credentials, Door, Outcome } from "./auth-matrix.js";
 import { MATRIX_QUEUES } from "./auth-matrix.js";
+import type { TestClients } from "./clients.js";
+import { rawRequest as httpRequest } from "./http-raw.js";
 import { opqForm } from "./opq-client.js";
 import { form, rawRequest } from "./raw-http.js";
 import { bridgeMetric, openComet, waitUntil } from "./restmq-live.js";
@@ -27,36 +30,38 @@ function unexpected(door: string, status: number, body: string): never {
 
 /**
  * The OPQ bridge: `POST /opq/push` (publish) and `POST /opq/replay` (a Seek). Its queues are OPQ
- * topics, made by a first push of a user who may publish everywhere; their deliveries are then
- * paused, so the pushes the cases make stay in the topics (the broker's state holds still).
+ * topics, made by a first push of a user who may publish everywhere, delivering to a local
+ * target. After each case the door waits until every delivery is done, so the broker's state
+ * holds still while the next case runs.
  */
 export function opqDoor(): Door {
   let target: WebhookTarget | undefined;
+  let adminClients: TestClients | undefined;
+  const delivered = () =>
+    waitUntil(async () => {
+      const { subscriptions } = (await adminClients?.admin.getStats({ topics: MATRIX_QUEUES })) ?? {
+        subscriptions: [],
+      };
+      return subscriptions.every((s) => s.backlog === 0n);
+    }, "every OPQ delivery done");
   return {
     name: "opq",
     operations: new Set(["publish", "seek"]),
     tokens: true,
     async prepare(server, admin) {
+      adminClients = admin;
       target = await startWebhookTarget();
       const opq = `http://${server.addresses.opq}`;
       const both = authorization({ user: "both", password: "both-pw" });
       for (const topic of MATRIX_QUEUES) {
-        const a = await opqForm(
-          opq,
-          "/opq/push",
-          [
-            ["topic", topic],
-            ["url", target.url("/matrix")],
-          ],
-          Object.entries(both),
-        );
+        const fields: [string, string][] = [
+          ["topic", topic],
+          ["url", target.url("/matrix")],
+        ];
+        const a = await opqForm(opq, "/opq/push", fields, Object.entries(both));
         if (a.status !== 201) unexpected("opq prepare", a.status, a.body);
-        await admin.admin.pauseSubscription({ name: topic });
       }
-      await waitUntil(async () => {
-        const { subscriptions } = await admin.admin.getStats({ topics: MATRIX_QUEUES });
-        return subscriptions.every((s) => s.inFlight === 0n);
-      }, "no OPQ delivery in flight");
+      await delivered();
     },
     async close() {
       await target?.close();
@@ -73,17 +78,16 @@ export function opqDoor(): Door {
         ];
         a = await opqForm(opq, "/opq/push", fields, headers);
       } else if (op.kind === "seek") {
-        a = await opqForm(
-          opq,
-          "/opq/replay",
-          [
-            ["topic", op.queue],
-            ["cmd", "0"],
-          ],
-          headers,
-        );
+        const fields: [string, string][] = [
+          ["topic", op.queue],
+          ["cmd", "0"],
+        ];
+        a = await opqForm(opq, "/opq/replay", fields, headers);
       } else throw new Error(`opq cannot ${op.kind}`);
-      if (a.status === 201 && a.body === "success") return "ok";
+      if (a.status === 201 && a.body === "success") {
+        await delivered();
+        return "ok";
+      }
       if (a.status === 401 && a.body.startsWith("Unauthorized: ")) return "unauthenticated";
       if (a.status === 403 && a.body.startsWith("Forbidden: ")) return "denied";
       return unexpected("opq", a.status, a.body);
@@ -202,6 +206,55 @@ export function restmqWsDoor(): Door {
         await closed;
         await waitUntil(async () => (await liveConsumers(server)) === 0, "the websocket consumer has gone");
       }
+    },
+  };
+}
+
+/**
+ * GopherMQ: `POST /api/publish` and `POST /api/fetch` (with the id of a subscriber made for each
+ * queue by a user who may consume everywhere). Echo's answers: 401 `Unauthorized`, 403 `Forbidden`.
+ */
+export function gophermqDoor(): Door {
+  const ids = new Map<string, string>();
+  let adminClients: TestClients | undefined;
+  const post = (server: TestServer, path: string, value: unknown, headers: Record<string, string>) =>
+    httpRequest(`http://${server.addresses.gophermq}${path}`, {
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(value),
+    });
+  return {
+    name: "gophermq",
+    operations: new Set(["publish", "consume"]),
+    tokens: true,
+    async prepare(server, admin) {
+      adminClients = admin;
+      const both = authorization({ user: "both", password: "both-pw" });
+      for (const name of MATRIX_QUEUES) {
+        await admin.admin.createTopic({ name, queue: true });
+        const r = await post(server, "/api/subscribe", { subject: name }, both);
+        if (r.status !== 200) unexpected("gophermq prepare", r.status, r.text);
+        ids.set(name, (JSON.parse(r.text) as { id: string }).id);
+      }
+    },
+    async run(server, creds, op) {
+      const headers = authorization(creds);
+      let r: Awaited<ReturnType<typeof httpRequest>>;
+      if (op.kind === "publish") r = await post(server, "/api/publish", { subject: op.topic, data: "matrix" }, headers);
+      else if (op.kind === "consume") {
+        r = await post(server, "/api/fetch", { subject: op.queue, id: ids.get(op.queue) ?? "" }, headers);
+      } else throw new Error(`gophermq cannot ${op.kind}`);
+      if (r.status === 200) {
+        // A fetch acks what it took once its answer is out: wait for that, so the next case starts quiet.
+        const subscription = `gophermq-${op.kind === "consume" ? ids.get(op.queue) : ""}`;
+        await waitUntil(async () => {
+          const stats = await adminClients?.admin.getStats({ topics: [op.kind === "consume" ? op.queue : op.topic] });
+          return (stats?.subscriptions ?? []).every((x) => x.name !== subscription || x.inFlight === 0n);
+        }, "the fetch's acks");
+        return "ok";
+      }
+      if (r.status === 401 && r.text === '{"message":"Unauthorized"}\n') return "unauthenticated";
+      if (r.status === 403 && r.text === '{"message":"Forbidden"}\n') return "denied";
+      return unexpected("gophermq", r.status, r.text);
     },
   };
 }

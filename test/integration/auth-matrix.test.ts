@@ -1,6 +1,6 @@
 /**
  * The permission matrix on every door that exists (Connect, gRPC, gRPC-web, RESP, ohpq text, OPQ,
- * RestMQ REST, comet and websocket), in plain text and over TLS where the door has it (a
+ * RestMQ REST, comet and websocket, GopherMQ), in plain text and over TLS where the door has it (a
  * certificate made at test time; the HTTP bridges have no TLS): the same users and rules, the
  * same allow and deny everywhere, and a refused case changes nothing in the broker. Real server,
  * real LMDB, real sockets and clients.
@@ -15,7 +15,7 @@ import {
   rpcDoor,
   runMatrix,
 } from "../helpers/auth-matrix.js";
-import { opqDoor, restmqCometDoor, restmqRestDoor, restmqWsDoor } from "../helpers/auth-matrix-http.js";
+import { gophermqDoor, opqDoor, restmqCometDoor, restmqRestDoor, restmqWsDoor } from "../helpers/auth-matrix-http.js";
 import { createTestClients, type TestClients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { type TestCertificateFiles, writeTestCertificate } from "../helpers/test-certificate.js";
@@ -70,7 +70,14 @@ const tlsDoors = (ca?: string): Door[] => [
   ohpqDoor(ca),
 ];
 
-const plainDoors = (): Door[] => [...tlsDoors(), opqDoor(), restmqRestDoor(), restmqCometDoor(), restmqWsDoor()];
+const plainDoors = (): Door[] => [
+  ...tlsDoors(),
+  opqDoor(),
+  restmqRestDoor(),
+  restmqCometDoor(),
+  restmqWsDoor(),
+  gophermqDoor(),
+];
 
 describe("auth matrix", () => {
   for (const door of plainDoors()) {
