@@ -6,16 +6,9 @@
  * real LMDB, real sockets and clients.
  */
 import { after, before, describe, it, type TestContext } from "node:test";
-import {
-  type Door,
-  MATRIX_QUEUES,
-  MATRIX_USERS,
-  ohpqDoor,
-  respDoor,
-  rpcDoor,
-  runMatrix,
-} from "../helpers/auth-matrix.js";
+import { type Door, MATRIX_QUEUES, MATRIX_USERS, rpcDoor, runMatrix } from "../helpers/auth-matrix.js";
 import { gophermqDoor, opqDoor, restmqCometDoor, restmqRestDoor, restmqWsDoor } from "../helpers/auth-matrix-http.js";
+import { ohpqDoor, respDoor } from "../helpers/auth-matrix-tcp.js";
 import { createTestClients, type TestClients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { type TestCertificateFiles, writeTestCertificate } from "../helpers/test-certificate.js";
