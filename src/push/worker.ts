@@ -209,6 +209,12 @@ export class PushWorker {
         },
         controller.signal,
       );
+      if (this.sub.paused || this.stopping) {
+        // Leased while a pause or stop came in (its abort came too late): give it back now
+        // rather than hold it, leased, until a resume.
+        await this.giveBack(got.map((d) => d.ackId));
+        return;
+      }
       const leasedAt = this.deps.clock.now();
       for (const delivery of got) this.ready.push({ delivery, leasedUntilMs: leasedAt + leaseMs });
     } catch (e) {

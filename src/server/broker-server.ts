@@ -31,14 +31,13 @@ import {
   type Logger,
   silentLogger,
 } from "../util/index.js";
-import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
+import { callContextValues } from "./call-context.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
 import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
-import { peerContextValues } from "./log-interceptor.js";
 import { createServerMetrics } from "./metrics/index.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 import { createSubscriptionTopics } from "./subscription-topics.js";
@@ -347,13 +346,6 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       logger.info("tls certificate reloaded", { cert: tls.files.cert });
     },
   };
-}
-
-/** A call's context values from its client socket: the peer for logs, the address for the login throttle. */
-function callContextValues(
-  socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined } | undefined,
-) {
-  return peerContextValues({ socket }).set(PEER_ADDRESS, socket?.remoteAddress ?? "");
 }
 
 function serviceNames(file: DescFile): string[] {

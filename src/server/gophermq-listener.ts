@@ -36,10 +36,12 @@ export const gophermqListener: BridgeListenerDefinition = {
   flag: "--gophermq-port",
   serves: "GopherMQ HTTP API",
   port: (config) => config.gophermqPort,
-  create({ clients, config, logger, metrics, serverMetrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal }) {
     const bridge = createGophermqBridge(
       {
         clients,
+        // API requests act as their HTTP Basic (or bearer) user when the broker has users.
+        auth: { authenticator: auth, clientsAs },
         logger,
         metrics,
         gophermqMetrics: createGophermqMetrics(serverMetrics.side(GOPHERMQ_REGISTRY)),

@@ -10,9 +10,10 @@ export const opqListener: BridgeListenerDefinition = {
   flag: "--opq-port",
   serves: "OPQ HTTP",
   port: (config) => config.opqPort,
-  create({ clients, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal }) {
     const bridge = createOpqBridge(
-      { clients, logger, metrics, shutdownSignal },
+      // Pushes and replays act as their HTTP Basic (or bearer) user when the broker has users.
+      { clients, logger, metrics, shutdownSignal, auth: { authenticator: auth, clientsAs } },
       {
         anyResponse: config.opqAnyResponse,
         maxAttempts: config.opqMaxAttempts,

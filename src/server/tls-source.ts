@@ -37,7 +37,9 @@ async function read(flag: string, file: string): Promise<Buffer> {
 }
 
 async function loadPair(certFile: string, keyFile: string): Promise<TlsPair> {
-  const [cert, key] = await Promise.all([read("--tls-cert", certFile), read("--tls-key", keyFile)]);
+  // One after the other: when both are unreadable, the error always names the certificate.
+  const cert = await read("--tls-cert", certFile);
+  const key = await read("--tls-key", keyFile);
   try {
     // Parses both PEMs and checks that the key belongs to the certificate.
     createSecureContext({ cert, key });

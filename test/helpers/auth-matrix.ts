@@ -1,20 +1,19 @@
 /**
  * The permission matrix (issue 9 "Tests"): the same users, the same operations and the same
  * expected allow/deny on every door. A door is one row of {@link Door}: it says how it performs
- * each operation in its dialect and how it reads its answer as an {@link Outcome}. New doors (the
- * ohpq text bridge, the HTTP bridges) add a `Door` and run {@link runMatrix}.
+ * each operation in its dialect and how it reads its answer as an {@link Outcome}. The RPC doors
+ * are here; the TCP bridges' in auth-matrix-tcp.ts, the HTTP bridges' in auth-matrix-http.ts.
  */
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import type { Duplex } from "node:stream";
-import * as tls from "node:tls";
 import type { UserConfig } from "../../src/auth/index.js";
-import { encodeCommand } from "../../src/bridges/okq/resp-encoder.js";
-import { createTestClients, type RpcProtocol } from "./clients.js";
+import { createTestClients, type RpcProtocol, type TestClients } from "./clients.js";
 import type { TestServer } from "./start-test-server.js";
 
-/** How a door answered, in the matrix's words. */
-export type Outcome = "ok" | "unauthenticated" | "denied";
+/**
+ * How a door answered, in the matrix's words. `refused`: a door whose dialect answers both
+ * refusals alike (RestMQ's 401) says only that; it matches an expected `unauthenticated` or `denied`.
+ */
+export type Outcome = "ok" | "unauthenticated" | "denied" | "refused";
 
 /** What a case does. Every door does publish and consume; `admin` and `read` where it can. */
 export type Operation =
@@ -24,6 +23,8 @@ export type Operation =
   | { kind: "consume"; queue: string }
   /** A stream of a topic's log (server streaming). */
   | { kind: "read"; topic: string }
+  /** Rewind a queue's subscription (a Seek: the subscriber role; OPQ's replay). */
+  | { kind: "seek"; queue: string }
   /** Something only admins may do (each door picks one: ListTopics, QFLUSH, …). */
   | { kind: "admin" };
 
@@ -37,6 +38,19 @@ export interface Door {
   readonly operations: ReadonlySet<Operation["kind"]>;
   /** Whether the dialect can send bearer tokens (RPC: yes; RESP, text: passwords only). */
   readonly tokens: boolean;
+  /** Fewest cases the door must run (a door with one operation runs fewer). Default 18. */
+  readonly minCases?: number;
+  /**
+   * Makes the matrix's queues ({@link MATRIX_QUEUES}) the way this door needs them, with an
+   * admin's clients. Default: each a topic with `queue: true`.
+   */
+  prepare?(server: TestServer, admin: TestClients): Promise<void>;
+  /** Releases what the door holds beyond one case (after its matrix ran). */
+  close?(): Promise<void>;
+  /**
+   * Performs `op` as `as` and says how the door answered. It returns only once what the operation
+   * set going has settled (live consumers gone, deliveries done), so the next case starts quiet.
+   */
   run(server: TestServer, as: Credentials, op: Operation): Promise<Outcome>;
 }
 
@@ -83,6 +97,7 @@ export interface MatrixCase {
 const publish = (topic: string): Operation => ({ kind: "publish", topic });
 const consume = (queue: string): Operation => ({ kind: "consume", queue });
 const read = (topic: string): Operation => ({ kind: "read", topic });
+const seek = (queue: string): Operation => ({ kind: "seek", queue });
 const admin: Operation = { kind: "admin" };
 
 /** The expected answers: the same on every door. */
@@ -96,6 +111,9 @@ export const MATRIX: readonly MatrixCase[] = [
   { who: "pub", op: publish("orders"), expect: "ok" },
   { who: "pub", op: publish("orders.eu"), expect: "ok" },
   { who: "pub", op: publish("billing"), expect: "denied" },
+  // Topics that do not exist: a bridge that creates queues on first use must create none here.
+  { who: "pub", op: publish("billing.new"), expect: "denied" },
+  { who: "sub", op: publish("orders.new"), expect: "denied" },
   { who: "pub", op: consume("orders"), expect: "denied" },
   { who: "pub", op: read("orders"), expect: "denied" },
   { who: "pub", op: admin, expect: "denied" },
@@ -118,10 +136,39 @@ export const MATRIX: readonly MatrixCase[] = [
   { who: "both", op: publish("billing"), expect: "ok" },
   { who: "both", op: consume("billing"), expect: "ok" },
   { who: "both", op: admin, expect: "denied" },
+  { who: "nobody", op: seek("orders"), expect: "unauthenticated" },
+  { who: "pub", op: seek("orders"), expect: "denied" },
+  { who: "pubToken", op: seek("orders"), expect: "denied" },
+  { who: "sub", op: seek("orders"), expect: "ok" },
+  { who: "sub", op: seek("billing"), expect: "denied" },
+  { who: "reader", op: seek("billing"), expect: "ok" },
+  { who: "admin", op: seek("orders"), expect: "denied" },
+  { who: "both", op: seek("billing"), expect: "ok" },
 ];
 
-/** Runs every case the door supports and asserts all answers at once (a table of mismatches). */
-export async function runMatrix(server: TestServer, door: Door): Promise<void> {
+/** Whether an answer is the one a case expects (`refused` stands for either refusal). */
+function matches(got: Outcome, expect: Outcome): boolean {
+  return got === expect || (got === "refused" && (expect === "unauthenticated" || expect === "denied"));
+}
+
+/**
+ * What a refused call must leave as it was: the topics (and the last seq of each: nothing
+ * published), and the subscriptions with their backlog (nothing consumed, acked or rewound).
+ */
+export async function brokerState(admin: TestClients): Promise<string> {
+  const { topics, subscriptions } = await admin.admin.getStats({});
+  return JSON.stringify({
+    topics: topics.map((t) => [t.name, String(t.lastSeq), t.subscriptions]).sort(),
+    subscriptions: subscriptions.map((x) => [x.name, x.topic, String(x.backlog)]).sort(),
+  });
+}
+
+/**
+ * Runs every case the door supports and asserts all answers at once (a table of mismatches).
+ * With `admin` (an admin's clients), every case the door answers with a refusal must also leave
+ * the broker as it was ({@link brokerState}: nothing stored, created, consumed or rewound).
+ */
+export async function runMatrix(server: TestServer, door: Door, admin?: TestClients): Promise<void> {
   const wrong: string[] = [];
   let ran = 0;
   for (const c of MATRIX) {
@@ -129,10 +176,16 @@ export async function runMatrix(server: TestServer, door: Door): Promise<void> {
     if (!door.operations.has(c.op.kind)) continue;
     if (creds && "token" in creds && !door.tokens) continue;
     ran++;
+    const before = c.expect !== "ok" && admin ? await brokerState(admin) : undefined;
     const got = await door.run(server, creds, c.op);
-    if (got !== c.expect) wrong.push(`${c.who} ${JSON.stringify(c.op)}: expected ${c.expect}, got ${got}`);
+    const what = `${c.who} ${JSON.stringify(c.op)}`;
+    if (!matches(got, c.expect)) wrong.push(`${what}: expected ${c.expect}, got ${got}`);
+    else if (before !== undefined && admin && (await brokerState(admin)) !== before) {
+      wrong.push(`${what}: refused, but the broker changed: ${before} -> ${await brokerState(admin)}`);
+    }
   }
-  assert.ok(ran >= 18, `${door.name} ran ${ran} cases`);
+  const least = door.minCases ?? 18;
+  assert.ok(ran >= least, `${door.name} ran ${ran} cases (at least ${least} expected)`);
   assert.deepEqual(wrong, [], `${door.name}: answers that differ from the matrix`);
 }
 
@@ -158,7 +211,7 @@ async function rpcOutcome(call: () => Promise<unknown>): Promise<Outcome> {
 export function rpcDoor(protocol: RpcProtocol, tlsCa?: string): Door {
   return {
     name: `${protocol}${tlsCa ? " over TLS" : ""}`,
-    operations: new Set(["publish", "consume", "read", "admin"]),
+    operations: new Set(["publish", "consume", "read", "seek", "admin"]),
     tokens: true,
     async run(server, creds, op) {
       const authorization =
@@ -186,6 +239,9 @@ export function rpcDoor(protocol: RpcProtocol, tlsCa?: string): Door {
                 // drains the log
               }
               return;
+            case "seek":
+              await c.replay.seek({ subscription: op.queue, target: { case: "seq", value: 1n } });
+              return;
             case "admin":
               await c.admin.listTopics({});
               return;
@@ -193,159 +249,6 @@ export function rpcDoor(protocol: RpcProtocol, tlsCa?: string): Door {
         });
       } finally {
         c.close();
-      }
-    },
-  };
-}
-
-/** Reads one RESP reply (simple, error, integer, bulk, array) and returns its first line. */
-async function readReply(socket: Duplex, buffered: { data: Buffer }): Promise<string> {
-  const complete = (b: Buffer, at: number): number | undefined => {
-    const eol = b.indexOf("\r\n", at);
-    if (eol < 0) return undefined;
-    const type = String.fromCharCode(b[at] as number);
-    const n = Number(b.subarray(at + 1, eol).toString("latin1"));
-    if (type === "$") return n < 0 ? eol + 2 : b.length >= eol + 4 + n ? eol + 4 + n : undefined;
-    if (type === "*") {
-      let pos: number | undefined = eol + 2;
-      for (let i = 0; i < n && pos !== undefined; i++) pos = complete(b, pos);
-      return pos;
-    }
-    return eol + 2;
-  };
-  for (;;) {
-    const end = complete(buffered.data, 0);
-    if (end !== undefined && buffered.data.length > 0) {
-      const line = buffered.data.subarray(0, buffered.data.indexOf("\r\n")).toString("utf8");
-      buffered.data = buffered.data.subarray(end);
-      return line;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no RESP reply within 5 s")), 5_000);
-      socket.once("data", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-}
-
-/** What a RESP answer means in the matrix; fails on an answer no case expects. */
-function respOutcome(line: string): Outcome {
-  if (line.startsWith("-NOAUTH ") || line.startsWith("-WRONGPASS ")) return "unauthenticated";
-  if (line.startsWith("-NOPERM ")) return "denied";
-  if (line.startsWith("-")) throw new Error(`unexpected RESP error: ${line}`);
-  return "ok";
-}
-
-/** The okQ bridge (RESP): AUTH, then QLPUSH / QRPOP / QFLUSH. */
-export function respDoor(tlsCa?: string): Door {
-  return {
-    name: `resp${tlsCa ? " over TLS" : ""}`,
-    operations: new Set(["publish", "consume", "admin"]),
-    tokens: false,
-    async run(server, creds, op) {
-      const { host, port } = server.okq as { host: string; port: number };
-      const socket: net.Socket = tlsCa ? tls.connect({ host, port, ca: tlsCa }) : net.connect({ host, port });
-      await new Promise<void>((resolve, reject) => {
-        socket.once(tlsCa ? "secureConnect" : "connect", resolve);
-        socket.once("error", reject);
-      });
-      const buffered = { data: Buffer.alloc(0) };
-      socket.on("data", (chunk: Buffer) => {
-        buffered.data = Buffer.concat([buffered.data, chunk]);
-      });
-      const send = async (...args: string[]) => {
-        socket.write(encodeCommand(args));
-        return readReply(socket, buffered);
-      };
-      try {
-        if (creds && "user" in creds) {
-          const reply = await send("AUTH", creds.user, creds.password);
-          if (reply !== "+OK") return respOutcome(reply);
-        }
-        switch (op.kind) {
-          case "publish":
-            return respOutcome(await send("QLPUSH", op.topic, `id-${Math.random()}`, "x"));
-          case "consume":
-            return respOutcome(await send("QRPOP", op.queue, "EX", "0"));
-          case "admin":
-            return respOutcome(await send("QFLUSH", "orders"));
-          default:
-            throw new Error(`resp cannot ${op.kind}`);
-        }
-      } finally {
-        socket.destroy();
-      }
-    },
-  };
-}
-
-/** Reads one `\n`-terminated line (within 5 s). */
-async function readLine(socket: Duplex, buffered: { data: Buffer }): Promise<string> {
-  for (;;) {
-    const nl = buffered.data.indexOf(0x0a);
-    if (nl >= 0) {
-      const line = buffered.data.subarray(0, nl).toString("utf8");
-      buffered.data = buffered.data.subarray(nl + 1);
-      return line;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no ohpq line within 5 s")), 5_000);
-      socket.once("data", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-}
-
-/** What an ohpq answer line means in the matrix (protocols.md §4.3). */
-function ohpqOutcome(line: string): Outcome {
-  if (line === "ERROR not authenticated" || line === "ERROR authentication failed") return "unauthenticated";
-  if (line === "ERROR permission denied") return "denied";
-  if (line.startsWith("ERROR")) throw new Error(`unexpected ohpq error: ${line}`);
-  return "ok";
-}
-
-/** The "Oh, Please Queue" text bridge: AUTH, then PUB / GET (it has no admin command). */
-export function ohpqDoor(tlsCa?: string): Door {
-  return {
-    name: `ohpq text${tlsCa ? " over TLS" : ""}`,
-    operations: new Set(["publish", "consume"]),
-    tokens: false,
-    async run(server, creds, op) {
-      const address = server.addresses.ohpq as string;
-      const i = address.lastIndexOf(":");
-      const target = { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
-      const socket: net.Socket = tlsCa ? tls.connect({ ...target, ca: tlsCa }) : net.connect(target);
-      await new Promise<void>((resolve, reject) => {
-        socket.once(tlsCa ? "secureConnect" : "connect", resolve);
-        socket.once("error", reject);
-      });
-      const buffered = { data: Buffer.alloc(0) };
-      socket.on("data", (chunk: Buffer) => {
-        buffered.data = Buffer.concat([buffered.data, chunk]);
-      });
-      const send = (line: string) => {
-        socket.write(`${line}\n`);
-        return readLine(socket, buffered);
-      };
-      try {
-        if (creds && "user" in creds) {
-          const reply = await send(`AUTH ${creds.user} ${creds.password}`);
-          if (reply !== "OK authenticated") return ohpqOutcome(reply);
-        }
-        switch (op.kind) {
-          case "publish":
-            return ohpqOutcome(await send(`PUB ${op.topic} matrix message`));
-          case "consume":
-            return ohpqOutcome(await send(`GET ${op.queue}`));
-          default:
-            throw new Error(`ohpq cannot ${op.kind}`);
-        }
-      } finally {
-        socket.destroy();
       }
     },
   };

@@ -36,6 +36,8 @@ export interface TestTransportOptions {
   ca?: string;
   /** An `Authorization` header sent with every call (`Basic …`, `Bearer …`). */
   authorization?: string;
+  /** The local address the client's connections come from (e.g. `127.0.0.2`, to be another peer). */
+  localAddress?: string;
 }
 
 /**
@@ -47,14 +49,18 @@ export function createTestTransport(
   protocol: RpcProtocol,
   options: TestTransportOptions = {},
 ): TestTransport {
-  const { authorization, ca } = options;
+  const { authorization, ca, localAddress } = options;
+  const from = localAddress === undefined ? {} : { localAddress };
   const withAuth: Interceptor = (next) => (req) => {
     if (authorization !== undefined) req.header.set("authorization", authorization);
     return next(req);
   };
   const interceptors = [withAuth];
   if (protocol === "grpc" || protocol === "connect-h2" || protocol === "connect-json-h2") {
-    const sessionManager = new Http2SessionManager(baseUrl, undefined, ca === undefined ? {} : { ca });
+    const sessionManager = new Http2SessionManager(baseUrl, undefined, {
+      ...(ca === undefined ? {} : { ca }),
+      ...from,
+    });
     const h2 = { baseUrl, sessionManager, interceptors, httpVersion: "2" as const };
     return {
       transport:
@@ -64,7 +70,8 @@ export function createTestTransport(
       close: () => sessionManager.abort(),
     };
   }
-  const agent = ca === undefined ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true, ca });
+  const agent =
+    ca === undefined ? new http.Agent({ keepAlive: true, ...from }) : new https.Agent({ keepAlive: true, ca, ...from });
   const transportOptions = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors };
   return {
     transport:

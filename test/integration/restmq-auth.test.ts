@@ -74,4 +74,39 @@ describe("restmq auth", () => {
       comet.close();
     }
   });
+
+  it("restmq auth - an add the broker refuses creates no queue (REST, POST / and the JSON protocol)", async () => {
+    const rest = server.addresses.restmq as string;
+    const admin = createTestClients(server.baseUrl, "connect", { authorization: "Bearer tok-admin" });
+    const topics = async () => (await admin.admin.listTopics({})).topics.map((t) => t.name).sort();
+    const add = (path: string, body: string, headers: Record<string, string>) => {
+      const f = form(body);
+      return rawRequest(rest, "POST", path, { ...f, headers: { ...f.headers, ...headers } });
+    };
+    try {
+      const before = await topics();
+      // pub publishes to orders and orders.*; sub has no publisher role; nobody has no credentials.
+      const refused = [
+        await add("/q/billing.new", "value=x", basic("pub", "pub-pw")),
+        await add("/q/orders.new", "value=x", basic("sub", "sub-pw")),
+        await add("/q/orders.new", "value=x", {}),
+        await add("/", "queue=billing.new&value=x", basic("pub", "pub-pw")),
+        await add(
+          "/queue",
+          `body=${encodeURIComponent('{"cmd":"add","queue":"billing.new","value":"x"}')}`,
+          basic("pub", "pub-pw"),
+        ),
+      ];
+      assert.deepEqual(
+        refused.map((r) => r.status),
+        [401, 401, 401, 401, 401],
+      );
+      assert.deepEqual(await topics(), before, "no queue was created for a refused add");
+      const ok = await add("/q/orders.new", "value=x", basic("pub", "pub-pw"));
+      assert.deepEqual([ok.status, ok.body.toString()], [200, "orders.new:1\r\n"]);
+      assert.deepEqual(await topics(), [...before, "orders.new"].sort());
+    } finally {
+      admin.close();
+    }
+  });
 });

@@ -1,10 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/index.js";
-import { type BrokerClients, reasonOf } from "../bridge.js";
+import { type BrokerClients, checkMayConsume, metadataOfAny, reasonOfAny } from "../bridge.js";
 import { type BoundFields, bindBody } from "./bind.js";
 import type { FetchSettler } from "./fetch-settle.js";
 import { goJsonStrings } from "./go-json.js";
-import { bodyHead, type GopherRequest, type GopherResponse, readBody, sendJson, sendMessage } from "./http-io.js";
+import {
+  bodyHead,
+  type GopherRequest,
+  type GopherResponse,
+  readBody,
+  sendJson,
+  sendMessage,
+  sendUnauthorized,
+} from "./http-io.js";
+import type { PublishPermissions } from "./permissions.js";
 import type { PublishOutcome, SubjectPublisher } from "./publisher.js";
 import { badSubject } from "./subject.js";
 import type { SubscriberRegistry } from "./subscribers.js";
@@ -16,8 +25,17 @@ export type GopherMethod = "publish" | "subscribe" | "fetch";
 
 /** What the endpoints need. */
 export interface EndpointDeps {
-  /** The broker clients for this request (one place, so auth can hand out per-principal clients). */
+  /** The broker clients of this request's user (the bridge's own while auth is off). */
   clientsFor(req: GopherRequest): BrokerClients;
+  /**
+   * The bridge's own clients: for what the bridge does on a user's behalf once the broker has said
+   * the user may (creating a subscriber's subscription and topic, finding a subscriber's subject).
+   */
+  bridgeClients: BrokerClients;
+  /** Whether a user may publish to a subject (asked once per user and subject). */
+  publishPermissions: PublishPermissions;
+  /** The `WWW-Authenticate` value of a 401. */
+  challenge: string;
   publisher: SubjectPublisher;
   logger: Logger;
   /** Prefix of the subscription names the bridge creates; the GopherMQ id follows it. */
@@ -79,7 +97,9 @@ export function createEndpoints(deps: EndpointDeps) {
 
   /** Answers a broker failure; returns the status. */
   function failed(req: GopherRequest, res: GopherResponse, what: string, error: unknown): number {
-    const reason = reasonOf(error);
+    const reason = reasonOfAny(error);
+    if (reason === "UNAUTHENTICATED") return unauthorized(req, res, error);
+    if (reason === "PERMISSION_DENIED") return send(req, res, 403, "Forbidden");
     if (reason === "SHUTTING_DOWN") return send(req, res, 503, "Service Unavailable");
     if (reason === "PAYLOAD_TOO_LARGE") return send(req, res, 413, "Request Entity Too Large");
     if (reason === "BACKLOG_FULL") return send(req, res, 429, "broker overflow");
@@ -90,6 +110,12 @@ export function createEndpoints(deps: EndpointDeps) {
   function send(req: GopherRequest, res: GopherResponse, status: number, message: string): number {
     sendMessage(req, res, status, message);
     return status;
+  }
+
+  /** 401 for a broker call refused as UNAUTHENTICATED (credentials were checked at the door already). */
+  function unauthorized(req: GopherRequest, res: GopherResponse, error: unknown): number {
+    sendUnauthorized(req, res, deps.challenge, Number(metadataOfAny(error).retry_after_ms), false);
+    return 401;
   }
 
   function answerPublish(req: GopherRequest, res: GopherResponse, outcome: PublishOutcome): number {
@@ -114,7 +140,14 @@ export function createEndpoints(deps: EndpointDeps) {
     const bound = await bind(req, res, ["subject", "data"] as const);
     if ("status" in bound) return bound.status as number;
     if (badSubject(bound.subject)) return send(req, res, 400, "invalid subject");
-    const outcome = await deps.publisher.publish(deps.clientsFor(req), bound.subject, Buffer.from(bound.data));
+    const clients = deps.clientsFor(req);
+    try {
+      // Before GopherMQ's own checks: a user the broker refuses learns nothing about the subject.
+      await deps.publishPermissions.check(clients, bound.subject);
+    } catch (e) {
+      return failed(req, res, "publish", e);
+    }
+    const outcome = await deps.publisher.publish(clients, bound.subject, Buffer.from(bound.data));
     return answerPublish(req, res, outcome);
   }
 
@@ -130,16 +163,23 @@ export function createEndpoints(deps: EndpointDeps) {
       sendJson(req, res, 200, { status: "ok" });
       return 200;
     }
+    const clients = deps.clientsFor(req);
+    try {
+      // A refusal is answered, not only logged: no user publishes blind.
+      await deps.publishPermissions.check(clients, subject);
+    } catch (e) {
+      return failed(req, res, "publish", e);
+    }
     const release = await deps.asyncSlot(signal);
     if (!release) return send(req, res, 503, "Service Unavailable");
     if (!deps.publisher.admits(bound.data.length)) {
       release();
       return send(req, res, 503, "Service Unavailable");
     }
-    void deps.publisher.publish(deps.clientsFor(req), subject, Buffer.from(bound.data)).then((outcome) => {
+    void deps.publisher.publish(clients, subject, Buffer.from(bound.data)).then((outcome) => {
       release();
       if (outcome.kind === "ok") return;
-      warn(outcome.kind === "failed" ? (reasonOf(outcome.error) ?? String(outcome.error)) : outcome.kind);
+      warn(outcome.kind === "failed" ? (reasonOfAny(outcome.error) ?? String(outcome.error)) : outcome.kind);
     });
     sendJson(req, res, 200, { status: "ok" });
     return 200;
@@ -150,15 +190,26 @@ export function createEndpoints(deps: EndpointDeps) {
     if ("status" in bound) return bound.status as number;
     const subject = bound.subject;
     if (badSubject(subject)) return send(req, res, 400, "invalid subject");
+    const clients = deps.clientsFor(req);
+    if (clients !== deps.bridgeClients) {
+      try {
+        // The bridge creates the subscription (and topic) itself, so the broker is asked first
+        // whether this user may consume from the subject: a refused user creates nothing.
+        await checkMayConsume(clients, subject);
+      } catch (e) {
+        if (reasonOfAny(e) === "INVALID_NAME") return send(req, res, 400, "invalid subject");
+        return failed(req, res, "subscribe", e);
+      }
+    }
     // A bound of this bridge, not GopherMQ's (docs/gophermq.md "Bounds").
     if (!registry.hasRoom(subscribing)) return send(req, res, 429, "too many subscribers");
     subscribing++;
     const turn = await deps.cleanup.beforeSubscribe(subject);
     try {
       const id = randomUUID();
-      const outcome = await createSubscriber(deps.clientsFor(req), id, subject);
+      const outcome = await createSubscriber(deps.bridgeClients, id, subject);
       if (outcome !== "ok") {
-        if (reasonOf(outcome.error) === "INVALID_NAME") return send(req, res, 400, "invalid subject");
+        if (reasonOfAny(outcome.error) === "INVALID_NAME") return send(req, res, 400, "invalid subject");
         return failed(req, res, "subscribe", outcome.error);
       }
       registry.add(id, subject);
@@ -186,12 +237,12 @@ export function createEndpoints(deps: EndpointDeps) {
       try {
         await clients.admin.createSubscription({ subscription });
       } catch (e) {
-        if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+        if (reasonOfAny(e) !== "TOPIC_NOT_FOUND") throw e;
         try {
           await clients.admin.createTopic({ name: subject });
           registry.createdTopic(subject);
         } catch (c) {
-          if (reasonOf(c) !== "ALREADY_EXISTS") throw c;
+          if (reasonOfAny(c) !== "ALREADY_EXISTS") throw c;
         }
         await clients.admin.createSubscription({ subscription });
       }
@@ -212,7 +263,7 @@ export function createEndpoints(deps: EndpointDeps) {
       if (subject !== undefined && registry.hasRoom(0)) registry.add(id, subject);
       return subject;
     } catch (e) {
-      const reason = reasonOf(e);
+      const reason = reasonOfAny(e);
       if (reason === "SUBSCRIPTION_NOT_FOUND" || reason === "INVALID_NAME") return undefined;
       throw e;
     }
@@ -250,7 +301,8 @@ export function createEndpoints(deps: EndpointDeps) {
     const data: Uint8Array[] = [];
     const ackIds: string[] = [];
     try {
-      if (id === "" || (await subjectOf(clients, id)) !== subject) return send(req, res, 404, "bad id");
+      // The bridge's own lookup; the Pull below, as the user, is what the broker judges.
+      if (id === "" || (await subjectOf(deps.bridgeClients, id)) !== subject) return send(req, res, 404, "bad id");
       // One fetch of a subscriber at a time, and after the acks and releases of the ones before:
       // messages a fetch whose client went away gives back go to the next fetch.
       await f.before;
@@ -273,7 +325,7 @@ export function createEndpoints(deps: EndpointDeps) {
         if (got.messages.length < want) break;
       }
     } catch (e) {
-      if (reasonOf(e) === "SUBSCRIPTION_NOT_FOUND") {
+      if (reasonOfAny(e) === "SUBSCRIPTION_NOT_FOUND") {
         registry.forget(id);
         // Messages taken by an earlier pull of this fetch are answered, not dropped.
         if (data.length === 0) return send(req, res, 404, "bad id");

@@ -86,3 +86,22 @@ export function sendNoContent(res: GopherResponse, status: number, headers: Reco
 export function sendMessage(req: GopherRequest, res: GopherResponse, status: number, text: string): void {
   sendJson(req, res, status, { message: text });
 }
+
+/**
+ * Echo's answer for missing or refused credentials (its BasicAuth middleware's `{"message":
+ * "Unauthorized"}`), with `challenge` as `WWW-Authenticate`, `Retry-After` (seconds) when
+ * `retryAfterMs` is set (the address is slowed down after failed logins), and `Connection: close`
+ * on HTTP/1.1 when the body was left unread.
+ */
+export function sendUnauthorized(
+  req: GopherRequest,
+  res: GopherResponse,
+  challenge: string,
+  retryAfterMs: number,
+  bodyUnread: boolean,
+): void {
+  const headers: Record<string, string> = { "www-authenticate": challenge };
+  if (retryAfterMs > 0) headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
+  if (bodyUnread && req.httpVersionMajor === 1) headers.connection = "close";
+  sendJson(req, res, 401, { message: "Unauthorized" }, headers);
+}

@@ -1,10 +1,26 @@
 import { type Clock, type Logger, linkSignals, systemClock } from "../../util/index.js";
-import type { BridgeMetrics, BrokerClients } from "../bridge.js";
+import {
+  type BridgeMetrics,
+  type BrokerClients,
+  type HttpBridgeAuth,
+  httpRequestClients,
+  metadataOfAny,
+  reasonOfAny,
+} from "../bridge.js";
 import { createAsyncSlots } from "./async-slots.js";
 import { createEndpoints, type GopherMethod } from "./endpoints.js";
 import { createFetchSettler } from "./fetch-settle.js";
-import { type GopherRequest, type GopherResponse, routePath, sendJson, sendMessage, sendNoContent } from "./http-io.js";
+import {
+  type GopherRequest,
+  type GopherResponse,
+  routePath,
+  sendJson,
+  sendMessage,
+  sendNoContent,
+  sendUnauthorized,
+} from "./http-io.js";
 import { type GophermqMetrics, noGophermqMetrics } from "./metrics.js";
+import { createPublishPermissions } from "./permissions.js";
 import { createSubjectPublisher } from "./publisher.js";
 import { createSubscriberRegistry } from "./subscribers.js";
 import { createTopicCleanup } from "./topic-cleanup.js";
@@ -24,6 +40,11 @@ export interface GophermqBridgeDeps {
   shutdownSignal: AbortSignal;
   /** Time for subscriber expiry and topic cleanup. Default: the system clock. */
   clock?: Clock;
+  /**
+   * The broker's users; absent or not enabled: auth is off and every request uses `clients`. On:
+   * each API request acts as the user of its HTTP Basic (or bearer) `Authorization` header.
+   */
+  auth?: HttpBridgeAuth;
 }
 
 /** Options of {@link createGophermqBridge}; every one has a default. */
@@ -117,9 +138,15 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
   });
   const fetchWriteTimeoutMs = options.fetchWriteTimeoutMs ?? 60_000;
   const settler = createFetchSettler({ logger: deps.logger, writeTimeoutMs: fetchWriteTimeoutMs });
+  /** Each API request's clients, set once its credentials are checked (see `serve`). */
+  const requestClients = new WeakMap<GopherRequest, BrokerClients>();
+  const challenge = deps.auth?.authenticator.wwwAuthenticate ?? 'Basic realm="switchyard", charset="UTF-8"';
   const endpoints = createEndpoints({
-    // One place per request: with auth, this hands out the principal's clients.
-    clientsFor: () => deps.clients,
+    // The one place a request gets its clients: its user's, or the bridge's own while auth is off.
+    clientsFor: (req) => requestClients.get(req) ?? deps.clients,
+    bridgeClients: deps.clients,
+    publishPermissions: createPublishPermissions(deps.clients),
+    challenge,
     publisher,
     logger: deps.logger,
     subscriptionPrefix: SUBSCRIPTION_PREFIX,
@@ -159,15 +186,30 @@ export function createGophermqBridge(deps: GophermqBridgeDeps, options: Gophermq
       sendNoContent(res, 204);
       return;
     }
+    const started = performance.now();
+    // As Echo's BasicAuth middleware: credentials before anything is read (the body stays unread).
+    const authenticated = await authenticate(req, res);
     if (route.name === "publish-async") {
-      const status = await endpoints.publishAsync(req, res, signal);
+      const status = authenticated ? await endpoints.publishAsync(req, res, signal) : 401;
       if (status >= 400) deps.metrics.error(BRIDGE, route.name);
       return;
     }
-    const started = performance.now();
-    const status = await endpoints[route.name](req, res, gone);
+    const status = authenticated ? await endpoints[route.name](req, res, gone) : 401;
     gophermqMetrics.request(route.name, status, (performance.now() - started) / 1000);
     if (status >= 400) deps.metrics.error(BRIDGE, route.name);
+  }
+
+  /** Checks the request's credentials and records its clients; false once it answered 401 itself. */
+  async function authenticate(req: GopherRequest, res: GopherResponse): Promise<boolean> {
+    try {
+      const peer = req.socket?.remoteAddress ?? "";
+      requestClients.set(req, await httpRequestClients(deps.auth, deps.clients, req.headers.authorization, peer));
+      return true;
+    } catch (e) {
+      if (reasonOfAny(e) !== "UNAUTHENTICATED") throw e;
+      sendUnauthorized(req, res, challenge, Number(metadataOfAny(e).retry_after_ms), true);
+      return false;
+    }
   }
 
   return {

@@ -101,6 +101,15 @@ export class PendingSlots {
    */
   async releaseAll(): Promise<void> {
     this.closed = true;
+    await this.giveBackAll();
+  }
+
+  /**
+   * Empties every slot without `onFree` and gives the messages leased by GET back to their queues
+   * at once (a new login: nothing leased under the old one stays pending); a SUB stream's
+   * messages go back when the stream ends.
+   */
+  async giveBackAll(): Promise<void> {
     const held = [...this.slots.values()];
     this.slots.clear();
     for (const slot of held) this.ctx.options.clock.clearTimer(slot.timer);

@@ -97,6 +97,16 @@ export class OhpqSession implements CommandSession {
     this.subs.add(queue);
   }
 
+  async switchUser(clients: BrokerClients): Promise<void> {
+    const before = this.clients;
+    this.clients = clients;
+    if (before === undefined || before === clients) return;
+    // The old login's streams end (the broker takes back what they hold) and reopen as the new
+    // user after this reply; what GET holds goes back through the old user's clients.
+    this.subs.reopenAll(clients);
+    await this.pending.giveBackAll();
+  }
+
   // --- input ----------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {

@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../util/index.js";
-import { type BridgeMetrics, type BrokerClients, reasonOf } from "../bridge.js";
+import {
+  type BridgeMetrics,
+  type BrokerClients,
+  checkMayPublish,
+  type HttpBridgeAuth,
+  httpRequestClients,
+  reasonOf,
+} from "../bridge.js";
 import { type BodyBudget, createBodyBudget, type Form, FormError, parseForm, readBody } from "./form.js";
 import { pushMessage } from "./push.js";
 import { replay, replayRequest } from "./replay.js";
@@ -34,6 +41,11 @@ export interface OpqBridgeDeps {
   metrics: BridgeMetrics;
   /** Aborted when the server shuts down. */
   shutdownSignal: AbortSignal;
+  /**
+   * The broker's users; absent or not enabled: auth is off and every request uses `clients`.
+   * On: each request acts as the user of its HTTP Basic (or bearer) `Authorization` header.
+   */
+  auth?: HttpBridgeAuth;
 }
 
 /** Options of {@link createOpqBridge}. */
@@ -73,13 +85,17 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
   const { logger, metrics } = deps;
   const budget: BodyBudget = createBodyBudget(options.maxBufferedBytes ?? 256 * 1024 * 1024);
   const topics = createOpqTopics(() => deps.clients, options, logger);
+  const authOn = deps.auth?.authenticator.enabled === true;
+  const challenge = deps.auth?.authenticator.wwwAuthenticate;
+  /** The producer's `Authorization` header is the broker's credentials when auth is on: never stored or forwarded. */
+  const dropHeaders: ReadonlySet<string> = new Set(authOn ? ["authorization"] : []);
+
   /**
-   * The one place a request gets its broker clients. When the broker has users this becomes
-   * `clientsAs(await auth.fromHttpBasic(req.headers.authorization, peer))`, and `authorization`
-   * joins `dropHeaders` of {@link pushMessage} so a producer's credentials never reach a target.
-   * (Topic set-up in topics.ts stays on the bridge's own clients.)
+   * The one place a request gets its broker clients: the bridge's own while auth is off, else the
+   * clients of the user its HTTP Basic (or bearer) header names. Rejects UNAUTHENTICATED.
    */
-  const clientsFor = (_req: IncomingMessage): BrokerClients => deps.clients;
+  const clientsFor = (req: IncomingMessage): Promise<BrokerClients> =>
+    httpRequestClients(deps.auth, deps.clients, req.headers.authorization, req.socket?.remoteAddress ?? "");
 
   /**
    * Reads the request's form, or answers (413, 503) and resolves undefined. The body's bytes stay
@@ -122,26 +138,31 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     }
   }
 
-  async function push(req: IncomingMessage, res: ServerResponse, form: Form): Promise<void> {
-    const message = pushMessage(form, req, { maxAttributes: options.maxAttributes, urlAllowed: options.urlAllowed });
+  async function push(req: IncomingMessage, res: ServerResponse, form: Form, clients: BrokerClients): Promise<void> {
+    const message = pushMessage(form, req, {
+      maxAttributes: options.maxAttributes,
+      urlAllowed: options.urlAllowed,
+      dropHeaders,
+    });
     if ("refused" in message) {
       sendBadRequest(res, message.refused);
       return;
     }
-    const clients = clientsFor(req);
+    // Set-up (topics.ts, the bridge's own clients) only for a user the broker lets publish there.
+    const permitted = clients === deps.clients ? undefined : () => checkMayPublish(clients, message.topic);
     const publish = () =>
       clients.publisher.publish(
         { topic: message.topic, messages: [{ attributes: message.attributes, orderingKey: OPQ_ORDERING_KEY }] },
         { signal: deps.shutdownSignal },
       );
     try {
-      await topics.ensure(message.topic);
+      await topics.ensure(message.topic, permitted);
       try {
         await publish();
       } catch (e) {
         // Deleted through another door since it was checked: prepare it again, once.
         if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
-        await topics.ensure(message.topic);
+        await topics.ensure(message.topic, permitted);
         await publish();
       }
       sendSuccess(res);
@@ -155,17 +176,38 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     }
   }
 
-  async function replayHandler(req: IncomingMessage, res: ServerResponse, form: Form): Promise<void> {
+  async function replayHandler(
+    _req: IncomingMessage,
+    res: ServerResponse,
+    form: Form,
+    clients: BrokerClients,
+  ): Promise<void> {
     const request = replayRequest(form);
     if ("refused" in request) {
       sendBadRequest(res);
       return;
     }
-    if (await replay(clientsFor(req), request.topic, request.cmd)) sendSuccess(res);
+    if (await replay(deps.clients, clients, request.topic, request.cmd)) sendSuccess(res);
     else sendText(res, 500, "delivery service is not ready");
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, form: Form) => Promise<void>> = {
+  /**
+   * Runs a route as the request's user. Credentials are checked before the body is read: a 401
+   * leaves the body unread and closes the connection (see `sendBrokerError`).
+   */
+  async function serveRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: (req: IncomingMessage, res: ServerResponse, form: Form, clients: BrokerClients) => Promise<void>,
+  ): Promise<void> {
+    const clients = await clientsFor(req);
+    await withForm(req, res, (form) => route(req, res, form, clients));
+  }
+
+  const routes: Record<
+    string,
+    (req: IncomingMessage, res: ServerResponse, form: Form, clients: BrokerClients) => Promise<void>
+  > = {
     "/opq/push": push,
     "/opq/replay": replayHandler,
   };
@@ -184,13 +226,13 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       }
       const command = path.slice("/opq/".length);
       metrics.command(BRIDGE, command);
-      withForm(req, res, (form) => route(req, res, form)).catch((e: unknown) => {
+      serveRoute(req, res, route).catch((e: unknown) => {
         metrics.error(BRIDGE, command);
         if (res.headersSent) {
           res.destroy();
           return;
         }
-        sendBrokerError(res, e, logger, command);
+        sendBrokerError(res, e, logger, command, challenge);
       });
     },
     refuseWhileClosing(_req, res) {

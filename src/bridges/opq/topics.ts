@@ -63,10 +63,12 @@ export interface OpqTopics {
   /**
    * Makes sure `topic` exists with its OPQ subscription, checked on every call (one
    * GetSubscription): the subscription may have been deleted over the API with the topic kept,
-   * and a publish would then be answered but never delivered. Throws {@link TopicConflictError}
-   * or a broker error.
+   * and a publish would then be answered but never delivered. When something must be created or
+   * updated, `permitted` runs first (the request's user must be one the broker lets publish
+   * there; it throws otherwise), so a refused user changes nothing. Throws
+   * {@link TopicConflictError}, what `permitted` throws, or a broker error.
    */
-  ensure(topic: string): Promise<void>;
+  ensure(topic: string, permitted?: () => Promise<void>): Promise<void>;
   /** Brings every existing OPQ subscription in line with the current options (run at start). */
   reconcile(): Promise<void>;
 }
@@ -166,7 +168,7 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
   }
 
   return {
-    async ensure(topic) {
+    async ensure(topic, permitted) {
       // Deleting the subscription after this check is as if it were deleted after the publish:
       // its messages go with it (the topic keeps them for Read and a new subscription's Seek).
       let sub: Subscription | undefined;
@@ -177,6 +179,7 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
         if (reasonOf(e) !== "INVALID_NAME") throw e;
       }
       if (isOpqSubscription(sub) && sub !== undefined && upToDate(sub, o)) return;
+      await permitted?.();
       let p = preparing.get(topic);
       if (p === undefined) {
         p = prepare(topic).finally(() => preparing.delete(topic));

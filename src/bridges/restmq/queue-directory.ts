@@ -1,5 +1,5 @@
 import { DedupScope } from "../../../gen/switchyard/v1/types_pb.js";
-import { type BrokerClients, reasonOf } from "../bridge.js";
+import { type BrokerClients, checkMayPublish, reasonOf } from "../bridge.js";
 
 /**
  * RestMQ queues are implicit: the first add creates one. Here a queue is a topic created with
@@ -8,8 +8,13 @@ import { type BrokerClients, reasonOf } from "../bridge.js";
  * a cached queue deleted behind the bridge's back is created again on TOPIC_NOT_FOUND.
  */
 export interface QueueDirectory {
-  /** Makes sure the queue's topic and subscription exist. Throws the broker's error otherwise. */
-  ensure(name: string): Promise<void>;
+  /**
+   * Makes sure the queue's topic and subscription exist. Throws the broker's error otherwise.
+   * `publisher`: the clients of the user whose add needs the queue. Unless they are the bridge's
+   * own, the broker is first asked whether that user may publish there (`checkMayPublish`), and
+   * a refused user (PERMISSION_DENIED, UNAUTHENTICATED: thrown) creates nothing.
+   */
+  ensure(name: string, publisher?: BrokerClients): Promise<void>;
   /** Drops a name from the cache (after TOPIC_NOT_FOUND or SUBSCRIPTION_NOT_FOUND). */
   forget(name: string): void;
   /** Calls `listener` with each queue the bridge creates (live consumers waiting for it start at once). */
@@ -29,13 +34,7 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
   const listeners: ((name: string) => void)[] = [];
 
   async function create(name: string): Promise<void> {
-    try {
-      await createOrComplete(name);
-    } catch (e) {
-      // A user who may not create queues may still use existing ones: the next call tells.
-      if (reasonOf(e) === "PERMISSION_DENIED") return;
-      throw e;
-    }
+    await createOrComplete(name);
     if (known.size >= MAX_CACHED) known.clear();
     known.add(name);
     for (const listener of listeners) listener(name);
@@ -62,14 +61,15 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
   }
 
   return {
-    ensure(name) {
-      if (known.has(name)) return Promise.resolve();
+    async ensure(name, publisher) {
+      if (known.has(name)) return;
+      if (publisher !== undefined && publisher !== clients) await checkMayPublish(publisher, name);
       let p = creating.get(name);
       if (!p) {
         p = create(name).finally(() => creating.delete(name));
         creating.set(name, p);
       }
-      return p;
+      await p;
     },
     forget(name) {
       known.delete(name);

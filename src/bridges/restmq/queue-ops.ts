@@ -64,7 +64,8 @@ export async function addElement(
     if (ttlSeconds <= 0) ttlMs = 1n;
     else if (ttlSeconds <= MAX_TTL_SECONDS) ttlMs = BigInt(ttlSeconds) * 1000n;
   }
-  await directory.ensure(queue);
+  // The queue is created (with the bridge's clients) only for a user the broker lets publish there.
+  await directory.ensure(queue, clients);
   const publish = () => clients.publisher.publish({ topic: queue, messages: [{ data, ttlMs }] });
   let response: Awaited<ReturnType<typeof publish>>;
   try {
@@ -72,7 +73,7 @@ export async function addElement(
   } catch (e) {
     if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
     directory.forget(queue); // deleted behind our back: RestMQ queues come back on the next add
-    await directory.ensure(queue);
+    await directory.ensure(queue, clients);
     response = await publish();
   }
   return `${queue}:${response.results[0]?.seq ?? 0n}`;
