@@ -206,7 +206,11 @@ export function replayCases(factory: StoreFactory): void {
         await store.seek("q", { kind: "snapshot", name }, T0);
       } catch (e) {
         const { reason, message, metadata } = e as BrokerError;
-        return { reason, message: message.replaceAll(`"${name}"`, '"NAME"'), metadata: { ...metadata, snapshot: "NAME" } };
+        return {
+          reason,
+          message: message.replaceAll(`"${name}"`, '"NAME"'),
+          metadata: { ...metadata, snapshot: "NAME" },
+        };
       }
       return assert.fail("the Seek succeeded");
     };
