@@ -36,7 +36,7 @@ export const gophermqListener: BridgeListenerDefinition = {
   flag: "--gophermq-port",
   serves: "GopherMQ HTTP API",
   port: (config) => config.gophermqPort,
-  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal, tls }) {
     const bridge = createGophermqBridge(
       {
         clients,
@@ -54,7 +54,11 @@ export const gophermqListener: BridgeListenerDefinition = {
         maxMessageBytes: config.maxMessageBytes,
       },
     );
-    const listener = createOnePortListener({ handler: bridge.handle as unknown as NodeHandler, logger });
+    const listener = createOnePortListener({
+      handler: bridge.handle as unknown as NodeHandler,
+      logger,
+      ...(tls ? { tls } : {}),
+    });
     return httpListener(listener, (graceMs) => bridge.close(graceMs));
   },
 };
@@ -69,7 +73,7 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
   flag: "--gophermq-metrics-port",
   serves: "Prometheus /metrics with GopherMQ's series",
   port: (config) => config.gophermqMetricsPort,
-  create({ logger, serverMetrics }) {
+  create({ logger, serverMetrics, tls }) {
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "/").split("?", 1)[0];
       if (path !== "/metrics") {
@@ -89,6 +93,8 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
         },
       );
     };
-    return httpListener(createOnePortListener({ handler: handle as unknown as NodeHandler, logger }));
+    return httpListener(
+      createOnePortListener({ handler: handle as unknown as NodeHandler, logger, ...(tls ? { tls } : {}) }),
+    );
   },
 };
