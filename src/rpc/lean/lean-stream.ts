@@ -176,7 +176,7 @@ export abstract class LeanExchange {
       this.end();
       return;
     }
-    this.pendingCheck.then(() => {
+    void this.pendingCheck.then(() => {
       if (!this.answered) this.end();
     });
   }
