@@ -22,7 +22,7 @@ export const ohpqListener: BridgeListenerDefinition = {
         maxConnections: config.ohpqMaxConnections,
       },
     );
-    const listener = createTcpListener(bridge, logger, tls);
+    const listener = createTcpListener(bridge, logger, tls, { maxConnections: config.ohpqMaxConnections });
     return {
       listen: (spec, signal) => listener.listen(spec, signal),
       stopAccepting: () => listener.stopAccepting(),

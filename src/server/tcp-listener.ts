@@ -14,6 +14,16 @@ export interface TcpListener {
   connections(): number;
 }
 
+/** Options of {@link createTcpListener}. */
+export interface TcpListenerOptions {
+  /**
+   * With TLS: connections at once, handshakes in progress included; past it a new connection is
+   * closed before its handshake starts (a handshake costs CPU and memory before the bridge, which
+   * enforces its own cap, sees the connection). Default: none.
+   */
+  maxConnections?: number;
+}
+
 /**
  * Creates the listener of a TCP bridge (RESP, text). Sockets are half-open capable, so a client
  * that sends its commands and then shuts down its side still gets every reply; TCP_NODELAY is on
@@ -22,7 +32,13 @@ export interface TcpListener {
  * over TLS; the bridge sees the decrypted stream, and a reloaded certificate applies to new
  * connections.
  */
-export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?: TlsSource): TcpListener {
+export function createTcpListener(
+  bridge: TcpBridge,
+  logger: Logger,
+  tlsSource?: TlsSource,
+  options: TcpListenerOptions = {},
+): TcpListener {
+  const maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
   /** Open connections: plain sockets, TCP sockets in their TLS handshake, and TLS sockets. */
   const open = new Set<net.Socket>();
   /** TCP sockets whose TLS handshake is not done yet (the bridge does not know them). */
@@ -44,6 +60,10 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
     }
     if (!acceptor) {
       bridge.handleConnection(socket);
+      return;
+    }
+    if (open.size > maxConnections) {
+      socket.destroy();
       return;
     }
     handshaking.add(socket);
