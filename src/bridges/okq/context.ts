@@ -1,6 +1,6 @@
 import type { PublishResult } from "../../../gen/switchyard/v1/publisher_pb.js";
 import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
-import type { Logger } from "../../util/index.js";
+import { type Clock, type Logger, systemClock } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
 import type { Coalesced } from "./coalescer.js";
 import type { OutgoingMessage } from "./commands/push.js";
@@ -48,6 +48,13 @@ export interface OkqOptions {
    * socket drains. Default 16 MiB (16 pops of 1 MiB events).
    */
   maxRunReplyBytes?: number;
+  /**
+   * A connection with no command running (a blocked QNOTIFY counts as running) that sends
+   * nothing for this long is closed without a reply, like Redis' `timeout`. Default 5 min; 0: never.
+   */
+  idleTimeoutMs?: number;
+  /** Times the idle timeout. Default the system clock (tests inject a fake one). */
+  clock?: Clock;
   /** Checks credentials; absent: auth is off (Redis with no password configured). */
   authenticator?: OkqAuthenticator;
 }
@@ -69,6 +76,8 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxNoblockInFlight: o.maxNoblockInFlight ?? 1024,
     maxRegisteredQueues: o.maxRegisteredQueues ?? 256,
     maxRunReplyBytes: o.maxRunReplyBytes ?? 16 * 1024 * 1024,
+    idleTimeoutMs: o.idleTimeoutMs ?? 300_000,
+    clock: o.clock ?? systemClock,
     ...(o.authenticator ? { authenticator: o.authenticator } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { linkSignals } from "../../util/index.js";
+import { linkSignals, type TimerHandle } from "../../util/index.js";
 import {
   COMMANDS,
   type CommandSession,
@@ -12,7 +12,7 @@ import {
 import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
-import { RespDecoder, type RespEvent } from "./resp-decoder.js";
+import { ARG_OVERHEAD_BYTES, argumentBytes, RespDecoder, type RespEvent } from "./resp-decoder.js";
 import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
 
 /** Headroom of a bulk string over the message size limit (names, ids and framing). */
@@ -22,8 +22,11 @@ const BULK_HEADROOM_BYTES = 64 * 1024;
  * One client connection: decodes pipelined commands, executes them one at a time in order
  * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
  * Publish), and writes the replies in order. Backpressure both ways: reading stops while
- * `maxPendingCommands` wait, and executing stops while the socket does not drain; a client that
- * leaves its replies unread for `drainTimeoutMs` is dropped.
+ * `maxPendingCommands` wait (or their arguments reach `maxPendingBytes`, each argument counting
+ * {@link ARG_OVERHEAD_BYTES} more than its length), and executing stops while the socket does not
+ * drain; a client that leaves its replies unread for `drainTimeoutMs` is dropped, and one that is
+ * idle for `idleTimeoutMs` is closed. An HTTP request (see resp-decoder.ts) closes the connection
+ * at once, with no reply and nothing after it executed.
  */
 export class RespSession implements CommandSession {
   version: RespVersion = 2;
@@ -45,6 +48,8 @@ export class RespSession implements CommandSession {
   private readingPaused = false;
   private ended = false;
   private finished = false;
+  private lastInputMs: number;
+  private idleTimer: TimerHandle | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -64,7 +69,10 @@ export class RespSession implements CommandSession {
       maxCommandBytes: maxBulkBytes * 2,
       maxInlineBytes: o.maxInlineBytes,
       maxDepth: 8,
+      argOverheadBytes: ARG_OVERHEAD_BYTES,
     });
+    this.lastInputMs = o.clock.now();
+    this.armIdleTimer(o.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => {
       this.ended = true;
@@ -93,7 +101,12 @@ export class RespSession implements CommandSession {
 
   private onData(chunk: Buffer): void {
     if (this.decoder.failed) return;
+    this.lastInputMs = this.ctx.options.clock.now();
     for (const e of this.decoder.push(chunk)) {
+      if (isHttpRequest(e)) {
+        this.crossProtocol();
+        return;
+      }
       this.pending.push(e);
       this.pendingBytes += eventBytes(e);
     }
@@ -104,7 +117,42 @@ export class RespSession implements CommandSession {
     void this.run();
   }
 
+  /** An HTTP request reached this port (a browser form, a webhook): drop everything, say nothing. */
+  private crossProtocol(): void {
+    this.ctx.logger.warn(
+      "okq: an HTTP request was sent to the RESP port (possible cross-protocol attack); connection closed",
+      { client: this.id },
+    );
+    this.ctx.metrics.error(BRIDGE, "cross_protocol");
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.socket.destroy();
+  }
+
+  private armIdleTimer(delayMs: number): void {
+    if (this.ctx.options.idleTimeoutMs <= 0) return;
+    this.idleTimer = this.ctx.options.clock.setTimer(() => this.onIdleTimer(), delayMs);
+  }
+
+  /**
+   * Closes a connection idle for `idleTimeoutMs`: no input, no command running or waiting. A
+   * finished connection whose client never closes its side goes the same way.
+   */
+  private onIdleTimer(): void {
+    this.idleTimer = undefined;
+    const { clock, idleTimeoutMs } = this.ctx.options;
+    const left = this.lastInputMs + idleTimeoutMs - clock.now();
+    if (left > 0 || (!this.finished && (this.running || this.pending.length > 0))) {
+      this.armIdleTimer(left > 0 ? left : idleTimeoutMs);
+      return;
+    }
+    this.ctx.metrics.error(BRIDGE, "idle_timeout");
+    this.socket.destroy();
+  }
+
   private onClosed(): void {
+    if (this.idleTimer !== undefined) this.ctx.options.clock.clearTimer(this.idleTimer);
+    this.idleTimer = undefined;
     this.finished = true;
     this.pending.length = 0;
     this.pendingBytes = 0;
@@ -262,5 +310,18 @@ export class RespSession implements CommandSession {
 }
 
 function eventBytes(e: RespEvent): number {
-  return e.type === "command" ? e.args.reduce((n, a) => n + a.length, 0) : 0;
+  return e.type === "command" ? argumentBytes(e.args, ARG_OVERHEAD_BYTES) : 0;
+}
+
+/**
+ * True for the decoder's cross-protocol event, and for a RESP command named `POST` or `Host:`
+ * (Redis refuses both names in any form).
+ */
+function isHttpRequest(e: RespEvent): boolean {
+  if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
+  if (e.type !== "command") return false;
+  const name = e.args[0];
+  if (name === undefined || name.length < 4 || name.length > 5) return false;
+  const upper = name.toString("latin1").toUpperCase();
+  return upper === "POST" || upper === "HOST:";
 }
