@@ -38,6 +38,9 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --okq-idle-timeout-ms N       close okQ connections silent for N ms with no command running
+                                (default ${d.okqIdleTimeoutMs}; 0: never)
+  --okq-max-connections N       most open okQ connections (default ${d.okqMaxConnections})
   --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
   --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
   --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK

@@ -100,6 +100,8 @@ describe("config", () => {
         logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        okqIdleTimeoutMs: 300_000,
+        okqMaxConnections: 1024,
         ohpqBrokerId: "switchyard",
         ohpqMaxLineBytes: 1024 * 1024,
         ohpqAckTimeoutMs: 0,

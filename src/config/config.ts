@@ -54,6 +54,10 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /** How long an okQ connection with no command running may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly okqIdleTimeoutMs: number;
+  /** Most open okQ connections; more get `-ERR max number of clients reached`. Default 1024. */
+  readonly okqMaxConnections: number;
   /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
   readonly ohpqBrokerId: string;
   /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
@@ -99,6 +103,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  okqIdleTimeoutMs: 300_000,
+  okqMaxConnections: 1024,
   ohpqBrokerId: "switchyard",
   ohpqMaxLineBytes: 1024 * 1024,
   ohpqAckTimeoutMs: 0,
@@ -200,6 +206,8 @@ export const SETTINGS: {
   logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
   pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  okqIdleTimeoutMs: { flag: "--okq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  okqMaxConnections: { flag: "--okq-max-connections", parse: integer(1, 1_000_000) },
   opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
   opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
   opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },

@@ -16,6 +16,8 @@ export const okqListener: BridgeListenerDefinition = {
         maxMessageBytes: config.maxMessageBytes,
         maxLeaseSeconds: Math.floor(DEFAULT_LIMITS.maxAckDeadlineMs / 1000),
         qstatusFormat: config.okqQstatus,
+        idleTimeoutMs: config.okqIdleTimeoutMs,
+        maxConnections: config.okqMaxConnections,
       },
     );
     const listener = createTcpListener(bridge, logger);

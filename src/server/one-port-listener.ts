@@ -155,7 +155,8 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   });
 
   return {
-    listen: (spec, signal) => listenOn(server, spec, signal ? { signal } : {}),
+    listen: (spec, signal) =>
+      listenOn(server, spec, signal ? { signal, logger: options.logger } : { logger: options.logger }),
     stopAccepting() {
       if (closing) return;
       closing = true;

@@ -30,7 +30,10 @@ export interface OkqOptions {
   maxInlineBytes?: number;
   /** Commands read ahead of the one executing before the connection stops reading. Default 1,024. */
   maxPendingCommands?: number;
-  /** Argument bytes read ahead of the executing command before the connection stops reading. Default 16 MiB. */
+  /**
+   * Argument bytes read ahead of the executing command before the connection stops reading; each
+   * argument counts `ARG_OVERHEAD_BYTES` (256) more than its length. Default 16 MiB.
+   */
   maxPendingBytes?: number;
   /** How long a client may leave its replies unread (socket not draining) before it is dropped. Default 60 s. */
   drainTimeoutMs?: number;
@@ -53,6 +56,11 @@ export interface OkqOptions {
    * nothing for this long is closed without a reply, like Redis' `timeout`. Default 5 min; 0: never.
    */
   idleTimeoutMs?: number;
+  /**
+   * Most open connections: its listener answers one more `-ERR max number of clients reached`
+   * and closes it, as Redis does past `maxclients`. Default 1,024.
+   */
+  maxConnections?: number;
   /** Times the idle timeout. Default the system clock (tests inject a fake one). */
   clock?: Clock;
   /** Checks credentials; absent: auth is off (Redis with no password configured). */
@@ -77,6 +85,7 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxRegisteredQueues: o.maxRegisteredQueues ?? 256,
     maxRunReplyBytes: o.maxRunReplyBytes ?? 16 * 1024 * 1024,
     idleTimeoutMs: o.idleTimeoutMs ?? 300_000,
+    maxConnections: o.maxConnections ?? 1024,
     clock: o.clock ?? systemClock,
     ...(o.authenticator ? { authenticator: o.authenticator } : {}),
   };

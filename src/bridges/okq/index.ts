@@ -52,6 +52,7 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
 
   return {
     name: BRIDGE,
+    connectionLimit: { maxConnections: ctx.options.maxConnections, refusal: "-ERR max number of clients reached\r\n" },
     handleConnection(socket: Duplex) {
       const session = new RespSession(socket, ctx, (s) => {
         sessions.delete(s);
