@@ -331,6 +331,7 @@ export class RespDecoder {
     this.lineParts = [];
     this.bulkParts = [];
     this.stack.length = 0;
+    this.commandBytes = 0;
     out.push({ type: "fatal", code, message: FATAL_MESSAGES[code] });
   }
 }
