@@ -1,8 +1,8 @@
 /** Every fuzzer, in the order `npm run fuzz` runs them. */
-
 import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { okqSessionFuzzer } from "./okq-session.fuzz.js";
+import { opqHttpFuzzer } from "./opq-http.fuzz.js";
 import { respDecoderFuzzer } from "./resp-decoder.fuzz.js";
 
-export const FUZZERS: readonly Fuzzer[] = [respDecoderFuzzer, okqSessionFuzzer, connectRpcFuzzer];
+export const FUZZERS: readonly Fuzzer[] = [respDecoderFuzzer, okqSessionFuzzer, connectRpcFuzzer, opqHttpFuzzer];
