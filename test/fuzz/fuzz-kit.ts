@@ -133,6 +133,36 @@ export function mutated(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Arra
   });
 }
 
+/**
+ * Resolves when `cond` holds, checked at once and on each `event` of `emitter` (data arriving, a
+ * close), rejects after `timeoutMs`.
+ */
+export function whenEvent(
+  emitter: NodeJS.EventEmitter,
+  events: readonly string[],
+  cond: () => boolean,
+  what: () => string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!cond()) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what()}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      for (const e of events) emitter.off(e, check);
+    };
+    for (const e of events) emitter.on(e, check);
+    check();
+  });
+}
+
 /** Resolves when `cond` holds (polled), rejects after `timeoutMs`. */
 export async function until(cond: () => boolean, what: () => string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,8 +1,17 @@
 /** Every fuzzer, in the order `npm run fuzz` runs them. */
 import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
 import type { Fuzzer } from "./fuzz-kit.js";
+import { gophermqHttpFuzzer } from "./gophermq-http.fuzz.js";
+import { ohpqSessionFuzzer } from "./ohpq-session.fuzz.js";
 import { okqSessionFuzzer } from "./okq-session.fuzz.js";
 import { opqHttpFuzzer } from "./opq-http.fuzz.js";
 import { respDecoderFuzzer } from "./resp-decoder.fuzz.js";
 
-export const FUZZERS: readonly Fuzzer[] = [respDecoderFuzzer, okqSessionFuzzer, connectRpcFuzzer, opqHttpFuzzer];
+export const FUZZERS: readonly Fuzzer[] = [
+  respDecoderFuzzer,
+  okqSessionFuzzer,
+  connectRpcFuzzer,
+  opqHttpFuzzer,
+  gophermqHttpFuzzer,
+  ohpqSessionFuzzer,
+];

@@ -105,6 +105,7 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
   const clients = createInProcessClients(broker, silentLogger, interceptors);
   const metrics = recordMetrics();
   const users = options.users;
+  const perUser = new Map<TestUser, BrokerClients>();
   const auth: OhpqAuthenticator<TestUser> | undefined = users && {
     enabled: true,
     async login(user, password) {
@@ -122,8 +123,15 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
       ...(auth
         ? {
             auth,
-            clientsAs: (u: TestUser) =>
-              createInProcessClients(broker, silentLogger, [...interceptors, permissionInterceptor(u)]),
+            // One set of clients per user (building a router per login is slow).
+            clientsAs: (u: TestUser) => {
+              let c = perUser.get(u);
+              if (!c) {
+                c = createInProcessClients(broker, silentLogger, [...interceptors, permissionInterceptor(u)]);
+                perUser.set(u, c);
+              }
+              return c;
+            },
           }
         : {}),
     },
