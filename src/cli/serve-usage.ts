@@ -7,12 +7,14 @@ export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
-one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440"}  with the bound
-address of each listener that is on. Logs go to stderr. SIGINT/SIGTERM shut down
-gracefully (exit 0); a second signal exits at once (exit 1). Startup errors exit 1.
+one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440","auth":"off"}  with the
+bound address of each listener that is on ("auth":"off" when no users are configured).
+Logs go to stderr. SIGINT/SIGTERM shut down gracefully (exit 0); a second signal exits at
+once (exit 1). SIGHUP reloads the TLS certificate and key. Startup errors exit 1.
 
 Flags (a config file may set the same; flags win over it):
-  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...)
+  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...;
+                                users only here; an Oh-Please-Queue config file works as is)
   --data-dir DIR                data directory (default ${d.dataDir})
   --host ADDR                   address every listener binds to (default ${d.host})
   --port N                      RPC port (default ${d.port}; 0 picks a free port)
@@ -41,6 +43,9 @@ Flags (a config file may set the same; flags win over it):
   --okq-idle-timeout-ms N       close okQ connections silent for N ms with no command running
                                 (default ${d.okqIdleTimeoutMs}; 0: never)
   --okq-max-connections N       most open okQ connections (default ${d.okqMaxConnections})
+  --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
+                                (reloaded on SIGHUP)
+  --tls-key FILE                PEM private key of --tls-cert (both or neither)
   --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
   --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
   --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
@@ -53,9 +58,24 @@ Flags (a config file may set the same; flags win over it):
   --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
   --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
   --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
+  --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
+                                (as RestMQ did) or string (default ${d.restmqNumericValues})
+  --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
+  --restmq-hosts-deny LIST      address prefixes the RestMQ bridge refuses (401)
+  --restmq-max-consumer-buffer-bytes N
+                                unsent output a RestMQ comet/websocket consumer may hold before
+                                it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
   -h, --help                    print this help
 
-Of the bridges okQ, OPQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+Auth is on when the config file defines users (README "Auth and TLS"):
+  users:
+    - name: orders-app
+      password_hash: "scrypt$..."    # from: switchyard hash-password (or password: plain)
+      tokens: ["tok_..."]            # bearer tokens for Connect, gRPC, gRPC-web
+      roles: [publisher, subscriber] # publisher, subscriber, admin
+      topics: ["orders", "orders.*"] # names, * patterns, read_all
+
+Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
 gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
 line lists only listeners that exist.
 `;

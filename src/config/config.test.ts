@@ -64,6 +64,11 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--tls-cert",
+      "/tmp/c.pem",
+      "--tls-key=/tmp/k.pem",
+      "--ohpq-broker-id",
+      "b1",
       "--gophermq-max-pending",
       "7",
       "--gophermq-idle-expiry-ms=60000",
@@ -79,6 +84,13 @@ describe("config", () => {
       "1500",
       "--opq-retain-ms",
       "0",
+      "--restmq-numeric-values",
+      "string",
+      "--restmq-hosts-allow",
+      "127.0.0.1, 10.0.",
+      "--restmq-hosts-deny=all",
+      "--restmq-max-consumer-buffer-bytes",
+      "1048576",
     ]);
     assert.deepEqual(
       { ...config },
@@ -102,7 +114,10 @@ describe("config", () => {
         okqQstatus: "nested",
         okqIdleTimeoutMs: 300_000,
         okqMaxConnections: 1024,
-        ohpqBrokerId: "switchyard",
+        tlsCert: "/tmp/c.pem",
+        tlsKey: "/tmp/k.pem",
+        users: undefined, // the config file only
+        ohpqBrokerId: "b1",
         ohpqMaxLineBytes: 1024 * 1024,
         ohpqAckTimeoutMs: 0,
         ohpqIdleTimeoutMs: 300_000,
@@ -116,6 +131,10 @@ describe("config", () => {
         opqDeadLetterTopic: "dead",
         opqTimeoutMs: 1500,
         opqRetainMs: 0,
+        restmqNumericValues: "string",
+        restmqHostsAllow: ["127.0.0.1", "10.0."],
+        restmqHostsDeny: ["all"],
+        restmqMaxConsumerBufferBytes: 1048576,
       },
     );
   });
@@ -150,6 +169,11 @@ describe("config", () => {
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
     );
     await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
+    await rejectsWith(() => loadConfig(["--restmq-numeric-values", "float"]), /--restmq-numeric-values "float"/);
+    await rejectsWith(
+      () => loadConfig(["--restmq-max-consumer-buffer-bytes", "1000"]),
+      /--restmq-max-consumer-buffer-bytes "1000": expected an integer from 65536/,
+    );
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {

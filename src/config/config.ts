@@ -1,3 +1,4 @@
+import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
 import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
@@ -58,7 +59,10 @@ export interface Config {
   readonly okqIdleTimeoutMs: number;
   /** Most open okQ connections; more get `-ERR max number of clients reached`. Default 1024. */
   readonly okqMaxConnections: number;
-  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  /**
+   * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
+   * Oh-Please-Queue config file). Default `switchyard`.
+   */
   readonly ohpqBrokerId: string;
   /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
   readonly ohpqMaxLineBytes: number;
@@ -78,6 +82,26 @@ export interface Config {
   readonly opqTimeoutMs: number;
   /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
   readonly opqRetainMs: number;
+  /**
+   * The users (config file only). Undefined (the default): auth is off. Defined, even empty:
+   * every door asks for credentials (README "Auth and TLS").
+   */
+  readonly users: readonly UserConfig[] | undefined;
+  /** PEM certificate chain: with {@link tlsKey}, TLS on the RPC port and the TCP bridges. Reloaded on SIGHUP. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of {@link tlsCert}. */
+  readonly tlsKey: string | undefined;
+  /**
+   * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
+   * whose Redis client made `"42"` the number 42) or `string` (always the string added).
+   */
+  readonly restmqNumericValues: "number" | "string";
+  /** Address prefixes the RestMQ bridge lets in (RestMQ's `hosts_allow`; `all` matches all). Empty: no allow list. */
+  readonly restmqHostsAllow: readonly string[];
+  /** Address prefixes the RestMQ bridge refuses with 401 (RestMQ's `hosts_deny`). Empty: none. */
+  readonly restmqHostsDeny: readonly string[];
+  /** Unflushed output one RestMQ live consumer may hold before it is dropped as too slow. Default 8 MiB. */
+  readonly restmqMaxConsumerBufferBytes: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -115,6 +139,13 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   opqDeadLetterTopic: "opq-dead-letters",
   opqTimeoutMs: 30_000,
   opqRetainMs: 7 * 24 * 3600 * 1000,
+  users: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  restmqNumericValues: "number",
+  restmqHostsAllow: [],
+  restmqHostsDeny: [],
+  restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -124,8 +155,19 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: unknown) => T;
 
-/** Thrown by parsers with only the expectation; the caller prefixes where the value came from. */
-class Expected extends Error {}
+/**
+ * Thrown by parsers with only the expectation; the caller prefixes where the value came from.
+ * `path` names a place inside the value (`[1].roles[0]`); `secret` values are never echoed.
+ */
+class Expected extends Error {
+  constructor(
+    message: string,
+    readonly path = "",
+    readonly secret = false,
+  ) {
+    super(message);
+  }
+}
 
 function integer(min: number, max: number): Parser<number> {
   return (raw) => {
@@ -166,6 +208,19 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+const optionalPath: Parser<string | undefined> = (raw) => (raw === undefined ? undefined : nonEmpty(raw));
+
+/** The `users` list (auth/users.ts); messages name the entry and key, never a password. */
+const users: Parser<readonly UserConfig[] | undefined> = (raw) => {
+  if (raw === undefined) return undefined;
+  try {
+    return parseUsers(raw);
+  } catch (e) {
+    if (e instanceof UserSettingError) throw new Expected(e.expected, e.path, true);
+    throw e;
+  }
+};
+
 /** A list of host patterns: a YAML/JSON list of strings, or one comma-separated string (flags). */
 const hostList: Parser<readonly string[]> = (raw) => {
   const items = typeof raw === "string" ? raw.split(",") : raw;
@@ -178,13 +233,27 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
-/**
- * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
- * A `switch` flag takes no value on the command line (`--opq-any-response`).
- */
-export const SETTINGS: {
-  readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]>; readonly switch?: true };
-} = {
+/** A list of address prefixes: a YAML/JSON list of strings, or one comma-separated string (flags). */
+const prefixList: Parser<readonly string[]> = (raw) => {
+  const items = typeof raw === "string" ? raw.split(",") : raw;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+    throw new Expected("a list of address prefixes (e.g. 10.0.,127.0.0.1 or all), comma-separated in a flag");
+  }
+  return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
+};
+
+/** How one setting is given: its flag (also a config file key without the dashes) and parser. */
+export interface SettingSpec<T> {
+  readonly flag: string;
+  readonly parse: Parser<T>;
+  /** A `switch` flag takes no value on the command line (`--opq-any-response`). */
+  readonly switch?: true;
+  /** Only in the config file (no flag), e.g. `users`. */
+  readonly fileOnly?: boolean;
+}
+
+/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
+export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } = {
   dataDir: { flag: "--data-dir", parse: nonEmpty },
   host: { flag: "--host", parse: nonEmpty },
   port: { flag: "--port", parse: port },
@@ -218,7 +287,23 @@ export const SETTINGS: {
   ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
   ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
+  restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
+  restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
+  restmqMaxConsumerBufferBytes: {
+    flag: "--restmq-max-consumer-buffer-bytes",
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
+  users: { flag: "--users", parse: users, fileOnly: true },
+  tlsCert: { flag: "--tls-cert", parse: optionalPath },
+  tlsKey: { flag: "--tls-key", parse: optionalPath },
 };
+
+/** Where a setting comes from in messages: its flag, or its key for config-file-only settings. */
+export function settingName(key: keyof Config): string {
+  const spec = SETTINGS[key];
+  return spec.fileOnly ? key : spec.flag;
+}
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];
@@ -232,6 +317,7 @@ export function parseSetting<K extends keyof Config>(key: K, raw: unknown, where
     return SETTINGS[key].parse(raw);
   } catch (e) {
     if (!(e instanceof Expected)) throw e;
+    if (e.secret) throw new ConfigError(`invalid ${where}${e.path}: expected ${e.message}`);
     throw new ConfigError(`invalid ${where} ${JSON.stringify(raw)}: expected ${e.message}`);
   }
 }
@@ -256,9 +342,12 @@ export const LISTENER_PORTS = [
 export function validateConfig(input: Partial<Config>): Config {
   const out: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
-    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
+    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], settingName(key));
   }
   const config = out as unknown as Config;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
+  }
   const used = new Map<number, string>();
   for (const [, key] of LISTENER_PORTS) {
     const p = config[key];

@@ -2,9 +2,12 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
+import type * as tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../util/index.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
+import { createTlsAcceptor } from "./tls-accept.js";
+import type { TlsSource } from "./tls-source.js";
 
 /** A request handler for both HTTP/1.1 and HTTP/2 requests (what connectNodeAdapter returns). */
 export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
@@ -23,13 +26,19 @@ export interface OnePortListenerOptions {
    * by `destroy`. Without this option upgrade requests are answered like any other request.
    */
   onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /**
+   * Serve TLS instead of cleartext: ALPN picks HTTP/2 (`h2`) or HTTP/1.1 (`http/1.1`, or no
+   * ALPN). The certificate follows the source's reloads.
+   */
+  tls?: TlsSource;
 }
 
 /**
  * One TCP port for every HTTP client: cleartext HTTP/2 (gRPC, Connect over h2c) and HTTP/1.1
  * (Connect, gRPC-web, plain HTTP endpoints, websocket upgrades). Node ignores `allowHTTP1` without
  * TLS, so a `net.Server` peeks at the first bytes of each connection: the HTTP/2 client preface
- * (RFC 9113 §3.4) goes to an `http2` server, anything else to an `http` server.
+ * (RFC 9113 §3.4) goes to an `http2` server, anything else to an `http` server. With TLS, a
+ * `tls.Server` terminates it and ALPN (RFC 7301; RFC 9113 §3.2) picks the server instead.
  */
 export interface OnePortListener {
   /** Binds and resolves with the bound address; throws `ListenError` (port in use, …). */
@@ -54,6 +63,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 /** Creates a {@link OnePortListener}. */
 export function createOnePortListener(options: OnePortListenerOptions): OnePortListener {
   const sockets = new Set<net.Socket>();
+  /** Every TCP connection, including TLS ones still in their handshake. */
+  const raw = new Set<net.Socket>();
   const h1Pending = new Map<net.Socket, number>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const h2Sockets = new Set<net.Socket>();
@@ -112,7 +123,8 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   }
   h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
+  const track = (socket: net.Socket): boolean => {
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
@@ -120,10 +132,13 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       h2Sockets.delete(socket);
       upgraded.delete(socket);
     });
-    if (closing) {
-      socket.destroy();
-      return;
-    }
+    if (closing) socket.destroy();
+    return !closing;
+  };
+
+  /** Cleartext: the first bytes tell HTTP/2 (its preface) from HTTP/1.1. */
+  const onPlainSocket = (socket: net.Socket) => {
+    if (!track(socket)) return;
     const chunks: Buffer[] = [];
     let length = 0;
     const onError = () => socket.destroy();
@@ -151,7 +166,43 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     };
     socket.on("data", onData);
     socket.on("error", onError);
-    socket.setTimeout(options.firstBytesTimeoutMs ?? 10_000, onTimeout);
+    socket.setTimeout(firstBytesTimeoutMs, onTimeout);
+  };
+
+  /** TLS: the handshake is done and ALPN has chosen the protocol. */
+  const onTlsSocket = (socket: tls.TLSSocket) => {
+    if (!track(socket)) return;
+    if (socket.alpnProtocol === "h2") {
+      h2Sockets.add(socket);
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+    }
+  };
+
+  const acceptor = options.tls
+    ? createTlsAcceptor(options.tls, { alpnProtocols: ["h2", "http/1.1"], handshakeTimeoutMs: firstBytesTimeoutMs })
+    : undefined;
+  const handshaking = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    raw.add(socket);
+    socket.once("close", () => {
+      raw.delete(socket);
+      handshaking.delete(socket);
+    });
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    if (!acceptor) {
+      onPlainSocket(socket);
+      return;
+    }
+    handshaking.add(socket);
+    acceptor.accept(socket, (secure) => {
+      handshaking.delete(socket);
+      onTlsSocket(secure);
+    });
   });
 
   return {
@@ -161,11 +212,13 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       if (closing) return;
       closing = true;
       if (server.listening) server.close();
+      acceptor?.close();
       for (const session of sessions) session.close();
       for (const socket of sockets) {
         // Idle HTTP/1.1 keep-alive connections (and ones still unidentified) go now.
         if (!h1Pending.has(socket) && !h2Sockets.has(socket) && !upgraded.has(socket)) socket.destroy();
       }
+      for (const socket of handshaking) socket.destroy();
     },
     drain(timeoutMs, signal) {
       if (requests === 0) return Promise.resolve(true);
@@ -188,19 +241,21 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       if (server.listening) server.close();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
-      if (sockets.size === 0) return;
+      for (const socket of raw) socket.destroy();
+      if (sockets.size === 0 && raw.size === 0) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         const check = () => {
-          if (sockets.size > 0) return;
+          if (sockets.size > 0 || raw.size > 0) return;
           clearTimeout(timer);
           resolve();
         };
-        for (const socket of sockets) socket.once("close", () => setImmediate(check));
+        for (const socket of [...sockets, ...raw]) socket.once("close", () => setImmediate(check));
         check();
       });
     },
-    connections: () => sockets.size,
+    // Each connection (TLS or not, identified or not) has one TCP socket.
+    connections: () => raw.size,
     inFlight: () => requests,
   };
 }

@@ -1,5 +1,6 @@
 import * as http from "node:http";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import * as https from "node:https";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -25,22 +26,41 @@ export interface TestTransport {
   close(): void;
 }
 
+/** Options of {@link createTestTransport}. */
+export interface TestTransportOptions {
+  /** The CA certificate (PEM) that signed the server's, for an `https://` base URL. */
+  ca?: string;
+  /** An `Authorization` header sent with every call (`Basic …`, `Bearer …`). */
+  authorization?: string;
+}
+
 /**
- * Creates a transport for `protocol` against `baseUrl` (`http://host:port`) with its own
- * connection pool, so a test can close exactly what it opened.
+ * Creates a transport for `protocol` against `baseUrl` (`http://host:port`, or `https://` with
+ * `options.ca`) with its own connection pool, so a test can close exactly what it opened.
  */
-export function createTestTransport(baseUrl: string, protocol: RpcProtocol): TestTransport {
+export function createTestTransport(
+  baseUrl: string,
+  protocol: RpcProtocol,
+  options: TestTransportOptions = {},
+): TestTransport {
+  const { authorization, ca } = options;
+  const withAuth: Interceptor = (next) => (req) => {
+    if (authorization !== undefined) req.header.set("authorization", authorization);
+    return next(req);
+  };
+  const interceptors = [withAuth];
   if (protocol === "grpc") {
-    const sessionManager = new Http2SessionManager(baseUrl);
+    const sessionManager = new Http2SessionManager(baseUrl, undefined, ca === undefined ? {} : { ca });
     return {
-      transport: createGrpcTransport({ baseUrl, sessionManager }),
+      transport: createGrpcTransport({ baseUrl, sessionManager, interceptors }),
       close: () => sessionManager.abort(),
     };
   }
-  const agent = new http.Agent({ keepAlive: true });
-  const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent } };
+  const agent = ca === undefined ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true, ca });
+  const transportOptions = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors };
   return {
-    transport: protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options),
+    transport:
+      protocol === "connect" ? createConnectTransport(transportOptions) : createGrpcWebTransport(transportOptions),
     close: () => agent.destroy(),
   };
 }
@@ -57,8 +77,12 @@ export interface TestClients {
 }
 
 /** Creates {@link TestClients} for `protocol` against `baseUrl`. */
-export function createTestClients(baseUrl: string, protocol: RpcProtocol): TestClients {
-  const { transport, close } = createTestTransport(baseUrl, protocol);
+export function createTestClients(
+  baseUrl: string,
+  protocol: RpcProtocol,
+  options: TestTransportOptions = {},
+): TestClients {
+  const { transport, close } = createTestTransport(baseUrl, protocol, options);
   return {
     publisher: createClient(PublisherService, transport),
     subscriber: createClient(SubscriberService, transport),

@@ -46,7 +46,7 @@ function ask(port: number, request: string): Promise<string> {
 test("accept errors - EMFILE, ENFILE and ENOMEM on every listener are survived and logged", async (t) => {
   const lines: { message: string; fields: Record<string, unknown> | undefined }[] = [];
   const before = new Set(listeningServers());
-  const s = await startTestServer({ logger: recordingLogger(lines), config: { restmqPort: "off" } });
+  const s = await startTestServer({ logger: recordingLogger(lines) });
   t.after(() => s.close());
   const servers = listeningServers().filter((x) => !before.has(x));
   assert.equal(servers.length, Object.keys(s.addresses).length, "one listening server per listener");
@@ -69,7 +69,7 @@ test("accept errors - EMFILE, ENFILE and ENOMEM on every listener are survived a
   const port = (key: string) => Number((s.addresses[key] as string).split(":").pop());
   assert.equal(await ask(port("okq"), "PING\r\n"), "+PONG\r\n");
   assert.equal(await ask(port("ohpq"), "PING\n"), "PONG\n");
-  for (const key of ["rpc", "opq", "ohpq-http", "gophermq", "gophermq-metrics"]) {
+  for (const key of ["rpc", "opq", "restmq", "ohpq-http", "gophermq", "gophermq-metrics"]) {
     assert.match(await ask(port(key), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 \d{3}/, key);
   }
 });

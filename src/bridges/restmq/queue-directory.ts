@@ -1,0 +1,74 @@
+import { DedupScope } from "../../../gen/switchyard/v1/types_pb.js";
+import { type BrokerClients, reasonOf } from "../bridge.js";
+
+/**
+ * RestMQ queues are implicit: the first add creates one. Here a queue is a topic created with
+ * `queue: true` (a same-name subscription) and the "while unacked" dedup scope, the same queue
+ * the okQ bridge makes, so both doors can share it (RestMQ itself never sends message ids). Known names are cached, so an add costs one Publish;
+ * a cached queue deleted behind the bridge's back is created again on TOPIC_NOT_FOUND.
+ */
+export interface QueueDirectory {
+  /** Makes sure the queue's topic and subscription exist. Throws the broker's error otherwise. */
+  ensure(name: string): Promise<void>;
+  /** Drops a name from the cache (after TOPIC_NOT_FOUND or SUBSCRIPTION_NOT_FOUND). */
+  forget(name: string): void;
+}
+
+/** Most names cached; past it the cache starts over (it is only an optimisation). */
+const MAX_CACHED = 100_000;
+
+/**
+ * Creates a {@link QueueDirectory}. `clients` are the server's own: making a bridge's implicit
+ * queues is the server's call, not the user's (whose own calls then say what they may do).
+ */
+export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
+  const known = new Set<string>();
+  const creating = new Map<string, Promise<void>>();
+
+  async function create(name: string): Promise<void> {
+    try {
+      await createOrComplete(name);
+    } catch (e) {
+      // A user who may not create queues may still use existing ones: the next call tells.
+      if (reasonOf(e) === "PERMISSION_DENIED") return;
+      throw e;
+    }
+    if (known.size >= MAX_CACHED) known.clear();
+    known.add(name);
+  }
+
+  async function createOrComplete(name: string): Promise<void> {
+    try {
+      await clients.admin.createTopic({ name, queue: true, dedupScope: DedupScope.UNACKED });
+    } catch (e) {
+      if (reasonOf(e) !== "ALREADY_EXISTS") throw e;
+      // A topic of that name exists (made over the API, perhaps without its queue subscription):
+      // without a subscription its messages would not even be stored.
+      try {
+        await clients.admin.getSubscription({ name });
+      } catch (e2) {
+        if (reasonOf(e2) !== "SUBSCRIPTION_NOT_FOUND") throw e2;
+        await clients.admin
+          .createSubscription({ subscription: { name, topic: name, start: { at: { case: "earliest", value: true } } } })
+          .catch((e3: unknown) => {
+            if (reasonOf(e3) !== "ALREADY_EXISTS") throw e3;
+          });
+      }
+    }
+  }
+
+  return {
+    ensure(name) {
+      if (known.has(name)) return Promise.resolve();
+      let p = creating.get(name);
+      if (!p) {
+        p = create(name).finally(() => creating.delete(name));
+        creating.set(name, p);
+      }
+      return p;
+    },
+    forget(name) {
+      known.delete(name);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The RestMQ bridge with the broker's users (its listener passes the server's authenticator and
+ * clientsAs): HTTP Basic on REST, and the same users and rules as every other door. RestMQ had
+ * no 403, so a refused permission is a 401 like missing credentials (the bridge's choice).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MATRIX_QUEUES, MATRIX_USERS } from "../helpers/auth-matrix.js";
+import { createTestClients } from "../helpers/clients.js";
+import { form, rawRequest } from "../helpers/raw-http.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+
+let server: TestServer;
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+});
+
+before(async () => {
+  server = await startTestServer({ config: { users: MATRIX_USERS } });
+  const admin = createTestClients(server.baseUrl, "connect", { authorization: "Bearer tok-admin" });
+  try {
+    for (const name of MATRIX_QUEUES) await admin.admin.createTopic({ name, queue: true });
+  } finally {
+    admin.close();
+  }
+});
+after(() => server.close());
+
+describe("restmq auth", () => {
+  it("restmq auth - HTTP Basic decides who may add and take, as on every door", async () => {
+    const rest = server.addresses.restmq as string;
+    const post = (queue: string, headers: Record<string, string>) => {
+      const f = form("value=hello");
+      return rawRequest(rest, "POST", `/q/${queue}`, { ...f, headers: { ...f.headers, ...headers } });
+    };
+    const missing = await post("orders", {});
+    assert.equal(missing.status, 401);
+    assert.match(String(missing.headers["www-authenticate"]), /^Basic realm=/);
+    assert.equal((await post("orders", basic("pub", "nope"))).status, 401);
+    const added = await post("orders", basic("pub", "pub-pw"));
+    assert.equal(added.status, 200);
+    assert.equal(added.body.toString(), "orders:1\r\n");
+    assert.equal((await post("billing", basic("pub", "pub-pw"))).status, 401, "not among pub's topics");
+    assert.equal((await rawRequest(rest, "GET", "/q/orders", { headers: basic("pub", "pub-pw") })).status, 401);
+    const taken = await rawRequest(rest, "GET", "/q/orders", { headers: basic("sub", "sub-pw") });
+    assert.equal(taken.status, 200);
+    assert.match(taken.body.toString(), /hello/);
+  });
+});
