@@ -6,6 +6,7 @@ import { ohpqSessionFuzzer } from "./ohpq-session.fuzz.js";
 import { okqSessionFuzzer } from "./okq-session.fuzz.js";
 import { opqHttpFuzzer } from "./opq-http.fuzz.js";
 import { respDecoderFuzzer } from "./resp-decoder.fuzz.js";
+import { restmqHttpFuzzer } from "./restmq-http.fuzz.js";
 
 export const FUZZERS: readonly Fuzzer[] = [
   respDecoderFuzzer,
@@ -14,4 +15,5 @@ export const FUZZERS: readonly Fuzzer[] = [
   opqHttpFuzzer,
   gophermqHttpFuzzer,
   ohpqSessionFuzzer,
+  restmqHttpFuzzer,
 ];

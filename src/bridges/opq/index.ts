@@ -69,7 +69,7 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     } catch (e) {
       if (!(e instanceof FormError)) {
         // The client went away mid-body: nobody to answer, and not a failure of the broker.
-        if (req.destroyed) {
+        if (req.readableAborted) {
           res.destroy();
           return undefined;
         }
