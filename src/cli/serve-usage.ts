@@ -50,8 +50,8 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
   --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
                                 (default ${d.ohpqAckTimeoutMs}: never)
-  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
-                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed or
+                                holding a pending message (default ${d.ohpqIdleTimeoutMs}; 0: never)
   --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
   --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
   --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)

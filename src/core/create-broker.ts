@@ -125,6 +125,7 @@ export function createBroker(options: BrokerOptions): Broker {
     listSnapshots: guard(replay.listSnapshots),
     deleteSnapshot: guard(replay.deleteSnapshot),
     release: guard(delivery.release),
+    reject: guard(delivery.reject),
     onSubscriptionChange(listener) {
       ctx.subscriptionListeners.add(listener);
       return () => ctx.subscriptionListeners.delete(listener);

@@ -8,7 +8,7 @@ import { markUsed } from "./ephemeral.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
 import { reportDelivered } from "./metrics-sink.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
-import type { AckTargets, Delivery, PullRequest } from "./types.js";
+import type { AckTargets, Delivery, PullRequest, SubscriptionInfo } from "./types.js";
 import { validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
 
@@ -25,10 +25,24 @@ export function abortError(reason: unknown): BrokerError {
   return new BrokerError("CANCELED", "the call was canceled", { cause: reason });
 }
 
+/**
+ * A push subscription is delivered by the broker (the push agent): a consumer leasing its
+ * messages would take them from the pushes, out of their order. Refused, as Pub/Sub does.
+ */
+export function refuseIfPush(sub: SubscriptionInfo): void {
+  if (sub.push === null) return;
+  throw new BrokerError(
+    "PUSH_SUBSCRIPTION",
+    `subscription "${sub.name}" is a push subscription: the broker delivers its messages itself (remove its push config to pull)`,
+    { metadata: { subscription: sub.name } },
+  );
+}
+
 /** Long-poll pull: leases what is available, else waits for a publish, a due time or the deadline. */
 export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSignal): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, req.subscription);
+  if (!req.pushAgent) refuseIfPush(sub);
   validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
@@ -249,4 +263,27 @@ export async function release(ctx: CoreContext, subscription: string, ackIds: re
   await ctx.store.nack(sub.name, { tokens: ackIds, messageIds: [] }, now, now);
   releaseOutstanding(ctx, sub.name, ackIds, []);
   ctx.notifier.notify(sub.topic);
+}
+
+/**
+ * Deliveries that can never succeed as they are (see Broker.reject): they leave the subscription
+ * at once for the dead-letter topic, or are dropped; resolves with how many left.
+ */
+export async function reject(
+  ctx: CoreContext,
+  subscription: string,
+  ackIds: readonly string[],
+  error: string,
+): Promise<number> {
+  const sub = await getSubscription(ctx, subscription);
+  validateTargets({ ackIds, messageIds: [] });
+  validateNackError(error);
+  const { outcomes, left } = await ctx.store.reject(sub.name, ackIds, ctx.clock.now(), error);
+  releaseOutstanding(ctx, sub.name, ackIds, []);
+  ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
+  // Ordered: the key passes on to the next message, which a consumer may wait for.
+  ctx.notifier.notify(sub.topic);
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
+  throwIfFailed(outcomes, { ackIds, messageIds: [] });
+  return left;
 }

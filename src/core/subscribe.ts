@@ -3,7 +3,7 @@ import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
 import { afterLease } from "./dead-letter-ops.js";
-import { abortError, toDelivery } from "./delivery-ops.js";
+import { abortError, refuseIfPush, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { reportDelivered } from "./metrics-sink.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
@@ -39,6 +39,7 @@ export async function* subscribe(
 ): AsyncGenerator<Delivery[], void, undefined> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, req.subscription);
+  refuseIfPush(sub);
   validateRange("max_outstanding_messages", req.maxOutstandingMessages, 0, limits.maxStreamMessages);
   validateRange("max_outstanding_bytes", req.maxOutstandingBytes, 0, limits.maxStreamBytes);
   validateRange("ack_deadline_ms", req.ackDeadlineMs ?? 0, 0, limits.maxAckDeadlineMs);

@@ -152,6 +152,11 @@ export interface PullRequest {
   /** 0: the subscription's deadline. */
   ackDeadlineMs: number;
   autoAck: boolean;
+  /**
+   * Set only by the push agent, which delivers push subscriptions: anyone else's Pull of a push
+   * subscription is refused (PUSH_SUBSCRIPTION), as it would compete with the pushes.
+   */
+  pushAgent?: boolean;
 }
 
 export interface SubscribeRequest {

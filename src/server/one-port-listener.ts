@@ -27,6 +27,12 @@ export interface OnePortListenerOptions {
    */
   onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /**
+   * Answers the requests that arrive once closing has begun (on connections already open), in the
+   * dialect of the port (HTTP/1.1 ones carry `Connection: close` already). Default: 503 with the
+   * text `shutting down\n`.
+   */
+  closingHandler?: NodeHandler;
+  /**
    * Serve TLS instead of cleartext: ALPN picks HTTP/2 (`h2`) or HTTP/1.1 (`http/1.1`, or no
    * ALPN). The certificate follows the source's reloads.
    */
@@ -44,8 +50,9 @@ export interface OnePortListener {
   /** Binds and resolves with the bound address; throws `ListenError` (port in use, …). */
   listen(spec: ListenerSpec, signal?: AbortSignal): Promise<net.AddressInfo>;
   /**
-   * Stops accepting connections. From then on requests get 503 (with `Connection: close` on
-   * HTTP/1.1), HTTP/2 sessions get GOAWAY, and idle HTTP/1.1 connections are closed.
+   * Stops accepting connections. From then on requests get 503 (or the `closingHandler`'s answer;
+   * with `Connection: close` on HTTP/1.1), HTTP/2 sessions get GOAWAY, and idle HTTP/1.1
+   * connections are closed.
    */
   stopAccepting(): void;
   /** Resolves true once no request is in flight, or false after `timeoutMs` or when `signal` aborts. */
@@ -90,6 +97,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     });
     if (closing) {
       if (h1Socket) res.setHeader("connection", "close");
+      if (options.closingHandler) {
+        options.closingHandler(req, res);
+        return;
+      }
       res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
       res.end("shutting down\n");
       return;

@@ -23,7 +23,11 @@ export const opqListener: BridgeListenerDefinition = {
         urlAllowed: (url) => hostAllowed(url, config.pushAllowedHosts),
       },
     );
-    const listener = createOnePortListener({ handler: bridge.handle as NodeHandler, logger });
+    const listener = createOnePortListener({
+      handler: bridge.handle as NodeHandler,
+      closingHandler: bridge.refuseWhileClosing as NodeHandler,
+      logger,
+    });
     return {
       async listen(spec, signal) {
         // Flags changed since the last run apply to every OPQ topic, not only to ones pushed to again.

@@ -49,6 +49,18 @@ export class PendingSlots {
     return o.ackTimeoutMs > 0 ? o.ackTimeoutMs : o.pendingLeaseMs;
   }
 
+  /** Slots filled now (GET's and SUB's). */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Slots filled by GET now (SUB's are bounded by the connection's SUBs). */
+  heldByGet(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.message.source === "get") n++;
+    return n;
+  }
+
   /** The pending message of `queue`, if any. */
   get(queue: string): PendingMessage | undefined {
     return this.slots.get(queue)?.message;

@@ -247,7 +247,8 @@ export class OhpqSession implements CommandSession {
     if (this.finished) return;
     const { clock, idleTimeoutMs } = this.ctx.options;
     const left = this.lastInputMs + idleTimeoutMs - clock.now();
-    if (left > 0 || this.running || this.subs.size > 0) {
+    // A SUB waits for pushes; a pending message is being worked on (closing would redeliver it).
+    if (left > 0 || this.running || this.subs.size > 0 || this.pending.size > 0) {
       this.armIdleTimer(left > 0 ? left : idleTimeoutMs);
       return;
     }

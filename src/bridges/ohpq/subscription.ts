@@ -80,11 +80,13 @@ export class QueueSubscription {
     }
   }
 
-  /** After a stream error: recreate a deleted queue, then wait before the next try. */
+  /** After a stream error: recreate a deleted queue (deleted through another door), then wait before the next try. */
   private async failed(e: unknown): Promise<void> {
     const { ctx } = this.host;
-    if (isAbsent(e)) await ctx.queues.ensure(this.queue).catch(() => {});
-    else
+    if (isAbsent(e)) {
+      ctx.queues.forget(this.queue);
+      await ctx.queues.ensure(this.queue).catch(() => {});
+    } else
       ctx.logger.warn("ohpq: a SUB stream failed; reopening", { queue: this.queue, reason: reasonOfAny(e), error: e });
     const wait = this.retryMs;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);

@@ -16,8 +16,17 @@ export const MISSING_ARGS = error("ERR missing args");
 /** okQ's answer to an array element that is not a bulk string. */
 export const INVALID_COMMAND = error("ERR invalid command");
 
-/** Reasons whose message is about the client's input and is safe to show. */
-const CLIENT_FAULTS = new Set(["INVALID_ARGUMENT", "INVALID_NAME", "PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE"]);
+/**
+ * Reasons whose message is about the client's input and is safe to show (PUSH_SUBSCRIPTION: a
+ * pop of a queue whose messages the broker pushes, such as an OPQ topic).
+ */
+const CLIENT_FAULTS = new Set([
+  "INVALID_ARGUMENT",
+  "INVALID_NAME",
+  "PAYLOAD_TOO_LARGE",
+  "BATCH_TOO_LARGE",
+  "PUSH_SUBSCRIPTION",
+]);
 
 /** Redis' answer to a command before AUTH when a password is required. */
 export const NOAUTH = error("NOAUTH Authentication required.");

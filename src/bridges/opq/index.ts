@@ -9,6 +9,7 @@ import {
   sendBrokerError,
   sendMethodNotAllowed,
   sendNotFound,
+  sendShuttingDown,
   sendSuccess,
   sendText,
 } from "./respond.js";
@@ -16,6 +17,15 @@ import { createOpqTopics, OPQ_ORDERING_KEY, type OpqDeliveryOptions, TopicConfli
 
 /** Key of the bridge in the ready line, logs and metrics. */
 const BRIDGE = "opq";
+
+/**
+ * The query string of a request target as Go's server reads it (`URL.RawQuery`): everything
+ * after the first `?`, further `?` and a `#` included (a request target has no fragment).
+ */
+export function rawQuery(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? "" : target.slice(q + 1);
+}
 
 /** What the OPQ bridge needs from the server. */
 export interface OpqBridgeDeps {
@@ -32,7 +42,10 @@ export interface OpqOptions extends OpqDeliveryOptions {
   maxAttributes: number;
   /** True when a target URL's host may be used (`--push-allowed-hosts`). */
   urlAllowed: (url: URL) => boolean;
-  /** Bytes of request bodies held in memory at once, across requests. Default 256 MiB. */
+  /**
+   * Bytes of request bodies held in memory at once, across requests, from when they are read until
+   * their Publish (or replay) has finished. Default 256 MiB.
+   */
   maxBufferedBytes?: number;
 }
 
@@ -40,6 +53,12 @@ export interface OpqOptions extends OpqDeliveryOptions {
 export interface OpqBridge {
   /** Serves `POST /opq/push` and `POST /opq/replay`; 404/405 for anything else. Never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Answers a request that arrives once the server is shutting down (on a kept-alive connection):
+   * `503 ServiceUnavailable` and `Connection: close`, the answer of a request the broker refused
+   * for that reason.
+   */
+  refuseWhileClosing(req: IncomingMessage, res: ServerResponse): void;
   /** Brings existing OPQ topics in line with the current delivery options (before listening). */
   start(): Promise<void>;
 }
@@ -62,7 +81,15 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
    */
   const clientsFor = (_req: IncomingMessage): BrokerClients => deps.clients;
 
-  async function readForm(req: IncomingMessage, res: ServerResponse): Promise<Form | undefined> {
+  /**
+   * Reads the request's form, or answers (413, 503) and resolves undefined. The body's bytes stay
+   * counted against the budget until `release` (after the request's broker calls): its parsed
+   * form and the message built from it take about as much memory until then.
+   */
+  async function readForm(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<{ form: Form; release(): void } | undefined> {
     let body: Awaited<ReturnType<typeof readBody>>;
     try {
       body = await readBody(req, budget);
@@ -81,20 +108,28 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       return undefined;
     }
     try {
-      const query = (req.url ?? "").split("?")[1] ?? "";
-      return parseForm(query.split("#")[0] ?? "", req.headers["content-type"] ?? "", body.body);
+      return {
+        form: parseForm(rawQuery(req.url ?? ""), req.headers["content-type"] ?? "", body.body),
+        release: body.release,
+      };
     } catch (e) {
-      if (!(e instanceof FormError)) throw e;
-      sendBadRequest(res, e.message);
-      return undefined;
-    } finally {
       body.release();
+      throw e;
     }
   }
 
-  async function push(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req, res);
-    if (!form) return;
+  /** Runs `handle` on the request's form, then gives its bytes back to the budget. */
+  async function withForm(req: IncomingMessage, res: ServerResponse, handle: (form: Form) => Promise<void>) {
+    const read = await readForm(req, res);
+    if (!read) return;
+    try {
+      await handle(read.form);
+    } finally {
+      read.release();
+    }
+  }
+
+  async function push(req: IncomingMessage, res: ServerResponse, form: Form): Promise<void> {
     const message = pushMessage(form, req, { maxAttributes: options.maxAttributes, urlAllowed: options.urlAllowed });
     if ("refused" in message) {
       sendBadRequest(res, message.refused);
@@ -111,9 +146,8 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       try {
         await publish();
       } catch (e) {
-        // Deleted behind our back since it was prepared: prepare it again, once.
+        // Deleted through another door since it was checked: prepare it again, once.
         if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
-        topics.forget(message.topic);
         await topics.ensure(message.topic);
         await publish();
       }
@@ -128,9 +162,7 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     }
   }
 
-  async function replayHandler(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req, res);
-    if (!form) return;
+  async function replayHandler(req: IncomingMessage, res: ServerResponse, form: Form): Promise<void> {
     const request = replayRequest(form);
     if ("refused" in request) {
       sendBadRequest(res);
@@ -140,7 +172,7 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     else sendText(res, 500, "delivery service is not ready");
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, form: Form) => Promise<void>> = {
     "/opq/push": push,
     "/opq/replay": replayHandler,
   };
@@ -159,7 +191,7 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
       }
       const command = path.slice("/opq/".length);
       metrics.command(BRIDGE, command);
-      route(req, res).catch((e: unknown) => {
+      withForm(req, res, (form) => route(req, res, form)).catch((e: unknown) => {
         metrics.error(BRIDGE, command);
         if (res.headersSent) {
           res.destroy();
@@ -167,6 +199,9 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
         }
         sendBrokerError(res, e, logger, command);
       });
+    },
+    refuseWhileClosing(_req, res) {
+      sendShuttingDown(res);
     },
     start: () => topics.reconcile(),
   };

@@ -41,6 +41,11 @@ export function sendBadRequest(res: ServerResponse, detail?: string): void {
   sendText(res, 400, detail === undefined ? "BadRequest" : `BadRequest: ${detail}`);
 }
 
+/** `503 ServiceUnavailable` with `Connection: close`: the server is shutting down. */
+export function sendShuttingDown(res: ServerResponse): void {
+  sendText(res, 503, "ServiceUnavailable", { Connection: "close" });
+}
+
 /** How each broker reason renders in OPQ's dialect (README "OPQ bridge"); others are 500. */
 const RENDERINGS: Record<
   string,

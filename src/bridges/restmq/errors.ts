@@ -23,7 +23,8 @@ export function isAbsent(e: unknown): boolean {
  * How a broker error renders on the RestMQ port (architecture.md §2.4: rendered at the edge).
  * RestMQ answered 503 for every failure behind it (Redis down); the bridge does the same for
  * failures that are not the client's, and tells the client's own faults apart:
- * a name or value the broker cannot store → 400, a message over the size limit → 413, missing
+ * a name or value the broker cannot store → 400, a get of a queue the broker pushes → 409, a
+ * message over the size limit → 413, missing
  * or refused credentials → 401 with a Basic challenge (protocols.md §3.5).
  */
 export function toHttpError(e: unknown, logger: Logger, what: string): HttpError {
@@ -40,6 +41,9 @@ export function toHttpError(e: unknown, logger: Logger, what: string): HttpError
     case "UNAUTHENTICATED":
     case "PERMISSION_DENIED":
       return new HttpError(401, reason, { "WWW-Authenticate": BASIC_CHALLENGE });
+    case "PUSH_SUBSCRIPTION":
+      // The broker pushes this queue's messages itself (an OPQ topic, say): a get would take them from the pushes.
+      return new HttpError(409, reason);
     case "SHUTTING_DOWN":
       return new HttpError(503, reason);
     default:

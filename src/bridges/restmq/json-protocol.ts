@@ -40,7 +40,13 @@ function queueField(ctx: RestmqContext, doc: { [key: string]: Json }): string {
 }
 
 /** Reasons whose text is about the client's input (safe to show in `{"error": …}`). */
-const CLIENT_FAULTS = new Set(["INVALID_ARGUMENT", "INVALID_NAME", "PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE"]);
+const CLIENT_FAULTS = new Set([
+  "INVALID_ARGUMENT",
+  "INVALID_NAME",
+  "PAYLOAD_TOO_LARGE",
+  "BATCH_TOO_LARGE",
+  "PUSH_SUBSCRIPTION",
+]);
 
 type Doc = { [key: string]: Json };
 

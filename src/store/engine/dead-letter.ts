@@ -97,7 +97,20 @@ export class FailedDeliveries {
   takeIfExhausted(seq: number, priority: number, attempts: number, reason: DeadLetterReason, error = ""): boolean {
     const sub = this.sub;
     if (!sub || sub.maxDeliveryAttempts <= 0 || attempts < sub.maxDeliveryAttempts) return false;
-    this.route ??= routeOf(this.w, sub);
+    return this.take(seq, priority, attempts, reason, error);
+  }
+
+  /**
+   * A delivery that can never succeed: takes it whatever its attempts (it leaves the subscription
+   * in {@link finish}: to the dead-letter topic, or dropped when none is set) and returns true;
+   * false when the dead-letter topic is set but cannot take it (the caller keeps it).
+   */
+  takeUndeliverable(seq: number, priority: number, attempts: number, error: string): boolean {
+    return this.sub !== undefined && this.take(seq, priority, attempts, "undeliverable", error);
+  }
+
+  private take(seq: number, priority: number, attempts: number, reason: DeadLetterReason, error: string): boolean {
+    this.route ??= routeOf(this.w, this.sub as SubscriptionRecord);
     if (this.route === "keep") return false;
     this.exhausted.push({ seq, priority, attempts, reason, error });
     return true;
@@ -119,12 +132,17 @@ export class FailedDeliveries {
     return true;
   }
 
-  /** Moves out what {@link takeIfExhausted} took. Call once, after the operation's loop. */
-  finish(): void {
+  /**
+   * Moves out what {@link takeIfExhausted} and {@link takeUndeliverable} took. Call once, after
+   * the operation's loop. Returns the seqs that left the subscription (the others stayed,
+   * available again: the dead-letter topic refused them).
+   */
+  finish(): Set<number> {
+    const left = new Set<number>();
     const sub = this.sub;
-    if (this.exhausted.length === 0 || !sub) return;
+    if (this.exhausted.length === 0 || !sub) return left;
     const topic = topicById(this.w, sub.topicId);
-    if (!topic) return;
+    if (!topic) return left;
     const { w, nowMs } = this;
     const c = this.counters ?? readCounters(w, sub.id);
     const head = readHead(w, topic.id);
@@ -154,7 +172,7 @@ export class FailedDeliveries {
       if (letter) letters.push(letter);
       leaving.push(x);
     }
-    if (letters.length > 0 && dlq && !this.appendOrKeep(dlq, letters, leaving)) return;
+    if (letters.length > 0 && dlq && !this.appendOrKeep(dlq, letters, leaving)) return left;
     for (const [seq, key] of keys) leftSubscription(w, sub, seq, Buffer.from(key), nowMs, c);
     for (const x of leaving) releaseMessage(w, topic, head, x.seq, nowMs);
     c.unacked -= leaving.length;
@@ -162,6 +180,8 @@ export class FailedDeliveries {
     if (!this.counters) writeCounters(w, sub.id, c);
     const counted = leaving.length - gone;
     if (counted > 0) w.put(idKey(Table.DeadLettered, sub.id), encodeF64s(readDeadLettered(w, sub.id) + counted));
+    for (const x of leaving) left.add(x.seq);
+    return left;
   }
 
   /**

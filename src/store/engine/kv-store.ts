@@ -46,7 +46,7 @@ import { findSubscription, findTopic, readCounters, readHead, requireSubscriptio
 import { redriveChunk } from "./redrive.js";
 import { hasRetained, retainedDue, sweepRetained } from "./retain.js";
 import { seekSubscription } from "./seek.js";
-import { ackTargets, extendTokens, nackTargets } from "./settle.js";
+import { ackTargets, extendTokens, nackTargets, rejectTokens } from "./settle.js";
 import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords } from "./snapshots.js";
 import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
 import { hasTtl, sweepTtl, ttlDue } from "./ttl.js";
@@ -168,6 +168,9 @@ export class KvStore implements Store {
   }
   nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number, options?: NackOptions) {
     return this.write((w) => nackTargets(w, subscription, targets, redeliverAtMs, nowMs, options));
+  }
+  reject(subscription: string, tokens: readonly string[], nowMs: number, error: string) {
+    return this.write((w) => rejectTokens(w, subscription, tokens, nowMs, error));
   }
   extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number) {
     return this.write((w) => extendTokens(w, subscription, tokens, untilMs, nowMs));

@@ -154,18 +154,60 @@ export function nackTargets(
       if (failed.takeIfExhausted(loc.seq, loc.priority, attempt, "nacked", options.error)) return "ok";
       if (at <= nowMs) at = nowMs + failed.backoffMs(loc.seq, attempt);
     }
-    if (at <= nowMs) {
-      w.put(readyKey(sub.id, loc.priority, loc.seq), encodeU32(attempt));
-    } else {
-      const p: Pending = { state: "delayed", dueMs: at, attempt, priority: loc.priority };
-      w.put(seqKey(Table.Pending, sub.id, loc.seq), encodePending(p));
-      w.put(dueKey(sub.id, at, loc.seq), EMPTY);
-      c.delayed++;
-    }
+    makeAvailable(w, sub.id, loc, attempt, at, nowMs, c);
     return "ok";
   });
   (failed as FailedDeliveries | undefined)?.finish();
   return out;
+}
+
+/** Puts a detached message back: available at `at` (≤ now: at once), else delayed until then. */
+function makeAvailable(
+  w: KvWriter,
+  subId: number,
+  loc: Located,
+  attempt: number,
+  at: number,
+  nowMs: number,
+  c: Counters,
+) {
+  if (at <= nowMs) {
+    w.put(readyKey(subId, loc.priority, loc.seq), encodeU32(attempt));
+    return;
+  }
+  const p: Pending = { state: "delayed", dueMs: at, attempt, priority: loc.priority };
+  w.put(seqKey(Table.Pending, subId, loc.seq), encodePending(p));
+  w.put(dueKey(subId, at, loc.seq), EMPTY);
+  c.delayed++;
+}
+
+/**
+ * Deliveries that can never succeed as they are (see Store.reject): each leaves the subscription
+ * at once, whatever its attempts, for the dead-letter topic (reason `undeliverable`) or dropped
+ * when none is set. One whose dead-letter topic cannot take it stays, as after a failed nack.
+ * Returns the per-token outcomes and how many left.
+ */
+export function rejectTokens(
+  w: KvWriter,
+  subscription: string,
+  tokens: readonly string[],
+  nowMs: number,
+  error: string,
+): { outcomes: SettleOutcome[]; left: number } {
+  let failed: FailedDeliveries | undefined;
+  const taken: number[] = [];
+  const { out } = settle(w, subscription, { tokens, messageIds: [] }, (loc, { sub, c }) => {
+    const attempt = detach(w, sub.id, loc, c);
+    failed ??= new FailedDeliveries(w, sub.id, nowMs);
+    if (failed.takeUndeliverable(loc.seq, loc.priority, attempt, error)) {
+      taken.push(loc.seq);
+      return "ok";
+    }
+    makeAvailable(w, sub.id, loc, attempt, nowMs + failed.backoffMs(loc.seq, attempt), nowMs, c);
+    return "ok";
+  });
+  const left = (failed as FailedDeliveries | undefined)?.finish() ?? new Set<number>();
+  return { outcomes: out, left: taken.filter((seq) => left.has(seq)).length };
 }
 
 /** Extends leases to `untilMs`; a lease that expired but was not handed out again is renewed. */
