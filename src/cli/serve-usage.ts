@@ -43,6 +43,8 @@ Flags (a config file may set the same; flags win over it):
   --okq-idle-timeout-ms N       close okQ connections silent for N ms with no command running
                                 (default ${d.okqIdleTimeoutMs}; 0: never)
   --okq-max-connections N       most open okQ connections (default ${d.okqMaxConnections})
+  --okq-max-pending-bytes-total N  command bytes okQ reads ahead across connections
+                                (default ${d.okqMaxPendingBytesTotal})
   --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
                                 (reloaded on SIGHUP)
   --tls-key FILE                PEM private key of --tls-cert (both or neither)

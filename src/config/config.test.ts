@@ -114,6 +114,7 @@ describe("config", () => {
         okqQstatus: "nested",
         okqIdleTimeoutMs: 300_000,
         okqMaxConnections: 1024,
+        okqMaxPendingBytesTotal: 64 * 1024 * 1024,
         tlsCert: "/tmp/c.pem",
         tlsKey: "/tmp/k.pem",
         users: undefined, // the config file only

@@ -60,6 +60,12 @@ export interface Config {
   /** Most open okQ connections; more get `-ERR max number of clients reached`. Default 1024. */
   readonly okqMaxConnections: number;
   /**
+   * Command bytes the okQ bridge reads ahead of execution across all connections (each argument
+   * counts 256 bytes more than its length); past it, connections with commands waiting stop
+   * reading. Default 64 MiB.
+   */
+  readonly okqMaxPendingBytesTotal: number;
+  /**
    * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
    * Oh-Please-Queue config file). Default `switchyard`.
    */
@@ -129,6 +135,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   okqQstatus: "string",
   okqIdleTimeoutMs: 300_000,
   okqMaxConnections: 1024,
+  okqMaxPendingBytesTotal: 64 * 1024 * 1024,
   ohpqBrokerId: "switchyard",
   ohpqMaxLineBytes: 1024 * 1024,
   ohpqAckTimeoutMs: 0,
@@ -277,6 +284,10 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
   okqIdleTimeoutMs: { flag: "--okq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   okqMaxConnections: { flag: "--okq-max-connections", parse: integer(1, 1_000_000) },
+  okqMaxPendingBytesTotal: {
+    flag: "--okq-max-pending-bytes-total",
+    parse: integer(1024 * 1024, 64 * 1024 * 1024 * 1024),
+  },
   opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
   opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
   opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },

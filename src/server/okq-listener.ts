@@ -40,6 +40,7 @@ export const okqListener: BridgeListenerDefinition = {
         qstatusFormat: config.okqQstatus,
         idleTimeoutMs: config.okqIdleTimeoutMs,
         maxConnections: config.okqMaxConnections,
+        maxPendingBytesTotal: config.okqMaxPendingBytesTotal,
         ...(context.auth.enabled ? { authenticator: okqAuthenticator(context) } : {}),
       },
     );

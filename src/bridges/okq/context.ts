@@ -39,6 +39,12 @@ export interface OkqOptions {
    * argument counts `ARG_OVERHEAD_BYTES` (256) more than its length. Default 16 MiB.
    */
   maxPendingBytes?: number;
+  /**
+   * Argument bytes read ahead across all connections of the bridge (counted as for
+   * `maxPendingBytes`). Past it, a connection that has commands waiting stops reading until they
+   * ran; one with none still reads, so no connection starves. Default 64 MiB.
+   */
+  maxPendingBytesTotal?: number;
   /** How long a client may leave its replies unread (socket not draining) before it is dropped. Default 60 s. */
   drainTimeoutMs?: number;
   /** Longest `QRPOP ... EX` lease in seconds (the broker's longest ack deadline). Default 600. */
@@ -82,6 +88,7 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxInlineBytes: o.maxInlineBytes ?? 64 * 1024,
     maxPendingCommands: o.maxPendingCommands ?? 1024,
     maxPendingBytes: o.maxPendingBytes ?? 16 * 1024 * 1024,
+    maxPendingBytesTotal: o.maxPendingBytesTotal ?? 64 * 1024 * 1024,
     drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
     maxLeaseSeconds: o.maxLeaseSeconds ?? 600,
     qstatusFormat: o.qstatusFormat ?? "string",
@@ -117,6 +124,8 @@ export interface OkqContext {
   readonly shutdownSignal: AbortSignal;
   /** The merged calls of the connections that use `clients` (one set per user). */
   callsFor(clients: BrokerClients): OkqCalls;
+  /** Argument bytes of the commands read ahead by every connection (bounded by `maxPendingBytesTotal`). */
+  readonly input: { bytes: number };
   /** NOBLOCK pushes in flight (bounded by `maxNoblockInFlight`). */
   readonly background: Set<Promise<unknown>>;
   /** Open connections of the bridge (INFO). */

@@ -50,6 +50,7 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
     consumers: createConsumerRegistry(),
     shutdownSignal: deps.shutdownSignal,
     background: new Set(),
+    input: { bytes: 0 },
     connections: () => sessions.size,
     nextClientId: () => ++clientIds,
   };

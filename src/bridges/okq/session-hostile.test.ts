@@ -67,6 +67,35 @@ describe("okq session against hostile clients", () => {
     client.destroy();
   });
 
+  it("session - the bridge-wide read-ahead bound: blocked connections hold at most the total; others still run", async (t) => {
+    // Each connection alone may read 4 MiB ahead; together only 256 KiB (+ one 16 KiB slice each).
+    const h = harness(t, { maxPendingBytes: 4 * 1024 * 1024, maxPendingBytesTotal: 256 * 1024 });
+    const command = cmd("QLPUSH", "held", "e", Buffer.alloc(1000, 97));
+    const blocked = Array.from({ length: 3 }, () => {
+      const [client, server] = duplexPair();
+      client.on("error", () => {});
+      let consumed = 0;
+      server.on("data", (chunk: Buffer) => {
+        consumed += chunk.length;
+      });
+      h.bridge.handleConnection(server);
+      client.write(cmd("QNOTIFY", "30"));
+      // 2 MB each, in 64 KiB writes (a socket's read size).
+      const burst = Buffer.concat(Array.from({ length: 64 }, () => command));
+      for (let i = 0; i < 32; i++) client.write(burst);
+      return { client, consumed: () => consumed };
+    });
+    await sleep(300);
+    const total = blocked.reduce((n, b) => n + b.consumed(), 0);
+    // Arguments count their bytes plus 256 each: 1,000-byte events weigh ~2 KB a command.
+    assert.ok(total < 256 * 1024 + 3 * 80 * 1024, `blocked connections read ${total} bytes in all`);
+    const free = connect(h);
+    await free.roundtrip(cmd("PING"), "+PONG\r\n");
+    await free.roundtrip(cmd("QLPUSH", "other", "x", "1"), "+OK\r\n");
+    for (const b of blocked) b.client.destroy();
+    free.destroy();
+  });
+
   it("session - a command of 65,536 empty arguments is refused and the connection closed", async (t) => {
     const h = harness(t);
     const c = connect(h);

@@ -16,6 +16,12 @@ import { goQuote } from "./go-format.js";
 import { ARG_OVERHEAD_BYTES, argumentBytes, RespDecoder, type RespEvent } from "./resp-decoder.js";
 import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
 
+/**
+ * Input is decoded this much at a time: past a read-ahead limit, the rest of a socket chunk (up
+ * to 64 KiB) goes back unread, so a connection overshoots its limits by one slice at most.
+ */
+const DECODE_SLICE_BYTES = 16 * 1024;
+
 /** Headroom of a bulk string over the message size limit (names, ids and framing). */
 const BULK_HEADROOM_BYTES = 64 * 1024;
 
@@ -107,19 +113,38 @@ export class RespSession implements CommandSession {
   private onData(chunk: Buffer): void {
     if (this.decoder.failed) return;
     this.lastInputMs = this.ctx.options.clock.now();
-    for (const e of this.decoder.push(chunk)) {
-      if (isHttpRequest(e)) {
-        this.crossProtocol();
-        return;
+    for (let at = 0; at < chunk.length; at += DECODE_SLICE_BYTES) {
+      for (const e of this.decoder.push(chunk.subarray(at, at + DECODE_SLICE_BYTES))) {
+        if (isHttpRequest(e)) {
+          this.crossProtocol();
+          return;
+        }
+        this.pending.push(e);
+        this.addPendingBytes(eventBytes(e));
       }
-      this.pending.push(e);
-      this.pendingBytes += eventBytes(e);
-    }
-    if (this.decoder.failed || this.overPendingLimit(1)) {
-      this.readingPaused = true;
-      this.socket.pause();
+      if (this.decoder.failed || this.overPendingLimit(1)) {
+        this.readingPaused = true;
+        this.socket.pause();
+        // What is not decoded yet waits in the socket until reading resumes.
+        if (!this.decoder.failed && at + DECODE_SLICE_BYTES < chunk.length) {
+          this.socket.unshift(chunk.subarray(at + DECODE_SLICE_BYTES));
+        }
+        break;
+      }
     }
     void this.run();
+  }
+
+  /** Adds to this connection's read-ahead and the bridge's. */
+  private addPendingBytes(n: number): void {
+    this.pendingBytes += n;
+    this.ctx.input.bytes += n;
+  }
+
+  /** Drops every command read ahead (the connection is closing). */
+  private dropPending(): void {
+    this.pending.length = 0;
+    this.addPendingBytes(-this.pendingBytes);
   }
 
   /** An HTTP request reached this port (a browser form, a webhook): drop everything, say nothing. */
@@ -129,8 +154,7 @@ export class RespSession implements CommandSession {
       { client: this.id },
     );
     this.ctx.metrics.error(BRIDGE, "cross_protocol");
-    this.pending.length = 0;
-    this.pendingBytes = 0;
+    this.dropPending();
     this.socket.destroy();
   }
 
@@ -159,8 +183,7 @@ export class RespSession implements CommandSession {
     if (this.idleTimer !== undefined) this.ctx.options.clock.clearTimer(this.idleTimer);
     this.idleTimer = undefined;
     this.finished = true;
-    this.pending.length = 0;
-    this.pendingBytes = 0;
+    this.dropPending();
     this.closed.abort();
     this.signalLink.dispose();
     this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
@@ -192,7 +215,9 @@ export class RespSession implements CommandSession {
         }
         if (this.closeAfterReply) return this.finish();
         const mayRead = !this.decoder.failed && !this.ctx.shutdownSignal.aborted;
-        if (this.readingPaused && mayRead && !this.overPendingLimit(2)) {
+        // A connection with nothing left to run always reads again: the bridge-wide bound only
+        // limits read-ahead, so no connection waits for another's commands.
+        if (this.readingPaused && mayRead && (this.pending.length === 0 || !this.overPendingLimit(2))) {
           this.readingPaused = false;
           this.socket.resume();
         }
@@ -206,15 +231,22 @@ export class RespSession implements CommandSession {
     }
   }
 
-  /** True when the pending commands reach 1/`divisor` of their count or byte limit. */
+  /**
+   * True when the pending commands reach 1/`divisor` of their count or byte limit, or (with any
+   * pending) the bridge's read-ahead reaches 1/`divisor` of `maxPendingBytesTotal`.
+   */
   private overPendingLimit(divisor: number): boolean {
     const o = this.ctx.options;
-    return this.pending.length >= o.maxPendingCommands / divisor || this.pendingBytes >= o.maxPendingBytes / divisor;
+    return (
+      this.pending.length >= o.maxPendingCommands / divisor ||
+      this.pendingBytes >= o.maxPendingBytes / divisor ||
+      (this.pending.length > 0 && this.ctx.input.bytes >= o.maxPendingBytesTotal / divisor)
+    );
   }
 
   private takePending(): RespEvent {
     const e = this.pending.shift() as RespEvent;
-    this.pendingBytes -= eventBytes(e);
+    this.addPendingBytes(-eventBytes(e));
     return e;
   }
 
@@ -223,8 +255,7 @@ export class RespSession implements CommandSession {
     const event = this.takePending();
     if (event.type === "fatal") {
       this.ctx.metrics.error(BRIDGE, "protocol");
-      this.pending.length = 0;
-      this.pendingBytes = 0;
+      this.dropPending();
       this.closeAfterReply = true; // the framing is lost: answer, then close
       return [error(`ERR ${event.message}`)];
     }
