@@ -67,6 +67,19 @@ Flags (a config file may set the same; flags win over it):
   --restmq-max-consumer-buffer-bytes N
                                 unsent output a RestMQ comet/websocket consumer may hold before
                                 it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
+  --lean-rpc on|off             lean HTTP/2 path for Publish, Pull, Ack, Nack, ModifyAckDeadline
+                                (default ${d.leanRpc}; off sends every call through connect-node)
+  --rpc-max-connections N       RPC port: most connections at once (default ${d.rpcMaxConnections})
+  --rpc-max-request-bytes-in-flight N
+                                RPC port: most request bytes being read at once, all connections
+                                (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY)
+  --http-headers-timeout-ms N   RPC port, HTTP/1.1: time to send request headers (default ${d.httpHeadersTimeoutMs})
+  --http-request-timeout-ms N   RPC port, HTTP/1.1: time to send a whole request (default ${d.httpRequestTimeoutMs})
+  --http2-idle-timeout-ms N     RPC port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
+  --http2-max-concurrent-streams N
+                                RPC port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
+  --http2-max-session-memory-mb N
+                                RPC port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
   -h, --help                    print this help
 
 Auth is on when the config file defines users (README "Auth and TLS"):

@@ -91,6 +91,20 @@ describe("config", () => {
       "--restmq-hosts-deny=all",
       "--restmq-max-consumer-buffer-bytes",
       "1048576",
+      "--lean-rpc=off",
+      "--rpc-max-connections",
+      "10",
+      "--rpc-max-request-bytes-in-flight",
+      "2097152",
+      "--http-headers-timeout-ms",
+      "1000",
+      "--http-request-timeout-ms=2000",
+      "--http2-idle-timeout-ms",
+      "0",
+      "--http2-max-concurrent-streams",
+      "8",
+      "--http2-max-session-memory-mb",
+      "4",
     ]);
     assert.deepEqual(
       { ...config },
@@ -136,6 +150,14 @@ describe("config", () => {
         restmqHostsAllow: ["127.0.0.1", "10.0."],
         restmqHostsDeny: ["all"],
         restmqMaxConsumerBufferBytes: 1048576,
+        leanRpc: "off",
+        rpcMaxConnections: 10,
+        rpcMaxRequestBytesInFlight: 2097152,
+        httpHeadersTimeoutMs: 1000,
+        httpRequestTimeoutMs: 2000,
+        http2IdleTimeoutMs: 0,
+        http2MaxConcurrentStreams: 8,
+        http2MaxSessionMemoryMb: 4,
       },
     );
   });
@@ -146,6 +168,14 @@ describe("config", () => {
     assert.throws(() => parseFlags(["--opq-any-response=yes"]), /opq-any-response/);
     assert.throws(() => validateConfig({ opqAnyResponse: "yes" as never }), /expected true or false/);
     assert.equal(validateConfig({ opqAnyResponse: "false" as never }).opqAnyResponse, false);
+  });
+
+  it("config - the HTTP/1.1 headers timeout cannot be longer than the request timeout", async () => {
+    await rejectsWith(
+      () => loadConfig(["--http-headers-timeout-ms", "5000", "--http-request-timeout-ms", "1000"]),
+      /--http-headers-timeout-ms 5000 is longer than --http-request-timeout-ms 1000/,
+    );
+    await rejectsWith(() => loadConfig(["--lean-rpc", "maybe"]), /--lean-rpc "maybe": expected one of on, off/);
   });
 
   it("config - bad values fail fast naming the flag", async () => {

@@ -108,6 +108,28 @@ export interface Config {
   readonly restmqHostsDeny: readonly string[];
   /** Unflushed output one RestMQ live consumer may hold before it is dropped as too slow. Default 8 MiB. */
   readonly restmqMaxConsumerBufferBytes: number;
+  /**
+   * The lean unary path for Publish, Pull, Ack, Nack and ModifyAckDeadline over HTTP/2 (README
+   * "Architecture"): `on` (default) or `off` (everything through connect-node, for debugging).
+   */
+  readonly leanRpc: "on" | "off";
+  /** RPC port: most client connections at once (more are closed on accept). Default 1000. */
+  readonly rpcMaxConnections: number;
+  /**
+   * RPC port: most bytes of request bodies being read at once, over all connections; a call that
+   * would pass it fails with SERVER_BUSY. Never below the largest single request. Default 128 MiB.
+   */
+  readonly rpcMaxRequestBytesInFlight: number;
+  /** RPC port, HTTP/1.1: time a client has to send a request's headers. Default 20 s. */
+  readonly httpHeadersTimeoutMs: number;
+  /** RPC port, HTTP/1.1: time a client has to send a whole request. Default 120 s. */
+  readonly httpRequestTimeoutMs: number;
+  /** RPC port, HTTP/2: an idle session (no streams, no frames) is closed after this long; 0: never. Default 5 min. */
+  readonly http2IdleTimeoutMs: number;
+  /** RPC port, HTTP/2: streams one session may have open at once. Default 1000. */
+  readonly http2MaxConcurrentStreams: number;
+  /** RPC port, HTTP/2: buffer limit per session in MiB (Node's maxSessionMemory). Default 32. */
+  readonly http2MaxSessionMemoryMb: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -153,6 +175,14 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   restmqHostsAllow: [],
   restmqHostsDeny: [],
   restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
+  leanRpc: "on",
+  rpcMaxConnections: 1000,
+  rpcMaxRequestBytesInFlight: 128 * 1024 * 1024,
+  httpHeadersTimeoutMs: 20_000,
+  httpRequestTimeoutMs: 120_000,
+  http2IdleTimeoutMs: 300_000,
+  http2MaxConcurrentStreams: 1000,
+  http2MaxSessionMemoryMb: 32,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -298,6 +328,17 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
   ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  leanRpc: { flag: "--lean-rpc", parse: oneOf("on", "off") },
+  rpcMaxConnections: { flag: "--rpc-max-connections", parse: integer(1, 1_000_000) },
+  rpcMaxRequestBytesInFlight: {
+    flag: "--rpc-max-request-bytes-in-flight",
+    parse: integer(1024 * 1024, Number.MAX_SAFE_INTEGER),
+  },
+  httpHeadersTimeoutMs: { flag: "--http-headers-timeout-ms", parse: integer(100, 3_600_000) },
+  httpRequestTimeoutMs: { flag: "--http-request-timeout-ms", parse: integer(100, 3_600_000) },
+  http2IdleTimeoutMs: { flag: "--http2-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  http2MaxConcurrentStreams: { flag: "--http2-max-concurrent-streams", parse: integer(1, 1_000_000) },
+  http2MaxSessionMemoryMb: { flag: "--http2-max-session-memory-mb", parse: integer(1, 65_536) },
   restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
   restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
   restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
@@ -356,6 +397,11 @@ export function validateConfig(input: Partial<Config>): Config {
     out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], settingName(key));
   }
   const config = out as unknown as Config;
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError(
+      `--http-headers-timeout-ms ${config.httpHeadersTimeoutMs} is longer than --http-request-timeout-ms ${config.httpRequestTimeoutMs}: the headers are part of the request`,
+    );
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
   }

@@ -46,7 +46,8 @@ export type Reason =
   | "NO_DEAD_LETTER_TOPIC"
   | "REPLAY_LIMIT"
   | "PUSH_ENDPOINT_NOT_ALLOWED"
-  | "PUSH_SUBSCRIPTION";
+  | "PUSH_SUBSCRIPTION"
+  | "SERVER_BUSY";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -81,6 +82,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   REPLAY_LIMIT: { code: StatusCode.ResourceExhausted, httpStatus: 413 },
   PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
   PUSH_SUBSCRIPTION: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
+  SERVER_BUSY: { code: StatusCode.Unavailable, httpStatus: 503 },
 };
 
 /** All reasons, in table order. */

@@ -15,9 +15,22 @@ import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
-import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
+import {
+  createLeanRpc,
+  registerBrokerServices,
+  registerHealth,
+  registerReflection,
+  requestBudgetError,
+} from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Clock, childLogger, type Logger, silentLogger } from "../util/index.js";
+import {
+  type ByteBudget,
+  type Clock,
+  childLogger,
+  createByteBudget,
+  type Logger,
+  silentLogger,
+} from "../util/index.js";
 import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
@@ -52,6 +65,8 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+  /** The core's clock. Default: the system clock (tests pin publish times with their own). */
+  clock?: Clock;
   /** Time of the failed-login throttle. Default the system clock; tests inject a fake one. */
   authClock?: Clock;
 }
@@ -129,8 +144,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
 
-  function buildHandler(b: Broker): NodeHandler {
+  /** Largest request the RPC port reads: one Publish may carry a whole batch, plus room for the envelope. */
+  function readMaxBytes(): number {
     const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
+    return Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024;
+  }
+
+  function buildHandler(b: Broker): NodeHandler {
     const routes = (router: ConnectRouter) => {
       registerBrokerServices(router, { broker: b, logger });
       registerHealth(router, { shutdownSignal: shutdown.signal, services: SERVED_FILES.flatMap(serviceNames) });
@@ -143,11 +163,46 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       shutdownSignal: shutdown.signal,
       interceptors,
       // Each call's peer: host:port for the request-scoped log fields, the address for the
-      // throttle of failed logins.
-      contextValues: (req) => peerContextValues(req).set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
-      // One Publish may carry a whole batch; leave room for the envelope.
-      readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
+      // throttle of failed logins (the lean path gives the same values).
+      contextValues: (req) => callContextValues(req.socket),
+      readMaxBytes: readMaxBytes(),
       fallback: createHttpEndpoints({ logger, shutdownSignal: shutdown.signal, metrics }),
+    });
+  }
+
+  /** The RPC port: connect-node for everything, the lean path in front of it unless `--lean-rpc off`. */
+  function createRpcListener(b: Broker, tls: TlsSource | undefined): OnePortListener {
+    // A single request of the largest size always fits when it is alone.
+    const requestBudget: ByteBudget = createByteBudget(Math.max(config.rpcMaxRequestBytesInFlight, readMaxBytes()));
+    const overBudget = () => requestBudgetError(requestBudget, logger);
+    const lean =
+      config.leanRpc === "on"
+        ? createLeanRpc({
+            broker: b,
+            logger,
+            interceptors,
+            shutdownSignal: shutdown.signal,
+            readMaxBytes: readMaxBytes(),
+            requestBudget,
+            // The same per-call values connect-node gets.
+            contextValues: (stream) => callContextValues(stream.session?.socket),
+          })
+        : undefined;
+    return createOnePortListener({
+      handler: buildHandler(b),
+      logger,
+      ...(tls ? { tls } : {}),
+      ...(lean ? { http2Streams: lean.serve } : {}),
+      requestBudget,
+      overBudget,
+      limits: {
+        maxConnections: config.rpcMaxConnections,
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        http2IdleTimeoutMs: config.http2IdleTimeoutMs,
+        http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+        http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
+      },
     });
   }
 
@@ -163,10 +218,16 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         commitObserver: metrics.storeCommit,
       });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits, metrics: metrics.core });
+      broker = createBroker({
+        store,
+        logger,
+        limits,
+        metrics: metrics.core,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
-      listener = createOnePortListener({ handler: buildHandler(broker), logger, ...(tls ? { tls } : {}) });
+      listener = createRpcListener(broker, tls);
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
         shutdown.signal,
@@ -286,6 +347,13 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       logger.info("tls certificate reloaded", { cert: tls.files.cert });
     },
   };
+}
+
+/** A call's context values from its client socket: the peer for logs, the address for the login throttle. */
+function callContextValues(
+  socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined } | undefined,
+) {
+  return peerContextValues({ socket }).set(PEER_ADDRESS, socket?.remoteAddress ?? "");
 }
 
 function serviceNames(file: DescFile): string[] {

@@ -4,22 +4,68 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type * as tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Logger } from "../util/index.js";
+import type { ByteBudget, Logger } from "../util/index.js";
+import { watchHttp2Idle } from "./http2-idle.js";
+import { routeHttp2Streams } from "./http2-streams.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
+import { countRequestBody } from "./request-budget.js";
 import { createTlsAcceptor } from "./tls-accept.js";
 import type { TlsSource } from "./tls-source.js";
 
 /** A request handler for both HTTP/1.1 and HTTP/2 requests (what connectNodeAdapter returns). */
 export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
 
+/**
+ * Serves an HTTP/2 stream straight from `node:http2` (the lean RPC path) and returns true, or
+ * returns false, having touched nothing, to leave it to `handler`.
+ */
+export type Http2StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+/** Bounds of the one-port listener (README "Limits and failure behaviour"). */
+export interface OnePortLimits {
+  /** Most client connections at once; more are closed as they are accepted. Default 1000. */
+  maxConnections: number;
+  /** HTTP/1.1: time to receive a request's headers (Node's `headersTimeout`). Default 20 s. */
+  headersTimeoutMs: number;
+  /** HTTP/1.1: time to receive a whole request (Node's `requestTimeout`). Default 120 s. */
+  requestTimeoutMs: number;
+  /** HTTP/2: a session without streams and frames for this long is closed (GOAWAY). Default 5 min; 0: never. */
+  http2IdleTimeoutMs: number;
+  /** HTTP/2: streams a client may have open on one session (SETTINGS_MAX_CONCURRENT_STREAMS). Default 1000. */
+  http2MaxConcurrentStreams: number;
+  /** HTTP/2: per-session buffer limit in MiB (Node's `maxSessionMemory`). Default 32. */
+  http2MaxSessionMemoryMb: number;
+}
+
+/** The defaults of {@link OnePortLimits}. */
+export const DEFAULT_ONE_PORT_LIMITS: Readonly<OnePortLimits> = Object.freeze({
+  maxConnections: 1000,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 120_000,
+  http2IdleTimeoutMs: 300_000,
+  http2MaxConcurrentStreams: 1000,
+  http2MaxSessionMemoryMb: 32,
+});
+
 /** Options of {@link createOnePortListener}. */
 export interface OnePortListenerOptions {
   handler: NodeHandler;
   logger: Logger;
-  /** Per-session HTTP/2 buffer limit in megabytes (Node's `maxSessionMemory`, default 10). Default 128. */
-  maxSessionMemoryMb?: number;
+  /** Serves HTTP/2 streams before `handler` sees them (the lean RPC path); see {@link Http2StreamHandler}. */
+  http2Streams?: Http2StreamHandler;
+  /** Bounds; each missing one takes its default from {@link DEFAULT_ONE_PORT_LIMITS}. */
+  limits?: Partial<OnePortLimits>;
+  /**
+   * Bound on request body bytes being read at once across all connections, for requests that
+   * reach `handler` (the lean path counts its own against the same budget). Undefined: none.
+   */
+  requestBudget?: ByteBudget;
+  /** The error a request's body read fails with when the budget is used up. */
+  overBudget?: () => Error;
   /** How long a new connection may stay silent before its protocol is known. Default 10 s. */
   firstBytesTimeoutMs?: number;
+  /** HTTP/1.1: how often Node checks the header and request timeouts. Default 1 s (tests use less). */
+  timeoutCheckIntervalMs?: number;
   /**
    * HTTP/1.1 upgrade requests (websockets). The socket then belongs to the callee: it is not
    * closed by `stopAccepting` (close it on the shutdown signal, e.g. websocket code 1001), only
@@ -65,10 +111,18 @@ export interface OnePortListener {
   inFlight(): number;
 }
 
+/** How a failed HTTP/1.1 request is answered, by Node's error code (400 otherwise). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+};
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** Creates a {@link OnePortListener}. */
 export function createOnePortListener(options: OnePortListenerOptions): OnePortListener {
+  const limits: OnePortLimits = { ...DEFAULT_ONE_PORT_LIMITS, ...options.limits };
+  const { requestBudget, overBudget } = options;
   const sockets = new Set<net.Socket>();
   /** Every TCP connection, including TLS ones still in their handshake. */
   const raw = new Set<net.Socket>();
@@ -105,10 +159,21 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       res.end("shutting down\n");
       return;
     }
+    if (requestBudget && overBudget) countRequestBody(req, res, requestBudget, overBudget);
     options.handler(req, res);
   };
 
-  const h1 = http.createServer(handle as http.RequestListener);
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: options.timeoutCheckIntervalMs ?? 1_000,
+    },
+    handle as http.RequestListener,
+  );
+  // Node checks headersTimeout/requestTimeout only for servers that listen themselves (the check
+  // timer starts on 'listening'); this one gets its sockets from the net.Server below.
+  h1.emit("listening");
   const { onUpgrade } = options;
   if (onUpgrade) {
     h1.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -120,16 +185,42 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       onUpgrade(req, socket, head);
     });
   }
-  const h2 = http2.createServer({ maxSessionMemory: options.maxSessionMemoryMb ?? 128 }, handle as never);
+  const h2 = http2.createServer(
+    {
+      maxSessionMemory: limits.http2MaxSessionMemoryMb,
+      settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
+    },
+    handle as never,
+  );
+  routeHttp2Streams(h2, {
+    idle: watchHttp2Idle(h2, {
+      idleTimeoutMs: limits.http2IdleTimeoutMs,
+      pingTimeoutMs: Math.min(20_000, limits.http2IdleTimeoutMs),
+    }),
+    logger: options.logger,
+    ...(options.http2Streams ? { claim: options.http2Streams } : {}),
+    isClosing: () => closing,
+    claimed: () => {
+      requests++;
+    },
+    claimedClosed: () => {
+      requests--;
+      if (requests === 0) for (const wake of drainWaiters) wake();
+    },
+  });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     if (closing) session.close();
   });
   for (const s of [h1, h2]) {
-    s.on("clientError", (e: Error, socket: net.Socket) => {
-      if (socket.writable && !socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      else socket.destroy(e);
+    s.on("clientError", (e: Error & { code?: string }, socket: net.Socket) => {
+      if (!socket.writable || socket.destroyed) {
+        socket.destroy(e);
+        return;
+      }
+      const status = CLIENT_ERROR_STATUS[e.code ?? ""] ?? "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     });
   }
   h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
@@ -215,6 +306,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       onTlsSocket(secure);
     });
   });
+  // Past the cap, Node closes new connections as it accepts them.
+  server.maxConnections = limits.maxConnections;
+  // An accept error (EMFILE, ENFILE) must not take the process down; the listener keeps going.
+  server.on("error", (e: Error) => options.logger.warn("rpc listener error", { error: e.message }));
 
   return {
     listen: (spec, signal) =>
@@ -250,6 +345,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     async destroy(timeoutMs = 5_000) {
       closing = true;
       if (server.listening) server.close();
+      h1.close(); // stops the timeout check timer started above
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
       for (const socket of raw) socket.destroy();

@@ -14,10 +14,14 @@ import { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 
 /** The RPC protocols of the RPC port, each with the HTTP version its client uses. */
-export type RpcProtocol = "connect" | "grpc" | "grpc-web";
+export type RpcProtocol = "connect" | "grpc" | "grpc-web" | "connect-h2" | "connect-json-h2";
 
-/** Every protocol: Connect over HTTP/1.1, gRPC over h2c, gRPC-web over HTTP/1.1. */
-export const PROTOCOLS: readonly RpcProtocol[] = ["connect", "grpc", "grpc-web"];
+/**
+ * Every protocol: Connect over HTTP/1.1, gRPC over h2c, gRPC-web over HTTP/1.1, and Connect over
+ * h2c in binary and in JSON. gRPC and Connect on h2c take the lean path for the hot methods
+ * (README "Architecture"); the others go through connect-node.
+ */
+export const PROTOCOLS: readonly RpcProtocol[] = ["connect", "grpc", "grpc-web", "connect-h2", "connect-json-h2"];
 
 /** A transport for one protocol plus a `close()` that drops its connections. */
 export interface TestTransport {
@@ -49,10 +53,14 @@ export function createTestTransport(
     return next(req);
   };
   const interceptors = [withAuth];
-  if (protocol === "grpc") {
+  if (protocol === "grpc" || protocol === "connect-h2" || protocol === "connect-json-h2") {
     const sessionManager = new Http2SessionManager(baseUrl, undefined, ca === undefined ? {} : { ca });
+    const h2 = { baseUrl, sessionManager, interceptors, httpVersion: "2" as const };
     return {
-      transport: createGrpcTransport({ baseUrl, sessionManager, interceptors }),
+      transport:
+        protocol === "grpc"
+          ? createGrpcTransport(h2)
+          : createConnectTransport({ ...h2, useBinaryFormat: protocol === "connect-h2" }),
       close: () => sessionManager.abort(),
     };
   }
