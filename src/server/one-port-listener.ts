@@ -308,8 +308,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   });
   // Past the cap, Node closes new connections as it accepts them.
   server.maxConnections = limits.maxConnections;
-  // An accept error (EMFILE, ENFILE) must not take the process down; the listener keeps going.
-  server.on("error", (e: Error) => options.logger.warn("rpc listener error", { error: e.message }));
+  // Accept errors (EMFILE, ENFILE) are survived and logged by listenOn, as for every listener.
 
   return {
     listen: (spec, signal) =>
