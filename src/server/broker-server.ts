@@ -35,6 +35,7 @@ import { PEER_ADDRESS } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
+import { httpLimits } from "./http-limits.js";
 import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
@@ -195,14 +196,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       ...(lean ? { http2Streams: lean.serve } : {}),
       requestBudget,
       overBudget,
-      limits: {
-        maxConnections: config.rpcMaxConnections,
-        headersTimeoutMs: config.httpHeadersTimeoutMs,
-        requestTimeoutMs: config.httpRequestTimeoutMs,
-        http2IdleTimeoutMs: config.http2IdleTimeoutMs,
-        http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
-        http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
-      },
+      limits: httpLimits(config, config.rpcMaxConnections),
     });
   }
 

@@ -1,6 +1,7 @@
 import * as net from "node:net";
 import type { TcpBridge } from "../bridges/bridge.js";
 import type { Logger } from "../util/index.js";
+import { destroyWhenHalfClosed } from "./half-closed.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
 import { createTlsAcceptor } from "./tls-accept.js";
 import type { TlsSource } from "./tls-source.js";
@@ -37,6 +38,7 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?:
   const handshaking = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     open.add(socket);
+    destroyWhenHalfClosed(socket);
     socket.once("close", () => {
       open.delete(socket);
       handshaking.delete(socket);
