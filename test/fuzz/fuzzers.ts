@@ -7,6 +7,7 @@ import { okqSessionFuzzer } from "./okq-session.fuzz.js";
 import { opqHttpFuzzer } from "./opq-http.fuzz.js";
 import { respDecoderFuzzer } from "./resp-decoder.fuzz.js";
 import { restmqHttpFuzzer } from "./restmq-http.fuzz.js";
+import { rpcHttp2Fuzzer } from "./rpc-http2.fuzz.js";
 
 export const FUZZERS: readonly Fuzzer[] = [
   respDecoderFuzzer,
@@ -14,6 +15,7 @@ export const FUZZERS: readonly Fuzzer[] = [
   connectRpcFuzzer,
   opqHttpFuzzer,
   gophermqHttpFuzzer,
+  rpcHttp2Fuzzer,
   ohpqSessionFuzzer,
   restmqHttpFuzzer,
 ];
