@@ -99,7 +99,7 @@ export const ohpqSessionFuzzer: Fuzzer = {
             ["data", "close"],
             () => replies().length >= expected,
             () => `${expected} replies; got ${JSON.stringify(replies())}`,
-            10_000,
+            3_000,
           );
           const got = replies();
           for (const r of got) assert.match(r, REPLY);
