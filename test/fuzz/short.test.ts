@@ -8,7 +8,7 @@ import { FUZZERS } from "./fuzzers.js";
 
 /** Cases per fuzzer: enough to cover every input shape, short enough for `npm test`. */
 const SHORT_RUNS: Record<string, number> = { "resp-decoder": 5_000 };
-const DEFAULT_SHORT_RUNS = 1_500;
+const DEFAULT_SHORT_RUNS = 1_000;
 
 describe("fuzz (short)", () => {
   for (const fuzzer of FUZZERS) {
