@@ -28,8 +28,9 @@ Flags (a config file may set the same; flags win over it):
   --gophermq-max-pending N      GopherMQ publishes get 429 while a subject has more than N
                                 pending messages (default ${d.gophermqMaxPending})
   --gophermq-idle-expiry-ms N   a GopherMQ subscriber unused this long is deleted (default ${d.gophermqIdleExpiryMs})
+  --gophermq-max-subscribers N  live GopherMQ subscribers at once; more get 429 (default ${d.gophermqMaxSubscribers})
   --metrics-max-topics N        topics with their own label in /metrics; later ones are
-                                counted as topic "other" (default ${d.metricsMaxTopics})
+                                counted with an empty topic label (default ${d.metricsMaxTopics})
   --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})

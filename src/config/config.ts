@@ -31,9 +31,11 @@ export interface Config {
   readonly gophermqMaxPending: number;
   /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
   readonly gophermqIdleExpiryMs: number;
-  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  /** Most live GopherMQ subscribers at once; a subscribe beyond it gets 429. Default 10,000. */
+  readonly gophermqMaxSubscribers: number;
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into an empty label. Default 500. */
   readonly metricsMaxTopics: number;
-  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into an empty label. Default 1000. */
   readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
@@ -154,6 +156,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   gophermqMetricsPort: 9001,
   gophermqMaxPending: 10,
   gophermqIdleExpiryMs: 3_600_000,
+  gophermqMaxSubscribers: 10_000,
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
@@ -315,6 +318,7 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
   gophermqMaxPending: { flag: "--gophermq-max-pending", parse: integer(0, 1_000_000_000) },
   gophermqIdleExpiryMs: { flag: "--gophermq-idle-expiry-ms", parse: integer(1000, 365 * 24 * 3_600_000) },
+  gophermqMaxSubscribers: { flag: "--gophermq-max-subscribers", parse: integer(1, 10_000_000) },
   metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
   metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },

@@ -3,6 +3,7 @@ import type { SettleOutcome } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { countingDeadLetters } from "./dead-letter-count.js";
 import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
@@ -57,7 +58,9 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       const seen = notifier.version(sub.topic);
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
-        const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
+        const got = await countingDeadLetters(ctx, sub, () =>
+          store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck }),
+        );
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);
           reportDelivered(ctx.metrics, sub.topic, sub.name, deliveries);
@@ -166,12 +169,11 @@ export async function nack(
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
   validateNackError(error);
   const now = ctx.clock.now();
-  const outcomes = await ctx.store.nack(
-    sub.name,
-    { tokens: targets.ackIds, messageIds: targets.messageIds },
-    now + delayMs,
-    now,
-    { failed: true, error },
+  const outcomes = await countingDeadLetters(ctx, sub, () =>
+    ctx.store.nack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, now + delayMs, now, {
+      failed: true,
+      error,
+    }),
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
@@ -278,7 +280,12 @@ export async function reject(
   const sub = await getSubscription(ctx, subscription);
   validateTargets({ ackIds, messageIds: [] });
   validateNackError(error);
-  const { outcomes, left } = await ctx.store.reject(sub.name, ackIds, ctx.clock.now(), error);
+  const { outcomes, left } = await countingDeadLetters(
+    ctx,
+    sub,
+    () => ctx.store.reject(sub.name, ackIds, ctx.clock.now(), error),
+    true,
+  );
   releaseOutstanding(ctx, sub.name, ackIds, []);
   ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
   // Ordered: the key passes on to the next message, which a consumer may wait for.

@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { countingDeadLetters } from "./dead-letter-count.js";
 import { afterLease } from "./dead-letter-ops.js";
 import { abortError, refuseIfPush, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
@@ -73,7 +74,10 @@ export async function* subscribe(
       if (room > 0) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
-        const got = (await store.lease(name, { max: room, leaseMs, nowMs, autoAck: false })).map(toDelivery);
+        const leased = await countingDeadLetters(ctx, sub, () =>
+          store.lease(name, { max: room, leaseMs, nowMs, autoAck: false }),
+        );
+        const got = leased.map(toDelivery);
         if (closed) {
           await giveBack(
             ctx,

@@ -66,7 +66,7 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
-  /** The core's clock. Default: the system clock (tests pin publish times with their own). */
+  /** The broker core's clock (publish times, TTLs, leases, waits). Default: the system clock; tests pass a fake one. */
   clock?: Clock;
   /** Time of the failed-login throttle. Default the system clock; tests inject a fake one. */
   authClock?: Clock;

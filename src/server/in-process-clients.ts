@@ -9,7 +9,7 @@ import type { Broker } from "../core/index.js";
 import { registerBrokerServices } from "../rpc/index.js";
 import type { Logger } from "../util/index.js";
 import { IN_PROCESS_PRINCIPAL } from "./auth-interceptor.js";
-import { IN_PROCESS_HEADER } from "./metrics/index.js";
+import { inProcessKey } from "./in-process-marker.js";
 
 /** In-process clients per principal (see {@link createInProcessClientFactory}). */
 export type ClientsAs = (principal: Principal) => BrokerClients;
@@ -18,14 +18,16 @@ export type ClientsAs = (principal: Principal) => BrokerClients;
  * Typed clients of our own services over an in-process router transport (README "Architecture"):
  * a bridge calls the same Protobuf services as any remote client, without a socket, and through
  * the same server interceptors (see `interceptors.ts`). Each principal gets its own clients,
- * whose calls carry it in a context value the auth interceptor reads (remote calls cannot set
- * one). Clients are made once per principal and kept as long as the principal is.
+ * whose calls carry it in a context value the auth interceptor reads, and are marked in-process
+ * ({@link inProcessKey}, for the RPC metrics) the same way: remote calls cannot set either.
+ * Clients are made once per principal and kept as long as the principal is.
  */
 export function createInProcessClientFactory(broker: Broker, logger: Logger, interceptors: Interceptor[]): ClientsAs {
   const made = new WeakMap<Principal, BrokerClients>();
-  // Marks each call, so the RPC metrics count bridge calls apart from remote ones.
+  // Marks each call on the handler side, so the RPC metrics count bridge calls apart from remote
+  // ones; only this router runs it (a header could be sent by anyone).
   const mark: Interceptor = (next) => (req) => {
-    req.header.set(IN_PROCESS_HEADER, "1");
+    req.contextValues.set(inProcessKey, true);
     return next(req);
   };
   return (principal) => {
@@ -36,8 +38,7 @@ export function createInProcessClientFactory(broker: Broker, logger: Logger, int
         return next(req);
       };
       const transport = createRouterTransport((router) => registerBrokerServices(router, { broker, logger }), {
-        router: { interceptors: [bind, ...interceptors] },
-        transport: { interceptors: [mark] },
+        router: { interceptors: [bind, mark, ...interceptors] },
       });
       clients = {
         publisher: createClient(PublisherService, transport),

@@ -17,4 +17,4 @@ export {
   silentLogger,
 } from "./logger.js";
 export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
-export { isSecretKey, REDACTED, redactForLog, redactText } from "./redact.js";
+export { isSecretKey, REDACTED, redactForLog, redactText, urlForLog } from "./redact.js";

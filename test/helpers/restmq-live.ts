@@ -32,7 +32,7 @@ export interface CometClient {
 }
 
 /** Opens `GET <path>` on `address` (`host:port`) and keeps reading. */
-export function openComet(address: string, path: string): CometClient {
+export function openComet(address: string, path: string, headers: Record<string, string> = {}): CometClient {
   const lines: string[] = [];
   let pending = "";
   let res: http.IncomingMessage | undefined;
@@ -43,7 +43,8 @@ export function openComet(address: string, path: string): CometClient {
   const ended = new Promise<void>((r) => {
     resolveEnded = r;
   });
-  const req = http.get({ host: address.slice(0, i), port: Number(address.slice(i + 1)), path, agent }, (response) => {
+  const target = { host: address.slice(0, i), port: Number(address.slice(i + 1)), path, agent, headers };
+  const req = http.get(target, (response) => {
     res = response;
     response.setEncoding("utf8");
     response.on("data", (chunk: string) => {

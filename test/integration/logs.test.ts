@@ -39,10 +39,14 @@ describe("logs", () => {
       header: "header-secret-77be",
       password: "cli-password-0d3f",
       token: "cli-token-9e21",
+      // In the push endpoint's query: one under a secret-like name, one under a name that is not.
+      queryToken: "query-token-3c70",
+      querySig: "query-sig-81fd",
     };
+    const hookPath = `/hook?access_token=${secrets.queryToken}&sig=${secrets.querySig}`;
     const target = await startWebhookTarget();
     t.after(() => target.close());
-    target.on("/hook", () => 500);
+    target.on(hookPath, () => 500);
     const cli = await startCli([...testServeArgs(await tempDir(t)), "--log-level", "debug", "--log-format", "json"]);
     t.after(() => cli.stop("SIGKILL"));
     const server = ["--server", cli.baseUrl];
@@ -61,7 +65,7 @@ describe("logs", () => {
       "--topic",
       "orders",
       "--push-endpoint",
-      target.url("/hook"),
+      target.url(hookPath),
       "--push-hmac-secret",
       secrets.hmac,
       "--push-header",
@@ -75,7 +79,7 @@ describe("logs", () => {
       secrets.token,
     ]);
     await sy(["pub", "orders", "order-1", ...asUser]);
-    await target.waitFor("/hook", 2);
+    await target.waitFor(hookPath, 2);
     await sy(["subs", "update", "orders-hook", "--push-timeout-ms", "3000", ...asUser]);
     await sy(["subs", "get", "orders-hook", "--json", ...asUser]);
     await sy(["topics", "get", "missing", ...server], 4);
@@ -108,7 +112,8 @@ describe("logs", () => {
     assert.deepEqual([missing?.code, missing?.reason], ["NotFound", "TOPIC_NOT_FOUND"]);
     const stream = rpc.find((l) => l.method === "switchyard.v1.SubscriberService/Subscribe");
     assert.equal(stream?.messages, 1, "a stream's line counts the responses it sent");
-    assert.ok(lines.some((l) => l.msg === "push delivery started" && l.subscription === "orders-hook"));
+    const started = lines.find((l) => l.msg === "push delivery started" && l.subscription === "orders-hook");
+    assert.equal(started?.endpoint, target.url("/hook"), "the endpoint is logged as origin and path only");
     assert.ok(lines.some((l) => l.msg === "SIGTERM received; shutting down (send it again to exit at once)"));
 
     // Not in any form: as given, or inside the Basic header's base64.

@@ -37,6 +37,24 @@ describe("restmq policy, control and stats", () => {
     assert.equal(text(await post("/p/pol", "policy=broadcast&callback=cb")), "cb(OK);\r\n");
   });
 
+  it("restmq - /p and /control keep nothing under a name the broker could not store (400)", async () => {
+    const page400 = "<html><title>400: Bad Request</title><body>400: Bad Request</body></html>";
+    const long = "n".repeat(256);
+    for (const name of [long, "bad%01name", "bad%7Fname", "%EF%BF%BD"]) {
+      for (const [path, body] of [
+        [`/p/${name}`, "policy=roundrobin"],
+        [`/control/${name}`, "status=stop"],
+      ] as const) {
+        const r = await post(path, body);
+        assert.equal(r.status, 400, `${path.slice(0, 20)} ${body}`);
+        assert.equal(text(r), page400);
+      }
+    }
+    assert.equal(text(await post(`/p/${"n".repeat(255)}`, "policy=roundrobin")), "OK\r\n", "255 bytes is fine");
+    assert.equal(text(await post("/p/%C3%A9t%C3%A9", "policy=roundrobin")), "OK\r\n", "UTF-8 is fine");
+    assert.equal(text(await get(`/p/${long}`)), `{"queue": "${long}", "value": "broadcast"}\r\n`, "reads answer");
+  });
+
   it("restmq - /control: null before the queue exists, 1 once it does, then as set by start and stop", async () => {
     const none = await get("/control/ctl");
     assert.equal(none.headers["content-type"], "application/json");

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { MATRIX_QUEUES, MATRIX_USERS } from "../helpers/auth-matrix.js";
 import { createTestClients } from "../helpers/clients.js";
 import { form, rawRequest } from "../helpers/raw-http.js";
+import { bridgeMetric, openComet, waitUntil } from "../helpers/restmq-live.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 
 let server: TestServer;
@@ -25,6 +26,8 @@ before(async () => {
   }
 });
 after(() => server.close());
+
+const liveConsumers = () => bridgeMetric(server.baseUrl, "switchyard_bridge_connections", 'bridge="restmq"');
 
 describe("restmq auth", () => {
   it("restmq auth - HTTP Basic decides who may add and take, as on every door", async () => {
@@ -45,5 +48,30 @@ describe("restmq auth", () => {
     const taken = await rawRequest(rest, "GET", "/q/orders", { headers: basic("sub", "sub-pw") });
     assert.equal(taken.status, 200);
     assert.match(taken.body.toString(), /hello/);
+  });
+
+  it("restmq auth - live consumers are checked as their user; DELETE checks its user before ending any", async () => {
+    const rest = server.addresses.restmq as string;
+    const as = (user: string) => basic(user, `${user}-pw`);
+    const refused = openComet(rest, "/c/orders", as("pub"));
+    await refused.ended;
+    assert.equal(refused.response()?.statusCode, 401, "pub may not read orders");
+    const comet = openComet(rest, "/c/orders", as("sub"));
+    try {
+      await waitUntil(async () => (await liveConsumers()) === 1, "sub's comet consumer");
+      const denied = await rawRequest(rest, "DELETE", "/q/orders", { headers: as("pub") });
+      assert.equal(denied.status, 401, "pub may not empty orders");
+      const f = form("value=live");
+      const added = await rawRequest(rest, "POST", "/q/orders", { ...f, headers: { ...f.headers, ...as("pub") } });
+      const line = `{"key": "${added.body.toString().trim()}", "value": "live"}`;
+      assert.deepEqual(await comet.waitForLines(1), [line], "still fed");
+      const done = await rawRequest(rest, "DELETE", "/q/orders", { headers: as("both") });
+      assert.equal(done.body.toString(), '{"queue": "orders", "status": 0}\r\n');
+      await comet.ended;
+      assert.deepEqual(comet.lines, [line, "null"]);
+    } finally {
+      refused.close();
+      comet.close();
+    }
   });
 });

@@ -73,6 +73,8 @@ describe("restmq and the other doors", () => {
     const ws = await openWs(rest, "/ws/from-connect");
     try {
       await waitUntil(async () => (await liveCount()) === 1, "the websocket consumer");
+      // The consumer waits for the queue; a Connect publisher makes it as Connect does (a topic with its queue).
+      await rpc.admin.createTopic({ name: "from-connect", queue: true });
       await rpc.publisher.publish({ topic: "from-connect", messages: [{ data: Buffer.from("über") }] });
       assert.deepEqual(await ws.waitForMessages(1), ['{"key": "from-connect:1", "value": "\\u00fcber"}']);
     } finally {

@@ -52,6 +52,38 @@ describe("restmq JSON protocol", () => {
     assert.equal(text(await cmd({ cmd: "get", queue: "no-such-queue" })), '{"error": "empty queue"}');
   });
 
+  it("restmq - concurrent gets all see the oldest element, each counted; a GET /q racing them takes the oldest", async () => {
+    await cmd({ cmd: "add", queue: "jc", value: "first" });
+    await cmd({ cmd: "add", queue: "jc", value: "second" });
+    const counts: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all([1, 2, 3].map(() => cmd({ cmd: "get", queue: "jc" })));
+      for (const a of answers) {
+        const doc = JSON.parse(text(a)) as { key?: string; value?: string; count?: number };
+        assert.equal(doc.key, "jc:1", text(a));
+        assert.equal(doc.value, "first");
+        counts.push(doc.count ?? 0);
+      }
+    }
+    assert.deepEqual(
+      counts.sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+      "every get counted once",
+    );
+    for (let round = 0; round < 10; round++) {
+      const q = `jr${round}`;
+      await cmd({ cmd: "add", queue: q, value: "first" });
+      await cmd({ cmd: "add", queue: q, value: "second" });
+      const [got, taken, got2] = await Promise.all([
+        cmd({ cmd: "get", queue: q }),
+        rawRequest(rest, "GET", `/q/${q}`),
+        cmd({ cmd: "get", queue: q }),
+      ]);
+      assert.equal(text(taken), `{"count": 0, "key": "${q}:1", "value": "first"}\r\n`, "the oldest, never the second");
+      for (const g of [got, got2]) assert.doesNotMatch(text(g), /empty queue/);
+    }
+  });
+
   it("restmq - del deletes an element by key: true once, then false; the next get sees the next element", async () => {
     await cmd({ cmd: "add", queue: "jd", value: "a" });
     await cmd({ cmd: "add", queue: "jd", value: "b" });

@@ -28,13 +28,12 @@ after(async () => {
 const add = (queue: string, value: string) =>
   rawRequest(rest, "POST", `/q/${queue}`, form(`value=${encodeURIComponent(value)}`));
 const live = () => bridgeMetric(server.baseUrl, "switchyard_bridge_connections", 'bridge="restmq"');
-/** Waits until `n` live consumers are attached and the queue's dispatcher is waiting in a Pull. */
-async function attached(n: number, queue: string): Promise<void> {
+/**
+ * Waits until `n` live consumers are attached. Attaching is synchronous once counted, and the
+ * queue's dispatcher then waits for elements (a long-poll Peek), so what is added next reaches them.
+ */
+async function attached(n: number): Promise<void> {
   await waitUntil(async () => (await live()) === n, `${n} live consumers`);
-  await waitUntil(async () => {
-    const { subscriptions } = await rpc.admin.getStats({ topics: [queue] });
-    return (subscriptions[0]?.consumers ?? 0) >= 1;
-  }, `the dispatcher of ${queue} to wait in a Pull`);
 }
 const allGone = () => waitUntil(async () => (await live()) === 0, "every live consumer to be gone");
 
@@ -42,7 +41,7 @@ describe("restmq live consumers", () => {
   it("restmq - comet sends nothing until the first element, then a chunked text/plain line per element", async () => {
     const c = openComet(rest, "/c/cm");
     try {
-      await attached(1, "cm");
+      await attached(1);
       assert.equal(c.response(), undefined, "no status line or headers before an element");
       assert.equal(c.bytes(), 0);
       await add("cm", "one");
@@ -66,7 +65,7 @@ describe("restmq live consumers", () => {
     const b = openComet(rest, "/c/bc?callback=got");
     const w = await openWs(rest, "/ws/bc");
     try {
-      await attached(3, "bc");
+      await attached(3);
       for (let i = 1; i <= 5; i++) await add("bc", `m${i}`);
       const expected = [1, 2, 3, 4, 5].map((i) => `{"key": "bc:${i}", "value": "m${i}"}`);
       assert.deepEqual(await a.waitForLines(5), expected);
@@ -89,7 +88,7 @@ describe("restmq live consumers", () => {
     const b = openComet(rest, "/c/rr");
     const w = await openWs(rest, "/ws/rr");
     try {
-      await attached(3, "rr");
+      await attached(3);
       for (let i = 1; i <= 30; i++) await add("rr", `e${i}`);
       await waitUntil(() => a.lines.length + b.lines.length + w.messages.length === 30, "30 elements in all");
       assert.deepEqual([a.lines.length, b.lines.length, w.messages.length], [10, 10, 10]);
@@ -104,11 +103,13 @@ describe("restmq live consumers", () => {
   });
 
   it("restmq - a stalled websocket consumer is cut off at its buffer bound and does not hold up the others", async () => {
+    // Published over Connect: the queue must exist (live consumers wait for a queue, they do not make one).
+    await rpc.admin.createTopic({ name: "slow", queue: true });
     const fast = openComet(rest, "/c/slow");
     const ws = await openWs(rest, "/ws/slow");
     const stalled = await openWs(rest, "/ws/slow");
     try {
-      await attached(3, "slow");
+      await attached(3);
       // The stalled client stops reading: once the kernel buffers fill, its output backs up in the server.
       const socket = (stalled.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
       socket.pause();
@@ -148,7 +149,7 @@ describe("restmq live consumers", () => {
     const c = openComet(rest, "/c/del");
     const w = await openWs(rest, "/ws/del");
     try {
-      await attached(2, "del");
+      await attached(2);
       await add("del", "before");
       await c.waitForLines(1);
       await w.waitForMessages(1);
@@ -161,7 +162,7 @@ describe("restmq live consumers", () => {
       await allGone();
       // A consumer that never got an element still gets its 200 and the null line.
       const late = openComet(rest, "/c/del");
-      await attached(1, "del");
+      await attached(1);
       await rawRequest(rest, "DELETE", "/q/del");
       await late.ended;
       assert.equal(late.response()?.statusCode, 200);
@@ -176,7 +177,7 @@ describe("restmq live consumers", () => {
   it("restmq - a stopped queue is not dispatched (REST still takes its elements); start resumes", async () => {
     const c = openComet(rest, "/c/ctl");
     try {
-      await attached(1, "ctl");
+      await attached(1);
       await rawRequest(rest, "POST", "/control/ctl", form("status=stop"));
       await add("ctl", "held");
       const got = await rawRequest(rest, "GET", "/q/ctl");
@@ -195,12 +196,34 @@ describe("restmq live consumers", () => {
     }
   });
 
+  it("restmq - a consumer of a queue that does not exist makes nothing; the first add makes it and feeds it", async () => {
+    const c = openComet(rest, "/c/not-yet");
+    const w = await openWs(rest, "/ws/not-yet");
+    try {
+      await attached(2);
+      const { topics } = await rpc.admin.listTopics({});
+      assert.equal(
+        topics.some((t) => t.name === "not-yet"),
+        false,
+        "no durable queue for a GET",
+      );
+      assert.doesNotMatch((await rawRequest(rest, "GET", "/stats/")).body.toString(), /not-yet/);
+      await add("not-yet", "first");
+      assert.deepEqual(await c.waitForLines(1), ['{"key": "not-yet:1", "value": "first"}']);
+      assert.deepEqual(await w.waitForMessages(1), ['{"key": "not-yet:1", "value": "first"}']);
+    } finally {
+      c.close();
+      w.ws.close();
+      await allGone();
+    }
+  });
+
   it("restmq - a websocket echoes what the client sends; elements still arrive", async () => {
     const w = await openWs(rest, "/ws/echo");
     try {
       w.ws.send("hello there");
       assert.deepEqual(await w.waitForMessages(1), ["hello there"]);
-      await attached(1, "echo");
+      await attached(1);
       await add("echo", "element");
       assert.deepEqual(await w.waitForMessages(2), ["hello there", '{"key": "echo:1", "value": "element"}']);
     } finally {

@@ -92,6 +92,8 @@ describe("restmq in a browser", () => {
       "the page's websocket and comet consumers",
       15_000,
     );
+    // The page's consumers wait for the queue; the Connect publisher makes it (a topic with its queue).
+    await rpc.admin.createTopic({ name: "browser", queue: true });
     const values = ["first", "zweite ü", "</third>"];
     for (const v of values) await rpc.publisher.publish({ topic: "browser", messages: [{ data: Buffer.from(v) }] });
     await page.waitForFunction(

@@ -2,9 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/index.js";
 import { type BrokerClients, reasonOf } from "../bridge.js";
 import { type BoundFields, bindBody } from "./bind.js";
+import type { FetchSettler } from "./fetch-settle.js";
+import { goJsonStrings } from "./go-json.js";
 import { bodyHead, type GopherRequest, type GopherResponse, readBody, sendJson, sendMessage } from "./http-io.js";
 import type { PublishOutcome, SubjectPublisher } from "./publisher.js";
 import { badSubject } from "./subject.js";
+import type { SubscriberRegistry } from "./subscribers.js";
+import type { TopicCleanup } from "./topic-cleanup.js";
+import { createTurns } from "./turns.js";
 
 /** The GopherMQ methods whose requests GopherMQ counts in its metrics. */
 export type GopherMethod = "publish" | "subscribe" | "fetch";
@@ -27,25 +32,31 @@ export interface EndpointDeps {
   fetchMaxBytes: number;
   /** Largest message data in bytes (sizes each pull of a fetch). */
   maxMessageBytes: number;
+  /** Lease of the messages a fetch takes, until its answer is out and they are acked. */
+  fetchLeaseMs: number;
+  /** Acks a fetch's messages once its answer is out, or gives them back. */
+  settler: FetchSettler;
   /** Waits for room for one more async publish; resolves false when there is none in time. */
   asyncSlot(signal: AbortSignal): Promise<(() => void) | undefined>;
+  /** The live subscribers (capped) and the topics the bridge created. */
+  registry: SubscriberRegistry;
+  /** Deletes unused topics the bridge created; a subscribe waits for its subject's cleanup. */
+  cleanup: TopicCleanup;
 }
 
 const INVALID_BODY = "request's body is invalid";
 
-/** Subscriber ids (GopherMQ: UUID v4 strings) whose subject is known, so a fetch needs no lookup. */
-const MAX_KNOWN_IDS = 100_000;
+/** How long a fetch waits for the acks and releases of earlier fetches of its subscriber. */
+const SETTLED_WAIT_MS = 1000;
 
 /**
  * The four GopherMQ API handlers (docs/gophermq.md). Each answers the request itself and returns
  * the status it sent, for GopherMQ's metrics.
  */
 export function createEndpoints(deps: EndpointDeps) {
-  const known = new Map<string, string>();
-  const remember = (id: string, subject: string) => {
-    if (known.size >= MAX_KNOWN_IDS) known.delete(known.keys().next().value as string);
-    known.set(id, subject);
-  };
+  const { registry } = deps;
+  /** Subscribes under way, counted against the subscriber cap before they are done. */
+  let subscribing = 0;
 
   /** Reads and binds the body; answers 400/413 itself and returns undefined on failure. */
   async function bind<F extends string>(
@@ -92,12 +103,14 @@ export function createEndpoints(deps: EndpointDeps) {
         return send(req, res, 404, "subscriber not found");
       case "too-large":
         return send(req, res, 413, "Request Entity Too Large");
+      case "busy":
+        return send(req, res, 503, "Service Unavailable");
       case "failed":
         return failed(req, res, "publish", outcome.error);
     }
   }
 
-  async function publish(req: GopherRequest, res: GopherResponse): Promise<number> {
+  async function publish(req: GopherRequest, res: GopherResponse, _signal?: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject", "data"] as const);
     if ("status" in bound) return bound.status as number;
     if (badSubject(bound.subject)) return send(req, res, 400, "invalid subject");
@@ -119,6 +132,10 @@ export function createEndpoints(deps: EndpointDeps) {
     }
     const release = await deps.asyncSlot(signal);
     if (!release) return send(req, res, 503, "Service Unavailable");
+    if (!deps.publisher.admits(bound.data.length)) {
+      release();
+      return send(req, res, 503, "Service Unavailable");
+    }
     void deps.publisher.publish(deps.clientsFor(req), subject, Buffer.from(bound.data)).then((outcome) => {
       release();
       if (outcome.kind === "ok") return;
@@ -128,13 +145,37 @@ export function createEndpoints(deps: EndpointDeps) {
     return 200;
   }
 
-  async function subscribe(req: GopherRequest, res: GopherResponse): Promise<number> {
+  async function subscribe(req: GopherRequest, res: GopherResponse, _signal?: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject"] as const);
     if ("status" in bound) return bound.status as number;
     const subject = bound.subject;
     if (badSubject(subject)) return send(req, res, 400, "invalid subject");
-    const clients = deps.clientsFor(req);
-    const id = randomUUID();
+    // A bound of this bridge, not GopherMQ's (docs/gophermq.md "Bounds").
+    if (!registry.hasRoom(subscribing)) return send(req, res, 429, "too many subscribers");
+    subscribing++;
+    const turn = await deps.cleanup.beforeSubscribe(subject);
+    try {
+      const id = randomUUID();
+      const outcome = await createSubscriber(deps.clientsFor(req), id, subject);
+      if (outcome !== "ok") {
+        if (reasonOf(outcome.error) === "INVALID_NAME") return send(req, res, 400, "invalid subject");
+        return failed(req, res, "subscribe", outcome.error);
+      }
+      registry.add(id, subject);
+      sendJson(req, res, 200, { id, subject });
+      return 200;
+    } finally {
+      turn.done();
+      subscribing--;
+    }
+  }
+
+  /** Creates subscription `gophermq-<id>` on topic `subject`, and the topic first if there is none. */
+  async function createSubscriber(
+    clients: BrokerClients,
+    id: string,
+    subject: string,
+  ): Promise<"ok" | { error: unknown }> {
     const subscription = {
       name: `${deps.subscriptionPrefix}${id}`,
       topic: subject,
@@ -146,27 +187,30 @@ export function createEndpoints(deps: EndpointDeps) {
         await clients.admin.createSubscription({ subscription });
       } catch (e) {
         if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
-        await clients.admin.createTopic({ name: subject }).catch((c: unknown) => {
+        try {
+          await clients.admin.createTopic({ name: subject });
+          registry.createdTopic(subject);
+        } catch (c) {
           if (reasonOf(c) !== "ALREADY_EXISTS") throw c;
-        });
+        }
         await clients.admin.createSubscription({ subscription });
       }
-    } catch (e) {
-      if (reasonOf(e) === "INVALID_NAME") return send(req, res, 400, "invalid subject");
-      return failed(req, res, "subscribe", e);
+      return "ok";
+    } catch (error) {
+      return { error };
     }
-    remember(id, subject);
-    sendJson(req, res, 200, { id, subject });
-    return 200;
   }
 
   /** The subject of subscriber `id`, or undefined when there is no such subscriber. */
   async function subjectOf(clients: BrokerClients, id: string): Promise<string | undefined> {
-    const cached = known.get(id);
+    const cached = registry.use(id);
     if (cached !== undefined) return cached;
     try {
+      // Not known here: made before a restart (or forgotten after its idle expiry).
       const sub = await clients.admin.getSubscription({ name: `${deps.subscriptionPrefix}${id}` });
-      return sub.subscription?.topic;
+      const subject = sub.subscription?.topic;
+      if (subject !== undefined && registry.hasRoom(0)) registry.add(id, subject);
+      return subject;
     } catch (e) {
       const reason = reasonOf(e);
       if (reason === "SUBSCRIPTION_NOT_FOUND" || reason === "INVALID_NAME") return undefined;
@@ -174,41 +218,71 @@ export function createEndpoints(deps: EndpointDeps) {
     }
   }
 
-  async function fetch(req: GopherRequest, res: GopherResponse): Promise<number> {
+  const turns = createTurns();
+
+  /**
+   * Leases what the subscriber has (up to the fetch limits), answers it, and acks it once the
+   * answer is out; if the client goes away first, the messages are given back (fetch-settle.ts).
+   */
+  async function fetch(req: GopherRequest, res: GopherResponse, signal: AbortSignal): Promise<number> {
     const bound = await bind(req, res, ["subject", "id"] as const);
     if ("status" in bound) return bound.status as number;
     const { subject, id } = bound;
     // GopherMQ's handler does not map this error: 500.
     if (badSubject(subject)) return send(req, res, 500, "server error");
     const clients = deps.clientsFor(req);
+    const subscription = `${deps.subscriptionPrefix}${id}`;
+    const turn = turns.take(subscription);
+    try {
+      return await fetchInTurn(req, res, signal, { clients, subject, id, subscription, before: turn.before });
+    } finally {
+      turn.done();
+    }
+  }
+
+  async function fetchInTurn(
+    req: GopherRequest,
+    res: GopherResponse,
+    signal: AbortSignal,
+    f: { clients: BrokerClients; subject: string; id: string; subscription: string; before: Promise<void> },
+  ): Promise<number> {
+    const { clients, subject, id, subscription } = f;
     const data: Uint8Array[] = [];
+    const ackIds: string[] = [];
     try {
       if (id === "" || (await subjectOf(clients, id)) !== subject) return send(req, res, 404, "bad id");
+      // One fetch of a subscriber at a time, and after the acks and releases of the ones before:
+      // messages a fetch whose client went away gives back go to the next fetch.
+      await f.before;
+      await deps.settler.settled(subscription, SETTLED_WAIT_MS);
       let bytes = 0;
-      while (data.length < deps.fetchMaxMessages && bytes < deps.fetchMaxBytes) {
+      while (data.length < deps.fetchMaxMessages && bytes < deps.fetchMaxBytes && !signal.aborted) {
         const room = Math.floor((deps.fetchMaxBytes - bytes) / deps.maxMessageBytes);
         const want = Math.min(deps.fetchMaxMessages - data.length, Math.max(1, room));
         const got = await clients.subscriber.pull({
-          subscription: `${deps.subscriptionPrefix}${id}`,
+          subscription,
           maxMessages: want,
-          autoAck: true,
+          ackDeadlineMs: BigInt(deps.fetchLeaseMs),
         });
         for (const m of got.messages) {
           const d = m.message?.data ?? new Uint8Array();
           data.push(d);
+          ackIds.push(m.ackId);
           bytes += d.length;
         }
         if (got.messages.length < want) break;
       }
     } catch (e) {
       if (reasonOf(e) === "SUBSCRIPTION_NOT_FOUND") {
-        known.delete(id);
+        registry.forget(id);
         // Messages taken by an earlier pull of this fetch are answered, not dropped.
         if (data.length === 0) return send(req, res, 404, "bad id");
       } else if (data.length === 0) return failed(req, res, "fetch", e);
       else deps.logger.warn("gophermq: fetch cut short; answering what it took", { subject, error: e });
     }
-    sendJson(req, res, 200, { data, id, subject });
+    // Encoded ahead with turns of the event loop between large messages (up to ~100 MB of JSON).
+    sendJson(req, res, 200, { data: await goJsonStrings(data), id, subject });
+    deps.settler.settle(res, signal, clients, subscription, ackIds);
     return 200;
   }
 

@@ -1,4 +1,4 @@
-import { arg, type Call, callbackOf, escapeHtml, finishCustom, type Handler } from "./call.js";
+import { arg, type Call, callbackOf, checkStorableQueueName, escapeHtml, finishCustom, type Handler } from "./call.js";
 import { BACKEND_REPR, type RestmqContext } from "./context.js";
 import { HTML, HttpError, JSON_TYPE, send } from "./http-io.js";
 import { type PyValue, pyJson, pyRepr } from "./py-json.js";
@@ -7,7 +7,7 @@ import { BROADCAST, ROUNDROBIN, type Status, TooManySettingsError } from "./sett
 
 const POLICY_NAMES = { [BROADCAST]: "broadcast", [ROUNDROBIN]: "roundrobin" } as const;
 
-/** Writes a settings change; too many queues with settings is a 503 like any storage failure. */
+/** Writes a settings change; settings past their bounds (docs/restmq.md) are a 503 like any storage failure. */
 async function changeSettings(
   ctx: RestmqContext,
   queue: string,
@@ -38,7 +38,7 @@ export const policyPost: Handler = async (ctx, call) => {
     finishCustom(call, null, callback);
     return;
   }
-  await changeSettings(ctx, call.name, { policy: id });
+  await changeSettings(ctx, checkStorableQueueName(call.name), { policy: id });
   finishCustom(call, "OK", callback);
 };
 
@@ -85,7 +85,7 @@ export const controlPost: Handler = async (ctx, call) => {
   let stat: PyValue;
   if (status === "start" || status === "stop") {
     const value: Status = status === "start" ? 1 : 0;
-    await changeSettings(ctx, call.name, { status: value });
+    await changeSettings(ctx, checkStorableQueueName(call.name), { status: value });
     stat = { queue: call.name, status: value };
   } else {
     stat = `invalid status: ${status ?? "None"}`;

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Arguments, argument, BadArgumentError, parseFormBody, parseQueryString, unquote } from "./arguments.js";
+import {
+  type Arguments,
+  argument,
+  BadArgumentError,
+  MAX_ARGUMENTS,
+  parseFormBody,
+  parseQueryString,
+  pyStrip,
+  unquote,
+} from "./arguments.js";
 
 const parse = (qs: string): Arguments => {
   const args: Arguments = new Map();
@@ -55,5 +64,61 @@ describe("restmq arguments", () => {
     assert.equal(argument(args, "v"), "body");
     await parseFormBody("multipart/form-data; boundary=x", Buffer.from("garbage"), args);
     assert.equal(argument(args, "v"), "body", "a broken multipart body adds nothing");
+  });
+
+  it("restmq - stripping is linear: a long run of spaces inside a value is kept, and read at most twice", () => {
+    const n = 500_000;
+    const inner = `a${" ".repeat(n)}b`;
+    let work = 0;
+    const text = `${" ".repeat(n)}${inner}${"\u3000".repeat(n)}`;
+    const metered = {
+      length: text.length,
+      charCodeAt(i: number) {
+        work++;
+        return text.charCodeAt(i);
+      },
+      slice(start?: number, end?: number) {
+        const s = text.slice(start, end);
+        work += s.length;
+        return s;
+      },
+    };
+    assert.equal(pyStrip(metered), inner);
+    assert.ok(work <= 2 * text.length, `work ${work} for ${text.length} characters`);
+    // The regular expression this replaced backtracked quadratically over the inner run.
+    assert.equal(argument(parse(`v=${encodeURIComponent(inner)}`), "v"), inner);
+  });
+
+  it(`restmq - at most ${MAX_ARGUMENTS} arguments per request, query and form together; one more is refused`, async () => {
+    const pairs = (k: number, name = "a") => Array.from({ length: k }, (_, i) => `${name}${i}=1`).join("&");
+    assert.equal(parse(pairs(MAX_ARGUMENTS)).size, MAX_ARGUMENTS);
+    assert.throws(() => parse(`${pairs(MAX_ARGUMENTS)}&x`), /more than 1000 arguments/);
+    assert.throws(() => parse(`${pairs(MAX_ARGUMENTS)};x=1`), BadArgumentError, "; separates pairs too");
+    assert.equal(parse(`${pairs(MAX_ARGUMENTS)}&&;;`).size, MAX_ARGUMENTS, "empty pairs do not count");
+
+    const withQuery = parse(pairs(600, "q"));
+    await assert.rejects(
+      parseFormBody("application/x-www-form-urlencoded", Buffer.from(pairs(401, "b")), withQuery),
+      BadArgumentError,
+    );
+    // 400,000 tiny fields: refused after the first thousand, without decoding the rest.
+    const huge = Buffer.from(pairs(400_000));
+    await assert.rejects(parseFormBody("application/x-www-form-urlencoded", huge, new Map()), BadArgumentError);
+
+    const multipart = (k: number) =>
+      Buffer.from(
+        `${Array.from({ length: k }, (_, i) => `--xx\r\nContent-Disposition: form-data; name="m${i}"\r\n\r\n1\r\n`).join("")}--xx--\r\n`,
+      );
+    const fits = parse(pairs(400, "q"));
+    await parseFormBody("multipart/form-data; boundary=xx", multipart(600), fits);
+    assert.equal(fits.size, MAX_ARGUMENTS);
+    await assert.rejects(
+      parseFormBody('multipart/form-data; boundary="xx"', multipart(601), parse(pairs(400, "q"))),
+      BadArgumentError,
+    );
+    await assert.rejects(
+      parseFormBody("multipart/form-data; boundary=xx", multipart(100_000), new Map()),
+      BadArgumentError,
+    );
   });
 });

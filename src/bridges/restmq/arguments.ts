@@ -8,13 +8,37 @@
  * \x00-\x08 and \x0e-\x1f replaced by spaces and surrounding whitespace stripped.
  */
 
-/** A request argument that is not valid UTF-8 (answered 400). */
+/** A request argument that is not valid UTF-8, or one argument too many (answered 400). */
 export class BadArgumentError extends Error {
   override name = "BadArgumentError";
 }
 
 /** Every argument of a request, by name, in arrival order. */
 export type Arguments = Map<string, string[]>;
+
+/**
+ * Most arguments one request may carry, query and form together (docs/restmq.md): RestMQ's
+ * requests use a handful, and a form of hundreds of thousands of tiny fields would otherwise
+ * keep the event loop busy for seconds. One more is 400; the count is checked before a field
+ * is decoded, so an oversized form costs no more than a scan of its bytes.
+ */
+export const MAX_ARGUMENTS = 1000;
+
+function countArguments(args: Arguments): number {
+  let n = 0;
+  for (const values of args.values()) n += values.length;
+  return n;
+}
+
+function tooMany(): BadArgumentError {
+  return new BadArgumentError(`more than ${MAX_ARGUMENTS} arguments`);
+}
+
+function addArgument(into: Arguments, name: string, value: string): void {
+  const list = into.get(name);
+  if (list) list.push(value);
+  else into.set(name, [value]);
+}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -50,24 +74,52 @@ export function unquote(latin1: string, plusIsSpace = false): string {
   }
 }
 
-/** Adds the pairs of a query string or url-encoded body (as latin-1 text) to `into`. */
+/**
+ * Adds the pairs of a query string or url-encoded body (as latin-1 text) to `into`; more than
+ * {@link MAX_ARGUMENTS} in all is a {@link BadArgumentError}, raised before the extra pair is decoded.
+ */
 export function parseQueryString(qs: string, into: Arguments): void {
-  for (const part of qs.split("&")) {
-    for (const pair of part.split(";")) {
-      if (pair === "") continue;
+  let count = countArguments(into);
+  let start = 0;
+  while (start <= qs.length) {
+    let end = start;
+    while (end < qs.length && qs.charCodeAt(end) !== 0x26 && qs.charCodeAt(end) !== 0x3b) end++; // & or ;
+    if (end > start) {
+      if (++count > MAX_ARGUMENTS) throw tooMany();
+      const pair = qs.slice(start, end);
       const eq = pair.indexOf("=");
       const name = unquote(eq < 0 ? pair : pair.slice(0, eq), true);
-      const value = eq < 0 ? "" : unquote(pair.slice(eq + 1), true);
-      const list = into.get(name);
-      if (list) list.push(value);
-      else into.set(name, [value]);
+      addArgument(into, name, eq < 0 ? "" : unquote(pair.slice(eq + 1), true));
     }
+    start = end + 1;
   }
+}
+
+/** The `boundary` parameter of a multipart content type, if it has one. */
+function multipartBoundary(contentType: string): string | undefined {
+  const m = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(contentType);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/** Parts of a multipart body, at most `limit + 1` counted (the delimiter lines, less the closing one). */
+function countParts(body: Buffer, boundary: string, limit: number): number {
+  const delimiter = Buffer.from(`--${boundary}`, "latin1");
+  let parts = -1; // the closing delimiter is no part
+  for (
+    let at = body.indexOf(delimiter);
+    at >= 0 && parts <= limit;
+    at = body.indexOf(delimiter, at + delimiter.length)
+  ) {
+    parts++;
+  }
+  return parts;
 }
 
 /**
  * Adds the fields of a form body to `into`: url-encoded, or multipart (file parts are not
  * arguments, as in cyclone). Other content types add nothing (RestMQ never read JSON bodies).
+ * More than {@link MAX_ARGUMENTS} in all (a multipart body's parts are counted before it is
+ * parsed) is a {@link BadArgumentError}.
  */
 export async function parseFormBody(contentType: string, body: Buffer, into: Arguments): Promise<void> {
   if (body.length === 0) return;
@@ -76,6 +128,10 @@ export async function parseFormBody(contentType: string, body: Buffer, into: Arg
     return;
   }
   if (!contentType.startsWith("multipart/form-data")) return;
+  const boundary = multipartBoundary(contentType);
+  if (boundary === undefined) return; // cyclone could not parse it either: no fields
+  const room = MAX_ARGUMENTS - countArguments(into);
+  if (countParts(body, boundary, room) > room) throw tooMany();
   let form: FormData;
   try {
     form = await new Response(body, { headers: { "content-type": contentType } }).formData();
@@ -83,17 +139,44 @@ export async function parseFormBody(contentType: string, body: Buffer, into: Arg
     return; // cyclone logged "Invalid multipart/form-data" and went on without the fields
   }
   for (const [name, value] of form.entries()) {
-    if (typeof value !== "string") continue;
-    const list = into.get(name);
-    if (list) list.push(value);
-    else into.set(name, [value]);
+    if (typeof value === "string") addArgument(into, name, value);
   }
 }
 
-/** Characters Python 2's `unicode.strip()` removes (after the control characters became spaces). */
-const PY_SPACE =
-  "[\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u180e\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
+/**
+ * True for the characters Python 2's `unicode.strip()` removes (after the control characters
+ * became spaces): `\t\n\v\f\r`, `\x1c-\x20`, `\x85`, `\xa0` and Unicode's other spaces.
+ */
+function isPyStripSpace(c: number): boolean {
+  if (c <= 0x20) return c >= 0x1c || (c >= 0x09 && c <= 0x0d);
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    c === 0x180e ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
+/**
+ * Python 2's `unicode.strip()`: one scan in from each end, so the work is linear in the length
+ * (a regular expression for trailing space backtracks quadratically over a long run of spaces
+ * that is not at the end). Reads `text` only through `charCodeAt` and one `slice`.
+ */
+export function pyStrip(text: Pick<string, "length" | "charCodeAt" | "slice">): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isPyStripSpace(text.charCodeAt(start))) start++;
+  while (end > start && isPyStripSpace(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: cyclone replaced exactly these characters
 const CONTROL = /[\u0000-\u0008\u000e-\u001f]/g;
 
@@ -101,5 +184,5 @@ const CONTROL = /[\u0000-\u0008\u000e-\u001f]/g;
 export function argument(args: Arguments, name: string): string | undefined {
   const values = args.get(name);
   if (!values || values.length === 0) return undefined;
-  return (values[values.length - 1] as string).replace(CONTROL, " ").replace(STRIP, "");
+  return pyStrip((values[values.length - 1] as string).replace(CONTROL, " "));
 }

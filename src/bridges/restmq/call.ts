@@ -48,6 +48,28 @@ export function checkQueueName(ctx: RestmqContext, name: string): string {
   return name;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the broker refuses exactly these in names
+const NAME_CONTROL = /[\u0000-\u001f\u007f\ufffd]/;
+
+/**
+ * True when the broker can store `name` as a queue (topic) name: 1 to 255 bytes of UTF-8 with no
+ * control character (the broker's own rule, design.md "Concepts").
+ */
+export function isStorableQueueName(name: string): boolean {
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes > 255 || NAME_CONTROL.test(name)) return false;
+  return Buffer.from(name, "utf8").toString("utf8") === name; // no lone surrogate (it would store as U+FFFD)
+}
+
+/**
+ * Refuses (400) a queue name the broker could never store, before the bridge keeps anything
+ * under it (a policy or a start/stop record).
+ */
+export function checkStorableQueueName(name: string): string {
+  if (!isStorableQueueName(name)) throw new HttpError(400, "invalid queue name");
+  return name;
+}
+
 /** Escapes text for an HTML page. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -4,6 +4,7 @@ import type { AccessControl, HostRules } from "./access.js";
 import type { Presence } from "./live/presence.js";
 import type { PyValue } from "./py-json.js";
 import type { QueueDirectory } from "./queue-directory.js";
+import type { QueueLocks } from "./queue-locks.js";
 import type { SettingsStore } from "./settings.js";
 
 /**
@@ -32,12 +33,18 @@ export interface RestmqOptions {
   maxWebsocketFrameBytes?: number;
   /** Most elements one live dispatch takes off a queue (RestMQ: 10). Default 10. */
   dispatchBatch?: number;
-  /** How long one live-dispatch Pull waits before it is asked again. Default 30 s. */
+  /** How long a live dispatcher waits (a long-poll Peek) for an element before it asks again. Default 30 s. */
   pullWaitMs?: number;
   /** Lease of a dispatched batch until it is written out and acked. Default 60 s. */
   dispatchLeaseMs?: number;
   /** The topic that keeps policies and start/stop (docs/restmq.md). Default `switchyard.restmq.settings`. */
   settingsTopic?: string;
+  /** Most queues with a policy or start/stop record. Default 100,000. */
+  maxSettingsQueues?: number;
+  /** How often each live consumer's right to read its queue is checked again (auth on). Default 60 s. */
+  accessRecheckMs?: number;
+  /** Most bytes of policy and start/stop records in all (about 40 bytes plus the name each). Default 4 MiB. */
+  maxSettingsBytes?: number;
 }
 
 /** {@link RestmqOptions} with every default filled in. */
@@ -58,6 +65,9 @@ export function resolveRestmqOptions(o: RestmqOptions): ResolvedRestmqOptions {
     pullWaitMs: o.pullWaitMs ?? 30_000,
     dispatchLeaseMs: o.dispatchLeaseMs ?? 60_000,
     settingsTopic: o.settingsTopic ?? "switchyard.restmq.settings",
+    accessRecheckMs: o.accessRecheckMs ?? 60_000,
+    maxSettingsQueues: o.maxSettingsQueues ?? 100_000,
+    maxSettingsBytes: o.maxSettingsBytes ?? 4 * 1024 * 1024,
   };
 }
 
@@ -77,6 +87,8 @@ export interface RestmqContext {
   readonly directory: QueueDirectory;
   readonly settings: SettingsStore;
   readonly presence: Presence;
+  /** One read or purge at a time per queue within the bridge (queue-locks.ts). */
+  readonly locks: QueueLocks;
   /** Aborted when the server shuts down. */
   readonly shutdownSignal: AbortSignal;
   /** A stored value as RestMQ answered it (see {@link NumericValues}). */

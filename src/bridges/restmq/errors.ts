@@ -45,6 +45,7 @@ export function toHttpError(e: unknown, logger: Logger, what: string): HttpError
       // The broker pushes this queue's messages itself (an OPQ topic, say): a get would take them from the pushes.
       return new HttpError(409, reason);
     case "SHUTTING_DOWN":
+    case "REPLAY_LIMIT": // DELETE of a queue too big to empty in one Seek while other subscriptions share its topic
       return new HttpError(503, reason);
     default:
       logger.error("restmq: request failed", { what, reason, error: e });

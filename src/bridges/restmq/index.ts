@@ -6,9 +6,11 @@ import { createAccessControl, type RestmqAuth } from "./access.js";
 import { BRIDGE, hostRules, type RestmqContext, type RestmqOptions, resolveRestmqOptions } from "./context.js";
 import type { Request, Response } from "./http-io.js";
 import { Presence } from "./live/presence.js";
-import { pyJson, redisValue } from "./py-json.js";
+import { pyJson } from "./py-json.js";
+import { redisValue } from "./py-number.js";
 import { createQueueDirectory } from "./queue-directory.js";
-import { elementOf } from "./queue-ops.js";
+import { QueueLocks } from "./queue-locks.js";
+import { elementOf, queueLengths } from "./queue-ops.js";
 import { serve } from "./routes.js";
 import { createSettingsStore } from "./settings.js";
 import { createWebsocketUpgrade } from "./websocket-upgrade.js";
@@ -48,13 +50,24 @@ export interface RestmqBridge {
  */
 export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOptions = {}): RestmqBridge {
   const o = resolveRestmqOptions(options);
-  const settings = createSettingsStore(deps.clients, o.settingsTopic);
+  const settings = createSettingsStore(
+    deps.clients,
+    o.settingsTopic,
+    {
+      maxQueues: o.maxSettingsQueues,
+      maxBytes: o.maxSettingsBytes,
+      existingQueues: async () => new Set((await queueLengths(deps.clients)).keys()),
+    },
+    deps.logger,
+  );
   const directory = createQueueDirectory(deps.clients);
+  const locks = new QueueLocks();
   const value = o.numericValues === "number" ? redisValue : (text: string) => text;
   const presence = new Presence(
     {
+      clients: deps.clients,
       settings,
-      directory,
+      locks,
       logger: deps.logger,
       shutdownSignal: deps.shutdownSignal,
       render(queue, message) {
@@ -66,8 +79,9 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
       pullWaitMs: o.pullWaitMs,
       leaseMs: o.dispatchLeaseMs,
     },
-    o.maxLiveConsumers,
+    { maxConsumers: o.maxLiveConsumers, accessRecheckMs: o.accessRecheckMs },
   );
+  directory.onCreated((queue) => presence.queueCreated(queue));
   const ctx: RestmqContext = {
     clients: deps.clients,
     logger: deps.logger,
@@ -77,6 +91,7 @@ export function createRestmqBridge(deps: RestmqBridgeDeps, options: RestmqOption
     directory,
     settings,
     presence,
+    locks,
     shutdownSignal: deps.shutdownSignal,
     value,
     maxBodyBytes: 3 * o.maxMessageBytes + 64 * 1024,

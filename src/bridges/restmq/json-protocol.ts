@@ -63,13 +63,13 @@ const COMMANDS: Record<string, (ctx: RestmqContext, call: Call, doc: Doc) => Pro
   },
   async get(ctx, call, doc): Promise<PyValue> {
     const queue = queueField(ctx, doc);
-    const e = await peekElement(call.clients, queue);
+    const e = await ctx.locks.run(queue, () => peekElement(call.clients, queue));
     if (!e) return { error: "empty queue" };
     return { queue, count: e.attempt, value: ctx.value(e.value), key: e.key };
   },
   async take(ctx, call, doc): Promise<PyValue> {
     const queue = queueField(ctx, doc);
-    const e = await takeElement(call.clients, queue);
+    const e = await ctx.locks.run(queue, () => takeElement(call.clients, queue));
     if (!e) return { error: "empty queue" };
     return { queue, value: ctx.value(e.value), key: e.key };
   },

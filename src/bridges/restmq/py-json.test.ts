@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PyNumber, pyFloatRepr, pyJson, pyJsonString, pyRepr, redisValue } from "./py-json.js";
+import { PyNumber, pyFloatRepr, pyJson, pyJsonString, pyRepr } from "./py-json.js";
 
 describe("restmq py-json", () => {
   it("restmq - strings are written as Python 2's json.dumps with ensure_ascii", () => {
@@ -54,39 +54,6 @@ describe("restmq py-json", () => {
       [1e-300, "1e-300"],
     ];
     for (const [x, repr] of cases) assert.equal(pyFloatRepr(x), repr, String(x));
-  });
-
-  it("restmq - values that cyclone.redis took for numbers become numbers; the rest stay strings", () => {
-    const show = (v: string) => {
-      const r = redisValue(v);
-      return r instanceof PyNumber ? `#${r.literal}` : r;
-    };
-    const cases: [string, string][] = [
-      ["42", "#42"],
-      ["007", "#7"],
-      ["-0", "#0"],
-      ["-007", "#-7"],
-      ["+5", "#5"],
-      ["42 ", "#42"],
-      ["99999999999999999999999", "#99999999999999999999999"],
-      ["3.14", "#3.14"],
-      [".5", "#0.5"],
-      ["1.", "#1.0"],
-      ["-1.5e3", "#-1500.0"],
-      ["2.50", "#2.5"],
-      ["1e5", "1e5"],
-      ["12abc", "12abc"],
-      ["1.2.3", "1.2.3"],
-      ["-", "-"],
-      [".", "."],
-      ["+.e1", "+.e1"],
-      ["abc", "abc"],
-      ["", ""],
-      [" 42", " 42"],
-      ["0x10", "0x10"],
-      ["1_000", "1_000"],
-    ];
-    for (const [v, expected] of cases) assert.equal(show(v), expected, JSON.stringify(v));
   });
 
   it("restmq - repr writes Python 2 dicts and byte strings", () => {

@@ -110,31 +110,6 @@ export function pyFloatRepr(x: number): string {
   return `${sign}${head}e${exp < 0 ? "-" : "+"}${e < 10 ? `0${e}` : e}`;
 }
 
-/** Whitespace Python 2's `int()` and `float()` skip around a number. */
-const PY_NUM_SPACE = "[ \\t\\n\\v\\f\\r]*";
-const PY_INT = new RegExp(`^([+-]?)(\\d+)${PY_NUM_SPACE}$`);
-const PY_FLOAT = new RegExp(`^${PY_NUM_SPACE}([+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)${PY_NUM_SPACE}$`);
-const NUMBER_FIRST = new Set("0123456789+-.");
-
-/**
- * What RestMQ's Redis client (cyclone.redis) made of a stored value: a value whose first
- * character is a digit, `+`, `-` or `.` and that Python's `int()` (no `.` in it) or `float()`
- * accepts came back as a number (`"007"` → `7`, `"3.14"` → `3.14`, `"1e5"` stays a string);
- * anything else stays the string. docs/restmq.md "Numeric-looking values" explains the option.
- */
-export function redisValue(text: string): PyValue {
-  if (text === "" || !NUMBER_FIRST.has(text[0] as string)) return text;
-  if (!text.includes(".")) {
-    const m = PY_INT.exec(text);
-    if (!m) return text;
-    const n = BigInt(m[2] as string);
-    return new PyNumber(m[1] === "-" && n !== 0n ? `-${n}` : String(n));
-  }
-  const m = PY_FLOAT.exec(text);
-  if (!m) return text;
-  return new PyNumber(pyFloatRepr(Number(m[1])));
-}
-
 /** Python 2's `repr()` of a byte string (a `str`), given as text to encode in UTF-8. */
 export function pyReprStr(text: string): string {
   const bytes = Buffer.from(text, "utf8");

@@ -12,6 +12,8 @@ export interface QueueDirectory {
   ensure(name: string): Promise<void>;
   /** Drops a name from the cache (after TOPIC_NOT_FOUND or SUBSCRIPTION_NOT_FOUND). */
   forget(name: string): void;
+  /** Calls `listener` with each queue the bridge creates (live consumers waiting for it start at once). */
+  onCreated(listener: (name: string) => void): void;
 }
 
 /** Most names cached; past it the cache starts over (it is only an optimisation). */
@@ -24,6 +26,7 @@ const MAX_CACHED = 100_000;
 export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
   const known = new Set<string>();
   const creating = new Map<string, Promise<void>>();
+  const listeners: ((name: string) => void)[] = [];
 
   async function create(name: string): Promise<void> {
     try {
@@ -35,6 +38,7 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
     }
     if (known.size >= MAX_CACHED) known.clear();
     known.add(name);
+    for (const listener of listeners) listener(name);
   }
 
   async function createOrComplete(name: string): Promise<void> {
@@ -69,6 +73,9 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
     },
     forget(name) {
       known.delete(name);
+    },
+    onCreated(listener) {
+      listeners.push(listener);
     },
   };
 }

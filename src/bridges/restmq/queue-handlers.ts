@@ -1,10 +1,11 @@
 import type { Writable } from "node:stream";
-import { reasonOf } from "../bridge.js";
+import { type BrokerClients, reasonOf } from "../bridge.js";
 import { arg, type Call, callbackOf, checkQueueName, escapeHtml, finishCustom, type Handler } from "./call.js";
 import { BRIDGE, type RestmqContext } from "./context.js";
 import { HttpError, redirect, send } from "./http-io.js";
 import { CometConsumer } from "./live/comet.js";
 import type { LiveConsumer } from "./live/consumer.js";
+import type { Reservation } from "./live/presence.js";
 import { addElement, purgeQueue, type QueueElement, queueLengths, takeElement } from "./queue-ops.js";
 
 /** `{"count": 0, "key": …, "value": …}`: RestMQ's hard get (key order as RestMQ's dict iterated). */
@@ -26,7 +27,7 @@ export const queueGet: Handler = async (ctx, call) => {
     await listPage(ctx, call);
     return;
   }
-  const element = await takeElement(call.clients, call.name);
+  const element = await ctx.locks.run(call.name, () => takeElement(call.clients, call.name));
   if (!element) throw new HttpError(204);
   finishCustom(call, hardGetBody(ctx, element), callback);
 };
@@ -47,13 +48,18 @@ export const queuePost: Handler = async (ctx, call) => {
 };
 
 /**
- * `DELETE /q/<queue>`: ends the queue's live consumers (each comet stream gets a last `null`),
- * then empties the queue: `{"queue": …, "status": 1|0}` (1 when it held elements).
+ * `DELETE /q/<queue>`: empties the queue's subscription, then ends its live consumers (each comet
+ * stream gets a last `null`): `{"queue": …, "status": 1|0}` (1 when it held elements). A user the
+ * broker does not let empty the queue gets 401 and the consumers stay (RestMQ ended them first;
+ * the order is not visible otherwise).
  */
 export const queueDelete: Handler = async (ctx, call) => {
   const callback = callbackOf(call);
-  ctx.presence.endQueue(call.name);
-  const status = await purgeQueue(call.clients, call.name);
+  const status = await ctx.locks.run(call.name, async () => {
+    const purged = await purgeQueue(ctx.clients, call.clients, call.name);
+    ctx.presence.endQueue(call.name);
+    return purged;
+  });
   finishCustom(call, { queue: call.name, status }, callback);
 };
 
@@ -66,7 +72,7 @@ export const indexGet: Handler = async (ctx, call) => {
     return;
   }
   checkQueueName(ctx, queue);
-  const element = await takeElement(call.clients, queue);
+  const element = await ctx.locks.run(queue, () => takeElement(call.clients, queue));
   if (!element) throw new HttpError(404);
   finishCustom(call, hardGetBody(ctx, element), callback);
 };
@@ -86,44 +92,58 @@ export const indexPost: Handler = async (ctx, call) => {
 };
 
 /**
- * Readies a queue for a live consumer: checks the consumer may read it (a Peek as that user) and
- * creates it when it does not exist yet (a RestMQ queue springs into being with its first use).
+ * Readies a live consumer of `queue`: reserves its place (503 when every place is taken, so
+ * concurrent requests cannot overshoot the cap) and checks, with a Peek as its user, that the
+ * broker lets it read the queue (401 otherwise; 400 for a name no queue can have). A queue that
+ * does not exist yet is fine: the consumer waits for it, as RestMQ's did, and creates nothing
+ * (only adding an element makes a queue). Release the reservation if the consumer never attaches.
  */
-export async function prepareLiveQueue(ctx: RestmqContext, call: Pick<Call, "clients">, queue: string): Promise<void> {
-  if (!ctx.presence.hasRoom()) throw new HttpError(503, "too many live consumers");
+export async function prepareLiveConsumer(
+  ctx: RestmqContext,
+  clients: BrokerClients,
+  queue: string,
+): Promise<Reservation> {
+  const reservation = ctx.presence.reserve();
+  if (!reservation) throw new HttpError(503, "too many live consumers");
   try {
-    await call.clients.subscriber.peek({ subscription: queue, maxMessages: 1 });
+    await clients.subscriber.peek({ subscription: queue, maxMessages: 1 });
   } catch (e) {
     const reason = reasonOf(e);
-    if (reason !== "TOPIC_NOT_FOUND" && reason !== "SUBSCRIPTION_NOT_FOUND") throw e;
-    await ctx.directory.ensure(queue);
+    if (reason !== "TOPIC_NOT_FOUND" && reason !== "SUBSCRIPTION_NOT_FOUND") {
+      reservation.release();
+      throw e;
+    }
   }
+  return reservation;
 }
 
 /**
- * Attaches a live consumer and counts it as a bridge connection while it lasts; one dropped as too
- * slow counts as a `slow_consumer` error.
+ * Attaches a live consumer in its reserved place and counts it as a bridge connection while it
+ * lasts; one dropped as too slow counts as a `slow_consumer` error.
  */
-export function attachLive(ctx: RestmqContext, consumer: LiveConsumer): void {
+export function attachLive(ctx: RestmqContext, reservation: Reservation, consumer: LiveConsumer): void {
   ctx.metrics.connection(BRIDGE, 1);
   consumer.onEnd((reason) => {
     ctx.metrics.connection(BRIDGE, -1);
     if (reason === "slow") ctx.metrics.error(BRIDGE, "slow_consumer");
   });
-  ctx.presence.attach(consumer);
+  reservation.attach(consumer);
 }
 
 /** `GET /c/<queue>`: a comet consumer (see live/comet.ts). */
 export const cometGet: Handler = async (ctx, call) => {
   const callback = callbackOf(call);
   if (call.name === "") throw new HttpError(400, "Invalid Queue Name");
-  await prepareLiveQueue(ctx, call, call.name);
-  if (call.res.destroyed || (call.res as Writable).closed) return; // the client left meanwhile
+  const reservation = await prepareLiveConsumer(ctx, call.clients, call.name);
+  if (call.res.destroyed || (call.res as Writable).closed) {
+    reservation.release(); // the client left meanwhile
+    return;
+  }
   const bounds = {
     highWaterBytes: ctx.options.consumerHighWaterBytes,
     maxBufferedBytes: ctx.options.maxConsumerBufferBytes,
   };
-  attachLive(ctx, new CometConsumer(call.name, call.clients, bounds, call.res, callback));
+  attachLive(ctx, reservation, new CometConsumer(call.name, call.clients, bounds, call.res, callback));
 };
 
 /** The queue list page of `GET /q/` (RestMQ rendered a template; the bridge a plain page). */

@@ -78,10 +78,18 @@ export async function addElement(
   return `${queue}:${response.results[0]?.seq ?? 0n}`;
 }
 
+/** Lease of a read that gives the element back at once (if the bridge died in between, it returns after this). */
+const READ_LEASE_MS = 5_000n;
+
 /** Leases the oldest available element, or answers undefined when there is none. */
-async function leaseOne(clients: BrokerClients, queue: string): Promise<QueueElement | undefined> {
+async function leaseOne(clients: BrokerClients, queue: string, ackDeadlineMs = 0n): Promise<QueueElement | undefined> {
   try {
-    const { messages } = await clients.subscriber.pull({ subscription: queue, maxMessages: 1, waitMs: 0 });
+    const { messages } = await clients.subscriber.pull({
+      subscription: queue,
+      maxMessages: 1,
+      waitMs: 0,
+      ackDeadlineMs,
+    });
     const first = messages[0];
     return first ? elementOf(queue, first) : undefined;
   } catch (e) {
@@ -90,7 +98,10 @@ async function leaseOne(clients: BrokerClients, queue: string): Promise<QueueEle
   }
 }
 
-/** Takes the oldest element off the queue (RestMQ's hard get, GET /q and `take`): lease, then ack. */
+/**
+ * Takes the oldest element off the queue (RestMQ's hard get, GET /q and `take`): lease, then ack.
+ * Run it under the queue's lock (queue-locks.ts), so no other read of the bridge holds the oldest.
+ */
 export async function takeElement(clients: BrokerClients, queue: string): Promise<QueueElement | undefined> {
   const element = await leaseOne(clients, queue);
   if (element) await clients.subscriber.ack({ subscription: queue, ackIds: [element.ackId] });
@@ -98,13 +109,27 @@ export async function takeElement(clients: BrokerClients, queue: string): Promis
 }
 
 /**
- * Reads the oldest element and leaves it where it is (RestMQ's soft get, `get`): lease, then give
- * the lease back at once. `attempt` counts the reads, as RestMQ's refcount did.
+ * Reads the oldest element and leaves it where it is (RestMQ's soft get, `get`). The read is a
+ * Peek, which hides nothing; the delivery is then counted the one way the broker counts one, by
+ * a lease of the oldest element given back at once, so `attempt` rises with every read as
+ * RestMQ's refcount did. Run it under the queue's lock (queue-locks.ts): reads of the bridge then
+ * never see that lease. If another door took the peeked element in between, the lease catches a
+ * later one, which is given back and not counted; the answer is still the peeked element.
  */
 export async function peekElement(clients: BrokerClients, queue: string): Promise<QueueElement | undefined> {
-  const element = await leaseOne(clients, queue);
-  if (element) await clients.subscriber.modifyAckDeadline({ subscription: queue, ackIds: [element.ackId] });
-  return element;
+  let peeked: ReceivedMessage | undefined;
+  try {
+    peeked = (await clients.subscriber.peek({ subscription: queue, maxMessages: 1 })).messages[0];
+  } catch (e) {
+    if (readsAsEmpty(e)) return undefined;
+    throw e;
+  }
+  if (!peeked) return undefined;
+  const element = elementOf(queue, peeked);
+  const leased = await leaseOne(clients, queue, READ_LEASE_MS);
+  if (!leased) return element;
+  await clients.subscriber.modifyAckDeadline({ subscription: queue, ackIds: [leased.ackId], ackDeadlineMs: 0n });
+  return leased.key === element.key ? { ...element, attempt: leased.attempt } : element;
 }
 
 /** The seq in an element key of `queue` (`<queue>:<n>`), if it is one. */
@@ -150,15 +175,49 @@ export async function deleteElement(clients: BrokerClients, queue: string, key: 
   }
 }
 
-/** Empties a queue (DELETE /q): 1 when it held elements, else 0 (RestMQ's DEL count). */
-export async function purgeQueue(clients: BrokerClients, queue: string): Promise<0 | 1> {
+/**
+ * Empties a queue (DELETE /q) and answers 1 when it held elements, else 0 (RestMQ's DEL count).
+ * Only the queue's own subscription is emptied, as `switchyard subs purge` does: a Seek past the
+ * topic's last message, so every other subscription of the topic keeps what it has. The
+ * backlog is read with `server` (the bridge's own clients); everything that changes the queue
+ * goes through `clients` (the request's user), and the first such call is the one the broker
+ * checks, so a user who may not empty the queue changes nothing (the caller ends live consumers
+ * only after this succeeds). A queue holding more than the broker's Seek bound (REPLAY_LIMIT) is
+ * emptied with PurgeTopic when it is the topic's only subscription.
+ */
+export async function purgeQueue(server: BrokerClients, clients: BrokerClients, queue: string): Promise<0 | 1> {
+  let found: { waiting: number; lastSeq: bigint; subscriptions: number } | undefined;
   try {
-    const { purged } = await clients.admin.purgeTopic({ name: queue });
-    return purged > 0n ? 1 : 0;
+    const stats = await server.admin.getStats({ topics: [queue] });
+    const sub = stats.subscriptions.find((s) => s.name === queue && s.topic === queue);
+    const topic = stats.topics.find((t) => t.name === queue);
+    if (sub && topic) {
+      found = {
+        waiting: Number(sub.backlog - sub.inFlight),
+        lastSeq: topic.lastSeq,
+        subscriptions: topic.subscriptions,
+      };
+    }
+  } catch (e) {
+    if (!readsAsEmpty(e)) throw e;
+  }
+  try {
+    if (!found) {
+      // Nothing to empty; the Peek still asks the broker whether this user may (it answers not found if so).
+      await clients.subscriber.peek({ subscription: queue, maxMessages: 1 });
+      return 0;
+    }
+    try {
+      await clients.replay.seek({ subscription: queue, target: { case: "seq", value: found.lastSeq + 1n } });
+    } catch (e) {
+      if (reasonOf(e) !== "REPLAY_LIMIT" || found.subscriptions !== 1) throw e;
+      await clients.admin.purgeTopic({ name: queue });
+    }
   } catch (e) {
     if (readsAsEmpty(e)) return 0;
     throw e;
   }
+  return found.waiting > 0 ? 1 : 0;
 }
 
 /**

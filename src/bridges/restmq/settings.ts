@@ -1,3 +1,4 @@
+import type { Logger } from "../../util/index.js";
 import { type BrokerClients, reasonOf } from "../bridge.js";
 
 /** RestMQ's policy ids (core.py): 1 broadcast, 2 roundrobin. */
@@ -33,7 +34,7 @@ export interface SettingsStore {
   onChange(listener: (queue: string) => void): () => void;
 }
 
-/** Thrown when the settings topic would hold more queues than allowed. */
+/** Thrown when the settings would outgrow their bounds, even after dropping those of deleted queues. */
 export class TooManySettingsError extends Error {
   override name = "TooManySettingsError";
 }
@@ -41,10 +42,27 @@ export class TooManySettingsError extends Error {
 interface Entry extends QueueSettings {
   /** The message id of the record holding this entry. */
   readonly id: string;
+  /** The record's size in bytes (counted against {@link SettingsBounds.maxBytes}). */
+  readonly bytes: number;
 }
 
-/** Most queues with settings (bounds the bridge's memory; a change for one more fails). */
+/** Bounds of what the settings store keeps (in the topic and in memory). */
+export interface SettingsBounds {
+  /** Most queues with settings. Default 100,000. */
+  readonly maxQueues?: number;
+  /** Most bytes of records in all (a record is the queue's name plus about 40 bytes). Default 4 MiB. */
+  readonly maxBytes?: number;
+  /**
+   * The queues that exist now. When a change for one more queue would pass a bound, the
+   * settings of queues that do not exist (deleted, or never made) are dropped first.
+   */
+  readonly existingQueues?: () => Promise<ReadonlySet<string>>;
+}
+
+/** Most queues with settings by default (bounds the bridge's memory; a change for one more fails). */
 const DEFAULT_MAX_QUEUES = 100_000;
+/** Most bytes of settings records by default. */
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
 function parseRecord(data: Uint8Array): { queue: string; settings: QueueSettings } | undefined {
   try {
@@ -65,16 +83,36 @@ function parseRecord(data: Uint8Array): { queue: string; settings: QueueSettings
 export function createSettingsStore(
   clients: BrokerClients,
   topic: string,
-  maxQueues = DEFAULT_MAX_QUEUES,
+  bounds: SettingsBounds = {},
+  logger?: Logger,
 ): SettingsStore {
+  const maxQueues = bounds.maxQueues ?? DEFAULT_MAX_QUEUES;
+  const maxBytes = bounds.maxBytes ?? DEFAULT_MAX_BYTES;
   const entries = new Map<string, Entry>();
+  let totalBytes = 0;
   const listeners = new Set<(queue: string) => void>();
   let loading: Promise<void> | undefined;
   let writes: Promise<unknown> = Promise.resolve();
   let topicKnown = false;
 
+  function put(queue: string, entry: Entry): void {
+    totalBytes += entry.bytes - (entries.get(queue)?.bytes ?? 0);
+    entries.set(queue, entry);
+  }
+
+  function drop(queue: string): void {
+    totalBytes -= entries.get(queue)?.bytes ?? 0;
+    entries.delete(queue);
+  }
+
+  const fits = (queue: string, bytes: number) => {
+    const old = entries.get(queue);
+    return (old !== undefined || entries.size < maxQueues) && totalBytes - (old?.bytes ?? 0) + bytes <= maxBytes;
+  };
+
   async function load(): Promise<void> {
     const stop = new AbortController();
+    let skipped = 0;
     try {
       const stream = clients.replay.read(
         { topic, from: { case: "fromSeq", value: 1n }, follow: false, maxMessages: 1000 },
@@ -83,7 +121,13 @@ export function createSettingsStore(
       for await (const { messages } of stream) {
         for (const m of messages) {
           const record = parseRecord(m.data);
-          if (record) entries.set(record.queue, { ...record.settings, id: m.id });
+          if (!record) continue;
+          // Records written by hand over the API are bounded like any other.
+          if (!fits(record.queue, m.data.length)) {
+            skipped++;
+            continue;
+          }
+          put(record.queue, { ...record.settings, id: m.id, bytes: m.data.length });
         }
       }
       topicKnown = true;
@@ -92,6 +136,7 @@ export function createSettingsStore(
     } finally {
       stop.abort();
     }
+    if (skipped > 0) logger?.warn("restmq: settings records over the bounds were not loaded", { skipped, topic });
   }
 
   async function ensureTopic(): Promise<void> {
@@ -102,15 +147,29 @@ export function createSettingsStore(
     topicKnown = true;
   }
 
+  /** Drops (and acks the records of) the settings of queues that do not exist; true if any went. */
+  async function pruneAbsent(): Promise<boolean> {
+    if (!bounds.existingQueues) return false;
+    const existing = await bounds.existingQueues();
+    const gone = [...entries].filter(([queue]) => !existing.has(queue));
+    for (const [queue] of gone) drop(queue);
+    const ids = gone.map(([, e]) => e.id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await clients.subscriber.ack({ subscription: topic, messageIds: ids.slice(i, i + 1000) }).catch(() => {});
+    }
+    return gone.length > 0;
+  }
+
   async function write(queue: string, change: QueueSettings): Promise<void> {
     const old = entries.get(queue);
-    if (!old && entries.size >= maxQueues)
-      throw new TooManySettingsError(`more than ${maxQueues} queues have settings`);
     const next: QueueSettings = { policy: change.policy ?? old?.policy, status: change.status ?? old?.status };
     const data = Buffer.from(
       JSON.stringify({ queue, policy: next.policy ?? null, status: next.status ?? null }),
       "utf8",
     );
+    if (!fits(queue, data.length) && (!(await pruneAbsent()) || !fits(queue, data.length))) {
+      throw new TooManySettingsError(`settings are kept for at most ${maxQueues} queues and ${maxBytes} bytes`);
+    }
     await ensureTopic();
     let published: Awaited<ReturnType<BrokerClients["publisher"]["publish"]>>;
     try {
@@ -119,14 +178,16 @@ export function createSettingsStore(
       if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
       topicKnown = false; // deleted over the API: the records went with it
       entries.clear();
+      totalBytes = 0;
       await ensureTopic();
       published = await clients.publisher.publish({ topic, messages: [{ data }] });
     }
     const id = published.results[0]?.id ?? "";
-    entries.set(queue, { ...next, id });
-    if (old) {
+    const replaced = entries.get(queue);
+    put(queue, { ...next, id, bytes: data.length });
+    if (replaced) {
       // The old record is superseded; if this ack is lost, the newer record still wins at load (seq order).
-      await clients.subscriber.ack({ subscription: topic, messageIds: [old.id] }).catch(() => {});
+      await clients.subscriber.ack({ subscription: topic, messageIds: [replaced.id] }).catch(() => {});
     }
     for (const listener of listeners) listener(queue);
   }

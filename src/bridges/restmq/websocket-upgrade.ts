@@ -7,7 +7,7 @@ import { BRIDGE, type RestmqContext } from "./context.js";
 import { toHttpError } from "./errors.js";
 import { errorPage, HTML, HttpError, phrase, SERVER } from "./http-io.js";
 import { WebsocketConsumer } from "./live/websocket.js";
-import { attachLive, prepareLiveQueue } from "./queue-handlers.js";
+import { attachLive, prepareLiveConsumer } from "./queue-handlers.js";
 import { splitTarget } from "./routes.js";
 
 /** Answers a refused handshake with cyclone's error page and closes the socket. */
@@ -26,8 +26,8 @@ function refuse(socket: Duplex, error: HttpError): void {
 /**
  * Websocket consumers on `/ws/<queue>` (the `ws` package, no server of its own). The handshake is
  * checked first: host rules, then the `auth=user:password` cookie when the broker has users (401
- * otherwise, as RestMQ), then the queue (created on first use); only then is the connection
- * upgraded. Frames are at most `maxWebsocketFrameBytes` (a larger one closes with 1009).
+ * otherwise, as RestMQ), then the reader's right to read the queue (which need not exist yet);
+ * only then is the connection upgraded. Frames are at most `maxWebsocketFrameBytes` (a larger one closes with 1009).
  */
 export function createWebsocketUpgrade(
   ctx: RestmqContext,
@@ -54,10 +54,15 @@ export function createWebsocketUpgrade(
       const name = checkQueueName(ctx, unquote(m[1] ?? ""));
       if (name === "") throw new HttpError(400, "Invalid Queue Name");
       await ctx.settings.ready();
-      await prepareLiveQueue(ctx, { clients }, name);
-      if (socket.destroyed) return;
+      const reservation = await prepareLiveConsumer(ctx, clients, name);
+      if (socket.destroyed) {
+        reservation.release();
+        return;
+      }
+      // ws answers a handshake it refuses itself and never calls back: the place is given back on close.
+      socket.once("close", () => reservation.release());
       wss.handleUpgrade(req, socket, head, (ws) => {
-        attachLive(ctx, new WebsocketConsumer(name, clients, bounds, ws));
+        attachLive(ctx, reservation, new WebsocketConsumer(name, clients, bounds, ws));
       });
     } catch (e) {
       const error = e instanceof BadArgumentError ? new HttpError(400, e.message) : toHttpError(e, ctx.logger, command);
