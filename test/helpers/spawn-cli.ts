@@ -54,8 +54,6 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, which is then closed. Default: stdin is /dev/null. */
   input?: string | Uint8Array;
-  /** Runs the process with this many file descriptors at most (bash's `ulimit -n`). */
-  maxOpenFiles?: number;
 }
 
 /**
@@ -67,12 +65,7 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
   const nodeArgs = options.importTsx === false ? [] : ["--import", "tsx"];
   const env = { ...process.env, ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const command = [process.execPath, ...nodeArgs, entry, ...args];
-  const limited =
-    options.maxOpenFiles === undefined
-      ? command
-      : ["bash", "-c", `ulimit -n ${options.maxOpenFiles} && exec "$@"`, "bash", ...command];
-  const child = spawn(limited[0] as string, limited.slice(1), {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     cwd: ROOT,
     env,
     stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -135,11 +128,8 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
  * Spawns `switchyard serve ...args` and resolves once it prints its ready line. Rejects (and
  * kills the child) if it exits first or prints nothing within `timeoutMs` (default 20 s).
  */
-export async function startCli(
-  args: readonly string[],
-  options: { timeoutMs?: number; spawn?: SpawnOptions } = {},
-): Promise<RunningCli> {
-  const proc = spawnCli(args, options.spawn);
+export async function startCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunningCli> {
+  const proc = spawnCli(args);
   const lines = createInterface({ input: proc.child.stdout as NodeJS.ReadableStream });
   try {
     const addresses = await new Promise<Record<string, string>>((resolve, reject) => {
