@@ -2,6 +2,7 @@ import { createOhpqHttpHandler } from "../bridges/ohpq/http-monitor.js";
 import { createOhpqBridge } from "../bridges/ohpq/index.js";
 import { systemClock } from "../util/index.js";
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 import { createTcpListener } from "./tcp-listener.js";
 
@@ -40,7 +41,11 @@ export const ohpqHttpListener: BridgeListenerDefinition = {
   port: (config) => config.ohpqHttpPort,
   create({ clients, config, logger }) {
     const handler = createOhpqHttpHandler({ clients, brokerId: config.ohpqBrokerId, clock: systemClock, logger });
-    const listener = createOnePortListener({ handler: handler as NodeHandler, logger });
+    const listener = createOnePortListener({
+      handler: handler as NodeHandler,
+      logger,
+      limits: httpLimits(config, config.ohpqHttpMaxConnections),
+    });
     return {
       listen: (spec, signal) => listener.listen(spec, signal),
       stopAccepting: () => listener.stopAccepting(),
