@@ -17,7 +17,7 @@ import type {
   SubscriptionSettings,
   TopicInfo,
   TopicSettings,
-} from "./types.js";
+} from "../model/index.js";
 
 /** Options to create a topic: everything but the name is optional. */
 export type CreateTopicSpec = Partial<TopicSettings> & {

@@ -1,4 +1,5 @@
 import { BrokerError } from "../errors/index.js";
+import type { AckTargets, Delivery, PullRequest } from "../model/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
@@ -7,7 +8,6 @@ import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
-import type { AckTargets, Delivery, PullRequest } from "./types.js";
 import { validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
 

@@ -1,7 +1,7 @@
 import { BrokerError } from "../errors/index.js";
+import type { SubscriptionInfo } from "../model/index.js";
 import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
-import type { SubscriptionInfo } from "./types.js";
 
 /** Sweeps of one subscription within this many ms share one timer. */
 const BUCKET_MS = 100;

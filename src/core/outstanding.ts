@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { Delivery } from "../model/index.js";
 import type { Clock } from "../util/index.js";
 import type { CoreContext } from "./context.js";
-import type { Delivery } from "./types.js";
 import { messageSize } from "./validate.js";
 
 interface Entry {

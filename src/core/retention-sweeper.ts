@@ -6,9 +6,9 @@
  * them), so brokers without them run no timer at all.
  */
 import { BrokerError } from "../errors/index.js";
+import type { TopicSettings } from "../model/index.js";
 import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
-import type { TopicSettings } from "./types.js";
 
 /** Time between sweeps when the last one finished its work. */
 export const RETENTION_SWEEP_INTERVAL_MS = 1000;

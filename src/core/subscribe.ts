@@ -1,4 +1,5 @@
 import { BrokerError } from "../errors/index.js";
+import type { Delivery, SubscribeRequest } from "../model/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
@@ -6,7 +7,6 @@ import { afterLease } from "./dead-letter-ops.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
-import type { Delivery, SubscribeRequest } from "./types.js";
 import { validateRange } from "./validate.js";
 import { waitForAny } from "./wait.js";
 

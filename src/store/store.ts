@@ -6,7 +6,7 @@ import type {
   SubscriptionSettings,
   TopicInfo,
   TopicSettings,
-} from "../core/types.js";
+} from "../model/index.js";
 
 /** A topic as the store keeps it. `id` is never reused: it is the generation of the name. */
 export interface TopicRecord extends TopicInfo {

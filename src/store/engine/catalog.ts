@@ -1,5 +1,5 @@
-import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../core/types.js";
 import { BrokerError } from "../../errors/index.js";
+import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../model/index.js";
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { encodeFanOut, matchesFilter } from "./fan-out.js";

@@ -1,5 +1,5 @@
-import type { SeekTarget, SubscriptionSettings, TopicSettings } from "../../core/types.js";
 import { BrokerError } from "../../errors/index.js";
+import type { SeekTarget, SubscriptionSettings, TopicSettings } from "../../model/index.js";
 import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
 import type {
   AppendRecord,

@@ -1,4 +1,4 @@
-import type { StoredMessage } from "../../core/types.js";
+import type { StoredMessage } from "../../model/index.js";
 
 const VERSION = 1;
 

@@ -2,8 +2,9 @@
  * Seek: moves a subscription to a seq, a time or a snapshot in one transaction. Everything is
  * read (and bounded) first, then written, so a refused Seek changes nothing.
  */
-import type { SeekTarget } from "../../core/types.js";
+
 import { invalidArgument } from "../../errors/index.js";
+import type { SeekTarget } from "../../model/index.js";
 import type { KvWriter } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { matchesFilter } from "./fan-out.js";

@@ -1,5 +1,5 @@
 /**
- * Domain types of the broker core. These are not the generated proto types: only
+ * Domain types of the broker (core and store). These are not the generated proto types: only
  * src/rpc/convert.ts maps between the two. Seqs and times are plain numbers (seq ≤ 2^53,
  * times in epoch milliseconds).
  */
