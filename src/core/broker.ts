@@ -29,6 +29,8 @@ export type CreateTopicSpec = Partial<TopicSettings> & {
 export interface PeekOptions {
   /** From the back of the delivery order (the message delivered last comes first). */
   fromBack?: boolean;
+  /** Most bytes of messages in the answer; 0 or absent: the server default (4 MiB). */
+  maxBytes?: number;
 }
 
 /** Options to create a subscription: name and topic are required. */

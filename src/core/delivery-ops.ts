@@ -31,7 +31,10 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
   validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
+  validateRange("max_bytes", req.maxBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const max = req.maxMessages || limits.defaultPullMessages;
+  // A response must fit what the client accepts; with auto_ack only what it carries is acked.
+  const maxBytes = req.maxBytes || limits.maxResponseBytes;
   const link = linkSignals(signal, ctx.shutdown.signal);
   const linked = link.signal;
   const deadline = clock.now() + Math.min(req.waitMs, limits.maxWaitMs);
@@ -42,7 +45,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       const seen = notifier.version(sub.topic);
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
-        const got = await store.lease(sub.name, { max, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
+        const got = await store.lease(sub.name, { max, maxBytes, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);
           await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
@@ -191,14 +194,16 @@ export async function peek(
   maxMessages: number,
   waitMs = 0,
   signal?: AbortSignal,
-  options: { fromBack?: boolean } = {},
+  options: { fromBack?: boolean; maxBytes?: number } = {},
 ): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, subscription);
   markUsed(ctx, sub.name);
   validateRange("max_messages", maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", waitMs, 0, Number.MAX_SAFE_INTEGER);
+  validateRange("max_bytes", options.maxBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const max = maxMessages || limits.defaultPullMessages;
+  const maxBytes = options.maxBytes || limits.maxResponseBytes;
   const link = signal ? linkSignals(signal, ctx.shutdown.signal) : undefined;
   const linked = link?.signal ?? ctx.shutdown.signal;
   const deadline = clock.now() + Math.min(waitMs, limits.maxWaitMs);
@@ -206,7 +211,7 @@ export async function peek(
     for (;;) {
       if (linked.aborted) throw abortError(linked.reason);
       const seen = notifier.version(sub.topic);
-      const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true);
+      const got = await store.peek(sub.name, max, clock.now(), options.fromBack === true, maxBytes);
       const now = clock.now();
       if (got.length > 0 || now >= deadline) return got.map(toDelivery);
       const due = await store.nextDueMs(sub.name);

@@ -54,6 +54,11 @@ export class Outstanding {
     return Math.min(messages, this.entries.size === 0 ? Math.max(1, byBytes) : byBytes);
   }
 
+  /** Bytes the window may still take (at least 1: an empty window takes one message of any size). */
+  roomBytes(): number {
+    return Math.max(1, this.maxBytes - this.bytes);
+  }
+
   add(deliveries: readonly Delivery[], deadlineMs: number): void {
     for (const d of deliveries) {
       const bytes = messageSize(d.message);

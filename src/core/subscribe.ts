@@ -71,7 +71,9 @@ export async function* subscribe(
       if (room > 0) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
-        const got = (await store.lease(name, { max: room, leaseMs, nowMs, autoAck: false })).map(toDelivery);
+        // Each response fits a client's receive limit; the window bounds what the stream holds.
+        const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
+        const got = (await store.lease(name, { max: room, maxBytes, leaseMs, nowMs, autoAck: false })).map(toDelivery);
         if (closed) {
           await giveBack(
             ctx,

@@ -145,6 +145,8 @@ export interface PullRequest {
   /** 0: the subscription's deadline. */
   ackDeadlineMs: number;
   autoAck: boolean;
+  /** Most bytes of messages in the response (see the proto's max_bytes); 0 or absent: the server default. */
+  maxBytes?: number;
 }
 
 export interface SubscribeRequest {

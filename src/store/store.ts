@@ -66,6 +66,11 @@ export interface LeaseOptions {
   nowMs: number;
   /** Settle each record as it is handed out (at-most-once). */
   autoAck: boolean;
+  /**
+   * Most bytes of messages to hand out (data, attributes, ids and a per-message allowance for
+   * framing); one message larger than this still goes alone. Default: no bound.
+   */
+  maxBytes?: number;
 }
 
 /** What an ack/nack/extend targets: lease tokens and/or message ids. */
@@ -99,6 +104,11 @@ export interface StoreCapabilities {
   leaseFencing: boolean;
   /** Priority lanes the backend can afford (LMDB: 10). */
   priorityLanes: number;
+  /**
+   * Leases survive a restart of the broker (LMDB: no, a lease lives in the broker's memory and a
+   * restart makes every unacked message available again; JetStream: yes, the consumer keeps them).
+   */
+  leasesSurviveRestart: boolean;
 }
 
 /**
@@ -144,9 +154,16 @@ export interface Store extends ReplayStore {
   lease(subscription: string, options: LeaseOptions): Promise<LeasedRecord[]>;
   /**
    * The next available records, without leasing them. `fromBack`: from the end of the delivery
-   * order instead (the record that would be delivered last comes first).
+   * order instead (the record that would be delivered last comes first). `maxBytes` bounds them
+   * as {@link LeaseOptions.maxBytes} does.
    */
-  peek(subscription: string, max: number, nowMs: number, fromBack?: boolean): Promise<LeasedRecord[]>;
+  peek(
+    subscription: string,
+    max: number,
+    nowMs: number,
+    fromBack?: boolean,
+    maxBytes?: number,
+  ): Promise<LeasedRecord[]>;
   /** Removes messages from the subscription. */
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]>;
   /**
@@ -242,6 +259,11 @@ export interface ReplayStore {
   sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult>;
   /** True when some topic retains acked messages or has limits the sweep applies, or a stored message has a TTL. */
   hasRetentionWork(): Promise<boolean>;
+  /**
+   * True when the store has background work for the sweep besides retention: bounded steps left
+   * by cursor moves (purge, deletes, a subscription starting earlier) or dedup windows to end.
+   */
+  hasBackgroundWork(): Promise<boolean>;
 }
 
 /** Most messages one Seek, snapshot creation or deletion may touch (one atomic transaction). */

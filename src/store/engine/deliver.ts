@@ -1,0 +1,483 @@
+/**
+ * Delivery reads the log; it does not write. A subscription hands out, by priority and then seq,
+ * first what it tracks as available again (nacked, expired leases, elapsed delays), then reads
+ * each lane from its scan position: lane 0 is the log itself (other priorities skipped), lanes
+ * 1..9 their lane index. On the way it keeps what it cannot hand out yet (delayed, past its TTL)
+ * and steps over what it does not take (filtered out, acked ahead by id). An ordered subscription
+ * reads the log in seq order instead (an ordering key spans priorities), lines up each key's
+ * messages, and hands out the available ones by priority.
+ */
+import type { StoredMessage } from "../../model/index.js";
+import type { KvReader } from "../kv/kv.js";
+import type { Cursor, Entry } from "./cursor.js";
+import { keySeq, laneKey, laneKeySeq, lanePrefix, prefixEnd, seqKey, Table } from "./keys.js";
+import type { Lane } from "./lane.js";
+import { LANES } from "./lane.js";
+import {
+  decodeMessage,
+  deliveryBytes,
+  type MessageMeta,
+  messageAttributes,
+  messageDeliverAt,
+  messageExpireAt,
+  messageOnlyFor,
+  messageOrderingKey,
+  messagePriority,
+} from "./message-codec.js";
+import type { EngineState, TopicState } from "./state.js";
+
+/**
+ * Entries a scan may step over without taking anything (filtered out, other lanes) in one call;
+ * past it the call ends and the cursor reports more to read at once (see {@link Cursor.scanIncomplete}).
+ */
+export const SCAN_BUDGET = 10_000;
+/**
+ * Most messages a subscription tracks in memory (in flight, delayed, waiting behind a key);
+ * at the bound it reads no further until some settle.
+ */
+export const MAX_TRACKED = 100_000;
+/** Log entries read per range call. */
+const CHUNK = 256;
+
+/** What a hand-out may take. */
+export interface PickOptions {
+  max: number;
+  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
+  maxBytes: number;
+  nowMs: number;
+}
+
+/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
+export interface Picked {
+  seq: number;
+  lane: number;
+  /** The attempt this delivery is. */
+  attempt: number;
+  message: StoredMessage;
+  meta: MessageMeta;
+  /** The tracked entry it came from, if any. */
+  entry: Entry | undefined;
+}
+
+/** The meta of a decoded message. */
+export function metaOf(m: StoredMessage, onlyFor: number): MessageMeta {
+  return {
+    size: m.data.length,
+    priority: m.priority,
+    publishMs: m.publishTimeMs,
+    deliverAtMs: m.deliverAtMs,
+    expireAtMs: m.expireAtMs,
+    id: m.id,
+    onlyFor,
+  };
+}
+
+/** A new tracked entry for a message read from the log. */
+export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined, state: Entry["state"]): Entry {
+  const meta: MessageMeta = m
+    ? metaOf(m, messageOnlyFor(raw))
+    : {
+        size: 0,
+        priority: messagePriority(raw),
+        publishMs: 0,
+        deliverAtMs: messageDeliverAt(raw),
+        expireAtMs: messageExpireAt(raw),
+        id: "",
+        onlyFor: messageOnlyFor(raw),
+      };
+  return { seq, lane: meta.priority, state, attempts: 0, dueMs: 0, batch: undefined, meta, key: "", persisted: false };
+}
+
+/** Reads lane entries (seq and message) from `from` up to the durable end. */
+function readLane(r: KvReader, t: TopicState, lane: number, from: number, limit: number) {
+  const end = t.durableSeq + 1;
+  if (from >= end) return [];
+  if (lane === 0) {
+    return r
+      .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit })
+      .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }));
+  }
+  const keys = r.range({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit });
+  return keys.map((e) => {
+    const seq = laneKeySeq(e.key);
+    return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
+  });
+}
+
+/** Handing out in delivery order, with the byte bound. */
+class Picker {
+  readonly out: Picked[] = [];
+  private bytes = 0;
+  stopped = false;
+
+  constructor(
+    readonly o: PickOptions,
+    readonly topic: string,
+  ) {}
+
+  get full(): boolean {
+    return this.stopped || this.out.length >= this.o.max;
+  }
+
+  /** Takes the message unless the bytes bound stops here (then nothing more is taken). */
+  take(p: Omit<Picked, "message">, raw: Buffer): boolean {
+    const message = decodeMessage(raw, this.topic, p.seq);
+    const size = deliveryBytes(message);
+    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
+      this.stopped = true;
+      return false;
+    }
+    this.bytes += size;
+    this.out.push({ ...p, message, meta: metaOf(message, p.meta.onlyFor) });
+    return true;
+  }
+}
+
+/** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */
+export function markGone(c: Cursor, e: Entry, nowMs: number): void {
+  c.move(e, "gone");
+  c.leftLine(e.seq, e.key, nowMs);
+}
+
+/** Takes the lane's tracked available entries, in seq order. */
+function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker): void {
+  const now = pk.o.nowMs;
+  while (!pk.full) {
+    const seq = lane.ready.peekKey();
+    if (seq === undefined) return;
+    const e = c.tracked.get(seq);
+    if (e?.state !== "ready" || e.lane !== lane.priority) {
+      lane.ready.pop();
+      continue;
+    }
+    if (e.meta.expireAtMs > 0 && e.meta.expireAtMs <= now) {
+      lane.ready.pop();
+      markGone(c, e, now);
+      continue;
+    }
+    const raw = r.get(seqKey(Table.Message, t.id, seq));
+    if (!raw) {
+      // Deleted under it (purged): nothing to deliver.
+      lane.ready.pop();
+      c.untrack(e);
+      continue;
+    }
+    if (!pk.take({ seq, lane: lane.priority, attempt: e.attempts + 1, meta: e.meta, entry: e }, raw)) return;
+    lane.ready.pop();
+  }
+}
+
+/**
+ * What the cursor does with an unscanned message it does not skip: its attempts so far and the
+ * time it is due (deliver time, or a nack's delay known for it).
+ */
+function untrackedState(state: EngineState, c: Cursor, seq: number, lane: number, raw: Buffer) {
+  const known = c.known.get(seq);
+  const deliverAt = messageDeliverAt(raw);
+  const attempts = c.untrackedAttempts(seq, lane, deliverAt, state.loadedMs);
+  return { attempts, dueMs: Math.max(deliverAt, known?.dueMs ?? 0), persisted: known?.persisted ?? false };
+}
+
+/** Moves the `known` state of a seq into its new entry. */
+function adopt(c: Cursor, e: Entry, s: { attempts: number; dueMs: number; persisted: boolean }): void {
+  e.attempts = s.attempts;
+  e.persisted = s.persisted;
+  c.known.delete(e.seq);
+}
+
+/** Reads an unordered lane from its scan position, taking what is available. */
+function scanLane(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  lane: Lane,
+  pk: Picker,
+  budget: { n: number },
+) {
+  const now = pk.o.nowMs;
+  const p = lane.priority;
+  while (!pk.full) {
+    const batch = readLane(r, t, p, lane.next, CHUNK);
+    if (batch.length === 0) {
+      lane.next = Math.max(lane.next, t.durableSeq + 1);
+      return;
+    }
+    for (const { seq, raw } of batch) {
+      if (pk.full) return;
+      if (!raw || (p === 0 && messagePriority(raw) !== 0) || c.tracked.has(seq) || lane.settled(seq)) {
+        lane.next = seq + 1;
+        continue;
+      }
+      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+        lane.next = seq + 1;
+        if (--budget.n <= 0) {
+          c.scanIncomplete = true;
+          pk.stopped = true;
+          return;
+        }
+        continue;
+      }
+      const expireAt = messageExpireAt(raw);
+      if (expireAt > 0 && expireAt <= now) {
+        c.track(newEntry(seq, raw, undefined, "gone"));
+        lane.next = seq + 1;
+        continue;
+      }
+      const s = untrackedState(state, c, seq, p, raw);
+      if (s.dueMs > now) {
+        if (c.tracked.size >= MAX_TRACKED) return;
+        const e = newEntry(seq, raw, decodeMessage(raw, t.name, seq), "delayed");
+        adopt(c, e, s);
+        e.dueMs = s.dueMs;
+        c.track(e);
+        lane.next = seq + 1;
+        continue;
+      }
+      const meta = { onlyFor: messageOnlyFor(raw) } as MessageMeta;
+      if (!pk.take({ seq, lane: p, attempt: s.attempts + 1, meta, entry: undefined }, raw)) return;
+      lane.next = seq + 1;
+    }
+  }
+}
+
+/**
+ * Reads an ordered subscription's log in seq order from its scan position, lining up keyed
+ * messages: the first of a free key becomes its active message, later ones wait. Stops after
+ * `max` newly available messages, at the end, at the scan budget or at the tracking bound.
+ */
+function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions, budget: { n: number }) {
+  const now = o.nowMs;
+  const lanes = c.lanes;
+  let next = Math.min(...lanes.map((l) => l.next));
+  let fresh = 0;
+  const end = t.durableSeq + 1;
+  scan: while (fresh < o.max && next < end) {
+    const batch = r.range({
+      start: seqKey(Table.Message, t.id, next),
+      end: seqKey(Table.Message, t.id, end),
+      limit: CHUNK,
+    });
+    if (batch.length === 0) {
+      next = end;
+      break;
+    }
+    for (const { key, value: raw } of batch) {
+      const seq = keySeq(key);
+      if (fresh >= o.max || c.tracked.size >= MAX_TRACKED) break scan;
+      const p = messagePriority(raw);
+      const lane = lanes[p] as Lane;
+      if (c.tracked.has(seq) || lane.settled(seq)) {
+        next = seq + 1;
+        continue;
+      }
+      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+        next = seq + 1;
+        if (--budget.n <= 0) {
+          c.scanIncomplete = true;
+          break scan;
+        }
+        continue;
+      }
+      const expireAt = messageExpireAt(raw);
+      if (expireAt > 0 && expireAt <= now) {
+        c.track(newEntry(seq, raw, undefined, "gone"));
+        next = seq + 1;
+        continue;
+      }
+      const s = untrackedState(state, c, seq, p, raw);
+      const e = newEntry(seq, raw, decodeMessage(raw, t.name, seq), "ready");
+      adopt(c, e, s);
+      e.key = messageOrderingKey(raw);
+      e.dueMs = s.dueMs;
+      const line = e.key === "" ? undefined : c.line(e.key);
+      if (line && line.active !== 0) {
+        e.state = "waiting";
+        const w = line.waiting;
+        if (w.length === 0 || (w[w.length - 1] as number) < seq) w.push(seq);
+        else w.splice(sortedIndex(w, seq), 0, seq);
+      } else {
+        if (line) line.active = seq;
+        if (s.dueMs > now) e.state = "delayed";
+        else {
+          e.dueMs = 0;
+          fresh++;
+        }
+      }
+      c.track(e);
+      next = seq + 1;
+    }
+  }
+  for (const l of lanes) l.next = Math.max(l.next, next);
+}
+
+/** Where `seq` goes in an ascending array. */
+function sortedIndex(a: number[], seq: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((a[mid] as number) < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Picks up to `max` messages (and `maxBytes`) in delivery order, updating the cursor's scan
+ * positions and what it tracks. The caller leases the picks (or settles them, auto-ack).
+ */
+export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions): Picked[] {
+  const pk = new Picker(o, t.name);
+  const budget = { n: SCAN_BUDGET };
+  c.scanIncomplete = false;
+  if (c.ordered) scanOrdered(state, r, t, c, o, budget);
+  for (let p = LANES - 1; p >= 0 && !pk.full; p--) {
+    const lane = c.lanes[p] as Lane;
+    takeReady(r, t, c, lane, pk);
+    if (!c.ordered && !pk.full && c.tracked.size < MAX_TRACKED) scanLane(state, r, t, c, lane, pk, budget);
+  }
+  return pk.out;
+}
+
+/** Is the message at the lane's scan position or later one the cursor would deliver now (peek)? */
+function peekable(c: Cursor, lane: Lane, seq: number, raw: Buffer, nowMs: number, state: EngineState): boolean {
+  if (c.tracked.has(seq) || lane.settled(seq)) return false;
+  if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) return false;
+  const expireAt = messageExpireAt(raw);
+  if (expireAt > 0 && expireAt <= nowMs) return false;
+  return untrackedState(state, c, seq, lane.priority, raw).dueMs <= nowMs;
+}
+
+/** A peeked message: seq, lane, attempt and raw value. */
+export interface Peeked {
+  seq: number;
+  lane: number;
+  attempt: number;
+  raw: Buffer;
+}
+
+/** The tracked available entries of a lane (ascending seq), with their messages. */
+function readyOf(r: KvReader, t: TopicState, c: Cursor, lane: number, nowMs: number): Peeked[] {
+  const out: Peeked[] = [];
+  for (const e of c.tracked.values()) {
+    if (e.state !== "ready" || e.lane !== lane) continue;
+    if (e.meta.expireAtMs > 0 && e.meta.expireAtMs <= nowMs) continue;
+    const raw = r.get(seqKey(Table.Message, t.id, e.seq));
+    if (raw) out.push({ seq: e.seq, lane, attempt: e.attempts + 1, raw });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Lists up to `limit` available messages in delivery order without changing the cursor (the
+ * due work is applied by the caller first). At most {@link SCAN_BUDGET} unavailable entries
+ * are looked at per lane.
+ */
+export function peekAvailable(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  limit: number,
+  nowMs: number,
+): Peeked[] {
+  if (c.ordered) return peekOrdered(state, r, t, c, limit, nowMs);
+  const out: Peeked[] = [];
+  for (let p = LANES - 1; p >= 0 && out.length < limit; p--) {
+    const lane = c.lanes[p] as Lane;
+    for (const x of readyOf(r, t, c, p, nowMs)) {
+      if (out.length >= limit) return out;
+      out.push(x);
+    }
+    let from = lane.next;
+    let skipped = 0;
+    while (out.length < limit && skipped < SCAN_BUDGET) {
+      const batch = readLane(r, t, p, from, CHUNK);
+      if (batch.length === 0) break;
+      for (const { seq, raw } of batch) {
+        from = seq + 1;
+        if (out.length >= limit) break;
+        if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
+        if (!peekable(c, lane, seq, raw, nowMs, state)) {
+          skipped++;
+          continue;
+        }
+        out.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Peek on an ordered subscription: the active messages it tracks, and from its scan position on
+ * the first message of each free key (and messages without a key), by priority then seq.
+ */
+function peekOrdered(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  limit: number,
+  nowMs: number,
+): Peeked[] {
+  const found: Peeked[] = [];
+  for (let p = 0; p < LANES; p++) found.push(...readyOf(r, t, c, p, nowMs));
+  const busy = new Set<string>();
+  for (const [key, line] of c.lines) if (line.active !== 0 || line.waiting.length > 0) busy.add(key);
+  let from = Math.min(...c.lanes.map((l) => l.next));
+  let looked = 0;
+  const end = t.durableSeq + 1;
+  while (looked < SCAN_BUDGET + limit && from < end) {
+    const batch = r.range({
+      start: seqKey(Table.Message, t.id, from),
+      end: seqKey(Table.Message, t.id, end),
+      limit: CHUNK,
+    });
+    if (batch.length === 0) break;
+    for (const { key, value: raw } of batch) {
+      const seq = keySeq(key);
+      from = seq + 1;
+      looked++;
+      const p = messagePriority(raw);
+      const lane = c.lanes[p] as Lane;
+      if (c.tracked.has(seq) || lane.settled(seq) || !c.wants(messageOnlyFor(raw), () => messageAttributes(raw)))
+        continue;
+      const k = messageOrderingKey(raw);
+      if (k !== "") {
+        if (busy.has(k)) continue;
+        busy.add(k); // its first message holds the key, available or not
+      }
+      if (peekable(c, lane, seq, raw, nowMs, state)) {
+        found.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+      }
+    }
+  }
+  found.sort((a, b) => b.lane - a.lane || a.seq - b.seq);
+  return found.slice(0, limit);
+}
+
+/** Reads the last lane entries below `before`, descending (peek from the back). */
+export function readLaneBack(r: KvReader, t: TopicState, lane: number, from: number, before: number, limit: number) {
+  const end = Math.min(before, t.durableSeq + 1);
+  if (end <= from) return [];
+  if (lane === 0) {
+    return r
+      .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit, reverse: true })
+      .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }));
+  }
+  const prefix = lanePrefix(t.id, lane);
+  const keys = r.range({
+    start: laneKey(t.id, lane, from),
+    end: end > Number.MAX_SAFE_INTEGER ? prefixEnd(prefix) : laneKey(t.id, lane, end),
+    limit,
+    reverse: true,
+  });
+  return keys.map((e) => {
+    const seq = laneKeySeq(e.key);
+    return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
+  });
+}
+
+export { peekable, readyOf, untrackedState };
