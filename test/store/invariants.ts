@@ -46,15 +46,15 @@ interface Msg {
 }
 
 function decode(topicId: number, seq: number, v: Buffer): Msg {
-  const attrCount = v.readUInt16BE(34);
-  let o = 36;
+  const attrCount = v.readUInt16BE(35);
+  let o = 37;
   const lens: number[] = [];
   for (let i = 0; i < attrCount; i++) {
     lens.push(v.readUInt16BE(o), v.readUInt32BE(o + 2));
     o += 6;
   }
   const dataBytes = v.readUInt32BE(o);
-  o += 4 + v.readUInt16BE(30) + v.readUInt16BE(32);
+  o += 4 + v.readUInt16BE(31) + v.readUInt16BE(33);
   const attributes: Record<string, string> = {};
   for (let i = 0; i < lens.length; i += 2) {
     const k = v.toString("utf8", o, o + (lens[i] as number));
@@ -66,10 +66,10 @@ function decode(topicId: number, seq: number, v: Buffer): Msg {
     topicId,
     seq,
     priority: v[1] as number,
-    publishMs: v.readDoubleBE(2),
-    deliverAtMs: v.readDoubleBE(10),
-    expireAtMs: v.readDoubleBE(18),
-    onlyFor: v.readUInt32BE(26),
+    publishMs: v.readDoubleBE(3),
+    deliverAtMs: v.readDoubleBE(11),
+    expireAtMs: v.readDoubleBE(19),
+    onlyFor: v.readUInt32BE(27),
     dataBytes,
     attributes,
   };

@@ -88,6 +88,7 @@ export function takers(t: TopicState, attributes: Record<string, string>, onlyFo
 export interface Stored extends AppendRecord {
   publishTimeMs: number;
   onlyForSubId?: number;
+  generatedId?: boolean;
 }
 
 /**
@@ -143,7 +144,7 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
       if (stores || windowScope)
         tx.w.put(idStringKey(Table.MessageId, t.id, r.id), encodeMessageIdEntry({ seq, publishMs: now, expireMs }));
     }
-    if (stores) storeMessage(tx, t, seq, { ...r, id, publishTimeMs: now }, holders);
+    if (stores) storeMessage(tx, t, seq, { ...r, id, publishTimeMs: now, generatedId: r.id === "" }, holders);
   });
   tx.appended.set(t, t.head.lastSeq);
   enforceLimits(tx, t);

@@ -14,12 +14,13 @@ import { keySeq, laneKey, laneKeySeq, lanePrefix, prefixEnd, seqKey, Table } fro
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import {
+  DELIVERY_OVERHEAD_BYTES,
   decodeMessage,
-  deliveryBytes,
   type MessageMeta,
   messageAttributes,
   messageDeliverAt,
   messageExpireAt,
+  messageIdGenerated,
   messageOnlyFor,
   messageOrderingKey,
   messagePriority,
@@ -60,7 +61,7 @@ export interface Picked {
 }
 
 /** The meta of a decoded message. */
-export function metaOf(m: StoredMessage, onlyFor: number): MessageMeta {
+export function metaOf(m: StoredMessage, onlyFor: number, generatedId: boolean): MessageMeta {
   return {
     size: m.data.length,
     priority: m.priority,
@@ -69,13 +70,14 @@ export function metaOf(m: StoredMessage, onlyFor: number): MessageMeta {
     expireAtMs: m.expireAtMs,
     id: m.id,
     onlyFor,
+    generatedId,
   };
 }
 
 /** A new tracked entry for a message read from the log. */
 export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined, state: Entry["state"]): Entry {
   const meta: MessageMeta = m
-    ? metaOf(m, messageOnlyFor(raw))
+    ? metaOf(m, messageOnlyFor(raw), messageIdGenerated(raw))
     : {
         size: 0,
         priority: messagePriority(raw),
@@ -84,6 +86,7 @@ export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined,
         expireAtMs: messageExpireAt(raw),
         id: "",
         onlyFor: messageOnlyFor(raw),
+        generatedId: messageIdGenerated(raw),
       };
   return { seq, lane: meta.priority, state, attempts: 0, dueMs: 0, batch: undefined, meta, key: "", persisted: false };
 }
@@ -108,27 +111,32 @@ function readLane(r: KvReader, t: TopicState, lane: number, from: number, limit:
 class Picker {
   readonly out: Picked[] = [];
   private bytes = 0;
+  private readonly topicBytes: number;
   stopped = false;
 
   constructor(
     readonly o: PickOptions,
     readonly topic: string,
-  ) {}
+  ) {
+    this.topicBytes = Buffer.byteLength(topic);
+  }
 
   get full(): boolean {
     return this.stopped || this.out.length >= this.o.max;
   }
 
   /** Takes the message unless the bytes bound stops here (then nothing more is taken). */
-  take(p: Omit<Picked, "message">, raw: Buffer): boolean {
-    const message = decodeMessage(raw, this.topic, p.seq);
-    const size = deliveryBytes(message);
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, raw: Buffer): boolean {
+    // The stored value holds the data, attributes, id and key: its length bounds the response.
+    const size = raw.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
       this.stopped = true;
       return false;
     }
     this.bytes += size;
-    this.out.push({ ...p, message, meta: metaOf(message, p.meta.onlyFor) });
+    const message = decodeMessage(raw, this.topic, seq);
+    const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
+    this.out.push({ seq, lane, attempt, message, meta, entry });
     return true;
   }
 }
@@ -162,7 +170,7 @@ function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker
       c.untrack(e);
       continue;
     }
-    if (!pk.take({ seq, lane: lane.priority, attempt: e.attempts + 1, meta: e.meta, entry: e }, raw)) return;
+    if (!pk.take(seq, lane.priority, e.attempts + 1, e, raw)) return;
     lane.ready.pop();
   }
 }
@@ -234,8 +242,7 @@ function scanLane(
         lane.next = seq + 1;
         continue;
       }
-      const meta = { onlyFor: messageOnlyFor(raw) } as MessageMeta;
-      if (!pk.take({ seq, lane: p, attempt: s.attempts + 1, meta, entry: undefined }, raw)) return;
+      if (!pk.take(seq, p, s.attempts + 1, undefined, raw)) return;
       lane.next = seq + 1;
     }
   }

@@ -284,7 +284,7 @@ export class KvStore implements Store {
     let bytes = 0;
     for (const p of found) {
       const message = decodeMessage(p.raw, t.name, p.seq);
-      bytes += deliveryBytes(message);
+      bytes += deliveryBytes(p.raw, t.name);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push({ token: "", message, attempt: p.attempt });
     }

@@ -110,6 +110,7 @@ function appendForOne(tx: Tx, t: TopicState, c: Cursor, found: readonly Stored[]
         expireAtMs: 0,
         publishTimeMs: tx.nowMs,
         onlyForSubId: c.id,
+        generatedId: id === generated,
       },
       [c],
     );

@@ -7,7 +7,6 @@
  */
 
 import { matchesFilter } from "./fan-out.js";
-import { parseGeneratedId } from "./generated-id.js";
 import { decodeMessageIdEntry, idStringKey, laneKey, seqKey, Table, timeSeqKey, topicDueKey } from "./keys.js";
 import { type MessageMeta, messageAttributes } from "./message-codec.js";
 import type { SnapshotState, TopicState } from "./state.js";
@@ -90,7 +89,7 @@ export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageM
   if (meta.priority > 0) w.del(laneKey(t.id, meta.priority, seq));
   if (meta.deliverAtMs > 0) w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
   if (meta.expireAtMs > 0) w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
-  dropIdEntry(tx, t, seq, meta.id);
+  if (!meta.generatedId) dropIdEntry(tx, t, seq, meta.id);
   if (seq >= t.head.logStart) {
     t.head.messages = Math.max(0, t.head.messages - 1);
     t.head.bytes = Math.max(0, t.head.bytes - meta.size);
@@ -103,8 +102,6 @@ export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageM
  * once, window scope once the window passed (else the dedup sweep removes it later).
  */
 function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {
-  const generated = parseGeneratedId(id);
-  if (generated && generated.topicId === t.id && generated.seq === seq) return; // never indexed
   const key = idStringKey(Table.MessageId, t.id, id);
   const entry = decodeMessageIdEntry(tx.w.get(key));
   if (!entry || entry.seq !== seq) return;

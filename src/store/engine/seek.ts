@@ -142,7 +142,7 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
         attempts: 0,
         dueMs: 0,
         batch: undefined,
-        meta: metaOf(m, x.meta.onlyFor),
+        meta: metaOf(m, x.meta.onlyFor, x.meta.generatedId),
         key: "",
         persisted: false,
       };
