@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runGophermqBench } from "./gophermq/gophermq-bench.js";
 import { installExitHandlers, onInterrupt } from "./lib/children.js";
 import { BENCH_USAGE, type BenchOptions, parseBenchArgs } from "./lib/cli.js";
 import { machineFacts } from "./lib/machine.js";
@@ -191,6 +192,9 @@ async function main(): Promise<number> {
   // The okQ bridge (RESP), with Redis appendfsync always beside it unless --quick; see bench/okq.
   const okq = options.only === null ? await runOkqBench({ quick: options.quick, log }) : undefined;
   if (okq) process.stdout.write(okq.markdown);
+  // The GopherMQ bridge (HTTP JSON) beside Connect Publish/Pull on the same broker; see bench/gophermq.
+  const gophermq = options.only === null ? await runGophermqBench({ quick: options.quick, log }) : undefined;
+  if (gophermq) process.stdout.write(gophermq.markdown);
   const file =
     options.out ??
     join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
@@ -205,10 +209,13 @@ async function main(): Promise<number> {
     summary,
     runs,
     okq: okq?.rows,
+    gophermq: gophermq?.rows,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nbench: results in ${file}`);
-  return errors.length > 0 ? 1 : 0;
+  const gophermqFailed =
+    gophermq !== undefined && (gophermq.rows.length < 4 || gophermq.rows.some((r) => r.errors > 0));
+  return errors.length > 0 || gophermqFailed ? 1 : 0;
 }
 
 // Exit explicitly: a peer client library may leave a handle open, and the suite must stop by itself.

@@ -11,6 +11,8 @@ checks=(
   "chromium|chromium|RestMQ live consumers in a real browser"
   "protoc|protobuf-compiler|Python stubs generated from proto/"
   "grpc_python_plugin|protobuf-compiler-grpc|Python gRPC stubs generated from proto/"
+  "nc|netcat-openbsd|ohpq text bridge driven by netcat"
+  "curl|curl|OPQ bridge driven by curl"
 )
 
 missing=()

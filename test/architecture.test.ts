@@ -43,8 +43,12 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
   { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
   { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
-  // The push agent drives delivery through the core only; HTTP out is its own business (fetch).
+  // The push agent drives delivery through the core only; HTTP out is its own business (node:http).
   { layer: "src/push", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "/gen/", "@connectrpc", "lmdb"] },
+  // The client commands are a remote client: they reach the broker only through the generated
+  // Connect clients over the network, like any other program.
+  { layer: "src/cli/client", forbidden: ["/core/", "/store/", "/rpc/", "/server/", "/bridges/", "/push/", "lmdb"] },
+  { layer: "src/cli/commands", forbidden: ["/core/", "/store/", "/rpc/", "/server/", "/bridges/", "/push/", "lmdb"] },
 ];
 
 test("architecture - layers import only what they may", () => {

@@ -1,8 +1,15 @@
 /**
- * The `switchyard` command: `switchyard serve [flags]` (see usage.ts). Run it with
- * `node --import tsx src/cli/main.ts serve` or through bin/switchyard.js.
+ * The `switchyard` command: `switchyard serve [flags]` runs the broker, the other commands are a
+ * client of a running broker (see program.ts). Run it with `node --import tsx src/cli/main.ts`
+ * or through bin/switchyard.js.
  */
 import { runCli } from "./run-cli.js";
+
+// A reader that went away (`switchyard sub q | head -3`): stop quietly. Unacked messages go back.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;

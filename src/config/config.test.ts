@@ -58,11 +58,27 @@ describe("config", () => {
       "--shutdown-grace-ms",
       "5",
       "--log-level",
-      "warn",
+      "debug",
+      "--log-format=json",
       "--push-allowed-hosts",
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--gophermq-max-pending",
+      "7",
+      "--gophermq-idle-expiry-ms=60000",
+      "--metrics-max-topics",
+      "20",
+      "--metrics-max-subscriptions",
+      "30",
+      "--opq-any-response",
+      "--opq-max-attempts",
+      "7",
+      "--opq-dead-letter-topic=dead",
+      "--opq-timeout-ms",
+      "1500",
+      "--opq-retain-ms",
+      "0",
     ]);
     assert.deepEqual(
       { ...config },
@@ -80,11 +96,34 @@ describe("config", () => {
         durability: "commit",
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
-        logLevel: "warn",
+        logLevel: "debug",
+        logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
+        ohpqBrokerId: "switchyard",
+        ohpqMaxLineBytes: 1024 * 1024,
+        ohpqAckTimeoutMs: 0,
+        ohpqIdleTimeoutMs: 300_000,
+        ohpqMaxConnections: 1024,
+        gophermqMaxPending: 7,
+        gophermqIdleExpiryMs: 60000,
+        metricsMaxTopics: 20,
+        metricsMaxSubscriptions: 30,
+        opqAnyResponse: true,
+        opqMaxAttempts: 7,
+        opqDeadLetterTopic: "dead",
+        opqTimeoutMs: 1500,
+        opqRetainMs: 0,
       },
     );
+  });
+
+  it("config - a switch flag takes no value; the config file says true or false", async () => {
+    assert.equal((await loadConfig([])).config.opqAnyResponse, false);
+    assert.equal(parseFlags(["--opq-any-response"]).settings.opqAnyResponse, true);
+    assert.throws(() => parseFlags(["--opq-any-response=yes"]), /opq-any-response/);
+    assert.throws(() => validateConfig({ opqAnyResponse: "yes" as never }), /expected true or false/);
+    assert.equal(validateConfig({ opqAnyResponse: "false" as never }).opqAnyResponse, false);
   });
 
   it("config - bad values fail fast naming the flag", async () => {
@@ -98,6 +137,12 @@ describe("config", () => {
     );
     await rejectsWith(() => loadConfig(["--max-message-bytes", "0"]), /--max-message-bytes/);
     await rejectsWith(() => loadConfig(["--log-level", "loud"]), /--log-level/);
+    await rejectsWith(() => loadConfig(["--gophermq-max-pending", "-1"]), /--gophermq-max-pending/);
+    await rejectsWith(() => loadConfig(["--gophermq-idle-expiry-ms", "10"]), /--gophermq-idle-expiry-ms "10"/);
+    await rejectsWith(
+      () => loadConfig(["--log-format", "xml"]),
+      /--log-format "xml": expected one of auto, json, pretty/,
+    );
     await rejectsWith(
       () => loadConfig(["--push-allowed-hosts", "ok.example,http://x/"]),
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,

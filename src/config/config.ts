@@ -1,5 +1,5 @@
 import type { Durability } from "../store/index.js";
-import { type LogLevel, parseHostPattern } from "../util/index.js";
+import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
 export type PortSetting = number | "off";
@@ -26,14 +26,27 @@ export interface Config {
   readonly gophermqPort: PortSetting;
   /** GopherMQ metrics endpoint. Default 9001. */
   readonly gophermqMetricsPort: PortSetting;
+  /** GopherMQ's `broker.max-pending`: a publish gets 429 while its subject has more pending messages. Default 10. */
+  readonly gophermqMaxPending: number;
+  /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
+  readonly gophermqIdleExpiryMs: number;
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  readonly metricsMaxTopics: number;
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
   /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
   readonly shutdownGraceMs: number;
-  /** Least severe log level written to stderr. Default `info`. */
+  /** Least severe log level written to stderr (`debug`, `info`, `warn`, `error`, `silent`). Default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * How log lines look: `json` (one object per line), `pretty` (text) or `auto` (the default:
+   * pretty when stderr is a terminal, else json).
+   */
+  readonly logFormat: LogFormat;
   /**
    * Hosts push subscriptions may deliver to (`host`, `host:port`, `*.domain`, `[v6]:port`); empty
    * (the default): any host. The SSRF guard: set it when untrusted users create subscriptions.
@@ -41,6 +54,26 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  readonly ohpqBrokerId: string;
+  /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
+  readonly ohpqMaxLineBytes: number;
+  /** How long an ohpq pending message waits for its ACK before it goes back to the queue; 0 (default): forever. */
+  readonly ohpqAckTimeoutMs: number;
+  /** How long an ohpq connection without SUB may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly ohpqIdleTimeoutMs: number;
+  /** Most open ohpq connections; more are refused. Default 1024. */
+  readonly ohpqMaxConnections: number;
+  /** OPQ: any HTTP answer of a target counts as delivered (OPQ's own rule). Default false: a 5xx is retried. */
+  readonly opqAnyResponse: boolean;
+  /** OPQ: delivery attempts before a message goes to {@link opqDeadLetterTopic}; 0 (default): unlimited, it blocks its topic. */
+  readonly opqMaxAttempts: number;
+  /** OPQ: the dead-letter topic (created as a queue when needed) used with {@link opqMaxAttempts}. */
+  readonly opqDeadLetterTopic: string;
+  /** OPQ: how long one delivery attempt may take. Default 30 s, as OPQ. */
+  readonly opqTimeoutMs: number;
+  /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
+  readonly opqRetainMs: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -55,12 +88,27 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   ohpqHttpPort: 8081,
   gophermqPort: 8082,
   gophermqMetricsPort: 9001,
+  gophermqMaxPending: 10,
+  gophermqIdleExpiryMs: 3_600_000,
+  metricsMaxTopics: 500,
+  metricsMaxSubscriptions: 1000,
   durability: "flush",
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
+  logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  ohpqBrokerId: "switchyard",
+  ohpqMaxLineBytes: 1024 * 1024,
+  ohpqAckTimeoutMs: 0,
+  ohpqIdleTimeoutMs: 300_000,
+  ohpqMaxConnections: 1024,
+  opqAnyResponse: false,
+  opqMaxAttempts: 0,
+  opqDeadLetterTopic: "opq-dead-letters",
+  opqTimeoutMs: 30_000,
+  opqRetainMs: 7 * 24 * 3600 * 1000,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -100,6 +148,13 @@ function oneOf<T extends string>(...values: T[]): Parser<T> {
   };
 }
 
+/** A switch: a flag without a value is true; a config file says true or false. */
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === true || raw === "true") return true;
+  if (raw === false || raw === "false") return false;
+  throw new Expected("true or false");
+};
+
 const nonEmpty: Parser<string> = (raw) => {
   if (typeof raw !== "string" || raw.trim() === "") throw new Expected("a non-empty string");
   return raw;
@@ -117,26 +172,45 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
-/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
-export const SETTINGS: { readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]> } } =
-  {
-    dataDir: { flag: "--data-dir", parse: nonEmpty },
-    host: { flag: "--host", parse: nonEmpty },
-    port: { flag: "--port", parse: port },
-    okqPort: { flag: "--okq-port", parse: bridgePort },
-    opqPort: { flag: "--opq-port", parse: bridgePort },
-    restmqPort: { flag: "--restmq-port", parse: bridgePort },
-    ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
-    ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
-    gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
-    gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
-    durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
-    maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
-    shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
-    logLevel: { flag: "--log-level", parse: oneOf("info", "warn", "error", "silent") },
-    pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
-    okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
-  };
+/**
+ * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
+ * A `switch` flag takes no value on the command line (`--opq-any-response`).
+ */
+export const SETTINGS: {
+  readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]>; readonly switch?: true };
+} = {
+  dataDir: { flag: "--data-dir", parse: nonEmpty },
+  host: { flag: "--host", parse: nonEmpty },
+  port: { flag: "--port", parse: port },
+  okqPort: { flag: "--okq-port", parse: bridgePort },
+  opqPort: { flag: "--opq-port", parse: bridgePort },
+  restmqPort: { flag: "--restmq-port", parse: bridgePort },
+  ohpqPort: { flag: "--ohpq-port", parse: bridgePort },
+  ohpqHttpPort: { flag: "--ohpq-http-port", parse: bridgePort },
+  gophermqPort: { flag: "--gophermq-port", parse: bridgePort },
+  gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
+  gophermqMaxPending: { flag: "--gophermq-max-pending", parse: integer(0, 1_000_000_000) },
+  gophermqIdleExpiryMs: { flag: "--gophermq-idle-expiry-ms", parse: integer(1000, 365 * 24 * 3_600_000) },
+  metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
+  metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
+  durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+  maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
+  shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
+  logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },
+  logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
+  pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
+  okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
+  opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
+  opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },
+  opqTimeoutMs: { flag: "--opq-timeout-ms", parse: integer(1, 300_000) },
+  opqRetainMs: { flag: "--opq-retain-ms", parse: integer(0, 365 * 24 * 3600 * 1000) },
+  ohpqBrokerId: { flag: "--ohpq-broker-id", parse: nonEmpty },
+  ohpqMaxLineBytes: { flag: "--ohpq-max-line-bytes", parse: integer(1024, 64 * 1024 * 1024) },
+  ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
+  ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+};
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];

@@ -25,7 +25,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
   };
-  for (const key of CONFIG_KEYS) options[flagName(key)] = { type: "string" };
+  for (const key of CONFIG_KEYS) options[flagName(key)] = { type: SETTINGS[key].switch ? "boolean" : "string" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });

@@ -22,6 +22,9 @@ export function topicInfo({ id: _id, ...t }: TopicRecord): TopicInfo {
   return t;
 }
 export function subscriptionInfo({ id: _id, topicId: _t, ...s }: SubscriptionRecord): SubscriptionInfo {
+  // Records written before a push field existed lack it: it reads as its default (false).
+  if (s.push)
+    s.push = { ...s.push, form: s.push.form === true, onlyServerErrorsFail: s.push.onlyServerErrorsFail === true };
   return s;
 }
 
@@ -47,7 +50,17 @@ export async function publish(
     expireAtMs: m.ttlMs ? now + m.ttlMs : 0,
   }));
   const results = await appendWithRetry(ctx, topic, records, now);
-  if (results.some((r) => !r.duplicate)) ctx.notifier.notify(topic);
+  let stored = 0;
+  let bytes = 0;
+  results.forEach((r, i) => {
+    if (r.duplicate) return;
+    stored++;
+    bytes += records[i]?.data.length ?? 0;
+  });
+  if (stored > 0) {
+    ctx.notifier.notify(topic);
+    ctx.metrics.published(topic, stored, bytes);
+  }
   return results;
 }
 

@@ -2,19 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { tick } from "../../test/helpers/broker-asserts.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError, type Reason } from "../errors/index.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker, type PullRequest } from "./index.js";
+import type { PullRequest } from "./index.js";
 
 async function setup(t: TestContext) {
-  const store = createMemoryStore();
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { store, clock, broker } = startTestBroker(t);
   return { store, clock, broker };
 }
 

@@ -2,17 +2,11 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { rejectsWith } from "../../test/helpers/broker-asserts.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { type BrokerLimits, createBroker, DEFAULT_LIMITS, type NewMessage, type PullRequest } from "./index.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
+import { type BrokerLimits, DEFAULT_LIMITS, type NewMessage, type PullRequest } from "./index.js";
 
 async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
-  const store = createMemoryStore();
-  const broker = createBroker({ store, clock: createFakeClock(), limits });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { store, broker } = startTestBroker(t, { limits });
   await broker.createTopic({ name: "q", queue: true });
   return { store, broker };
 }
@@ -121,7 +115,7 @@ describe("core validation", () => {
     const { broker } = await setup(t, { defaultPullMessages: 2 });
     await broker.publish("q", [bytes(1), bytes(1), bytes(1)]);
     assert.equal((await broker.pull(pull(), never)).length, 2);
-    assert.equal((await broker.peek("q", 0)).length, 1);
+    await assert.equal((await broker.peek("q", 0)).length, 1);
   });
 
   it("settings - retention and limits out of range are INVALID_ARGUMENT and create nothing", async (t) => {

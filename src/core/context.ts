@@ -4,6 +4,7 @@ import type { Store } from "../store/index.js";
 import type { Clock, Logger, TimerHandle } from "../util/index.js";
 import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
+import type { BrokerMetricsSink } from "./metrics-sink.js";
 import type { Outstanding } from "./outstanding.js";
 
 /** What every core operation works with. Internal to the core. */
@@ -12,6 +13,8 @@ export interface CoreContext {
   clock: Clock;
   limits: BrokerLimits;
   logger: Logger;
+  /** Where operations are counted (no-op by default). */
+  metrics: BrokerMetricsSink;
   notifier: Notifier;
   /** Pull/Subscribe callers per subscription, for stats. */
   consumers: Map<string, number>;

@@ -11,6 +11,7 @@ import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
 import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, resolveLimits } from "./limits.js";
+import { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
 import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
 import { subscribe } from "./subscribe.js";
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** Default: silent. */
   logger?: Logger;
+  /** Where publishes, deliveries, acks and nacks are counted. Default: nowhere. */
+  metrics?: BrokerMetricsSink;
 }
 
 /** Creates the broker core on a store. The caller owns the store and closes it after the broker. */
@@ -36,6 +39,7 @@ export function createBroker(options: BrokerOptions): Broker {
     clock,
     limits: resolveLimits(options.limits),
     logger: options.logger ?? silentLogger,
+    metrics: options.metrics ?? noBrokerMetrics,
     notifier: createLocalNotifier(),
     consumers: new Map(),
     streams: new Map(),

@@ -2,20 +2,17 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { rejectsWith } from "../../test/helpers/broker-asserts.js";
-import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
-import { createFakeClock, type Logger } from "../util/index.js";
-import { createBroker, type SubscriptionSettings } from "./index.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
+import { DEAD_LETTER_ATTRIBUTES as A, type Store } from "../store/index.js";
+import type { Logger } from "../util/index.js";
+import type { SubscriptionSettings } from "./index.js";
 
 const never = new AbortController().signal;
 
 async function setup(t: TestContext, options: { store?: Store; logger?: Logger } = {}) {
-  const base = createMemoryStore();
-  const store = options.store ?? base;
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock, logger: options.logger });
-  t.after(async () => {
-    await broker.close();
-    await base.close();
+  const { store, clock, broker } = startTestBroker(t, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.store ? { wrapStore: () => options.store as Store } : {}),
   });
   const pull = async (subscription: string, maxMessages = 10) =>
     broker.pull({ subscription, maxMessages, waitMs: 0, ackDeadlineMs: 0, autoAck: false }, never);
@@ -29,7 +26,7 @@ async function setup(t: TestContext, options: { store?: Store; logger?: Logger }
     assert.ok(s, name);
     return s;
   };
-  return { store, base, clock, broker, pull, nackAll, stats };
+  return { store, clock, broker, pull, nackAll, stats };
 }
 
 /** jobs (topic) → work (subscription, DLQ jobs-dlq) and audit (a second subscription); jobs-dlq is a queue. */

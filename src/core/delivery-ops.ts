@@ -7,6 +7,7 @@ import type { CoreContext } from "./context.js";
 import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
+import { reportDelivered } from "./metrics-sink.js";
 import { extendOutstanding, releaseOutstanding } from "./outstanding.js";
 import { validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
@@ -48,6 +49,8 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
         const got = await store.lease(sub.name, { max, maxBytes, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);
+          reportDelivered(ctx.metrics, sub.topic, sub.name, deliveries);
+          if (req.autoAck) ctx.metrics.acked(sub.topic, sub.name, deliveries.length);
           await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
           return deliveries;
         }
@@ -70,6 +73,12 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
     if (n > 0) ctx.consumers.set(sub.name, n);
     else ctx.consumers.delete(sub.name);
   }
+}
+
+function settledCount(outcomes: readonly SettleOutcome[]): number {
+  let n = 0;
+  for (const o of outcomes) if (o === "ok") n++;
+  return n;
 }
 
 function validateTargets(targets: AckTargets): void {
@@ -127,6 +136,7 @@ export async function ack(ctx: CoreContext, subscription: string, targets: AckTa
     ctx.clock.now(),
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
+  ctx.metrics.acked(sub.topic, sub.name, settledCount(outcomes));
   // Ordered: an ack frees its ordering key for the next message, which other consumers may wait for.
   if (sub.ordered) ctx.notifier.notify(sub.topic);
   throwIfFailed(outcomes, targets);
@@ -153,6 +163,7 @@ export async function nack(
     { failed: true, error },
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
+  ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
   ctx.notifier.notify(sub.topic);
   if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
   throwIfFailed(outcomes, targets);

@@ -3,4 +3,5 @@ export type { Broker, CreateSubscriptionSpec, CreateTopicSpec } from "./broker.j
 export { type BrokerOptions, createBroker } from "./create-broker.js";
 export { MAX_NACK_ERROR_BYTES } from "./dead-letter-ops.js";
 export { type BrokerLimits, DEFAULT_LIMITS } from "./limits.js";
+export { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
 export { checkEndpointAllowed, parseEndpoint, pushLeaseMs } from "./push-settings.js";

@@ -1,19 +1,11 @@
 /** Core peek as a long-poll (`waitMs`): wakes on publish, nack and lease expiry; never leases. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError } from "../errors/index.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker } from "./index.js";
 
 async function setup(t: TestContext) {
-  const store = createMemoryStore();
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { clock, broker } = startTestBroker(t);
   await broker.createTopic({ name: "q", queue: true, queueSubscription: { ackDeadlineMs: 1000 } });
   return { clock, broker };
 }

@@ -13,6 +13,8 @@ const base: PushSettings = {
   hmacSecret: "",
   maxInFlight: 0,
   wrap: false,
+  form: false,
+  onlyServerErrorsFail: false,
 };
 
 function rejects(push: Partial<PushSettings>, reason: string, field: string, allowed: string[] = []) {

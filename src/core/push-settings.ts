@@ -103,7 +103,12 @@ function validateHeaders(headers: Record<string, string>): void {
  * PUSH_ENDPOINT_NOT_ALLOWED.
  */
 export function pushSettings(push: PushSettings, limits: BrokerLimits): PushSettings {
-  const url = parseEndpoint(push.endpoint);
+  const form = push.form === true;
+  if (form && push.endpoint !== "") {
+    throw invalidArgument("push.endpoint must be empty with push.form (each message names its URL)", "push.endpoint");
+  }
+  if (form && push.wrap) throw invalidArgument("push.form and push.wrap cannot both be set", "push.wrap");
+  const url = form ? undefined : parseEndpoint(push.endpoint);
   const s: PushSettings = {
     endpoint: push.endpoint,
     headers: { ...push.headers },
@@ -112,6 +117,8 @@ export function pushSettings(push: PushSettings, limits: BrokerLimits): PushSett
     hmacSecret: push.hmacSecret,
     maxInFlight: push.maxInFlight || 1,
     wrap: push.wrap,
+    form,
+    onlyServerErrorsFail: push.onlyServerErrorsFail === true,
   };
   validateHeaders(s.headers);
   validateRange(pushField("timeout_ms"), s.timeoutMs, 1, limits.maxPushTimeoutMs);
@@ -119,7 +126,7 @@ export function pushSettings(push: PushSettings, limits: BrokerLimits): PushSett
   if (Buffer.byteLength(s.hmacSecret) > MAX_SECRET_BYTES) {
     throw invalidArgument(`push.hmac_secret is longer than ${MAX_SECRET_BYTES} bytes`, pushField("hmac_secret"));
   }
-  checkEndpointAllowed(url, limits.pushAllowedHosts);
+  if (url) checkEndpointAllowed(url, limits.pushAllowedHosts);
   return s;
 }
 

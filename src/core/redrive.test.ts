@@ -2,10 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { rejectsWith } from "../../test/helpers/broker-asserts.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError } from "../errors/index.js";
-import { DEAD_LETTER_ATTRIBUTES as A, createMemoryStore, type Store } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker } from "./index.js";
+import { DEAD_LETTER_ATTRIBUTES as A, type Store } from "../store/index.js";
 
 const never = new AbortController().signal;
 
@@ -14,12 +13,7 @@ const never = new AbortController().signal;
  * (kind a for odd, b for even) are dead-lettered from work; jobs-dlq also holds one foreign message.
  */
 async function setup(t: TestContext, n: number, wrap: (s: Store) => Store = (s) => s) {
-  const base = createMemoryStore();
-  const broker = createBroker({ store: wrap(base), clock: createFakeClock() });
-  t.after(async () => {
-    await broker.close();
-    await base.close();
-  });
+  const { broker } = startTestBroker(t, { wrapStore: wrap });
   await broker.createTopic({ name: "jobs" });
   await broker.createTopic({ name: "jobs-dlq", queue: true });
   await broker.createSubscription({ name: "work", topic: "jobs", maxDeliveryAttempts: 1, deadLetterTopic: "jobs-dlq" });

@@ -8,7 +8,7 @@ import type { Page, ReadRequest, SeekTarget, SnapshotInfo, StoredMessage } from 
 import type { SnapshotRecord } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription, paginate } from "./admin-ops.js";
-import type { CoreContext } from "./context.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { abortError } from "./delivery-ops.js";
 import { validateName, validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
@@ -37,6 +37,7 @@ export async function seek(ctx: CoreContext, subscription: string, target: SeekT
   validateTarget(target);
   await ctx.store.seek(sub.name, target, ctx.clock.now());
   ctx.notifier.notify(sub.topic);
+  emitSubscriptionChange(ctx, { kind: "seek", name: sub.name });
 }
 
 export async function createSnapshot(ctx: CoreContext, name: string, subscription: string): Promise<SnapshotInfo> {

@@ -1,20 +1,13 @@
 /** Retry scheduling with a fake clock: nacks without a delay and expired leases wait the backoff. */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker, type SubscriptionSettings } from "./index.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
+import type { SubscriptionSettings } from "./index.js";
 
 const never = new AbortController().signal;
 
 async function setup(t: TestContext, sub: Partial<SubscriptionSettings>) {
-  const store = createMemoryStore();
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { clock, broker } = startTestBroker(t);
   await broker.createTopic({ name: "q", queue: true, queueSubscription: { ackDeadlineMs: 1000, ...sub } });
   await broker.publish("q", [{ id: "m1", data: Buffer.from("m1") }]);
   const pull = () =>

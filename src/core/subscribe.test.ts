@@ -2,19 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { settle, tick } from "../../test/helpers/broker-asserts.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError } from "../errors/index.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { type Broker, type BrokerLimits, createBroker, type Delivery, type SubscribeRequest } from "./index.js";
+import type { Broker, BrokerLimits, Delivery, SubscribeRequest } from "./index.js";
 
 async function setup(t: TestContext, limits: Partial<BrokerLimits> = {}) {
-  const store = createMemoryStore();
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock, limits });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { store, clock, broker } = startTestBroker(t, { limits });
   await broker.createTopic({ name: "q", queue: true, queueSubscription: { ackDeadlineMs: 1000 } });
   return { store, clock, broker };
 }

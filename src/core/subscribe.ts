@@ -6,6 +6,7 @@ import type { CoreContext } from "./context.js";
 import { afterLease } from "./dead-letter-ops.js";
 import { abortError, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
+import { reportDelivered } from "./metrics-sink.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
 import { validateRange } from "./validate.js";
 import { waitForAny } from "./wait.js";
@@ -85,6 +86,7 @@ export async function* subscribe(
         }
         if (got.length > 0) {
           window.add(got, nowMs + leaseMs);
+          reportDelivered(ctx.metrics, sub.topic, name, got);
           await afterLease(ctx, sub, got, nowMs + leaseMs);
           yield got;
           sub = await getSubscription(ctx, name); // pause, delete and deadline changes apply

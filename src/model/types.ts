@@ -82,6 +82,13 @@ export interface PushSettings {
   hmacSecret: string;
   maxInFlight: number;
   wrap: boolean;
+  /**
+   * Requests built from each message's attributes (`form.url`, `form.<name>`, `header.<Name>`)
+   * instead of its data: the OPQ form post. The endpoint is then empty.
+   */
+  form: boolean;
+  /** 3xx and 4xx answers count as delivered; only 5xx, network errors and timeouts fail. */
+  onlyServerErrorsFail: boolean;
 }
 
 export interface SubscriptionSettings {
@@ -215,5 +222,7 @@ export interface PushStats {
 export type SubscriptionChange =
   /** Created, updated, paused, resumed or deleted. */
   | { kind: "subscription"; name: string }
+  /** Moved by a Seek (replay): a push subscription starts again at once, without its backoff. */
+  | { kind: "seek"; name: string }
   /** The topic and every subscription on it were deleted. */
   | { kind: "topic-deleted"; topic: string };

@@ -9,7 +9,7 @@ import {
 } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
-import { createFetchSender, type PushSender } from "./sender.js";
+import { createHttpSender, type PushSender } from "./sender.js";
 import { PushWorker } from "./worker.js";
 
 /** Options of {@link createPushAgent}. */
@@ -19,7 +19,7 @@ export interface PushAgentOptions {
   limits?: Partial<BrokerLimits>;
   /** Default: the system clock. */
   clock?: Clock;
-  /** Default: Node's fetch ({@link createFetchSender}). */
+  /** Default: Node's HTTP client ({@link createHttpSender}). */
   sender?: PushSender;
   /** Default: silent. */
   logger?: Logger;
@@ -59,7 +59,7 @@ export function createPushAgent(options: PushAgentOptions): PushAgent {
   const deps = {
     broker,
     clock: options.clock ?? systemClock,
-    sender: options.sender ?? createFetchSender(),
+    sender: options.sender ?? createHttpSender(),
     logger,
     limits,
     random: options.random ?? Math.random,
@@ -113,6 +113,10 @@ export function createPushAgent(options: PushAgentOptions): PushAgent {
       void enqueue(change.name);
       return;
     }
+    if (change.kind === "seek") {
+      workers.get(change.name)?.restart();
+      return;
+    }
     for (const w of workers.values()) if (w.topic === change.topic) void enqueue(w.name);
   }
 
@@ -140,6 +144,7 @@ export function createPushAgent(options: PushAgentOptions): PushAgent {
       const all = [...workers.values()];
       workers.clear();
       await Promise.all(all.map((w) => w.stop(graceMs)));
+      deps.sender.close?.();
       broker.setPushStatsSource(undefined);
     },
     subscriptions: () => [...workers.keys()],

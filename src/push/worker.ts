@@ -11,6 +11,7 @@ import {
 import { BrokerError } from "../errors/index.js";
 import { type Clock, hostAllowed, type Logger } from "../util/index.js";
 import { pushBackoffMs } from "./backoff.js";
+import { buildFormRequest } from "./form-request.js";
 import { buildPushRequest } from "./request.js";
 import type { PushSender } from "./sender.js";
 import { settledWithin, Wakeup } from "./wakeup.js";
@@ -49,6 +50,16 @@ function truncateUtf8(text: string, maxBytes: number): string {
     .subarray(0, maxBytes)
     .toString("utf8")
     .replace(/\uFFFD+$/, "");
+}
+
+/**
+ * Whether an HTTP answer counts as delivered: 2xx; with `onlyServerErrorsFail` anything below
+ * 500; with `anyResponseIsSuccess` any answer at all (the legacy OPQ rule).
+ */
+export function isSuccess(push: PushSettings, status: number): boolean {
+  if (push.anyResponseIsSuccess) return true;
+  if (push.onlyServerErrorsFail) return status < 500;
+  return status >= 200 && status < 300;
 }
 
 /** Pause after a failed lease call (store trouble), so a broken store is not hammered. */
@@ -116,6 +127,17 @@ export class PushWorker {
     return { ...this.state, nextAttemptTimeMs: this.nextAttemptMs > now ? this.nextAttemptMs : 0 };
   }
 
+  /**
+   * The subscription was moved by a Seek (a replay): the backoff of earlier failures is over, so
+   * delivery starts again at once from where the Seek put it (a request in flight finishes first).
+   */
+  restart(): void {
+    this.state.consecutiveFailures = 0;
+    this.nextAttemptMs = 0;
+    this.pullController?.abort();
+    this.wake();
+  }
+
   /** New settings (endpoint, headers, concurrency, pause...): later requests use them. */
   update(sub: SubscriptionInfo & { push: PushSettings }): void {
     this.sub = sub;
@@ -153,7 +175,8 @@ export class PushWorker {
         await this.sleep(this.nextAttemptMs - now);
         continue;
       }
-      if (!hostAllowed(new URL(push.endpoint), this.deps.limits.pushAllowedHosts)) {
+      // A form push names its URL per message: each is checked when it is sent.
+      if (!push.form && !hostAllowed(new URL(push.endpoint), this.deps.limits.pushAllowedHosts)) {
         // Created under an older config: nothing is leased, so nothing is lost, until it changes.
         this.state.lastError = `endpoint host ${new URL(push.endpoint).host} is not in push-allowed-hosts`;
         this.deps.logger.warn("push endpoint not allowed; delivery stopped", { subscription: this.name });
@@ -256,9 +279,11 @@ export class PushWorker {
       let status = 0;
       let error = "";
       try {
-        const request = buildPushRequest(sub.name, push, delivery);
+        const request = push.form
+          ? buildFormRequest(push, delivery, this.deps.limits.pushAllowedHosts)
+          : buildPushRequest(sub.name, push, delivery);
         status = (await sender.send(request, { timeoutMs: push.timeoutMs, signal: flight.controller.signal })).status;
-        ok = push.anyResponseIsSuccess || (status >= 200 && status < 300);
+        ok = isSuccess(push, status);
         if (!ok) error = `HTTP ${status}`;
       } catch (e) {
         if (flight.stopped) {
@@ -272,6 +297,11 @@ export class PushWorker {
       else await this.fail(delivery, truncateUtf8(error, MAX_NACK_ERROR_BYTES));
     } catch (e) {
       if (e instanceof BrokerError && e.reason === "SUBSCRIPTION_NOT_FOUND") return;
+      if (e instanceof BrokerError && (e.reason === "DELIVERY_UNKNOWN" || e.reason === "LEASE_EXPIRED")) {
+        // A Seek moved the subscription past it, or its lease ran out meanwhile: nothing to settle.
+        logger.info("push delivery was settled elsewhere meanwhile", { subscription: sub.name, reason: e.reason });
+        return;
+      }
       logger.warn("push settle failed; the lease will expire and the message goes out again", {
         subscription: sub.name,
         seq: delivery.message.seq,

@@ -160,6 +160,8 @@ export function subscriptionSettings(s: Subscription): Partial<SubscriptionSetti
           hmacSecret: s.push.hmacSecret,
           maxInFlight: s.push.maxInFlight,
           wrap: s.push.wrap,
+          form: s.push.form,
+          onlyServerErrorsFail: s.push.onlyServerErrorsFail,
         }
       : null,
   };

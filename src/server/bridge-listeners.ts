@@ -3,6 +3,7 @@ import type { BridgeMetrics, BrokerClients } from "../bridges/bridge.js";
 import type { Config, PortSetting } from "../config/index.js";
 import type { Logger } from "../util/index.js";
 import type { ListenerSpec } from "./listen.js";
+import type { ServerMetrics } from "./metrics/index.js";
 
 /** What the server hands every bridge listener it creates. */
 export interface BridgeListenerContext {
@@ -11,6 +12,8 @@ export interface BridgeListenerContext {
   config: Config;
   logger: Logger;
   metrics: BridgeMetrics;
+  /** The server's Prometheus metrics (its registry, and side registries for bridge endpoints). */
+  serverMetrics: ServerMetrics;
   /** Aborted when shutdown begins. */
   shutdownSignal: AbortSignal;
 }

@@ -16,14 +16,15 @@ import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
 import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { type Logger, silentLogger } from "../util/index.js";
+import { childLogger, type Logger, silentLogger } from "../util/index.js";
 import type { RunningBridgeListener } from "./bridge-listeners.js";
-import { createBridgeMetrics } from "./bridge-metrics.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
 import { createInProcessClients } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
+import { peerContextValues } from "./log-interceptor.js";
+import { createServerMetrics } from "./metrics/index.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
 
 /** The files whose services the RPC port serves; reflection answers from them and their imports. */
@@ -85,8 +86,18 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
-  const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
-  const bridgeMetrics = createBridgeMetrics();
+  /** The listener key of each entry of `bridges`. */
+  const bridgeKeys: string[] = [];
+  const metrics = createServerMetrics({
+    maxTopicLabels: config.metricsMaxTopics,
+    maxSubscriptionLabels: config.metricsMaxSubscriptions,
+    dataDir: config.dataDir,
+  });
+  const interceptors = createServerInterceptors({
+    shutdownSignal: shutdown.signal,
+    logger,
+    metrics: metrics.rpcInterceptor,
+  });
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
@@ -104,24 +115,24 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
+      // Each call's peer (client address) for the request-scoped log fields.
+      contextValues: peerContextValues,
       // One Publish may carry a whole batch; leave room for the envelope.
       readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
-      fallback: createHttpEndpoints({
-        broker: b,
-        logger,
-        shutdownSignal: shutdown.signal,
-        startTimeMs: Date.now(),
-        extraMetrics: bridgeMetrics.render,
-      }),
+      fallback: createHttpEndpoints({ logger, shutdownSignal: shutdown.signal, metrics }),
     });
   }
 
   async function start(): Promise<ListenerAddresses> {
     if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
     try {
-      store = await openStore({ path: config.dataDir, durability: config.durability });
+      store = await openStore({
+        path: config.dataDir,
+        durability: config.durability,
+        commitObserver: metrics.storeCommit,
+      });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits });
+      broker = createBroker({ store, logger, limits, metrics: metrics.core });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
       listener = createOnePortListener({ handler: buildHandler(broker), logger });
@@ -132,17 +143,38 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
       logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
       const clients = createInProcessClients(broker, logger, interceptors);
-      const context = { clients, config, logger, metrics: bridgeMetrics, shutdownSignal: shutdown.signal };
+      const context = {
+        clients,
+        config,
+        logger,
+        metrics: metrics.bridges,
+        serverMetrics: metrics,
+        shutdownSignal: shutdown.signal,
+      };
       for (const definition of BRIDGE_LISTENERS) {
         const port = definition.port(config);
         if (port === "off") continue;
-        const bridge = definition.create(context);
+        // Each bridge logs with its name on every line (request-scoped fields: bridge, client, …).
+        const bridge = definition.create({ ...context, logger: childLogger(logger, { bridge: definition.key }) });
         bridges.push(bridge);
+        bridgeKeys.push(definition.key);
         const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
         const bound = await bridge.listen(spec, shutdown.signal);
         addresses[definition.key] = formatAddress(bound);
         logger.info(`${definition.key} listener up (${definition.serves})`, { address: addresses[definition.key] });
       }
+      const b = broker;
+      const listeners = bridgeKeys;
+      await metrics.attach({
+        stats: () => b.getStats([]),
+        connections: () => {
+          const out: Record<string, number> = { rpc: listener?.connections() ?? 0 };
+          bridges.forEach((bridge, i) => {
+            out[listeners[i] as string] = bridge.connections();
+          });
+          return out;
+        },
+      });
       return addresses;
     } catch (e) {
       await teardown().catch(() => {});

@@ -1,18 +1,14 @@
-import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
+import type { ServerMetrics } from "./metrics/index.js";
 import type { NodeHandler } from "./one-port-listener.js";
 
 /** Options of {@link createHttpEndpoints}. */
 export interface HttpEndpointsOptions {
-  broker: Broker;
   logger: Logger;
   /** Aborted when shutdown begins: `/healthz` then answers 503. */
   shutdownSignal: AbortSignal;
-  /** When the server started, in epoch milliseconds (for the uptime gauge). */
-  startTimeMs: number;
-  /** More Prometheus text appended to `/metrics` (the bridges' counters). */
-  extraMetrics?: () => string;
+  /** The server's metrics, rendered on `/metrics`. */
+  metrics: ServerMetrics;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -23,7 +19,7 @@ const TEXT = "text/plain; charset=utf-8";
  * 404 otherwise. HEAD works wherever GET does; other methods get 405.
  */
 export function createHttpEndpoints(options: HttpEndpointsOptions): NodeHandler {
-  const { broker, logger, shutdownSignal, startTimeMs } = options;
+  const { logger, shutdownSignal, metrics } = options;
   const send = (res: Parameters<NodeHandler>[1], status: number, body: string, type = TEXT, headers = {}) => {
     res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
     res.end(body);
@@ -36,17 +32,10 @@ export function createHttpEndpoints(options: HttpEndpointsOptions): NodeHandler 
     if (path === "/healthz") {
       return shutdownSignal.aborted ? send(res, 503, "shutting down\n") : send(res, 200, "ok\n");
     }
-    broker.getStats([]).then(
-      (stats) => {
-        const body =
-          renderMetrics(stats, {
-            uptimeSeconds: (Date.now() - startTimeMs) / 1000,
-            residentMemoryBytes: process.memoryUsage.rss(),
-          }) + (options.extraMetrics?.() ?? "");
-        send(res, 200, body, METRICS_CONTENT_TYPE);
-      },
+    metrics.render().then(
+      (body) => send(res, 200, body, metrics.contentType),
       (e: unknown) => {
-        logger.error("metrics: getStats failed", { error: e });
+        logger.error("metrics: rendering failed", { error: e });
         if (!res.headersSent) send(res, shutdownSignal.aborted ? 503 : 500, "stats unavailable\n");
         else res.end();
       },

@@ -7,6 +7,7 @@ import type { BrokerClients } from "../bridges/bridge.js";
 import type { Broker } from "../core/index.js";
 import { registerBrokerServices } from "../rpc/index.js";
 import type { Logger } from "../util/index.js";
+import { IN_PROCESS_HEADER } from "./metrics/index.js";
 
 /**
  * Typed clients of our own services over an in-process router transport (README "Architecture"):
@@ -14,8 +15,14 @@ import type { Logger } from "../util/index.js";
  * the same server interceptors (see `interceptors.ts`).
  */
 export function createInProcessClients(broker: Broker, logger: Logger, interceptors: Interceptor[]): BrokerClients {
+  // Marks each call, so the RPC metrics count bridge calls apart from remote ones.
+  const mark: Interceptor = (next) => (req) => {
+    req.header.set(IN_PROCESS_HEADER, "1");
+    return next(req);
+  };
   const transport = createRouterTransport((router) => registerBrokerServices(router, { broker, logger }), {
     router: { interceptors },
+    transport: { interceptors: [mark] },
   });
   return {
     publisher: createClient(PublisherService, transport),

@@ -5,4 +5,3 @@ export {
   type ListenerAddresses,
 } from "./broker-server.js";
 export { formatAddress, ListenError, type ListenerSpec, listenOn } from "./listen.js";
-export { renderMetrics } from "./metrics.js";

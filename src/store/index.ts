@@ -19,6 +19,8 @@ export interface LmdbStoreOptions {
   mapSizeBytes?: number;
   /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
   maxReplayEntries?: number;
+  /** Observes each write's commit latency in seconds (metrics); must not throw. Default: none. */
+  commitObserver?: (seconds: number) => void;
 }
 
 /** Opens (or creates) the LMDB store in `options.path`. */
@@ -27,6 +29,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     path: options.path,
     durability: options.durability ?? "flush",
     mapSizeBytes: options.mapSizeBytes ?? 64 * 1024 ** 3,
+    ...(options.commitObserver ? { onCommit: options.commitObserver } : {}),
   });
   try {
     return new KvStore(kv, { maxReplayEntries: options.maxReplayEntries, where: `the data directory ${options.path}` });

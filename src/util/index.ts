@@ -1,4 +1,19 @@
 export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHandle } from "./clock.js";
 export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
+export { canonicalHeaderKey, UNFORWARDED_HEADERS } from "./http-headers.js";
 export { type LinkedSignal, linkSignals } from "./link-signals.js";
-export { createStderrLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
+export {
+  childLogger,
+  createLogger,
+  createStderrLogger,
+  type FullLogger,
+  type LogDestination,
+  type LogFormat,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  logDebug,
+  silentLogger,
+} from "./logger.js";
+export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
+export { isSecretKey, REDACTED, redactForLog, redactText } from "./redact.js";

@@ -77,6 +77,8 @@ export function pushConfig(overrides: Partial<PushSettings> = {}): PushSettings 
     hmacSecret: "",
     maxInFlight: 1,
     wrap: false,
+    form: false,
+    onlyServerErrorsFail: false,
     ...overrides,
   };
 }

@@ -48,6 +48,10 @@ export interface SpawnOptions {
   entry?: string;
   /** Run with `node --import tsx`. Default true; false to test the bin shim on its own. */
   importTsx?: boolean;
+  /** Variables added to the environment (`undefined` removes one). */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed. Default: stdin is /dev/null. */
+  input?: string | Uint8Array;
 }
 
 /**
@@ -57,10 +61,17 @@ export interface SpawnOptions {
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): CliProcess {
   const entry = options.entry ?? "src/cli/main.ts";
   const nodeArgs = options.importTsx === false ? [] : ["--import", "tsx"];
+  const env = { ...process.env, ...options.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    env,
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.input !== undefined) {
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(options.input);
+  }
   let out = "";
   let err = "";
   const errListeners = new Set<() => void>();

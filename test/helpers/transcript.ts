@@ -7,6 +7,8 @@
  *   `S: bytes`     bytes the server must answer, exactly (escapes below)
  *   `S: <closed>`  the server closes the connection
  * Escapes: \r \n \t \\ \xHH. Trailing whitespace is not part of a line.
+ * Line-based dialects (ohpq) pass `lineEnding: "\n"`: it is appended to every `C:` and `S:` line
+ * (a bare `C:` then sends an empty line).
  */
 import { readFileSync } from "node:fs";
 import { encodeCommand } from "../../src/bridges/okq/resp-encoder.js";
@@ -35,17 +37,20 @@ function unescapeBytes(s: string): Buffer {
   return Buffer.from(out);
 }
 
-/** Parses a transcript file. */
-export function parseTranscript(path: string): TranscriptStep[] {
+/** Parses a transcript file; `lineEnding` ends every `C:` and `S:` line (text dialects). */
+export function parseTranscript(path: string, options: { lineEnding?: string } = {}): TranscriptStep[] {
   const steps: TranscriptStep[] = [];
+  const end = Buffer.from(options.lineEnding ?? "");
+  const unescapeLine = (s: string) => Buffer.concat([unescapeBytes(s), end]);
   for (const raw of readFileSync(path, "utf8").split("\n")) {
     const line = raw.trimEnd();
     if (line === "" || line.startsWith("#")) continue;
     const body = line.slice(3);
     if (line.startsWith("C> ")) steps.push({ send: encodeCommand(body.split(" ").map((a) => unescapeBytes(a))) });
-    else if (line.startsWith("C: ")) steps.push({ send: unescapeBytes(body) });
+    else if (line.startsWith("C: ")) steps.push({ send: unescapeLine(body) });
+    else if (line === "C:") steps.push({ send: unescapeLine("") });
     else if (line === "S: <closed>") steps.push({ closed: true });
-    else if (line.startsWith("S: ")) steps.push({ expect: unescapeBytes(body) });
+    else if (line.startsWith("S: ")) steps.push({ expect: unescapeLine(body) });
     else throw new Error(`${path}: cannot parse line ${JSON.stringify(line)}`);
   }
   return steps;

@@ -36,8 +36,8 @@ export interface WebhookTarget {
   close(): Promise<void>;
 }
 
-/** Starts a webhook target on 127.0.0.1, port 0. */
-export async function startWebhookTarget(): Promise<WebhookTarget> {
+/** Starts a webhook target on 127.0.0.1, on `port` (default 0: a free one). */
+export async function startWebhookTarget(port = 0): Promise<WebhookTarget> {
   const received: Received[] = [];
   const behaviors = new Map<string, Behavior>();
   const held = new Map<string, Set<ServerResponse>>();
@@ -83,12 +83,12 @@ export async function startWebhookTarget(): Promise<WebhookTarget> {
       res.writeHead(what, { "content-type": "text/plain", ...location }).end("answer body the broker does not need");
     });
   });
-  server.listen(0, "127.0.0.1");
+  server.listen(port, "127.0.0.1");
   await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    port,
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    port: bound,
+    url: (path) => `http://127.0.0.1:${bound}${path}`,
     received,
     at: (path) => received.filter((r) => r.path === path),
     on: (path, behavior) => behaviors.set(path, behavior),

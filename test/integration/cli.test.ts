@@ -121,6 +121,8 @@ describe("cli", () => {
   it("cli - bin/switchyard.js runs without --import tsx", async () => {
     const help = await runCliToExit(["--help"], { entry: "bin/switchyard.js", importTsx: false });
     assert.equal(help.code, 0, help.stderr);
-    assert.match(help.stdout, /^Usage: switchyard serve/);
+    assert.match(help.stdout, /^Usage: switchyard \[options\] \[command\]/);
+    assert.match(help.stdout, /^ {2}serve /m);
+    assert.match(help.stdout, /^ {2}topics /m);
   });
 });

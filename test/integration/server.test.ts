@@ -64,7 +64,8 @@ describe("server", () => {
     assert.ok(
       lines.some((l) => l.startsWith('switchyard_subscription_oldest_unacked_age_seconds{subscription="jobs"')),
     );
-    assert.match(text, /^switchyard_process_uptime_seconds \d/m);
+    // Renamed in the move to prom-client (README "Metrics"): process_start_time_seconds.
+    assert.match(text, /^process_start_time_seconds \d/m);
     assert.match(text, /# TYPE switchyard_topic_messages gauge/);
   });
 

@@ -19,6 +19,11 @@ export interface LmdbKvOptions {
   durability: Durability;
   /** LMDB map size in bytes (address space reserved, not disk used). */
   mapSizeBytes: number;
+  /**
+   * Called after each write with the seconds from its start to its commit (and sync to disk,
+   * when it syncs): the store commit latency metric. Must not throw.
+   */
+  onCommit?: (seconds: number) => void;
 }
 
 /**
@@ -30,6 +35,7 @@ export class LmdbKv implements KvEngine {
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
     private readonly durability: Durability,
+    private readonly onCommit?: (seconds: number) => void,
   ) {}
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -44,7 +50,7 @@ export class LmdbKv implements KvEngine {
       // lmdb-js treats a path with an extension as a file name; ours is always a directory.
       noSubdir: false,
     });
-    return new LmdbKv(db, options.durability);
+    return new LmdbKv(db, options.durability, options.onCommit);
   }
 
   /** Writes queued but not yet resolved; close() waits for them (lmdb-js's close does not). */
@@ -61,8 +67,10 @@ export class LmdbKv implements KvEngine {
   }
 
   private async commit<T>(fn: (txn: KvWriter) => T, sync: boolean): Promise<T> {
+    const started = this.onCommit ? performance.now() : 0;
     const result = (await this.db.transaction(() => fn(this.txn))) as T;
     if (sync && this.durability === "flush") await this.db.flushed;
+    this.onCommit?.((performance.now() - started) / 1000);
     return result;
   }
 

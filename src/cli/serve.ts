@@ -1,0 +1,87 @@
+import { Command } from "commander";
+import { ConfigError, loadConfig } from "../config/index.js";
+import { createBrokerServer } from "../server/index.js";
+import { createLogger } from "../util/index.js";
+import type { CliIo } from "./cli-io.js";
+import type { CommandDeps } from "./commands/deps.js";
+import { SERVE_USAGE } from "./serve-usage.js";
+
+/**
+ * `switchyard serve [flags]`: the broker. Its flags are the config settings (src/config), parsed
+ * by the config loader, which the config file shares; commander only routes to it, and
+ * `switchyard help serve` / `serve --help` print {@link SERVE_USAGE}.
+ */
+export function serveCommand({ io, state }: CommandDeps): Command {
+  const command = new Command("serve")
+    .description("run the broker (see: switchyard serve --help)")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .configureHelp({ formatHelp: () => SERVE_USAGE });
+  return command.action(async () => {
+    state.code = await serve(command.args, io);
+  });
+}
+
+/**
+ * Runs the broker until SIGINT/SIGTERM; resolves with the exit code: 0 after a graceful close,
+ * 1 for a bad config, a failed start (port in use, …) or an error while closing. A second signal
+ * exits 1 at once.
+ */
+export async function serve(argv: readonly string[], io: CliIo): Promise<number> {
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(argv);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.stderr(`switchyard: ${e.message}\n`);
+    return 1;
+  }
+  if (loaded.help) {
+    io.stdout(SERVE_USAGE);
+    return 0;
+  }
+  const { config } = loaded;
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const server = createBrokerServer(config, { logger });
+
+  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
+  const stop = new Promise<NodeJS.Signals>((resolve) => {
+    stopRequested = resolve;
+  });
+  let signals = 0;
+  const unsubscribe = io.onSignal((signal) => {
+    signals++;
+    if (signals > 1) {
+      io.stderr(`switchyard: ${signal} again, exiting now\n`);
+      io.exit(1);
+    }
+    logger.info(`${signal} received; shutting down (send it again to exit at once)`, { signal });
+    stopRequested(signal);
+  });
+  try {
+    const started = server.start().then(
+      (addresses) => ({ addresses }),
+      (error: unknown) => ({ error }),
+    );
+    const first = await Promise.race([started, stop.then(() => undefined)]);
+    if (first && "error" in first) {
+      const message = first.error instanceof Error ? first.error.message : String(first.error);
+      io.stderr(`switchyard: ${message}\n`);
+      return 1;
+    }
+    if (first) {
+      io.stdout(`switchyard ready ${JSON.stringify(first.addresses)}\n`);
+      await stop;
+    }
+    try {
+      await server.close();
+      return 0;
+    } catch (e) {
+      io.stderr(`switchyard: error during shutdown: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  } finally {
+    if (signals === 0) unsubscribe();
+  }
+}

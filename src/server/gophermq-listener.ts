@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createGophermqBridge } from "../bridges/gophermq/index.js";
+import { createGophermqMetrics } from "../bridges/gophermq/metrics.js";
+import type { BridgeListenerDefinition, RunningBridgeListener } from "./bridge-listeners.js";
+import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+
+/** Side registry holding GopherMQ's own series, served on the gophermq-metrics port. */
+const GOPHERMQ_REGISTRY = "gophermq";
+
+/** A listener around a one-port HTTP listener; `beforeDestroy` runs within the grace period. */
+function httpListener(listener: OnePortListener, beforeDestroy?: (graceMs: number) => Promise<void>) {
+  const running: RunningBridgeListener = {
+    listen: (spec, signal) => listener.listen(spec, signal),
+    stopAccepting: () => listener.stopAccepting(),
+    async close(graceMs) {
+      const deadline = Date.now() + graceMs;
+      await listener.drain(graceMs);
+      await beforeDestroy?.(Math.max(0, deadline - Date.now()));
+      await listener.destroy();
+    },
+    connections: () => listener.connections(),
+  };
+  return running;
+}
+
+/** The GopherMQ bridge (HTTP JSON) on `--gophermq-port`. */
+export const gophermqListener: BridgeListenerDefinition = {
+  key: "gophermq",
+  flag: "--gophermq-port",
+  serves: "GopherMQ HTTP API",
+  port: (config) => config.gophermqPort,
+  create({ clients, config, logger, metrics, serverMetrics, shutdownSignal }) {
+    const bridge = createGophermqBridge(
+      {
+        clients,
+        logger,
+        metrics,
+        gophermqMetrics: createGophermqMetrics(serverMetrics.side(GOPHERMQ_REGISTRY)),
+        shutdownSignal,
+      },
+      {
+        maxPending: config.gophermqMaxPending,
+        idleExpiryMs: config.gophermqIdleExpiryMs,
+        maxMessageBytes: config.maxMessageBytes,
+      },
+    );
+    const listener = createOnePortListener({ handler: bridge.handle as unknown as NodeHandler, logger });
+    return httpListener(listener, (graceMs) => bridge.close(graceMs));
+  },
+};
+
+/**
+ * GopherMQ's metrics endpoint on `--gophermq-metrics-port`: `/metrics` (any method, as Go's
+ * promhttp handler) serves the server's series plus GopherMQ's two, so GopherMQ dashboards keep
+ * working; any other path is Go's `404 page not found`.
+ */
+export const gophermqMetricsListener: BridgeListenerDefinition = {
+  key: "gophermq-metrics",
+  flag: "--gophermq-metrics-port",
+  serves: "Prometheus /metrics with GopherMQ's series",
+  port: (config) => config.gophermqMetricsPort,
+  create({ logger, serverMetrics }) {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? "/").split("?", 1)[0];
+      if (path !== "/metrics") {
+        res.writeHead(404, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
+        res.end("404 page not found\n");
+        return;
+      }
+      serverMetrics.render([serverMetrics.side(GOPHERMQ_REGISTRY)]).then(
+        (body) => {
+          res.writeHead(200, { "content-type": serverMetrics.contentType });
+          res.end(req.method === "HEAD" ? undefined : body);
+        },
+        (e: unknown) => {
+          logger.error("gophermq-metrics: rendering failed", { error: e });
+          if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+          res.end("An error has occurred while serving metrics.\n");
+        },
+      );
+    };
+    return httpListener(createOnePortListener({ handler: handle as unknown as NodeHandler, logger }));
+  },
+};

@@ -1,0 +1,91 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
+import { type Logger, logDebug } from "../util/index.js";
+
+/**
+ * Who made a call, for logs: `host:port` of the client's socket for calls on the RPC port, or
+ * `in-process` for the bridges' in-process clients (their logger says which bridge).
+ */
+export const peerKey = createContextKey<string>("in-process", { description: "switchyard peer" });
+
+/** The `contextValues` option of the Connect adapter: records each request's peer. */
+export function peerContextValues(req: IncomingMessage | Http2ServerRequest): ContextValues {
+  const socket = req.socket;
+  const host = socket?.remoteAddress ?? "unknown";
+  const peer = host.includes(":") ? `[${host}]:${socket?.remotePort}` : `${host}:${socket?.remotePort}`;
+  return createContextValues().set(peerKey, peer);
+}
+
+/** Codes that say the server, not the caller, is at fault: logged as a warning with the call's fields. */
+const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
+
+/**
+ * A server interceptor that logs each finished call with its request-scoped fields: `method`
+ * (`switchyard.v1.AdminService/CreateTopic`), `peer`, `code`, `reason` (the ErrorDetail's),
+ * `durationMs`, and for streams `messages` sent. Every call at debug level; calls that failed
+ * through the server's fault (internal, unknown, data loss) also as a warning. Headers and
+ * bodies are never logged.
+ */
+export function createLogInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const peer = req.contextValues.get(peerKey);
+    const done = (e: unknown, messages?: number) => {
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      const err = e === undefined ? undefined : ConnectError.from(e);
+      const code = err ? Code[err.code] : "OK";
+      const reason = err?.findDetails(ErrorDetailSchema)[0]?.reason;
+      const line = {
+        method,
+        peer,
+        code,
+        ...(reason ? { reason } : {}),
+        durationMs,
+        ...(messages !== undefined ? { messages } : {}),
+      };
+      logDebug(logger, "rpc", line);
+      if (err && SERVER_FAULTS.has(err.code)) logger.warn("rpc failed", { ...line, message: err.rawMessage });
+    };
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (e) {
+      done(e);
+      throw e;
+    }
+    if (!res.stream) {
+      done(undefined);
+      return res;
+    }
+    const source = res.message;
+    async function* logged() {
+      let messages = 0;
+      let outcome: { error: unknown } | "completed" | undefined;
+      try {
+        for await (const m of source) {
+          messages++;
+          yield m;
+        }
+        outcome = "completed";
+      } catch (e) {
+        outcome = { error: e };
+        throw e;
+      } finally {
+        // Neither completed nor failed: the client went away and the stream was closed early.
+        if (outcome === "completed") done(undefined, messages);
+        else done(outcome ? outcome.error : new ConnectError("stream closed early", Code.Canceled), messages);
+      }
+    }
+    return { ...res, message: logged() };
+  };
+}

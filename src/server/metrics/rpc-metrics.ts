@@ -1,0 +1,79 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Counter, Histogram, type Registry } from "prom-client";
+
+/**
+ * Header the in-process clients of the bridges set on every call, so their calls are counted as
+ * protocol `in-process` rather than as remote Connect calls.
+ */
+export const IN_PROCESS_HEADER = "switchyard-in-process";
+
+/** The protocol of a request, from its content type: `grpc`, `grpc-web`, `connect`, or `in-process`. */
+export function protocolOf(header: Headers): string {
+  if (header.get(IN_PROCESS_HEADER) !== null) return "in-process";
+  const type = header.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/** Lower-case snake names of the canonical codes, as `code` label values (`ok` for success). */
+function codeName(e: unknown): string {
+  const code = ConnectError.from(e).code;
+  return (Code[code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/**
+ * The server interceptor that measures every RPC: `switchyard_rpc_request_duration_seconds`
+ * (a histogram per protocol, service and method; until the answer for unary calls, until the
+ * first response for streams) and `switchyard_rpc_requests_total` (per protocol, service, method
+ * and code; streams are counted when they end).
+ */
+export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
+  const duration = new Histogram({
+    name: "switchyard_rpc_request_duration_seconds",
+    help: "Time to answer an RPC (to the first response of a stream), per protocol, service and method.",
+    labelNames: ["protocol", "service", "method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: "switchyard_rpc_requests_total",
+    help: "RPCs finished, per protocol, service, method and code.",
+    labelNames: ["protocol", "service", "method", "code"] as const,
+    registers: [registry],
+  });
+  return (next) => async (req) => {
+    const labels = { protocol: protocolOf(req.header), service: req.service.typeName, method: req.method.name };
+    const started = performance.now();
+    const done = (code: string) => requests.inc({ ...labels, code });
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (e) {
+      duration.observe(labels, (performance.now() - started) / 1000);
+      done(codeName(e));
+      throw e;
+    }
+    duration.observe(labels, (performance.now() - started) / 1000);
+    if (!res.stream) {
+      done("ok");
+      return res;
+    }
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        let code = "canceled"; // the consumer stopped reading
+        try {
+          yield* messages;
+          code = "ok";
+        } catch (e) {
+          code = codeName(e);
+          throw e;
+        } finally {
+          done(code);
+        }
+      })(),
+    };
+  };
+}

@@ -1,0 +1,53 @@
+import { createOhpqHttpHandler } from "../bridges/ohpq/http-monitor.js";
+import { createOhpqBridge } from "../bridges/ohpq/index.js";
+import { systemClock } from "../util/index.js";
+import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
+import { createTcpListener } from "./tcp-listener.js";
+
+/** The "Oh, Please Queue" text bridge on `--ohpq-port` (protocols.md §4.3). */
+export const ohpqListener: BridgeListenerDefinition = {
+  key: "ohpq",
+  flag: "--ohpq-port",
+  serves: "ohpq text",
+  port: (config) => config.ohpqPort,
+  create({ clients, config, logger, metrics, shutdownSignal }) {
+    const bridge = createOhpqBridge(
+      { clients, logger, metrics, shutdownSignal },
+      {
+        maxLineBytes: config.ohpqMaxLineBytes,
+        ackTimeoutMs: config.ohpqAckTimeoutMs,
+        idleTimeoutMs: config.ohpqIdleTimeoutMs,
+        maxConnections: config.ohpqMaxConnections,
+      },
+    );
+    const listener = createTcpListener(bridge, logger);
+    return {
+      listen: (spec, signal) => listener.listen(spec, signal),
+      stopAccepting: () => listener.stopAccepting(),
+      close: (graceMs) => bridge.close(graceMs),
+      connections: () => listener.connections(),
+    };
+  },
+};
+
+/** The ohpq HTTP monitoring interface on `--ohpq-http-port`: /health, /status, /queues. */
+export const ohpqHttpListener: BridgeListenerDefinition = {
+  key: "ohpq-http",
+  flag: "--ohpq-http-port",
+  serves: "ohpq HTTP monitoring",
+  port: (config) => config.ohpqHttpPort,
+  create({ clients, config, logger }) {
+    const handler = createOhpqHttpHandler({ clients, brokerId: config.ohpqBrokerId, clock: systemClock, logger });
+    const listener = createOnePortListener({ handler: handler as NodeHandler, logger });
+    return {
+      listen: (spec, signal) => listener.listen(spec, signal),
+      stopAccepting: () => listener.stopAccepting(),
+      async close(graceMs) {
+        await listener.drain(graceMs);
+        await listener.destroy();
+      },
+      connections: () => listener.connections(),
+    };
+  },
+};
