@@ -117,10 +117,22 @@ export async function runStoreBench(o: { quick: boolean; log: (line: string) => 
     const store = await openLmdbStore({ path: dir });
     await store.createTopic(topicSettings("q"), T, subSettings("q", "q", { kind: "earliest" }));
     const pub = await measure(n, () => publish(store, "q", n));
-    rows.push({ row: "ST publish", messages: n, perSecond: pub.perSecond, cpuMicrosPerMessage: pub.cpuUs, note: "batches of 100, 8 in flight" });
+    rows.push({
+      row: "ST publish",
+      messages: n,
+      perSecond: pub.perSecond,
+      cpuMicrosPerMessage: pub.cpuUs,
+      note: "batches of 100, 8 in flight",
+    });
     o.log(`store: publish ${pub.perSecond} msg/s`);
     const d = await measure(n, () => drain(store, "q", n));
-    rows.push({ row: "ST lease+ack", messages: n, perSecond: d.perSecond, cpuMicrosPerMessage: d.cpuUs, note: "1000 per lease, one ack per lease" });
+    rows.push({
+      row: "ST lease+ack",
+      messages: n,
+      perSecond: d.perSecond,
+      cpuMicrosPerMessage: d.cpuUs,
+      note: "1000 per lease, one ack per lease",
+    });
     o.log(`store: lease+ack ${d.perSecond} msg/s`);
     await store.createTopic(topicSettings("f"), T);
     for (let i = 0; i < 8; i++) await store.createSubscription(subSettings(`f${i}`, "f", { kind: "earliest" }), T);
@@ -129,7 +141,13 @@ export async function runStoreBench(o: { quick: boolean; log: (line: string) => 
       await publish(store, "f", fan);
       await Promise.all(Array.from({ length: 8 }, (_, i) => drain(store, `f${i}`, fan)));
     });
-    rows.push({ row: "ST fan-out 8", messages: fan * 8, perSecond: f.perSecond, cpuMicrosPerMessage: f.cpuUs, note: `${fan} published, then 8 subscriptions drained at once; deliveries/s` });
+    rows.push({
+      row: "ST fan-out 8",
+      messages: fan * 8,
+      perSecond: f.perSecond,
+      cpuMicrosPerMessage: f.cpuUs,
+      note: `${fan} published, then 8 subscriptions drained at once; deliveries/s`,
+    });
     o.log(`store: fan-out ${f.perSecond} deliveries/s`);
     // Restart with a big log: one subscription half drained, one created in the middle.
     await store.createTopic(topicSettings("big"), T, subSettings("big", "big", { kind: "earliest" }));

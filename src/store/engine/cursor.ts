@@ -102,6 +102,11 @@ export class Cursor {
   scanIncomplete = false;
   /** Entries exhausted or gone: the next write moves them out (dead letter, drop). */
   readonly outgoing = new Set<Entry>();
+  /**
+   * The last pending write that makes messages available again (a nack, a Seek): deliveries
+   * wait for it, so a message given back before a lease was asked for is there for that lease.
+   */
+  barrier: Promise<unknown> | undefined;
 
   constructor(
     public record: SubscriptionRecord,

@@ -202,8 +202,28 @@ export class KvStore implements Store {
     );
   }
 
+  /**
+   * Runs a write that makes messages of a subscription available again: later deliveries on it
+   * wait until it is applied (they would otherwise not see what was given back before them).
+   */
+  private releasing<T>(subscription: string, run: () => Promise<T>): Promise<T> {
+    const c = this.state.cursors.get(subscription);
+    const p = run();
+    if (!c) return p;
+    const done = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    c.barrier = done;
+    void done.then(() => {
+      if (c.barrier === done) c.barrier = undefined;
+    });
+    return p;
+  }
+
   /** Applies due work; writes what it cannot do in memory. */
   private async due(c: Cursor, nowMs: number): Promise<void> {
+    if (c.barrier) await c.barrier;
     if (processDue(this.state, c, nowMs) || c.outgoing.size > 0) await this.settleOutgoing(c, nowMs);
   }
 
@@ -295,7 +315,9 @@ export class KvStore implements Store {
     return this.op(nowMs, (tx) => ackTargets(tx, subscription, targets));
   }
   nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number, options?: NackOptions) {
-    return this.op(nowMs, (tx) => nackTargets(tx, subscription, targets, redeliverAtMs, options));
+    return this.releasing(subscription, () =>
+      this.op(nowMs, (tx) => nackTargets(tx, subscription, targets, redeliverAtMs, options)),
+    );
   }
   extend(subscription: string, tokens: readonly string[], untilMs: number, _nowMs: number) {
     return this.read((r) => extendTokens(this.state, r, subscription, tokens, untilMs));
@@ -335,7 +357,9 @@ export class KvStore implements Store {
   }
 
   seek(subscription: string, target: SeekTarget, nowMs: number): Promise<void> {
-    return this.op(nowMs, (tx) => seekSubscription(tx, subscription, target, this.maxReplayEntries));
+    return this.releasing(subscription, () =>
+      this.op(nowMs, (tx) => seekSubscription(tx, subscription, target, this.maxReplayEntries)),
+    );
   }
   createSnapshot(name: string, subscription: string, nowMs: number): Promise<SnapshotRecord> {
     return this.op(nowMs, (tx) => createSnapshotRecord(tx, name, subscription, this.maxReplayEntries));
