@@ -223,7 +223,7 @@ export class KvStore implements Store {
 
   /** Applies due work; writes what it cannot do in memory. */
   private async due(c: Cursor, nowMs: number): Promise<void> {
-    if (c.barrier) await c.barrier;
+    if (c.barrier !== undefined) await c.barrier;
     if (processDue(this.state, c, nowMs) || c.outgoing.size > 0) await this.settleOutgoing(c, nowMs);
   }
 
