@@ -40,17 +40,26 @@ const EMPTY = Buffer.alloc(0);
  * does not roll back earlier puts, so a late failure would leave half a batch behind).
  */
 function validateRecords(records: readonly AppendRecord[]): void {
-  records.forEach((r, i) => {
-    const fail = (what: string, field: string) => invalidArgument(`message ${i}: ${what}`, field);
-    if (Buffer.byteLength(r.id) > MAX_ID_BYTES) throw fail(`id is longer than ${MAX_ID_BYTES} bytes`, "id");
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
+    if (r.id.length > 0 && Buffer.byteLength(r.id) > MAX_ID_BYTES)
+      throw fail(i, `id is longer than ${MAX_ID_BYTES} bytes`, "id");
     if (!Number.isInteger(r.priority) || r.priority < 0 || r.priority > 9)
-      throw fail("priority is not 0..9", "priority");
-    if (Buffer.byteLength(r.orderingKey) > U16_MAX) throw fail("ordering key is too long", "ordering_key");
-    const keys = Object.keys(r.attributes);
-    if (keys.length > U16_MAX || keys.some((k) => Buffer.byteLength(k) > U16_MAX)) {
-      throw fail("too many or too long attributes", "attributes");
+      throw fail(i, "priority is not 0..9", "priority");
+    if (r.orderingKey.length > 0 && Buffer.byteLength(r.orderingKey) > U16_MAX) {
+      throw fail(i, "ordering key is too long", "ordering_key");
     }
-  });
+    let attrs = 0;
+    for (const k in r.attributes) {
+      attrs++;
+      if (Buffer.byteLength(k) > U16_MAX) throw fail(i, "too many or too long attributes", "attributes");
+    }
+    if (attrs > U16_MAX) throw fail(i, "too many or too long attributes", "attributes");
+  }
+}
+
+function fail(i: number, what: string, field: string) {
+  return invalidArgument(`message ${i}: ${what}`, field);
 }
 
 /**
@@ -84,20 +93,34 @@ export function takers(t: TopicState, attributes: Record<string, string>, onlyFo
   return out;
 }
 
-/** One record as the append will write it. */
-export interface Stored extends AppendRecord {
-  publishTimeMs: number;
-  onlyForSubId?: number;
-  generatedId?: boolean;
+/** The takers of each record (one shared list when no subscription has a filter). */
+function takersOf(t: TopicState, records: readonly AppendRecord[]): Cursor[][] {
+  let filtered = false;
+  for (const c of t.cursors.values()) if (c.filter !== undefined) filtered = true;
+  if (!filtered) {
+    const all = [...t.cursors.values()];
+    return records.map(() => all);
+  }
+  return records.map((r) => takers(t, r.attributes));
 }
 
 /**
  * Writes one message to the log (and the indexes its options need) and counts it into the
- * subscriptions that take it. The caller assigned `seq`.
+ * subscriptions that take it. The caller assigned `seq` and the id (generated when the record
+ * has none).
  */
-export function storeMessage(tx: Tx, t: TopicState, seq: number, m: Stored, holders: readonly Cursor[]): void {
+export function storeMessage(
+  tx: Tx,
+  t: TopicState,
+  seq: number,
+  m: AppendRecord,
+  id: string,
+  publishTimeMs: number,
+  holders: readonly Cursor[],
+  onlyForSubId = 0,
+): void {
   const w = tx.w;
-  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m));
+  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === ""));
   if (m.priority > 0) w.put(laneKey(t.id, m.priority, seq), EMPTY);
   if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
   if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
@@ -110,7 +133,7 @@ export function storeMessage(tx: Tx, t: TopicState, seq: number, m: Stored, hold
   }
   // Nobody holds it: kept for replay only (retain_acked), until the sweep.
   if (holders.length === 0) {
-    w.put(timeSeqKey(Table.RetainExpiry, m.publishTimeMs + t.record.retainAckedMs, t.id, seq), EMPTY);
+    w.put(timeSeqKey(Table.RetainExpiry, publishTimeMs + t.record.retainAckedMs, t.id, seq), EMPTY);
   }
 }
 
@@ -119,18 +142,19 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
   const t = tx.state.requireTopic(topicName);
   validateRecords(records);
   const now = tx.nowMs;
-  const holdersOf = records.map((r) => takers(t, r.attributes));
+  const holdersOf = takersOf(t, records);
   checkCapacity(tx, t, newTotals(tx, t, records, holdersOf));
   const results: AppendResult[] = [];
   const windowScope = t.record.dedupScope === "window";
-  records.forEach((r, i) => {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
     const holders = holdersOf[i] as Cursor[];
     const stores = keepsMessage(t, holders);
     if (r.id !== "") {
       const dup = duplicateSeq(tx, t, r.id);
       if (dup !== undefined) {
         results.push({ seq: dup, id: r.id, duplicate: true });
-        return;
+        continue;
       }
     }
     const seq = ++t.head.lastSeq;
@@ -144,8 +168,8 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
       if (stores || windowScope)
         tx.w.put(idStringKey(Table.MessageId, t.id, r.id), encodeMessageIdEntry({ seq, publishMs: now, expireMs }));
     }
-    if (stores) storeMessage(tx, t, seq, { ...r, id, publishTimeMs: now, generatedId: r.id === "" }, holders);
-  });
+    if (stores) storeMessage(tx, t, seq, r, id, now, holders);
+  }
   tx.appended.set(t, t.head.lastSeq);
   enforceLimits(tx, t);
   return results;

@@ -72,6 +72,11 @@ export interface Line {
   waiting: number[];
 }
 
+/** A record's filter, undefined when it passes everything. */
+function filterOf(r: SubscriptionRecord): Record<string, string> | undefined {
+  return r.filter && Object.keys(r.filter).length > 0 ? r.filter : undefined;
+}
+
 export class Cursor {
   readonly lanes: Lane[];
   readonly tracked = new Map<number, Entry>();
@@ -108,11 +113,23 @@ export class Cursor {
    */
   barrier: Promise<unknown> | undefined;
 
-  constructor(
-    public record: SubscriptionRecord,
-    startSeq: number,
-  ) {
+  private rec: SubscriptionRecord;
+  private filterOf: Record<string, string> | undefined;
+
+  constructor(record: SubscriptionRecord, startSeq: number) {
+    this.rec = record;
+    this.filterOf = filterOf(record);
     this.lanes = Array.from({ length: LANES }, (_, p) => new Lane(p, startSeq));
+  }
+
+  /** The subscription's record (settings). */
+  get record(): SubscriptionRecord {
+    return this.rec;
+  }
+
+  set record(r: SubscriptionRecord) {
+    this.rec = r;
+    this.filterOf = filterOf(r);
   }
 
   get id(): number {
@@ -125,14 +142,13 @@ export class Cursor {
 
   /** The filter, undefined when it passes everything. */
   get filter(): Record<string, string> | undefined {
-    const f = this.record.filter;
-    return f && Object.keys(f).length > 0 ? f : undefined;
+    return this.filterOf;
   }
 
   /** Does the subscription take a message (its filter, and a redriven message's target)? */
   wants(onlyFor: number, attributes: () => Record<string, string>): boolean {
-    if (onlyFor !== 0 && onlyFor !== this.id) return false;
-    const f = this.filter;
+    if (onlyFor !== 0 && onlyFor !== this.rec.id) return false;
+    const f = this.filterOf;
     return f === undefined || matchesFilter(f, attributes());
   }
 

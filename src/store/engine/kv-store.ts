@@ -67,6 +67,8 @@ import { Tx } from "./tx.js";
  * at it, so window-scope ids of released messages stay until the dedup sweep removes them.
  */
 const NO_CLOCK_MS = Number.NEGATIVE_INFINITY;
+/** How soon cursors changed by deliveries (scan marks) are written when no other write comes. */
+const FLUSH_AFTER_MS = 100;
 
 /** Options of {@link KvStore}. */
 export interface KvStoreOptions {
@@ -95,7 +97,7 @@ export class KvStore implements Store {
   private readonly jobs = new Jobs();
   private readonly maxReplayEntries: number;
   private formatPending: boolean;
-  private flushQueued = false;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly kv: KvEngine,
@@ -165,14 +167,16 @@ export class KvStore implements Store {
 
   /** Writes the cursors changed by reads (scan marks, failed attempts) soon, without a sync. */
   private scheduleFlush(): void {
-    if (this.flushQueued || this.closed || this.state.dirtyCursors.size === 0) return;
-    this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
+    if (this.flushTimer || this.closed || this.state.dirtyCursors.size === 0) return;
+    // Usually the next ack or publish writes them for free (every write persists dirty cursors);
+    // this timer writes them when no write comes. Best effort: a lost mark only lets a delivery
+    // attempt repeat after a crash.
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
       if (this.closed || this.state.dirtyCursors.size === 0) return;
-      // Best effort: a lost mark only lets a delivery attempt repeat after a crash.
       this.op(NO_CLOCK_MS, () => undefined, { sync: false }).catch(() => {});
-    });
+    }, FLUSH_AFTER_MS);
+    this.flushTimer.unref();
   }
 
   /** The cursor and its topic. */
@@ -415,6 +419,8 @@ export class KvStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     // Scan marks and failed attempts of the last deliveries (what a graceful restart reads).
     if (this.state.dirtyCursors.size > 0) await this.op(NO_CLOCK_MS, () => undefined).catch(() => {});
     this.closed = true;

@@ -96,24 +96,16 @@ function appendForOne(tx: Tx, t: TopicState, c: Cursor, found: readonly Stored[]
     const sourceId = m.attributes[A.sourceId] ?? "";
     const id = sourceId !== "" && Buffer.byteLength(sourceId) <= MAX_ID_BYTES ? sourceId : generated;
     if (id !== generated) indexId(tx, t, id, seq);
-    storeMessage(
-      tx,
-      t,
-      seq,
-      {
-        id,
-        data: m.data,
-        attributes,
-        priority: m.priority,
-        orderingKey: m.orderingKey,
-        deliverAtMs: 0,
-        expireAtMs: 0,
-        publishTimeMs: tx.nowMs,
-        onlyForSubId: c.id,
-        generatedId: id === generated,
-      },
-      [c],
-    );
+    const record = {
+      id: id === generated ? "" : id,
+      data: m.data,
+      attributes,
+      priority: m.priority,
+      orderingKey: m.orderingKey,
+      deliverAtMs: 0,
+      expireAtMs: 0,
+    };
+    storeMessage(tx, t, seq, record, id, tx.nowMs, [c], c.id);
   }
   tx.appended.set(t, t.head.lastSeq);
 }
