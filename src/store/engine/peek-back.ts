@@ -6,10 +6,11 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { type Peeked, peekAvailable, peekable, readLaneBack, readyOf, SCAN_BUDGET, untrackedState } from "./deliver.js";
+import { SCAN_BUDGET, untrackedState } from "./deliver.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import { messagePriority } from "./message-codec.js";
+import { type Peeked, peekAvailable, peekable, readLaneBack, readyOf } from "./peek.js";
 import type { EngineState, TopicState } from "./state.js";
 
 const CHUNK = 256;
