@@ -55,6 +55,8 @@ export interface Entry {
 export interface LeaseBatch {
   deadlineMs: number;
   seqs: number[];
+  /** Entries still leased under it; at 0 its seqs are let go (it waits in the heap till its deadline). */
+  alive: number;
 }
 
 /** Attempts and due time known for a message the cursor does not track (loaded, or nacked by id). */
@@ -219,7 +221,10 @@ export class Cursor {
 
   /** Bookkeeping of an entry leaving its state (before a change or untracking). */
   leave(e: Entry): void {
-    if (e.state === "leased") this.inFlight--;
+    if (e.state === "leased") {
+      this.inFlight--;
+      if (e.batch && --e.batch.alive === 0) e.batch.seqs = [];
+    }
     else if (e.state === "delayed") this.delayed--;
     else if (e.state === "exhausted" || e.state === "gone") this.outgoing.delete(e);
   }

@@ -60,7 +60,7 @@ export function trackedDue(c: Cursor): number {
   for (;;) {
     const batch = c.batches.peek();
     if (!batch) break;
-    if (batch.seqs.some((seq) => c.tracked.get(seq)?.batch === batch)) {
+    if (batch.alive > 0) {
       min = batch.deadlineMs;
       break;
     }

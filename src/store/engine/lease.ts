@@ -22,7 +22,7 @@ export function leasePicks(
   deadlineMs: number,
 ): LeasedRecord[] {
   if (picks.length === 0) return [];
-  const batch: LeaseBatch = { deadlineMs, seqs: [] };
+  const batch: LeaseBatch = { deadlineMs, seqs: [], alive: 0 };
   const out: LeasedRecord[] = [];
   for (const p of picks) {
     let e = p.entry;
@@ -47,6 +47,7 @@ export function leasePicks(
     }
     e.batch = batch;
     batch.seqs.push(p.seq);
+    batch.alive++;
     out.push({
       token: formatToken({ subId: c.id, seq: p.seq, attempt: p.attempt, priority: p.lane }),
       message: p.message,

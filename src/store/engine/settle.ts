@@ -169,7 +169,7 @@ export function extendTokens(
     if (typeof loc === "string") return loc;
     const e = loc.entry;
     if (!e || (e.state !== "leased" && e.state !== "ready")) return "unknown";
-    const batch: LeaseBatch = { deadlineMs: untilMs, seqs: [e.seq] };
+    const batch: LeaseBatch = { deadlineMs: untilMs, seqs: [e.seq], alive: 1 };
     c.move(e, "leased", untilMs);
     e.batch = batch;
     c.batches.push(untilMs, batch);
