@@ -118,6 +118,15 @@ export interface StoreCapabilities {
  * Errors are `BrokerError`s: TOPIC_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, ALREADY_EXISTS; failures of
  * the backend itself are STORE_UNAVAILABLE with `retryable` set only when nothing was written, so
  * the same call may be repeated safely.
+ *
+ * The shape is that of a replicated log with durable consumers, so a NATS JetStream backend can
+ * implement it without faking cursors: a topic is a stream, a subscription a durable pull consumer
+ * (its ack floor and pending set are the cursor; `lease` a fetch, `ack`/`nack`/`extend` the
+ * consumer's ack, nak with delay and in-progress), priority lanes are subjects of the stream with
+ * a filtered consumer each (`capabilities.priorityLanes` says how many a backend affords), and a
+ * lease token is the ack reply subject. What a backend does differently is a capability flag
+ * ({@link StoreCapabilities}), not a silent difference: the LMDB engine keeps leases in the
+ * broker's memory (`leasesSurviveRestart: false`), JetStream in the consumer.
  */
 export interface Store extends ReplayStore {
   readonly capabilities: StoreCapabilities;

@@ -113,6 +113,11 @@ it("bounded work - earlier start, DeleteSubscription, PurgeTopic and DeleteTopic
     assert.ok(kv.takeMax() <= OP_BOUND, "PurgeTopic");
     assert.deepEqual(await store.topicCounters("t"), { messages: 0, bytes: 0, lastSeq: N, subscriptions: 1 });
     assert.equal((await store.subscriptionCounters("late")).unacked, 0);
+    // While the purged log is still being deleted, nothing brings it back: not a Seek, not a read.
+    await store.seek("late", { kind: "seq", seq: 1 }, T0);
+    assert.deepEqual(await store.lease("late", { max: 10, leaseMs: 1000, nowMs: T0, autoAck: false }), []);
+    assert.deepEqual(await store.peek("late", 10, T0, true), []);
+    assert.equal((await store.readLog("t", 1, 10, 1 << 20, T0)).messages.length, 0);
     await sweepAll();
     assert.equal(keysOf(kv.data, 0x04, topic.id), 0, "the purged log is gone");
 

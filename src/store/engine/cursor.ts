@@ -224,8 +224,7 @@ export class Cursor {
     if (e.state === "leased") {
       this.inFlight--;
       if (e.batch && --e.batch.alive === 0) e.batch.seqs = [];
-    }
-    else if (e.state === "delayed") this.delayed--;
+    } else if (e.state === "delayed") this.delayed--;
     else if (e.state === "exhausted" || e.state === "gone") this.outgoing.delete(e);
   }
 

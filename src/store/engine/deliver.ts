@@ -92,8 +92,10 @@ export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined,
 }
 
 /** Reads lane entries (seq and message) from `from` up to the durable end. */
-export function readLane(r: KvReader, t: TopicState, lane: number, from: number, limit: number) {
+export function readLane(r: KvReader, t: TopicState, lane: number, after: number, limit: number) {
   const end = t.durableSeq + 1;
+  // Below the log's start everything is purged (its deletion may still be running).
+  const from = Math.max(after, t.head.logStart);
   if (from >= end) return [];
   if (lane === 0) {
     return r
@@ -256,7 +258,7 @@ function scanLane(
 function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions, budget: { n: number }) {
   const now = o.nowMs;
   const lanes = c.lanes;
-  let next = Math.min(...lanes.map((l) => l.next));
+  let next = Math.max(t.head.logStart, Math.min(...lanes.map((l) => l.next)));
   let fresh = 0;
   const end = t.durableSeq + 1;
   scan: while (fresh < o.max && next < end) {

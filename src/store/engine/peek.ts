@@ -106,7 +106,7 @@ function peekOrdered(
   for (let p = 0; p < LANES; p++) found.push(...readyOf(r, t, c, p, nowMs));
   const busy = new Set<string>();
   for (const [key, line] of c.lines) if (line.active !== 0 || line.waiting.length > 0) busy.add(key);
-  let from = Math.min(...c.lanes.map((l) => l.next));
+  let from = Math.max(t.head.logStart, Math.min(...c.lanes.map((l) => l.next)));
   let looked = 0;
   const end = t.durableSeq + 1;
   while (looked < SCAN_BUDGET + limit && from < end) {
@@ -139,7 +139,8 @@ function peekOrdered(
 }
 
 /** Reads the last lane entries below `before`, descending (peek from the back). */
-export function readLaneBack(r: KvReader, t: TopicState, lane: number, from: number, before: number, limit: number) {
+export function readLaneBack(r: KvReader, t: TopicState, lane: number, after: number, before: number, limit: number) {
+  const from = Math.max(after, t.head.logStart);
   const end = Math.min(before, t.durableSeq + 1);
   if (end <= from) return [];
   if (lane === 0) {
