@@ -164,7 +164,7 @@ export async function runStoreBench(o: { quick: boolean; log: (line: string) => 
     const counters = await reopened.subscriptionCounters("big-mid");
     await reopened.close();
     rows.push({
-      row: "ST restart 1M",
+      row: "ST restart",
       messages: big,
       perSecond: 0,
       cpuMicrosPerMessage: 0,
