@@ -38,6 +38,7 @@ export interface StoredMessage {
   expireAtMs: number;
 }
 
+/** What a publish did with one message. */
 export interface PublishOutcome {
   seq: number;
   id: string;
@@ -52,6 +53,7 @@ export interface Delivery {
   deliveryAttempt: number;
 }
 
+/** A topic's settings (see the proto's Topic). */
 export interface TopicSettings {
   name: string;
   queue: boolean;
@@ -64,16 +66,19 @@ export interface TopicSettings {
   overflow: OverflowPolicy;
 }
 
+/** A topic as the API shows it. */
 export interface TopicInfo extends TopicSettings {
   createTimeMs: number;
 }
 
+/** Where a new subscription starts reading its topic. */
 export type StartPosition =
   | { kind: "earliest" }
   | { kind: "latest" }
   | { kind: "seq"; seq: number }
   | { kind: "time"; timeMs: number };
 
+/** A push subscription's webhook settings (README "Push subscriptions"). */
 export interface PushSettings {
   endpoint: string;
   headers: Record<string, string>;
@@ -91,6 +96,7 @@ export interface PushSettings {
   onlyServerErrorsFail: boolean;
 }
 
+/** A subscription's settings (see the proto's Subscription). */
 export interface SubscriptionSettings {
   name: string;
   topic: string;
@@ -106,10 +112,12 @@ export interface SubscriptionSettings {
   push: PushSettings | null;
 }
 
+/** A subscription as the API shows it. */
 export interface SubscriptionInfo extends SubscriptionSettings {
   createTimeMs: number;
 }
 
+/** GetStats of one topic. */
 export interface TopicStats {
   name: string;
   messages: number;
@@ -118,6 +126,7 @@ export interface TopicStats {
   subscriptions: number;
 }
 
+/** GetStats of one subscription. */
 export interface SubscriptionStats {
   name: string;
   topic: string;
@@ -133,16 +142,19 @@ export interface SubscriptionStats {
   push?: PushStats;
 }
 
+/** What GetStats answers. */
 export interface Stats {
   topics: TopicStats[];
   subscriptions: SubscriptionStats[];
 }
 
+/** One page of a listing and the token of the next ("" at the end). */
 export interface Page<T> {
   items: T[];
   nextPageToken: string;
 }
 
+/** A Pull as the core takes it. */
 export interface PullRequest {
   subscription: string;
   /** 0: the default batch. */
@@ -156,6 +168,7 @@ export interface PullRequest {
   maxBytes?: number;
 }
 
+/** A Subscribe as the core takes it. */
 export interface SubscribeRequest {
   subscription: string;
   /** Most leased, unacked messages the stream holds at once; 0: the server default. */
@@ -166,6 +179,7 @@ export interface SubscribeRequest {
   ackDeadlineMs?: number;
 }
 
+/** What an Ack or Nack names: lease tokens (ack ids) and/or message ids. */
 export interface AckTargets {
   ackIds: readonly string[];
   messageIds: readonly string[];
@@ -193,6 +207,7 @@ export interface SnapshotInfo {
 /** Where a Read starts. */
 export type ReadFrom = { kind: "seq"; seq: number } | { kind: "time"; timeMs: number };
 
+/** A Read as the core takes it. */
 export interface ReadRequest {
   topic: string;
   from: ReadFrom;

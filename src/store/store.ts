@@ -37,6 +37,7 @@ export interface AppendRecord {
   expireAtMs: number;
 }
 
+/** What an append did with one record: its seq and id, and whether it was a duplicate. */
 export interface AppendResult {
   seq: number;
   id: string;

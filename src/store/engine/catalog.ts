@@ -39,6 +39,7 @@ function putSubscription(tx: Tx, s: SubscriptionRecord): void {
   tx.w.put(idKey(Table.Subscription, s.id), Buffer.from(JSON.stringify(s)));
 }
 
+/** Creates a topic (and, with `queueSubscription`, its same-name subscription in the same write). */
 export function createTopicRecord(
   tx: Tx,
   jobs: Jobs,
@@ -71,6 +72,7 @@ export function listTopicRecords(r: KvReader, state: EngineState, after: string,
   return out;
 }
 
+/** Replaces a topic's settings (name, id and creation time stay). */
 export function updateTopicRecord(tx: Tx, name: string, settings: TopicSettings): TopicRecord {
   const t = tx.state.requireTopic(name);
   const r = t.record;
@@ -91,6 +93,7 @@ function removeSubscription(tx: Tx, jobs: Jobs, c: Cursor): void {
   jobs.start(tx, { kind: "drop", prefixes: cursorPrefixes(c.id).map((p) => p.toString("hex")) });
 }
 
+/** Deletes a topic, its subscriptions and snapshots at once; its log goes in background steps. */
 export function deleteTopicRecord(tx: Tx, jobs: Jobs, name: string): void {
   const t = tx.state.requireTopic(name);
   const w = tx.w;
@@ -155,6 +158,7 @@ function startSeq(tx: Tx, t: TopicState, start: StartPosition): number {
   }
 }
 
+/** Creates a subscription: a cursor at its start position; its backlog is counted in bounded steps. */
 export function createSubscriptionRecord(tx: Tx, jobs: Jobs, settings: SubscriptionSettings): SubscriptionRecord {
   const t = tx.state.requireTopic(settings.topic);
   if (tx.state.cursors.has(settings.name)) throw alreadyExists("subscription", settings.name);
@@ -208,6 +212,7 @@ export function listSubscriptionRecords(
   return out;
 }
 
+/** Replaces a subscription's settings (name, topic, ids and creation time stay). */
 export function updateSubscriptionRecord(tx: Tx, name: string, settings: SubscriptionSettings): SubscriptionRecord {
   const c = tx.state.requireCursor(name);
   const s = c.record;

@@ -79,6 +79,7 @@ function filterOf(r: SubscriptionRecord): Record<string, string> | undefined {
   return r.filter && Object.keys(r.filter).length > 0 ? r.filter : undefined;
 }
 
+/** A subscription's cursor in memory (see the module comment). */
 export class Cursor {
   readonly lanes: Lane[];
   readonly tracked = new Map<number, Entry>();

@@ -24,6 +24,7 @@ import type { Tx } from "./tx.js";
  */
 export type Route = "drop" | "keep" | TopicState;
 
+/** Where the subscription's exhausted messages go now (see {@link Route}). */
 export function routeOf(state: EngineState, c: Cursor): Route {
   const name = c.record.deadLetterTopic;
   if (name === "") return "drop";

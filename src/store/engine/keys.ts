@@ -314,10 +314,12 @@ export interface MessageIdEntry {
   expireMs: number;
 }
 
+/** Encodes a {@link MessageIdEntry}. */
 export function encodeMessageIdEntry(e: MessageIdEntry): Buffer {
   return encodeF64s(e.seq, e.publishMs, e.expireMs);
 }
 
+/** Decodes a {@link MessageIdEntry} (undefined when there is none). */
 export function decodeMessageIdEntry(raw: Buffer | undefined): MessageIdEntry | undefined {
   if (!raw) return undefined;
   const [seq = 0, publishMs = 0, expireMs = 0] = decodeF64s(raw, 3);

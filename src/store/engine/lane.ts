@@ -11,6 +11,7 @@ import { RangeSet } from "./range-set.js";
 /** Lanes per subscription: priorities 0..9. */
 export const LANES = 10;
 
+/** One priority lane of a cursor (see the module comment). */
 export class Lane {
   /** Every lane seq below this is settled. Persisted with the cursor. */
   floor: number;

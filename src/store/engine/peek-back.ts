@@ -15,6 +15,7 @@ import type { EngineState, TopicState } from "./state.js";
 
 const CHUNK = 256;
 
+/** Up to `limit` available messages from the back of the delivery order (see the module comment). */
 export function peekBack(
   state: EngineState,
   r: KvReader,

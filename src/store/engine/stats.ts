@@ -42,6 +42,7 @@ function untrackedDelayed(r: KvReader, t: TopicState, c: Cursor, each: (dueMs: n
   }
 }
 
+/** The counters GetStats shows for a subscription. */
 export function subscriptionCounters(r: KvReader, t: TopicState, c: Cursor): SubscriptionCounters {
   let delayed = c.delayed;
   for (const k of c.known.values()) if (k.dueMs > c.processedMs) delayed++;

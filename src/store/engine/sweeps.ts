@@ -35,14 +35,17 @@ function any(r: KvReader, table: Table): boolean {
   return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
 }
 
+/** Read-only: has a stored message's TTL passed at `nowMs`? */
 export function ttlDue(r: KvReader, nowMs: number): boolean {
   return due(r, Table.TtlExpiry, timeSeqKey(Table.TtlExpiry, nowMs + 1, 0, 0));
 }
 
+/** Read-only: has a retained message's retention passed at `nowMs`? */
 export function retainedDue(r: KvReader, nowMs: number): boolean {
   return due(r, Table.RetainExpiry, timeSeqKey(Table.RetainExpiry, nowMs + 1, 0, 0));
 }
 
+/** Read-only: has a dedup window ended at `nowMs`? */
 export function dedupDue(r: KvReader, nowMs: number): boolean {
   return due(r, Table.DedupExpiry, dedupExpiryKey(nowMs + 1, 0, ""));
 }

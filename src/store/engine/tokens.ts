@@ -15,6 +15,7 @@ export interface LeaseToken {
 /** Most base-36 digits of each field (ids u32, seq ≤ 2^53, attempts u32). */
 const FIELD_DIGITS = [7, 11, 7] as const;
 
+/** Formats a lease token (see {@link LeaseToken}). */
 export function formatToken(t: LeaseToken): string {
   return `${t.subId.toString(36)}-${t.seq.toString(36)}-${t.attempt.toString(36)}-${t.priority}`;
 }

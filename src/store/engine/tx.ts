@@ -8,6 +8,7 @@ import type { Cursor } from "./cursor.js";
 import { writeCursor, writeHead } from "./cursor-store.js";
 import type { EngineState, TopicState } from "./state.js";
 
+/** One operation's transaction and what it touched (see the module comment). */
 export class Tx {
   private readonly heads = new Set<TopicState>();
   /** Per topic, the last seq this operation appended (durable once the write resolves). */
