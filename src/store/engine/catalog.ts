@@ -13,7 +13,7 @@ import { cursorPrefixes } from "./cursor-store.js";
 import { encodeFanOut } from "./fan-out.js";
 import type { Jobs } from "./jobs.js";
 import { topicPrefixes } from "./jobs.js";
-import { decodeU32, encodeU32, idKey, keyAfter, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
+import { decodeU32, encodeU32, idKey, keyAfter, logEndKey, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { type EngineState, subscriptionRecordCopy, TopicState, topicRecordCopy } from "./state.js";
 import { indexTopicLimits } from "./topic-limits.js";
@@ -53,6 +53,7 @@ export function createTopicRecord(
   const record: TopicRecord = { ...settings, id: allocateId(tx, "topic"), createTimeMs: tx.nowMs };
   const t = new TopicState(record, { lastSeq: 0, messages: 0, bytes: 0, logStart: 1 });
   tx.w.put(stringKey(Table.TopicName, record.name), encodeU32(record.id));
+  tx.w.put(logEndKey(record.id), Buffer.alloc(0));
   putTopic(tx, record);
   indexTopicLimits(tx, record);
   tx.state.addTopic(t);

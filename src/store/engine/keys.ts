@@ -135,6 +135,18 @@ export function seqKey(table: Table, id: number, seq: number): Buffer {
   return b;
 }
 
+/**
+ * The key after a topic's log: an empty entry that keeps every append to the log an insert
+ * before another key. LMDB then splits full pages so that 1 KiB messages fill them (three to a
+ * page) instead of leaving every page a third empty, as appends at the end of the tree do.
+ */
+export function logEndKey(topicId: number): Buffer {
+  const b = Buffer.alloc(13, 0xff);
+  b[0] = Table.Message;
+  b.writeUInt32BE(topicId, 1);
+  return b;
+}
+
 /** The seq of a {@link seqKey}. */
 export function keySeq(key: Buffer): number {
   return readU64(key, 5);

@@ -1,7 +1,7 @@
 /** Reading a topic's stored log: pages from a seq, and the first seq at or after a time. */
 import type { KvReader } from "../kv/kv.js";
 import type { LogPage } from "../store.js";
-import { idKey, keySeq, prefixEnd, seqKey, Table } from "./keys.js";
+import { keySeq, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageDataBytes, messageExpireAt, messagePublishTime } from "./message-codec.js";
 import type { EngineState, TopicState } from "./state.js";
 
@@ -9,7 +9,7 @@ import type { EngineState, TopicState } from "./state.js";
 function firstStoredFrom(r: KvReader, t: TopicState, seq: number): { seq: number; raw: Buffer } | undefined {
   const [first] = r.range({
     start: seqKey(Table.Message, t.id, Math.max(seq, t.head.logStart)),
-    end: prefixEnd(idKey(Table.Message, t.id)),
+    end: seqKey(Table.Message, t.id, t.head.lastSeq + 1),
     limit: 1,
   });
   return first ? { seq: keySeq(first.key), raw: first.value } : undefined;

@@ -43,8 +43,8 @@ export function indexTopicLimits(tx: Tx, topic: TopicRecord): void {
 
 /** The first stored messages of a topic's log (from its start), at most `limit`. */
 function oldest(r: KvReader, t: TopicState, limit: number) {
-  const prefix = idKey(Table.Message, t.id);
-  return r.range({ start: seqKey(Table.Message, t.id, t.head.logStart), end: prefixEnd(prefix), limit });
+  const end = seqKey(Table.Message, t.id, t.head.lastSeq + 1);
+  return r.range({ start: seqKey(Table.Message, t.id, t.head.logStart), end, limit });
 }
 
 /**
