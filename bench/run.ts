@@ -17,6 +17,7 @@ import { Deadline, withTimeout } from "./lib/time.js";
 import { runOkqBench } from "./okq/okq-bench.js";
 import { runStoreBench } from "./store/store-bench.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
+import { runUnaryBench, UNARY_WORKLOAD_ID } from "./unary/unary-bench.js";
 import { WORKLOADS } from "./workloads/index.js";
 import type { SharedState, Workload } from "./workloads/types.js";
 import { SWITCHYARD_CONSUMER_NOTE } from "./workloads/w2-consume.js";
@@ -146,8 +147,9 @@ async function main(): Promise<number> {
   }
   installExitHandlers();
   const workloads = WORKLOADS.filter((w) => options.only === null || options.only.includes(w.id));
-  const unknown = options.only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
-  if (unknown.length > 0 || workloads.length === 0) {
+  const unary = options.only === null || options.only.includes(UNARY_WORKLOAD_ID);
+  const unknown = options.only?.filter((id) => id !== UNARY_WORKLOAD_ID && !WORKLOADS.some((w) => w.id === id)) ?? [];
+  if (unknown.length > 0 || (workloads.length === 0 && !unary)) {
     log(`bench: unknown workload(s) ${unknown.join(", ")}; known: ${WORKLOADS.map((w) => w.id).join(", ")}`);
     return 2;
   }
@@ -175,7 +177,7 @@ async function main(): Promise<number> {
   );
   const runs: TargetRun[] = [];
   const ackMeanings = new Map<string, string>();
-  for (let run = 1; run <= options.runs; run++) {
+  for (let run = 1; run <= options.runs && workloads.length > 0; run++) {
     for (const t of loaded) {
       if (skipped.has(t.name)) continue;
       try {
@@ -199,6 +201,9 @@ async function main(): Promise<number> {
   // The GopherMQ bridge (HTTP JSON) beside Connect Publish/Pull on the same broker; see bench/gophermq.
   const gophermq = options.only === null ? await runGophermqBench({ quick: options.quick, log }) : undefined;
   if (gophermq) process.stdout.write(gophermq.markdown);
+  // W1 unary: one Publish per call under h2load, beside grpc-js and bare node:http2; see bench/unary.
+  const unaryResult = unary ? await runUnaryBench({ quick: options.quick, log }) : undefined;
+  if (unaryResult) process.stdout.write(unaryResult.markdown);
   const file =
     options.out ??
     join(new URL(".", import.meta.url).pathname, "results", `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
@@ -215,6 +220,7 @@ async function main(): Promise<number> {
     okq: okq?.rows,
     store: store?.rows,
     gophermq: gophermq?.rows,
+    unary: unaryResult?.rows,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   log(`\nbench: results in ${file}`);

@@ -12,7 +12,7 @@ checks=(
   "protoc|protobuf-compiler|Python stubs generated from proto/"
   "grpc_python_plugin|protobuf-compiler-grpc|Python gRPC stubs generated from proto/"
   "nc|netcat-openbsd|ohpq text bridge driven by netcat"
-  "curl|curl|OPQ bridge driven by curl"
+  "curl|curl|OPQ and RestMQ bridges driven by curl"
 )
 
 missing=()

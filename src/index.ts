@@ -9,6 +9,7 @@
  * await server.close();
  * ```
  */
+export { hashPassword, type Role, type UserConfig } from "./auth/index.js";
 export {
   type Config,
   ConfigError,

@@ -45,6 +45,23 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
   // The push agent drives delivery through the core only; HTTP out is its own business (node:http).
   { layer: "src/push", forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "/gen/", "@connectrpc", "lmdb"] },
+  // Users and permissions are plain rules: the server's interceptor applies them to every door.
+  {
+    layer: "src/auth",
+    forbidden: [
+      "/core/",
+      "/store/",
+      "/rpc/",
+      "/bridges/",
+      "/server/",
+      "/cli/",
+      "/config/",
+      "/gen/",
+      "@connectrpc",
+      "node:net",
+      "node:http",
+    ],
+  },
   // The client commands are a remote client: they reach the broker only through the generated
   // Connect clients over the network, like any other program.
   { layer: "src/cli/client", forbidden: ["/core/", "/store/", "/rpc/", "/server/", "/bridges/", "/push/", "lmdb"] },

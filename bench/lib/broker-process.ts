@@ -29,12 +29,30 @@ export function brokerNodeFlags(): string[] {
   return (process.env.BENCH_BROKER_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
 }
 
+/**
+ * Extra CLI flags for the broker, from the environment variable BENCH_BROKER_ARGS (space-separated,
+ * e.g. `--lean-rpc off` to measure every call through connect-node).
+ */
+export function brokerExtraArgs(): string[] {
+  return (process.env.BENCH_BROKER_ARGS ?? "").split(/\s+/).filter((f) => f !== "");
+}
+
 /** Starts a broker on loopback with data in `dataDir`; rejects (and kills it) if not ready in `timeoutMs`. */
 export async function startBrokerProcess(dataDir: string, extraArgs: readonly string[] = []): Promise<BrokerProcess> {
   const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
   const child = spawn(
     process.execPath,
-    [...brokerNodeFlags(), "--import", "tsx", "src/cli/main.ts", ...args, "--host", "127.0.0.1", ...extraArgs],
+    [
+      ...brokerNodeFlags(),
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      ...args,
+      "--host",
+      "127.0.0.1",
+      ...brokerExtraArgs(),
+      ...extraArgs,
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   trackChild(child);

@@ -9,7 +9,8 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --peers            also run the peer targets (Redis always/everysec, RabbitMQ, NATS JetStream),
                      interleaved over --runs runs, with medians and Switchyard ÷ peer ratios
   --runs N           runs per target (default 3 with --peers, else 1)
-  --only LIST        workloads to run, e.g. W1,W3 (W1 W2 W3 W4 W5 BL; W2 fills its own topic without W1)
+  --only LIST        workloads to run, e.g. W1,W3 (W1 W2 W3 W4 W5 BL W1U; W2 fills its own topic without W1;
+                     W1U: one Publish per call under h2load, see BENCHMARKS.md)
   --targets LIST     targets to run, e.g. switchyard,nats (default: switchyard, plus every peer with --peers)
   --backlog N        messages of the backlog workload (default 1000000, --quick 3000)
   --timeout-s N      time bound of one workload in seconds (default 300, --quick 30)
@@ -17,6 +18,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   -h, --help         this text
 
 Environment: BENCH_BROKER_NODE_FLAGS (extra node flags for the Switchyard broker, e.g. --cpu-prof),
+BENCH_BROKER_ARGS (extra broker flags, e.g. "--lean-rpc off"),
 BENCH_SWITCHYARD_PROTOCOL (connect, the default, or grpc).
 `;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the peer brokers the benchmark compares against (Debian packages): redis-server,
-# rabbitmq-server, nats-server. Idempotent: does nothing when all binaries are present. The
+# rabbitmq-server, nats-server; and h2load (nghttp2-client), which drives the W1 unary rows. Idempotent: does nothing when all binaries are present. The
 # benchmark starts its own private server processes; the packaged system services are not used
 # (and are not started here).
 #
@@ -9,7 +9,7 @@
 # Exits 0 when everything is installed, non-zero (with what to install) otherwise.
 set -euo pipefail
 
-PACKAGES=(redis-server rabbitmq-server nats-server)
+PACKAGES=(redis-server rabbitmq-server nats-server nghttp2-client)
 # binary -> package
 declare -A BINARIES=(
   [redis-server]=redis-server
@@ -17,6 +17,7 @@ declare -A BINARIES=(
   [/usr/lib/rabbitmq/bin/rabbitmqctl]=rabbitmq-server
   [epmd]=rabbitmq-server
   [nats-server]=nats-server
+  [h2load]=nghttp2-client
 )
 
 missing_packages() {

@@ -5,6 +5,7 @@ import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import type { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import type { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { BrokerError } from "../errors/index.js";
 
 /**
  * Typed clients of our own Protobuf services: the only way a bridge reaches the broker
@@ -57,4 +58,83 @@ export function reasonOf(e: unknown): string | undefined {
 export function metadataOf(e: unknown): Record<string, string> {
   if (!(e instanceof ConnectError)) return {};
   return e.findDetails(ErrorDetailSchema)[0]?.metadata ?? {};
+}
+
+/** The reason of a broker client error or of a {@link BrokerError} (the authenticator's). */
+export function reasonOfAny(e: unknown): string | undefined {
+  return e instanceof BrokerError ? e.reason : reasonOf(e);
+}
+
+/** The metadata of a broker client error or of a {@link BrokerError}; empty if none. */
+export function metadataOfAny(e: unknown): Record<string, string> {
+  return e instanceof BrokerError ? e.metadata : metadataOf(e);
+}
+
+/**
+ * The broker's users as an HTTP bridge uses them (README "Auth and TLS"): the server's
+ * authenticator and its `clientsAs`. A bridge never checks permissions itself: it calls as the
+ * request's principal and the server's interceptor answers.
+ */
+export interface HttpBridgeAuth<P = unknown> {
+  readonly authenticator: {
+    /** False when the broker has no users: requests then use the bridge's own clients. */
+    readonly enabled: boolean;
+    /** The `WWW-Authenticate` value that goes with a 401. */
+    readonly wwwAuthenticate: string;
+    /** The principal of an `Authorization` header (Basic or Bearer); rejects UNAUTHENTICATED. */
+    fromHttpBasic(authorization: string | undefined, peer: string): Promise<P>;
+  };
+  /** In-process clients whose calls carry `principal`. */
+  clientsAs(principal: P): BrokerClients;
+}
+
+/**
+ * The clients one HTTP request acts with: `own` (the bridge's) when auth is off, else those of
+ * the principal its `Authorization` header names. Rejects with the authenticator's
+ * UNAUTHENTICATED error (missing, malformed or wrong credentials, or a throttled `peer`).
+ */
+export async function httpRequestClients(
+  auth: HttpBridgeAuth | undefined,
+  own: BrokerClients,
+  authorization: string | undefined,
+  peer: string,
+): Promise<BrokerClients> {
+  if (!auth?.authenticator.enabled) return own;
+  return auth.clientsAs(await auth.authenticator.fromHttpBasic(authorization, peer));
+}
+
+/** What the broker answers an empty Publish by a caller its auth check lets through. */
+const LET_THROUGH = new Set(["INVALID_ARGUMENT", "TOPIC_NOT_FOUND"]);
+
+/**
+ * Asks the broker whether `clients` may publish to `topic`, storing nothing: an empty Publish.
+ * The server's auth check answers it before the core does, so the core's answer (INVALID_ARGUMENT
+ * for an empty publish, or TOPIC_NOT_FOUND) means yes; anything else is thrown: PERMISSION_DENIED
+ * or UNAUTHENTICATED, and whatever else failed (INVALID_NAME, shutting down). Bridges call it
+ * before they create a topic that a user's publish needs, so a refused user creates nothing.
+ */
+export async function checkMayPublish(clients: BrokerClients, topic: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await clients.publisher.publish({ topic, messages: [] }, signal ? { signal } : {});
+  } catch (e) {
+    if (!LET_THROUGH.has(reasonOf(e) ?? "")) throw e;
+  }
+}
+
+/**
+ * Asks the broker whether `clients` may consume from `topic`, taking nothing: a Read of at most
+ * one message, ended at once. The server's auth check answers before the core does, so
+ * TOPIC_NOT_FOUND means yes; PERMISSION_DENIED, UNAUTHENTICATED and other failures are thrown.
+ * Bridges call it before they create a subscription for a user with their own clients.
+ */
+export async function checkMayConsume(clients: BrokerClients, topic: string): Promise<void> {
+  const stop = new AbortController();
+  try {
+    const stream = clients.replay.read({ topic, follow: false, maxMessages: 1 }, { signal: stop.signal });
+    for await (const _ of stream) break;
+  } catch (e) {
+    if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+  } finally {
+    stop.abort();
+  }
 }

@@ -13,6 +13,8 @@ export interface CliIo {
   onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
   /** Ends the process at once (a second signal). */
   exit: (code: number) => never;
+  /** Subscribes to SIGHUP (`serve` reloads the TLS certificate); returns the unsubscribe function. */
+  onReload?: (handler: () => void) => () => void;
 }
 
 /** The real process. */
@@ -42,6 +44,10 @@ export const processIo: CliIo = {
     };
   },
   exit: (code) => process.exit(code),
+  onReload(handler) {
+    process.on("SIGHUP", handler);
+    return () => process.off("SIGHUP", handler);
+  },
 };
 
 /** Writes to stdout and waits for it to drain when it is full (bounded memory for streams). */

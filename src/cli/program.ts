@@ -3,6 +3,7 @@ import { EXIT } from "./client/cli-error.js";
 import { DEFAULT_SERVER } from "./client/connection.js";
 import type { CommandDeps } from "./commands/deps.js";
 import { dlqCommand } from "./commands/dlq.js";
+import { hashPasswordCommand } from "./commands/hash-password.js";
 import { pubCommand } from "./commands/pub.js";
 import { pullCommands } from "./commands/pull.js";
 import { readCommand, seekCommand, snapshotsCommand } from "./commands/replay.js";
@@ -44,8 +45,8 @@ export function createProgram(deps: CommandDeps): Command {
     .addHelpText("after", AFTER_HELP);
   const commands: Command[] = [
     serveCommand(deps),
-    // Commands that need no broker go here too: `hash-password` (src/auth) joins as
-    // hashPasswordCommand(deps), next to serve.
+    // Commands that need no broker.
+    hashPasswordCommand(deps),
     topicsCommand(deps),
     subsCommand(deps),
     statsCommand(deps),

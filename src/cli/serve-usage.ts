@@ -7,12 +7,14 @@ export const SERVE_USAGE = `Usage: switchyard serve [flags]
 
 Runs the Switchyard broker: the Protobuf API (Connect, gRPC, gRPC-web) plus /metrics and
 /healthz on one port, and the legacy bridges on theirs. When every listener is up it prints
-one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440"}  with the bound
-address of each listener that is on. Logs go to stderr. SIGINT/SIGTERM shut down
-gracefully (exit 0); a second signal exits at once (exit 1). Startup errors exit 1.
+one line to stdout, e.g.  switchyard ready {"rpc":"127.0.0.1:7440","auth":"off"}  with the
+bound address of each listener that is on ("auth":"off" when no users are configured).
+Logs go to stderr. SIGINT/SIGTERM shut down gracefully (exit 0); a second signal exits at
+once (exit 1). SIGHUP reloads the TLS certificate and key. Startup errors exit 1.
 
 Flags (a config file may set the same; flags win over it):
-  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...)
+  --config FILE                 JSON or YAML file with settings (keys: dataDir or data-dir, ...;
+                                users only here; an Oh-Please-Queue config file works as is)
   --data-dir DIR                data directory (default ${d.dataDir})
   --host ADDR                   address every listener binds to (default ${d.host})
   --port N                      RPC port (default ${d.port}; 0 picks a free port)
@@ -26,8 +28,9 @@ Flags (a config file may set the same; flags win over it):
   --gophermq-max-pending N      GopherMQ publishes get 429 while a subject has more than N
                                 pending messages (default ${d.gophermqMaxPending})
   --gophermq-idle-expiry-ms N   a GopherMQ subscriber unused this long is deleted (default ${d.gophermqIdleExpiryMs})
+  --gophermq-max-subscribers N  live GopherMQ subscribers at once; more get 429 (default ${d.gophermqMaxSubscribers})
   --metrics-max-topics N        topics with their own label in /metrics; later ones are
-                                counted as topic "other" (default ${d.metricsMaxTopics})
+                                counted with an empty topic label (default ${d.metricsMaxTopics})
   --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
@@ -38,21 +41,52 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
+                                (reloaded on SIGHUP)
+  --tls-key FILE                PEM private key of --tls-cert (both or neither)
   --ohpq-broker-id ID           broker_id on the ohpq HTTP /status (default ${d.ohpqBrokerId})
   --ohpq-max-line-bytes N       longest ohpq command line (default ${d.ohpqMaxLineBytes})
   --ohpq-ack-timeout-ms N       ohpq pending messages go back after N ms without ACK
                                 (default ${d.ohpqAckTimeoutMs}: never)
-  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed
-                                (default ${d.ohpqIdleTimeoutMs}; 0: never)
+  --ohpq-idle-timeout-ms N      close ohpq connections silent for N ms, unless subscribed or
+                                holding a pending message (default ${d.ohpqIdleTimeoutMs}; 0: never)
   --ohpq-max-connections N      most open ohpq connections (default ${d.ohpqMaxConnections})
   --opq-any-response            OPQ: any HTTP answer counts as delivered (default: a 5xx is retried)
   --opq-max-attempts N          OPQ: attempts before a message is dead-lettered (default 0: unlimited)
   --opq-dead-letter-topic NAME  OPQ: where dead letters go (default ${d.opqDeadLetterTopic})
   --opq-timeout-ms N            OPQ: time limit of one delivery attempt (default ${d.opqTimeoutMs})
   --opq-retain-ms N             OPQ: how long delivered messages stay for replay (default ${d.opqRetainMs})
+  --restmq-numeric-values MODE  RestMQ values that look like numbers come back as number
+                                (as RestMQ did) or string (default ${d.restmqNumericValues})
+  --restmq-hosts-allow LIST     address prefixes the RestMQ bridge lets in, comma-separated
+  --restmq-hosts-deny LIST      address prefixes the RestMQ bridge refuses (401)
+  --restmq-max-consumer-buffer-bytes N
+                                unsent output a RestMQ comet/websocket consumer may hold before
+                                it is dropped as too slow (default ${d.restmqMaxConsumerBufferBytes})
+  --lean-rpc on|off             lean HTTP/2 path for Publish, Pull, Ack, Nack, ModifyAckDeadline
+                                (default ${d.leanRpc}; off sends every call through connect-node)
+  --rpc-max-connections N       RPC port: most connections at once (default ${d.rpcMaxConnections})
+  --rpc-max-request-bytes-in-flight N
+                                RPC port: most request bytes being read at once, all connections
+                                (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY)
+  --http-headers-timeout-ms N   RPC port, HTTP/1.1: time to send request headers (default ${d.httpHeadersTimeoutMs})
+  --http-request-timeout-ms N   RPC port, HTTP/1.1: time to send a whole request (default ${d.httpRequestTimeoutMs})
+  --http2-idle-timeout-ms N     RPC port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
+  --http2-max-concurrent-streams N
+                                RPC port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
+  --http2-max-session-memory-mb N
+                                RPC port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
   -h, --help                    print this help
 
-Of the bridges okQ, OPQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
+Auth is on when the config file defines users (README "Auth and TLS"):
+  users:
+    - name: orders-app
+      password_hash: "scrypt$..."    # from: switchyard hash-password (or password: plain)
+      tokens: ["tok_..."]            # bearer tokens for Connect, gRPC, gRPC-web
+      roles: [publisher, subscriber] # publisher, subscriber, admin
+      topics: ["orders", "orders.*"] # names, * patterns, read_all
+
+Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
 gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready
 line lists only listeners that exist.
 `;

@@ -26,7 +26,8 @@ export function serveCommand({ io, state }: CommandDeps): Command {
 /**
  * Runs the broker until SIGINT/SIGTERM; resolves with the exit code: 0 after a graceful close,
  * 1 for a bad config, a failed start (port in use, …) or an error while closing. A second signal
- * exits 1 at once.
+ * exits 1 at once. SIGHUP reloads the TLS certificate and key (a pair that does not load is
+ * logged and the old one stays).
  */
 export async function serve(argv: readonly string[], io: CliIo): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -43,7 +44,15 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  for (const note of loaded.notes) logger.info(note);
   const server = createBrokerServer(config, { logger });
+  const stopReloads = io.onReload?.(() => {
+    server.reloadTls().catch((e: unknown) => {
+      logger.error("tls certificate not reloaded; the previous one stays", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    });
+  });
 
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
   const stop = new Promise<NodeJS.Signals>((resolve) => {
@@ -71,7 +80,8 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       return 1;
     }
     if (first) {
-      io.stdout(`switchyard ready ${JSON.stringify(first.addresses)}\n`);
+      const ready = server.authEnabled ? first.addresses : { ...first.addresses, auth: "off" };
+      io.stdout(`switchyard ready ${JSON.stringify(ready)}\n`);
       await stop;
     }
     try {
@@ -82,6 +92,7 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       return 1;
     }
   } finally {
+    stopReloads?.();
     if (signals === 0) unsubscribe();
   }
 }

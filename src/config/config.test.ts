@@ -64,9 +64,15 @@ describe("config", () => {
       "hooks.example.com, *.internal:8080,[::1]:9000",
       "--okq-qstatus",
       "nested",
+      "--tls-cert",
+      "/tmp/c.pem",
+      "--tls-key=/tmp/k.pem",
+      "--ohpq-broker-id",
+      "b1",
       "--gophermq-max-pending",
       "7",
       "--gophermq-idle-expiry-ms=60000",
+      "--gophermq-max-subscribers=500",
       "--metrics-max-topics",
       "20",
       "--metrics-max-subscriptions",
@@ -79,6 +85,27 @@ describe("config", () => {
       "1500",
       "--opq-retain-ms",
       "0",
+      "--restmq-numeric-values",
+      "string",
+      "--restmq-hosts-allow",
+      "127.0.0.1, 10.0.",
+      "--restmq-hosts-deny=all",
+      "--restmq-max-consumer-buffer-bytes",
+      "1048576",
+      "--lean-rpc=off",
+      "--rpc-max-connections",
+      "10",
+      "--rpc-max-request-bytes-in-flight",
+      "2097152",
+      "--http-headers-timeout-ms",
+      "1000",
+      "--http-request-timeout-ms=2000",
+      "--http2-idle-timeout-ms",
+      "0",
+      "--http2-max-concurrent-streams",
+      "8",
+      "--http2-max-session-memory-mb",
+      "4",
     ]);
     assert.deepEqual(
       { ...config },
@@ -100,13 +127,17 @@ describe("config", () => {
         logFormat: "json",
         pushAllowedHosts: ["hooks.example.com", "*.internal:8080", "[::1]:9000"],
         okqQstatus: "nested",
-        ohpqBrokerId: "switchyard",
+        tlsCert: "/tmp/c.pem",
+        tlsKey: "/tmp/k.pem",
+        users: undefined, // the config file only
+        ohpqBrokerId: "b1",
         ohpqMaxLineBytes: 1024 * 1024,
         ohpqAckTimeoutMs: 0,
         ohpqIdleTimeoutMs: 300_000,
         ohpqMaxConnections: 1024,
         gophermqMaxPending: 7,
         gophermqIdleExpiryMs: 60000,
+        gophermqMaxSubscribers: 500,
         metricsMaxTopics: 20,
         metricsMaxSubscriptions: 30,
         opqAnyResponse: true,
@@ -114,6 +145,18 @@ describe("config", () => {
         opqDeadLetterTopic: "dead",
         opqTimeoutMs: 1500,
         opqRetainMs: 0,
+        restmqNumericValues: "string",
+        restmqHostsAllow: ["127.0.0.1", "10.0."],
+        restmqHostsDeny: ["all"],
+        restmqMaxConsumerBufferBytes: 1048576,
+        leanRpc: "off",
+        rpcMaxConnections: 10,
+        rpcMaxRequestBytesInFlight: 2097152,
+        httpHeadersTimeoutMs: 1000,
+        httpRequestTimeoutMs: 2000,
+        http2IdleTimeoutMs: 0,
+        http2MaxConcurrentStreams: 8,
+        http2MaxSessionMemoryMb: 4,
       },
     );
   });
@@ -124,6 +167,14 @@ describe("config", () => {
     assert.throws(() => parseFlags(["--opq-any-response=yes"]), /opq-any-response/);
     assert.throws(() => validateConfig({ opqAnyResponse: "yes" as never }), /expected true or false/);
     assert.equal(validateConfig({ opqAnyResponse: "false" as never }).opqAnyResponse, false);
+  });
+
+  it("config - the HTTP/1.1 headers timeout cannot be longer than the request timeout", async () => {
+    await rejectsWith(
+      () => loadConfig(["--http-headers-timeout-ms", "5000", "--http-request-timeout-ms", "1000"]),
+      /--http-headers-timeout-ms 5000 is longer than --http-request-timeout-ms 1000/,
+    );
+    await rejectsWith(() => loadConfig(["--lean-rpc", "maybe"]), /--lean-rpc "maybe": expected one of on, off/);
   });
 
   it("config - bad values fail fast naming the flag", async () => {
@@ -148,6 +199,11 @@ describe("config", () => {
       /--push-allowed-hosts.*"http:\/\/x\/" is not one/,
     );
     await rejectsWith(() => loadConfig(["--push-allowed-hosts", "a:99999"]), /--push-allowed-hosts/);
+    await rejectsWith(() => loadConfig(["--restmq-numeric-values", "float"]), /--restmq-numeric-values "float"/);
+    await rejectsWith(
+      () => loadConfig(["--restmq-max-consumer-buffer-bytes", "1000"]),
+      /--restmq-max-consumer-buffer-bytes "1000": expected an integer from 65536/,
+    );
   });
 
   it("config - unknown flags, missing values and stray arguments are errors", () => {

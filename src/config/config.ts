@@ -1,3 +1,4 @@
+import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
 import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
@@ -30,9 +31,11 @@ export interface Config {
   readonly gophermqMaxPending: number;
   /** How long a GopherMQ subscriber may go without a fetch before its subscription is deleted. Default 1 hour. */
   readonly gophermqIdleExpiryMs: number;
-  /** Topics with their own `topic` label in `/metrics`; later ones fold into `other`. Default 500. */
+  /** Most live GopherMQ subscribers at once; a subscribe beyond it gets 429. Default 10,000. */
+  readonly gophermqMaxSubscribers: number;
+  /** Topics with their own `topic` label in `/metrics`; later ones fold into an empty label. Default 500. */
   readonly metricsMaxTopics: number;
-  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into `other`. Default 1000. */
+  /** Subscriptions with their own `subscription` label in `/metrics`; the rest fold into an empty label. Default 1000. */
   readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
@@ -54,7 +57,10 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
-  /** The `broker_id` that the ohpq HTTP interface's `/status` reports. Default `switchyard`. */
+  /**
+   * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
+   * Oh-Please-Queue config file). Default `switchyard`.
+   */
   readonly ohpqBrokerId: string;
   /** Longest ohpq command line in bytes; a longer one gets `ERROR line too long` and the connection closes. Default 1 MiB. */
   readonly ohpqMaxLineBytes: number;
@@ -74,6 +80,48 @@ export interface Config {
   readonly opqTimeoutMs: number;
   /** OPQ: how long delivered messages are kept for replay. Default 7 days. */
   readonly opqRetainMs: number;
+  /**
+   * The users (config file only). Undefined (the default): auth is off. Defined, even empty:
+   * every door asks for credentials (README "Auth and TLS").
+   */
+  readonly users: readonly UserConfig[] | undefined;
+  /** PEM certificate chain: with {@link tlsKey}, TLS on the RPC port and the TCP bridges. Reloaded on SIGHUP. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of {@link tlsCert}. */
+  readonly tlsKey: string | undefined;
+  /**
+   * How the RestMQ bridge answers values that look like numbers: `number` (default, as RestMQ,
+   * whose Redis client made `"42"` the number 42) or `string` (always the string added).
+   */
+  readonly restmqNumericValues: "number" | "string";
+  /** Address prefixes the RestMQ bridge lets in (RestMQ's `hosts_allow`; `all` matches all). Empty: no allow list. */
+  readonly restmqHostsAllow: readonly string[];
+  /** Address prefixes the RestMQ bridge refuses with 401 (RestMQ's `hosts_deny`). Empty: none. */
+  readonly restmqHostsDeny: readonly string[];
+  /** Unflushed output one RestMQ live consumer may hold before it is dropped as too slow. Default 8 MiB. */
+  readonly restmqMaxConsumerBufferBytes: number;
+  /**
+   * The lean unary path for Publish, Pull, Ack, Nack and ModifyAckDeadline over HTTP/2 (README
+   * "Architecture"): `on` (default) or `off` (everything through connect-node, for debugging).
+   */
+  readonly leanRpc: "on" | "off";
+  /** RPC port: most client connections at once (more are closed on accept). Default 1000. */
+  readonly rpcMaxConnections: number;
+  /**
+   * RPC port: most bytes of request bodies being read at once, over all connections; a call that
+   * would pass it fails with SERVER_BUSY. Never below the largest single request. Default 128 MiB.
+   */
+  readonly rpcMaxRequestBytesInFlight: number;
+  /** RPC port, HTTP/1.1: time a client has to send a request's headers. Default 20 s. */
+  readonly httpHeadersTimeoutMs: number;
+  /** RPC port, HTTP/1.1: time a client has to send a whole request. Default 120 s. */
+  readonly httpRequestTimeoutMs: number;
+  /** RPC port, HTTP/2: an idle session (no streams, no frames) is closed after this long; 0: never. Default 5 min. */
+  readonly http2IdleTimeoutMs: number;
+  /** RPC port, HTTP/2: streams one session may have open at once. Default 1000. */
+  readonly http2MaxConcurrentStreams: number;
+  /** RPC port, HTTP/2: buffer limit per session in MiB (Node's maxSessionMemory). Default 32. */
+  readonly http2MaxSessionMemoryMb: number;
 }
 
 /** The defaults of {@link Config} (design.md "The process"). */
@@ -90,6 +138,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   gophermqMetricsPort: 9001,
   gophermqMaxPending: 10,
   gophermqIdleExpiryMs: 3_600_000,
+  gophermqMaxSubscribers: 10_000,
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
@@ -109,6 +158,21 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   opqDeadLetterTopic: "opq-dead-letters",
   opqTimeoutMs: 30_000,
   opqRetainMs: 7 * 24 * 3600 * 1000,
+  users: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  restmqNumericValues: "number",
+  restmqHostsAllow: [],
+  restmqHostsDeny: [],
+  restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
+  leanRpc: "on",
+  rpcMaxConnections: 1000,
+  rpcMaxRequestBytesInFlight: 128 * 1024 * 1024,
+  httpHeadersTimeoutMs: 20_000,
+  httpRequestTimeoutMs: 120_000,
+  http2IdleTimeoutMs: 300_000,
+  http2MaxConcurrentStreams: 1000,
+  http2MaxSessionMemoryMb: 32,
 });
 
 /** A bad configuration value; the message names the flag or config key and what is expected. */
@@ -118,8 +182,19 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: unknown) => T;
 
-/** Thrown by parsers with only the expectation; the caller prefixes where the value came from. */
-class Expected extends Error {}
+/**
+ * Thrown by parsers with only the expectation; the caller prefixes where the value came from.
+ * `path` names a place inside the value (`[1].roles[0]`); `secret` values are never echoed.
+ */
+class Expected extends Error {
+  constructor(
+    message: string,
+    readonly path = "",
+    readonly secret = false,
+  ) {
+    super(message);
+  }
+}
 
 function integer(min: number, max: number): Parser<number> {
   return (raw) => {
@@ -160,6 +235,19 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+const optionalPath: Parser<string | undefined> = (raw) => (raw === undefined ? undefined : nonEmpty(raw));
+
+/** The `users` list (auth/users.ts); messages name the entry and key, never a password. */
+const users: Parser<readonly UserConfig[] | undefined> = (raw) => {
+  if (raw === undefined) return undefined;
+  try {
+    return parseUsers(raw);
+  } catch (e) {
+    if (e instanceof UserSettingError) throw new Expected(e.expected, e.path, true);
+    throw e;
+  }
+};
+
 /** A list of host patterns: a YAML/JSON list of strings, or one comma-separated string (flags). */
 const hostList: Parser<readonly string[]> = (raw) => {
   const items = typeof raw === "string" ? raw.split(",") : raw;
@@ -172,13 +260,27 @@ const hostList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(patterns);
 };
 
-/**
- * Each setting: its flag (also accepted as a config file key without the dashes) and parser.
- * A `switch` flag takes no value on the command line (`--opq-any-response`).
- */
-export const SETTINGS: {
-  readonly [K in keyof Config]: { readonly flag: string; readonly parse: Parser<Config[K]>; readonly switch?: true };
-} = {
+/** A list of address prefixes: a YAML/JSON list of strings, or one comma-separated string (flags). */
+const prefixList: Parser<readonly string[]> = (raw) => {
+  const items = typeof raw === "string" ? raw.split(",") : raw;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) {
+    throw new Expected("a list of address prefixes (e.g. 10.0.,127.0.0.1 or all), comma-separated in a flag");
+  }
+  return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
+};
+
+/** How one setting is given: its flag (also a config file key without the dashes) and parser. */
+export interface SettingSpec<T> {
+  readonly flag: string;
+  readonly parse: Parser<T>;
+  /** A `switch` flag takes no value on the command line (`--opq-any-response`). */
+  readonly switch?: true;
+  /** Only in the config file (no flag), e.g. `users`. */
+  readonly fileOnly?: boolean;
+}
+
+/** Each setting: its flag (also accepted as a config file key without the dashes) and parser. */
+export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } = {
   dataDir: { flag: "--data-dir", parse: nonEmpty },
   host: { flag: "--host", parse: nonEmpty },
   port: { flag: "--port", parse: port },
@@ -191,6 +293,7 @@ export const SETTINGS: {
   gophermqMetricsPort: { flag: "--gophermq-metrics-port", parse: bridgePort },
   gophermqMaxPending: { flag: "--gophermq-max-pending", parse: integer(0, 1_000_000_000) },
   gophermqIdleExpiryMs: { flag: "--gophermq-idle-expiry-ms", parse: integer(1000, 365 * 24 * 3_600_000) },
+  gophermqMaxSubscribers: { flag: "--gophermq-max-subscribers", parse: integer(1, 10_000_000) },
   metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
   metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
@@ -210,7 +313,34 @@ export const SETTINGS: {
   ohpqAckTimeoutMs: { flag: "--ohpq-ack-timeout-ms", parse: integer(0, 600_000) },
   ohpqIdleTimeoutMs: { flag: "--ohpq-idle-timeout-ms", parse: integer(0, 86_400_000) },
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
+  leanRpc: { flag: "--lean-rpc", parse: oneOf("on", "off") },
+  rpcMaxConnections: { flag: "--rpc-max-connections", parse: integer(1, 1_000_000) },
+  rpcMaxRequestBytesInFlight: {
+    flag: "--rpc-max-request-bytes-in-flight",
+    parse: integer(1024 * 1024, Number.MAX_SAFE_INTEGER),
+  },
+  httpHeadersTimeoutMs: { flag: "--http-headers-timeout-ms", parse: integer(100, 3_600_000) },
+  httpRequestTimeoutMs: { flag: "--http-request-timeout-ms", parse: integer(100, 3_600_000) },
+  http2IdleTimeoutMs: { flag: "--http2-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  http2MaxConcurrentStreams: { flag: "--http2-max-concurrent-streams", parse: integer(1, 1_000_000) },
+  http2MaxSessionMemoryMb: { flag: "--http2-max-session-memory-mb", parse: integer(1, 65_536) },
+  restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
+  restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },
+  restmqHostsDeny: { flag: "--restmq-hosts-deny", parse: prefixList },
+  restmqMaxConsumerBufferBytes: {
+    flag: "--restmq-max-consumer-buffer-bytes",
+    parse: integer(64 * 1024, 1024 * 1024 * 1024),
+  },
+  users: { flag: "--users", parse: users, fileOnly: true },
+  tlsCert: { flag: "--tls-cert", parse: optionalPath },
+  tlsKey: { flag: "--tls-key", parse: optionalPath },
 };
+
+/** Where a setting comes from in messages: its flag, or its key for config-file-only settings. */
+export function settingName(key: keyof Config): string {
+  const spec = SETTINGS[key];
+  return spec.fileOnly ? key : spec.flag;
+}
 
 /** The config keys, in declaration order. */
 export const CONFIG_KEYS = Object.keys(SETTINGS) as (keyof Config)[];
@@ -224,6 +354,7 @@ export function parseSetting<K extends keyof Config>(key: K, raw: unknown, where
     return SETTINGS[key].parse(raw);
   } catch (e) {
     if (!(e instanceof Expected)) throw e;
+    if (e.secret) throw new ConfigError(`invalid ${where}${e.path}: expected ${e.message}`);
     throw new ConfigError(`invalid ${where} ${JSON.stringify(raw)}: expected ${e.message}`);
   }
 }
@@ -248,9 +379,17 @@ export const LISTENER_PORTS = [
 export function validateConfig(input: Partial<Config>): Config {
   const out: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
-    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], SETTINGS[key].flag);
+    out[key] = parseSetting(key, input[key] ?? DEFAULT_CONFIG[key], settingName(key));
   }
   const config = out as unknown as Config;
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError(
+      `--http-headers-timeout-ms ${config.httpHeadersTimeoutMs} is longer than --http-request-timeout-ms ${config.httpRequestTimeoutMs}: the headers are part of the request`,
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
+  }
   const used = new Map<number, string>();
   for (const [, key] of LISTENER_PORTS) {
     const p = config[key];

@@ -3,6 +3,7 @@ import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_KEYS, type Config, ConfigError, parseSetting, SETTINGS, validateConfig } from "./config.js";
+import { fromOhpqForm, isOhpqForm } from "./ohpq-form.js";
 
 /** What the command line asked for, before the config file is read. */
 export interface ParsedFlags {
@@ -25,7 +26,9 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
   };
-  for (const key of CONFIG_KEYS) options[flagName(key)] = { type: SETTINGS[key].switch ? "boolean" : "string" };
+  for (const key of CONFIG_KEYS) {
+    if (!SETTINGS[key].fileOnly) options[flagName(key)] = { type: SETTINGS[key].switch ? "boolean" : "string" };
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
@@ -49,6 +52,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const settings: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
+    if (SETTINGS[key].fileOnly) continue;
     const raw = values[flagName(key)];
     if (raw !== undefined) settings[key] = parseSetting(key, raw, SETTINGS[key].flag);
   }
@@ -64,12 +68,18 @@ const KEY_BY_NAME = new Map<string, keyof Config>(
   ]),
 );
 
+/** Settings whose relative paths are resolved against the config file's directory. */
+const PATH_KEYS = ["dataDir", "tlsCert", "tlsKey"] as const;
+
 /**
  * Reads a config file: JSON (`.json`) or YAML (anything else; YAML is a superset of JSON).
- * Keys are the {@link Config} field names (`dataDir`) or the flag names (`data-dir`). A
- * relative `dataDir` is resolved against the file's directory.
+ * Keys are the {@link Config} field names (`dataDir`) or the flag names (`data-dir`). An
+ * unchanged Oh-Please-Queue config file (protocols.md §4.2) is accepted too and mapped (see
+ * ohpq-form.ts). Relative paths (`dataDir`, `tlsCert`, `tlsKey`) are resolved against the file's
+ * directory. What the server should log about the file (keys accepted but unused) is pushed to
+ * `notes`.
  */
-export async function readConfigFile(file: string): Promise<Partial<Config>> {
+export async function readConfigFile(file: string, notes: string[] = []): Promise<Partial<Config>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -88,14 +98,23 @@ export async function readConfigFile(file: string): Promise<Partial<Config>> {
     throw new ConfigError(`config file ${file} must hold a mapping of settings`);
   }
   const out: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(doc)) {
-    const key = KEY_BY_NAME.get(name);
-    if (!key) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
-    if (key in out) throw new ConfigError(`config file ${file}: "${name}" is set twice`);
-    out[key] = parseSetting(key, raw, `config file ${file}: ${name}`);
+  /** [setting name, value, the key as the file wrote it] */
+  let entries: [string, unknown, string][] = Object.entries(doc).map(([k, v]) => [k, v, k]);
+  if (isOhpqForm(doc as Record<string, unknown>)) {
+    const mapped = fromOhpqForm(doc as Record<string, unknown>, `config file ${file}`);
+    notes.push(...mapped.notes);
+    entries = mapped.entries;
   }
-  const dataDir = out.dataDir;
-  if (typeof dataDir === "string" && !isAbsolute(dataDir)) out.dataDir = resolve(dirname(file), dataDir);
+  for (const [name, raw, written] of entries) {
+    const key = KEY_BY_NAME.get(name);
+    if (!key) throw new ConfigError(`config file ${file}: unknown setting "${written}"`);
+    if (key in out) throw new ConfigError(`config file ${file}: "${written}" sets ${name}, which is set twice`);
+    out[key] = parseSetting(key, raw, `config file ${file}: ${written}`);
+  }
+  for (const key of PATH_KEYS) {
+    const path = out[key];
+    if (typeof path === "string" && !isAbsolute(path)) out[key] = resolve(dirname(file), path);
+  }
   return out;
 }
 
@@ -104,6 +123,8 @@ export interface LoadedConfig {
   config: Config;
   /** True when `--help` was given (the config is then the defaults plus whatever parsed). */
   help: boolean;
+  /** What the server should log about the config file (e.g. Oh-Please-Queue keys it does not use). */
+  notes: string[];
 }
 
 /**
@@ -112,7 +133,8 @@ export interface LoadedConfig {
  */
 export async function loadConfig(argv: readonly string[]): Promise<LoadedConfig> {
   const flags = parseFlags(argv);
-  if (flags.help) return { config: validateConfig(flags.settings), help: true };
-  const fromFile = flags.configFile ? await readConfigFile(flags.configFile) : {};
-  return { config: validateConfig({ ...fromFile, ...flags.settings }), help: false };
+  if (flags.help) return { config: validateConfig(flags.settings), help: true, notes: [] };
+  const notes: string[] = [];
+  const fromFile = flags.configFile ? await readConfigFile(flags.configFile, notes) : {};
+  return { config: validateConfig({ ...fromFile, ...flags.settings }), help: false, notes };
 }

@@ -101,6 +101,15 @@ export interface Broker {
    * no longer leased are skipped.
    */
   release(subscription: string, ackIds: readonly string[]): Promise<void>;
+  /**
+   * Ends leases of deliveries that can never succeed as they are (the push agent's messages
+   * without a usable target): each leaves the subscription at once, whatever its attempts, for
+   * the dead-letter topic (`switchyard-dead-letter-reason: undeliverable`, `error` as its last
+   * error) or dropped when none is set; either way it counts as dead-lettered. One whose
+   * dead-letter topic is set but cannot take it stays, as after a failed Nack (never lost).
+   * Resolves with how many left; fails like Nack for ids that are not leased.
+   */
+  reject(subscription: string, ackIds: readonly string[], error: string): Promise<number>;
   /** Calls `listener` after each subscription change; returns the unsubscribe function. */
   onSubscriptionChange(listener: (change: SubscriptionChange) => void): () => void;
   /** Registers where GetStats finds push delivery state (the push agent); undefined removes it. */

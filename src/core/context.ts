@@ -2,6 +2,7 @@ import type { PushStats, SubscriptionChange } from "../model/index.js";
 import type { Notifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import type { Clock, Logger, TimerHandle } from "../util/index.js";
+import type { DeadLetterTally } from "./dead-letter-count.js";
 import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetricsSink } from "./metrics-sink.js";
@@ -22,6 +23,8 @@ export interface CoreContext {
   streams: Map<string, Set<Outstanding>>;
   /** Timers that apply expired last-attempt leases (scheduleExpirySweep in expiry-sweep.ts). */
   expirySweeps: Map<string, TimerHandle>;
+  /** The store's dead-letter count last seen per subscription, to report growth (dead-letter-count.ts). */
+  deadLetterTally: DeadLetterTally;
   /** When a blocked dead-letter topic was last logged, per subscription (rate limit). */
   deadLetterWarnedMs: Map<string, number>;
   /** Last use of ephemeral subscriptions, for the idle sweep. */

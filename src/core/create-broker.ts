@@ -6,6 +6,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from "../util/inde
 import * as admin from "./admin-ops.js";
 import type { Broker } from "./broker.js";
 import { type CoreContext, emitSubscriptionChange } from "./context.js";
+import { forgetDeadLetterTally } from "./dead-letter-count.js";
 import { redrive } from "./dead-letter-ops.js";
 import * as delivery from "./delivery-ops.js";
 import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephemeral.js";
@@ -45,10 +46,12 @@ export function createBroker(options: BrokerOptions): Broker {
     streams: new Map(),
     idle: createIdleTracker(clock.now()),
     expirySweeps: createExpirySweeps({ clock, shutdown }),
+    deadLetterTally: new Map(),
     deadLetterWarnedMs: new Map(),
     shutdown,
     subscriptionListeners: new Set(),
   };
+  ctx.subscriptionListeners.add((change) => forgetDeadLetterTally(ctx.deadLetterTally, change));
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
   const open = () => {
@@ -140,6 +143,7 @@ export function createBroker(options: BrokerOptions): Broker {
       sweep.ensure();
     }),
     release: guard(delivery.release),
+    reject: guard(delivery.reject),
     onSubscriptionChange(listener) {
       ctx.subscriptionListeners.add(listener);
       return () => ctx.subscriptionListeners.delete(listener);

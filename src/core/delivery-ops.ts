@@ -1,9 +1,10 @@
 import { BrokerError } from "../errors/index.js";
-import type { AckTargets, Delivery, PullRequest } from "../model/index.js";
+import type { AckTargets, Delivery, PullRequest, SubscriptionInfo } from "../model/index.js";
 import type { SettleOutcome } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { countingDeadLetters } from "./dead-letter-count.js";
 import { afterLease, validateNackError } from "./dead-letter-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
@@ -25,10 +26,24 @@ export function abortError(reason: unknown): BrokerError {
   return new BrokerError("CANCELED", "the call was canceled", { cause: reason });
 }
 
+/**
+ * A push subscription is delivered by the broker (the push agent): a consumer leasing its
+ * messages would take them from the pushes, out of their order. Refused, as Pub/Sub does.
+ */
+export function refuseIfPush(sub: SubscriptionInfo): void {
+  if (sub.push === null) return;
+  throw new BrokerError(
+    "PUSH_SUBSCRIPTION",
+    `subscription "${sub.name}" is a push subscription: the broker delivers its messages itself (remove its push config to pull)`,
+    { metadata: { subscription: sub.name } },
+  );
+}
+
 /** Long-poll pull: leases what is available, else waits for a publish, a due time or the deadline. */
 export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSignal): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, req.subscription);
+  if (!req.pushAgent) refuseIfPush(sub);
   validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
@@ -46,7 +61,9 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       const seen = notifier.version(sub.topic);
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
-        const got = await store.lease(sub.name, { max, maxBytes, leaseMs, nowMs: clock.now(), autoAck: req.autoAck });
+        const got = await countingDeadLetters(ctx, sub, () =>
+          store.lease(sub.name, { max, maxBytes, leaseMs, nowMs: clock.now(), autoAck: req.autoAck }),
+        );
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);
           reportDelivered(ctx.metrics, sub.topic, sub.name, deliveries);
@@ -103,6 +120,7 @@ const OUTCOME_REASON = {
  * the first failure and lists the failed ids in the metadata.
  */
 function throwIfFailed(outcomes: SettleOutcome[], targets: AckTargets): void {
+  if (outcomes.every((o) => o === "ok")) return; // the common case allocates nothing
   const ids = [...targets.ackIds, ...targets.messageIds];
   const failed = outcomes.flatMap((o, i) =>
     o === "ok" ? [] : [{ o, id: ids[i] as string, byToken: i < targets.ackIds.length }],
@@ -155,12 +173,11 @@ export async function nack(
   validateRange("delay_ms", delayMs, 0, ctx.limits.maxAckDeadlineMs * 100);
   validateNackError(error);
   const now = ctx.clock.now();
-  const outcomes = await ctx.store.nack(
-    sub.name,
-    { tokens: targets.ackIds, messageIds: targets.messageIds },
-    now + delayMs,
-    now,
-    { failed: true, error },
+  const outcomes = await countingDeadLetters(ctx, sub, () =>
+    ctx.store.nack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, now + delayMs, now, {
+      failed: true,
+      error,
+    }),
   );
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
   ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
@@ -254,4 +271,32 @@ export async function release(ctx: CoreContext, subscription: string, ackIds: re
   await ctx.store.nack(sub.name, { tokens: ackIds, messageIds: [] }, now, now);
   releaseOutstanding(ctx, sub.name, ackIds, []);
   ctx.notifier.notify(sub.topic);
+}
+
+/**
+ * Deliveries that can never succeed as they are (see Broker.reject): they leave the subscription
+ * at once for the dead-letter topic, or are dropped; resolves with how many left.
+ */
+export async function reject(
+  ctx: CoreContext,
+  subscription: string,
+  ackIds: readonly string[],
+  error: string,
+): Promise<number> {
+  const sub = await getSubscription(ctx, subscription);
+  validateTargets({ ackIds, messageIds: [] });
+  validateNackError(error);
+  const { outcomes, left } = await countingDeadLetters(
+    ctx,
+    sub,
+    () => ctx.store.reject(sub.name, ackIds, ctx.clock.now(), error),
+    true,
+  );
+  releaseOutstanding(ctx, sub.name, ackIds, []);
+  ctx.metrics.nacked(sub.topic, sub.name, settledCount(outcomes));
+  // Ordered: the key passes on to the next message, which a consumer may wait for.
+  ctx.notifier.notify(sub.topic);
+  if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);
+  throwIfFailed(outcomes, { ackIds, messageIds: [] });
+  return left;
 }

@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { SubscriptionInfo } from "../model/index.js";
 import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
+import { countingDeadLetters } from "./dead-letter-count.js";
 
 /** Sweeps of one subscription within this many ms share one timer. */
 const BUCKET_MS = 100;
@@ -33,7 +34,7 @@ export function scheduleExpirySweep(ctx: CoreContext, sub: SubscriptionInfo, atM
   const run = () => {
     timers.delete(key);
     if (ctx.shutdown.signal.aborted) return;
-    ctx.store.applyDue(sub.name, ctx.clock.now()).then(
+    countingDeadLetters(ctx, sub, () => ctx.store.applyDue(sub.name, ctx.clock.now())).then(
       () => {
         ctx.notifier.notify(sub.topic);
         if (sub.deadLetterTopic !== "") ctx.notifier.notify(sub.deadLetterTopic);

@@ -14,6 +14,12 @@ export interface BrokerMetricsSink {
   acked(topic: string, subscription: string, messages: number): void;
   /** Messages given back as failed by a nack (or ModifyAckDeadline 0). */
   nacked(topic: string, subscription: string, messages: number): void;
+  /**
+   * Messages that used up `max_delivery_attempts` on `subscription` of `topic` (moved to the
+   * dead-letter topic, or dropped when none is set), reported when the core's operation that did
+   * it (a nack, a lease, an expiry sweep) has finished.
+   */
+  deadLettered(topic: string, subscription: string, messages: number): void;
 }
 
 /** The default sink: counts nothing. */
@@ -22,6 +28,7 @@ export const noBrokerMetrics: BrokerMetricsSink = {
   delivered() {},
   acked() {},
   nacked() {},
+  deadLettered() {},
 };
 
 /** Reports a batch of deliveries to the sink. */

@@ -3,8 +3,9 @@ import type { Delivery, SubscribeRequest } from "../model/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
+import { countingDeadLetters } from "./dead-letter-count.js";
 import { afterLease } from "./dead-letter-ops.js";
-import { abortError, toDelivery } from "./delivery-ops.js";
+import { abortError, refuseIfPush, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { reportDelivered } from "./metrics-sink.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
@@ -39,6 +40,7 @@ export async function* subscribe(
 ): AsyncGenerator<Delivery[], void, undefined> {
   const { limits, clock, store, notifier } = ctx;
   let sub = await getSubscription(ctx, req.subscription);
+  refuseIfPush(sub);
   validateRange("max_outstanding_messages", req.maxOutstandingMessages, 0, limits.maxStreamMessages);
   validateRange("max_outstanding_bytes", req.maxOutstandingBytes, 0, limits.maxStreamBytes);
   validateRange("ack_deadline_ms", req.ackDeadlineMs ?? 0, 0, limits.maxAckDeadlineMs);
@@ -74,7 +76,10 @@ export async function* subscribe(
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         // Each response fits a client's receive limit; the window bounds what the stream holds.
         const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
-        const got = (await store.lease(name, { max: room, maxBytes, leaseMs, nowMs, autoAck: false })).map(toDelivery);
+        const leased = await countingDeadLetters(ctx, sub, () =>
+          store.lease(name, { max: room, maxBytes, leaseMs, nowMs, autoAck: false }),
+        );
+        const got = leased.map(toDelivery);
         if (closed) {
           await giveBack(
             ctx,

@@ -46,7 +46,9 @@ export type Reason =
   | "INTERNAL"
   | "NO_DEAD_LETTER_TOPIC"
   | "REPLAY_LIMIT"
-  | "PUSH_ENDPOINT_NOT_ALLOWED";
+  | "PUSH_ENDPOINT_NOT_ALLOWED"
+  | "PUSH_SUBSCRIPTION"
+  | "SERVER_BUSY";
 
 /** How each reason renders: its canonical code and its HTTP status for the HTTP dialects. */
 export interface ReasonInfo {
@@ -81,6 +83,8 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
   REPLAY_LIMIT: { code: StatusCode.ResourceExhausted, httpStatus: 413 },
   PUSH_ENDPOINT_NOT_ALLOWED: { code: StatusCode.PermissionDenied, httpStatus: 403 },
+  PUSH_SUBSCRIPTION: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
+  SERVER_BUSY: { code: StatusCode.Unavailable, httpStatus: 503 },
 };
 
 /** All reasons, in table order. */

@@ -166,6 +166,11 @@ export interface PullRequest {
   autoAck: boolean;
   /** Most bytes of messages in the response (see the proto's max_bytes); 0 or absent: the server default. */
   maxBytes?: number;
+  /**
+   * Set only by the push agent, which delivers push subscriptions: anyone else's Pull of a push
+   * subscription is refused (PUSH_SUBSCRIPTION), as it would compete with the pushes.
+   */
+  pushAgent?: boolean;
 }
 
 /** A Subscribe as the core takes it. */

@@ -8,7 +8,7 @@ import {
   type SubscriptionInfo,
 } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
-import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
+import { type Clock, type Logger, silentLogger, systemClock, urlForLog } from "../util/index.js";
 import { createHttpSender, type PushSender } from "./sender.js";
 import { PushWorker } from "./worker.js";
 
@@ -92,7 +92,9 @@ export function createPushAgent(options: PushAgentOptions): PushAgent {
     if (current && !current.stopped && current.topic === sub.topic) return current.update(sub);
     await stopWorker(name);
     workers.set(name, new PushWorker(deps, sub, (gone) => void enqueue(gone)));
-    logger.info("push delivery started", { subscription: name, endpoint: sub.push.endpoint });
+    // Origin and path only: a query may carry a token under any name.
+    const endpoint = sub.push.form ? "(form.url of each message)" : urlForLog(sub.push.endpoint);
+    logger.info("push delivery started", { subscription: name, endpoint });
   }
 
   function enqueue(name: string): Promise<void> {

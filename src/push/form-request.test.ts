@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pushConfig } from "../../test/helpers/push-test-kit.js";
-import { FIELD_PREFIX, HEADER_PREFIX } from "../bridges/opq/push.js";
+import { FIELD_PREFIX, HEADER_PREFIX, TARGET_ATTRIBUTE } from "../bridges/opq/push.js";
 import type { Delivery } from "../core/index.js";
 import {
   buildFormRequest,
   FORM_FIELD_PREFIX,
   FORM_HEADER_PREFIX,
+  FORM_TARGET_ATTRIBUTE,
   FORM_URL_ATTRIBUTE,
   formBody,
   UndeliverableError,
@@ -36,6 +37,28 @@ describe("push form requests", () => {
   it("form - the OPQ bridge writes the attribute names the form push reads", () => {
     assert.equal(FIELD_PREFIX, FORM_FIELD_PREFIX);
     assert.equal(HEADER_PREFIX, FORM_HEADER_PREFIX);
+    assert.equal(TARGET_ATTRIBUTE, FORM_TARGET_ATTRIBUTE);
+  });
+
+  it("form - the target is target.url when the message has it (kept out of the body), else form.url", () => {
+    const r = buildFormRequest(
+      form,
+      delivery({ [FORM_TARGET_ATTRIBUTE]: "http://first.example/a", "form.message": "m", "form.topic": "t" }),
+      [],
+    );
+    assert.equal(r.url, "http://first.example/a");
+    assert.equal(Buffer.from(r.body).toString(), "message=m&topic=t");
+    const both = buildFormRequest(
+      form,
+      delivery({ [FORM_TARGET_ATTRIBUTE]: "http://first.example/", [FORM_URL_ATTRIBUTE]: "http://other.example/" }),
+      [],
+    );
+    assert.equal(both.url, "http://first.example/");
+    assert.equal(Buffer.from(both.body).toString(), "url=http%3A%2F%2Fother.example%2F");
+    assert.throws(
+      () => buildFormRequest(form, delivery({ [FORM_TARGET_ATTRIBUTE]: "mailto:x@y" }), []),
+      /target\.url must be an http or https URL, got mailto:/,
+    );
   });
 
   it("form - body: every form.* field, names in UTF-8 byte order, Go's QueryEscape", () => {
@@ -102,7 +125,7 @@ describe("push form requests", () => {
 
   it("form - a message that cannot be sent says why (a failed attempt, no request)", () => {
     const cases: [Record<string, string>, RegExp, string[]?][] = [
-      [{}, /has no form\.url attribute/],
+      [{}, /has no target\.url or form\.url attribute/],
       [{ [FORM_URL_ATTRIBUTE]: "http://[::1" }, /is not a URL/],
       [{ [FORM_URL_ATTRIBUTE]: "" }, /is not a URL/],
       [{ [FORM_URL_ATTRIBUTE]: "ftp://x/" }, /must be an http or https URL, got ftp:/],

@@ -6,12 +6,20 @@ import { type PushRequest, SIGNATURE_HEADER, signature } from "./request.js";
 export const FORM_FIELD_PREFIX = "form.";
 /** Attribute prefix of a request header of a `form` push (`header.User-Agent`). */
 export const FORM_HEADER_PREFIX = "header.";
-/** The attribute holding the target URL (the form field `url`, sent in the body too). */
+/**
+ * The attribute holding the target URL, kept out of the body (the OPQ bridge stores the first
+ * value of the field `url` there: a `url` sent twice is not a body field).
+ */
+export const FORM_TARGET_ATTRIBUTE = "target.url";
+/** Where the target URL is read when {@link FORM_TARGET_ATTRIBUTE} is absent: the body field `url`. */
 export const FORM_URL_ATTRIBUTE = `${FORM_FIELD_PREFIX}url`;
 /** The media type of the body of a `form` push. */
 export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
 
-/** Why a message of a `form` push cannot be sent (a failed attempt; the message says what to fix). */
+/**
+ * Why a message of a `form` push can never be sent as it is (the message says what is wrong): not
+ * retried; it leaves its subscription at once (README "Form pushes").
+ */
 export class UndeliverableError extends Error {
   override name = "UndeliverableError";
 }
@@ -20,21 +28,28 @@ export class UndeliverableError extends Error {
 const BAD_HEADER_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** The target URL of a message: its `form.url`, an absolute http(s) URL on an allowed host. */
+/**
+ * The target URL of a message: its {@link FORM_TARGET_ATTRIBUTE}, else its `form.url` (messages
+ * stored before the target had its own attribute, or published in that form by another door); an
+ * absolute http(s) URL on an allowed host.
+ */
 function targetUrl(attributes: Record<string, string>, allowedHosts: readonly string[]): URL {
-  const raw = attributes[FORM_URL_ATTRIBUTE];
-  if (raw === undefined) throw new UndeliverableError(`the message has no ${FORM_URL_ATTRIBUTE} attribute`);
+  const name = FORM_TARGET_ATTRIBUTE in attributes ? FORM_TARGET_ATTRIBUTE : FORM_URL_ATTRIBUTE;
+  const raw = attributes[name];
+  if (raw === undefined) {
+    throw new UndeliverableError(`the message has no ${FORM_TARGET_ATTRIBUTE} or ${FORM_URL_ATTRIBUTE} attribute`);
+  }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UndeliverableError(`${FORM_URL_ATTRIBUTE} is not a URL: ${JSON.stringify(raw.slice(0, 200))}`);
+    throw new UndeliverableError(`${name} is not a URL: ${JSON.stringify(raw.slice(0, 200))}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UndeliverableError(`${FORM_URL_ATTRIBUTE} must be an http or https URL, got ${url.protocol}`);
+    throw new UndeliverableError(`${name} must be an http or https URL, got ${url.protocol}`);
   }
   if (!hostAllowed(url, allowedHosts)) {
-    throw new UndeliverableError(`${FORM_URL_ATTRIBUTE} host ${url.host} is not in push-allowed-hosts`);
+    throw new UndeliverableError(`${name} host ${url.host} is not in push-allowed-hosts`);
   }
   return url;
 }
@@ -63,7 +78,7 @@ function setHeader(headers: Record<string, string>, name: string, value: string)
 
 /**
  * The request of one message of a `form` push (the OPQ form post, README "OPQ bridge"): POST to
- * the message's `form.url` with its `form.*` fields as the url-encoded body and its `header.*`
+ * the message's target URL ({@link FORM_TARGET_ATTRIBUTE}, else `form.url`) with its `form.*` fields as the url-encoded body and its `header.*`
  * attributes as headers (framing and hop-by-hop ones left out). The body is always
  * {@link FORM_CONTENT_TYPE}: a `header.Content-Type` is kept only when it names that type (its
  * parameters too). The subscription's own headers go on top; no Switchyard-* headers are added.

@@ -8,7 +8,12 @@ import { createPushAgent } from "./agent.js";
 import { isSuccess } from "./worker.js";
 
 /** A topic `t` with an ordered form push `t` (as the OPQ bridge makes it). */
-async function opqTopic(t: TestContext, push: Partial<PushSettings> = {}, maxDeliveryAttempts = 0) {
+async function opqTopic(
+  t: TestContext,
+  push: Partial<PushSettings> = {},
+  maxDeliveryAttempts = 0,
+  pushAllowedHosts: string[] = [],
+) {
   const { broker, clock } = setupCore(t);
   const sender = createFakeSender();
   if (maxDeliveryAttempts > 0) await broker.createTopic({ name: "dlq", queue: true });
@@ -23,7 +28,14 @@ async function opqTopic(t: TestContext, push: Partial<PushSettings> = {}, maxDel
       deadLetterTopic: maxDeliveryAttempts > 0 ? "dlq" : "",
     },
   });
-  const agent = createPushAgent({ broker, clock, sender, random: () => 0, logger: silentLogger });
+  const agent = createPushAgent({
+    broker,
+    clock,
+    sender,
+    random: () => 0,
+    logger: silentLogger,
+    limits: { pushAllowedHosts },
+  });
   await agent.start();
   t.after(() => agent.close(0));
   return { broker, clock, sender };
@@ -99,18 +111,63 @@ describe("push form delivery", () => {
     assert.equal((await stats(broker)).backlog, 0);
   });
 
-  it("form push - a message without a usable form.url fails without a request and blocks its topic", async (t) => {
-    const { broker, clock, sender } = await opqTopic(t);
+  it("form push - a message without a usable target never blocks its topic: dropped at once (no dead-letter topic), counted, no backoff", async (t) => {
+    const { broker, sender } = await opqTopic(t);
+    await broker.publish("t", [{ data: new Uint8Array(), orderingKey: "opq", attributes: { "form.message": "x" } }]);
+    await publish(broker, "after");
+    await flush();
+    assert.deepEqual(targets(sender), ["after"], "the next message goes out at once, without a backoff");
+    sender.calls[0]?.respond(200);
+    await flush();
+    const s = await stats(broker);
+    assert.equal(s.deadLettered, 1);
+    assert.equal(s.backlog, 0);
+    assert.equal(s.push?.consecutiveFailures, 0);
+    assert.equal(s.push?.lastError, "");
+  });
+
+  it("form push - a target host no longer allowed: the message goes to the dead-letter topic at once, whatever its attempts", async (t) => {
+    const { broker, sender } = await opqTopic(t, {}, 5, ["target.test"]);
+    await broker.publish("t", [
+      {
+        data: new Uint8Array(),
+        orderingKey: "opq",
+        attributes: { "target.url": "http://old.example/x", "form.message": "old" },
+      },
+    ]);
+    await publish(broker, "after");
+    await flush();
+    assert.deepEqual(targets(sender), ["after"]);
+    const [letter] = await broker.pull(
+      { subscription: "dlq", maxMessages: 5, waitMs: 0, ackDeadlineMs: 0, autoAck: true },
+      new AbortController().signal,
+    );
+    assert.equal(letter?.message.attributes["form.message"], "old");
+    assert.equal(letter?.message.attributes["switchyard-dead-letter-reason"], "undeliverable");
+    assert.equal(letter?.message.attributes["switchyard-dead-letter-attempts"], "1");
+    assert.equal(
+      letter?.message.attributes["switchyard-dead-letter-last-error"],
+      "target.url host old.example is not in push-allowed-hosts",
+    );
+    assert.equal((await stats(broker)).push?.lastError, "target.url host old.example is not in push-allowed-hosts");
+  });
+
+  it("form push - an undeliverable message whose dead-letter topic is gone stays, and is retried after a backoff (never lost, never hot-looped)", async (t) => {
+    const { broker, clock, sender } = await opqTopic(t, {}, 5);
+    await broker.deleteTopic("dlq");
     await broker.publish("t", [{ data: new Uint8Array(), orderingKey: "opq", attributes: { "form.message": "x" } }]);
     await publish(broker, "after");
     await flush();
     assert.equal(sender.calls.length, 0);
     const s = await stats(broker);
-    assert.equal(s.push?.lastError, "the message has no form.url attribute");
+    assert.equal(s.backlog, 2);
+    assert.equal(s.deadLettered, 0);
     assert.equal(s.push?.consecutiveFailures, 1);
-    clock.advance(100);
+    clock.advance(99);
     await flush();
-    assert.equal(sender.calls.length, 0, "still blocked: OPQ blocks its topic until a replay");
+    assert.equal((await stats(broker)).push?.consecutiveFailures, 1, "no retry before the backoff");
+    clock.advance(1);
+    await flush();
     assert.equal((await stats(broker)).push?.consecutiveFailures, 2);
   });
 

@@ -291,4 +291,38 @@ describe("push agent", () => {
     assert.equal((await subStats(broker, "s")).backlog, 0);
     assert.deepEqual(agent.subscriptions(), ["s"]);
   });
+
+  it("pause - a lease that comes back after the pause is given back at once, not held until resume", async (t) => {
+    const { broker: core, clock } = setupCore(t);
+    const sender = createFakeSender();
+    await core.createTopic({ name: "t" });
+    await core.createSubscription({ name: "s", topic: "t", push: pushConfig({ maxInFlight: 1 }) });
+    // Holds back what the worker's lease returns until the test lets it go.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const broker = new Proxy(core, {
+      get(target, prop, receiver) {
+        if (prop !== "pull") return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<Broker["pull"]>) => {
+          const got = await target.pull(...args);
+          if (got.length > 0) await gate;
+          return got;
+        };
+      },
+    });
+    const agent = createPushAgent({ broker, clock, sender, random: () => 0, logger: silentLogger });
+    await agent.start();
+    t.after(() => agent.close(0));
+    await core.publish("t", [{ data: utf8("held") }]);
+    await flush();
+    assert.equal((await subStats(core, "s")).inFlight, 1, "leased, its answer held back");
+    await core.setPaused("s", true);
+    await flush();
+    release();
+    await flush();
+    assert.equal(sender.calls.length, 0, "nothing is sent while paused");
+    assert.equal((await subStats(core, "s")).inFlight, 0, "the late lease was given back");
+  });
 });

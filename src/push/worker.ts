@@ -11,7 +11,7 @@ import {
 import { BrokerError } from "../errors/index.js";
 import { type Clock, hostAllowed, type Logger } from "../util/index.js";
 import { pushBackoffMs } from "./backoff.js";
-import { buildFormRequest } from "./form-request.js";
+import { buildFormRequest, UndeliverableError } from "./form-request.js";
 import { buildPushRequest } from "./request.js";
 import type { PushSender } from "./sender.js";
 import { settledWithin, Wakeup } from "./wakeup.js";
@@ -205,9 +205,16 @@ export class PushWorker {
           waitMs: this.deps.limits.maxWaitMs,
           ackDeadlineMs: leaseMs,
           autoAck: false,
+          pushAgent: true,
         },
         controller.signal,
       );
+      if (this.sub.paused || this.stopping) {
+        // Leased while a pause or stop came in (its abort came too late): give it back now
+        // rather than hold it, leased, until a resume.
+        await this.giveBack(got.map((d) => d.ackId));
+        return;
+      }
       const leasedAt = this.deps.clock.now();
       for (const delivery of got) this.ready.push({ delivery, leasedUntilMs: leasedAt + leaseMs });
     } catch (e) {
@@ -290,6 +297,10 @@ export class PushWorker {
           await this.giveBack([delivery.ackId]);
           return;
         }
+        if (e instanceof UndeliverableError) {
+          await this.undeliverable(delivery, truncateUtf8(e.message, MAX_NACK_ERROR_BYTES));
+          return;
+        }
         error = e instanceof Error ? e.message : String(e);
       }
       this.record(ok, status, error);
@@ -328,20 +339,51 @@ export class PushWorker {
 
   /** Nacks a failed delivery (the core applies the retry policy); later messages of its key go back too. */
   private async fail(delivery: Delivery, error: string): Promise<void> {
-    const key = this.orderKey(delivery);
-    const behind: string[] = [];
-    if (key !== undefined) {
-      for (let i = this.ready.length - 1; i >= 0; i--) {
-        const h = this.ready[i] as Held;
-        if (this.orderKey(h.delivery) === key) {
-          behind.unshift(h.delivery.ackId);
-          this.ready.splice(i, 1);
-        }
-      }
-    }
+    const behind = this.takeBehind(delivery);
     // Without a delay: the core applies the retry policy and, on the last attempt, dead-letters it with the error.
     await this.deps.broker.nack(this.name, { ackIds: [delivery.ackId], messageIds: [] }, 0, error);
     await this.giveBack(behind);
+  }
+
+  /** Takes the ready messages of the delivery's ordering key out of the ready list (they must wait for it). */
+  private takeBehind(delivery: Delivery): string[] {
+    const key = this.orderKey(delivery);
+    const behind: string[] = [];
+    if (key === undefined) return behind;
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const h = this.ready[i] as Held;
+      if (this.orderKey(h.delivery) === key) {
+        behind.unshift(h.delivery.ackId);
+        this.ready.splice(i, 1);
+      }
+    }
+    return behind;
+  }
+
+  /**
+   * A message that can never be sent as it is (a form push without a usable target): retrying it
+   * would block its subscription forever, so it leaves at once, for the dead-letter topic or
+   * dropped (counted as dead-lettered either way), and the next message goes out without a
+   * backoff. Only when the dead-letter topic cannot take it does it stay, as a failed attempt.
+   */
+  private async undeliverable(delivery: Delivery, error: string): Promise<void> {
+    const sub = this.sub;
+    const left = await this.deps.broker.reject(sub.name, [delivery.ackId], error);
+    if (left === 0) {
+      this.record(false, 0, error);
+      await this.giveBack(this.takeBehind(delivery));
+      return;
+    }
+    this.state.lastStatus = 0;
+    this.state.lastAttemptTimeMs = this.deps.clock.now();
+    this.state.lastError = error;
+    this.deps.logger.warn("push message cannot be delivered; it left its subscription", {
+      subscription: sub.name,
+      seq: delivery.message.seq,
+      id: delivery.message.id,
+      error,
+      ...(sub.deadLetterTopic === "" ? { dropped: true } : { dead_letter_topic: sub.deadLetterTopic }),
+    });
   }
 
   /** Renews the lease of a delivery that waited; false when it is no longer ours. */

@@ -77,6 +77,12 @@ export function adminService(broker: Broker, logger: Logger): ServiceImpl<typeof
       if (!req.subscription) throw invalidArgument("subscription is required", "subscription");
       const full = convert.subscriptionSettings(req.subscription) as SubscriptionSettings;
       const patch = convert.maskedPatch(full, req.updateMask?.paths ?? [], SUBSCRIPTION_FIELDS);
+      // A push config sent back as read (secret empty, hmac_secret_set true) keeps the secret.
+      const sent = req.subscription.push;
+      if (patch.push && sent?.hmacSecret === "" && sent.hmacSecretSet) {
+        const current = await broker.getSubscription(req.subscription.name);
+        patch.push = { ...patch.push, hmacSecret: current.push?.hmacSecret ?? "" };
+      }
       return { subscription: convert.subscription(await broker.updateSubscription(req.subscription.name, patch)) };
     }),
     deleteSubscription: h(async (req) => {

@@ -180,7 +180,10 @@ export function subscription(s: SubscriptionInfo): MessageInitShape<typeof Subsc
     ordered: s.ordered,
     paused: s.paused,
     expireAfterIdleMs: BigInt(s.expireAfterIdleMs),
-    push: s.push ? { ...s.push, timeoutMs: BigInt(s.push.timeoutMs) } : undefined,
+    // The secret is write-only: a read says only whether one is set.
+    push: s.push
+      ? { ...s.push, timeoutMs: BigInt(s.push.timeoutMs), hmacSecret: "", hmacSecretSet: s.push.hmacSecret !== "" }
+      : undefined,
     createTime: timestampFromMs(s.createTimeMs),
   };
 }

@@ -25,5 +25,6 @@ export function registerBrokerServices(router: ConnectRouter, { broker, logger }
 }
 
 export { type HealthOptions, registerHealth } from "./health.js";
+export { createLeanRpc, type LeanRpc, type LeanRpcOptions, requestBudgetError } from "./lean/index.js";
 export { registerReflection } from "./reflection.js";
 export { toConnectError } from "./to-connect-error.js";

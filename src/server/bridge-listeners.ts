@@ -1,14 +1,30 @@
 import type { AddressInfo } from "node:net";
+import type { Authenticator, Principal } from "../auth/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridges/bridge.js";
 import type { Config, PortSetting } from "../config/index.js";
 import type { Logger } from "../util/index.js";
 import type { ListenerSpec } from "./listen.js";
 import type { ServerMetrics } from "./metrics/index.js";
+import type { TlsSource } from "./tls-source.js";
 
 /** What the server hands every bridge listener it creates. */
 export interface BridgeListenerContext {
-  /** In-process clients of the broker's services, through the server interceptors. */
+  /**
+   * In-process clients of the broker's services, through the server interceptors, for the
+   * server's own calls (creating a bridge's implicit queues, monitoring pages): they may do
+   * everything. Calls made for a client go through {@link clientsAs}.
+   */
   clients: BrokerClients;
+  /** Checks credentials (`login`, `loginToken`, `fromHttpBasic`); `enabled` says whether auth is on. */
+  auth: Authenticator;
+  /**
+   * In-process clients whose calls carry `principal` (from `auth`): the server interceptor then
+   * answers UNAUTHENTICATED / PERMISSION_DENIED exactly as for a remote client. A bridge never
+   * checks permissions itself. The same principal always gets the same clients.
+   */
+  clientsAs(principal: Principal): BrokerClients;
+  /** TLS for the bridge's TCP listener (pass it to `createTcpListener`); undefined: plain TCP. */
+  tls: TlsSource | undefined;
   config: Config;
   logger: Logger;
   metrics: BridgeMetrics;

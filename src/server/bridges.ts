@@ -3,6 +3,7 @@ import { gophermqListener, gophermqMetricsListener } from "./gophermq-listener.j
 import { ohpqHttpListener, ohpqListener } from "./ohpq-listener.js";
 import { okqListener } from "./okq-listener.js";
 import { opqListener } from "./opq-listener.js";
+import { restmqListener } from "./restmq-listener.js";
 
 /**
  * Every listener beside the RPC port, in start order. A bridge joins the server by adding its
@@ -11,6 +12,7 @@ import { opqListener } from "./opq-listener.js";
 export const BRIDGE_LISTENERS: readonly BridgeListenerDefinition[] = [
   okqListener,
   opqListener,
+  restmqListener,
   ohpqListener,
   ohpqHttpListener,
   gophermqListener,

@@ -10,22 +10,38 @@ import { file_switchyard_v1_errors } from "../../gen/switchyard/v1/errors_pb.js"
 import { file_switchyard_v1_publisher } from "../../gen/switchyard/v1/publisher_pb.js";
 import { file_switchyard_v1_replay } from "../../gen/switchyard/v1/replay_pb.js";
 import { file_switchyard_v1_subscriber } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { createAuthenticator, SERVER_PRINCIPAL } from "../auth/index.js";
 import { type Config, validateConfig } from "../config/index.js";
 import { type Broker, createBroker, DEFAULT_LIMITS } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
 import { createPushAgent, type PushAgent } from "../push/index.js";
-import { registerBrokerServices, registerHealth, registerReflection } from "../rpc/index.js";
+import {
+  createLeanRpc,
+  registerBrokerServices,
+  registerHealth,
+  registerReflection,
+  requestBudgetError,
+} from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
-import { childLogger, type Logger, silentLogger } from "../util/index.js";
-import type { RunningBridgeListener } from "./bridge-listeners.js";
+import {
+  type ByteBudget,
+  type Clock,
+  childLogger,
+  createByteBudget,
+  type Logger,
+  silentLogger,
+} from "../util/index.js";
+import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
+import { callContextValues } from "./call-context.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
-import { createInProcessClients } from "./in-process-clients.js";
+import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
-import { peerContextValues } from "./log-interceptor.js";
 import { createServerMetrics } from "./metrics/index.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+import { createSubscriptionTopics } from "./subscription-topics.js";
+import { loadTlsSource, type TlsSource } from "./tls-source.js";
 
 /** The files whose services the RPC port serves; reflection answers from them and their imports. */
 const SERVED_FILES: readonly DescFile[] = [
@@ -48,6 +64,10 @@ export interface BrokerServerOptions {
   logger?: Logger;
   /** Opens the store. Default {@link openLmdbStore}; tests pass a wrapper to observe the store. */
   openStore?: (options: LmdbStoreOptions) => Promise<Store>;
+  /** The broker core's clock (publish times, TTLs, leases, waits). Default: the system clock; tests pass a fake one. */
+  clock?: Clock;
+  /** Time of the failed-login throttle. Default the system clock; tests inject a fake one. */
+  authClock?: Clock;
 }
 
 /** A Switchyard server: store, broker core and every listener, with an ordered graceful close. */
@@ -67,6 +87,18 @@ export interface BrokerServer {
   connections(): number;
   /** The validated config the server runs with. */
   readonly config: Config;
+  /** True when users are configured (every door asks for credentials). */
+  readonly authEnabled: boolean;
+  /**
+   * Re-reads `--tls-cert` and `--tls-key` (on SIGHUP): new connections get the new pair. Throws
+   * (keeping the old pair) when the files are missing or do not fit; resolves at once without TLS.
+   */
+  reloadTls(): Promise<void>;
+}
+
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**
@@ -86,6 +118,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   let pushAgent: PushAgent | undefined;
   let listener: OnePortListener | undefined;
   const bridges: RunningBridgeListener[] = [];
+  let tls: TlsSource | undefined;
   /** The listener key of each entry of `bridges`. */
   const bridgeKeys: string[] = [];
   const metrics = createServerMetrics({
@@ -93,17 +126,30 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     maxSubscriptionLabels: config.metricsMaxSubscriptions,
     dataDir: config.dataDir,
   });
+  const auth = createAuthenticator({
+    users: config.users,
+    logger,
+    ...(options.authClock ? { clock: options.authClock } : {}),
+  });
+  const subscriptionTopics = createSubscriptionTopics(() => broker);
   const interceptors = createServerInterceptors({
     shutdownSignal: shutdown.signal,
     logger,
     metrics: metrics.rpcInterceptor,
+    auth,
+    subscriptionTopic: subscriptionTopics.topicOf,
   });
   let starting: Promise<ListenerAddresses> | undefined;
   let closing: Promise<void> | undefined;
   let tearingDown: Promise<void> | undefined;
 
-  function buildHandler(b: Broker): NodeHandler {
+  /** Largest request the RPC port reads: one Publish may carry a whole batch, plus room for the envelope. */
+  function readMaxBytes(): number {
     const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
+    return Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024;
+  }
+
+  function buildHandler(b: Broker): NodeHandler {
     const routes = (router: ConnectRouter) => {
       registerBrokerServices(router, { broker: b, logger });
       registerHealth(router, { shutdownSignal: shutdown.signal, services: SERVED_FILES.flatMap(serviceNames) });
@@ -115,36 +161,88 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       acceptCompression: [],
       shutdownSignal: shutdown.signal,
       interceptors,
-      // Each call's peer (client address) for the request-scoped log fields.
-      contextValues: peerContextValues,
-      // One Publish may carry a whole batch; leave room for the envelope.
-      readMaxBytes: Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024,
+      // Each call's peer: host:port for the request-scoped log fields, the address for the
+      // throttle of failed logins (the lean path gives the same values).
+      contextValues: (req) => callContextValues(req.socket),
+      readMaxBytes: readMaxBytes(),
       fallback: createHttpEndpoints({ logger, shutdownSignal: shutdown.signal, metrics }),
+    });
+  }
+
+  /** The RPC port: connect-node for everything, the lean path in front of it unless `--lean-rpc off`. */
+  function createRpcListener(b: Broker, tls: TlsSource | undefined): OnePortListener {
+    // A single request of the largest size always fits when it is alone.
+    const requestBudget: ByteBudget = createByteBudget(Math.max(config.rpcMaxRequestBytesInFlight, readMaxBytes()));
+    const overBudget = () => requestBudgetError(requestBudget, logger);
+    const lean =
+      config.leanRpc === "on"
+        ? createLeanRpc({
+            broker: b,
+            logger,
+            interceptors,
+            shutdownSignal: shutdown.signal,
+            readMaxBytes: readMaxBytes(),
+            requestBudget,
+            // The same per-call values connect-node gets.
+            contextValues: (stream) => callContextValues(stream.session?.socket),
+          })
+        : undefined;
+    return createOnePortListener({
+      handler: buildHandler(b),
+      logger,
+      ...(tls ? { tls } : {}),
+      ...(lean ? { http2Streams: lean.serve } : {}),
+      requestBudget,
+      overBudget,
+      limits: {
+        maxConnections: config.rpcMaxConnections,
+        headersTimeoutMs: config.httpHeadersTimeoutMs,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        http2IdleTimeoutMs: config.http2IdleTimeoutMs,
+        http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+        http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
+      },
     });
   }
 
   async function start(): Promise<ListenerAddresses> {
     if (closing !== undefined) throw new BrokerError("SHUTTING_DOWN", "the server is closed");
     try {
+      if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+        tls = await loadTlsSource(config.tlsCert, config.tlsKey);
+      }
       store = await openStore({
         path: config.dataDir,
         durability: config.durability,
         commitObserver: metrics.storeCommit,
       });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
-      broker = createBroker({ store, logger, limits, metrics: metrics.core });
+      broker = createBroker({
+        store,
+        logger,
+        limits,
+        metrics: metrics.core,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
       pushAgent = createPushAgent({ broker, limits, logger });
       await pushAgent.start();
-      listener = createOnePortListener({ handler: buildHandler(broker), logger });
+      listener = createRpcListener(broker, tls);
       const rpc = await listener.listen(
         { name: "rpc", host: config.host, port: config.port, flag: "--port" },
         shutdown.signal,
       );
       const addresses: ListenerAddresses = { rpc: formatAddress(rpc) };
-      logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", { address: addresses.rpc });
-      const clients = createInProcessClients(broker, logger, interceptors);
-      const context = {
-        clients,
+      logger.info("rpc listener up (Connect, gRPC, gRPC-web, /metrics, /healthz)", {
+        address: addresses.rpc,
+        tls: tls ? "on" : "off",
+      });
+      logAuth();
+      const clientsAs = createInProcessClientFactory(broker, logger, interceptors);
+      const context: BridgeListenerContext = {
+        clients: clientsAs(SERVER_PRINCIPAL),
+        clientsAs,
+        auth,
+        tls,
         config,
         logger,
         metrics: metrics.bridges,
@@ -179,6 +277,18 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     } catch (e) {
       await teardown().catch(() => {});
       throw e;
+    }
+  }
+
+  function logAuth(): void {
+    if (auth.enabled) {
+      logger.info("auth on: every door asks for credentials", { users: config.users?.length ?? 0 });
+    } else if (isLoopback(config.host)) {
+      logger.info("auth off: no users are configured (define users in the config file to turn it on)");
+    } else {
+      logger.warn(
+        `auth off, and --host ${config.host} is not a loopback address: anyone who reaches these ports can publish, read and delete. Define users in the config file.`,
+      );
     }
   }
 
@@ -229,6 +339,12 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     shutdownSignal: shutdown.signal,
     connections: () => bridges.reduce((n, b) => n + b.connections(), listener?.connections() ?? 0),
     config,
+    authEnabled: auth.enabled,
+    async reloadTls() {
+      if (!tls) return;
+      await tls.reload();
+      logger.info("tls certificate reloaded", { cert: tls.files.cert });
+    },
   };
 }
 

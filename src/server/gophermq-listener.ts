@@ -7,16 +7,23 @@ import { createOnePortListener, type NodeHandler, type OnePortListener } from ".
 /** Side registry holding GopherMQ's own series, served on the gophermq-metrics port. */
 const GOPHERMQ_REGISTRY = "gophermq";
 
-/** A listener around a one-port HTTP listener; `beforeDestroy` runs within the grace period. */
-function httpListener(listener: OnePortListener, beforeDestroy?: (graceMs: number) => Promise<void>) {
+/** Time the bridge gets after the connections are gone, even when draining used up the grace period. */
+const MIN_AFTER_DESTROY_MS = 1000;
+
+/**
+ * A listener around a one-port HTTP listener. `afterDestroy` runs once every connection is gone,
+ * with what is left of the grace period (at least {@link MIN_AFTER_DESTROY_MS}): responses cut
+ * off there still give their fetched messages back before the core closes.
+ */
+function httpListener(listener: OnePortListener, afterDestroy?: (graceMs: number) => Promise<void>) {
   const running: RunningBridgeListener = {
     listen: (spec, signal) => listener.listen(spec, signal),
     stopAccepting: () => listener.stopAccepting(),
     async close(graceMs) {
       const deadline = Date.now() + graceMs;
       await listener.drain(graceMs);
-      await beforeDestroy?.(Math.max(0, deadline - Date.now()));
       await listener.destroy();
+      await afterDestroy?.(Math.max(MIN_AFTER_DESTROY_MS, deadline - Date.now()));
     },
     connections: () => listener.connections(),
   };
@@ -29,10 +36,12 @@ export const gophermqListener: BridgeListenerDefinition = {
   flag: "--gophermq-port",
   serves: "GopherMQ HTTP API",
   port: (config) => config.gophermqPort,
-  create({ clients, config, logger, metrics, serverMetrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal }) {
     const bridge = createGophermqBridge(
       {
         clients,
+        // API requests act as their HTTP Basic (or bearer) user when the broker has users.
+        auth: { authenticator: auth, clientsAs },
         logger,
         metrics,
         gophermqMetrics: createGophermqMetrics(serverMetrics.side(GOPHERMQ_REGISTRY)),
@@ -41,6 +50,7 @@ export const gophermqListener: BridgeListenerDefinition = {
       {
         maxPending: config.gophermqMaxPending,
         idleExpiryMs: config.gophermqIdleExpiryMs,
+        maxSubscribers: config.gophermqMaxSubscribers,
         maxMessageBytes: config.maxMessageBytes,
       },
     );

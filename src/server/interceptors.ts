@@ -1,5 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
-import type { Logger } from "../util/index.js";
+import { type Authenticator, createAuthenticator } from "../auth/index.js";
+import { type Logger, silentLogger } from "../util/index.js";
+import { createAuthInterceptor } from "./auth-interceptor.js";
 import { createLogInterceptor } from "./log-interceptor.js";
 import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 
@@ -7,6 +9,10 @@ import { createShutdownInterceptor } from "./shutdown-interceptor.js";
 export interface ServerInterceptorOptions {
   /** Aborted when shutdown begins. */
   shutdownSignal: AbortSignal;
+  /** Who may call what. Default: auth off. */
+  auth?: Authenticator;
+  /** The topic of a subscription (undefined: no such subscription), for per-topic permissions. */
+  subscriptionTopic?: (name: string) => Promise<string | undefined>;
   /** Where each call is logged (debug: every call; warn: server faults). Default: not logged. */
   logger?: Logger;
   /** Measures every call (the server's RPC metrics); first, so it sees every other rejection too. */
@@ -20,10 +26,15 @@ export interface ServerInterceptorOptions {
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
   // The first is the outermost: metrics see every rejection; the log sees the code a client
-  // gets (after the shutdown rule).
+  // gets (after the shutdown rule and the auth check, so refusals are logged with their reason).
   return [
     ...(options.metrics ? [options.metrics] : []),
     ...(options.logger ? [createLogInterceptor(options.logger)] : []),
     createShutdownInterceptor(options.shutdownSignal),
+    createAuthInterceptor({
+      auth: options.auth ?? createAuthenticator({ users: undefined }),
+      subscriptionTopic: options.subscriptionTopic ?? (async () => undefined),
+      logger: options.logger ?? silentLogger,
+    }),
   ];
 }

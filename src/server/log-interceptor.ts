@@ -1,5 +1,3 @@
-import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
 import {
   Code,
   ConnectError,
@@ -17,8 +15,13 @@ import { type Logger, logDebug } from "../util/index.js";
  */
 export const peerKey = createContextKey<string>("in-process", { description: "switchyard peer" });
 
-/** The `contextValues` option of the Connect adapter: records each request's peer. */
-export function peerContextValues(req: IncomingMessage | Http2ServerRequest): ContextValues {
+/**
+ * The `contextValues` option of the Connect adapter (a Node request), and of the lean RPC path (its
+ * HTTP/2 session's socket): records each request's peer.
+ */
+export function peerContextValues(req: {
+  readonly socket?: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
+}): ContextValues {
   const socket = req.socket;
   const host = socket?.remoteAddress ?? "unknown";
   const peer = host.includes(":") ? `[${host}]:${socket?.remotePort}` : `${host}:${socket?.remotePort}`;

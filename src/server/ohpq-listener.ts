@@ -5,15 +5,16 @@ import type { BridgeListenerDefinition } from "./bridge-listeners.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 import { createTcpListener } from "./tcp-listener.js";
 
-/** The "Oh, Please Queue" text bridge on `--ohpq-port` (protocols.md §4.3). */
+/** The "Oh, Please Queue" text bridge on `--ohpq-port` (protocols.md §4.3), over TLS when the server has a certificate. */
 export const ohpqListener: BridgeListenerDefinition = {
   key: "ohpq",
   flag: "--ohpq-port",
   serves: "ohpq text",
   port: (config) => config.ohpqPort,
-  create({ clients, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal, tls }) {
     const bridge = createOhpqBridge(
-      { clients, logger, metrics, shutdownSignal },
+      // AUTH logs in against the broker's users; each connection then calls as its user.
+      { clients, logger, metrics, shutdownSignal, auth, clientsAs },
       {
         maxLineBytes: config.ohpqMaxLineBytes,
         ackTimeoutMs: config.ohpqAckTimeoutMs,
@@ -21,7 +22,7 @@ export const ohpqListener: BridgeListenerDefinition = {
         maxConnections: config.ohpqMaxConnections,
       },
     );
-    const listener = createTcpListener(bridge, logger);
+    const listener = createTcpListener(bridge, logger, tls);
     return {
       listen: (spec, signal) => listener.listen(spec, signal),
       stopAccepting: () => listener.stopAccepting(),

@@ -132,6 +132,37 @@ describe("one-port listener", () => {
     assert.equal(listener.connections(), 0);
   });
 
+  it("listener - while closing, a closingHandler answers in the port's own dialect", async (t) => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler: NodeHandler = (req, res) => void held.then(() => echoVersion(req, res));
+    const listener = createOnePortListener({
+      handler,
+      logger: silentLogger,
+      closingHandler: (_req, res) => {
+        res.writeHead(503, { "Content-Length": "18" });
+        res.end("ServiceUnavailable");
+      },
+    });
+    const address = await listener.listen({ name: "opq", host: "127.0.0.1", port: 0, flag: "--opq-port" });
+    t.after(() => listener.destroy());
+    const socket = await connect(t, listener, address);
+    const all = readUntil(socket, /ServiceUnavailable$/);
+    socket.write("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => listener.inFlight() === 1);
+    listener.stopAccepting();
+    socket.write("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => listener.inFlight() === 2);
+    release();
+    const text = await all;
+    const second = text.slice(text.indexOf("HTTP/1.1 503"));
+    assert.match(second, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.equal(second.match(/connection: close/gi)?.length, 1, "Connection: close, once");
+    assert.match(second, /\r\n\r\nServiceUnavailable$/);
+  });
+
   it("listener - stopAccepting closes idle connections and refuses new ones", async (t) => {
     const { listener, address, url } = await start(t);
     const idle = await connect(t, listener, address);

@@ -10,9 +10,10 @@ export const opqListener: BridgeListenerDefinition = {
   flag: "--opq-port",
   serves: "OPQ HTTP",
   port: (config) => config.opqPort,
-  create({ clients, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal }) {
     const bridge = createOpqBridge(
-      { clients, logger, metrics, shutdownSignal },
+      // Pushes and replays act as their HTTP Basic (or bearer) user when the broker has users.
+      { clients, logger, metrics, shutdownSignal, auth: { authenticator: auth, clientsAs } },
       {
         anyResponse: config.opqAnyResponse,
         maxAttempts: config.opqMaxAttempts,
@@ -23,7 +24,11 @@ export const opqListener: BridgeListenerDefinition = {
         urlAllowed: (url) => hostAllowed(url, config.pushAllowedHosts),
       },
     );
-    const listener = createOnePortListener({ handler: bridge.handle as NodeHandler, logger });
+    const listener = createOnePortListener({
+      handler: bridge.handle as NodeHandler,
+      closingHandler: bridge.refuseWhileClosing as NodeHandler,
+      logger,
+    });
     return {
       async listen(spec, signal) {
         // Flags changed since the last run apply to every OPQ topic, not only to ones pushed to again.

@@ -2,32 +2,66 @@ import * as net from "node:net";
 import type { TcpBridge } from "../bridges/bridge.js";
 import type { Logger } from "../util/index.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
+import { createTlsAcceptor } from "./tls-accept.js";
+import type { TlsSource } from "./tls-source.js";
 
-/** A `net.Server` handing every connection to a {@link TcpBridge}. */
+/** A `net.Server` (or `tls.Server`) handing every connection to a {@link TcpBridge}. */
 export interface TcpListener {
   listen(spec: ListenerSpec, signal?: AbortSignal): Promise<net.AddressInfo>;
   /** Stops accepting new connections (open ones stay until the bridge closes them). */
   stopAccepting(): void;
-  /** Open connections. */
+  /** Open connections (TLS ones still in their handshake included). */
   connections(): number;
 }
 
 /**
  * Creates the listener of a TCP bridge (RESP, text). Sockets are half-open capable, so a client
  * that sends its commands and then shuts down its side still gets every reply; TCP_NODELAY is on
- * because replies are small and latency matters.
+ * because replies are small and latency matters. With `tls` (the server's `--tls-cert` and
+ * `--tls-key`, see `BridgeListenerContext.tls`) the port speaks TLS only, as Redis 6 serves RESP
+ * over TLS; the bridge sees the decrypted stream, and a reloaded certificate applies to new
+ * connections.
  */
-export function createTcpListener(bridge: TcpBridge, logger: Logger): TcpListener {
-  const sockets = new Set<net.Socket>();
+export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?: TlsSource): TcpListener {
+  /** Open connections: plain sockets, TCP sockets in their TLS handshake, and TLS sockets. */
+  const open = new Set<net.Socket>();
+  /** TCP sockets whose TLS handshake is not done yet (the bridge does not know them). */
+  const handshaking = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    open.add(socket);
+    socket.once("close", () => {
+      open.delete(socket);
+      handshaking.delete(socket);
+    });
+  };
   let closing = false;
+  const acceptor = tlsSource ? createTlsAcceptor(tlsSource) : undefined;
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    track(socket);
     if (closing) {
       socket.destroy();
       return;
     }
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    bridge.handleConnection(socket);
+    if (!acceptor) {
+      bridge.handleConnection(socket);
+      return;
+    }
+    handshaking.add(socket);
+    // Once TLS owns the TCP socket, the TLS socket stands for the connection.
+    const handOver = () => {
+      open.delete(socket);
+      handshaking.delete(socket);
+    };
+    acceptor.accept(
+      socket,
+      (secure) => {
+        handOver();
+        track(secure);
+        if (closing) secure.destroy();
+        else bridge.handleConnection(secure);
+      },
+      handOver,
+    );
   });
   return {
     async listen(spec, signal) {
@@ -38,7 +72,15 @@ export function createTcpListener(bridge: TcpBridge, logger: Logger): TcpListene
     stopAccepting() {
       closing = true;
       if (server.listening) server.close();
+      acceptor?.close();
+      // Connections still in their TLS handshake never reached the bridge: they go now.
+      // (A half-open capable TCP socket owned by TLS may not report its close: forget it here.)
+      for (const socket of handshaking) {
+        socket.destroy();
+        open.delete(socket);
+      }
+      handshaking.clear();
     },
-    connections: () => sockets.size,
+    connections: () => open.size,
   };
 }

@@ -14,14 +14,18 @@ export const DEAD_LETTER_ATTRIBUTES = {
   sourceId: "switchyard-dead-letter-source-id",
   /** Delivery attempts it had (decimal). */
   attempts: "switchyard-dead-letter-attempts",
-  /** How the last attempt ended: `nacked` or `lease_expired`. */
+  /** How the last attempt ended: `nacked`, `lease_expired` or `undeliverable`. */
   reason: "switchyard-dead-letter-reason",
   /** The `error` text of the nack that ended the last attempt, when it had one. */
   lastError: "switchyard-dead-letter-last-error",
 } as const;
 
-/** How the last delivery attempt of a dead-lettered message ended. */
-export type DeadLetterReason = "nacked" | "lease_expired";
+/**
+ * How the last delivery attempt of a dead-lettered message ended: nacked, its lease expired, or
+ * it can never be delivered as it is (a push message without a usable target: it left at once,
+ * whatever its attempts).
+ */
+export type DeadLetterReason = "nacked" | "lease_expired" | "undeliverable";
 
 const NAMES: ReadonlySet<string> = new Set(Object.values(DEAD_LETTER_ATTRIBUTES));
 

@@ -187,6 +187,19 @@ export interface Store extends ReplayStore {
     nowMs: number,
     options?: NackOptions,
   ): Promise<SettleOutcome[]>;
+  /**
+   * Ends leases of deliveries that can never succeed as they are (a push message without a usable
+   * target): each leaves the subscription at once, whatever its attempts, for the dead-letter
+   * topic (reason `undeliverable`, carrying `error`) or dropped when none is set, and counts as
+   * dead-lettered. One whose dead-letter topic is set but cannot take it stays on the
+   * subscription, as after a failed nack. Returns the per-token outcomes and how many left.
+   */
+  reject(
+    subscription: string,
+    tokens: readonly string[],
+    nowMs: number,
+    error: string,
+  ): Promise<{ outcomes: SettleOutcome[]; left: number }>;
   /** Moves lease deadlines to `untilMs`. */
   extend(subscription: string, tokens: readonly string[], untilMs: number, nowMs: number): Promise<SettleOutcome[]>;
   /** The earliest time a lease expires or a delayed message becomes available; undefined: none. */

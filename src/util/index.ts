@@ -1,3 +1,4 @@
+export { type ByteBudget, createByteBudget } from "./byte-budget.js";
 export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHandle } from "./clock.js";
 export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
 export { canonicalHeaderKey, UNFORWARDED_HEADERS } from "./http-headers.js";
@@ -16,4 +17,4 @@ export {
   silentLogger,
 } from "./logger.js";
 export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
-export { isSecretKey, REDACTED, redactForLog, redactText } from "./redact.js";
+export { isSecretKey, REDACTED, redactForLog, redactText, urlForLog } from "./redact.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { childLogger, createLogger, type Logger, type LoggerOptions } from "./logger.js";
-import { REDACTED, redactForLog } from "./redact.js";
+import { REDACTED, redactForLog, redactText } from "./redact.js";
 
 /** A logger writing into an array of lines. */
 function capture(options: LoggerOptions = {}) {
@@ -105,6 +105,19 @@ describe("logger", () => {
     assert.equal(first.change.subscription.push.headers["X-Trace"], "t1", "other fields stay");
     assert.equal(first.change.subscription.push.endpoint, "https://hooks.example/orders");
     assert.match(lines[2] ?? "", /https:\/\/ops:\[redacted\]@hooks\.example\/x/);
+  });
+
+  it("logger - query values under secret-like names are cut from URLs in any string", () => {
+    assert.equal(
+      redactText("POST https://h.example/x?access_token=abc&page=2&API-KEY=k1#frag failed"),
+      "POST https://h.example/x?access_token=[redacted]&page=2&API-KEY=[redacted]#frag failed",
+    );
+    assert.equal(redactText("/p?password=&x=1"), "/p?password=&x=1", "nothing to cut");
+    assert.equal(redactText("a=b&token=t"), "a=b&token=t", "not a URL's query: no ? before it");
+    assert.equal(
+      redactText("https://h/x?pass%77ord=pw1&t%6Fken=tk2"),
+      "https://h/x?pass%77ord=[redacted]&t%6Fken=[redacted]",
+    );
   });
 
   it("logger - redaction bounds what it walks: cycles, depth, long arrays, binary data", () => {

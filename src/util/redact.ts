@@ -1,8 +1,9 @@
 /**
  * Keeps secrets out of log lines. A log field may hold a whole subscription (its push config has
  * an `hmacSecret` and custom headers such as `Authorization`), a config (user passwords, tokens),
- * request headers or an error whose message quotes a URL with a password in it. Every field
- * passes through {@link redactForLog} before it is written.
+ * request headers or an error whose message quotes a URL with a password or a token in it. Every
+ * field passes through {@link redactForLog} before it is written; push endpoints are logged with
+ * {@link urlForLog}.
  */
 
 /** What a redacted value is replaced with. */
@@ -18,6 +19,9 @@ const SECRET_KEY = /(secret|password|passwd|token|authorization|cookie|apikey|cr
 /** `scheme://user:password@` inside any string: the password goes. */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]*@/gi;
 
+/** A URL's query inside any string: from `?` to whitespace, a fragment or a quote. */
+const URL_QUERY = /\?([^\s#"'<>]+)/g;
+
 /** How deep {@link redactForLog} walks; deeper values are summarised (logs stay bounded). */
 const MAX_DEPTH = 8;
 /** At most this many entries of one array or object are kept. */
@@ -30,10 +34,50 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key.toLowerCase().replace(/[-_]/g, ""));
 }
 
-/** Removes the password of every `scheme://user:password@host` in `text`, and bounds its length. */
+/** A query key as its name reads (`+` and `%XX` decoded), for {@link isSecretKey}. */
+function decodeQueryKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, " "));
+  } catch {
+    return key;
+  }
+}
+
+/** The query with the values of secret-named keys (`token=`, `access_token=`, `api-key=`, …) replaced. */
+function redactQuery(query: string): string {
+  return query
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq <= 0 || eq === pair.length - 1 || !isSecretKey(decodeQueryKey(pair.slice(0, eq)))) return pair;
+      return `${pair.slice(0, eq)}=${REDACTED}`;
+    })
+    .join("&");
+}
+
+/**
+ * Removes the password of every `scheme://user:password@host` in `text` and the values of
+ * secret-named query parameters (`?access_token=…`), and bounds its length.
+ */
 export function redactText(text: string): string {
   const bounded = text.length > MAX_STRING_CHARS ? `${text.slice(0, MAX_STRING_CHARS)}…` : text;
-  return bounded.replace(URL_PASSWORD, `$1:${REDACTED}@`);
+  return bounded
+    .replace(URL_PASSWORD, `$1:${REDACTED}@`)
+    .replace(URL_QUERY, (_match, query: string) => `?${redactQuery(query)}`);
+}
+
+/**
+ * A URL as a log line may show it: origin and path only. User info, query and fragment may carry
+ * credentials under any name (`?sig=`, `?code=`), so they are left out; text that is not a URL is
+ * cut at its first `?` or `#` and redacted as any string.
+ */
+export function urlForLog(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin === "null" ? `${u.protocol}//${u.host}` : u.origin}${u.pathname}`;
+  } catch {
+    return redactText(url.split(/[?#]/, 1)[0] ?? "");
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as http from "node:http";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import * as https from "node:https";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -13,10 +14,14 @@ import { ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 
 /** The RPC protocols of the RPC port, each with the HTTP version its client uses. */
-export type RpcProtocol = "connect" | "grpc" | "grpc-web";
+export type RpcProtocol = "connect" | "grpc" | "grpc-web" | "connect-h2" | "connect-json-h2";
 
-/** Every protocol: Connect over HTTP/1.1, gRPC over h2c, gRPC-web over HTTP/1.1. */
-export const PROTOCOLS: readonly RpcProtocol[] = ["connect", "grpc", "grpc-web"];
+/**
+ * Every protocol: Connect over HTTP/1.1, gRPC over h2c, gRPC-web over HTTP/1.1, and Connect over
+ * h2c in binary and in JSON. gRPC and Connect on h2c take the lean path for the hot methods
+ * (README "Architecture"); the others go through connect-node.
+ */
+export const PROTOCOLS: readonly RpcProtocol[] = ["connect", "grpc", "grpc-web", "connect-h2", "connect-json-h2"];
 
 /** A transport for one protocol plus a `close()` that drops its connections. */
 export interface TestTransport {
@@ -25,22 +30,52 @@ export interface TestTransport {
   close(): void;
 }
 
+/** Options of {@link createTestTransport}. */
+export interface TestTransportOptions {
+  /** The CA certificate (PEM) that signed the server's, for an `https://` base URL. */
+  ca?: string;
+  /** An `Authorization` header sent with every call (`Basic …`, `Bearer …`). */
+  authorization?: string;
+  /** The local address the client's connections come from (e.g. `127.0.0.2`, to be another peer). */
+  localAddress?: string;
+}
+
 /**
- * Creates a transport for `protocol` against `baseUrl` (`http://host:port`) with its own
- * connection pool, so a test can close exactly what it opened.
+ * Creates a transport for `protocol` against `baseUrl` (`http://host:port`, or `https://` with
+ * `options.ca`) with its own connection pool, so a test can close exactly what it opened.
  */
-export function createTestTransport(baseUrl: string, protocol: RpcProtocol): TestTransport {
-  if (protocol === "grpc") {
-    const sessionManager = new Http2SessionManager(baseUrl);
+export function createTestTransport(
+  baseUrl: string,
+  protocol: RpcProtocol,
+  options: TestTransportOptions = {},
+): TestTransport {
+  const { authorization, ca, localAddress } = options;
+  const from = localAddress === undefined ? {} : { localAddress };
+  const withAuth: Interceptor = (next) => (req) => {
+    if (authorization !== undefined) req.header.set("authorization", authorization);
+    return next(req);
+  };
+  const interceptors = [withAuth];
+  if (protocol === "grpc" || protocol === "connect-h2" || protocol === "connect-json-h2") {
+    const sessionManager = new Http2SessionManager(baseUrl, undefined, {
+      ...(ca === undefined ? {} : { ca }),
+      ...from,
+    });
+    const h2 = { baseUrl, sessionManager, interceptors, httpVersion: "2" as const };
     return {
-      transport: createGrpcTransport({ baseUrl, sessionManager }),
+      transport:
+        protocol === "grpc"
+          ? createGrpcTransport(h2)
+          : createConnectTransport({ ...h2, useBinaryFormat: protocol === "connect-h2" }),
       close: () => sessionManager.abort(),
     };
   }
-  const agent = new http.Agent({ keepAlive: true });
-  const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent } };
+  const agent =
+    ca === undefined ? new http.Agent({ keepAlive: true, ...from }) : new https.Agent({ keepAlive: true, ca, ...from });
+  const transportOptions = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors };
   return {
-    transport: protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options),
+    transport:
+      protocol === "connect" ? createConnectTransport(transportOptions) : createGrpcWebTransport(transportOptions),
     close: () => agent.destroy(),
   };
 }
@@ -57,8 +92,12 @@ export interface TestClients {
 }
 
 /** Creates {@link TestClients} for `protocol` against `baseUrl`. */
-export function createTestClients(baseUrl: string, protocol: RpcProtocol): TestClients {
-  const { transport, close } = createTestTransport(baseUrl, protocol);
+export function createTestClients(
+  baseUrl: string,
+  protocol: RpcProtocol,
+  options: TestTransportOptions = {},
+): TestClients {
+  const { transport, close } = createTestTransport(baseUrl, protocol, options);
   return {
     publisher: createClient(PublisherService, transport),
     subscriber: createClient(SubscriberService, transport),

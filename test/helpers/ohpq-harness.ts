@@ -113,6 +113,7 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
       return u;
     },
   };
+  const clientsOf = new WeakMap<TestUser, BrokerClients>();
   const bridge = createOhpqBridge<TestUser>(
     {
       clients,
@@ -122,8 +123,15 @@ export function createOhpqHarness(options: OhpqHarnessOptions = {}): OhpqHarness
       ...(auth
         ? {
             auth,
-            clientsAs: (u: TestUser) =>
-              createInProcessClients(broker, silentLogger, [...interceptors, permissionInterceptor(u)]),
+            // As the server's clientsAs: the same principal always gets the same clients.
+            clientsAs: (u: TestUser) => {
+              let made = clientsOf.get(u);
+              if (!made) {
+                made = createInProcessClients(broker, silentLogger, [...interceptors, permissionInterceptor(u)]);
+                clientsOf.set(u, made);
+              }
+              return made;
+            },
           }
         : {}),
     },

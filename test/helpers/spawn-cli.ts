@@ -27,7 +27,9 @@ export interface CliProcess {
 
 /** A running server with its ready line parsed. */
 export interface RunningCli extends CliProcess {
-  /** The JSON of the ready line: bound address per listener. */
+  /** The JSON of the ready line, whole (addresses plus `"auth":"off"` when auth is off). */
+  ready: Record<string, string>;
+  /** The bound address per listener (the ready line without its `auth` key). */
   addresses: Record<string, string>;
   /** `http://` + the rpc address. */
   baseUrl: string;
@@ -147,7 +149,8 @@ export async function startCli(args: readonly string[], options: { timeoutMs?: n
         resolve(JSON.parse(m[1] as string) as Record<string, string>);
       });
     });
-    return { ...proc, addresses, baseUrl: `http://${addresses.rpc}` };
+    const { auth: _auth, ...listeners } = addresses;
+    return { ...proc, ready: addresses, addresses: listeners, baseUrl: `http://${addresses.rpc}` };
   } catch (e) {
     await proc.stop("SIGKILL");
     throw e;

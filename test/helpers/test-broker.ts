@@ -3,7 +3,7 @@
  * test. It replaces the construction every core test file used to repeat.
  */
 import type { TestContext } from "node:test";
-import { type Broker, type BrokerLimits, createBroker } from "../../src/core/index.js";
+import { type Broker, type BrokerLimits, type BrokerMetricsSink, createBroker } from "../../src/core/index.js";
 import { createMemoryStore, type Store } from "../../src/store/index.js";
 import { createFakeClock, type FakeClock, type Logger } from "../../src/util/index.js";
 
@@ -13,6 +13,8 @@ export interface TestBrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** Default: silent. */
   logger?: Logger;
+  /** Where the broker reports what it did. Default: nowhere. */
+  metrics?: BrokerMetricsSink;
   /** Wraps the memory store before the broker gets it (to count or fail calls). */
   wrapStore?: (store: Store) => Store;
 }
@@ -40,6 +42,7 @@ export function startTestBroker(t: TestContext, options: TestBrokerOptions = {})
     clock,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   t.after(async () => {
     await broker.close();

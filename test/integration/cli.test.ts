@@ -30,7 +30,8 @@ describe("cli", () => {
     assert.deepEqual(Object.keys(cli.addresses), ["rpc"]);
     assert.match(cli.addresses.rpc ?? "", /^127\.0\.0\.1:\d+$/);
     assert.notEqual(cli.addresses.rpc, "127.0.0.1:0");
-    assert.equal(cli.stdout(), `switchyard ready ${JSON.stringify(cli.addresses)}\n`);
+    assert.deepEqual(cli.ready, { ...cli.addresses, auth: "off" }, "no users: the ready line says auth is off");
+    assert.equal(cli.stdout(), `switchyard ready ${JSON.stringify(cli.ready)}\n`);
     const res = await fetch(`${cli.baseUrl}/healthz`, { headers: { connection: "close" } });
     assert.equal(await res.text(), "ok\n");
     const exit = await cli.stop("SIGTERM");
@@ -113,6 +114,9 @@ describe("cli", () => {
       "--durability",
       "--max-message-bytes",
       "--log-level",
+      "--tls-cert",
+      "--tls-key",
+      "--ohpq-broker-id",
     ]) {
       assert.ok(help.stdout.includes(flag), `${flag} missing from --help`);
     }

@@ -131,6 +131,11 @@ describe("gophermq doors", () => {
       dataDir,
       port: 0,
       okqPort: "off",
+      // Every other bridge off too: their default ports may be taken on a shared machine.
+      opqPort: "off",
+      restmqPort: "off",
+      ohpqPort: "off",
+      ohpqHttpPort: "off",
       gophermqPort: 0,
       gophermqMetricsPort: "off",
       durability: "flush",

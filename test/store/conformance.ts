@@ -15,6 +15,7 @@ import { modelCases } from "./conformance/model.js";
 import { orderedLinesCases } from "./conformance/ordered-lines.js";
 import { orderingFilterCases } from "./conformance/ordering-filter.js";
 import { peekBackCases } from "./conformance/peek-back.js";
+import { rejectCases } from "./conformance/reject.js";
 import { replayCases } from "./conformance/replay.js";
 import { replayModelCases } from "./conformance/replay-model.js";
 import { retentionCases } from "./conformance/retention.js";
@@ -43,6 +44,7 @@ export function describeStoreConformance(
     describe("ttl", () => ttlCases(factory));
     describe("model", () => modelCases(factory));
     describe("dead letters", () => deadLetterCases(factory));
+    describe("reject", () => rejectCases(factory));
     describe("replay", () => replayCases(factory));
     describe("retention", () => retentionCases(factory));
     describe("replay model", () => replayModelCases(factory));

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bindBody, bindJsonText, decodeUtf8LikeGo } from "./bind.js";
+import { bindBody, bindJsonText } from "./bind.js";
+import { decodeUtf8LikeGo } from "./go-utf8.js";
 import { badSubject } from "./subject.js";
 
-const JSON_HEAD = { contentType: "application/json", contentLength: 10 };
+const JSON_HEAD = { contentType: "application/json", contentLength: 10, rawQuery: "" };
 const bind = (text: string) => bindJsonText(text, ["subject", "data"] as const);
 
 describe("gophermq bind", () => {
@@ -56,7 +57,9 @@ describe("gophermq bind", () => {
   it("gophermq bind - framing and content type as Echo's binder", () => {
     const body = Buffer.from('{"subject":"a"}');
     const fields = ["subject"] as const;
-    assert.deepEqual(bindBody({ contentType: "", contentLength: 0 }, Buffer.alloc(0), fields), { subject: "" });
+    assert.deepEqual(bindBody({ contentType: "", contentLength: 0, rawQuery: "" }, Buffer.alloc(0), fields), {
+      subject: "",
+    });
     assert.deepEqual(bindBody(JSON_HEAD, body, fields), { subject: "a" });
     assert.deepEqual(bindBody({ ...JSON_HEAD, contentType: "application/json; charset=UTF-8" }, body, fields), {
       subject: "a",
@@ -66,11 +69,11 @@ describe("gophermq bind", () => {
     assert.equal(bindBody({ ...JSON_HEAD, contentType: "application/xml" }, body, fields), undefined);
     // Chunked (length unknown) and empty: the decoder meets the end at once.
     assert.equal(bindBody({ ...JSON_HEAD, contentLength: -1 }, Buffer.alloc(0), fields), undefined);
-    const form = { contentType: "application/x-www-form-urlencoded", contentLength: 9 };
+    const form = { contentType: "application/x-www-form-urlencoded", contentLength: 9, rawQuery: "" };
     assert.deepEqual(bindBody(form, Buffer.from("subject=a"), fields), { subject: "" });
     assert.equal(bindBody(form, Buffer.from("a=1;b=2"), fields), undefined);
     assert.equal(bindBody(form, Buffer.from("a=%zz"), fields), undefined);
-    const multipart = { contentType: "multipart/form-data; boundary=x", contentLength: 9 };
+    const multipart = { contentType: "multipart/form-data; boundary=x", contentLength: 9, rawQuery: "" };
     assert.deepEqual(bindBody(multipart, Buffer.from("--x--\r\n"), fields), { subject: "" });
     assert.equal(bindBody({ ...multipart, contentType: "multipart/form-data" }, body, fields), undefined);
   });

@@ -1,11 +1,13 @@
-import { isUtf8 } from "node:buffer";
-import { utf8SequenceLength } from "./go-json.js";
+import { multipartFormParses } from "./go-multipart.js";
+import { goQueryParses, parseMediaType } from "./go-query.js";
+import { asBuffer, decodeUtf8LikeGo } from "./go-utf8.js";
 
 /**
  * Reading a GopherMQ request body the way GopherMQ's Echo `Bind` does (docs/gophermq.md "Request
  * bodies"): a body of length 0 binds nothing; `application/json…` is decoded as Go decodes JSON
- * into a struct of string fields; form bodies bind nothing; any other content type, or any
- * decoding error, is a bind error (answered 400 `request's body is invalid`).
+ * into a struct of string fields; form bodies bind nothing but must parse as Go's
+ * `Request.ParseForm` / `ParseMultipartForm` parse them; any other content type, or any decoding
+ * error, is a bind error (answered 400 `request's body is invalid`).
  */
 
 /** The request's framing and type, as the binder needs them. */
@@ -14,6 +16,8 @@ export interface BodyHead {
   contentType: string;
   /** Go's `Request.ContentLength`: the header's value, 0 for a body-less HTTP/1.1 request, -1 when unknown (chunked). */
   contentLength: number;
+  /** The request target's raw query (after the first `?`, "" for none); Go's ParseForm parses it too. */
+  rawQuery: string;
 }
 
 /** Field values by name; a field the body does not set is "". */
@@ -21,28 +25,6 @@ export type BoundFields<F extends string> = Record<F, string>;
 
 /** Go's `unicode.IsSpace` subset the JSON scanner skips. */
 const isWs = (c: string | undefined) => c === " " || c === "\t" || c === "\n" || c === "\r";
-
-/**
- * Decodes bytes as Go turns JSON text into strings: valid UTF-8 as it is, every byte of an
- * invalid sequence as U+FFFD (one per byte, unlike WHATWG decoding).
- */
-export function decodeUtf8LikeGo(body: Uint8Array): string {
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (isUtf8(buf)) return buf.toString("utf8");
-  let out = "";
-  let run = 0;
-  for (let i = 0; i < buf.length; ) {
-    const width = utf8SequenceLength(buf, i);
-    if (width > 0) {
-      i += width;
-      continue;
-    }
-    out += `${buf.toString("utf8", run, i)}\ufffd`;
-    i++;
-    run = i;
-  }
-  return out + buf.toString("utf8", run);
-}
 
 /** End of the JSON string starting at `i` (a `"`), or -1 if it does not end or holds a control character. */
 function scanString(t: string, i: number): number {
@@ -55,8 +37,15 @@ function scanString(t: string, i: number): number {
   return -1;
 }
 
-/** End of the JSON value starting at `i` by its structure only (JSON.parse checks the rest), or -1. */
-function scanValue(t: string, i: number): number {
+/** Go's `maxNestingDepth`: its scanner fails past this many open objects and arrays. */
+export const MAX_JSON_DEPTH = 10_000;
+
+/**
+ * End of the JSON value starting at `i` by its structure only (JSON.parse checks the rest), or
+ * -1. `maxDepth` is how many objects and arrays may be open inside it (Go counts every level,
+ * the enclosing object included, against {@link MAX_JSON_DEPTH}, even in a field it ignores).
+ */
+function scanValue(t: string, i: number, maxDepth: number): number {
   const first = t[i];
   if (first === '"') return scanString(t, i);
   if (first === "{" || first === "[") {
@@ -67,8 +56,9 @@ function scanValue(t: string, i: number): number {
         const end = scanString(t, j);
         if (end < 0) return -1;
         j = end - 1;
-      } else if (c === "{" || c === "[") depth++;
-      else if (c === "}" || c === "]") {
+      } else if (c === "{" || c === "[") {
+        if (++depth > maxDepth) return -1;
+      } else if (c === "}" || c === "]") {
         depth--;
         if (depth === 0) return j + 1;
       }
@@ -120,7 +110,7 @@ export function bindJsonText<F extends string>(text: string, fields: readonly F[
     if (text[j] !== ":") return undefined;
     j++;
     while (isWs(text[j])) j++;
-    const valueEnd = scanValue(text, j);
+    const valueEnd = scanValue(text, j, MAX_JSON_DEPTH - 1);
     if (valueEnd < 0) return undefined;
     let key: unknown;
     let value: unknown;
@@ -145,14 +135,33 @@ export function bindJsonText<F extends string>(text: string, fields: readonly F[
   }
 }
 
-/** Go's `url.ParseQuery` accepts the form body (no `;` separators, valid `%XX` escapes). */
-function formParses(body: string): boolean {
-  for (const part of body.split("&")) {
-    if (part === "") continue;
-    if (part.includes(";")) return false;
-    if (/%(?![0-9a-fA-F]{2})/.test(part)) return false;
+/** Go's `maxFormSize`: a larger url-encoded body is an error ("http: POST too large"). */
+const MAX_FORM_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Go's `Request.ParseForm` for a POST succeeds: the Content-Type parses as a media type; when it
+ * is `application/x-www-form-urlencoded`, the body (at most 10 MiB) parses as a query; and the
+ * URL's query parses (no `;` separators, valid `%XX` escapes).
+ */
+function parseFormSucceeds(head: BodyHead, body: Uint8Array): boolean {
+  const media = parseMediaType(head.contentType || "application/octet-stream");
+  if (!media) return false;
+  if (media.type === "application/x-www-form-urlencoded") {
+    if (body.length > MAX_FORM_BYTES) return false;
+    if (!goQueryParses(asBuffer(body).toString("latin1"))) return false;
   }
-  return true;
+  return goQueryParses(head.rawQuery);
+}
+
+/**
+ * Go's `Request.ParseMultipartForm` succeeds: ParseForm does (the query), the type is exactly
+ * `multipart/form-data` with a `boundary`, and the body reads as a multipart form.
+ */
+function parseMultipartFormSucceeds(head: BodyHead, body: Uint8Array): boolean {
+  if (!parseFormSucceeds(head, body)) return false;
+  const media = parseMediaType(head.contentType);
+  const boundary = media?.type === "multipart/form-data" ? media.params.get("boundary") : undefined;
+  return boundary !== undefined && multipartFormParses(asBuffer(body), boundary);
 }
 
 /**
@@ -168,11 +177,10 @@ export function bindBody<F extends string>(
   if (head.contentLength === 0) return empty;
   const type = head.contentType;
   if (type.startsWith("application/json")) return bindJsonText(decodeUtf8LikeGo(body), fields);
-  if (type.startsWith("application/x-www-form-urlencoded")) {
-    // The request structs have no `form` tags: a form binds nothing, but must parse.
-    return formParses(Buffer.from(body).toString("latin1")) ? empty : undefined;
-  }
-  if (type.startsWith("multipart/form-data")) return /;\s*boundary=/i.test(type) ? empty : undefined;
+  // The request structs have no `form` tags: a form binds nothing, but must parse as Echo's
+  // FormParams parses it.
+  if (type.startsWith("application/x-www-form-urlencoded")) return parseFormSucceeds(head, body) ? empty : undefined;
+  if (type.startsWith("multipart/form-data")) return parseMultipartFormSucceeds(head, body) ? empty : undefined;
   // Echo would decode XML into the untagged fields; this bridge does not (docs/gophermq.md).
   return undefined;
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { BodyHead } from "./bind.js";
 import { type GoJsonValue, goJsonBody } from "./go-json.js";
+import { goQueryHasKey } from "./go-query.js";
 
 /** An HTTP/1.1 or HTTP/2 (h2c) request, as the one-port listener hands them over. */
 export type GopherRequest = IncomingMessage | Http2ServerRequest;
@@ -20,33 +21,27 @@ export function routePath(url: string): string {
   return q < 0 ? target : target.slice(0, q);
 }
 
-function unescapeQuery(s: string): string | undefined {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Echo indents JSON when the query has a `pretty` key (any value; Go's query parsing, `;` parts skipped). */
+/**
+ * Echo indents JSON when the query has a `pretty` key (any value): Go's `URL.Query()`, which
+ * drops pairs whose key or value does not unescape and those with `;`.
+ */
 export function wantsPretty(url: string): boolean {
   const q = url.indexOf("?");
   if (q < 0) return false;
-  for (const part of url.slice(q + 1).split("&")) {
-    if (part === "" || part.includes(";")) continue;
-    const eq = part.indexOf("=");
-    if (unescapeQuery(eq < 0 ? part : part.slice(0, eq)) === "pretty") return true;
-  }
-  return false;
+  return goQueryHasKey(url.slice(q + 1), "pretty");
 }
 
 /** The body framing Go would see: `Content-Length`, else 0 for a plain HTTP/1.1 request, else unknown (-1). */
 export function bodyHead(req: GopherRequest): BodyHead {
   const contentType = String(req.headers["content-type"] ?? "");
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  const rawQuery = q < 0 ? "" : url.slice(q + 1);
   const declared = req.headers["content-length"];
-  if (declared !== undefined && /^\d+$/.test(String(declared))) return { contentType, contentLength: Number(declared) };
+  if (declared !== undefined && /^\d+$/.test(String(declared)))
+    return { contentType, contentLength: Number(declared), rawQuery };
   const chunked = req.headers["transfer-encoding"] !== undefined;
-  return { contentType, contentLength: req.httpVersionMajor === 1 && !chunked ? 0 : -1 };
+  return { contentType, contentLength: req.httpVersionMajor === 1 && !chunked ? 0 : -1, rawQuery };
 }
 
 /** The request body, or `too-large` as soon as it passes `maxBytes` (the rest is not read). */
@@ -90,4 +85,23 @@ export function sendNoContent(res: GopherResponse, status: number, headers: Reco
 /** Sends `{"message": text}`, Echo's error body. */
 export function sendMessage(req: GopherRequest, res: GopherResponse, status: number, text: string): void {
   sendJson(req, res, status, { message: text });
+}
+
+/**
+ * Echo's answer for missing or refused credentials (its BasicAuth middleware's `{"message":
+ * "Unauthorized"}`), with `challenge` as `WWW-Authenticate`, `Retry-After` (seconds) when
+ * `retryAfterMs` is set (the address is slowed down after failed logins), and `Connection: close`
+ * on HTTP/1.1 when the body was left unread.
+ */
+export function sendUnauthorized(
+  req: GopherRequest,
+  res: GopherResponse,
+  challenge: string,
+  retryAfterMs: number,
+  bodyUnread: boolean,
+): void {
+  const headers: Record<string, string> = { "www-authenticate": challenge };
+  if (retryAfterMs > 0) headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
+  if (bodyUnread && req.httpVersionMajor === 1) headers.connection = "close";
+  sendJson(req, res, 401, { message: "Unauthorized" }, headers);
 }

@@ -10,6 +10,8 @@ export type PublishOutcome =
   | { kind: "no-subscriber" }
   /** The data is larger than the broker's message limit (checked before anything else). */
   | { kind: "too-large" }
+  /** The bridge holds as many publishes (or bytes) waiting to be stored as it may: try later. */
+  | { kind: "busy" }
   /** The broker refused or failed; `error` is what the client call threw. */
   | { kind: "failed"; error: unknown };
 
@@ -23,6 +25,10 @@ export interface SubjectPublisherOptions {
   maxBatchMessages?: number;
   /** Most data bytes in one broker Publish. Default 8 MiB (half the broker's batch limit). */
   maxBatchBytes?: number;
+  /** Most publishes waiting or being stored, over all subjects. Default 10,000. */
+  maxQueuedMessages?: number;
+  /** Most data bytes waiting or being stored, over all subjects (one publish always fits). Default 64 MiB. */
+  maxQueuedBytes?: number;
 }
 
 /** Publishes GopherMQ messages with GopherMQ's overflow arithmetic. */
@@ -33,6 +39,8 @@ export interface SubjectPublisher {
    * subject has a subscriber. Never rejects: failures are outcomes.
    */
   publish(clients: BrokerClients, subject: string, data: Uint8Array): Promise<PublishOutcome>;
+  /** True when a publish of `bytes` would be queued now rather than refused as busy. */
+  admits(bytes: number): boolean;
   /** Publishes queued or being checked. */
   inFlight(): number;
 }
@@ -45,23 +53,32 @@ interface Job {
 
 /**
  * Creates the publisher. Per subject, publishes run in rounds: a round takes every publish that
- * is waiting (up to the batch limits), reads the subject's pending count once (the backlog of
- * every subscription of its topic, from GetStats), admits publishes in arrival order exactly as
+ * is waiting (up to the batch limits), reads the subject's pending count once (the messages of
+ * every subscription of its topic not yet delivered, from GetStats), admits publishes in arrival order exactly as
  * GopherMQ's locked counter would (a publish is refused while the count is above MaxPending, and
  * each admitted one adds one per subscriber), and stores the admitted ones in one broker Publish.
  * The next round starts when that commit is done, so no count is read while this bridge's own
- * messages are half-committed, and concurrent publishes still share commits.
+ * messages are half-committed, and concurrent publishes still share commits. The queues are
+ * bounded over all subjects (`maxQueuedMessages`, `maxQueuedBytes`): beyond them a publish is
+ * refused at once as `busy`.
  */
 export function createSubjectPublisher(options: SubjectPublisherOptions, logger: Logger): SubjectPublisher {
   const maxBatchMessages = options.maxBatchMessages ?? 1000;
   const maxBatchBytes = options.maxBatchBytes ?? 8 * 1024 * 1024;
+  const maxQueuedMessages = options.maxQueuedMessages ?? 10_000;
+  const maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
   const queues = new Map<string, Job[]>();
   let pending = 0;
+  let pendingBytes = 0;
+  const admits = (bytes: number) =>
+    pending < maxQueuedMessages && (pending === 0 || pendingBytes + bytes <= maxQueuedBytes);
 
   async function pendingAndSubscribers(clients: BrokerClients, subject: string) {
     const stats = await clients.admin.getStats({ topics: [subject] });
     let count = 0;
-    for (const s of stats.subscriptions) count += Number(s.backlog);
+    // Pending as GopherMQ counts it: not yet fetched. Messages leased by a fetch whose answer is
+    // on its way count as fetched (they are acked once it is out, or come back if it fails).
+    for (const s of stats.subscriptions) count += Math.max(0, Number(s.backlog) - Number(s.inFlight));
     return { count, subscribers: stats.subscriptions.length };
   }
 
@@ -129,13 +146,16 @@ export function createSubjectPublisher(options: SubjectPublisherOptions, logger:
   return {
     publish(clients, subject, data) {
       if (data.length > options.maxMessageBytes) return Promise.resolve({ kind: "too-large" });
+      if (!admits(data.length)) return Promise.resolve({ kind: "busy" });
       pending++;
+      pendingBytes += data.length;
       return new Promise<PublishOutcome>((resolve) => {
         const job: Job = {
           clients,
           data,
           done: (outcome) => {
             pending--;
+            pendingBytes -= data.length;
             resolve(outcome);
           },
         };
@@ -149,6 +169,7 @@ export function createSubjectPublisher(options: SubjectPublisherOptions, logger:
         void drain(subject, fresh);
       });
     },
+    admits,
     inFlight: () => pending,
   };
 }

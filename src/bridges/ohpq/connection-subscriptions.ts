@@ -46,11 +46,25 @@ export class ConnectionSubscriptions implements SubscriptionHost {
   }
 
   /** Adds a SUB; its stream starts at the next {@link startAdded}. */
-  add(queue: string): void {
-    const clients = this.owner.clients() as BrokerClients;
+  add(queue: string, clients = this.owner.clients() as BrokerClients): void {
     const sub = new QueueSubscription(this, queue, clients, this.pending.leaseMs);
     this.subs.set(queue, sub);
     this.toStart.push(sub);
+  }
+
+  /**
+   * A new login: every SUB's stream ends (the broker takes back what it holds, and its pushed
+   * messages are no longer pending) and a new one, acting as `clients`, starts at the next
+   * {@link startAdded}. Pushes of the old streams not yet written are dropped.
+   */
+  reopenAll(clients: BrokerClients): void {
+    const queues = [...this.subs.keys()];
+    this.stopAll();
+    for (const queue of queues) {
+      const held = this.pending.get(queue);
+      if (held?.source === "stream") this.pending.drop(held);
+      this.add(queue, clients);
+    }
   }
 
   /** Starts the streams of the SUBs added since the last call (their `OK subscribed` is written). */
@@ -77,9 +91,10 @@ export class ConnectionSubscriptions implements SubscriptionHost {
   /** The slot of `queue` emptied: a stashed delivery moves in, or a waiting stream may open. */
   slotFreed(queue: string): void {
     const next = this.stash.get(queue);
-    if (next !== undefined && !this.owner.ending()) {
+    const sub = this.subs.get(queue);
+    if (next !== undefined && sub !== undefined && !this.owner.ending()) {
       this.stash.delete(queue);
-      this.show(queue, next);
+      this.show(queue, next, sub.clients);
       return;
     }
     const waiters = this.slotWaiters.get(queue);
@@ -120,9 +135,10 @@ export class ConnectionSubscriptions implements SubscriptionHost {
   }
 
   deliver(queue: string, m: ReceivedMessage, stream: QueueSubscription): void {
-    if (this.owner.ending() || !m.message) return; // the stream is stopping: the broker takes it back
+    // The connection or the stream is stopping (or replaced after a new login): the broker takes it back.
+    if (this.owner.ending() || !m.message || this.subs.get(queue) !== stream) return;
     if (!this.pending.get(queue)) {
-      this.show(queue, m);
+      this.show(queue, m, stream.clients);
       return;
     }
     if (!this.stash.has(queue)) {
@@ -135,21 +151,32 @@ export class ConnectionSubscriptions implements SubscriptionHost {
     stream.restart();
   }
 
-  streamEnded(queue: string): void {
+  streamEnded(queue: string, stream: QueueSubscription): void {
+    if (this.subs.get(queue) !== stream) return; // stopped and replaced: what it held is not the connection's now
     this.stash.delete(queue);
     const held = this.pending.get(queue);
     if (held?.source === "stream") this.pending.drop(held);
   }
 
-  /** Makes a stream's message pending and queues its `MESSAGE` line. */
-  private show(queue: string, m: ReceivedMessage): void {
+  refused(queue: string, stream: QueueSubscription): void {
+    if (this.subs.get(queue) !== stream) return;
+    this.ctx.logger.info("ohpq: a SUB ended: its user may not read the queue", { queue });
+    stream.stop();
+    this.subs.delete(queue);
+    this.stash.delete(queue);
+    const held = this.pending.get(queue);
+    if (held?.source === "stream") this.pending.drop(held);
+  }
+
+  /** Makes a stream's message pending (held by the stream's `clients`) and queues its `MESSAGE` line. */
+  private show(queue: string, m: ReceivedMessage, clients: BrokerClients): void {
     if (!m.message) return;
     const held: PendingMessage = {
       queue,
       ackId: m.ackId,
       data: m.message.data,
       source: "stream",
-      clients: this.owner.clients() as BrokerClients,
+      clients,
       shown: false,
     };
     this.pending.put(held);

@@ -31,13 +31,20 @@ export interface OhpqOptions {
   drainTimeoutMs?: number;
   /**
    * How long a connection may send nothing before it is closed (`ERROR idle timeout`); a
-   * connection with a `SUB` is never idle (it waits for pushes). 0: never. Default 5 min.
+   * connection with a `SUB` (it waits for pushes) or a pending message (its consumer is working
+   * on it: closing would redeliver it, an ack timeout the spec leaves off by default) is never
+   * idle. 0: never. Default 5 min.
    */
   idleTimeoutMs?: number;
   /** Open connections at most; one more gets `ERROR too many connections` and is closed. Default 1,024. */
   maxConnections?: number;
   /** Queues one connection may `SUB` to. Default 64. */
   maxSubscriptions?: number;
+  /**
+   * Messages one connection may hold pending from `GET` at once (one per queue); a `GET` of
+   * another queue beyond it answers `ERROR too many pending messages`. Default 64.
+   */
+  maxPendingMessages?: number;
   /**
    * When set, a pending message not acked within this time goes back to its queue (redelivered
    * with its delivery count raised), as if the connection had closed. 0: off (the default), a
@@ -67,6 +74,7 @@ export function resolveOhpqOptions(o: OhpqOptions): ResolvedOhpqOptions {
     idleTimeoutMs: o.idleTimeoutMs ?? 300_000,
     maxConnections: o.maxConnections ?? 1024,
     maxSubscriptions: o.maxSubscriptions ?? 64,
+    maxPendingMessages: o.maxPendingMessages ?? 64,
     ackTimeoutMs: o.ackTimeoutMs ?? 0,
     pendingLeaseMs: o.pendingLeaseMs ?? 60_000,
     clock: o.clock ?? systemClock,
@@ -86,6 +94,8 @@ export interface OhpqContext {
   readonly authRequired: boolean;
   /** The clients of a connection before `AUTH` (used only when auth is off). */
   readonly anonymousClients: BrokerClients;
+  /** The bridge's own clients, for what no user asks for (reading a queue's settings); never a user's data. */
+  readonly bridgeClients: BrokerClients;
   /** Checks credentials; resolves with the clients that act as that user. Rejects on bad credentials. */
   login(user: string, password: string, peer: string): Promise<BrokerClients>;
   /** The next connection id (logs). */

@@ -27,6 +27,10 @@ export const REPLY = {
   messageTooLarge: "ERROR message too large\n",
   /** Ours: the queue is at a limit whose policy rejects new messages. */
   queueFull: "ERROR queue full\n",
+  /** Ours: GET or SUB of a queue whose messages the broker pushes (an OPQ topic, a push subscription). */
+  pushQueue: "ERROR queue is push-delivered\n",
+  /** Ours: a `GET` that would hold more pending messages than the per-connection limit. */
+  tooManyPending: "ERROR too many pending messages\n",
   /** Ours: a `SUB` over the per-connection limit. */
   tooManySubscriptions: "ERROR too many subscriptions\n",
   /** Ours: the answer to every command once shutdown has begun; the connection then closes. */
@@ -53,6 +57,7 @@ const BY_REASON: Readonly<Record<string, ReplyLine>> = {
   PAYLOAD_TOO_LARGE: REPLY.messageTooLarge,
   BATCH_TOO_LARGE: REPLY.messageTooLarge,
   BACKLOG_FULL: REPLY.queueFull,
+  PUSH_SUBSCRIPTION: REPLY.pushQueue,
   SHUTTING_DOWN: REPLY.shuttingDown,
 };
 

@@ -43,6 +43,7 @@ export function createOhpqBridge<P>(deps: OhpqBridgeDeps<P>, options: OhpqOption
     shutdownSignal: deps.shutdownSignal,
     authRequired: auth?.enabled === true,
     anonymousClients: deps.clients,
+    bridgeClients: deps.clients,
     async login(user, password, peer) {
       if (!auth?.enabled || !clientsAs) return deps.clients;
       return clientsAs(await auth.login(user, password, peer));

@@ -49,6 +49,18 @@ export class PendingSlots {
     return o.ackTimeoutMs > 0 ? o.ackTimeoutMs : o.pendingLeaseMs;
   }
 
+  /** Slots filled now (GET's and SUB's). */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Slots filled by GET now (SUB's are bounded by the connection's SUBs). */
+  heldByGet(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.message.source === "get") n++;
+    return n;
+  }
+
   /** The pending message of `queue`, if any. */
   get(queue: string): PendingMessage | undefined {
     return this.slots.get(queue)?.message;
@@ -89,6 +101,15 @@ export class PendingSlots {
    */
   async releaseAll(): Promise<void> {
     this.closed = true;
+    await this.giveBackAll();
+  }
+
+  /**
+   * Empties every slot without `onFree` and gives the messages leased by GET back to their queues
+   * at once (a new login: nothing leased under the old one stays pending); a SUB stream's
+   * messages go back when the stream ends.
+   */
+  async giveBackAll(): Promise<void> {
     const held = [...this.slots.values()];
     this.slots.clear();
     for (const slot of held) this.ctx.options.clock.clearTimer(slot.timer);

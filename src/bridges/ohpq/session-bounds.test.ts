@@ -69,11 +69,12 @@ describe("ohpq session bounds", () => {
     await h.connect().roundtrip("PING\n", "PONG\n");
   });
 
-  it("ohpq bounds - a silent connection is closed after the idle timeout; its pending message goes back", async (t) => {
+  it("ohpq bounds - a silent connection is closed after the idle timeout", async (t) => {
     const h = harness(t, { ohpq: { idleTimeoutMs: 10_000 } });
     const c = h.connect();
     await c.roundtrip("PUB idle x\n", "OK\n");
     await c.roundtrip("GET idle\n", "MESSAGE idle x\n");
+    await c.roundtrip("ACK idle\n", "OK\n");
     h.clock.advance(9_000);
     await c.roundtrip("PING\n", "PONG\n"); // input restarts the clock
     h.clock.advance(9_999);
@@ -82,13 +83,49 @@ describe("ohpq session bounds", () => {
     h.clock.advance(1);
     await c.expect("ERROR idle timeout\n");
     await c.closed();
-    const deadline = Date.now() + 2_000;
-    let inFlight = 1n;
-    while (inFlight > 0n && Date.now() < deadline) {
-      await sleep(5);
-      inFlight = (await h.clients.admin.getStats({ topics: ["idle"] })).subscriptions[0]?.inFlight ?? 1n;
-    }
-    await h.connect().roundtrip("GET idle\n", "MESSAGE idle x\n");
+  });
+
+  it("ohpq bounds - a connection holding a GET's pending message is never idle (no ack timeout by default)", async (t) => {
+    const h = harness(t, { ohpq: { idleTimeoutMs: 10_000 } });
+    const c = h.connect();
+    await c.roundtrip("PUB held x\n", "OK\n");
+    await c.roundtrip("GET held\n", "MESSAGE held x\n");
+    h.clock.advance(60_000);
+    await sleep(10);
+    assert.equal(c.buffered().length, 0, "still open: the consumer is working on its message");
+    await c.roundtrip("ACK held\n", "OK\n");
+    assert.equal((await h.clients.admin.getStats({ topics: ["held"] })).subscriptions[0]?.deadLettered, 0n);
+    // Once nothing is pending, silence counts again (from the last input).
+    h.clock.advance(10_000);
+    await c.expect("ERROR idle timeout\n");
+    await c.closed();
+  });
+
+  it("ohpq bounds - with an ack timeout, a pending message goes back first, then the idle timeout applies", async (t) => {
+    const h = harness(t, { ohpq: { idleTimeoutMs: 10_000, ackTimeoutMs: 30_000 } });
+    const c = h.connect();
+    await c.roundtrip("PUB slow x\n", "OK\n");
+    await c.roundtrip("GET slow\n", "MESSAGE slow x\n");
+    h.clock.advance(20_000);
+    await sleep(10);
+    assert.equal(c.buffered().length, 0, "pending: not idle");
+    h.clock.advance(10_000); // the ack timeout: the message goes back, the slot empties
+    await sleep(10);
+    h.clock.advance(10_000);
+    await c.expect("ERROR idle timeout\n");
+    await c.closed();
+    await h.connect().roundtrip("GET slow\n", "MESSAGE slow x\n");
+  });
+
+  it("ohpq bounds - GET's pending messages per connection are capped: ERROR too many pending messages", async (t) => {
+    const h = harness(t, { ohpq: { maxPendingMessages: 2 } });
+    const c = h.connect();
+    await c.roundtrip("PUB a 1\nPUB b 2\nPUB c 3\n", "OK\nOK\nOK\n");
+    await c.roundtrip("GET a\nGET b\nGET c\n", "MESSAGE a 1\nMESSAGE b 2\nERROR too many pending messages\n");
+    await c.roundtrip("GET a\n", "MESSAGE a 1\n"); // the one it holds, shown again
+    await c.roundtrip("ACK a\nGET c\n", "OK\nMESSAGE c 3\n");
+    // Nothing was leased by the refused GET.
+    assert.equal((await h.clients.admin.getStats({ topics: ["c"] })).subscriptions[0]?.inFlight, 1n);
   });
 
   it("ohpq bounds - a connection with a SUB is never idle", async (t) => {
@@ -168,6 +205,21 @@ describe("ohpq session bounds", () => {
     assert.deepEqual(
       got.messages.slice(0, 3).map((m) => Buffer.from(m.message?.data ?? []).toString()),
       ["m0", "m1", "m2"],
+    );
+  });
+
+  it("ohpq bounds - pipelined PUBs into a queue near its limit answer as one-by-one PUBs would", async (t) => {
+    const h = harness(t);
+    await h.clients.admin.createTopic({ name: "full", queue: true, maxMessages: 2n });
+    const c = h.connect();
+    await c.roundtrip(
+      "PUB full a\nPUB full b\nPUB full c\nPUB full d\n",
+      "OK\nOK\nERROR queue full\nERROR queue full\n",
+    );
+    const got = await h.clients.subscriber.pull({ subscription: "full", maxMessages: 10 });
+    assert.deepEqual(
+      got.messages.map((m) => Buffer.from(m.message?.data ?? []).toString()),
+      ["a", "b"],
     );
   });
 

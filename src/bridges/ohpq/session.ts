@@ -97,6 +97,16 @@ export class OhpqSession implements CommandSession {
     this.subs.add(queue);
   }
 
+  async switchUser(clients: BrokerClients): Promise<void> {
+    const before = this.clients;
+    this.clients = clients;
+    if (before === undefined || before === clients) return;
+    // The old login's streams end (the broker takes back what they hold) and reopen as the new
+    // user after this reply; what GET holds goes back through the old user's clients.
+    this.subs.reopenAll(clients);
+    await this.pending.giveBackAll();
+  }
+
   // --- input ----------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
@@ -247,7 +257,8 @@ export class OhpqSession implements CommandSession {
     if (this.finished) return;
     const { clock, idleTimeoutMs } = this.ctx.options;
     const left = this.lastInputMs + idleTimeoutMs - clock.now();
-    if (left > 0 || this.running || this.subs.size > 0) {
+    // A SUB waits for pushes; a pending message is being worked on (closing would redeliver it).
+    if (left > 0 || this.running || this.subs.size > 0 || this.pending.size > 0) {
       this.armIdleTimer(left > 0 ? left : idleTimeoutMs);
       return;
     }

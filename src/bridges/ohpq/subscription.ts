@@ -12,6 +12,8 @@ export interface SubscriptionHost {
   deliver(queue: string, message: ReceivedMessage, stream: QueueSubscription): void;
   /** The stream of `subscription` ended: its leases went back to the queue, forget them. */
   streamEnded(queue: string, stream: QueueSubscription): void;
+  /** The broker refused the stream's user (PERMISSION_DENIED, UNAUTHENTICATED): the SUB ends for good. */
+  refused(queue: string, stream: QueueSubscription): void;
 }
 
 /** Waits after a failed stream: from 250 ms, doubling, at most 30 s. */
@@ -33,7 +35,8 @@ export class QueueSubscription {
   constructor(
     private readonly host: SubscriptionHost,
     readonly queue: string,
-    private readonly clients: BrokerClients,
+    /** The clients of the login that made this stream (its user's). */
+    readonly clients: BrokerClients,
     private readonly leaseMs: number,
   ) {}
 
@@ -71,7 +74,11 @@ export class QueueSubscription {
           for (const m of res.messages) this.host.deliver(this.queue, m, this);
         }
       } catch (e) {
-        if (!signal.aborted && !stream.signal.aborted && !ctx.shutdownSignal.aborted) await this.failed(e);
+        if (!signal.aborted && !stream.signal.aborted && !ctx.shutdownSignal.aborted) {
+          const reason = reasonOfAny(e);
+          if (reason === "PERMISSION_DENIED" || reason === "UNAUTHENTICATED") this.host.refused(this.queue, this);
+          else await this.failed(e);
+        }
       } finally {
         signal.removeEventListener("abort", onStop);
         stream.abort();
@@ -80,11 +87,13 @@ export class QueueSubscription {
     }
   }
 
-  /** After a stream error: recreate a deleted queue, then wait before the next try. */
+  /** After a stream error: recreate a deleted queue (deleted through another door), then wait before the next try. */
   private async failed(e: unknown): Promise<void> {
     const { ctx } = this.host;
-    if (isAbsent(e)) await ctx.queues.ensure(this.queue).catch(() => {});
-    else
+    if (isAbsent(e)) {
+      ctx.queues.forget(this.queue);
+      await ctx.queues.ensure(this.queue).catch(() => {});
+    } else
       ctx.logger.warn("ohpq: a SUB stream failed; reopening", { queue: this.queue, reason: reasonOfAny(e), error: e });
     const wait = this.retryMs;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);

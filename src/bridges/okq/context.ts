@@ -12,12 +12,16 @@ import type { Reply } from "./resp-encoder.js";
 export type QstatusFormat = "string" | "nested";
 
 /**
- * Checks RESP `AUTH`/`HELLO AUTH` credentials. The seam for the broker's users (the auth issue):
- * until then the bridge runs with no authenticator, which behaves like Redis with no password set.
+ * Checks RESP `AUTH`/`HELLO AUTH` credentials against the broker's users. Without one the
+ * bridge behaves like Redis with no password set (auth off).
  */
 export interface OkqAuthenticator {
-  /** Resolves true when `username`/`password` name a user of the broker. */
-  check(username: string, password: string): Promise<boolean>;
+  /**
+   * The clients the connection's commands then use (their calls carry the user, so the broker
+   * decides what each may do), or undefined when the credentials are wrong. `peer`: the client's
+   * address (repeated failures from one peer are slowed down).
+   */
+  login(username: string, password: string, peer: string): Promise<BrokerClients | undefined>;
 }
 
 /** Options of the okQ bridge. Every field has a default. */
@@ -73,9 +77,19 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
   };
 }
 
+/** Broker calls merged across the connections of one user per event-loop turn (see coalescer.ts). */
+export interface OkqCalls {
+  publish: Coalesced<OutgoingMessage, PublishResult>;
+  pull: Coalesced<null, ReceivedMessage | undefined>;
+  ack: Coalesced<string, Reply>;
+}
+
 /** What every command of every connection shares. */
 export interface OkqContext {
+  /** The server's own clients: creating implicit queues (after the user's permission is asked). */
   readonly clients: BrokerClients;
+  /** The clients of a connection before AUTH (auth off: they may do everything). */
+  readonly clientsBeforeAuth: BrokerClients;
   readonly logger: Logger;
   readonly metrics: BridgeMetrics;
   readonly options: ResolvedOkqOptions;
@@ -83,12 +97,8 @@ export interface OkqContext {
   readonly consumers: ConsumerRegistry;
   /** Aborted when the server shuts down. */
   readonly shutdownSignal: AbortSignal;
-  /** Broker calls merged across connections per event-loop turn (see coalescer.ts). */
-  readonly calls: {
-    publish: Coalesced<OutgoingMessage, PublishResult>;
-    pull: Coalesced<null, ReceivedMessage | undefined>;
-    ack: Coalesced<string, Reply>;
-  };
+  /** The merged calls of the connections that use `clients` (one set per user). */
+  callsFor(clients: BrokerClients): OkqCalls;
   /** NOBLOCK pushes in flight (bounded by `maxNoblockInFlight`). */
   readonly background: Set<Promise<unknown>>;
   /** Open connections of the bridge (INFO). */

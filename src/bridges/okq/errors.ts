@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../util/index.js";
-import { reasonOf } from "../bridge.js";
+import { metadataOf, reasonOf } from "../bridge.js";
 import { error, type Reply } from "./resp-encoder.js";
 
 /**
@@ -16,13 +16,47 @@ export const MISSING_ARGS = error("ERR missing args");
 /** okQ's answer to an array element that is not a bulk string. */
 export const INVALID_COMMAND = error("ERR invalid command");
 
-/** Reasons whose message is about the client's input and is safe to show. */
-const CLIENT_FAULTS = new Set(["INVALID_ARGUMENT", "INVALID_NAME", "PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE"]);
+/**
+ * Reasons whose message is about the client's input and is safe to show (PUSH_SUBSCRIPTION: a
+ * pop of a queue whose messages the broker pushes, such as an OPQ topic).
+ */
+const CLIENT_FAULTS = new Set([
+  "INVALID_ARGUMENT",
+  "INVALID_NAME",
+  "PAYLOAD_TOO_LARGE",
+  "BATCH_TOO_LARGE",
+  "PUSH_SUBSCRIPTION",
+]);
+
+/** Redis' answer to a command before AUTH when a password is required. */
+export const NOAUTH = error("NOAUTH Authentication required.");
+/** Redis' answer to wrong credentials (6.2 wording, which ioredis and node-redis recognise). */
+export const WRONGPASS = error("WRONGPASS invalid username-password pair or user is disabled.");
+
+/**
+ * Redis 6's ACL refusals: the user lacks the command (here: the role it needs) or one of its
+ * keys (here: the queue's topic is not among the user's topics).
+ */
+export function noPerm(command: string, scope: string | undefined): Reply {
+  return scope === "role"
+    ? error(`NOPERM this user has no permissions to run the '${command.toLowerCase()}' command or its subcommand`)
+    : error("NOPERM this user has no permissions to access one of the keys used as arguments");
+}
+
+/** True when the broker refused the call for its credentials or permissions. */
+export function isDenied(e: unknown): boolean {
+  const r = reasonOf(e);
+  return r === "UNAUTHENTICATED" || r === "PERMISSION_DENIED";
+}
 
 /** Renders a broker client error as an okQ error reply. */
 export function errorReply(e: unknown, logger: Logger, command: string): Reply {
   const reason = reasonOf(e);
   if (reason === "SHUTTING_DOWN") return SHUTTING_DOWN;
+  if (reason === "UNAUTHENTICATED") return NOAUTH;
+  if (reason === "PERMISSION_DENIED" && metadataOf(e).required_role !== undefined) {
+    return noPerm(command, metadataOf(e).scope);
+  }
   if (reason && CLIENT_FAULTS.has(reason) && e instanceof ConnectError) return error(`ERR ${e.rawMessage}`);
   logger.error("okq: command failed", { command, reason, error: e });
   return SERVER_ERROR;

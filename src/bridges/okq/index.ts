@@ -5,13 +5,19 @@ import { createCoalescer } from "./coalescer.js";
 import { MAX_PUSH_BATCH_BYTES, publishDirect } from "./commands/push.js";
 import { ackDirect, pullDirect } from "./commands/queue.js";
 import { createConsumerRegistry } from "./consumers.js";
-import { BRIDGE, type OkqContext, type OkqOptions, resolveOkqOptions } from "./context.js";
+import { BRIDGE, type OkqCalls, type OkqContext, type OkqOptions, resolveOkqOptions } from "./context.js";
 import { createQueueDirectory } from "./queue-directory.js";
 import { RespSession } from "./session.js";
 
 /** What the okQ bridge needs from the server. */
 export interface OkqBridgeDeps {
+  /** The server's own clients (implicit queue creation). */
   clients: BrokerClients;
+  /**
+   * The clients of a connection until it authenticates (with auth on, the broker refuses their
+   * calls; a successful AUTH switches to the user's). Default `clients` (auth off).
+   */
+  clientsBeforeAuth?: BrokerClients;
   logger: Logger;
   metrics: BridgeMetrics;
   /** Aborted when the server shuts down. */
@@ -25,10 +31,18 @@ export interface OkqBridgeDeps {
 export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): TcpBridge {
   const sessions = new Set<RespSession>();
   let clientIds = 0;
-  const calls = {} as OkqContext["calls"];
+  const calls = new WeakMap<BrokerClients, OkqCalls>();
   const ctx: OkqContext = {
-    calls,
+    callsFor(clients) {
+      let c = calls.get(clients);
+      if (!c) {
+        c = createCalls(ctx, clients);
+        calls.set(clients, c);
+      }
+      return c;
+    },
     clients: deps.clients,
+    clientsBeforeAuth: deps.clientsBeforeAuth ?? deps.clients,
     logger: deps.logger,
     metrics: deps.metrics,
     options: resolveOkqOptions(options),
@@ -39,15 +53,6 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
     connections: () => sessions.size,
     nextClientId: () => ++clientIds,
   };
-  // One broker call per queue per loop turn, at most the broker's batch and pull limits.
-  calls.publish = createCoalescer(
-    (queue, messages) => publishDirect(ctx, queue, messages),
-    1000,
-    (m) => m.data?.length ?? 0,
-    MAX_PUSH_BATCH_BYTES,
-  );
-  calls.pull = createCoalescer((key, slots) => pullDirect(ctx, key, slots), 1000);
-  calls.ack = createCoalescer((queue, ids) => ackDirect(ctx, queue, ids), 1000);
   const inFlight = () => [...sessions].filter((s) => s.busy).length + ctx.background.size;
 
   return {
@@ -73,6 +78,20 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
       const gone = Date.now() + 2_000;
       while (sessions.size > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 5));
     },
+  };
+}
+
+/** One broker call per queue per loop turn (per user), at most the broker's batch and pull limits. */
+function createCalls(ctx: OkqContext, clients: BrokerClients): OkqCalls {
+  return {
+    publish: createCoalescer(
+      (queue, messages) => publishDirect(ctx, clients, queue, messages),
+      1000,
+      (m) => m.data?.length ?? 0,
+      MAX_PUSH_BATCH_BYTES,
+    ),
+    pull: createCoalescer((key, slots) => pullDirect(clients, key, slots), 1000),
+    ack: createCoalescer((queue, ids) => ackDirect(ctx, clients, queue, ids), 1000),
   };
 }
 

@@ -10,6 +10,8 @@ import { type BrokerClients, reasonOf } from "../bridge.js";
 export interface QueueDirectory {
   /** Makes sure the queue's topic and subscription exist. Throws the broker's error otherwise. */
   ensure(name: string): Promise<void>;
+  /** True when the queue is known to exist (ensure would cost nothing). */
+  known(name: string): boolean;
   /** Drops a name from the cache (after TOPIC_NOT_FOUND). */
   forget(name: string): void;
   /** Resolves when this bridge creates `name` (or at once if it is known), or rejects when `signal` aborts. */
@@ -59,6 +61,7 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
       }
       return p;
     },
+    known: (name) => known.has(name),
     forget(name) {
       known.delete(name);
     },

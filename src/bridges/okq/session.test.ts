@@ -7,6 +7,7 @@ import { describe, it, type TestContext } from "node:test";
 import { createOkqHarness } from "../../../test/helpers/okq-harness.js";
 import { parseTranscript, replayTranscript } from "../../../test/helpers/transcript.js";
 import { createFakeClock } from "../../util/index.js";
+import type { BrokerClients } from "../bridge.js";
 import type { OkqOptions } from "./index.js";
 import { encodeCommand } from "./resp-encoder.js";
 
@@ -231,9 +232,11 @@ describe("okq session", () => {
   });
 
   it("session - AUTH with an authenticator gates commands behind NOAUTH", async (t) => {
+    let alice: BrokerClients | undefined;
     const h = harness(t, {
-      authenticator: { check: async (u, p) => u === "alice" && p === "pw" },
+      authenticator: { login: async (u, p) => (u === "alice" && p === "pw" ? alice : undefined) },
     });
+    alice = h.clients;
     const c = h.connect();
     await c.roundtrip(cmd("QRPOP", "q"), "-NOAUTH Authentication required.\r\n");
     await c.roundtrip(cmd("AUTH", "wrong"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");

@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream";
 import { linkSignals } from "../../util/index.js";
+import type { BrokerClients } from "../bridge.js";
 import {
   COMMANDS,
   type CommandSession,
@@ -10,7 +11,7 @@ import {
   runKey,
 } from "./commands/index.js";
 import { BRIDGE, type OkqContext } from "./context.js";
-import { errorReply, INVALID_COMMAND, MISSING_ARGS, SHUTTING_DOWN } from "./errors.js";
+import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
 import { RespDecoder, type RespEvent } from "./resp-decoder.js";
 import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
@@ -29,6 +30,8 @@ export class RespSession implements CommandSession {
   version: RespVersion = 2;
   clientName: string | undefined;
   authenticated: boolean;
+  clients: BrokerClients;
+  readonly peer: string;
   registered: readonly string[] = [];
   closeAfterReply = false;
   readonly id: number;
@@ -54,6 +57,8 @@ export class RespSession implements CommandSession {
     const o = ctx.options;
     this.id = ctx.nextClientId();
     this.authenticated = o.authenticator === undefined;
+    this.clients = ctx.clientsBeforeAuth;
+    this.peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "";
     const link = linkSignals(this.closed.signal, ctx.shutdownSignal);
     this.signal = link.signal;
     this.signalLink = link;
@@ -206,7 +211,7 @@ export class RespSession implements CommandSession {
       bytes += more;
     }
     for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
-    const replies = await executeRun(this.ctx, key, items);
+    const replies = await executeRun(this.ctx, this.clients, key, items);
     return replies.map((r, i) => this.counted((items[i] as RunItem).name, r));
   }
 
@@ -234,7 +239,7 @@ export class RespSession implements CommandSession {
   private async execute(name: string, rawName: Buffer | undefined, args: Buffer[]): Promise<Reply> {
     const spec = COMMANDS.get(name);
     if (!spec) return error(`ERR unknown command ${goQuote(rawName ?? Buffer.alloc(0))}`);
-    if (!this.authenticated && !spec.beforeAuth) return error("NOAUTH Authentication required.");
+    if (!this.authenticated && !spec.beforeAuth) return NOAUTH;
     if (args.length < spec.minArgs) return MISSING_ARGS;
     try {
       return await spec.run(this, args);

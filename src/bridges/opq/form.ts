@@ -11,11 +11,11 @@ export type Form = Map<string, string[]>;
 /** OPQ's form limit (`ParseMultipartForm(10 MiB)`, Go's `maxFormSize`). */
 export const MAX_FORM_BYTES = 10 * 1024 * 1024;
 
-/** Why a request's form could not be read: `too-large` (413) or `malformed` (400). */
+/** Why a request's body could not be read: `too-large` (413) or `busy` (503: the bridge's body budget is spent). */
 export class FormError extends Error {
   override name = "FormError";
   constructor(
-    readonly kind: "too-large" | "malformed" | "busy",
+    readonly kind: "too-large" | "busy",
     message: string,
   ) {
     super(message);
@@ -86,8 +86,9 @@ function mediaType(contentType: string): string {
 /**
  * The form of a POST as Go's `ParseMultipartForm` builds it: a url-encoded body's fields first,
  * then the query string's; for multipart the query string's first, then the parts'. Other
- * content types contribute no fields. Throws {@link FormError} `malformed` for a multipart body
- * that does not parse.
+ * content types contribute no fields. A multipart body that does not parse (no boundary, no
+ * closing delimiter, too many parts, …) contributes none either: Go's `ParseMultipartForm`
+ * returns an error then, which OPQ ignored, going on with the query string's fields.
  */
 export function parseForm(rawQuery: string, contentType: string, body: Buffer): Form {
   const form: Form = new Map();
@@ -98,18 +99,19 @@ export function parseForm(rawQuery: string, contentType: string, body: Buffer): 
     return form;
   }
   parseQueryInto(form, rawQuery);
-  let boundary: string | undefined;
+  let parts: [string, string][];
   try {
-    boundary = multipartBoundary(contentType);
+    const boundary = multipartBoundary(contentType);
     if (boundary === undefined) return form;
-    for (const [name, value] of parseMultipart(body, boundary)) {
-      const list = form.get(name);
-      if (list) list.push(value);
-      else form.set(name, [value]);
-    }
+    parts = parseMultipart(body, boundary);
   } catch (e) {
-    if (e instanceof MultipartError) throw new FormError("malformed", e.message);
+    if (e instanceof MultipartError) return form;
     throw e;
+  }
+  for (const [name, value] of parts) {
+    const list = form.get(name);
+    if (list) list.push(value);
+    else form.set(name, [value]);
   }
   return form;
 }

@@ -54,6 +54,21 @@ describe("opq multipart", () => {
     ]);
   });
 
+  it("opq multipart - as Go: an empty filename is a value (an empty browser file field); only form-data parts count", () => {
+    const b = body("B", [
+      'Content-Disposition: form-data; name="upload"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n',
+      "Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\n\r\nfile body",
+      "Content-Disposition: form-data; name=\"g\"; filename*=UTF-8''\r\n\r\nvalue",
+      'Content-Disposition: attachment; name="att"\r\n\r\nnot a form field',
+      field("kept", "v"),
+    ]);
+    assert.deepEqual(parseMultipart(b, "B"), [
+      ["upload", ""],
+      ["g", "value"],
+      ["kept", "v"],
+    ]);
+  });
+
   it("opq multipart - malformed bodies are errors", () => {
     assert.throws(() => parseMultipart(Buffer.from("no boundary here"), "B"), /no multipart boundary/);
     assert.throws(() => parseMultipart(Buffer.from(`--B\r\n${field("a", "1")}\r\n`), "B"), /does not end/);

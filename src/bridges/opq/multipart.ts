@@ -1,7 +1,9 @@
 /**
  * A `multipart/form-data` body (RFC 7578) read as OPQ's Go server read it (`ParseMultipartForm`):
- * every part with a `name` and no `filename` is a form value; file parts and parts without a name
- * are skipped. The body is already in memory (bounded by the caller), so this is a plain scan.
+ * every `form-data` part with a `name` and no file name is a form value (an empty `filename=""`,
+ * what a browser sends for an empty file field, is no file name); file parts, parts without a
+ * name and parts of another disposition are skipped. The body is already in memory (bounded by the
+ * caller), so this is a plain scan.
  */
 
 /** A malformed multipart body; the message says what is wrong. */
@@ -42,6 +44,21 @@ export function dispositionParams(value: string): Map<string, string> {
     if (!params.has(name)) params.set(name, raw);
   }
   return params;
+}
+
+/**
+ * True when a part's Content-Disposition names a file, as Go's `Part.FileName() != ""`: a valid
+ * RFC 2231 `filename*` (UTF-8 or US-ASCII) decides, else `filename`; an empty name is no file.
+ */
+function namesFile(params: Map<string, string>): boolean {
+  const star = params.get("filename*");
+  if (star !== undefined) {
+    const [charset = "", , ...rest] = star.split("'");
+    const encoded = rest.join("'");
+    const known = charset.toLowerCase() === "utf-8" || charset.toLowerCase() === "us-ascii";
+    if (rest.length > 0 && known && !/%(?![0-9A-Fa-f]{2})/.test(encoded)) return encoded !== "";
+  }
+  return (params.get("filename") ?? "") !== "";
 }
 
 /** The index of the line end at `from` (CRLF or LF), with its length; undefined if neither is there. */
@@ -92,9 +109,11 @@ export function parseMultipart(body: Buffer, boundary: string): [string, string]
     while (next >= 0 && body[next - 1] !== 0x0a) next = body.indexOf(dashBoundary, next + 1);
     if (next < 0) throw new MultipartError("a multipart part does not end (no closing boundary)");
     const contentEnd = next >= pos + 2 && body[next - 2] === 0x0d ? next - 2 : next - 1;
-    const disposition = dispositionParams(headers.get("content-disposition") ?? "");
+    const dispositionValue = headers.get("content-disposition") ?? "";
+    const isFormData = (dispositionValue.split(";")[0] ?? "").trim().toLowerCase() === "form-data";
+    const disposition = dispositionParams(dispositionValue);
     const name = disposition.get("name");
-    if (name !== undefined && name !== "" && !disposition.has("filename") && !disposition.has("filename*")) {
+    if (isFormData && name !== undefined && name !== "" && !namesFile(disposition)) {
       out.push([name, body.toString("latin1", pos, Math.max(pos, contentEnd))]);
     }
     at = next;

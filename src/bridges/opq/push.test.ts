@@ -64,6 +64,13 @@ describe("opq push messages", () => {
     );
     assert.deepEqual([...multipart], [["a", ["q", "body"]]]);
     assert.deepEqual([...parseForm("a=q", "text/plain", Buffer.from("a=ignored"))], [["a", ["q"]]]);
+    // Go's ParseMultipartForm fails on these; OPQ ignored the error and kept the query's fields.
+    for (const [type, bad] of [
+      ["multipart/form-data; boundary=X", '--X\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end'],
+      ["multipart/form-data", "a=b"],
+    ]) {
+      assert.deepEqual([...parseForm("a=q", type as string, Buffer.from(bad as string))], [["a", ["q"]]]);
+    }
     assert.deepEqual([...parseForm("a=q", "", Buffer.from("a=ignored"))], [["a", ["q"]]]);
   });
 
@@ -97,7 +104,7 @@ describe("opq push messages", () => {
     ]);
   });
 
-  it("opq - attributes: form.<field> for single-valued fields, then header.<Name> until the broker's limit", () => {
+  it("opq - attributes: target.url, form.<field> for single-valued fields, then header.<Name> until the broker's limit", () => {
     const m = pushMessage(
       form([
         ["topic", "t"],
@@ -107,17 +114,34 @@ describe("opq push messages", () => {
         ["caf\u00c3\u00a9", "\u00e2\u0082\u00ac"], // UTF-8 bytes of "café" and "€"
       ]),
       req(["User-Agent", "ua", "Accept", "*/*"]),
-      { ...options, maxAttributes: 4 },
+      { ...options, maxAttributes: 5 },
     );
     assert.deepEqual(m, {
       topic: "t",
       attributes: {
+        "target.url": "http://x/",
         "form.topic": "t",
         "form.url": "http://x/",
         "form.café": "€",
         "header.User-Agent": "ua",
       },
     });
+  });
+
+  it("opq - a url sent twice: the first is the target, and url is no body field (OPQ sent only single-valued ones)", () => {
+    const m = pushMessage(
+      form([
+        ["topic", "t"],
+        ["url", "http://first/"],
+        ["url", "http://second/"],
+      ]),
+      req([]),
+      options,
+    );
+    assert.deepEqual(m, { topic: "t", attributes: { "target.url": "http://first/", "form.topic": "t" } });
+    const fields = Array.from({ length: 97 }, (_, i): [string, string] => [`f${i}`, "v"]);
+    const full = pushMessage(form([["topic", "t"], ["url", "http://x/"], ...fields]), req([]), options);
+    assert.equal("attributes" in full && Object.keys(full.attributes).length, 100, "99 fields and the target fit");
   });
 
   it("opq - refusals: OPQ's dump for its own checks, a reason for Switchyard's", () => {
@@ -138,7 +162,7 @@ describe("opq push messages", () => {
         ],
         "topic is not valid UTF-8",
       ],
-      [[["topic", "t"], ["url", "http://x/"], ...fields.slice(0, 99)], "more than 100 form fields"],
+      [[["topic", "t"], ["url", "http://x/"], ...fields.slice(0, 98)], "more than 99 form fields"],
     ];
     for (const [pairs, refused] of cases) assert.deepEqual(pushMessage(form(pairs), req([]), options), { refused });
     assert.deepEqual(

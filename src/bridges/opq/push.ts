@@ -6,6 +6,12 @@ import type { Form } from "./form.js";
 export const FIELD_PREFIX = "form.";
 /** Attribute prefix of a producer header. */
 export const HEADER_PREFIX = "header.";
+/**
+ * The attribute holding the target URL: the first value of the field `url`. Kept apart from the
+ * body's fields because a `url` sent twice is not one of them (OPQ delivered to the first and left
+ * `url` out of the body). The push agent's `form` push reads the same name.
+ */
+export const TARGET_ATTRIBUTE = "target.url";
 
 /** What a push request stores: the message's attributes, or why it is refused (a 400 body). */
 export type PushMessage = { topic: string; attributes: Record<string, string> } | { refused: string };
@@ -59,8 +65,8 @@ export function singleValuedHeaders(req: IncomingMessage, drop: ReadonlySet<stri
 
 /**
  * Checks a push request's form in OPQ's order (protocols.md §1.2) and builds the message it
- * stores: `form.<name>` for every single-valued field and `header.<Name>` for the producer's
- * single-valued headers. Refusals are the 400 body detail: OPQ's dump of the received form for a
+ * stores: {@link TARGET_ATTRIBUTE} (the first `url`), `form.<name>` for every single-valued field
+ * and `header.<Name>` for the producer's single-valued headers, at most `maxAttributes` in all. Refusals are the 400 body detail: OPQ's dump of the received form for a
  * missing `topic` or `url`, a bad `recorder`, or a `url` that is not an absolute http(s) URL
  * (OPQ dropped the connection on some of those); a plain reason for what Switchyard adds.
  */
@@ -73,16 +79,17 @@ export function pushMessage(form: Form, req: IncomingMessage, o: PushMessageOpti
   const recorder = form.get("recorder")?.[0];
   if (recorder !== undefined && goAtoi(recorder) === undefined) return dump();
   const urlText = text(urlBytes);
+  if (urlText === undefined) return dump();
   let url: URL | undefined;
   try {
-    url = urlText === undefined ? undefined : new URL(urlText);
+    url = new URL(urlText);
   } catch {}
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) return dump();
   if (!o.urlAllowed(url)) return { refused: `url host ${url.host} is not in the broker's push-allowed-hosts` };
   const topic = text(topicBytes);
   if (topic === undefined) return { refused: "topic is not valid UTF-8" };
-  const attributes: Record<string, string> = {};
-  let count = 0;
+  const attributes: Record<string, string> = { [TARGET_ATTRIBUTE]: urlText };
+  let count = 1;
   for (const [key, values] of form) {
     if (values.length !== 1) continue; // OPQ forwards only single-valued fields
     const name = text(key);
@@ -93,7 +100,7 @@ export function pushMessage(form: Form, req: IncomingMessage, o: PushMessageOpti
     attributes[`${FIELD_PREFIX}${name}`] = value;
     count++;
   }
-  if (count > o.maxAttributes) return { refused: `more than ${o.maxAttributes} form fields` };
+  if (count > o.maxAttributes) return { refused: `more than ${o.maxAttributes - 1} form fields` };
   for (const [name, value] of singleValuedHeaders(req, o.dropHeaders ?? new Set())) {
     if (count >= o.maxAttributes) break; // OPQ, too, stored a bounded number of headers
     attributes[`${HEADER_PREFIX}${name}`] = value;

@@ -41,20 +41,29 @@ export function replaySeq(cmd: bigint, lastSeq: bigint): bigint {
 
 /**
  * Replays an OPQ topic from message index `cmd`: a Seek of its subscription (which also ends a
- * push backoff at once). Resolves false when the topic has no OPQ delivery ("delivery service is
- * not ready"); broker errors are thrown.
+ * push backoff at once). `clients` act for the request's user: a replay is a Seek, which needs
+ * the subscriber role on the topic, and a Peek (which changes nothing) asks the broker that first,
+ * so a user it refuses learns nothing about the topic. `server` (the bridge's own clients) then
+ * reads whether the topic has an OPQ delivery and its last seq. Resolves false when it has none
+ * ("delivery service is not ready"); broker errors (PERMISSION_DENIED, …) are thrown.
  */
-export async function replay(clients: BrokerClients, topic: string, cmd: bigint): Promise<boolean> {
+export async function replay(
+  server: BrokerClients,
+  clients: BrokerClients,
+  topic: string,
+  cmd: bigint,
+): Promise<boolean> {
   if (topic === "") return false;
   try {
-    const { subscription } = await clients.admin.getSubscription({ name: topic });
+    if (clients !== server) await clients.subscriber.peek({ subscription: topic, maxMessages: 1 });
+    const { subscription } = await server.admin.getSubscription({ name: topic });
     if (!isOpqSubscription(subscription)) return false;
   } catch (e) {
     const reason = reasonOf(e);
-    if (reason === "SUBSCRIPTION_NOT_FOUND" || reason === "INVALID_NAME") return false;
+    if (reason === "SUBSCRIPTION_NOT_FOUND" || reason === "TOPIC_NOT_FOUND" || reason === "INVALID_NAME") return false;
     throw e;
   }
-  const stats = await clients.admin.getStats({ topics: [topic] });
+  const stats = await server.admin.getStats({ topics: [topic] });
   const lastSeq = stats.topics[0]?.lastSeq ?? 0n;
   await clients.replay.seek({ subscription: topic, target: { case: "seq", value: replaySeq(cmd, lastSeq) } });
   return true;

@@ -20,9 +20,6 @@ export interface OpqDeliveryOptions {
 /** The ordering key of every OPQ message: one key per topic makes delivery strictly sequential. */
 export const OPQ_ORDERING_KEY = "opq";
 
-/** Most topics remembered as ready; past it the oldest is forgotten (and checked again when used). */
-const MAX_KNOWN_TOPICS = 10_000;
-
 /** An OPQ topic's name is taken by something else (a non-OPQ subscription of the same name). */
 export class TopicConflictError extends Error {
   override name = "TopicConflictError";
@@ -63,17 +60,23 @@ function upToDate(sub: Subscription, o: OpqDeliveryOptions): boolean {
  * with an ordered form-push subscription of the same name, created on first use.
  */
 export interface OpqTopics {
-  /** Makes sure `topic` exists with its OPQ subscription. Throws {@link TopicConflictError} or a broker error. */
-  ensure(topic: string): Promise<void>;
-  /** Forgets that `topic` was ready (it was deleted behind the bridge's back). */
-  forget(topic: string): void;
+  /**
+   * Makes sure `topic` exists with its OPQ subscription, checked on every call (one
+   * GetSubscription): the subscription may have been deleted over the API with the topic kept,
+   * and a publish would then be answered but never delivered. When something must be created or
+   * updated, `permitted` runs first (the request's user must be one the broker lets publish
+   * there; it throws otherwise), so a refused user changes nothing. Throws
+   * {@link TopicConflictError}, what `permitted` throws, or a broker error.
+   */
+  ensure(topic: string, permitted?: () => Promise<void>): Promise<void>;
   /** Brings every existing OPQ subscription in line with the current options (run at start). */
   reconcile(): Promise<void>;
 }
 
 /** Creates the {@link OpqTopics} of a bridge. */
 export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOptions, logger: Logger): OpqTopics {
-  const known = new Map<string, Promise<void>>();
+  /** Set-ups under way, so concurrent first pushes of a topic share one (bounded by the requests in flight). */
+  const preparing = new Map<string, Promise<void>>();
 
   async function update(sub: Subscription): Promise<void> {
     await clients().admin.updateSubscription({
@@ -165,20 +168,24 @@ export function createOpqTopics(clients: () => BrokerClients, o: OpqDeliveryOpti
   }
 
   return {
-    ensure(topic) {
-      const ready = known.get(topic);
-      if (ready !== undefined) return ready;
-      const p = prepare(topic);
-      known.set(topic, p);
-      p.catch(() => known.delete(topic));
-      if (known.size > MAX_KNOWN_TOPICS) {
-        const oldest = known.keys().next().value;
-        if (oldest !== undefined) known.delete(oldest);
+    async ensure(topic, permitted) {
+      // Deleting the subscription after this check is as if it were deleted after the publish:
+      // its messages go with it (the topic keeps them for Read and a new subscription's Seek).
+      let sub: Subscription | undefined;
+      try {
+        sub = await current(topic);
+      } catch (e) {
+        // A name no topic can have: the set-up below refuses it as a topic name (what the producer sent).
+        if (reasonOf(e) !== "INVALID_NAME") throw e;
       }
-      return p;
-    },
-    forget(topic) {
-      known.delete(topic);
+      if (isOpqSubscription(sub) && sub !== undefined && upToDate(sub, o)) return;
+      await permitted?.();
+      let p = preparing.get(topic);
+      if (p === undefined) {
+        p = prepare(topic).finally(() => preparing.delete(topic));
+        preparing.set(topic, p);
+      }
+      await p;
     },
     async reconcile() {
       for (let pageToken = ""; ; ) {

@@ -226,7 +226,8 @@ export function describeSubscription(s: Subscription): string {
     ["push max in flight", s.push ? orDash(s.push.maxInFlight) : undefined],
     ["push any response", s.push ? yesNo(s.push.anyResponseIsSuccess) : undefined],
     ["push wrap", s.push ? yesNo(s.push.wrap) : undefined],
-    ["push hmac secret", s.push ? (s.push.hmacSecret ? "(set)" : "-") : undefined],
+    // The server never returns the secret itself, only whether one is set.
+    ["push hmac secret", s.push ? (s.push.hmacSecretSet || s.push.hmacSecret ? "(set)" : "-") : undefined],
     ["created", formatTime(s.createTime)],
   ]);
 }

@@ -15,7 +15,9 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     registers,
   });
   const accepted = new Counter({
-    name: "switchyard_bridge_connections_total",
+    // Not switchyard_bridge_connections_total: under OpenMetrics that counter's family would be
+    // named switchyard_bridge_connections, the gauge above.
+    name: "switchyard_bridge_connections_accepted_total",
     help: "Client connections accepted per bridge.",
     labelNames: ["bridge"] as const,
     registers,

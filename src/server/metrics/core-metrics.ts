@@ -5,7 +5,9 @@ import type { LabelBudget } from "./label-budget.js";
 /**
  * The core's counters on prom-client, labelled by topic (folded by `topics`):
  * `switchyard_messages_{published,delivered,redelivered,acked,nacked}_total` and
- * `switchyard_{published,delivered}_bytes_total` (message data in and out).
+ * `switchyard_{published,delivered}_bytes_total` (message data in and out), and
+ * `switchyard_messages_dead_lettered_total` (counted when the core dead-letters, so it never goes
+ * down and misses no short-lived subscription).
  */
 export function createCoreMetrics(registry: Registry, topics: LabelBudget): BrokerMetricsSink {
   const counter = (name: string, help: string) =>
@@ -26,6 +28,10 @@ export function createCoreMetrics(registry: Registry, topics: LabelBudget): Brok
   );
   const acked = counter("switchyard_messages_acked_total", "Messages acked (explicitly or by auto-ack).");
   const nacked = counter("switchyard_messages_nacked_total", "Messages nacked (failed deliveries given back).");
+  const deadLettered = counter(
+    "switchyard_messages_dead_lettered_total",
+    "Messages that used up their delivery attempts (dead-lettered or dropped) since the server started.",
+  );
   const add = (c: Counter<"topic">, topic: string, n: number) => {
     if (n > 0) c.inc({ topic: topics.label(topic) }, n);
   };
@@ -41,5 +47,6 @@ export function createCoreMetrics(registry: Registry, topics: LabelBudget): Brok
     },
     acked: (topic, _subscription, messages) => add(acked, topic, messages),
     nacked: (topic, _subscription, messages) => add(nacked, topic, messages),
+    deadLettered: (topic, _subscription, messages) => add(deadLettered, topic, messages),
   };
 }

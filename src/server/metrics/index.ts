@@ -10,13 +10,11 @@ import { createLabelBudget } from "./label-budget.js";
 import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
 import { registerStatsMetrics } from "./stats-metrics.js";
 
-export { IN_PROCESS_HEADER } from "./rpc-metrics.js";
-
 /** Options of {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
-  /** Topics with a label of their own; later ones fold into `other`. */
+  /** Topics with a label of their own; later ones fold into an empty label (label-budget.ts). */
   maxTopicLabels: number;
-  /** Subscriptions with a label of their own per scrape; the rest fold into `other`. */
+  /** Subscriptions with a label of their own per scrape; the rest fold into an empty label (label-budget.ts). */
   maxSubscriptionLabels: number;
   /** The store's directory (for `switchyard_store_size_bytes`). */
   dataDir: string;
@@ -44,7 +42,7 @@ export interface ServerMetrics {
   readonly rpcInterceptor: Interceptor;
   /** Observes one store write: `seconds` from the write's start to its commit (and sync, when it syncs). */
   storeCommit(seconds: number): void;
-  /** Connects the scrape-time series to the running server and takes the dead-letter baseline. */
+  /** Connects the scrape-time series to the running server. */
   attach(sources: MetricsSources): Promise<void>;
   /** Prometheus text of the registry and `extra` registries. */
   render(extra?: readonly Registry[]): Promise<string>;
@@ -59,7 +57,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   const topics = createLabelBudget(options.maxTopicLabels);
   const sides = new Map<string, Registry>();
   let sources: MetricsSources | undefined;
-  const stats = registerStatsMetrics(registry, {
+  registerStatsMetrics(registry, {
     stats: () => sources?.stats() ?? Promise.resolve({ topics: [], subscriptions: [] }),
     topics,
     maxSubscriptions: options.maxSubscriptionLabels,
@@ -110,7 +108,6 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     storeCommit: (seconds) => commit.observe(seconds),
     async attach(s) {
       sources = s;
-      await stats.start();
     },
     render: (extra = []) => (extra.length === 0 ? registry.metrics() : Registry.merge([registry, ...extra]).metrics()),
     contentType: registry.contentType,

@@ -1,15 +1,13 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { inProcessKey } from "../in-process-marker.js";
 
 /**
- * Header the in-process clients of the bridges set on every call, so their calls are counted as
- * protocol `in-process` rather than as remote Connect calls.
+ * The protocol of a request: `in-process` for the bridges' calls (marked by their transport, not
+ * by anything a request carries), else from the content type: `grpc`, `grpc-web` or `connect`.
  */
-export const IN_PROCESS_HEADER = "switchyard-in-process";
-
-/** The protocol of a request, from its content type: `grpc`, `grpc-web`, `connect`, or `in-process`. */
-export function protocolOf(header: Headers): string {
-  if (header.get(IN_PROCESS_HEADER) !== null) return "in-process";
+export function protocolOf(header: Headers, contextValues: ContextValues): string {
+  if (contextValues.get(inProcessKey)) return "in-process";
   const type = header.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
@@ -43,34 +41,49 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     registers: [registry],
   });
   return (next) => async (req) => {
-    const labels = { protocol: protocolOf(req.header), service: req.service.typeName, method: req.method.name };
+    const labels = {
+      protocol: protocolOf(req.header, req.contextValues),
+      service: req.service.typeName,
+      method: req.method.name,
+    };
     const started = performance.now();
     const done = (code: string) => requests.inc({ ...labels, code });
+    const observe = () => duration.observe(labels, (performance.now() - started) / 1000);
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (e) {
-      duration.observe(labels, (performance.now() - started) / 1000);
+      observe();
       done(codeName(e));
       throw e;
     }
-    duration.observe(labels, (performance.now() - started) / 1000);
     if (!res.stream) {
+      observe();
       done("ok");
       return res;
     }
+    // For a stream, next() returns before the handler has produced anything: the latency is taken
+    // at its first response, or when it ends if it sends none.
     const messages = res.message;
     return {
       ...res,
       message: (async function* () {
         let code = "canceled"; // the consumer stopped reading
+        let observed = false;
         try {
-          yield* messages;
+          for await (const m of messages) {
+            if (!observed) {
+              observed = true;
+              observe();
+            }
+            yield m;
+          }
           code = "ok";
         } catch (e) {
           code = codeName(e);
           throw e;
         } finally {
+          if (!observed) observe();
           done(code);
         }
       })(),

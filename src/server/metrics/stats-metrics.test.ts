@@ -59,22 +59,4 @@ describe("metrics stats gauges", () => {
     const text = await registry.metrics();
     assert.ok(text.includes('switchyard_topic_messages{topic="a\\"b\\\\c\\nd"} 3'), text);
   });
-
-  it("metrics stats - dead letters count from the baseline at start and keep a deleted subscription's share", async () => {
-    const registry = new Registry();
-    let stats: Stats = { topics: [], subscriptions: [sub("old", "t", { deadLettered: 5 })] };
-    const m = registerStatsMetrics(registry, {
-      stats: async () => stats,
-      topics: createLabelBudget(10),
-      maxSubscriptions: 10,
-    });
-    await m.start();
-    const value = async () => (await samples(registry, "switchyard_messages_dead_lettered_total")).get('{"topic":"t"}');
-    assert.equal(await value(), 0);
-    stats = { topics: [], subscriptions: [sub("old", "t", { deadLettered: 7 }), sub("new", "t", { deadLettered: 1 })] };
-    assert.equal(await value(), 3);
-    // "old" is deleted: its 2 stay counted; "new" goes on.
-    stats = { topics: [], subscriptions: [sub("new", "t", { deadLettered: 4 })] };
-    assert.equal(await value(), 6);
-  });
 });

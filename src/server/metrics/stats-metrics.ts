@@ -1,6 +1,6 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { Stats } from "../../core/index.js";
-import { type LabelBudget, OTHER_LABEL } from "./label-budget.js";
+import { FOLDED_LABEL, type LabelBudget } from "./label-budget.js";
 
 /** Options of {@link registerStatsMetrics}. */
 export interface StatsMetricsOptions {
@@ -8,7 +8,7 @@ export interface StatsMetricsOptions {
   stats: () => Promise<Stats>;
   /** Topic labels (shared with the core counters). */
   topics: LabelBudget;
-  /** Subscriptions with their own label per scrape (in GetStats order); the rest fold into `other`. */
+  /** Subscriptions with their own label per scrape (in GetStats order); the rest fold into an empty label (label-budget.ts). */
   maxSubscriptions: number;
 }
 
@@ -28,11 +28,9 @@ type Per =
  * Registers the gauges computed from the broker's stats at each scrape: per topic
  * `switchyard_topic_{messages,bytes,last_seq,subscriptions}`, per subscription
  * `switchyard_subscription_{backlog,in_flight,delayed,consumers,oldest_unacked_age_seconds,paused}`,
- * per push subscription `switchyard_push_{last_status,consecutive_failures}`, and the counter
- * `switchyard_messages_dead_lettered_total{topic}` (dead letters since this process started: the
- * store's per-subscription count minus what it was at start; a deleted subscription's share is kept).
+ * and per push subscription `switchyard_push_{last_status,consecutive_failures}`.
  */
-export function registerStatsMetrics(registry: Registry, options: StatsMetricsOptions): { start(): Promise<void> } {
+export function registerStatsMetrics(registry: Registry, options: StatsMetricsOptions): void {
   let inFlight: Promise<Stats> | undefined;
   // Every collect of one scrape starts in the same tick: they share one GetStats.
   const snapshot = () => {
@@ -57,9 +55,9 @@ export function registerStatsMetrics(registry: Registry, options: StatsMetricsOp
     }
     stats.subscriptions.forEach((s, i) => {
       if (per.kind === "push" && s.push === undefined) return;
-      const subscription = i < options.maxSubscriptions ? s.name : OTHER_LABEL;
+      const subscription = i < options.maxSubscriptions ? s.name : FOLDED_LABEL;
       // A folded push subscription has no last status of its own.
-      if (per.kind === "push" && fold === "max" && subscription === OTHER_LABEL) return;
+      if (per.kind === "push" && fold === "max" && subscription === FOLDED_LABEL) return;
       add({ subscription, topic: options.topics.label(s.topic) }, per.pick(s));
     });
     return [...byKey.values()];
@@ -144,42 +142,4 @@ export function registerStatsMetrics(registry: Registry, options: StatsMetricsOp
     "Failed push attempts since the last success.",
     push((s) => s.push?.consecutiveFailures ?? 0),
   );
-
-  // Dead letters: the store counts per subscription since it was created; the counter counts
-  // since this process started, so it starts at 0 and never goes down.
-  const baseline = new Map<string, number>();
-  const live = new Map<string, { topic: string; delta: number }>();
-  const retired = new Map<string, number>();
-  new Counter({
-    name: "switchyard_messages_dead_lettered_total",
-    help: "Messages that used up their delivery attempts (dead-lettered or dropped) since the server started.",
-    labelNames: ["topic"],
-    registers: [registry],
-    async collect() {
-      const stats = await snapshot();
-      const present = new Set<string>();
-      for (const s of stats.subscriptions) {
-        present.add(s.name);
-        live.set(s.name, { topic: options.topics.label(s.topic), delta: s.deadLettered - (baseline.get(s.name) ?? 0) });
-      }
-      for (const [name, gone] of live) {
-        if (present.has(name)) continue;
-        retired.set(gone.topic, (retired.get(gone.topic) ?? 0) + gone.delta);
-        live.delete(name);
-        baseline.delete(name);
-      }
-      const totals = new Map(retired);
-      for (const { topic, delta } of live.values()) totals.set(topic, (totals.get(topic) ?? 0) + delta);
-      this.reset();
-      for (const [topic, value] of totals) this.inc({ topic }, Math.max(0, value));
-    },
-  });
-
-  return {
-    /** Takes the store's dead-letter counts at start as the baseline. */
-    async start() {
-      const stats = await options.stats();
-      for (const s of stats.subscriptions) baseline.set(s.name, s.deadLettered);
-    },
-  };
 }

@@ -64,14 +64,16 @@ function keep(c: Cursor, x: Leaving): void {
  * Moves messages that used up their attempts out of the subscription: appended to the
  * dead-letter topic (or dropped when none is set), then settled. When the dead-letter topic
  * refuses them (a limit) or would store a letter nowhere (every subscription filters it out),
- * they stay, available again: nothing is lost.
+ * they stay, available again: nothing is lost. Returns the seqs that left the subscription
+ * (dead-lettered, dropped, or past their TTL).
  */
-export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly Leaving[]): void {
-  if (leaving.length === 0) return;
+export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly Leaving[]): Set<number> {
+  const left = new Set<number>();
+  if (leaving.length === 0) return left;
   const route = routeOf(tx.state, c);
   if (route === "keep") {
     for (const x of leaving) keep(c, x);
-    return;
+    return left;
   }
   const dlq = route === "drop" ? undefined : route;
   const letters: AppendRecord[] = [];
@@ -83,6 +85,7 @@ export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly L
         c.untrack(x.entry);
         c.leftLine(x.seq, x.entry.key, tx.nowMs);
       }
+      left.add(x.seq); // already gone from the log
       continue;
     }
     const meta = messageMeta(raw);
@@ -108,14 +111,16 @@ export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly L
     } catch (e) {
       if (!(e instanceof BrokerError)) throw e;
       for (const { x } of out) keep(c, x);
-      return;
+      return left;
     }
   }
   for (const { x, meta, counted } of out) {
     settleHeld(tx, t, c, x.seq, x.lane, meta, x.entry);
     if (counted) c.deadLettered++;
+    left.add(x.seq);
   }
   tx.touchCursor(c);
+  return left;
 }
 
 /** The dead letter of a message: its own data, attributes and order, plus where it came from. */

@@ -40,7 +40,7 @@ import { peekBack } from "./peek-back.js";
 import { readLogPage, seqAtTimeIn } from "./read-log.js";
 import { redriveChunk } from "./redrive.js";
 import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords, seekSubscription } from "./seek.js";
-import { ackTargets, extendTokens, nackTargets } from "./settle.js";
+import { ackTargets, extendTokens, nackTargets, rejectTokens } from "./settle.js";
 import { subscriptionRecordCopy } from "./state.js";
 import { nextDue, subscriptionCounters } from "./stats.js";
 import {
@@ -162,6 +162,9 @@ export class KvStore extends KvStoreBase implements Store {
     return this.releasing(subscription, () =>
       this.op(nowMs, (tx) => nackTargets(tx, subscription, targets, redeliverAtMs, options)),
     );
+  }
+  reject(subscription: string, tokens: readonly string[], nowMs: number, error: string) {
+    return this.releasing(subscription, () => this.op(nowMs, (tx) => rejectTokens(tx, subscription, tokens, error)));
   }
   extend(subscription: string, tokens: readonly string[], untilMs: number, _nowMs: number) {
     return this.read((r) => extendTokens(this.state, r, subscription, tokens, untilMs));

@@ -7,7 +7,7 @@
 import type { KvReader } from "../kv/kv.js";
 import type { NackOptions, SettleOutcome, SettleTargets } from "../store.js";
 import type { Cursor, Entry, LeaseBatch } from "./cursor.js";
-import { backoffMs, deadLetter, exhausts, type Leaving } from "./dead-letter.js";
+import { backoffMs, deadLetter, exhausts, type Leaving, routeOf } from "./dead-letter.js";
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeMessageIdEntry, idStringKey, seqKey, Table } from "./keys.js";
 import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./message-codec.js";
@@ -135,20 +135,56 @@ export function nackTargets(
       }
       if (at <= now) at = now + backoffMs(c, loc.seq, loc.attempts);
     }
-    const dueMs = at > now ? at : 0;
-    if (e) {
-      if (dueMs > 0) c.move(e, "delayed", dueMs);
-      else c.move(e, "ready");
-      e.persisted = true;
-    } else if (dueMs > 0 || loc.attempts > 0) {
-      c.known.set(loc.seq, { attempts: loc.attempts, dueMs, persisted: true });
-    }
-    if (e || dueMs > 0 || loc.attempts > 0) c.persistState(loc.seq, loc.attempts, dueMs);
-    tx.touchCursor(c);
+    makeAvailable(tx, c, loc, at);
     return "ok";
   });
   deadLetter(tx, t, c, leaving);
   return out;
+}
+
+/** Puts a message back on the cursor: available at `at` (≤ now: at once), else delayed until then. */
+function makeAvailable(tx: Tx, c: Cursor, loc: Located, at: number): void {
+  const e = loc.entry;
+  const dueMs = at > tx.nowMs ? at : 0;
+  if (e) {
+    if (dueMs > 0) c.move(e, "delayed", dueMs);
+    else c.move(e, "ready");
+    e.persisted = true;
+  } else if (dueMs > 0 || loc.attempts > 0) {
+    c.known.set(loc.seq, { attempts: loc.attempts, dueMs, persisted: true });
+  }
+  if (e || dueMs > 0 || loc.attempts > 0) c.persistState(loc.seq, loc.attempts, dueMs);
+  tx.touchCursor(c);
+}
+
+/**
+ * Deliveries that can never succeed as they are (see Store.reject): each leaves the subscription
+ * at once, whatever its attempts, for the dead-letter topic (reason `undeliverable`) or dropped
+ * when none is set. One whose dead-letter topic is set but cannot take it stays, available again
+ * after the retry backoff, as after a failed nack. Returns the per-token outcomes and how many left.
+ */
+export function rejectTokens(
+  tx: Tx,
+  subscription: string,
+  tokens: readonly string[],
+  error: string,
+): { outcomes: SettleOutcome[]; left: number } {
+  const c = tx.state.requireCursor(subscription);
+  const t = tx.state.topicOf(c);
+  const leaving: Leaving[] = [];
+  const outcomes = settleEach(tx, t, c, { tokens, messageIds: [] }, (loc) => {
+    const e = loc.entry;
+    if (e?.state === "exhausted") return "ok"; // named twice: already on its way out
+    if (routeOf(tx.state, c) === "keep") {
+      makeAvailable(tx, c, loc, tx.nowMs + backoffMs(c, loc.seq, loc.attempts));
+      return "ok";
+    }
+    if (e) c.move(e, "exhausted");
+    leaving.push({ ...loc, reason: "undeliverable", error });
+    return "ok";
+  });
+  const left = deadLetter(tx, t, c, leaving);
+  return { outcomes, left: left.size };
 }
 
 /**

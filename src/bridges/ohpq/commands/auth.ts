@@ -4,8 +4,9 @@ import type { CommandSpec } from "./command.js";
 
 /**
  * `AUTH <user> <password>` (protocols.md §4.3): `OK authenticated`, or `ERROR authentication
- * failed`. A second AUTH re-authenticates; a failed one leaves the connection as it was (as
- * Redis does). With auth off every AUTH succeeds.
+ * failed`. A second AUTH re-authenticates: as another user, what the connection held under the
+ * old login is given back and its SUBs go on as the new user (see `switchUser`); a failed one
+ * leaves the connection as it was (as Redis does). With auth off every AUTH succeeds.
  */
 export const AUTH: CommandSpec = {
   beforeAuth: true,
@@ -15,7 +16,7 @@ export const AUTH: CommandSpec = {
     const password = utf8(tokens[1] as Buffer);
     if (user === undefined || password === undefined) return REPLY.authFailed;
     try {
-      s.clients = await s.ctx.login(user, password, s.peer);
+      await s.switchUser(await s.ctx.login(user, password, s.peer));
       return REPLY.authenticated;
     } catch (e) {
       const reason = reasonOfAny(e);

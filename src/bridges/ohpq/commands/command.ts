@@ -19,6 +19,14 @@ export interface CommandSession {
    * comes before its first push).
    */
   subscribe(queue: string): void;
+  /**
+   * Makes `clients` the connection's (a successful AUTH). When they act as another user than
+   * before, nothing of the old login outlives it: its pending messages go back to their queues at
+   * once (as on a disconnect: available again, delivery count raised) and its SUBs reopen as the
+   * new user once the reply is written (a SUB the new user may not read then ends). Resolves once
+   * the old pending messages are back.
+   */
+  switchUser(clients: BrokerClients): Promise<void>;
   /** QUIT sets it: the connection closes once this reply is written. */
   closeAfterReply: boolean;
 }

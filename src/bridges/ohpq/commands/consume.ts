@@ -13,7 +13,8 @@ function queueArg(tokens: readonly Buffer[]): string | { reply: string } {
  * `GET <queue>` (protocols.md §4.3): the connection's pending message of the queue again, if it
  * has one; else the head of the queue, leased and made pending; else `EMPTY` (never blocks; an
  * unknown queue is empty). With a SUB on the queue, its stream is what fills the slot, so GET
- * shows the pending message or answers `EMPTY`.
+ * shows the pending message or answers `EMPTY`. A connection holds at most `maxPendingMessages`
+ * of GET's (`ERROR too many pending messages`).
  */
 export const GET: CommandSpec = {
   async run(s, { tokens }) {
@@ -25,6 +26,7 @@ export const GET: CommandSpec = {
       return messageLine(queue, held.data);
     }
     if (s.isSubscribed(queue)) return REPLY.empty;
+    if (s.pending.heldByGet() >= s.ctx.options.maxPendingMessages) return REPLY.tooManyPending;
     const clients = s.clients as BrokerClients;
     let got: Awaited<ReturnType<BrokerClients["subscriber"]["pull"]>>;
     try {
@@ -96,20 +98,23 @@ export const SUB: CommandSpec = {
 
 /**
  * Checks, with the user's own call, that the queue exists and the user may read it (a Peek;
- * the server answers PERMISSION_DENIED); creates a missing queue. An error line, or undefined.
+ * the server answers PERMISSION_DENIED); creates a missing queue. Then, with the bridge's
+ * clients, that the broker does not push the queue's messages itself (a stream of it would be
+ * refused, and retried, only once the SUB was answered). An error line, or undefined.
  */
 async function mayRead(s: CommandSession, clients: BrokerClients, queue: string): Promise<string | undefined> {
   const peek = () => clients.subscriber.peek({ subscription: queue, maxMessages: 1 });
   try {
-    await peek();
-    return undefined;
-  } catch (e) {
-    if (!isAbsent(e)) return errorLine(e, s.ctx.logger, "SUB");
-  }
-  try {
-    await s.ctx.queues.ensure(queue);
-    await peek();
-    return undefined;
+    try {
+      await peek();
+    } catch (e) {
+      if (!isAbsent(e)) throw e;
+      s.ctx.queues.forget(queue); // deleted behind the cache's back, perhaps
+      await s.ctx.queues.ensure(queue);
+      await peek();
+    }
+    const { subscription } = await s.ctx.bridgeClients.admin.getSubscription({ name: queue });
+    return subscription?.push ? REPLY.pushQueue : undefined;
   } catch (e) {
     return errorLine(e, s.ctx.logger, "SUB");
   }

@@ -62,8 +62,13 @@ export function takePubRun(first: Pub, lines: LineEvent[]): { messages: Buffer[]
   return { messages, lines: taken };
 }
 
-/** Reasons about one message of a batch: the run is published again one message at a time. */
-const PER_MESSAGE = new Set(["PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE", "INVALID_ARGUMENT"]);
+/**
+ * Reasons a batch can fail for although some of its messages would have been stored one by one:
+ * one message too large, or a queue limit (`max_messages`, `max_bytes`) that refuses the whole
+ * batch where the first messages still fit. The run is then published again one message at a
+ * time, so its replies are those of one-by-one PUBs.
+ */
+const PER_MESSAGE = new Set(["PAYLOAD_TOO_LARGE", "BATCH_TOO_LARGE", "INVALID_ARGUMENT", "BACKLOG_FULL"]);
 
 /**
  * Publishes consecutive PUBs of one queue (a pipelined run of one connection) as one Publish:
@@ -100,6 +105,7 @@ async function publishCreating(
     // The user's call comes first, so a PUB the server refuses creates nothing.
     if (!isAbsent(e)) throw e;
   }
+  s.ctx.queues.forget(queue); // it may have been deleted through another door since it was made
   await s.ctx.queues.ensure(queue);
   await clients.publisher.publish(request);
 }

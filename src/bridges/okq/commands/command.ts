@@ -1,3 +1,4 @@
+import type { BrokerClients } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import type { Reply, RespVersion } from "../resp-encoder.js";
 
@@ -14,6 +15,10 @@ export interface CommandSession {
   clientName: string | undefined;
   /** True when auth is off or the client authenticated. */
   authenticated: boolean;
+  /** The clients of this connection's broker calls: its user's after AUTH. */
+  clients: BrokerClients;
+  /** The client's address (the failed-login throttle). */
+  readonly peer: string;
   /** Queues named by the last QREGISTER. */
   registered: readonly string[];
   /** QUIT sets it: the connection closes once this reply is written. */

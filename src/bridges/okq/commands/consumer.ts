@@ -1,9 +1,11 @@
 import type { SubscriptionStats } from "../../../../gen/switchyard/v1/types_pb.js";
 import { linkSignals } from "../../../util/index.js";
+import type { BrokerClients } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
-import { errorReply, isAbsent } from "../errors.js";
+import { errorReply, isAbsent, isDenied } from "../errors.js";
 import { array, bulk, error, int, NULL, OK } from "../resp-encoder.js";
 import { type CommandSession, type CommandSpec, utf8 } from "./command.js";
+import { askedFirst } from "./push.js";
 import { parseOkqInt } from "./queue.js";
 
 /**
@@ -17,6 +19,15 @@ export const QREGISTER: CommandSpec = {
     const names = [...new Set(args.map(utf8).filter((n): n is string => n !== undefined && n !== ""))];
     const max = s.ctx.options.maxRegisteredQueues;
     if (names.length > max) return error(`ERR too many queues to register: ${names.length} > ${max}`);
+    if (s.ctx.options.authenticator) {
+      // The server creates missing queues, so the broker is first asked, as this user, whether
+      // it may consume from each (a Peek, judged by the auth interceptor).
+      try {
+        await Promise.all(names.map((n) => askedFirst(s.clients.subscriber.peek({ subscription: n, maxMessages: 1 }))));
+      } catch (e) {
+        return errorReply(e, s.ctx.logger, "QREGISTER");
+      }
+    }
     s.registered = names;
     s.ctx.consumers.register(s, names);
     await Promise.all(
@@ -38,13 +49,19 @@ const PEEK_WAIT_MS = 60_000;
  * broker's own notification (Peek with wait_ms), never by polling. A queue that does not exist
  * yet is waited for until this bridge creates it.
  */
-async function waitForEvent(ctx: OkqContext, queue: string, deadlineMs: number, signal: AbortSignal): Promise<boolean> {
+async function waitForEvent(
+  ctx: OkqContext,
+  clients: BrokerClients,
+  queue: string,
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   // The first look is made even with no time left: QNOTIFY 0 still reports a queue with events.
   for (let first = true; ; first = false) {
     const left = Math.max(0, deadlineMs - Date.now());
     if ((!first && left <= 0) || signal.aborted) return false;
     try {
-      const res = await ctx.clients.subscriber.peek(
+      const res = await clients.subscriber.peek(
         { subscription: queue, maxMessages: 1, waitMs: Math.min(left, PEEK_WAIT_MS) },
         { signal },
       );
@@ -88,12 +105,12 @@ export const QNOTIFY: CommandSpec = {
         await sleepUntil(deadlineMs, signal);
         return NULL;
       }
-      const ready = await firstReady(s.ctx, s.registered);
+      const ready = await firstReady(s.clients, s.registered);
       if (ready !== undefined) return bulk(ready);
       const winner = await new Promise<string | undefined>((resolve, reject) => {
         let pending = s.registered.length;
         for (const queue of s.registered) {
-          waitForEvent(s.ctx, queue, deadlineMs, signal).then((ready) => {
+          waitForEvent(s.ctx, s.clients, queue, deadlineMs, signal).then((ready) => {
             if (ready) resolve(queue);
             else if (--pending === 0) resolve(undefined);
           }, reject);
@@ -114,11 +131,12 @@ export const QNOTIFY: CommandSpec = {
  * call for all of them; undefined when none has one or the stats cannot say (then the long-polls
  * decide).
  */
-async function firstReady(ctx: OkqContext, queues: readonly string[]): Promise<string | undefined> {
+async function firstReady(clients: BrokerClients, queues: readonly string[]): Promise<string | undefined> {
   let subs: SubscriptionStats[];
   try {
-    subs = (await ctx.clients.admin.getStats({ topics: [...queues] })).subscriptions;
-  } catch {
+    subs = (await clients.admin.getStats({ topics: [...queues] })).subscriptions;
+  } catch (e) {
+    if (isDenied(e)) throw e;
     return undefined;
   }
   const ready = new Set(
@@ -178,7 +196,7 @@ async function queueStatuses(s: CommandSession, args: readonly Buffer[]): Promis
         const name = utf8(arg) ?? arg.toString("latin1");
         if (utf8(arg) === undefined) return of(name, undefined);
         try {
-          const res = await ctx.clients.admin.getStats({ topics: [name] });
+          const res = await s.clients.admin.getStats({ topics: [name] });
           return of(
             name,
             res.subscriptions.find((x) => x.name === name && isQueueSub(x)),
@@ -190,7 +208,7 @@ async function queueStatuses(s: CommandSession, args: readonly Buffer[]): Promis
       }),
     );
   }
-  const res = await ctx.clients.admin.getStats({ topics: [] });
+  const res = await s.clients.admin.getStats({ topics: [] });
   const byName = new Map(res.subscriptions.filter(isQueueSub).map((x) => [x.name, x]));
   const names = new Set([...byName.values()].filter((x) => x.backlog > 0n).map((x) => x.name));
   for (const q of ctx.consumers.queues()) names.add(q);

@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { PublishResult } from "../../../../gen/switchyard/v1/publisher_pb.js";
 import type { PublishMessageSchema } from "../../../../gen/switchyard/v1/types_pb.js";
-import { reasonOf } from "../../bridge.js";
+import { type BrokerClients, reasonOf } from "../../bridge.js";
 import { BRIDGE, type OkqContext } from "../context.js";
-import { errorReply } from "../errors.js";
+import { errorReply, isDenied } from "../errors.js";
 import { error, OK, type Reply } from "../resp-encoder.js";
 import { type CommandSession, type CommandSpec, isKeyword, utf8 } from "./command.js";
 
@@ -34,7 +34,7 @@ export const MAX_PUSH_BATCH_BYTES = 8 * 1024 * 1024;
  * A Publish refused as a whole (one event over the size limit, say) is retried event by event,
  * so each event gets its own answer.
  */
-export async function pushBatch(ctx: OkqContext, items: readonly PushItem[]): Promise<Reply[]> {
+export async function pushBatch(ctx: OkqContext, clients: BrokerClients, items: readonly PushItem[]): Promise<Reply[]> {
   const replies: Reply[] = new Array(items.length);
   const groups = new Map<string, { index: number; id: string }[]>();
   items.forEach((item, index) => {
@@ -50,7 +50,7 @@ export async function pushBatch(ctx: OkqContext, items: readonly PushItem[]): Pr
   });
   await Promise.all(
     [...groups].map(async ([queue, group]) => {
-      const got = await publishGroup(ctx, queue, group, items);
+      const got = await publishGroup(ctx, clients, queue, group, items);
       group.forEach((g, k) => {
         replies[g.index] = got[k] as Reply;
       });
@@ -61,6 +61,7 @@ export async function pushBatch(ctx: OkqContext, items: readonly PushItem[]): Pr
 
 async function publishGroup(
   ctx: OkqContext,
+  clients: BrokerClients,
   queue: string,
   group: readonly { index: number; id: string }[],
   items: readonly PushItem[],
@@ -70,13 +71,14 @@ async function publishGroup(
     return { id: g.id, data: item.contents, priority: item.front ? FRONT_PRIORITY : 0 };
   });
   try {
-    const results = await ctx.calls.publish(queue, messages);
+    const results = await ctx.callsFor(clients).publish(queue, messages);
     return results.map((r, k) => (r.duplicate ? error(`ERR duplicate event ${group[k]?.id}`) : OK));
   } catch (e) {
     if (group.length > 1) {
-      return Promise.all(group.map((g) => publishGroup(ctx, queue, [g], items).then((r) => r[0] as Reply)));
+      return Promise.all(group.map((g) => publishGroup(ctx, clients, queue, [g], items).then((r) => r[0] as Reply)));
     }
-    return [errorReply(e, ctx.logger, "QPUSH")];
+    const first = items[(group[0] as { index: number }).index] as PushItem;
+    return [errorReply(e, ctx.logger, first.front ? "QRPUSH" : "QLPUSH")];
   }
 }
 
@@ -106,13 +108,13 @@ function pushCommand(front: boolean): CommandSpec {
     minArgs: 3,
     async run(s: CommandSession, args) {
       const item = pushItem(name, args);
-      if (!isKeyword(args[3], "NOBLOCK")) return (await pushBatch(s.ctx, [item]))[0] as Reply;
+      if (!isKeyword(args[3], "NOBLOCK")) return (await pushBatch(s.ctx, s.clients, [item]))[0] as Reply;
       const { ctx } = s;
       if (ctx.background.size >= ctx.options.maxNoblockInFlight) {
         return error("ERR too busy to process NOBLOCK event");
       }
       const copy = { ...item, contents: Buffer.from(item.contents) };
-      const p: Promise<unknown> = pushBatch(ctx, [copy])
+      const p: Promise<unknown> = pushBatch(ctx, s.clients, [copy])
         .then(([reply]) => {
           if (reply?.t === "error") ctx.metrics.error(BRIDGE, name);
         })
@@ -131,17 +133,23 @@ export const QRPUSH = pushCommand(true);
 export type OutgoingMessage = MessageInitShape<typeof PublishMessageSchema>;
 
 /**
- * One Publish of (possibly several connections') messages to a queue, creating the queue first if
- * needed, and again if it was deleted behind our back (TOPIC_NOT_FOUND).
+ * One Publish of (possibly several connections' of one user) messages to a queue, creating the
+ * queue first if needed, and again if it was deleted behind our back (TOPIC_NOT_FOUND).
  */
 export async function publishDirect(
   ctx: OkqContext,
+  clients: BrokerClients,
   queue: string,
   messages: readonly OutgoingMessage[],
 ): Promise<PublishResult[]> {
   const publish = async () => {
-    await ctx.queues.ensure(queue);
-    return ctx.clients.publisher.publish({ topic: queue, messages: [...messages] });
+    if (!ctx.queues.known(queue)) {
+      // The server creates the queue, so first the broker is asked whether this user may publish
+      // to it: an empty Publish, judged by the auth interceptor before the core refuses it.
+      if (ctx.options.authenticator) await askedFirst(clients.publisher.publish({ topic: queue, messages: [] }));
+      await ctx.queues.ensure(queue);
+    }
+    return clients.publisher.publish({ topic: queue, messages: [...messages] });
   };
   try {
     return (await publish()).results;
@@ -149,5 +157,17 @@ export async function publishDirect(
     if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
     ctx.queues.forget(queue);
     return (await publish()).results;
+  }
+}
+
+/**
+ * Awaits a call made only to learn whether the user may act on a queue: a refusal by the auth
+ * interceptor (UNAUTHENTICATED, PERMISSION_DENIED) is thrown, any other answer means "allowed".
+ */
+export async function askedFirst(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (e) {
+    if (isDenied(e)) throw e;
   }
 }

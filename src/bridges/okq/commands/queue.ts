@@ -1,5 +1,5 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
-import { metadataOf, reasonOf } from "../../bridge.js";
+import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
 import { goAtoi } from "../go-format.js";
@@ -34,18 +34,18 @@ export const QRPOP: CommandSpec = {
   async run(s, args) {
     const pop = parsePop(args, s.ctx.options.maxLeaseSeconds);
     if ("t" in pop) return pop;
-    return (await popRun(s.ctx, pop, 1))[0] as Reply;
+    return (await popRun(s.ctx, s.clients, pop, 1))[0] as Reply;
   },
 };
 
 /** One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]` as JSON. */
 export async function pullDirect(
-  ctx: OkqContext,
+  clients: BrokerClients,
   key: string,
   slots: readonly null[],
 ): Promise<(ReceivedMessage | undefined)[]> {
   const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
-  const res = await ctx.clients.subscriber.pull({
+  const res = await clients.subscriber.pull({
     subscription: queue,
     maxMessages: slots.length,
     waitMs: 0,
@@ -84,11 +84,13 @@ export function parsePop(args: readonly Buffer[], maxLeaseSeconds: number): Pop 
  * `count` pipelined QRPOPs of one queue with the same options as one Pull of up to `count`
  * events: the same events, in the same order, as popping them one by one; nil for the rest.
  */
-export async function popRun(ctx: OkqContext, pop: Pop, count: number): Promise<Reply[]> {
+export async function popRun(ctx: OkqContext, clients: BrokerClients, pop: Pop, count: number): Promise<Reply[]> {
   const nils = (n: number) => Array.from({ length: n }, () => NULL);
   if (pop.queue === undefined) return nils(count);
   try {
-    const got = await ctx.calls.pull(JSON.stringify([pop.queue, pop.expires, pop.noack]), new Array(count).fill(null));
+    const got = await ctx
+      .callsFor(clients)
+      .pull(JSON.stringify([pop.queue, pop.expires, pop.noack]), new Array(count).fill(null));
     return got.map(event);
   } catch (e) {
     if (isAbsent(e)) return nils(count);
@@ -104,7 +106,7 @@ function peekCommand(fromBack: boolean): CommandSpec {
       const queue = utf8(args[0] as Buffer);
       if (queue === undefined) return NULL;
       try {
-        const res = await s.ctx.clients.subscriber.peek({ subscription: queue, maxMessages: 1, fromBack });
+        const res = await s.clients.subscriber.peek({ subscription: queue, maxMessages: 1, fromBack });
         return event(res.messages[0]);
       } catch (e) {
         if (isAbsent(e)) return NULL;
@@ -132,9 +134,9 @@ export const QACK: CommandSpec = {
     const queue = utf8(args[0] as Buffer);
     const id = utf8(args[1] as Buffer);
     if (queue === undefined || id === undefined || id === "") return int(0);
-    if (!isKeyword(args[2], "REDO")) return (await ackRun(s.ctx, queue, [id]))[0] as Reply;
+    if (!isKeyword(args[2], "REDO")) return (await ackRun(s.ctx, s.clients, queue, [id]))[0] as Reply;
     try {
-      await s.ctx.clients.subscriber.nack({ subscription: queue, messageIds: [id], delayMs: 0n });
+      await s.clients.subscriber.nack({ subscription: queue, messageIds: [id], delayMs: 0n });
       return int(1);
     } catch (e) {
       if (isAbsent(e) || NOT_THERE.has(reasonOf(e) ?? "")) return int(0);
@@ -148,20 +150,30 @@ export const QACK: CommandSpec = {
  * lists the ids that failed in the error metadata, so each QACK still gets its own `:1`/`:0`.
  * Ids repeated in the run, or with a comma (the metadata's separator), are acked one by one.
  */
-export function ackRun(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
-  return ctx.calls.ack(queue, ids);
+export function ackRun(
+  ctx: OkqContext,
+  clients: BrokerClients,
+  queue: string,
+  ids: readonly string[],
+): Promise<Reply[]> {
+  return ctx.callsFor(clients).ack(queue, ids);
 }
 
-/** One Ack by message ids (possibly of several connections); never throws. */
-export async function ackDirect(ctx: OkqContext, queue: string, ids: readonly string[]): Promise<Reply[]> {
-  const one = async (id: string) => (await ackDirect(ctx, queue, [id]))[0] as Reply;
+/** One Ack by message ids (possibly of several connections of one user); never throws. */
+export async function ackDirect(
+  ctx: OkqContext,
+  clients: BrokerClients,
+  queue: string,
+  ids: readonly string[],
+): Promise<Reply[]> {
+  const one = async (id: string) => (await ackDirect(ctx, clients, queue, [id]))[0] as Reply;
   if (ids.length > 1 && (new Set(ids).size < ids.length || ids.some((id) => id.includes(",")))) {
     const out: Reply[] = [];
     for (const id of ids) out.push(await one(id));
     return out;
   }
   try {
-    await ctx.clients.subscriber.ack({ subscription: queue, messageIds: [...ids] });
+    await clients.subscriber.ack({ subscription: queue, messageIds: [...ids] });
     return ids.map(() => int(1));
   } catch (e) {
     if (isAbsent(e)) return ids.map(() => int(0));
@@ -182,7 +194,7 @@ export const QFLUSH: CommandSpec = {
     const queue = utf8(args[0] as Buffer);
     if (queue === undefined) return OK;
     try {
-      await s.ctx.clients.admin.purgeTopic({ name: queue });
+      await s.clients.admin.purgeTopic({ name: queue });
       return OK;
     } catch (e) {
       if (isAbsent(e)) return OK;

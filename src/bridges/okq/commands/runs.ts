@@ -1,3 +1,4 @@
+import type { BrokerClients } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import type { Reply } from "../resp-encoder.js";
 import { isKeyword, utf8 } from "./command.js";
@@ -49,21 +50,28 @@ export function mayJoin(count: number, bytes: number, nextBytes: number): boolea
 }
 
 /** Executes a run; one reply per item, in order. */
-export async function executeRun(ctx: OkqContext, key: string, items: readonly RunItem[]): Promise<Reply[]> {
+export async function executeRun(
+  ctx: OkqContext,
+  clients: BrokerClients,
+  key: string,
+  items: readonly RunItem[],
+): Promise<Reply[]> {
   if (key === "push")
     return pushBatch(
       ctx,
+      clients,
       items.map((i) => pushItem(i.name, i.args)),
     );
   const first = items[0] as RunItem;
   if (key.startsWith("pop\u0000")) {
     const pop = parsePop(first.args, ctx.options.maxLeaseSeconds);
     if ("t" in pop) return items.map(() => pop);
-    return popRun(ctx, pop, items.length);
+    return popRun(ctx, clients, pop, items.length);
   }
   const queue = utf8(first.args[0] as Buffer) as string;
   return ackRun(
     ctx,
+    clients,
     queue,
     items.map((i) => utf8(i.args[1] as Buffer) as string),
   );

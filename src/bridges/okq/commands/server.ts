@@ -1,3 +1,4 @@
+import { WRONGPASS } from "../errors.js";
 import { array, bulk, error, int, map, NULL, OK, PONG, type Reply } from "../resp-encoder.js";
 import { type CommandSession, type CommandSpec, isKeyword, utf8 } from "./command.js";
 
@@ -115,7 +116,6 @@ export const CONFIG: CommandSpec = {
   },
 };
 
-const WRONGPASS = error("WRONGPASS invalid username-password pair or user is disabled.");
 const NO_PASSWORD = error(
   "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
 );
@@ -123,7 +123,9 @@ const NO_PASSWORD = error(
 /**
  * Checks credentials like Redis 7. With no authenticator (auth off), the `default` user has no
  * password: `AUTH default <anything>` succeeds, `AUTH <password>` gets Redis' "no password
- * configured" error (which ioredis recognises and ignores), any other user `WRONGPASS`.
+ * configured" error (which ioredis recognises and ignores), any other user `WRONGPASS`. With
+ * one, `AUTH <password>` is the `default` user's login; a success switches the connection's
+ * broker calls to the user's clients, a failure leaves the connection as it was (as Redis).
  */
 async function authenticate(s: CommandSession, user: string | undefined, pass: Buffer): Promise<Reply | undefined> {
   const { authenticator } = s.ctx.options;
@@ -132,8 +134,9 @@ async function authenticate(s: CommandSession, user: string | undefined, pass: B
     if (user === undefined) return NO_PASSWORD;
     return user === "default" ? undefined : WRONGPASS;
   }
-  const ok = await authenticator.check(user ?? "default", password);
-  if (!ok) return WRONGPASS;
+  const clients = await authenticator.login(user ?? "default", password, s.peer);
+  if (!clients) return WRONGPASS;
+  s.clients = clients;
   s.authenticated = true;
   return undefined;
 }

@@ -1,0 +1,124 @@
+import type * as http2 from "node:http2";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
+import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
+import type { HotMethod } from "./hot-methods.js";
+import { LeanCall } from "./lean-call.js";
+import { type LeanEnv, LeanExchange } from "./lean-stream.js";
+
+/**
+ * Serves one unary gRPC call (HTTP/2, no compression) as connect-node's gRPC handler does: a
+ * 200 with the content type, the response message in one envelope, and `grpc-status` (plus
+ * `grpc-message` and `grpc-status-details-bin` on error) in trailers; never trailers-only. The
+ * body must hold exactly one envelope; its checks run in connect's order (size limit as a header
+ * arrives, parse as each envelope completes, missing or extra message at the end).
+ */
+export function serveGrpcUnary(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  hot: HotMethod,
+  binary: boolean,
+  env: LeanEnv,
+): void {
+  const timeout = parseTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+  const call = new LeanCall({
+    hot,
+    protocolName: "grpc",
+    headers,
+    timeoutMs: timeout.timeoutMs,
+    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+    contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
+    responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
+    responseTrailer: GRPC_OK,
+  });
+  const exchange = new GrpcUnaryExchange(stream, call, env, binary);
+  if (timeout.error) exchange.fail(timeout.error);
+  else exchange.readBody();
+}
+
+const GRPC_PROTO = Object.freeze({ "content-type": "application/grpc+proto" });
+const GRPC_JSON = Object.freeze({ "content-type": "application/grpc+json" });
+const GRPC_OK = Object.freeze({ "grpc-status": "0" });
+
+class GrpcUnaryExchange extends LeanExchange {
+  private readonly splitter: EnvelopeSplitter;
+  private input: MessageShape<DescMessage> | undefined;
+
+  constructor(
+    stream: http2.ServerHttp2Stream,
+    call: LeanCall,
+    env: LeanEnv,
+    private readonly binary: boolean,
+  ) {
+    super(stream, call, env);
+    this.splitter = new EnvelopeSplitter(env.readMaxBytes);
+  }
+
+  protected chunk(chunk: Buffer): void {
+    try {
+      for (const envelope of this.splitter.push(chunk)) this.take(envelope);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private take(envelope: Envelope): void {
+    if ((envelope.flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
+      throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+    }
+    const message = parseMessage(this.call.hot.method.input, this.binary, envelope.data);
+    if (this.input !== undefined) {
+      throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    }
+    this.input = message;
+  }
+
+  protected end(): void {
+    try {
+      this.splitter.end();
+      if (this.input === undefined) {
+        throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+      }
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    void this.complete(this.input);
+  }
+
+  private async complete(input: MessageShape<DescMessage>): Promise<void> {
+    const { call } = this;
+    let body: Buffer;
+    try {
+      const output = await call.invoke(input, this.env.interceptors);
+      body = envelope(serializeMessage(call.hot.method.output, this.binary, output));
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    this.respond(call.renderResponseHeader({ ":status": 200 }), body, call.renderResponseTrailer());
+  }
+
+  fail(error: unknown): void {
+    if (this.answered) return;
+    const { call } = this;
+    setTrailerStatus(call.responseTrailer, asConnectError(error));
+    this.respond(call.renderResponseHeader({ ":status": 200 }), undefined, call.renderResponseTrailer());
+  }
+}
+
+function envelope(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(message.length + 5);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+/** A header as connect reads it through `Headers.get`: absent is null, repeats are comma-joined. */
+export function stringHeader(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return typeof value === "string" ? value : value.join(", ");
+}

@@ -1,0 +1,1 @@
+export { createLeanRpc, type LeanRpc, type LeanRpcOptions, requestBudgetError } from "./lean-rpc.js";

@@ -1,0 +1,282 @@
+import type * as http2 from "node:http2";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
+import type { HotMethod } from "./hot-methods.js";
+
+/** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a call is made of, as the protocol layer parsed it. */
+export interface LeanCallInit {
+  readonly hot: HotMethod;
+  readonly protocolName: "grpc" | "connect";
+  /** The request's header block as Node gives it (pseudo-headers included). */
+  readonly headers: http2.IncomingHttpHeaders;
+  /** The client's deadline in milliseconds, if it sent one. */
+  readonly timeoutMs: number | undefined;
+  /** Whether the connection is TLS (the URL is then `https://…`, as connect-node makes it). */
+  readonly secure: boolean;
+  /** Response headers the protocol starts with (the content type). */
+  readonly responseHeader: Readonly<Record<string, string>>;
+  /** Response trailers the protocol starts with (gRPC: `grpc-status: 0`). */
+  readonly responseTrailer: Readonly<Record<string, string>>;
+  /** Makes the call's context values (connect-node's `contextValues` option); default: empty ones. */
+  readonly contextValues?: (() => ContextValues) | undefined;
+}
+
+/**
+ * One lean unary call: its signal (aborted by the client's reset, its deadline or shutdown, with
+ * the reasons connect-node uses), the request and response metadata as `Headers`, and the run of
+ * the server interceptors around the implementation, as connect's `invokeUnaryImplementation`
+ * does it (src/server/interceptors.ts is the one list). The signal, the `Headers`, the URL and the
+ * context values are made on first use: a Publish that no interceptor inspects never pays for them.
+ */
+export class LeanCall {
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private aborted = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly deadlineAtMs: number | undefined;
+  private urlText: string | undefined;
+  private requestHeaders: Headers | undefined;
+  private responseHeaders: Headers | undefined;
+  private responseTrailers: Headers | undefined;
+  private contextValues: ContextValues | undefined;
+  /** The request this call built, and the response its implementation returned. */
+  private ownRequest: UnaryRequest | undefined;
+  private ownResponse: UnaryResponse | undefined;
+
+  constructor(private readonly init: LeanCallInit) {
+    const { timeoutMs } = init;
+    if (timeoutMs !== undefined) {
+      this.deadlineAtMs = Date.now() + timeoutMs;
+      if (timeoutMs <= 0) this.expire();
+      else if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(expireCall, timeoutMs, this);
+    }
+  }
+
+  /** The method being called. */
+  get hot(): HotMethod {
+    return this.init.hot;
+  }
+
+  /** Aborted when the client resets the stream, the deadline passes, or shutdown begins. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The request URL as connect-node builds it (`http://authority/path`, `https` over TLS). */
+  get url(): string {
+    const { headers } = this.init;
+    const scheme = this.init.secure ? "https" : "http";
+    this.urlText ??= new URL(String(headers[":path"]), `${scheme}://${String(headers[":authority"])}`).toString();
+    return this.urlText;
+  }
+
+  get requestHeader(): Headers {
+    this.requestHeaders ??= toWebHeaders(this.init.headers);
+    return this.requestHeaders;
+  }
+
+  get responseHeader(): Headers {
+    this.responseHeaders ??= new Headers(this.init.responseHeader);
+    return this.responseHeaders;
+  }
+
+  get responseTrailer(): Headers {
+    this.responseTrailers ??= new Headers(this.init.responseTrailer);
+    return this.responseTrailers;
+  }
+
+  get values(): ContextValues {
+    this.contextValues ??= this.init.contextValues?.() ?? createContextValues();
+    return this.contextValues;
+  }
+
+  /** Response headers as Node's header object, added to `into`. */
+  renderResponseHeader(into: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+    return this.responseHeaders === undefined
+      ? Object.assign(into, this.init.responseHeader)
+      : toNodeHeaders(this.responseHeaders, into);
+  }
+
+  /** True once the response headers or trailers were touched (so they may differ from the defaults). */
+  hasCustomMetadata(): boolean {
+    return this.responseHeaders !== undefined || this.responseTrailers !== undefined;
+  }
+
+  /** Response trailers as Node's header object. */
+  renderResponseTrailer(): http2.OutgoingHttpHeaders {
+    return this.responseTrailers === undefined
+      ? { ...this.init.responseTrailer }
+      : toNodeHeaders(this.responseTrailers);
+  }
+
+  /** Aborts the call's signal (first reason wins). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** The deadline passed: the signal aborts with connect's DEADLINE_EXCEEDED error. */
+  expire(): void {
+    this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+  }
+
+  /** Releases the deadline timer; call when the response is decided. */
+  finish(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Runs the interceptors around the implementation and returns the output message. Response
+   * headers and trailers the interceptors return are copied into this call's, as connect does.
+   */
+  async invoke(
+    input: MessageShape<DescMessage>,
+    interceptors: readonly Interceptor[],
+  ): Promise<MessageShape<DescMessage>> {
+    const request = unaryRequest(this, input);
+    this.ownRequest = request;
+    if (interceptors.length === 0) return (await this.run(request)).message;
+    const innermost = (req: UnaryRequest | { stream: true }) => this.run(req as UnaryRequest);
+    let next = innermost as Parameters<Interceptor>[0];
+    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+    const res = (await next(request)) as UnaryResponse;
+    if (res !== this.ownResponse) {
+      copyHeaders(res.header, this.responseHeader);
+      copyHeaders(res.trailer, this.responseTrailer);
+    }
+    return res.message;
+  }
+
+  /** Runs the implementation for `req` (the innermost step of the interceptor chain). */
+  private async run(req: UnaryRequest): Promise<UnaryResponse> {
+    const { method, impl } = this.init.hot;
+    const output = await impl(req.message, this.handlerContext(req));
+    this.ownResponse = unaryResponse(this, create(method.output, output as never));
+    return this.ownResponse;
+  }
+
+  /** The HandlerContext the implementation gets for `req` (connect's `mergeRequest`). */
+  private handlerContext(req: UnaryRequest): HandlerContext {
+    return new LeanHandlerContext(this, req, req === this.ownRequest);
+  }
+
+  /** The remaining time of the client's deadline, or undefined without one. */
+  remainingMs(): number | undefined {
+    return this.deadlineAtMs === undefined ? undefined : this.deadlineAtMs - Date.now();
+  }
+
+  /** The protocol of the call (`grpc` or `connect`). */
+  get protocolName(): string {
+    return this.init.protocolName;
+  }
+}
+
+/**
+ * What the implementation gets. A class (getters on the prototype, nothing made per call beyond
+ * the object): implementations read it and never copy it. For the call's own request the lazy
+ * parts come from the call; for a request an interceptor replaced, from that request.
+ */
+class LeanHandlerContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly timeoutMs: () => number | undefined;
+
+  constructor(
+    private readonly call: LeanCall,
+    private readonly req: UnaryRequest,
+    private readonly own: boolean,
+  ) {
+    this.timeoutMs = () => call.remainingMs();
+  }
+  get method() {
+    return this.call.hot.method;
+  }
+  get service() {
+    return this.own ? this.call.hot.method.parent : this.req.service;
+  }
+  get signal() {
+    return this.own ? this.call.signal : this.req.signal;
+  }
+  get requestHeader() {
+    return this.own ? this.call.requestHeader : this.req.header;
+  }
+  get responseHeader() {
+    return this.call.responseHeader;
+  }
+  get responseTrailer() {
+    return this.call.responseTrailer;
+  }
+  get protocolName() {
+    return this.call.protocolName;
+  }
+  get values() {
+    return this.own ? this.call.values : this.req.contextValues;
+  }
+  get url() {
+    return this.call.url;
+  }
+}
+
+function expireCall(call: LeanCall): void {
+  call.expire();
+}
+
+/** The UnaryRequest interceptors see; its costly parts are made when first read (spreading reads them). */
+function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>): UnaryRequest {
+  const { method } = call.hot;
+  return {
+    stream: false,
+    message,
+    method,
+    requestMethod: "POST",
+    service: method.parent,
+    get url() {
+      return call.url;
+    },
+    get signal() {
+      return call.signal;
+    },
+    get header() {
+      return call.requestHeader;
+    },
+    get contextValues() {
+      return call.values;
+    },
+  } as UnaryRequest;
+}
+
+/** The UnaryResponse of the implementation; its headers and trailers are the call's own. */
+function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): UnaryResponse {
+  const { method } = call.hot;
+  return {
+    stream: false,
+    message,
+    method,
+    service: method.parent,
+    get header() {
+      return call.responseHeader;
+    },
+    get trailer() {
+      return call.responseTrailer;
+    },
+  } as UnaryResponse;
+}

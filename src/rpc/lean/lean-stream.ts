@@ -1,0 +1,189 @@
+import * as http2 from "node:http2";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import type { ByteBudget } from "../../util/index.js";
+import type { LeanCall } from "./lean-call.js";
+
+/** What both protocol handlers of the lean path share. */
+export interface LeanEnv {
+  readonly interceptors: readonly Interceptor[];
+  /** Largest request message in bytes (connect's `readMaxBytes`). */
+  readonly readMaxBytes: number;
+  /** Bound on request bytes buffered across all calls; undefined: none. */
+  readonly budget: ByteBudget | undefined;
+  /** The error a call gets when the budget is used up. */
+  readonly busyError: () => ConnectError;
+  /** Registers a live call, so that shutdown can abort it. */
+  readonly track: (call: LeanCall) => void;
+  /** Unregisters a call once its stream closed. */
+  readonly untrack: (call: LeanCall) => void;
+  /** Context values of a call (as connect-node's `contextValues` option makes them), if set. */
+  readonly contextValues:
+    | ((stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => ContextValues)
+    | undefined;
+}
+
+const { NGHTTP2_NO_ERROR } = http2.constants;
+
+const RESETS: Record<number, readonly [string, Code]> = {
+  1: ["PROTOCOL_ERROR", Code.Internal],
+  2: ["INTERNAL_ERROR", Code.Internal],
+  3: ["FLOW_CONTROL_ERROR", Code.Internal],
+  4: ["SETTINGS_TIMEOUT", Code.Internal],
+  6: ["FRAME_SIZE_ERROR", Code.Internal],
+  7: ["REFUSED_STREAM", Code.Unavailable],
+  8: ["CANCEL", Code.Canceled],
+  9: ["COMPRESSION_ERROR", Code.Internal],
+  10: ["CONNECT_ERROR", Code.Internal],
+  11: ["ENHANCE_YOUR_CALM", Code.ResourceExhausted],
+  12: ["INADEQUATE_SECURITY", Code.PermissionDenied],
+  13: ["HTTP_1_1_REQUIRED", Code.PermissionDenied],
+};
+
+/**
+ * The reason connect-node aborts a call's signal with when its HTTP/2 stream closes early (as its
+ * `connectErrorFromH2ResetCode`): the reset code decides the code; other closes abort plainly.
+ */
+function closeReason(rstCode: number): unknown {
+  const known = RESETS[rstCode];
+  if (known === undefined) return new DOMException("This operation was aborted", "AbortError");
+  return new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
+}
+
+const kExchange = Symbol("leanExchange");
+type TaggedStream = http2.ServerHttp2Stream & { [kExchange]?: LeanExchange };
+
+// Stream listeners shared by every call (`this` is the stream): no closures per call.
+function onData(this: TaggedStream, chunk: Buffer): void {
+  this[kExchange]?.data(chunk);
+}
+function onEnd(this: TaggedStream): void {
+  this[kExchange]?.bodyEnded();
+}
+function onClose(this: TaggedStream): void {
+  this[kExchange]?.closed();
+}
+function onWantTrailers(this: TaggedStream): void {
+  this[kExchange]?.sendTrailers();
+}
+function ignore(): void {}
+
+/**
+ * One lean call on its HTTP/2 stream: reads the body (counting it against the shared budget),
+ * aborts the call when the stream closes before the response is out, and writes the response.
+ * Subclasses parse the body and decide the response for their protocol.
+ */
+export abstract class LeanExchange {
+  protected answered = false;
+  private droppedBytes = 0;
+  private takenBytes = 0;
+  private trailers: http2.OutgoingHttpHeaders | undefined;
+
+  constructor(
+    protected readonly stream: http2.ServerHttp2Stream,
+    protected readonly call: LeanCall,
+    protected readonly env: LeanEnv,
+  ) {
+    (stream as TaggedStream)[kExchange] = this;
+    env.track(call);
+    // Stream errors end in 'close' with a reset code; the call learns of it there.
+    stream.on("error", ignore);
+    stream.once("close", onClose);
+  }
+
+  /** A body chunk, after it was counted. */
+  protected abstract chunk(chunk: Buffer): void;
+  /** The body ended (and no response was decided yet). */
+  protected abstract end(): void;
+  /** Answers the call with an error in the protocol's form. */
+  abstract fail(error: unknown): void;
+
+  /** Starts reading the request body. */
+  readBody(): void {
+    this.stream.on("data", onData);
+    this.stream.once("end", onEnd);
+  }
+
+  /** @internal A chunk arrived. */
+  data(chunk: Buffer): void {
+    if (this.answered) {
+      // Answered before the body ended (an error): what still comes is dropped, up to one more
+      // request's worth; past that the stream is reset with NO_ERROR (RFC 9113 §8.1), long after
+      // the response went out.
+      this.droppedBytes += chunk.length;
+      if (this.droppedBytes > this.env.readMaxBytes && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+      return;
+    }
+    const { budget } = this.env;
+    if (budget !== undefined) {
+      if (!budget.tryTake(chunk.length)) {
+        this.fail(this.env.busyError());
+        return;
+      }
+      this.takenBytes += chunk.length;
+    }
+    this.chunk(chunk);
+  }
+
+  /** @internal The client ended the body. */
+  bodyEnded(): void {
+    if (!this.answered) this.end();
+  }
+
+  /** @internal The stream closed: a call still unanswered is aborted; the bytes go back. */
+  closed(): void {
+    const { call, env } = this;
+    if (!this.answered) call.abort(closeReason(this.stream.rstCode ?? NGHTTP2_NO_ERROR));
+    this.answered = true;
+    call.finish();
+    env.untrack(call);
+    if (this.takenBytes > 0) env.budget?.release(this.takenBytes);
+    this.takenBytes = 0;
+  }
+
+  /** @internal The stream is ready for the trailers. */
+  sendTrailers(): void {
+    const { stream, trailers } = this;
+    if (trailers !== undefined && !stream.destroyed) stream.sendTrailers(trailers);
+  }
+
+  /** Writes a response: status and headers, an optional body, then trailers (when given). */
+  protected respond(
+    headers: http2.OutgoingHttpHeaders,
+    body: Uint8Array | undefined,
+    trailers?: http2.OutgoingHttpHeaders,
+  ): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.call.finish();
+    const { stream } = this;
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    headers.date ??= httpDate();
+    try {
+      if (trailers !== undefined) {
+        this.trailers = trailers;
+        stream.respond(headers, { waitForTrailers: true });
+        stream.once("wantTrailers", onWantTrailers);
+      } else {
+        stream.respond(headers);
+      }
+      stream.end(body);
+    } catch {
+      // The session went away between the check and the write: nothing is left to answer.
+      stream.destroy();
+    }
+  }
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The `date` response header Node's compatibility API adds; made once per second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}

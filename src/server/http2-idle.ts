@@ -1,0 +1,51 @@
+import type * as http2 from "node:http2";
+
+/** Options of {@link watchHttp2Idle}. */
+export interface Http2IdleOptions {
+  /** A session with no stream open and no frame for this long is closed (GOAWAY). 0: never. */
+  idleTimeoutMs: number;
+  /**
+   * A session with streams open but no frame for `idleTimeoutMs` gets a PING; without its ACK
+   * within this long the session is destroyed (the peer is gone: a half-open connection).
+   */
+  pingTimeoutMs: number;
+}
+
+/**
+ * Idle bounds for the sessions of an HTTP/2 server (Node's own default is none): a session
+ * nobody uses is closed, and one whose peer stopped answering is destroyed even while a long
+ * call (a Subscribe stream, a long-poll) keeps streams open. Returns the open-stream count of a
+ * session, which the caller's stream bookkeeping feeds through `streamOpened`/`streamClosed`.
+ */
+export function watchHttp2Idle(server: http2.Http2Server, options: Http2IdleOptions) {
+  const openStreams = new WeakMap<http2.ServerHttp2Session, number>();
+  if (options.idleTimeoutMs > 0) {
+    server.setTimeout(options.idleTimeoutMs);
+    server.on("timeout", (session: http2.ServerHttp2Session) => {
+      if (session.destroyed || session.closed) return;
+      if ((openStreams.get(session) ?? 0) === 0) {
+        session.close();
+        return;
+      }
+      const timer = setTimeout(() => session.destroy(), options.pingTimeoutMs);
+      timer.unref();
+      try {
+        session.ping((error) => {
+          clearTimeout(timer);
+          if (error) session.destroy();
+        });
+      } catch {
+        clearTimeout(timer);
+        session.destroy();
+      }
+    });
+  }
+  return {
+    streamOpened(session: http2.ServerHttp2Session): void {
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+    },
+    streamClosed(session: http2.ServerHttp2Session): void {
+      openStreams.set(session, Math.max(0, (openStreams.get(session) ?? 1) - 1));
+    },
+  };
+}
