@@ -15,6 +15,7 @@ import { ensurePeersInstalled, firstLine, type LoadedTarget, loadTarget, TARGET_
 import { makeTempDir, removeDir } from "./lib/tempdir.js";
 import { Deadline, withTimeout } from "./lib/time.js";
 import { runOkqBench } from "./okq/okq-bench.js";
+import { runStoreBench } from "./store/store-bench.js";
 import type { BenchTarget, StartTarget } from "./targets/target.js";
 import { runUnaryBench, UNARY_WORKLOAD_ID } from "./unary/unary-bench.js";
 import { WORKLOADS } from "./workloads/index.js";
@@ -194,6 +195,9 @@ async function main(): Promise<number> {
   // The okQ bridge (RESP), with Redis appendfsync always beside it unless --quick; see bench/okq.
   const okq = options.only === null ? await runOkqBench({ quick: options.quick, log }) : undefined;
   if (okq) process.stdout.write(okq.markdown);
+  // The store alone, in this process (publish, lease+ack, fan-out, restart with 1M); see bench/store.
+  const store = options.only === null ? await runStoreBench({ quick: options.quick, log }) : undefined;
+  if (store) process.stdout.write(store.markdown);
   // The GopherMQ bridge (HTTP JSON) beside Connect Publish/Pull on the same broker; see bench/gophermq.
   const gophermq = options.only === null ? await runGophermqBench({ quick: options.quick, log }) : undefined;
   if (gophermq) process.stdout.write(gophermq.markdown);
@@ -214,6 +218,7 @@ async function main(): Promise<number> {
     summary,
     runs,
     okq: okq?.rows,
+    store: store?.rows,
     gophermq: gophermq?.rows,
     unary: unaryResult?.rows,
   };

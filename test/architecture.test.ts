@@ -36,8 +36,10 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
   },
   {
     layer: "src/store",
-    forbidden: ["/rpc/", "/bridges/", "/server/", "/cli/", "@connectrpc", "node:net", "node:http"],
+    forbidden: ["/core/", "/rpc/", "/bridges/", "/server/", "/cli/", "/push/", "@connectrpc", "node:net", "node:http"],
   },
+  // Domain types: the bottom layer, below both the core and the store.
+  { layer: "src/model", forbidden: ["../", "node:", "@connectrpc", "lmdb"] },
   { layer: "src/errors", forbidden: ["/core/", "/store/", "/rpc/", "@connectrpc"] },
   { layer: "src/notify", forbidden: ["/core/", "/store/", "/rpc/"] },
   { layer: "src/bridges", forbidden: ["/core/", "/store/"] },
@@ -101,4 +103,10 @@ test("architecture - the import scanner sees imports (guards against a vacuous p
   const core = files(join(root, "src/core"));
   assert.ok(core.length > 3);
   assert.ok(core.some((f) => imports(f).some((s) => s.includes("/store/"))));
+  const store = files(join(root, "src/store"));
+  assert.ok(
+    store.some((f) => imports(f).some((s) => s.includes("/model/"))),
+    "the store sees the model",
+  );
+  assert.ok(files(join(root, "src/model")).length > 0, "the model layer exists");
 });

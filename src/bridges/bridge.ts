@@ -35,6 +35,11 @@ export const noMetrics: BridgeMetrics = { connection() {}, command() {}, error()
 export interface TcpBridge {
   /** Key of its listener in the ready line, e.g. `okq`. */
   readonly name: string;
+  /**
+   * The most connections its listener keeps open, and the dialect's refusal written to one past
+   * it before it is closed (e.g. RESP's `-ERR max number of clients reached`). Absent: no cap.
+   */
+  readonly connectionLimit?: { readonly maxConnections: number; readonly refusal: string };
   /** Serves one connection until it closes. Never throws; transport-free (any Duplex works). */
   handleConnection(socket: Duplex): void;
   /** Open connections. */

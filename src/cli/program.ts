@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { EXIT } from "./client/cli-error.js";
-import { DEFAULT_SERVER } from "./client/connection.js";
+import { addGlobalConnectionOptions, DEFAULT_SERVER } from "./client/connection.js";
 import type { CommandDeps } from "./commands/deps.js";
 import { dlqCommand } from "./commands/dlq.js";
 import { hashPasswordCommand } from "./commands/hash-password.js";
@@ -14,7 +14,8 @@ import { topicsCommand } from "./commands/topics.js";
 import { serveCommand } from "./serve.js";
 
 const AFTER_HELP = `
-Client commands talk to a running broker: --server URL (default ${DEFAULT_SERVER}, or
+Client commands talk to a running broker (their flags go before or after the command):
+--server URL (default ${DEFAULT_SERVER}, or
 SWITCHYARD_SERVER); --user/--password (SWITCHYARD_USER, SWITCHYARD_PASSWORD) or --token
 (SWITCHYARD_TOKEN) when auth is on. Human output by default, --json for scripts.
 
@@ -43,6 +44,7 @@ export function createProgram(deps: CommandDeps): Command {
     .description("Switchyard, a durable message broker: the server (serve) and a client for operators")
     .enablePositionalOptions()
     .addHelpText("after", AFTER_HELP);
+  addGlobalConnectionOptions(program);
   const commands: Command[] = [
     serveCommand(deps),
     // Commands that need no broker.

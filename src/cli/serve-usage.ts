@@ -41,6 +41,11 @@ Flags (a config file may set the same; flags win over it):
   --push-allowed-hosts LIST     hosts push subscriptions may deliver to, comma-separated
                                 (host, host:port, *.domain; default: any host)
   --okq-qstatus FORMAT          okQ QSTATUS replies: string or nested (default ${d.okqQstatus})
+  --okq-idle-timeout-ms N       close okQ connections silent for N ms with no command running
+                                (default ${d.okqIdleTimeoutMs}; 0: never)
+  --okq-max-connections N       most open okQ connections (default ${d.okqMaxConnections})
+  --okq-max-pending-bytes-total N  command bytes okQ reads ahead across connections
+                                (default ${d.okqMaxPendingBytesTotal})
   --tls-cert FILE               PEM certificate chain: TLS on the RPC port and the TCP bridges
                                 (reloaded on SIGHUP)
   --tls-key FILE                PEM private key of --tls-cert (both or neither)
@@ -66,20 +71,25 @@ Flags (a config file may set the same; flags win over it):
   --lean-rpc on|off             lean HTTP/2 path for Publish, Pull, Ack, Nack, ModifyAckDeadline
                                 (default ${d.leanRpc}; off sends every call through connect-node)
   --rpc-max-connections N       RPC port: most connections at once (default ${d.rpcMaxConnections})
+  --opq-max-connections N       OPQ port: most connections at once (default ${d.opqMaxConnections})
+  --restmq-max-connections N    RestMQ port: most connections, live consumers included (default ${d.restmqMaxConnections})
+  --gophermq-max-connections N  GopherMQ port: most connections at once (default ${d.gophermqMaxConnections})
+  --ohpq-http-max-connections N ohpq HTTP port: most connections at once (default ${d.ohpqHttpMaxConnections})
   --rpc-max-request-bytes-in-flight N
                                 RPC port: most request bytes being read at once, all connections
                                 (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY;
                                 one client address, or IPv6 /64, may hold at most half of it)
-  --http-headers-timeout-ms N   RPC port, HTTP/1.1: time to send request headers (default ${d.httpHeadersTimeoutMs})
-  --http-request-timeout-ms N   RPC port: time to send a whole request (HTTP/1.1) or request body
-                                (HTTP/2: the stream is reset) (default ${d.httpRequestTimeoutMs})
-  --http2-idle-timeout-ms N     RPC port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
+  --http-headers-timeout-ms N   every HTTP port (RPC and bridges), HTTP/1.1: time to send request
+                                headers (default ${d.httpHeadersTimeoutMs})
+  --http-request-timeout-ms N   every HTTP port: time to send a whole request (HTTP/1.1) or request
+                                body (HTTP/2: the stream is reset) (default ${d.httpRequestTimeoutMs})
+  --http2-idle-timeout-ms N     every HTTP port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
   --http2-max-concurrent-streams N
-                                RPC port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
-  --http2-max-open-streams N    RPC port, HTTP/2: open streams across all sessions; new ones are
-                                refused past it (default ${d.http2MaxOpenStreams})
+                                every HTTP port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
+  --http2-max-open-streams N    every HTTP port, HTTP/2: open streams across all of its sessions;
+                                new ones are refused past it (default ${d.http2MaxOpenStreams})
   --http2-max-session-memory-mb N
-                                RPC port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
+                                every HTTP port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
   -h, --help                    print this help
 
 Auth is on when the config file defines users (README "Auth and TLS"):

@@ -57,6 +57,16 @@ export interface Config {
   readonly pushAllowedHosts: readonly string[];
   /** How the okQ bridge answers QSTATUS: `string` (the seed README, default) or `nested` (okQ 3ed64e7). */
   readonly okqQstatus: "string" | "nested";
+  /** How long an okQ connection with no command running may send nothing before it is closed; 0: never. Default 5 min. */
+  readonly okqIdleTimeoutMs: number;
+  /** Most open okQ connections; more get `-ERR max number of clients reached`. Default 1024. */
+  readonly okqMaxConnections: number;
+  /**
+   * Command bytes the okQ bridge reads ahead of execution across all connections (each argument
+   * counts 256 bytes more than its length); past it, connections with commands waiting stop
+   * reading. Default 64 MiB.
+   */
+  readonly okqMaxPendingBytesTotal: number;
   /**
    * The `broker_id` that the ohpq HTTP interface's `/status` reports (`broker_id` in an
    * Oh-Please-Queue config file). Default `switchyard`.
@@ -107,22 +117,30 @@ export interface Config {
   readonly leanRpc: "on" | "off";
   /** RPC port: most client connections at once (more are closed on accept). Default 1000. */
   readonly rpcMaxConnections: number;
+  /** OPQ port: most client connections at once (more are closed on accept). Default 1000. */
+  readonly opqMaxConnections: number;
+  /** RestMQ port: most client connections at once, live consumers included. Default 1000. */
+  readonly restmqMaxConnections: number;
+  /** GopherMQ port: most client connections at once. Default 1000. */
+  readonly gophermqMaxConnections: number;
+  /** ohpq HTTP monitoring port: most client connections at once. Default 64. */
+  readonly ohpqHttpMaxConnections: number;
   /**
    * RPC port: most bytes of request bodies being read at once, over all connections; a call that
    * would pass it fails with SERVER_BUSY. Never below the largest single request. Default 128 MiB.
    */
   readonly rpcMaxRequestBytesInFlight: number;
-  /** RPC port, HTTP/1.1: time a client has to send a request's headers. Default 20 s. */
+  /** Every HTTP port (RPC and bridges), HTTP/1.1: time a client has to send a request's headers. Default 20 s. */
   readonly httpHeadersTimeoutMs: number;
-  /** RPC port, HTTP/1.1: time a client has to send a whole request. Default 120 s. */
+  /** Every HTTP port, HTTP/1.1: time a client has to send a whole request. Default 120 s. */
   readonly httpRequestTimeoutMs: number;
-  /** RPC port, HTTP/2: an idle session (no streams, no frames) is closed after this long; 0: never. Default 5 min. */
+  /** Every HTTP port, HTTP/2: an idle session (no streams, no frames) is closed after this long; 0: never. Default 5 min. */
   readonly http2IdleTimeoutMs: number;
-  /** RPC port, HTTP/2: streams one session may have open at once. Default 100. */
+  /** Every HTTP port, HTTP/2: streams one session may have open at once. Default 100. */
   readonly http2MaxConcurrentStreams: number;
-  /** RPC port, HTTP/2: streams open at once across all sessions (new ones are refused past it). Default 10,000. */
+  /** Every HTTP port, HTTP/2: streams open at once across its sessions (new ones are refused past it). Default 10,000. */
   readonly http2MaxOpenStreams: number;
-  /** RPC port, HTTP/2: buffer limit per session in MiB (Node's maxSessionMemory). Default 32. */
+  /** Every HTTP port, HTTP/2: buffer limit per session in MiB (Node's maxSessionMemory). Default 32. */
   readonly http2MaxSessionMemoryMb: number;
 }
 
@@ -150,6 +168,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logFormat: "auto",
   pushAllowedHosts: [],
   okqQstatus: "string",
+  okqIdleTimeoutMs: 300_000,
+  okqMaxConnections: 1024,
+  okqMaxPendingBytesTotal: 64 * 1024 * 1024,
   ohpqBrokerId: "switchyard",
   ohpqMaxLineBytes: 1024 * 1024,
   ohpqAckTimeoutMs: 0,
@@ -169,6 +190,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   restmqMaxConsumerBufferBytes: 8 * 1024 * 1024,
   leanRpc: "on",
   rpcMaxConnections: 1000,
+  opqMaxConnections: 1000,
+  restmqMaxConnections: 1000,
+  gophermqMaxConnections: 1000,
+  ohpqHttpMaxConnections: 64,
   rpcMaxRequestBytesInFlight: 128 * 1024 * 1024,
   httpHeadersTimeoutMs: 20_000,
   httpRequestTimeoutMs: 120_000,
@@ -306,6 +331,12 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   logFormat: { flag: "--log-format", parse: oneOf("auto", "json", "pretty") },
   pushAllowedHosts: { flag: "--push-allowed-hosts", parse: hostList },
   okqQstatus: { flag: "--okq-qstatus", parse: oneOf("string", "nested") },
+  okqIdleTimeoutMs: { flag: "--okq-idle-timeout-ms", parse: integer(0, 86_400_000) },
+  okqMaxConnections: { flag: "--okq-max-connections", parse: integer(1, 1_000_000) },
+  okqMaxPendingBytesTotal: {
+    flag: "--okq-max-pending-bytes-total",
+    parse: integer(1024 * 1024, 64 * 1024 * 1024 * 1024),
+  },
   opqAnyResponse: { flag: "--opq-any-response", parse: boolean, switch: true },
   opqMaxAttempts: { flag: "--opq-max-attempts", parse: integer(0, 1000) },
   opqDeadLetterTopic: { flag: "--opq-dead-letter-topic", parse: nonEmpty },
@@ -318,6 +349,10 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   ohpqMaxConnections: { flag: "--ohpq-max-connections", parse: integer(1, 1_000_000) },
   leanRpc: { flag: "--lean-rpc", parse: oneOf("on", "off") },
   rpcMaxConnections: { flag: "--rpc-max-connections", parse: integer(1, 1_000_000) },
+  opqMaxConnections: { flag: "--opq-max-connections", parse: integer(1, 1_000_000) },
+  restmqMaxConnections: { flag: "--restmq-max-connections", parse: integer(1, 1_000_000) },
+  gophermqMaxConnections: { flag: "--gophermq-max-connections", parse: integer(1, 1_000_000) },
+  ohpqHttpMaxConnections: { flag: "--ohpq-http-max-connections", parse: integer(1, 1_000_000) },
   rpcMaxRequestBytesInFlight: {
     flag: "--rpc-max-request-bytes-in-flight",
     parse: integer(1024 * 1024, Number.MAX_SAFE_INTEGER),

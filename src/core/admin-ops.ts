@@ -1,10 +1,4 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
-import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
-import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
-import { type CoreContext, emitSubscriptionChange } from "./context.js";
-import { checkDeadLetterTopic } from "./dead-letter-ops.js";
-import { trackSubscription } from "./ephemeral.js";
-import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
 import type {
   NewMessage,
   Page,
@@ -14,7 +8,13 @@ import type {
   SubscriptionSettings,
   TopicInfo,
   TopicSettings,
-} from "./types.js";
+} from "../model/index.js";
+import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store/index.js";
+import type { CreateSubscriptionSpec, CreateTopicSpec } from "./broker.js";
+import { type CoreContext, emitSubscriptionChange } from "./context.js";
+import { checkDeadLetterTopic } from "./dead-letter-ops.js";
+import { trackSubscription } from "./ephemeral.js";
+import { queueSubscriptionSettings, subscriptionSettings, topicSettings } from "./settings.js";
 import { validateName, validatePublish, validateRange } from "./validate.js";
 
 /** Strips store-internal fields. */

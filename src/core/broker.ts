@@ -17,7 +17,7 @@ import type {
   SubscriptionSettings,
   TopicInfo,
   TopicSettings,
-} from "./types.js";
+} from "../model/index.js";
 
 /** Options to create a topic: everything but the name is optional. */
 export type CreateTopicSpec = Partial<TopicSettings> & {
@@ -29,6 +29,8 @@ export type CreateTopicSpec = Partial<TopicSettings> & {
 export interface PeekOptions {
   /** From the back of the delivery order (the message delivered last comes first). */
   fromBack?: boolean;
+  /** Most bytes of messages in the answer; 0 or absent: the server default (4 MiB). */
+  maxBytes?: number;
 }
 
 /** Options to create a subscription: name and topic are required. */

@@ -1,3 +1,4 @@
+import type { PushStats, SubscriptionChange } from "../model/index.js";
 import type { Notifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import type { Clock, Logger, TimerHandle } from "../util/index.js";
@@ -6,7 +7,6 @@ import type { IdleTracker } from "./ephemeral.js";
 import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetricsSink } from "./metrics-sink.js";
 import type { Outstanding } from "./outstanding.js";
-import type { PushStats, SubscriptionChange } from "./types.js";
 
 /** What every core operation works with. Internal to the core. */
 export interface CoreContext {

@@ -63,21 +63,26 @@ export function createBroker(options: BrokerOptions): Broker {
       open();
       return fn(ctx, ...args);
     };
+  // Created before the operations that arm it (deletes leave background steps to the sweep).
+  let sweeper: ReturnType<typeof createRetentionSweeper> | undefined;
   const deleteSubscription = async (c: CoreContext, name: string) => {
     const sub = await admin.getSubscription(c, name);
     await c.store.deleteSubscription(name);
+    sweeper?.ensure();
     untrackSubscription(c, name);
     c.notifier.notify(sub.topic);
     emitSubscriptionChange(c, { kind: "subscription", name });
   };
   startIdleSweeper(ctx, ctx.limits.idleSweepIntervalMs, (name) => deleteSubscription(ctx, name));
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
-  const sweeper = createRetentionSweeper(ctx);
+  const sweep = createRetentionSweeper(ctx);
+  sweeper = sweep;
   return {
     publish: guard(async (c, topic, messages) => {
       const out = await admin.publish(c, topic, messages);
-      // A stored message with a TTL is dropped by the sweep when it expires, leased or not.
-      if (messages.some((m) => (m.ttlMs ?? 0) > 0)) sweeper.ensure();
+      // A stored message with a TTL is dropped by the sweep when it expires, leased or not; a
+      // client id's dedup window ends in the sweep too.
+      if (messages.some((m) => (m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "")) sweep.ensure();
       return out;
     }),
     pull: guard(delivery.pull),
@@ -91,27 +96,34 @@ export function createBroker(options: BrokerOptions): Broker {
     peek: guard(delivery.peek),
     createTopic: guard(async (c, spec) => {
       const created = await admin.createTopic(c, spec);
-      sweeper.noteTopic(created.topic);
+      sweep.noteTopic(created.topic);
       return created;
     }),
     getTopic: guard(admin.getTopic),
     listTopics: guard(admin.listTopics),
     updateTopic: guard(async (c, name, patch) => {
       const updated = await admin.updateTopic(c, name, patch);
-      sweeper.noteTopic(updated);
+      sweep.noteTopic(updated);
       return updated;
     }),
     deleteTopic: guard(async (c, name: string) => {
       validateName("topic", name);
       await c.store.deleteTopic(name);
+      sweep.ensure();
       c.notifier.notify(name);
       emitSubscriptionChange(c, { kind: "topic-deleted", topic: name });
     }),
     purgeTopic: guard(async (c, name: string) => {
       validateName("topic", name);
-      return c.store.purgeTopic(name);
+      const purged = await c.store.purgeTopic(name);
+      sweep.ensure();
+      return purged;
     }),
-    createSubscription: guard(admin.createSubscription),
+    createSubscription: guard(async (c, spec) => {
+      const created = await admin.createSubscription(c, spec);
+      sweep.ensure(); // one from an earlier position counts its backlog in steps
+      return created;
+    }),
     getSubscription: guard(admin.getSubscription),
     listSubscriptions: guard(admin.listSubscriptions),
     updateSubscription: guard(admin.updateSubscription),
@@ -126,7 +138,10 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     createSnapshot: guard(replay.createSnapshot),
     listSnapshots: guard(replay.listSnapshots),
-    deleteSnapshot: guard(replay.deleteSnapshot),
+    deleteSnapshot: guard(async (c, name: string) => {
+      await replay.deleteSnapshot(c, name);
+      sweep.ensure();
+    }),
     release: guard(delivery.release),
     reject: guard(delivery.reject),
     onSubscriptionChange(listener) {
@@ -137,7 +152,7 @@ export function createBroker(options: BrokerOptions): Broker {
       ctx.pushStats = source;
     },
     async close() {
-      sweeper.stop();
+      sweep.stop();
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
       }

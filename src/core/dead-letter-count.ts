@@ -1,6 +1,6 @@
 import { BrokerError } from "../errors/index.js";
+import type { SubscriptionChange, SubscriptionInfo } from "../model/index.js";
 import type { CoreContext } from "./context.js";
-import type { SubscriptionChange, SubscriptionInfo } from "./types.js";
 
 /**
  * Counting dead letters when they happen, for the metrics sink. The store moves a message out

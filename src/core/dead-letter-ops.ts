@@ -1,7 +1,7 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { Delivery, SubscriptionInfo, SubscriptionSettings } from "../model/index.js";
 import type { CoreContext } from "./context.js";
 import { scheduleExpirySweep } from "./expiry-sweep.js";
-import type { Delivery, SubscriptionInfo, SubscriptionSettings } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
 
 /** Longest `error` text a Nack may carry (it becomes an attribute of the dead letter). */

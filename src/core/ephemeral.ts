@@ -1,5 +1,5 @@
+import type { SubscriptionInfo } from "../model/index.js";
 import type { CoreContext } from "./context.js";
-import type { SubscriptionInfo } from "./types.js";
 
 /**
  * Ephemeral subscriptions: a subscription with `expireAfterIdleMs` deletes itself once nothing

@@ -1,8 +1,8 @@
 import { BrokerError } from "../errors/index.js";
+import type { SubscriptionInfo } from "../model/index.js";
 import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
 import { countingDeadLetters } from "./dead-letter-count.js";
-import type { SubscriptionInfo } from "./types.js";
 
 /** Sweeps of one subscription within this many ms share one timer. */
 const BUCKET_MS = 100;

@@ -10,6 +10,12 @@ export interface BrokerLimits {
   maxPullMessages: number;
   /** What `max_messages: 0` means. Default 100. */
   defaultPullMessages: number;
+  /**
+   * Most bytes of messages in one Pull, Peek or Subscribe response (data, attributes, ids and a
+   * framing allowance per message), so a response fits gRPC's default 4 MiB receive limit; a
+   * Pull or Peek may ask for another bound with `max_bytes`. Default 4 MiB.
+   */
+  maxResponseBytes: number;
   /** Cap on a long-poll wait. Default 60 s. */
   maxWaitMs: number;
   /** Lease length when the subscription sets none. Default 30 s. */
@@ -49,6 +55,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   maxBatchBytes: 16 * 1024 * 1024,
   maxPullMessages: 1000,
   defaultPullMessages: 100,
+  maxResponseBytes: 4 * 1024 * 1024,
   maxWaitMs: 60_000,
   defaultAckDeadlineMs: 30_000,
   maxAckDeadlineMs: 600_000,

@@ -1,4 +1,4 @@
-import type { Delivery } from "./types.js";
+import type { Delivery } from "../model/index.js";
 
 /**
  * Where the core reports what it did, for the server's metrics (README "Metrics"). Called at the

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { Delivery } from "../model/index.js";
 import type { Clock } from "../util/index.js";
 import type { CoreContext } from "./context.js";
-import type { Delivery } from "./types.js";
 import { messageSize } from "./validate.js";
 
 interface Entry {
@@ -52,6 +52,11 @@ export class Outstanding {
     const size = Math.max(1, this.largest > 0 ? this.largest : this.sizeCapBytes);
     const byBytes = Math.max(0, Math.floor((this.maxBytes - this.bytes) / size));
     return Math.min(messages, this.entries.size === 0 ? Math.max(1, byBytes) : byBytes);
+  }
+
+  /** Bytes the window may still take (at least 1: an empty window takes one message of any size). */
+  roomBytes(): number {
+    return Math.max(1, this.maxBytes - this.bytes);
   }
 
   add(deliveries: readonly Delivery[], deadlineMs: number): void {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { BrokerError } from "../errors/index.js";
+import type { PushSettings } from "../model/index.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { pushLeaseMs, pushSettings } from "./push-settings.js";
-import type { PushSettings } from "./types.js";
 
 const base: PushSettings = {
   endpoint: "https://hooks.example.com/in",

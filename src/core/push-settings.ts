@@ -1,7 +1,7 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { PushSettings } from "../model/index.js";
 import { hostAllowed } from "../util/index.js";
 import type { BrokerLimits } from "./limits.js";
-import type { PushSettings } from "./types.js";
 import { validateRange } from "./validate.js";
 
 /** Longest push endpoint URL, in bytes. */

@@ -3,12 +3,13 @@
  * operations; Read pages through the stored log and, with `follow`, waits on the topic's
  * notifier for new messages (no polling, no leases, no acks).
  */
+
+import type { Page, ReadRequest, SeekTarget, SnapshotInfo, StoredMessage } from "../model/index.js";
 import type { SnapshotRecord } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription, paginate } from "./admin-ops.js";
 import { type CoreContext, emitSubscriptionChange } from "./context.js";
 import { abortError } from "./delivery-ops.js";
-import type { Page, ReadRequest, SeekTarget, SnapshotInfo, StoredMessage } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
 import { waitForChange } from "./wait.js";
 

@@ -1,14 +1,16 @@
 /**
  * The retention sweep: a core timer on the injected clock that asks the store to drop retained
  * messages past `retain_acked_ms` and messages past `max_age_ms` (and, under drop_oldest, over
- * a limit lowered since the last append), a bounded amount of work per tick. It starts only
- * once some topic has retention or limits (at boot if the store has any, else when a topic gets
- * them), so brokers without them run no timer at all.
+ * a limit lowered since the last append), and to do its background work (the steps left by
+ * purges, deletes and subscriptions created at an earlier position, and the end of dedup
+ * windows), a bounded amount of work per tick. It starts only once there is such work (at boot
+ * if the store has any, else when a topic gets retention or limits, a message an id, or an
+ * operation leaves steps behind), so brokers without any run no timer at all.
  */
 import { BrokerError } from "../errors/index.js";
+import type { TopicSettings } from "../model/index.js";
 import type { TimerHandle } from "../util/index.js";
 import type { CoreContext } from "./context.js";
-import type { TopicSettings } from "./types.js";
 
 /** Time between sweeps when the last one finished its work. */
 export const RETENTION_SWEEP_INTERVAL_MS = 1000;
@@ -61,9 +63,9 @@ export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {
     running = true;
     schedule(RETENTION_SWEEP_INTERVAL_MS);
   };
-  // Topics from before a restart: start at once if the store has retention work.
-  ctx.store.hasRetentionWork().then(
-    (yes) => yes && ensure(),
+  // Topics from before a restart: start at once if the store has retention or background work.
+  Promise.all([ctx.store.hasRetentionWork(), ctx.store.hasBackgroundWork()]).then(
+    ([retention, background]) => (retention || background) && ensure(),
     (e: unknown) => ctx.logger.warn("could not check for retention work", { cause: e }),
   );
   return {

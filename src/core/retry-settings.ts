@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors/index.js";
-import type { SubscriptionSettings } from "./types.js";
+import type { SubscriptionSettings } from "../model/index.js";
 import { validateName, validateRange } from "./validate.js";
 
 /** Longest retry backoff a subscription may ask for: one hour. */

@@ -1,9 +1,9 @@
 import { invalidArgument } from "../errors/index.js";
+import type { SubscriptionSettings, TopicSettings } from "../model/index.js";
 import type { CreateTopicSpec } from "./broker.js";
 import type { BrokerLimits } from "./limits.js";
 import { pushSettings } from "./push-settings.js";
 import { retryAndDeadLetterSettings } from "./retry-settings.js";
-import type { SubscriptionSettings, TopicSettings } from "./types.js";
 import { validateName, validateRange } from "./validate.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;

@@ -1,4 +1,5 @@
 import { BrokerError } from "../errors/index.js";
+import type { Delivery, SubscribeRequest } from "../model/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
@@ -8,7 +9,6 @@ import { abortError, refuseIfPush, toDelivery } from "./delivery-ops.js";
 import { markUsed } from "./ephemeral.js";
 import { reportDelivered } from "./metrics-sink.js";
 import { Outstanding, registerStream, unregisterStream } from "./outstanding.js";
-import type { Delivery, SubscribeRequest } from "./types.js";
 import { validateRange } from "./validate.js";
 import { waitForAny } from "./wait.js";
 
@@ -74,8 +74,10 @@ export async function* subscribe(
       if (room > 0) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
+        // Each response fits a client's receive limit; the window bounds what the stream holds.
+        const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
         const leased = await countingDeadLetters(ctx, sub, () =>
-          store.lease(name, { max: room, leaseMs, nowMs, autoAck: false }),
+          store.lease(name, { max: room, maxBytes, leaseMs, nowMs, autoAck: false }),
         );
         const got = leased.map(toDelivery);
         if (closed) {

@@ -1,6 +1,6 @@
 import { BrokerError, invalidArgument } from "../errors/index.js";
+import type { NewMessage } from "../model/index.js";
 import type { BrokerLimits } from "./limits.js";
-import type { NewMessage } from "./types.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
 const CONTROL = /[\u0000-\u001f\u007f]/;

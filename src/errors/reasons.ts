@@ -42,6 +42,7 @@ export type Reason =
   | "CANCELED"
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
+  | "STORE_FORMAT_MISMATCH"
   | "INTERNAL"
   | "NO_DEAD_LETTER_TOPIC"
   | "REPLAY_LIMIT"
@@ -77,6 +78,7 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   CANCELED: { code: StatusCode.Canceled, httpStatus: 499 },
   UNIMPLEMENTED: { code: StatusCode.Unimplemented, httpStatus: 501 },
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
+  STORE_FORMAT_MISMATCH: { code: StatusCode.FailedPrecondition, httpStatus: 500 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
   NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },
   REPLAY_LIMIT: { code: StatusCode.ResourceExhausted, httpStatus: 413 },

@@ -24,6 +24,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
           waitMs: boundedWait(req.waitMs, ctx.timeoutMs()),
           ackDeadlineMs: toNumber(req.ackDeadlineMs, "ack_deadline_ms"),
           autoAck: req.autoAck,
+          maxBytes: toNumber(req.maxBytes, "max_bytes"),
         },
         ctx.signal,
       );
@@ -64,6 +65,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
       messages: (
         await broker.peek(req.subscription, req.maxMessages, boundedWait(req.waitMs, ctx.timeoutMs()), ctx.signal, {
           fromBack: req.fromBack,
+          maxBytes: toNumber(req.maxBytes, "max_bytes"),
         })
       ).map(received),
     })),

@@ -37,6 +37,7 @@ import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-list
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { callContextValues } from "./call-context.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
+import { httpLimits } from "./http-limits.js";
 import { createInProcessClientFactory } from "./in-process-clients.js";
 import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
@@ -207,15 +208,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       overBudget,
       bodyGate: (req) =>
         checkHeaders(req.url ?? "", stringHeader(req.headers.authorization), req.socket.remoteAddress ?? ""),
-      limits: {
-        maxConnections: config.rpcMaxConnections,
-        headersTimeoutMs: config.httpHeadersTimeoutMs,
-        requestTimeoutMs: config.httpRequestTimeoutMs,
-        http2IdleTimeoutMs: config.http2IdleTimeoutMs,
-        http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
-        http2MaxOpenStreams: config.http2MaxOpenStreams,
-        http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
-      },
+      limits: httpLimits(config, config.rpcMaxConnections),
     });
   }
 

@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createGophermqBridge } from "../bridges/gophermq/index.js";
 import { createGophermqMetrics } from "../bridges/gophermq/metrics.js";
 import type { BridgeListenerDefinition, RunningBridgeListener } from "./bridge-listeners.js";
+import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+
+/** Connections the metrics port keeps at once: scrapers need a few (no flag). */
+const METRICS_MAX_CONNECTIONS = 64;
 
 /** Side registry holding GopherMQ's own series, served on the gophermq-metrics port. */
 const GOPHERMQ_REGISTRY = "gophermq";
@@ -57,6 +61,7 @@ export const gophermqListener: BridgeListenerDefinition = {
     const listener = createOnePortListener({
       handler: bridge.handle as unknown as NodeHandler,
       logger,
+      limits: httpLimits(config, config.gophermqMaxConnections),
       ...(tls ? { tls } : {}),
     });
     return httpListener(listener, (graceMs) => bridge.close(graceMs));
@@ -73,7 +78,7 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
   flag: "--gophermq-metrics-port",
   serves: "Prometheus /metrics with GopherMQ's series",
   port: (config) => config.gophermqMetricsPort,
-  create({ logger, serverMetrics, tls }) {
+  create({ config, logger, serverMetrics, tls }) {
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "/").split("?", 1)[0];
       if (path !== "/metrics") {
@@ -94,7 +99,12 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
       );
     };
     return httpListener(
-      createOnePortListener({ handler: handle as unknown as NodeHandler, logger, ...(tls ? { tls } : {}) }),
+      createOnePortListener({
+        handler: handle as unknown as NodeHandler,
+        logger,
+        limits: httpLimits(config, METRICS_MAX_CONNECTIONS),
+        ...(tls ? { tls } : {}),
+      }),
     );
   },
 };

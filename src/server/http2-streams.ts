@@ -69,6 +69,13 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     if (this[kClaimed]) routes.claimedClosed();
   }
   h2.on("stream", (stream: TrackedStream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+    const session = stream.session as http2.ServerHttp2Session | undefined;
+    // A stream reset (or whose session went) before this event fired has no session any more:
+    // nothing to serve. (Routing it threw, and an exception here kills the process.)
+    if (session === undefined || stream.destroyed) {
+      stream.destroy();
+      return;
+    }
     if (open >= routes.maxOpenStreams) {
       // Every open stream costs memory whether or not it sends anything; the client may retry.
       stream.on("error", ignore);
@@ -76,7 +83,6 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
       return;
     }
     open++;
-    const session = stream.session as http2.ServerHttp2Session;
     stream[kSession] = session;
     idle.streamOpened(session);
     stream.once("close", onStreamClose);

@@ -1,4 +1,5 @@
 import type { AddressInfo, Server } from "node:net";
+import type { Logger } from "../util/index.js";
 
 /** Which listener a port belongs to, for error messages and the ready line. */
 export interface ListenerSpec {
@@ -46,14 +47,45 @@ function describe(spec: ListenerSpec, e: Error & { code?: string }): string {
   }
 }
 
+/** How often a listener logs accept errors at most (one line, then a count of the ones left out). */
+export const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Keeps a listening server alive through accept errors. Once bound, a `net.Server` reports a
+ * failed `accept(2)` (EMFILE or ENFILE when file descriptors run out, ENOMEM, …) as an `error`
+ * event, and an `error` event without a listener kills the process. The connection that could
+ * not be accepted is dropped by the kernel (libuv closes it), the server keeps listening, and new
+ * connections are accepted again as soon as descriptors are free. Logged at warn, at most once
+ * per {@link ACCEPT_ERROR_LOG_INTERVAL_MS}, with the number of errors not logged in between.
+ */
+export function surviveAcceptErrors(server: Server, name: string, logger?: Logger, now: () => number = Date.now): void {
+  let lastLogMs = Number.NEGATIVE_INFINITY;
+  let notLogged = 0;
+  server.on("error", (e: Error & { code?: string }) => {
+    const t = now();
+    if (t - lastLogMs < ACCEPT_ERROR_LOG_INTERVAL_MS) {
+      notLogged++;
+      return;
+    }
+    logger?.warn(`${name} listener: accepting a connection failed; still listening`, {
+      code: e.code,
+      error: e.message,
+      notLogged,
+    });
+    lastLogMs = t;
+    notLogged = 0;
+  });
+}
+
 /**
  * Binds `server` as described by `spec` and resolves with the bound address. Binding errors
- * become a {@link ListenError}; `signal` (or `timeoutMs`, default 10 s) bounds the wait.
+ * become a {@link ListenError}; `signal` (or `timeoutMs`, default 10 s) bounds the wait. Once
+ * bound, accept errors are logged to `logger` and survived (see {@link surviveAcceptErrors}).
  */
 export function listenOn(
   server: Server,
   spec: ListenerSpec,
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  options: { signal?: AbortSignal; timeoutMs?: number; logger?: Logger } = {},
 ): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -74,6 +106,7 @@ export function listenOn(
         reject(error);
         return;
       }
+      surviveAcceptErrors(server, spec.name, options.logger);
       resolve(server.address() as AddressInfo);
     }
     if (options.signal?.aborted) return onAbort();

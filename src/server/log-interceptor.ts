@@ -7,7 +7,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
-import { type Logger, logDebug } from "../util/index.js";
+import { isDebugEnabled, type Logger, logDebug } from "../util/index.js";
 
 /**
  * Who made a call, for logs: `host:port` of the client's socket for calls on the RPC port, or
@@ -40,6 +40,26 @@ const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
  */
 export function createLogInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
+    // The common case, a unary call with debug lines off, builds nothing: only a server fault
+    // is logged (at warn), and it is rare.
+    if (!req.stream && !isDebugEnabled(logger)) {
+      const started = performance.now();
+      try {
+        return await next(req);
+      } catch (e) {
+        const err = ConnectError.from(e);
+        if (SERVER_FAULTS.has(err.code)) {
+          logger.warn("rpc failed", {
+            method: `${req.service.typeName}/${req.method.name}`,
+            peer: req.contextValues.get(peerKey),
+            code: Code[err.code],
+            durationMs: Math.round((performance.now() - started) * 10) / 10,
+            message: err.rawMessage,
+          });
+        }
+        throw e;
+      }
+    }
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
     const peer = req.contextValues.get(peerKey);

@@ -2,6 +2,7 @@ import { createOhpqHttpHandler } from "../bridges/ohpq/http-monitor.js";
 import { createOhpqBridge } from "../bridges/ohpq/index.js";
 import { systemClock } from "../util/index.js";
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 import { createTcpListener } from "./tcp-listener.js";
 
@@ -22,7 +23,7 @@ export const ohpqListener: BridgeListenerDefinition = {
         maxConnections: config.ohpqMaxConnections,
       },
     );
-    const listener = createTcpListener(bridge, logger, tls, { maxConnections: config.ohpqMaxConnections });
+    const listener = createTcpListener(bridge, logger, tls);
     return {
       listen: (spec, signal) => listener.listen(spec, signal),
       stopAccepting: () => listener.stopAccepting(),
@@ -40,7 +41,12 @@ export const ohpqHttpListener: BridgeListenerDefinition = {
   port: (config) => config.ohpqHttpPort,
   create({ clients, config, logger, tls }) {
     const handler = createOhpqHttpHandler({ clients, brokerId: config.ohpqBrokerId, clock: systemClock, logger });
-    const listener = createOnePortListener({ handler: handler as NodeHandler, logger, ...(tls ? { tls } : {}) });
+    const listener = createOnePortListener({
+      handler: handler as NodeHandler,
+      logger,
+      limits: httpLimits(config, config.ohpqHttpMaxConnections),
+      ...(tls ? { tls } : {}),
+    });
     return {
       listen: (spec, signal) => listener.listen(spec, signal),
       stopAccepting: () => listener.stopAccepting(),

@@ -38,6 +38,9 @@ export const okqListener: BridgeListenerDefinition = {
         maxMessageBytes: config.maxMessageBytes,
         maxLeaseSeconds: Math.floor(DEFAULT_LIMITS.maxAckDeadlineMs / 1000),
         qstatusFormat: config.okqQstatus,
+        idleTimeoutMs: config.okqIdleTimeoutMs,
+        maxConnections: config.okqMaxConnections,
+        maxPendingBytesTotal: config.okqMaxPendingBytesTotal,
         ...(context.auth.enabled ? { authenticator: okqAuthenticator(context) } : {}),
       },
     );

@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type * as tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger, PeerByteBudgets } from "../util/index.js";
+import { destroyWhenHalfClosed } from "./half-closed.js";
 import { watchHttp2Idle } from "./http2-idle.js";
 import { routeHttp2Streams } from "./http2-streams.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
@@ -251,6 +252,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
   const track = (socket: net.Socket): boolean => {
     sockets.add(socket);
+    destroyWhenHalfClosed(socket);
     socket.once("close", () => {
       sockets.delete(socket);
       h1Pending.delete(socket);
@@ -331,11 +333,11 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   });
   // Past the cap, Node closes new connections as it accepts them.
   server.maxConnections = limits.maxConnections;
-  // An accept error (EMFILE, ENFILE) must not take the process down; the listener keeps going.
-  server.on("error", (e: Error) => options.logger.warn("rpc listener error", { error: e.message }));
+  // Accept errors (EMFILE, ENFILE) are survived and logged by listenOn, as for every listener.
 
   return {
-    listen: (spec, signal) => listenOn(server, spec, signal ? { signal } : {}),
+    listen: (spec, signal) =>
+      listenOn(server, spec, signal ? { signal, logger: options.logger } : { logger: options.logger }),
     stopAccepting() {
       if (closing) return;
       closing = true;

@@ -2,6 +2,7 @@ import { createOpqBridge } from "../bridges/opq/index.js";
 import { DEFAULT_LIMITS } from "../core/index.js";
 import { hostAllowed } from "../util/index.js";
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 
 /** The OPQ bridge (HTTP form posts) on `--opq-port`. */
@@ -28,6 +29,7 @@ export const opqListener: BridgeListenerDefinition = {
       handler: bridge.handle as NodeHandler,
       closingHandler: bridge.refuseWhileClosing as NodeHandler,
       logger,
+      limits: httpLimits(config, config.opqMaxConnections),
       ...(tls ? { tls } : {}),
     });
     return {

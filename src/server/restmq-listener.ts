@@ -1,5 +1,6 @@
 import { createRestmqBridge } from "../bridges/restmq/index.js";
 import type { BridgeListenerDefinition } from "./bridge-listeners.js";
+import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 
 /** The RestMQ bridge (HTTP REST, JSON protocol, comet, websocket) on `--restmq-port`. */
@@ -30,6 +31,7 @@ export const restmqListener: BridgeListenerDefinition = {
       handler: bridge.handle as NodeHandler,
       logger,
       onUpgrade: bridge.handleUpgrade,
+      limits: httpLimits(config, config.restmqMaxConnections),
       // With --tls-cert every listener is TLS only: Basic passwords never cross in clear.
       ...(tls ? { tls } : {}),
     });

@@ -1,6 +1,7 @@
 import * as net from "node:net";
 import type { TcpBridge } from "../bridges/bridge.js";
 import type { Logger } from "../util/index.js";
+import { destroyWhenHalfClosed } from "./half-closed.js";
 import { type ListenerSpec, listenOn } from "./listen.js";
 import { createTlsAcceptor } from "./tls-accept.js";
 import type { TlsSource } from "./tls-source.js";
@@ -10,19 +11,12 @@ export interface TcpListener {
   listen(spec: ListenerSpec, signal?: AbortSignal): Promise<net.AddressInfo>;
   /** Stops accepting new connections (open ones stay until the bridge closes them). */
   stopAccepting(): void;
-  /** Open connections (TLS ones still in their handshake included). */
+  /** Open connections (TLS ones still in their handshake, and refused ones being closed, included). */
   connections(): number;
 }
 
-/** Options of {@link createTcpListener}. */
-export interface TcpListenerOptions {
-  /**
-   * With TLS: connections at once, handshakes in progress included; past it a new connection is
-   * closed before its handshake starts (a handshake costs CPU and memory before the bridge, which
-   * enforces its own cap, sees the connection). Default: none.
-   */
-  maxConnections?: number;
-}
+/** How long a refused connection may take to receive its refusal before it is destroyed. */
+const REFUSAL_FLUSH_MS = 1_000;
 
 /**
  * Creates the listener of a TCP bridge (RESP, text). Sockets are half-open capable, so a client
@@ -31,39 +25,45 @@ export interface TcpListenerOptions {
  * `--tls-key`, see `BridgeListenerContext.tls`) the port speaks TLS only, as Redis 6 serves RESP
  * over TLS; the bridge sees the decrypted stream, and a reloaded certificate applies to new
  * connections.
+ *
+ * The bridge's {@link TcpBridge.connectionLimit} is enforced here, on real sockets: a connection
+ * past it gets the dialect's refusal and is closed (destroyed once the refusal is flushed, or
+ * after a second, so a client that never reads or never closes its side holds no descriptor).
+ * With TLS a refused connection is closed at once, before any handshake work.
  */
-export function createTcpListener(
-  bridge: TcpBridge,
-  logger: Logger,
-  tlsSource?: TlsSource,
-  options: TcpListenerOptions = {},
-): TcpListener {
-  const maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
+export function createTcpListener(bridge: TcpBridge, logger: Logger, tlsSource?: TlsSource): TcpListener {
   /** Open connections: plain sockets, TCP sockets in their TLS handshake, and TLS sockets. */
   const open = new Set<net.Socket>();
   /** TCP sockets whose TLS handshake is not done yet (the bridge does not know them). */
   const handshaking = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     open.add(socket);
+    destroyWhenHalfClosed(socket);
     socket.once("close", () => {
       open.delete(socket);
       handshaking.delete(socket);
     });
   };
   let closing = false;
+  const limit = bridge.connectionLimit;
   const acceptor = tlsSource ? createTlsAcceptor(tlsSource) : undefined;
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    const full = limit !== undefined && open.size >= limit.maxConnections;
     track(socket);
     if (closing) {
       socket.destroy();
       return;
     }
-    if (!acceptor) {
-      bridge.handleConnection(socket);
+    if (full) {
+      if (acceptor) socket.destroy();
+      else refuse(socket, limit.refusal);
+      logger.warn(`${bridge.name}: connection refused: ${limit.maxConnections} connections open`, {
+        peer: socket.remoteAddress,
+      });
       return;
     }
-    if (open.size > maxConnections) {
-      socket.destroy();
+    if (!acceptor) {
+      bridge.handleConnection(socket);
       return;
     }
     handshaking.add(socket);
@@ -84,11 +84,7 @@ export function createTcpListener(
     );
   });
   return {
-    async listen(spec, signal) {
-      const address = await listenOn(server, spec, signal ? { signal } : {});
-      server.on("error", (e) => logger.error(`${bridge.name} listener error`, { error: e }));
-      return address;
-    },
+    listen: (spec, signal) => listenOn(server, spec, signal ? { signal, logger } : { logger }),
     stopAccepting() {
       closing = true;
       if (server.listening) server.close();
@@ -103,4 +99,11 @@ export function createTcpListener(
     },
     connections: () => open.size,
   };
+}
+
+function refuse(socket: net.Socket, refusal: string): void {
+  socket.on("error", () => socket.destroy());
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS);
+  socket.once("close", () => clearTimeout(timer));
+  socket.end(refusal, () => socket.destroy());
 }

@@ -31,7 +31,12 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     mapSizeBytes: options.mapSizeBytes ?? 64 * 1024 ** 3,
     ...(options.commitObserver ? { onCommit: options.commitObserver } : {}),
   });
-  return new KvStore(kv, options.maxReplayEntries);
+  try {
+    return new KvStore(kv, { maxReplayEntries: options.maxReplayEntries, where: `the data directory ${options.path}` });
+  } catch (e) {
+    await kv.close();
+    throw e;
+  }
 }
 
 /**
@@ -39,7 +44,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
  * (tests of restart behaviour).
  */
 export function createMemoryStore(data: MemoryKvData = createMemoryKvData(), maxReplayEntries?: number): Store {
-  return new KvStore(new MemoryKv(data), maxReplayEntries);
+  return new KvStore(new MemoryKv(data), { maxReplayEntries });
 }
 
 export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./store.js";

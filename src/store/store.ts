@@ -6,7 +6,7 @@ import type {
   SubscriptionSettings,
   TopicInfo,
   TopicSettings,
-} from "../core/types.js";
+} from "../model/index.js";
 
 /** A topic as the store keeps it. `id` is never reused: it is the generation of the name. */
 export interface TopicRecord extends TopicInfo {
@@ -37,6 +37,7 @@ export interface AppendRecord {
   expireAtMs: number;
 }
 
+/** What an append did with one record: its seq and id, and whether it was a duplicate. */
 export interface AppendResult {
   seq: number;
   id: string;
@@ -66,6 +67,11 @@ export interface LeaseOptions {
   nowMs: number;
   /** Settle each record as it is handed out (at-most-once). */
   autoAck: boolean;
+  /**
+   * Most bytes of messages to hand out (data, attributes, ids and a per-message allowance for
+   * framing); one message larger than this still goes alone. Default: no bound.
+   */
+  maxBytes?: number;
 }
 
 /** What an ack/nack/extend targets: lease tokens and/or message ids. */
@@ -99,6 +105,11 @@ export interface StoreCapabilities {
   leaseFencing: boolean;
   /** Priority lanes the backend can afford (LMDB: 10). */
   priorityLanes: number;
+  /**
+   * Leases survive a restart of the broker (LMDB: no, a lease lives in the broker's memory and a
+   * restart makes every unacked message available again; JetStream: yes, the consumer keeps them).
+   */
+  leasesSurviveRestart: boolean;
 }
 
 /**
@@ -108,6 +119,15 @@ export interface StoreCapabilities {
  * Errors are `BrokerError`s: TOPIC_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, ALREADY_EXISTS; failures of
  * the backend itself are STORE_UNAVAILABLE with `retryable` set only when nothing was written, so
  * the same call may be repeated safely.
+ *
+ * The shape is that of a replicated log with durable consumers, so a NATS JetStream backend can
+ * implement it without faking cursors: a topic is a stream, a subscription a durable pull consumer
+ * (its ack floor and pending set are the cursor; `lease` a fetch, `ack`/`nack`/`extend` the
+ * consumer's ack, nak with delay and in-progress), priority lanes are subjects of the stream with
+ * a filtered consumer each (`capabilities.priorityLanes` says how many a backend affords), and a
+ * lease token is the ack reply subject. What a backend does differently is a capability flag
+ * ({@link StoreCapabilities}), not a silent difference: the LMDB engine keeps leases in the
+ * broker's memory (`leasesSurviveRestart: false`), JetStream in the consumer.
  */
 export interface Store extends ReplayStore {
   readonly capabilities: StoreCapabilities;
@@ -144,9 +164,16 @@ export interface Store extends ReplayStore {
   lease(subscription: string, options: LeaseOptions): Promise<LeasedRecord[]>;
   /**
    * The next available records, without leasing them. `fromBack`: from the end of the delivery
-   * order instead (the record that would be delivered last comes first).
+   * order instead (the record that would be delivered last comes first). `maxBytes` bounds them
+   * as {@link LeaseOptions.maxBytes} does.
    */
-  peek(subscription: string, max: number, nowMs: number, fromBack?: boolean): Promise<LeasedRecord[]>;
+  peek(
+    subscription: string,
+    max: number,
+    nowMs: number,
+    fromBack?: boolean,
+    maxBytes?: number,
+  ): Promise<LeasedRecord[]>;
   /** Removes messages from the subscription. */
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]>;
   /**
@@ -255,6 +282,11 @@ export interface ReplayStore {
   sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult>;
   /** True when some topic retains acked messages or has limits the sweep applies, or a stored message has a TTL. */
   hasRetentionWork(): Promise<boolean>;
+  /**
+   * True when the store has background work for the sweep besides retention: bounded steps left
+   * by cursor moves (purge, deletes, a subscription starting earlier) or dedup windows to end.
+   */
+  hasBackgroundWork(): Promise<boolean>;
 }
 
 /** Most messages one Seek, snapshot creation or deletion may touch (one atomic transaction). */

@@ -8,6 +8,7 @@ export {
   createLogger,
   createStderrLogger,
   type FullLogger,
+  isDebugEnabled,
   type LogDestination,
   type LogFormat,
   type Logger,

@@ -16,6 +16,8 @@ export interface Logger {
   debug?(message: string, fields?: Record<string, unknown>): void;
   /** A logger that adds `fields` to every line (request-scoped: `bridge`, `method`, `peer`, …). */
   child?(fields: Record<string, unknown>): Logger;
+  /** Whether debug lines are written (lets a hot path skip building them). Absent: when `debug` is. */
+  debugEnabled?(): boolean;
 }
 
 /** Least severe level written (`silent` writes nothing). */
@@ -89,6 +91,7 @@ function wrap(p: pino.Logger): FullLogger {
     else p[level](redactForLog(fields) as Record<string, unknown>, redactText(message));
   };
   return {
+    debugEnabled: () => p.isLevelEnabled("debug"),
     debug: line("debug"),
     info: line("info"),
     warn: line("warn"),
@@ -100,6 +103,11 @@ function wrap(p: pino.Logger): FullLogger {
 /** The broker's stderr logger at `level`, in `format` (kept for callers of the first logger). */
 export function createStderrLogger(level: LogLevel = "info", format: LogFormat = "auto"): FullLogger {
   return createLogger({ level, format });
+}
+
+/** Whether `logger` writes debug lines. */
+export function isDebugEnabled(logger: Logger): boolean {
+  return logger.debugEnabled ? logger.debugEnabled() : logger.debug !== undefined;
 }
 
 /** Logs at debug level if `logger` has a debug level. */
@@ -120,6 +128,7 @@ export function childLogger(logger: Logger, fields: Record<string, unknown>): Lo
     error: (m, f) => logger.error(m, merged(f)),
     debug: (m, f) => logger.debug?.(m, merged(f)),
     child: (more) => childLogger(logger, { ...fields, ...more }),
+    debugEnabled: () => isDebugEnabled(logger),
   };
 }
 

@@ -307,6 +307,27 @@ describe("cli client", () => {
     );
   });
 
+  it("cli client - connection flags also go before the command; after it they win", async () => {
+    await sy(["topics", "create", "t-global", "--queue"]);
+    const first = await runCliInProcess(["--server", server.baseUrl, "--json", "pub", "t-global", "one"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).results[0].seq, "1");
+    // The flag after the command wins over the one before it (an unreachable address).
+    const both = await runCliInProcess([
+      "--server",
+      "http://127.0.0.1:1",
+      "topics",
+      "get",
+      "t-global",
+      "--server",
+      server.baseUrl,
+    ]);
+    assert.equal(both.code, 0, both.stderr);
+    const unreachable = await runCliInProcess(["--server", "http://127.0.0.1:1", "topics", "get", "t-global"]);
+    assert.equal(unreachable.code, 3, unreachable.stderr);
+    assert.match(unreachable.stderr, /cannot reach the broker at http:\/\/127\.0\.0\.1:1/);
+  });
+
   it("cli client - SIGINT during a waiting call ends it with exit 130", async () => {
     await sy(["topics", "create", "t-wait", "--queue"]);
     let interrupt = () => {};

@@ -86,7 +86,7 @@ describe("opq undeliverable messages and other doors", () => {
       for await (const _ of c.subscriber.subscribe({ subscription: "pushed" })) break;
     }, refused);
     const ohpq = await connect("ohpq");
-    await ohpq.roundtrip("GET pushed\nSUB pushed\nPING\n", "ERROR queue is push-delivered\n".repeat(2) + "PONG\n");
+    await ohpq.roundtrip("GET pushed\nSUB pushed\nPING\n", `${"ERROR queue is push-delivered\n".repeat(2)}PONG\n`);
     const okq = await connect("okq");
     okq.send(encodeCommand(["QRPOP", "pushed"]));
     await okq.expect(

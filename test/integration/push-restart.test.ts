@@ -54,10 +54,12 @@ describe("push subscriptions across restarts", () => {
     const second = await startCli(testServeArgs(dataDir));
     try {
       const got = await target.waitFor("/r", 4);
-      // b and c go at once; a waits for the lease the killed process held to run out.
+      // Leases live in the broker's memory (README "Durability"): after the crash a, b and c all go
+      // at once. a's attempt may repeat (1) or count the delivery the crash cut short (2), never less.
       const delivered = got.slice(1).map((r) => [r.body.toString(), r.headers["switchyard-delivery-attempt"]]);
-      assert.deepEqual(delivered.sort(), [
-        ["a", "2"],
+      const a = delivered.find(([body]) => body === "a");
+      assert.ok(a && (a[1] === "1" || a[1] === "2"), `a again, attempt 1 or 2: ${JSON.stringify(a)}`);
+      assert.deepEqual(delivered.filter(([body]) => body !== "a").sort(), [
         ["b", "1"],
         ["c", "1"],
       ]);

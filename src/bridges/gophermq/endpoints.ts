@@ -314,6 +314,8 @@ export function createEndpoints(deps: EndpointDeps) {
         const got = await clients.subscriber.pull({
           subscription,
           maxMessages: want,
+          // The fetch's own byte bound, not the Pull's default of 4 MiB (README: max_bytes).
+          maxBytes: BigInt(deps.fetchMaxBytes - bytes),
           ackDeadlineMs: BigInt(deps.fetchLeaseMs),
         });
         for (const m of got.messages) {

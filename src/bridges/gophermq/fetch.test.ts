@@ -77,7 +77,12 @@ describe("gophermq fetch leases", () => {
     await until("the release", async () => (await stats())?.inFlight === 0n);
     assert.equal((await stats())?.backlog, 11n);
     // Available again at once (a fetch through HTTP would need more than 300 ms to read 66 MB).
-    const again = await h.clients.subscriber.pull({ subscription: `gophermq-${id}`, maxMessages: 20 });
+    // max_bytes: a Pull's answer is bounded to 4 MiB unless it asks for more.
+    const again = await h.clients.subscriber.pull({
+      subscription: `gophermq-${id}`,
+      maxMessages: 20,
+      maxBytes: BigInt(16 * MiB),
+    });
     assert.equal(again.messages.length, 11);
     assert.ok(again.messages.every((m) => Buffer.from(m.message?.data ?? []).equals(Buffer.alloc(MiB, 0x3c))));
   });

@@ -54,6 +54,8 @@ export function createOhpqBridge<P>(deps: OhpqBridgeDeps<P>, options: OhpqOption
 
   return {
     name: BRIDGE,
+    // Enforced by the listener on real sockets too, so refused ones cannot linger half-open.
+    connectionLimit: { maxConnections: ctx.options.maxConnections, refusal: REPLY.tooManyConnections },
     handleConnection(socket: Duplex) {
       if (sessions.size >= ctx.options.maxConnections) {
         deps.metrics.error(BRIDGE, "connection_limit");

@@ -1,5 +1,4 @@
 /** ohpq queues changed through another door: deleted (and made again), or pushed by the broker. */
-import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { createOhpqHarness } from "../../../test/helpers/ohpq-harness.js";
 import { createFakeClock } from "../../util/index.js";

@@ -1,6 +1,6 @@
 import type { PublishResult } from "../../../gen/switchyard/v1/publisher_pb.js";
 import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
-import type { Logger } from "../../util/index.js";
+import { type Clock, type Logger, systemClock } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
 import type { Coalesced } from "./coalescer.js";
 import type { OutgoingMessage } from "./commands/push.js";
@@ -34,8 +34,17 @@ export interface OkqOptions {
   maxInlineBytes?: number;
   /** Commands read ahead of the one executing before the connection stops reading. Default 1,024. */
   maxPendingCommands?: number;
-  /** Argument bytes read ahead of the executing command before the connection stops reading. Default 16 MiB. */
+  /**
+   * Argument bytes read ahead of the executing command before the connection stops reading; each
+   * argument counts `ARG_OVERHEAD_BYTES` (256) more than its length. Default 16 MiB.
+   */
   maxPendingBytes?: number;
+  /**
+   * Argument bytes read ahead across all connections of the bridge (counted as for
+   * `maxPendingBytes`). Past it, a connection that has commands waiting stops reading until they
+   * ran; one with none still reads, so no connection starves. Default 64 MiB.
+   */
+  maxPendingBytesTotal?: number;
   /** How long a client may leave its replies unread (socket not draining) before it is dropped. Default 60 s. */
   drainTimeoutMs?: number;
   /** Longest `QRPOP ... EX` lease in seconds (the broker's longest ack deadline). Default 600. */
@@ -52,6 +61,18 @@ export interface OkqOptions {
    * socket drains. Default 16 MiB (16 pops of 1 MiB events).
    */
   maxRunReplyBytes?: number;
+  /**
+   * A connection with no command running (a blocked QNOTIFY counts as running) that sends
+   * nothing for this long is closed without a reply, like Redis' `timeout`. Default 5 min; 0: never.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Most open connections: its listener answers one more `-ERR max number of clients reached`
+   * and closes it, as Redis does past `maxclients`. Default 1,024.
+   */
+  maxConnections?: number;
+  /** Times the idle timeout. Default the system clock (tests inject a fake one). */
+  clock?: Clock;
   /** Checks credentials; absent: auth is off (Redis with no password configured). */
   authenticator?: OkqAuthenticator;
 }
@@ -67,12 +88,16 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
     maxInlineBytes: o.maxInlineBytes ?? 64 * 1024,
     maxPendingCommands: o.maxPendingCommands ?? 1024,
     maxPendingBytes: o.maxPendingBytes ?? 16 * 1024 * 1024,
+    maxPendingBytesTotal: o.maxPendingBytesTotal ?? 64 * 1024 * 1024,
     drainTimeoutMs: o.drainTimeoutMs ?? 60_000,
     maxLeaseSeconds: o.maxLeaseSeconds ?? 600,
     qstatusFormat: o.qstatusFormat ?? "string",
     maxNoblockInFlight: o.maxNoblockInFlight ?? 1024,
     maxRegisteredQueues: o.maxRegisteredQueues ?? 256,
     maxRunReplyBytes: o.maxRunReplyBytes ?? 16 * 1024 * 1024,
+    idleTimeoutMs: o.idleTimeoutMs ?? 300_000,
+    maxConnections: o.maxConnections ?? 1024,
+    clock: o.clock ?? systemClock,
     ...(o.authenticator ? { authenticator: o.authenticator } : {}),
   };
 }
@@ -99,6 +124,8 @@ export interface OkqContext {
   readonly shutdownSignal: AbortSignal;
   /** The merged calls of the connections that use `clients` (one set per user). */
   callsFor(clients: BrokerClients): OkqCalls;
+  /** Argument bytes of the commands read ahead by every connection (bounded by `maxPendingBytesTotal`). */
+  readonly input: { bytes: number };
   /** NOBLOCK pushes in flight (bounded by `maxNoblockInFlight`). */
   readonly background: Set<Promise<unknown>>;
   /** Open connections of the bridge (INFO). */

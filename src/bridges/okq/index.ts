@@ -50,6 +50,7 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
     consumers: createConsumerRegistry(),
     shutdownSignal: deps.shutdownSignal,
     background: new Set(),
+    input: { bytes: 0 },
     connections: () => sessions.size,
     nextClientId: () => ++clientIds,
   };
@@ -57,6 +58,7 @@ export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): 
 
   return {
     name: BRIDGE,
+    connectionLimit: { maxConnections: ctx.options.maxConnections, refusal: "-ERR max number of clients reached\r\n" },
     handleConnection(socket: Duplex) {
       const session = new RespSession(socket, ctx, (s) => {
         sessions.delete(s);

@@ -16,6 +16,8 @@ export interface QueueDirectory {
   forget(name: string): void;
   /** Resolves when this bridge creates `name` (or at once if it is known), or rejects when `signal` aborts. */
   created(name: string, signal: AbortSignal): Promise<void>;
+  /** Names with a {@link created} wait in progress; for tests of the memory bound. */
+  waitingNames(): number;
 }
 
 /** Most names cached; past it the cache starts over (it is only an optimisation). */
@@ -62,6 +64,7 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
       return p;
     },
     known: (name) => known.has(name),
+    waitingNames: () => waiters.size,
     forget(name) {
       known.delete(name);
     },
@@ -74,8 +77,12 @@ export function createQueueDirectory(clients: BrokerClients): QueueDirectory {
           set = new Set();
           waiters.set(name, set);
         }
+        const own = set;
         const onAbort = () => {
-          waiters.get(name)?.delete(wake);
+          own.delete(wake);
+          // A name nobody waits for any more leaves nothing behind (hostile clients wait on
+          // endless names that are never created, e.g. invalid ones).
+          if (own.size === 0 && waiters.get(name) === own) waiters.delete(name);
           reject(signal.reason);
         };
         const wake = () => {

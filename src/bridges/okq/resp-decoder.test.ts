@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { splitInline } from "./inline.js";
-import { RespDecoder, type RespDecoderLimits, type RespEvent } from "./resp-decoder.js";
+import {
+  ARG_OVERHEAD_BYTES,
+  argumentBytes,
+  RespDecoder,
+  type RespDecoderLimits,
+  type RespEvent,
+} from "./resp-decoder.js";
 import { encodeCommand } from "./resp-encoder.js";
 
 const LIMITS: RespDecoderLimits = {
@@ -12,6 +18,8 @@ const LIMITS: RespDecoderLimits = {
   maxCommandBytes: 100,
   maxInlineBytes: 32,
   maxDepth: 4,
+  // The byte limits alone; the per-argument overhead has its own cases below.
+  argOverheadBytes: 0,
 };
 
 /** Events as plain data: commands as arrays of latin1 strings. */
@@ -168,6 +176,52 @@ describe("okq resp decoder", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("decoder - each argument counts its overhead against the command limit: empty arguments are not free", () => {
+    const limits = { ...LIMITS, maxArrayLength: 100_000, maxCommandBytes: 10_000, argOverheadBytes: 256 };
+    const empty = (n: number) => Buffer.from(`*${n}\r\n${"$0\r\n\r\n".repeat(n)}`);
+    assert.deepEqual(decodeChunks([empty(39)], limits).length, 1, "39 × 256 bytes fit in 10,000");
+    assert.deepEqual(decodeChunks([empty(40)], limits), ["fatal:COMMAND_TOO_LARGE"]);
+    // The attack of issue 16: 65,536 empty arguments are refused, not decoded, with the default overhead.
+    const d = new RespDecoder({ ...limits, maxArrayLength: 65_536, maxCommandBytes: 2 * 1024 * 1024 + 1 });
+    assert.equal(ARG_OVERHEAD_BYTES >= 128, true);
+    const huge = d.push(empty(65_536));
+    assert.deepEqual(plain(huge), ["fatal:COMMAND_TOO_LARGE"]);
+    // Inline commands too: 20 one-byte words cost 20 × (1 + 256) bytes.
+    assert.deepEqual(
+      decodeChunks([Buffer.from(`${"a ".repeat(20)}\r\n`)], { ...limits, maxInlineBytes: 1000, maxCommandBytes: 5000 }),
+      ["fatal:COMMAND_TOO_LARGE"],
+    );
+    assert.equal(argumentBytes([Buffer.alloc(0), Buffer.alloc(3)], 256), 515);
+  });
+
+  it("decoder - an HTTP request line or Host: header is a cross-protocol attack: fatal, nothing after it decoded", () => {
+    for (const line of [
+      "POST / HTTP/1.1",
+      "post /x HTTP/1.0",
+      "GET / HTTP/1.1",
+      "Host: 127.0.0.1:4777",
+      "  POST /",
+      "HOST: example",
+    ]) {
+      const input = Buffer.from(`${line}\r\nQFLUSH orders\r\n*2\r\n$6\r\nQFLUSH\r\n$6\r\norders\r\n`);
+      assert.deepEqual(decodeChunks([input], { ...LIMITS, maxInlineBytes: 1000 }), ["fatal:CROSS_PROTOCOL"], line);
+      assert.deepEqual(
+        decodeChunks(
+          [...input].map((b) => Buffer.of(b)),
+          { ...LIMITS, maxInlineBytes: 1000 },
+        ),
+        ["fatal:CROSS_PROTOCOL"],
+        `${line} (byte by byte)`,
+      );
+    }
+    // Commands that merely start with those letters are commands.
+    assert.deepEqual(decodeChunks([Buffer.from("POSTS a\r\nGETTER\r\nHostname\r\n")]), [
+      ["POSTS", "a"],
+      ["GETTER"],
+      ["Hostname"],
+    ]);
   });
 
   it("decoder - splitInline keeps quoted blanks and refuses a quote glued to the next word", () => {

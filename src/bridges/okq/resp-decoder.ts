@@ -11,6 +11,16 @@
  *
  * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
  * ignored, as okQ does; a top-level simple line may be as long as an inline command.
+ *
+ * Memory: each argument costs a Buffer object on the heap (~100-200 bytes on Node 20, more than
+ * a short argument's bytes), so every argument counts {@link RespDecoderLimits.argOverheadBytes}
+ * on top of its length against `maxCommandBytes`: a command of 65,536 empty arguments is as
+ * large as its heap cost, not 0 bytes.
+ *
+ * Cross-protocol attacks: an inline line whose first word is `POST` or `GET`, or a `Host:`
+ * header line, is an HTTP request sent to this port (a browser form or a webhook whose body
+ * holds commands). It is fatal with code `CROSS_PROTOCOL`, before any later line is decoded, as
+ * Redis does since 3.2.7.
  */
 
 import { splitInline } from "./inline.js";
@@ -27,7 +37,19 @@ export interface RespDecoderLimits {
   maxInlineBytes: number;
   /** Deepest array nesting accepted inside a command before the input counts as hostile. */
   maxDepth: number;
+  /**
+   * Bytes each argument counts on top of its length against `maxCommandBytes`: what holding it
+   * costs beyond its bytes. Use {@link ARG_OVERHEAD_BYTES}.
+   */
+  argOverheadBytes: number;
 }
+
+/**
+ * The heap cost of one decoded argument beyond its bytes, rounded up: Node 20 spends ~195 bytes
+ * on an empty Buffer (its own zero-length ArrayBuffer) and ~105 on a short one (a pool slice),
+ * plus the slot in the arguments array.
+ */
+export const ARG_OVERHEAD_BYTES = 256;
 
 /** Stable codes of framing failures (the connection is closed after the error reply). */
 export type RespFatalCode =
@@ -38,7 +60,8 @@ export type RespFatalCode =
   | "UNBALANCED_QUOTES"
   | "EXPECTED_CRLF"
   | "TOO_DEEP"
-  | "BAD_LINE";
+  | "BAD_LINE"
+  | "CROSS_PROTOCOL";
 
 /** One decoded event. */
 export type RespEvent =
@@ -46,6 +69,8 @@ export type RespEvent =
   | { type: "invalid" }
   | { type: "fatal"; code: RespFatalCode; message: string };
 
+/** Every empty argument (nothing to copy, and no Buffer of its own). */
+const EMPTY = Buffer.alloc(0);
 const CR = 13;
 const LF = 10;
 /** Longest header line (`*123\r\n`, `:-9223372036854775808\r\n`) before it counts as hostile. */
@@ -60,7 +85,11 @@ const FATAL_MESSAGES: Record<RespFatalCode, string> = {
   EXPECTED_CRLF: "Protocol error: expected '\\r\\n'",
   TOO_DEEP: "Protocol error: nesting too deep",
   BAD_LINE: "Protocol error: invalid line",
+  CROSS_PROTOCOL: "Protocol error: an HTTP request (possible cross-protocol attack)",
 };
+
+/** First words of an inline line that make it an HTTP request or header (compared case-insensitively). */
+const HTTP_WORDS = new Set(["POST", "GET", "HOST:"]);
 
 /** An array being filled: how many elements are still to come. */
 interface Frame {
@@ -217,7 +246,7 @@ export class RespDecoder {
       return;
     }
     if (this.stack.length > 0) {
-      this.commandBytes += len;
+      this.commandBytes += len + this.limits.argOverheadBytes;
       if (this.commandBytes > this.limits.maxCommandBytes) {
         this.fail(out, "COMMAND_TOO_LARGE");
         return;
@@ -242,7 +271,12 @@ export class RespDecoder {
     }
     // A top-level bulk string is ignored; inside a command it is an argument (copied, so the
     // command does not pin the socket's chunk).
-    const data = this.stack.length > 0 ? Buffer.from(whole.subarray(0, this.bulkLength)) : undefined;
+    const data =
+      this.stack.length === 0
+        ? undefined
+        : this.bulkLength === 0
+          ? EMPTY
+          : Buffer.from(whole.subarray(0, this.bulkLength));
     this.valueDone(data, out);
     return i + take;
   }
@@ -268,6 +302,10 @@ export class RespDecoder {
   }
 
   private onInline(line: Buffer, out: RespEvent[]): void {
+    if (isHttpLine(line)) {
+      this.fail(out, "CROSS_PROTOCOL");
+      return;
+    }
     const args = splitInline(line);
     if (args === undefined) {
       this.fail(out, "UNBALANCED_QUOTES");
@@ -275,6 +313,10 @@ export class RespDecoder {
     }
     if (args.length > this.limits.maxArrayLength) {
       this.fail(out, "ARRAY_LENGTH");
+      return;
+    }
+    if (argumentBytes(args, this.limits.argOverheadBytes) > this.limits.maxCommandBytes) {
+      this.fail(out, "COMMAND_TOO_LARGE");
       return;
     }
     if (args.length > 0) this.emit({ type: "command", args }, out);
@@ -289,8 +331,25 @@ export class RespDecoder {
     this.lineParts = [];
     this.bulkParts = [];
     this.stack.length = 0;
+    this.commandBytes = 0;
     out.push({ type: "fatal", code, message: FATAL_MESSAGES[code] });
   }
+}
+
+/** What `args` count against the command and pending-input limits: bytes plus a per-argument overhead. */
+export function argumentBytes(args: readonly Buffer[], overheadBytes: number): number {
+  let n = args.length * overheadBytes;
+  for (const a of args) n += a.length;
+  return n;
+}
+
+/** True when the line's first word is an HTTP method or a `Host:` header name (see the file comment). */
+function isHttpLine(line: Buffer): boolean {
+  let i = 0;
+  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09)) i++;
+  let end = i;
+  while (end < line.length && end - i <= 5 && line[end] !== 0x20 && line[end] !== 0x09) end++;
+  return HTTP_WORDS.has(line.toString("latin1", i, end).toUpperCase());
 }
 
 function headerCode(kind: LineKind): RespFatalCode {

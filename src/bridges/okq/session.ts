@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { linkSignals } from "../../util/index.js";
+import { linkSignals, type TimerHandle } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
 import {
   COMMANDS,
@@ -13,8 +13,14 @@ import {
 import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
-import { RespDecoder, type RespEvent } from "./resp-decoder.js";
+import { ARG_OVERHEAD_BYTES, argumentBytes, RespDecoder, type RespEvent } from "./resp-decoder.js";
 import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
+
+/**
+ * Input is decoded this much at a time: past a read-ahead limit, the rest of a socket chunk (up
+ * to 64 KiB) goes back unread, so a connection overshoots its limits by one slice at most.
+ */
+const DECODE_SLICE_BYTES = 16 * 1024;
 
 /** Headroom of a bulk string over the message size limit (names, ids and framing). */
 const BULK_HEADROOM_BYTES = 64 * 1024;
@@ -23,8 +29,11 @@ const BULK_HEADROOM_BYTES = 64 * 1024;
  * One client connection: decodes pipelined commands, executes them one at a time in order
  * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
  * Publish), and writes the replies in order. Backpressure both ways: reading stops while
- * `maxPendingCommands` wait, and executing stops while the socket does not drain; a client that
- * leaves its replies unread for `drainTimeoutMs` is dropped.
+ * `maxPendingCommands` wait (or their arguments reach `maxPendingBytes`, each argument counting
+ * {@link ARG_OVERHEAD_BYTES} more than its length), and executing stops while the socket does not
+ * drain; a client that leaves its replies unread for `drainTimeoutMs` is dropped, and one that is
+ * idle for `idleTimeoutMs` is closed. An HTTP request (see resp-decoder.ts) closes the connection
+ * at once, with no reply and nothing after it executed.
  */
 export class RespSession implements CommandSession {
   version: RespVersion = 2;
@@ -48,6 +57,8 @@ export class RespSession implements CommandSession {
   private readingPaused = false;
   private ended = false;
   private finished = false;
+  private lastInputMs: number;
+  private idleTimer: TimerHandle | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -69,7 +80,10 @@ export class RespSession implements CommandSession {
       maxCommandBytes: maxBulkBytes * 2,
       maxInlineBytes: o.maxInlineBytes,
       maxDepth: 8,
+      argOverheadBytes: ARG_OVERHEAD_BYTES,
     });
+    this.lastInputMs = o.clock.now();
+    this.armIdleTimer(o.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => {
       this.ended = true;
@@ -98,21 +112,78 @@ export class RespSession implements CommandSession {
 
   private onData(chunk: Buffer): void {
     if (this.decoder.failed) return;
-    for (const e of this.decoder.push(chunk)) {
-      this.pending.push(e);
-      this.pendingBytes += eventBytes(e);
-    }
-    if (this.decoder.failed || this.overPendingLimit(1)) {
-      this.readingPaused = true;
-      this.socket.pause();
+    this.lastInputMs = this.ctx.options.clock.now();
+    for (let at = 0; at < chunk.length; at += DECODE_SLICE_BYTES) {
+      for (const e of this.decoder.push(chunk.subarray(at, at + DECODE_SLICE_BYTES))) {
+        if (isHttpRequest(e)) {
+          this.crossProtocol();
+          return;
+        }
+        this.pending.push(e);
+        this.addPendingBytes(eventBytes(e));
+      }
+      if (this.decoder.failed || this.overPendingLimit(1)) {
+        this.readingPaused = true;
+        this.socket.pause();
+        // What is not decoded yet waits in the socket until reading resumes.
+        if (!this.decoder.failed && at + DECODE_SLICE_BYTES < chunk.length) {
+          this.socket.unshift(chunk.subarray(at + DECODE_SLICE_BYTES));
+        }
+        break;
+      }
     }
     void this.run();
   }
 
-  private onClosed(): void {
-    this.finished = true;
+  /** Adds to this connection's read-ahead and the bridge's. */
+  private addPendingBytes(n: number): void {
+    this.pendingBytes += n;
+    this.ctx.input.bytes += n;
+  }
+
+  /** Drops every command read ahead (the connection is closing). */
+  private dropPending(): void {
     this.pending.length = 0;
-    this.pendingBytes = 0;
+    this.addPendingBytes(-this.pendingBytes);
+  }
+
+  /** An HTTP request reached this port (a browser form, a webhook): drop everything, say nothing. */
+  private crossProtocol(): void {
+    this.ctx.logger.warn(
+      "okq: an HTTP request was sent to the RESP port (possible cross-protocol attack); connection closed",
+      { client: this.id },
+    );
+    this.ctx.metrics.error(BRIDGE, "cross_protocol");
+    this.dropPending();
+    this.socket.destroy();
+  }
+
+  private armIdleTimer(delayMs: number): void {
+    if (this.ctx.options.idleTimeoutMs <= 0) return;
+    this.idleTimer = this.ctx.options.clock.setTimer(() => this.onIdleTimer(), delayMs);
+  }
+
+  /**
+   * Closes a connection idle for `idleTimeoutMs`: no input, no command running or waiting. A
+   * finished connection whose client never closes its side goes the same way.
+   */
+  private onIdleTimer(): void {
+    this.idleTimer = undefined;
+    const { clock, idleTimeoutMs } = this.ctx.options;
+    const left = this.lastInputMs + idleTimeoutMs - clock.now();
+    if (left > 0 || (!this.finished && (this.running || this.pending.length > 0))) {
+      this.armIdleTimer(left > 0 ? left : idleTimeoutMs);
+      return;
+    }
+    this.ctx.metrics.error(BRIDGE, "idle_timeout");
+    this.socket.destroy();
+  }
+
+  private onClosed(): void {
+    if (this.idleTimer !== undefined) this.ctx.options.clock.clearTimer(this.idleTimer);
+    this.idleTimer = undefined;
+    this.finished = true;
+    this.dropPending();
     this.closed.abort();
     this.signalLink.dispose();
     this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
@@ -144,7 +215,9 @@ export class RespSession implements CommandSession {
         }
         if (this.closeAfterReply) return this.finish();
         const mayRead = !this.decoder.failed && !this.ctx.shutdownSignal.aborted;
-        if (this.readingPaused && mayRead && !this.overPendingLimit(2)) {
+        // A connection with nothing left to run always reads again: the bridge-wide bound only
+        // limits read-ahead, so no connection waits for another's commands.
+        if (this.readingPaused && mayRead && (this.pending.length === 0 || !this.overPendingLimit(2))) {
           this.readingPaused = false;
           this.socket.resume();
         }
@@ -158,15 +231,22 @@ export class RespSession implements CommandSession {
     }
   }
 
-  /** True when the pending commands reach 1/`divisor` of their count or byte limit. */
+  /**
+   * True when the pending commands reach 1/`divisor` of their count or byte limit, or (with any
+   * pending) the bridge's read-ahead reaches 1/`divisor` of `maxPendingBytesTotal`.
+   */
   private overPendingLimit(divisor: number): boolean {
     const o = this.ctx.options;
-    return this.pending.length >= o.maxPendingCommands / divisor || this.pendingBytes >= o.maxPendingBytes / divisor;
+    return (
+      this.pending.length >= o.maxPendingCommands / divisor ||
+      this.pendingBytes >= o.maxPendingBytes / divisor ||
+      (this.pending.length > 0 && this.ctx.input.bytes >= o.maxPendingBytesTotal / divisor)
+    );
   }
 
   private takePending(): RespEvent {
     const e = this.pending.shift() as RespEvent;
-    this.pendingBytes -= eventBytes(e);
+    this.addPendingBytes(-eventBytes(e));
     return e;
   }
 
@@ -175,8 +255,7 @@ export class RespSession implements CommandSession {
     const event = this.takePending();
     if (event.type === "fatal") {
       this.ctx.metrics.error(BRIDGE, "protocol");
-      this.pending.length = 0;
-      this.pendingBytes = 0;
+      this.dropPending();
       this.closeAfterReply = true; // the framing is lost: answer, then close
       return [error(`ERR ${event.message}`)];
     }
@@ -267,5 +346,18 @@ export class RespSession implements CommandSession {
 }
 
 function eventBytes(e: RespEvent): number {
-  return e.type === "command" ? e.args.reduce((n, a) => n + a.length, 0) : 0;
+  return e.type === "command" ? argumentBytes(e.args, ARG_OVERHEAD_BYTES) : 0;
+}
+
+/**
+ * True for the decoder's cross-protocol event, and for a RESP command named `POST` or `Host:`
+ * (Redis refuses both names in any form).
+ */
+function isHttpRequest(e: RespEvent): boolean {
+  if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
+  if (e.type !== "command") return false;
+  const name = e.args[0];
+  if (name === undefined || name.length < 4 || name.length > 5) return false;
+  const upper = name.toString("latin1").toUpperCase();
+  return upper === "POST" || upper === "HOST:";
 }

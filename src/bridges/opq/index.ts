@@ -110,7 +110,14 @@ export function createOpqBridge(deps: OpqBridgeDeps, options: OpqOptions): OpqBr
     try {
       body = await readBody(req, budget);
     } catch (e) {
-      if (!(e instanceof FormError)) throw e;
+      if (!(e instanceof FormError)) {
+        // The client went away mid-body: nobody to answer, and not a failure of the broker.
+        if (req.readableAborted) {
+          res.destroy();
+          return undefined;
+        }
+        throw e;
+      }
       // The rest of the body is not read: the connection cannot be reused.
       if (e.kind === "busy") sendText(res, 503, `ServiceUnavailable: ${e.message}`, { Connection: "close" });
       else sendText(res, 413, `RequestEntityTooLarge: ${e.message}`, { Connection: "close" });

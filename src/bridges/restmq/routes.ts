@@ -94,6 +94,11 @@ export async function serve(ctx: RestmqContext, req: Request, res: Response): Pr
     const call: Call = { req, res, name, args, clients };
     await m.handler(ctx, call);
   } catch (e) {
+    // The client went away mid-request: nobody to answer, and not a failure of the broker.
+    if (req.readableAborted && !(e instanceof HttpError) && !(e instanceof BadArgumentError)) {
+      res.destroy();
+      return;
+    }
     const error = e instanceof BadArgumentError ? new HttpError(400, e.message) : toHttpError(e, ctx.logger, command);
     if (error.status >= 400) ctx.metrics.error(BRIDGE, command);
     if (res.headersSent) {

@@ -60,4 +60,31 @@ describe("restmq settings bounds", () => {
       [ROUNDROBIN, ROUNDROBIN, undefined],
     );
   });
+
+  it("restmq - records another door wrote in a shape the bridge never writes change nothing and are logged", async (t) => {
+    const { clients } = startInProcessBroker(t);
+    const store = createSettingsStore(clients, TOPIC);
+    await store.ready();
+    await store.set("live", { policy: ROUNDROBIN, status: 0 });
+    const hostile = [
+      { queue: "live", policy: "zzz" },
+      { queue: "live", policy: 1, status: 7 },
+      { queue: "live", policy: 1, extra: true },
+      ["live", 1],
+      "not json{",
+    ].map((r) => ({ data: Buffer.from(typeof r === "string" ? r : JSON.stringify(r)) }));
+    await clients.publisher.publish({ topic: TOPIC, messages: hostile });
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const logger = {
+      info() {},
+      error() {},
+      warn: (m: string, f?: Record<string, unknown>) => void warnings.push([m, f]),
+    };
+    const reloaded = createSettingsStore(clients, TOPIC, {}, logger);
+    await reloaded.ready();
+    assert.deepEqual(reloaded.get("live"), { policy: ROUNDROBIN, status: 0 });
+    assert.deepEqual(warnings, [
+      ["restmq: settings records not written by the bridge were ignored", { ignored: 5, topic: TOPIC }],
+    ]);
+  });
 });

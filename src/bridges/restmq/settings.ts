@@ -64,19 +64,32 @@ const DEFAULT_MAX_QUEUES = 100_000;
 /** Most bytes of settings records by default. */
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
+const RECORD_KEYS = new Set(["queue", "policy", "status"]);
+
+/**
+ * A settings record as the bridge writes it, or undefined for anything else: the settings topic
+ * is an ordinary topic, so another door may write to it, and a record that is not exactly
+ * `{"queue": string, "policy": 1|2|null, "status": 0|1|null}` must not change a queue's settings.
+ */
 function parseRecord(data: Uint8Array): { queue: string; settings: QueueSettings } | undefined {
+  let r: unknown;
   try {
-    const r = JSON.parse(Buffer.from(data).toString("utf8")) as { queue?: unknown; policy?: unknown; status?: unknown };
-    if (typeof r.queue !== "string") return undefined;
-    const policy = r.policy === BROADCAST || r.policy === ROUNDROBIN ? r.policy : undefined;
-    const status = r.status === 0 || r.status === 1 ? r.status : undefined;
-    return {
-      queue: r.queue,
-      settings: { ...(policy !== undefined ? { policy } : {}), ...(status !== undefined ? { status } : {}) },
-    };
+    r = JSON.parse(Buffer.from(data).toString("utf8"));
   } catch {
     return undefined;
   }
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return undefined;
+  const { queue, policy, status } = r as { queue?: unknown; policy?: unknown; status?: unknown };
+  if (typeof queue !== "string" || Object.keys(r).some((k) => !RECORD_KEYS.has(k))) return undefined;
+  if (!(policy === BROADCAST || policy === ROUNDROBIN || policy === null || policy === undefined)) return undefined;
+  if (!(status === 0 || status === 1 || status === null || status === undefined)) return undefined;
+  return {
+    queue,
+    settings: {
+      ...(policy === BROADCAST || policy === ROUNDROBIN ? { policy } : {}),
+      ...(status === 0 || status === 1 ? { status } : {}),
+    },
+  };
 }
 
 /** Creates the {@link SettingsStore} on topic `topic`, calling the broker as `clients`. */
@@ -113,6 +126,7 @@ export function createSettingsStore(
   async function load(): Promise<void> {
     const stop = new AbortController();
     let skipped = 0;
+    let invalid = 0;
     try {
       const stream = clients.replay.read(
         { topic, from: { case: "fromSeq", value: 1n }, follow: false, maxMessages: 1000 },
@@ -121,7 +135,10 @@ export function createSettingsStore(
       for await (const { messages } of stream) {
         for (const m of messages) {
           const record = parseRecord(m.data);
-          if (!record) continue;
+          if (!record) {
+            invalid++;
+            continue;
+          }
           // Records written by hand over the API are bounded like any other.
           if (!fits(record.queue, m.data.length)) {
             skipped++;
@@ -137,6 +154,9 @@ export function createSettingsStore(
       stop.abort();
     }
     if (skipped > 0) logger?.warn("restmq: settings records over the bounds were not loaded", { skipped, topic });
+    if (invalid > 0) {
+      logger?.warn("restmq: settings records not written by the bridge were ignored", { ignored: invalid, topic });
+    }
   }
 
   async function ensureTopic(): Promise<void> {

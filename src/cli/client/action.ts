@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CliIo } from "../cli-io.js";
 import { describeFailure, EXIT, renderFailure } from "./cli-error.js";
-import { type CliClients, type ConnectionFlags, connect } from "./connection.js";
+import { type CliClients, type ConnectionFlags, connect, resolveConnectionFlags } from "./connection.js";
 
 /** The exit code of one CLI run; client actions set it. */
 export interface ExitState {
@@ -33,7 +33,7 @@ export type ClientBody<O> = (ctx: ClientContext, options: O & ConnectionFlags, a
 export function clientAction<O>(io: CliIo, state: ExitState, body: ClientBody<O>) {
   return async (...params: unknown[]): Promise<void> => {
     const command = params[params.length - 1] as Command;
-    const options = command.opts() as O & ConnectionFlags;
+    const options = resolveConnectionFlags<O>(command);
     const args = params
       .slice(0, -2)
       .flatMap((p) => (Array.isArray(p) ? p.map(String) : p === undefined ? [] : [String(p)]));

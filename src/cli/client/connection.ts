@@ -53,6 +53,46 @@ export function addConnectionOptions(command: Command): Command {
     .option("--json", "print JSON (proto3 JSON: bytes are base64, 64-bit numbers strings)", false);
 }
 
+/** The option keys of {@link ConnectionFlags}, as commander names them. */
+export const CONNECTION_OPTION_KEYS = ["server", "user", "password", "token", "timeoutMs", "json"] as const;
+
+/**
+ * Adds the connection flags to the root command too, without defaults or env variables, so
+ * `switchyard --server URL stats` works as `switchyard stats --server URL` does (as `nats
+ * --server` and `redis-cli -h` take them first). A flag given after the subcommand wins.
+ */
+export function addGlobalConnectionOptions(program: Command): Command {
+  return program
+    .option("--server <url>", "broker address for client commands (http://host:port)")
+    .option("--user <name>", "user name for HTTP Basic auth")
+    .option("--password <password>", "password for --user (prefer SWITCHYARD_PASSWORD: flags show in ps)")
+    .option("--token <token>", "bearer token (instead of --user)")
+    .addOption(
+      new Option("--timeout-ms <ms>", "bound of each unary call (not of streams)").argParser((v) =>
+        parseInteger(v, "--timeout-ms", 1, 3_600_000),
+      ),
+    )
+    .option("--json", "print JSON (client commands)");
+}
+
+/**
+ * A client command's connection flags: its own, except where it took a default or an env
+ * variable and an enclosing command was given the flag on the command line.
+ */
+export function resolveConnectionFlags<O>(command: Command): O & ConnectionFlags {
+  const options = { ...command.opts() } as Record<string, unknown>;
+  for (const key of CONNECTION_OPTION_KEYS) {
+    if (command.getOptionValueSource(key) === "cli") continue;
+    for (let c = command.parent; c; c = c.parent) {
+      if (c.getOptionValueSource(key) === "cli") {
+        options[key] = c.opts()[key];
+        break;
+      }
+    }
+  }
+  return options as O & ConnectionFlags;
+}
+
 /** Checks `--server` and turns `host:port` into `http://host:port`. */
 export function normalizeServer(raw: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;

@@ -40,15 +40,36 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     labelNames: ["protocol", "service", "method", "code"] as const,
     registers: [registry],
   });
+  // prom-client hashes a label object on every observe; the children of each label set are
+  // kept instead (the label sets are bounded: protocols × methods × codes).
+  interface Series {
+    duration: { observe(seconds: number): void };
+    codes: Map<string, { inc(): void }>;
+    labels: { protocol: string; service: string; method: string };
+  }
+  const series = new Map<string, Series>();
+  const seriesOf = (protocol: string, service: string, method: string): Series => {
+    const key = `${protocol} ${service} ${method}`;
+    let s = series.get(key);
+    if (!s) {
+      const labels = { protocol, service, method };
+      s = { duration: duration.labels(labels), codes: new Map(), labels };
+      series.set(key, s);
+    }
+    return s;
+  };
   return (next) => async (req) => {
-    const labels = {
-      protocol: protocolOf(req.header, req.contextValues),
-      service: req.service.typeName,
-      method: req.method.name,
-    };
+    const s = seriesOf(protocolOf(req.header, req.contextValues), req.service.typeName, req.method.name);
     const started = performance.now();
-    const done = (code: string) => requests.inc({ ...labels, code });
-    const observe = () => duration.observe(labels, (performance.now() - started) / 1000);
+    const done = (code: string) => {
+      let counter = s.codes.get(code);
+      if (!counter) {
+        counter = requests.labels({ ...s.labels, code });
+        s.codes.set(code, counter);
+      }
+      counter.inc();
+    };
+    const observe = () => s.duration.observe((performance.now() - started) / 1000);
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);

@@ -1,222 +1,191 @@
+/**
+ * Publish: a message is written once, to the topic's log, whatever the number of subscriptions.
+ * Subscriptions are cursors over the log, so fan-out costs nothing per subscription but the
+ * update of each one's counters (once per batch). Filters are evaluated here for one reason: a
+ * message that no subscription takes (and the topic does not retain) is not stored at all, and
+ * the counters count what each subscription will deliver. Delivery evaluates them again as it
+ * reads (deliver.ts), instead of an index per subscription written here.
+ */
 import { invalidArgument } from "../../errors/index.js";
-import { type KvReader, type KvWriter, MAX_KEY_BYTES } from "../kv/kv.js";
-import type { AppendRecord, AppendResult, TopicRecord } from "../store.js";
-import { fanOutTargets, matchingSubIds } from "./fan-out.js";
+import { MAX_KEY_BYTES } from "../kv/kv.js";
+import type { AppendRecord, AppendResult } from "../store.js";
+import type { Cursor } from "./cursor.js";
 import { formatGeneratedId } from "./generated-id.js";
 import {
+  DEDUP_EXPIRY_KEY_OVERHEAD,
+  decodeMessageIdEntry,
   dedupExpiryKey,
-  dueKey,
-  encodeF64s,
-  encodeU32,
-  idKey,
+  encodeMessageIdEntry,
   idStringKey,
-  parseDedupExpiryKey,
-  prefixEnd,
-  readyKey,
+  laneKey,
   seqKey,
   Table,
-  tableKey,
+  timeSeqKey,
+  topicDueKey,
 } from "./keys.js";
-import { encodeMessage } from "./message-codec.js";
-import { waitsBehindKey } from "./ordering.js";
-import {
-  type Counters,
-  encodePending,
-  type Head,
-  readCounters,
-  readHead,
-  readMessageIdEntry,
-  requireTopic,
-  writeCounters,
-  writeHead,
-} from "./records.js";
-import { holderCount, retainMessage } from "./retain.js";
-import { checkCapacity, enforceLimits, type TopicHolders } from "./topic-limits.js";
-import { indexTtl } from "./ttl.js";
+import { encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
+import { heldByAny } from "./release.js";
+import type { TopicState } from "./state.js";
+import { checkCapacity, enforceLimits } from "./topic-limits.js";
+import type { Tx } from "./tx.js";
 
-const SWEEP_PER_APPEND = 64;
 /** Longest message id: the longest key holding one, [DedupExpiry][u64][u32][id], must fit the KV. */
-export const MAX_ID_BYTES = MAX_KEY_BYTES - 13;
+export const MAX_ID_BYTES = MAX_KEY_BYTES - DEDUP_EXPIRY_KEY_OVERHEAD;
 /** Length fields of the message encoding (see message-codec.ts). */
 const U16_MAX = 0xffff;
+const EMPTY = Buffer.alloc(0);
 
 /**
- * Refuses what the engine cannot store before anything is written: a throw inside a KV write
- * does not roll back earlier puts, so a late failure would leave half a batch behind.
+ * Refuses what the engine cannot store before anything is written (a throw inside a KV write
+ * does not roll back earlier puts, so a late failure would leave half a batch behind).
  */
 function validateRecords(records: readonly AppendRecord[]): void {
-  records.forEach((r, i) => {
-    const fail = (what: string, field: string) => invalidArgument(`message ${i}: ${what}`, field);
-    if (Buffer.byteLength(r.id) > MAX_ID_BYTES) throw fail(`id is longer than ${MAX_ID_BYTES} bytes`, "id");
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
+    if (r.id.length > 0 && Buffer.byteLength(r.id) > MAX_ID_BYTES)
+      throw fail(i, `id is longer than ${MAX_ID_BYTES} bytes`, "id");
     if (!Number.isInteger(r.priority) || r.priority < 0 || r.priority > 9)
-      throw fail("priority is not 0..9", "priority");
-    if (Buffer.byteLength(r.orderingKey) > U16_MAX) throw fail("ordering key is too long", "ordering_key");
-    const keys = Object.keys(r.attributes);
-    if (keys.length > U16_MAX || keys.some((k) => Buffer.byteLength(k) > U16_MAX)) {
-      throw fail("too many or too long attributes", "attributes");
+      throw fail(i, "priority is not 0..9", "priority");
+    if (r.orderingKey.length > 0 && Buffer.byteLength(r.orderingKey) > U16_MAX) {
+      throw fail(i, "ordering key is too long", "ordering_key");
     }
-  });
-}
-
-/** Subscription ids of a topic. */
-export function topicSubscriptionIds(w: KvReader, topicId: number): number[] {
-  const start = idKey(Table.TopicSubscription, topicId);
-  return w.range({ start, end: prefixEnd(start) }).map((e) => e.key.readUInt32BE(5));
-}
-
-/** Is this id a duplicate within the topic's dedup scope? Returns the original seq if so. */
-function duplicateSeq(w: KvWriter, topic: TopicRecord, id: string, nowMs: number): number | undefined {
-  const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
-  if (!entry) return undefined;
-  if (topic.dedupScope === "unacked") {
-    // A retained message (no holder left) counts as acked.
-    const stored = w.get(seqKey(Table.Message, topic.id, entry.seq));
-    return stored && holderCount(w, topic.id, entry.seq) > 0 ? entry.seq : undefined;
+    let attrs = 0;
+    for (const k in r.attributes) {
+      attrs++;
+      if (Buffer.byteLength(k) > U16_MAX) throw fail(i, "too many or too long attributes", "attributes");
+    }
+    if (attrs > U16_MAX) throw fail(i, "too many or too long attributes", "attributes");
   }
-  return entry.publishMs + topic.dedupWindowMs > nowMs ? entry.seq : undefined;
+}
+
+function fail(i: number, what: string, field: string) {
+  return invalidArgument(`message ${i}: ${what}`, field);
 }
 
 /**
- * Does an append to `topic` store a message that these subscriptions would hold? Yes when one
- * does, or when the topic keeps messages for replay (retain_acked) even with none.
+ * Is `id` a duplicate within the topic's dedup scope? Returns the original seq if so. In the
+ * unacked scope an id counts while some subscription (or snapshot) still holds its message.
  */
-export function keepsMessage(topic: TopicRecord, holderSubIds: readonly number[]): boolean {
-  return holderSubIds.length > 0 || topic.retainAckedMs > 0;
+export function duplicateSeq(tx: Tx, t: TopicState, id: string): number | undefined {
+  const entry = decodeMessageIdEntry(tx.w.get(idStringKey(Table.MessageId, t.id, id)));
+  if (!entry) return undefined;
+  if (t.record.dedupScope === "unacked") {
+    if (entry.seq < t.head.logStart) return undefined;
+    const raw = tx.w.get(seqKey(Table.Message, t.id, entry.seq));
+    if (!raw) return undefined;
+    return heldByAny(t, entry.seq, messageMeta(raw), () => messageAttributes(raw)) ? entry.seq : undefined;
+  }
+  return entry.publishMs + t.record.dedupWindowMs > tx.nowMs ? entry.seq : undefined;
 }
 
-/** Appends records to a topic's log and fans them out to its subscriptions. */
-export function appendRecords(
-  w: KvWriter,
-  topicName: string,
-  records: readonly AppendRecord[],
-  nowMs: number,
-): AppendResult[] {
-  const topic = requireTopic(w, topicName);
-  validateRecords(records);
-  const head = readHead(w, topic.id);
-  const targets = fanOutTargets(w, topic.id);
-  const filtered = targets.some((t) => t.filter !== undefined);
-  const allSubIds = targets.map((t) => t.subId);
-  const counters = new Map<number, Counters>(allSubIds.map((id) => [id, readCounters(w, id)]));
-  const holders = { counters, ordered: new Set(targets.filter((t) => t.ordered).map((t) => t.subId)) };
-  const holdersOf = (r: AppendRecord) => (filtered ? matchingSubIds(targets, r.attributes) : allSubIds);
-  const stores = (subIds: readonly number[]) => keepsMessage(topic, subIds);
-  checkCapacity(
-    w,
-    topic,
-    head,
-    newTotals(w, topic, records, (r) => stores(holdersOf(r)), nowMs),
-    nowMs,
-  );
-  const results: AppendResult[] = [];
-  for (const r of records) {
-    // Subscriptions whose filter the message fails never see it (as if acked at publish).
-    const subIds = holdersOf(r);
-    if (r.id === "") {
-      const seq = ++head.lastSeq;
-      const id = formatGeneratedId(topic.id, seq);
-      results.push({ seq, id, duplicate: false });
-      if (stores(subIds)) storeMessage(w, topic, subIds, holders, head, { ...r, id }, seq, nowMs);
-      continue;
-    }
-    const dup = duplicateSeq(w, topic, r.id, nowMs);
-    if (dup !== undefined) {
-      results.push({ seq: dup, id: r.id, duplicate: true });
-      continue;
-    }
-    const seq = ++head.lastSeq;
-    results.push({ seq, id: r.id, duplicate: false });
-    const keepWindow = topic.dedupScope === "window";
-    const expireMs = keepWindow ? nowMs + topic.dedupWindowMs : 0;
-    if (keepWindow) w.put(dedupExpiryKey(expireMs, topic.id, r.id), EMPTY);
-    // With no subscription nothing is stored: keep the id entry only for a dedup window.
-    if (!stores(subIds) && !keepWindow) continue;
-    w.put(idStringKey(Table.MessageId, topic.id, r.id), encodeF64s(seq, nowMs, expireMs));
-    if (stores(subIds)) storeMessage(w, topic, subIds, holders, head, r, seq, nowMs);
+/**
+ * Does an append to `t` store a message these subscriptions take? Yes when one does, or when
+ * the topic keeps messages for replay (retain_acked) even with none.
+ */
+export function keepsMessage(t: TopicState, holders: readonly Cursor[]): boolean {
+  return holders.length > 0 || t.record.retainAckedMs > 0;
+}
+
+/** The subscriptions of `t` that take a message with these attributes (for `onlyFor`: only it). */
+export function takers(t: TopicState, attributes: Record<string, string>, onlyFor = 0): Cursor[] {
+  const out: Cursor[] = [];
+  for (const c of t.cursors.values()) if (c.wants(onlyFor, () => attributes)) out.push(c);
+  return out;
+}
+
+/** The takers of each record (one shared list when no subscription has a filter). */
+function takersOf(t: TopicState, records: readonly AppendRecord[]): Cursor[][] {
+  let filtered = false;
+  for (const c of t.cursors.values()) if (c.filter !== undefined) filtered = true;
+  if (!filtered) {
+    const all = [...t.cursors.values()];
+    return records.map(() => all);
   }
-  enforceLimits(w, topic, head, holders, nowMs);
-  writeHead(w, topic.id, head);
-  for (const [subId, c] of counters) writeCounters(w, subId, c);
-  sweepDedup(w, nowMs);
+  return records.map((r) => takers(t, r.attributes));
+}
+
+/**
+ * Writes one message to the log (and the indexes its options need) and counts it into the
+ * subscriptions that take it. The caller assigned `seq` and the id (generated when the record
+ * has none).
+ */
+export function storeMessage(
+  tx: Tx,
+  t: TopicState,
+  seq: number,
+  m: AppendRecord,
+  id: string,
+  publishTimeMs: number,
+  holders: readonly Cursor[],
+  onlyForSubId = 0,
+): void {
+  const w = tx.w;
+  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === ""));
+  if (m.priority > 0) w.put(laneKey(t.id, m.priority, seq), EMPTY);
+  if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
+  if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
+  t.head.messages++;
+  t.head.bytes += m.data.length;
+  tx.touchHead(t);
+  for (const c of holders) {
+    if (!c.uncounted(seq)) c.unacked++;
+    tx.touchCursor(c);
+  }
+  // Nobody holds it: kept for replay only (retain_acked), until the sweep.
+  if (holders.length === 0) {
+    w.put(timeSeqKey(Table.RetainExpiry, publishTimeMs + t.record.retainAckedMs, t.id, seq), EMPTY);
+  }
+}
+
+/** Appends records to a topic's log; ids already known within the dedup scope are duplicates. */
+export function appendRecords(tx: Tx, topicName: string, records: readonly AppendRecord[]): AppendResult[] {
+  const t = tx.state.requireTopic(topicName);
+  validateRecords(records);
+  const now = tx.nowMs;
+  const holdersOf = takersOf(t, records);
+  checkCapacity(tx, t, newTotals(tx, t, records, holdersOf));
+  const results: AppendResult[] = [];
+  const windowScope = t.record.dedupScope === "window";
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
+    const holders = holdersOf[i] as Cursor[];
+    const stores = keepsMessage(t, holders);
+    if (r.id !== "") {
+      const dup = duplicateSeq(tx, t, r.id);
+      if (dup !== undefined) {
+        results.push({ seq: dup, id: r.id, duplicate: true });
+        continue;
+      }
+    }
+    const seq = ++t.head.lastSeq;
+    tx.touchHead(t);
+    const id = r.id === "" ? formatGeneratedId(t.id, seq) : r.id;
+    results.push({ seq, id, duplicate: false });
+    if (r.id !== "") {
+      const expireMs = windowScope ? now + t.record.dedupWindowMs : 0;
+      if (windowScope) tx.w.put(dedupExpiryKey(expireMs, t.id, r.id), EMPTY);
+      // With nobody to take it nothing is stored: the id is kept only for a dedup window.
+      if (stores || windowScope)
+        tx.w.put(idStringKey(Table.MessageId, t.id, r.id), encodeMessageIdEntry({ seq, publishMs: now, expireMs }));
+    }
+    if (stores) storeMessage(tx, t, seq, r, id, now, holders);
+  }
+  tx.appended.set(t, t.head.lastSeq);
+  enforceLimits(tx, t);
   return results;
 }
 
-/**
- * Writes one message to the log and makes it available (or delayed) on every subscription; on an
- * ordered subscription it waits instead while its ordering key has an active message.
- */
-function storeMessage(
-  w: KvWriter,
-  topic: TopicRecord,
-  subIds: readonly number[],
-  { counters, ordered }: TopicHolders,
-  head: Head,
-  r: AppendRecord,
-  seq: number,
-  nowMs: number,
-): void {
-  w.put(seqKey(Table.Message, topic.id, seq), encodeMessage({ ...r, publishTimeMs: nowMs }));
-  indexTtl(w, topic.id, seq, r.expireAtMs);
-  // No Ref key means one holder: a queue's messages need no refcount write.
-  if (subIds.length > 1) w.put(seqKey(Table.Ref, topic.id, seq), encodeU32(subIds.length));
-  head.messages++;
-  head.bytes += r.data.length;
-  if (subIds.length === 0) retainMessage(w, topic, seq, nowMs); // no holder: kept for replay
-  const delayed = r.deliverAtMs > nowMs;
-  const key = ordered.size > 0 && r.orderingKey !== "" ? Buffer.from(r.orderingKey) : undefined;
-  for (const subId of subIds) {
-    const c = counters.get(subId) as Counters;
-    c.unacked++;
-    if (
-      key &&
-      ordered.has(subId) &&
-      waitsBehindKey(w, subId, key, { seq, priority: r.priority, deliverAtMs: r.deliverAtMs })
-    )
-      continue;
-    if (delayed) {
-      c.delayed++;
-      const p = { state: "delayed", dueMs: r.deliverAtMs, attempt: 0, priority: r.priority } as const;
-      w.put(seqKey(Table.Pending, subId, seq), encodePending(p));
-      w.put(dueKey(subId, r.deliverAtMs, seq), EMPTY);
-    } else {
-      w.put(readyKey(subId, r.priority, seq), encodeU32(0));
-    }
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
 /** Messages and data bytes an append would store (duplicates excluded), for the limit check. */
-function newTotals(
-  w: KvWriter,
-  topic: TopicRecord,
-  records: readonly AppendRecord[],
-  stored: (r: AppendRecord) => boolean,
-  nowMs: number,
-) {
+function newTotals(tx: Tx, t: TopicState, records: readonly AppendRecord[], holdersOf: readonly Cursor[][]) {
   const totals = { messages: 0, bytes: 0 };
-  if (topic.overflow !== "reject" || (topic.maxMessages === 0 && topic.maxBytes === 0)) return totals;
+  if (t.record.overflow !== "reject" || (t.record.maxMessages === 0 && t.record.maxBytes === 0)) return totals;
   const seen = new Set<string>();
-  for (const r of records) {
-    if (!stored(r)) continue;
-    if (r.id !== "" && (seen.has(r.id) || duplicateSeq(w, topic, r.id, nowMs) !== undefined)) continue;
+  records.forEach((r, i) => {
+    if (!keepsMessage(t, holdersOf[i] as Cursor[])) return;
+    if (r.id !== "" && (seen.has(r.id) || duplicateSeq(tx, t, r.id) !== undefined)) return;
     if (r.id !== "") seen.add(r.id);
     totals.messages++;
     totals.bytes += r.data.length;
-  }
+  });
   return totals;
-}
-
-/** Drops dedup id entries whose window has passed and whose message is gone (bounded per call). */
-export function sweepDedup(w: KvWriter, nowMs: number): void {
-  const start = tableKey(Table.DedupExpiry);
-  const end = dedupExpiryKey(nowMs + 1, 0, "");
-  for (const { key } of w.range({ start, end, limit: SWEEP_PER_APPEND })) {
-    w.del(key);
-    const { topicId, id } = parseDedupExpiryKey(key);
-    const idKeyBuf = idStringKey(Table.MessageId, topicId, id);
-    const entry = readMessageIdEntry(w.get(idKeyBuf));
-    if (!entry || entry.expireMs > nowMs) continue;
-    if (!w.get(seqKey(Table.Message, topicId, entry.seq))) w.del(idKeyBuf);
-  }
 }

@@ -1,234 +1,223 @@
-import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../core/types.js";
+/**
+ * Topics and subscriptions: creation, update, deletion, listing. A subscription is a cursor:
+ * creating one at an earlier position, purging a topic and deleting a subscription or a topic
+ * move cursors and leave the work over the log to bounded job steps (jobs.ts).
+ */
+
 import { BrokerError } from "../../errors/index.js";
-import type { KvReader, KvWriter } from "../kv/kv.js";
+import type { StartPosition, SubscriptionSettings, TopicSettings } from "../../model/index.js";
+import type { KvReader } from "../kv/kv.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
-import { encodeFanOut, matchesFilter } from "./fan-out.js";
-import {
-  dueKey,
-  encodeU32,
-  idKey,
-  keyAfter,
-  pairKey,
-  prefixEnd,
-  readU64,
-  readyKey,
-  seqKey,
-  stringKey,
-  Table,
-} from "./keys.js";
-import { decodeMessage } from "./message-codec.js";
-import { ORDERING_TABLES, waitsBehindKey } from "./ordering.js";
-import {
-  allocateId,
-  type Counters,
-  encodePending,
-  findSubscription,
-  findTopic,
-  type Head,
-  putSubscription,
-  putTopic,
-  readCounters,
-  readHead,
-  requireSubscription,
-  requireTopic,
-  subscriptionById,
-  topicById,
-  writeCounters,
-  writeHead,
-} from "./records.js";
-import { releaseMessage } from "./retention.js";
-import { deleteTopicSnapshots } from "./snapshots.js";
+import { Cursor } from "./cursor.js";
+import { cursorPrefixes } from "./cursor-store.js";
+import { encodeFanOut } from "./fan-out.js";
+import type { Jobs } from "./jobs.js";
+import { topicPrefixes } from "./jobs.js";
+import { decodeU32, encodeU32, idKey, keyAfter, logEndKey, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
+import { seqAtTimeIn } from "./read-log.js";
+import { type EngineState, subscriptionRecordCopy, TopicState, topicRecordCopy } from "./state.js";
 import { indexTopicLimits } from "./topic-limits.js";
+import type { Tx } from "./tx.js";
 
-const EMPTY = Buffer.alloc(0);
-
-function u32(n: number): Buffer {
-  return encodeU32(n);
+/** Allocates the next id of a kind ("topic", "subscription", "snapshot"); never repeats. */
+export function allocateId(tx: Tx, kind: string): number {
+  const key = stringKey(Table.IdAllocator, kind);
+  const next = decodeU32(tx.w.get(key)) + 1;
+  tx.w.put(key, encodeU32(next));
+  return next;
 }
 
-/** Keys strictly after `after` in a name table. */
-function nameRangeStart(table: Table, after: string): Buffer {
-  return after === "" ? stringKey(table, "") : keyAfter(stringKey(table, after));
+function alreadyExists(kind: "topic" | "subscription", name: string): BrokerError {
+  return new BrokerError("ALREADY_EXISTS", `${kind} "${name}" already exists`, { metadata: { [kind]: name } });
 }
 
+function putTopic(tx: Tx, t: TopicRecord): void {
+  tx.w.put(idKey(Table.Topic, t.id), Buffer.from(JSON.stringify(t)));
+}
+
+function putSubscription(tx: Tx, s: SubscriptionRecord): void {
+  tx.w.put(idKey(Table.Subscription, s.id), Buffer.from(JSON.stringify(s)));
+}
+
+/** Creates a topic (and, with `queueSubscription`, its same-name subscription in the same write). */
 export function createTopicRecord(
-  w: KvWriter,
+  tx: Tx,
+  jobs: Jobs,
   settings: TopicSettings,
-  nowMs: number,
   queueSubscription?: SubscriptionSettings,
 ): { topic: TopicRecord; subscription?: SubscriptionRecord } {
-  if (findTopic(w, settings.name)) {
-    throw new BrokerError("ALREADY_EXISTS", `topic "${settings.name}" already exists`, {
-      metadata: { topic: settings.name },
-    });
+  if (tx.state.topics.has(settings.name)) throw alreadyExists("topic", settings.name);
+  if (queueSubscription && tx.state.cursors.has(queueSubscription.name)) {
+    throw alreadyExists("subscription", queueSubscription.name);
   }
-  if (queueSubscription && findSubscription(w, queueSubscription.name)) {
-    throw new BrokerError("ALREADY_EXISTS", `subscription "${queueSubscription.name}" already exists`, {
-      metadata: { subscription: queueSubscription.name },
-    });
+  const record: TopicRecord = { ...settings, id: allocateId(tx, "topic"), createTimeMs: tx.nowMs };
+  const t = new TopicState(record, { lastSeq: 0, messages: 0, bytes: 0, logStart: 1 });
+  tx.w.put(stringKey(Table.TopicName, record.name), encodeU32(record.id));
+  tx.w.put(logEndKey(record.id), Buffer.alloc(0));
+  putTopic(tx, record);
+  indexTopicLimits(tx, record);
+  tx.state.addTopic(t);
+  tx.touchHead(t);
+  if (!queueSubscription) return { topic: topicRecordCopy(t) };
+  return { topic: topicRecordCopy(t), subscription: createSubscriptionRecord(tx, jobs, queueSubscription) };
+}
+
+/** Topics in name (UTF-8 byte) order, names > `after`. */
+export function listTopicRecords(r: KvReader, state: EngineState, after: string, limit: number): TopicRecord[] {
+  const start = after === "" ? stringKey(Table.TopicName, "") : keyAfter(stringKey(Table.TopicName, after));
+  const out: TopicRecord[] = [];
+  for (const { value } of r.range({ start, end: prefixEnd(Buffer.of(Table.TopicName)), limit })) {
+    const t = state.topicsById.get(decodeU32(value));
+    if (t) out.push(topicRecordCopy(t));
   }
-  const topic: TopicRecord = { ...settings, id: allocateId(w, "topic"), createTimeMs: nowMs };
-  w.put(stringKey(Table.TopicName, topic.name), u32(topic.id));
-  putTopic(w, topic);
-  indexTopicLimits(w, topic);
-  writeHead(w, topic.id, { lastSeq: 0, messages: 0, bytes: 0 });
-  if (!queueSubscription) return { topic };
-  return { topic, subscription: createSubscriptionRecord(w, queueSubscription, nowMs) };
+  return out;
 }
 
-export function listTopicRecords(r: KvReader, after: string, limit: number): TopicRecord[] {
-  const start = nameRangeStart(Table.TopicName, after);
-  const entries = r.range({ start, end: prefixEnd(Buffer.of(Table.TopicName)), limit });
-  return entries.map((e) => topicById(r, e.value.readUInt32BE(0))).filter((t): t is TopicRecord => t !== undefined);
+/** Replaces a topic's settings (name, id and creation time stay). */
+export function updateTopicRecord(tx: Tx, name: string, settings: TopicSettings): TopicRecord {
+  const t = tx.state.requireTopic(name);
+  const r = t.record;
+  t.record = { ...r, ...settings, name: r.name, id: r.id, createTimeMs: r.createTimeMs };
+  putTopic(tx, t.record);
+  indexTopicLimits(tx, t.record);
+  return topicRecordCopy(t);
 }
 
-export function updateTopicRecord(w: KvWriter, name: string, settings: TopicSettings): TopicRecord {
-  const t = requireTopic(w, name);
-  const updated: TopicRecord = { ...t, ...settings, name: t.name, id: t.id, createTimeMs: t.createTimeMs };
-  putTopic(w, updated);
-  indexTopicLimits(w, updated);
-  return updated;
+/** Removes a subscription's records; its log work goes to jobs. */
+function removeSubscription(tx: Tx, jobs: Jobs, c: Cursor): void {
+  const w = tx.w;
+  tx.state.removeCursor(c);
+  w.del(stringKey(Table.SubscriptionName, c.record.name));
+  w.del(idKey(Table.Subscription, c.id));
+  w.del(pairKey(Table.TopicSubscription, c.record.topicId, c.id));
+  w.del(idKey(Table.Cursor, c.id));
+  jobs.start(tx, { kind: "drop", prefixes: cursorPrefixes(c.id).map((p) => p.toString("hex")) });
 }
 
-export function deleteTopicRecord(w: KvWriter, name: string, nowMs: number): void {
-  const topic = requireTopic(w, name);
-  for (const sub of subscriptionsOfTopic(w, topic.id)) removeSubscription(w, sub, topic, nowMs);
-  for (const table of [Table.Message, Table.Ref, Table.MessageId]) deletePrefix(w, idKey(table, topic.id));
-  deleteTopicSnapshots(w, topic.id);
-  w.del(idKey(Table.LimitedTopic, topic.id));
-  w.del(idKey(Table.Head, topic.id));
-  w.del(idKey(Table.Topic, topic.id));
-  w.del(stringKey(Table.TopicName, topic.name));
-}
-
-export function purgeTopicRecords(w: KvWriter, name: string): number {
-  const topic = requireTopic(w, name);
-  for (const sub of subscriptionsOfTopic(w, topic.id)) {
-    for (const table of [Table.Ready, Table.Pending, Table.Due, ...ORDERING_TABLES])
-      deletePrefix(w, idKey(table, sub.id));
-    writeCounters(w, sub.id, { unacked: 0, inFlight: 0, delayed: 0 });
+/** Deletes a topic, its subscriptions and snapshots at once; its log goes in background steps. */
+export function deleteTopicRecord(tx: Tx, jobs: Jobs, name: string): void {
+  const t = tx.state.requireTopic(name);
+  const w = tx.w;
+  for (const c of [...t.cursors.values()]) removeSubscription(tx, jobs, c);
+  for (const s of t.snapshots.values()) {
+    w.del(stringKey(Table.SnapshotName, s.record.name));
+    w.del(idKey(Table.Snapshot, s.record.id));
+    w.del(pairKey(Table.TopicSnapshot, t.id, s.record.id));
+    jobs.start(tx, { kind: "drop", prefixes: [idKey(Table.SnapshotRange, s.record.id).toString("hex")] });
   }
-  const purged = deletePrefix(w, idKey(Table.Message, topic.id));
-  deletePrefix(w, idKey(Table.Ref, topic.id));
-  deletePrefix(w, idKey(Table.MessageId, topic.id));
-  const head = readHead(w, topic.id);
-  writeHead(w, topic.id, { lastSeq: head.lastSeq, messages: 0, bytes: 0 });
+  w.del(stringKey(Table.TopicName, name));
+  w.del(idKey(Table.Topic, t.id));
+  w.del(idKey(Table.Head, t.id));
+  w.del(idKey(Table.LimitedTopic, t.id));
+  tx.state.removeTopic(t);
+  jobs.start(tx, { kind: "drop", prefixes: topicPrefixes(t.id) });
+}
+
+/** Settles everything a cursor holds below `floor` and forgets what it tracks (purge). */
+export function resetCursor(c: Cursor, floor: number): void {
+  for (const e of [...c.tracked.values()]) c.untrack(e);
+  for (const [seq, k] of c.known) if (k.persisted) c.dirtyStates.set(seq, null);
+  c.known.clear();
+  c.lines.clear();
+  c.batches.clear();
+  c.delays.clear();
+  c.outgoing.clear();
+  for (const l of c.lanes) l.reset(floor);
+  c.unacked = 0;
+  c.countFrom = 0;
+  c.countTo = -1;
+}
+
+/** Drops every stored message from the log and every subscription; seqs keep counting. */
+export function purgeTopicRecords(tx: Tx, jobs: Jobs, name: string): number {
+  const t = tx.state.requireTopic(name);
+  const purged = t.head.messages;
+  const end = t.head.lastSeq + 1;
+  for (const c of t.cursors.values()) {
+    resetCursor(c, end);
+    tx.touchCursor(c);
+  }
+  const from = t.head.logStart;
+  t.head = { ...t.head, messages: 0, bytes: 0, logStart: end };
+  tx.touchHead(t);
+  tx.changedTopics.add(t.name);
+  jobs.start(tx, { kind: "purge", topicId: t.id, fromSeq: from, toSeq: end - 1 });
   return purged;
 }
 
-function deletePrefix(w: KvWriter, prefix: Buffer): number {
-  let n = 0;
-  for (;;) {
-    const batch = w.range({ start: prefix, end: prefixEnd(prefix), limit: 1000 });
-    if (batch.length === 0) return n;
-    for (const { key } of batch) w.del(key);
-    n += batch.length;
+/** The first seq of a start position. */
+function startSeq(tx: Tx, t: TopicState, start: StartPosition): number {
+  switch (start.kind) {
+    case "earliest":
+      return t.head.logStart;
+    case "latest":
+      return t.head.lastSeq + 1;
+    case "seq":
+      return Math.max(1, t.head.logStart, start.seq);
+    case "time":
+      return seqAtTimeIn(tx.w, t, start.timeMs);
   }
 }
 
-export function subscriptionsOfTopic(r: KvReader, topicId: number): SubscriptionRecord[] {
-  const start = idKey(Table.TopicSubscription, topicId);
-  return r
-    .range({ start, end: prefixEnd(start) })
-    .map((e) => subscriptionById(r, e.key.readUInt32BE(5)))
-    .filter((s): s is SubscriptionRecord => s !== undefined);
-}
-
-export function createSubscriptionRecord(
-  w: KvWriter,
-  settings: SubscriptionSettings,
-  nowMs: number,
-): SubscriptionRecord {
-  const topic = requireTopic(w, settings.topic);
-  if (findSubscription(w, settings.name)) {
-    throw new BrokerError("ALREADY_EXISTS", `subscription "${settings.name}" already exists`, {
-      metadata: { subscription: settings.name },
-    });
-  }
-  const sub: SubscriptionRecord = {
+/** Creates a subscription: a cursor at its start position; its backlog is counted in bounded steps. */
+export function createSubscriptionRecord(tx: Tx, jobs: Jobs, settings: SubscriptionSettings): SubscriptionRecord {
+  const t = tx.state.requireTopic(settings.topic);
+  if (tx.state.cursors.has(settings.name)) throw alreadyExists("subscription", settings.name);
+  const record: SubscriptionRecord = {
     ...settings,
-    id: allocateId(w, "subscription"),
-    topicId: topic.id,
-    createTimeMs: nowMs,
+    id: allocateId(tx, "subscription"),
+    topicId: t.id,
+    createTimeMs: tx.nowMs,
   };
-  w.put(stringKey(Table.SubscriptionName, sub.name), u32(sub.id));
-  putSubscription(w, sub);
-  w.put(pairKey(Table.TopicSubscription, topic.id, sub.id), encodeFanOut(sub.filter, sub.ordered));
-  const c: Counters = { unacked: 0, inFlight: 0, delayed: 0 };
-  materializeFrom(w, topic, sub, settings.start, nowMs, c);
-  writeCounters(w, sub.id, c);
-  return sub;
-}
-
-/**
- * Makes the stored messages from the start position on available to a new subscription (an
- * ordered one: the first of each ordering key; the later ones wait behind it).
- */
-function materializeFrom(
-  w: KvWriter,
-  topic: TopicRecord,
-  sub: SubscriptionRecord,
-  start: StartPosition,
-  nowMs: number,
-  c: Counters,
-): void {
-  if (start.kind === "latest") return;
-  let from = seqKey(Table.Message, topic.id, start.kind === "seq" ? Math.max(1, start.seq) : 1);
-  const end = prefixEnd(idKey(Table.Message, topic.id));
-  for (;;) {
-    const batch = w.range({ start: from, end, limit: 1000 });
-    if (batch.length === 0) return;
-    for (const { key, value } of batch) {
-      const seq = readU64(key, 5);
-      const m = decodeMessage(value, topic.name, seq);
-      if (start.kind === "time" && m.publishTimeMs < start.timeMs) continue;
-      if (m.expireAtMs > 0 && m.expireAtMs <= nowMs) continue;
-      if (!matchesFilter(sub.filter, m.attributes)) continue;
-      const refKey = seqKey(Table.Ref, topic.id, seq);
-      const refs = w.get(refKey);
-      w.put(refKey, u32((refs ? refs.readUInt32BE(0) : 1) + 1)); // a stored message without a Ref key has one holder
-      c.unacked++;
-      const line = { seq, priority: m.priority, deliverAtMs: m.deliverAtMs };
-      if (sub.ordered && waitsBehindKey(w, sub.id, Buffer.from(m.orderingKey), line)) continue;
-      if (m.deliverAtMs > nowMs) {
-        c.delayed++;
-        const p = { state: "delayed", dueMs: m.deliverAtMs, attempt: 0, priority: m.priority } as const;
-        w.put(seqKey(Table.Pending, sub.id, seq), encodePending(p));
-        w.put(dueKey(sub.id, m.deliverAtMs, seq), EMPTY);
-      } else {
-        w.put(readyKey(sub.id, m.priority, seq), u32(0));
-      }
-    }
-    from = keyAfter((batch[batch.length - 1] as { key: Buffer }).key);
+  tx.w.put(stringKey(Table.SubscriptionName, record.name), encodeU32(record.id));
+  putSubscription(tx, record);
+  tx.w.put(pairKey(Table.TopicSubscription, t.id, record.id), encodeFanOut(record.filter, record.ordered));
+  const from = startSeq(tx, t, settings.start);
+  const c = new Cursor(record, from);
+  tx.state.addCursor(t, c);
+  tx.touchCursor(c);
+  // What is stored from the start on is this subscription's backlog: counted in bounded steps.
+  if (from <= t.head.lastSeq) {
+    c.countFrom = from;
+    c.countTo = t.head.lastSeq;
+    jobs.start(tx, { kind: "count", subId: c.id, fromSeq: from, toSeq: t.head.lastSeq });
   }
+  return subscriptionRecordCopy(c);
 }
 
-export function listSubscriptionRecords(r: KvReader, topic: string, after: string, limit: number) {
+/** Subscriptions in name order, names > `after`, of one topic ("" for all). */
+export function listSubscriptionRecords(
+  r: KvReader,
+  state: EngineState,
+  topic: string,
+  after: string,
+  limit: number,
+): SubscriptionRecord[] {
+  const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
   if (topic !== "") {
-    // One topic: its subscription index, in the name table's (UTF-8 byte) order.
-    const t = findTopic(r, topic);
+    const t = state.topics.get(topic);
     if (!t) return [];
-    const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-    return subscriptionsOfTopic(r, t.id)
-      .filter((s) => byBytes(s.name, after) > 0)
-      .sort((a, b) => byBytes(a.name, b.name))
-      .slice(0, limit);
+    return [...t.cursors.values()]
+      .filter((c) => byBytes(c.record.name, after) > 0)
+      .sort((a, b) => byBytes(a.record.name, b.record.name))
+      .slice(0, limit)
+      .map(subscriptionRecordCopy);
   }
-  return allSubscriptionsAfter(r, after, limit);
+  const start =
+    after === "" ? stringKey(Table.SubscriptionName, "") : keyAfter(stringKey(Table.SubscriptionName, after));
+  const out: SubscriptionRecord[] = [];
+  for (const { value } of r.range({ start, end: prefixEnd(Buffer.of(Table.SubscriptionName)), limit })) {
+    const c = state.cursorsById.get(decodeU32(value));
+    if (c) out.push(subscriptionRecordCopy(c));
+  }
+  return out;
 }
 
-/** Every subscription in name order, names > `after`. */
-function allSubscriptionsAfter(r: KvReader, after: string, limit: number): SubscriptionRecord[] {
-  const start = nameRangeStart(Table.SubscriptionName, after);
-  const entries = r.range({ start, end: prefixEnd(Buffer.of(Table.SubscriptionName)), limit });
-  return entries
-    .map((e) => subscriptionById(r, e.value.readUInt32BE(0)))
-    .filter((s): s is SubscriptionRecord => s !== undefined);
-}
-
-export function updateSubscriptionRecord(w: KvWriter, name: string, settings: SubscriptionSettings) {
-  const s = requireSubscription(w, name);
-  const updated: SubscriptionRecord = {
+/** Replaces a subscription's settings (name, topic, ids and creation time stay). */
+export function updateSubscriptionRecord(tx: Tx, name: string, settings: SubscriptionSettings): SubscriptionRecord {
+  const c = tx.state.requireCursor(name);
+  const s = c.record;
+  c.record = {
     ...s,
     ...settings,
     name: s.name,
@@ -237,38 +226,17 @@ export function updateSubscriptionRecord(w: KvWriter, name: string, settings: Su
     topicId: s.topicId,
     createTimeMs: s.createTimeMs,
   };
-  putSubscription(w, updated);
-  return updated;
+  putSubscription(tx, c.record);
+  return subscriptionRecordCopy(c);
 }
 
-export function deleteSubscriptionRecord(w: KvWriter, name: string, nowMs: number): void {
-  const sub = requireSubscription(w, name);
-  const topic = topicById(w, sub.topicId);
-  if (topic) removeSubscription(w, sub, topic, nowMs);
-}
-
-/** Releases every message the subscription holds, then removes it. */
-function removeSubscription(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, nowMs: number): void {
-  const head: Head = readHead(w, topic.id);
-  for (const table of [Table.Ready, Table.Pending, Table.OrderWaiting]) {
-    const prefix = idKey(table, sub.id);
-    for (;;) {
-      const batch = w.range({ start: prefix, end: prefixEnd(prefix), limit: 1000 });
-      if (batch.length === 0) break;
-      for (const { key } of batch) {
-        w.del(key);
-        releaseMessage(w, topic, head, readU64(key, table === Table.Ready ? 6 : 5), nowMs);
-      }
-    }
+/** Deletes a subscription; what only it held leaves the log (in bounded steps). */
+export function deleteSubscriptionRecord(tx: Tx, jobs: Jobs, name: string): void {
+  const c = tx.state.requireCursor(name);
+  const t = tx.state.topicOf(c);
+  const from = Math.min(...c.lanes.map((l) => l.floor));
+  removeSubscription(tx, jobs, c);
+  if (from <= t.head.lastSeq) {
+    jobs.start(tx, { kind: "release", topicId: t.id, fromSeq: Math.max(from, t.head.logStart), toSeq: t.head.lastSeq });
   }
-  deletePrefix(w, idKey(Table.Due, sub.id));
-  for (const table of ORDERING_TABLES) deletePrefix(w, idKey(table, sub.id));
-  writeHead(w, topic.id, head);
-  w.del(idKey(Table.Counters, sub.id));
-  w.del(idKey(Table.DeadLettered, sub.id));
-  w.del(pairKey(Table.TopicSubscription, topic.id, sub.id));
-  w.del(idKey(Table.Subscription, sub.id));
-  w.del(stringKey(Table.SubscriptionName, sub.name));
 }
-
-export { findSubscription, findTopic, readCounters };

@@ -1,211 +1,134 @@
+/**
+ * Retry policy and dead letters on cursors: the backoff after a failed delivery, and what
+ * happens to a message once it used up `max_delivery_attempts`: appended to the dead-letter topic
+ * and settled on its subscription in the same transaction (a dead letter exists exactly when the
+ * source no longer holds the message), or dropped when no dead-letter topic is set.
+ */
 import { BrokerError } from "../../errors/index.js";
 import { jitterFraction, retryBackoffMs } from "../../util/backoff.js";
 import { DEAD_LETTER_ATTRIBUTES as A, type DeadLetterReason } from "../dead-letters.js";
-import type { KvReader, KvWriter } from "../kv/kv.js";
-import type { AppendRecord, SubscriptionRecord, TopicRecord } from "../store.js";
-import { appendRecords, keepsMessage, topicSubscriptionIds } from "./append.js";
-import { fanOutTargets, matchingSubIds } from "./fan-out.js";
-import { decodeF64s, dueKey, encodeF64s, encodeU32, idKey, readyKey, seqKey, Table } from "./keys.js";
-import { decodeMessage } from "./message-codec.js";
-import { leftSubscription } from "./ordering.js";
-import {
-  type Counters,
-  encodePending,
-  findTopic,
-  type Pending,
-  readCounters,
-  readHead,
-  subscriptionById,
-  topicById,
-  writeCounters,
-  writeHead,
-} from "./records.js";
-import { releaseMessage } from "./retention.js";
-
-const EMPTY = Buffer.alloc(0);
+import type { AppendRecord } from "../store.js";
+import { appendRecords, keepsMessage, takers } from "./append.js";
+import type { Cursor, Entry } from "./cursor.js";
+import { seqKey, Table } from "./keys.js";
+import { decodeMessage, type MessageMeta, messageMeta } from "./message-codec.js";
+import { settleHeld } from "./settle-held.js";
+import type { EngineState, TopicState } from "./state.js";
+import type { Tx } from "./tx.js";
 
 /**
- * Where the messages of a subscription go once they used up `max_delivery_attempts`: dropped
- * (no dead-letter topic set), the dead-letter topic, or kept in place when the dead-letter topic
- * is set but cannot take them (deleted, or without any subscription, or every subscription's
- * filter refuses the dead letter, so an append would store nothing): a message is never lost
- * because its dead-letter topic is missing or would not keep it.
+ * Where a subscription's exhausted messages go: dropped (no dead-letter topic set), the
+ * dead-letter topic, or kept in place when the dead-letter topic is set but cannot take them
+ * (deleted, the subscription's own, or it would store nothing): a message is never lost because
+ * its dead-letter topic is missing.
  */
-type Route = "drop" | "keep" | TopicRecord;
+export type Route = "drop" | "keep" | TopicState;
 
-function routeOf(r: KvReader, sub: SubscriptionRecord): Route {
-  if (sub.deadLetterTopic === "") return "drop";
-  const dlq = findTopic(r, sub.deadLetterTopic);
-  if (!dlq || dlq.id === sub.topicId || !keepsMessage(dlq, topicSubscriptionIds(r, dlq.id))) return "keep";
+/** Where the subscription's exhausted messages go now (see {@link Route}). */
+export function routeOf(state: EngineState, c: Cursor): Route {
+  const name = c.record.deadLetterTopic;
+  if (name === "") return "drop";
+  const dlq = state.topics.get(name);
+  if (!dlq || dlq.id === c.record.topicId || !keepsMessage(dlq, [...dlq.cursors.values()])) return "keep";
   return dlq;
 }
 
-/** A message that used up its attempts, already detached from the subscription's ready/pending sets. */
-interface Exhausted {
+/** Does a delivery that failed after `attempts` attempts use up the subscription's attempts? */
+export function exhausts(state: EngineState, c: Cursor, attempts: number): boolean {
+  const max = c.record.maxDeliveryAttempts;
+  return max > 0 && attempts >= max && routeOf(state, c) !== "keep";
+}
+
+/** The wait before the next delivery after `attempts` failed ones; 0: at once. */
+export function backoffMs(c: Cursor, seq: number, attempts: number): number {
+  return retryBackoffMs(c.record.retry, attempts, jitterFraction(c.id, seq, attempts));
+}
+
+/** A message leaving its subscription after its last attempt. */
+export interface Leaving {
   seq: number;
-  priority: number;
+  lane: number;
   attempts: number;
   reason: DeadLetterReason;
   error: string;
+  /** The tracked entry, when the cursor tracks it. */
+  entry: Entry | undefined;
 }
 
-/** Messages of a subscription that used up their delivery attempts (dead-lettered or dropped). */
-export function readDeadLettered(r: KvReader, subId: number): number {
-  return decodeF64s(r.get(idKey(Table.DeadLettered, subId)), 1)[0] ?? 0;
+/** Makes a message that could not leave available again. */
+function keep(c: Cursor, x: Leaving): void {
+  if (x.entry && c.tracked.get(x.seq) === x.entry) c.move(x.entry, "ready");
 }
 
 /**
- * The retry policy of one subscription inside one engine operation: the backoff of a failed
- * delivery (nack without delay, expired lease) and what happens after `max_delivery_attempts`.
- * The subscription record is read once, on first use. Messages that used up their attempts are
- * collected and moved out in {@link finish}, in the same transaction: appended to the
- * dead-letter topic, then released from the source (a dead letter exists exactly when the
- * source no longer holds the message).
+ * Moves messages that used up their attempts out of the subscription: appended to the
+ * dead-letter topic (or dropped when none is set), then settled. When the dead-letter topic
+ * refuses them (a limit) or would store a letter nowhere (every subscription filters it out),
+ * they stay, available again: nothing is lost. Returns the seqs that left the subscription
+ * (dead-lettered, dropped, or past their TTL).
  */
-export class FailedDeliveries {
-  private record: SubscriptionRecord | undefined;
-  private route: Route | undefined;
-  private readonly exhausted: Exhausted[] = [];
-
-  /**
-   * @param counters the subscription's live counters when the caller writes them afterwards
-   *   (lease); without, {@link finish} reads and writes them itself (after a nack's own write).
-   */
-  constructor(
-    private readonly w: KvWriter,
-    private readonly subId: number,
-    private readonly nowMs: number,
-    private readonly counters?: Counters,
-  ) {}
-
-  private get sub(): SubscriptionRecord | undefined {
-    this.record ??= subscriptionById(this.w, this.subId);
-    return this.record;
-  }
-
-  /** The wait before the next delivery after `attempts` failed ones; 0: at once. */
-  backoffMs(seq: number, attempts: number): number {
-    const sub = this.sub;
-    return sub ? retryBackoffMs(sub.retry, attempts, jitterFraction(this.subId, seq, attempts)) : 0;
-  }
-
-  /**
-   * After a failed delivery: when the message used up its attempts and has somewhere to go,
-   * takes it (it leaves the subscription in {@link finish}) and returns true; otherwise the caller
-   * makes it available again.
-   */
-  takeIfExhausted(seq: number, priority: number, attempts: number, reason: DeadLetterReason, error = ""): boolean {
-    const sub = this.sub;
-    if (!sub || sub.maxDeliveryAttempts <= 0 || attempts < sub.maxDeliveryAttempts) return false;
-    return this.take(seq, priority, attempts, reason, error);
-  }
-
-  /**
-   * A delivery that can never succeed: takes it whatever its attempts (it leaves the subscription
-   * in {@link finish}: to the dead-letter topic, or dropped when none is set) and returns true;
-   * false when the dead-letter topic is set but cannot take it (the caller keeps it).
-   */
-  takeUndeliverable(seq: number, priority: number, attempts: number, error: string): boolean {
-    return this.sub !== undefined && this.take(seq, priority, attempts, "undeliverable", error);
-  }
-
-  private take(seq: number, priority: number, attempts: number, reason: DeadLetterReason, error: string): boolean {
-    this.route ??= routeOf(this.w, this.sub as SubscriptionRecord);
-    if (this.route === "keep") return false;
-    this.exhausted.push({ seq, priority, attempts, reason, error });
-    return true;
-  }
-
-  /**
-   * A lease ran out (the caller removed its pending entry and counted it out of in-flight).
-   * Returns true when handled here: taken after max attempts, or delayed by the retry backoff
-   * (counted as delayed in `c`); false: the caller makes it available now.
-   */
-  leaseExpired(seq: number, p: Pending, c: Counters): boolean {
-    if (this.takeIfExhausted(seq, p.priority, p.attempt, "lease_expired")) return true;
-    const at = p.dueMs + this.backoffMs(seq, p.attempt);
-    if (at <= this.nowMs) return false;
-    const delayed: Pending = { state: "delayed", dueMs: at, attempt: p.attempt, priority: p.priority };
-    this.w.put(seqKey(Table.Pending, this.subId, seq), encodePending(delayed));
-    this.w.put(dueKey(this.subId, at, seq), EMPTY);
-    c.delayed++;
-    return true;
-  }
-
-  /**
-   * Moves out what {@link takeIfExhausted} and {@link takeUndeliverable} took. Call once, after
-   * the operation's loop. Returns the seqs that left the subscription (the others stayed,
-   * available again: the dead-letter topic refused them).
-   */
-  finish(): Set<number> {
-    const left = new Set<number>();
-    const sub = this.sub;
-    if (this.exhausted.length === 0 || !sub) return left;
-    const topic = topicById(this.w, sub.topicId);
-    if (!topic) return left;
-    const { w, nowMs } = this;
-    const c = this.counters ?? readCounters(w, sub.id);
-    const head = readHead(w, topic.id);
-    const letters: AppendRecord[] = [];
-    let gone = 0;
-    const keys = new Map<number, string>(); // ordered: the keys the leaving messages pass on
-    const dlq = typeof this.route === "object" ? this.route : undefined;
-    const dlqTargets = dlq ? fanOutTargets(w, dlq.id) : undefined;
-    const leaving: Exhausted[] = [];
-    for (const x of this.exhausted) {
-      const raw = w.get(seqKey(Table.Message, topic.id, x.seq));
-      const m = raw ? decodeMessage(raw, topic.name, x.seq) : undefined;
-      if (!m || (m.expireAtMs > 0 && m.expireAtMs <= nowMs)) {
-        gone++; // past its TTL (or gone): dropped as expired, not dead-lettered
-        if (m && sub.ordered) keys.set(x.seq, m.orderingKey);
-        leaving.push(x);
-        continue;
-      }
-      const letter = dlq ? deadLetter(m, sub, x) : undefined;
-      if (letter && dlq && dlqTargets && !keepsMessage(dlq, matchingSubIds(dlqTargets, letter.attributes))) {
-        // Every subscription of the dead-letter topic filters it out: the append would store
-        // nothing, so it stays here, available again, rather than be lost.
-        w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));
-        continue;
-      }
-      if (sub.ordered) keys.set(x.seq, m.orderingKey);
-      if (letter) letters.push(letter);
-      leaving.push(x);
-    }
-    if (letters.length > 0 && dlq && !this.appendOrKeep(dlq, letters, leaving)) return left;
-    for (const [seq, key] of keys) leftSubscription(w, sub, seq, Buffer.from(key), nowMs, c);
-    for (const x of leaving) releaseMessage(w, topic, head, x.seq, nowMs);
-    c.unacked -= leaving.length;
-    writeHead(w, topic.id, head);
-    if (!this.counters) writeCounters(w, sub.id, c);
-    const counted = leaving.length - gone;
-    if (counted > 0) w.put(idKey(Table.DeadLettered, sub.id), encodeF64s(readDeadLettered(w, sub.id) + counted));
-    for (const x of leaving) left.add(x.seq);
+export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly Leaving[]): Set<number> {
+  const left = new Set<number>();
+  if (leaving.length === 0) return left;
+  const route = routeOf(tx.state, c);
+  if (route === "keep") {
+    for (const x of leaving) keep(c, x);
     return left;
   }
-
-  /**
-   * Appends the dead letters; when the dead-letter topic refuses them (a limit, say), the
-   * messages stay on the subscription, available again, instead: nothing is lost.
-   */
-  private appendOrKeep(dlq: TopicRecord, letters: AppendRecord[], leaving: readonly Exhausted[]): boolean {
+  const dlq = route === "drop" ? undefined : route;
+  const letters: AppendRecord[] = [];
+  const out: { x: Leaving; meta: MessageMeta; counted: boolean }[] = [];
+  for (const x of leaving) {
+    const raw = tx.w.get(seqKey(Table.Message, t.id, x.seq));
+    if (!raw) {
+      if (x.entry && c.tracked.get(x.seq) === x.entry) {
+        c.untrack(x.entry);
+        c.leftLine(x.seq, x.entry.key, tx.nowMs);
+      }
+      left.add(x.seq); // already gone from the log
+      continue;
+    }
+    const meta = messageMeta(raw);
+    if (meta.expireAtMs > 0 && meta.expireAtMs <= tx.nowMs) {
+      out.push({ x, meta, counted: false }); // past its TTL: dropped as expired, not dead-lettered
+      continue;
+    }
+    if (!dlq) {
+      out.push({ x, meta, counted: true });
+      continue;
+    }
+    const letter = deadLetterRecord(decodeMessage(raw, t.name, x.seq), c, x);
+    if (takers(dlq, letter.attributes).length === 0 && dlq.record.retainAckedMs <= 0) {
+      keep(c, x); // the dead-letter topic would store it nowhere
+      continue;
+    }
+    letters.push(letter);
+    out.push({ x, meta, counted: true });
+  }
+  if (dlq && letters.length > 0) {
     try {
-      appendRecords(this.w, dlq.name, letters, this.nowMs);
-      return true;
+      appendRecords(tx, dlq.name, letters);
     } catch (e) {
       if (!(e instanceof BrokerError)) throw e;
-      for (const x of leaving) this.w.put(readyKey(this.subId, x.priority, x.seq), encodeU32(x.attempts));
-      return false;
+      for (const { x } of out) keep(c, x);
+      return left;
     }
   }
+  for (const { x, meta, counted } of out) {
+    settleHeld(tx, t, c, x.seq, x.lane, meta, x.entry);
+    if (counted) c.deadLettered++;
+    left.add(x.seq);
+  }
+  tx.touchCursor(c);
+  return left;
 }
 
 /** The dead letter of a message: its own data, attributes and order, plus where it came from. */
-function deadLetter(m: ReturnType<typeof decodeMessage>, sub: SubscriptionRecord, x: Exhausted): AppendRecord {
+function deadLetterRecord(m: ReturnType<typeof decodeMessage>, c: Cursor, x: Leaving): AppendRecord {
   const attributes: Record<string, string> = {
     ...m.attributes,
-    [A.sourceTopic]: sub.topic,
-    [A.sourceSubscription]: sub.name,
+    [A.sourceTopic]: c.record.topic,
+    [A.sourceSubscription]: c.record.name,
     [A.sourceSeq]: String(x.seq),
     [A.sourceId]: m.id,
     [A.attempts]: String(x.attempts),

@@ -6,10 +6,12 @@
  */
 const GENERATED = /^sy-([0-9a-z]{1,7})-([0-9a-z]{1,11})$/;
 
+/** The generated id of a topic's seq. */
 export function formatGeneratedId(topicId: number, seq: number): string {
   return `sy-${topicId.toString(36)}-${seq.toString(36)}`;
 }
 
+/** The topic id and seq of a generated id; undefined for anything else. */
 export function parseGeneratedId(id: string): { topicId: number; seq: number } | undefined {
   const m = GENERATED.exec(id);
   if (!m) return undefined;

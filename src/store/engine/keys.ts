@@ -1,68 +1,64 @@
 /**
- * Key layout of the KV engine. Every key starts with a one-byte table tag; numbers are
- * big-endian so byte order is numeric order. Ids (topic, subscription) are allocated once and
- * never reused, so they double as the generation of a name.
+ * Key layout of the KV engine (store format 2). Every key starts with a one-byte table tag;
+ * numbers are big-endian so byte order is numeric order. Ids (topic, subscription, snapshot) are
+ * allocated once and never reused, so they double as the generation of a name. Byte offsets of
+ * keys live only in this file (and those of message values only in message-codec.ts).
+ *
+ * Per message the log is the only write on publish ({@link Table.Message}); a message with a
+ * priority above 0 also gets a {@link Table.Lane} entry, one with a deliver time a
+ * {@link Table.TopicDue} entry, one with a TTL a {@link Table.TtlExpiry} entry, and one with a
+ * client id an id entry. Subscriptions are cursors ({@link Table.Cursor}, {@link Table.AckRange}):
+ * nothing is written per subscription per message.
  */
 export enum Table {
+  /** [name] → value: store-wide metadata (the store format). */
   Meta = 0x00,
   /** [name] → topic id (u32) */
   TopicName = 0x01,
   /** [topicId] → JSON topic record */
   Topic = 0x02,
-  /** [topicId] → head: lastSeq, messages, bytes (3 × f64) */
+  /** [topicId] → head: lastSeq, messages, bytes, logStart (f64s) */
   Head = 0x03,
-  /** [topicId][seq] → encoded message */
+  /** [topicId][seq] → encoded message: the log */
   Message = 0x04,
-  /** [topicId][seq] → subscriptions that still hold it (u32) */
-  Ref = 0x05,
-  /** [topicId][message id] → seq (f64), publish ms (f64) */
+  /** [topicId][255 - priority][seq] → empty: the log's messages of one priority lane above 0 */
+  Lane = 0x05,
+  /** [topicId][message id] → seq, publish ms, dedup expiry ms (f64s): client ids */
   MessageId = 0x06,
-  /** [expireMs][topicId][message id] → empty: dedup entries to sweep */
+  /** [expireMs][topicId][message id] → empty: window-scope dedup entries, for the sweep */
   DedupExpiry = 0x07,
   /** [name] → subscription id (u32) */
   SubscriptionName = 0x08,
   /** [subId] → JSON subscription record */
   Subscription = 0x09,
-  /** [topicId][subId] → empty */
+  /** [topicId][subId] → filter and ordered flag (fan-out.ts) */
   TopicSubscription = 0x0a,
-  /** [subId][255 - priority][seq] → attempts so far (u32): available now */
-  Ready = 0x0b,
-  /** [subId][seq] → pending record: leased or delayed */
-  Pending = 0x0c,
-  /** [subId][dueMs][seq] → empty: lease deadlines and delays */
-  Due = 0x0d,
-  /** [subId] → counters: unacked, inFlight, delayed (3 × f64) */
-  Counters = 0x0e,
+  /** [subId] → the cursor: counters and per lane the ack floor and scan mark (cursor-codec.ts) */
+  Cursor = 0x0b,
+  /** [subId][lane u8][start u64] → end u64: acked seqs above a lane's floor */
+  AckRange = 0x0c,
+  /** [subId][seq] → attempts, due ms: a message that failed a delivery or was nacked with a delay */
+  MsgState = 0x0d,
+  /** [topicId][deliverAtMs][seq] → priority (u8): stored messages published with a delay */
+  TopicDue = 0x0e,
   /** [name] → next id (u32) */
   IdAllocator = 0x0f,
   /** [name] → snapshot id (u32) */
   SnapshotName = 0x10,
-  /** [snapId] → JSON snapshot record */
+  /** [snapId] → JSON snapshot record (with the captured cursor's floors) */
   Snapshot = 0x11,
-  /** [snapId][seq] → empty: the unacked seqs a snapshot captured (each holds a ref) */
-  SnapshotSeq = 0x12,
+  /** [snapId][lane u8][start u64] → end u64: the captured cursor's acked ranges */
+  SnapshotRange = 0x12,
   /** [topicId][snapId] → empty */
   TopicSnapshot = 0x13,
-  /** [expireMs][topicId][seq] → empty: acked messages kept for replay, to sweep (retain_acked) */
+  /** [untilMs][topicId][seq] → empty: acked messages kept for replay (retain_acked), for the sweep */
   RetainExpiry = 0x14,
-  /** [topicId] → empty: topics with retain_acked, a max age or a drop_oldest limit, for the retention sweep */
+  /** [topicId] → empty: topics with retain_acked, a max age or a drop_oldest limit */
   LimitedTopic = 0x15,
-  /** [subId] → messages that used up their delivery attempts: dead-lettered or dropped (f64) */
-  DeadLettered = 0x18,
-  /**
-   * [subId][ordering key body (ordering.ts)] → seq, priority, first, last (4 × f64): the key's active
-   * message on an ordered subscription (ready or pending) and the first and last seq waiting behind it
-   */
-  OrderLock = 0x1c,
   /** [expireMs][topicId][seq] → empty: stored messages with a TTL, for the sweep */
-  TtlExpiry = 0x1d,
-  /**
-   * [subId][seq] → priority, attempts, early, deliver time, prev and next seq of the key, key body:
-   * messages waiting behind their ordering key's active one, a list per key (ordering.ts)
-   */
-  OrderWaiting = 0x1e,
-  /** [subId][seq] → empty: waiting messages with a lower seq than their key's active one (left by a Seek) */
-  OrderEarly = 0x1f,
+  TtlExpiry = 0x16,
+  /** [jobId u32] → JSON: background work in bounded steps (jobs.ts) */
+  Job = 0x17,
 }
 
 const U32_MAX = 0xffffffff;
@@ -77,6 +73,11 @@ export function readU64(buf: Buffer, offset: number): number {
   return buf.readUInt32BE(offset) * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
 }
 
+/** A time or seq as a key field: whole, never negative. */
+function u64Field(value: number): number {
+  return Math.max(0, Math.ceil(value));
+}
+
 /** [table] */
 export function tableKey(table: Table): Buffer {
   return Buffer.of(table);
@@ -88,6 +89,11 @@ export function idKey(table: Table, id: number): Buffer {
   b[0] = table;
   b.writeUInt32BE(id, 1);
   return b;
+}
+
+/** The id of an {@link idKey} (or of any key starting [table][id u32]). */
+export function keyId(key: Buffer): number {
+  return key.readUInt32BE(1);
 }
 
 /** The first key after every key starting with `prefix`. */
@@ -115,6 +121,11 @@ export function stringKey(table: Table, s: string): Buffer {
   return b;
 }
 
+/** The string of a {@link stringKey}. */
+export function keyString(key: Buffer): string {
+  return key.toString("utf8", 1);
+}
+
 /** [table][id u32][seq u64] */
 export function seqKey(table: Table, id: number, seq: number): Buffer {
   const b = Buffer.allocUnsafe(13);
@@ -124,46 +135,78 @@ export function seqKey(table: Table, id: number, seq: number): Buffer {
   return b;
 }
 
-/** [Ready][subId][255 - priority][seq] */
-export function readyKey(subId: number, priority: number, seq: number): Buffer {
+/**
+ * The key after a topic's log: an empty entry that keeps every append to the log an insert
+ * before another key. LMDB then splits full pages so that 1 KiB messages fill them (three to a
+ * page) instead of leaving every page a third empty, as appends at the end of the tree do.
+ */
+export function logEndKey(topicId: number): Buffer {
+  const b = Buffer.alloc(13, 0xff);
+  b[0] = Table.Message;
+  b.writeUInt32BE(topicId, 1);
+  return b;
+}
+
+/** The seq of a {@link seqKey}. */
+export function keySeq(key: Buffer): number {
+  return readU64(key, 5);
+}
+
+/** [Lane][topicId][255 - priority][seq] */
+export function laneKey(topicId: number, priority: number, seq: number): Buffer {
   const b = Buffer.allocUnsafe(14);
-  b[0] = Table.Ready;
-  b.writeUInt32BE(subId, 1);
+  b[0] = Table.Lane;
+  b.writeUInt32BE(topicId, 1);
   b[5] = 255 - priority;
   writeU64(b, seq, 6);
   return b;
 }
 
-/** Parses a ready key into priority and seq. */
-export function parseReadyKey(key: Buffer): { priority: number; seq: number } {
-  return { priority: 255 - (key[5] as number), seq: readU64(key, 6) };
+/** The seq of a {@link laneKey}. */
+export function laneKeySeq(key: Buffer): number {
+  return readU64(key, 6);
 }
 
-/** [Ready][subId][255 - priority]: the start of one priority lane. */
-export function readyLaneKey(subId: number, priority: number): Buffer {
+/** [Lane][topicId][255 - priority]: the start of one lane's index. */
+export function lanePrefix(topicId: number, priority: number): Buffer {
   const b = Buffer.allocUnsafe(6);
-  b[0] = Table.Ready;
-  b.writeUInt32BE(subId, 1);
+  b[0] = Table.Lane;
+  b.writeUInt32BE(topicId, 1);
   b[5] = 255 - priority;
   return b;
 }
 
-/** [Due][subId][dueMs][seq] */
-export function dueKey(subId: number, dueMs: number, seq: number): Buffer {
+/** [table][id u32][lane u8][start u64]: an acked range of a cursor (subscription or snapshot). */
+export function rangeKey(table: Table.AckRange | Table.SnapshotRange, id: number, lane: number, start: number): Buffer {
+  const b = Buffer.allocUnsafe(14);
+  b[0] = table;
+  b.writeUInt32BE(id, 1);
+  b[5] = lane;
+  writeU64(b, start, 6);
+  return b;
+}
+
+/** Parses a {@link rangeKey}. */
+export function parseRangeKey(key: Buffer): { lane: number; start: number } {
+  return { lane: key[5] as number, start: readU64(key, 6) };
+}
+
+/** [TopicDue][topicId][dueMs u64][seq u64] */
+export function topicDueKey(topicId: number, dueMs: number, seq: number): Buffer {
   const b = Buffer.allocUnsafe(21);
-  b[0] = Table.Due;
-  b.writeUInt32BE(subId, 1);
-  writeU64(b, Math.max(0, Math.ceil(dueMs)), 5);
+  b[0] = Table.TopicDue;
+  b.writeUInt32BE(topicId, 1);
+  writeU64(b, u64Field(dueMs), 5);
   writeU64(b, seq, 13);
   return b;
 }
 
-/** Parses a due key into due time and seq. */
-export function parseDueKey(key: Buffer): { dueMs: number; seq: number } {
+/** Parses a {@link topicDueKey}. */
+export function parseTopicDueKey(key: Buffer): { dueMs: number; seq: number } {
   return { dueMs: readU64(key, 5), seq: readU64(key, 13) };
 }
 
-/** [TopicId-scoped table][topicId][utf8 string] */
+/** [table][topicId][utf8 string] */
 export function idStringKey(table: Table, id: number, s: string): Buffer {
   const b = Buffer.allocUnsafe(5 + Buffer.byteLength(s));
   b[0] = table;
@@ -172,17 +215,25 @@ export function idStringKey(table: Table, id: number, s: string): Buffer {
   return b;
 }
 
-/** [DedupExpiry][expireMs][topicId][id] */
+/** The string of an {@link idStringKey}. */
+export function idKeyString(key: Buffer): string {
+  return key.toString("utf8", 5);
+}
+
+/** Bytes a {@link dedupExpiryKey} takes besides the id. */
+export const DEDUP_EXPIRY_KEY_OVERHEAD = 13;
+
+/** [DedupExpiry][expireMs u64][topicId u32][id] */
 export function dedupExpiryKey(expireMs: number, topicId: number, id: string): Buffer {
-  const b = Buffer.allocUnsafe(13 + Buffer.byteLength(id));
+  const b = Buffer.allocUnsafe(DEDUP_EXPIRY_KEY_OVERHEAD + Buffer.byteLength(id));
   b[0] = Table.DedupExpiry;
-  writeU64(b, Math.max(0, Math.ceil(expireMs)), 1);
+  writeU64(b, u64Field(expireMs), 1);
   b.writeUInt32BE(topicId, 9);
   b.write(id, 13);
   return b;
 }
 
-/** Parses a dedup expiry key. */
+/** Parses a {@link dedupExpiryKey}. */
 export function parseDedupExpiryKey(key: Buffer): { expireMs: number; topicId: number; id: string } {
   return { expireMs: readU64(key, 1), topicId: key.readUInt32BE(9), id: key.toString("utf8", 13) };
 }
@@ -194,6 +245,26 @@ export function pairKey(table: Table, a: number, b: number): Buffer {
   k.writeUInt32BE(a, 1);
   k.writeUInt32BE(b, 5);
   return k;
+}
+
+/** The second id of a {@link pairKey}. */
+export function pairSecond(key: Buffer): number {
+  return key.readUInt32BE(5);
+}
+
+/** [table][timeMs u64][topicId u32][seq u64]: the retention and TTL sweep indexes. */
+export function timeSeqKey(table: Table.RetainExpiry | Table.TtlExpiry, timeMs: number, topicId: number, seq: number) {
+  const b = Buffer.allocUnsafe(21);
+  b[0] = table;
+  writeU64(b, u64Field(timeMs), 1);
+  b.writeUInt32BE(topicId, 9);
+  writeU64(b, seq, 13);
+  return b;
+}
+
+/** Parses a {@link timeSeqKey}. */
+export function parseTimeSeqKey(key: Buffer): { timeMs: number; topicId: number; seq: number } {
+  return { timeMs: readU64(key, 1), topicId: key.readUInt32BE(9), seq: readU64(key, 13) };
 }
 
 /** Encodes numbers as consecutive f64 (counters and small fixed records). */
@@ -222,27 +293,47 @@ export function decodeU32(buf: Buffer | undefined): number {
   return buf && buf.length >= 4 ? buf.readUInt32BE(0) : 0;
 }
 
-/** [RetainExpiry][expireMs][topicId][seq] */
-export function retainExpiryKey(expireMs: number, topicId: number, seq: number): Buffer {
-  const b = Buffer.allocUnsafe(21);
-  b[0] = Table.RetainExpiry;
-  writeU64(b, Math.max(0, Math.ceil(expireMs)), 1);
-  b.writeUInt32BE(topicId, 9);
-  writeU64(b, seq, 13);
+/** Encodes a u64 value (a range end). */
+export function encodeU64(value: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  writeU64(b, value, 0);
   return b;
 }
 
-/** Parses a retain expiry key. */
-export function parseRetainExpiryKey(key: Buffer): { expireMs: number; topicId: number; seq: number } {
-  return { expireMs: readU64(key, 1), topicId: key.readUInt32BE(9), seq: readU64(key, 13) };
+/** Decodes a u64 value. */
+export function decodeU64(buf: Buffer): number {
+  return readU64(buf, 0);
 }
 
-/** [TtlExpiry][expireMs u64][topicId u32][seq u64]: a stored message with a TTL, by expiry. */
-export function ttlExpiryKey(expireMs: number, topicId: number, seq: number): Buffer {
-  const b = Buffer.allocUnsafe(21);
-  b[0] = Table.TtlExpiry;
-  writeU64(b, Math.max(0, Math.ceil(expireMs)), 1);
-  b.writeUInt32BE(topicId, 9);
-  writeU64(b, seq, 13);
+/** Encodes a per-message state: attempts so far and the time it is due again (0: not delayed). */
+export function encodeMsgState(attempts: number, dueMs: number): Buffer {
+  const b = Buffer.allocUnsafe(12);
+  b.writeUInt32BE(Math.min(attempts, U32_MAX), 0);
+  b.writeDoubleBE(dueMs, 4);
   return b;
+}
+
+/** Decodes {@link encodeMsgState}. */
+export function decodeMsgState(buf: Buffer): { attempts: number; dueMs: number } {
+  return { attempts: buf.readUInt32BE(0), dueMs: buf.length >= 12 ? buf.readDoubleBE(4) : 0 };
+}
+
+/** A message id index entry: the id's message seq, its publish time and when its dedup window ends. */
+export interface MessageIdEntry {
+  seq: number;
+  publishMs: number;
+  /** 0: no window (unacked scope). */
+  expireMs: number;
+}
+
+/** Encodes a {@link MessageIdEntry}. */
+export function encodeMessageIdEntry(e: MessageIdEntry): Buffer {
+  return encodeF64s(e.seq, e.publishMs, e.expireMs);
+}
+
+/** Decodes a {@link MessageIdEntry} (undefined when there is none). */
+export function decodeMessageIdEntry(raw: Buffer | undefined): MessageIdEntry | undefined {
+  if (!raw) return undefined;
+  const [seq = 0, publishMs = 0, expireMs = 0] = decodeF64s(raw, 3);
+  return { seq, publishMs, expireMs };
 }

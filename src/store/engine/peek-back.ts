@@ -1,44 +1,54 @@
-import type { KvWriter } from "../kv/kv.js";
-import type { LeasedRecord } from "../store.js";
-import { promoteDue } from "./delivery.js";
-import { decodeU32, idKey, parseReadyKey, prefixEnd, seqKey, Table } from "./keys.js";
-import { decodeMessage } from "./message-codec.js";
-import { readCounters, requireSubscription, topicById, writeCounters } from "./records.js";
-
-/** Most ready entries one call looks at. */
-const SCAN_LIMIT = 10_000;
-
 /**
- * Lists up to `max` available messages from the back of the delivery order (the one that would
- * be delivered last first), without leasing them. Messages gone or past their TTL are skipped
- * (a lease from the front drops them). Like a peek from the front, it looks at no more than
- * {@link SCAN_LIMIT} entries, and ordering keys do not apply (nothing is handed out). On an ordered
- * subscription the messages waiting behind their key's active one are not available, so not listed.
+ * Peek from the back of the delivery order (okQ's QLPEEK): the message that would be delivered
+ * last comes first. Lanes from the lowest priority up; in each, the messages not read yet from the
+ * log (newest first), then those tracked as available again. Nothing is leased, and at most
+ * {@link SCAN_BUDGET} unavailable entries are looked at per lane.
  */
-export function peekBackRecords(w: KvWriter, subscription: string, max: number, nowMs: number): LeasedRecord[] {
-  const sub = requireSubscription(w, subscription);
-  const topic = topicById(w, sub.topicId);
-  if (!topic) return [];
-  const c = readCounters(w, sub.id);
-  promoteDue(w, sub.id, nowMs, c);
-  writeCounters(w, sub.id, c);
-  const out: LeasedRecord[] = [];
-  const start = idKey(Table.Ready, sub.id);
-  let end = prefixEnd(start);
-  let scanned = 0;
-  while (out.length < max && scanned < SCAN_LIMIT) {
-    const batch = w.range({ start, end, limit: Math.min(1000, max - out.length), reverse: true });
-    if (batch.length === 0) break;
-    scanned += batch.length;
-    for (const { key, value } of batch) {
-      const { seq } = parseReadyKey(key);
-      const raw = w.get(seqKey(Table.Message, topic.id, seq));
-      if (!raw) continue;
-      const message = decodeMessage(raw, topic.name, seq);
-      if (message.expireAtMs > 0 && message.expireAtMs <= nowMs) continue;
-      out.push({ token: "", message, attempt: decodeU32(value) + 1 });
+import type { KvReader } from "../kv/kv.js";
+import type { Cursor } from "./cursor.js";
+import { SCAN_BUDGET, untrackedState } from "./deliver.js";
+import type { Lane } from "./lane.js";
+import { LANES } from "./lane.js";
+import { messagePriority } from "./message-codec.js";
+import { type Peeked, peekAvailable, peekable, readLaneBack, readyOf } from "./peek.js";
+import type { EngineState, TopicState } from "./state.js";
+
+const CHUNK = 256;
+
+/** Up to `limit` available messages from the back of the delivery order (see the module comment). */
+export function peekBack(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  limit: number,
+  nowMs: number,
+): Peeked[] {
+  // An ordered subscription's availability depends on the keys' lines: the forward view, reversed.
+  if (c.ordered) return peekAvailable(state, r, t, c, SCAN_BUDGET, nowMs).reverse().slice(0, limit);
+  const out: Peeked[] = [];
+  for (let p = 0; p < LANES && out.length < limit; p++) {
+    const lane = c.lanes[p] as Lane;
+    let before = Number.POSITIVE_INFINITY;
+    let skipped = 0;
+    while (out.length < limit && skipped < SCAN_BUDGET) {
+      const batch = readLaneBack(r, t, p, lane.next, before, CHUNK);
+      if (batch.length === 0) break;
+      for (const { seq, raw } of batch) {
+        before = seq;
+        if (out.length >= limit) break;
+        if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
+        if (!peekable(c, lane, seq, raw, nowMs, state)) {
+          skipped++;
+          continue;
+        }
+        out.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+      }
     }
-    end = (batch[batch.length - 1] as { key: Buffer }).key;
+    for (const x of readyOf(r, t, c, p, nowMs).reverse()) {
+      if (out.length >= limit) break;
+      out.push(x);
+    }
   }
   return out;
 }

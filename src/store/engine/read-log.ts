@@ -1,19 +1,18 @@
 /** Reading a topic's stored log: pages from a seq, and the first seq at or after a time. */
 import type { KvReader } from "../kv/kv.js";
 import type { LogPage } from "../store.js";
-import { idKey, prefixEnd, readU64, seqKey, Table } from "./keys.js";
-import { decodeMessage, messageDataBytes, messagePublishTime } from "./message-codec.js";
-import { readHead, requireTopic } from "./records.js";
-import { messageExpireAt } from "./retain.js";
+import { keySeq, seqKey, Table } from "./keys.js";
+import { decodeMessage, messageDataBytes, messageExpireAt, messagePublishTime } from "./message-codec.js";
+import type { EngineState, TopicState } from "./state.js";
 
 /** The first stored message of a topic at seq ≥ `seq`. */
-function firstStoredFrom(r: KvReader, topicId: number, seq: number): { seq: number; raw: Buffer } | undefined {
+function firstStoredFrom(r: KvReader, t: TopicState, seq: number): { seq: number; raw: Buffer } | undefined {
   const [first] = r.range({
-    start: seqKey(Table.Message, topicId, seq),
-    end: prefixEnd(idKey(Table.Message, topicId)),
+    start: seqKey(Table.Message, t.id, Math.max(seq, t.head.logStart)),
+    end: seqKey(Table.Message, t.id, t.head.lastSeq + 1),
     limit: 1,
   });
-  return first ? { seq: readU64(first.key, 5), raw: first.value } : undefined;
+  return first ? { seq: keySeq(first.key), raw: first.value } : undefined;
 }
 
 /**
@@ -22,41 +21,37 @@ function firstStoredFrom(r: KvReader, topicId: number, seq: number): { seq: numb
  * the broker clock at append, so they do not decrease along the log while the clock does not
  * step back; after a backward step the answer is a seq where the times cross `timeMs`.
  */
-export function seqAtTimeIn(r: KvReader, topicId: number, timeMs: number): number {
-  const { lastSeq } = readHead(r, topicId);
+export function seqAtTimeIn(r: KvReader, t: TopicState, timeMs: number): number {
+  const { lastSeq } = t.head;
   // P(x): the first stored message at seq ≥ x is published at or after timeMs (or there is none).
   const holds = (x: number) => {
-    const e = firstStoredFrom(r, topicId, x);
+    const e = firstStoredFrom(r, t, x);
     return !e || messagePublishTime(e.raw) >= timeMs;
   };
-  let lo = 1;
+  let lo = t.head.logStart;
   let hi = lastSeq + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     if (holds(mid)) hi = mid;
     else lo = mid + 1;
   }
-  return firstStoredFrom(r, topicId, lo)?.seq ?? lastSeq + 1;
-}
-
-/** {@link seqAtTimeIn} by topic name. */
-export function seqAtTime(r: KvReader, topic: string, timeMs: number): number {
-  return seqAtTimeIn(r, requireTopic(r, topic).id, timeMs);
+  return firstStoredFrom(r, t, lo)?.seq ?? lastSeq + 1;
 }
 
 /** Up to `max` stored, unexpired messages from `fromSeq`, stopping once `maxBytes` of data is reached. */
 export function readLogPage(
   r: KvReader,
+  state: EngineState,
   topicName: string,
   fromSeq: number,
   max: number,
   maxBytes: number,
   nowMs: number,
 ): LogPage {
-  const topic = requireTopic(r, topicName);
+  const t = state.requireTopic(topicName);
   const entries = r.range({
-    start: seqKey(Table.Message, topic.id, Math.max(1, fromSeq)),
-    end: prefixEnd(idKey(Table.Message, topic.id)),
+    start: seqKey(Table.Message, t.id, Math.max(1, fromSeq, t.head.logStart)),
+    end: seqKey(Table.Message, t.id, t.durableSeq + 1),
     limit: max,
   });
   const messages: LogPage["messages"] = [];
@@ -65,12 +60,12 @@ export function readLogPage(
   for (const { key, value } of entries) {
     const size = messageDataBytes(value);
     if (messages.length > 0 && bytes + size > maxBytes) return { messages, nextSeq, end: false };
-    const seq = readU64(key, 5);
+    const seq = keySeq(key);
     nextSeq = seq + 1;
     const expireAt = messageExpireAt(value);
     if (expireAt > 0 && expireAt <= nowMs) continue; // past its TTL: never handed out
     bytes += size;
-    messages.push(decodeMessage(value, topic.name, seq));
+    messages.push(decodeMessage(value, t.name, seq));
   }
   return { messages, nextSeq, end: entries.length < max };
 }

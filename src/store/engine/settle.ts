@@ -1,230 +1,214 @@
-import type { KvWriter } from "../kv/kv.js";
-import type { NackOptions, SettleOutcome, SettleTargets, SubscriptionRecord, TopicRecord } from "../store.js";
-import { FailedDeliveries } from "./dead-letter.js";
-import { parseGeneratedId } from "./generated-id.js";
-import { decodeU32, dueKey, encodeU32, idStringKey, readyKey, seqKey, Table } from "./keys.js";
-import { messageId, messageOrderingKeyBytes, messagePriority } from "./message-codec.js";
-import { getWaiting, leftSubscription, unlinkWaiting, type Waiting } from "./ordering.js";
-import {
-  type Counters,
-  encodePending,
-  getPending,
-  type Pending,
-  parseToken,
-  readCounters,
-  readHead,
-  readMessageIdEntry,
-  requireSubscription,
-  topicById,
-  writeCounters,
-  writeHead,
-} from "./records.js";
-import { releaseMessage } from "./retention.js";
-
-const EMPTY = Buffer.alloc(0);
-
 /**
- * Where a message of a subscription is: leased/delayed (pending), available (ready), or (ordered,
- * by message id only) waiting behind its ordering key's active message.
+ * Ack, nack and extend by lease token or message id. A lease lives in the cursor's memory: the
+ * token names the message and its attempt, so a token of an older lease is stale, and a lease
+ * that expired without being handed out again can still be acked. Acks write the cursor (floor
+ * and ranges) once per call; a nack writes the message's attempts and delay.
  */
-type Located = {
-  seq: number;
-  priority: number;
-  pending?: Pending;
-  readyAttempts?: number;
-  waiting?: Waiting;
-};
+import type { KvReader } from "../kv/kv.js";
+import type { NackOptions, SettleOutcome, SettleTargets } from "../store.js";
+import type { Cursor, Entry, LeaseBatch } from "./cursor.js";
+import { backoffMs, deadLetter, exhausts, type Leaving, routeOf } from "./dead-letter.js";
+import { parseGeneratedId } from "./generated-id.js";
+import { decodeMessageIdEntry, idStringKey, seqKey, Table } from "./keys.js";
+import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./message-codec.js";
+import { settleHeld } from "./settle-held.js";
+import type { EngineState, TopicState } from "./state.js";
+import { parseToken } from "./tokens.js";
+import type { Tx } from "./tx.js";
 
-function locateToken(w: KvWriter, sub: SubscriptionRecord, token: string): Located | SettleOutcome {
-  const t = parseToken(token);
-  if (!t || t.subId !== sub.id) return "malformed";
-  const p = getPending(w, sub.id, t.seq);
-  if (p) return p.attempt === t.attempt ? { seq: t.seq, priority: p.priority, pending: p } : "stale";
-  const ready = w.get(readyKey(sub.id, t.priority, t.seq));
-  if (!ready) return "unknown";
-  // Back in ready after its lease expired: the token is still good until someone leases it again.
-  const attempts = decodeU32(ready);
-  return attempts === t.attempt ? { seq: t.seq, priority: t.priority, readyAttempts: attempts } : "stale";
+/** A message found on a cursor: tracked (entry), or held but untracked (meta read from the log). */
+interface Located {
+  seq: number;
+  lane: number;
+  /** Attempts so far (a leased entry: including its lease). */
+  attempts: number;
+  entry: Entry | undefined;
+  meta: MessageMeta;
+}
+
+/** Reads a held, untracked message; undefined when the cursor does not hold it. */
+function locateUntracked(state: EngineState, r: KvReader, t: TopicState, c: Cursor, seq: number): Located | undefined {
+  if (seq < t.head.logStart) return undefined;
+  const raw = r.get(seqKey(Table.Message, t.id, seq));
+  if (!raw) return undefined;
+  const meta = messageMeta(raw);
+  if (!c.holds(seq, meta.priority, meta.onlyFor, () => messageAttributes(raw))) return undefined;
+  const attempts = c.untrackedAttempts(seq, meta.priority, meta.deliverAtMs, state.loadedMs);
+  return { seq, lane: meta.priority, attempts, entry: undefined, meta };
+}
+
+/** Finds the message a token names, with the outcome when it cannot be settled. */
+export function locateToken(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  token: string,
+): Located | SettleOutcome {
+  const tok = parseToken(token);
+  if (!tok || tok.subId !== c.id) return "malformed";
+  const e = c.tracked.get(tok.seq);
+  if (e) {
+    if (e.lane !== tok.priority || e.state === "waiting" || e.state === "gone") return "unknown";
+    return e.attempts === tok.attempt
+      ? { seq: e.seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta }
+      : "stale";
+  }
+  const loc = locateUntracked(state, r, t, c, tok.seq);
+  if (!loc || loc.lane !== tok.priority) return "unknown";
+  // Back on the cursor after its lease expired (or a restart): good until leased again.
+  return loc.attempts === tok.attempt ? loc : "stale";
 }
 
 /** The seq of a message id: client ids from the index, generated ids parsed and checked. */
-function messageIdSeq(w: KvWriter, topic: TopicRecord, id: string): number | undefined {
-  const entry = readMessageIdEntry(w.get(idStringKey(Table.MessageId, topic.id, id)));
+function messageIdSeq(r: KvReader, t: TopicState, id: string): number | undefined {
+  const entry = decodeMessageIdEntry(r.get(idStringKey(Table.MessageId, t.id, id)));
   if (entry) return entry.seq;
   const generated = parseGeneratedId(id);
-  if (!generated || generated.topicId !== topic.id) return undefined;
-  const raw = w.get(seqKey(Table.Message, topic.id, generated.seq));
+  if (!generated || generated.topicId !== t.id) return undefined;
+  const raw = r.get(seqKey(Table.Message, t.id, generated.seq));
   return raw && messageId(raw) === id ? generated.seq : undefined;
 }
 
-function locateMessageId(w: KvWriter, sub: SubscriptionRecord, topic: TopicRecord, id: string): Located | "unknown" {
-  const seq = messageIdSeq(w, topic, id);
-  if (seq === undefined) return "unknown";
-  const p = getPending(w, sub.id, seq);
-  if (p) return { seq, priority: p.priority, pending: p };
-  const raw = w.get(seqKey(Table.Message, topic.id, seq));
-  if (!raw) return "unknown";
-  const priority = messagePriority(raw);
-  const ready = w.get(readyKey(sub.id, priority, seq));
-  if (ready) return { seq, priority, readyAttempts: decodeU32(ready) };
-  const waiting = sub.ordered ? getWaiting(w, sub.id, seq) : undefined;
-  return waiting ? { seq, priority, waiting } : "unknown";
+/** Finds a message by id on a cursor (leased, available, delayed, or waiting behind its key). */
+export function locateMessageId(state: EngineState, r: KvReader, t: TopicState, c: Cursor, id: string) {
+  const seq = messageIdSeq(r, t, id);
+  if (seq === undefined) return "unknown" as const;
+  const e = c.tracked.get(seq);
+  if (e) {
+    if (e.state === "gone") return "unknown" as const;
+    return { seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta };
+  }
+  return locateUntracked(state, r, t, c, seq) ?? ("unknown" as const);
 }
 
-/** Takes a located message out of the subscription's pending, ready or waiting set. Returns its attempt count. */
-function detach(w: KvWriter, subId: number, loc: Located, c: Counters): number {
-  if (loc.waiting) {
-    unlinkWaiting(w, subId, loc.seq, loc.waiting);
-    return loc.waiting.attempts;
-  }
-  if (loc.pending) {
-    w.del(seqKey(Table.Pending, subId, loc.seq));
-    w.del(dueKey(subId, loc.pending.dueMs, loc.seq));
-    if (loc.pending.state === "leased") c.inFlight--;
-    else c.delayed--;
-    return loc.pending.attempt;
-  }
-  w.del(readyKey(subId, loc.priority, loc.seq));
-  return loc.readyAttempts ?? 0;
-}
+type Action = (loc: Located) => SettleOutcome;
 
-type Action = (loc: Located, ctx: { sub: SubscriptionRecord; topic: TopicRecord; c: Counters }) => SettleOutcome;
-
-function settle(w: KvWriter, subscription: string, targets: SettleTargets, act: Action) {
-  const sub = requireSubscription(w, subscription);
-  const topic = topicById(w, sub.topicId) as TopicRecord;
-  const c = readCounters(w, sub.id);
-  const ctx = { sub, topic, c };
+function settleEach(tx: Tx, t: TopicState, c: Cursor, targets: SettleTargets, act: Action): SettleOutcome[] {
   const out: SettleOutcome[] = [];
   for (const token of targets.tokens) {
-    const loc = locateToken(w, sub, token);
-    out.push(typeof loc === "string" ? loc : act(loc, ctx));
+    const loc = locateToken(tx.state, tx.w, t, c, token);
+    out.push(typeof loc === "string" ? loc : act(loc));
   }
   for (const id of targets.messageIds) {
-    const loc = locateMessageId(w, sub, topic, id);
-    out.push(typeof loc === "string" ? loc : act(loc, ctx));
+    const loc = locateMessageId(tx.state, tx.w, t, c, id);
+    out.push(typeof loc === "string" ? loc : act(loc));
   }
-  writeCounters(w, sub.id, c);
-  return { out, ctx };
-}
-
-/**
- * Acks: the messages leave the subscription (and the log, once no subscription holds them); on an
- * ordered subscription an acked active message passes its key to the next one at once, so a
- * later target of the same call finds that one where it now is.
- */
-export function ackTargets(w: KvWriter, subscription: string, targets: SettleTargets, nowMs: number) {
-  const released: number[] = [];
-  const { out, ctx } = settle(w, subscription, targets, (loc, { sub, topic, c }) => {
-    detach(w, sub.id, loc, c);
-    c.unacked--;
-    released.push(loc.seq);
-    const raw = sub.ordered ? w.get(seqKey(Table.Message, topic.id, loc.seq)) : undefined;
-    if (raw) leftSubscription(w, sub, loc.seq, messageOrderingKeyBytes(raw), nowMs, c);
-    return "ok";
-  });
-  if (released.length === 0) return out;
-  const head = readHead(w, ctx.topic.id);
-  for (const seq of released) releaseMessage(w, ctx.topic, head, seq, nowMs);
-  writeHead(w, ctx.topic.id, head);
   return out;
 }
 
+/** Acks: the messages leave the subscription, and the log once nobody holds them. */
+export function ackTargets(tx: Tx, subscription: string, targets: SettleTargets): SettleOutcome[] {
+  const c = tx.state.requireCursor(subscription);
+  const t = tx.state.topicOf(c);
+  return settleEach(tx, t, c, targets, (loc) => {
+    settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    return "ok";
+  });
+}
+
 /**
- * Nacks: the messages become available again at `redeliverAtMs`. A message of an ordered
- * subscription waiting behind its key (named by id) was never delivered: it stays in line.
+ * Nacks: the messages become available again at `redeliverAtMs`. With `failed`, the retry
+ * backoff applies and a message that used up its attempts leaves for the dead-letter topic. A
+ * message of an ordered subscription waiting behind its key (named by id) stays in line.
  */
 export function nackTargets(
-  w: KvWriter,
+  tx: Tx,
   subscription: string,
   targets: SettleTargets,
   redeliverAtMs: number,
-  nowMs: number,
   options: NackOptions = {},
 ): SettleOutcome[] {
-  let failed: FailedDeliveries | undefined;
-  const { out } = settle(w, subscription, targets, (loc, { sub, c }) => {
-    // Waiting behind its ordering key: not delivered, nothing to redeliver; it stays in line.
-    if (loc.waiting) return "ok";
-    const attempt = detach(w, sub.id, loc, c);
+  const c = tx.state.requireCursor(subscription);
+  const t = tx.state.topicOf(c);
+  const now = tx.nowMs;
+  const leaving: Leaving[] = [];
+  const out = settleEach(tx, t, c, targets, (loc) => {
+    const e = loc.entry;
+    if (e && (e.state === "waiting" || e.state === "exhausted")) return "ok"; // in line / already on its way out
     let at = redeliverAtMs;
     if (options.failed) {
-      // A failed delivery: out after max attempts, else the retry backoff unless a delay was given.
-      failed ??= new FailedDeliveries(w, sub.id, nowMs);
-      if (failed.takeIfExhausted(loc.seq, loc.priority, attempt, "nacked", options.error)) return "ok";
-      if (at <= nowMs) at = nowMs + failed.backoffMs(loc.seq, attempt);
+      if (exhausts(tx.state, c, loc.attempts)) {
+        if (e) c.move(e, "exhausted");
+        leaving.push({ ...loc, reason: "nacked", error: options.error ?? "" });
+        return "ok";
+      }
+      if (at <= now) at = now + backoffMs(c, loc.seq, loc.attempts);
     }
-    makeAvailable(w, sub.id, loc, attempt, at, nowMs, c);
+    makeAvailable(tx, c, loc, at);
     return "ok";
   });
-  (failed as FailedDeliveries | undefined)?.finish();
+  deadLetter(tx, t, c, leaving);
   return out;
 }
 
-/** Puts a detached message back: available at `at` (≤ now: at once), else delayed until then. */
-function makeAvailable(
-  w: KvWriter,
-  subId: number,
-  loc: Located,
-  attempt: number,
-  at: number,
-  nowMs: number,
-  c: Counters,
-) {
-  if (at <= nowMs) {
-    w.put(readyKey(subId, loc.priority, loc.seq), encodeU32(attempt));
-    return;
+/** Puts a message back on the cursor: available at `at` (≤ now: at once), else delayed until then. */
+function makeAvailable(tx: Tx, c: Cursor, loc: Located, at: number): void {
+  const e = loc.entry;
+  const dueMs = at > tx.nowMs ? at : 0;
+  if (e) {
+    if (dueMs > 0) c.move(e, "delayed", dueMs);
+    else c.move(e, "ready");
+    e.persisted = true;
+  } else if (dueMs > 0 || loc.attempts > 0) {
+    c.known.set(loc.seq, { attempts: loc.attempts, dueMs, persisted: true });
   }
-  const p: Pending = { state: "delayed", dueMs: at, attempt, priority: loc.priority };
-  w.put(seqKey(Table.Pending, subId, loc.seq), encodePending(p));
-  w.put(dueKey(subId, at, loc.seq), EMPTY);
-  c.delayed++;
+  if (e || dueMs > 0 || loc.attempts > 0) c.persistState(loc.seq, loc.attempts, dueMs);
+  tx.touchCursor(c);
 }
 
 /**
  * Deliveries that can never succeed as they are (see Store.reject): each leaves the subscription
  * at once, whatever its attempts, for the dead-letter topic (reason `undeliverable`) or dropped
- * when none is set. One whose dead-letter topic cannot take it stays, as after a failed nack.
- * Returns the per-token outcomes and how many left.
+ * when none is set. One whose dead-letter topic is set but cannot take it stays, available again
+ * after the retry backoff, as after a failed nack. Returns the per-token outcomes and how many left.
  */
 export function rejectTokens(
-  w: KvWriter,
+  tx: Tx,
   subscription: string,
   tokens: readonly string[],
-  nowMs: number,
   error: string,
 ): { outcomes: SettleOutcome[]; left: number } {
-  let failed: FailedDeliveries | undefined;
-  const taken: number[] = [];
-  const { out } = settle(w, subscription, { tokens, messageIds: [] }, (loc, { sub, c }) => {
-    const attempt = detach(w, sub.id, loc, c);
-    failed ??= new FailedDeliveries(w, sub.id, nowMs);
-    if (failed.takeUndeliverable(loc.seq, loc.priority, attempt, error)) {
-      taken.push(loc.seq);
+  const c = tx.state.requireCursor(subscription);
+  const t = tx.state.topicOf(c);
+  const leaving: Leaving[] = [];
+  const outcomes = settleEach(tx, t, c, { tokens, messageIds: [] }, (loc) => {
+    const e = loc.entry;
+    if (e?.state === "exhausted") return "ok"; // named twice: already on its way out
+    if (routeOf(tx.state, c) === "keep") {
+      makeAvailable(tx, c, loc, tx.nowMs + backoffMs(c, loc.seq, loc.attempts));
       return "ok";
     }
-    makeAvailable(w, sub.id, loc, attempt, nowMs + failed.backoffMs(loc.seq, attempt), nowMs, c);
+    if (e) c.move(e, "exhausted");
+    leaving.push({ ...loc, reason: "undeliverable", error });
     return "ok";
   });
-  const left = (failed as FailedDeliveries | undefined)?.finish() ?? new Set<number>();
-  return { outcomes: out, left: taken.filter((seq) => left.has(seq)).length };
+  const left = deadLetter(tx, t, c, leaving);
+  return { outcomes, left: left.size };
 }
 
-/** Extends leases to `untilMs`; a lease that expired but was not handed out again is renewed. */
+/**
+ * Extends leases to `untilMs` (in memory: leases are not written). A lease that expired but was
+ * not handed out again is renewed; a delayed message is not leased (unknown).
+ */
 export function extendTokens(
-  w: KvWriter,
+  state: EngineState,
+  r: KvReader,
   subscription: string,
   tokens: readonly string[],
   untilMs: number,
-  _nowMs: number,
 ): SettleOutcome[] {
-  return settle(w, subscription, { tokens, messageIds: [] }, (loc, { sub, c }) => {
-    if (loc.pending && loc.pending.state !== "leased") return "unknown";
-    const attempt = detach(w, sub.id, loc, c);
-    const p: Pending = { state: "leased", dueMs: untilMs, attempt, priority: loc.priority };
-    w.put(seqKey(Table.Pending, sub.id, loc.seq), encodePending(p));
-    w.put(dueKey(sub.id, untilMs, loc.seq), EMPTY);
-    c.inFlight++;
+  const c = state.requireCursor(subscription);
+  const t = state.topicOf(c);
+  return tokens.map((token) => {
+    const loc = locateToken(state, r, t, c, token);
+    if (typeof loc === "string") return loc;
+    const e = loc.entry;
+    if (!e || (e.state !== "leased" && e.state !== "ready")) return "unknown";
+    const batch: LeaseBatch = { deadlineMs: untilMs, seqs: [e.seq], alive: 1 };
+    c.move(e, "leased", untilMs);
+    e.batch = batch;
+    c.batches.push(untilMs, batch);
     return "ok";
-  }).out;
+  });
 }

@@ -3,6 +3,16 @@ import { open, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
 import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
 
+/** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
+function keyBelow(key: Buffer): Buffer {
+  if (key.length === 0) return key;
+  const last = key[key.length - 1] as number;
+  if (last === 0) return key.subarray(0, key.length - 1);
+  const b = Buffer.from(key);
+  b[b.length - 1] = last - 1;
+  return b;
+}
+
 /** Options of {@link LmdbKv.open}. */
 export interface LmdbKvOptions {
   path: string;
@@ -90,12 +100,19 @@ export class LmdbKv implements KvEngine {
       for (const { key, value } of this.db.getRange({ start, end, limit })) out.push({ key, value });
       return out;
     }
-    // Reversed, lmdb-js starts at `start` inclusive: begin at our exclusive upper bound and skip it.
+    // Reversed, lmdb-js walks from its `start` (inclusive) down to its `end` (exclusive): begin at
+    // our exclusive upper bound and skip it, and end below our inclusive lower bound, skipping
+    // what lies under it.
     const max = limit ?? Number.POSITIVE_INFINITY;
-    const opts = { start: end, end: start, reverse: true, limit: limit === undefined ? undefined : limit + 1 };
+    const opts = {
+      start: end,
+      end: keyBelow(start),
+      reverse: true,
+      limit: limit === undefined ? undefined : limit + 2,
+    };
     for (const { key, value } of this.db.getRange(opts)) {
       if (Buffer.compare(key, end) >= 0) continue;
-      if (out.length >= max) break;
+      if (Buffer.compare(key, start) < 0 || out.length >= max) break;
       out.push({ key, value });
     }
     return out;

@@ -160,6 +160,8 @@ describe("restmq live dispatcher", () => {
     const c = s.attach("q");
     await waitUntil(() => c.values.length === 10, "10 elements");
     assert.equal(gate.calls(), 1, "one Pull for the batch");
+    // The elements reach the consumer before the dispatcher's Ack is answered.
+    await waitUntil(async () => (await s.state("q")).inFlight === 0, "the batch's ack");
     assert.deepEqual(await s.state("q"), { available: [], inFlight: 0 });
   });
 

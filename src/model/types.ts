@@ -1,5 +1,5 @@
 /**
- * Domain types of the broker core. These are not the generated proto types: only
+ * Domain types of the broker (core and store). These are not the generated proto types: only
  * src/rpc/convert.ts maps between the two. Seqs and times are plain numbers (seq ≤ 2^53,
  * times in epoch milliseconds).
  */
@@ -38,6 +38,7 @@ export interface StoredMessage {
   expireAtMs: number;
 }
 
+/** What a publish did with one message. */
 export interface PublishOutcome {
   seq: number;
   id: string;
@@ -52,6 +53,7 @@ export interface Delivery {
   deliveryAttempt: number;
 }
 
+/** A topic's settings (see the proto's Topic). */
 export interface TopicSettings {
   name: string;
   queue: boolean;
@@ -64,16 +66,19 @@ export interface TopicSettings {
   overflow: OverflowPolicy;
 }
 
+/** A topic as the API shows it. */
 export interface TopicInfo extends TopicSettings {
   createTimeMs: number;
 }
 
+/** Where a new subscription starts reading its topic. */
 export type StartPosition =
   | { kind: "earliest" }
   | { kind: "latest" }
   | { kind: "seq"; seq: number }
   | { kind: "time"; timeMs: number };
 
+/** A push subscription's webhook settings (README "Push subscriptions"). */
 export interface PushSettings {
   endpoint: string;
   headers: Record<string, string>;
@@ -91,6 +96,7 @@ export interface PushSettings {
   onlyServerErrorsFail: boolean;
 }
 
+/** A subscription's settings (see the proto's Subscription). */
 export interface SubscriptionSettings {
   name: string;
   topic: string;
@@ -106,10 +112,12 @@ export interface SubscriptionSettings {
   push: PushSettings | null;
 }
 
+/** A subscription as the API shows it. */
 export interface SubscriptionInfo extends SubscriptionSettings {
   createTimeMs: number;
 }
 
+/** GetStats of one topic. */
 export interface TopicStats {
   name: string;
   messages: number;
@@ -118,6 +126,7 @@ export interface TopicStats {
   subscriptions: number;
 }
 
+/** GetStats of one subscription. */
 export interface SubscriptionStats {
   name: string;
   topic: string;
@@ -133,16 +142,19 @@ export interface SubscriptionStats {
   push?: PushStats;
 }
 
+/** What GetStats answers. */
 export interface Stats {
   topics: TopicStats[];
   subscriptions: SubscriptionStats[];
 }
 
+/** One page of a listing and the token of the next ("" at the end). */
 export interface Page<T> {
   items: T[];
   nextPageToken: string;
 }
 
+/** A Pull as the core takes it. */
 export interface PullRequest {
   subscription: string;
   /** 0: the default batch. */
@@ -152,6 +164,8 @@ export interface PullRequest {
   /** 0: the subscription's deadline. */
   ackDeadlineMs: number;
   autoAck: boolean;
+  /** Most bytes of messages in the response (see the proto's max_bytes); 0 or absent: the server default. */
+  maxBytes?: number;
   /**
    * Set only by the push agent, which delivers push subscriptions: anyone else's Pull of a push
    * subscription is refused (PUSH_SUBSCRIPTION), as it would compete with the pushes.
@@ -159,6 +173,7 @@ export interface PullRequest {
   pushAgent?: boolean;
 }
 
+/** A Subscribe as the core takes it. */
 export interface SubscribeRequest {
   subscription: string;
   /** Most leased, unacked messages the stream holds at once; 0: the server default. */
@@ -169,6 +184,7 @@ export interface SubscribeRequest {
   ackDeadlineMs?: number;
 }
 
+/** What an Ack or Nack names: lease tokens (ack ids) and/or message ids. */
 export interface AckTargets {
   ackIds: readonly string[];
   messageIds: readonly string[];
@@ -196,6 +212,7 @@ export interface SnapshotInfo {
 /** Where a Read starts. */
 export type ReadFrom = { kind: "seq"; seq: number } | { kind: "time"; timeMs: number };
 
+/** A Read as the core takes it. */
 export interface ReadRequest {
   topic: string;
   from: ReadFrom;

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type { Logger } from "../util/index.js";
+import { createLogInterceptor, peerKey } from "./log-interceptor.js";
+
+type Line = [level: string, message: string, fields: Record<string, unknown> | undefined];
+
+function recordingLogger(debug: boolean): { logger: Logger; lines: Line[] } {
+  const lines: Line[] = [];
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void lines.push([level, message, fields]);
+  return {
+    lines,
+    logger: { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug"), debugEnabled: () => debug },
+  };
+}
+
+/** A unary request as the interceptor sees it (only the fields it reads). */
+function unaryRequest() {
+  return {
+    stream: false,
+    service: { typeName: "switchyard.v1.PublisherService" },
+    method: { name: "Publish" },
+    contextValues: createContextValues().set(peerKey, "127.0.0.1:5000"),
+  } as never;
+}
+
+async function call(debug: boolean, outcome: "ok" | ConnectError): Promise<Line[]> {
+  const { logger, lines } = recordingLogger(debug);
+  const handler = createLogInterceptor(logger)(async () => {
+    if (outcome !== "ok") throw outcome;
+    return { stream: false } as never;
+  });
+  await handler(unaryRequest()).catch(() => {});
+  return lines;
+}
+
+describe("log interceptor", () => {
+  it("log - with debug off a unary call logs only a server fault, at warn", async () => {
+    assert.deepEqual(await call(false, "ok"), []);
+    assert.deepEqual(await call(false, new ConnectError("no such topic", Code.NotFound)), []);
+    const fault = await call(false, new ConnectError("disk on fire", Code.Internal));
+    assert.equal(fault.length, 1);
+    const [level, message, fields] = fault[0] as Line;
+    assert.equal(level, "warn");
+    assert.equal(message, "rpc failed");
+    assert.equal(fields?.method, "switchyard.v1.PublisherService/Publish");
+    assert.equal(fields?.peer, "127.0.0.1:5000");
+    assert.equal(fields?.code, "Internal");
+    assert.equal(fields?.message, "disk on fire");
+    assert.equal(typeof fields?.durationMs, "number");
+  });
+
+  it("log - with debug on every unary call gets an rpc line with its code", async () => {
+    const ok = await call(true, "ok");
+    assert.deepEqual(
+      ok.map(([level, message, fields]) => [level, message, fields?.code]),
+      [["debug", "rpc", "OK"]],
+    );
+    const fault = await call(true, new ConnectError("disk on fire", Code.Internal));
+    assert.deepEqual(
+      fault.map(([level, message, fields]) => [level, message, fields?.code]),
+      [
+        ["debug", "rpc", "Internal"],
+        ["warn", "rpc failed", "Internal"],
+      ],
+    );
+  });
+});

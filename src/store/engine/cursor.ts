@@ -1,0 +1,347 @@
+/**
+ * A subscription's cursor in memory: per priority lane an ack floor, acked ranges and a scan
+ * position (lane.ts), plus the messages it tracks because they need state the log does not
+ * have: leased (the lease lives here only), available again after a nack or an expired lease,
+ * delayed, waiting behind their ordering key, or on their way out (dead letter, TTL). What must
+ * survive a crash is persisted by the operation that changes it (cursor-store.ts): the floors and
+ * ranges (acks), the counters, and per message only a failed delivery's attempt count and a nack's
+ * delay. Leases are never written; after a restart every unacked message is available again.
+ */
+import type { DeadLetterReason } from "../dead-letters.js";
+import type { SubscriptionRecord } from "../store.js";
+import { matchesFilter } from "./fan-out.js";
+import { LANES, Lane } from "./lane.js";
+import type { MessageMeta } from "./message-codec.js";
+import { MinHeap } from "./min-heap.js";
+
+/** Where a tracked message is. */
+export type EntryState =
+  /** Handed out under a lease until `dueMs`. */
+  | "leased"
+  /** Available again (nacked, lease expired, delay passed, or its key's turn came). */
+  | "ready"
+  /** Not available before `dueMs`. */
+  | "delayed"
+  /** Behind its ordering key's active message (ordered subscriptions). */
+  | "waiting"
+  /** Used up its delivery attempts: leaves for the dead-letter topic in the next write. */
+  | "exhausted"
+  /** Past its TTL: leaves the log and every subscription in the next write. */
+  | "gone";
+
+/** A message the cursor tracks (see {@link EntryState}). */
+export interface Entry {
+  seq: number;
+  /** Its priority lane. */
+  lane: number;
+  state: EntryState;
+  /** Delivery attempts so far; a leased entry counts its lease. */
+  attempts: number;
+  /** Lease deadline (leased), due time (delayed) or deliver time carried while waiting; else 0. */
+  dueMs: number;
+  /** The lease batch of a leased entry (expiry timers). */
+  batch: LeaseBatch | undefined;
+  meta: MessageMeta;
+  /** Ordering key ("" none); only ordered subscriptions use it. */
+  key: string;
+  /** A MsgState record exists for it. */
+  persisted: boolean;
+  /** How the last attempt of an exhausted entry ended, and the nack's error text. */
+  reason?: DeadLetterReason;
+  error?: string;
+}
+
+/** Leases handed out together share a deadline and one timer entry. */
+export interface LeaseBatch {
+  deadlineMs: number;
+  seqs: number[];
+  /** Entries still leased under it; at 0 its seqs are let go (it waits in the heap till its deadline). */
+  alive: number;
+}
+
+/** Attempts and due time known for a message the cursor does not track (loaded, or nacked by id). */
+export interface Known {
+  attempts: number;
+  dueMs: number;
+  persisted: boolean;
+}
+
+/** An ordering key's line on an ordered subscription: its active message and those waiting. */
+export interface Line {
+  /** The active message's seq (0: none). */
+  active: number;
+  /** Waiting seqs, ascending. */
+  waiting: number[];
+}
+
+/** A record's filter, undefined when it passes everything. */
+function filterOf(r: SubscriptionRecord): Record<string, string> | undefined {
+  return r.filter && Object.keys(r.filter).length > 0 ? r.filter : undefined;
+}
+
+/** A subscription's cursor in memory (see the module comment). */
+export class Cursor {
+  readonly lanes: Lane[];
+  readonly tracked = new Map<number, Entry>();
+  readonly known = new Map<number, Known>();
+  /** Messages the subscription holds (unacked); persisted. */
+  unacked = 0;
+  /** Messages that used up their delivery attempts; persisted. */
+  deadLettered = 0;
+  /**
+   * Seqs [countFrom, countTo] not yet counted into `unacked` (a subscription created at an
+   * earlier position, counted in the background); empty when countTo < countFrom.
+   */
+  countFrom = 0;
+  countTo = -1;
+  readonly batches = new MinHeap<LeaseBatch>();
+  readonly delays = new MinHeap<Entry>();
+  inFlight = 0;
+  delayed = 0;
+  /** Ordered subscriptions: lines per ordering key. */
+  readonly lines = new Map<string, Line>();
+  /** The latest time due work was applied at (delays elapsed before it are not "delayed"). */
+  processedMs = Number.NEGATIVE_INFINITY;
+  /** Changed since last persisted (the cursor record, ranges). */
+  dirty = false;
+  /** Per-message states to write (value) or delete (null) in the next flush. */
+  readonly dirtyStates = new Map<number, Known | null>();
+  /** A scan stopped at its bound before the end of the log: a lease may find more at once. */
+  scanIncomplete = false;
+  /** Entries exhausted or gone: the next write moves them out (dead letter, drop). */
+  readonly outgoing = new Set<Entry>();
+  /**
+   * The last pending write that makes messages available again (a nack, a Seek): deliveries
+   * wait for it, so a message given back before a lease was asked for is there for that lease.
+   */
+  barrier: Promise<unknown> | undefined;
+
+  private rec: SubscriptionRecord;
+  private filterOf: Record<string, string> | undefined;
+
+  constructor(record: SubscriptionRecord, startSeq: number) {
+    this.rec = record;
+    this.filterOf = filterOf(record);
+    this.lanes = Array.from({ length: LANES }, (_, p) => new Lane(p, startSeq));
+  }
+
+  /** The subscription's record (settings). */
+  get record(): SubscriptionRecord {
+    return this.rec;
+  }
+
+  set record(r: SubscriptionRecord) {
+    this.rec = r;
+    this.filterOf = filterOf(r);
+  }
+
+  get id(): number {
+    return this.record.id;
+  }
+
+  get ordered(): boolean {
+    return this.record.ordered;
+  }
+
+  /** The filter, undefined when it passes everything. */
+  get filter(): Record<string, string> | undefined {
+    return this.filterOf;
+  }
+
+  /** Does the subscription take a message (its filter, and a redriven message's target)? */
+  wants(onlyFor: number, attributes: () => Record<string, string>): boolean {
+    if (onlyFor !== 0 && onlyFor !== this.rec.id) return false;
+    const f = this.filterOf;
+    return f === undefined || matchesFilter(f, attributes());
+  }
+
+  /**
+   * Does the subscription hold (has not settled) the stored message at `seq` in lane `lane`?
+   * `attributes` is read only for a filtered subscription that has not looked at it yet.
+   */
+  holds(seq: number, lane: number, onlyFor: number, attributes: () => Record<string, string>): boolean {
+    const l = this.lanes[lane] as Lane;
+    if (l.settled(seq)) return false;
+    if (this.tracked.has(seq)) return true;
+    if (seq < l.next) return false; // looked at, not tracked: left without delivery
+    return this.wants(onlyFor, attributes);
+  }
+
+  /** Is `seq` in the region not yet counted into `unacked`? */
+  uncounted(seq: number): boolean {
+    return seq >= this.countFrom && seq <= this.countTo;
+  }
+
+  /** Lowers `unacked` for a held message that leaves (unless it was never counted). */
+  countOut(seq: number): void {
+    if (!this.uncounted(seq)) this.unacked = Math.max(0, this.unacked - 1);
+  }
+
+  /** The lowest live tracked seq of a lane (infinite: none). */
+  minTracked(lane: number): number {
+    const heap = (this.lanes[lane] as Lane).trackedSeqs;
+    for (;;) {
+      const seq = heap.peekKey();
+      if (seq === undefined) return Number.POSITIVE_INFINITY;
+      if (this.tracked.get(seq)?.lane === lane) return seq;
+      heap.pop();
+    }
+  }
+
+  /** Recomputes every lane's floor (before persisting or snapshotting). */
+  normalize(): void {
+    for (const l of this.lanes) l.normalize(() => this.minTracked(l.priority));
+  }
+
+  /** Starts tracking an entry. */
+  track(e: Entry): void {
+    this.tracked.set(e.seq, e);
+    (this.lanes[e.lane] as Lane).trackedSeqs.push(e.seq, e.seq);
+    this.enter(e);
+  }
+
+  /** Bookkeeping of an entry entering its state. */
+  enter(e: Entry): void {
+    switch (e.state) {
+      case "leased":
+        this.inFlight++;
+        break;
+      case "delayed":
+        this.delayed++;
+        this.delays.push(e.dueMs, e);
+        break;
+      case "ready":
+        (this.lanes[e.lane] as Lane).ready.push(e.seq, e.seq);
+        break;
+      case "exhausted":
+      case "gone":
+        this.outgoing.add(e);
+        break;
+    }
+  }
+
+  /** Bookkeeping of an entry leaving its state (before a change or untracking). */
+  leave(e: Entry): void {
+    if (e.state === "leased") {
+      this.inFlight--;
+      if (e.batch && --e.batch.alive === 0) e.batch.seqs = [];
+    } else if (e.state === "delayed") this.delayed--;
+    else if (e.state === "exhausted" || e.state === "gone") this.outgoing.delete(e);
+  }
+
+  /** Moves a tracked entry to another state. */
+  move(e: Entry, state: EntryState, dueMs = 0): void {
+    this.leave(e);
+    e.state = state;
+    e.dueMs = dueMs;
+    if (state !== "leased") e.batch = undefined;
+    this.enter(e);
+  }
+
+  /**
+   * Stops tracking an entry: it was settled or left the subscription (its stored state goes),
+   * or, with `keepState`, it goes back to being read from the log (a Seek), state and all.
+   */
+  untrack(e: Entry, keepState = false): void {
+    this.leave(e);
+    this.tracked.delete(e.seq);
+    if (keepState) return;
+    if (e.persisted) this.dirtyStates.set(e.seq, null);
+    e.persisted = false;
+  }
+
+  /** Forgets what the cursor knows of an untracked seq (it left), with its stored state. */
+  forget(seq: number): void {
+    const k = this.known.get(seq);
+    if (!k) return;
+    this.known.delete(seq);
+    if (k.persisted) this.dirtyStates.set(seq, null);
+  }
+
+  /** Attempts so far of a message the cursor does not track. */
+  untrackedAttempts(seq: number, lane: number, deliverAtMs: number, loadedMs: number): number {
+    const k = this.known.get(seq);
+    if (k) return k.attempts;
+    const l = this.lanes[lane] as Lane;
+    // Below the scan position persisted before a restart: probably delivered once already.
+    return seq < l.loadMark && !(deliverAtMs > loadedMs) ? 1 : 0;
+  }
+
+  /** Records (for the next write) a message state that must survive a restart. */
+  persistState(seq: number, attempts: number, dueMs: number): void {
+    this.dirtyStates.set(seq, { attempts, dueMs, persisted: true });
+  }
+
+  // --- ordered subscriptions ---------------------------------------------------------------
+
+  /** The line of an ordering key, created empty when missing. */
+  line(key: string): Line {
+    let l = this.lines.get(key);
+    if (!l) {
+      l = { active: 0, waiting: [] };
+      this.lines.set(key, l);
+    }
+    return l;
+  }
+
+  /**
+   * A message of an ordered subscription left it (settled, dropped, dead-lettered) or was never
+   * taken on. When it was its key's active message, the next waiting one (lowest seq) becomes
+   * active: available now, or delayed until its deliver time.
+   */
+  leftLine(seq: number, key: string, nowMs: number): void {
+    if (!this.ordered || key === "") return;
+    const line = this.lines.get(key);
+    if (!line) return;
+    if (line.active !== seq) {
+      const i = line.waiting.indexOf(seq);
+      if (i >= 0) line.waiting.splice(i, 1);
+      if (line.active === 0 && line.waiting.length === 0) this.lines.delete(key);
+      return;
+    }
+    line.active = 0;
+    while (line.waiting.length > 0) {
+      const nextSeq = line.waiting.shift() as number;
+      const e = this.tracked.get(nextSeq);
+      if (e?.state !== "waiting") continue;
+      line.active = nextSeq;
+      const due = e.dueMs;
+      if (due > nowMs) this.move(e, "delayed", due);
+      else this.move(e, "ready");
+      return;
+    }
+    this.lines.delete(key);
+  }
+
+  /** Drops every tracked entry that `keep` refuses (Seek); returns them. */
+  dropTracked(keep: (e: Entry) => boolean): Entry[] {
+    const dropped: Entry[] = [];
+    for (const e of [...this.tracked.values()]) {
+      if (keep(e)) continue;
+      this.untrack(e);
+      dropped.push(e);
+    }
+    return dropped;
+  }
+
+  /** Re-indexes the tracked entries after lanes were reset (Seek). */
+  reindex(): void {
+    this.delays.clear();
+    this.batches.clear();
+    for (const l of this.lanes) {
+      l.ready.clear();
+      l.trackedSeqs.clear();
+    }
+    const batches = new Set<LeaseBatch>();
+    for (const e of this.tracked.values()) {
+      const l = this.lanes[e.lane] as Lane;
+      l.trackedSeqs.push(e.seq, e.seq);
+      if (e.state === "ready") l.ready.push(e.seq, e.seq);
+      if (e.state === "delayed") this.delays.push(e.dueMs, e);
+      if (e.state === "leased" && e.batch && !batches.has(e.batch)) {
+        batches.add(e.batch);
+        this.batches.push(e.batch.deadlineMs, e.batch);
+      }
+    }
+  }
+}

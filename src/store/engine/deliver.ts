@@ -1,0 +1,352 @@
+/**
+ * Delivery reads the log; it does not write. A subscription hands out, by priority and then seq,
+ * first what it tracks as available again (nacked, expired leases, elapsed delays), then reads
+ * each lane from its scan position: lane 0 is the log itself (other priorities skipped), lanes
+ * 1..9 their lane index. On the way it keeps what it cannot hand out yet (delayed, past its TTL)
+ * and steps over what it does not take (filtered out, acked ahead by id). An ordered subscription
+ * reads the log in seq order instead (an ordering key spans priorities), lines up each key's
+ * messages, and hands out the available ones by priority.
+ */
+import type { StoredMessage } from "../../model/index.js";
+import type { KvReader } from "../kv/kv.js";
+import type { Cursor, Entry } from "./cursor.js";
+import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
+import type { Lane } from "./lane.js";
+import { LANES } from "./lane.js";
+import {
+  DELIVERY_OVERHEAD_BYTES,
+  decodeMessage,
+  type MessageMeta,
+  messageAttributes,
+  messageDeliverAt,
+  messageExpireAt,
+  messageIdGenerated,
+  messageOnlyFor,
+  messageOrderingKey,
+  messagePriority,
+} from "./message-codec.js";
+import type { EngineState, TopicState } from "./state.js";
+
+/**
+ * Entries a scan may step over without taking anything (filtered out, other lanes) in one call;
+ * past it the call ends and the cursor reports more to read at once (see {@link Cursor.scanIncomplete}).
+ */
+export const SCAN_BUDGET = 10_000;
+/**
+ * Most messages a subscription tracks in memory (in flight, delayed, waiting behind a key);
+ * at the bound it reads no further until some settle.
+ */
+export const MAX_TRACKED = 100_000;
+/** Log entries read per range call. */
+const CHUNK = 256;
+
+/** What a hand-out may take. */
+export interface PickOptions {
+  max: number;
+  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
+  maxBytes: number;
+  nowMs: number;
+}
+
+/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
+export interface Picked {
+  seq: number;
+  lane: number;
+  /** The attempt this delivery is. */
+  attempt: number;
+  message: StoredMessage;
+  meta: MessageMeta;
+  /** The tracked entry it came from, if any. */
+  entry: Entry | undefined;
+}
+
+/** The meta of a decoded message. */
+export function metaOf(m: StoredMessage, onlyFor: number, generatedId: boolean): MessageMeta {
+  return {
+    size: m.data.length,
+    priority: m.priority,
+    publishMs: m.publishTimeMs,
+    deliverAtMs: m.deliverAtMs,
+    expireAtMs: m.expireAtMs,
+    id: m.id,
+    onlyFor,
+    generatedId,
+  };
+}
+
+/** A new tracked entry for a message read from the log. */
+export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined, state: Entry["state"]): Entry {
+  const meta: MessageMeta = m
+    ? metaOf(m, messageOnlyFor(raw), messageIdGenerated(raw))
+    : {
+        size: 0,
+        priority: messagePriority(raw),
+        publishMs: 0,
+        deliverAtMs: messageDeliverAt(raw),
+        expireAtMs: messageExpireAt(raw),
+        id: "",
+        onlyFor: messageOnlyFor(raw),
+        generatedId: messageIdGenerated(raw),
+      };
+  return { seq, lane: meta.priority, state, attempts: 0, dueMs: 0, batch: undefined, meta, key: "", persisted: false };
+}
+
+/** Reads lane entries (seq and message) from `from` up to the durable end. */
+export function readLane(r: KvReader, t: TopicState, lane: number, after: number, limit: number) {
+  const end = t.durableSeq + 1;
+  // Below the log's start everything is purged (its deletion may still be running).
+  const from = Math.max(after, t.head.logStart);
+  if (from >= end) return [];
+  if (lane === 0) {
+    return r
+      .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit })
+      .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }));
+  }
+  const keys = r.range({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit });
+  return keys.map((e) => {
+    const seq = laneKeySeq(e.key);
+    return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
+  });
+}
+
+/** Handing out in delivery order, with the byte bound. */
+class Picker {
+  readonly out: Picked[] = [];
+  private bytes = 0;
+  private readonly topicBytes: number;
+  stopped = false;
+
+  constructor(
+    readonly o: PickOptions,
+    readonly topic: string,
+  ) {
+    this.topicBytes = Buffer.byteLength(topic);
+  }
+
+  get full(): boolean {
+    return this.stopped || this.out.length >= this.o.max;
+  }
+
+  /** Takes the message unless the bytes bound stops here (then nothing more is taken). */
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, raw: Buffer): boolean {
+    // The stored value holds the data, attributes, id and key: its length bounds the response.
+    const size = raw.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
+    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
+      this.stopped = true;
+      return false;
+    }
+    this.bytes += size;
+    const message = decodeMessage(raw, this.topic, seq);
+    const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
+    this.out.push({ seq, lane, attempt, message, meta, entry });
+    return true;
+  }
+}
+
+/** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */
+export function markGone(c: Cursor, e: Entry, nowMs: number): void {
+  c.move(e, "gone");
+  c.leftLine(e.seq, e.key, nowMs);
+}
+
+/** Takes the lane's tracked available entries, in seq order. */
+function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker): void {
+  const now = pk.o.nowMs;
+  while (!pk.full) {
+    const seq = lane.ready.peekKey();
+    if (seq === undefined) return;
+    const e = c.tracked.get(seq);
+    if (e?.state !== "ready" || e.lane !== lane.priority) {
+      lane.ready.pop();
+      continue;
+    }
+    if (e.meta.expireAtMs > 0 && e.meta.expireAtMs <= now) {
+      lane.ready.pop();
+      markGone(c, e, now);
+      continue;
+    }
+    const raw = r.get(seqKey(Table.Message, t.id, seq));
+    if (!raw) {
+      // Deleted under it (purged): nothing to deliver.
+      lane.ready.pop();
+      c.untrack(e);
+      continue;
+    }
+    if (!pk.take(seq, lane.priority, e.attempts + 1, e, raw)) return;
+    lane.ready.pop();
+  }
+}
+
+/**
+ * What the cursor does with an unscanned message it does not skip: its attempts so far and the
+ * time it is due (deliver time, or a nack's delay known for it).
+ */
+function untrackedState(state: EngineState, c: Cursor, seq: number, lane: number, raw: Buffer) {
+  const known = c.known.get(seq);
+  const deliverAt = messageDeliverAt(raw);
+  const attempts = c.untrackedAttempts(seq, lane, deliverAt, state.loadedMs);
+  return { attempts, dueMs: Math.max(deliverAt, known?.dueMs ?? 0), persisted: known?.persisted ?? false };
+}
+
+/** Moves the `known` state of a seq into its new entry. */
+function adopt(c: Cursor, e: Entry, s: { attempts: number; dueMs: number; persisted: boolean }): void {
+  e.attempts = s.attempts;
+  e.persisted = s.persisted;
+  c.known.delete(e.seq);
+}
+
+/** Reads an unordered lane from its scan position, taking what is available. */
+function scanLane(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  lane: Lane,
+  pk: Picker,
+  budget: { n: number },
+) {
+  const now = pk.o.nowMs;
+  const p = lane.priority;
+  while (!pk.full) {
+    const batch = readLane(r, t, p, lane.next, CHUNK);
+    if (batch.length === 0) {
+      lane.next = Math.max(lane.next, t.durableSeq + 1);
+      return;
+    }
+    for (const { seq, raw } of batch) {
+      if (pk.full) return;
+      if (!raw || (p === 0 && messagePriority(raw) !== 0) || c.tracked.has(seq) || lane.settled(seq)) {
+        lane.next = seq + 1;
+        continue;
+      }
+      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+        lane.next = seq + 1;
+        if (--budget.n <= 0) {
+          c.scanIncomplete = true;
+          pk.stopped = true;
+          return;
+        }
+        continue;
+      }
+      const expireAt = messageExpireAt(raw);
+      if (expireAt > 0 && expireAt <= now) {
+        c.track(newEntry(seq, raw, undefined, "gone"));
+        lane.next = seq + 1;
+        continue;
+      }
+      const s = untrackedState(state, c, seq, p, raw);
+      if (s.dueMs > now) {
+        if (c.tracked.size >= MAX_TRACKED) return;
+        const e = newEntry(seq, raw, decodeMessage(raw, t.name, seq), "delayed");
+        adopt(c, e, s);
+        e.dueMs = s.dueMs;
+        c.track(e);
+        lane.next = seq + 1;
+        continue;
+      }
+      if (!pk.take(seq, p, s.attempts + 1, undefined, raw)) return;
+      lane.next = seq + 1;
+    }
+  }
+}
+
+/**
+ * Reads an ordered subscription's log in seq order from its scan position, lining up keyed
+ * messages: the first of a free key becomes its active message, later ones wait. Stops after
+ * `max` newly available messages, at the end, at the scan budget or at the tracking bound.
+ */
+function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions, budget: { n: number }) {
+  const now = o.nowMs;
+  const lanes = c.lanes;
+  let next = Math.max(t.head.logStart, Math.min(...lanes.map((l) => l.next)));
+  let fresh = 0;
+  const end = t.durableSeq + 1;
+  scan: while (fresh < o.max && next < end) {
+    const batch = r.range({
+      start: seqKey(Table.Message, t.id, next),
+      end: seqKey(Table.Message, t.id, end),
+      limit: CHUNK,
+    });
+    if (batch.length === 0) {
+      next = end;
+      break;
+    }
+    for (const { key, value: raw } of batch) {
+      const seq = keySeq(key);
+      if (fresh >= o.max || c.tracked.size >= MAX_TRACKED) break scan;
+      const p = messagePriority(raw);
+      const lane = lanes[p] as Lane;
+      if (c.tracked.has(seq) || lane.settled(seq)) {
+        next = seq + 1;
+        continue;
+      }
+      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+        next = seq + 1;
+        if (--budget.n <= 0) {
+          c.scanIncomplete = true;
+          break scan;
+        }
+        continue;
+      }
+      const expireAt = messageExpireAt(raw);
+      if (expireAt > 0 && expireAt <= now) {
+        c.track(newEntry(seq, raw, undefined, "gone"));
+        next = seq + 1;
+        continue;
+      }
+      const s = untrackedState(state, c, seq, p, raw);
+      const e = newEntry(seq, raw, decodeMessage(raw, t.name, seq), "ready");
+      adopt(c, e, s);
+      e.key = messageOrderingKey(raw);
+      e.dueMs = s.dueMs;
+      const line = e.key === "" ? undefined : c.line(e.key);
+      if (line && line.active !== 0) {
+        e.state = "waiting";
+        const w = line.waiting;
+        if (w.length === 0 || (w[w.length - 1] as number) < seq) w.push(seq);
+        else w.splice(sortedIndex(w, seq), 0, seq);
+      } else {
+        if (line) line.active = seq;
+        if (s.dueMs > now) e.state = "delayed";
+        else {
+          e.dueMs = 0;
+          fresh++;
+        }
+      }
+      c.track(e);
+      next = seq + 1;
+    }
+  }
+  for (const l of lanes) l.next = Math.max(l.next, next);
+}
+
+/** Where `seq` goes in an ascending array. */
+function sortedIndex(a: number[], seq: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((a[mid] as number) < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Picks up to `max` messages (and `maxBytes`) in delivery order, updating the cursor's scan
+ * positions and what it tracks. The caller leases the picks (or settles them, auto-ack).
+ */
+export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions): Picked[] {
+  const pk = new Picker(o, t.name);
+  const budget = { n: SCAN_BUDGET };
+  c.scanIncomplete = false;
+  if (c.ordered) scanOrdered(state, r, t, c, o, budget);
+  for (let p = LANES - 1; p >= 0 && !pk.full; p--) {
+    const lane = c.lanes[p] as Lane;
+    takeReady(r, t, c, lane, pk);
+    if (!c.ordered && !pk.full && c.tracked.size < MAX_TRACKED) scanLane(state, r, t, c, lane, pk, budget);
+  }
+  return pk.out;
+}
+
+export { untrackedState };

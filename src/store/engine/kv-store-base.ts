@@ -1,0 +1,183 @@
+import { BrokerError } from "../../errors/index.js";
+import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
+import { MAX_REPLAY_ENTRIES } from "../store.js";
+import type { Cursor } from "./cursor.js";
+import { processDue } from "./due.js";
+import { Jobs } from "./jobs.js";
+import { applyOutgoing } from "./lease.js";
+import { checkFormat, FORMAT_KEY, loadState, STORE_FORMAT } from "./load.js";
+import type { EngineState, TopicState } from "./state.js";
+import { Tx } from "./tx.js";
+
+/**
+ * The time operations without a caller's clock run at (deletes, flushes): no dedup window ends
+ * at it, so window-scope ids of released messages stay until the dedup sweep removes them.
+ */
+export const NO_CLOCK_MS = Number.NEGATIVE_INFINITY;
+/** How soon cursors changed by deliveries (scan marks) are written when no other write comes. */
+const FLUSH_AFTER_MS = 100;
+
+/** Options of {@link KvStore}. */
+export interface KvStoreOptions {
+  /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
+  maxReplayEntries?: number;
+  /** Where the data is, for errors ("the data directory /x"). */
+  where?: string;
+}
+
+/**
+ * The plumbing of the KV store: the in-memory state loaded at open, operations in write
+ * transactions, the deferred write of cursors changed by reads, and deliveries ordered behind
+ * writes that make messages available again. Internal to the store.
+ */
+export abstract class KvStoreBase {
+  protected closed = false;
+  protected readonly state: EngineState;
+  protected readonly jobs = new Jobs();
+  protected readonly maxReplayEntries: number;
+  protected formatPending: boolean;
+  protected flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    protected readonly kv: KvEngine,
+    options: KvStoreOptions = {},
+  ) {
+    this.maxReplayEntries = options.maxReplayEntries ?? MAX_REPLAY_ENTRIES;
+    const where = options.where ?? "the store";
+    this.formatPending = kv.read((r) => checkFormat(r, where)) === "fresh";
+    this.state = kv.read((r) => loadState(r, Date.now()));
+    kv.read((r) => this.jobs.load(r));
+  }
+
+  protected open(): void {
+    if (this.closed) throw new BrokerError("SHUTTING_DOWN", "the store is closed");
+  }
+
+  /**
+   * Runs an engine operation in a write transaction. Errors thrown by the operation itself pass
+   * through (BrokerErrors) or become INTERNAL, never retryable: the transaction is not rolled
+   * back, so repeating it is unsafe. Only a failure of the backend to commit (nothing written)
+   * is STORE_UNAVAILABLE and retryable.
+   */
+  protected write<T>(fn: (w: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
+    if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
+    let operationThrew = false;
+    const operation = (w: KvWriter): T => {
+      try {
+        return fn(w);
+      } catch (e) {
+        operationThrew = true;
+        throw e;
+      }
+    };
+    return this.kv.write(operation, options).catch((e: unknown) => {
+      if (e instanceof BrokerError) throw e;
+      if (operationThrew) throw new BrokerError("INTERNAL", "a store operation failed", { cause: e });
+      throw new BrokerError("STORE_UNAVAILABLE", "the store failed to commit", { cause: e, retryable: true });
+    });
+  }
+
+  /** An engine operation: its changes, heads and dirty cursors in one transaction. */
+  protected op<T>(nowMs: number, fn: (tx: Tx) => T, options?: { sync?: boolean }): Promise<T> {
+    let tx: Tx | undefined;
+    const formatting = this.formatPending;
+    return this.write((w) => {
+      if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
+      tx = new Tx(w, this.state, nowMs);
+      const out = fn(tx);
+      tx.finish();
+      return out;
+    }, options).then((out) => {
+      if (formatting) this.formatPending = false;
+      // Appended messages become visible to delivery once durable.
+      for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
+      return out;
+    });
+  }
+
+  protected read<T>(fn: (r: KvReader) => T): Promise<T> {
+    try {
+      this.open();
+      return Promise.resolve(this.kv.read(fn));
+    } catch (e) {
+      return Promise.reject(BrokerError.from(e));
+    }
+  }
+
+  /** Writes the cursors changed by reads (scan marks, failed attempts) soon, without a sync. */
+  protected scheduleFlush(): void {
+    if (this.flushTimer || this.closed || this.state.dirtyCursors.size === 0) return;
+    // Usually the next ack or publish writes them for free (every write persists dirty cursors);
+    // this timer writes them when no write comes. Best effort: a lost mark only lets a delivery
+    // attempt repeat after a crash.
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.closed || this.state.dirtyCursors.size === 0) return;
+      this.op(NO_CLOCK_MS, () => undefined, { sync: false }).catch(() => {});
+    }, FLUSH_AFTER_MS);
+    this.flushTimer.unref();
+  }
+
+  /** The cursor and its topic. */
+  protected cursor(name: string): { c: Cursor; t: TopicState } {
+    this.open();
+    const c = this.state.requireCursor(name);
+    return { c, t: this.state.topicOf(c) };
+  }
+
+  /** Fails when the cursor was deleted while an operation waited. */
+  protected stillThere(c: Cursor): void {
+    if (this.state.cursorsById.get(c.id) === c) return;
+    throw new BrokerError("SUBSCRIPTION_NOT_FOUND", `subscription "${c.record.name}" does not exist`, {
+      metadata: { subscription: c.record.name },
+    });
+  }
+
+  /** Writes what due work left for a write: dead letters, messages past their TTL. */
+  protected async settleOutgoing(c: Cursor, nowMs: number): Promise<void> {
+    await this.op(
+      nowMs,
+      (tx) => {
+        if (this.state.cursorsById.get(c.id) !== c) return;
+        applyOutgoing(tx, this.state.topicOf(c), c);
+      },
+      { sync: false },
+    );
+  }
+
+  /**
+   * Runs a write that makes messages of a subscription available again: later deliveries on it
+   * wait until it is applied (they would otherwise not see what was given back before them).
+   */
+  protected releasing<T>(subscription: string, run: () => Promise<T>): Promise<T> {
+    const c = this.state.cursors.get(subscription);
+    const p = run();
+    if (!c) return p;
+    const done = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    c.barrier = done;
+    void done.then(() => {
+      if (c.barrier === done) c.barrier = undefined;
+    });
+    return p;
+  }
+
+  /** Applies due work; writes what it cannot do in memory. */
+  protected async due(c: Cursor, nowMs: number): Promise<void> {
+    if (c.barrier !== undefined) await c.barrier;
+    if (processDue(this.state, c, nowMs) || c.outgoing.size > 0) await this.settleOutgoing(c, nowMs);
+  }
+
+  /** Writes what reads left to write, then closes the KV engine. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    // Scan marks and failed attempts of the last deliveries (what a graceful restart reads).
+    if (this.state.dirtyCursors.size > 0) await this.op(NO_CLOCK_MS, () => undefined).catch(() => {});
+    this.closed = true;
+    await this.kv.close();
+  }
+}

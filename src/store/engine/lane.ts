@@ -1,0 +1,85 @@
+/**
+ * One priority lane of a subscription's cursor: the seqs of the topic's messages of one priority,
+ * in seq order. Everything below `floor` is settled (acked, filtered out, or gone); `ranges` holds
+ * the settled seqs above it; `next` is the scan position: every lane seq below it has been looked
+ * at, so an unsettled one there is tracked in memory (leased, ready again, delayed, waiting);
+ * from `next` on the lane is read from the log as delivery needs it.
+ */
+import { MinHeap } from "./min-heap.js";
+import { RangeSet } from "./range-set.js";
+
+/** Lanes per subscription: priorities 0..9. */
+export const LANES = 10;
+
+/** One priority lane of a cursor (see the module comment). */
+export class Lane {
+  /** Every lane seq below this is settled. Persisted with the cursor. */
+  floor: number;
+  /** Scan position: lane seqs below it were looked at. */
+  next: number;
+  /** Settled seqs at or above `floor`. Persisted as AckRange keys. */
+  readonly ranges = new RangeSet();
+  /** Ranges as last persisted (start → end), to write only what changed. */
+  persisted = new Map<number, number>();
+  rangesDirty = false;
+  /** Seqs of tracked entries of this lane (lazy: validated against the tracked map on use). */
+  readonly trackedSeqs = new MinHeap<number>();
+  /** Tracked entries available again, by seq (lazy, see {@link MinHeap}). */
+  readonly ready = new MinHeap<number>();
+  /**
+   * The scan position as persisted before the store was opened: an unsettled seq below it was
+   * probably delivered before a restart, so it counts as delivered once (a delivery attempt may
+   * repeat after a crash, never go backwards).
+   */
+  loadMark = 0;
+
+  constructor(
+    readonly priority: number,
+    floor: number,
+  ) {
+    this.floor = floor;
+    this.next = floor;
+  }
+
+  /** Marks `seq` settled (acked, or left without delivery). */
+  settle(seq: number): void {
+    if (seq < this.floor) return;
+    this.ranges.add(seq);
+    this.rangesDirty = true;
+  }
+
+  /** Is `seq` settled according to the floor and ranges alone? */
+  settled(seq: number): boolean {
+    return seq < this.floor || this.ranges.has(seq);
+  }
+
+  /**
+   * Recomputes the floor: the lowest tracked seq or the scan position, whichever is lower,
+   * moved past ranges that start there. `minTracked` returns the lowest live tracked seq.
+   */
+  normalize(minTracked: () => number): void {
+    for (;;) {
+      const f = Math.min(minTracked(), this.next);
+      const first = this.ranges.first();
+      if (!first || first[0] > f) {
+        if (f !== this.floor) this.floor = f;
+        return;
+      }
+      this.rangesDirty = true;
+      this.ranges.shift();
+      // A range covering f: f is not tracked (settled seqs never are), so it is the scan position.
+      if (first[1] >= f) this.next = Math.max(this.next, first[1] + 1);
+    }
+  }
+
+  /** Resets the lane to settle everything below `floor` and nothing above (Seek, purge). */
+  reset(floor: number): void {
+    this.floor = floor;
+    this.next = floor;
+    this.ranges.clear();
+    this.rangesDirty = true;
+    this.ready.clear();
+    this.trackedSeqs.clear();
+    this.loadMark = 0;
+  }
+}

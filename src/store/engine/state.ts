@@ -1,0 +1,141 @@
+/**
+ * The engine's in-memory view of the store: every topic, subscription (its cursor) and snapshot,
+ * loaded once when the store opens (their number is small: it does not grow with messages) and
+ * kept in step by the operations, which persist what they change in the same write.
+ */
+import { BrokerError } from "../../errors/index.js";
+import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
+import type { Cursor } from "./cursor.js";
+import type { RangeSet } from "./range-set.js";
+
+/** Head of a topic's log. */
+export interface Head {
+  lastSeq: number;
+  /** Stored messages (from logStart on) and their data bytes. */
+  messages: number;
+  bytes: number;
+  /** Every seq below it is gone (purged); physical deletes may still be running. */
+  logStart: number;
+}
+
+/** A snapshot's captured cursor: what it holds in the log. */
+export interface SnapshotState {
+  record: SnapshotRecord;
+  /** The subscription it was taken from (a redriven message for it counts). */
+  subId: number;
+  filter: Record<string, string> | undefined;
+  /** Per lane: the captured floor and acked ranges. */
+  lanes: { floor: number; ranges: RangeSet }[];
+}
+
+/** A topic with its head and the cursors and snapshots on it. */
+export class TopicState {
+  /** The last seq whose append is durable: delivery never reads past it. */
+  durableSeq: number;
+  readonly cursors = new Map<number, Cursor>();
+  readonly snapshots = new Map<number, SnapshotState>();
+
+  constructor(
+    public record: TopicRecord,
+    public head: Head,
+  ) {
+    this.durableSeq = head.lastSeq;
+  }
+
+  get id(): number {
+    return this.record.id;
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+}
+
+/** Every topic, cursor and snapshot, by name and by id. */
+export class EngineState {
+  readonly topics = new Map<string, TopicState>();
+  readonly topicsById = new Map<number, TopicState>();
+  readonly cursors = new Map<string, Cursor>();
+  readonly cursorsById = new Map<number, Cursor>();
+  readonly snapshots = new Map<string, SnapshotState>();
+  /** Cursors changed since they were last written (the next write persists them). */
+  readonly dirtyCursors = new Set<Cursor>();
+
+  /**
+   * @param loadedMs when the store was opened (wall clock): a message delayed past it was not
+   *   delivered before the restart.
+   */
+  constructor(readonly loadedMs: number) {}
+
+  requireTopic(name: string): TopicState {
+    const t = this.topics.get(name);
+    if (!t) throw new BrokerError("TOPIC_NOT_FOUND", `topic "${name}" does not exist`, { metadata: { topic: name } });
+    return t;
+  }
+
+  requireCursor(name: string): Cursor {
+    const c = this.cursors.get(name);
+    if (!c) {
+      throw new BrokerError("SUBSCRIPTION_NOT_FOUND", `subscription "${name}" does not exist`, {
+        metadata: { subscription: name },
+      });
+    }
+    return c;
+  }
+
+  /** The topic of a cursor. */
+  topicOf(c: Cursor): TopicState {
+    return this.topicsById.get(c.record.topicId) as TopicState;
+  }
+
+  requireSnapshot(name: string): SnapshotState {
+    const s = this.snapshots.get(name);
+    if (!s) {
+      throw new BrokerError("SNAPSHOT_NOT_FOUND", `snapshot "${name}" does not exist`, {
+        metadata: { snapshot: name },
+      });
+    }
+    return s;
+  }
+
+  addTopic(t: TopicState): void {
+    this.topics.set(t.name, t);
+    this.topicsById.set(t.id, t);
+  }
+
+  removeTopic(t: TopicState): void {
+    this.topics.delete(t.name);
+    this.topicsById.delete(t.id);
+    for (const c of t.cursors.values()) this.removeCursor(c);
+    for (const s of t.snapshots.values()) this.snapshots.delete(s.record.name);
+  }
+
+  addCursor(t: TopicState, c: Cursor): void {
+    t.cursors.set(c.id, c);
+    this.cursors.set(c.record.name, c);
+    this.cursorsById.set(c.id, c);
+  }
+
+  removeCursor(c: Cursor): void {
+    this.topicsById.get(c.record.topicId)?.cursors.delete(c.id);
+    this.cursors.delete(c.record.name);
+    this.cursorsById.delete(c.id);
+  }
+}
+
+/** A copy of a topic record for callers. */
+export function topicRecordCopy(t: TopicState): TopicRecord {
+  return { ...t.record };
+}
+
+/** A copy of a subscription record for callers. */
+export function subscriptionRecordCopy(c: Cursor): SubscriptionRecord {
+  const r = c.record;
+  return {
+    ...r,
+    retry: { ...r.retry },
+    filter: { ...r.filter },
+    start: { ...r.start },
+    push: r.push ? { ...r.push, headers: { ...r.push.headers } } : null,
+  };
+}

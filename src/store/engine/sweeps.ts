@@ -1,0 +1,128 @@
+/**
+ * The time-driven sweeps, each bounded per call: messages past their TTL (dropped from the log
+ * and every subscription, leased or not), acked messages kept for replay whose `retain_acked_ms`
+ * passed, and window-scope dedup entries whose window passed (issue 16: swept here, in bounded
+ * steps, rather than a few per publish).
+ */
+import type { KvReader } from "../kv/kv.js";
+import {
+  decodeMessageIdEntry,
+  dedupExpiryKey,
+  idStringKey,
+  parseDedupExpiryKey,
+  parseTimeSeqKey,
+  prefixEnd,
+  seqKey,
+  Table,
+  tableKey,
+  timeSeqKey,
+} from "./keys.js";
+import { messageAttributes, messageExpireAt, messageMeta } from "./message-codec.js";
+import { deleteMessage, heldByAny } from "./release.js";
+import { dropFromLog } from "./topic-limits.js";
+import type { Tx } from "./tx.js";
+
+const EMPTY = Buffer.alloc(0);
+
+/** Entries of a time-keyed index due at `nowMs` (read-only check). */
+function due(r: KvReader, table: Table, end: Buffer): boolean {
+  return r.range({ start: tableKey(table), end, limit: 1 }).length > 0;
+}
+
+/** Any entry at all in a table. */
+function any(r: KvReader, table: Table): boolean {
+  const start = tableKey(table);
+  return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
+}
+
+/** Read-only: has a stored message's TTL passed at `nowMs`? */
+export function ttlDue(r: KvReader, nowMs: number): boolean {
+  return due(r, Table.TtlExpiry, timeSeqKey(Table.TtlExpiry, nowMs + 1, 0, 0));
+}
+
+/** Read-only: has a retained message's retention passed at `nowMs`? */
+export function retainedDue(r: KvReader, nowMs: number): boolean {
+  return due(r, Table.RetainExpiry, timeSeqKey(Table.RetainExpiry, nowMs + 1, 0, 0));
+}
+
+/** Read-only: has a dedup window ended at `nowMs`? */
+export function dedupDue(r: KvReader, nowMs: number): boolean {
+  return due(r, Table.DedupExpiry, dedupExpiryKey(nowMs + 1, 0, ""));
+}
+
+/** Is there a stored message with a TTL? */
+export function hasTtl(r: KvReader): boolean {
+  return any(r, Table.TtlExpiry);
+}
+
+/** Is there an acked message kept for replay? */
+export function hasRetained(r: KvReader): boolean {
+  return any(r, Table.RetainExpiry);
+}
+
+/** Is there a window-scope dedup entry (now or later)? */
+export function hasDedupEntries(r: KvReader): boolean {
+  return any(r, Table.DedupExpiry);
+}
+
+/** Drops messages whose TTL passed, at most `budget` index entries. */
+export function sweepTtl(tx: Tx, budget: number): { seen: number; removed: number } {
+  const end = timeSeqKey(Table.TtlExpiry, tx.nowMs + 1, 0, 0);
+  const entries = tx.w.range({ start: tableKey(Table.TtlExpiry), end, limit: budget });
+  let removed = 0;
+  for (const { key } of entries) {
+    tx.w.del(key);
+    const { topicId, seq } = parseTimeSeqKey(key);
+    const t = tx.state.topicsById.get(topicId);
+    if (!t || seq < t.head.logStart) continue;
+    const raw = tx.w.get(seqKey(Table.Message, topicId, seq));
+    if (!raw) continue;
+    const expireAt = messageExpireAt(raw);
+    if (expireAt === 0 || expireAt > tx.nowMs) continue;
+    dropFromLog(tx, t, seq, raw);
+    removed++;
+  }
+  return { seen: entries.length, removed };
+}
+
+/** Removes retained messages whose retention passed, at most `budget` index entries. */
+export function sweepRetained(tx: Tx, budget: number): { seen: number; removed: number } {
+  const end = timeSeqKey(Table.RetainExpiry, tx.nowMs + 1, 0, 0);
+  const entries = tx.w.range({ start: tableKey(Table.RetainExpiry), end, limit: budget });
+  let removed = 0;
+  for (const { key } of entries) {
+    tx.w.del(key);
+    const { topicId, seq } = parseTimeSeqKey(key);
+    const t = tx.state.topicsById.get(topicId);
+    if (!t || seq < t.head.logStart) continue;
+    const raw = tx.w.get(seqKey(Table.Message, topicId, seq));
+    if (!raw) continue;
+    const meta = messageMeta(raw);
+    if (heldByAny(t, seq, meta, () => messageAttributes(raw))) continue; // held again (Seek, a new subscription)
+    const until = meta.publishMs + t.record.retainAckedMs;
+    if (t.record.retainAckedMs > 0 && until > tx.nowMs) {
+      tx.w.put(timeSeqKey(Table.RetainExpiry, until, topicId, seq), EMPTY); // retention was raised since
+      continue;
+    }
+    deleteMessage(tx, t, seq, meta);
+    removed++;
+  }
+  return { seen: entries.length, removed };
+}
+
+/** Drops dedup id entries whose window has passed and whose message is gone, at most `budget`. */
+export function sweepDedup(tx: Tx, budget: number): number {
+  const end = dedupExpiryKey(tx.nowMs + 1, 0, "");
+  const entries = tx.w.range({ start: tableKey(Table.DedupExpiry), end, limit: budget });
+  for (const { key } of entries) {
+    tx.w.del(key);
+    const { topicId, id } = parseDedupExpiryKey(key);
+    const idKeyBuf = idStringKey(Table.MessageId, topicId, id);
+    const entry = decodeMessageIdEntry(tx.w.get(idKeyBuf));
+    if (!entry || entry.expireMs > tx.nowMs) continue;
+    const t = tx.state.topicsById.get(topicId);
+    const stored = t && entry.seq >= t.head.logStart && tx.w.get(seqKey(Table.Message, topicId, entry.seq));
+    if (!stored) tx.w.del(idKeyBuf);
+  }
+  return entries.length;
+}

@@ -1,0 +1,52 @@
+/**
+ * Lease tokens (ack ids): `<subId>-<seq>-<attempt>-<priority>` in base 36. Opaque to clients;
+ * valid from any node that has the cursor, and fenced by the attempt: a token of an older lease
+ * of the same message is stale.
+ */
+
+/** A parsed lease token. */
+export interface LeaseToken {
+  subId: number;
+  seq: number;
+  attempt: number;
+  priority: number;
+}
+
+/** Most base-36 digits of each field (ids u32, seq ≤ 2^53, attempts u32). */
+const FIELD_DIGITS = [7, 11, 7] as const;
+
+/** Formats a lease token (see {@link LeaseToken}). */
+export function formatToken(t: LeaseToken): string {
+  return `${t.subId.toString(36)}-${t.seq.toString(36)}-${t.attempt.toString(36)}-${t.priority}`;
+}
+
+/** The value of a base-36 digit (0-9, a-z), -1 for anything else. */
+function digit36(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 122) return c - 87;
+  return -1;
+}
+
+/** Parses a token; undefined when it is not one (hand-written: it runs once per ack). */
+export function parseToken(s: string): LeaseToken | undefined {
+  const fields = [0, 0, 0];
+  let i = 0;
+  for (let f = 0; f < 3; f++) {
+    let value = 0;
+    const start = i;
+    while (i < s.length && s.charCodeAt(i) !== 45) {
+      const d = digit36(s.charCodeAt(i));
+      if (d < 0) return undefined;
+      value = value * 36 + d;
+      i++;
+    }
+    if (i === start || i - start > (FIELD_DIGITS[f] as number) || i >= s.length) return undefined;
+    fields[f] = value;
+    i++; // the '-'
+  }
+  if (i !== s.length - 1) return undefined;
+  const priority = s.charCodeAt(i) - 48;
+  if (priority < 0 || priority > 9) return undefined;
+  const [subId = 0, seq = 0, attempt = 0] = fields;
+  return Number.isSafeInteger(seq) && seq > 0 && attempt > 0 ? { subId, seq, attempt, priority } : undefined;
+}

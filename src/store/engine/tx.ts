@@ -1,0 +1,42 @@
+/**
+ * One engine operation inside a KV write transaction: the writer, the in-memory state, and what
+ * the operation touched, persisted once at its end (topic heads, cursors) so every operation
+ * writes its changes and those of earlier reads (scan marks) in the same transaction.
+ */
+import type { KvWriter } from "../kv/kv.js";
+import type { Cursor } from "./cursor.js";
+import { writeCursor, writeHead } from "./cursor-store.js";
+import type { EngineState, TopicState } from "./state.js";
+
+/** One operation's transaction and what it touched (see the module comment). */
+export class Tx {
+  private readonly heads = new Set<TopicState>();
+  /** Per topic, the last seq this operation appended (durable once the write resolves). */
+  readonly appended = new Map<TopicState, number>();
+  /** Topics whose consumers may have new work (a drop passed a key on, say). */
+  readonly changedTopics = new Set<string>();
+
+  constructor(
+    readonly w: KvWriter,
+    readonly state: EngineState,
+    readonly nowMs: number,
+  ) {}
+
+  /** The topic's head changed: write it at the end. */
+  touchHead(t: TopicState): void {
+    this.heads.add(t);
+  }
+
+  /** The cursor changed: write it at the end. */
+  touchCursor(c: Cursor): void {
+    c.dirty = true;
+    this.state.dirtyCursors.add(c);
+  }
+
+  /** Writes every head and every dirty cursor (this operation's and earlier reads'). */
+  finish(): void {
+    for (const t of this.heads) if (this.state.topicsById.get(t.id) === t) writeHead(this.w, t);
+    for (const c of this.state.dirtyCursors) if (this.state.cursorsById.get(c.id) === c) writeCursor(this.w, c);
+    this.state.dirtyCursors.clear();
+  }
+}

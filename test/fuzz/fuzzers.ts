@@ -1,0 +1,21 @@
+/** Every fuzzer, in the order `npm run fuzz` runs them. */
+import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
+import type { Fuzzer } from "./fuzz-kit.js";
+import { gophermqHttpFuzzer } from "./gophermq-http.fuzz.js";
+import { ohpqSessionFuzzer } from "./ohpq-session.fuzz.js";
+import { okqSessionFuzzer } from "./okq-session.fuzz.js";
+import { opqHttpFuzzer } from "./opq-http.fuzz.js";
+import { respDecoderFuzzer } from "./resp-decoder.fuzz.js";
+import { restmqHttpFuzzer } from "./restmq-http.fuzz.js";
+import { rpcHttp2Fuzzer } from "./rpc-http2.fuzz.js";
+
+export const FUZZERS: readonly Fuzzer[] = [
+  respDecoderFuzzer,
+  okqSessionFuzzer,
+  connectRpcFuzzer,
+  opqHttpFuzzer,
+  gophermqHttpFuzzer,
+  rpcHttp2Fuzzer,
+  ohpqSessionFuzzer,
+  restmqHttpFuzzer,
+];
