@@ -34,6 +34,20 @@ const COMMIT_ERROR_WAIT_MS = 1000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 const noop = () => {};
 
+/** Page counts of one tree, as lmdb-js's getStats reports them. */
+interface TreeStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+
+/** lmdb-js's getStats: the main tree, the environment's last page, and the free-list tree. */
+interface LmdbStats extends TreeStats {
+  lastPageNumber: number;
+  free: TreeStats;
+}
+
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
  * event turn share a transaction (lmdb-js batching); each runs in a nested (child) transaction
@@ -117,6 +131,26 @@ export class LmdbKv implements KvEngine {
       this.quieting = false;
       this.db.committed.then(noop, noop);
     });
+  }
+
+  /**
+   * Bytes of pages LMDB has freed inside its data file and will reuse before it grows the file
+   * (the file never shrinks): its pages up to the last one used, less those the trees (data and
+   * free list) and the meta pages hold.
+   */
+  reusableBytes(): number {
+    if (this.closed) return 0;
+    const s = this.db.getStats() as LmdbStats;
+    const f = s.free;
+    const held =
+      s.treeBranchPageCount +
+      s.treeLeafPageCount +
+      s.overflowPages +
+      f.treeBranchPageCount +
+      f.treeLeafPageCount +
+      f.overflowPages +
+      2;
+    return Math.max(0, s.lastPageNumber + 1 - held) * s.pageSize;
   }
 
   read<T>(fn: (reader: KvReader) => T): T {
