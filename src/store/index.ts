@@ -9,6 +9,7 @@ import {
   type MinFreeDisk,
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
+import type { KvEngine } from "./kv/kv.js";
 import { LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
@@ -17,6 +18,7 @@ export { DEAD_LETTER_ATTRIBUTES, type DeadLetterReason, isDeadLetterAttribute } 
 export type { Durability } from "./durability.js";
 export { DEFAULT_MIN_FREE_DISK, type DiskSpace, type DiskSpaceProbe, type MinFreeDisk } from "./kv/disk-space.js";
 export type { StoreFailure } from "./kv/fail-safe-kv.js";
+export { KvCommitError, type KvEngine, type KvWriter } from "./kv/kv.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
 export type * from "./store.js";
 
@@ -49,6 +51,8 @@ export interface LmdbStoreOptions {
    * the store fails (kv/fail-safe-kv.ts), after which it refuses every write. Must not throw.
    */
   onCondition?: (condition: StoreCondition) => void;
+  /** Wraps the KV engine under the store (tests inject faults with it). Default: none. */
+  wrapKv?: (kv: KvEngine) => KvEngine;
 }
 
 /** Opens (or creates) the LMDB store in `options.path`. */
@@ -69,7 +73,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
   });
   try {
     await guard.measure();
-    return new DiskGuardedStore(kv, guard, {
+    return new DiskGuardedStore(options.wrapKv ? options.wrapKv(kv) : kv, guard, {
       maxReplayEntries: options.maxReplayEntries,
       where: `the data directory ${options.path}`,
       onFailure: (failure) => report({ kind: "failed", failure }),
