@@ -32,6 +32,8 @@ export interface FailSafeKvOptions {
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/** How long close waits for the engine's own close once the store has failed. */
+const FAILED_CLOSE_WAIT_MS = 500;
 
 /** The error every call gets once the store has failed. */
 export function storeFailedError(failure: StoreFailure): BrokerError {
@@ -131,6 +133,9 @@ export class FailSafeKv implements KvEngine {
     const ms = this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     await within(Promise.allSettled([...this.waiting.values()]), ms);
     if (this.waiting.size > 0) this.fail(`writes did not end within ${ms} ms of close`, undefined);
-    await within(this.inner.close(), ms);
+    // A failed engine may never settle its own writes or close (lmdb-js waits for a flush that
+    // never comes after a failed sync); the process is about to exit, and LMDB needs no close to
+    // be consistent on disk.
+    await within(this.inner.close(), this.failed ? Math.min(ms, FAILED_CLOSE_WAIT_MS) : ms);
   }
 }
