@@ -67,7 +67,7 @@ export function listTopicRecords(r: KvReader, state: EngineState, after: string,
   const start = after === "" ? stringKey(Table.TopicName, "") : keyAfter(stringKey(Table.TopicName, after));
   const out: TopicRecord[] = [];
   for (const { value } of r.range({ start, end: prefixEnd(Buffer.of(Table.TopicName)), limit })) {
-    const t = state.topicsById.get(value.readUInt32BE(0));
+    const t = state.topicsById.get(decodeU32(value));
     if (t) out.push(topicRecordCopy(t));
   }
   return out;
@@ -207,7 +207,7 @@ export function listSubscriptionRecords(
     after === "" ? stringKey(Table.SubscriptionName, "") : keyAfter(stringKey(Table.SubscriptionName, after));
   const out: SubscriptionRecord[] = [];
   for (const { value } of r.range({ start, end: prefixEnd(Buffer.of(Table.SubscriptionName)), limit })) {
-    const c = state.cursorsById.get(value.readUInt32BE(0));
+    const c = state.cursorsById.get(decodeU32(value));
     if (c) out.push(subscriptionRecordCopy(c));
   }
   return out;
