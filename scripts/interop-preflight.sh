@@ -30,6 +30,23 @@ if ! /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1; then
   missing+=("python3-grpcio" "python3-protobuf")
 fi
 
+# The disk-fault tests (test/interop/disk-faults.test.ts) compile an LD_PRELOAD shim with gcc and
+# mount a small tmpfs, which needs root (or CAP_SYS_ADMIN).
+if ! command -v gcc >/dev/null 2>&1; then
+  echo "interop: gcc is missing (the fsync-failure shim of the disk-fault tests)" >&2
+  missing+=("gcc")
+fi
+mount_probe="$(mktemp -d /tmp/switchyard-preflight-XXXXXX)"
+if mount -t tmpfs -o size=1m tmpfs "$mount_probe" >/dev/null 2>&1; then
+  umount "$mount_probe"
+  rmdir "$mount_probe"
+else
+  rmdir "$mount_probe"
+  echo "interop: cannot mount a tmpfs (the disk-full test mounts one): run the interop suite as root" >&2
+  echo "  (or with CAP_SYS_ADMIN, e.g. docker run --cap-add SYS_ADMIN)" >&2
+  exit 1
+fi
+
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t unique < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
   echo "" >&2

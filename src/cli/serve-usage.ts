@@ -33,6 +33,9 @@ Flags (a config file may set the same; flags win over it):
                                 counted with an empty topic label (default ${d.metricsMaxTopics})
   --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit or none (default ${d.durability})
+  --min-free-disk SIZE|N%       publishes are refused while the data directory's disk has
+                                less free space (bytes, e.g. 2GiB, or a percentage; 0: no
+                                floor; default 1GiB or 5%, whichever is smaller)
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
   --log-level LEVEL             debug, info, warn, error or silent (default ${d.logLevel})

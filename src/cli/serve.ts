@@ -24,10 +24,17 @@ export function serveCommand({ io, state }: CommandDeps): Command {
 }
 
 /**
+ * Exit code after the store failed (sysexits' EX_TEMPFAIL): a supervisor restarts the broker,
+ * which then runs on what is really on disk.
+ */
+export const STORE_FAILED_EXIT = 75;
+
+/**
  * Runs the broker until SIGINT/SIGTERM; resolves with the exit code: 0 after a graceful close,
  * 1 for a bad config, a failed start (port in use, …) or an error while closing. A second signal
- * exits 1 at once. SIGHUP reloads the TLS certificate and key (a pair that does not load is
- * logged and the old one stays).
+ * exits 1 at once. When the store fails, it closes and resolves {@link STORE_FAILED_EXIT}.
+ * SIGHUP reloads the TLS certificate and key (a pair that does not load is logged and the old
+ * one stays).
  */
 export async function serve(argv: readonly string[], io: CliIo): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -79,15 +86,21 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
       io.stderr(`switchyard: ${message}\n`);
       return 1;
     }
+    let storeFailed = false;
     if (first) {
       const ready = server.authEnabled ? first.addresses : { ...first.addresses, auth: "off" };
       io.stdout(`switchyard ready ${JSON.stringify(ready)}\n`);
-      await stop;
+      const ended = await Promise.race([stop.then(() => undefined), server.storeFailed]);
+      if (ended !== undefined) {
+        storeFailed = true;
+        io.stderr(`switchyard: the store failed (${ended.message}); stopping with exit code ${STORE_FAILED_EXIT}\n`);
+      }
     }
     try {
       await server.close();
-      return 0;
+      return storeFailed ? STORE_FAILED_EXIT : 0;
     } catch (e) {
+      if (storeFailed) return STORE_FAILED_EXIT;
       io.stderr(`switchyard: error during shutdown: ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }

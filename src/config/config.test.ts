@@ -53,6 +53,8 @@ describe("config", () => {
       "4",
       "--durability",
       "commit",
+      "--min-free-disk",
+      "512MiB",
       "--max-message-bytes",
       "2048",
       "--shutdown-grace-ms",
@@ -122,6 +124,7 @@ describe("config", () => {
         gophermqPort: "off",
         gophermqMetricsPort: 4,
         durability: "commit",
+        minFreeDisk: { bytes: 512 * 1024 * 1024 },
         maxMessageBytes: 2048,
         shutdownGraceMs: 5,
         logLevel: "debug",
@@ -184,6 +187,20 @@ describe("config", () => {
       /--http-headers-timeout-ms 5000 is longer than --http-request-timeout-ms 1000/,
     );
     await rejectsWith(() => loadConfig(["--lean-rpc", "maybe"]), /--lean-rpc "maybe": expected one of on, off/);
+  });
+
+  it("config - --min-free-disk takes bytes with a unit, a percentage or 0; the default is 1 GiB or 5 %", async () => {
+    const floor = async (v: string) => (await loadConfig(["--min-free-disk", v])).config.minFreeDisk;
+    assert.deepEqual((await loadConfig([])).config.minFreeDisk, { bytes: 1024 ** 3, percent: 5 });
+    assert.deepEqual(await floor("0"), { bytes: 0 });
+    assert.deepEqual(await floor("2GiB"), { bytes: 2 * 1024 ** 3 });
+    assert.deepEqual(await floor("2GB"), { bytes: 2e9 });
+    assert.deepEqual(await floor("1.5g"), { bytes: 1.5 * 1024 ** 3 });
+    assert.deepEqual(await floor("4096"), { bytes: 4096 });
+    assert.deepEqual(await floor("7.5%"), { percent: 7.5 });
+    await rejectsWith(() => floor("101%"), /--min-free-disk "101%": expected bytes/);
+    await rejectsWith(() => floor("lots"), /--min-free-disk "lots": expected bytes/);
+    await rejectsWith(() => floor("5 parsecs"), /--min-free-disk/);
   });
 
   it("config - bad values fail fast naming the flag", async () => {

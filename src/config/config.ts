@@ -1,5 +1,6 @@
 import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
+import { DEFAULT_MIN_FREE_DISK, type MinFreeDisk } from "../store/kv/disk-space.js";
 import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
@@ -39,6 +40,12 @@ export interface Config {
   readonly metricsMaxSubscriptions: number;
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
+  /**
+   * Publishes are refused (INSUFFICIENT_STORAGE) while the data directory's disk has less free
+   * space than this: bytes, a percentage of the disk, or 0 for no floor. Default: 1 GiB or 5 %,
+   * whichever is smaller.
+   */
+  readonly minFreeDisk: MinFreeDisk;
   /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
@@ -162,6 +169,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
+  minFreeDisk: DEFAULT_MIN_FREE_DISK,
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
@@ -297,6 +305,51 @@ const prefixList: Parser<readonly string[]> = (raw) => {
   return Object.freeze((items as string[]).map((i) => i.trim()).filter((i) => i !== ""));
 };
 
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** An already parsed floor (a validated config is validated again). */
+function isMinFreeDisk(raw: object): raw is MinFreeDisk {
+  const { bytes, percent, ...rest } = raw as Record<string, unknown>;
+  const okBytes = bytes === undefined || (Number.isSafeInteger(bytes) && (bytes as number) >= 0);
+  const okPercent = percent === undefined || (typeof percent === "number" && percent >= 0 && percent <= 100);
+  return okBytes && okPercent && Object.keys(rest).length === 0;
+}
+
+/** A free-space floor: `N%` of the disk, or bytes (`1073741824`, `512MiB`, `2GB`, `1g`); 0: none. */
+const minFreeDisk: Parser<MinFreeDisk> = (raw) => {
+  const expected = 'bytes (e.g. 1073741824, 512MiB, 2GB), a percentage of the disk (e.g. "5%"), or 0 for none';
+  if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) return Object.freeze({ bytes: raw });
+  if (typeof raw === "object" && raw !== null && isMinFreeDisk(raw)) return raw;
+  if (typeof raw !== "string") throw new Expected(expected);
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(raw);
+  if (percent) {
+    const p = Number(percent[1]);
+    if (p > 100) throw new Expected(expected);
+    return Object.freeze({ percent: p });
+  }
+  const bytes = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = BYTE_UNITS[(bytes?.[2] ?? "").toLowerCase()];
+  if (!bytes || unit === undefined) throw new Expected(expected);
+  const n = Math.floor(Number(bytes[1]) * unit);
+  if (!Number.isSafeInteger(n)) throw new Expected(expected);
+  return Object.freeze({ bytes: n });
+};
+
 /** How one setting is given: its flag (also a config file key without the dashes) and parser. */
 export interface SettingSpec<T> {
   readonly flag: string;
@@ -325,6 +378,7 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
   metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+  minFreeDisk: { flag: "--min-free-disk", parse: minFreeDisk },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
   logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },

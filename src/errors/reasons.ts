@@ -42,6 +42,8 @@ export type Reason =
   | "CANCELED"
   | "UNIMPLEMENTED"
   | "STORE_UNAVAILABLE"
+  | "STORE_FAILED"
+  | "INSUFFICIENT_STORAGE"
   | "STORE_FORMAT_MISMATCH"
   | "INTERNAL"
   | "NO_DEAD_LETTER_TOPIC"
@@ -78,6 +80,8 @@ export const REASONS: Readonly<Record<Reason, ReasonInfo>> = {
   CANCELED: { code: StatusCode.Canceled, httpStatus: 499 },
   UNIMPLEMENTED: { code: StatusCode.Unimplemented, httpStatus: 501 },
   STORE_UNAVAILABLE: { code: StatusCode.Unavailable, httpStatus: 503 },
+  STORE_FAILED: { code: StatusCode.Internal, httpStatus: 500 },
+  INSUFFICIENT_STORAGE: { code: StatusCode.ResourceExhausted, httpStatus: 507 },
   STORE_FORMAT_MISMATCH: { code: StatusCode.FailedPrecondition, httpStatus: 500 },
   INTERNAL: { code: StatusCode.Internal, httpStatus: 500 },
   NO_DEAD_LETTER_TOPIC: { code: StatusCode.FailedPrecondition, httpStatus: 409 },

@@ -16,6 +16,12 @@ export interface HealthOptions {
    * SERVICE_UNKNOWN, as the gRPC health protocol specifies.
    */
   services: readonly string[];
+  /**
+   * True when a service (or the server, `""`) does not serve for a reason of its own (the store
+   * failed, or publishes are refused for want of disk space). Check reports it at once; Watch
+   * sends only the shutdown change. Default: never.
+   */
+  notServing?: (service: string) => boolean;
 }
 
 /** Resolves when `signal` aborts (at once if it already has). */
@@ -30,10 +36,10 @@ function aborted(signal: AbortSignal): Promise<void> {
  */
 export function registerHealth(router: ConnectRouter, options: HealthOptions): void {
   const known = new Set(["", ...options.services]);
-  const { shutdownSignal } = options;
+  const { shutdownSignal, notServing = () => false } = options;
   const status = (service: string): Status => {
     if (!known.has(service)) return Status.SERVICE_UNKNOWN;
-    return shutdownSignal.aborted ? Status.NOT_SERVING : Status.SERVING;
+    return shutdownSignal.aborted || notServing(service) ? Status.NOT_SERVING : Status.SERVING;
   };
   router.service(Health, {
     check(request) {

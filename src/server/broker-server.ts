@@ -22,7 +22,7 @@ import {
   registerReflection,
   requestBudgetError,
 } from "../rpc/index.js";
-import { type LmdbStoreOptions, openLmdbStore, type Store } from "../store/index.js";
+import { type LmdbStoreOptions, openLmdbStore, type Store, type StoreFailure } from "../store/index.js";
 import {
   type Clock,
   childLogger,
@@ -43,6 +43,7 @@ import { createServerInterceptors } from "./interceptors.js";
 import { formatAddress } from "./listen.js";
 import { createServerMetrics } from "./metrics/index.js";
 import { createOnePortListener, type NodeHandler, type OnePortListener } from "./one-port-listener.js";
+import { createStoreHealth } from "./store-health.js";
 import { createSubscriptionTopics } from "./subscription-topics.js";
 import { loadTlsSource, type TlsSource } from "./tls-source.js";
 
@@ -90,6 +91,12 @@ export interface BrokerServer {
   connections(): number;
   /** The validated config the server runs with. */
   readonly config: Config;
+  /**
+   * Resolves when the store fails (a failed fsync or commit, disk full past the floor): writes
+   * are refused from then on, health says NOT_SERVING, and the owner should close the server
+   * and exit non-zero, so that a supervisor restarts it onto what is really on disk.
+   */
+  readonly storeFailed: Promise<StoreFailure>;
   /** True when users are configured (every door asks for credentials). */
   readonly authEnabled: boolean;
   /**
@@ -111,6 +118,7 @@ function isLoopback(host: string): boolean {
 export function createBrokerServer(input: Config, options: BrokerServerOptions = {}): BrokerServer {
   const config = validateConfig(input);
   const logger = options.logger ?? silentLogger;
+  const storeHealth = createStoreHealth(logger);
   const openStore = options.openStore ?? openLmdbStore;
   const shutdown = new AbortController();
   // connect links every call's signal to this one (one listener per call in flight), so its
@@ -155,7 +163,11 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
   function buildHandler(b: Broker): NodeHandler {
     const routes = (router: ConnectRouter) => {
       registerBrokerServices(router, { broker: b, logger });
-      registerHealth(router, { shutdownSignal: shutdown.signal, services: SERVED_FILES.flatMap(serviceNames) });
+      registerHealth(router, {
+        shutdownSignal: shutdown.signal,
+        services: SERVED_FILES.flatMap(serviceNames),
+        notServing: storeHealth.notServing,
+      });
       registerReflection(router, SERVED_FILES);
     };
     return connectNodeAdapter({
@@ -168,7 +180,12 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       // throttle of failed logins (the lean path gives the same values).
       contextValues: (req) => callContextValues(req.socket),
       readMaxBytes: readMaxBytes(),
-      fallback: createHttpEndpoints({ logger, shutdownSignal: shutdown.signal, metrics }),
+      fallback: createHttpEndpoints({
+        logger,
+        shutdownSignal: shutdown.signal,
+        metrics,
+        storeHealthz: storeHealth.healthz,
+      }),
     });
   }
 
@@ -222,6 +239,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         path: config.dataDir,
         durability: config.durability,
         commitObserver: metrics.storeCommit,
+        minFreeDisk: config.minFreeDisk,
+        onCondition: storeHealth.report,
       });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
       broker = createBroker({
@@ -349,6 +368,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
     shutdownSignal: shutdown.signal,
     connections: () => bridges.reduce((n, b) => n + b.connections(), listener?.connections() ?? 0),
     config,
+    storeFailed: storeHealth.failed,
     authEnabled: auth.enabled,
     async reloadTls() {
       if (!tls) return;

@@ -118,7 +118,9 @@ export interface StoreCapabilities {
  * here assumes the store is local. Policy (backoff, dead letters, limits) lives in the core.
  * Errors are `BrokerError`s: TOPIC_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, ALREADY_EXISTS; failures of
  * the backend itself are STORE_UNAVAILABLE with `retryable` set only when nothing was written, so
- * the same call may be repeated safely.
+ * the same call may be repeated safely; when the backend cannot know what was written (a failed
+ * sync), the call fails with STORE_FAILED and the store refuses every later write (the LMDB store:
+ * kv/fail-safe-kv.ts).
  *
  * The shape is that of a replicated log with durable consumers, so a NATS JetStream backend can
  * implement it without faking cursors: a topic is a stream, a subscription a durable pull consumer

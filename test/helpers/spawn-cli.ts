@@ -128,8 +128,11 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
  * Spawns `switchyard serve ...args` and resolves once it prints its ready line. Rejects (and
  * kills the child) if it exits first or prints nothing within `timeoutMs` (default 20 s).
  */
-export async function startCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunningCli> {
-  const proc = spawnCli(args);
+export async function startCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: SpawnOptions["env"] } = {},
+): Promise<RunningCli> {
+  const proc = spawnCli(args, options.env ? { env: options.env } : {});
   const lines = createInterface({ input: proc.child.stdout as NodeJS.ReadableStream });
   try {
     const addresses = await new Promise<Record<string, string>>((resolve, reject) => {

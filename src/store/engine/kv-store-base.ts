@@ -1,4 +1,5 @@
 import { BrokerError } from "../../errors/index.js";
+import { FailSafeKv, type StoreFailure } from "../kv/fail-safe-kv.js";
 import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
 import { MAX_REPLAY_ENTRIES } from "../store.js";
 import type { Cursor } from "./cursor.js";
@@ -23,6 +24,10 @@ export interface KvStoreOptions {
   maxReplayEntries?: number;
   /** Where the data is, for errors ("the data directory /x"). */
   where?: string;
+  /** Called once if the store fails (kv/fail-safe-kv.ts); it then refuses every write. */
+  onFailure?: (failure: StoreFailure) => void;
+  /** Longest wait of close for writes in flight (kv/fail-safe-kv.ts). Default 5 s. */
+  closeTimeoutMs?: number;
 }
 
 /**
@@ -38,10 +43,14 @@ export abstract class KvStoreBase {
   protected formatPending: boolean;
   protected flushTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    protected readonly kv: KvEngine,
-    options: KvStoreOptions = {},
-  ) {
+  protected readonly kv: FailSafeKv;
+
+  constructor(kv: KvEngine, options: KvStoreOptions = {}) {
+    const { onFailure, closeTimeoutMs } = options;
+    this.kv = new FailSafeKv(kv, {
+      ...(onFailure ? { onFailure } : {}),
+      ...(closeTimeoutMs ? { closeTimeoutMs } : {}),
+    });
     this.maxReplayEntries = options.maxReplayEntries ?? MAX_REPLAY_ENTRIES;
     const where = options.where ?? "the store";
     this.formatPending = kv.read((r) => checkFormat(r, where)) === "fresh";
@@ -54,26 +63,16 @@ export abstract class KvStoreBase {
   }
 
   /**
-   * Runs an engine operation in a write transaction. Errors thrown by the operation itself pass
-   * through (BrokerErrors) or become INTERNAL, never retryable: the transaction is not rolled
-   * back, so repeating it is unsafe. Only a failure of the backend to commit (nothing written)
-   * is STORE_UNAVAILABLE and retryable.
+   * Runs an engine operation in a write transaction, all or nothing (the KV engine discards the
+   * writes of a callback that throws). A BrokerError the operation throws before it writes is a
+   * refusal and passes through; anything else (a commit or sync that failed, an operation that
+   * broke midway, whose in-memory changes cannot be undone) puts the store in its failed state,
+   * and the call, like every later write, fails with STORE_FAILED (kv/fail-safe-kv.ts).
    */
   protected write<T>(fn: (w: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
     if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
-    let operationThrew = false;
-    const operation = (w: KvWriter): T => {
-      try {
-        return fn(w);
-      } catch (e) {
-        operationThrew = true;
-        throw e;
-      }
-    };
-    return this.kv.write(operation, options).catch((e: unknown) => {
-      if (e instanceof BrokerError) throw e;
-      if (operationThrew) throw new BrokerError("INTERNAL", "a store operation failed", { cause: e });
-      throw new BrokerError("STORE_UNAVAILABLE", "the store failed to commit", { cause: e, retryable: true });
+    return this.kv.write(fn, options).catch((e: unknown) => {
+      throw BrokerError.from(e);
     });
   }
 
@@ -82,10 +81,11 @@ export abstract class KvStoreBase {
     let tx: Tx | undefined;
     const formatting = this.formatPending;
     return this.write((w) => {
-      if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
       tx = new Tx(w, this.state, nowMs);
       const out = fn(tx);
       tx.finish();
+      // Last, so that an operation's refusal (a BrokerError before its first write) writes nothing.
+      if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
       return out;
     }, options).then((out) => {
       if (formatting) this.formatPending = false;
@@ -176,8 +176,9 @@ export abstract class KvStoreBase {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     // Scan marks and failed attempts of the last deliveries (what a graceful restart reads).
-    if (this.state.dirtyCursors.size > 0) await this.op(NO_CLOCK_MS, () => undefined).catch(() => {});
+    if (this.state.dirtyCursors.size > 0) void this.op(NO_CLOCK_MS, () => undefined).catch(() => {});
     this.closed = true;
+    // Waits for that write and any other in flight, boundedly: close always ends.
     await this.kv.close();
   }
 }

@@ -36,13 +36,34 @@ export interface KvWriter extends KvReader {
 export interface KvEngine {
   /**
    * Runs `fn` inside a write transaction (possibly shared with other calls of the same event
-   * turn) and resolves with its result once the transaction is durable per the engine's setting,
-   * or, with `sync: false`, once it is committed (visible, and durable with the next sync).
-   * `fn` must be synchronous and must validate before it writes: a throw does not roll back
-   * writes it already made.
+   * turn) and resolves with its result once that transaction is durable per the engine's
+   * setting, or, with `sync: false`, at the latest then (an engine may resolve once it is
+   * committed: visible, and durable with the next sync). Each call is answered from the outcome
+   * of its own transaction, never from a later one's.
+   *
+   * All or nothing: when `fn` throws, none of its writes are applied (the other calls sharing
+   * the transaction keep theirs) and the promise rejects with what `fn` threw. When the
+   * transaction fails to commit or to sync, the promise rejects with a {@link KvCommitError}:
+   * the writes may or may not be on disk. `fn` must be synchronous.
    */
   write<T>(fn: (txn: KvWriter) => T, options?: { sync?: boolean }): Promise<T>;
   /** Runs `fn` against the latest committed state. */
   read<T>(fn: (reader: KvReader) => T): T;
+  /**
+   * Waits (boundedly) for writes in flight, then releases the engine. Always ends, also after a
+   * failed commit whose transaction the backend never settles.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * A write transaction failed to commit or to sync (EIO, ENOSPC, …). Unlike a throw of the write
+ * callback, nothing is known about what reached the disk: the writes may be visible and not
+ * durable, durable, or gone.
+ */
+export class KvCommitError extends Error {
+  override name = "KvCommitError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }

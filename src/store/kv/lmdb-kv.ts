@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
-import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
+import { KvCommitError, type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter } from "./kv.js";
+import { within } from "./within.js";
 
 /** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
 function keyBelow(key: Buffer): Buffer {
@@ -24,18 +25,41 @@ export interface LmdbKvOptions {
    * when it syncs): the store commit latency metric. Must not throw.
    */
   onCommit?: (seconds: number) => void;
+  /** Longest wait of {@link LmdbKv.close} for writes in flight, then for LMDB's close. Default 5 s. */
+  closeTimeoutMs?: number;
+}
+
+/** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
+const COMMIT_ERROR_WAIT_MS = 1000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+const noop = () => {};
+
+/** Page counts of one tree, as lmdb-js's getStats reports them. */
+interface TreeStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+
+/** lmdb-js's getStats: the main tree, the environment's last page, and the free-list tree. */
+interface LmdbStats extends TreeStats {
+  lastPageNumber: number;
+  free: TreeStats;
 }
 
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
- * event turn share a transaction (lmdb-js batching); with `flush` durability a write resolves
- * only after its transaction is synced to disk.
+ * event turn share a transaction (lmdb-js batching); each runs in a nested (child) transaction
+ * of it, which LMDB discards when the callback throws, so a callback's writes are all or none.
+ * A write resolves with its own transaction: with LMDB's overlapping sync (lmdb-js's default on
+ * Linux unless `none`), a commit returns only after its sync, and a failed sync rejects it.
  */
 export class LmdbKv implements KvEngine {
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
-    private readonly durability: Durability,
-    private readonly onCommit?: (seconds: number) => void,
+    private readonly onCommit: ((seconds: number) => void) | undefined,
+    private readonly closeTimeoutMs: number,
   ) {}
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -50,14 +74,17 @@ export class LmdbKv implements KvEngine {
       // lmdb-js treats a path with an extension as a file name; ours is always a directory.
       noSubdir: false,
     });
-    return new LmdbKv(db, options.durability, options.onCommit);
+    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
   }
 
-  /** Writes queued but not yet resolved; close() waits for them (lmdb-js's close does not). */
+  /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
+  private quieting = false;
 
-  async write<T>(fn: (txn: KvWriter) => T, options: { sync?: boolean } = {}): Promise<T> {
-    const done = this.commit(fn, options.sync ?? true);
+  async write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
+    if (this.closed) throw new KvCommitError("the LMDB environment is closed");
+    const done = this.commit(fn);
     this.pending.add(done);
     try {
       return await done;
@@ -66,21 +93,79 @@ export class LmdbKv implements KvEngine {
     }
   }
 
-  private async commit<T>(fn: (txn: KvWriter) => T, sync: boolean): Promise<T> {
+  private async commit<T>(fn: (txn: KvWriter) => T): Promise<T> {
     const started = this.onCommit ? performance.now() : 0;
-    const result = (await this.db.transaction(() => fn(this.txn))) as T;
-    if (sync && this.durability === "flush") await this.db.flushed;
+    let threw = false;
+    // A child transaction: lmdb-js aborts it when the callback throws (write.js,
+    // executeTxnCallbacks), while `transaction` would keep what the callback wrote before.
+    const txn = this.db.childTransaction(() => {
+      try {
+        return fn(this.txn);
+      } catch (e) {
+        threw = true;
+        throw e;
+      }
+    }) as Promise<T>;
+    this.quietBatchPromise();
+    let result: T;
+    try {
+      result = await txn;
+    } catch (e) {
+      if (threw) throw e;
+      throw await commitError(e);
+    }
     this.onCommit?.((performance.now() - started) / 1000);
     return result;
+  }
+
+  /**
+   * lmdb-js starts each event-turn batch with a write whose promise it drops; when that batch
+   * fails to commit, the promise rejects with no handler and Node ends the process. After the
+   * batch has started (lmdb-js starts it on setImmediate), give its promise a handler; each
+   * write's own promise still carries the outcome.
+   */
+  private quietBatchPromise(): void {
+    if (this.quieting) return;
+    this.quieting = true;
+    setImmediate(() => {
+      this.quieting = false;
+      this.db.committed.then(noop, noop);
+    });
+  }
+
+  /**
+   * Bytes of pages LMDB has freed inside its data file and will reuse before it grows the file
+   * (the file never shrinks): its pages up to the last one used, less those the trees (data and
+   * free list) and the meta pages hold.
+   */
+  reusableBytes(): number {
+    if (this.closed) return 0;
+    const s = this.db.getStats() as LmdbStats;
+    const f = s.free;
+    const held =
+      s.treeBranchPageCount +
+      s.treeLeafPageCount +
+      s.overflowPages +
+      f.treeBranchPageCount +
+      f.treeLeafPageCount +
+      f.overflowPages +
+      2;
+    return Math.max(0, s.lastPageNumber + 1 - held) * s.pageSize;
   }
 
   read<T>(fn: (reader: KvReader) => T): T {
     return fn(this.txn);
   }
 
+  /**
+   * Waits up to the close timeout for writes in flight, then closes LMDB, also boundedly: after
+   * a failed sync, lmdb-js's close waits for a flush that never comes.
+   */
   async close(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    await this.db.close();
+    if (this.closed) return;
+    this.closed = true;
+    await within(Promise.allSettled([...this.pending]), this.closeTimeoutMs);
+    await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }
 
   private readonly txn: KvWriter = {
@@ -117,4 +202,22 @@ export class LmdbKv implements KvEngine {
     }
     return out;
   }
+}
+
+/**
+ * The error of a failed commit: lmdb-js rejects each write of the batch with "Commit failed"
+ * and the cause (errno, LMDB code) in a `commitError` promise that rejects right after.
+ */
+async function commitError(e: unknown): Promise<KvCommitError> {
+  const details = (e as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  let cause: unknown = e;
+  if (details && typeof details.then === "function") {
+    const settled = details.then(
+      () => e,
+      (reason: unknown) => reason,
+    );
+    cause = (await within(settled, COMMIT_ERROR_WAIT_MS)) ?? e;
+  }
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return new KvCommitError(`LMDB failed to commit or sync a write: ${what}`, { cause });
 }

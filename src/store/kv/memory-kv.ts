@@ -25,13 +25,16 @@ function lowerBound(keys: string[], k: string): number {
 
 /**
  * An in-memory {@link KvEngine} on a sorted array. Writes run in order on a later macrotask,
- * batched like LMDB's, so ordering bugs show up in unit tests too.
+ * batched like LMDB's, so ordering bugs show up in unit tests too; a callback that throws has
+ * its writes undone, as LMDB's child transactions do.
  */
 export class MemoryKv implements KvEngine {
   private readonly data: MemoryKvData;
   private queue: Array<() => void> = [];
   private scheduled = false;
   private closed = false;
+  /** While a write callback runs: each change it made, with the value the key had before it. */
+  private undo: Array<{ key: string; before: Buffer | undefined }> | undefined;
 
   constructor(data: MemoryKvData = createMemoryKvData()) {
     this.data = data;
@@ -41,10 +44,14 @@ export class MemoryKv implements KvEngine {
     if (this.closed) return Promise.reject(new Error("store is closed"));
     return new Promise<T>((resolve, reject) => {
       this.queue.push(() => {
+        this.undo = [];
         try {
           resolve(fn(this.writer));
         } catch (e) {
+          this.rollBack();
           reject(e);
+        } finally {
+          this.undo = undefined;
         }
       });
       if (!this.scheduled) {
@@ -61,6 +68,33 @@ export class MemoryKv implements KvEngine {
   async close(): Promise<void> {
     while (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     this.closed = true;
+  }
+
+  /** Puts back what the running callback changed, newest first. */
+  private rollBack(): void {
+    const undo = this.undo ?? [];
+    this.undo = undefined;
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const { key, before } = undo[i] as { key: string; before: Buffer | undefined };
+      if (before === undefined) this.remove(key);
+      else this.set(key, before);
+    }
+  }
+
+  /** Notes `k`'s value before the running callback's first change of it. */
+  private remember(k: string): void {
+    if (!this.undo) return;
+    this.undo.push({ key: k, before: this.data.values.get(k) });
+  }
+
+  private set(k: string, value: Buffer): void {
+    if (!this.data.values.has(k)) this.data.keys.splice(lowerBound(this.data.keys, k), 0, k);
+    this.data.values.set(k, value);
+  }
+
+  private remove(k: string): void {
+    if (!this.data.values.delete(k)) return;
+    this.data.keys.splice(lowerBound(this.data.keys, k), 1);
   }
 
   private flush(): void {
@@ -81,14 +115,14 @@ export class MemoryKv implements KvEngine {
       if (key.length > MAX_KEY_BYTES)
         throw new Error(`key of ${key.length} bytes is over the ${MAX_KEY_BYTES}-byte limit`);
       const k = key.toString("latin1");
-      if (!this.data.values.has(k)) this.data.keys.splice(lowerBound(this.data.keys, k), 0, k);
-      this.data.values.set(k, Buffer.from(value));
+      this.remember(k);
+      this.set(k, Buffer.from(value));
     },
     del: (key) => {
       const k = key.toString("latin1");
-      if (!this.data.values.delete(k)) return;
-      const i = lowerBound(this.data.keys, k);
-      this.data.keys.splice(i, 1);
+      if (!this.data.values.has(k)) return;
+      this.remember(k);
+      this.remove(k);
     },
   };
 
