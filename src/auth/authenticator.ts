@@ -1,7 +1,15 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { BrokerError } from "../errors/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
-import { type PasswordHash, parsePasswordHash, verifyPassword } from "./password-hash.js";
+import { type HashSlots, PROCESS_HASH_SLOTS } from "./hash-slots.js";
+import {
+  DEFAULT_SCRYPT_PARAMS,
+  hashPassword,
+  type PasswordHash,
+  parsePasswordHash,
+  type ScryptParams,
+  verifyPassword,
+} from "./password-hash.js";
 import { ANONYMOUS, type Principal, userPrincipal } from "./principal.js";
 import { createFailureThrottle, type FailureThrottleOptions, peerKey } from "./throttle.js";
 import { MAX_CREDENTIAL_BYTES, type UserConfig } from "./users.js";
@@ -40,15 +48,23 @@ export interface AuthenticatorOptions {
   logger?: Logger;
   /** The slow-down of repeated failures (see throttle.ts). */
   throttle?: Partial<FailureThrottleOptions>;
-  /** Most scrypt checks queued or running at once; beyond it logins are refused for the moment. Default 64. */
+  /** Most hash checks queued or running at once; beyond it logins are refused for the moment. Default 64. */
   maxPendingHashChecks?: number;
+  /**
+   * Most hash checks one peer may have queued or running; beyond it that peer's logins are
+   * refused for the moment (an identical login already being checked is joined, not counted). Default 2.
+   */
+  maxHashChecksPerPeer?: number;
+  /** Where hash checks run. Default: the process's slots (half of libuv's thread pool). */
+  hashSlots?: HashSlots;
 }
 
 interface UserEntry {
   principal: Principal;
-  /** HMAC of the plain password, or of the last password that matched the hash. */
+  /** HMAC of the last password that matched the hash (for plain passwords: the password itself). */
   verified?: Buffer;
-  hash?: PasswordHash;
+  /** The password's hash (plain passwords are hashed when the authenticator is made); none for token-only users. */
+  hash?: Promise<PasswordHash>;
 }
 
 const unauthenticated = (message: string, metadata: Record<string, string> = {}) =>
@@ -56,52 +72,55 @@ const unauthenticated = (message: string, metadata: Record<string, string> = {})
 
 const BAD_CREDENTIALS = "invalid user name or password";
 
-/** Creates the {@link Authenticator} of a set of users. */
+/** Starts hashing `password` in `slots`; the promise never counts as unhandled (a login awaits it). */
+function hashInBackground(slots: HashSlots, password: string, params: ScryptParams): Promise<PasswordHash> {
+  const hash = slots.run(() => hashPassword(password, params)).then(parsePasswordHash);
+  hash.catch(() => {});
+  return hash;
+}
+
+/**
+ * Creates the {@link Authenticator} of a set of users. Every password check costs one scrypt
+ * hash check, whoever the user is (README "Auth and TLS"): plain passwords are hashed here, and
+ * unknown names and token-only users are checked against a decoy hash, all with the parameters
+ * of the configured hashes (the first one's; `hash-password`'s defaults when there is none).
+ * A password that matched before is recognised by its HMAC without hashing again.
+ */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   const throttle = createFailureThrottle(clock, options.throttle);
   const maxPending = options.maxPendingHashChecks ?? 64;
+  const maxPerPeer = options.maxHashChecksPerPeer ?? 2;
+  const slots = options.hashSlots ?? PROCESS_HASH_SLOTS;
+  const enabled = options.users !== undefined;
   // Secrets are compared as HMACs under a per-process key: equal lengths for timingSafeEqual,
   // and the plain tokens are not the map keys.
   const key = randomBytes(32);
   const mac = (s: string) => createHmac("sha256", key).update(s, "utf8").digest();
+  const configured = options.users ?? [];
+  const firstHash = configured.find((u) => u.passwordHash !== undefined)?.passwordHash;
+  const params = firstHash !== undefined ? parsePasswordHash(firstHash).params : DEFAULT_SCRYPT_PARAMS;
   const users = new Map<string, UserEntry>();
   const tokens = new Map<string, Principal>();
-  for (const u of options.users ?? []) {
-    const principal = userPrincipal(u.name, u.roles, u.topics);
-    users.set(u.name, {
-      principal,
-      ...(u.password !== undefined ? { verified: mac(u.password) } : {}),
-      ...(u.passwordHash !== undefined ? { hash: parsePasswordHash(u.passwordHash) } : {}),
-    });
-    for (const t of u.tokens) tokens.set(mac(t).toString("hex"), principal);
-  }
-  const enabled = options.users !== undefined;
-  // Unknown users still cost a comparison (plain) or a hash check (when some user has a hash).
-  const decoy: UserEntry = { principal: ANONYMOUS, verified: mac(randomBytes(16).toString("hex")) };
-  const decoyHash = [...users.values()].find((u) => u.hash)?.hash;
-  let pendingHashChecks = 0;
-
-  async function matches(entry: UserEntry, password: string): Promise<boolean> {
-    const given = mac(password);
-    if (entry.verified && timingSafeEqual(entry.verified, given)) return true;
-    if (!entry.hash) return false;
-    if (pendingHashChecks >= maxPending) {
-      throw unauthenticated("too many logins being checked; retry shortly", { retry_after_ms: "1000" });
+  for (const u of configured) {
+    const entry: UserEntry = { principal: userPrincipal(u.name, u.roles, u.topics) };
+    if (u.passwordHash !== undefined) entry.hash = Promise.resolve(parsePasswordHash(u.passwordHash));
+    if (u.password !== undefined) {
+      entry.verified = mac(u.password);
+      entry.hash = hashInBackground(slots, u.password, params);
     }
-    pendingHashChecks++;
-    try {
-      if (!(await verifyPassword(password, entry.hash))) return false;
-    } finally {
-      pendingHashChecks--;
-    }
-    // Later logins with the same password cost one HMAC instead of a hash check.
-    entry.verified = given;
-    return true;
+    users.set(u.name, entry);
+    for (const t of u.tokens) tokens.set(mac(t).toString("hex"), entry.principal);
   }
+  const decoy = enabled ? hashInBackground(slots, randomBytes(16).toString("hex"), params) : undefined;
+  /** Hash checks queued or running: all of them, per peer, and by peer + user + password (joined). */
+  let pendingChecks = 0;
+  const peerChecks = new Map<string, number>();
+  const checks = new Map<string, Promise<Principal>>();
 
-  function gate(peer: string): void {
+  /** Refuses, unchecked, a peer that must still wait after its failures. */
+  function refuseWhileSlowed(peer: string): void {
     const wait = throttle.waitMs(peer);
     if (wait > 0) {
       throw unauthenticated(`too many failed logins from this address; retry in ${Math.ceil(wait / 1000)} s`, {
@@ -111,33 +130,77 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   function failure(peer: string, user: string | undefined, how: string): BrokerError {
-    throttle.failed(peer);
     logger.warn("login failed", { peer, ...(user !== undefined ? { user } : {}), how });
     return unauthenticated(BAD_CREDENTIALS);
+  }
+
+  /**
+   * The hash check of a password that is not the one last verified. The attempt counts as a
+   * failure before the check starts (parallel guesses each count, and the wait they earn applies
+   * at once); a match takes it back with the user's other failures from this peer.
+   */
+  function checkHash(peer: string, user: string, password: string, given: Buffer): Promise<Principal> {
+    const id = `${peer}\u0000${user}\u0000${given.toString("hex")}`;
+    const joined = checks.get(id);
+    if (joined !== undefined) return joined;
+    const mine = peerChecks.get(peer) ?? 0;
+    if (mine >= maxPerPeer || pendingChecks >= maxPending) {
+      const who = mine >= maxPerPeer ? "from this address " : "";
+      throw unauthenticated(`too many logins ${who}being checked; retry shortly`, { retry_after_ms: "1000" });
+    }
+    const entry = users.get(user);
+    throttle.failed(peer, user);
+    pendingChecks++;
+    peerChecks.set(peer, mine + 1);
+    const check = (async () => {
+      try {
+        const hash = await (entry?.hash ?? (decoy as Promise<PasswordHash>));
+        const ok = await slots.run(() => verifyPassword(password, hash));
+        if (!entry?.hash || !ok) throw failure(peer, user, "password");
+        // Later logins with the same password cost one HMAC instead of a hash check.
+        entry.verified = given;
+        throttle.succeeded(peer, user);
+        return entry.principal;
+      } finally {
+        pendingChecks--;
+        const left = (peerChecks.get(peer) ?? 1) - 1;
+        if (left > 0) peerChecks.set(peer, left);
+        else peerChecks.delete(peer);
+        checks.delete(id);
+      }
+    })();
+    checks.set(id, check);
+    return check;
   }
 
   async function login(user: string, password: string, peerAddress: string): Promise<Principal> {
     if (!enabled) return ANONYMOUS;
     const peer = peerKey(peerAddress);
-    gate(peer);
+    refuseWhileSlowed(peer);
     if (Buffer.byteLength(user) > MAX_CREDENTIAL_BYTES || Buffer.byteLength(password) > MAX_CREDENTIAL_BYTES) {
+      throttle.failed(peer, "");
       throw failure(peer, undefined, "password");
     }
     const entry = users.get(user);
-    const ok = await matches(entry ?? (decoyHash ? { ...decoy, hash: decoyHash } : decoy), password);
-    if (!entry || !ok) throw failure(peer, user, "password");
-    throttle.succeeded(peer);
-    return entry.principal;
+    const given = mac(password);
+    if (entry?.verified && timingSafeEqual(entry.verified, given)) {
+      throttle.succeeded(peer, user);
+      return entry.principal;
+    }
+    return checkHash(peer, user, password, given);
   }
 
   async function loginToken(token: string, peerAddress: string): Promise<Principal> {
     if (!enabled) return ANONYMOUS;
     const peer = peerKey(peerAddress);
-    gate(peer);
+    refuseWhileSlowed(peer);
     const principal =
       Buffer.byteLength(token) <= MAX_CREDENTIAL_BYTES ? tokens.get(mac(token).toString("hex")) : undefined;
-    if (!principal) throw failure(peer, undefined, "token");
-    throttle.succeeded(peer);
+    if (!principal) {
+      throttle.failed(peer, "");
+      throw failure(peer, undefined, "token");
+    }
+    throttle.succeeded(peer, principal.name);
     return principal;
   }
 

@@ -4,6 +4,7 @@ export {
   createAuthenticator,
   WWW_AUTHENTICATE,
 } from "./authenticator.js";
+export { createHashSlots, type HashSlots, PROCESS_HASH_SLOTS, threadPoolSize } from "./hash-slots.js";
 export {
   DEFAULT_SCRYPT_PARAMS,
   hashPassword,

@@ -54,7 +54,8 @@ export function parsePasswordHash(text: string): PasswordHash {
   const params: Record<string, number> = {};
   for (const item of (parts[1] as string).split(",")) {
     const m = /^([Nrp])=(\d{1,8})$/.exec(item);
-    if (!m || (m[1] as string) in params) throw new Error(`scrypt parameters N=…,r=…,p=…, not "${parts[1]}"`);
+    // Never quoted: a plain password that happens to start with "scrypt$" lands here.
+    if (!m || (m[1] as string) in params) throw new Error("scrypt parameters of the form N=…,r=…,p=…");
     params[m[1] as string] = Number(m[2]);
   }
   const { N, r, p } = params;

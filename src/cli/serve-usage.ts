@@ -80,13 +80,17 @@ Flags (a config file may set the same; flags win over it):
   --ohpq-http-max-connections N ohpq HTTP port: most connections at once (default ${d.ohpqHttpMaxConnections})
   --rpc-max-request-bytes-in-flight N
                                 RPC port: most request bytes being read at once, all connections
-                                (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY)
+                                (default ${d.rpcMaxRequestBytesInFlight}; past it calls fail SERVER_BUSY;
+                                one client address, or IPv6 /64, may hold at most half of it)
   --http-headers-timeout-ms N   every HTTP port (RPC and bridges), HTTP/1.1: time to send request
                                 headers (default ${d.httpHeadersTimeoutMs})
-  --http-request-timeout-ms N   every HTTP port, HTTP/1.1: time to send a whole request (default ${d.httpRequestTimeoutMs})
+  --http-request-timeout-ms N   every HTTP port: time to send a whole request (HTTP/1.1) or request
+                                body (HTTP/2: the stream is reset) (default ${d.httpRequestTimeoutMs})
   --http2-idle-timeout-ms N     every HTTP port, HTTP/2: close sessions idle this long, 0 never (default ${d.http2IdleTimeoutMs})
   --http2-max-concurrent-streams N
                                 every HTTP port, HTTP/2: open streams per session (default ${d.http2MaxConcurrentStreams})
+  --http2-max-open-streams N    every HTTP port, HTTP/2: open streams across all of its sessions;
+                                new ones are refused past it (default ${d.http2MaxOpenStreams})
   --http2-max-session-memory-mb N
                                 every HTTP port, HTTP/2: buffer limit per session in MiB (default ${d.http2MaxSessionMemoryMb})
   -h, --help                    print this help

@@ -106,6 +106,7 @@ describe("config", () => {
       "0",
       "--http2-max-concurrent-streams",
       "8",
+      "--http2-max-open-streams=300",
       "--http2-max-session-memory-mb",
       "4",
     ]);
@@ -166,6 +167,7 @@ describe("config", () => {
         httpRequestTimeoutMs: 2000,
         http2IdleTimeoutMs: 0,
         http2MaxConcurrentStreams: 8,
+        http2MaxOpenStreams: 300,
         http2MaxSessionMemoryMb: 4,
       },
     );

@@ -143,8 +143,10 @@ export interface Config {
   readonly httpRequestTimeoutMs: number;
   /** Every HTTP port, HTTP/2: an idle session (no streams, no frames) is closed after this long; 0: never. Default 5 min. */
   readonly http2IdleTimeoutMs: number;
-  /** Every HTTP port, HTTP/2: streams one session may have open at once. Default 1000. */
+  /** Every HTTP port, HTTP/2: streams one session may have open at once. Default 100. */
   readonly http2MaxConcurrentStreams: number;
+  /** Every HTTP port, HTTP/2: streams open at once across its sessions (new ones are refused past it). Default 10,000. */
+  readonly http2MaxOpenStreams: number;
   /** Every HTTP port, HTTP/2: buffer limit per session in MiB (Node's maxSessionMemory). Default 32. */
   readonly http2MaxSessionMemoryMb: number;
 }
@@ -204,7 +206,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpHeadersTimeoutMs: 20_000,
   httpRequestTimeoutMs: 120_000,
   http2IdleTimeoutMs: 300_000,
-  http2MaxConcurrentStreams: 1000,
+  http2MaxConcurrentStreams: 100,
+  http2MaxOpenStreams: 10_000,
   http2MaxSessionMemoryMb: 32,
 });
 
@@ -412,6 +415,7 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   httpRequestTimeoutMs: { flag: "--http-request-timeout-ms", parse: integer(100, 3_600_000) },
   http2IdleTimeoutMs: { flag: "--http2-idle-timeout-ms", parse: integer(0, 86_400_000) },
   http2MaxConcurrentStreams: { flag: "--http2-max-concurrent-streams", parse: integer(1, 1_000_000) },
+  http2MaxOpenStreams: { flag: "--http2-max-open-streams", parse: integer(1, 1_000_000) },
   http2MaxSessionMemoryMb: { flag: "--http2-max-session-memory-mb", parse: integer(1, 65_536) },
   restmqNumericValues: { flag: "--restmq-numeric-values", parse: oneOf("number", "string") },
   restmqHostsAllow: { flag: "--restmq-hosts-allow", parse: prefixList },

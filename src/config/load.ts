@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, YAMLParseError } from "yaml";
 import { CONFIG_KEYS, type Config, ConfigError, parseSetting, SETTINGS, validateConfig } from "./config.js";
 import { fromOhpqForm, isOhpqForm } from "./ohpq-form.js";
 
@@ -88,10 +88,11 @@ export async function readConfigFile(file: string, notes: string[] = []): Promis
     throw new ConfigError(`cannot read config file ${file}: ${code}`);
   }
   let doc: unknown;
+  const json = extname(file).toLowerCase() === ".json";
   try {
-    doc = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+    doc = json ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`config file ${file} is not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${e}`);
+    throw new ConfigError(`config file ${file} is not valid ${json ? "JSON" : "YAML"}${syntaxErrorPlace(text, e)}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== "object" || Array.isArray(doc)) {
@@ -116,6 +117,27 @@ export async function readConfigFile(file: string, notes: string[] = []): Promis
     if (typeof path === "string" && !isAbsolute(path)) out[key] = resolve(dirname(file), path);
   }
   return out;
+}
+
+/**
+ * Where a config file fails to parse, without any of its text: the parsers quote the line (or,
+ * for JSON, a stretch of it) around the error, and that may be a password. YAML errors give their
+ * line and column and the first line of their message (which names what is wrong, not the text);
+ * a JSON file is located by reading it as YAML, its superset, when that fails too.
+ */
+function syntaxErrorPlace(text: string, error: unknown): string {
+  let e = error;
+  if (!(e instanceof YAMLParseError)) {
+    try {
+      parseYaml(text);
+    } catch (yamlError) {
+      e = yamlError;
+    }
+  }
+  if (!(e instanceof YAMLParseError)) return "";
+  const what = (e.message.split("\n", 1)[0] as string).replace(/ at line \d+, column \d+:?$/, "");
+  const at = e.linePos?.[0];
+  return at ? ` at line ${at.line}, column ${at.col}${error === e ? ` (${what})` : ""}` : "";
 }
 
 /** The result of {@link loadConfig}. */

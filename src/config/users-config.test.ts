@@ -103,6 +103,35 @@ describe("config users", () => {
     }
   });
 
+  it("config users - no part of a password is quoted, whatever is wrong with the file", async () => {
+    const secret = "Pw9xSecretPart";
+    const cases: [string, string, RegExp][] = [
+      // An ohpq password that starts like a hash is parsed as one: the error must not quote it.
+      [
+        "o.json",
+        JSON.stringify({ users: [{ username: "bob", password: `scrypt$${secret}$x$y`, role: "publisher" }] }),
+        /users\[0\]\.password: expected scrypt parameters of the form N=…,r=…,p=…$/,
+      ],
+      [
+        "c.yaml",
+        `users:\n  - {name: a, password_hash: 'scrypt$N=${secret}$x$y', roles: [admin]}\n`,
+        /users\[0\]\.password_hash: expected scrypt parameters/,
+      ],
+      // Syntax errors: the parsers quote the text around the error.
+      ["c.yaml", `users:\n  - name: a\n    password: ${secret}: more\n`, /not valid YAML at line 3, column \d+ \(/],
+      ["c.yaml", `users:\n  - name: a\n    password: "${secret}\n    roles: [admin]\n`, /not valid YAML at line/],
+      [
+        "c.json",
+        `{"users":[{"name":"a","password":"${secret}","roles":["admin"]]}`,
+        /not valid JSON at line 1, column/,
+      ],
+      ["c.json", `{"users":[{"name":"a","password": ${secret}}]}`, /not valid JSON$/],
+    ];
+    for (const [name, text, pattern] of cases) {
+      await withFile(name, text, (file) => rejects(["--config", file], pattern, secret.slice(2, 8)));
+    }
+  });
+
   it("config users - users cannot be given as a flag", async () => {
     await rejects(["--users", "x"], /unknown flag --users/);
   });

@@ -41,14 +41,7 @@ export interface AuthInterceptorOptions {
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {
   const { auth, logger } = options;
-  const reject = (e: unknown): ConnectError => {
-    if (!(e instanceof BrokerError) || (e.reason !== "UNAUTHENTICATED" && e.reason !== "PERMISSION_DENIED")) {
-      return toConnectError(e, logger);
-    }
-    const detail = { desc: ErrorDetailSchema, value: { reason: e.reason, metadata: e.metadata } };
-    const headers = e.reason === "UNAUTHENTICATED" ? { "www-authenticate": auth.wwwAuthenticate } : undefined;
-    return new ConnectError(e.message, e.code as number as Code, headers, [detail]);
-  };
+  const reject = (e: unknown): ConnectError => authRefusal(e, auth, logger);
 
   async function authorize(p: Principal, rule: MethodRule, m: Fields): Promise<void> {
     switch (rule.kind) {
@@ -120,6 +113,41 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
       throw e instanceof ConnectError ? e : reject(e);
     }
     return next(forward);
+  };
+}
+
+/** An auth failure as the ConnectError a remote client gets (ErrorDetail; a challenge with a 401). */
+function authRefusal(e: unknown, auth: Authenticator, logger: Logger): ConnectError {
+  if (e instanceof ConnectError) return e;
+  if (!(e instanceof BrokerError) || (e.reason !== "UNAUTHENTICATED" && e.reason !== "PERMISSION_DENIED")) {
+    return toConnectError(e, logger);
+  }
+  const detail = { desc: ErrorDetailSchema, value: { reason: e.reason, metadata: e.metadata } };
+  const headers = e.reason === "UNAUTHENTICATED" ? { "www-authenticate": auth.wwwAuthenticate } : undefined;
+  return new ConnectError(e.message, e.code as number as Code, headers, [detail]);
+}
+
+/**
+ * The credentials check of a call from its headers alone, run before its body is read (README
+ * "Limits and failure behaviour"): undefined when auth is off or the RPC at `path` needs no
+ * credentials, else a promise that rejects with the same UNAUTHENTICATED ConnectError the
+ * interceptor would answer. Permissions still need the request message: the interceptor checks
+ * them (and the credentials again, from the authenticator's cache) once the body is read.
+ */
+export function createHeaderAuthCheck(
+  auth: Authenticator,
+  logger: Logger,
+): (path: string, authorization: string | undefined, peerAddress: string) => Promise<void> | undefined {
+  return (path, authorization, peerAddress) => {
+    if (!auth.enabled) return undefined;
+    const slash = path.lastIndexOf("/");
+    if (methodRule(path.slice(1, Math.max(slash, 1)), path.slice(slash + 1)).kind === "open") return undefined;
+    return auth.fromHttpBasic(authorization, peerAddress).then(
+      () => undefined,
+      (e: unknown) => {
+        throw authRefusal(e, auth, logger);
+      },
+    );
   };
 }
 

@@ -24,13 +24,15 @@ import {
 } from "../rpc/index.js";
 import { type LmdbStoreOptions, openLmdbStore, type Store, type StoreFailure } from "../store/index.js";
 import {
-  type ByteBudget,
   type Clock,
   childLogger,
   createByteBudget,
   type Logger,
+  type PeerByteBudgets,
+  sharePerPeer,
   silentLogger,
 } from "../util/index.js";
+import { createHeaderAuthCheck } from "./auth-interceptor.js";
 import type { BridgeListenerContext, RunningBridgeListener } from "./bridge-listeners.js";
 import { BRIDGE_LISTENERS } from "./bridges.js";
 import { callContextValues } from "./call-context.js";
@@ -189,9 +191,16 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
 
   /** The RPC port: connect-node for everything, the lean path in front of it unless `--lean-rpc off`. */
   function createRpcListener(b: Broker, tls: TlsSource | undefined): OnePortListener {
-    // A single request of the largest size always fits when it is alone.
-    const requestBudget: ByteBudget = createByteBudget(Math.max(config.rpcMaxRequestBytesInFlight, readMaxBytes()));
-    const overBudget = () => requestBudgetError(requestBudget, logger);
+    // A single request of the largest size always fits when it is alone; one client (an IPv4
+    // address, an IPv6 /64) may hold at most half of the budget, so it cannot keep others busy.
+    const total = createByteBudget(Math.max(config.rpcMaxRequestBytesInFlight, readMaxBytes()));
+    const requestBudget: PeerByteBudgets = sharePerPeer(
+      total,
+      Math.max(readMaxBytes(), Math.floor(total.maxBytes / 2)),
+    );
+    const overBudget = () => requestBudgetError(total, logger);
+    // With auth on, a call's credentials are checked before any of its body is read.
+    const checkHeaders = createHeaderAuthCheck(auth, logger);
     const lean =
       config.leanRpc === "on"
         ? createLeanRpc({
@@ -201,8 +210,10 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
             shutdownSignal: shutdown.signal,
             readMaxBytes: readMaxBytes(),
             requestBudget,
-            // The same per-call values connect-node gets.
-            contextValues: (stream) => callContextValues(stream.session?.socket),
+            authenticate: (headers, peer) =>
+              checkHeaders(headers[":path"] ?? "", stringHeader(headers.authorization), peer.remoteAddress ?? ""),
+            // The same per-call values connect-node gets (the peer as it was when the stream was claimed).
+            contextValues: (peer) => callContextValues(peer),
           })
         : undefined;
     return createOnePortListener({
@@ -212,6 +223,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       ...(lean ? { http2Streams: lean.serve } : {}),
       requestBudget,
       overBudget,
+      bodyGate: (req) =>
+        checkHeaders(req.url ?? "", stringHeader(req.headers.authorization), req.socket.remoteAddress ?? ""),
       limits: httpLimits(config, config.rpcMaxConnections),
     });
   }
@@ -272,7 +285,10 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         const spec = { name: definition.key, host: config.host, port, flag: definition.flag };
         const bound = await bridge.listen(spec, shutdown.signal);
         addresses[definition.key] = formatAddress(bound);
-        logger.info(`${definition.key} listener up (${definition.serves})`, { address: addresses[definition.key] });
+        logger.info(`${definition.key} listener up (${definition.serves})`, {
+          address: addresses[definition.key],
+          tls: tls ? "on" : "off",
+        });
       }
       const b = broker;
       const listeners = bridgeKeys;
@@ -360,6 +376,10 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       logger.info("tls certificate reloaded", { cert: tls.files.cert });
     },
   };
+}
+
+function stringHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function serviceNames(file: DescFile): string[] {

@@ -35,7 +35,7 @@ describe("call context", () => {
       interceptors,
       shutdownSignal: shutdown.signal,
       readMaxBytes: 1024 * 1024,
-      contextValues: (stream) => callContextValues(stream.session?.socket),
+      contextValues: (peer) => callContextValues(peer),
     });
     let fellThrough = 0;
     const listener = createOnePortListener({

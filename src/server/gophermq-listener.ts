@@ -40,7 +40,7 @@ export const gophermqListener: BridgeListenerDefinition = {
   flag: "--gophermq-port",
   serves: "GopherMQ HTTP API",
   port: (config) => config.gophermqPort,
-  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, serverMetrics, shutdownSignal, tls }) {
     const bridge = createGophermqBridge(
       {
         clients,
@@ -62,6 +62,7 @@ export const gophermqListener: BridgeListenerDefinition = {
       handler: bridge.handle as unknown as NodeHandler,
       logger,
       limits: httpLimits(config, config.gophermqMaxConnections),
+      ...(tls ? { tls } : {}),
     });
     return httpListener(listener, (graceMs) => bridge.close(graceMs));
   },
@@ -77,7 +78,7 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
   flag: "--gophermq-metrics-port",
   serves: "Prometheus /metrics with GopherMQ's series",
   port: (config) => config.gophermqMetricsPort,
-  create({ config, logger, serverMetrics }) {
+  create({ config, logger, serverMetrics, tls }) {
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "/").split("?", 1)[0];
       if (path !== "/metrics") {
@@ -102,6 +103,7 @@ export const gophermqMetricsListener: BridgeListenerDefinition = {
         handler: handle as unknown as NodeHandler,
         logger,
         limits: httpLimits(config, METRICS_MAX_CONNECTIONS),
+        ...(tls ? { tls } : {}),
       }),
     );
   },

@@ -14,6 +14,7 @@ export function httpLimits(config: Config, maxConnections: number): OnePortLimit
     requestTimeoutMs: config.httpRequestTimeoutMs,
     http2IdleTimeoutMs: config.http2IdleTimeoutMs,
     http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+    http2MaxOpenStreams: config.http2MaxOpenStreams,
     http2MaxSessionMemoryMb: config.http2MaxSessionMemoryMb,
   };
 }

@@ -1,4 +1,4 @@
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import type { Logger } from "../util/index.js";
 import type { watchHttp2Idle } from "./http2-idle.js";
 
@@ -14,11 +14,39 @@ export interface Http2StreamRoutes {
   /** A claimed stream started; {@link claimedClosed} follows when it closes. */
   claimed: () => void;
   claimedClosed: () => void;
+  /**
+   * A stream whose request body has not ended this long after its headers is reset (CANCEL),
+   * which gives back the request bytes it holds: HTTP/2's counterpart of HTTP/1.1's
+   * `requestTimeout`. 0: never.
+   */
+  bodyTimeoutMs: number;
+  /** Most streams open at once across all sessions; past it new streams are refused (REFUSED_STREAM). */
+  maxOpenStreams: number;
 }
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 const kSession = Symbol("session");
 const kClaimed = Symbol("claimed");
-type TrackedStream = http2.ServerHttp2Stream & { [kSession]?: http2.ServerHttp2Session; [kClaimed]?: boolean };
+const kBodyTimer = Symbol("bodyTimer");
+type TrackedStream = http2.ServerHttp2Stream & {
+  [kSession]?: http2.ServerHttp2Session;
+  [kClaimed]?: boolean;
+  [kBodyTimer]?: NodeJS.Timeout;
+};
+
+// Shared stream listeners (`this` is the stream): no closure per stream.
+function onBodyEnd(this: TrackedStream): void {
+  clearTimeout(this[kBodyTimer]);
+}
+function ignore(): void {}
+// Closing a stream with an error code makes it emit 'error': without a listener that would be
+// an uncaught exception.
+function onBodyTimeout(stream: TrackedStream): void {
+  if (stream.destroyed || stream.closed) return;
+  stream.on("error", ignore);
+  stream.close(NGHTTP2_CANCEL);
+}
 
 /**
  * Routes the streams of an HTTP/2 server that was created with a request handler: each stream is
@@ -31,8 +59,11 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
   if (compat.length === 0) throw new Error("node:http2 has no compatibility 'stream' listener to chain");
   h2.removeAllListeners("stream");
   const { idle, claim } = routes;
+  let open = 0;
   // One 'close' listener for every stream (`this` is the stream): no closure per call.
   function onStreamClose(this: TrackedStream): void {
+    open--;
+    clearTimeout(this[kBodyTimer]);
     const session = this[kSession];
     if (session) idle.streamClosed(session);
     if (this[kClaimed]) routes.claimedClosed();
@@ -45,9 +76,22 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
       stream.destroy();
       return;
     }
+    if (open >= routes.maxOpenStreams) {
+      // Every open stream costs memory whether or not it sends anything; the client may retry.
+      stream.on("error", ignore);
+      stream.close(NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    open++;
     stream[kSession] = session;
     idle.streamOpened(session);
     stream.once("close", onStreamClose);
+    if (routes.bodyTimeoutMs > 0 && !stream.endAfterHeaders) {
+      const timer = setTimeout(onBodyTimeout, routes.bodyTimeoutMs, stream);
+      timer.unref();
+      stream[kBodyTimer] = timer;
+      stream.once("end", onBodyEnd);
+    }
     if (claim && !routes.isClosing()) {
       routes.claimed();
       stream[kClaimed] = true;

@@ -39,12 +39,13 @@ export const ohpqHttpListener: BridgeListenerDefinition = {
   flag: "--ohpq-http-port",
   serves: "ohpq HTTP monitoring",
   port: (config) => config.ohpqHttpPort,
-  create({ clients, config, logger }) {
+  create({ clients, config, logger, tls }) {
     const handler = createOhpqHttpHandler({ clients, brokerId: config.ohpqBrokerId, clock: systemClock, logger });
     const listener = createOnePortListener({
       handler: handler as NodeHandler,
       logger,
       limits: httpLimits(config, config.ohpqHttpMaxConnections),
+      ...(tls ? { tls } : {}),
     });
     return {
       listen: (spec, signal) => listener.listen(spec, signal),

@@ -4,7 +4,7 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type * as tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ByteBudget, Logger } from "../util/index.js";
+import type { Logger, PeerByteBudgets } from "../util/index.js";
 import { destroyWhenHalfClosed } from "./half-closed.js";
 import { watchHttp2Idle } from "./http2-idle.js";
 import { routeHttp2Streams } from "./http2-streams.js";
@@ -28,12 +28,17 @@ export interface OnePortLimits {
   maxConnections: number;
   /** HTTP/1.1: time to receive a request's headers (Node's `headersTimeout`). Default 20 s. */
   headersTimeoutMs: number;
-  /** HTTP/1.1: time to receive a whole request (Node's `requestTimeout`). Default 120 s. */
+  /**
+   * HTTP/1.1: time to receive a whole request (Node's `requestTimeout`). HTTP/2: time from a
+   * stream's headers to the end of its request body (the stream is reset after it). Default 120 s.
+   */
   requestTimeoutMs: number;
   /** HTTP/2: a session without streams and frames for this long is closed (GOAWAY). Default 5 min; 0: never. */
   http2IdleTimeoutMs: number;
-  /** HTTP/2: streams a client may have open on one session (SETTINGS_MAX_CONCURRENT_STREAMS). Default 1000. */
+  /** HTTP/2: streams a client may have open on one session (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
   http2MaxConcurrentStreams: number;
+  /** HTTP/2: streams open at once across all sessions; past it new ones are refused (REFUSED_STREAM). Default 10,000. */
+  http2MaxOpenStreams: number;
   /** HTTP/2: per-session buffer limit in MiB (Node's `maxSessionMemory`). Default 32. */
   http2MaxSessionMemoryMb: number;
 }
@@ -44,7 +49,8 @@ export const DEFAULT_ONE_PORT_LIMITS: Readonly<OnePortLimits> = Object.freeze({
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 120_000,
   http2IdleTimeoutMs: 300_000,
-  http2MaxConcurrentStreams: 1000,
+  http2MaxConcurrentStreams: 100,
+  http2MaxOpenStreams: 10_000,
   http2MaxSessionMemoryMb: 32,
 });
 
@@ -57,12 +63,20 @@ export interface OnePortListenerOptions {
   /** Bounds; each missing one takes its default from {@link DEFAULT_ONE_PORT_LIMITS}. */
   limits?: Partial<OnePortLimits>;
   /**
-   * Bound on request body bytes being read at once across all connections, for requests that
-   * reach `handler` (the lean path counts its own against the same budget). Undefined: none.
+   * Bound on request body bytes being read at once across all connections, and each client's
+   * share of it, for requests that reach `handler` (the lean path counts its own against the same
+   * budget). Undefined: none.
    */
-  requestBudget?: ByteBudget;
+  requestBudget?: PeerByteBudgets;
   /** The error a request's body read fails with when the budget is used up. */
   overBudget?: () => Error;
+  /**
+   * Checks a POST request's credentials from its headers before any of its body is read:
+   * undefined when the request needs none, else a promise whose rejection fails the body read
+   * (the handler renders it as the call's error). Bodies of clients without credentials then
+   * never hold request bytes.
+   */
+  bodyGate?: (req: http.IncomingMessage | http2.Http2ServerRequest) => Promise<void> | undefined;
   /** How long a new connection may stay silent before its protocol is known. Default 10 s. */
   firstBytesTimeoutMs?: number;
   /** HTTP/1.1: how often Node checks the header and request timeouts. Default 1 s (tests use less). */
@@ -118,6 +132,8 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
 };
 
+function ignore(): void {}
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** Creates a {@link OnePortListener}. */
@@ -160,7 +176,12 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       res.end("shutting down\n");
       return;
     }
-    if (requestBudget && overBudget) countRequestBody(req, res, requestBudget, overBudget);
+    if (requestBudget && overBudget) {
+      const gate = req.method === "POST" ? options.bodyGate?.(req) : undefined;
+      // Awaited when the body is read; a handler that never reads it must not leave it unhandled.
+      gate?.catch(ignore);
+      countRequestBody(req, res, requestBudget.forPeer(req.socket.remoteAddress), overBudget, gate);
+    }
     options.handler(req, res);
   };
 
@@ -201,6 +222,8 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     logger: options.logger,
     ...(options.http2Streams ? { claim: options.http2Streams } : {}),
     isClosing: () => closing,
+    bodyTimeoutMs: limits.requestTimeoutMs,
+    maxOpenStreams: limits.http2MaxOpenStreams,
     claimed: () => {
       requests++;
     },

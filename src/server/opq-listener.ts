@@ -11,7 +11,7 @@ export const opqListener: BridgeListenerDefinition = {
   flag: "--opq-port",
   serves: "OPQ HTTP",
   port: (config) => config.opqPort,
-  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal, tls }) {
     const bridge = createOpqBridge(
       // Pushes and replays act as their HTTP Basic (or bearer) user when the broker has users.
       { clients, logger, metrics, shutdownSignal, auth: { authenticator: auth, clientsAs } },
@@ -30,6 +30,7 @@ export const opqListener: BridgeListenerDefinition = {
       closingHandler: bridge.refuseWhileClosing as NodeHandler,
       logger,
       limits: httpLimits(config, config.opqMaxConnections),
+      ...(tls ? { tls } : {}),
     });
     return {
       async listen(spec, signal) {

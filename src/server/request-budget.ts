@@ -8,22 +8,26 @@ interface ClosingResponse {
 }
 
 /**
- * Counts a request's body against the shared `budget` as its handler reads it (connect-node
- * reads through the request's async iterator), and gives the bytes back when the response
- * closes. A chunk that does not fit fails the read with `overBudget()`, which the handler renders
- * as that call's error (connect-node: in the protocol's own form).
+ * Counts a request's body against `budget` (the client's share of the shared budget) as its
+ * handler reads it (connect-node reads through the request's async iterator), and gives the bytes
+ * back when the response closes. A chunk that does not fit fails the read with `overBudget()`,
+ * which the handler renders as that call's error (connect-node: in the protocol's own form).
+ * With a `gate` (the credentials check), no byte is read before it resolves, and its rejection
+ * fails the read the same way.
  */
 export function countRequestBody(
   req: CountedRequest,
   res: ClosingResponse,
   budget: ByteBudget,
   overBudget: () => Error,
+  gate?: Promise<void>,
 ): void {
   let taken = 0;
   const iterate = req[Symbol.asyncIterator].bind(req) as () => AsyncIterator<Buffer>;
   Object.defineProperty(req, Symbol.asyncIterator, {
     configurable: true,
     value: async function* counted(): AsyncGenerator<Buffer> {
+      if (gate !== undefined) await gate;
       const it = iterate();
       let done = false;
       try {

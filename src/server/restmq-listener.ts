@@ -9,7 +9,7 @@ export const restmqListener: BridgeListenerDefinition = {
   flag: "--restmq-port",
   serves: "RestMQ HTTP, comet, websocket",
   port: (config) => config.restmqPort,
-  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal }) {
+  create({ auth, clients, clientsAs, config, logger, metrics, shutdownSignal, tls }) {
     const bridge = createRestmqBridge(
       // Requests act as their HTTP Basic user (websockets: the auth cookie) when the broker has users.
       {
@@ -32,6 +32,8 @@ export const restmqListener: BridgeListenerDefinition = {
       logger,
       onUpgrade: bridge.handleUpgrade,
       limits: httpLimits(config, config.restmqMaxConnections),
+      // With --tls-cert every listener is TLS only: Basic passwords never cross in clear.
+      ...(tls ? { tls } : {}),
     });
     return {
       listen: (spec, signal) => listener.listen(spec, signal),

@@ -1,4 +1,4 @@
-export { type ByteBudget, createByteBudget } from "./byte-budget.js";
+export { type ByteBudget, createByteBudget, type PeerByteBudgets, sharePerPeer } from "./byte-budget.js";
 export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHandle } from "./clock.js";
 export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
 export { canonicalHeaderKey, UNFORWARDED_HEADERS } from "./http-headers.js";
@@ -17,5 +17,6 @@ export {
   logDebug,
   silentLogger,
 } from "./logger.js";
+export { clientKey, isLoopbackAddress } from "./peer-address.js";
 export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
 export { isSecretKey, REDACTED, redactForLog, redactText, urlForLog } from "./redact.js";

@@ -99,6 +99,16 @@ describe("cli auth", () => {
     assert.match(arg.stderr, /unexpected argument hunter2 \(the password is read from stdin\)/);
   });
 
+  it("cli auth - hash-password refuses a password longer than logins accept (1024 bytes)", async () => {
+    const long = await runCliToExit(["hash-password"], { input: `${"é".repeat(513)}\n` });
+    assert.equal(long.code, 2, "a usage error");
+    assert.match(long.stderr, /the password is 1026 bytes; logins accept at most 1024 bytes/);
+    assert.equal(long.stdout, "", "no hash printed");
+    const longest = await runCliToExit(["hash-password"], { input: `${"x".repeat(1024)}\n` });
+    assert.equal(longest.code, 0, longest.stderr);
+    assert.match(longest.stdout, /^scrypt\$/);
+  });
+
   it("cli auth - without users on a non-loopback --host the log warns that anyone may do anything", async (t) => {
     const dir = await tempDir(t);
     const cli = await startCli([...testServeArgs(dir), "--host", "0.0.0.0"]);

@@ -272,9 +272,10 @@ for (const protocol of PROTOCOLS) {
           "INVALID_ARGUMENT",
         ],
         [
+          // Another topic's snapshot is answered as a missing one (its topic is not revealed).
           () => c.replay.seek({ subscription: "bad", target: { case: "snapshot", value: "bad-other-snap" } }),
-          Code.InvalidArgument,
-          "INVALID_ARGUMENT",
+          Code.NotFound,
+          "SNAPSHOT_NOT_FOUND",
         ],
         [
           () => c.replay.seek({ subscription: "", target: { case: "seq", value: 1n } }),

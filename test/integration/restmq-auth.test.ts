@@ -109,4 +109,37 @@ describe("restmq auth", () => {
       admin.close();
     }
   });
+
+  it("restmq auth - /p and /control change a queue's policy and state for admin only", async () => {
+    const rest = server.addresses.restmq as string;
+    const as = (user: string) => basic(user, `${user}-pw`);
+    const post = (path: string, body: string, headers: Record<string, string>) => {
+      const f = form(body);
+      return rawRequest(rest, "POST", path, { ...f, headers: { ...f.headers, ...headers } });
+    };
+    const state = async () => {
+      const p = await rawRequest(rest, "GET", "/p/orders", { headers: as("admin") });
+      const c = await rawRequest(rest, "GET", "/control/orders", { headers: as("both") });
+      return [p.body.toString(), c.body.toString()];
+    };
+    const before = await state();
+    for (const user of ["pub", "sub", "both", "reader"]) {
+      const policy = await post("/p/orders", "policy=roundrobin", as(user));
+      assert.equal(policy.status, 401, `${user} may not set a policy`);
+      const control = await post("/control/orders", "status=stop", as(user));
+      assert.equal(control.status, 401, `${user} may not stop a queue`);
+    }
+    assert.equal((await post("/control/orders", "status=stop", {})).status, 401, "nor may nobody");
+    assert.deepEqual(await state(), before, "nothing changed");
+    const policy = await post("/p/orders", "policy=roundrobin", as("admin"));
+    assert.deepEqual([policy.status, policy.body.toString()], [200, "OK\r\n"]);
+    const stopped = await post("/control/orders", "status=stop", as("admin"));
+    assert.deepEqual(
+      [stopped.status, stopped.body.toString()],
+      [200, '{"stat": {"queue": "orders", "status": 0}}\r\n'],
+    );
+    const started = await post("/control/orders", "status=start", as("admin"));
+    assert.equal(started.status, 200);
+    await post("/p/orders", "policy=broadcast", as("admin"));
+  });
 });

@@ -1,3 +1,4 @@
+import { reasonOf } from "../bridge.js";
 import { arg, type Call, callbackOf, checkStorableQueueName, escapeHtml, finishCustom, type Handler } from "./call.js";
 import { BACKEND_REPR, type RestmqContext } from "./context.js";
 import { HTML, HttpError, JSON_TYPE, send } from "./http-io.js";
@@ -21,6 +22,20 @@ async function changeSettings(
   }
 }
 
+/**
+ * Asks the broker whether the request's user is an admin, changing nothing: a GetTopic, which
+ * only admins may call (the server's auth check answers before the core, so TOPIC_NOT_FOUND
+ * means yes). A queue's policy and dispatch state are the queue's configuration, so changing them
+ * needs `admin` (README "Auth and TLS"); without users the bridge's own clients may.
+ */
+async function checkMayConfigure(call: Call, queue: string): Promise<void> {
+  try {
+    await call.clients.admin.getTopic({ name: queue });
+  } catch (e) {
+    if (reasonOf(e) !== "TOPIC_NOT_FOUND") throw e;
+  }
+}
+
 /** `GET /p/<queue>`: `{"queue": …, "value": "broadcast"|"roundrobin"}`; never set: `broadcast` (RestMQ's README default). */
 export const policyGet: Handler = async (ctx, call) => {
   const callback = callbackOf(call);
@@ -28,8 +43,12 @@ export const policyGet: Handler = async (ctx, call) => {
   finishCustom(call, { queue: call.name, value: POLICY_NAMES[policy] }, callback);
 };
 
-/** `POST /p/<queue>` with `policy`: `OK` for broadcast or roundrobin, `null` for anything else (400 without it). */
+/**
+ * `POST /p/<queue>` with `policy`: `OK` for broadcast or roundrobin, `null` for anything else (400
+ * without it). Admin only.
+ */
 export const policyPost: Handler = async (ctx, call) => {
+  await checkMayConfigure(call, call.name);
   const policy = arg(call, "policy");
   if (policy === undefined) throw new HttpError(400, "Missing argument policy");
   const callback = callbackOf(call);
@@ -78,8 +97,10 @@ export const controlGet: Handler = async (ctx, call) => {
 /**
  * `POST /control/<queue>` with `status=start|stop`: `{"stat": {"queue": …, "status": 1|0}}\r\n`;
  * another value: `{"stat": "invalid status: <value>"}\r\n` (`None` when absent). JSONP: `cb(…)\r\n`.
+ * Admin only.
  */
 export const controlPost: Handler = async (ctx, call) => {
+  await checkMayConfigure(call, call.name);
   const status = arg(call, "status");
   const callback = callbackOf(call);
   let stat: PyValue;

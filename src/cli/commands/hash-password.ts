@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { hashPassword } from "../../auth/index.js";
+import { hashPassword, MAX_CREDENTIAL_BYTES } from "../../auth/index.js";
 import { EXIT, UsageError } from "../client/cli-error.js";
 import { readAll } from "../client/read-input.js";
 import type { CommandDeps } from "./deps.js";
@@ -25,6 +25,13 @@ export function hashPasswordCommand({ io, state }: CommandDeps): Command {
     const password = input.replace(/\r?\n$/, "");
     if (password === "" || /[\r\n]/.test(password)) {
       throw new UsageError("hash-password: give one non-empty password line on stdin");
+    }
+    const bytes = Buffer.byteLength(password);
+    if (bytes > MAX_CREDENTIAL_BYTES) {
+      // Logins refuse longer passwords unchecked: a hash of one could never match.
+      throw new UsageError(
+        `hash-password: the password is ${bytes} bytes; logins accept at most ${MAX_CREDENTIAL_BYTES} bytes`,
+      );
     }
     io.stdout(`${await hashPassword(password)}\n`);
     state.code = EXIT.OK;

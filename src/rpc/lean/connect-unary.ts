@@ -6,7 +6,7 @@ import { stringHeader } from "./grpc-unary.js";
 import { toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import { LeanCall } from "./lean-call.js";
-import { type LeanEnv, LeanExchange } from "./lean-stream.js";
+import { type LeanEnv, LeanExchange, type LeanPeer, peerOf } from "./lean-stream.js";
 
 /**
  * Serves one Connect unary POST (binary `application/proto` or `application/json`, no
@@ -23,20 +23,21 @@ export function serveConnectUnary(
   env: LeanEnv,
 ): void {
   const timeout = parseTimeout(stringHeader(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
+  const peer = peerOf(stream);
   const call = new LeanCall({
     hot,
     protocolName: "connect",
     headers,
     timeoutMs: timeout.timeoutMs,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
+    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,
     responseTrailer: NO_TRAILERS,
   });
-  const exchange = new ConnectUnaryExchange(stream, call, env, binary, stringHeader(headers["content-length"]));
+  const exchange = new ConnectUnaryExchange(stream, call, env, peer, binary, stringHeader(headers["content-length"]));
   if (timeout.error) exchange.fail(timeout.error);
   else if (exchange.hintError) exchange.fail(exchange.hintError);
-  else exchange.readBody();
+  else exchange.readBody(headers);
 }
 
 const CONNECT_PROTO = Object.freeze({ "content-type": "application/proto" });
@@ -55,10 +56,11 @@ class ConnectUnaryExchange extends LeanExchange {
     stream: http2.ServerHttp2Stream,
     call: LeanCall,
     env: LeanEnv,
+    peer: LeanPeer,
     private readonly binary: boolean,
     contentLength: string | null,
   ) {
-    super(stream, call, env);
+    super(stream, call, env, peer);
     const hint = contentLength === null ? Number.NaN : Number.parseInt(contentLength, 10);
     if (Number.isSafeInteger(hint) && hint >= 0) {
       this.hint = hint;

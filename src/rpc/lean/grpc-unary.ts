@@ -6,7 +6,7 @@ import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
 import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
 import type { HotMethod } from "./hot-methods.js";
 import { LeanCall } from "./lean-call.js";
-import { type LeanEnv, LeanExchange } from "./lean-stream.js";
+import { type LeanEnv, LeanExchange, type LeanPeer, peerOf } from "./lean-stream.js";
 
 /**
  * Serves one unary gRPC call (HTTP/2, no compression) as connect-node's gRPC handler does: a
@@ -23,19 +23,20 @@ export function serveGrpcUnary(
   env: LeanEnv,
 ): void {
   const timeout = parseTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+  const peer = peerOf(stream);
   const call = new LeanCall({
     hot,
     protocolName: "grpc",
     headers,
     timeoutMs: timeout.timeoutMs,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(stream, headers) ?? createContextValues()),
+    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
     responseTrailer: GRPC_OK,
   });
-  const exchange = new GrpcUnaryExchange(stream, call, env, binary);
+  const exchange = new GrpcUnaryExchange(stream, call, env, peer, binary);
   if (timeout.error) exchange.fail(timeout.error);
-  else exchange.readBody();
+  else exchange.readBody(headers);
 }
 
 const GRPC_PROTO = Object.freeze({ "content-type": "application/grpc+proto" });
@@ -50,9 +51,10 @@ class GrpcUnaryExchange extends LeanExchange {
     stream: http2.ServerHttp2Stream,
     call: LeanCall,
     env: LeanEnv,
+    peer: LeanPeer,
     private readonly binary: boolean,
   ) {
-    super(stream, call, env);
+    super(stream, call, env, peer);
     this.splitter = new EnvelopeSplitter(env.readMaxBytes);
   }
 

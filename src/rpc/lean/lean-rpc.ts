@@ -7,13 +7,13 @@ import {
 import { contentTypeRegExp as grpcContentType } from "@connectrpc/connect/protocol-grpc";
 import type { Broker } from "../../core/index.js";
 import { BrokerError } from "../../errors/index.js";
-import type { ByteBudget, Logger } from "../../util/index.js";
+import type { ByteBudget, Logger, PeerByteBudgets } from "../../util/index.js";
 import { toConnectError } from "../to-connect-error.js";
 import { serveConnectUnary } from "./connect-unary.js";
 import { serveGrpcUnary } from "./grpc-unary.js";
 import { hotMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
-import type { LeanEnv } from "./lean-stream.js";
+import type { LeanEnv, LeanPeer } from "./lean-stream.js";
 
 /** Options of {@link createLeanRpc}. */
 export interface LeanRpcOptions {
@@ -25,14 +25,16 @@ export interface LeanRpcOptions {
   shutdownSignal: AbortSignal;
   /** Largest request message in bytes: the `readMaxBytes` given to connect-node. */
   readMaxBytes: number;
-  /** Bound on request bytes buffered across all calls (shared with the connect-node path). */
-  requestBudget?: ByteBudget;
+  /** Bound on request bytes buffered across all calls, with each client's share (shared with the connect-node path). */
+  requestBudget?: PeerByteBudgets;
+  /** Checks a call's credentials before its body is read; see {@link LeanEnv.authenticate}. */
+  authenticate?: LeanEnv["authenticate"];
   /**
    * Context values for each call, made when an interceptor or the implementation first reads them:
    * give the same values connect-node's `contextValues` option gives (e.g. the peer address for
    * authentication). Default: empty values.
    */
-  contextValues?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => ContextValues;
+  contextValues?: (peer: LeanPeer, headers: http2.IncomingHttpHeaders) => ContextValues;
 }
 
 /**
@@ -70,7 +72,8 @@ export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
     readMaxBytes: options.readMaxBytes,
     budget: options.requestBudget,
     contextValues: options.contextValues,
-    busyError: () => requestBudgetError(options.requestBudget, logger),
+    authenticate: options.authenticate,
+    busyError: () => requestBudgetError(options.requestBudget?.total, logger),
     track(call) {
       if (shutdownSignal.aborted) call.abort(shutdownSignal.reason);
       active.add(call);

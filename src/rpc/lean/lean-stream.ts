@@ -1,6 +1,6 @@
 import * as http2 from "node:http2";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
-import type { ByteBudget } from "../../util/index.js";
+import type { ByteBudget, PeerByteBudgets } from "../../util/index.js";
 import type { LeanCall } from "./lean-call.js";
 
 /** What both protocol handlers of the lean path share. */
@@ -8,8 +8,16 @@ export interface LeanEnv {
   readonly interceptors: readonly Interceptor[];
   /** Largest request message in bytes (connect's `readMaxBytes`). */
   readonly readMaxBytes: number;
-  /** Bound on request bytes buffered across all calls; undefined: none. */
-  readonly budget: ByteBudget | undefined;
+  /** Bound on request bytes buffered across all calls, with each client's share; undefined: none. */
+  readonly budget: PeerByteBudgets | undefined;
+  /**
+   * Checks a call's credentials from its headers before any of its body is read (so a client
+   * without credentials cannot hold request bytes): undefined when no check is needed (auth off),
+   * else a promise that rejects with the call's error.
+   */
+  readonly authenticate:
+    | ((headers: http2.IncomingHttpHeaders, peer: LeanPeer) => Promise<void> | undefined)
+    | undefined;
   /** The error a call gets when the budget is used up. */
   readonly busyError: () => ConnectError;
   /** Registers a live call, so that shutdown can abort it. */
@@ -17,9 +25,22 @@ export interface LeanEnv {
   /** Unregisters a call once its stream closed. */
   readonly untrack: (call: LeanCall) => void;
   /** Context values of a call (as connect-node's `contextValues` option makes them), if set. */
-  readonly contextValues:
-    | ((stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => ContextValues)
-    | undefined;
+  readonly contextValues: ((peer: LeanPeer, headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
+}
+
+/** The client of a call, as its connection's socket said when the lean path claimed the stream. */
+export interface LeanPeer {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+/**
+ * The peer of a stream, read once when the stream is claimed: later the session (and its socket)
+ * may be gone, and a peer must never be looked up from a socket that was closed meanwhile.
+ */
+export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
+  const socket = stream.session?.socket;
+  return { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
 }
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
@@ -77,13 +98,19 @@ export abstract class LeanExchange {
   private droppedBytes = 0;
   private takenBytes = 0;
   private trailers: http2.OutgoingHttpHeaders | undefined;
+  /** The credentials check from the headers while it runs (it never rejects). */
+  private pendingCheck: Promise<void> | undefined;
+  /** This client's share of the request budget. */
+  private readonly budget: ByteBudget | undefined;
 
   constructor(
     protected readonly stream: http2.ServerHttp2Stream,
     protected readonly call: LeanCall,
     protected readonly env: LeanEnv,
+    protected readonly peer: LeanPeer,
   ) {
     (stream as TaggedStream)[kExchange] = this;
+    this.budget = env.budget?.forPeer(peer.remoteAddress);
     env.track(call);
     // Stream errors end in 'close' with a reset code; the call learns of it there.
     stream.on("error", ignore);
@@ -97,10 +124,28 @@ export abstract class LeanExchange {
   /** Answers the call with an error in the protocol's form. */
   abstract fail(error: unknown): void;
 
-  /** Starts reading the request body. */
-  readBody(): void {
+  /**
+   * Starts reading the request body. With auth on, the headers' credentials are checked at the
+   * same time, and a refusal answers the call at once, without waiting for the rest of the body.
+   */
+  readBody(headers: http2.IncomingHttpHeaders): void {
     this.stream.on("data", onData);
     this.stream.once("end", onEnd);
+    const check = this.env.authenticate?.(headers, this.peer);
+    if (check === undefined) return;
+    // Settles either way; a body that ends first waits for it (one check, one failure counted).
+    this.pendingCheck = check.then(
+      () => {
+        this.pendingCheck = undefined;
+      },
+      (e: unknown) => {
+        this.pendingCheck = undefined;
+        if (this.answered) return;
+        this.fail(e);
+        // What it read is given back now; what the client still sends is dropped (see `data`).
+        this.giveBack();
+      },
+    );
   }
 
   /** @internal A chunk arrived. */
@@ -113,7 +158,7 @@ export abstract class LeanExchange {
       if (this.droppedBytes > this.env.readMaxBytes && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
       return;
     }
-    const { budget } = this.env;
+    const { budget } = this;
     if (budget !== undefined) {
       if (!budget.tryTake(chunk.length)) {
         this.fail(this.env.busyError());
@@ -126,7 +171,14 @@ export abstract class LeanExchange {
 
   /** @internal The client ended the body. */
   bodyEnded(): void {
-    if (!this.answered) this.end();
+    if (this.answered) return;
+    if (this.pendingCheck === undefined) {
+      this.end();
+      return;
+    }
+    void this.pendingCheck.then(() => {
+      if (!this.answered) this.end();
+    });
   }
 
   /** @internal The stream closed: a call still unanswered is aborted; the bytes go back. */
@@ -136,7 +188,11 @@ export abstract class LeanExchange {
     this.answered = true;
     call.finish();
     env.untrack(call);
-    if (this.takenBytes > 0) env.budget?.release(this.takenBytes);
+    this.giveBack();
+  }
+
+  private giveBack(): void {
+    if (this.takenBytes > 0) this.budget?.release(this.takenBytes);
     this.takenBytes = 0;
   }
 

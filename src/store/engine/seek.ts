@@ -60,12 +60,13 @@ function goalOf(tx: Tx, c: Cursor, t: TopicState, target: SeekTarget): AckState 
     case "time":
       return uniform(seqAtTimeIn(tx.w, t, target.timeMs));
     case "snapshot": {
-      const snap = tx.state.requireSnapshot(target.name);
-      if (snap.record.topicId !== t.id) {
-        throw invalidArgument(
-          `snapshot "${snap.record.name}" is of topic "${snap.record.topic}", not of "${c.record.topic}" (the subscription's)`,
-          "snapshot",
-        );
+      // Another topic's snapshot is answered as a missing one: a subscriber of this topic must
+      // not learn which topic that snapshot belongs to, or even that it exists.
+      const snap = tx.state.snapshots.get(target.name);
+      if (snap === undefined || snap.record.topicId !== t.id) {
+        throw new BrokerError("SNAPSHOT_NOT_FOUND", `snapshot "${target.name}" does not exist`, {
+          metadata: { snapshot: target.name },
+        });
       }
       return {
         floors: snap.lanes.map((l) => Math.min(l.floor, snap.record.lastSeq + 1)),

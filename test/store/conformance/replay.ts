@@ -1,6 +1,7 @@
 /** Conformance: Seek (seq, time, snapshot), snapshots, readLog and seqAtTime. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import type { BrokerError } from "../../../src/errors/index.js";
 import type { Store } from "../../../src/store/index.js";
 import {
   attemptsOf,
@@ -194,13 +195,29 @@ export function replayCases(factory: StoreFactory): void {
     await store.createSnapshot("b-snap", "a", T0);
   });
 
-  it("snapshot - a Seek to a snapshot of another topic is INVALID_ARGUMENT", async (t) => {
+  it("snapshot - a Seek to a snapshot of another topic is answered as one to a missing snapshot", async (t) => {
     const { store } = await setup(t, factory);
     await createQueue(store, "q");
-    await createQueue(store, "other");
+    await createQueue(store, "secret-other");
     await store.append("q", recs(2), T0);
-    await store.createSnapshot("s", "other", T0);
-    await expectReason(store.seek("q", { kind: "snapshot", name: "s" }, T0), "INVALID_ARGUMENT");
+    await store.createSnapshot("other-snap", "secret-other", T0);
+    const refusal = async (name: string) => {
+      try {
+        await store.seek("q", { kind: "snapshot", name }, T0);
+      } catch (e) {
+        const { reason, message, metadata } = e as BrokerError;
+        return {
+          reason,
+          message: message.replaceAll(`"${name}"`, '"NAME"'),
+          metadata: { ...metadata, snapshot: "NAME" },
+        };
+      }
+      return assert.fail("the Seek succeeded");
+    };
+    const other = await refusal("other-snap");
+    assert.deepEqual(other, await refusal("no-such-snapshot"), "the same answer as for a snapshot that does not exist");
+    assert.equal(other.reason, "SNAPSHOT_NOT_FOUND");
+    assert.ok(!JSON.stringify(other).includes("secret-other"), "the other topic is not named");
     assert.deepEqual(seqsOf(await lease(store, "q", 10, T0)), [1, 2]);
   });
 
