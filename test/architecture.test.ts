@@ -110,3 +110,24 @@ test("architecture - the import scanner sees imports (guards against a vacuous p
   );
   assert.ok(files(join(root, "src/model")).length > 0, "the model layer exists");
 });
+
+test("architecture - code, tests and docs cite only files of this repository", () => {
+  // The project stands on its own: no reference to the planning notes it was built from.
+  const outside = /protocols\.md|design\.md|toolchain\.md|\.\.\/shared\b/;
+  const roots = ["src", "test", "bench", "scripts", "docs", "examples"].map((d) => join(root, d));
+  const all = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const p = join(dir, name);
+      if (name === "node_modules" || name === "results" || name.startsWith(".")) return [];
+      return statSync(p).isDirectory() ? all(p) : [p];
+    });
+  const checked = [...roots.flatMap(all), join(root, "README.md"), join(root, "BENCHMARKS.md")].filter((p) =>
+    /\.(ts|md|sh|py|txt|json)$/.test(p),
+  );
+  assert.ok(checked.length > 100, "the scan sees the repository's files");
+  const offenders = checked
+    .filter((p) => p !== new URL(import.meta.url).pathname)
+    .filter((p) => outside.test(readFileSync(p, "utf8")))
+    .map((p) => relative(root, p));
+  assert.deepEqual(offenders, []);
+});

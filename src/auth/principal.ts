@@ -10,7 +10,7 @@ export type Role = "publisher" | "subscriber" | "admin";
 export const ROLES: readonly Role[] = ["publisher", "subscriber", "admin"];
 
 /**
- * The special topic entry of the Oh-Please-Queue config (protocols.md §4.2): the subscriber
+ * The special topic entry of the Oh-Please-Queue config (README "Oh, Please Queue" bridge): the subscriber
  * role applies to every topic.
  */
 export const READ_ALL = "read_all";

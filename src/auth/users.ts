@@ -90,7 +90,7 @@ function entryOf(raw: unknown, path: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-/** One user in the native form (design.md "The process"). */
+/** One user in the native form (README). */
 function nativeUser(raw: unknown, path: string): UserConfig {
   const e = entryOf(raw, path);
   checkKeys(e, NATIVE_KEYS, path);
@@ -116,7 +116,7 @@ function nativeUser(raw: unknown, path: string): UserConfig {
 }
 
 /**
- * One user in the Oh-Please-Queue form (protocols.md §4.2): `username`, `password` (plain, or an
+ * One user in the Oh-Please-Queue form (README "Oh, Please Queue" bridge): `username`, `password` (plain, or an
  * scrypt hash), one `role`, `allowed_queues`.
  */
 function ohpqUser(raw: unknown, path: string): UserConfig {

@@ -9,7 +9,7 @@ import { BrokerError } from "../errors/index.js";
 
 /**
  * Typed clients of our own Protobuf services: the only way a bridge reaches the broker
- * (architecture.md §2.3). In production they run over `createRouterTransport(routes)` in-process.
+ * (docs/architecture.md). In production they run over `createRouterTransport(routes)` in-process.
  */
 export interface BrokerClients {
   publisher: Client<typeof PublisherService>;

@@ -21,7 +21,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 describe("config", () => {
-  it("config - defaults follow design.md", async () => {
+  it("config - defaults are the documented ones", async () => {
     const { config, help } = await loadConfig([]);
     assert.equal(help, false);
     assert.deepEqual(config, DEFAULT_CONFIG);

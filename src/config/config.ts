@@ -151,7 +151,7 @@ export interface Config {
   readonly http2MaxSessionMemoryMb: number;
 }
 
-/** The defaults of {@link Config} (design.md "The process"). */
+/** The defaults of {@link Config} (README). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   dataDir: "./data",
   host: "127.0.0.1",

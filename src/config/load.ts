@@ -74,7 +74,7 @@ const PATH_KEYS = ["dataDir", "tlsCert", "tlsKey"] as const;
 /**
  * Reads a config file: JSON (`.json`) or YAML (anything else; YAML is a superset of JSON).
  * Keys are the {@link Config} field names (`dataDir`) or the flag names (`data-dir`). An
- * unchanged Oh-Please-Queue config file (protocols.md §4.2) is accepted too and mapped (see
+ * unchanged Oh-Please-Queue config file (README "Oh, Please Queue" bridge) is accepted too and mapped (see
  * ohpq-form.ts). Relative paths (`dataDir`, `tlsCert`, `tlsKey`) are resolved against the file's
  * directory. What the server should log about the file (keys accepted but unused) is pushed to
  * `notes`.

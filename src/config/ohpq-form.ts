@@ -1,7 +1,7 @@
 import { ConfigError } from "./config.js";
 
 /**
- * The Oh-Please-Queue config file (protocols.md §4.2), accepted unchanged:
+ * The Oh-Please-Queue config file (README "Oh, Please Queue" bridge), accepted unchanged:
  *
  * | ohpq key             | Switchyard setting                                       |
  * | -------------------- | -------------------------------------------------------- |

@@ -37,7 +37,7 @@ export interface PeekOptions {
 export type CreateSubscriptionSpec = Partial<SubscriptionSettings> & { name: string; topic: string };
 
 /**
- * The broker core: transport-blind domain operations. Every rule of design.md lives behind
+ * The broker core: transport-blind domain operations. Every rule of the API (README, proto/) lives behind
  * this interface; the RPC layer only maps protos to these calls. Errors are `BrokerError`s.
  */
 export interface Broker {
@@ -87,7 +87,7 @@ export interface Broker {
   /** Moves dead letters back to their subscription (0: all; filter on attributes); returns how many. */
   redrive(subscription: string, maxMessages: number, filter: Readonly<Record<string, string>>): Promise<number>;
 
-  /** Moves a subscription to a seq, a time or a snapshot, atomically (design.md "Replay"). */
+  /** Moves a subscription to a seq, a time or a snapshot, atomically (README "Replay and retention"). */
   seek(subscription: string, target: SeekTarget): Promise<void>;
   /** Streams the stored log from a seq or time; with `follow`, new messages as they come. No leases. */
   read(request: ReadRequest, signal: AbortSignal): AsyncIterable<StoredMessage[]>;

@@ -99,7 +99,7 @@ export async function warnIfDeadLetterBlocked(
 }
 
 /**
- * Redrive (design.md AdminService.Redrive): moves the subscription's dead letters back to it,
+ * Redrive (README "Retries and dead letters"): moves the subscription's dead letters back to it,
  * all (`maxMessages` 0) or up to `maxMessages`, optionally only those whose attributes match
  * `filter`. Runs in bounded atomic steps: a message is at any time either a dead letter or back
  * on its subscription, never both and never neither; a failure partway reports how many moved.

@@ -1,5 +1,5 @@
 /**
- * Replay (design.md "Replay"): Seek, snapshots and Read. Seek and snapshots are single store
+ * Replay (README "Replay and retention"): Seek, snapshots and Read. Seek and snapshots are single store
  * operations; Read pages through the stored log and, with `follow`, waits on the topic's
  * notifier for new messages (no polling, no leases, no acks).
  */

@@ -27,7 +27,7 @@ async function giveBack(ctx: CoreContext, subscription: string, topic: string, a
 }
 
 /**
- * Streaming delivery with flow control (design.md SubscriberService.Subscribe). Yields batches
+ * Streaming delivery with flow control (SubscriberService.Subscribe in proto/switchyard/v1/subscriber.proto). Yields batches
  * of leased messages while the stream's window has room; the window frees up as its messages
  * are acked, nacked or their leases end. Woken by publishes (notifier), by settles on its own
  * ack ids, and by timers for due messages and lease deadlines; never polls. When the stream

@@ -65,7 +65,7 @@ export function envelope(subscription: string, d: Delivery): Record<string, unkn
 }
 
 /**
- * Builds the POST of one delivery (design.md PushConfig): the raw `data` as the body with
+ * Builds the POST of one delivery (README "Push subscriptions (webhooks)"): the raw `data` as the body with
  * Switchyard-* headers and one Switchyard-Attr-<key> per attribute, or with `wrap` the JSON
  * {@link envelope}. Custom headers go first; the broker's own headers cannot be overridden
  * (settings refuse them). With `hmacSecret`, {@link SIGNATURE_HEADER} signs the exact body bytes.

@@ -1,7 +1,7 @@
 import type { Role } from "../auth/index.js";
 
 /**
- * Which permission each RPC needs (design.md "The process"; README "Auth and TLS"). Read from
+ * Which permission each RPC needs (README "Auth and TLS"). Read from
  * the request message, so it is the same for every door: a bridge's in-process call and a remote
  * client's call get the same answer.
  */

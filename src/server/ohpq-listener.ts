@@ -6,7 +6,7 @@ import { httpLimits } from "./http-limits.js";
 import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 import { createTcpListener } from "./tcp-listener.js";
 
-/** The "Oh, Please Queue" text bridge on `--ohpq-port` (protocols.md §4.3), over TLS when the server has a certificate. */
+/** The "Oh, Please Queue" text bridge on `--ohpq-port` (README "Oh, Please Queue" bridge), over TLS when the server has a certificate. */
 export const ohpqListener: BridgeListenerDefinition = {
   key: "ohpq",
   flag: "--ohpq-port",

@@ -1,5 +1,5 @@
 /**
- * Retry backoff of a subscription (design.md RetryPolicy): exponential from `minBackoffMs` to
+ * Retry backoff of a subscription (RetryPolicy in proto/switchyard/v1/types.proto): exponential from `minBackoffMs` to
  * `maxBackoffMs`, with jitter. The one backoff function of the broker: the store engine uses it
  * for expired leases and for nacks without a delay, push delivery for failed requests.
  */

@@ -110,7 +110,7 @@ async function readLine(socket: Duplex, buffered: { data: Buffer }): Promise<str
   }
 }
 
-/** What an ohpq answer line means in the matrix (protocols.md §4.3). */
+/** What an ohpq answer line means in the matrix (README "Oh, Please Queue" bridge). */
 function ohpqOutcome(line: string): Outcome {
   if (line === "ERROR not authenticated" || line === "ERROR authentication failed") return "unauthenticated";
   if (line === "ERROR permission denied") return "denied";

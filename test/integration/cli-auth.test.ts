@@ -122,7 +122,7 @@ describe("cli auth", () => {
   it("cli auth - an unchanged Oh-Please-Queue config file starts the broker; flags override it", async (t) => {
     const dir = await tempDir(t);
     const file = join(dir, "config.json");
-    // The example of protocols.md §4.2, unchanged.
+    // The original ohpq config example, unchanged.
     await writeFile(
       file,
       JSON.stringify(

@@ -1,5 +1,5 @@
 /**
- * The OPQ bridge at the edges of OPQ's form handling (protocols.md §1.2, README "OPQ bridge"): a
+ * The OPQ bridge at the edges of OPQ's form handling (README "OPQ bridge"): a
  * repeated `url`, the raw query string, bad multipart bodies, a subscription deleted behind the
  * bridge's back. Real server on port 0, real HTTP producer and target.
  */

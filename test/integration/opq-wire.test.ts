@@ -1,5 +1,5 @@
 /**
- * The OPQ bridge's wire (protocols.md §1, README "OPQ bridge"): the answers a producer sees and
+ * The OPQ bridge's wire (README "OPQ bridge"): the answers a producer sees and
  * the exact request a target receives. Real server on port 0, real HTTP producer and target.
  */
 import assert from "node:assert/strict";

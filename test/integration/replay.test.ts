@@ -2,7 +2,7 @@
  * Replay and retention end to end over Connect (HTTP/1.1), gRPC (h2c) and gRPC-web against the
  * real server with LMDB: Seek by seq, time and snapshot; snapshots; Read from a seq or time, with
  * follow and cancel; retain_acked; max_messages with reject and drop_oldest; bad input.
- * Every Read stream is cancelled through an AbortController (toolchain.md).
+ * Every Read stream is cancelled through an AbortController (breaking out of a for-await does not end a Connect stream).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

@@ -1,5 +1,5 @@
 /**
- * RestMQ's JSON protocol (`POST /queue`, protocols.md §3.4) against the real server: the commands,
+ * RestMQ's JSON protocol (`POST /queue`, docs/restmq.md) against the real server: the commands,
  * their exact answers and error objects, and what is 400 or 503.
  */
 import assert from "node:assert/strict";

@@ -1,6 +1,6 @@
 /**
  * The RestMQ bridge's REST surface against the real server (port 0, LMDB), byte for byte as
- * protocols.md §3.4 describes RestMQ master: /q, the legacy index handler, JSONP, error pages,
+ * docs/restmq.md describes RestMQ master: /q, the legacy index handler, JSONP, error pages,
  * argument parsing (cyclone's rules) and the TTL mapping.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
  * Subscribe streams end to end over Connect (HTTP/1.1), gRPC (h2c) and gRPC-web: wake-up by
  * publish, flow-control windows, release on cancel, competing streams and shutdown.
- * Every stream is cancelled through an AbortController in `finally` (toolchain.md: breaking
+ * Every stream is cancelled through an AbortController in `finally` (breaking
  * out of for-await does not cancel a connect stream).
  */
 import assert from "node:assert/strict";

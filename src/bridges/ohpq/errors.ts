@@ -4,8 +4,8 @@ import type { Logger } from "../../util/index.js";
 import { reasonOf } from "../bridge.js";
 
 /**
- * The reply lines of protocols.md §4.3 (exact texts, each ending in `\n`), plus the lines this
- * bridge adds for what §4.3 leaves open (marked "ours").
+ * The reply lines of the README's "Oh, Please Queue" bridge section (exact texts, each ending in `\n`), plus the lines this
+ * bridge adds for what the original protocol leaves open (marked "ours").
  */
 export const REPLY = {
   authenticated: "OK authenticated\n",

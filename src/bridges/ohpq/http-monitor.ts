@@ -70,7 +70,7 @@ export function renderStatus(brokerId: string, uptimeSeconds: number, queues: nu
 }
 
 /**
- * The HTTP monitoring interface of the ohpq bridge (protocols.md §4.3): `GET /health` → 200
+ * The HTTP monitoring interface of the ohpq bridge (README "Oh, Please Queue" bridge): `GET /health` → 200
  * `OK`; `GET /status` and `GET /queues` → JSON read from the broker's stats (one GetStats per
  * request). Paths match exactly; any method is served (as Go's ServeMux does); other paths get
  * Go's `404 page not found`. Transport-free: a handler for Node's http and http2 servers.

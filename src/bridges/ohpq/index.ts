@@ -24,7 +24,7 @@ export interface OhpqBridgeDeps<P> {
 }
 
 /**
- * The "Oh, Please Queue" bridge (protocols.md §4): its line-based text protocol on the broker's
+ * The "Oh, Please Queue" bridge (the README section of that name): its line-based text protocol on the broker's
  * Protobuf services. A transport-free TCP bridge: the server (or a test, over `duplexPair()`)
  * hands it connections. A queue is a topic plus its same-name subscription; pending messages
  * are broker leases.

@@ -6,7 +6,7 @@ export type LineEvent =
   | { type: "too-long" };
 
 /**
- * Splits a byte stream into lines (protocols.md §4.3, "Framing"): a line ends at `\n`, and a
+ * Splits a byte stream into lines (README "Oh, Please Queue" bridge): a line ends at `\n`, and a
  * `\r` right before it is dropped. A line longer than `maxLineBytes` (terminator not counted)
  * is reported as soon as that is certain, without buffering the rest of it; the decoder then
  * stays failed. Incremental: any split of the input into chunks yields the same events.

@@ -28,7 +28,7 @@ interface Slot {
 const LOST = new Set(["LEASE_EXPIRED", "DELIVERY_UNKNOWN", "INVALID_ACK_ID"]);
 
 /**
- * The pending slots of one connection (protocols.md §4.3, "Pending"): at most one message per
+ * The pending slots of one connection (README "Oh, Please Queue" bridge, "Pending messages are broker leases"): at most one message per
  * queue. A slot holds its broker lease: with the ack timeout off, it renews the lease every
  * third of `pendingLeaseMs`; with it on, the lease ends at the timeout and the slot empties (the
  * broker delivers the message again). `onFree` runs whenever a slot empties.

@@ -1,5 +1,5 @@
 /**
- * A second AUTH as another user (protocols.md §4.3, "a second AUTH re-authenticates"): nothing
+ * A second AUTH as another user (README "Oh, Please Queue" bridge: a second AUTH re-authenticates): nothing
  * leased under the old login stays pending, SUBs go on as the new user, and a SUB the new user
  * may not read ends, so permissions never outlive a login.
  */

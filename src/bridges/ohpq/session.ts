@@ -13,7 +13,7 @@ import { splitToken, tokens } from "./text-format.js";
 const NOTHING = Buffer.alloc(0);
 
 /**
- * One client connection of the text protocol (protocols.md §4.3). Lines are executed one at a
+ * One client connection of the text protocol (README "Oh, Please Queue" bridge). Lines are executed one at a
  * time, in order, and answered in order. Pushed `MESSAGE` lines of SUB streams are written only
  * between replies, so a reply line is never split and `OK` of an ACK comes before the next push.
  * Bounded: reading stops while `maxPendingLines`/`maxPendingBytes` wait; nothing more is executed

@@ -22,7 +22,7 @@ const RETRY_MAX_MS = 30_000;
 
 /**
  * One `SUB <queue>` of a connection: a Subscribe stream of the queue with room for one message
- * (protocols.md §4.3: the next message is pushed only after the ACK of the last). The stream
+ * (README "Oh, Please Queue" bridge: the next message is pushed only after the ACK of the last). The stream
  * opens only while the connection's slot for the queue is free (a GET may hold it). When the
  * stream ends (disconnect, `stop`, an error), the broker makes what it held available again at
  * once; after an error (the queue was deleted, …) it reopens with a backoff until stopped.

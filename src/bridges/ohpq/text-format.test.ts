@@ -1,4 +1,4 @@
-/** Tokens, PUB's message and the payload of MESSAGE lines (protocols.md §4.3). */
+/** Tokens, PUB's message and the payload of MESSAGE lines (README "Oh, Please Queue" bridge). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";

@@ -1,5 +1,5 @@
 /**
- * The text of the "Oh, Please Queue" protocol (protocols.md §4.3): tokens, PUB's message (quoted
+ * The text of the "Oh, Please Queue" protocol (README "Oh, Please Queue" bridge): tokens, PUB's message (quoted
  * or rest of line) and the payload of outgoing `MESSAGE` lines. Byte-exact and transport-free.
  */
 

@@ -4,7 +4,7 @@ import { metadataOf, reasonOf } from "../bridge.js";
 import { error, type Reply } from "./resp-encoder.js";
 
 /**
- * How broker errors render in okQ's dialect (architecture.md §2.4 "RESP"). okQ itself only ever
+ * How broker errors render in okQ's dialect (docs/architecture.md: errors are rendered at the edge, in each dialect). okQ itself only ever
  * said `ERR unexpected server-side error` for a failure behind it; input the broker refuses (a
  * name or id it cannot store, an event over the size limit) gets `-ERR <reason's message>`.
  */

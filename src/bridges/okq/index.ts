@@ -25,7 +25,7 @@ export interface OkqBridgeDeps {
 }
 
 /**
- * The okQ bridge (protocols.md §2): okQ's RESP dialect on the broker's Protobuf services. A
+ * The okQ bridge (README "okQ bridge (RESP)"): okQ's RESP dialect on the broker's Protobuf services. A
  * transport-free TCP bridge: the server (or a test, over `duplexPair()`) hands it connections.
  */
 export function createOkqBridge(deps: OkqBridgeDeps, options: OkqOptions = {}): TcpBridge {

@@ -4,7 +4,7 @@ import { type BrokerClients, reasonOf } from "../bridge.js";
 /**
  * okQ queues are implicit: the first push creates one. Here a queue is a topic created with
  * `queue: true` (a same-name subscription) and the "while unacked" dedup scope, so an acked event
- * id may be pushed again (protocols.md, decisions). Known names are cached, so a push costs one
+ * id may be pushed again (README "okQ bridge (RESP)"). Known names are cached, so a push costs one
  * Publish; a cached queue deleted behind our back is recreated on TOPIC_NOT_FOUND.
  */
 export interface QueueDirectory {

@@ -76,7 +76,7 @@ export interface OpqBridge {
 }
 
 /**
- * The OPQ bridge (protocols.md §1; README "OPQ bridge"): OPQ's form-post push queue on the
+ * The OPQ bridge (README "OPQ bridge"): OPQ's form-post push queue on the
  * broker's Protobuf services. A push stores one message on the topic (the form fields and the
  * producer's headers as attributes); the topic's ordered form-push subscription delivers it; a
  * replay is a Seek. The bridge only translates.

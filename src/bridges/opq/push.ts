@@ -45,7 +45,7 @@ export function goAtoi(s: string): bigint | undefined {
 }
 
 /**
- * The producer's single-valued headers (protocols.md §1.2: each header sent exactly once), under
+ * The producer's single-valued headers (README "OPQ bridge": each header sent exactly once), under
  * Go's canonical names; framing and hop-by-hop headers, which are never forwarded, are left out.
  */
 export function singleValuedHeaders(req: IncomingMessage, drop: ReadonlySet<string>): [string, string][] {
@@ -64,7 +64,7 @@ export function singleValuedHeaders(req: IncomingMessage, drop: ReadonlySet<stri
 }
 
 /**
- * Checks a push request's form in OPQ's order (protocols.md §1.2) and builds the message it
+ * Checks a push request's form in OPQ's order (README "OPQ bridge") and builds the message it
  * stores: {@link TARGET_ATTRIBUTE} (the first `url`), `form.<name>` for every single-valued field
  * and `header.<Name>` for the producer's single-valued headers, at most `maxAttributes` in all. Refusals are the 400 body detail: OPQ's dump of the received form for a
  * missing `topic` or `url`, a bad `recorder`, or a `url` that is not an absolute http(s) URL

@@ -4,7 +4,7 @@ import type { Form } from "./form.js";
 import { goAtoi } from "./push.js";
 import { isOpqSubscription } from "./topics.js";
 
-/** What a replay request asks for, or how it is refused (protocols.md §1.4). */
+/** What a replay request asks for, or how it is refused (README "OPQ bridge"). */
 export type ReplayRequest =
   | { topic: string; cmd: bigint }
   /** 400 `BadRequest` (plain body): `topic` or `cmd` missing, or `cmd` not an integer. */

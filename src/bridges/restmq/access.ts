@@ -3,7 +3,7 @@ import { BASIC_CHALLENGE, toHttpError } from "./errors.js";
 import { HttpError, type Request } from "./http-io.js";
 
 /**
- * RestMQ's `hosts_allow` / `hosts_deny` (protocols.md §3.5): lists of address prefixes, compared
+ * RestMQ's `hosts_allow` / `hosts_deny` (docs/restmq.md): lists of address prefixes, compared
  * as text with the client's address (`10.0.` matches `10.0.3.7`); `all` matches every address.
  */
 export interface HostRules {

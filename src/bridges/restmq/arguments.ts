@@ -2,7 +2,7 @@
  * Request arguments as RestMQ's web framework (cyclone, a Tornado port on Python 2) read them:
  * the query string and a form body (`application/x-www-form-urlencoded` or
  * `multipart/form-data`) merged, body values after query values, the last value of a name wins
- * (protocols.md §3.2, kept in docs/restmq.md). Parsing follows Python 2's `urlparse.parse_qs`:
+ * (docs/restmq.md). Parsing follows Python 2's `urlparse.parse_qs`:
  * pairs are split on `&` and on `;`, `+` is a space, bad `%` escapes stay as they are, a name
  * without `=` has an empty value. Each value then has the control characters
  * \x00-\x08 and \x0e-\x1f replaced by spaces and surrounding whitespace stripped.

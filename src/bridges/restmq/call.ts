@@ -53,7 +53,7 @@ const NAME_CONTROL = /[\u0000-\u001f\u007f\ufffd]/;
 
 /**
  * True when the broker can store `name` as a queue (topic) name: 1 to 255 bytes of UTF-8 with no
- * control character (the broker's own rule, design.md "Concepts").
+ * control character (the broker's own rule, README "The API at a glance").
  */
 export function isStorableQueueName(name: string): boolean {
   const bytes = Buffer.byteLength(name);

@@ -6,7 +6,7 @@ import { HttpError } from "./http-io.js";
 /**
  * What `WWW-Authenticate` says with a 401 for missing or refused credentials. RestMQ's own header
  * was malformed (`RestMQ Restricted Access realm="Restricted Access"`, arguments swapped); clients
- * only look for the 401 (protocols.md §3.5, docs/restmq.md).
+ * only look for the 401 (docs/restmq.md).
  */
 export const BASIC_CHALLENGE = 'Basic realm="RestMQ Restricted Access"';
 
@@ -20,12 +20,12 @@ export function isAbsent(e: unknown): boolean {
 }
 
 /**
- * How a broker error renders on the RestMQ port (architecture.md §2.4: rendered at the edge).
+ * How a broker error renders on the RestMQ port (docs/architecture.md: rendered at the edge).
  * RestMQ answered 503 for every failure behind it (Redis down); the bridge does the same for
  * failures that are not the client's, and tells the client's own faults apart:
  * a name or value the broker cannot store → 400, a get of a queue the broker pushes → 409, a
  * message over the size limit → 413, missing
- * or refused credentials → 401 with a Basic challenge (protocols.md §3.5).
+ * or refused credentials → 401 with a Basic challenge (docs/restmq.md).
  */
 export function toHttpError(e: unknown, logger: Logger, what: string): HttpError {
   if (e instanceof HttpError) return e;

@@ -43,7 +43,7 @@ export interface RestmqBridge {
 }
 
 /**
- * The RestMQ bridge (protocols.md §3): RestMQ's HTTP dialect, its JSON protocol and its comet and
+ * The RestMQ bridge (docs/restmq.md): RestMQ's HTTP dialect, its JSON protocol and its comet and
  * websocket live consumers on the broker's Protobuf services. It holds no queue state: elements
  * are messages of the queue's topic; policies and start/stop live in the settings topic; only
  * live connections are its own. docs/restmq.md describes the mapping.

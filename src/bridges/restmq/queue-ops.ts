@@ -3,7 +3,7 @@ import { type BrokerClients, reasonOf } from "../bridge.js";
 import type { QueueDirectory } from "./queue-directory.js";
 
 /**
- * RestMQ's queue operations on the broker's services (protocols.md §3.3, issue 12 part 4). A
+ * RestMQ's queue operations on the broker's services (docs/restmq.md, issue 12 part 4). A
  * RestMQ element is a message of the queue's topic: its key `<queue>:<n>` is the message's seq
  * (seqs count from 1 per topic and are never reused, like RestMQ's `<queue>:UUID` counter), its
  * value the message data as UTF-8. GET and `take` lease and ack; `get` leases and gives the lease

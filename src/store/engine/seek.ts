@@ -45,7 +45,7 @@ function settledIn(s: AckState, seq: number, lane: number): boolean {
 }
 
 /** The ack state a Seek target means. */
-function goalOf(tx: Tx, c: Cursor, t: TopicState, target: SeekTarget): AckState {
+function goalOf(tx: Tx, t: TopicState, target: SeekTarget): AckState {
   const { lastSeq } = t.head;
   const uniform = (seq: number): AckState => ({
     floors: Array.from({ length: LANES }, () => seq),
@@ -89,7 +89,7 @@ interface Change {
 export function seekSubscription(tx: Tx, subscription: string, target: SeekTarget, maxEntries: number): void {
   const c = tx.state.requireCursor(subscription);
   const t = tx.state.topicOf(c);
-  const goal = goalOf(tx, c, t, target);
+  const goal = goalOf(tx, t, target);
   c.normalize();
   const old: AckState = { floors: c.lanes.map((l) => l.floor), ranges: c.lanes.map((l) => l.ranges) };
   // Outside [lo, hi) the old and the new state agree: settled below both floors, held past every range.

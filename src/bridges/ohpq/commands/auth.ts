@@ -3,7 +3,7 @@ import { utf8 } from "../text-format.js";
 import type { CommandSpec } from "./command.js";
 
 /**
- * `AUTH <user> <password>` (protocols.md §4.3): `OK authenticated`, or `ERROR authentication
+ * `AUTH <user> <password>` (README "Oh, Please Queue" bridge): `OK authenticated`, or `ERROR authentication
  * failed`. A second AUTH re-authenticates: as another user, what the connection held under the
  * old login is given back and its SUBs go on as the new user (see `switchUser`); a failed one
  * leaves the connection as it was (as Redis does). With auth off every AUTH succeeds.

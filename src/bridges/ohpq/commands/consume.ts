@@ -10,7 +10,7 @@ function queueArg(tokens: readonly Buffer[]): string | { reply: string } {
 }
 
 /**
- * `GET <queue>` (protocols.md §4.3): the connection's pending message of the queue again, if it
+ * `GET <queue>` (README "Oh, Please Queue" bridge): the connection's pending message of the queue again, if it
  * has one; else the head of the queue, leased and made pending; else `EMPTY` (never blocks; an
  * unknown queue is empty). With a SUB on the queue, its stream is what fills the slot, so GET
  * shows the pending message or answers `EMPTY`. A connection holds at most `maxPendingMessages`
@@ -48,7 +48,7 @@ export const GET: CommandSpec = {
 };
 
 /**
- * `ACK <queue>` (protocols.md §4.3): acks the connection's pending message of the queue, `OK`;
+ * `ACK <queue>` (README "Oh, Please Queue" bridge): acks the connection's pending message of the queue, `OK`;
  * `ERROR no pending message` when there is none (or its ack timeout passed and it went back).
  */
 export const ACK: CommandSpec = {
@@ -79,7 +79,7 @@ export const ACK: CommandSpec = {
 };
 
 /**
- * `SUB <queue>` (protocols.md §4.3): `OK subscribed`, then the server pushes the queue's messages
+ * `SUB <queue>` (README "Oh, Please Queue" bridge): `OK subscribed`, then the server pushes the queue's messages
  * as `MESSAGE` lines, one at a time: each is pending until its ACK. Creates the queue when it
  * does not exist. A second SUB of the same queue answers `OK subscribed` and changes nothing.
  */

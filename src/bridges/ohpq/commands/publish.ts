@@ -25,7 +25,7 @@ export function parsePub(rest: Buffer): Pub | string {
 }
 
 /**
- * `PUB <queue> <message>` (protocols.md §4.3): the message is a quoted string or the rest of the
+ * `PUB <queue> <message>` (README "Oh, Please Queue" bridge): the message is a quoted string or the rest of the
  * line. `OK` once the broker has stored it durably (a Publish is answered after its commit and
  * sync). The first PUB to a queue creates it (a topic plus its same-name subscription).
  */

@@ -4,7 +4,7 @@ import { errorPage, HTML, PLAIN, type Response, SERVER } from "../http-io.js";
 import { type ConsumerBounds, type EndReason, LiveConsumer, type LiveElement } from "./consumer.js";
 
 /**
- * A comet consumer (`GET /c/<queue>`, protocols.md §3.4): a long GET that gets no bytes, not even
+ * A comet consumer (`GET /c/<queue>`, docs/restmq.md): a long GET that gets no bytes, not even
  * headers, until its first element; then `200 text/plain`, chunked on HTTP/1.1 (a plain stream
  * until close on HTTP/1.0), one `{"key": …, "value": …}\r\n` per element, or `cb({…});\r\n` with a
  * JSONP callback. DELETE of the queue ends it with a last `null\r\n`.

@@ -35,7 +35,7 @@ const RETRY_MAX_MS = 10_000;
 const backoffMs = (failures: number) => Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 16));
 
 /**
- * Feeds the live consumers of one queue (protocols.md §3.4, issue 12 part 2). It exists while
+ * Feeds the live consumers of one queue (docs/restmq.md, issue 12 part 2). It exists while
  * the queue has consumers. It waits for an element with a long-poll Peek, which the broker
  * answers as soon as one is available (so dispatch follows publishes at once, with no timer) and
  * which leases nothing, so the wait can be cut short at any moment: when the last consumer

@@ -3,7 +3,7 @@ import type { BrokerClients } from "../../bridge.js";
 import { type ConsumerBounds, type EndReason, LiveConsumer, type LiveElement } from "./consumer.js";
 
 /**
- * A websocket consumer (`/ws/<queue>`, protocols.md §3.4): one text frame per element with
+ * A websocket consumer (`/ws/<queue>`, docs/restmq.md): one text frame per element with
  * `{"key": …, "value": …}` (no CRLF), and every frame the client sends is sent back as it came.
  * Echoes count against the same output bound as elements, so a client that sends without
  * reading is dropped like any slow consumer. DELETE of the queue sends a last `null` frame and
