@@ -4,6 +4,7 @@ import {
   Code,
   ConnectError,
   type ContextValues,
+  createContextKey,
   createContextValues,
   type HandlerContext,
   type Interceptor,
@@ -12,6 +13,15 @@ import {
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
+
+/**
+ * The wire protocol of a lean call ("grpc" or "connect"), in its context values, so that an
+ * interceptor that only wants the protocol (the RPC metrics) need not build the request `Headers`.
+ * Undefined on every other path.
+ */
+export const leanProtocolKey = createContextKey<"grpc" | "connect" | undefined>(undefined, {
+  description: "switchyard lean-path protocol",
+});
 
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -103,7 +113,10 @@ export class LeanCall {
   }
 
   get values(): ContextValues {
-    this.contextValues ??= this.init.contextValues?.() ?? createContextValues();
+    this.contextValues ??= (this.init.contextValues?.() ?? createContextValues()).set(
+      leanProtocolKey,
+      this.init.protocolName,
+    );
     return this.contextValues;
   }
 

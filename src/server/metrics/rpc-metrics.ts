@@ -1,14 +1,19 @@
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { leanProtocolKey } from "../../rpc/lean/index.js";
 import { inProcessKey } from "../in-process-marker.js";
 
 /**
  * The protocol of a request: `in-process` for the bridges' calls (marked by their transport, not
  * by anything a request carries), else from the content type: `grpc`, `grpc-web` or `connect`.
  */
-export function protocolOf(header: Headers, contextValues: ContextValues): string {
+export function protocolOf(req: { readonly header: Headers; readonly contextValues: ContextValues }): string {
+  const { contextValues } = req;
   if (contextValues.get(inProcessKey)) return "in-process";
-  const type = header.get("content-type") ?? "";
+  // The lean path says so itself: its request headers are built only when something reads them.
+  const lean = contextValues.get(leanProtocolKey);
+  if (lean !== undefined) return lean;
+  const type = req.header.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
   return "connect";
@@ -59,7 +64,7 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     return s;
   };
   return (next) => async (req) => {
-    const s = seriesOf(protocolOf(req.header, req.contextValues), req.service.typeName, req.method.name);
+    const s = seriesOf(protocolOf(req), req.service.typeName, req.method.name);
     const started = performance.now();
     const done = (code: string) => {
       let counter = s.codes.get(code);
