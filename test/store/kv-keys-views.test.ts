@@ -2,7 +2,8 @@
  * The two reads of the KV seam that do not copy values: `keys` (a range without values) and
  * `view` (a transient view of one value). Both engines, the same answers: keys in order, forward
  * and reversed, with limits and exclusive ends; a view holds exactly the value's bytes (also a
- * value larger than lmdb-js's reusable buffer), inside a write transaction and outside.
+ * value larger than lmdb-js's reusable buffer, and one past 16 MiB that it maps), inside a write
+ * transaction and outside.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,11 +16,14 @@ import { MemoryKv } from "../../src/store/kv/memory-kv.js";
 
 const key = (n: number) => Buffer.of(7, n);
 const big = Buffer.alloc(3 * 1024 * 1024, 9);
+/** Past lmdb-js's 16 MiB threshold: read as a view of the memory map, not a reused buffer. */
+const huge = Buffer.alloc(17 * 1024 * 1024, 5);
 
 async function check(kv: KvEngine): Promise<void> {
   await kv.write((w) => {
     for (let n = 1; n <= 9; n++) w.put(key(n), Buffer.from(`value ${n}`));
     w.put(Buffer.of(8, 0), big);
+    w.put(Buffer.of(8, 1), huge);
   });
   const all = { start: key(0), end: key(255) };
   kv.read((r) => {
@@ -50,6 +54,11 @@ async function check(kv: KvEngine): Promise<void> {
     const v = r.view(Buffer.of(8, 0));
     assert.equal(v?.length, big.length);
     assert.ok(Buffer.from(v as Buffer).equals(big), "a copy of a view is the value");
+    const h = r.view(Buffer.of(8, 1)) as Buffer;
+    assert.ok(Buffer.isBuffer(h), "a view is a Buffer, also of a value past 16 MiB");
+    assert.equal(h.length, huge.length);
+    assert.equal(h.readUInt32BE(h.length - 4), 0x05050505);
+    assert.ok(Buffer.from(h).equals(huge));
     // A small value after a large one: the view is exactly the small value.
     const small = r.view(key(2)) as Buffer;
     assert.equal(small.length, 7);
@@ -74,7 +83,7 @@ describe("kv keys and views", () => {
 
   it("lmdb engine", async () => {
     const path = await mkdtemp(join(tmpdir(), "storefix-kv-"));
-    const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024 });
+    const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 128 * 1024 * 1024 });
     try {
       await check(kv);
     } finally {

@@ -173,11 +173,11 @@ export class LmdbKv implements KvEngine {
     range: (r: KvRange) => this.range(r),
     keys: (r: KvRange) => this.keyRange(r),
     view: (key) => {
-      // A buffer lmdb-js reuses for the next read (values of 16 MiB or more: a view of the map),
-      // whose `length` property says the value's size while its memory is larger: a subarray
-      // (no copy) of exactly the value, so Buffer.from, set and the like see only it.
-      const fast = this.db.getBinaryFast(key);
-      return fast === undefined ? undefined : fast.subarray(0, fast.length);
+      // A buffer lmdb-js reuses for the next read, whose `length` property says the value's size
+      // while its memory is larger; values of 16 MiB or more come as a plain Uint8Array on the
+      // map. Either way: a Buffer over exactly the value's bytes, no copy.
+      const fast = this.db.getBinaryFast(key) as Uint8Array | undefined;
+      return fast === undefined ? undefined : Buffer.from(fast.buffer, fast.byteOffset, fast.length);
     },
     put: (key, value) => {
       this.db.putSync(key, value);
