@@ -5,20 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker } from "./index.js";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 
 const MIB = 1024 * 1024;
 const never = new AbortController().signal;
 
 async function setup(t: TestContext, messages = 10, size = 900 * 1024) {
-  const store = createMemoryStore();
-  const broker = createBroker({ store, clock: createFakeClock() });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { broker } = startTestBroker(t);
   await broker.createTopic({ name: "q", queue: true });
   for (let i = 0; i < messages; i++) await broker.publish("q", [{ id: `m${i}`, data: Buffer.alloc(size, i) }]);
   return broker;
