@@ -27,6 +27,8 @@ export class FaultyKv implements KvEngine {
         fn({
           get: (key) => w.get(key),
           range: (r) => w.range(r),
+          keys: (r) => w.keys(r),
+          view: (k) => w.view(k),
           put: (key, value) => {
             this.count();
             w.put(key, value);

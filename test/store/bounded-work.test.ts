@@ -32,6 +32,12 @@ class CountingKv implements KvEngine {
           n += out.length;
           return out;
         },
+        keys: (r) => {
+          const out = w.keys(r);
+          n += out.length;
+          return out;
+        },
+        view: (k) => w.view(k),
         put: (k, v) => {
           n++;
           w.put(k, v);

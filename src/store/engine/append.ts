@@ -71,7 +71,7 @@ export function duplicateSeq(tx: Tx, t: TopicState, id: string): number | undefi
   if (!entry) return undefined;
   if (t.record.dedupScope === "unacked") {
     if (entry.seq < t.head.logStart) return undefined;
-    const raw = tx.w.get(seqKey(Table.Message, t.id, entry.seq));
+    const raw = tx.w.view(seqKey(Table.Message, t.id, entry.seq)); // header and attributes only
     if (!raw) return undefined;
     return heldByAny(t, entry.seq, messageMeta(raw), () => messageAttributes(raw)) ? entry.seq : undefined;
   }

@@ -118,6 +118,7 @@ export function resetCursor(c: Cursor, floor: number): void {
   for (const e of [...c.tracked.values()]) c.untrack(e);
   for (const [seq, k] of c.known) if (k.persisted) c.dirtyStates.set(seq, null);
   c.known.clear();
+  c.knownDue.clear();
   c.lines.clear();
   c.batches.clear();
   c.delays.clear();

@@ -43,9 +43,10 @@ export function writeHead(w: KvWriter, t: TopicState): void {
 
 /**
  * Persists a cursor: the record (floors recomputed first), the acked ranges that changed, and
- * the per-message states recorded since the last write.
+ * the per-message states recorded since the last write. Returns true when it wrote states.
  */
-export function writeCursor(w: KvWriter, c: Cursor): void {
+export function writeCursor(w: KvWriter, c: Cursor): boolean {
+  const states = c.dirtyStates.size > 0;
   c.normalize();
   const b = Buffer.allocUnsafe(CURSOR_BYTES);
   b[0] = CURSOR_VERSION;
@@ -60,16 +61,14 @@ export function writeCursor(w: KvWriter, c: Cursor): void {
     // The scan mark tells a restart what was probably delivered (unordered subscriptions only:
     // an ordered one looks at messages it cannot deliver yet).
     b.writeDoubleBE(c.ordered ? 0 : l.next, CURSOR_FIXED + p * 16 + 8);
-    if (!l.rangesDirty) continue;
-    const now = new Map(l.ranges.entries());
-    for (const [start, end] of now) {
-      if (l.persisted.get(start) !== end) w.put(rangeKey(Table.AckRange, c.id, p, start), encodeU64(end));
+    // Only the ranges that changed since the last write: O(changes), not O(ranges).
+    for (const start of l.ranges.takeChanged()) {
+      const end = l.ranges.endAt(start);
+      if (end !== undefined) {
+        w.put(rangeKey(Table.AckRange, c.id, p, start), encodeU64(end));
+        l.stored.add(start);
+      } else if (l.stored.delete(start)) w.del(rangeKey(Table.AckRange, c.id, p, start));
     }
-    for (const start of l.persisted.keys()) {
-      if (!now.has(start)) w.del(rangeKey(Table.AckRange, c.id, p, start));
-    }
-    l.persisted = now;
-    l.rangesDirty = false;
   }
   w.put(idKey(Table.Cursor, c.id), b);
   for (const [seq, s] of c.dirtyStates) {
@@ -79,6 +78,7 @@ export function writeCursor(w: KvWriter, c: Cursor): void {
   }
   c.dirtyStates.clear();
   c.dirty = false;
+  return states;
 }
 
 /** Loads a cursor from its records; a missing record means a fresh cursor at `startSeq`. */
@@ -104,12 +104,13 @@ export function readCursor(r: KvReader, c: Cursor): void {
     if (!l) continue;
     const end = decodeU64(value);
     l.ranges.addRange(start, end);
-    l.persisted.set(start, end);
+    l.stored.add(start);
   }
+  for (const l of c.lanes) l.ranges.takeChanged(); // as stored: nothing to write
   const states = idKey(Table.MsgState, c.id);
   for (const { key, value } of r.range({ start: states, end: prefixEnd(states) })) {
     const s = decodeMsgState(value);
-    c.known.set(keySeq(key), { ...s, persisted: true });
+    c.setKnown(keySeq(key), { ...s, persisted: true });
   }
 }
 

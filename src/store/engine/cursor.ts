@@ -74,6 +74,9 @@ export interface Line {
   waiting: number[];
 }
 
+/** Stale entries a heap may hold in all before it is compacted (see Cursor.addBatch, setKnown). */
+const MIN_BATCHES_BEFORE_COMPACTING = 64;
+
 /** A record's filter, undefined when it passes everything. */
 function filterOf(r: SubscriptionRecord): Record<string, string> | undefined {
   return r.filter && Object.keys(r.filter).length > 0 ? r.filter : undefined;
@@ -84,6 +87,8 @@ export class Cursor {
   readonly lanes: Lane[];
   readonly tracked = new Map<number, Entry>();
   readonly known = new Map<number, Known>();
+  /** Due times of `known` entries (lazy: checked against `known` on use), for the next due time. */
+  readonly knownDue = new MinHeap<number>();
   /** Messages the subscription holds (unacked); persisted. */
   unacked = 0;
   /** Messages that used up their delivery attempts; persisted. */
@@ -104,6 +109,11 @@ export class Cursor {
   processedMs = Number.NEGATIVE_INFINITY;
   /** Changed since last persisted (the cursor record, ranges). */
   dirty = false;
+  /**
+   * Writes in flight that carry per-message states of this cursor (written by their callback,
+   * not yet committed): a retry waits for them as for dirty states (kv-store.ts).
+   */
+  stateWrites = 0;
   /** Per-message states to write (value) or delete (null) in the next flush. */
   readonly dirtyStates = new Map<number, Known | null>();
   /** A scan stopped at its bound before the end of the log: a lease may find more at once. */
@@ -188,6 +198,19 @@ export class Cursor {
     }
   }
 
+  /**
+   * Adds a lease batch to the expiry heap. A batch whose leases all ended (acked, extended into
+   * another batch) stays in the heap until its deadline; when such dead batches outnumber the
+   * live ones (at most one per leased message), the heap drops them in one pass, so repeated
+   * extends (ModifyAckDeadline) keep it bounded by the leases in flight.
+   */
+  addBatch(batch: LeaseBatch): void {
+    this.batches.push(batch.deadlineMs, batch);
+    if (this.batches.size > 2 * this.inFlight + MIN_BATCHES_BEFORE_COMPACTING) {
+      this.batches.retain((b) => b.alive > 0);
+    }
+  }
+
   /** Recomputes every lane's floor (before persisting or snapshotting). */
   normalize(): void {
     for (const l of this.lanes) l.normalize(() => this.minTracked(l.priority));
@@ -248,6 +271,27 @@ export class Cursor {
     if (keepState) return;
     if (e.persisted) this.dirtyStates.set(e.seq, null);
     e.persisted = false;
+  }
+
+  /** Records what the cursor knows of a seq it does not track (see {@link Known}). */
+  setKnown(seq: number, k: Known): void {
+    this.known.set(seq, k);
+    if (k.dueMs <= 0) return;
+    this.knownDue.push(k.dueMs, seq);
+    if (this.knownDue.size > 2 * this.known.size + MIN_BATCHES_BEFORE_COMPACTING) {
+      this.knownDue.retain((s, due) => this.known.get(s)?.dueMs === due);
+    }
+  }
+
+  /** The earliest due time among the `known` entries (infinite: none). */
+  earliestKnownDue(): number {
+    for (;;) {
+      const seq = this.knownDue.peek();
+      const due = this.knownDue.peekKey();
+      if (seq === undefined || due === undefined) return Number.POSITIVE_INFINITY;
+      if (this.known.get(seq)?.dueMs === due) return due;
+      this.knownDue.pop();
+    }
   }
 
   /** Forgets what the cursor knows of an untracked seq (it left), with its stored state. */

@@ -91,22 +91,27 @@ export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined,
   return { seq, lane: meta.priority, state, attempts: 0, dueMs: 0, batch: undefined, meta, key: "", persisted: false };
 }
 
-/** Reads lane entries (seq and message) from `from` up to the durable end. */
-export function readLane(r: KvReader, t: TopicState, lane: number, after: number, limit: number) {
+/**
+ * The seqs of a lane from `after` up to the durable end, at most `limit`: keys only (lane 0 the
+ * log's keys, lanes 1..9 their index), so stepping over messages costs no copy of them; the
+ * caller reads each message it looks at as a view (KvReader.view).
+ */
+export function readLane(r: KvReader, t: TopicState, lane: number, after: number, limit: number): number[] {
   const end = t.durableSeq + 1;
   // Below the log's start everything is purged (its deletion may still be running).
   const from = Math.max(after, t.head.logStart);
   if (from >= end) return [];
   if (lane === 0) {
     return r
-      .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit })
-      .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }));
+      .keys({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit })
+      .map(keySeq);
   }
-  const keys = r.range({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit });
-  return keys.map((e) => {
-    const seq = laneKeySeq(e.key);
-    return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
-  });
+  return r.keys({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit }).map(laneKeySeq);
+}
+
+/** A view of the stored message at `seq` (valid until the next read). */
+export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | undefined {
+  return r.view(seqKey(Table.Message, t.id, seq));
 }
 
 /** Handing out in delivery order, with the byte bound. */
@@ -127,15 +132,24 @@ class Picker {
     return this.stopped || this.out.length >= this.o.max;
   }
 
-  /** Takes the message unless the bytes bound stops here (then nothing more is taken). */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, raw: Buffer): boolean {
+  /** Messages it may still take (the count bound). */
+  get room(): number {
+    return this.o.max - this.out.length;
+  }
+
+  /**
+   * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
+   * be a transient view: what is taken is copied.
+   */
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
-    const size = raw.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
+    const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
       this.stopped = true;
       return false;
     }
     this.bytes += size;
+    const raw = Buffer.from(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
     this.out.push({ seq, lane, attempt, message, meta, entry });
@@ -165,7 +179,7 @@ function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker
       markGone(c, e, now);
       continue;
     }
-    const raw = r.get(seqKey(Table.Message, t.id, seq));
+    const raw = viewMessage(r, t, seq);
     if (!raw) {
       // Deleted under it (purged): nothing to deliver.
       lane.ready.pop();
@@ -207,20 +221,30 @@ function scanLane(
 ) {
   const now = pk.o.nowMs;
   const p = lane.priority;
+  // The first read is as long as the hand-out can use (and one more, to see the end); keys only,
+  // so the chunks after it (stepping over what is not taken) cost little.
+  let chunk = Math.min(CHUNK, pk.room + 1);
   while (!pk.full) {
-    const batch = readLane(r, t, p, lane.next, CHUNK);
+    const batch = readLane(r, t, p, lane.next, chunk);
+    chunk = CHUNK;
     if (batch.length === 0) {
-      lane.next = Math.max(lane.next, t.durableSeq + 1);
+      // The end: nothing from the scan position to the durable end is this lane's.
+      if (t.durableSeq >= lane.next) stepOver(lane, t.durableSeq);
       return;
     }
-    for (const { seq, raw } of batch) {
+    for (const seq of batch) {
       if (pk.full) return;
-      if (!raw || (p === 0 && messagePriority(raw) !== 0) || c.tracked.has(seq) || lane.settled(seq)) {
-        lane.next = seq + 1;
+      if (c.tracked.has(seq)) {
+        keep(lane, seq);
+        continue;
+      }
+      const raw = lane.settled(seq) ? undefined : viewMessage(r, t, seq);
+      if (!raw || (p === 0 && messagePriority(raw) !== 0)) {
+        stepOver(lane, seq);
         continue;
       }
       if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
-        lane.next = seq + 1;
+        stepOver(lane, seq);
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
           pk.stopped = true;
@@ -231,7 +255,7 @@ function scanLane(
       const expireAt = messageExpireAt(raw);
       if (expireAt > 0 && expireAt <= now) {
         c.track(newEntry(seq, raw, undefined, "gone"));
-        lane.next = seq + 1;
+        keep(lane, seq);
         continue;
       }
       const s = untrackedState(state, c, seq, p, raw);
@@ -241,13 +265,31 @@ function scanLane(
         adopt(c, e, s);
         e.dueMs = s.dueMs;
         c.track(e);
-        lane.next = seq + 1;
+        keep(lane, seq);
         continue;
       }
       if (!pk.take(seq, p, s.attempts + 1, undefined, raw)) return;
-      lane.next = seq + 1;
+      keep(lane, seq);
     }
   }
+}
+
+/**
+ * The scan looked at `seq` and the subscription holds it (tracked, or taken now). The seqs it
+ * jumped over to get there are not this lane's held messages (another lane's, or gone from the
+ * log): they are settled, so they merge with the acks around them into one range.
+ */
+function keep(lane: Lane, seq: number): void {
+  if (seq < lane.next) return;
+  if (seq > lane.next) lane.settleRange(lane.next, seq - 1);
+  lane.next = seq + 1;
+}
+
+/** The scan steps over `seq` (and what it jumped over) without taking it: settled (see {@link keep}). */
+function stepOver(lane: Lane, seq: number): void {
+  if (seq < lane.next) return;
+  lane.settleRange(lane.next, seq);
+  lane.next = seq + 1;
 }
 
 /**
@@ -262,7 +304,7 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
   let fresh = 0;
   const end = t.durableSeq + 1;
   scan: while (fresh < o.max && next < end) {
-    const batch = r.range({
+    const batch = r.keys({
       start: seqKey(Table.Message, t.id, next),
       end: seqKey(Table.Message, t.id, end),
       limit: CHUNK,
@@ -271,9 +313,14 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
       next = end;
       break;
     }
-    for (const { key, value: raw } of batch) {
+    for (const key of batch) {
       const seq = keySeq(key);
       if (fresh >= o.max || c.tracked.size >= MAX_TRACKED) break scan;
+      const raw = r.view(key);
+      if (!raw) {
+        next = seq + 1;
+        continue;
+      }
       const p = messagePriority(raw);
       const lane = lanes[p] as Lane;
       if (c.tracked.has(seq) || lane.settled(seq)) {

@@ -76,6 +76,6 @@ export function trackedDue(c: Cursor): number {
     }
     c.delays.pop();
   }
-  for (const k of c.known.values()) if (k.dueMs > 0) min = Math.min(min, k.dueMs);
-  return min;
+  // A heap, not a walk over every known state: this runs before every wait of a consumer.
+  return Math.min(min, c.earliestKnownDue());
 }

@@ -10,9 +10,13 @@ import { idKey, keyId, keySeq, prefixEnd, seqKey, Table, tableKey } from "./keys
 import { messageAttributes, messageMeta } from "./message-codec.js";
 import { deleteMessage, release } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
+import { StepBudget } from "./step-budget.js";
 import type { Tx } from "./tx.js";
 
-/** Log entries (or keys) one step looks at when an operation does the first step inline. */
+/**
+ * Log entries (or keys) one step looks at when an operation does the first step inline (and at
+ * most STEP_MAX_BYTES of message values, step-budget.ts).
+ */
 export const INLINE_STEP = 10_000;
 
 /** A job's work. Seq ranges are inclusive. */
@@ -51,11 +55,11 @@ export class Jobs {
   }
 
   /**
-   * Runs a first step of a job now; what is left is stored and continued by {@link runJobs}.
+   * Runs a first step of a job now; what is left is stored and continued by {@link run}.
    * Returns true when it finished in this step.
    */
-  start(tx: Tx, spec: JobSpec, budget = INLINE_STEP): boolean {
-    const left = step(tx, spec, budget);
+  start(tx: Tx, spec: JobSpec, entries = INLINE_STEP): boolean {
+    const left = step(tx, spec, new StepBudget(entries));
     if (!left) return true;
     const job = { id: ++this.lastId, spec: left };
     this.list.push(job);
@@ -63,81 +67,77 @@ export class Jobs {
     return false;
   }
 
-  /** Runs stored jobs, at most `budget` entries looked at in all. Returns the entries looked at. */
-  run(tx: Tx, budget: number): number {
-    let used = 0;
-    while (this.list.length > 0 && used < budget) {
+  /** Runs stored jobs within the budget (entries looked at, bytes of messages read). */
+  run(tx: Tx, budget: StepBudget): void {
+    while (this.list.length > 0 && !budget.spent) {
       const job = this.list[0] as Job;
-      const before = used;
-      const left = step(tx, job.spec, budget - used, (n) => {
-        used += n;
-      });
+      const before = budget.taken;
+      const left = step(tx, job.spec, budget);
       if (left) {
         job.spec = left;
         tx.w.put(idKey(Table.Job, job.id), Buffer.from(JSON.stringify(left)));
-        if (used === before) break; // no progress in this step: the next sweep goes on
+        if (budget.taken === before) break; // no progress in this step: the next sweep goes on
       } else {
         this.list.shift();
         tx.w.del(idKey(Table.Job, job.id));
       }
     }
-    return used;
   }
 }
 
-/** Runs one step of at most `budget` entries; returns what is left (undefined: done). */
-function step(tx: Tx, spec: JobSpec, budget: number, used: (n: number) => void = () => {}): JobSpec | undefined {
+/** Runs one step within `budget`; returns what is left (undefined: done). */
+function step(tx: Tx, spec: JobSpec, budget: StepBudget): JobSpec | undefined {
   switch (spec.kind) {
     case "release":
     case "purge":
     case "count":
-      return logStep(tx, spec, budget, used);
+      return logStep(tx, spec, budget);
     case "drop":
-      return dropStep(tx, spec, budget, used);
+      return dropStep(tx, spec, budget);
   }
 }
 
-/** Steps through the log entries of a seq range. */
-function logStep(
-  tx: Tx,
-  spec: Extract<JobSpec, { fromSeq: number }>,
-  budget: number,
-  used: (n: number) => void,
-): JobSpec | undefined {
+/**
+ * Steps through the log entries of a seq range: their keys, then of each message only its
+ * header (a view, not a copy), within the entry and byte budget.
+ */
+function logStep(tx: Tx, spec: Extract<JobSpec, { fromSeq: number }>, budget: StepBudget): JobSpec | undefined {
   const t = topicOfJob(tx.state, spec);
   if (!t || spec.fromSeq > spec.toSeq) return finish(tx, spec);
-  const batch = tx.w.range({
+  const limit = Math.max(1, budget.entries);
+  const keys = tx.w.keys({
     start: seqKey(Table.Message, t.id, spec.fromSeq),
     end: seqKey(Table.Message, t.id, spec.toSeq + 1),
-    limit: Math.max(1, budget),
+    limit,
   });
-  used(batch.length);
-  for (const { key, value } of batch) {
+  const c = spec.kind === "count" ? tx.state.cursorsById.get(spec.subId) : undefined;
+  let looked = 0;
+  let last = spec.fromSeq - 1;
+  for (const key of keys) {
+    if (looked > 0 && budget.spent) break;
     const seq = keySeq(key);
-    const meta = messageMeta(value);
+    const raw = tx.w.view(key);
+    looked++;
+    last = seq;
+    budget.take(raw?.length ?? 0);
+    if (!raw) continue;
+    const meta = messageMeta(raw);
     if (spec.kind === "purge") deleteMessage(tx, t, seq, meta);
     else if (spec.kind === "release") release(tx, t, seq, meta);
-    else {
-      const c = tx.state.cursorsById.get(spec.subId);
-      if (c?.holds(seq, meta.priority, meta.onlyFor, () => messageAttributes(value))) {
-        c.unacked++;
-        tx.touchCursor(c);
-      }
-    }
-  }
-  const done = batch.length < Math.max(1, budget);
-  const last = batch.length > 0 ? keySeq((batch[batch.length - 1] as { key: Buffer }).key) : spec.toSeq;
-  const left = { ...spec, fromSeq: done ? spec.toSeq + 1 : last + 1 };
-  if (spec.kind === "count") {
-    const c = tx.state.cursorsById.get(spec.subId);
-    if (c) {
-      c.countFrom = left.fromSeq;
-      if (done) {
-        c.countFrom = 0;
-        c.countTo = -1;
-      }
+    else if (c?.holds(seq, meta.priority, meta.onlyFor, () => messageAttributes(raw))) {
+      c.unacked++;
       tx.touchCursor(c);
     }
+  }
+  const done = looked === keys.length && keys.length < limit;
+  const left = { ...spec, fromSeq: done ? spec.toSeq + 1 : last + 1 };
+  if (c) {
+    c.countFrom = left.fromSeq;
+    if (done) {
+      c.countFrom = 0;
+      c.countTo = -1;
+    }
+    tx.touchCursor(c);
   }
   return done ? finish(tx, spec) : left;
 }
@@ -163,17 +163,17 @@ function topicOfJob(state: EngineState, spec: JobSpec): TopicState | undefined {
   return state.topicsById.get(spec.topicId);
 }
 
-/** Deletes keys of the first prefix left, at most `budget`. */
-function dropStep(tx: Tx, spec: Extract<JobSpec, { kind: "drop" }>, budget: number, used: (n: number) => void) {
+/** Deletes keys of the first prefix left, within the entry budget: keys only, no value is read. */
+function dropStep(tx: Tx, spec: Extract<JobSpec, { kind: "drop" }>, budget: StepBudget) {
   const prefixes = [...spec.prefixes];
-  let left = budget;
-  while (prefixes.length > 0 && left > 0) {
+  while (prefixes.length > 0 && budget.entries > 0) {
     const prefix = Buffer.from(prefixes[0] as string, "hex");
-    const batch = tx.w.range({ start: prefix, end: prefixEnd(prefix), limit: left });
-    for (const { key } of batch) tx.w.del(key);
-    used(batch.length);
-    left -= batch.length;
-    if (left > 0) prefixes.shift();
+    const keys = tx.w.keys({ start: prefix, end: prefixEnd(prefix), limit: budget.entries });
+    for (const key of keys) {
+      tx.w.del(key);
+      budget.take();
+    }
+    if (budget.entries > 0) prefixes.shift();
   }
   return prefixes.length === 0 ? undefined : { kind: "drop" as const, prefixes };
 }

@@ -87,12 +87,16 @@ export abstract class KvStoreBase {
       // Last, so that an operation's refusal (a BrokerError before its first write) writes nothing.
       if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
       return out;
-    }, options).then((out) => {
-      if (formatting) this.formatPending = false;
-      // Appended messages become visible to delivery once durable.
-      for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
-      return out;
-    });
+    }, options)
+      .then((out) => {
+        if (formatting) this.formatPending = false;
+        // Appended messages become visible to delivery once durable.
+        for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
+        return out;
+      })
+      .finally(() => {
+        for (const c of tx?.statesWritten ?? []) c.stateWrites--;
+      });
   }
 
   protected read<T>(fn: (r: KvReader) => T): Promise<T> {
@@ -133,15 +137,18 @@ export abstract class KvStoreBase {
     });
   }
 
-  /** Writes what due work left for a write: dead letters, messages past their TTL. */
-  protected async settleOutgoing(c: Cursor, nowMs: number): Promise<void> {
+  /**
+   * Writes what due work left for a write: dead letters, messages past their TTL, failed
+   * attempts. With `sync`, answered once durable (else possibly once committed).
+   */
+  protected async settleOutgoing(c: Cursor, nowMs: number, sync = false): Promise<void> {
     await this.op(
       nowMs,
       (tx) => {
         if (this.state.cursorsById.get(c.id) !== c) return;
-        applyOutgoing(tx, this.state.topicOf(c), c);
+        if (c.outgoing.size > 0) applyOutgoing(tx, this.state.topicOf(c), c);
       },
-      { sync: false },
+      { sync },
     );
   }
 

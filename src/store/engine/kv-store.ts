@@ -31,10 +31,11 @@ import {
   updateSubscriptionRecord,
   updateTopicRecord,
 } from "./catalog.js";
-import { pick } from "./deliver.js";
+import type { Cursor } from "./cursor.js";
+import { type Picked, pick } from "./deliver.js";
 import { KvStoreBase, NO_CLOCK_MS } from "./kv-store-base.js";
 import { autoAck, leasePicks } from "./lease.js";
-import { decodeMessage, deliveryBytes } from "./message-codec.js";
+import { decodeMessage } from "./message-codec.js";
 import { peekAvailable } from "./peek.js";
 import { peekBack } from "./peek-back.js";
 import { readLogPage, seqAtTimeIn } from "./read-log.js";
@@ -43,6 +44,7 @@ import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords, seekSu
 import { ackTargets, extendTokens, nackTargets, rejectTokens } from "./settle.js";
 import { subscriptionRecordCopy } from "./state.js";
 import { nextDue, subscriptionCounters } from "./stats.js";
+import { StepBudget } from "./step-budget.js";
 import {
   dedupDue,
   hasDedupEntries,
@@ -122,11 +124,19 @@ export class KvStore extends KvStoreBase implements Store {
     this.stillThere(c);
     const o = { max: options.max, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, nowMs: options.nowMs };
     // At most once: handed out and settled in one synced write.
-    if (options.autoAck) return this.op(options.nowMs, (tx) => autoAck(tx, t, c, o));
+    if (options.autoAck)
+      return this.op(options.nowMs, (tx) => {
+        this.stillThere(c); // deleted while this call waited for its turn
+        return autoAck(tx, t, c, o);
+      });
     // Delivery reads the log and leases in memory: no write stands between a publish and a consumer.
     const picks = this.kv.read((r) => pick(this.state, r, t, c, o));
     const records = leasePicks(this.state, c, picks, options.nowMs + options.leaseMs);
-    if (c.outgoing.size > 0) await this.settleOutgoing(c, options.nowMs);
+    // A retry whose failed attempts are not on disk yet would, after a crash, go out again with
+    // a lower attempt than the one handed out now (and one past max_delivery_attempts): one
+    // synced write for the whole batch, before anyone sees the retry.
+    const unwritten = retriesUnwritten(c, picks);
+    if (c.outgoing.size > 0 || unwritten) await this.settleOutgoing(c, options.nowMs, unwritten);
     this.scheduleFlush();
     return records;
   }
@@ -141,18 +151,13 @@ export class KvStore extends KvStoreBase implements Store {
     const { c, t } = this.cursor(subscription);
     await this.due(c, nowMs);
     this.stillThere(c);
+    // Bounded by count and bytes as it reads: only what is returned is copied.
     const found = this.kv.read((r) =>
-      fromBack ? peekBack(this.state, r, t, c, max, nowMs) : peekAvailable(this.state, r, t, c, max, nowMs),
+      fromBack
+        ? peekBack(this.state, r, t, c, max, nowMs, maxBytes)
+        : peekAvailable(this.state, r, t, c, max, nowMs, maxBytes),
     );
-    const out: LeasedRecord[] = [];
-    let bytes = 0;
-    for (const p of found) {
-      const message = decodeMessage(p.raw, t.name, p.seq);
-      bytes += deliveryBytes(p.raw, t.name);
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push({ token: "", message, attempt: p.attempt });
-    }
-    return out;
+    return found.map((p) => ({ token: "", message: decodeMessage(p.raw, t.name, p.seq), attempt: p.attempt }));
   }
 
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {
@@ -235,18 +240,16 @@ export class KvStore extends KvStoreBase implements Store {
     );
     if (!due && !this.jobs.pending) return { removed: 0, more: false, changedTopics: [] };
     return this.op(nowMs, (tx) => {
-      const expired = sweepTtl(tx, maxWork);
-      let left = maxWork - expired.seen;
-      const retained = sweepRetained(tx, Math.max(0, left));
-      left -= retained.seen;
-      const limits = sweepLimits(tx, Math.max(0, left));
-      left -= limits.removed;
-      const dedupSeen = left > 0 ? sweepDedup(tx, left) : 0;
-      left -= dedupSeen;
-      if (left > 0) this.jobs.run(tx, left);
+      // One budget for the whole step: entries looked at, and bytes of messages read.
+      const budget = new StepBudget(maxWork);
+      const expired = sweepTtl(tx, budget);
+      const retained = sweepRetained(tx, budget);
+      const limits = sweepLimits(tx, budget);
+      sweepDedup(tx, budget);
+      if (!budget.spent) this.jobs.run(tx, budget);
       return {
         removed: expired.removed + retained.removed + limits.removed,
-        more: expired.seen + retained.seen >= maxWork || limits.more || left <= 0 || this.jobs.pending,
+        more: expired.more || retained.more || limits.more || budget.spent || this.jobs.pending,
         changedTopics: [...tx.changedTopics],
       };
     });
@@ -259,4 +262,13 @@ export class KvStore extends KvStoreBase implements Store {
   hasBackgroundWork(): Promise<boolean> {
     return this.read((r) => this.jobs.pending || hasDedupEntries(r));
   }
+}
+
+/**
+ * Does a pick retry a message whose failed attempts may not be durable yet: recorded and not
+ * written, or written by a write still in flight (a synced write after it commits after it)?
+ */
+function retriesUnwritten(c: Cursor, picks: readonly Picked[]): boolean {
+  for (const p of picks) if (p.attempt >= 2 && (c.stateWrites > 0 || c.dirtyStates.get(p.seq))) return true;
+  return false;
 }

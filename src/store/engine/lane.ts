@@ -17,11 +17,10 @@ export class Lane {
   floor: number;
   /** Scan position: lane seqs below it were looked at. */
   next: number;
-  /** Settled seqs at or above `floor`. Persisted as AckRange keys. */
+  /** Settled seqs at or above `floor`. Persisted as AckRange keys, those that changed on each write. */
   readonly ranges = new RangeSet();
-  /** Ranges as last persisted (start → end), to write only what changed. */
-  persisted = new Map<number, number>();
-  rangesDirty = false;
+  /** Starts of the ranges stored (AckRange keys), so a write deletes only keys that exist. */
+  readonly stored = new Set<number>();
   /** Seqs of tracked entries of this lane (lazy: validated against the tracked map on use). */
   readonly trackedSeqs = new MinHeap<number>();
   /** Tracked entries available again, by seq (lazy, see {@link MinHeap}). */
@@ -45,7 +44,15 @@ export class Lane {
   settle(seq: number): void {
     if (seq < this.floor) return;
     this.ranges.add(seq);
-    this.rangesDirty = true;
+  }
+
+  /**
+   * Marks the seqs in [a, b] settled: a scan stepped over them (not this lane's, filtered out,
+   * another subscription's). Settled, they merge with acks around them into one range, so a
+   * message held at the floor does not leave a range per later ack.
+   */
+  settleRange(a: number, b: number): void {
+    this.ranges.addRange(Math.max(a, this.floor), b);
   }
 
   /** Is `seq` settled according to the floor and ranges alone? */
@@ -65,7 +72,6 @@ export class Lane {
         if (f !== this.floor) this.floor = f;
         return;
       }
-      this.rangesDirty = true;
       this.ranges.shift();
       // A range covering f: f is not tracked (settled seqs never are), so it is the scan position.
       if (first[1] >= f) this.next = Math.max(this.next, first[1] + 1);
@@ -77,7 +83,6 @@ export class Lane {
     this.floor = floor;
     this.next = floor;
     this.ranges.clear();
-    this.rangesDirty = true;
     this.ready.clear();
     this.trackedSeqs.clear();
     this.loadMark = 0;

@@ -54,7 +54,7 @@ export function leasePicks(
       attempt: p.attempt,
     });
   }
-  c.batches.push(deadlineMs, batch);
+  c.addBatch(batch);
   state.dirtyCursors.add(c); // its scan marks, written with the next write
   return out;
 }

@@ -63,6 +63,42 @@ export class MinHeap<T> {
     return top;
   }
 
+  /** Keeps only the entries `keep` accepts (drops stale ones in one pass), in O(n). */
+  retain(keep: (item: T, key: number) => boolean): void {
+    const keys = this.keys;
+    const items = this.items;
+    let n = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (!keep(items[i] as T, keys[i] as number)) continue;
+      keys[n] = keys[i] as number;
+      items[n] = items[i] as T;
+      n++;
+    }
+    keys.length = n;
+    items.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(i: number): void {
+    const keys = this.keys;
+    const items = this.items;
+    const n = keys.length;
+    const key = keys[i] as number;
+    const item = items[i] as T;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && (keys[r] as number) < (keys[l] as number) ? r : l;
+      if ((keys[c] as number) >= key) break;
+      keys[i] = keys[c] as number;
+      items[i] = items[c] as T;
+      i = c;
+    }
+    keys[i] = key;
+    items[i] = item;
+  }
+
   clear(): void {
     this.keys.length = 0;
     this.items.length = 0;

@@ -6,16 +6,16 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { SCAN_BUDGET, untrackedState } from "./deliver.js";
+import { SCAN_BUDGET, untrackedState, viewMessage } from "./deliver.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import { messagePriority } from "./message-codec.js";
-import { type Peeked, peekAvailable, peekable, readLaneBack, readyOf } from "./peek.js";
+import { orderedCandidates, type Peeked, PeekOut, peekable, readLaneBack, readyOf } from "./peek.js";
 import type { EngineState, TopicState } from "./state.js";
 
 const CHUNK = 256;
 
-/** Up to `limit` available messages from the back of the delivery order (see the module comment). */
+/** Up to `limit` available messages (and `maxBytes`) from the back of the delivery order. */
 export function peekBack(
   state: EngineState,
   r: KvReader,
@@ -23,32 +23,34 @@ export function peekBack(
   c: Cursor,
   limit: number,
   nowMs: number,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Peeked[] {
+  const out = new PeekOut(limit, maxBytes, t.name);
   // An ordered subscription's availability depends on the keys' lines: the forward view, reversed.
-  if (c.ordered) return peekAvailable(state, r, t, c, SCAN_BUDGET, nowMs).reverse().slice(0, limit);
-  const out: Peeked[] = [];
-  for (let p = 0; p < LANES && out.length < limit; p++) {
+  if (c.ordered) {
+    out.addAll(r, t, orderedCandidates(state, r, t, c, SCAN_BUDGET, nowMs).slice(0, SCAN_BUDGET).reverse());
+    return out.out;
+  }
+  for (let p = 0; p < LANES && !out.full; p++) {
     const lane = c.lanes[p] as Lane;
     let before = Number.POSITIVE_INFINITY;
     let skipped = 0;
-    while (out.length < limit && skipped < SCAN_BUDGET) {
+    while (!out.full && skipped < SCAN_BUDGET) {
       const batch = readLaneBack(r, t, p, lane.next, before, CHUNK);
       if (batch.length === 0) break;
-      for (const { seq, raw } of batch) {
+      for (const seq of batch) {
         before = seq;
-        if (out.length >= limit) break;
+        if (out.full) break;
+        const raw = viewMessage(r, t, seq);
         if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
         if (!peekable(c, lane, seq, raw, nowMs, state)) {
           skipped++;
           continue;
         }
-        out.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+        out.add(seq, p, untrackedState(state, c, seq, p, raw).attempts + 1, raw);
       }
     }
-    for (const x of readyOf(r, t, c, p, nowMs).reverse()) {
-      if (out.length >= limit) break;
-      out.push(x);
-    }
+    out.addAll(r, t, readyOf(c, p, nowMs).reverse());
   }
-  return out;
+  return out.out;
 }

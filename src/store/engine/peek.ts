@@ -1,14 +1,16 @@
 /**
  * Peeking: the available messages in delivery order (or from its back), without leasing and
  * without changing the cursor (its due work is applied by the caller first). At most
- * {@link SCAN_BUDGET} unavailable entries are looked at per lane.
+ * {@link SCAN_BUDGET} unavailable entries are looked at per lane; messages are looked at through
+ * views (their header), and only those returned are copied, up to the count and byte bounds.
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { readLane, SCAN_BUDGET, untrackedState } from "./deliver.js";
+import { readLane, SCAN_BUDGET, untrackedState, viewMessage } from "./deliver.js";
 import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import { LANES, type Lane } from "./lane.js";
 import {
+  deliveryBytes,
   messageAttributes,
   messageExpireAt,
   messageOnlyFor,
@@ -37,22 +39,67 @@ export interface Peeked {
   raw: Buffer;
 }
 
-/** The tracked available entries of a lane (ascending seq), with their messages. */
-export function readyOf(r: KvReader, t: TopicState, c: Cursor, lane: number, nowMs: number): Peeked[] {
-  const out: Peeked[] = [];
+/** A message chosen for a peek, not read yet. */
+export interface Candidate {
+  seq: number;
+  lane: number;
+  attempt: number;
+}
+
+/** What a peek returns, with its count and byte bounds (one message larger than the bytes still goes alone). */
+export class PeekOut {
+  readonly out: Peeked[] = [];
+  private bytes = 0;
+  private stopped = false;
+
+  constructor(
+    readonly limit: number,
+    readonly maxBytes: number,
+    readonly topic: string,
+  ) {}
+
+  get full(): boolean {
+    return this.stopped || this.out.length >= this.limit;
+  }
+
+  /** Adds a message (copied from `view`) unless a bound stops here. */
+  add(seq: number, lane: number, attempt: number, view: Buffer): boolean {
+    if (this.full) return false;
+    const size = deliveryBytes(view, this.topic);
+    if (this.out.length > 0 && this.bytes + size > this.maxBytes) {
+      this.stopped = true;
+      return false;
+    }
+    this.bytes += size;
+    this.out.push({ seq, lane, attempt, raw: Buffer.from(view) });
+    return true;
+  }
+
+  /** Reads and adds candidates in order until a bound stops. */
+  addAll(r: KvReader, t: TopicState, candidates: Iterable<Candidate>): void {
+    for (const x of candidates) {
+      if (this.full) return;
+      const view = viewMessage(r, t, x.seq);
+      if (view) this.add(x.seq, x.lane, x.attempt, view);
+    }
+  }
+}
+
+/** The tracked available entries of a lane (ascending seq): numbers only, nothing is read. */
+export function readyOf(c: Cursor, lane: number, nowMs: number): Candidate[] {
+  const out: Candidate[] = [];
   for (const e of c.tracked.values()) {
     if (e.state !== "ready" || e.lane !== lane) continue;
     if (e.meta.expireAtMs > 0 && e.meta.expireAtMs <= nowMs) continue;
-    const raw = r.get(seqKey(Table.Message, t.id, e.seq));
-    if (raw) out.push({ seq: e.seq, lane, attempt: e.attempts + 1, raw });
+    out.push({ seq: e.seq, lane, attempt: e.attempts + 1 });
   }
   return out.sort((a, b) => a.seq - b.seq);
 }
 
 /**
- * Lists up to `limit` available messages in delivery order without changing the cursor (the
- * due work is applied by the caller first). At most {@link SCAN_BUDGET} unavailable entries
- * are looked at per lane.
+ * Lists available messages in delivery order without changing the cursor (the due work is
+ * applied by the caller first), up to `limit` and `maxBytes`. At most {@link SCAN_BUDGET}
+ * unavailable entries are looked at per lane.
  */
 export function peekAvailable(
   state: EngineState,
@@ -61,65 +108,70 @@ export function peekAvailable(
   c: Cursor,
   limit: number,
   nowMs: number,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Peeked[] {
-  if (c.ordered) return peekOrdered(state, r, t, c, limit, nowMs);
-  const out: Peeked[] = [];
-  for (let p = LANES - 1; p >= 0 && out.length < limit; p--) {
+  const out = new PeekOut(limit, maxBytes, t.name);
+  if (c.ordered) {
+    out.addAll(r, t, orderedCandidates(state, r, t, c, limit, nowMs));
+    return out.out;
+  }
+  for (let p = LANES - 1; p >= 0 && !out.full; p--) {
     const lane = c.lanes[p] as Lane;
-    for (const x of readyOf(r, t, c, p, nowMs)) {
-      if (out.length >= limit) return out;
-      out.push(x);
-    }
+    out.addAll(r, t, readyOf(c, p, nowMs));
     let from = lane.next;
     let skipped = 0;
-    while (out.length < limit && skipped < SCAN_BUDGET) {
+    while (!out.full && skipped < SCAN_BUDGET) {
       const batch = readLane(r, t, p, from, CHUNK);
       if (batch.length === 0) break;
-      for (const { seq, raw } of batch) {
+      for (const seq of batch) {
         from = seq + 1;
-        if (out.length >= limit) break;
+        if (out.full) break;
+        const raw = viewMessage(r, t, seq);
         if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
         if (!peekable(c, lane, seq, raw, nowMs, state)) {
           skipped++;
           continue;
         }
-        out.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+        out.add(seq, p, untrackedState(state, c, seq, p, raw).attempts + 1, raw);
       }
     }
   }
-  return out;
+  return out.out;
 }
 
 /**
- * Peek on an ordered subscription: the active messages it tracks, and from its scan position on
- * the first message of each free key (and messages without a key), by priority then seq.
+ * The available messages of an ordered subscription by priority then seq: the active messages it
+ * tracks, and from its scan position on the first message of each free key (and messages without
+ * a key). Numbers only; the scan looks at {@link SCAN_BUDGET} + `limit` log entries at most.
  */
-function peekOrdered(
+export function orderedCandidates(
   state: EngineState,
   r: KvReader,
   t: TopicState,
   c: Cursor,
   limit: number,
   nowMs: number,
-): Peeked[] {
-  const found: Peeked[] = [];
-  for (let p = 0; p < LANES; p++) found.push(...readyOf(r, t, c, p, nowMs));
+): Candidate[] {
+  const found: Candidate[] = [];
+  for (let p = 0; p < LANES; p++) found.push(...readyOf(c, p, nowMs));
   const busy = new Set<string>();
   for (const [key, line] of c.lines) if (line.active !== 0 || line.waiting.length > 0) busy.add(key);
   let from = Math.max(t.head.logStart, Math.min(...c.lanes.map((l) => l.next)));
   let looked = 0;
   const end = t.durableSeq + 1;
   while (looked < SCAN_BUDGET + limit && from < end) {
-    const batch = r.range({
+    const batch = r.keys({
       start: seqKey(Table.Message, t.id, from),
       end: seqKey(Table.Message, t.id, end),
       limit: CHUNK,
     });
     if (batch.length === 0) break;
-    for (const { key, value: raw } of batch) {
+    for (const key of batch) {
       const seq = keySeq(key);
       from = seq + 1;
       looked++;
+      const raw = r.view(key);
+      if (!raw) continue;
       const p = messagePriority(raw);
       const lane = c.lanes[p] as Lane;
       if (c.tracked.has(seq) || lane.settled(seq) || !c.wants(messageOnlyFor(raw), () => messageAttributes(raw)))
@@ -130,27 +182,31 @@ function peekOrdered(
         busy.add(k); // its first message holds the key, available or not
       }
       if (peekable(c, lane, seq, raw, nowMs, state)) {
-        found.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1, raw });
+        found.push({ seq, lane: p, attempt: untrackedState(state, c, seq, p, raw).attempts + 1 });
       }
     }
   }
-  found.sort((a, b) => b.lane - a.lane || a.seq - b.seq);
-  return found.slice(0, limit);
+  return found.sort((a, b) => b.lane - a.lane || a.seq - b.seq);
 }
 
-/** Reads the last lane entries below `before`, descending (peek from the back). */
-export function readLaneBack(r: KvReader, t: TopicState, lane: number, after: number, before: number, limit: number) {
+/** The seqs of the last lane entries below `before`, descending (peek from the back); keys only. */
+export function readLaneBack(
+  r: KvReader,
+  t: TopicState,
+  lane: number,
+  after: number,
+  before: number,
+  limit: number,
+): number[] {
   const from = Math.max(after, t.head.logStart);
   const end = Math.min(before, t.durableSeq + 1);
   if (end <= from) return [];
   if (lane === 0) {
     return r
-      .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit, reverse: true })
-      .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }));
+      .keys({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit, reverse: true })
+      .map(keySeq);
   }
-  const keys = r.range({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit, reverse: true });
-  return keys.map((e) => {
-    const seq = laneKeySeq(e.key);
-    return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
-  });
+  return r
+    .keys({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit, reverse: true })
+    .map(laneKeySeq);
 }

@@ -1,12 +1,29 @@
 /**
- * A set of seqs as sorted, disjoint, non-adjacent inclusive ranges: the acked seqs of a cursor
- * above its floor (acks out of order, or acks by message id ahead of delivery). Appending at the
- * end, the common case, is O(1); anything else is a binary search plus a splice.
+ * A set of seqs as sorted, disjoint, non-adjacent inclusive ranges: the settled seqs of a cursor
+ * above its floor (acks out of order, acks by message id ahead of delivery, seqs stepped over).
+ * Appending at the end, the common case, is O(1); anything else is a binary search plus a splice.
+ * Every change notes the starts of the ranges it added, changed or removed ({@link takeChanged}),
+ * so a cursor writes only those.
  */
 export class RangeSet {
   /** Starts and ends (inclusive), in ascending order. */
   private starts: number[] = [];
   private ends: number[] = [];
+  /** Starts of ranges added, changed or removed since the last {@link takeChanged}. */
+  private changed = new Set<number>();
+
+  /** The starts changed since the last call (a range now, or none any more), and forgets them. */
+  takeChanged(): Set<number> {
+    const out = this.changed;
+    this.changed = new Set();
+    return out;
+  }
+
+  /** The end of the range starting exactly at `start`, if there is one. */
+  endAt(start: number): number | undefined {
+    const i = this.find(start);
+    return i >= 0 && this.starts[i] === start ? this.ends[i] : undefined;
+  }
 
   get count(): number {
     return this.starts.length;
@@ -45,10 +62,14 @@ export class RangeSet {
     if (n === 0 || a > (this.ends[n - 1] as number) + 1) {
       this.starts.push(a);
       this.ends.push(b);
+      this.changed.add(a);
       return;
     }
     if (a >= (this.starts[n - 1] as number)) {
-      if (b > (this.ends[n - 1] as number)) this.ends[n - 1] = b;
+      if (b > (this.ends[n - 1] as number)) {
+        this.ends[n - 1] = b;
+        this.changed.add(this.starts[n - 1] as number);
+      }
       return;
     }
     // General case: every range overlapping or adjacent to [a, b] merges into one.
@@ -60,22 +81,28 @@ export class RangeSet {
     while (j < n && (this.starts[j] as number) <= b + 1) {
       start = Math.min(start, this.starts[j] as number);
       end = Math.max(end, this.ends[j] as number);
+      this.changed.add(this.starts[j] as number);
       j++;
     }
     this.starts.splice(i, j - i, start);
     this.ends.splice(i, j - i, end);
+    this.changed.add(start);
   }
 
   /** Drops every seq below `floor`. */
   removeBelow(floor: number): void {
     let k = 0;
     const n = this.starts.length;
-    while (k < n && (this.ends[k] as number) < floor) k++;
+    while (k < n && (this.ends[k] as number) < floor) this.changed.add(this.starts[k++] as number);
     if (k > 0) {
       this.starts.splice(0, k);
       this.ends.splice(0, k);
     }
-    if (this.starts.length > 0 && (this.starts[0] as number) < floor) this.starts[0] = floor;
+    if (this.starts.length > 0 && (this.starts[0] as number) < floor) {
+      this.changed.add(this.starts[0] as number);
+      this.starts[0] = floor;
+      this.changed.add(floor);
+    }
   }
 
   /** The first range, if any. */
@@ -90,8 +117,9 @@ export class RangeSet {
 
   /** Removes the first range (see {@link first}). */
   shift(): void {
-    this.starts.shift();
+    const start = this.starts.shift();
     this.ends.shift();
+    if (start !== undefined) this.changed.add(start);
   }
 
   /** Every range as [start, end] pairs, in order. */
@@ -100,11 +128,12 @@ export class RangeSet {
   }
 
   clear(): void {
+    for (const start of this.starts) this.changed.add(start);
     this.starts = [];
     this.ends = [];
   }
 
-  /** A copy. */
+  /** A copy (with no changes noted). */
   clone(): RangeSet {
     const c = new RangeSet();
     c.starts = [...this.starts];

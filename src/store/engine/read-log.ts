@@ -49,7 +49,8 @@ export function readLogPage(
   nowMs: number,
 ): LogPage {
   const t = state.requireTopic(topicName);
-  const entries = r.range({
+  // Keys first, then each message as a view: only what the page returns is copied.
+  const entries = r.keys({
     start: seqKey(Table.Message, t.id, Math.max(1, fromSeq, t.head.logStart)),
     end: seqKey(Table.Message, t.id, t.durableSeq + 1),
     limit: max,
@@ -57,7 +58,9 @@ export function readLogPage(
   const messages: LogPage["messages"] = [];
   let bytes = 0;
   let nextSeq = fromSeq;
-  for (const { key, value } of entries) {
+  for (const key of entries) {
+    const value = r.view(key);
+    if (!value) continue;
     const size = messageDataBytes(value);
     if (messages.length > 0 && bytes + size > maxBytes) return { messages, nextSeq, end: false };
     const seq = keySeq(key);
@@ -65,7 +68,7 @@ export function readLogPage(
     const expireAt = messageExpireAt(value);
     if (expireAt > 0 && expireAt <= nowMs) continue; // past its TTL: never handed out
     bytes += size;
-    messages.push(decodeMessage(value, t.name, seq));
+    messages.push(decodeMessage(Buffer.from(value), t.name, seq));
   }
   return { messages, nextSeq, end: entries.length < max };
 }

@@ -118,7 +118,7 @@ function appendForOne(tx: Tx, t: TopicState, c: Cursor, found: readonly Stored[]
 function indexId(tx: Tx, t: TopicState, id: string, seq: number): void {
   const key = idStringKey(Table.MessageId, t.id, id);
   const entry = decodeMessageIdEntry(tx.w.get(key));
-  if (entry && entry.seq >= t.head.logStart && tx.w.get(seqKey(Table.Message, t.id, entry.seq))) return;
+  if (entry && entry.seq >= t.head.logStart && tx.w.view(seqKey(Table.Message, t.id, entry.seq))) return;
   const keepWindow = t.record.dedupScope === "window";
   const expireMs = keepWindow ? tx.nowMs + t.record.dedupWindowMs : 0;
   if (keepWindow) tx.w.put(dedupExpiryKey(expireMs, t.id, id), EMPTY);

@@ -31,7 +31,8 @@ export function lazyAttributes(tx: Tx, t: TopicState, seq: number): () => Record
   let attrs: Record<string, string> | undefined;
   return () => {
     if (attrs) return attrs;
-    const raw = tx.w.get(seqKey(Table.Message, t.id, seq));
+    // A view (no copy of the message): parsed at once, before any other read reuses it.
+    const raw = tx.w.view(seqKey(Table.Message, t.id, seq));
     attrs = raw ? messageAttributes(raw) : {};
     return attrs;
   };

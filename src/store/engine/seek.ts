@@ -14,11 +14,10 @@ import { MAX_SNAPSHOTS_PER_TOPIC } from "../store.js";
 import { allocateId } from "./catalog.js";
 import type { Cursor, Entry } from "./cursor.js";
 import { writeSnapshotRanges } from "./cursor-store.js";
-import { metaOf } from "./deliver.js";
 import type { Jobs } from "./jobs.js";
 import { encodeU32, idKey, keySeq, pairKey, seqKey, stringKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
-import { decodeMessage, type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
+import { type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
 import { RangeSet } from "./range-set.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { release } from "./release.js";
@@ -81,7 +80,6 @@ interface Change {
   seq: number;
   lane: number;
   meta: MessageMeta;
-  raw: Buffer;
   held: boolean;
 }
 
@@ -97,23 +95,31 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   let hi = Math.max(...old.floors, ...goal.floors);
   for (const s of [old, goal]) for (const r of s.ranges) hi = Math.max(hi, r.max() + 1);
   hi = Math.min(hi, t.head.lastSeq + 1);
-  const batch =
+  // Keys first: the bound is checked before a single message is read.
+  const keys =
     lo < hi
-      ? tx.w.range({
+      ? tx.w.keys({
           start: seqKey(Table.Message, t.id, lo),
           end: seqKey(Table.Message, t.id, hi),
           limit: maxEntries + 1,
         })
       : [];
-  if (batch.length > maxEntries) throw replayLimit("this Seek", maxEntries);
+  if (keys.length > maxEntries) throw replayLimit("this Seek", maxEntries);
   const changes: Change[] = [];
-  for (const { key, value: raw } of batch) {
+  for (const key of keys) {
+    // Of each message only its header and attributes, from a view (no copy of its data).
+    const raw = tx.w.view(key);
+    if (!raw) continue;
     const seq = keySeq(key);
     const meta = messageMeta(raw);
-    const attributes = () => messageAttributes(raw);
+    let attrs: Record<string, string> | undefined;
+    const attributes = () => {
+      attrs ??= messageAttributes(raw);
+      return attrs;
+    };
     const before = c.holds(seq, meta.priority, meta.onlyFor, attributes);
     const after = !settledIn(goal, seq, meta.priority) && c.wants(meta.onlyFor, attributes);
-    if (before !== after) changes.push({ seq, lane: meta.priority, meta, raw, held: after });
+    if (before !== after) changes.push({ seq, lane: meta.priority, meta, held: after });
   }
   // Validated; from here on only changes.
   const now = tx.nowMs;
@@ -135,7 +141,6 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   for (const x of changes) {
     if (!x.held || c.ordered || c.tracked.has(x.seq)) continue;
     if (x.meta.deliverAtMs > c.processedMs && x.meta.deliverAtMs <= now) {
-      const m = decodeMessage(x.raw, t.name, x.seq);
       const e: Entry = {
         seq: x.seq,
         lane: x.lane,
@@ -143,7 +148,7 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
         attempts: 0,
         dueMs: 0,
         batch: undefined,
-        meta: metaOf(m, x.meta.onlyFor, x.meta.generatedId),
+        meta: x.meta,
         key: "",
         persisted: false,
       };
@@ -172,7 +177,7 @@ function applyGoal(c: Cursor, goal: AckState): void {
       c.untrack(e, true);
       const dueMs = e.state === "waiting" ? e.dueMs : 0;
       if (e.attempts > 0 || e.persisted || dueMs > 0)
-        c.known.set(e.seq, { attempts: e.attempts, dueMs, persisted: e.persisted });
+        c.setKnown(e.seq, { attempts: e.attempts, dueMs, persisted: e.persisted });
     }
     for (const e of [...c.tracked.values()].sort((a, b) => a.seq - b.seq)) {
       if (e.key !== "" && c.line(e.key).active === 0) c.line(e.key).active = e.seq;

@@ -151,7 +151,7 @@ function makeAvailable(tx: Tx, c: Cursor, loc: Located, at: number): void {
     else c.move(e, "ready");
     e.persisted = true;
   } else if (dueMs > 0 || loc.attempts > 0) {
-    c.known.set(loc.seq, { attempts: loc.attempts, dueMs, persisted: true });
+    c.setKnown(loc.seq, { attempts: loc.attempts, dueMs, persisted: true });
   }
   if (e || dueMs > 0 || loc.attempts > 0) c.persistState(loc.seq, loc.attempts, dueMs);
   tx.touchCursor(c);
@@ -208,7 +208,7 @@ export function extendTokens(
     const batch: LeaseBatch = { deadlineMs: untilMs, seqs: [e.seq], alive: 1 };
     c.move(e, "leased", untilMs);
     e.batch = batch;
-    c.batches.push(untilMs, batch);
+    c.addBatch(batch);
     return "ok";
   });
 }

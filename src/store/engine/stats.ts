@@ -6,8 +6,9 @@
 import type { KvReader } from "../kv/kv.js";
 import type { SubscriptionCounters } from "../store.js";
 import type { Cursor } from "./cursor.js";
+import { readLane, viewMessage } from "./deliver.js";
 import { trackedDue } from "./due.js";
-import { idKey, keySeq, laneKey, laneKeySeq, parseTopicDueKey, prefixEnd, seqKey, Table, topicDueKey } from "./keys.js";
+import { idKey, parseTopicDueKey, prefixEnd, seqKey, Table, topicDueKey } from "./keys.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import { messageAttributes, messageOnlyFor, messagePriority, messagePublishTime } from "./message-codec.js";
@@ -36,7 +37,7 @@ function untrackedDelayed(r: KvReader, t: TopicState, c: Cursor, each: (dueMs: n
     if (seq < t.head.logStart || seq < scanFrom(c, lane) || l.settled(seq) || c.tracked.has(seq) || c.known.has(seq)) {
       continue;
     }
-    const raw = r.get(seqKey(Table.Message, t.id, seq));
+    const raw = r.view(seqKey(Table.Message, t.id, seq)); // the header: no copy of the message
     if (!raw || !c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) continue;
     if (!each(dueMs)) return;
   }
@@ -53,30 +54,27 @@ export function subscriptionCounters(r: KvReader, t: TopicState, c: Cursor): Sub
   return { unacked: c.unacked, inFlight: c.inFlight, delayed, oldestUnackedPublishMs: oldestUnacked(r, t, c) };
 }
 
-/** The first held message of a lane from its scan position (seq, raw), within the stat bound. */
-function firstUnscanned(r: KvReader, t: TopicState, c: Cursor, lane: number): { seq: number; raw: Buffer } | undefined {
+/** The first held message of a lane from its scan position (seq, publish time), within the stat bound. */
+function firstUnscanned(
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  lane: number,
+): { seq: number; publishMs: number } | undefined {
   const l = c.lanes[lane] as Lane;
-  const end = t.durableSeq + 1;
-  let from = Math.max(scanFrom(c, lane), t.head.logStart);
+  let from = scanFrom(c, lane);
   let looked = 0;
-  while (from < end && looked < STAT_SCAN) {
-    const batch =
-      lane === 0
-        ? r
-            .range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit: 64 })
-            .map((e) => ({ seq: keySeq(e.key), raw: e.value as Buffer | undefined }))
-        : r.range({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit: 64 }).map((e) => {
-            const seq = laneKeySeq(e.key);
-            return { seq, raw: r.get(seqKey(Table.Message, t.id, seq)) };
-          });
+  while (looked < STAT_SCAN) {
+    const batch = readLane(r, t, lane, from, 64);
     if (batch.length === 0) return undefined;
-    for (const { seq, raw } of batch) {
+    for (const seq of batch) {
       from = seq + 1;
       looked++;
-      if (!raw || (lane === 0 && messagePriority(raw) !== 0)) continue;
       if (l.settled(seq) || c.tracked.has(seq)) continue;
+      const raw = viewMessage(r, t, seq);
+      if (!raw || (lane === 0 && messagePriority(raw) !== 0)) continue;
       if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) continue;
-      return { seq, raw };
+      return { seq, publishMs: messagePublishTime(raw) };
     }
   }
   return undefined;
@@ -96,12 +94,12 @@ export function oldestUnacked(r: KvReader, t: TopicState, c: Cursor): number {
     const f = firstUnscanned(r, t, c, p);
     if (f && f.seq < best) {
       best = f.seq;
-      publishMs = messagePublishTime(f.raw);
+      publishMs = f.publishMs;
     }
   }
   if (best === Number.POSITIVE_INFINITY) return 0;
   if (publishMs === 0) {
-    const raw = r.get(seqKey(Table.Message, t.id, best));
+    const raw = r.view(seqKey(Table.Message, t.id, best));
     publishMs = raw ? messagePublishTime(raw) : 0;
   }
   return publishMs;

@@ -19,6 +19,7 @@ import {
 } from "./keys.js";
 import { messageAttributes, messageExpireAt, messageMeta } from "./message-codec.js";
 import { deleteMessage, heldByAny } from "./release.js";
+import type { StepBudget } from "./step-budget.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 
@@ -26,13 +27,13 @@ const EMPTY = Buffer.alloc(0);
 
 /** Entries of a time-keyed index due at `nowMs` (read-only check). */
 function due(r: KvReader, table: Table, end: Buffer): boolean {
-  return r.range({ start: tableKey(table), end, limit: 1 }).length > 0;
+  return r.keys({ start: tableKey(table), end, limit: 1 }).length > 0;
 }
 
 /** Any entry at all in a table. */
 function any(r: KvReader, table: Table): boolean {
   const start = tableKey(table);
-  return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
+  return r.keys({ start, end: prefixEnd(start), limit: 1 }).length > 0;
 }
 
 /** Read-only: has a stored message's TTL passed at `nowMs`? */
@@ -65,40 +66,52 @@ export function hasDedupEntries(r: KvReader): boolean {
   return any(r, Table.DedupExpiry);
 }
 
-/** Drops messages whose TTL passed, at most `budget` index entries. */
-export function sweepTtl(tx: Tx, budget: number): { seen: number; removed: number } {
+/**
+ * Drops messages whose TTL passed, within the budget (index entries, and the bytes of the
+ * messages whose header it reads). `more`: it stopped at the budget.
+ */
+export function sweepTtl(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
+  if (budget.spent) return { removed: 0, more: true };
   const end = timeSeqKey(Table.TtlExpiry, tx.nowMs + 1, 0, 0);
-  const entries = tx.w.range({ start: tableKey(Table.TtlExpiry), end, limit: budget });
+  const keys = tx.w.keys({ start: tableKey(Table.TtlExpiry), end, limit: budget.entries });
   let removed = 0;
-  for (const { key } of entries) {
+  for (const key of keys) {
+    if (budget.spent) return { removed, more: true };
     tx.w.del(key);
     const { topicId, seq } = parseTimeSeqKey(key);
     const t = tx.state.topicsById.get(topicId);
-    if (!t || seq < t.head.logStart) continue;
-    const raw = tx.w.get(seqKey(Table.Message, topicId, seq));
-    if (!raw) continue;
+    const raw = t && seq >= t.head.logStart ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
+    budget.take(raw?.length ?? 0);
+    if (!t || !raw) continue;
     const expireAt = messageExpireAt(raw);
     if (expireAt === 0 || expireAt > tx.nowMs) continue;
     dropFromLog(tx, t, seq, raw);
     removed++;
   }
-  return { seen: entries.length, removed };
+  return { removed, more: budget.spent };
 }
 
-/** Removes retained messages whose retention passed, at most `budget` index entries. */
-export function sweepRetained(tx: Tx, budget: number): { seen: number; removed: number } {
+/** Removes retained messages whose retention passed, within the budget (as {@link sweepTtl}). */
+export function sweepRetained(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
+  if (budget.spent) return { removed: 0, more: true };
   const end = timeSeqKey(Table.RetainExpiry, tx.nowMs + 1, 0, 0);
-  const entries = tx.w.range({ start: tableKey(Table.RetainExpiry), end, limit: budget });
+  const keys = tx.w.keys({ start: tableKey(Table.RetainExpiry), end, limit: budget.entries });
   let removed = 0;
-  for (const { key } of entries) {
+  for (const key of keys) {
+    if (budget.spent) return { removed, more: true };
     tx.w.del(key);
     const { topicId, seq } = parseTimeSeqKey(key);
     const t = tx.state.topicsById.get(topicId);
-    if (!t || seq < t.head.logStart) continue;
-    const raw = tx.w.get(seqKey(Table.Message, topicId, seq));
-    if (!raw) continue;
+    const raw = t && seq >= t.head.logStart ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
+    budget.take(raw?.length ?? 0);
+    if (!t || !raw) continue;
     const meta = messageMeta(raw);
-    if (heldByAny(t, seq, meta, () => messageAttributes(raw))) continue; // held again (Seek, a new subscription)
+    let attrs: Record<string, string> | undefined;
+    const attributes = () => {
+      attrs ??= messageAttributes(raw); // read before any other read reuses the view
+      return attrs;
+    };
+    if (heldByAny(t, seq, meta, attributes)) continue; // held again (Seek, a new subscription)
     const until = meta.publishMs + t.record.retainAckedMs;
     if (t.record.retainAckedMs > 0 && until > tx.nowMs) {
       tx.w.put(timeSeqKey(Table.RetainExpiry, until, topicId, seq), EMPTY); // retention was raised since
@@ -107,22 +120,28 @@ export function sweepRetained(tx: Tx, budget: number): { seen: number; removed: 
     deleteMessage(tx, t, seq, meta);
     removed++;
   }
-  return { seen: entries.length, removed };
+  return { removed, more: budget.spent };
 }
 
-/** Drops dedup id entries whose window has passed and whose message is gone, at most `budget`. */
-export function sweepDedup(tx: Tx, budget: number): number {
+/** Drops dedup id entries whose window has passed and whose message is gone, within the budget. */
+export function sweepDedup(tx: Tx, budget: StepBudget): void {
+  if (budget.spent) return;
   const end = dedupExpiryKey(tx.nowMs + 1, 0, "");
-  const entries = tx.w.range({ start: tableKey(Table.DedupExpiry), end, limit: budget });
-  for (const { key } of entries) {
+  const keys = tx.w.keys({ start: tableKey(Table.DedupExpiry), end, limit: budget.entries });
+  for (const key of keys) {
+    budget.take();
     tx.w.del(key);
     const { topicId, id } = parseDedupExpiryKey(key);
     const idKeyBuf = idStringKey(Table.MessageId, topicId, id);
     const entry = decodeMessageIdEntry(tx.w.get(idKeyBuf));
     if (!entry || entry.expireMs > tx.nowMs) continue;
     const t = tx.state.topicsById.get(topicId);
-    const stored = t && entry.seq >= t.head.logStart && tx.w.get(seqKey(Table.Message, topicId, entry.seq));
-    if (!stored) tx.w.del(idKeyBuf);
+    const stored = t && entry.seq >= t.head.logStart && tx.w.keys(exactly(seqKey(Table.Message, topicId, entry.seq)));
+    if (!stored || stored.length === 0) tx.w.del(idKeyBuf);
   }
-  return entries.length;
+}
+
+/** The range of one key. */
+function exactly(key: Buffer) {
+  return { start: key, end: Buffer.concat([key, Buffer.of(0)]), limit: 1 };
 }

@@ -12,6 +12,7 @@ import { idKey, keyId, keySeq, prefixEnd, seqKey, Table, tableKey } from "./keys
 import { messageAttributes, messageDataBytes, messageMeta, messagePublishTime } from "./message-codec.js";
 import { deleteMessage } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
+import { StepBudget } from "./step-budget.js";
 import type { Tx } from "./tx.js";
 
 /** Most messages an append drops for age or drop_oldest; the sweep does the rest. */
@@ -41,10 +42,10 @@ export function indexTopicLimits(tx: Tx, topic: TopicRecord): void {
   else tx.w.del(idKey(Table.LimitedTopic, topic.id));
 }
 
-/** The first stored messages of a topic's log (from its start), at most `limit`. */
-function oldest(r: KvReader, t: TopicState, limit: number) {
+/** The keys of the first stored messages of a topic's log (from its start), at most `limit`. */
+function oldest(r: KvReader, t: TopicState, limit: number): Buffer[] {
   const end = seqKey(Table.Message, t.id, t.head.lastSeq + 1);
-  return r.range({ start: seqKey(Table.Message, t.id, t.head.logStart), end, limit });
+  return r.keys({ start: seqKey(Table.Message, t.id, t.head.logStart), end, limit });
 }
 
 /**
@@ -58,8 +59,11 @@ export function checkCapacity(tx: Tx, t: TopicState, adding: { messages: number;
   let bytes = t.head.bytes + adding.bytes;
   if (!overLimit(topic, messages, bytes)) return;
   if (topic.maxAgeMs > 0) {
-    for (const { value } of oldest(tx.w, t, DROPS_PER_APPEND)) {
-      if (!isAged(topic, value, tx.nowMs)) break;
+    const budget = new StepBudget(DROPS_PER_APPEND);
+    for (const key of oldest(tx.w, t, DROPS_PER_APPEND)) {
+      const value = tx.w.view(key); // the header only: no copy of the message
+      if (!value || budget.spent || !isAged(topic, value, tx.nowMs)) break;
+      budget.take(value.length);
       messages--;
       bytes -= messageDataBytes(value);
       if (!overLimit(topic, messages, bytes)) return;
@@ -75,7 +79,7 @@ export function checkCapacity(tx: Tx, t: TopicState, adding: { messages: number;
 /**
  * Removes one stored message from the log and from every subscription holding it: a tracked
  * message stops being tracked (an ordered subscription passes its key on), and each holder's
- * count goes down.
+ * count goes down. `raw` may be a view (KvReader.view): it is read before any other read.
  */
 export function dropFromLog(tx: Tx, t: TopicState, seq: number, raw: Buffer): void {
   const meta = messageMeta(raw);
@@ -100,16 +104,21 @@ export function dropFromLog(tx: Tx, t: TopicState, seq: number, raw: Buffer): vo
   tx.changedTopics.add(t.name);
 }
 
-/** Drops the lowest seqs while `should` holds for the next one, at most `limit`. */
-function dropOldest(tx: Tx, t: TopicState, limit: number, should: (raw: Buffer) => boolean): number {
+/** Drops the lowest seqs while `should` holds for the next one, within the budget. */
+function dropOldest(tx: Tx, t: TopicState, budget: StepBudget, should: (raw: Buffer) => boolean): number {
   let n = 0;
-  while (n < limit) {
-    // The first look is one entry: on most appends nothing is due, and values are whole messages.
-    const batch = oldest(tx.w, t, Math.min(n === 0 ? 1 : 256, limit - n));
-    if (batch.length === 0) return n;
-    for (const { key, value } of batch) {
-      if (!should(value)) return n;
-      dropFromLog(tx, t, keySeq(key), value);
+  while (!budget.spent) {
+    // The first look is one key: on most appends nothing is due. Of each message only its
+    // header is read (a view), and the bytes count against the budget.
+    const keys = oldest(tx.w, t, Math.min(n === 0 ? 1 : 256, budget.entries));
+    if (keys.length === 0) return n;
+    for (const key of keys) {
+      if (budget.spent) return n;
+      const raw = tx.w.view(key);
+      if (!raw) continue;
+      if (!should(raw)) return n;
+      budget.take(raw.length);
+      dropFromLog(tx, t, keySeq(key), raw);
       n++;
     }
   }
@@ -118,14 +127,14 @@ function dropOldest(tx: Tx, t: TopicState, limit: number, should: (raw: Buffer) 
 
 /**
  * After an append (or in the sweep): drops messages past the max age, then, under drop_oldest,
- * the oldest until the topic is within its limits; at most `limit` in all. Returns how many.
+ * the oldest until the topic is within its limits, within the budget. Returns how many.
  */
-export function enforceLimits(tx: Tx, t: TopicState, limit = DROPS_PER_APPEND): number {
+export function enforceLimits(tx: Tx, t: TopicState, budget = new StepBudget(DROPS_PER_APPEND)): number {
   const topic = t.record;
   let n = 0;
-  if (topic.maxAgeMs > 0) n += dropOldest(tx, t, limit, (raw) => isAged(topic, raw, tx.nowMs));
+  if (topic.maxAgeMs > 0) n += dropOldest(tx, t, budget, (raw) => isAged(topic, raw, tx.nowMs));
   if (topic.overflow === "drop_oldest" && (topic.maxMessages > 0 || topic.maxBytes > 0)) {
-    n += dropOldest(tx, t, limit - n, () => overLimit(topic, t.head.messages, t.head.bytes));
+    n += dropOldest(tx, t, budget, () => overLimit(topic, t.head.messages, t.head.bytes));
   }
   return n;
 }
@@ -138,7 +147,8 @@ export function limitsDue(r: KvReader, state: EngineState, nowMs: number): boole
     if (!t) return true; // a stale index entry to clean up
     if (t.record.overflow === "drop_oldest" && overLimit(t.record, t.head.messages, t.head.bytes)) return true;
     const [first] = oldest(r, t, 1);
-    if (first && isAged(t.record, first.value, nowMs)) return true;
+    const value = first && r.view(first);
+    if (value && isAged(t.record, value, nowMs)) return true;
   }
   return false;
 }
@@ -149,19 +159,19 @@ export function hasLimitedTopics(r: KvReader): boolean {
   return r.range({ start, end: prefixEnd(start), limit: 1 }).length > 0;
 }
 
-/** Applies age and drop_oldest limits to every limited topic, at most `budget` drops in all. */
-export function sweepLimits(tx: Tx, budget: number): { removed: number; more: boolean } {
+/** Applies age and drop_oldest limits to every limited topic, within the budget. */
+export function sweepLimits(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
   const start = tableKey(Table.LimitedTopic);
   let removed = 0;
-  for (const { key } of tx.w.range({ start, end: prefixEnd(start) })) {
-    if (removed >= budget) return { removed, more: true };
+  for (const key of tx.w.keys({ start, end: prefixEnd(start) })) {
+    if (budget.spent) return { removed, more: true };
     const t = tx.state.topicsById.get(keyId(key));
     if (!t || !isLimited(t.record)) {
       tx.w.del(key);
       continue;
     }
-    removed += enforceLimits(tx, t, budget - removed);
+    removed += enforceLimits(tx, t, budget);
   }
   // Exactly at the budget: there may be more, and the next call finds out at little cost.
-  return { removed, more: budget > 0 && removed >= budget };
+  return { removed, more: budget.spent };
 }

@@ -13,6 +13,8 @@ export class Tx {
   private readonly heads = new Set<TopicState>();
   /** Per topic, the last seq this operation appended (durable once the write resolves). */
   readonly appended = new Map<TopicState, number>();
+  /** Cursors whose per-message states this operation writes (see Cursor.stateWrites). */
+  readonly statesWritten: Cursor[] = [];
   /** Topics whose consumers may have new work (a drop passed a key on, say). */
   readonly changedTopics = new Set<string>();
 
@@ -36,7 +38,11 @@ export class Tx {
   /** Writes every head and every dirty cursor (this operation's and earlier reads'). */
   finish(): void {
     for (const t of this.heads) if (this.state.topicsById.get(t.id) === t) writeHead(this.w, t);
-    for (const c of this.state.dirtyCursors) if (this.state.cursorsById.get(c.id) === c) writeCursor(this.w, c);
+    for (const c of this.state.dirtyCursors) {
+      if (this.state.cursorsById.get(c.id) !== c || !writeCursor(this.w, c)) continue;
+      c.stateWrites++;
+      this.statesWritten.push(c);
+    }
     this.state.dirtyCursors.clear();
   }
 }

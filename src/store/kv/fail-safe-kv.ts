@@ -72,6 +72,8 @@ export class FailSafeKv implements KvEngine {
       const counted: KvWriter = {
         get: (key) => w.get(key),
         range: (r) => w.range(r),
+        keys: (r) => w.keys(r),
+        view: (k) => w.view(k),
         put: (key, value) => {
           writes++;
           w.put(key, value);

@@ -20,6 +20,15 @@ export interface KvReader {
   get(key: Buffer): Buffer | undefined;
   /** Returns an array, never a live cursor, so nothing pins pages across an await. */
   range(range: KvRange): KvEntry[];
+  /** The keys of a range, without reading or copying a value (see {@link range}). */
+  keys(range: KvRange): Buffer[];
+  /**
+   * The value at `key` as a transient view, read without allocating a copy: valid only until
+   * the next call on this reader (an engine may reuse one buffer for every view), and never to
+   * be changed. For reading a part of a value (a message's header) and dropping it; use
+   * {@link get} for a value to keep.
+   */
+  view(key: Buffer): Buffer | undefined;
 }
 
 /** Synchronous writes inside a write transaction; reads see earlier writes of the same transaction. */

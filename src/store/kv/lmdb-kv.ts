@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { open, type RootDatabase } from "lmdb";
+import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
 import { KvCommitError, type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter } from "./kv.js";
 import { within } from "./within.js";
@@ -171,6 +171,14 @@ export class LmdbKv implements KvEngine {
   private readonly txn: KvWriter = {
     get: (key) => this.db.get(key),
     range: (r: KvRange) => this.range(r),
+    keys: (r: KvRange) => this.keyRange(r),
+    view: (key) => {
+      // A buffer lmdb-js reuses for the next read, whose `length` property says the value's size
+      // while its memory is larger; values of 16 MiB or more come as a plain Uint8Array on the
+      // map. Either way: a Buffer over exactly the value's bytes, no copy.
+      const fast = this.db.getBinaryFast(key) as Uint8Array | undefined;
+      return fast === undefined ? undefined : Buffer.from(fast.buffer, fast.byteOffset, fast.length);
+    },
     put: (key, value) => {
       this.db.putSync(key, value);
     },
@@ -179,11 +187,26 @@ export class LmdbKv implements KvEngine {
     },
   };
 
-  private range({ start, end, limit, reverse = false }: KvRange): KvEntry[] {
+  private range(r: KvRange): KvEntry[] {
     const out: KvEntry[] = [];
+    this.walk(r, true, (e) => out.push(e as KvEntry));
+    return out;
+  }
+
+  /** Keys only: lmdb-js reads no value (getKeys: a range walk with `values: false`). */
+  private keyRange(r: KvRange): Buffer[] {
+    const out: Buffer[] = [];
+    this.walk(r, false, (key) => out.push(key as Buffer));
+    return out;
+  }
+
+  /** Walks a range forwards or backwards, with values (entries) or without (keys). */
+  private walk({ start, end, limit, reverse = false }: KvRange, values: boolean, push: (x: unknown) => void): void {
+    const keyOf = (x: unknown): Buffer => (values ? (x as KvEntry).key : (x as Buffer));
+    const read = (o: RangeOptions): Iterable<unknown> => (values ? this.db.getRange(o) : this.db.getKeys(o));
     if (!reverse) {
-      for (const { key, value } of this.db.getRange({ start, end, limit })) out.push({ key, value });
-      return out;
+      for (const x of read({ start, end, limit })) push(x);
+      return;
     }
     // Reversed, lmdb-js walks from its `start` (inclusive) down to its `end` (exclusive): begin at
     // our exclusive upper bound and skip it, and end below our inclusive lower bound, skipping
@@ -195,12 +218,14 @@ export class LmdbKv implements KvEngine {
       reverse: true,
       limit: limit === undefined ? undefined : limit + 2,
     };
-    for (const { key, value } of this.db.getRange(opts)) {
+    let n = 0;
+    for (const x of read(opts)) {
+      const key = keyOf(x);
       if (Buffer.compare(key, end) >= 0) continue;
-      if (Buffer.compare(key, start) < 0 || out.length >= max) break;
-      out.push({ key, value });
+      if (Buffer.compare(key, start) < 0 || n >= max) break;
+      push(x);
+      n++;
     }
-    return out;
   }
 }
 

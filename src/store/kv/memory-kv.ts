@@ -110,6 +110,8 @@ export class MemoryKv implements KvEngine {
       return v === undefined ? undefined : Buffer.from(v);
     },
     range: (r: KvRange) => this.range(r),
+    keys: (r: KvRange) => this.keyRange(r),
+    view: (key) => this.data.values.get(key.toString("latin1")),
     put: (key, value) => {
       // As LMDB does, so the in-memory reference shows the same failures.
       if (key.length > MAX_KEY_BYTES)
@@ -126,15 +128,24 @@ export class MemoryKv implements KvEngine {
     },
   };
 
-  private range({ start, end, limit = Number.POSITIVE_INFINITY, reverse = false }: KvRange): KvEntry[] {
+  private range(r: KvRange): KvEntry[] {
+    return this.keysOf(r).map((k) => this.entry(k));
+  }
+
+  private keyRange(r: KvRange): Buffer[] {
+    return this.keysOf(r).map((k) => Buffer.from(k, "latin1"));
+  }
+
+  /** The (latin1) keys of a range, in the order asked for. */
+  private keysOf({ start, end, limit = Number.POSITIVE_INFINITY, reverse = false }: KvRange): string[] {
     const keys = this.data.keys;
     const lo = lowerBound(keys, start.toString("latin1"));
     const hi = lowerBound(keys, end.toString("latin1"));
-    const out: KvEntry[] = [];
+    const out: string[] = [];
     if (reverse) {
-      for (let i = hi - 1; i >= lo && out.length < limit; i--) out.push(this.entry(keys[i] as string));
+      for (let i = hi - 1; i >= lo && out.length < limit; i--) out.push(keys[i] as string);
     } else {
-      for (let i = lo; i < hi && out.length < limit; i++) out.push(this.entry(keys[i] as string));
+      for (let i = lo; i < hi && out.length < limit; i++) out.push(keys[i] as string);
     }
     return out;
   }
