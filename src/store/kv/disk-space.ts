@@ -149,7 +149,7 @@ export class DiskGuard {
 
   /** Measures now (the first measurement, and tests). */
   measure(): Promise<void> {
-    if (this.measuring) return this.measuring;
+    if (this.measuring !== undefined) return this.measuring;
     // Bytes counted before the probe starts are in what it sees; later ones stay counted.
     const countedBefore = this.writtenSince;
     this.measuring = this.options
