@@ -19,6 +19,7 @@ const settle = async () => {
 };
 
 it("dedup - window entries are swept in the background, with no publish after them, in bounded steps", async (t) => {
+  // Built by hand, not with the test broker: the test reads the store's KV data itself.
   const data = createMemoryKvData();
   const store = createMemoryStore(data);
   const clock = createFakeClock();

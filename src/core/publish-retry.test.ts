@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError } from "../errors/index.js";
-import { createMemoryStore, type Store } from "../store/index.js";
-import { createBroker } from "./index.js";
+import type { Store } from "../store/index.js";
 
 /** A store whose next `failures` appends fail, as a failed commit does: having written nothing. */
 function flakyStore(inner: Store, failures: number): Store {
@@ -21,9 +21,8 @@ function flakyStore(inner: Store, failures: number): Store {
   });
 }
 
-test("core publish - a retryable store failure is retried and stores each message once", async () => {
-  const store = flakyStore(createMemoryStore(), 2);
-  const broker = createBroker({ store });
+test("core publish - a retryable store failure is retried and stores each message once", async (t) => {
+  const { broker } = startTestBroker(t, { wrapStore: (store) => flakyStore(store, 2) });
   await broker.createTopic({ name: "t", queue: true });
   const results = await broker.publish("t", [{ data: new Uint8Array([1]) }, { data: new Uint8Array([2]) }]);
   assert.deepEqual(
@@ -39,15 +38,10 @@ test("core publish - a retryable store failure is retried and stores each messag
     new AbortController().signal,
   );
   assert.equal(got.length, 2, "the retried batch was not stored twice");
-  await broker.close();
-  await store.close();
 });
 
-test("core publish - a store that keeps failing surfaces STORE_UNAVAILABLE after the retries", async () => {
-  const store = flakyStore(createMemoryStore(), 10);
-  const broker = createBroker({ store });
+test("core publish - a store that keeps failing surfaces STORE_UNAVAILABLE after the retries", async (t) => {
+  const { broker } = startTestBroker(t, { wrapStore: (store) => flakyStore(store, 10) });
   await broker.createTopic({ name: "t" });
   await assert.rejects(broker.publish("t", [{ data: new Uint8Array([1]) }]), { reason: "STORE_UNAVAILABLE" });
-  await broker.close();
-  await store.close();
 });

@@ -4,7 +4,7 @@ import { describe, it, type TestContext } from "node:test";
 import { tick } from "../../test/helpers/broker-asserts.js";
 import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError, type Reason } from "../errors/index.js";
-import { createMemoryStore } from "../store/index.js";
+import { createMemoryStore, type Store } from "../store/index.js";
 import { createFakeClock } from "../util/index.js";
 import { createBroker, type ReadRequest, type StoredMessage } from "./index.js";
 import { RETENTION_SWEEP_INTERVAL_MS } from "./retention-sweeper.js";
@@ -187,25 +187,21 @@ describe("core replay", () => {
   });
 
   it("read - a paused reader holds one batch: the log is read page by page as the reader asks", async (t) => {
-    const store = createMemoryStore();
     let pages = 0;
-    const counted = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === "readLog") {
-          return (...args: Parameters<typeof store.readLog>) => {
-            pages++;
-            return target.readLog(...args);
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const broker = createBroker({ store: counted, clock: createFakeClock() });
-    t.after(async () => {
-      await broker.close();
-      await store.close();
-    });
+    const counted = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === "readLog") {
+            return (...args: Parameters<Store["readLog"]>) => {
+              pages++;
+              return target.readLog(...args);
+            };
+          }
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    const { broker } = startTestBroker(t, { wrapStore: counted });
     await broker.createTopic({ name: "log", queue: true });
     await broker.publish(
       "log",
@@ -235,6 +231,7 @@ describe("core replay", () => {
   });
 
   it("retention - a broker on a store with retention (a restart) starts the sweep by itself", async (t) => {
+    // Two brokers, one after the other, on one store: built by hand (the test broker owns its store).
     const store = createMemoryStore();
     const clock = createFakeClock();
     const first = createBroker({ store, clock });

@@ -5,21 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { startTestBroker } from "../../test/helpers/test-broker.js";
 import { BrokerError } from "../errors/index.js";
-import { createMemoryStore } from "../store/index.js";
-import { createFakeClock } from "../util/index.js";
-import { createBroker } from "./index.js";
 
 const MIB = 1024 * 1024;
 const never = new AbortController().signal;
 
 async function setup(t: TestContext, messages = 10, size = 900 * 1024) {
-  const store = createMemoryStore();
-  const broker = createBroker({ store, clock: createFakeClock() });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { broker } = startTestBroker(t);
   await broker.createTopic({ name: "q", queue: true });
   for (let i = 0; i < messages; i++) await broker.publish("q", [{ id: `m${i}`, data: Buffer.alloc(size, i) }]);
   return broker;
@@ -87,18 +80,13 @@ describe("core responses bounded by bytes", () => {
   });
 
   it("pull - auto_ack ended while its ack was being synced: said in the log with the seqs", async (t) => {
-    const store = createMemoryStore();
     const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const logger = {
       info: () => {},
       warn: (message: string, fields?: Record<string, unknown>) => warnings.push({ message, fields }),
       error: () => {},
     };
-    const broker = createBroker({ store, clock: createFakeClock(), logger });
-    t.after(async () => {
-      await broker.close();
-      await store.close();
-    });
+    const { broker, store } = startTestBroker(t, { logger });
     await broker.createTopic({ name: "q", queue: true });
     await broker.publish("q", [{ data: Buffer.from("a") }, { data: Buffer.from("b") }]);
     const call = new AbortController();

@@ -18,10 +18,14 @@ export interface HealthOptions {
   services: readonly string[];
   /**
    * True when a service (or the server, `""`) does not serve for a reason of its own (the store
-   * failed, or publishes are refused for want of disk space). Check reports it at once; Watch
-   * sends only the shutdown change. Default: never.
+   * failed, or publishes are refused for want of disk space). Default: never.
    */
   notServing?: (service: string) => boolean;
+  /**
+   * Subscribes to changes of `notServing` (Watch streams then send each new status). Returns the
+   * unsubscribe. Default: `notServing` never changes.
+   */
+  onChange?: (listener: () => void) => () => void;
 }
 
 /** Resolves when `signal` aborts (at once if it already has). */
@@ -49,19 +53,34 @@ export function registerHealth(router: ConnectRouter, options: HealthOptions): v
       return { status: status(request.service) };
     },
     async *watch(request, ctx) {
-      // Each status change is sent once; the only change this server makes is the one to
-      // NOT_SERVING at shutdown. The stream ends when the call's signal aborts (client gone,
-      // deadline) or at shutdown.
-      const first = status(request.service);
-      yield { status: first };
+      // Each status change is sent once: NOT_SERVING and back as `notServing` changes (the store
+      // failed, disk space ran low and returned), and NOT_SERVING at shutdown. The stream ends
+      // when the call's signal aborts (client gone, deadline) or at shutdown.
+      let sent = status(request.service);
+      yield { status: sent };
       const link = linkSignals(ctx.signal, shutdownSignal);
+      let wake: () => void = () => {};
+      const unsubscribe = options.onChange?.(() => wake()) ?? (() => {});
+      const stopped = aborted(link.signal);
       try {
-        await aborted(link.signal);
+        while (!link.signal.aborted) {
+          const changed = new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          await Promise.race([changed, stopped]);
+          if (link.signal.aborted) break;
+          const now = status(request.service);
+          if (now !== sent) {
+            sent = now;
+            yield { status: now };
+          }
+        }
       } finally {
+        unsubscribe();
         link.dispose();
       }
       if (shutdownSignal.aborted) {
-        if (first === Status.SERVING) yield { status: Status.NOT_SERVING };
+        if (sent !== Status.NOT_SERVING) yield { status: Status.NOT_SERVING };
         throw new ConnectError("the server is shutting down", Code.Unavailable);
       }
       throw abortReasonToConnectError(ctx.signal.reason);

@@ -167,6 +167,7 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         shutdownSignal: shutdown.signal,
         services: SERVED_FILES.flatMap(serviceNames),
         notServing: storeHealth.notServing,
+        onChange: storeHealth.onChange,
       });
       registerReflection(router, SERVED_FILES);
     };

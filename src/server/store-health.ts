@@ -25,11 +25,14 @@ export interface StoreHealth {
   healthz(): HealthzAnswer | undefined;
   /** Resolves once, when the store fails. */
   readonly failed: Promise<StoreFailure>;
+  /** Calls `listener` after every change of condition (health Watch streams). Returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 }
 
 /** Creates the {@link StoreHealth} of one server. */
 export function createStoreHealth(logger: Logger): StoreHealth {
   let condition: StoreCondition = { kind: "ok" };
+  const listeners = new Set<() => void>();
   let resolveFailed: (f: StoreFailure) => void = () => {};
   const failed = new Promise<StoreFailure>((resolve) => {
     resolveFailed = resolve;
@@ -53,6 +56,7 @@ export function createStoreHealth(logger: Logger): StoreHealth {
       } else if (before === "low-disk") {
         logger.info("free disk space is back above --min-free-disk: publishes resume");
       }
+      if (next.kind !== before) for (const listener of listeners) listener();
     },
     notServing(service) {
       if (condition.kind === "failed") return true;
@@ -69,5 +73,9 @@ export function createStoreHealth(logger: Logger): StoreHealth {
       return undefined;
     },
     failed,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }

@@ -3,12 +3,8 @@ import assert from "node:assert/strict";
 import type { RequestListener } from "node:http";
 import fc from "fast-check";
 import { createGophermqBridge } from "../../src/bridges/gophermq/index.js";
-import { createBroker } from "../../src/core/index.js";
-import { createInProcessClients } from "../../src/server/in-process-clients.js";
-import { createServerInterceptors } from "../../src/server/interceptors.js";
-import { createMemoryStore } from "../../src/store/index.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
+import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { createInMemoryHttp, formFields, rawRequest, urlEncoded } from "./http-kit.js";
 
@@ -120,18 +116,10 @@ export const gophermqHttpFuzzer: Fuzzer = {
     "any shape, truncated JSON, forms, queries and random bodies, wrong lengths and chunked coding; every answer " +
     "is GopherMQ's JSON or an empty body, every error message is one of GopherMQ's, and nothing is logged as an error",
   async start() {
-    const store = createMemoryStore();
-    const broker = createBroker({ store });
-    const shutdown = new AbortController();
-    const clients = createInProcessClients(
-      broker,
-      silentLogger,
-      createServerInterceptors({ shutdownSignal: shutdown.signal }),
-    );
-    const failures: string[] = [];
-    const logger: Logger = { ...silentLogger, error: (m) => failures.push(m) };
+    const fb = startFuzzBroker();
+    const { clients, logger } = fb;
     const bridge = createGophermqBridge(
-      { clients, logger, metrics: recordMetrics(), shutdownSignal: shutdown.signal },
+      { clients, logger, metrics: recordMetrics(), shutdownSignal: fb.shutdownSignal },
       { maxMessageBytes: 4096, maxPending: 10 },
     );
     const http = createInMemoryHttp(bridge.handle as unknown as RequestListener);
@@ -142,19 +130,16 @@ export const gophermqHttpFuzzer: Fuzzer = {
         const value = JSON.parse(res.body.toString()) as { message?: string };
         if (res.status >= 400) assert.ok(MESSAGES.has(value.message ?? ""), `error body ${res.body.toString()}`);
       } else if (res.status >= 400 && res.status !== 400) assert.equal(res.body.length, 0, `status ${res.status}`);
-      assert.deepEqual(failures.splice(0), [], "nothing logged as an error");
+      assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
     return {
       property,
       async reset() {
-        const { topics } = await clients.admin.listTopics({});
-        for (const t of topics) await clients.admin.deleteTopic({ name: t.name }).catch(() => {});
+        await fb.deleteAllTopics();
       },
       async close() {
-        shutdown.abort();
         await bridge.close(1_000);
-        await broker.close();
-        await store.close();
+        await fb.close();
       },
     };
   },

@@ -4,12 +4,8 @@ import { duplexPair } from "node:stream";
 import fc from "fast-check";
 import { createOkqBridge } from "../../src/bridges/okq/index.js";
 import { encodeCommand } from "../../src/bridges/okq/resp-encoder.js";
-import { createBroker } from "../../src/core/index.js";
-import { createInProcessClients } from "../../src/server/in-process-clients.js";
-import { createServerInterceptors } from "../../src/server/interceptors.js";
-import { createMemoryStore } from "../../src/store/index.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
+import { startFuzzBroker } from "./fuzz-broker.js";
 import { chunked, type Fuzzer, mutated, until } from "./fuzz-kit.js";
 import { readReplies } from "./resp-replies.js";
 
@@ -105,18 +101,10 @@ export const okqSessionFuzzer: Fuzzer = {
     "every error starts with a Redis error code, no server fault and no error logged, and the connection " +
     "either answers a final ECHO or was closed for a protocol error or QUIT",
   async start() {
-    const store = createMemoryStore();
-    const broker = createBroker({ store, limits: { maxMessageBytes: 4096 } });
-    const shutdown = new AbortController();
-    const clients = createInProcessClients(
-      broker,
-      silentLogger,
-      createServerInterceptors({ shutdownSignal: shutdown.signal }),
-    );
-    const failures: string[] = [];
-    const logger: Logger = { ...silentLogger, error: (message) => failures.push(message) };
+    const fb = startFuzzBroker({ maxMessageBytes: 4096 });
+    const { clients, logger } = fb;
     const bridge = createOkqBridge(
-      { clients, logger, metrics: recordMetrics(), shutdownSignal: shutdown.signal },
+      { clients, logger, metrics: recordMetrics(), shutdownSignal: fb.shutdownSignal },
       { maxMessageBytes: 4096, maxPendingBytes: 64 * 1024, maxPendingCommands: 64 },
     );
     /** Resolves once no session of the bridge has had work for a few event-loop turns. */
@@ -174,7 +162,7 @@ export const okqSessionFuzzer: Fuzzer = {
             assert.notEqual(r.error, SERVER_FAULT, "a server fault");
             assert.ok(ERROR_CODES.has(r.error.split(" ", 1)[0] as string), `error code of ${JSON.stringify(r.error)}`);
           }
-          assert.deepEqual(failures.splice(0), [], "nothing logged as an error");
+          assert.deepEqual(fb.errors(), [], "nothing logged as an error");
         } finally {
           client.destroy();
           server.destroy();
@@ -185,14 +173,11 @@ export const okqSessionFuzzer: Fuzzer = {
       property,
       async reset() {
         // What the cases pushed is the broker's data, not a leak: drop it before the heap is sampled.
-        const { topics } = await clients.admin.listTopics({});
-        for (const t of topics) await clients.admin.deleteTopic({ name: t.name }).catch(() => {});
+        await fb.deleteAllTopics();
       },
       async close() {
-        shutdown.abort();
         await bridge.close(1_000);
-        await broker.close();
-        await store.close();
+        await fb.close();
       },
     };
   },

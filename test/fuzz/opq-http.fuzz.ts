@@ -3,12 +3,8 @@ import assert from "node:assert/strict";
 import type { RequestListener } from "node:http";
 import fc from "fast-check";
 import { createOpqBridge } from "../../src/bridges/opq/index.js";
-import { createBroker } from "../../src/core/index.js";
-import { createInProcessClients } from "../../src/server/in-process-clients.js";
-import { createServerInterceptors } from "../../src/server/interceptors.js";
-import { createMemoryStore } from "../../src/store/index.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
+import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { createInMemoryHttp, formFields, multipart, rawRequest, urlEncoded } from "./http-kit.js";
 
@@ -103,24 +99,10 @@ export const opqHttpFuzzer: Fuzzer = {
     "bodies, wrong lengths and chunked coding; every request gets one of OPQ's answers (or 400 from the HTTP " +
     "parser), never an internal error, and nothing is logged as an error",
   async start() {
-    const store = createMemoryStore();
-    const broker = createBroker({ store });
-    const shutdown = new AbortController();
-    const clients = createInProcessClients(
-      broker,
-      silentLogger,
-      createServerInterceptors({ shutdownSignal: shutdown.signal }),
-    );
-    const failures: string[] = [];
-    const logger: Logger = {
-      ...silentLogger,
-      error: (m, f) =>
-        failures.push(
-          `${m} ${JSON.stringify(f, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message} ${v.stack}` : v))}`,
-        ),
-    };
+    const fb = startFuzzBroker();
+    const { clients, logger } = fb;
     const bridge = createOpqBridge(
-      { clients, logger, metrics: recordMetrics(), shutdownSignal: shutdown.signal },
+      { clients, logger, metrics: recordMetrics(), shutdownSignal: fb.shutdownSignal },
       {
         anyResponse: false,
         maxAttempts: 0,
@@ -138,18 +120,15 @@ export const opqHttpFuzzer: Fuzzer = {
       if ("closed" in res) assert.fail(`no response: ${JSON.stringify(res.bytes.toString("latin1").slice(0, 200))}`);
       assert.match(res.body.toString("latin1"), BODY, `status ${res.status}`);
       if (res.status === 500) assert.equal(res.body.toString(), "delivery service is not ready");
-      assert.deepEqual(failures.splice(0), [], "nothing logged as an error");
+      assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
     return {
       property,
       async reset() {
-        const { topics } = await clients.admin.listTopics({});
-        for (const t of topics) await clients.admin.deleteTopic({ name: t.name }).catch(() => {});
+        await fb.deleteAllTopics();
       },
       async close() {
-        shutdown.abort();
-        await broker.close();
-        await store.close();
+        await fb.close();
       },
     };
   },

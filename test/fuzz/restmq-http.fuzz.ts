@@ -3,12 +3,8 @@ import assert from "node:assert/strict";
 import type { RequestListener } from "node:http";
 import fc from "fast-check";
 import { createRestmqBridge } from "../../src/bridges/restmq/index.js";
-import { createBroker } from "../../src/core/index.js";
-import { createInProcessClients } from "../../src/server/in-process-clients.js";
-import { createServerInterceptors } from "../../src/server/interceptors.js";
-import { createMemoryStore } from "../../src/store/index.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
+import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { createInMemoryHttp, formFields, multipart, rawRequest, urlEncoded } from "./http-kit.js";
 
@@ -110,24 +106,10 @@ export const restmqHttpFuzzer: Fuzzer = {
     "protocol with url-encoded, multipart, query and random arguments, wrong lengths and chunked coding; every " +
     "failure is a cyclone error page or a RestMQ error object, never a 500, and nothing is logged as an error",
   async start() {
-    const store = createMemoryStore();
-    const broker = createBroker({ store, limits: { maxMessageBytes: 4096 } });
-    const shutdown = new AbortController();
-    const clients = createInProcessClients(
-      broker,
-      silentLogger,
-      createServerInterceptors({ shutdownSignal: shutdown.signal }),
-    );
-    const failures: string[] = [];
-    const logger: Logger = {
-      ...silentLogger,
-      error: (m, f) =>
-        failures.push(
-          `${m} ${JSON.stringify(f, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message} ${v.stack}` : v))}`,
-        ),
-    };
+    const fb = startFuzzBroker({ maxMessageBytes: 4096 });
+    const { clients, logger } = fb;
     const bridge = createRestmqBridge(
-      { clients, logger, metrics: recordMetrics(), shutdownSignal: shutdown.signal },
+      { clients, logger, metrics: recordMetrics(), shutdownSignal: fb.shutdownSignal },
       { maxMessageBytes: 4096 },
     );
     const http = createInMemoryHttp(bridge.handle as unknown as RequestListener);
@@ -137,19 +119,16 @@ export const restmqHttpFuzzer: Fuzzer = {
       assert.notEqual(res.status, 500, `500: ${res.body.toString()}`);
       const text = res.body.toString();
       if (res.status >= 400 && text.startsWith("<html>")) assert.match(text, ERROR_PAGE);
-      assert.deepEqual(failures.splice(0), [], "nothing logged as an error");
+      assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
     return {
       property,
       async reset() {
-        const { topics } = await clients.admin.listTopics({});
-        for (const t of topics) await clients.admin.deleteTopic({ name: t.name }).catch(() => {});
+        await fb.deleteAllTopics();
       },
       async close() {
-        shutdown.abort();
         await bridge.close(1_000);
-        await broker.close();
-        await store.close();
+        await fb.close();
       },
     };
   },

@@ -3,11 +3,11 @@
  * the in-memory store with a fake clock.
  */
 import type { TestContext } from "node:test";
-import { type Broker, type BrokerLimits, createBroker, type PushSettings } from "../../src/core/index.js";
+import type { Broker, BrokerLimits, PushSettings } from "../../src/core/index.js";
 import type { PushRequest } from "../../src/push/request.js";
 import type { PushSender } from "../../src/push/sender.js";
-import { createMemoryStore } from "../../src/store/index.js";
-import { createFakeClock, type FakeClock } from "../../src/util/index.js";
+import type { FakeClock } from "../../src/util/index.js";
+import { startTestBroker } from "./test-broker.js";
 
 /** One request the fake sender received; the test answers it. */
 export interface FakeCall {
@@ -85,13 +85,7 @@ export function pushConfig(overrides: Partial<PushSettings> = {}): PushSettings 
 
 /** A core on the memory store with a fake clock; closed after the test. */
 export function setupCore(t: TestContext, limits: Partial<BrokerLimits> = {}): { broker: Broker; clock: FakeClock } {
-  const store = createMemoryStore();
-  const clock = createFakeClock();
-  const broker = createBroker({ store, clock, limits });
-  t.after(async () => {
-    await broker.close();
-    await store.close();
-  });
+  const { broker, clock } = startTestBroker(t, { limits });
   return { broker, clock };
 }
 

@@ -66,6 +66,20 @@ describe("store faults", () => {
       messages: [1, 2, 3].map((i) => ({ data: text(`m${i}`), id: `m${i}` })),
     });
 
+    // A Watch stream on the publisher service sees each change as it happens.
+    const watchStop = new AbortController();
+    t.after(() => watchStop.abort());
+    const watched: Serving[] = [];
+    const watching = (async () => {
+      for await (const r of c.health.watch(
+        { service: "switchyard.v1.PublisherService" },
+        { signal: watchStop.signal },
+      )) {
+        watched.push(r.status);
+      }
+    })().catch(() => {});
+    await until(async () => watched.length === 1);
+
     disk.availableBytes = 4 * MiB;
     await until(async () => {
       const r = await c.publisher
@@ -101,6 +115,10 @@ describe("store faults", () => {
       async () => (await c.health.check({ service: "switchyard.v1.PublisherService" })).status === Serving.SERVING,
     );
     assert.deepEqual(await healthz(s.baseUrl), { status: 200, body: "ok\n" });
+    await until(async () => watched.length === 3);
+    assert.deepEqual(watched, [Serving.SERVING, Serving.NOT_SERVING, Serving.SERVING]);
+    watchStop.abort();
+    await watching;
     const back = await c.publisher.publish({ topic: "jobs", messages: [{ data: text("again"), id: "again" }] });
     assert.equal(back.results[0]?.duplicate, false);
   });
