@@ -36,6 +36,9 @@ Flags (a config file may set the same; flags win over it):
   --min-free-disk SIZE|N%       publishes are refused while the data directory's disk has
                                 less free space (bytes, e.g. 2GiB, or a percentage; 0: no
                                 floor; default 1GiB or 5%, whichever is smaller)
+  --max-store-bytes SIZE        most the store's data file may use for publishes (e.g. 50GiB;
+                                at least 16MiB; 0: no cap, the default): publishes are refused
+                                as on a full disk when less than the floor is left under it
   --max-message-bytes N         largest message, data plus attributes (default ${d.maxMessageBytes})
   --shutdown-grace-ms N         how long shutdown waits for in-flight calls (default ${d.shutdownGraceMs})
   --log-level LEVEL             debug, info, warn, error or silent (default ${d.logLevel})

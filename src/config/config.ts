@@ -1,6 +1,6 @@
 import { parseUsers, type UserConfig, UserSettingError } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
-import { DEFAULT_MIN_FREE_DISK, type MinFreeDisk } from "../store/kv/disk-space.js";
+import { DEFAULT_MIN_FREE_DISK, type MinFreeDisk, minFreeBytes } from "../store/kv/disk-space.js";
 import { type LogFormat, type LogLevel, parseHostPattern } from "../util/index.js";
 
 /** A bridge listener's port: a number (0 picks a free port) or `"off"` to disable it. */
@@ -46,6 +46,12 @@ export interface Config {
    * whichever is smaller.
    */
   readonly minFreeDisk: MinFreeDisk;
+  /**
+   * Most bytes the store's data file may use for new publishes, e.g. to share a disk: the
+   * free-space gate treats the room left under it like free disk (the floor's percentage is then
+   * of the smaller of the two). 0 (default): only the disk limits the store.
+   */
+  readonly maxStoreBytes: number;
   /** Largest message (data plus attributes) in bytes. Default 1 MiB. */
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls before closing connections. Default 10 s. */
@@ -170,6 +176,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricsMaxSubscriptions: 1000,
   durability: "flush",
   minFreeDisk: DEFAULT_MIN_FREE_DISK,
+  maxStoreBytes: 0,
   maxMessageBytes: 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: "info",
@@ -330,6 +337,29 @@ function isMinFreeDisk(raw: object): raw is MinFreeDisk {
   return okBytes && okPercent && Object.keys(rest).length === 0;
 }
 
+/** Bytes with an optional unit (`1073741824`, `512MiB`, `2GB`, `1g`), or undefined when it is not one. */
+function parseBytes(raw: unknown): number | undefined {
+  if (typeof raw === "number") return Number.isSafeInteger(raw) && raw >= 0 ? raw : undefined;
+  if (typeof raw !== "string") return undefined;
+  const bytes = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = BYTE_UNITS[(bytes?.[2] ?? "").toLowerCase()];
+  if (!bytes || unit === undefined) return undefined;
+  const n = Math.floor(Number(bytes[1]) * unit);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Smallest `--max-store-bytes` (besides 0): room for the catalog and a few messages. */
+const MIN_MAX_STORE_BYTES = 16 * 1024 * 1024;
+
+/** A store cap: bytes with a unit, at least 16 MiB, or 0 for none. */
+const maxStoreBytes: Parser<number> = (raw) => {
+  const n = parseBytes(raw);
+  if (n === undefined || (n !== 0 && n < MIN_MAX_STORE_BYTES)) {
+    throw new Expected("bytes of at least 16MiB (e.g. 50GiB, 2TB), or 0 for no cap");
+  }
+  return n;
+};
+
 /** A free-space floor: `N%` of the disk, or bytes (`1073741824`, `512MiB`, `2GB`, `1g`); 0: none. */
 const minFreeDisk: Parser<MinFreeDisk> = (raw) => {
   const expected = 'bytes (e.g. 1073741824, 512MiB, 2GB), a percentage of the disk (e.g. "5%"), or 0 for none';
@@ -342,11 +372,8 @@ const minFreeDisk: Parser<MinFreeDisk> = (raw) => {
     if (p > 100) throw new Expected(expected);
     return Object.freeze({ percent: p });
   }
-  const bytes = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
-  const unit = BYTE_UNITS[(bytes?.[2] ?? "").toLowerCase()];
-  if (!bytes || unit === undefined) throw new Expected(expected);
-  const n = Math.floor(Number(bytes[1]) * unit);
-  if (!Number.isSafeInteger(n)) throw new Expected(expected);
+  const n = parseBytes(raw);
+  if (n === undefined) throw new Expected(expected);
   return Object.freeze({ bytes: n });
 };
 
@@ -379,6 +406,7 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
   minFreeDisk: { flag: "--min-free-disk", parse: minFreeDisk },
+  maxStoreBytes: { flag: "--max-store-bytes", parse: maxStoreBytes },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },
   shutdownGraceMs: { flag: "--shutdown-grace-ms", parse: integer(0, 3_600_000) },
   logLevel: { flag: "--log-level", parse: oneOf("debug", "info", "warn", "error", "silent") },
@@ -478,6 +506,11 @@ export function validateConfig(input: Partial<Config>): Config {
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
     throw new ConfigError(
       `--http-headers-timeout-ms ${config.httpHeadersTimeoutMs} is longer than --http-request-timeout-ms ${config.httpRequestTimeoutMs}: the headers are part of the request`,
+    );
+  }
+  if (config.maxStoreBytes > 0 && minFreeBytes(config.minFreeDisk, config.maxStoreBytes) >= config.maxStoreBytes) {
+    throw new ConfigError(
+      `--max-store-bytes ${config.maxStoreBytes} is not above the --min-free-disk floor it would keep free (${minFreeBytes(config.minFreeDisk, config.maxStoreBytes)} bytes): no publish could ever be stored`,
     );
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

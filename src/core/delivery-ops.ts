@@ -39,6 +39,23 @@ export function refuseIfPush(sub: SubscriptionInfo): void {
   );
 }
 
+/**
+ * A Pull with auto_ack ended (cancelled, or the broker shutting down) while its ack was being
+ * synced. At most once means the ack is on disk before the response can go out, so what it took
+ * cannot be given back without risking a second delivery: it is acked and, most likely, never
+ * reaches the client. Said in the log, with the seqs, so an operator can replay them (Seek) if needed.
+ */
+function reportUnsentAutoAck(ctx: CoreContext, subscription: string, deliveries: readonly Delivery[]): void {
+  ctx.logger.warn(
+    "a Pull with auto_ack ended while its ack was being synced: its messages were acked and may not have been sent",
+    {
+      subscription,
+      messages: deliveries.length,
+      seqs: deliveries.map((d) => String(d.message.seq)).join(","),
+    },
+  );
+}
+
 /** Long-poll pull: leases what is available, else waits for a publish, a due time or the deadline. */
 export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSignal): Promise<Delivery[]> {
   const { limits, clock, store, notifier } = ctx;
@@ -47,7 +64,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
   validateRange("max_messages", req.maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", req.waitMs, 0, Number.MAX_SAFE_INTEGER);
   validateRange("ack_deadline_ms", req.ackDeadlineMs, 0, limits.maxAckDeadlineMs);
-  validateRange("max_bytes", req.maxBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  validateRange("max_bytes", req.maxBytes ?? 0, 0, limits.maxRequestedResponseBytes);
   const max = req.maxMessages || limits.defaultPullMessages;
   // A response must fit what the client accepts; with auto_ack only what it carries is acked.
   const maxBytes = req.maxBytes || limits.maxResponseBytes;
@@ -69,6 +86,7 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
           reportDelivered(ctx.metrics, sub.topic, sub.name, deliveries);
           if (req.autoAck) ctx.metrics.acked(sub.topic, sub.name, deliveries.length);
           await afterLease(ctx, sub, deliveries, clock.now() + leaseMs);
+          if (req.autoAck && linked.aborted) reportUnsentAutoAck(ctx, sub.name, deliveries);
           return deliveries;
         }
       }
@@ -229,7 +247,7 @@ export async function peek(
   markUsed(ctx, sub.name);
   validateRange("max_messages", maxMessages, 0, limits.maxPullMessages);
   validateRange("wait_ms", waitMs, 0, Number.MAX_SAFE_INTEGER);
-  validateRange("max_bytes", options.maxBytes ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  validateRange("max_bytes", options.maxBytes ?? 0, 0, limits.maxRequestedResponseBytes);
   const max = maxMessages || limits.defaultPullMessages;
   const maxBytes = options.maxBytes || limits.maxResponseBytes;
   const link = signal ? linkSignals(signal, ctx.shutdown.signal) : undefined;

@@ -16,6 +16,11 @@ export interface BrokerLimits {
    * Pull or Peek may ask for another bound with `max_bytes`. Default 4 MiB.
    */
   maxResponseBytes: number;
+  /**
+   * Largest `max_bytes` a Pull or Peek may ask for, so one call cannot make the broker build a
+   * response of any size in memory. Default 64 MiB (16 × the default response bound).
+   */
+  maxRequestedResponseBytes: number;
   /** Cap on a long-poll wait. Default 60 s. */
   maxWaitMs: number;
   /** Lease length when the subscription sets none. Default 30 s. */
@@ -56,6 +61,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = {
   maxPullMessages: 1000,
   defaultPullMessages: 100,
   maxResponseBytes: 4 * 1024 * 1024,
+  maxRequestedResponseBytes: 64 * 1024 * 1024,
   maxWaitMs: 60_000,
   defaultAckDeadlineMs: 30_000,
   maxAckDeadlineMs: 600_000,

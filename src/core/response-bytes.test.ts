@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { startTestBroker } from "../../test/helpers/test-broker.js";
+import { BrokerError } from "../errors/index.js";
 
 const MIB = 1024 * 1024;
 const never = new AbortController().signal;
@@ -60,11 +61,45 @@ describe("core responses bounded by bytes", () => {
     assert.equal(got.length, 4);
     const stats = await broker.getStats(["q"]);
     assert.equal(stats.subscriptions[0]?.backlog, 6, "the six messages not sent are still there");
-    const rest = await broker.pull(pull(100 * MIB, true), never);
+    const rest = await broker.pull(pull(64 * MIB, true), never);
     assert.deepEqual(
       rest.map((d) => d.message.id),
       ["m4", "m5", "m6", "m7", "m8", "m9"],
     );
+  });
+
+  it("pull and peek - max_bytes above the server's maximum (64 MiB) is refused, not built", async (t) => {
+    const broker = await setup(t, 1, 10);
+    const refused = (e: unknown) =>
+      e instanceof BrokerError && e.reason === "INVALID_ARGUMENT" && e.metadata.field === "max_bytes";
+    await assert.rejects(broker.pull(pull(64 * MIB + 1), never), refused);
+    await assert.rejects(broker.pull(pull(Number.MAX_SAFE_INTEGER, true), never), refused);
+    await assert.rejects(broker.peek("q", 10, 0, never, { maxBytes: 64 * MIB + 1 }), refused);
+    assert.equal((await broker.peek("q", 10, 0, never, { maxBytes: 64 * MIB })).length, 1);
+    assert.equal((await broker.pull(pull(64 * MIB, true), never)).length, 1);
+  });
+
+  it("pull - auto_ack ended while its ack was being synced: said in the log with the seqs", async (t) => {
+    const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+    const logger = {
+      info: () => {},
+      warn: (message: string, fields?: Record<string, unknown>) => warnings.push({ message, fields }),
+      error: () => {},
+    };
+    const { broker, store } = startTestBroker(t, { logger });
+    await broker.createTopic({ name: "q", queue: true });
+    await broker.publish("q", [{ data: Buffer.from("a") }, { data: Buffer.from("b") }]);
+    const call = new AbortController();
+    const lease = store.lease.bind(store);
+    store.lease = async (name, options) => {
+      const got = await lease(name, options);
+      call.abort(); // the client goes away while the auto-ack write commits
+      return got;
+    };
+    await broker.pull(pull(undefined, true), call.signal);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]?.message ?? "", /auto_ack ended while its ack was being synced/);
+    assert.deepEqual(warnings[0]?.fields, { subscription: "q", messages: 2, seqs: "1,2" });
   });
 
   it("peek - bounded like pull; max_bytes in the options", async (t) => {

@@ -241,7 +241,12 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
         durability: config.durability,
         commitObserver: metrics.storeCommit,
         minFreeDisk: config.minFreeDisk,
+        maxStoreBytes: config.maxStoreBytes,
         onCondition: storeHealth.report,
+        onDiskProbeError: (error) =>
+          logger.warn("measuring free disk space failed; the last measurement stands, retrying every second", {
+            error,
+          }),
       });
       const limits = { maxMessageBytes: config.maxMessageBytes, pushAllowedHosts: config.pushAllowedHosts };
       broker = createBroker({

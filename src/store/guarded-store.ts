@@ -4,13 +4,33 @@ import type { DiskGuard } from "./kv/disk-space.js";
 import type { KvEngine } from "./kv/kv.js";
 import type { AppendRecord, AppendResult } from "./store.js";
 
-/** Bytes a stored message costs beyond its data (keys, header, index entries), for the estimate. */
+/** LMDB's page size on the platforms we run on (4 KiB). */
+const PAGE_BYTES = 4096;
+/**
+ * A value larger than about this goes to overflow pages of its own (LMDB keeps a node of a 4 KiB
+ * page under ~2 KiB): it takes whole pages, so its size rounds up to the next page.
+ */
+const OVERFLOW_THRESHOLD_BYTES = 2000;
+/** Bytes a stored message costs beyond its fields: keys, header and index entries. */
 const PER_MESSAGE_OVERHEAD_BYTES = 256;
 
 /**
- * The KV store with the free-space floor in front of publishing: {@link DiskGuard.check} before
- * each append (INSUFFICIENT_STORAGE below the floor), and the bytes it stored counted after.
- * Everything else (acks, nacks, purges, deletes, dead letters) is never refused for space.
+ * What one message takes on disk, estimated from above: its fields plus keys and index entries;
+ * a large one in whole overflow pages (plus a page header), a small one twice over because a
+ * B-tree leaf page is about half full after it splits.
+ */
+export function storedBytesEstimate(record: AppendRecord): number {
+  let bytes = record.data.length + record.id.length + record.orderingKey.length + PER_MESSAGE_OVERHEAD_BYTES;
+  for (const [k, v] of Object.entries(record.attributes)) bytes += k.length + v.length + 8;
+  if (bytes > OVERFLOW_THRESHOLD_BYTES) return Math.ceil((bytes + 16) / PAGE_BYTES) * PAGE_BYTES;
+  return 2 * bytes;
+}
+
+/**
+ * The KV store with the free-space floor in front of publishing: each append reserves what it
+ * will store ({@link DiskGuard.reserve}, INSUFFICIENT_STORAGE below the floor) before it runs,
+ * keeps what it stored counted after, and gives the bytes back when it fails or stored
+ * duplicates. Everything else (acks, nacks, purges, deletes, dead letters) is never refused for space.
  */
 export class DiskGuardedStore extends KvStore {
   constructor(
@@ -22,13 +42,20 @@ export class DiskGuardedStore extends KvStore {
   }
 
   override async append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]> {
-    this.guard.check();
-    const results = await super.append(topic, records, nowMs);
-    let bytes = 0;
+    const sizes = records.map(storedBytesEstimate);
+    const reservation = this.guard.reserve(sizes.reduce((a, b) => a + b, 0));
+    let results: AppendResult[];
+    try {
+      results = await super.append(topic, records, nowMs);
+    } catch (e) {
+      reservation.refund();
+      throw e;
+    }
+    let stored = 0;
     results.forEach((r, i) => {
-      if (!r.duplicate) bytes += (records[i]?.data.length ?? 0) + PER_MESSAGE_OVERHEAD_BYTES;
+      if (!r.duplicate) stored += sizes[i] ?? 0;
     });
-    this.guard.noteWritten(bytes);
+    reservation.commit(stored);
     return results;
   }
 

@@ -1,3 +1,4 @@
+import { BrokerError } from "../errors/index.js";
 import type { Durability } from "./durability.js";
 import { KvStore } from "./engine/kv-store.js";
 import { DiskGuardedStore } from "./guarded-store.js";
@@ -5,8 +6,9 @@ import {
   DEFAULT_MIN_FREE_DISK,
   DiskGuard,
   type DiskSpaceProbe,
-  filesystemProbe,
   type MinFreeDisk,
+  minFreeBytes,
+  storeSpaceProbe,
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
 import type { KvEngine } from "./kv/kv.js";
@@ -16,7 +18,13 @@ import type { Store } from "./store.js";
 
 export { DEAD_LETTER_ATTRIBUTES, type DeadLetterReason, isDeadLetterAttribute } from "./dead-letters.js";
 export type { Durability } from "./durability.js";
-export { DEFAULT_MIN_FREE_DISK, type DiskSpace, type DiskSpaceProbe, type MinFreeDisk } from "./kv/disk-space.js";
+export {
+  DEFAULT_MIN_FREE_DISK,
+  type DiskSpace,
+  type DiskSpaceProbe,
+  type MinFreeDisk,
+  type StoreSpace,
+} from "./kv/disk-space.js";
 export type { StoreFailure } from "./kv/fail-safe-kv.js";
 export { KvCommitError, type KvEngine, type KvWriter } from "./kv/kv.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
@@ -34,8 +42,16 @@ export interface LmdbStoreOptions {
   path: string;
   /** Default `flush`: a write resolves only after it is synced to disk. */
   durability?: Durability;
-  /** LMDB map size in bytes (address space, not disk). Default 64 GiB. */
+  /**
+   * LMDB's initial map size in bytes (address space, not disk; lmdb-js grows it on demand, see
+   * kv/lmdb-kv.ts). Default {@link DEFAULT_MAP_SIZE_BYTES}.
+   */
   mapSizeBytes?: number;
+  /**
+   * Most bytes the store's data file may hold for new publishes (`--max-store-bytes`): the
+   * free-space gate counts the headroom under it like free disk. 0 (default): only the disk limits it.
+   */
+  maxStoreBytes?: number;
   /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
   maxReplayEntries?: number;
   /** Observes each write's commit latency in seconds (metrics); must not throw. Default: none. */
@@ -46,6 +62,8 @@ export interface LmdbStoreOptions {
   diskSpaceProbe?: DiskSpaceProbe;
   /** How often free space is measured again (see kv/disk-space.ts). Default 1 s. */
   diskRecheckMs?: number;
+  /** Told when measuring free space fails (once per run of failures; it is retried). Must not throw. */
+  onDiskProbeError?: (error: unknown) => void;
   /**
    * Told when the store's condition changes: free space below the floor and back, and once if
    * the store fails (kv/fail-safe-kv.ts), after which it refuses every write. Must not throw.
@@ -55,19 +73,42 @@ export interface LmdbStoreOptions {
   wrapKv?: (kv: KvEngine) => KvEngine;
 }
 
+/** LMDB's initial map size: 64 GiB of address space (not disk). */
+export const DEFAULT_MAP_SIZE_BYTES = 64 * 1024 ** 3;
+
+/**
+ * Refuses a `maxStoreBytes` the floor would fill on its own (a store that could never take a
+ * publish): with a cap, the floor in bytes must stay below it.
+ */
+export function checkMaxStoreBytes(maxStoreBytes: number, minFreeDisk: MinFreeDisk): void {
+  if (maxStoreBytes <= 0) return;
+  const floor = minFreeBytes(minFreeDisk, maxStoreBytes);
+  if (floor >= maxStoreBytes) {
+    throw new BrokerError(
+      "INVALID_ARGUMENT",
+      `--max-store-bytes (${maxStoreBytes}) must be larger than the --min-free-disk floor it leaves free (${floor} bytes)`,
+      { metadata: { field: "max_store_bytes" } },
+    );
+  }
+}
+
 /** Opens (or creates) the LMDB store in `options.path`. */
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
+  const maxStoreBytes = options.maxStoreBytes ?? 0;
+  const min = options.minFreeDisk ?? DEFAULT_MIN_FREE_DISK;
+  checkMaxStoreBytes(maxStoreBytes, min);
   const kv = LmdbKv.open({
     path: options.path,
     durability: options.durability ?? "flush",
-    mapSizeBytes: options.mapSizeBytes ?? 64 * 1024 ** 3,
+    mapSizeBytes: options.mapSizeBytes ?? DEFAULT_MAP_SIZE_BYTES,
     ...(options.commitObserver ? { onCommit: options.commitObserver } : {}),
   });
   const report = options.onCondition ?? (() => {});
   const guard = new DiskGuard({
-    min: options.minFreeDisk ?? DEFAULT_MIN_FREE_DISK,
-    probe: options.diskSpaceProbe ?? filesystemProbe(options.path, () => kv.reusableBytes()),
+    min,
+    probe: options.diskSpaceProbe ?? storeSpaceProbe(options.path, () => kv.storeSpace(), maxStoreBytes),
     ...(options.diskRecheckMs === undefined ? {} : { recheckMs: options.diskRecheckMs }),
+    ...(options.onDiskProbeError ? { onProbeError: options.onDiskProbeError } : {}),
     onChange: (s) =>
       report(s.low ? { kind: "low-disk", freeBytes: s.freeBytes, minFreeBytes: s.minFreeBytes } : { kind: "ok" }),
   });

@@ -44,11 +44,36 @@ export function minFreeBytes(min: MinFreeDisk, totalBytes: number): number {
   return floors.length === 0 ? 0 : Math.min(...floors);
 }
 
-/** A probe of the filesystem holding `path`, plus what `reusableBytes` says the store will reuse. */
-export function filesystemProbe(path: string, reusableBytes: () => number = () => 0): DiskSpaceProbe {
+/** Where the store stands inside its own file: what {@link storeSpaceProbe} adds to the filesystem's view. */
+export interface StoreSpace {
+  /** Bytes of the data file in use up to its last page (LMDB's pages up to the last one written). */
+  usedBytes: number;
+  /** Bytes of pages freed inside the data file that the store reuses before it grows the file. */
+  reusableBytes: number;
+}
+
+/**
+ * A probe of the filesystem holding `path`, plus what the store will reuse inside its file. With
+ * `maxStoreBytes` (`--max-store-bytes`, 0: none) the store's own cap counts too: new data can use
+ * no more than the cap less what the file already uses, and the floor's percentage is taken of the
+ * smaller of the disk and the cap. So free = min(disk free, cap headroom) + reusable pages.
+ */
+export function storeSpaceProbe(
+  path: string,
+  storeSpace: () => StoreSpace = () => ({ usedBytes: 0, reusableBytes: 0 }),
+  maxStoreBytes = 0,
+): DiskSpaceProbe {
   return async () => {
     const s = await statfs(path);
-    return { availableBytes: s.bavail * s.bsize + reusableBytes(), totalBytes: s.blocks * s.bsize };
+    const { usedBytes, reusableBytes } = storeSpace();
+    const diskFree = s.bavail * s.bsize;
+    const diskTotal = s.blocks * s.bsize;
+    if (maxStoreBytes <= 0) return { availableBytes: diskFree + reusableBytes, totalBytes: diskTotal };
+    const headroom = Math.max(0, maxStoreBytes - usedBytes);
+    return {
+      availableBytes: Math.min(diskFree, headroom) + reusableBytes,
+      totalBytes: Math.min(diskTotal, maxStoreBytes),
+    };
   };
 }
 
@@ -66,27 +91,44 @@ export interface DiskGuardOptions {
   probe: DiskSpaceProbe;
   /** Called when free space goes below the floor and when it is back above it. Must not throw. */
   onChange?: (state: DiskSpaceState) => void;
-  /** A measurement older than this is taken again on the next publish; while low, it is the poll interval. Default 1 s. */
+  /**
+   * Called when a measurement fails after one that worked (or the first one fails), once per run
+   * of failures; the guard keeps its last measurement and tries again every `recheckMs`. Must not throw.
+   */
+  onProbeError?: (error: unknown) => void;
+  /** A measurement older than this is taken again on the next publish; while low or failing, it is the poll interval. Default 1 s. */
   recheckMs?: number;
   /** The clock (ms). Default Date.now. */
   now?: () => number;
 }
 
+/** Bytes a publish holds against free space until its append ends: {@link DiskGuard.reserve}. */
+export interface SpaceReservation {
+  /** The append stored `bytes` (at most what was reserved): they stay counted until the next measurement. */
+  commit(bytes: number): void;
+  /** The append failed: its bytes go back. */
+  refund(): void;
+}
+
 /**
- * Keeps the last measurement and the bytes written since, so the check on each publish costs
- * no system call: it measures again (in the background) when the last measurement is over
- * `recheckMs` old or the writes since bring it under the floor. While low it measures every
- * `recheckMs` by itself, so publishes resume without a client having to try.
+ * Keeps the last measurement, the bytes written since and the bytes of appends in flight, so the
+ * check on each publish costs no system call: it measures again (in the background) when the
+ * last measurement is over `recheckMs` old or the bytes counted since bring it under the floor.
+ * Each publish reserves its bytes before its append, so appends in flight together are counted
+ * together; a failed append gives its bytes back. While low, or while measurements fail, it
+ * measures every `recheckMs` by itself, so publishes resume without a client having to try.
  */
 export class DiskGuard {
   private freeBytes = Number.POSITIVE_INFINITY;
   private floorBytes = 0;
   private writtenSince = 0;
+  private inFlightBytes = 0;
   private measuredAtMs = Number.NEGATIVE_INFINITY;
   private measuring: Promise<void> | undefined;
   private poll: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private isLow = false;
+  private probeFailing = false;
   private readonly recheckMs: number;
   private readonly now: () => number;
 
@@ -107,19 +149,26 @@ export class DiskGuard {
 
   /** Measures now (the first measurement, and tests). */
   measure(): Promise<void> {
-    this.measuring ??= this.options
+    if (this.measuring !== undefined) return this.measuring;
+    // Bytes counted before the probe starts are in what it sees; later ones stay counted.
+    const countedBefore = this.writtenSince;
+    this.measuring = this.options
       .probe()
       .then(
         ({ availableBytes, totalBytes }) => {
           this.freeBytes = availableBytes;
           this.floorBytes = minFreeBytes(this.options.min, totalBytes);
-          this.writtenSince = 0;
+          this.writtenSince = Math.max(0, this.writtenSince - countedBefore);
           this.measuredAtMs = this.now();
+          this.probeFailing = false;
           this.update();
         },
-        () => {
-          // A failed measurement keeps the last one; the next check tries again.
+        (e: unknown) => {
+          // A failed measurement keeps the last one (none yet: no floor) and is tried again.
           this.measuredAtMs = this.now();
+          if (!this.probeFailing) this.options.onProbeError?.(e);
+          this.probeFailing = true;
+          this.schedulePoll();
         },
       )
       .finally(() => {
@@ -128,25 +177,30 @@ export class DiskGuard {
     return this.measuring;
   }
 
-  /** Throws INSUFFICIENT_STORAGE while free space is below the floor. Call before each publish. */
-  check(): void {
+  /**
+   * Throws INSUFFICIENT_STORAGE while free space is below the floor; else counts `bytes` (what
+   * the publish will store, page rounding included) as in flight until the reservation ends.
+   */
+  reserve(bytes: number): SpaceReservation {
     if (this.now() - this.measuredAtMs >= this.recheckMs) void this.measure();
-    if (!this.isLow) return;
-    const { freeBytes, minFreeBytes } = this.state();
-    throw new BrokerError(
-      "INSUFFICIENT_STORAGE",
-      `free disk space (${freeBytes} bytes) is below --min-free-disk (${minFreeBytes} bytes): publishes are refused until space returns; acks, nacks and purges still work`,
-      { metadata: { free_bytes: String(freeBytes), min_free_bytes: String(minFreeBytes) } },
-    );
-  }
-
-  /** Counts bytes just written (published), so the next check sees them before the next measurement. */
-  noteWritten(bytes: number): void {
-    this.writtenSince += bytes;
-    if (!this.isLow && this.estimate() < this.floorBytes) {
-      this.update();
-      void this.measure();
-    }
+    if (this.isLow) this.refuse();
+    this.inFlightBytes += bytes;
+    this.recheckIfUnder();
+    let open = true;
+    return {
+      commit: (written) => {
+        if (!open) return;
+        open = false;
+        this.inFlightBytes -= bytes;
+        this.writtenSince += Math.min(written, bytes);
+        this.recheckIfUnder();
+      },
+      refund: () => {
+        if (!open) return;
+        open = false;
+        this.inFlightBytes -= bytes;
+      },
+    };
   }
 
   /** Stops the poll. */
@@ -156,19 +210,38 @@ export class DiskGuard {
     this.poll = undefined;
   }
 
+  private refuse(): never {
+    const { freeBytes, minFreeBytes } = this.state();
+    throw new BrokerError(
+      "INSUFFICIENT_STORAGE",
+      `free disk space (${freeBytes} bytes) is below --min-free-disk (${minFreeBytes} bytes): publishes are refused until space returns; acks, nacks and purges still work`,
+      { metadata: { free_bytes: String(freeBytes), min_free_bytes: String(minFreeBytes) } },
+    );
+  }
+
+  /** The bytes counted since the last measurement brought free space under the floor: low now, and measure. */
+  private recheckIfUnder(): void {
+    if (this.isLow || this.estimate() >= this.floorBytes) return;
+    this.update();
+    void this.measure();
+  }
+
   private estimate(): number {
-    return Math.max(0, this.freeBytes - this.writtenSince);
+    return Math.max(0, this.freeBytes - this.writtenSince - this.inFlightBytes);
+  }
+
+  private schedulePoll(): void {
+    if (this.poll || this.closed) return;
+    this.poll = setTimeout(() => {
+      this.poll = undefined;
+      void this.measure();
+    }, this.recheckMs);
+    this.poll.unref();
   }
 
   private update(): void {
     const low = this.floorBytes > 0 && this.estimate() < this.floorBytes;
-    if (low && !this.poll && !this.closed) {
-      this.poll = setTimeout(() => {
-        this.poll = undefined;
-        void this.measure().then(() => this.update());
-      }, this.recheckMs);
-      this.poll.unref();
-    }
+    if (low) this.schedulePoll();
     if (low === this.isLow) return;
     this.isLow = low;
     this.options.onChange?.(this.state());

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
+import type { StoreSpace } from "./disk-space.js";
 import { KvCommitError, type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter } from "./kv.js";
 import { within } from "./within.js";
 
@@ -18,7 +19,11 @@ function keyBelow(key: Buffer): Buffer {
 export interface LmdbKvOptions {
   path: string;
   durability: Durability;
-  /** LMDB map size in bytes (address space reserved, not disk used). */
+  /**
+   * LMDB's initial map size in bytes: address space reserved, not disk used. lmdb-js grows the
+   * map when the data outgrows it (its LMDB fork remaps on demand), so it is no cap on the store;
+   * the cap is `--max-store-bytes`, kept by the free-space gate (disk-space.ts).
+   */
   mapSizeBytes: number;
   /**
    * Called after each write with the seconds from its start to its commit (and sync to disk,
@@ -134,12 +139,13 @@ export class LmdbKv implements KvEngine {
   }
 
   /**
-   * Bytes of pages LMDB has freed inside its data file and will reuse before it grows the file
-   * (the file never shrinks): its pages up to the last one used, less those the trees (data and
-   * free list) and the meta pages hold.
+   * Where the store stands inside its data file: the bytes up to its last page in use, and the
+   * bytes of pages LMDB has freed and will reuse before it grows the file (the file never
+   * shrinks): those pages up to the last one, less the ones the trees (data and free list) and
+   * the meta pages hold.
    */
-  reusableBytes(): number {
-    if (this.closed) return 0;
+  storeSpace(): StoreSpace {
+    if (this.closed) return { usedBytes: 0, reusableBytes: 0 };
     const s = this.db.getStats() as LmdbStats;
     const f = s.free;
     const held =
@@ -150,7 +156,8 @@ export class LmdbKv implements KvEngine {
       f.treeLeafPageCount +
       f.overflowPages +
       2;
-    return Math.max(0, s.lastPageNumber + 1 - held) * s.pageSize;
+    const pages = s.lastPageNumber + 1;
+    return { usedBytes: pages * s.pageSize, reusableBytes: Math.max(0, pages - held) * s.pageSize };
   }
 
   read<T>(fn: (reader: KvReader) => T): T {
