@@ -79,7 +79,14 @@ export async function pull(ctx: CoreContext, req: PullRequest, signal: AbortSign
       if (!sub.paused) {
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         const got = await countingDeadLetters(ctx, sub, () =>
-          store.lease(sub.name, { max, maxBytes, leaseMs, nowMs: clock.now(), autoAck: req.autoAck }),
+          store.lease(sub.name, {
+            max,
+            maxBytes,
+            leaseMs,
+            nowMs: clock.now(),
+            autoAck: req.autoAck,
+            ...(req.autoAck ? { signal: linked } : {}),
+          }),
         );
         if (got.length > 0) {
           const deliveries = got.map(toDelivery);

@@ -102,6 +102,26 @@ describe("core responses bounded by bytes", () => {
     assert.deepEqual(warnings[0]?.fields, { subscription: "q", messages: 2, seqs: "1,2" });
   });
 
+  it("pull - auto_ack cancelled before its write runs takes nothing; the messages stay for the next Pull", async (t) => {
+    const { broker, store } = startTestBroker(t);
+    await broker.createTopic({ name: "q", queue: true });
+    await broker.publish("q", [{ data: Buffer.from("a") }, { data: Buffer.from("b") }]);
+    const call = new AbortController();
+    const lease = store.lease.bind(store);
+    store.lease = async (name, options) => {
+      call.abort(); // the client goes away while the auto-ack write waits for its turn
+      return lease(name, options);
+    };
+    const cancelled = await broker.pull(pull(undefined, true), call.signal).catch(() => []);
+    assert.equal(cancelled.length, 0, "a cancelled call takes nothing");
+    store.lease = lease;
+    const next = await broker.pull(pull(undefined, true), never);
+    assert.deepEqual(
+      next.map((d) => Buffer.from(d.message.data).toString()),
+      ["a", "b"],
+    );
+  });
+
   it("peek - bounded like pull; max_bytes in the options", async (t) => {
     const broker = await setup(t);
     assert.equal((await broker.peek("q", 100)).length, 4);

@@ -72,6 +72,11 @@ export interface LeaseOptions {
    * framing); one message larger than this still goes alone. Default: no bound.
    */
   maxBytes?: number;
+  /**
+   * With `autoAck`: the caller's signal. If it has aborted by the time the write runs, nothing
+   * is taken (the caller is gone; its response could not carry the messages).
+   */
+  signal?: AbortSignal;
 }
 
 /** What an ack/nack/extend targets: lease tokens and/or message ids. */

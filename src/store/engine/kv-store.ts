@@ -127,6 +127,7 @@ export class KvStore extends KvStoreBase implements Store {
     if (options.autoAck)
       return this.op(options.nowMs, (tx) => {
         this.stillThere(c); // deleted while this call waited for its turn
+        if (options.signal?.aborted) return []; // the caller left while this write waited
         return autoAck(tx, t, c, o);
       });
     // Delivery reads the log and leases in memory: no write stands between a publish and a consumer.
