@@ -19,6 +19,7 @@ import {
 } from "./keys.js";
 import { messageAttributes, messageExpireAt, messageMeta } from "./message-codec.js";
 import { deleteMessage, heldByAny } from "./release.js";
+import type { TopicState } from "./state.js";
 import type { StepBudget } from "./step-budget.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
@@ -67,13 +68,20 @@ export function hasDedupEntries(r: KvReader): boolean {
 }
 
 /**
- * Drops messages whose TTL passed, within the budget (index entries, and the bytes of the
- * messages whose header it reads). `more`: it stopped at the budget.
+ * Walks the entries of a time index (`table`: TTL or retention expiry) that are due, within the
+ * budget (index entries, and the bytes of the messages whose header it reads): deletes each entry
+ * and calls `each` with its message, if still in the log; `each` says whether it removed it.
+ * `more`: it stopped at the budget.
  */
-export function sweepTtl(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
+function sweepDue(
+  tx: Tx,
+  budget: StepBudget,
+  table: Table.TtlExpiry | Table.RetainExpiry,
+  each: (t: TopicState, seq: number, raw: Buffer) => boolean,
+): { removed: number; more: boolean } {
   if (budget.spent) return { removed: 0, more: true };
-  const end = timeSeqKey(Table.TtlExpiry, tx.nowMs + 1, 0, 0);
-  const keys = tx.w.keys({ start: tableKey(Table.TtlExpiry), end, limit: budget.entries });
+  const end = timeSeqKey(table, tx.nowMs + 1, 0, 0);
+  const keys = tx.w.keys({ start: tableKey(table), end, limit: budget.entries });
   let removed = 0;
   for (const key of keys) {
     if (budget.spent) return { removed, more: true };
@@ -82,45 +90,39 @@ export function sweepTtl(tx: Tx, budget: StepBudget): { removed: number; more: b
     const t = tx.state.topicsById.get(topicId);
     const raw = t && seq >= t.head.logStart ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
     budget.take(raw?.length ?? 0);
-    if (!t || !raw) continue;
-    const expireAt = messageExpireAt(raw);
-    if (expireAt === 0 || expireAt > tx.nowMs) continue;
-    dropFromLog(tx, t, seq, raw);
-    removed++;
+    if (t && raw && each(t, seq, raw)) removed++;
   }
   return { removed, more: budget.spent };
 }
 
-/** Removes retained messages whose retention passed, within the budget (as {@link sweepTtl}). */
+/** Drops messages whose TTL passed, within the budget (see {@link sweepDue}). */
+export function sweepTtl(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
+  return sweepDue(tx, budget, Table.TtlExpiry, (t, seq, raw) => {
+    const expireAt = messageExpireAt(raw);
+    if (expireAt === 0 || expireAt > tx.nowMs) return false;
+    dropFromLog(tx, t, seq, raw);
+    return true;
+  });
+}
+
+/** Removes retained messages whose retention passed, within the budget (see {@link sweepDue}). */
 export function sweepRetained(tx: Tx, budget: StepBudget): { removed: number; more: boolean } {
-  if (budget.spent) return { removed: 0, more: true };
-  const end = timeSeqKey(Table.RetainExpiry, tx.nowMs + 1, 0, 0);
-  const keys = tx.w.keys({ start: tableKey(Table.RetainExpiry), end, limit: budget.entries });
-  let removed = 0;
-  for (const key of keys) {
-    if (budget.spent) return { removed, more: true };
-    tx.w.del(key);
-    const { topicId, seq } = parseTimeSeqKey(key);
-    const t = tx.state.topicsById.get(topicId);
-    const raw = t && seq >= t.head.logStart ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
-    budget.take(raw?.length ?? 0);
-    if (!t || !raw) continue;
+  return sweepDue(tx, budget, Table.RetainExpiry, (t, seq, raw) => {
     const meta = messageMeta(raw);
     let attrs: Record<string, string> | undefined;
     const attributes = () => {
       attrs ??= messageAttributes(raw); // read before any other read reuses the view
       return attrs;
     };
-    if (heldByAny(t, seq, meta, attributes)) continue; // held again (Seek, a new subscription)
+    if (heldByAny(t, seq, meta, attributes)) return false; // held again (Seek, a new subscription)
     const until = meta.publishMs + t.record.retainAckedMs;
     if (t.record.retainAckedMs > 0 && until > tx.nowMs) {
-      tx.w.put(timeSeqKey(Table.RetainExpiry, until, topicId, seq), EMPTY); // retention was raised since
-      continue;
+      tx.w.put(timeSeqKey(Table.RetainExpiry, until, t.id, seq), EMPTY); // retention was raised since
+      return false;
     }
     deleteMessage(tx, t, seq, meta);
-    removed++;
-  }
-  return { removed, more: budget.spent };
+    return true;
+  });
 }
 
 /** Drops dedup id entries whose window has passed and whose message is gone, within the budget. */
