@@ -1,12 +1,11 @@
 import type * as http2 from "node:http2";
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { asConnectError, parseMessage, readLimitError, serializeMessage } from "./codec.js";
-import { stringHeader } from "./grpc-unary.js";
-import { toNodeHeaders } from "./headers.js";
+import { stringHeader, toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
-import { LeanCall } from "./lean-call.js";
-import { type LeanEnv, LeanExchange, type LeanPeer, peerOf } from "./lean-stream.js";
+import type { LeanCall } from "./lean-call.js";
+import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
 
 /**
  * Serves one Connect unary POST (binary `application/proto` or `application/json`, no
@@ -24,13 +23,9 @@ export function serveConnectUnary(
 ): void {
   const timeout = parseTimeout(stringHeader(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = new LeanCall({
-    hot,
+  const call = startLeanCall(stream, headers, hot, env, peer, {
     protocolName: "connect",
-    headers,
     timeoutMs: timeout.timeoutMs,
-    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,
     responseTrailer: NO_TRAILERS,
   });

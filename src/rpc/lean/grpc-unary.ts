@@ -1,12 +1,13 @@
 import type * as http2 from "node:http2";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
 import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
+import { stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
-import { LeanCall } from "./lean-call.js";
-import { type LeanEnv, LeanExchange, type LeanPeer, peerOf } from "./lean-stream.js";
+import type { LeanCall } from "./lean-call.js";
+import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
 
 /**
  * Serves one unary gRPC call (HTTP/2, no compression) as connect-node's gRPC handler does: a
@@ -24,13 +25,9 @@ export function serveGrpcUnary(
 ): void {
   const timeout = parseTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = new LeanCall({
-    hot,
+  const call = startLeanCall(stream, headers, hot, env, peer, {
     protocolName: "grpc",
-    headers,
     timeoutMs: timeout.timeoutMs,
-    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
     responseTrailer: GRPC_OK,
   });
@@ -117,10 +114,4 @@ function envelope(message: Uint8Array): Buffer {
   out.writeUInt32BE(message.length, 1);
   out.set(message, 5);
   return out;
-}
-
-/** A header as connect reads it through `Headers.get`: absent is null, repeats are comma-joined. */
-export function stringHeader(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return typeof value === "string" ? value : value.join(", ");
 }

@@ -32,3 +32,9 @@ export function copyHeaders(from: Headers, to: Headers): void {
     to.set(key, value);
   });
 }
+
+/** A header as connect reads it through `Headers.get`: absent is null, repeats are comma-joined. */
+export function stringHeader(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return typeof value === "string" ? value : value.join(", ");
+}

@@ -1,7 +1,8 @@
 import * as http2 from "node:http2";
-import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { ByteBudget, PeerByteBudgets } from "../../util/index.js";
-import type { LeanCall } from "./lean-call.js";
+import type { HotMethod } from "./hot-methods.js";
+import { LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What both protocol handlers of the lean path share. */
 export interface LeanEnv {
@@ -41,6 +42,28 @@ export interface LeanPeer {
 export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
   const socket = stream.session?.socket;
   return { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+}
+
+/**
+ * The {@link LeanCall} of a stream the lean path claimed: what its protocol parsed (`init`), plus
+ * what every protocol takes alike: the request headers, TLS or not, and the context values made
+ * (when first read) from the peer recorded as the stream was claimed.
+ */
+export function startLeanCall(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  hot: HotMethod,
+  env: LeanEnv,
+  peer: LeanPeer,
+  init: Pick<LeanCallInit, "protocolName" | "timeoutMs" | "responseHeader" | "responseTrailer">,
+): LeanCall {
+  return new LeanCall({
+    ...init,
+    hot,
+    headers,
+    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
+  });
 }
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
