@@ -6,14 +6,10 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { SCAN_BUDGET, untrackedState, viewMessage } from "./deliver.js";
-import type { Lane } from "./lane.js";
+import { SCAN_BUDGET } from "./deliver.js";
 import { LANES } from "./lane.js";
-import { messagePriority } from "./message-codec.js";
-import { orderedCandidates, type Peeked, PeekOut, peekable, readLaneBack, readyOf } from "./peek.js";
+import { orderedCandidates, type Peeked, PeekOut, peekUnread, readyOf } from "./peek.js";
 import type { EngineState, TopicState } from "./state.js";
-
-const CHUNK = 256;
 
 /** Up to `limit` available messages (and `maxBytes`) from the back of the delivery order. */
 export function peekBack(
@@ -32,24 +28,7 @@ export function peekBack(
     return out.out;
   }
   for (let p = 0; p < LANES && !out.full; p++) {
-    const lane = c.lanes[p] as Lane;
-    let before = Number.POSITIVE_INFINITY;
-    let skipped = 0;
-    while (!out.full && skipped < SCAN_BUDGET) {
-      const batch = readLaneBack(r, t, p, lane.next, before, CHUNK);
-      if (batch.length === 0) break;
-      for (const seq of batch) {
-        before = seq;
-        if (out.full) break;
-        const raw = viewMessage(r, t, seq);
-        if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
-        if (!peekable(c, lane, seq, raw, nowMs, state)) {
-          skipped++;
-          continue;
-        }
-        out.add(seq, p, untrackedState(state, c, seq, p, raw).attempts + 1, raw);
-      }
-    }
+    peekUnread(state, r, t, c, p, nowMs, out, "back");
     out.addAll(r, t, readyOf(c, p, nowMs).reverse());
   }
   return out.out;

@@ -23,7 +23,7 @@ import type { EngineState, TopicState } from "./state.js";
 const CHUNK = 256;
 
 /** Is the message at the lane's scan position or later one the cursor would deliver now (peek)? */
-export function peekable(c: Cursor, lane: Lane, seq: number, raw: Buffer, nowMs: number, state: EngineState): boolean {
+function peekable(c: Cursor, lane: Lane, seq: number, raw: Buffer, nowMs: number, state: EngineState): boolean {
   if (c.tracked.has(seq) || lane.settled(seq)) return false;
   if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) return false;
   const expireAt = messageExpireAt(raw);
@@ -116,27 +116,49 @@ export function peekAvailable(
     return out.out;
   }
   for (let p = LANES - 1; p >= 0 && !out.full; p--) {
-    const lane = c.lanes[p] as Lane;
+    const _lane = c.lanes[p] as Lane;
     out.addAll(r, t, readyOf(c, p, nowMs));
-    let from = lane.next;
-    let skipped = 0;
-    while (!out.full && skipped < SCAN_BUDGET) {
-      const batch = readLane(r, t, p, from, CHUNK);
-      if (batch.length === 0) break;
-      for (const seq of batch) {
-        from = seq + 1;
-        if (out.full) break;
-        const raw = viewMessage(r, t, seq);
-        if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
-        if (!peekable(c, lane, seq, raw, nowMs, state)) {
-          skipped++;
-          continue;
-        }
-        out.add(seq, p, untrackedState(state, c, seq, p, raw).attempts + 1, raw);
-      }
-    }
+    peekUnread(state, r, t, c, p, nowMs, out, "forward");
   }
   return out.out;
+}
+
+/**
+ * Adds to `out` the messages of lane `p` that the cursor has not read yet and that are available,
+ * walking the log `forward` from the scan position or `back` from its end; at most
+ * {@link SCAN_BUDGET} unavailable entries are looked at.
+ */
+export function peekUnread(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  p: number,
+  nowMs: number,
+  out: PeekOut,
+  direction: "forward" | "back",
+): void {
+  const lane = c.lanes[p] as Lane;
+  let from = lane.next;
+  let before = Number.POSITIVE_INFINITY;
+  let skipped = 0;
+  while (!out.full && skipped < SCAN_BUDGET) {
+    const batch =
+      direction === "forward" ? readLane(r, t, p, from, CHUNK) : readLaneBack(r, t, p, lane.next, before, CHUNK);
+    if (batch.length === 0) break;
+    for (const seq of batch) {
+      from = seq + 1;
+      before = seq;
+      if (out.full) break;
+      const raw = viewMessage(r, t, seq);
+      if (!raw || (p === 0 && messagePriority(raw) !== 0)) continue;
+      if (!peekable(c, lane, seq, raw, nowMs, state)) {
+        skipped++;
+        continue;
+      }
+      out.add(seq, p, untrackedState(state, c, seq, p, raw).attempts + 1, raw);
+    }
+  }
 }
 
 /**
@@ -190,7 +212,7 @@ export function orderedCandidates(
 }
 
 /** The seqs of the last lane entries below `before`, descending (peek from the back); keys only. */
-export function readLaneBack(
+function readLaneBack(
   r: KvReader,
   t: TopicState,
   lane: number,
