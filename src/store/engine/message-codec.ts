@@ -99,17 +99,8 @@ export function decodeMessage(buf: Buffer, topic: string, seq: number): StoredMe
   o += idLen;
   const orderingKey = keyLen === 0 ? "" : buf.toString("utf8", o, o + keyLen);
   o += keyLen;
-  const attributes: Record<string, string> = {};
-  let lens = HEADER;
-  for (let i = 0; i < attrCount; i++) {
-    const kl = buf.readUInt16BE(lens);
-    const vl = buf.readUInt32BE(lens + 2);
-    lens += 6;
-    const k = buf.toString("utf8", o, o + kl);
-    o += kl;
-    attributes[k] = buf.toString("utf8", o, o + vl);
-    o += vl;
-  }
+  const attributes = readAttributes(buf, attrCount, o);
+  o += attributesBytes(buf, attrCount);
   const data = buf.subarray(o, o + dataLen);
   return {
     topic,
@@ -128,9 +119,13 @@ export function decodeMessage(buf: Buffer, topic: string, seq: number): StoredMe
 /** Decodes only the attributes of an encoded message (for filters). */
 export function messageAttributes(buf: Buffer): Record<string, string> {
   const attrCount = buf.readUInt16BE(O_ATTR_COUNT);
+  if (attrCount === 0) return {};
+  return readAttributes(buf, attrCount, bodyStart(buf) + buf.readUInt16BE(O_ID_LEN) + buf.readUInt16BE(O_KEY_LEN));
+}
+
+/** The `attrCount` attributes whose bytes start at `o` (their lengths are in the header's table). */
+function readAttributes(buf: Buffer, attrCount: number, o: number): Record<string, string> {
   const attributes: Record<string, string> = {};
-  if (attrCount === 0) return attributes;
-  let o = bodyStart(buf) + buf.readUInt16BE(O_ID_LEN) + buf.readUInt16BE(O_KEY_LEN);
   let lens = HEADER;
   for (let i = 0; i < attrCount; i++) {
     const kl = buf.readUInt16BE(lens);
@@ -142,6 +137,14 @@ export function messageAttributes(buf: Buffer): Record<string, string> {
     o += vl;
   }
   return attributes;
+}
+
+/** The bytes the `attrCount` attributes take (from the header's length table). */
+function attributesBytes(buf: Buffer, attrCount: number): number {
+  let bytes = 0;
+  for (let i = 0, lens = HEADER; i < attrCount; i++, lens += 6)
+    bytes += buf.readUInt16BE(lens) + buf.readUInt32BE(lens + 2);
+  return bytes;
 }
 
 /** Reads only the priority of an encoded message. */

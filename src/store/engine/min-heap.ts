@@ -44,21 +44,10 @@ export class MinHeap<T> {
     const top = items[0] as T;
     const lastKey = keys.pop() as number;
     const lastItem = items.pop() as T;
-    const n = keys.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && (keys[r] as number) < (keys[l] as number) ? r : l;
-        if ((keys[c] as number) >= lastKey) break;
-        keys[i] = keys[c] as number;
-        items[i] = items[c] as T;
-        i = c;
-      }
-      keys[i] = lastKey;
-      items[i] = lastItem;
+    if (keys.length > 0) {
+      keys[0] = lastKey;
+      items[0] = lastItem;
+      this.siftDown(0);
     }
     return top;
   }
