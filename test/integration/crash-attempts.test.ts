@@ -10,22 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
-import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
-import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { type CrashClients, crashClients } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
-
-function clients(baseUrl: string) {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-  return {
-    admin: createClient(AdminService, transport),
-    pub: createClient(PublisherService, transport),
-    sub: createClient(SubscriberService, transport),
-  };
-}
-type Clients = ReturnType<typeof clients>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,7 +33,7 @@ interface Seen {
 const ACK_AT_ATTEMPT = 6;
 
 /** Publishes batches until `stop`; resolves with the ids whose Publish was answered. */
-async function publisher(c: Clients, topic: string, stop: () => boolean): Promise<Set<string>> {
+async function publisher(c: CrashClients, topic: string, stop: () => boolean): Promise<Set<string>> {
   const confirmed = new Set<string>();
   const data = new Uint8Array(128).fill(3);
   for (let n = 0; !stop(); n++) {
@@ -64,9 +50,9 @@ async function publisher(c: Clients, topic: string, stop: () => boolean): Promis
 }
 
 /** Pulls; nacks what is below ACK_AT_ATTEMPT (every third with a delay), acks the rest. */
-async function consumer(c: Clients, subscription: string, seen: Seen): Promise<void> {
+async function consumer(c: CrashClients, subscription: string, seen: Seen): Promise<void> {
   for (let round = 0; ; round++) {
-    let got: Awaited<ReturnType<Clients["sub"]["pull"]>>;
+    let got: Awaited<ReturnType<CrashClients["sub"]["pull"]>>;
     try {
       got = await c.sub.pull({ subscription, maxMessages: 50, waitMs: 200 });
     } catch {
@@ -102,7 +88,7 @@ async function consumer(c: Clients, subscription: string, seen: Seen): Promise<v
 }
 
 /** Drains after the restart: each message's first attempt, and how often it came. */
-async function drain(c: Clients, subscription: string) {
+async function drain(c: CrashClients, subscription: string) {
   const first = new Map<string, number>();
   const count = new Map<string, number>();
   for (;;) {
@@ -121,7 +107,7 @@ test("crash - SIGKILL while nacking under load: a delivery attempt may repeat, n
   const dataDir = mkdtempSync(join(tmpdir(), "switchyard-crash-attempts-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   let server = await startCli(testServeArgs(dataDir));
-  let c = clients(server.baseUrl);
+  let c = crashClients(server.baseUrl);
   const topic = "retries";
   const subscription = "retries-work";
   await c.admin.createTopic({ name: topic });
@@ -144,7 +130,7 @@ test("crash - SIGKILL while nacking under load: a delivery attempt may repeat, n
   await Promise.all(consumers);
 
   server = await startCli(testServeArgs(dataDir));
-  c = clients(server.baseUrl);
+  c = crashClients(server.baseUrl);
   try {
     const { first, count } = await drain(c, subscription);
     const backwards = [...first].filter(([id, attempt]) => attempt < (seen.maxAttempt.get(id) ?? 1));

@@ -10,22 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
-import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
-import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { type CrashClients, crashClients } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
-
-function clients(baseUrl: string) {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-  return {
-    admin: createClient(AdminService, transport),
-    pub: createClient(PublisherService, transport),
-    sub: createClient(SubscriberService, transport),
-  };
-}
-type Clients = ReturnType<typeof clients>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,7 +24,7 @@ interface SubLog {
 }
 
 /** Publishes batches with ids until `stop`; returns the ids whose Publish was answered. */
-function publishers(c: Clients, topic: string, count: number, stop: () => boolean): Promise<Set<string>>[] {
+function publishers(c: CrashClients, topic: string, count: number, stop: () => boolean): Promise<Set<string>>[] {
   const payload = new Uint8Array(256).fill(7);
   return Array.from({ length: count }, async (_, w) => {
     const confirmed = new Set<string>();
@@ -56,9 +42,9 @@ function publishers(c: Clients, topic: string, count: number, stop: () => boolea
 }
 
 /** Pulls and acks until the server dies; records answered and cut-short acks. */
-async function consume(c: Clients, subscription: string, log: SubLog): Promise<void> {
+async function consume(c: CrashClients, subscription: string, log: SubLog): Promise<void> {
   for (;;) {
-    let got: Awaited<ReturnType<Clients["sub"]["pull"]>>;
+    let got: Awaited<ReturnType<CrashClients["sub"]["pull"]>>;
     try {
       got = await c.sub.pull({ subscription, maxMessages: 200, waitMs: 200 });
     } catch {
@@ -80,7 +66,7 @@ async function consume(c: Clients, subscription: string, log: SubLog): Promise<v
 }
 
 /** Drains a subscription after the restart: every delivery, acked. */
-async function drain(c: Clients, subscription: string): Promise<Map<string, number>> {
+async function drain(c: CrashClients, subscription: string): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   for (;;) {
     const res = await c.sub.pull({ subscription, maxMessages: 1000, waitMs: 1500 });
@@ -96,7 +82,7 @@ async function drain(c: Clients, subscription: string): Promise<Map<string, numb
 /** Runs load on `subscriptions` of one topic, kills the server, restarts it and checks each. */
 async function crashAndCheck(dataDir: string, topic: string, subscriptions: string[], consumersPerSub: number) {
   let server = await startCli(testServeArgs(dataDir));
-  let c = clients(server.baseUrl);
+  let c = crashClients(server.baseUrl);
   await c.admin.createTopic({ name: topic });
   for (const name of subscriptions) {
     await c.admin.createSubscription({
@@ -121,7 +107,7 @@ async function crashAndCheck(dataDir: string, topic: string, subscriptions: stri
   await Promise.all(consumers);
 
   server = await startCli(testServeArgs(dataDir));
-  c = clients(server.baseUrl);
+  c = crashClients(server.baseUrl);
   try {
     for (const name of subscriptions) {
       const log = logs.get(name) as SubLog;

@@ -8,11 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
-import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
-import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { crashClients } from "../helpers/crash-clients.js";
 import { type RunningCli, startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
 /** Starts `switchyard serve` as a child process on port 0 with its data in `dataDir`. */
@@ -20,21 +16,12 @@ function startServer(dataDir: string): Promise<RunningCli> {
   return startCli(testServeArgs(dataDir));
 }
 
-function clients(baseUrl: string) {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-  return {
-    admin: createClient(AdminService, transport),
-    pub: createClient(PublisherService, transport),
-    sub: createClient(SubscriberService, transport),
-  };
-}
-
 const PUBLISHERS = 8;
 const LEASE_MS = 1500;
 
 async function crashRound(round: number, dataDir: string): Promise<void> {
   let server = await startServer(dataDir);
-  let c = clients(server.baseUrl);
+  let c = crashClients(server.baseUrl);
   const queue = `crash-${round}`;
   await c.admin.createTopic({ name: queue, queue: true });
 
@@ -66,7 +53,7 @@ async function crashRound(round: number, dataDir: string): Promise<void> {
   await Promise.all(publishers);
 
   server = await startServer(dataDir);
-  c = clients(server.baseUrl);
+  c = crashClients(server.baseUrl);
   try {
     // Drain: every message comes out once; the leased ones after their lease expires, as attempt 2.
     const seen = new Map<string, number>();

@@ -16,24 +16,13 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import { type Client, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
-import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
-import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { type CrashClients, crashClients } from "../helpers/crash-clients.js";
 import { ROOT, type RunningCli, startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
 const SHIM_SOURCE = join(ROOT, "test/interop/disk-faults/fail-sync.c");
-
-function clients(baseUrl: string) {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-  return {
-    admin: createClient(AdminService, transport),
-    pub: createClient(PublisherService, transport),
-    sub: createClient(SubscriberService, transport),
-  };
-}
 
 function reasonOf(e: unknown): string {
   return ConnectError.from(e).findDetails(ErrorDetailSchema)[0]?.reason ?? `(no reason: ${String(e)})`;
@@ -95,7 +84,7 @@ describe("disk faults", { concurrency: false }, () => {
       mkdirSync(dataDir);
       const env = { LD_PRELOAD: shim, SY_FAIL_SYNC_AFTER: "80", SY_FAIL_SYNC_DIR: dataDir };
       const server = await startCli(testServeArgs(dataDir), { env });
-      const c = clients(server.baseUrl);
+      const c = crashClients(server.baseUrl);
       await c.admin.createTopic({ name: "jobs", queue: true });
 
       const published: string[] = [];
@@ -140,7 +129,7 @@ describe("disk faults", { concurrency: false }, () => {
 
       const again = await startCli(testServeArgs(dataDir));
       try {
-        const after = await drain(clients(again.baseUrl).sub, "jobs");
+        const after = await drain(crashClients(again.baseUrl).sub, "jobs");
         assert.deepEqual(doubled([...after, ...consumed]), [], "no message delivered twice across the restart");
         const stored = new Set([...after, ...consumed, ...ackUnknown]);
         const lost = published.filter((id) => !stored.has(id));
@@ -159,7 +148,7 @@ describe("disk faults", { concurrency: false }, () => {
     try {
       const dataDir = join(mnt, "data");
       const data = new Uint8Array(64 * 1024).fill(7);
-      const fill = async (c: ReturnType<typeof clients>, prefix: string, acked: string[]) => {
+      const fill = async (c: CrashClients, prefix: string, acked: string[]) => {
         for (let n = 0; ; n++) {
           const ids = [0, 1, 2, 3].map((i) => `${prefix}-${n}-${i}`);
           try {
@@ -174,7 +163,7 @@ describe("disk faults", { concurrency: false }, () => {
       // 1. With a floor: refused before the disk is full; the broker keeps serving.
       const floorArgs = [...testServeArgs(dataDir), "--min-free-disk", "12MiB"];
       let server = await startCli(floorArgs);
-      let c = clients(server.baseUrl);
+      let c = crashClients(server.baseUrl);
       await c.admin.createTopic({ name: "jobs", queue: true });
       const first: string[] = [];
       assert.equal(await fill(c, "a", first), "INSUFFICIENT_STORAGE");
@@ -201,7 +190,7 @@ describe("disk faults", { concurrency: false }, () => {
 
       // 2. No floor: the commit fails with ENOSPC; the broker stops on purpose.
       server = await startCli([...testServeArgs(dataDir), "--min-free-disk", "0"]);
-      c = clients(server.baseUrl);
+      c = crashClients(server.baseUrl);
       const second: string[] = [];
       assert.equal(await fill(c, "b", second), "STORE_FAILED");
       assertStoppedOnPurpose(server, await exitWithin(server, 20_000), /failed to commit or sync/);
@@ -210,7 +199,7 @@ describe("disk faults", { concurrency: false }, () => {
       execFileSync("mount", ["-o", "remount,size=96m", mnt]);
       server = await startCli(floorArgs);
       try {
-        const after = await drain(clients(server.baseUrl).sub, "jobs");
+        const after = await drain(crashClients(server.baseUrl).sub, "jobs");
         assert.deepEqual(doubled(after), []);
         const stored = new Set(after);
         assert.deepEqual(
