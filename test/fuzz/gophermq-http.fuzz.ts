@@ -6,7 +6,7 @@ import { createGophermqBridge } from "../../src/bridges/gophermq/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
 import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { createInMemoryHttp, formFields, rawRequest, urlEncoded } from "./http-kit.js";
+import { createInMemoryHttp, formFields, framings, rawRequest, sendExpectingResponse, urlEncoded } from "./http-kit.js";
 
 /** GopherMQ's error messages (Echo's and its own): the `message` of every error body. */
 const MESSAGES = new Set([
@@ -93,15 +93,7 @@ const request = fc
       "",
       "APPLICATION/JSON",
     ),
-    framing: fc.constantFrom<"length" | "short" | "long" | "none" | "chunked">(
-      "length",
-      "length",
-      "length",
-      "chunked",
-      "short",
-      "long",
-      "none",
-    ),
+    framing: framings,
   })
   .map((r) => {
     const headers: [string, string][] = r.contentType ? [["Content-Type", r.contentType]] : [];
@@ -124,23 +116,13 @@ export const gophermqHttpFuzzer: Fuzzer = {
     );
     const http = createInMemoryHttp(bridge.handle as unknown as RequestListener);
     const property = fc.asyncProperty(request, async (raw) => {
-      const res = await http.send(raw);
-      if ("closed" in res) assert.fail(`no response: ${JSON.stringify(res.bytes.toString("latin1").slice(0, 200))}`);
+      const res = await sendExpectingResponse(http, raw);
       if (res.body.length > 0 && res.headers.get("content-type")?.startsWith("application/json")) {
         const value = JSON.parse(res.body.toString()) as { message?: string };
         if (res.status >= 400) assert.ok(MESSAGES.has(value.message ?? ""), `error body ${res.body.toString()}`);
       } else if (res.status >= 400 && res.status !== 400) assert.equal(res.body.length, 0, `status ${res.status}`);
       assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
-    return {
-      property,
-      async reset() {
-        await fb.deleteAllTopics();
-      },
-      async close() {
-        await bridge.close(1_000);
-        await fb.close();
-      },
-    };
+    return fb.target(property, bridge);
   },
 };

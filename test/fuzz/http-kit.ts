@@ -3,6 +3,7 @@
  * (its parser, its IncomingMessage and ServerResponse) on an in-memory duplex pair, as the
  * one-port listener hands it connections. For fuzzing the HTTP bridges.
  */
+import assert from "node:assert/strict";
 import * as http from "node:http";
 import type * as net from "node:net";
 import { duplexPair } from "node:stream";
@@ -137,13 +138,37 @@ export function multipart(fields: [string, string][], boundary: string, asFiles:
   return Buffer.from(`${parts.join("")}--${boundary}--\r\n`, "latin1");
 }
 
-/** A raw HTTP/1.1 request. `contentLength`: the true length, a wrong one, none, or chunked coding. */
+/** How a raw request's body is framed: the true length, a wrong one, none, or chunked coding. */
+export type Framing = "length" | "short" | "long" | "none" | "chunked";
+
+/** Framings, the true length three times as often as each wrong one. */
+export const framings: fc.Arbitrary<Framing> = fc.constantFrom<Framing>(
+  "length",
+  "length",
+  "length",
+  "chunked",
+  "short",
+  "long",
+  "none",
+);
+
+/** Sends `raw` and fails the case when the connection ended without a response. */
+export async function sendExpectingResponse(
+  http: InMemoryHttp,
+  raw: Buffer,
+): Promise<{ status: number; headers: Map<string, string>; body: Buffer }> {
+  const res = await http.send(raw);
+  if ("closed" in res) assert.fail(`no response: ${JSON.stringify(res.bytes.toString("latin1").slice(0, 200))}`);
+  return res;
+}
+
+/** A raw HTTP/1.1 request, its body framed as `framing` says. */
 export function rawRequest(
   method: string,
   target: string,
   headers: readonly [string, string][],
   body: Buffer,
-  framing: "length" | "short" | "long" | "none" | "chunked",
+  framing: Framing,
 ): Buffer {
   const head = [`${method} ${target} HTTP/1.1`, "Host: fuzz", ...headers.map(([k, v]) => `${k}: ${v}`)];
   let payload = body;

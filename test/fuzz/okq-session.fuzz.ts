@@ -169,16 +169,6 @@ export const okqSessionFuzzer: Fuzzer = {
         }
       },
     );
-    return {
-      property,
-      async reset() {
-        // What the cases pushed is the broker's data, not a leak: drop it before the heap is sampled.
-        await fb.deleteAllTopics();
-      },
-      async close() {
-        await bridge.close(1_000);
-        await fb.close();
-      },
-    };
+    return fb.target(property, bridge);
   },
 };

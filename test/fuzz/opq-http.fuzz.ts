@@ -6,7 +6,15 @@ import { createOpqBridge } from "../../src/bridges/opq/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
 import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { createInMemoryHttp, formFields, multipart, rawRequest, urlEncoded } from "./http-kit.js";
+import {
+  createInMemoryHttp,
+  formFields,
+  framings,
+  multipart,
+  rawRequest,
+  sendExpectingResponse,
+  urlEncoded,
+} from "./http-kit.js";
 
 /** The only push target the fuzzed bridge accepts (nothing delivers in this harness). */
 const TARGET = "http://127.0.0.1:9/hook";
@@ -51,15 +59,7 @@ const request = fc
       "multipart/form-data; boundary=",
     ),
     boundary: fc.constantFrom("b0undary", "x", "--", "a b", "é"),
-    framing: fc.constantFrom<"length" | "short" | "long" | "none" | "chunked">(
-      "length",
-      "length",
-      "length",
-      "chunked",
-      "short",
-      "long",
-      "none",
-    ),
+    framing: framings,
     extraHeaders: fc.array(
       fc.tuple(
         fc.constantFrom("X-Trace", "Authorization", "Content-Encoding", "Expect", "X-A"),
@@ -116,20 +116,11 @@ export const opqHttpFuzzer: Fuzzer = {
     );
     const http = createInMemoryHttp(bridge.handle as RequestListener);
     const property = fc.asyncProperty(request, async (raw) => {
-      const res = await http.send(raw);
-      if ("closed" in res) assert.fail(`no response: ${JSON.stringify(res.bytes.toString("latin1").slice(0, 200))}`);
+      const res = await sendExpectingResponse(http, raw);
       assert.match(res.body.toString("latin1"), BODY, `status ${res.status}`);
       if (res.status === 500) assert.equal(res.body.toString(), "delivery service is not ready");
       assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
-    return {
-      property,
-      async reset() {
-        await fb.deleteAllTopics();
-      },
-      async close() {
-        await fb.close();
-      },
-    };
+    return fb.target(property);
   },
 };

@@ -6,7 +6,15 @@ import { createRestmqBridge } from "../../src/bridges/restmq/index.js";
 import { recordMetrics } from "../helpers/okq-harness.js";
 import { startFuzzBroker } from "./fuzz-broker.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { createInMemoryHttp, formFields, multipart, rawRequest, urlEncoded } from "./http-kit.js";
+import {
+  createInMemoryHttp,
+  formFields,
+  framings,
+  multipart,
+  rawRequest,
+  sendExpectingResponse,
+  urlEncoded,
+} from "./http-kit.js";
 
 /** cyclone's error page, as RestMQ answered every failure. */
 const ERROR_PAGE = /^<html><title>(\d{3}): [^<]*<\/title><body>\1: [^<]*<\/body><\/html>$/;
@@ -68,15 +76,7 @@ const request = fc
     fields,
     encoding: fc.constantFrom("urlencoded", "urlencoded", "raw-urlencoded", "multipart", "random", "none"),
     contentType: fc.constantFrom("form", "form", "multipart", "application/json", "text/plain", ""),
-    framing: fc.constantFrom<"length" | "short" | "long" | "none" | "chunked">(
-      "length",
-      "length",
-      "length",
-      "chunked",
-      "short",
-      "long",
-      "none",
-    ),
+    framing: framings,
     random: fc.uint8Array({ maxLength: 48 }),
   })
   .map((r) => {
@@ -114,22 +114,12 @@ export const restmqHttpFuzzer: Fuzzer = {
     );
     const http = createInMemoryHttp(bridge.handle as unknown as RequestListener);
     const property = fc.asyncProperty(request, async (raw) => {
-      const res = await http.send(raw);
-      if ("closed" in res) assert.fail(`no response: ${JSON.stringify(res.bytes.toString("latin1").slice(0, 200))}`);
+      const res = await sendExpectingResponse(http, raw);
       assert.notEqual(res.status, 500, `500: ${res.body.toString()}`);
       const text = res.body.toString();
       if (res.status >= 400 && text.startsWith("<html>")) assert.match(text, ERROR_PAGE);
       assert.deepEqual(fb.errors(), [], "nothing logged as an error");
     });
-    return {
-      property,
-      async reset() {
-        await fb.deleteAllTopics();
-      },
-      async close() {
-        await bridge.close(1_000);
-        await fb.close();
-      },
-    };
+    return fb.target(property, bridge);
   },
 };
