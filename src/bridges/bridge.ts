@@ -70,6 +70,26 @@ export function reasonOfAny(e: unknown): string | undefined {
   return e instanceof BrokerError ? e.reason : reasonOf(e);
 }
 
+/**
+ * Reasons whose message is about the client's own input and safe to show in any dialect
+ * (PUSH_SUBSCRIPTION: taking from a queue whose messages the broker pushes, such as an OPQ topic).
+ */
+const CLIENT_INPUT_REASONS = new Set([
+  "INVALID_ARGUMENT",
+  "INVALID_NAME",
+  "PAYLOAD_TOO_LARGE",
+  "BATCH_TOO_LARGE",
+  "PUSH_SUBSCRIPTION",
+]);
+
+/** The broker's message of an error about the client's input (see above), else undefined. */
+export function clientInputMessage(e: unknown): string | undefined {
+  const reason = reasonOf(e);
+  return reason !== undefined && CLIENT_INPUT_REASONS.has(reason) && e instanceof ConnectError
+    ? e.rawMessage
+    : undefined;
+}
+
 /** The metadata of a broker client error or of a {@link BrokerError}; empty if none. */
 export function metadataOfAny(e: unknown): Record<string, string> {
   return e instanceof BrokerError ? e.metadata : metadataOf(e);

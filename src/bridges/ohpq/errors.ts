@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BrokerError } from "../../errors/index.js";
 import type { Logger } from "../../util/index.js";
-import { reasonOf } from "../bridge.js";
+import { reasonOfAny } from "../bridge.js";
 
 /**
  * The reply lines of the README's "Oh, Please Queue" bridge section (exact texts, each ending in `\n`), plus the lines this
@@ -60,13 +59,6 @@ const BY_REASON: Readonly<Record<string, ReplyLine>> = {
   PUSH_SUBSCRIPTION: REPLY.pushQueue,
   SHUTTING_DOWN: REPLY.shuttingDown,
 };
-
-/** The stable reason of a failure from a broker client or the authenticator, if it has one. */
-export function reasonOfAny(e: unknown): string | undefined {
-  if (e instanceof BrokerError) return e.reason;
-  if (e instanceof ConnectError) return reasonOf(e);
-  return undefined;
-}
 
 /** Renders a failed broker call of `command` as an error line (see {@link BY_REASON}). */
 export function errorLine(e: unknown, logger: Logger, command: string): ReplyLine {

@@ -3,7 +3,7 @@ import type * as http2 from "node:http2";
 import type { GetStatsResponse } from "../../../gen/switchyard/v1/admin_pb.js";
 import type { Clock, Logger } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
-import { reasonOfAny } from "./errors.js";
+import { reasonOfAny } from "../bridge.js";
 
 /** A request of either HTTP version (the listener serves both). */
 type Request = http.IncomingMessage | http2.Http2ServerRequest;

@@ -1,7 +1,8 @@
 import type { TimerHandle } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
+import { reasonOfAny } from "../bridge.js";
 import type { OhpqContext } from "./context.js";
-import { isAbsent, reasonOfAny } from "./errors.js";
+import { isAbsent } from "./errors.js";
 
 /** A message handed to the client and not yet acked: a broker lease held for the connection. */
 export interface PendingMessage {

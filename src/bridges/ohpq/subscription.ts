@@ -1,7 +1,8 @@
 import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
 import type { BrokerClients } from "../bridge.js";
+import { reasonOfAny } from "../bridge.js";
 import type { OhpqContext } from "./context.js";
-import { isAbsent, reasonOfAny } from "./errors.js";
+import { isAbsent } from "./errors.js";
 
 /** What a {@link QueueSubscription} needs from its connection. */
 export interface SubscriptionHost {

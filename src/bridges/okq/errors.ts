@@ -1,6 +1,5 @@
-import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../util/index.js";
-import { metadataOf, reasonOf } from "../bridge.js";
+import { clientInputMessage, metadataOf, reasonOf } from "../bridge.js";
 import { error, type Reply } from "./resp-encoder.js";
 
 /**
@@ -15,18 +14,6 @@ export const SHUTTING_DOWN = error("ERR server is shutting down");
 export const MISSING_ARGS = error("ERR missing args");
 /** okQ's answer to an array element that is not a bulk string. */
 export const INVALID_COMMAND = error("ERR invalid command");
-
-/**
- * Reasons whose message is about the client's input and is safe to show (PUSH_SUBSCRIPTION: a
- * pop of a queue whose messages the broker pushes, such as an OPQ topic).
- */
-const CLIENT_FAULTS = new Set([
-  "INVALID_ARGUMENT",
-  "INVALID_NAME",
-  "PAYLOAD_TOO_LARGE",
-  "BATCH_TOO_LARGE",
-  "PUSH_SUBSCRIPTION",
-]);
 
 /** Redis' answer to a command before AUTH when a password is required. */
 export const NOAUTH = error("NOAUTH Authentication required.");
@@ -57,7 +44,8 @@ export function errorReply(e: unknown, logger: Logger, command: string): Reply {
   if (reason === "PERMISSION_DENIED" && metadataOf(e).required_role !== undefined) {
     return noPerm(command, metadataOf(e).scope);
   }
-  if (reason && CLIENT_FAULTS.has(reason) && e instanceof ConnectError) return error(`ERR ${e.rawMessage}`);
+  const input = clientInputMessage(e);
+  if (input !== undefined) return error(`ERR ${input}`);
   logger.error("okq: command failed", { command, reason, error: e });
   return SERVER_ERROR;
 }

@@ -1,5 +1,4 @@
-import { ConnectError } from "@connectrpc/connect";
-import { reasonOf } from "../bridge.js";
+import { clientInputMessage, reasonOf } from "../bridge.js";
 import { arg, type Call, type Handler } from "./call.js";
 import type { RestmqContext } from "./context.js";
 import { HTML, HttpError, JSON_TYPE, redirect, send } from "./http-io.js";
@@ -38,15 +37,6 @@ function queueField(ctx: RestmqContext, doc: { [key: string]: Json }): string {
   if (queue === ctx.options.settingsTopic) throw new CommandError("reserved queue name");
   return queue;
 }
-
-/** Reasons whose text is about the client's input (safe to show in `{"error": …}`). */
-const CLIENT_FAULTS = new Set([
-  "INVALID_ARGUMENT",
-  "INVALID_NAME",
-  "PAYLOAD_TOO_LARGE",
-  "BATCH_TOO_LARGE",
-  "PUSH_SUBSCRIPTION",
-]);
 
 type Doc = { [key: string]: Json };
 
@@ -129,8 +119,9 @@ export const protocolPost: Handler = async (ctx, call) => {
 /** `str(e)` of what a command raised: RestMQ's own texts, the broker's text for the client's faults. */
 function commandErrorText(ctx: RestmqContext, e: unknown): string {
   if (e instanceof CommandError) return e.message;
+  const input = clientInputMessage(e);
+  if (input !== undefined) return input;
   const reason = reasonOf(e);
-  if (reason && CLIENT_FAULTS.has(reason) && e instanceof ConnectError) return e.rawMessage;
   if (reason === "UNAUTHENTICATED" || reason === "PERMISSION_DENIED") throw e; // 401, as every other door
   if (reason !== "SHUTTING_DOWN") ctx.logger.error("restmq: JSON protocol command failed", { reason, error: e });
   return reason === "SHUTTING_DOWN" ? "server is shutting down" : "internal error";

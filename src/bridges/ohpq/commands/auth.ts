@@ -1,4 +1,5 @@
-import { REPLY, reasonOfAny } from "../errors.js";
+import { reasonOfAny } from "../../bridge.js";
+import { REPLY } from "../errors.js";
 import { utf8 } from "../text-format.js";
 import type { CommandSpec } from "./command.js";
 

@@ -1,5 +1,6 @@
 import type { BrokerClients } from "../../bridge.js";
-import { errorLine, isAbsent, REPLY, reasonOfAny } from "../errors.js";
+import { reasonOfAny } from "../../bridge.js";
+import { errorLine, isAbsent, REPLY } from "../errors.js";
 import type { LineEvent } from "../line-decoder.js";
 import { parseMessage, splitToken, utf8 } from "../text-format.js";
 import type { CommandSession, CommandSpec } from "./command.js";
