@@ -5,7 +5,7 @@
  * in-memory broker.
  */
 import assert from "node:assert/strict";
-import { type DescMessage, fromBinary, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type JsonValue } from "@bufbuild/protobuf";
 import { type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import fc from "fast-check";
@@ -17,7 +17,7 @@ import { createServerInterceptors } from "../../src/server/interceptors.js";
 import { createMemoryStore, type Store } from "../../src/store/index.js";
 import { type Logger, silentLogger } from "../../src/util/index.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { message } from "./proto-json.js";
+import { message, requestBody } from "./proto-json.js";
 
 /** Codes a client's input must never cause: they say the server failed. */
 const SERVER_FAULTS = new Set(["internal", "unknown", "data_loss"]);
@@ -189,21 +189,7 @@ export const connectRpcFuzzer: Fuzzer = {
       const handler = handlers[c.method] as UniversalHandler;
       const schema = handler.method.input as DescMessage;
       const isJson = c.protocol === "connect-json" || c.protocol === "connect-stream-json";
-      let data: Uint8Array;
-      if (c.body === "random") data = c.randomBytes;
-      else if (isJson) data = Buffer.from(JSON.stringify(c.json));
-      else {
-        try {
-          data = toBinary(schema, fromJson(schema, c.json));
-        } catch {
-          data = c.randomBytes;
-        }
-      }
-      if (c.body === "mutated" && data.length > 0) {
-        const b = Buffer.from(data);
-        for (const f of flips) b[f % b.length] = (b[f % b.length] as number) ^ (1 << (f % 8));
-        data = b;
-      }
+      const data = requestBody(schema, { ...c, random: c.randomBytes, flips }, isJson);
       const unary = c.protocol === "connect-json" || c.protocol === "connect-proto";
       let body: Buffer;
       if (unary) body = Buffer.from(data);

@@ -4,7 +4,7 @@
  * random strings and bytes mixed in. Used to build Connect JSON bodies and, through `fromJson`,
  * valid binary bodies.
  */
-import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, fromJson, type JsonValue, ScalarType, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -127,4 +127,31 @@ export function message(desc: DescMessage, depth = 0): fc.Arbitrary<Json> {
     .map(([record, chosen]) => Object.assign({}, record, ...chosen.filter((c) => c !== undefined)) as Json);
   cache.set(key, arb);
   return arb;
+}
+
+/**
+ * A request body for `schema`: random bytes, the JSON itself (for JSON protocols), or its binary
+ * encoding (random bytes when the JSON is not a valid message); `mutated` flips a few bits.
+ */
+export function requestBody(
+  schema: DescMessage,
+  c: { body: "random" | "valid" | "mutated" | string; json: JsonValue; random: Uint8Array; flips: readonly number[] },
+  json: boolean,
+): Uint8Array {
+  let data: Uint8Array;
+  if (c.body === "random") data = c.random;
+  else if (json) data = Buffer.from(JSON.stringify(c.json));
+  else {
+    try {
+      data = toBinary(schema, fromJson(schema, c.json));
+    } catch {
+      data = c.random;
+    }
+  }
+  if (c.body === "mutated" && data.length > 0) {
+    const b = Buffer.from(data);
+    for (const f of c.flips) b[f % b.length] = (b[f % b.length] as number) ^ (1 << (f % 8));
+    data = b;
+  }
+  return data;
 }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
-import { type DescMessage, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
+import type { DescMessage, JsonValue } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import fc from "fast-check";
@@ -18,7 +18,7 @@ import { EnvelopeSplitter } from "../../src/rpc/lean/grpc-envelopes.js";
 import { type Logger, silentLogger } from "../../src/util/index.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 import { chunked, type Fuzzer } from "./fuzz-kit.js";
-import { message } from "./proto-json.js";
+import { message, requestBody } from "./proto-json.js";
 
 const METHODS = [
   PublisherService.method.publish,
@@ -127,21 +127,7 @@ export const rpcHttp2Fuzzer: Fuzzer = {
       const method = METHODS[c.method] as (typeof METHODS)[number];
       const schema = method.input as DescMessage;
       const json = c.protocol.endsWith("json");
-      let data: Uint8Array;
-      if (c.body === "random") data = c.random;
-      else if (json) data = Buffer.from(JSON.stringify(c.json));
-      else {
-        try {
-          data = toBinary(schema, fromJson(schema, c.json));
-        } catch {
-          data = c.random;
-        }
-      }
-      if (c.body === "mutated" && data.length > 0) {
-        const b = Buffer.from(data);
-        for (const f of c.flips) b[f % b.length] = (b[f % b.length] as number) ^ (1 << (f % 8));
-        data = b;
-      }
+      const data = requestBody(schema, c, json);
       const grpc = c.protocol.startsWith("grpc");
       let body: Buffer<ArrayBufferLike> = Buffer.from(data);
       if (grpc) {
