@@ -68,7 +68,9 @@ export function createTestCertificate(commonName = "switchyard test"): TestCerti
   const name = seq(set(seq(oid("2.5.4.3"), utf8(commonName))));
   const now = Date.now();
   const serial = randomBytes(8);
-  serial[0] = (serial[0] as number) & 0x7f;
+  // Positive, and minimal as DER requires: a leading 0x00 before a byte below 0x80 is "illegal
+  // padding" to OpenSSL (one certificate in ~512 failed to load before).
+  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
   const altNames = seq(der(0x82, Buffer.from("localhost")), der(0x87, Buffer.from([127, 0, 0, 1])));
   const keyId = createHash("sha1").update(spki).digest();
   const extensions = explicit(
