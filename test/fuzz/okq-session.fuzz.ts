@@ -68,8 +68,9 @@ const command = fc
   .tuple(fc.constantFrom(...NAMES), first, fc.array(word, { maxLength: 4 }), fc.boolean())
   .map(([name, head, rest, noArgs]) => {
     const args = noArgs ? [] : [head, ...rest];
-    // QNOTIFY may only wait 0 s (a case must end); other timeouts are refused or immediate.
-    if (name === "QNOTIFY" && args.length > 0 && /^\d+$/.test(args[0] as string)) args[0] = "0";
+    // QNOTIFY may only wait 0 s (a case must end); other timeouts are refused or immediate. Its
+    // timeout parses as Go's strconv.Atoi does, so "+3" is 3 seconds too.
+    if (name === "QNOTIFY" && args.length > 0 && /^[+-]?\d+$/.test(args[0] as string)) args[0] = "0";
     return [name, ...args];
   });
 /** A piece of input, and whether it ends at a command boundary (so a final ECHO must be answered). */
