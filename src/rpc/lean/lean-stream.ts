@@ -58,7 +58,10 @@ export function startLeanCall(
   init: Pick<LeanCallInit, "protocolName" | "timeoutMs" | "responseHeader" | "responseTrailer">,
 ): LeanCall {
   return new LeanCall({
-    ...init,
+    protocolName: init.protocolName,
+    timeoutMs: init.timeoutMs,
+    responseHeader: init.responseHeader,
+    responseTrailer: init.responseTrailer,
     hot,
     headers,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
