@@ -1,10 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { SubscribeResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
 import type { MessageSchema, ReceivedMessageSchema } from "../../../gen/switchyard/v1/types_pb.js";
 
-/** What a SubscribeResponse or PullResponse is made from: a plain init object, or the message itself. */
-export type ReceivedBatchInit = MessageInitShape<typeof SubscribeResponseSchema>;
 type ReceivedInit = MessageInitShape<typeof ReceivedMessageSchema>;
+/**
+ * What a SubscribeResponse or PullResponse is made from: a plain init object (what the service
+ * yields), or either message itself.
+ */
+export interface ReceivedBatchInit {
+  readonly messages?: readonly ReceivedInit[] | undefined;
+}
 type MessageInit = MessageInitShape<typeof MessageSchema>;
 /** A google.protobuf.Timestamp, as an init object or a message. */
 interface TimestampLike {
@@ -30,10 +34,10 @@ export function encodeReceivedBatch(batch: ReceivedBatchInit, prefixBytes = 0): 
   const sizes: number[] = [];
   const messages = batch.messages ?? [];
   let total = 0;
-  for (const m of messages) total += lengthDelimited(1, receivedSize(m as ReceivedInit, sizes));
+  for (const m of messages) total += lengthDelimited(1, receivedSize(m, sizes));
   const out = Buffer.allocUnsafe(prefixBytes + total);
   const w = new Writer(out, prefixBytes, sizes);
-  for (const m of messages) writeReceived(w, m as ReceivedInit);
+  for (const m of messages) writeReceived(w, m);
   if (w.pos !== out.length) throw new Error(`received encoder wrote ${w.pos} of ${out.length} bytes`);
   return out;
 }
