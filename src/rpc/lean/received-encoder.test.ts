@@ -31,7 +31,10 @@ const u64 = fc.oneof(
 );
 const timestamp = fc.oneof(
   fc.constantFrom(0, 1, 999, 1000, 1_800_000_000_000, 8_640_000_000_000_000).map((ms) => timestampFromMs(ms)),
-  fc.record({ seconds: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), nanos: fc.integer() }, { requiredKeys: [] }),
+  fc.record(
+    { seconds: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), nanos: fc.integer() },
+    { requiredKeys: [] },
+  ),
 );
 const data = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
@@ -90,7 +93,14 @@ describe("received encoder", () => {
   it("received encoder - what the service yields (convert.ts `received`) encodes the same, at edge values", () => {
     const deliveries = [
       { at: 0, expire: 0, seq: 1, attempt: 1, data: new Uint8Array(0), attributes: {} },
-      { at: 1_800_000_000_123, expire: 1_900_000_000_000, seq: Number.MAX_SAFE_INTEGER, attempt: MAX_U32, data: Buffer.alloc(1 << 20, 1), attributes: { "2": "b", "1": "a", k: "", "": "v", "ключ": "значение 😀" } },
+      {
+        at: 1_800_000_000_123,
+        expire: 1_900_000_000_000,
+        seq: Number.MAX_SAFE_INTEGER,
+        attempt: MAX_U32,
+        data: Buffer.alloc(1 << 20, 1),
+        attributes: { "2": "b", "1": "a", k: "", "": "v", ключ: "значение 😀" },
+      },
     ].map((d) => ({
       ackId: `${d.seq}-1-1-0`,
       deliveryAttempt: d.attempt,
