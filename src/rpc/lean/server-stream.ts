@@ -262,6 +262,9 @@ class ServerStreamExchange extends LeanExchange {
     // As connect's handlers do once the response is done: the call's signal aborts.
     call.abort(error ?? new DOMException("This operation was aborted", "AbortError"));
     if (stream.destroyed || stream.closed) return;
+    // What the client still sends is read and dropped (see LeanExchange `data`), so that its side
+    // ends and the stream closes; a paused stream would stay open.
+    stream.resume();
     try {
       if (this.grpc) {
         if (error !== undefined) setTrailerStatus(call.responseTrailer, asConnectError(error));
