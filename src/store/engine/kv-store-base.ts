@@ -76,6 +76,8 @@ export abstract class KvStoreBase {
     this.formatPending = kv.read((r) => checkFormat(r, where)) === "fresh";
     this.state = kv.read((r) => loadState(r, Date.now()));
     kv.read((r) => this.jobs.load(r));
+    // Released messages a crash or shutdown left untrimmed: the trim goes on from the stored ranges.
+    this.scheduleTrim(this.trimAfterMs);
   }
 
   protected open(): void {

@@ -1,0 +1,357 @@
+/**
+ * The trim (src/store/engine/trim.ts): an ack releases messages (gone for every reader, counted
+ * out) and leaves their log entries to the trim, which deletes them in bounded steps. Memory KV,
+ * explicit times; the store's own trim timer is off (trimAfterMs: Infinity) except where a test
+ * is about it, so each test drives the trim through sweepRetention. The tables are read raw,
+ * and the independent invariant check (invariants.ts) runs after every step.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { KvStore } from "../../src/store/engine/kv-store.js";
+import { TRIM_STEP_ENTRIES } from "../../src/store/engine/trim.js";
+import { openLmdbStore, type Store } from "../../src/store/index.js";
+import type { KvEngine, KvReader, KvWriter } from "../../src/store/kv/kv.js";
+import { createMemoryKvData, MemoryKv, type MemoryKvData } from "../../src/store/kv/memory-kv.js";
+import {
+  createQueue,
+  lease,
+  rec,
+  recs,
+  seqsOf,
+  subSettings,
+  T0,
+  tokensOf,
+  topicSettings,
+} from "./conformance/helpers.js";
+import { checkInvariants } from "./invariants.js";
+
+const MESSAGE = 0x04;
+const RELEASED = 0x18;
+
+/** Non-empty entries of a table for one topic ([tag][topicId u32]…). */
+function entries(data: MemoryKvData, tag: number, topicId: number): Buffer[] {
+  return data.keys
+    .filter((k) => k.charCodeAt(0) === tag && (data.values.get(k)?.length ?? 0) > 0)
+    .map((k) => Buffer.from(k, "latin1"))
+    .filter((k) => k.readUInt32BE(1) === topicId);
+}
+
+/** Seqs of the log entries of a topic, as stored. */
+function logSeqs(data: MemoryKvData, topicId: number): number[] {
+  return entries(data, MESSAGE, topicId).map((k) => k.readUInt32BE(5) * 2 ** 32 + k.readUInt32BE(9));
+}
+
+/** Released ranges of a topic, as stored. */
+function releasedRanges(data: MemoryKvData, topicId: number): Array<[number, number]> {
+  return entries(data, RELEASED, topicId).map((k) => {
+    const v = data.values.get(k.toString("latin1")) as Buffer;
+    return [k.readUInt32BE(5) * 2 ** 32 + k.readUInt32BE(9), v.readUInt32BE(0) * 2 ** 32 + v.readUInt32BE(4)];
+  });
+}
+
+function assertInvariants(data: MemoryKvData): void {
+  assert.deepEqual(checkInvariants(data).errors, []);
+}
+
+function open(data: MemoryKvData, trimAfterMs = Number.POSITIVE_INFINITY): KvStore {
+  return new KvStore(new MemoryKv(data), { trimAfterMs });
+}
+
+/** `n` records without a client id (so no dedup entries) and data `d<i>`, from `from` on. */
+function plain(n: number, from = 1) {
+  return Array.from({ length: n }, (_, i) => rec("", { data: Buffer.from(`d${from + i}`) }));
+}
+
+/** Sweeps until done; returns the steps. */
+async function sweepAll(store: Store, work = 1000): Promise<number> {
+  let steps = 1;
+  while ((await store.sweepRetention(T0, work)).more) steps++;
+  return steps;
+}
+
+/** Leases and acks everything available; returns the seqs acked. */
+async function drain(store: Store, sub: string): Promise<number[]> {
+  const got = await lease(store, sub, 10_000, T0);
+  await store.ack(sub, { tokens: tokensOf(got), messageIds: [] }, T0);
+  return seqsOf(got);
+}
+
+describe("trim", () => {
+  it("trim - an ack leaves the message on disk, gone for every reader, until the trim deletes it", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q");
+    await store.append("q", plain(5), T0);
+    const before = await store.subscriptionCounters("q");
+    assert.equal(before.unacked, 5);
+    const got = await lease(store, "q", 3, T0);
+    await store.ack("q", { tokens: tokensOf(got), messageIds: [] }, T0);
+    assert.deepEqual(logSeqs(data, 1), [1, 2, 3, 4, 5], "the ack deleted nothing");
+    assert.deepEqual(releasedRanges(data, 1), [[1, 3]], "one released range, written with the ack");
+    // Everything a client sees says 1..3 are gone.
+    assert.deepEqual(await store.topicCounters("q"), { messages: 2, bytes: 4, lastSeq: 5, subscriptions: 1 });
+    assert.equal((await store.subscriptionCounters("q")).unacked, 2);
+    assert.deepEqual(
+      (await store.readLog("q", 1, 10, 1 << 20, T0)).messages.map((m) => m.seq),
+      [4, 5],
+    );
+    assert.equal(await store.seqAtTime("q", 0), 4);
+    assertInvariants(data);
+    assert.equal(await store.hasBackgroundWork(), true);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), [4, 5]);
+    assert.deepEqual(releasedRanges(data, 1), []);
+    assert.equal(await store.hasBackgroundWork(), false);
+    assert.deepEqual(await store.topicCounters("q"), { messages: 2, bytes: 4, lastSeq: 5, subscriptions: 1 });
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - deletes in steps bounded by the sweep's work, lowest seqs first", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q");
+    for (let i = 0; i < 5; i++) await store.append("q", recs(1000, `b${i}-`), T0);
+    assert.equal((await drain(store, "q")).length, 5000);
+    assert.equal(logSeqs(data, 1).length, 5000);
+    const left: number[] = [];
+    for (;;) {
+      const { more } = await store.sweepRetention(T0, 1000);
+      const seqs = logSeqs(data, 1);
+      left.push(seqs.length);
+      if (seqs.length > 0) assert.equal(seqs[0], 5001 - seqs.length, "the lowest seqs go first");
+      assertInvariants(data);
+      if (!more) break;
+    }
+    assert.deepEqual(left.slice(0, 4), [4000, 3000, 2000, 1000]);
+    assert.ok(left.length <= 6 && left.slice(4).every((x) => x === 0), `steps ${left}`);
+    await store.close();
+  });
+
+  it("trim - counters are the same before and after the trim (the deferral is invisible)", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await store.createTopic(topicSettings("t"), T0, subSettings("a", "t"));
+    await store.createSubscription(subSettings("b", "t"), T0);
+    await store.append("t", recs(10), T0);
+    await drain(store, "a");
+    const got = await lease(store, "b", 4, T0);
+    await store.ack("b", { tokens: tokensOf(got), messageIds: [] }, T0);
+    const read = async () => ({
+      topic: await store.topicCounters("t"),
+      a: await store.subscriptionCounters("a"),
+      b: await store.subscriptionCounters("b"),
+    });
+    const deferred = await read();
+    assert.equal(deferred.topic.messages, 6, "what both acked is out of the count at once");
+    assert.equal(deferred.topic.bytes, 5 * 2 + 3, "m5..m9 and m10");
+    await sweepAll(store);
+    assert.deepEqual(await read(), deferred);
+    assert.deepEqual(logSeqs(data, 1), [5, 6, 7, 8, 9, 10]);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - a stuck lease keeps only its own message: acks out of order above it leave", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q");
+    await store.append("q", recs(20), T0);
+    const stuck = await lease(store, "q", 1, T0, 3_600_000);
+    assert.deepEqual(seqsOf(stuck), [1]);
+    const rest = await lease(store, "q", 19, T0, 3_600_000);
+    // Acked out of order: the odd ones first, then the even ones.
+    const odd = rest.filter((r) => r.message.seq % 2 === 1);
+    const even = rest.filter((r) => r.message.seq % 2 === 0);
+    await store.ack("q", { tokens: tokensOf(odd), messageIds: [] }, T0);
+    assert.equal(releasedRanges(data, 1).length, 9, "a range per run of released seqs");
+    assertInvariants(data);
+    await store.ack("q", { tokens: tokensOf(even), messageIds: [] }, T0);
+    assert.deepEqual(releasedRanges(data, 1), [[2, 20]], "the runs merged");
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), [1], "the floor stuck at 1 kept nothing but 1");
+    assert.deepEqual(await store.topicCounters("q"), { messages: 1, bytes: 2, lastSeq: 20, subscriptions: 1 });
+    assertInvariants(data);
+    await store.ack("q", { tokens: tokensOf(stuck), messageIds: [] }, T0);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), []);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - a seek back, a new subscription and Read never bring back a released message", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await store.createTopic(topicSettings("t"), T0, subSettings("a", "t"));
+    await store.createSubscription(subSettings("b", "t"), T0);
+    await store.append("t", recs(6), T0);
+    await drain(store, "a");
+    const got = await lease(store, "b", 3, T0);
+    await store.ack("b", { tokens: tokensOf(got), messageIds: [] }, T0); // 1..3 released, 4..6 held by b
+    await store.seek("a", { kind: "seq", seq: 1 }, T0);
+    assert.deepEqual(seqsOf(await lease(store, "a", 10, T0)), [4, 5, 6], "only what b still holds comes back");
+    await store.createSubscription(subSettings("late", "t"), T0);
+    assert.equal((await store.subscriptionCounters("late")).unacked, 3);
+    await drain(store, "late"); // its leases of 4..6 acked: a and b still hold them
+    await store.seek("late", { kind: "time", timeMs: 0 }, T0);
+    assert.deepEqual(seqsOf(await lease(store, "late", 10, T0)), [4, 5, 6]);
+    assertInvariants(data);
+    await sweepAll(store);
+    assertInvariants(data);
+    assert.deepEqual(logSeqs(data, 1), [4, 5, 6]);
+    await store.close();
+  });
+
+  it("trim - unacked-scope dedup: the id is free at the ack, and a reuse survives the trim of the old message", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q", { dedupScope: "unacked" });
+    assert.equal((await store.append("q", [rec("job")], T0))[0]?.duplicate, false);
+    assert.equal((await store.append("q", [rec("job")], T0))[0]?.duplicate, true);
+    await drain(store, "q");
+    const again = await store.append("q", [rec("job")], T0);
+    assert.deepEqual(again, [{ seq: 2, id: "job", duplicate: false }]);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), [2]);
+    assert.deepEqual(await store.append("q", [rec("job")], T0), [{ seq: 2, id: "job", duplicate: true }]);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - drop_oldest and max_messages count released messages as gone", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q", { maxMessages: 3, overflow: "drop_oldest" });
+    await store.append("q", recs(3), T0);
+    const got = await lease(store, "q", 2, T0);
+    await store.ack("q", { tokens: tokensOf(got), messageIds: [] }, T0); // 1, 2 released, 3 held
+    await store.append("q", recs(2, "n"), T0); // 3 live: 3, 4, 5: nothing to drop
+    assert.deepEqual(seqsOf(await lease(store, "q", 10, T0)), [3, 4, 5]);
+    await store.append("q", recs(1, "o"), T0); // 4 live: the oldest live one (3) is dropped
+    assert.deepEqual(await store.topicCounters("q"), { messages: 3, bytes: 6, lastSeq: 6, subscriptions: 1 });
+    assertInvariants(data);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), [4, 5, 6]);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - a purge takes released ranges with it", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await createQueue(store, "q");
+    await store.append("q", recs(10), T0);
+    const got = await lease(store, "q", 4, T0);
+    await store.ack("q", { tokens: tokensOf(got), messageIds: [] }, T0);
+    assert.equal(await store.purgeTopic("q"), 6);
+    assert.deepEqual(releasedRanges(data, 1), []);
+    assertInvariants(data);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), []);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - a restart between the ack and the trim: nothing acked comes back, counts hold, the trim goes on", async () => {
+    const data = createMemoryKvData();
+    const first = open(data);
+    await createQueue(first, "q");
+    await first.append("q", recs(8), T0);
+    const got = await lease(first, "q", 5, T0);
+    await first.ack("q", { tokens: tokensOf(got.slice(0, 2)), messageIds: [] }, T0);
+    await first.ack("q", { tokens: tokensOf(got.slice(3)), messageIds: [] }, T0); // 1, 2, 4, 5 acked
+    await first.close();
+    const second = open(data);
+    assert.deepEqual(await second.topicCounters("q"), { messages: 4, bytes: 8, lastSeq: 8, subscriptions: 1 });
+    assert.equal(await second.hasBackgroundWork(), true, "the released ranges were loaded");
+    assert.deepEqual(seqsOf(await lease(second, "q", 10, T0)), [3, 6, 7, 8], "every unacked one, no acked one");
+    await sweepAll(second);
+    assert.deepEqual(logSeqs(data, 1), [3, 6, 7, 8]);
+    assertInvariants(data);
+    await second.close();
+  });
+
+  it("trim - on its own timer, in steps of at most TRIM_STEP_ENTRIES, until the log is clean", async () => {
+    const data = createMemoryKvData();
+    const kv = new StepCountingKv(data);
+    const store = new KvStore(kv, { trimAfterMs: 1 });
+    await createQueue(store, "q");
+    const n = 2 * TRIM_STEP_ENTRIES + 100;
+    for (let i = 0; i < n; i += 1000) await store.append("q", plain(Math.min(1000, n - i), i + 1), T0);
+    kv.dels = [];
+    assert.equal((await drain(store, "q")).length, n);
+    for (let waited = 0; logSeqs(data, 1).length > 0; waited += 5) {
+      assert.ok(waited < 30_000, "the trim finishes");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const trimSteps = kv.dels.filter((d) => d > 0);
+    assert.ok(trimSteps.length >= 3, `at least three steps, got ${trimSteps}`);
+    assert.ok(Math.max(...trimSteps) <= TRIM_STEP_ENTRIES, `each step deletes at most ${TRIM_STEP_ENTRIES} entries`);
+    assert.equal(await store.hasBackgroundWork(), false);
+    assertInvariants(data);
+    await store.close();
+  });
+});
+
+describe("trim on LMDB", () => {
+  it("trim - a close right after the ack leaves the released ranges for the next open, which trims them", async (t) => {
+    const path = await mkdtemp(join(tmpdir(), "logtrim-trim-"));
+    t.after(() => rm(path, { recursive: true, force: true }));
+    const first = await openLmdbStore({ path, mapSizeBytes: 64 * 1024 * 1024 });
+    await createQueue(first, "q");
+    await first.append("q", plain(50), T0);
+    await drain(first, "q");
+    await first.close();
+    const second = await openLmdbStore({ path, mapSizeBytes: 64 * 1024 * 1024 });
+    t.after(() => second.close());
+    assert.equal(await second.hasBackgroundWork(), true);
+    assert.deepEqual(await second.topicCounters("q"), { messages: 0, bytes: 0, lastSeq: 50, subscriptions: 1 });
+    assert.deepEqual(await lease(second, "q", 100, T0), []);
+    assert.deepEqual((await second.readLog("q", 1, 100, 1 << 20, T0)).messages, []);
+    await sweepAll(second);
+    assert.equal(await second.hasBackgroundWork(), false);
+  });
+});
+
+/** A memory KV that notes the message-log deletes of each write (the trim's steps). */
+class StepCountingKv implements KvEngine {
+  private readonly inner: MemoryKv;
+  dels: number[] = [];
+
+  constructor(data: MemoryKvData) {
+    this.inner = new MemoryKv(data);
+  }
+
+  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    return this.inner.write((w) => {
+      let n = 0;
+      const counting: KvWriter = {
+        get: (k) => w.get(k),
+        range: (r) => w.range(r),
+        keys: (r) => w.keys(r),
+        view: (k) => w.view(k),
+        put: (k, v) => w.put(k, v),
+        del: (k) => {
+          if (k[0] === MESSAGE) n++;
+          w.del(k);
+        },
+      };
+      try {
+        return fn(counting);
+      } finally {
+        this.dels.push(n);
+      }
+    });
+  }
+
+  read<T>(fn: (r: KvReader) => T): T {
+    return this.inner.read(fn);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
