@@ -268,7 +268,7 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
   );
   indexed(
     T.TopicDue,
-    (m) => m.deliverAtMs > 0,
+    (m) => m.deliverAtMs > 0 && !isReleased(m), // a released message's delay entry goes at its release
     (m) => `${m.topicId}/${Math.ceil(m.deliverAtMs)}/${m.seq}`,
     (k) => `${k.readUInt32BE(1)}/${u64(k, 5)}/${u64(k, 13)}`,
   );

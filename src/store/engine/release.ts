@@ -81,8 +81,10 @@ export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): 
     return false;
   }
   countOut(tx, t, seq, meta);
-  // Its TTL entry goes now (the TTL sweep has nothing left to do for it); the rest with the trim.
+  // The entries of the time-keyed indexes go now (only messages with a TTL or a delay have them,
+  // and the trim could not find them by seq); the log entry and the lane entry with the trim.
   if (meta.expireAtMs > 0) tx.w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
+  if (meta.deliverAtMs > 0) tx.w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
   t.released.add(seq);
   tx.state.trimming.add(t);
   return true;

@@ -1,8 +1,11 @@
 /**
  * The trim: released messages (release.ts) leave the log in bulk. An ack only marks what nobody
  * holds any more as released (a range per run of seqs, written with the topic's head); the trim
- * deletes their log and index entries afterwards, lowest seqs first, in bounded steps of one
- * transaction each (entries and bytes, step-budget.ts), and drops the ranges it finished.
+ * deletes their log entries afterwards, lowest seqs first, in bounded steps of one transaction
+ * each, and drops the ranges it finished. Every seq of a released range is a stored message (a
+ * seq is released once, when its last holder lets go), so a step deletes the seqs of a range
+ * without reading them: no key scan, no message header. Lane entries (priority above 0) are found
+ * by one key range per lane and step; the TTL and delay entries went at the release.
  *
  * The trim needs no low-water mark over the cursors: a released seq is one nobody holds, whatever
  * the floors, so a message acked out of order above a floor stuck behind a long lease leaves
@@ -13,14 +16,13 @@
  * A step is crash-safe as it is: its deletes and the shrunk ranges commit together; a crash
  * before the commit leaves the ranges as they were, and the next step deletes the same keys again.
  */
-import { keySeq, seqKey, Table } from "./keys.js";
-import { messageMeta } from "./message-codec.js";
-import { deleteEntries } from "./release.js";
+import { laneKey, seqKey, Table } from "./keys.js";
+import { LANES } from "./lane.js";
 import type { EngineState, TopicState } from "./state.js";
 import type { StepBudget } from "./step-budget.js";
 import type { Tx } from "./tx.js";
 
-/** Log entries one trim step deletes at most (and at most STEP_MAX_BYTES of them, step-budget.ts). */
+/** Log entries one trim step deletes at most. */
 export const TRIM_STEP_ENTRIES = 4096;
 
 /** Is there anything for the trim to delete? */
@@ -56,24 +58,22 @@ function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
   }
   for (let first = t.released.first(); first && !budget.spent; first = t.released.first()) {
     const [a, b] = first;
-    const limit = Math.max(1, budget.entries);
-    const keys = tx.w.keys({ start: seqKey(Table.Message, t.id, a), end: seqKey(Table.Message, t.id, b + 1), limit });
-    let done = b;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as Buffer;
-      const seq = keySeq(key);
-      if (i > 0 && budget.spent) {
-        done = seq - 1;
-        break;
-      }
-      const raw = tx.w.view(key); // the header only: no copy of the message
-      budget.take(raw?.length ?? 0);
-      if (raw) deleteEntries(tx, t, seq, messageMeta(raw));
-      deleted++;
+    const last = Math.min(b, a + Math.max(1, budget.entries) - 1);
+    for (let seq = a; seq <= last; seq++) {
+      tx.w.del(seqKey(Table.Message, t.id, seq));
+      budget.take();
     }
-    if (keys.length === limit && done === b) done = keySeq(keys[keys.length - 1] as Buffer);
-    t.released.removeBelow(done + 1);
+    deleteLaneEntries(tx, t, a, last);
+    deleted += last - a + 1;
+    t.released.removeBelow(last + 1);
     tx.touchHead(t);
   }
   return deleted;
+}
+
+/** Deletes the lane entries (priorities 1..9) of the seqs [a, b]: at most one per seq. */
+function deleteLaneEntries(tx: Tx, t: TopicState, a: number, b: number): void {
+  for (let p = 1; p < LANES; p++) {
+    for (const key of tx.w.keys({ start: laneKey(t.id, p, a), end: laneKey(t.id, p, b + 1) })) tx.w.del(key);
+  }
 }
