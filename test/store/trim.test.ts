@@ -296,6 +296,89 @@ describe("trim", () => {
   });
 });
 
+describe("trim and reads of the last commit", () => {
+  it("trim - between a trim step and its commit, reads (which see the last commit) still find the released messages gone", async () => {
+    const live = createMemoryKvData();
+    const kv = new CommitLaterKv(live);
+    const store = new KvStore(kv, { trimAfterMs: Number.POSITIVE_INFINITY });
+    await createQueue(store, "q");
+    await store.append("q", plain(10), T0);
+    await drain(store, "q");
+    const waiting = kv.holdNext();
+    const sweep = store.sweepRetention(T0, 1000);
+    await waiting; // the step ran: memory no longer lists 1..10 as released, the reads' view still has them
+    assert.equal(kv.visibleLog(), 10);
+    assert.deepEqual((await store.readLog("q", 1, 100, 1 << 20, T0)).messages, []);
+    assert.equal(await store.seqAtTime("q", 0), 11);
+    kv.release();
+    await sweep;
+    assert.equal(kv.visibleLog(), 0);
+    assert.deepEqual((await store.readLog("q", 1, 100, 1 << 20, T0)).messages, []);
+    await store.close();
+  });
+});
+
+/**
+ * A memory KV whose reads see the last commit, as LMDB's do: a write's callback runs at once
+ * (the store's memory changes), but readers see its changes only when it "commits", which a
+ * test can hold back (`hold`, then `release`).
+ */
+class CommitLaterKv implements KvEngine {
+  private readonly inner: MemoryKv;
+  private visible: MemoryKvData;
+  private hold = false;
+  private reached: (() => void) | undefined;
+  private open: (() => void) | undefined;
+
+  constructor(private readonly live: MemoryKvData) {
+    this.inner = new MemoryKv(live);
+    this.visible = copy(live);
+  }
+
+  async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    const out = await this.inner.write(fn);
+    if (this.hold) {
+      const gate = new Promise<void>((resolve) => {
+        this.open = resolve;
+      });
+      this.reached?.();
+      await gate;
+    }
+    this.visible = copy(this.live);
+    return out;
+  }
+
+  /** Holds the next write's commit back; resolves once its callback ran. */
+  holdNext(): Promise<void> {
+    this.hold = true;
+    return new Promise((resolve) => {
+      this.reached = resolve;
+    });
+  }
+
+  release(): void {
+    this.hold = false;
+    this.open?.();
+  }
+
+  read<T>(fn: (r: KvReader) => T): T {
+    return new MemoryKv(this.visible).read(fn);
+  }
+
+  /** Log entries readers see. */
+  visibleLog(): number {
+    return logSeqs(this.visible, 1).length;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+function copy(d: MemoryKvData): MemoryKvData {
+  return { keys: [...d.keys], values: new Map(d.values) };
+}
+
 describe("trim on LMDB", () => {
   it("trim - a close right after the ack leaves the released ranges for the next open, which trims them", async (t) => {
     const path = await mkdtemp(join(tmpdir(), "logtrim-trim-"));

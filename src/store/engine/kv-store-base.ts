@@ -114,6 +114,7 @@ export abstract class KvStoreBase {
         if (formatting) this.formatPending = false;
         // Appended messages become visible to delivery once durable.
         for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
+        for (const f of tx?.onCommit ?? []) f();
         this.scheduleTrim(this.trimAfterMs);
         return out;
       })

@@ -3,7 +3,7 @@ import type { KvReader } from "../kv/kv.js";
 import type { LogPage } from "../store.js";
 import { keySeq, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageDataBytes, messageExpireAt, messagePublishTime } from "./message-codec.js";
-import { liveKeys } from "./release.js";
+import { isGone, liveKeys } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
 
 /** The first stored message of a topic at seq ≥ `seq`. */
@@ -59,11 +59,11 @@ export function readLogPage(
   for (const key of entries) {
     const value = r.view(key);
     if (!value) continue;
-    const size = t.released.has(keySeq(key)) ? 0 : messageDataBytes(value);
+    const size = isGone(t, keySeq(key)) ? 0 : messageDataBytes(value);
     if (messages.length > 0 && bytes + size > maxBytes) return { messages, nextSeq, end: false };
     const seq = keySeq(key);
     nextSeq = seq + 1;
-    if (t.released.has(seq)) continue; // released: gone, its entry waits for the trim
+    if (isGone(t, seq)) continue; // released: gone, its entry waits for the trim
     const expireAt = messageExpireAt(value);
     if (expireAt > 0 && expireAt <= nowMs) continue; // past its TTL: never handed out
     bytes += size;

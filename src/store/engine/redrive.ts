@@ -71,7 +71,7 @@ export function redriveChunk(tx: Tx, subscription: string, o: RedriveOptions): R
   let lastSeq = o.afterSeq;
   for (const { key, value } of batch) {
     lastSeq = keySeq(key);
-    if (dlq.released.has(lastSeq)) continue; // released: gone, its entry waits for the trim
+    if (isGone(dlq, lastSeq)) continue; // released: gone, its entry waits for the trim
     const m = decodeMessage(value, dlq.name, lastSeq);
     if (matches({ ...m, raw: value }, c, o.filter)) found.push({ ...m, data: Buffer.from(m.data), raw: value });
     if (found.length >= o.maxMessages) break;

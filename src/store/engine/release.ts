@@ -94,7 +94,18 @@ const EMPTY = Buffer.alloc(0);
 
 /** Is a seq of the log gone for every reader: purged (below logStart), or released? */
 export function isGone(t: TopicState, seq: number): boolean {
-  return seq < t.head.logStart || t.released.has(seq);
+  return seq < t.head.logStart || t.released.has(seq) || (t.trimInFlight.count > 0 && t.trimInFlight.has(seq));
+}
+
+/** The end of the run of gone seqs (released, or trimmed and not yet committed) holding `seq`. */
+function goneEnd(t: TopicState, seq: number): number | undefined {
+  return t.released.endOf(seq) ?? (t.trimInFlight.count > 0 ? t.trimInFlight.endOf(seq) : undefined);
+}
+
+/** The first seq after `seq` that starts a run of gone seqs (infinite: none). */
+function nextGone(t: TopicState, seq: number): number {
+  const inFlight = t.trimInFlight.count > 0 ? t.trimInFlight.startAfter(seq) : Number.POSITIVE_INFINITY;
+  return Math.min(t.released.startAfter(seq), inFlight);
 }
 
 /** Released ranges one {@link liveKeys} call steps over at most (the trim removes them soon). */
@@ -117,12 +128,12 @@ export function liveKeys(
   const out: Buffer[] = [];
   let at = Math.max(from, t.head.logStart);
   for (let skips = 0; out.length < limit && at < end && skips <= maxSkips; skips++) {
-    const covered = t.released.endOf(at);
+    const covered = goneEnd(t, at);
     if (covered !== undefined) {
       at = covered + 1;
       continue;
     }
-    const to = Math.min(end, t.released.startAfter(at));
+    const to = Math.min(end, nextGone(t, at));
     const want = limit - out.length;
     const keys = r.keys({ start: seqKey(Table.Message, t.id, at), end: seqKey(Table.Message, t.id, to), limit: want });
     out.push(...keys);

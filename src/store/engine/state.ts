@@ -43,6 +43,11 @@ export class TopicState {
   readonly released = new RangeSet();
   /** Starts of the Released ranges stored, so a write deletes only keys that exist. */
   readonly releasedStored = new Set<number>();
+  /**
+   * Seqs a trim step deleted that its commit has not made visible yet: reads see the last
+   * committed state, where their entries are still there, so they stay gone until then (trim.ts).
+   */
+  readonly trimInFlight = new RangeSet();
 
   constructor(
     public record: TopicRecord,

@@ -67,6 +67,12 @@ function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
     deleted += last - a + 1;
     t.released.removeBelow(last + 1);
     tx.touchHead(t);
+    // Reads see the last commit, where [a, last] is still there: gone until this one commits.
+    t.trimInFlight.addRange(a, last);
+    tx.onCommit.push(() => {
+      t.trimInFlight.removeBelow(last + 1);
+      t.trimInFlight.takeChanged(); // never written: nothing to remember
+    });
   }
   return deleted;
 }
