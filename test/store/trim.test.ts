@@ -13,7 +13,6 @@ import { describe, it } from "node:test";
 import { KvStore } from "../../src/store/engine/kv-store.js";
 import { TRIM_STEP_ENTRIES } from "../../src/store/engine/trim.js";
 import { openLmdbStore, type Store } from "../../src/store/index.js";
-import type { KvEngine, KvReader, KvWriter } from "../../src/store/kv/kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "../../src/store/kv/memory-kv.js";
 import {
   createQueue,
@@ -27,30 +26,7 @@ import {
   topicSettings,
 } from "./conformance/helpers.js";
 import { checkInvariants } from "./invariants.js";
-
-const MESSAGE = 0x04;
-const RELEASED = 0x18;
-
-/** Non-empty entries of a table for one topic ([tag][topicId u32]…). */
-function entries(data: MemoryKvData, tag: number, topicId: number): Buffer[] {
-  return data.keys
-    .filter((k) => k.charCodeAt(0) === tag && (data.values.get(k)?.length ?? 0) > 0)
-    .map((k) => Buffer.from(k, "latin1"))
-    .filter((k) => k.readUInt32BE(1) === topicId);
-}
-
-/** Seqs of the log entries of a topic, as stored. */
-function logSeqs(data: MemoryKvData, topicId: number): number[] {
-  return entries(data, MESSAGE, topicId).map((k) => k.readUInt32BE(5) * 2 ** 32 + k.readUInt32BE(9));
-}
-
-/** Released ranges of a topic, as stored. */
-function releasedRanges(data: MemoryKvData, topicId: number): Array<[number, number]> {
-  return entries(data, RELEASED, topicId).map((k) => {
-    const v = data.values.get(k.toString("latin1")) as Buffer;
-    return [k.readUInt32BE(5) * 2 ** 32 + k.readUInt32BE(9), v.readUInt32BE(0) * 2 ** 32 + v.readUInt32BE(4)];
-  });
-}
+import { CommitLaterKv, logSeqs, releasedRanges, StepCountingKv } from "./trim-kvs.js";
 
 function assertInvariants(data: MemoryKvData): void {
   assert.deepEqual(checkInvariants(data).errors, []);
@@ -178,6 +154,44 @@ describe("trim", () => {
     await store.ack("q", { tokens: tokensOf(stuck), messageIds: [] }, T0);
     await sweepAll(store);
     assert.deepEqual(logSeqs(data, 1), []);
+    assertInvariants(data);
+    await store.close();
+  });
+
+  it("trim - a filtered subscription's acks make one released range over the seqs the log never stored", async () => {
+    const data = createMemoryKvData();
+    const store = open(data);
+    await store.createTopic(topicSettings("t"), T0, subSettings("eu", "t", { filter: { region: "eu" } }));
+    const region = (i: number) => ({ region: i % 2 === 0 ? "eu" : "us" });
+    await store.append(
+      "t",
+      plain(20).map((r, i) => ({ ...r, attributes: region(i) })),
+      T0,
+    );
+    assert.deepEqual(logSeqs(data, 1), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19], "what nobody takes is not stored");
+    assert.deepEqual(await drain(store, "eu"), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+    assert.deepEqual(releasedRanges(data, 1), [[1, 19]]);
+    await store.append(
+      "t",
+      plain(2, 21).map((r) => ({ ...r, attributes: { region: "eu" } })),
+      T0,
+    );
+    const got = await lease(store, "eu", 10, T0);
+    await store.ack("eu", { tokens: tokensOf(got.slice(1)), messageIds: [] }, T0); // 22 acked, 21 held
+    assert.deepEqual(
+      releasedRanges(data, 1),
+      [
+        [1, 19],
+        [22, 22],
+      ],
+      "a held message between: no merge",
+    );
+    await store.ack("eu", { tokens: tokensOf(got.slice(0, 1)), messageIds: [] }, T0);
+    assert.deepEqual(releasedRanges(data, 1), [[1, 22]]);
+    assertInvariants(data);
+    await sweepAll(store);
+    assert.deepEqual(logSeqs(data, 1), []);
+    assert.deepEqual(await store.topicCounters("t"), { messages: 0, bytes: 0, lastSeq: 22, subscriptions: 1 });
     assertInvariants(data);
     await store.close();
   });
@@ -318,67 +332,6 @@ describe("trim and reads of the last commit", () => {
   });
 });
 
-/**
- * A memory KV whose reads see the last commit, as LMDB's do: a write's callback runs at once
- * (the store's memory changes), but readers see its changes only when it "commits", which a
- * test can hold back (`hold`, then `release`).
- */
-class CommitLaterKv implements KvEngine {
-  private readonly inner: MemoryKv;
-  private visible: MemoryKvData;
-  private hold = false;
-  private reached: (() => void) | undefined;
-  private open: (() => void) | undefined;
-
-  constructor(private readonly live: MemoryKvData) {
-    this.inner = new MemoryKv(live);
-    this.visible = copy(live);
-  }
-
-  async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    const out = await this.inner.write(fn);
-    if (this.hold) {
-      const gate = new Promise<void>((resolve) => {
-        this.open = resolve;
-      });
-      this.reached?.();
-      await gate;
-    }
-    this.visible = copy(this.live);
-    return out;
-  }
-
-  /** Holds the next write's commit back; resolves once its callback ran. */
-  holdNext(): Promise<void> {
-    this.hold = true;
-    return new Promise((resolve) => {
-      this.reached = resolve;
-    });
-  }
-
-  release(): void {
-    this.hold = false;
-    this.open?.();
-  }
-
-  read<T>(fn: (r: KvReader) => T): T {
-    return new MemoryKv(this.visible).read(fn);
-  }
-
-  /** Log entries readers see. */
-  visibleLog(): number {
-    return logSeqs(this.visible, 1).length;
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
-function copy(d: MemoryKvData): MemoryKvData {
-  return { keys: [...d.keys], values: new Map(d.values) };
-}
-
 describe("trim on LMDB", () => {
   it("trim - a close right after the ack leaves the released ranges for the next open, which trims them", async (t) => {
     const path = await mkdtemp(join(tmpdir(), "logtrim-trim-"));
@@ -398,43 +351,3 @@ describe("trim on LMDB", () => {
     assert.equal(await second.hasBackgroundWork(), false);
   });
 });
-
-/** A memory KV that notes the message-log deletes of each write (the trim's steps). */
-class StepCountingKv implements KvEngine {
-  private readonly inner: MemoryKv;
-  dels: number[] = [];
-
-  constructor(data: MemoryKvData) {
-    this.inner = new MemoryKv(data);
-  }
-
-  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    return this.inner.write((w) => {
-      let n = 0;
-      const counting: KvWriter = {
-        get: (k) => w.get(k),
-        range: (r) => w.range(r),
-        keys: (r) => w.keys(r),
-        view: (k) => w.view(k),
-        put: (k, v) => w.put(k, v),
-        del: (k) => {
-          if (k[0] === MESSAGE) n++;
-          w.del(k);
-        },
-      };
-      try {
-        return fn(counting);
-      } finally {
-        this.dels.push(n);
-      }
-    });
-  }
-
-  read<T>(fn: (r: KvReader) => T): T {
-    return this.inner.read(fn);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}

@@ -50,6 +50,13 @@ export class RangeSet {
     return i >= 0 && seq <= (this.ends[i] as number) ? this.ends[i] : undefined;
   }
 
+  /** The end of the last range ending before `seq`, if there is one. */
+  endBefore(seq: number): number | undefined {
+    let i = this.find(seq);
+    if (i >= 0 && (this.ends[i] as number) >= seq) i--;
+    return i >= 0 ? this.ends[i] : undefined;
+  }
+
   /** The start of the first range starting after `seq` (infinite: none). */
   startAfter(seq: number): number {
     const i = this.find(seq) + 1;

@@ -69,8 +69,10 @@ export function retainedUntil(t: TopicState, meta: MessageMeta, nowMs: number): 
 }
 
 /**
- * A holder let go of a stored message: it leaves the log if nobody else holds it and retention
- * does not keep it (a retained one gets a sweep entry). Returns true when it was deleted.
+ * A holder let go of a stored message: it is released if nobody else holds it and retention
+ * does not keep it (a retained one gets a sweep entry). Released, it is gone for every reader and
+ * out of the head's counts at once, and the trim deletes its entries later (trim.ts). Returns
+ * true when it was released.
  */
 export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): boolean {
   if (isGone(t, seq)) return false;
@@ -85,9 +87,32 @@ export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): 
   // and the trim could not find them by seq); the log entry and the lane entry with the trim.
   if (meta.expireAtMs > 0) tx.w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
   if (meta.deliverAtMs > 0) tx.w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
-  t.released.add(seq);
+  addReleased(tx, t, seq);
   tx.state.trimming.add(t);
   return true;
+}
+
+/**
+ * Adds a seq to the released ranges. When the log holds nothing between the range before it and
+ * the seq (seqs of messages nobody took are never stored), the range grows over the gap instead
+ * of a new one starting: a filtered subscription's acks make one range, not one per message. The
+ * trim deletes the gap's seqs too, which is a no-op. One key read per new run of seqs, none per
+ * seq that continues a range.
+ */
+function addReleased(tx: Tx, t: TopicState, seq: number): void {
+  const before = t.released.endBefore(seq);
+  if (before !== undefined && before < seq - 1) {
+    const between = tx.w.keys({
+      start: seqKey(Table.Message, t.id, before + 1),
+      end: seqKey(Table.Message, t.id, seq),
+      limit: 1,
+    });
+    if (between.length === 0) {
+      t.released.addRange(before + 1, seq);
+      return;
+    }
+  }
+  t.released.add(seq);
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -155,7 +180,7 @@ function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
 }
 
 /** Deletes a message's log entry and the index entries it has (no counting: see the callers). */
-export function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
+function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
   const w = tx.w;
   w.del(seqKey(Table.Message, t.id, seq));
   if (meta.priority > 0) w.del(laneKey(t.id, meta.priority, seq));

@@ -3,8 +3,9 @@
  * holds any more as released (a range per run of seqs, written with the topic's head); the trim
  * deletes their log entries afterwards, lowest seqs first, in bounded steps of one transaction
  * each, and drops the ranges it finished. Every seq of a released range is a stored message (a
- * seq is released once, when its last holder lets go), so a step deletes the seqs of a range
- * without reading them: no key scan, no message header. Lane entries (priority above 0) are found
+ * seq is released once, when its last holder lets go) or one the log never held (a range may grow
+ * over such gaps), so a step deletes the seqs of a range without reading them: no key scan, no
+ * message header. Lane entries (priority above 0) are found
  * by one key range per lane and step; the TTL and delay entries went at the release.
  *
  * The trim needs no low-water mark over the cursors: a released seq is one nobody holds, whatever
