@@ -1,10 +1,44 @@
 /**
- * Helpers of the trim tests (trim.test.ts): raw reads of the memory KV's log and released
- * ranges, and two KV wrappers: one whose reads see only committed writes (as LMDB's do) and one
+ * Helpers of the trim tests (trim.test.ts, trim-readers.test.ts): a store on memory data, records,
+ * drains and sweeps, raw reads of the memory KV's log and released ranges, and two KV wrappers: one whose reads see only committed writes (as LMDB's do) and one
  * that counts the log deletes of each write.
  */
+import assert from "node:assert/strict";
+import { KvStore } from "../../src/store/engine/kv-store.js";
+import type { Store } from "../../src/store/index.js";
 import type { KvEngine, KvReader, KvWriter } from "../../src/store/kv/kv.js";
 import { MemoryKv, type MemoryKvData } from "../../src/store/kv/memory-kv.js";
+import { lease, rec, seqsOf, T0, tokensOf } from "./conformance/helpers.js";
+import { checkInvariants } from "./invariants.js";
+
+/** The independent invariant check (invariants.ts) finds nothing. */
+export function assertInvariants(data: MemoryKvData): void {
+  assert.deepEqual(checkInvariants(data).errors, []);
+}
+
+/** A KV store on memory data; the trim runs only through sweepRetention unless told otherwise. */
+export function open(data: MemoryKvData, trimAfterMs = Number.POSITIVE_INFINITY): KvStore {
+  return new KvStore(new MemoryKv(data), { trimAfterMs });
+}
+
+/** `n` records without a client id (so no dedup entries) and data `d<i>`, from `from` on. */
+export function plain(n: number, from = 1) {
+  return Array.from({ length: n }, (_, i) => rec("", { data: Buffer.from(`d${from + i}`) }));
+}
+
+/** Sweeps until done; returns the steps. */
+export async function sweepAll(store: Store, work = 1000): Promise<number> {
+  let steps = 1;
+  while ((await store.sweepRetention(T0, work)).more) steps++;
+  return steps;
+}
+
+/** Leases and acks everything available; returns the seqs acked. */
+export async function drain(store: Store, sub: string): Promise<number[]> {
+  const got = await lease(store, sub, 10_000, T0);
+  await store.ack(sub, { tokens: tokensOf(got), messageIds: [] }, T0);
+  return seqsOf(got);
+}
 
 /** Table tag of the log (src/store/engine/keys.ts). */
 export const MESSAGE = 0x04;
