@@ -96,7 +96,7 @@ export async function buildBundle(options) {
   const outPath = resolve(rootDir, options.outFile);
   const startedMs = Date.now();
   const esbuild = await import("esbuild");
-  const result = await esbuild.build({
+  const built = esbuild.build({
     absWorkingDir: rootDir,
     entryPoints: [options.entry],
     outfile: outPath,
@@ -111,6 +111,8 @@ export async function buildBundle(options) {
     write: false,
     logLevel: "silent", // the rejection carries the messages
   });
+  // esbuild's JS API keeps a service child process for later builds; a broker needs no more.
+  const result = await built.finally(() => esbuild.stop());
   /** @type {InputStamp[]} */
   const inputs = [];
   let changedDuringBuild = false;

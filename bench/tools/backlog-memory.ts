@@ -11,8 +11,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { readRssAnonKib, readRssKib } from "../lib/proc.js";
 import { benchParams } from "../lib/cli.js";
+import { readRssAnonKib, readRssKib } from "../lib/proc.js";
 import { makeTempDir } from "../lib/tempdir.js";
 import { Deadline, sleepMs } from "../lib/time.js";
 import { startSwitchyard } from "../targets/switchyard.js";

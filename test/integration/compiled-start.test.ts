@@ -42,13 +42,20 @@ async function textOf(path: string): Promise<string> {
   return mod.text;
 }
 
+/** The repository's dist/ (gitignored), where bin/switchyard.js keeps its bundle. */
+const DIST = join(import.meta.dirname, "../../dist");
+
 const TINY = { entry: "src/main.ts", outFile: "out/main.js" };
 
 describe("compiled start", () => {
   it("compiled start - bin/switchyard.js serve prints its ready line and serves a publish and a pull", async (t) => {
     const dataDir = await tempDir(t, "switchyard-compiled-");
+    // No record: this start builds the bundle (as after a source edit), and must not keep esbuild running.
+    await rm(join(DIST, "switchyard.js.inputs.json"), { force: true });
     const cli = await startCli(testServeArgs(dataDir), { entry: "bin/switchyard.js", importTsx: false });
     t.after(() => cli.stop("SIGKILL"));
+    const pid = cli.child.pid as number;
+    assert.equal((await readFile(`/proc/${pid}/task/${pid}/children`, "utf8")).trim(), "", "no esbuild service left");
     const c = crashClients(cli.baseUrl);
     await c.admin.createTopic({ name: "compiled", queue: true });
     const data = new TextEncoder().encode("from the bundle");
@@ -59,8 +66,9 @@ describe("compiled start", () => {
       [["m1", "from the bundle"]],
     );
     assert.deepEqual(await cli.stop("SIGTERM"), { code: 0, signal: null });
-    const bundle = await stat(join(import.meta.dirname, "../../dist/switchyard.js"));
+    const bundle = await stat(join(DIST, "switchyard.js"));
     assert.ok(bundle.size > 100_000, "the broker ran from dist/switchyard.js");
+    assert.ok(isFresh(join(DIST, ".."), join(DIST, "switchyard.js")), "the start recorded its inputs");
   });
 
   it("compiled start - a bundle is built once, reused while its inputs are unchanged", async (t) => {
@@ -119,7 +127,7 @@ describe("compiled start", () => {
 
   it("compiled start - native and worker-thread packages are imported from node_modules, not bundled", async () => {
     // The first test of this file (they run in order) started the broker from this bundle.
-    const bundle = await readFile(join(import.meta.dirname, "../../dist/switchyard.js"), "utf8");
+    const bundle = await readFile(join(DIST, "switchyard.js"), "utf8");
     for (const name of BUNDLE_EXTERNALS) assert.match(bundle, new RegExp(`^import .* from "${name}";$`, "m"), name);
     assert.doesNotMatch(bundle, /node_modules\/lmdb\//, "no lmdb source inside the bundle");
   });
