@@ -8,6 +8,8 @@
  *
  * With BENCH_BROKER_NODE_FLAGS="--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/x" the broker
  * writes a heap snapshot when sent SIGUSR2; the tool sends it at the end when `--snapshot` is given.
+ * With `--drain`, one consumer then drains the backlog (memory every `--step`); `--smaps` lists the
+ * broker's largest anonymous mappings.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -16,7 +18,7 @@ import { readRssAnonKib, readRssKib } from "../lib/proc.js";
 import { makeTempDir } from "../lib/tempdir.js";
 import { Deadline, sleepMs } from "../lib/time.js";
 import { startSwitchyard } from "../targets/switchyard.js";
-import { batchOptions, publishMessages } from "../workloads/common.js";
+import { batchOptions, publishMessages, startCounter } from "../workloads/common.js";
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     "idle-s": { type: "string", default: "5" },
     snapshot: { type: "boolean", default: false },
     smaps: { type: "boolean", default: false },
+    drain: { type: "boolean", default: false },
   },
 });
 const total = Number(values.messages);
@@ -72,6 +75,13 @@ async function line(label: string): Promise<void> {
   console.log(`${label.padEnd(18)} ${proc}, ${await brokerView()} (MiB)`);
 }
 
+/** Asks the broker for a heap snapshot (see the module comment) and gives it time to write it. */
+async function snapshot(): Promise<void> {
+  process.kill(target.brokerPid, "SIGUSR2");
+  await sleepMs(15_000);
+  await line("after snapshot");
+}
+
 try {
   await target.createTopic("backlog", { subscriptions: 1 });
   const stalled = await target.consumer("backlog", 0);
@@ -90,13 +100,27 @@ try {
   }
   await sleepMs(Number(values["idle-s"]) * 1000);
   await line(`idle ${values["idle-s"]} s`);
-  if (values.smaps) for (const l of topAnonMappings(target.brokerPid)) console.log(l);
-  if (values.snapshot) {
-    process.kill(target.brokerPid, "SIGUSR2");
-    await sleepMs(15_000);
-    await line("after snapshot");
-  }
   await stalled.close();
+  if (values.drain) {
+    // One consumer drains the backlog (as the BL row does after its restart); memory every `step`.
+    const counter = await startCounter(target, "backlog", 0, total);
+    const deadline = new Deadline(600_000);
+    for (let next = step; counter.seen.distinct < total && !deadline.expired; ) {
+      await sleepMs(100);
+      if (counter.seen.distinct >= next) {
+        await line(`${counter.seen.distinct} drained`);
+        next += step;
+      }
+    }
+    await line("drained");
+    if (values.smaps) for (const l of topAnonMappings(target.brokerPid)) console.log(l);
+    if (values.snapshot) await snapshot();
+    await counter.consumer.close();
+    await sleepMs(Number(values["idle-s"]) * 1000);
+    await line(`idle ${values["idle-s"]} s`);
+  }
+  if (values.smaps) for (const l of topAnonMappings(target.brokerPid)) console.log(l);
+  if (values.snapshot && !values.drain) await snapshot();
 } finally {
   await target.stop();
 }
