@@ -9,8 +9,8 @@
  *   node_modules files); their size and mtime are recorded next to the bundle, with tsconfig.json
  *   and this file. A start stats each of them (~600 files, a few ms) and rebuilds on any difference,
  *   or when the record or the bundle is missing.
- * - A file changed while a build runs has an mtime at or after the build's start: such a build is
- *   used once but not recorded, so the next start builds again.
+ * - A file changed while a build runs has an mtime at or after the build's start (less a clock
+ *   slack): such a build is used once but not recorded, so the next start builds again.
  * - Outputs are written to temporary names and renamed, so concurrent starts never read a torn
  *   bundle, and the record is renamed last.
  *
@@ -20,12 +20,19 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Packages left out of the bundle and imported from node_modules at run time. */
 export const BUNDLE_EXTERNALS = ["lmdb", "pino", "pino-pretty"];
 
 /** Bumped when the record's shape or the build options change: an old record then means stale. */
 const RECORD_VERSION = 1;
+
+/**
+ * File times come from the kernel's coarse clock, which may lag `Date.now()` by a tick (1-10 ms):
+ * an input with an mtime this close before the build's start counts as changed during the build.
+ */
+const CLOCK_SLACK_MS = 50;
 
 /**
  * Bundled CommonJS packages call `require` for Node's built-ins; an ESM bundle has none, so it
@@ -116,11 +123,11 @@ export async function buildBundle(options) {
   /** @type {InputStamp[]} */
   const inputs = [];
   let changedDuringBuild = false;
-  const extraInputs = ["tsconfig.json", relative(rootDir, new URL(import.meta.url).pathname)];
+  const extraInputs = ["tsconfig.json", relative(rootDir, fileURLToPath(import.meta.url))];
   for (const input of [...Object.keys(result.metafile.inputs), ...extraInputs]) {
     const st = statSync(resolve(rootDir, input), { throwIfNoEntry: false });
     if (st === undefined) continue; // esbuild's virtual inputs; a missing tsconfig.json
-    if (st.mtimeMs >= startedMs) changedDuringBuild = true;
+    if (st.mtimeMs >= startedMs - CLOCK_SLACK_MS) changedDuringBuild = true;
     inputs.push([input, st.size, st.mtimeMs]);
   }
   mkdirSync(dirname(outPath), { recursive: true });

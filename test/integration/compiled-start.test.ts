@@ -29,6 +29,9 @@ async function tinyProject(t: TestContext): Promise<string> {
     'import { word } from "./word.js";\nexport const text: string = word;\n',
   );
   await writeWord(root, "alpha");
+  // Files written just now count as edited during a build that starts now; these were there before.
+  const before = new Date(Date.now() - 10_000);
+  for (const f of ["tsconfig.json", "src/main.ts", "src/word.ts"]) await utimes(join(root, f), before, before);
   return root;
 }
 
@@ -80,7 +83,7 @@ describe("compiled start", () => {
     assert.deepEqual(again, { path: first.path, built: false });
   });
 
-  it("compiled start - an edited source (same size, any mtime) is rebuilt before it is served", async (t) => {
+  it("compiled start - an edited source of the same size is rebuilt before it is served", async (t) => {
     const rootDir = await tinyProject(t);
     const { path } = await freshBundle({ rootDir, ...TINY });
     const wordFile = join(rootDir, "src", "word.ts");
@@ -102,6 +105,8 @@ describe("compiled start", () => {
     await rm(`${path}.inputs.json`);
     assert.equal((await freshBundle({ rootDir, ...TINY })).built, true);
     await writeFile(join(rootDir, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2020" } }));
+    const past = new Date(Date.now() - 5_000); // not "during the build", so the rebuild is recorded
+    await utimes(join(rootDir, "tsconfig.json"), past, past);
     assert.equal((await freshBundle({ rootDir, ...TINY })).built, true);
     assert.equal((await freshBundle({ rootDir, ...TINY })).built, false);
   });
@@ -118,11 +123,13 @@ describe("compiled start", () => {
     assert.equal((await freshBundle({ rootDir, ...TINY })).built, true);
   });
 
-  it("compiled start - a source that does not compile rejects with esbuild's message and leaves no record", async (t) => {
+  it("compiled start - a source that does not compile rejects with esbuild's message, and the old bundle is not served", async (t) => {
     const rootDir = await tinyProject(t);
+    const { path } = await freshBundle({ rootDir, ...TINY });
     await writeFile(join(rootDir, "src", "word.ts"), "export const word = ;\n");
-    await assert.rejects(freshBundle({ rootDir, ...TINY }), /Unexpected ";"/);
-    await assert.rejects(readFile(join(rootDir, "out", "main.js.inputs.json")), { code: "ENOENT" });
+    await assert.rejects(freshBundle({ rootDir, ...TINY }), /src\/word\.ts:1:20: ERROR: Unexpected ";"/);
+    assert.equal(isFresh(rootDir, path), false, "the bundle from before the edit stays stale");
+    await assert.rejects(freshBundle({ rootDir, ...TINY }), /Unexpected ";"/, "and the next start fails the same way");
   });
 
   it("compiled start - native and worker-thread packages are imported from node_modules, not bundled", async () => {
