@@ -7,6 +7,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
+import { withUnaryHook } from "../rpc/lean/unary-hooks.js";
 import { isDebugEnabled, type Logger, logDebug } from "../util/index.js";
 
 /**
@@ -39,55 +40,58 @@ const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
  * bodies are never logged.
  */
 export function createLogInterceptor(logger: Logger): Interceptor {
-  return (next) => async (req) => {
-    // The common case, a unary call with debug lines off, builds nothing: only a server fault
-    // is logged (at warn), and it is rare.
+  /** Logs a finished call: at debug always, as a warning when the server was at fault. */
+  const finished = (method: string, peer: string, startedMs: number, e: unknown, messages?: number) => {
+    const durationMs = Math.round((performance.now() - startedMs) * 10) / 10;
+    const err = e === undefined ? undefined : ConnectError.from(e);
+    const code = err ? Code[err.code] : "OK";
+    const reason = err?.findDetails(ErrorDetailSchema)[0]?.reason;
+    const line = {
+      method,
+      peer,
+      code,
+      ...(reason ? { reason } : {}),
+      durationMs,
+      ...(messages !== undefined ? { messages } : {}),
+    };
+    logDebug(logger, "rpc", line);
+    if (err && SERVER_FAULTS.has(err.code)) logger.warn("rpc failed", { ...line, message: err.rawMessage });
+  };
+  /** A failed unary call with debug lines off: only a server fault is logged (at warn), and it is rare. */
+  const failedQuietly = (method: string, peer: string, startedMs: number, e: unknown) => {
+    const err = ConnectError.from(e);
+    if (!SERVER_FAULTS.has(err.code)) return;
+    logger.warn("rpc failed", {
+      method,
+      peer,
+      code: Code[err.code],
+      durationMs: Math.round((performance.now() - startedMs) * 10) / 10,
+      message: err.rawMessage,
+    });
+  };
+  const interceptor: Interceptor = (next) => async (req) => {
+    // The common case, a unary call with debug lines off, builds nothing.
     if (!req.stream && !isDebugEnabled(logger)) {
       const started = performance.now();
       try {
         return await next(req);
       } catch (e) {
-        const err = ConnectError.from(e);
-        if (SERVER_FAULTS.has(err.code)) {
-          logger.warn("rpc failed", {
-            method: `${req.service.typeName}/${req.method.name}`,
-            peer: req.contextValues.get(peerKey),
-            code: Code[err.code],
-            durationMs: Math.round((performance.now() - started) * 10) / 10,
-            message: err.rawMessage,
-          });
-        }
+        failedQuietly(`${req.service.typeName}/${req.method.name}`, req.contextValues.get(peerKey), started, e);
         throw e;
       }
     }
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
     const peer = req.contextValues.get(peerKey);
-    const done = (e: unknown, messages?: number) => {
-      const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      const err = e === undefined ? undefined : ConnectError.from(e);
-      const code = err ? Code[err.code] : "OK";
-      const reason = err?.findDetails(ErrorDetailSchema)[0]?.reason;
-      const line = {
-        method,
-        peer,
-        code,
-        ...(reason ? { reason } : {}),
-        durationMs,
-        ...(messages !== undefined ? { messages } : {}),
-      };
-      logDebug(logger, "rpc", line);
-      if (err && SERVER_FAULTS.has(err.code)) logger.warn("rpc failed", { ...line, message: err.rawMessage });
-    };
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (e) {
-      done(e);
+      finished(method, peer, started, e);
       throw e;
     }
     if (!res.stream) {
-      done(undefined);
+      finished(method, peer, started, undefined);
       return res;
     }
     const source = res.message;
@@ -105,10 +109,24 @@ export function createLogInterceptor(logger: Logger): Interceptor {
         throw e;
       } finally {
         // Neither completed nor failed: the client went away and the stream was closed early.
-        if (outcome === "completed") done(undefined, messages);
-        else done(outcome ? outcome.error : new ConnectError("stream closed early", Code.Canceled), messages);
+        const error = outcome === "completed" ? undefined : outcome ? outcome.error : closedEarly();
+        finished(method, peer, started, error, messages);
       }
     }
     return { ...res, message: logged() };
   };
+  // A unary call on the lean path: the same lines, without the interceptor's steps.
+  return withUnaryHook<number>(interceptor, {
+    before: () => performance.now(),
+    after(started, call, failed, error) {
+      const method = `${call.service.typeName}/${call.method.name}`;
+      if (isDebugEnabled(logger)) finished(method, call.values.get(peerKey), started, failed ? error : undefined);
+      else if (failed) failedQuietly(method, call.values.get(peerKey), started, error);
+      return error;
+    },
+  });
+}
+
+function closedEarly(): ConnectError {
+  return new ConnectError("stream closed early", Code.Canceled);
 }

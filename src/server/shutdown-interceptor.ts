@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { withUnaryHook } from "../rpc/lean/unary-hooks.js";
 
 /** Codes that, during shutdown, only say "the call was cut short": they become UNAVAILABLE. */
 const CUT_SHORT = new Set([Code.Canceled, Code.Aborted, Code.Unknown]);
@@ -20,14 +21,12 @@ function duringShutdown(e: unknown): unknown {
  * UNAVAILABLE too. Errors with a specific code (NOT_FOUND, …) pass through unchanged.
  */
 export function createShutdownInterceptor(shutdownSignal: AbortSignal): Interceptor {
-  return (next) => async (req) => {
-    let res: Awaited<ReturnType<typeof next>>;
-    try {
-      res = await next(req);
-    } catch (e) {
-      throw shutdownSignal.aborted ? duringShutdown(e) : e;
-    }
-    if (!res.stream) return res;
+  const failed = (e: unknown): never => {
+    throw shutdownSignal.aborted ? duringShutdown(e) : e;
+  };
+  // Unary calls, the hot path, get one promise reaction each (no async frame, no closure).
+  const settled = (res: Awaited<ReturnType<Parameters<Interceptor>[0]>>) => (res.stream ? guardStream(res) : res);
+  const guardStream = (res: Awaited<ReturnType<Parameters<Interceptor>[0]>> & { stream: true }) => {
     const source = res.message;
     async function* guarded() {
       try {
@@ -39,4 +38,17 @@ export function createShutdownInterceptor(shutdownSignal: AbortSignal): Intercep
     }
     return { ...res, message: guarded() };
   };
+  const interceptor: Interceptor = (next) => (req) => {
+    let res: ReturnType<typeof next>;
+    try {
+      res = next(req);
+    } catch (e) {
+      return Promise.reject(shutdownSignal.aborted ? duringShutdown(e) : e);
+    }
+    return res.then(settled, failed);
+  };
+  return withUnaryHook(interceptor, {
+    before: () => undefined,
+    after: (_state, _call, isFailure, error) => (isFailure && shutdownSignal.aborted ? duringShutdown(error) : error),
+  });
 }

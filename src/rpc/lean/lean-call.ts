@@ -1,8 +1,9 @@
 import type * as http2 from "node:http2";
-import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, type DescService, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
+  type ContextKey,
   type ContextValues,
   createContextKey,
   createContextValues,
@@ -13,6 +14,7 @@ import {
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
+import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
 /**
  * The wire protocol of a lean call ("grpc" or "connect"), in its context values, so that an
@@ -51,7 +53,7 @@ export interface LeanCallInit {
  * does it (src/server/interceptors.ts is the one list). The signal, the `Headers`, the URL and the
  * context values are made on first use: a Publish that no interceptor inspects never pays for them.
  */
-export class LeanCall {
+export class LeanCall implements UnaryHookCall {
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;
@@ -112,11 +114,12 @@ export class LeanCall {
     return this.responseTrailers;
   }
 
+  /**
+   * The call's context values. Reading only the protocol (as the RPC metrics do) makes nothing; any
+   * other read or write makes the values the server gives every call (the peer, …) first.
+   */
   get values(): ContextValues {
-    this.contextValues ??= (this.init.contextValues?.() ?? createContextValues()).set(
-      leanProtocolKey,
-      this.init.protocolName,
-    );
+    this.contextValues ??= new LeanContextValues(this.init);
     return this.contextValues;
   }
 
@@ -161,18 +164,19 @@ export class LeanCall {
   /**
    * Runs the interceptors around the implementation and returns the output message. Response
    * headers and trailers the interceptors return are copied into this call's, as connect does.
+   * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
+   * request carries its call, so nothing of the chain is made per call.
    */
   async invoke(
     input: MessageShape<DescMessage>,
     interceptors: readonly Interceptor[],
   ): Promise<MessageShape<DescMessage>> {
+    const hooks = unaryHooksOf(interceptors);
+    if (hooks !== undefined) return this.invokeHooked(input, hooks);
     const request = unaryRequest(this, input);
     this.ownRequest = request;
     if (interceptors.length === 0) return (await this.run(request)).message;
-    const innermost = (req: UnaryRequest | { stream: true }) => this.run(req as UnaryRequest);
-    let next = innermost as Parameters<Interceptor>[0];
-    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
-    const res = (await next(request)) as UnaryResponse;
+    const res = (await chainOf(this.init.hot, interceptors)(request)) as UnaryResponse;
     if (res !== this.ownResponse) {
       copyHeaders(res.header, this.responseHeader);
       copyHeaders(res.trailer, this.responseTrailer);
@@ -180,8 +184,46 @@ export class LeanCall {
     return res.message;
   }
 
-  /** Runs the implementation for `req` (the innermost step of the interceptor chain). */
-  private async run(req: UnaryRequest): Promise<UnaryResponse> {
+  /**
+   * Runs the implementation with each interceptor's {@link UnaryHook} around it (what the chain
+   * of those interceptors does for this call, without building the chain's request and response).
+   */
+  private async invokeHooked(
+    input: MessageShape<DescMessage>,
+    hooks: readonly UnaryHook[],
+  ): Promise<MessageShape<DescMessage>> {
+    const n = hooks.length;
+    const states: unknown[] = new Array(n);
+    let i = 0;
+    let failed = false;
+    let error: unknown;
+    let output: MessageShape<DescMessage> | undefined;
+    try {
+      for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
+      const { method, impl } = this.init.hot;
+      output = create(method.output, (await impl(input, new LeanHandlerContext(this, undefined, true))) as never);
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+    // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
+    for (let j = i - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
+    if (failed) throw error;
+    return output as MessageShape<DescMessage>;
+  }
+
+  /** The method being called (for {@link UnaryHookCall}). */
+  get method(): DescMethod {
+    return this.init.hot.method;
+  }
+
+  /** The service of the method (for {@link UnaryHookCall}). */
+  get service(): DescService {
+    return this.init.hot.method.parent;
+  }
+
+  /** @internal Runs the implementation for `req` (the innermost step of the interceptor chain). */
+  async run(req: UnaryRequest): Promise<UnaryResponse> {
     const { method, impl } = this.init.hot;
     const output = await impl(req.message, this.handlerContext(req));
     this.ownResponse = unaryResponse(this, create(method.output, output as never));
@@ -211,26 +253,26 @@ export class LeanCall {
  */
 class LeanHandlerContext implements HandlerContext {
   readonly requestMethod = "POST";
-  readonly timeoutMs: () => number | undefined;
 
   constructor(
     private readonly call: LeanCall,
-    private readonly req: UnaryRequest,
+    private readonly req: UnaryRequest | undefined,
     private readonly own: boolean,
-  ) {
-    this.timeoutMs = () => call.remainingMs();
+  ) {}
+  timeoutMs(): number | undefined {
+    return this.call.remainingMs();
   }
   get method() {
     return this.call.hot.method;
   }
   get service() {
-    return this.own ? this.call.hot.method.parent : this.req.service;
+    return this.own ? this.call.hot.method.parent : (this.req as UnaryRequest).service;
   }
   get signal() {
-    return this.own ? this.call.signal : this.req.signal;
+    return this.own ? this.call.signal : (this.req as UnaryRequest).signal;
   }
   get requestHeader() {
-    return this.own ? this.call.requestHeader : this.req.header;
+    return this.own ? this.call.requestHeader : (this.req as UnaryRequest).header;
   }
   get responseHeader() {
     return this.call.responseHeader;
@@ -242,10 +284,34 @@ class LeanHandlerContext implements HandlerContext {
     return this.call.protocolName;
   }
   get values() {
-    return this.own ? this.call.values : this.req.contextValues;
+    return this.own ? this.call.values : (this.req as UnaryRequest).contextValues;
   }
   get url() {
     return this.call.url;
+  }
+}
+
+/** The context values of a lean call, made on the first read of anything but the protocol. */
+class LeanContextValues implements ContextValues {
+  private made: ContextValues | undefined;
+
+  constructor(private readonly init: LeanCallInit) {}
+
+  private base(): ContextValues {
+    this.made ??= (this.init.contextValues?.() ?? createContextValues()).set(leanProtocolKey, this.init.protocolName);
+    return this.made;
+  }
+  get<T>(key: ContextKey<T>): T {
+    if (this.made === undefined && key === (leanProtocolKey as ContextKey<unknown>)) return this.init.protocolName as T;
+    return this.base().get(key);
+  }
+  set<T>(key: ContextKey<T>, value: T): this {
+    this.base().set(key, value);
+    return this;
+  }
+  delete(key: ContextKey<unknown>): this {
+    this.base().delete(key);
+    return this;
   }
 }
 
@@ -253,10 +319,44 @@ function expireCall(call: LeanCall): void {
   call.expire();
 }
 
+/**
+ * The call a request of the lean path belongs to: an own enumerable property, so a request an
+ * interceptor rebuilds by spreading (`{ ...req, header }`) still leads to its call.
+ */
+const kLeanCall = Symbol("leanCall");
+type LeanUnaryRequest = UnaryRequest & { readonly [kLeanCall]: LeanCall };
+
+/** Chains composed so far, per interceptor list and method (both live as long as the server). */
+const chains = new WeakMap<readonly Interceptor[], Map<HotMethod, (req: UnaryRequest) => Promise<unknown>>>();
+
+/** The innermost step of every chain: the implementation of the request's call. */
+function runOwnCall(req: UnaryRequest | { stream: true }): Promise<UnaryResponse> {
+  const r = req as LeanUnaryRequest;
+  return r[kLeanCall].run(r);
+}
+
+/** The interceptors composed around the implementation (the first is the outermost), made once. */
+function chainOf(hot: HotMethod, interceptors: readonly Interceptor[]): (req: UnaryRequest) => Promise<unknown> {
+  let byMethod = chains.get(interceptors);
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    chains.set(interceptors, byMethod);
+  }
+  let chain = byMethod.get(hot);
+  if (chain === undefined) {
+    let next = runOwnCall as Parameters<Interceptor>[0];
+    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+    chain = next as (req: UnaryRequest) => Promise<unknown>;
+    byMethod.set(hot, chain);
+  }
+  return chain;
+}
+
 /** The UnaryRequest interceptors see; its costly parts are made when first read (spreading reads them). */
 function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>): UnaryRequest {
   const { method } = call.hot;
   return {
+    [kLeanCall]: call,
     stream: false,
     message,
     method,
@@ -274,7 +374,7 @@ function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>): Unary
     get contextValues() {
       return call.values;
     },
-  } as UnaryRequest;
+  } as LeanUnaryRequest;
 }
 
 /** The UnaryResponse of the implementation; its headers and trailers are the call's own. */

@@ -58,7 +58,10 @@ export function startLeanCall(
   init: Pick<LeanCallInit, "protocolName" | "timeoutMs" | "responseHeader" | "responseTrailer">,
 ): LeanCall {
   return new LeanCall({
-    ...init,
+    protocolName: init.protocolName,
+    timeoutMs: init.timeoutMs,
+    responseHeader: init.responseHeader,
+    responseTrailer: init.responseTrailer,
     hot,
     headers,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
@@ -96,7 +99,8 @@ function closeReason(rstCode: number): unknown {
 const kExchange = Symbol("leanExchange");
 type TaggedStream = http2.ServerHttp2Stream & { [kExchange]?: LeanExchange };
 
-// Stream listeners shared by every call (`this` is the stream): no closures per call.
+// Stream listeners shared by every call (`this` is the stream): no closures per call. They are
+// added with `on`, not `once` (no wrapper per call): each of their events comes once per stream.
 function onData(this: TaggedStream, chunk: Buffer): void {
   this[kExchange]?.data(chunk);
 }
@@ -137,7 +141,7 @@ export abstract class LeanExchange {
     env.track(call);
     // Stream errors end in 'close' with a reset code; the call learns of it there.
     stream.on("error", ignore);
-    stream.once("close", onClose);
+    stream.on("close", onClose);
   }
 
   /** A body chunk, after it was counted. */
@@ -153,7 +157,7 @@ export abstract class LeanExchange {
    */
   readBody(headers: http2.IncomingHttpHeaders): void {
     this.stream.on("data", onData);
-    this.stream.once("end", onEnd);
+    this.stream.on("end", onEnd);
     const check = this.env.authenticate?.(headers, this.peer);
     if (check === undefined) return;
     // Settles either way; a body that ends first waits for it (one check, one failure counted).
@@ -241,7 +245,7 @@ export abstract class LeanExchange {
       if (trailers !== undefined) {
         this.trailers = trailers;
         stream.respond(headers, { waitForTrailers: true });
-        stream.once("wantTrailers", onWantTrailers);
+        stream.on("wantTrailers", onWantTrailers);
       } else {
         stream.respond(headers);
       }

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { leanProtocolKey } from "../../rpc/lean/index.js";
+import { withUnaryHook } from "../../rpc/lean/unary-hooks.js";
 import { inProcessKey } from "../in-process-marker.js";
 
 /**
@@ -9,10 +10,11 @@ import { inProcessKey } from "../in-process-marker.js";
  */
 export function protocolOf(req: { readonly header: Headers; readonly contextValues: ContextValues }): string {
   const { contextValues } = req;
-  if (contextValues.get(inProcessKey)) return "in-process";
-  // The lean path says so itself: its request headers are built only when something reads them.
+  // The lean path says so itself (and is never in-process): its request headers and other context
+  // values are made only when something reads them.
   const lean = contextValues.get(leanProtocolKey);
   if (lean !== undefined) return lean;
+  if (contextValues.get(inProcessKey)) return "in-process";
   const type = req.header.get("content-type") ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
@@ -63,29 +65,29 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     }
     return s;
   };
-  return (next) => async (req) => {
+  const count = (s: Series, code: string) => {
+    let counter = s.codes.get(code);
+    if (!counter) {
+      counter = requests.labels({ ...s.labels, code });
+      s.codes.set(code, counter);
+    }
+    counter.inc();
+  };
+  const observe = (s: Series, startedMs: number) => s.duration.observe((performance.now() - startedMs) / 1000);
+  const interceptor: Interceptor = (next) => async (req) => {
     const s = seriesOf(protocolOf(req), req.service.typeName, req.method.name);
     const started = performance.now();
-    const done = (code: string) => {
-      let counter = s.codes.get(code);
-      if (!counter) {
-        counter = requests.labels({ ...s.labels, code });
-        s.codes.set(code, counter);
-      }
-      counter.inc();
-    };
-    const observe = () => s.duration.observe((performance.now() - started) / 1000);
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (e) {
-      observe();
-      done(codeName(e));
+      observe(s, started);
+      count(s, codeName(e));
       throw e;
     }
     if (!res.stream) {
-      observe();
-      done("ok");
+      observe(s, started);
+      count(s, "ok");
       return res;
     }
     // For a stream, next() returns before the handler has produced anything: the latency is taken
@@ -100,7 +102,7 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
           for await (const m of messages) {
             if (!observed) {
               observed = true;
-              observe();
+              observe(s, started);
             }
             yield m;
           }
@@ -109,10 +111,32 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
           code = codeName(e);
           throw e;
         } finally {
-          if (!observed) observe();
-          done(code);
+          if (!observed) observe(s, started);
+          count(s, code);
         }
       })(),
     };
   };
+  // A unary call on the lean path: the same duration and count, without the interceptor's steps.
+  const seriesByMethod = new WeakMap<object, Map<string, Series>>();
+  return withUnaryHook<number>(interceptor, {
+    before: () => performance.now(),
+    after(started, call, failed, error) {
+      const protocol = call.values.get(leanProtocolKey) ?? "connect";
+      // Found by the method's descriptor (no key string made per call).
+      let byProtocol = seriesByMethod.get(call.method);
+      if (byProtocol === undefined) {
+        byProtocol = new Map();
+        seriesByMethod.set(call.method, byProtocol);
+      }
+      let s = byProtocol.get(protocol);
+      if (s === undefined) {
+        s = seriesOf(protocol, call.service.typeName, call.method.name);
+        byProtocol.set(protocol, s);
+      }
+      observe(s, started);
+      count(s, failed ? codeName(error) : "ok");
+      return error;
+    },
+  });
 }
