@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
+import { remapBundledFrames } from "../../bench/tools/cpuprofile-top.js";
 import { BUNDLE_EXTERNALS, freshBundle, isFresh } from "../../bin/fresh-bundle.js";
 import { crashClients } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
@@ -137,5 +138,21 @@ describe("compiled start", () => {
     const bundle = await readFile(join(DIST, "switchyard.js"), "utf8");
     for (const name of BUNDLE_EXTERNALS) assert.match(bundle, new RegExp(`^import .* from "${name}";$`, "m"), name);
     assert.doesNotMatch(bundle, /node_modules\/lmdb\//, "no lmdb source inside the bundle");
+  });
+
+  it("compiled start - a CPU profile of the bundle names source files and lines (cpuprofile-top)", async (t) => {
+    const rootDir = await tinyProject(t);
+    const { path } = await freshBundle({ rootDir, ...TINY });
+    const lines = (await readFile(path, "utf8")).split("\n");
+    const line = lines.findIndex((l) => l.includes('"alpha"'));
+    assert.ok(line >= 0);
+    const url = pathToFileURL(path).href;
+    const frame = { functionName: "", url, lineNumber: line, columnNumber: lines[line]?.indexOf('"alpha"') };
+    const profile = { nodes: [{ id: 1, callFrame: frame }], samples: [], timeDeltas: [] };
+    remapBundledFrames(profile);
+    assert.deepEqual(
+      [profile.nodes[0]?.callFrame.url, profile.nodes[0]?.callFrame.lineNumber],
+      [pathToFileURL(join(rootDir, "src", "word.ts")).href, 0],
+    );
   });
 });
