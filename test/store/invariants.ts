@@ -1,5 +1,5 @@
 /**
- * An independent check of the KV engine's tables (memory KV data, store format 2), read byte by
+ * An independent check of the KV engine's tables (memory KV data, store format 3), read byte by
  * byte without the engine's code: what each cursor holds (from its floors, acked ranges, filter)
  * against its unacked counter; every stored message is held by a cursor or a snapshot, kept
  * for replay, or released (nobody holds it: gone for readers, its entries wait for the trim) and

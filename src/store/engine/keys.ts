@@ -1,5 +1,5 @@
 /**
- * Key layout of the KV engine (store format 2). Every key starts with a one-byte table tag;
+ * Key layout of the KV engine (store format 3). Every key starts with a one-byte table tag;
  * numbers are big-endian so byte order is numeric order. Ids (topic, subscription, snapshot) are
  * allocated once and never reused, so they double as the generation of a name. Byte offsets of
  * keys live only in this file (and those of message values only in message-codec.ts).

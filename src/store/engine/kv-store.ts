@@ -60,7 +60,7 @@ import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
 import { trimPending, trimStep } from "./trim.js";
 
 /**
- * The {@link Store} on an ordered KV engine (store format 2): a log per topic and a cursor per
+ * The {@link Store} on an ordered KV engine (store format 3): a log per topic and a cursor per
  * subscription (see engine/cursor.ts). LMDB and the in-memory reference both run this one
  * engine, so the conformance suite checks the KV layer (ordering, durability) of each. Topics,
  * cursors and snapshots live in memory, loaded when the store opens; each write operation

@@ -13,7 +13,7 @@ import { RangeSet } from "./range-set.js";
 import { EngineState, type SnapshotState, TopicState } from "./state.js";
 
 /** The store format this engine reads and writes (key layout, records, message encoding). */
-export const STORE_FORMAT = "2";
+export const STORE_FORMAT = "3";
 /** The metadata key of the format. */
 export const FORMAT_KEY = stringKey(Table.Meta, "format");
 
