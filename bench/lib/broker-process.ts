@@ -1,6 +1,7 @@
 /**
- * The Switchyard broker as a child process: `node [BENCH_BROKER_NODE_FLAGS] --import tsx src/cli/main.ts
- * serve --port 0 --data-dir D` with every bridge off, started once its ready line is printed.
+ * The Switchyard broker as a child process, started the way `npm start` starts it: `node
+ * [BENCH_BROKER_NODE_FLAGS] bin/switchyard.js serve --port 0 --data-dir D` (the compiled bundle,
+ * rebuilt first if a source changed) with every bridge off, started once its ready line is printed.
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -42,17 +43,7 @@ export async function startBrokerProcess(dataDir: string, extraArgs: readonly st
   const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
   const child = spawn(
     process.execPath,
-    [
-      ...brokerNodeFlags(),
-      "--import",
-      "tsx",
-      "src/cli/main.ts",
-      ...args,
-      "--host",
-      "127.0.0.1",
-      ...brokerExtraArgs(),
-      ...extraArgs,
-    ],
+    [...brokerNodeFlags(), "bin/switchyard.js", ...args, "--host", "127.0.0.1", ...brokerExtraArgs(), ...extraArgs],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   trackChild(child);

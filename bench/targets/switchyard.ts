@@ -68,6 +68,9 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
     get brokerPid() {
       return broker.pid;
     },
+    get metricsUrl() {
+      return `${broker.baseUrl}/metrics`;
+    },
     async createTopic(topic, { subscriptions }) {
       await adminClient().createTopic({ name: topic });
       for (let i = 0; i < subscriptions; i++) {

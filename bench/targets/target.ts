@@ -52,6 +52,8 @@ export interface BenchTarget {
   consumer(topic: string, subscriptionIndex: number): Promise<BenchConsumer>;
   /** Pid of the broker process, for CPU and RSS sampling (may change after {@link restart}). */
   readonly brokerPid: number;
+  /** Optional: the broker's Prometheus metrics URL (may change after {@link restart}). */
+  readonly metricsUrl?: string;
   /**
    * Optional: stops the broker process and starts it again on the same data (the backlog workload
    * measures drain time after a restart). Clients opened before must be closed first; open new ones

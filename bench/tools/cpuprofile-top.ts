@@ -6,14 +6,19 @@
  *   node --import tsx bench/tools/cpuprofile-top.ts FILE.cpuprofile [--top 25] [--split NAME@URL_PART]
  *
  * Profile the broker of a benchmark run with BENCH_BROKER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR";
- * the profile is written when the broker exits (the suite stops it with SIGTERM, gracefully).
+ * the profile is written when the broker exits (the suite stops it with SIGTERM, gracefully). The
+ * broker runs the bundle dist/switchyard.js (README "Running"): frames in a file with a source map
+ * beside it are named by their source file and line (see {@link remapBundledFrames}).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap, type SourceMapPayload } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 
@@ -30,10 +35,52 @@ export interface FunctionCost {
   selfPct: number;
 }
 
+/** This repository's root with a trailing slash: frame names are relative to it. */
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
 function frameName(n: ProfileNode): string {
   const { functionName, url, lineNumber } = n.callFrame;
-  const file = url.replace(/^file:\/\//, "").replace(/^.*\/(node_modules|work\/main)\//, "$1/");
+  const file = url
+    .replace(/^file:\/\//, "")
+    .replace(/^.*\/(node_modules|work\/main)\//, "$1/")
+    .replace(REPO_ROOT, "");
   return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`.trim();
+}
+
+/**
+ * Rewrites, in place, each frame of a `file://` script that has a source map beside it
+ * (`FILE.map`, as esbuild writes for the bundle) to its original file and line, so self time is
+ * told per source file (`src/store/engine/deliver.ts`) rather than all in one bundle.
+ */
+export function remapBundledFrames(profile: CpuProfile): void {
+  const maps = new Map<string, { map: SourceMap; dir: string } | null>();
+  const mapOf = (url: string) => {
+    if (!maps.has(url)) {
+      const path = url.startsWith("file://") ? fileURLToPath(url) : "";
+      const mapPath = `${path}.map`;
+      maps.set(
+        url,
+        path !== "" && existsSync(mapPath)
+          ? { map: new SourceMap(JSON.parse(readFileSync(mapPath, "utf8")) as SourceMapPayload), dir: dirname(path) }
+          : null,
+      );
+    }
+    return maps.get(url);
+  };
+  for (const node of profile.nodes) {
+    const frame = node.callFrame;
+    const found = mapOf(frame.url);
+    if (!found) continue;
+    const entry = found.map.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as {
+      originalSource?: string;
+      originalLine?: number;
+    };
+    if (entry.originalSource === undefined || entry.originalLine === undefined) continue;
+    const source = entry.originalSource.startsWith("file://")
+      ? entry.originalSource
+      : pathToFileURL(resolve(found.dir, entry.originalSource)).href;
+    node.callFrame = { ...frame, url: source, lineNumber: entry.originalLine };
+  }
 }
 
 /** Self time per function for samples [from, to) of `profile`, largest first. */
@@ -92,6 +139,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const file = positionals[0];
   if (!file) throw new Error("usage: cpuprofile-top.ts FILE.cpuprofile [--top N] [--split NAME@URL_PART]");
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  remapBundledFrames(profile);
   const top = Number(values.top);
   const n = profile.samples.length;
   if (values.split) {

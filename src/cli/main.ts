@@ -1,7 +1,7 @@
 /**
  * The `switchyard` command: `switchyard serve [flags]` runs the broker, the other commands are a
- * client of a running broker (see program.ts). Run it with `node --import tsx src/cli/main.ts`
- * or through bin/switchyard.js.
+ * client of a running broker (see program.ts). bin/switchyard.js runs it as one esbuild bundle
+ * (README "Running"); `node --import tsx src/cli/main.ts` runs the sources directly.
  */
 import { runCli } from "./run-cli.js";
 

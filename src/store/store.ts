@@ -284,14 +284,16 @@ export interface ReplayStore {
   seqAtTime(topic: string, timeMs: number): Promise<number>;
   /**
    * Drops messages past their TTL, retained messages past `retain_acked_ms` and messages past
-   * `max_age_ms`; bounded work.
+   * `max_age_ms`, and does the background work (see {@link hasBackgroundWork}); bounded work.
    */
   sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult>;
   /** True when some topic retains acked messages or has limits the sweep applies, or a stored message has a TTL. */
   hasRetentionWork(): Promise<boolean>;
   /**
    * True when the store has background work for the sweep besides retention: bounded steps left
-   * by cursor moves (purge, deletes, a subscription starting earlier) or dedup windows to end.
+   * by cursor moves (purge, deletes, a subscription starting earlier), released messages whose
+   * log entries are still to be deleted (a KV store also does this on its own timer), or dedup
+   * windows to end.
    */
   hasBackgroundWork(): Promise<boolean>;
 }

@@ -130,9 +130,10 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
  */
 export async function startCli(
   args: readonly string[],
-  options: { timeoutMs?: number; env?: SpawnOptions["env"] } = {},
+  options: Omit<SpawnOptions, "input"> & { timeoutMs?: number } = {},
 ): Promise<RunningCli> {
-  const proc = spawnCli(args, options.env ? { env: options.env } : {});
+  const { timeoutMs: _timeoutMs, ...spawnOptions } = options;
+  const proc = spawnCli(args, spawnOptions);
   const lines = createInterface({ input: proc.child.stdout as NodeJS.ReadableStream });
   try {
     const addresses = await new Promise<Record<string, string>>((resolve, reject) => {

@@ -1,6 +1,6 @@
 /**
  * Every store operation is all or nothing: an exception at any KV write of append, ack, nack
- * (give back, failed, dead-letter) and redrive leaves the disk exactly as before the operation,
+ * (give back, failed, dead-letter), a trim step and redrive leaves the disk exactly as before the operation,
  * fails the store (STORE_FAILED, every later write refused), and a store reopened on the same
  * data carries on as if the operation had never started. Run on LMDB and on the in-memory KV.
  */
@@ -108,6 +108,16 @@ const scenarios: Record<string, Scenario> = {
     run: (store, tokens) => store.nack("work", byTokens(...tokens), T0 + 1, T0 + 1, { failed: true, error: "no" }),
     repeatable: false,
   },
+  "trim (released messages leave the log in a background step)": {
+    prepare: async (store) => {
+      await topology(store);
+      await store.ack("audit", byTokens(...tokensOf(await lease(store, "audit", 10, T0))), T0);
+      await store.ack("work", byTokens(...tokensOf(await lease(store, "work", 10, T0))), T0);
+      return [];
+    },
+    run: (store) => store.sweepRetention(T0 + 10, 1000),
+    repeatable: true,
+  },
   redrive: {
     prepare: async (store) => {
       await topology(store);
@@ -133,9 +143,14 @@ async function openFresh(make: () => Promise<Backend>) {
   const backend = await make();
   const faulty = new FaultyKv(backend.open());
   const failures: StoreFailure[] = [];
-  // The deferred cursor write (after 100 ms without another write) must not land inside the
-  // operation whose writes are counted: on a loaded machine it could.
-  const store = new KvStore(faulty, { onFailure: (f) => failures.push(f), flushAfterMs: 2 ** 30 });
+  // The deferred cursor write (after 100 ms without another write) and the trim's own timer
+  // (20 ms after a release) must not land inside the operation whose writes are counted: on a
+  // loaded machine they could. The trim is a scenario of its own (through the sweep).
+  const store = new KvStore(faulty, {
+    onFailure: (f) => failures.push(f),
+    flushAfterMs: 2 ** 30,
+    trimAfterMs: 2 ** 30,
+  });
   return { backend, faulty, failures, store };
 }
 
@@ -172,7 +187,7 @@ for (const [backendName, make] of Object.entries(backends)) {
             await store.close();
 
             // The restart: what is on disk is the state before the operation.
-            const reopened = new KvStore(backend.open());
+            const reopened = new KvStore(backend.open(), { trimAfterMs: 2 ** 30 });
             try {
               assert.deepEqual(dump(reopenedKv(reopened)), before);
               if (scenario.repeatable) {

@@ -30,13 +30,13 @@ async function writeRaw(path: string, entries: [Buffer, Buffer][]): Promise<void
 const meta = (name: string) => Buffer.concat([Buffer.of(0x00), Buffer.from(name)]);
 
 describe("store format", () => {
-  it("format - a new directory is written as format 2 and opens again", async (t) => {
+  it("format - a new directory is written as format 3 and opens again", async (t) => {
     const path = await tempDir(t);
     const store = await openLmdbStore({ path });
     await createQueue(store, "q");
     await store.close();
     const db = open<Buffer, Buffer>({ path, keyEncoding: "binary", encoding: "binary", compression: false });
-    assert.equal(db.get(meta("format"))?.toString(), "2");
+    assert.equal(db.get(meta("format"))?.toString(), "3");
     await db.close();
     const again = await openLmdbStore({ path });
     assert.ok(await again.getTopic("q"));
@@ -50,21 +50,29 @@ describe("store format", () => {
     await assert.rejects(openLmdbStore({ path: v1 }), (e: unknown) => {
       assert.ok(e instanceof BrokerError);
       assert.equal(e.reason, "STORE_FORMAT_MISMATCH");
-      assert.match(e.message, /holds store format 1; this version of Switchyard reads format 2 only/);
+      assert.match(e.message, /holds store format 1; this version of Switchyard reads format 3 only/);
       assert.ok(e.message.includes(v1), "names the directory");
       return true;
     });
-    const v3 = await tempDir(t);
-    await writeRaw(v3, [[meta("format"), Buffer.from("3")]]);
-    await assert.rejects(openLmdbStore({ path: v3 }), /holds store format 3/);
+    // Format 2 deleted each message at its ack (no released ranges); a format 2 broker would
+    // deliver again what a format 3 one released. The formats are told apart strictly both ways.
+    const v2 = await tempDir(t);
+    await writeRaw(v2, [[meta("format"), Buffer.from("2")]]);
+    await assert.rejects(
+      openLmdbStore({ path: v2 }),
+      /holds store format 2; this version of Switchyard reads format 3 only/,
+    );
+    const v4 = await tempDir(t);
+    await writeRaw(v4, [[meta("format"), Buffer.from("4")]]);
+    await assert.rejects(openLmdbStore({ path: v4 }), /holds store format 4/);
   });
 
   it("format - switchyard serve on a directory of another format exits 1 with the message", async (t) => {
     const dir = await tempDir(t);
-    await writeRaw(dir, [[meta("format"), Buffer.from("3")]]);
+    await writeRaw(dir, [[meta("format"), Buffer.from("4")]]);
     const exit = await runCliToExit(testServeArgs(dir));
     assert.equal(exit.code, 1);
     assert.equal(exit.stdout, "", "no ready line");
-    assert.match(exit.stderr, /holds store format 3; this version of Switchyard reads format 2 only/);
+    assert.match(exit.stderr, /holds store format 4; this version of Switchyard reads format 3 only/);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * An independent check of the KV engine's tables (memory KV data, store format 2), read byte by
+ * An independent check of the KV engine's tables (memory KV data, store format 3), read byte by
  * byte without the engine's code: what each cursor holds (from its floors, acked ranges, filter)
- * against its unacked counter; every stored message is held by a cursor or a snapshot, or kept
- * for replay; topic heads against the log; the lane, delay and TTL indexes against the messages
+ * against its unacked counter; every stored message is held by a cursor or a snapshot, kept
+ * for replay, or released (nobody holds it: gone for readers, its entries wait for the trim) and
+ * then held by nobody; topic heads against the live log (released messages not counted); the lane, delay and TTL indexes against the messages
  * they index. Written for the randomized invariant test; the table tags and layouts are the ones
  * in src/store/engine/keys.ts, cursor-store.ts and message-codec.ts.
  */
@@ -23,6 +24,7 @@ const T = {
   RetainExpiry: 0x14,
   TtlExpiry: 0x16,
   Job: 0x17,
+  Released: 0x18,
 } as const;
 
 const u64 = (b: Buffer, o: number) => b.readUInt32BE(o) * 0x1_0000_0000 + b.readUInt32BE(o + 4);
@@ -120,7 +122,17 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
     }
     msgs.push(decode(e.key.readUInt32BE(1), u64(e.key, 5), e.value));
   }
-  const live = (m: Msg) => m.seq >= (heads.get(m.topicId)?.logStart ?? 1);
+  // Released ranges per topic: [topicId][start u64] → end u64.
+  const released = new Map<number, Array<[number, number]>>();
+  for (const e of tab(T.Released)) {
+    const id = e.key.readUInt32BE(1);
+    const [a, b] = [u64(e.key, 5), u64(e.value, 0)];
+    if (b < a) errs.push(`topic ${id}: released range ${a}..${b} is empty`);
+    if (a < (heads.get(id)?.logStart ?? 1)) errs.push(`topic ${id}: released range ${a}..${b} below the log start`);
+    released.set(id, [...(released.get(id) ?? []), [a, b]]);
+  }
+  const isReleased = (m: Msg) => (released.get(m.topicId) ?? []).some(([a, b]) => m.seq >= a && m.seq <= b);
+  const live = (m: Msg) => m.seq >= (heads.get(m.topicId)?.logStart ?? 1) && !isReleased(m);
 
   // Cursors, from their records and ranges.
   const ranges = new Map<string, Array<[number, number]>>();
@@ -217,6 +229,10 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
     oldest.set(c.name, first ? first.publishMs : 0);
   }
   for (const m of msgs) {
+    if (isReleased(m) && m.seq >= (heads.get(m.topicId)?.logStart ?? 1)) {
+      const holder = [...cursors, ...snaps].find((v) => holds(v, m));
+      if (holder) errs.push(`message ${m.topicId}/${m.seq}: released but held by ${holder.name}`);
+    }
     if (!live(m)) continue;
     const held = [...cursors, ...snaps].some((v) => holds(v, m));
     if (!held && !retained.has(`${m.topicId}/${m.seq}`) && !inJob(m)) {
@@ -252,13 +268,14 @@ export function checkInvariants(data: MemoryKvData): InvariantReport {
   );
   indexed(
     T.TopicDue,
-    (m) => m.deliverAtMs > 0,
+    (m) => m.deliverAtMs > 0 && !isReleased(m), // a released message's delay entry goes at its release
     (m) => `${m.topicId}/${Math.ceil(m.deliverAtMs)}/${m.seq}`,
     (k) => `${k.readUInt32BE(1)}/${u64(k, 5)}/${u64(k, 13)}`,
   );
   const ttlKeys = new Set(tab(T.TtlExpiry).map((e) => `${e.key.readUInt32BE(9)}/${u64(e.key, 13)}`));
   for (const m of msgs) {
-    if (m.expireAtMs > 0 && !ttlKeys.has(`${m.topicId}/${m.seq}`))
+    // A released message's TTL entry goes at its release (its other entries with the trim).
+    if (m.expireAtMs > 0 && !isReleased(m) && !ttlKeys.has(`${m.topicId}/${m.seq}`))
       errs.push(`message ${m.topicId}/${m.seq}: no TTL entry`);
   }
   return { errors: errs, oldestUnackedPublishMs: oldest };

@@ -118,11 +118,22 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     };
   };
   // A unary call on the lean path: the same duration and count, without the interceptor's steps.
+  const seriesByMethod = new WeakMap<object, Map<string, Series>>();
   return withUnaryHook<number>(interceptor, {
     before: () => performance.now(),
     after(started, call, failed, error) {
       const protocol = call.values.get(leanProtocolKey) ?? "connect";
-      const s = seriesOf(protocol, call.service.typeName, call.method.name);
+      // Found by the method's descriptor (no key string made per call).
+      let byProtocol = seriesByMethod.get(call.method);
+      if (byProtocol === undefined) {
+        byProtocol = new Map();
+        seriesByMethod.set(call.method, byProtocol);
+      }
+      let s = byProtocol.get(protocol);
+      if (s === undefined) {
+        s = seriesOf(protocol, call.service.typeName, call.method.name);
+        byProtocol.set(protocol, s);
+      }
       observe(s, started);
       count(s, failed ? codeName(error) : "ok");
       return error;

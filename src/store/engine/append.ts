@@ -24,7 +24,7 @@ import {
   topicDueKey,
 } from "./keys.js";
 import { encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
-import { heldByAny } from "./release.js";
+import { heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 import { checkCapacity, enforceLimits } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
@@ -70,7 +70,7 @@ export function duplicateSeq(tx: Tx, t: TopicState, id: string): number | undefi
   const entry = decodeMessageIdEntry(tx.w.get(idStringKey(Table.MessageId, t.id, id)));
   if (!entry) return undefined;
   if (t.record.dedupScope === "unacked") {
-    if (entry.seq < t.head.logStart) return undefined;
+    if (isGone(t, entry.seq)) return undefined; // purged, or released: the id is free again
     const raw = tx.w.view(seqKey(Table.Message, t.id, entry.seq)); // header and attributes only
     if (!raw) return undefined;
     return heldByAny(t, entry.seq, messageMeta(raw), () => messageAttributes(raw)) ? entry.seq : undefined;

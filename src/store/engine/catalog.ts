@@ -15,6 +15,7 @@ import type { Jobs } from "./jobs.js";
 import { topicPrefixes } from "./jobs.js";
 import { decodeU32, encodeU32, idKey, keyAfter, logEndKey, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
 import { seqAtTimeIn } from "./read-log.js";
+import { settleReleased } from "./seek.js";
 import { type EngineState, subscriptionRecordCopy, TopicState, topicRecordCopy } from "./state.js";
 import { indexTopicLimits } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
@@ -140,6 +141,7 @@ export function purgeTopicRecords(tx: Tx, jobs: Jobs, name: string): number {
   }
   const from = t.head.logStart;
   t.head = { ...t.head, messages: 0, bytes: 0, logStart: end };
+  t.released.removeBelow(end); // the purge job deletes their entries with the rest
   tx.touchHead(t);
   tx.changedTopics.add(t.name);
   jobs.start(tx, { kind: "purge", topicId: t.id, fromSeq: from, toSeq: end - 1 });
@@ -175,6 +177,12 @@ export function createSubscriptionRecord(tx: Tx, jobs: Jobs, settings: Subscript
   tx.w.put(pairKey(Table.TopicSubscription, t.id, record.id), encodeFanOut(record.filter, record.ordered));
   const from = startSeq(tx, t, settings.start);
   const c = new Cursor(record, from);
+  // Released messages are gone: the new cursor settles them, so it neither counts nor reads them.
+  if (from <= t.head.lastSeq)
+    settleReleased(
+      t,
+      c.lanes.map((l) => l.ranges),
+    );
   tx.state.addCursor(t, c);
   tx.touchCursor(c);
   // What is stored from the start on is this subscription's backlog: counted in bounded steps.

@@ -17,6 +17,7 @@ import {
   parseRangeKey,
   prefixEnd,
   rangeKey,
+  releasedKey,
   seqKey,
   Table,
 } from "./keys.js";
@@ -35,10 +36,28 @@ export function readHead(r: KvReader, topicId: number): Head {
   return { lastSeq, messages, bytes, logStart: logStart || 1 };
 }
 
-/** Writes a topic's head. */
+/** Writes a topic's head and the released ranges that changed since the last write. */
 export function writeHead(w: KvWriter, t: TopicState): void {
   const h = t.head;
   w.put(idKey(Table.Head, t.id), encodeF64s(h.lastSeq, h.messages, h.bytes, h.logStart));
+  for (const start of t.released.takeChanged()) {
+    const end = t.released.endAt(start);
+    if (end !== undefined) {
+      w.put(releasedKey(t.id, start), encodeU64(end));
+      t.releasedStored.add(start);
+    } else if (t.releasedStored.delete(start)) w.del(releasedKey(t.id, start));
+  }
+}
+
+/** Loads a topic's released ranges (their number is small: the log's gaps, not its messages). */
+export function readReleased(r: KvReader, t: TopicState): void {
+  const prefix = idKey(Table.Released, t.id);
+  for (const { key, value } of r.range({ start: prefix, end: prefixEnd(prefix) })) {
+    const start = keySeq(key);
+    t.released.addRange(start, decodeU64(value));
+    t.releasedStored.add(start);
+  }
+  t.released.takeChanged(); // as stored: nothing to write
 }
 
 /**

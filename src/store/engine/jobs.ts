@@ -180,5 +180,7 @@ function dropStep(tx: Tx, spec: Extract<JobSpec, { kind: "drop" }>, budget: Step
 
 /** The per-topic key prefixes of a deleted topic (its log and indexes). */
 export function topicPrefixes(topicId: number): string[] {
-  return [Table.Message, Table.Lane, Table.MessageId, Table.TopicDue].map((t) => idKey(t, topicId).toString("hex"));
+  return [Table.Message, Table.Lane, Table.MessageId, Table.TopicDue, Table.Released].map((t) =>
+    idKey(t, topicId).toString("hex"),
+  );
 }

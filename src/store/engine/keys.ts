@@ -1,5 +1,5 @@
 /**
- * Key layout of the KV engine (store format 2). Every key starts with a one-byte table tag;
+ * Key layout of the KV engine (store format 3). Every key starts with a one-byte table tag;
  * numbers are big-endian so byte order is numeric order. Ids (topic, subscription, snapshot) are
  * allocated once and never reused, so they double as the generation of a name. Byte offsets of
  * keys live only in this file (and those of message values only in message-codec.ts).
@@ -8,7 +8,9 @@
  * priority above 0 also gets a {@link Table.Lane} entry, one with a deliver time a
  * {@link Table.TopicDue} entry, one with a TTL a {@link Table.TtlExpiry} entry, and one with a
  * client id an id entry. Subscriptions are cursors ({@link Table.Cursor}, {@link Table.AckRange}):
- * nothing is written per subscription per message.
+ * nothing is written per subscription per message. A message nobody holds any more is released
+ * ({@link Table.Released}: gone for every reader, counted out of the head) and its keys are
+ * deleted later, in bulk, by the background trim (trim.ts), not by the ack that released it.
  */
 export enum Table {
   /** [name] → value: store-wide metadata (the store format). */
@@ -59,6 +61,11 @@ export enum Table {
   TtlExpiry = 0x16,
   /** [jobId u32] → JSON: background work in bounded steps (jobs.ts) */
   Job = 0x17,
+  /**
+   * [topicId][start u64] → end u64: released seqs (nobody holds them, retention does not keep
+   * them; counted out of the head) whose log entries the trim has not deleted yet (trim.ts)
+   */
+  Released = 0x18,
 }
 
 const U32_MAX = 0xffffffff;
@@ -184,6 +191,11 @@ export function rangeKey(table: Table.AckRange | Table.SnapshotRange, id: number
   b[5] = lane;
   writeU64(b, start, 6);
   return b;
+}
+
+/** [Released][topicId u32][start u64]: a topic's released range awaiting the trim. */
+export function releasedKey(topicId: number, start: number): Buffer {
+  return seqKey(Table.Released, topicId, start);
 }
 
 /** Parses a {@link rangeKey}. */

@@ -8,6 +8,8 @@ import { Jobs } from "./jobs.js";
 import { applyOutgoing } from "./lease.js";
 import { checkFormat, FORMAT_KEY, loadState, STORE_FORMAT } from "./load.js";
 import type { EngineState, TopicState } from "./state.js";
+import { StepBudget } from "./step-budget.js";
+import { TRIM_STEP_ENTRIES, trimStep } from "./trim.js";
 import { Tx } from "./tx.js";
 
 /**
@@ -17,6 +19,8 @@ import { Tx } from "./tx.js";
 export const NO_CLOCK_MS = Number.NEGATIVE_INFINITY;
 /** How soon cursors changed by deliveries (scan marks) are written when no other write comes. */
 const FLUSH_AFTER_MS = 100;
+/** How soon after a release the trim deletes released messages (trim.ts): acks in between share a step. */
+const TRIM_AFTER_MS = 20;
 
 /** Options of {@link KvStore}. */
 export interface KvStoreOptions {
@@ -33,6 +37,12 @@ export interface KvStoreOptions {
    * 100 ms. Tests that count a single operation's writes set it out of their way.
    */
   flushAfterMs?: number;
+  /**
+   * Delay of the background trim after a write released messages (trim.ts); its next steps
+   * follow at once while work is left. Default 20 ms. Infinity: only sweepRetention trims
+   * (tests that drive the trim step by step).
+   */
+  trimAfterMs?: number;
 }
 
 /**
@@ -48,6 +58,8 @@ export abstract class KvStoreBase {
   protected readonly flushAfterMs: number;
   protected formatPending: boolean;
   protected flushTimer: ReturnType<typeof setTimeout> | undefined;
+  protected readonly trimAfterMs: number;
+  private trimTimer: ReturnType<typeof setTimeout> | undefined;
 
   protected readonly kv: FailSafeKv;
 
@@ -59,10 +71,13 @@ export abstract class KvStoreBase {
     });
     this.maxReplayEntries = options.maxReplayEntries ?? MAX_REPLAY_ENTRIES;
     this.flushAfterMs = options.flushAfterMs ?? FLUSH_AFTER_MS;
+    this.trimAfterMs = options.trimAfterMs ?? TRIM_AFTER_MS;
     const where = options.where ?? "the store";
     this.formatPending = kv.read((r) => checkFormat(r, where)) === "fresh";
     this.state = kv.read((r) => loadState(r, Date.now()));
     kv.read((r) => this.jobs.load(r));
+    // Released messages a crash or shutdown left untrimmed: the trim goes on from the stored ranges.
+    this.scheduleTrim(this.trimAfterMs);
   }
 
   protected open(): void {
@@ -99,6 +114,8 @@ export abstract class KvStoreBase {
         if (formatting) this.formatPending = false;
         // Appended messages become visible to delivery once durable.
         for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
+        for (const f of tx?.onCommit ?? []) f();
+        this.scheduleTrim(this.trimAfterMs);
         return out;
       })
       .finally(() => {
@@ -127,6 +144,24 @@ export abstract class KvStoreBase {
       this.op(NO_CLOCK_MS, () => undefined, { sync: false }).catch(() => {});
     }, this.flushAfterMs);
     this.flushTimer.unref();
+  }
+
+  /**
+   * Runs the trim in the background while released messages wait for it (trim.ts): one bounded
+   * step per write, not synced (a step lost in a crash is done again: the released ranges it
+   * would have shrunk are still stored), the next step at once while work is left.
+   */
+  protected scheduleTrim(delayMs: number): void {
+    if (this.trimTimer || this.closed || this.state.trimming.size === 0 || !Number.isFinite(delayMs)) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = undefined;
+      if (this.closed || this.state.trimming.size === 0) return;
+      this.op(NO_CLOCK_MS, (tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES)), { sync: false }).then(
+        ({ more }) => more && this.scheduleTrim(0),
+        () => {}, // a failed store refuses every later write; nothing to retry
+      );
+    }, delayMs);
+    this.trimTimer.unref();
   }
 
   /** The cursor and its topic. */
@@ -189,6 +224,8 @@ export abstract class KvStoreBase {
     if (this.closed) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.trimTimer) clearTimeout(this.trimTimer);
+    this.trimTimer = undefined;
     // Scan marks and failed attempts of the last deliveries (what a graceful restart reads).
     if (this.state.dirtyCursors.size > 0) void this.op(NO_CLOCK_MS, () => undefined).catch(() => {});
     this.closed = true;

@@ -57,9 +57,10 @@ import {
   ttlDue,
 } from "./sweeps.js";
 import { hasLimitedTopics, limitsDue, sweepLimits } from "./topic-limits.js";
+import { trimPending, trimStep } from "./trim.js";
 
 /**
- * The {@link Store} on an ordered KV engine (store format 2): a log per topic and a cursor per
+ * The {@link Store} on an ordered KV engine (store format 3): a log per topic and a cursor per
  * subscription (see engine/cursor.ts). LMDB and the in-memory reference both run this one
  * engine, so the conformance suite checks the KV layer (ordering, durability) of each. Topics,
  * cursors and snapshots live in memory, loaded when the store opens; each write operation
@@ -231,15 +232,16 @@ export class KvStore extends KvStoreBase implements Store {
   }
 
   /**
-   * Messages past their TTL first, then retained messages, topic limits, dedup entries and
-   * background jobs, at most `maxWork` entries in all, in one transaction.
+   * Messages past their TTL first, then retained messages, topic limits, dedup entries,
+   * background jobs and the trim of released messages, at most `maxWork` entries in all, in one
+   * transaction.
    */
   async sweepRetention(nowMs: number, maxWork: number): Promise<SweepResult> {
     // Read-only first: an idle sweep costs no write transaction (and no sync).
     const due = await this.read(
       (r) => ttlDue(r, nowMs) || retainedDue(r, nowMs) || limitsDue(r, this.state, nowMs) || dedupDue(r, nowMs),
     );
-    if (!due && !this.jobs.pending) return { removed: 0, more: false, changedTopics: [] };
+    if (!due && !this.jobs.pending && !trimPending(this.state)) return { removed: 0, more: false, changedTopics: [] };
     return this.op(nowMs, (tx) => {
       // One budget for the whole step: entries looked at, and bytes of messages read.
       const budget = new StepBudget(maxWork);
@@ -248,9 +250,10 @@ export class KvStore extends KvStoreBase implements Store {
       const limits = sweepLimits(tx, budget);
       sweepDedup(tx, budget);
       if (!budget.spent) this.jobs.run(tx, budget);
+      const trimmed = budget.spent ? { more: trimPending(this.state) } : trimStep(tx, budget);
       return {
         removed: expired.removed + retained.removed + limits.removed,
-        more: expired.more || retained.more || limits.more || budget.spent || this.jobs.pending,
+        more: expired.more || retained.more || limits.more || budget.spent || this.jobs.pending || trimmed.more,
         changedTopics: [...tx.changedTopics],
       };
     });
@@ -261,7 +264,7 @@ export class KvStore extends KvStoreBase implements Store {
   }
 
   hasBackgroundWork(): Promise<boolean> {
-    return this.read((r) => this.jobs.pending || hasDedupEntries(r));
+    return this.read((r) => this.jobs.pending || trimPending(this.state) || hasDedupEntries(r));
   }
 }
 

@@ -1,19 +1,19 @@
 /**
  * Opening a store: the format check, then the in-memory state (topics, cursors, snapshots,
- * jobs) read from their records. Nothing here reads the log, so opening takes the same time
+ * released ranges awaiting the trim, jobs) read from their records. Nothing here reads the log, so opening takes the same time
  * with a million messages stored as with none.
  */
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader } from "../kv/kv.js";
 import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
 import { Cursor } from "./cursor.js";
-import { readCursor, readHead, readSnapshotRanges } from "./cursor-store.js";
+import { readCursor, readHead, readReleased, readSnapshotRanges } from "./cursor-store.js";
 import { prefixEnd, stringKey, Table, tableKey } from "./keys.js";
 import { RangeSet } from "./range-set.js";
 import { EngineState, type SnapshotState, TopicState } from "./state.js";
 
 /** The store format this engine reads and writes (key layout, records, message encoding). */
-export const STORE_FORMAT = "2";
+export const STORE_FORMAT = "3";
 /** The metadata key of the format. */
 export const FORMAT_KEY = stringKey(Table.Meta, "format");
 
@@ -44,7 +44,10 @@ export function loadState(r: KvReader, loadedMs: number): EngineState {
   const state = new EngineState(loadedMs);
   for (const { value } of all(r, Table.Topic)) {
     const record = JSON.parse(value.toString()) as TopicRecord;
-    state.addTopic(new TopicState(record, readHead(r, record.id)));
+    const t = new TopicState(record, readHead(r, record.id));
+    readReleased(r, t);
+    if (t.released.count > 0) state.trimming.add(t);
+    state.addTopic(t);
   }
   for (const { value } of all(r, Table.Subscription)) {
     const record = JSON.parse(value.toString()) as SubscriptionRecord;

@@ -1,6 +1,6 @@
 import type { StoredMessage } from "../../model/index.js";
 
-/** Encoding version of a stored message (store format 2). */
+/** Encoding version of a stored message (store format 3). */
 const VERSION = 2;
 /** Offsets of the fixed header. */
 const O_PRIORITY = 1;

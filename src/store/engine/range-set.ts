@@ -44,6 +44,25 @@ export class RangeSet {
     return found;
   }
 
+  /** The end of the range holding `seq`, if one does. */
+  endOf(seq: number): number | undefined {
+    const i = this.find(seq);
+    return i >= 0 && seq <= (this.ends[i] as number) ? this.ends[i] : undefined;
+  }
+
+  /** The end of the last range ending before `seq`, if there is one. */
+  endBefore(seq: number): number | undefined {
+    let i = this.find(seq);
+    if (i >= 0 && (this.ends[i] as number) >= seq) i--;
+    return i >= 0 ? this.ends[i] : undefined;
+  }
+
+  /** The start of the first range starting after `seq` (infinite: none). */
+  startAfter(seq: number): number {
+    const i = this.find(seq) + 1;
+    return i < this.starts.length ? (this.starts[i] as number) : Number.POSITIVE_INFINITY;
+  }
+
   has(seq: number): boolean {
     const i = this.find(seq);
     return i >= 0 && seq <= (this.ends[i] as number);

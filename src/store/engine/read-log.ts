@@ -3,16 +3,14 @@ import type { KvReader } from "../kv/kv.js";
 import type { LogPage } from "../store.js";
 import { keySeq, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageDataBytes, messageExpireAt, messagePublishTime } from "./message-codec.js";
+import { isGone, liveKeys } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
 
 /** The first stored message of a topic at seq ≥ `seq`. */
 function firstStoredFrom(r: KvReader, t: TopicState, seq: number): { seq: number; raw: Buffer } | undefined {
-  const [first] = r.range({
-    start: seqKey(Table.Message, t.id, Math.max(seq, t.head.logStart)),
-    end: seqKey(Table.Message, t.id, t.head.lastSeq + 1),
-    limit: 1,
-  });
-  return first ? { seq: keySeq(first.key), raw: first.value } : undefined;
+  const [first] = liveKeys(r, t, seq, t.head.lastSeq + 1, 1);
+  const raw = first && r.view(first);
+  return first && raw ? { seq: keySeq(first), raw } : undefined;
 }
 
 /**
@@ -61,10 +59,11 @@ export function readLogPage(
   for (const key of entries) {
     const value = r.view(key);
     if (!value) continue;
-    const size = messageDataBytes(value);
+    const size = isGone(t, keySeq(key)) ? 0 : messageDataBytes(value);
     if (messages.length > 0 && bytes + size > maxBytes) return { messages, nextSeq, end: false };
     const seq = keySeq(key);
     nextSeq = seq + 1;
+    if (isGone(t, seq)) continue; // released: gone, its entry waits for the trim
     const expireAt = messageExpireAt(value);
     if (expireAt > 0 && expireAt <= nowMs) continue; // past its TTL: never handed out
     bytes += size;

@@ -20,6 +20,7 @@ import {
   Table,
 } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
+import { isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
@@ -70,6 +71,7 @@ export function redriveChunk(tx: Tx, subscription: string, o: RedriveOptions): R
   let lastSeq = o.afterSeq;
   for (const { key, value } of batch) {
     lastSeq = keySeq(key);
+    if (isGone(dlq, lastSeq)) continue; // released: gone, its entry waits for the trim
     const m = decodeMessage(value, dlq.name, lastSeq);
     if (matches({ ...m, raw: value }, c, o.filter)) found.push({ ...m, data: Buffer.from(m.data), raw: value });
     if (found.length >= o.maxMessages) break;
@@ -118,7 +120,7 @@ function appendForOne(tx: Tx, t: TopicState, c: Cursor, found: readonly Stored[]
 function indexId(tx: Tx, t: TopicState, id: string, seq: number): void {
   const key = idStringKey(Table.MessageId, t.id, id);
   const entry = decodeMessageIdEntry(tx.w.get(key));
-  if (entry && entry.seq >= t.head.logStart && tx.w.view(seqKey(Table.Message, t.id, entry.seq))) return;
+  if (entry && !isGone(t, entry.seq) && tx.w.view(seqKey(Table.Message, t.id, entry.seq))) return;
   const keepWindow = t.record.dedupScope === "window";
   const expireMs = keepWindow ? tx.nowMs + t.record.dedupWindowMs : 0;
   if (keepWindow) tx.w.put(dedupExpiryKey(expireMs, t.id, id), EMPTY);

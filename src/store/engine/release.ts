@@ -4,8 +4,14 @@
  * Operations that settle messages call {@link release} for each; cursor moves over many messages
  * (purge, DeleteSubscription, a subscription starting earlier) hand the range to a background job
  * instead (jobs.ts), so no operation walks an unbounded part of the log in one transaction.
+ *
+ * Leaving is in two parts. {@link release} is logical and cheap: the seq joins the topic's
+ * released ranges (written once per range that changed, with the head), the head stops counting
+ * it and its id is freed; from then on every reader treats it as gone. The trim (trim.ts) deletes
+ * its log and index entries later, in bulk, in background steps: an ack deletes nothing.
  */
 
+import type { KvReader } from "../kv/kv.js";
 import { matchesFilter } from "./fan-out.js";
 import { decodeMessageIdEntry, idStringKey, laneKey, seqKey, Table, timeSeqKey, topicDueKey } from "./keys.js";
 import { type MessageMeta, messageAttributes } from "./message-codec.js";
@@ -63,43 +69,141 @@ export function retainedUntil(t: TopicState, meta: MessageMeta, nowMs: number): 
 }
 
 /**
- * A holder let go of a stored message: it leaves the log if nobody else holds it and retention
- * does not keep it (a retained one gets a sweep entry). Returns true when it was deleted.
+ * A holder let go of a stored message: it is released if nobody else holds it and retention
+ * does not keep it (a retained one gets a sweep entry). Released, it is gone for every reader and
+ * out of the head's counts at once, and the trim deletes its entries later (trim.ts). Returns
+ * true when it was released.
  */
 export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): boolean {
-  if (seq < t.head.logStart) return false;
+  if (isGone(t, seq)) return false;
   if (heldByAny(t, seq, meta, lazyAttributes(tx, t, seq))) return false;
   const until = retainedUntil(t, meta, tx.nowMs);
   if (until > 0) {
     tx.w.put(timeSeqKey(Table.RetainExpiry, until, t.id, seq), EMPTY);
     return false;
   }
-  deleteMessage(tx, t, seq, meta);
+  countOut(tx, t, seq, meta);
+  // The entries of the time-keyed indexes go now (only messages with a TTL or a delay have them,
+  // and the trim could not find them by seq); the log entry and the lane entry with the trim.
+  if (meta.expireAtMs > 0) tx.w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
+  if (meta.deliverAtMs > 0) tx.w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
+  addReleased(tx, t, seq);
+  tx.state.trimming.add(t);
   return true;
+}
+
+/**
+ * Adds a seq to the released ranges. When the log holds nothing between the range before it and
+ * the seq (seqs of messages nobody took are never stored), the range grows over the gap instead
+ * of a new one starting: a filtered subscription's acks make one range, not one per message. The
+ * trim deletes the gap's seqs too, which is a no-op. One key read per new run of seqs, none per
+ * seq that continues a range.
+ */
+function addReleased(tx: Tx, t: TopicState, seq: number): void {
+  const before = t.released.endBefore(seq);
+  if (before !== undefined && before < seq - 1) {
+    const between = tx.w.keys({
+      start: seqKey(Table.Message, t.id, before + 1),
+      end: seqKey(Table.Message, t.id, seq),
+      limit: 1,
+    });
+    if (between.length === 0) {
+      t.released.addRange(before + 1, seq);
+      return;
+    }
+  }
+  t.released.add(seq);
 }
 
 const EMPTY = Buffer.alloc(0);
 
+/** Is a seq of the log gone for every reader: purged (below logStart), or released? */
+export function isGone(t: TopicState, seq: number): boolean {
+  return seq < t.head.logStart || t.released.has(seq) || (t.trimInFlight.count > 0 && t.trimInFlight.has(seq));
+}
+
+/** The end of the run of gone seqs (released, or trimmed and not yet committed) holding `seq`. */
+function goneEnd(t: TopicState, seq: number): number | undefined {
+  return t.released.endOf(seq) ?? (t.trimInFlight.count > 0 ? t.trimInFlight.endOf(seq) : undefined);
+}
+
+/** The first seq after `seq` that starts a run of gone seqs (infinite: none). */
+function nextGone(t: TopicState, seq: number): number {
+  const inFlight = t.trimInFlight.count > 0 ? t.trimInFlight.startAfter(seq) : Number.POSITIVE_INFINITY;
+  return Math.min(t.released.startAfter(seq), inFlight);
+}
+
+/** Released ranges one {@link liveKeys} call steps over at most (the trim removes them soon). */
+const MAX_RELEASED_SKIPS = 64;
+
 /**
- * Removes a stored message from the log with its index entries, and from the head's counts
- * (unless a purge already took it out of them). Holders are the caller's business.
+ * The keys of the stored messages of a topic's log in [from, end), at most `limit`, stepping
+ * over purged and released ones (gone, waiting for the trim). It reads the gaps between released
+ * ranges, at most `maxSkips` of them (default {@link MAX_RELEASED_SKIPS}): past that it returns
+ * what it found. With `maxSkips` infinite it returns every live key up to `limit`.
  */
-export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
+export function liveKeys(
+  r: KvReader,
+  t: TopicState,
+  from: number,
+  end: number,
+  limit: number,
+  maxSkips = MAX_RELEASED_SKIPS,
+): Buffer[] {
+  const out: Buffer[] = [];
+  let at = Math.max(from, t.head.logStart);
+  for (let skips = 0; out.length < limit && at < end && skips <= maxSkips; skips++) {
+    const covered = goneEnd(t, at);
+    if (covered !== undefined) {
+      at = covered + 1;
+      continue;
+    }
+    const to = Math.min(end, nextGone(t, at));
+    const want = limit - out.length;
+    const keys = r.keys({ start: seqKey(Table.Message, t.id, at), end: seqKey(Table.Message, t.id, to), limit: want });
+    out.push(...keys);
+    if (keys.length === want) break;
+    at = to;
+  }
+  return out;
+}
+
+/**
+ * Takes a stored message out of the head's counts and frees its id (see {@link dropIdEntry}).
+ * Its log entries stay: the caller deletes them now ({@link deleteMessage}) or the trim does.
+ */
+function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
+  if (!meta.generatedId) dropIdEntry(tx, t, seq, meta.id);
+  t.head.messages = Math.max(0, t.head.messages - 1);
+  t.head.bytes = Math.max(0, t.head.bytes - meta.size);
+  tx.touchHead(t);
+}
+
+/** Deletes a message's log entry and the index entries it has (no counting: see the callers). */
+function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
   const w = tx.w;
   w.del(seqKey(Table.Message, t.id, seq));
   if (meta.priority > 0) w.del(laneKey(t.id, meta.priority, seq));
   if (meta.deliverAtMs > 0) w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
   if (meta.expireAtMs > 0) w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
-  if (!meta.generatedId) dropIdEntry(tx, t, seq, meta.id);
-  if (seq >= t.head.logStart) {
-    t.head.messages = Math.max(0, t.head.messages - 1);
-    t.head.bytes = Math.max(0, t.head.bytes - meta.size);
-    tx.touchHead(t);
-  }
 }
 
 /**
- * The id entry of a deleted message goes with it when its dedup scope is over: unacked scope at
+ * Removes a stored message from the log with its index entries at once, and from the head's
+ * counts (unless a purge or a release already took it out of them). Holders are the caller's
+ * business. Drops (TTL, limits, redrive) use it; settling releases instead ({@link release}).
+ */
+export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
+  deleteEntries(tx, t, seq, meta);
+  if (isGone(t, seq)) {
+    if (!meta.generatedId && seq < t.head.logStart) dropIdEntry(tx, t, seq, meta.id);
+    return;
+  }
+  countOut(tx, t, seq, meta);
+}
+
+/**
+ * The id entry of a message that left goes with it when its dedup scope is over: unacked scope at
  * once, window scope once the window passed (else the dedup sweep removes it later).
  */
 function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {

@@ -15,12 +15,12 @@ import { allocateId } from "./catalog.js";
 import type { Cursor, Entry } from "./cursor.js";
 import { writeSnapshotRanges } from "./cursor-store.js";
 import type { Jobs } from "./jobs.js";
-import { encodeU32, idKey, keySeq, pairKey, seqKey, stringKey, Table } from "./keys.js";
+import { encodeU32, idKey, keySeq, pairKey, stringKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
 import { type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
 import { RangeSet } from "./range-set.js";
 import { seqAtTimeIn } from "./read-log.js";
-import { release } from "./release.js";
+import { isGone, liveKeys, release } from "./release.js";
 import type { SnapshotState, TopicState } from "./state.js";
 import type { Tx } from "./tx.js";
 
@@ -88,6 +88,8 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   const c = tx.state.requireCursor(subscription);
   const t = tx.state.topicOf(c);
   const goal = goalOf(tx, t, target);
+  // Released messages are gone: settled in the goal, so the cursor never reads them again.
+  settleReleased(t, goal.ranges);
   c.normalize();
   const old: AckState = { floors: c.lanes.map((l) => l.floor), ranges: c.lanes.map((l) => l.ranges) };
   // Outside [lo, hi) the old and the new state agree: settled below both floors, held past every range.
@@ -95,22 +97,17 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   let hi = Math.max(...old.floors, ...goal.floors);
   for (const s of [old, goal]) for (const r of s.ranges) hi = Math.max(hi, r.max() + 1);
   hi = Math.min(hi, t.head.lastSeq + 1);
-  // Keys first: the bound is checked before a single message is read.
-  const keys =
-    lo < hi
-      ? tx.w.keys({
-          start: seqKey(Table.Message, t.id, lo),
-          end: seqKey(Table.Message, t.id, hi),
-          limit: maxEntries + 1,
-        })
-      : [];
+  // Keys first: the bound is checked before a single message is read. Released messages (gone,
+  // waiting for the trim) are stepped over: they neither count nor come back.
+  const keys = lo < hi ? liveKeys(tx.w, t, lo, hi, maxEntries + 1, Number.POSITIVE_INFINITY) : [];
   if (keys.length > maxEntries) throw replayLimit("this Seek", maxEntries);
   const changes: Change[] = [];
   for (const key of keys) {
     // Of each message only its header and attributes, from a view (no copy of its data).
+    const seq = keySeq(key);
+    if (isGone(t, seq)) continue; // released, waiting for the trim: never brought back
     const raw = tx.w.view(key);
     if (!raw) continue;
-    const seq = keySeq(key);
     const meta = messageMeta(raw);
     let attrs: Record<string, string> | undefined;
     const attributes = () => {
@@ -158,6 +155,13 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   tx.touchCursor(c);
   for (const x of released) release(tx, t, x.seq, x.meta);
   tx.changedTopics.add(t.name);
+}
+
+/** Adds the topic's released ranges to every lane's acked ranges (a cursor settles what is gone). */
+export function settleReleased(t: TopicState, lanes: readonly RangeSet[]): void {
+  if (t.released.count === 0) return;
+  const gone = t.released.entries();
+  for (const ranges of lanes) for (const [a, b] of gone) ranges.addRange(a, b);
 }
 
 /**

@@ -7,8 +7,8 @@ import type { Tx } from "./tx.js";
 
 /**
  * The subscription lets go of a message it holds: it stops tracking it (an ordered subscription
- * passes its key on), marks it settled in its lane, counts it out, and the message leaves the
- * log if nobody else holds it.
+ * passes its key on), marks it settled in its lane, counts it out, and the message is released
+ * if nobody else holds it (gone at once; its entries leave the log with the trim, trim.ts).
  */
 export function settleHeld(
   tx: Tx,

@@ -11,6 +11,7 @@ import { backoffMs, deadLetter, exhausts, type Leaving, routeOf } from "./dead-l
 import { parseGeneratedId } from "./generated-id.js";
 import { decodeMessageIdEntry, idStringKey, seqKey, Table } from "./keys.js";
 import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./message-codec.js";
+import { isGone } from "./release.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
 import { parseToken } from "./tokens.js";
@@ -28,7 +29,7 @@ interface Located {
 
 /** Reads a held, untracked message; undefined when the cursor does not hold it. */
 function locateUntracked(state: EngineState, r: KvReader, t: TopicState, c: Cursor, seq: number): Located | undefined {
-  if (seq < t.head.logStart) return undefined;
+  if (isGone(t, seq)) return undefined;
   const raw = r.get(seqKey(Table.Message, t.id, seq));
   if (!raw) return undefined;
   const meta = messageMeta(raw);

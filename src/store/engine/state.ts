@@ -6,12 +6,12 @@
 import { BrokerError } from "../../errors/index.js";
 import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
 import type { Cursor } from "./cursor.js";
-import type { RangeSet } from "./range-set.js";
+import { RangeSet } from "./range-set.js";
 
 /** Head of a topic's log. */
 export interface Head {
   lastSeq: number;
-  /** Stored messages (from logStart on) and their data bytes. */
+  /** Stored messages (from logStart on, released ones not counted) and their data bytes. */
   messages: number;
   bytes: number;
   /** Every seq below it is gone (purged); physical deletes may still be running. */
@@ -34,6 +34,20 @@ export class TopicState {
   durableSeq: number;
   readonly cursors = new Map<number, Cursor>();
   readonly snapshots = new Map<number, SnapshotState>();
+  /**
+   * Released seqs at or above logStart: nobody holds them and retention does not keep them, so
+   * every reader treats them as gone and the head no longer counts them, but their log entries
+   * are still there until the trim deletes them (trim.ts). Persisted as Released ranges with the
+   * head.
+   */
+  readonly released = new RangeSet();
+  /** Starts of the Released ranges stored, so a write deletes only keys that exist. */
+  readonly releasedStored = new Set<number>();
+  /**
+   * Seqs a trim step deleted that its commit has not made visible yet: reads see the last
+   * committed state, where their entries are still there, so they stay gone until then (trim.ts).
+   */
+  readonly trimInFlight = new RangeSet();
 
   constructor(
     public record: TopicRecord,
@@ -58,6 +72,8 @@ export class EngineState {
   readonly cursors = new Map<string, Cursor>();
   readonly cursorsById = new Map<number, Cursor>();
   readonly snapshots = new Map<string, SnapshotState>();
+  /** Topics with released messages the trim has not deleted yet (trim.ts). */
+  readonly trimming = new Set<TopicState>();
   /** Cursors changed since they were last written (the next write persists them). */
   readonly dirtyCursors = new Set<Cursor>();
 
@@ -104,6 +120,7 @@ export class EngineState {
   }
 
   removeTopic(t: TopicState): void {
+    this.trimming.delete(t);
     this.topics.delete(t.name);
     this.topicsById.delete(t.id);
     for (const c of t.cursors.values()) this.removeCursor(c);

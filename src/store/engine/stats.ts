@@ -12,6 +12,7 @@ import { idKey, parseTopicDueKey, prefixEnd, seqKey, Table, topicDueKey } from "
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import { messageAttributes, messageOnlyFor, messagePriority, messagePublishTime } from "./message-codec.js";
+import { isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 
 /** Most index or log entries a stat looks at past the scan position. */
@@ -34,7 +35,7 @@ function untrackedDelayed(r: KvReader, t: TopicState, c: Cursor, each: (dueMs: n
     const { dueMs, seq } = parseTopicDueKey(key);
     const lane = value[0] as number;
     const l = c.lanes[lane] as Lane;
-    if (seq < t.head.logStart || seq < scanFrom(c, lane) || l.settled(seq) || c.tracked.has(seq) || c.known.has(seq)) {
+    if (isGone(t, seq) || seq < scanFrom(c, lane) || l.settled(seq) || c.tracked.has(seq) || c.known.has(seq)) {
       continue;
     }
     const raw = r.view(seqKey(Table.Message, t.id, seq)); // the header: no copy of the message

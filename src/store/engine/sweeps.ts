@@ -18,7 +18,7 @@ import {
   timeSeqKey,
 } from "./keys.js";
 import { messageAttributes, messageExpireAt, messageMeta } from "./message-codec.js";
-import { deleteMessage, heldByAny } from "./release.js";
+import { deleteMessage, heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 import type { StepBudget } from "./step-budget.js";
 import { dropFromLog } from "./topic-limits.js";
@@ -88,7 +88,8 @@ function sweepDue(
     tx.w.del(key);
     const { topicId, seq } = parseTimeSeqKey(key);
     const t = tx.state.topicsById.get(topicId);
-    const raw = t && seq >= t.head.logStart ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
+    // A released message is gone already (counted out); the trim deletes its entries.
+    const raw = t && !isGone(t, seq) ? tx.w.view(seqKey(Table.Message, topicId, seq)) : undefined;
     budget.take(raw?.length ?? 0);
     if (t && raw && each(t, seq, raw)) removed++;
   }
@@ -138,7 +139,7 @@ export function sweepDedup(tx: Tx, budget: StepBudget): void {
     const entry = decodeMessageIdEntry(tx.w.get(idKeyBuf));
     if (!entry || entry.expireMs > tx.nowMs) continue;
     const t = tx.state.topicsById.get(topicId);
-    const stored = t && entry.seq >= t.head.logStart && tx.w.keys(exactly(seqKey(Table.Message, topicId, entry.seq)));
+    const stored = t && !isGone(t, entry.seq) && tx.w.keys(exactly(seqKey(Table.Message, topicId, entry.seq)));
     if (!stored || stored.length === 0) tx.w.del(idKeyBuf);
   }
 }

@@ -8,9 +8,9 @@
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
-import { idKey, keyId, keySeq, prefixEnd, seqKey, Table, tableKey } from "./keys.js";
+import { idKey, keyId, keySeq, prefixEnd, Table, tableKey } from "./keys.js";
 import { messageAttributes, messageDataBytes, messageMeta, messagePublishTime } from "./message-codec.js";
-import { deleteMessage } from "./release.js";
+import { deleteMessage, isGone, liveKeys } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
 import type { Tx } from "./tx.js";
@@ -44,8 +44,7 @@ export function indexTopicLimits(tx: Tx, topic: TopicRecord): void {
 
 /** The keys of the first stored messages of a topic's log (from its start), at most `limit`. */
 function oldest(r: KvReader, t: TopicState, limit: number): Buffer[] {
-  const end = seqKey(Table.Message, t.id, t.head.lastSeq + 1);
-  return r.keys({ start: seqKey(Table.Message, t.id, t.head.logStart), end, limit });
+  return liveKeys(r, t, t.head.logStart, t.head.lastSeq + 1, limit);
 }
 
 /**
@@ -82,6 +81,7 @@ export function checkCapacity(tx: Tx, t: TopicState, adding: { messages: number;
  * count goes down. `raw` may be a view (KvReader.view): it is read before any other read.
  */
 export function dropFromLog(tx: Tx, t: TopicState, seq: number, raw: Buffer): void {
+  if (isGone(t, seq)) return; // released (or purged): it left already
   const meta = messageMeta(raw);
   let attrs: Record<string, string> | undefined;
   const attributes = () => {

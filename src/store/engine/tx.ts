@@ -17,6 +17,8 @@ export class Tx {
   readonly statesWritten: Cursor[] = [];
   /** Topics whose consumers may have new work (a drop passed a key on, say). */
   readonly changedTopics = new Set<string>();
+  /** Run once the transaction is committed (not if it fails). */
+  readonly onCommit: Array<() => void> = [];
 
   constructor(
     readonly w: KvWriter,

@@ -9,7 +9,7 @@
  * and exit for a supervisor to restart it onto what is really on disk.
  */
 import { BrokerError } from "../../errors/index.js";
-import type { KvEngine, KvReader, KvWriter } from "./kv.js";
+import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
 import { within } from "./within.js";
 
 /** Why the store stopped. */
@@ -66,27 +66,13 @@ export class FailSafeKv implements KvEngine {
 
   write<T>(fn: (txn: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
     if (this.failed) return Promise.reject(storeFailedError(this.failed));
-    let writes = 0;
     let thrown: { error: unknown; afterWrites: number } | undefined;
     const operation = (w: KvWriter): T => {
-      const counted: KvWriter = {
-        get: (key) => w.get(key),
-        range: (r) => w.range(r),
-        keys: (r) => w.keys(r),
-        view: (k) => w.view(k),
-        put: (key, value) => {
-          writes++;
-          w.put(key, value);
-        },
-        del: (key) => {
-          writes++;
-          w.del(key);
-        },
-      };
+      const counted = new CountingWriter(w);
       try {
         return fn(counted);
       } catch (error) {
-        thrown = { error, afterWrites: writes };
+        thrown = { error, afterWrites: counted.writes };
         throw error;
       }
     };
@@ -139,5 +125,33 @@ export class FailSafeKv implements KvEngine {
     // never comes after a failed sync); the process is about to exit, and LMDB needs no close to
     // be consistent on disk.
     await within(this.inner.close(), this.failed ? Math.min(ms, FAILED_CLOSE_WAIT_MS) : ms);
+  }
+}
+
+/** A writer that counts the puts and deletes made through it (a class: no closures per write). */
+class CountingWriter implements KvWriter {
+  writes = 0;
+
+  constructor(private readonly w: KvWriter) {}
+
+  get(key: Buffer): Buffer | undefined {
+    return this.w.get(key);
+  }
+  range(range: KvRange): KvEntry[] {
+    return this.w.range(range);
+  }
+  keys(range: KvRange): Buffer[] {
+    return this.w.keys(range);
+  }
+  view(key: Buffer): Buffer | undefined {
+    return this.w.view(key);
+  }
+  put(key: Buffer, value: Buffer): void {
+    this.writes++;
+    this.w.put(key, value);
+  }
+  del(key: Buffer): void {
+    this.writes++;
+    this.w.del(key);
   }
 }

@@ -89,16 +89,6 @@ export class LmdbKv implements KvEngine {
 
   async write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
     if (this.closed) throw new KvCommitError("the LMDB environment is closed");
-    const done = this.commit(fn);
-    this.pending.add(done);
-    try {
-      return await done;
-    } finally {
-      this.pending.delete(done);
-    }
-  }
-
-  private async commit<T>(fn: (txn: KvWriter) => T): Promise<T> {
     const started = this.onCommit ? performance.now() : 0;
     let threw = false;
     // A child transaction: lmdb-js aborts it when the callback throws (write.js,
@@ -112,12 +102,15 @@ export class LmdbKv implements KvEngine {
       }
     }) as Promise<T>;
     this.quietBatchPromise();
+    this.pending.add(txn);
     let result: T;
     try {
       result = await txn;
     } catch (e) {
       if (threw) throw e;
       throw await commitError(e);
+    } finally {
+      this.pending.delete(txn);
     }
     this.onCommit?.((performance.now() - started) / 1000);
     return result;

@@ -189,6 +189,8 @@ describe("restmq live dispatcher", () => {
     await s.publish("q", "x");
     await waitUntil(() => c.values.length === 1, "the element");
     assert.equal(c.isEnded(), false);
+    // The element reaches the consumer before the dispatcher's Ack is answered.
+    await waitUntil(async () => (await s.state("q")).inFlight === 0, "the element's ack");
     assert.deepEqual(await s.state("q"), { available: [], inFlight: 0 });
   });
 

@@ -1,0 +1,159 @@
+// @ts-check
+/**
+ * The compiled start (README "Running"): `bin/switchyard.js` runs one esbuild bundle of the
+ * TypeScript sources and their pure-JS dependencies instead of compiling hundreds of modules
+ * through tsx on every start. The bundle is rebuilt whenever it may be stale, so a source edit is
+ * never served old:
+ *
+ * - esbuild's metafile names every file that went into the bundle (our sources and the
+ *   node_modules files); their size and mtime are recorded next to the bundle, with tsconfig.json
+ *   and this file. A start stats each of them (~600 files, a few ms) and rebuilds on any difference,
+ *   or when the record or the bundle is missing.
+ * - A file changed while a build runs has an mtime at or after the build's start (less a clock
+ *   slack): such a build is used once but not recorded, so the next start builds again.
+ * - Outputs are written to temporary names and renamed, so concurrent starts never read a torn
+ *   bundle, and the record is renamed last.
+ *
+ * Native and worker-thread packages stay external (lmdb loads a .node file; pino and pino-pretty
+ * are resolved from node_modules at run time like any import). Plain JS with JSDoc types, because
+ * it must run before anything can compile TypeScript.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Packages left out of the bundle and imported from node_modules at run time. */
+export const BUNDLE_EXTERNALS = ["lmdb", "pino", "pino-pretty"];
+
+/** Bumped when the record's shape or the build options change: an old record then means stale. */
+const RECORD_VERSION = 1;
+
+/**
+ * File times come from the kernel's coarse clock, which may lag `Date.now()` by a tick (1-10 ms):
+ * an input with an mtime this close before the build's start counts as changed during the build.
+ */
+const CLOCK_SLACK_MS = 50;
+
+/**
+ * Bundled CommonJS packages call `require` for Node's built-ins; an ESM bundle has none, so it
+ * gets one made for its own URL.
+ */
+const REQUIRE_BANNER =
+  'import { createRequire as __switchyardCreateRequire } from "node:module";\n' +
+  "const require = __switchyardCreateRequire(import.meta.url);";
+
+/**
+ * @typedef {object} BundleOptions
+ * @property {string} rootDir The project root (package.json, tsconfig.json, node_modules).
+ * @property {string} entry The entry point, relative to `rootDir`.
+ * @property {string} outFile The bundle, relative to `rootDir` (its record is `outFile + ".inputs.json"`).
+ */
+
+/**
+ * @typedef {object} FreshBundle
+ * @property {string} path Absolute path of an up-to-date bundle.
+ * @property {boolean} built Whether this call (re)built it.
+ */
+
+/** @typedef {[path: string, sizeBytes: number, mtimeMs: number]} InputStamp */
+
+/**
+ * Returns the bundle of `entry`, building it first when it is missing or any input changed.
+ * Rejects (with esbuild's messages) when the sources do not build.
+ * @param {BundleOptions} options
+ * @returns {Promise<FreshBundle>}
+ */
+export async function freshBundle(options) {
+  const outPath = resolve(options.rootDir, options.outFile);
+  if (isFresh(options.rootDir, outPath)) return { path: outPath, built: false };
+  await buildBundle(options);
+  return { path: outPath, built: true };
+}
+
+/**
+ * Whether the bundle at `outPath` exists and every input recorded for it still has its size and mtime.
+ * @param {string} rootDir
+ * @param {string} outPath
+ * @returns {boolean}
+ */
+export function isFresh(rootDir, outPath) {
+  /** @type {{version?: number, inputs?: InputStamp[]}} */
+  let record;
+  try {
+    record = JSON.parse(readFileSync(recordPath(outPath), "utf8"));
+  } catch {
+    return false;
+  }
+  if (record.version !== RECORD_VERSION || !Array.isArray(record.inputs)) return false;
+  if (statSync(outPath, { throwIfNoEntry: false }) === undefined) return false;
+  for (const [path, sizeBytes, mtimeMs] of record.inputs) {
+    const st = statSync(resolve(rootDir, path), { throwIfNoEntry: false });
+    if (st === undefined || st.size !== sizeBytes || st.mtimeMs !== mtimeMs) return false;
+  }
+  return true;
+}
+
+/**
+ * Builds the bundle (with a linked source map) and records its inputs.
+ * @param {BundleOptions} options
+ * @returns {Promise<void>}
+ */
+export async function buildBundle(options) {
+  const { rootDir } = options;
+  const outPath = resolve(rootDir, options.outFile);
+  const startedMs = Date.now();
+  const esbuild = await import("esbuild");
+  const built = esbuild.build({
+    absWorkingDir: rootDir,
+    entryPoints: [options.entry],
+    outfile: outPath,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: BUNDLE_EXTERNALS,
+    banner: { js: REQUIRE_BANNER },
+    sourcemap: "linked",
+    metafile: true,
+    write: false,
+    logLevel: "silent", // the rejection carries the messages
+  });
+  // esbuild's JS API keeps a service child process for later builds; a broker needs no more.
+  const result = await built.finally(() => esbuild.stop());
+  /** @type {InputStamp[]} */
+  const inputs = [];
+  let changedDuringBuild = false;
+  const extraInputs = ["tsconfig.json", relative(rootDir, fileURLToPath(import.meta.url))];
+  for (const input of [...Object.keys(result.metafile.inputs), ...extraInputs]) {
+    const st = statSync(resolve(rootDir, input), { throwIfNoEntry: false });
+    if (st === undefined) continue; // esbuild's virtual inputs; a missing tsconfig.json
+    if (st.mtimeMs >= startedMs - CLOCK_SLACK_MS) changedDuringBuild = true;
+    inputs.push([input, st.size, st.mtimeMs]);
+  }
+  mkdirSync(dirname(outPath), { recursive: true });
+  rmSync(recordPath(outPath), { force: true });
+  // The source map first, the bundle next, the record last: a reader that sees the record sees both.
+  const files = [...result.outputFiles].sort((a, b) => Number(a.path === outPath) - Number(b.path === outPath));
+  for (const file of files) writeAtomically(file.path, file.contents);
+  if (!changedDuringBuild) {
+    writeAtomically(recordPath(outPath), JSON.stringify({ version: RECORD_VERSION, inputs }));
+  }
+}
+
+/**
+ * @param {string} outPath
+ * @returns {string}
+ */
+function recordPath(outPath) {
+  return `${outPath}.inputs.json`;
+}
+
+/**
+ * @param {string} path
+ * @param {string | Uint8Array} contents
+ */
+function writeAtomically(path, contents) {
+  const tmp = join(dirname(path), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
