@@ -261,6 +261,16 @@ describe("lean subscribe - auth and shutdown against connect-node", () => {
           const r = got as RawStreamResult;
           if (protocol === "grpc") assert.match(String(r.trailers["grpc-status"]), /^(16|7)$/, name);
         }
+        // A bad deadline header and no credentials: the auth interceptor refuses before the request
+        // message (which would raise the deadline error) is read.
+        const timeout: Record<string, string> =
+          protocol === "grpc" ? { "grpc-timeout": "soon" } : { "connect-timeout-ms": "x" };
+        const late = await same(
+          `${protocol} bad deadline, no credentials`,
+          once({ ...h, ...timeout }, envelope(subscribe("orders"))),
+          ...servers,
+        );
+        if (protocol === "grpc") assert.equal((late as RawStreamResult).trailers["grpc-status"], "16");
       }
       assert.deepEqual(await subscribeCounters(servers[0]), await subscribeCounters(servers[1]));
     } finally {

@@ -100,13 +100,12 @@ class ServerStreamExchange extends LeanExchange {
 
   /** Starts reading the body (unless the deadline header is already an error) and runs the call. */
   start(headers: http2.IncomingHttpHeaders, timeoutError: ConnectError | undefined, check: Promise<void> | undefined) {
+    // Its refusal is read (and rethrown) by the request iterable, or not at all after a deadline error.
+    check?.catch(() => {});
     if (timeoutError !== undefined) {
       this.record({ error: timeoutError });
     } else {
-      if (check !== undefined) {
-        check.catch(() => {}); // read (and rethrown) by the request iterable
-        this.check = check;
-      }
+      this.check = check;
       this.readBody(headers);
     }
     void this.run();
