@@ -1,6 +1,6 @@
 import type * as http2 from "node:http2";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   createEndStreamSerialization,
   endStreamFlag,
@@ -11,8 +11,9 @@ import { asConnectError, parseMessage } from "./codec.js";
 import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
 import { copyHeaders, stringHeader } from "./headers.js";
 import type { HotStreamMethod } from "./hot-methods.js";
-import { type LeanCall, LeanHandlerContext } from "./lean-call.js";
+import type { LeanCall } from "./lean-call.js";
 import { httpDate, type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
+import { streamChainOf, streamRequest } from "./stream-chain.js";
 
 /** The wire protocols of a lean server stream (binary only: JSON variants go to connect-node). */
 export type StreamProtocol = "grpc" | "connect";
@@ -294,93 +295,4 @@ async function* requestMessages(exchange: ServerStreamExchange): AsyncGenerator<
   if (exchange.check !== undefined) await exchange.check;
   await exchange.bodyRead;
   yield* exchange.bodyItems();
-}
-
-/** The call a stream request of the lean path belongs to (own enumerable: survives `{ ...req }`). */
-const kLeanCall = Symbol("leanStreamCall");
-type LeanStreamRequest = StreamRequest & { readonly [kLeanCall]: LeanCall };
-type StreamChain = (req: StreamRequest) => Promise<StreamResponse>;
-
-/** Chains composed so far, per interceptor list and method (both live as long as the server). */
-const chains = new WeakMap<readonly Interceptor[], Map<HotStreamMethod, StreamChain>>();
-
-function streamChainOf(hot: HotStreamMethod, interceptors: readonly Interceptor[]): StreamChain {
-  let byMethod = chains.get(interceptors);
-  if (byMethod === undefined) {
-    byMethod = new Map();
-    chains.set(interceptors, byMethod);
-  }
-  let chain = byMethod.get(hot);
-  if (chain === undefined) {
-    let next = runOwnStream as Parameters<Interceptor>[0];
-    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
-    chain = next as StreamChain;
-    byMethod.set(hot, chain);
-  }
-  return chain;
-}
-
-/**
- * The innermost step of the chain, as connect's server-streaming invocation: exactly one request
- * message (else UNIMPLEMENTED `protocol error: …`), then the implementation's output iterable.
- */
-async function runOwnStream(req: StreamRequest | { stream: false }): Promise<StreamResponse> {
-  const r = req as LeanStreamRequest;
-  const call = r[kLeanCall];
-  const hot = call.hot as HotStreamMethod;
-  const input = await ensureSingle(r.message);
-  const output = hot.impl(input, new LeanHandlerContext(call, r as never, false));
-  return {
-    stream: true,
-    message: output as AsyncIterable<MessageShape<DescMessage>>,
-    method: hot.method,
-    service: hot.method.parent,
-    header: call.responseHeader,
-    trailer: call.responseTrailer,
-  };
-}
-
-async function ensureSingle<T>(iterable: AsyncIterable<T>): Promise<T> {
-  const it = iterable[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done === true) {
-    throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
-  }
-  const second = await it.next();
-  if (second.done !== true) {
-    throw new ConnectError(
-      "protocol error: received extra input message for server-streaming method",
-      Code.Unimplemented,
-    );
-  }
-  return first.value;
-}
-
-/** The StreamRequest interceptors see; its costly parts are made when first read. */
-function streamRequest(
-  call: LeanCall,
-  hot: HotStreamMethod,
-  message: AsyncIterable<MessageShape<DescMessage>>,
-): StreamRequest {
-  const { method } = hot;
-  return {
-    [kLeanCall]: call,
-    stream: true,
-    message,
-    method,
-    requestMethod: "POST",
-    service: method.parent,
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    get contextValues() {
-      return call.values;
-    },
-  } as LeanStreamRequest;
 }
