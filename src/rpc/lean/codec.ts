@@ -7,6 +7,8 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { PullResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
+import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
 /** connect-es reads JSON with unknown fields ignored (its `getJsonOptions`); so does the lean path. */
 const JSON_READ = { ignoreUnknownFields: true } as const;
@@ -40,6 +42,9 @@ export function serializeMessage<D extends DescMessage>(
 ): Uint8Array {
   if (binary) {
     try {
+      // A PullResponse is `repeated ReceivedMessage messages = 1`, as a SubscribeResponse: the
+      // hand-written encoder gives the same bytes (received-encoder.test.ts) without reflection.
+      if ((schema as DescMessage) === PullResponseSchema) return encodeReceivedBatch(message as ReceivedBatchInit);
       return toBinary(schema, message);
     } catch (e) {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);

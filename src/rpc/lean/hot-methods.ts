@@ -1,4 +1,4 @@
-import type { DescMessage, DescMethodUnary, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, MessageShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { PublisherService } from "../../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../../gen/switchyard/v1/subscriber_pb.js";
@@ -6,6 +6,7 @@ import type { Broker } from "../../core/index.js";
 import type { Logger } from "../../util/index.js";
 import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
+import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
 /** A unary implementation with its input and output erased to "some message". */
 export type AnyUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<unknown>;
@@ -16,6 +17,23 @@ export interface HotMethod {
   readonly impl: AnyUnaryImpl;
 }
 
+/** A server-streaming implementation with its input and output erased to "some message". */
+export type AnyStreamImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => AsyncIterable<unknown>;
+
+/** A server-streaming method the lean path serves: its descriptor and the implementation connect-node runs. */
+export interface HotStreamMethod {
+  readonly method: DescMethodServerStreaming;
+  readonly impl: AnyStreamImpl;
+  /**
+   * Encodes one output of the implementation (what it yields) in the binary format, after
+   * `prefixBytes` free bytes: the bytes `toBinary(output schema, create(output schema, value))` gives.
+   */
+  readonly encode: (output: unknown, prefixBytes: number) => Buffer;
+}
+
+/** A method of the lean path, unary or server-streaming. */
+export type LeanMethod = HotMethod | HotStreamMethod;
+
 /**
  * The methods the lean path serves, keyed by request path (`/package.Service/Method`): the unary
  * calls that carry the message traffic. Their implementations are the same `ServiceImpl`
@@ -25,6 +43,28 @@ export interface HotMethod {
 export function hotMethods(broker: Broker, logger: Logger): ReadonlyMap<string, HotMethod> {
   const publisher = publisherService(broker, logger);
   const subscriber = subscriberService(broker, logger);
+  return hotMethodsOf(publisher, subscriber);
+}
+
+/**
+ * The server-streaming methods the lean path serves (Subscribe), keyed by request path, with the
+ * implementation registered with connect-node (src/rpc/subscriber-service.ts).
+ */
+export function hotStreamMethods(broker: Broker, logger: Logger): ReadonlyMap<string, HotStreamMethod> {
+  const subscriber = subscriberService(broker, logger);
+  const method = SubscriberService.method.subscribe;
+  const hot: HotStreamMethod = {
+    method,
+    impl: subscriber.subscribe as unknown as AnyStreamImpl,
+    encode: (output, prefixBytes) => encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes),
+  };
+  return new Map([[`/${method.parent.typeName}/${method.name}`, hot]]);
+}
+
+function hotMethodsOf(
+  publisher: ReturnType<typeof publisherService>,
+  subscriber: ReturnType<typeof subscriberService>,
+): ReadonlyMap<string, HotMethod> {
   const entries: [DescMethodUnary, unknown][] = [
     [PublisherService.method.publish, publisher.publish],
     [SubscriberService.method.pull, subscriber.pull],

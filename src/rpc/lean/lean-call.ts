@@ -13,7 +13,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
-import type { HotMethod } from "./hot-methods.js";
+import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
 /**
@@ -30,7 +30,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a call is made of, as the protocol layer parsed it. */
 export interface LeanCallInit {
-  readonly hot: HotMethod;
+  readonly hot: LeanMethod;
   readonly protocolName: "grpc" | "connect";
   /** The request's header block as Node gives it (pseudo-headers included). */
   readonly headers: http2.IncomingHttpHeaders;
@@ -78,8 +78,13 @@ export class LeanCall implements UnaryHookCall {
   }
 
   /** The method being called. */
-  get hot(): HotMethod {
+  get hot(): LeanMethod {
     return this.init.hot;
+  }
+
+  /** The unary method being called (only unary calls {@link invoke}). */
+  private get unary(): HotMethod {
+    return this.init.hot as HotMethod;
   }
 
   /** Aborted when the client resets the stream, the deadline passes, or shutdown begins. */
@@ -176,7 +181,7 @@ export class LeanCall implements UnaryHookCall {
     const request = unaryRequest(this, input);
     this.ownRequest = request;
     if (interceptors.length === 0) return (await this.run(request)).message;
-    const res = (await chainOf(this.init.hot, interceptors)(request)) as UnaryResponse;
+    const res = (await chainOf(this.unary, interceptors)(request)) as UnaryResponse;
     if (res !== this.ownResponse) {
       copyHeaders(res.header, this.responseHeader);
       copyHeaders(res.trailer, this.responseTrailer);
@@ -200,7 +205,7 @@ export class LeanCall implements UnaryHookCall {
     let output: MessageShape<DescMessage> | undefined;
     try {
       for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
-      const { method, impl } = this.init.hot;
+      const { method, impl } = this.unary;
       output = create(method.output, (await impl(input, new LeanHandlerContext(this, undefined, true))) as never);
     } catch (e) {
       failed = true;
@@ -224,7 +229,7 @@ export class LeanCall implements UnaryHookCall {
 
   /** @internal Runs the implementation for `req` (the innermost step of the interceptor chain). */
   async run(req: UnaryRequest): Promise<UnaryResponse> {
-    const { method, impl } = this.init.hot;
+    const { method, impl } = this.unary;
     const output = await impl(req.message, this.handlerContext(req));
     this.ownResponse = unaryResponse(this, create(method.output, output as never));
     return this.ownResponse;
@@ -251,7 +256,7 @@ export class LeanCall implements UnaryHookCall {
  * the object): implementations read it and never copy it. For the call's own request the lazy
  * parts come from the call; for a request an interceptor replaced, from that request.
  */
-class LeanHandlerContext implements HandlerContext {
+export class LeanHandlerContext implements HandlerContext {
   readonly requestMethod = "POST";
 
   constructor(

@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import {
+  contentTypeStreamRegExp as connectStreamContentType,
   contentTypeUnaryRegExp as connectUnaryContentType,
   parseContentType as parseConnectContentType,
 } from "@connectrpc/connect/protocol-connect";
@@ -11,9 +12,10 @@ import type { ByteBudget, Logger, PeerByteBudgets } from "../../util/index.js";
 import { toConnectError } from "../to-connect-error.js";
 import { serveConnectUnary } from "./connect-unary.js";
 import { serveGrpcUnary } from "./grpc-unary.js";
-import { hotMethods } from "./hot-methods.js";
+import { type HotStreamMethod, hotMethods, hotStreamMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
 import type { LeanEnv, LeanPeer } from "./lean-stream.js";
+import { serveServerStream } from "./server-stream.js";
 
 /** Options of {@link createLeanRpc}. */
 export interface LeanRpcOptions {
@@ -58,6 +60,7 @@ export interface LeanRpc {
 /** Creates a {@link LeanRpc}. */
 export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
   const methods = hotMethods(options.broker, options.logger);
+  const streamMethods = hotStreamMethods(options.broker, options.logger);
   const { shutdownSignal, logger } = options;
   const active = new Set<LeanCall>();
   shutdownSignal.addEventListener(
@@ -85,9 +88,14 @@ export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
   return {
     serve(stream, headers) {
       if (headers[":method"] !== "POST" || headers[":authority"] === undefined) return false;
-      const hot = methods.get(headers[":path"] ?? "");
+      const path = headers[":path"] ?? "";
       const contentType = headers["content-type"];
-      if (hot === undefined || contentType === undefined) return false;
+      if (contentType === undefined) return false;
+      const hot = methods.get(path);
+      if (hot === undefined) {
+        const streaming = streamMethods.get(path);
+        return streaming !== undefined && serveStream(stream, headers, contentType, streaming, env);
+      }
       const grpc = grpcContentType.exec(contentType);
       if (grpc !== null) {
         if (!isIdentity(headers["grpc-encoding"])) return false;
@@ -104,6 +112,33 @@ export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
     },
     inFlight: () => active.size,
   };
+}
+
+/**
+ * Serves a server-streaming call in the binary gRPC or Connect streaming protocol, without
+ * compression; false (nothing touched) for JSON, gRPC-web, compression and anything else.
+ */
+function serveStream(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  contentType: string,
+  hot: HotStreamMethod,
+  env: LeanEnv,
+): boolean {
+  const grpc = grpcContentType.exec(contentType);
+  if (grpc !== null) {
+    if (grpc[1] !== undefined || !isIdentity(headers["grpc-encoding"])) return false;
+    serveServerStream(stream, headers, hot, "grpc", env);
+    return true;
+  }
+  if (connectStreamContentType.test(contentType)) {
+    const type = parseConnectContentType(contentType);
+    if (type === undefined || !type.stream || !type.binary) return false;
+    if (!isIdentity(headers["connect-content-encoding"])) return false;
+    serveServerStream(stream, headers, hot, "connect", env);
+    return true;
+  }
+  return false;
 }
 
 /** No compression requested: the header is absent or `identity` (connect treats both alike). */

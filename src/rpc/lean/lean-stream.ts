@@ -1,7 +1,7 @@
 import * as http2 from "node:http2";
 import { Code, ConnectError, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { ByteBudget, PeerByteBudgets } from "../../util/index.js";
-import type { HotMethod } from "./hot-methods.js";
+import type { LeanMethod } from "./hot-methods.js";
 import { LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What both protocol handlers of the lean path share. */
@@ -52,7 +52,7 @@ export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
 export function startLeanCall(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-  hot: HotMethod,
+  hot: LeanMethod,
   env: LeanEnv,
   peer: LeanPeer,
   init: Pick<LeanCallInit, "protocolName" | "timeoutMs" | "responseHeader" | "responseTrailer">,
@@ -90,7 +90,7 @@ const RESETS: Record<number, readonly [string, Code]> = {
  * The reason connect-node aborts a call's signal with when its HTTP/2 stream closes early (as its
  * `connectErrorFromH2ResetCode`): the reset code decides the code; other closes abort plainly.
  */
-function closeReason(rstCode: number): unknown {
+export function closeReason(rstCode: number): unknown {
   const known = RESETS[rstCode];
   if (known === undefined) return new DOMException("This operation was aborted", "AbortError");
   return new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
@@ -124,7 +124,7 @@ export abstract class LeanExchange {
   protected answered = false;
   private droppedBytes = 0;
   private takenBytes = 0;
-  private trailers: http2.OutgoingHttpHeaders | undefined;
+  protected trailers: http2.OutgoingHttpHeaders | undefined;
   /** The credentials check from the headers while it runs (it never rejects). */
   private pendingCheck: Promise<void> | undefined;
   /** This client's share of the request budget. */
@@ -261,7 +261,7 @@ let dateSecond = -1;
 let dateText = "";
 
 /** The `date` response header Node's compatibility API adds; made once per second. */
-function httpDate(): string {
+export function httpDate(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {

@@ -1,0 +1,102 @@
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
+import type { HotStreamMethod } from "./hot-methods.js";
+import { type LeanCall, LeanHandlerContext } from "./lean-call.js";
+
+/**
+ * The interceptor chain of a lean server-streaming call, as connect's server-streaming invocation
+ * builds it: the interceptors (src/server/interceptors.ts) around a step that takes exactly one
+ * request message from the request's iterable and starts the implementation. The chain is composed
+ * once per interceptor list and method; the request carries its call.
+ */
+
+/** The call a stream request of the lean path belongs to (own enumerable: survives `{ ...req }`). */
+const kLeanCall = Symbol("leanStreamCall");
+type LeanStreamRequest = StreamRequest & { readonly [kLeanCall]: LeanCall };
+/** A composed chain: the stream request in, the stream response out. */
+export type StreamChain = (req: StreamRequest) => Promise<StreamResponse>;
+
+/** Chains composed so far, per interceptor list and method (both live as long as the server). */
+const chains = new WeakMap<readonly Interceptor[], Map<HotStreamMethod, StreamChain>>();
+
+/** The chain of `hot` with `interceptors` around it (composed on first use, then reused). */
+export function streamChainOf(hot: HotStreamMethod, interceptors: readonly Interceptor[]): StreamChain {
+  let byMethod = chains.get(interceptors);
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    chains.set(interceptors, byMethod);
+  }
+  let chain = byMethod.get(hot);
+  if (chain === undefined) {
+    let next = runOwnStream as Parameters<Interceptor>[0];
+    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+    chain = next as StreamChain;
+    byMethod.set(hot, chain);
+  }
+  return chain;
+}
+
+/**
+ * The innermost step of the chain, as connect's server-streaming invocation: exactly one request
+ * message (else UNIMPLEMENTED `protocol error: …`), then the implementation's output iterable.
+ */
+async function runOwnStream(req: StreamRequest | { stream: false }): Promise<StreamResponse> {
+  const r = req as LeanStreamRequest;
+  const call = r[kLeanCall];
+  const hot = call.hot as HotStreamMethod;
+  const input = await ensureSingle(r.message);
+  const output = hot.impl(input, new LeanHandlerContext(call, r as never, false));
+  return {
+    stream: true,
+    message: output as AsyncIterable<MessageShape<DescMessage>>,
+    method: hot.method,
+    service: hot.method.parent,
+    header: call.responseHeader,
+    trailer: call.responseTrailer,
+  };
+}
+
+async function ensureSingle<T>(iterable: AsyncIterable<T>): Promise<T> {
+  const it = iterable[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true) {
+    throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
+  }
+  const second = await it.next();
+  if (second.done !== true) {
+    throw new ConnectError(
+      "protocol error: received extra input message for server-streaming method",
+      Code.Unimplemented,
+    );
+  }
+  return first.value;
+}
+
+/** The StreamRequest interceptors see; its costly parts are made when first read. */
+export function streamRequest(
+  call: LeanCall,
+  hot: HotStreamMethod,
+  message: AsyncIterable<MessageShape<DescMessage>>,
+): StreamRequest {
+  const { method } = hot;
+  return {
+    [kLeanCall]: call,
+    stream: true,
+    message,
+    method,
+    requestMethod: "POST",
+    service: method.parent,
+    get url() {
+      return call.url;
+    },
+    get signal() {
+      return call.signal;
+    },
+    get header() {
+      return call.requestHeader;
+    },
+    get contextValues() {
+      return call.values;
+    },
+  } as LeanStreamRequest;
+}
