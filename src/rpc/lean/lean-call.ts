@@ -3,10 +3,7 @@ import { create, type DescMessage, type DescMethod, type DescService, type Messa
 import {
   Code,
   ConnectError,
-  type ContextKey,
   type ContextValues,
-  createContextKey,
-  createContextValues,
   type HandlerContext,
   type Interceptor,
   type UnaryRequest,
@@ -14,16 +11,11 @@ import {
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
+import { LeanContextValues, LeanHandlerContext } from "./lean-context.js";
+import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
-/**
- * The wire protocol of a lean call ("grpc" or "connect"), in its context values, so that an
- * interceptor that only wants the protocol (the RPC metrics) need not build the request `Headers`.
- * Undefined on every other path.
- */
-export const leanProtocolKey = createContextKey<"grpc" | "connect" | undefined>(undefined, {
-  description: "switchyard lean-path protocol",
-});
+export { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -251,150 +243,6 @@ export class LeanCall implements UnaryHookCall {
   }
 }
 
-/**
- * What the implementation gets. A class (getters on the prototype, nothing made per call beyond
- * the object): implementations read it and never copy it. For the call's own request the lazy
- * parts come from the call; for a request an interceptor replaced, from that request.
- */
-export class LeanHandlerContext implements HandlerContext {
-  readonly requestMethod = "POST";
-
-  constructor(
-    private readonly call: LeanCall,
-    private readonly req: UnaryRequest | undefined,
-    private readonly own: boolean,
-  ) {}
-  timeoutMs(): number | undefined {
-    return this.call.remainingMs();
-  }
-  get method() {
-    return this.call.hot.method;
-  }
-  get service() {
-    return this.own ? this.call.hot.method.parent : (this.req as UnaryRequest).service;
-  }
-  get signal() {
-    return this.own ? this.call.signal : (this.req as UnaryRequest).signal;
-  }
-  get requestHeader() {
-    return this.own ? this.call.requestHeader : (this.req as UnaryRequest).header;
-  }
-  get responseHeader() {
-    return this.call.responseHeader;
-  }
-  get responseTrailer() {
-    return this.call.responseTrailer;
-  }
-  get protocolName() {
-    return this.call.protocolName;
-  }
-  get values() {
-    return this.own ? this.call.values : (this.req as UnaryRequest).contextValues;
-  }
-  get url() {
-    return this.call.url;
-  }
-}
-
-/** The context values of a lean call, made on the first read of anything but the protocol. */
-class LeanContextValues implements ContextValues {
-  private made: ContextValues | undefined;
-
-  constructor(private readonly init: LeanCallInit) {}
-
-  private base(): ContextValues {
-    this.made ??= (this.init.contextValues?.() ?? createContextValues()).set(leanProtocolKey, this.init.protocolName);
-    return this.made;
-  }
-  get<T>(key: ContextKey<T>): T {
-    if (this.made === undefined && key === (leanProtocolKey as ContextKey<unknown>)) return this.init.protocolName as T;
-    return this.base().get(key);
-  }
-  set<T>(key: ContextKey<T>, value: T): this {
-    this.base().set(key, value);
-    return this;
-  }
-  delete(key: ContextKey<unknown>): this {
-    this.base().delete(key);
-    return this;
-  }
-}
-
 function expireCall(call: LeanCall): void {
   call.expire();
-}
-
-/**
- * The call a request of the lean path belongs to: an own enumerable property, so a request an
- * interceptor rebuilds by spreading (`{ ...req, header }`) still leads to its call.
- */
-const kLeanCall = Symbol("leanCall");
-type LeanUnaryRequest = UnaryRequest & { readonly [kLeanCall]: LeanCall };
-
-/** Chains composed so far, per interceptor list and method (both live as long as the server). */
-const chains = new WeakMap<readonly Interceptor[], Map<HotMethod, (req: UnaryRequest) => Promise<unknown>>>();
-
-/** The innermost step of every chain: the implementation of the request's call. */
-function runOwnCall(req: UnaryRequest | { stream: true }): Promise<UnaryResponse> {
-  const r = req as LeanUnaryRequest;
-  return r[kLeanCall].run(r);
-}
-
-/** The interceptors composed around the implementation (the first is the outermost), made once. */
-function chainOf(hot: HotMethod, interceptors: readonly Interceptor[]): (req: UnaryRequest) => Promise<unknown> {
-  let byMethod = chains.get(interceptors);
-  if (byMethod === undefined) {
-    byMethod = new Map();
-    chains.set(interceptors, byMethod);
-  }
-  let chain = byMethod.get(hot);
-  if (chain === undefined) {
-    let next = runOwnCall as Parameters<Interceptor>[0];
-    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
-    chain = next as (req: UnaryRequest) => Promise<unknown>;
-    byMethod.set(hot, chain);
-  }
-  return chain;
-}
-
-/** The UnaryRequest interceptors see; its costly parts are made when first read (spreading reads them). */
-function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>): UnaryRequest {
-  const { method } = call.hot;
-  return {
-    [kLeanCall]: call,
-    stream: false,
-    message,
-    method,
-    requestMethod: "POST",
-    service: method.parent,
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    get contextValues() {
-      return call.values;
-    },
-  } as LeanUnaryRequest;
-}
-
-/** The UnaryResponse of the implementation; its headers and trailers are the call's own. */
-function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): UnaryResponse {
-  const { method } = call.hot;
-  return {
-    stream: false,
-    message,
-    method,
-    service: method.parent,
-    get header() {
-      return call.responseHeader;
-    },
-    get trailer() {
-      return call.responseTrailer;
-    },
-  } as UnaryResponse;
 }
