@@ -1,5 +1,6 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
+import { type ChainCache, callOf, composeOnce, leanRequest } from "./chain-parts.js";
 import type { HotStreamMethod } from "./hot-methods.js";
 import { type LeanCall, LeanHandlerContext } from "./lean-call.js";
 
@@ -10,30 +11,14 @@ import { type LeanCall, LeanHandlerContext } from "./lean-call.js";
  * once per interceptor list and method; the request carries its call.
  */
 
-/** The call a stream request of the lean path belongs to (own enumerable: survives `{ ...req }`). */
-const kLeanCall = Symbol("leanStreamCall");
-type LeanStreamRequest = StreamRequest & { readonly [kLeanCall]: LeanCall };
 /** A composed chain: the stream request in, the stream response out. */
 export type StreamChain = (req: StreamRequest) => Promise<StreamResponse>;
 
-/** Chains composed so far, per interceptor list and method (both live as long as the server). */
-const chains = new WeakMap<readonly Interceptor[], Map<HotStreamMethod, StreamChain>>();
+const chains: ChainCache<HotStreamMethod, StreamChain> = new WeakMap();
 
 /** The chain of `hot` with `interceptors` around it (composed on first use, then reused). */
 export function streamChainOf(hot: HotStreamMethod, interceptors: readonly Interceptor[]): StreamChain {
-  let byMethod = chains.get(interceptors);
-  if (byMethod === undefined) {
-    byMethod = new Map();
-    chains.set(interceptors, byMethod);
-  }
-  let chain = byMethod.get(hot);
-  if (chain === undefined) {
-    let next = runOwnStream as Parameters<Interceptor>[0];
-    for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
-    chain = next as StreamChain;
-    byMethod.set(hot, chain);
-  }
-  return chain;
+  return composeOnce(chains, interceptors, hot, runOwnStream as Parameters<Interceptor>[0]);
 }
 
 /**
@@ -41,8 +26,8 @@ export function streamChainOf(hot: HotStreamMethod, interceptors: readonly Inter
  * message (else UNIMPLEMENTED `protocol error: …`), then the implementation's output iterable.
  */
 async function runOwnStream(req: StreamRequest | { stream: false }): Promise<StreamResponse> {
-  const r = req as LeanStreamRequest;
-  const call = r[kLeanCall];
+  const r = req as StreamRequest;
+  const call = callOf(r);
   const hot = call.hot as HotStreamMethod;
   const input = await ensureSingle(r.message);
   const output = hot.impl(input, new LeanHandlerContext(call, r as never, false));
@@ -72,31 +57,11 @@ async function ensureSingle<T>(iterable: AsyncIterable<T>): Promise<T> {
   return first.value;
 }
 
-/** The StreamRequest interceptors see; its costly parts are made when first read. */
+/** The StreamRequest interceptors see (see {@link leanRequest}). */
 export function streamRequest(
   call: LeanCall,
   hot: HotStreamMethod,
   message: AsyncIterable<MessageShape<DescMessage>>,
 ): StreamRequest {
-  const { method } = hot;
-  return {
-    [kLeanCall]: call,
-    stream: true,
-    message,
-    method,
-    requestMethod: "POST",
-    service: method.parent,
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    get contextValues() {
-      return call.values;
-    },
-  } as LeanStreamRequest;
+  return leanRequest<StreamRequest>(call, hot.method, message, true);
 }
