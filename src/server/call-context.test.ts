@@ -4,10 +4,10 @@
  * address, so two peers (127.0.0.2, 127.0.0.3) have separate buckets.
  */
 import assert from "node:assert/strict";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createTestClients } from "../../test/helpers/clients.js";
+import { listenLeanOnly } from "../../test/helpers/lean-only-listener.js";
 import { createAuthenticator } from "../auth/index.js";
 import { createBroker } from "../core/index.js";
 import { createLeanRpc } from "../rpc/index.js";
@@ -15,8 +15,6 @@ import { createMemoryStore } from "../store/index.js";
 import { createFakeClock, silentLogger } from "../util/index.js";
 import { callContextValues } from "./call-context.js";
 import { createServerInterceptors } from "./interceptors.js";
-import { formatAddress } from "./listen.js";
-import { createOnePortListener, type NodeHandler } from "./one-port-listener.js";
 
 describe("call context", () => {
   it("call context - the lean path alone gives the login throttle one bucket per client address", async (t) => {
@@ -37,22 +35,13 @@ describe("call context", () => {
       readMaxBytes: 1024 * 1024,
       contextValues: (peer) => callContextValues(peer),
     });
-    let fellThrough = 0;
-    const listener = createOnePortListener({
-      handler: ((_req: IncomingMessage, res: ServerResponse) => {
-        fellThrough++;
-        res.writeHead(500).end();
-      }) as NodeHandler,
-      http2Streams: lean.serve,
-      logger: silentLogger,
-    });
-    const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
+    const listener = await listenLeanOnly(lean);
     t.after(async () => {
       shutdown.abort();
       await listener.destroy();
       await broker.close();
     });
-    const baseUrl = `http://${formatAddress(address)}`;
+    const { baseUrl } = listener;
     const publish = async (from: string, password: string) => {
       const authorization = `Basic ${Buffer.from(`app:${password}`).toString("base64")}`;
       const c = createTestClients(baseUrl, "grpc", { authorization, localAddress: from });
@@ -70,6 +59,6 @@ describe("call context", () => {
     for (let i = 0; i < 6; i++) assert.equal(await publish("127.0.0.2", "guess"), "invalid user name or password");
     assert.match(await publish("127.0.0.2", "app-pw"), /^too many failed logins from this address/);
     assert.equal(await publish("127.0.0.3", "app-pw"), "ok");
-    assert.equal(fellThrough, 0, "every call was served by the lean path");
+    assert.equal(listener.fellThrough(), 0, "every call was served by the lean path");
   });
 });

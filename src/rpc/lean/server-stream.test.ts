@@ -4,17 +4,15 @@
  * its body ended is closed, and a reader that stops reading pauses the stream at its window.
  */
 import assert from "node:assert/strict";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import { describe, it, type TestContext } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SubscribeRequestSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
+import { listenLeanOnly } from "../../../test/helpers/lean-only-listener.js";
 import { grpcEnvelope, openSession } from "../../../test/helpers/raw-h2.js";
 import { openRawStream } from "../../../test/helpers/raw-h2-stream.js";
 import { createBroker } from "../../core/index.js";
 import { createServerInterceptors } from "../../server/interceptors.js";
-import { formatAddress } from "../../server/listen.js";
-import { createOnePortListener, type NodeHandler } from "../../server/one-port-listener.js";
 import { createMemoryStore } from "../../store/index.js";
 import { createByteBudget, sharePerPeer, silentLogger } from "../../util/index.js";
 import { createLeanRpc } from "./lean-rpc.js";
@@ -38,17 +36,8 @@ async function start(t: TestContext) {
     readMaxBytes: 64 * 1024,
     requestBudget: sharePerPeer(total, 1 << 20),
   });
-  let fellThrough = 0;
-  const listener = createOnePortListener({
-    handler: ((_req: IncomingMessage, res: ServerResponse) => {
-      fellThrough++;
-      res.writeHead(500).end();
-    }) as NodeHandler,
-    http2Streams: lean.serve,
-    logger: silentLogger,
-  });
-  const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
-  const session = await openSession(`http://${formatAddress(address)}`);
+  const listener = await listenLeanOnly(lean);
+  const session = await openSession(listener.baseUrl);
   t.after(async () => {
     session.destroy();
     shutdown.abort();
@@ -59,7 +48,7 @@ async function start(t: TestContext) {
     for (let i = 0; i < 200 && (lean.inFlight() > 0 || total.used() > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    return { inFlight: lean.inFlight(), usedBytes: total.used(), fellThrough };
+    return { inFlight: lean.inFlight(), usedBytes: total.used(), fellThrough: listener.fellThrough() };
   };
   return { broker, session, settled };
 }
