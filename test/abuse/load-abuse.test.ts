@@ -223,6 +223,7 @@ test("load and abuse - every attack at once: normal traffic keeps working, attac
   const latencies: number[] = [];
   const received = new Map<string, number>();
   let stop = false;
+  let publishingDone = false;
   const publishing = (async () => {
     for (let n = 0; !stop; n++) {
       const id = `n-${n}`;
@@ -232,9 +233,15 @@ test("load and abuse - every attack at once: normal traffic keeps working, attac
       acked.add(id);
       await sleep(20);
     }
-  })();
+  })().finally(() => {
+    publishingDone = true;
+  });
   const consuming = (async () => {
-    while (!stop || received.size < acked.size) {
+    for (;;) {
+      // Read before the pull: once the last publish was answered, every acknowledged message is
+      // stored, so a pull that then comes back empty means there is nothing left to receive. (The
+      // loop used to stop on `stop` alone and could end while the last publish was still in flight.)
+      const allPublished = publishingDone;
       const res = await subscriber.pull({ subscription: "normal", maxMessages: 100, waitMs: 500 });
       for (const m of res.messages) {
         const id = m.message?.id ?? "";
@@ -242,7 +249,7 @@ test("load and abuse - every attack at once: normal traffic keeps working, attac
       }
       if (res.messages.length > 0)
         await subscriber.ack({ subscription: "normal", ackIds: res.messages.map((m) => m.ackId) });
-      if (stop && res.messages.length === 0) break;
+      if (allPublished && res.messages.length === 0) break;
     }
   })();
   const rss: number[] = [];
