@@ -170,9 +170,9 @@ export class LeanCall implements UnaryHookCall {
   ): Promise<MessageShape<DescMessage>> {
     const hooks = unaryHooksOf(interceptors);
     if (hooks !== undefined) return this.invokeHooked(input, hooks);
+    // (An empty list has no hook missing: it took the hooked way above.)
     const request = unaryRequest(this, input);
     this.ownRequest = request;
-    if (interceptors.length === 0) return (await this.run(request)).message;
     const res = (await chainOf(this.unary, interceptors)(request)) as UnaryResponse;
     if (res !== this.ownResponse) {
       copyHeaders(res.header, this.responseHeader);
