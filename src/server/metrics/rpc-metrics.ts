@@ -1,3 +1,4 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { leanProtocolKey } from "../../rpc/lean/index.js";
@@ -54,14 +55,19 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     codes: Map<string, { inc(): void }>;
     labels: { protocol: string; service: string; method: string };
   }
-  const series = new Map<string, Series>();
-  const seriesOf = (protocol: string, service: string, method: string): Series => {
-    const key = `${protocol} ${service} ${method}`;
-    let s = series.get(key);
-    if (!s) {
-      const labels = { protocol, service, method };
+  // Found by the method's descriptor, then the protocol: no key string made per call.
+  const series = new WeakMap<DescMethod, Map<string, Series>>();
+  const seriesOf = (protocol: string, method: DescMethod): Series => {
+    let byProtocol = series.get(method);
+    if (byProtocol === undefined) {
+      byProtocol = new Map();
+      series.set(method, byProtocol);
+    }
+    let s = byProtocol.get(protocol);
+    if (s === undefined) {
+      const labels = { protocol, service: method.parent.typeName, method: method.name };
       s = { duration: duration.labels(labels), codes: new Map(), labels };
-      series.set(key, s);
+      byProtocol.set(protocol, s);
     }
     return s;
   };
@@ -75,7 +81,7 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
   };
   const observe = (s: Series, startedMs: number) => s.duration.observe((performance.now() - startedMs) / 1000);
   const interceptor: Interceptor = (next) => async (req) => {
-    const s = seriesOf(protocolOf(req), req.service.typeName, req.method.name);
+    const s = seriesOf(protocolOf(req), req.method);
     const started = performance.now();
     let res: Awaited<ReturnType<typeof next>>;
     try {
@@ -118,22 +124,10 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     };
   };
   // A unary call on the lean path: the same duration and count, without the interceptor's steps.
-  const seriesByMethod = new WeakMap<object, Map<string, Series>>();
   return withUnaryHook<number>(interceptor, {
     before: () => performance.now(),
     after(started, call, failed, error) {
-      const protocol = call.values.get(leanProtocolKey) ?? "connect";
-      // Found by the method's descriptor (no key string made per call).
-      let byProtocol = seriesByMethod.get(call.method);
-      if (byProtocol === undefined) {
-        byProtocol = new Map();
-        seriesByMethod.set(call.method, byProtocol);
-      }
-      let s = byProtocol.get(protocol);
-      if (s === undefined) {
-        s = seriesOf(protocol, call.service.typeName, call.method.name);
-        byProtocol.set(protocol, s);
-      }
+      const s = seriesOf(call.values.get(leanProtocolKey) ?? "connect", call.method);
       observe(s, started);
       count(s, failed ? codeName(error) : "ok");
       return error;
