@@ -47,6 +47,40 @@ describe("health", () => {
     assert.deepEqual(statuses, [Status.SERVING, Status.NOT_SERVING]);
   });
 
+  it("health - Watch sends a change made while its first answer was on its way", async () => {
+    const shutdown = new AbortController();
+    let down = false;
+    const listeners = new Set<() => void>();
+    const transport = createRouterTransport((router) =>
+      registerHealth(router, {
+        shutdownSignal: shutdown.signal,
+        services: [],
+        notServing: () => down,
+        onChange: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      }),
+    );
+    const client = createClient(Health, transport);
+    const ac = new AbortController();
+    const statuses: Status[] = [];
+    const done = (async () => {
+      for await (const res of client.watch({}, { signal: ac.signal })) {
+        statuses.push(res.status);
+        if (statuses.length === 1) {
+          // The change comes before the stream is read on: it must not be missed.
+          down = true;
+          for (const l of listeners) l();
+        } else ac.abort();
+      }
+    })();
+    await expectCode(done, Code.Canceled);
+    assert.deepEqual(statuses, [Status.SERVING, Status.NOT_SERVING]);
+    assert.equal(listeners.size, 0, "the stream stopped listening");
+    shutdown.abort();
+  });
+
   it("health - Watch of an unknown service sends SERVICE_UNKNOWN and ends when the client aborts", async () => {
     const { client } = setup();
     const ac = new AbortController();

@@ -28,12 +28,6 @@ export interface HealthOptions {
   onChange?: (listener: () => void) => () => void;
 }
 
-/** Resolves when `signal` aborts (at once if it already has). */
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-}
-
 /**
  * Registers `grpc.health.v1.Health` (Check and Watch) following the gRPC health checking
  * protocol (grpc/grpc doc/health-checking.md). The empty service name means the whole server.
@@ -56,26 +50,37 @@ export function registerHealth(router: ConnectRouter, options: HealthOptions): v
       // Each status change is sent once: NOT_SERVING and back as `notServing` changes (the store
       // failed, disk space ran low and returned), and NOT_SERVING at shutdown. The stream ends
       // when the call's signal aborts (client gone, deadline) or at shutdown.
-      let sent = status(request.service);
-      yield { status: sent };
+      // Listening starts before the first answer, and a change while an answer is being written
+      // marks the status to be read again, so no change is missed.
       const link = linkSignals(ctx.signal, shutdownSignal);
-      let wake: () => void = () => {};
-      const unsubscribe = options.onChange?.(() => wake()) ?? (() => {});
-      const stopped = aborted(link.signal);
+      let wake: (() => void) | undefined;
+      let dirty = false;
+      const poke = () => {
+        dirty = true;
+        wake?.();
+      };
+      const unsubscribe = options.onChange?.(poke) ?? (() => {});
+      link.signal.addEventListener("abort", poke, { once: true });
+      let sent = status(request.service);
       try {
+        yield { status: sent };
         while (!link.signal.aborted) {
-          const changed = new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          await Promise.race([changed, stopped]);
-          if (link.signal.aborted) break;
+          dirty = false;
           const now = status(request.service);
           if (now !== sent) {
             sent = now;
             yield { status: now };
+            continue;
           }
+          if (!dirty) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
+          wake = undefined;
         }
       } finally {
+        link.signal.removeEventListener("abort", poke);
         unsubscribe();
         link.dispose();
       }
