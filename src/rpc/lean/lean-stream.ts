@@ -110,7 +110,7 @@ function onEnd(this: TaggedStream): void {
 function onClose(this: TaggedStream): void {
   this[kExchange]?.closed();
 }
-function onWantTrailers(this: TaggedStream): void {
+export function onWantTrailers(this: TaggedStream): void {
   this[kExchange]?.sendTrailers();
 }
 function ignore(): void {}

@@ -12,7 +12,15 @@ import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelop
 import { copyHeaders, stringHeader } from "./headers.js";
 import type { HotStreamMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
-import { httpDate, type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
+import {
+  httpDate,
+  type LeanEnv,
+  LeanExchange,
+  type LeanPeer,
+  onWantTrailers,
+  peerOf,
+  startLeanCall,
+} from "./lean-stream.js";
 import { streamChainOf, streamRequest } from "./stream-chain.js";
 
 /** The wire protocols of a lean server stream (binary only: JSON variants go to connect-node). */
@@ -179,6 +187,7 @@ class ServerStreamExchange extends LeanExchange {
   private async run(): Promise<void> {
     const { call, hot } = this;
     let it: AsyncIterator<unknown> | undefined;
+    let finished = false;
     let error: unknown;
     try {
       const res = await streamChainOf(hot, this.env.interceptors)(streamRequest(call, hot, requestMessages(this)));
@@ -186,20 +195,23 @@ class ServerStreamExchange extends LeanExchange {
       it = res.message[Symbol.asyncIterator]();
       for (;;) {
         const next = await it.next();
-        if (next.done === true) break;
+        if (next.done === true) {
+          finished = true;
+          break;
+        }
         if (this.gone) break;
         if (!this.write(this.encode(next.value)) && !this.gone) await this.drained();
         if (this.gone) break;
       }
-      if (this.gone) {
-        // The client went away while its messages were written: the implementation stops here.
-        await it.return?.().catch(() => {});
-        return;
-      }
-      copyHeaders(res.trailer, call.responseTrailer);
+      if (finished) copyHeaders(res.trailer, call.responseTrailer);
     } catch (e) {
       error = e;
+    } finally {
+      // Stopped before its end (the client went away, or a response could not be written): the
+      // implementation is closed, so its own cleanup runs (leases, consumer counts, links).
+      if (!finished) await it?.return?.(undefined).catch(() => {});
     }
+    if (this.gone && error === undefined) return;
     this.endResponse(error);
   }
 
@@ -219,7 +231,11 @@ class ServerStreamExchange extends LeanExchange {
   /** Writes a chunk, the headers first if they are not out yet; false: wait for 'drain'. */
   private write(chunk: Buffer): boolean {
     const { stream } = this;
-    if (stream.destroyed || stream.closed) return true;
+    if (stream.destroyed || stream.closed) {
+      // Nothing more can be written: take no more from the implementation.
+      this.gone = true;
+      return true;
+    }
     try {
       if (!stream.headersSent) this.sendHeaders();
       return stream.write(chunk);
@@ -246,7 +262,7 @@ class ServerStreamExchange extends LeanExchange {
     headers.date ??= httpDate();
     if (this.grpc) {
       this.stream.respond(headers, { waitForTrailers: true });
-      this.stream.once("wantTrailers", () => this.sendTrailers());
+      this.stream.on("wantTrailers", onWantTrailers);
     } else {
       this.stream.respond(headers);
     }
