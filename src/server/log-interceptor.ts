@@ -119,9 +119,11 @@ export function createLogInterceptor(logger: Logger): Interceptor {
   return withUnaryHook<number>(interceptor, {
     before: () => performance.now(),
     after(started, call, failed, error) {
+      const debug = isDebugEnabled(logger);
+      if (!failed && !debug) return error; // the common case builds nothing
       const method = `${call.service.typeName}/${call.method.name}`;
-      if (isDebugEnabled(logger)) finished(method, call.values.get(peerKey), started, failed ? error : undefined);
-      else if (failed) failedQuietly(method, call.values.get(peerKey), started, error);
+      if (debug) finished(method, call.values.get(peerKey), started, failed ? error : undefined);
+      else failedQuietly(method, call.values.get(peerKey), started, error);
       return error;
     },
   });

@@ -4,6 +4,7 @@ import {
   Code,
   ConnectError,
   type ContextValues,
+  createContextValues,
   type HandlerContext,
   type Interceptor,
   type UnaryRequest,
@@ -11,7 +12,7 @@ import {
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
-import { LeanContextValues, LeanHandlerContext } from "./lean-context.js";
+import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
@@ -112,11 +113,14 @@ export class LeanCall implements UnaryHookCall {
   }
 
   /**
-   * The call's context values. Reading only the protocol (as the RPC metrics do) makes nothing; any
-   * other read or write makes the values the server gives every call (the peer, …) first.
+   * The call's context values: those the server gives every call (the peer, …), with the lean
+   * protocol, made on first read (the hooks of a unary call read none of them on success).
    */
   get values(): ContextValues {
-    this.contextValues ??= new LeanContextValues(this.init);
+    if (this.contextValues === undefined) {
+      const made = this.init.contextValues?.() ?? createContextValues();
+      this.contextValues = made.set(leanProtocolKey, this.init.protocolName);
+    }
     return this.contextValues;
   }
 
@@ -238,7 +242,7 @@ export class LeanCall implements UnaryHookCall {
   }
 
   /** The protocol of the call (`grpc` or `connect`). */
-  get protocolName(): string {
+  get protocolName(): "grpc" | "connect" {
     return this.init.protocolName;
   }
 }

@@ -1,6 +1,6 @@
-import type { ContextKey, ContextValues, HandlerContext, UnaryRequest } from "@connectrpc/connect";
-import { createContextKey, createContextValues } from "@connectrpc/connect";
-import type { LeanCall, LeanCallInit } from "./lean-call.js";
+import type { HandlerContext, UnaryRequest } from "@connectrpc/connect";
+import { createContextKey } from "@connectrpc/connect";
+import type { LeanCall } from "./lean-call.js";
 
 /**
  * The wire protocol of a lean call ("grpc" or "connect"), in its context values, so that an
@@ -53,29 +53,5 @@ export class LeanHandlerContext implements HandlerContext {
   }
   get url() {
     return this.call.url;
-  }
-}
-
-/** The context values of a lean call, made on the first read of anything but the protocol. */
-export class LeanContextValues implements ContextValues {
-  private made: ContextValues | undefined;
-
-  constructor(private readonly init: LeanCallInit) {}
-
-  private base(): ContextValues {
-    this.made ??= (this.init.contextValues?.() ?? createContextValues()).set(leanProtocolKey, this.init.protocolName);
-    return this.made;
-  }
-  get<T>(key: ContextKey<T>): T {
-    if (this.made === undefined && key === (leanProtocolKey as ContextKey<unknown>)) return this.init.protocolName as T;
-    return this.base().get(key);
-  }
-  set<T>(key: ContextKey<T>, value: T): this {
-    this.base().set(key, value);
-    return this;
-  }
-  delete(key: ContextKey<unknown>): this {
-    this.base().delete(key);
-    return this;
   }
 }

@@ -5,6 +5,8 @@ import type { ContextValues, Interceptor } from "@connectrpc/connect";
 export interface UnaryHookCall {
   readonly service: DescService;
   readonly method: DescMethod;
+  /** The wire protocol of the call. */
+  readonly protocolName: "grpc" | "connect";
   /** The call's context values (made when first read). */
   readonly values: ContextValues;
 }

@@ -127,7 +127,7 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
   return withUnaryHook<number>(interceptor, {
     before: () => performance.now(),
     after(started, call, failed, error) {
-      const s = seriesOf(call.values.get(leanProtocolKey) ?? "connect", call.method);
+      const s = seriesOf(call.protocolName, call.method);
       observe(s, started);
       count(s, failed ? codeName(error) : "ok");
       return error;
