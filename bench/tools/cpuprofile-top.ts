@@ -42,8 +42,8 @@ function frameName(n: ProfileNode): string {
   const { functionName, url, lineNumber } = n.callFrame;
   const file = url
     .replace(/^file:\/\//, "")
-    .replace(/^.*\/(node_modules|work\/main)\//, "$1/")
-    .replace(REPO_ROOT, "");
+    .replace(REPO_ROOT, "")
+    .replace(/^.*\/node_modules\//, "node_modules/");
   return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`.trim();
 }
 
