@@ -149,15 +149,15 @@ export abstract class KvStoreBase {
   /**
    * Runs the trim in the background while released messages wait for it (trim.ts): one bounded
    * step per write, not synced (a step lost in a crash is done again: the released ranges it
-   * would have shrunk are still stored), the next step at once while work is left.
+   * would have shrunk are still stored). Every committed write, the step's own included, schedules
+   * the next step `trimAfterMs` later while work is left, so steps are paced, not back to back.
    */
   protected scheduleTrim(delayMs: number): void {
     if (this.trimTimer || this.closed || this.state.trimming.size === 0 || !Number.isFinite(delayMs)) return;
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
       if (this.closed || this.state.trimming.size === 0) return;
-      this.op(NO_CLOCK_MS, (tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES)), { sync: false }).then(
-        ({ more }) => more && this.scheduleTrim(0),
+      this.op(NO_CLOCK_MS, (tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES)), { sync: false }).catch(
         () => {}, // a failed store refuses every later write; nothing to retry
       );
     }, delayMs);

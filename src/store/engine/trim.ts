@@ -52,11 +52,7 @@ export function trimStep(tx: Tx, budget: StepBudget): { deleted: number; more: b
 /** Trims one topic's released ranges, lowest first, within the budget. */
 function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
   let deleted = 0;
-  // Below logStart a purge job deletes the entries: ranges there are dropped, not walked.
-  if ((t.released.first()?.[0] ?? Number.POSITIVE_INFINITY) < t.head.logStart) {
-    t.released.removeBelow(t.head.logStart);
-    tx.touchHead(t);
-  }
+  // (No range lies below logStart: a purge, the only move of logStart, drops them: catalog.ts.)
   for (let first = t.released.first(); first && !budget.spent; first = t.released.first()) {
     const [a, b] = first;
     const last = Math.min(b, a + Math.max(1, budget.entries) - 1);
