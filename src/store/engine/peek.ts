@@ -116,7 +116,6 @@ export function peekAvailable(
     return out.out;
   }
   for (let p = LANES - 1; p >= 0 && !out.full; p--) {
-    const _lane = c.lanes[p] as Lane;
     out.addAll(r, t, readyOf(c, p, nowMs));
     peekUnread(state, r, t, c, p, nowMs, out, "forward");
   }

@@ -20,7 +20,7 @@ import { LANES } from "./lane.js";
 import { type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
 import { RangeSet } from "./range-set.js";
 import { seqAtTimeIn } from "./read-log.js";
-import { isGone, liveKeys, release } from "./release.js";
+import { liveKeys, release } from "./release.js";
 import type { SnapshotState, TopicState } from "./state.js";
 import type { Tx } from "./tx.js";
 
@@ -105,7 +105,6 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   for (const key of keys) {
     // Of each message only its header and attributes, from a view (no copy of its data).
     const seq = keySeq(key);
-    if (isGone(t, seq)) continue; // released, waiting for the trim: never brought back
     const raw = tx.w.view(key);
     if (!raw) continue;
     const meta = messageMeta(raw);

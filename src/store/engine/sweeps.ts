@@ -139,12 +139,7 @@ export function sweepDedup(tx: Tx, budget: StepBudget): void {
     const entry = decodeMessageIdEntry(tx.w.get(idKeyBuf));
     if (!entry || entry.expireMs > tx.nowMs) continue;
     const t = tx.state.topicsById.get(topicId);
-    const stored = t && !isGone(t, entry.seq) && tx.w.keys(exactly(seqKey(Table.Message, topicId, entry.seq)));
-    if (!stored || stored.length === 0) tx.w.del(idKeyBuf);
+    const stored = t && !isGone(t, entry.seq) && tx.w.view(seqKey(Table.Message, topicId, entry.seq)) !== undefined;
+    if (!stored) tx.w.del(idKeyBuf);
   }
-}
-
-/** The range of one key. */
-function exactly(key: Buffer) {
-  return { start: key, end: Buffer.concat([key, Buffer.of(0)]), limit: 1 };
 }
