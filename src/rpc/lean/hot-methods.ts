@@ -34,48 +34,40 @@ export interface HotStreamMethod {
 /** A method of the lean path, unary or server-streaming. */
 export type LeanMethod = HotMethod | HotStreamMethod;
 
+/** What the lean path serves, each map keyed by request path (`/package.Service/Method`). */
+export interface LeanMethods {
+  /** The unary calls that carry the message traffic. */
+  readonly unary: ReadonlyMap<string, HotMethod>;
+  /** The server streams (Subscribe). */
+  readonly stream: ReadonlyMap<string, HotStreamMethod>;
+}
+
 /**
- * The methods the lean path serves, keyed by request path (`/package.Service/Method`): the unary
- * calls that carry the message traffic. Their implementations are the same `ServiceImpl`
- * functions registered with connect-node (src/rpc/publisher-service.ts,
- * src/rpc/subscriber-service.ts), so both paths call the core identically.
+ * The methods the lean path serves. Their implementations are the same `ServiceImpl` functions
+ * connect-node is given (src/rpc/publisher-service.ts, src/rpc/subscriber-service.ts), made once
+ * here for the lean path, so both paths call the core identically.
  */
-export function hotMethods(broker: Broker, logger: Logger): ReadonlyMap<string, HotMethod> {
+export function leanMethods(broker: Broker, logger: Logger): LeanMethods {
   const publisher = publisherService(broker, logger);
   const subscriber = subscriberService(broker, logger);
-  return hotMethodsOf(publisher, subscriber);
-}
-
-/**
- * The server-streaming methods the lean path serves (Subscribe), keyed by request path, with the
- * implementation registered with connect-node (src/rpc/subscriber-service.ts).
- */
-export function hotStreamMethods(broker: Broker, logger: Logger): ReadonlyMap<string, HotStreamMethod> {
-  const subscriber = subscriberService(broker, logger);
-  const method = SubscriberService.method.subscribe;
-  const hot: HotStreamMethod = {
-    method,
-    impl: subscriber.subscribe as unknown as AnyStreamImpl,
-    encode: (output, prefixBytes) => encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes),
-  };
-  return new Map([[`/${method.parent.typeName}/${method.name}`, hot]]);
-}
-
-function hotMethodsOf(
-  publisher: ReturnType<typeof publisherService>,
-  subscriber: ReturnType<typeof subscriberService>,
-): ReadonlyMap<string, HotMethod> {
-  const entries: [DescMethodUnary, unknown][] = [
+  const unary: [DescMethodUnary, unknown][] = [
     [PublisherService.method.publish, publisher.publish],
     [SubscriberService.method.pull, subscriber.pull],
     [SubscriberService.method.ack, subscriber.ack],
     [SubscriberService.method.nack, subscriber.nack],
     [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline],
   ];
-  return new Map(
-    entries.map(([method, impl]) => [
-      `/${method.parent.typeName}/${method.name}`,
-      { method, impl: impl as AnyUnaryImpl } satisfies HotMethod,
-    ]),
-  );
+  const subscribe: HotStreamMethod = {
+    method: SubscriberService.method.subscribe,
+    impl: subscriber.subscribe as unknown as AnyStreamImpl,
+    encode: (output, prefixBytes) => encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes),
+  };
+  return {
+    unary: new Map(unary.map(([method, impl]) => [pathOf(method), { method, impl: impl as AnyUnaryImpl }])),
+    stream: new Map([[pathOf(subscribe.method), subscribe]]),
+  };
+}
+
+function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {
+  return `/${method.parent.typeName}/${method.name}`;
 }

@@ -12,7 +12,7 @@ import type { ByteBudget, Logger, PeerByteBudgets } from "../../util/index.js";
 import { toConnectError } from "../to-connect-error.js";
 import { serveConnectUnary } from "./connect-unary.js";
 import { serveGrpcUnary } from "./grpc-unary.js";
-import { type HotStreamMethod, hotMethods, hotStreamMethods } from "./hot-methods.js";
+import { type HotStreamMethod, leanMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
 import type { LeanEnv, LeanPeer } from "./lean-stream.js";
 import { serveServerStream } from "./server-stream.js";
@@ -59,8 +59,7 @@ export interface LeanRpc {
 
 /** Creates a {@link LeanRpc}. */
 export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
-  const methods = hotMethods(options.broker, options.logger);
-  const streamMethods = hotStreamMethods(options.broker, options.logger);
+  const { unary: methods, stream: streamMethods } = leanMethods(options.broker, options.logger);
   const { shutdownSignal, logger } = options;
   const active = new Set<LeanCall>();
   shutdownSignal.addEventListener(
