@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import { plain } from "./raw-h2.js";
 
 /** One envelope of a streamed response body: its flags and its bytes (hex, for readable diffs). */
 export interface RawEnvelope {
@@ -124,10 +125,4 @@ export function openRawStream(
     },
     done,
   };
-}
-
-function plain(h: http2.IncomingHttpHeaders, skip: string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !skip.includes(k)) out[k] = v as string | string[];
-  return out;
 }

@@ -75,7 +75,8 @@ export function rawRequest(
   });
 }
 
-function plain(h: http2.IncomingHttpHeaders, skip: string[]): Record<string, string | string[]> {
+/** A header block as a plain object, without the `skip` names (and without absent values). */
+export function plain(h: http2.IncomingHttpHeaders, skip: string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined && !skip.includes(k)) out[k] = v as string | string[];
   return out;
