@@ -1,4 +1,4 @@
-import { minFreeBytes } from "../store/kv/disk-space.js";
+import { unusableStoreCap } from "../store/kv/disk-space.js";
 import { type Config, DEFAULT_CONFIG } from "./config-shape.js";
 import {
   boolean,
@@ -152,9 +152,10 @@ export function validateConfig(input: Partial<Config>): Config {
       `--http-headers-timeout-ms ${config.httpHeadersTimeoutMs} is longer than --http-request-timeout-ms ${config.httpRequestTimeoutMs}: the headers are part of the request`,
     );
   }
-  if (config.maxStoreBytes > 0 && minFreeBytes(config.minFreeDisk, config.maxStoreBytes) >= config.maxStoreBytes) {
+  const floor = unusableStoreCap(config.maxStoreBytes, config.minFreeDisk);
+  if (floor !== undefined) {
     throw new ConfigError(
-      `--max-store-bytes ${config.maxStoreBytes} is not above the --min-free-disk floor it would keep free (${minFreeBytes(config.minFreeDisk, config.maxStoreBytes)} bytes): no publish could ever be stored`,
+      `--max-store-bytes ${config.maxStoreBytes} is not above the --min-free-disk floor it would keep free (${floor} bytes): no publish could ever be stored`,
     );
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

@@ -7,8 +7,8 @@ import {
   DiskGuard,
   type DiskSpaceProbe,
   type MinFreeDisk,
-  minFreeBytes,
   storeSpaceProbe,
+  unusableStoreCap,
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
 import type { KvEngine } from "./kv/kv.js";
@@ -81,9 +81,8 @@ export const DEFAULT_MAP_SIZE_BYTES = 64 * 1024 ** 3;
  * publish): with a cap, the floor in bytes must stay below it.
  */
 export function checkMaxStoreBytes(maxStoreBytes: number, minFreeDisk: MinFreeDisk): void {
-  if (maxStoreBytes <= 0) return;
-  const floor = minFreeBytes(minFreeDisk, maxStoreBytes);
-  if (floor >= maxStoreBytes) {
+  const floor = unusableStoreCap(maxStoreBytes, minFreeDisk);
+  if (floor !== undefined) {
     throw new BrokerError(
       "INVALID_ARGUMENT",
       `--max-store-bytes (${maxStoreBytes}) must be larger than the --min-free-disk floor it leaves free (${floor} bytes)`,

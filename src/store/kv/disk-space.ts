@@ -44,6 +44,16 @@ export function minFreeBytes(min: MinFreeDisk, totalBytes: number): number {
   return floors.length === 0 ? 0 : Math.min(...floors);
 }
 
+/**
+ * The floor a `maxStoreBytes` cap would leave free when that floor fills the cap on its own (a
+ * store that could never take a publish), else undefined (also without a cap, 0).
+ */
+export function unusableStoreCap(maxStoreBytes: number, min: MinFreeDisk): number | undefined {
+  if (maxStoreBytes <= 0) return undefined;
+  const floor = minFreeBytes(min, maxStoreBytes);
+  return floor >= maxStoreBytes ? floor : undefined;
+}
+
 /** Where the store stands inside its own file: what {@link storeSpaceProbe} adds to the filesystem's view. */
 export interface StoreSpace {
   /** Bytes of the data file in use up to its last page (LMDB's pages up to the last one written). */
