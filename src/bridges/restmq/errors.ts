@@ -1,6 +1,5 @@
-import { BrokerError } from "../../errors/index.js";
 import type { Logger } from "../../util/index.js";
-import { reasonOf } from "../bridge.js";
+import { reasonOf, reasonOfAny } from "../bridge.js";
 import { HttpError } from "./http-io.js";
 
 /**
@@ -30,7 +29,7 @@ export function isAbsent(e: unknown): boolean {
 export function toHttpError(e: unknown, logger: Logger, what: string): HttpError {
   if (e instanceof HttpError) return e;
   // Broker clients fail with a ConnectError; the authenticator with a BrokerError.
-  const reason = e instanceof BrokerError ? e.reason : reasonOf(e);
+  const reason = reasonOfAny(e);
   switch (reason) {
     case "INVALID_NAME":
     case "INVALID_ARGUMENT":
