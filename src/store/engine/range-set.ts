@@ -13,8 +13,9 @@ export class RangeSet {
   private changed = new Set<number>();
 
   /** The starts changed since the last call (a range now, or none any more), and forgets them. */
-  takeChanged(): Set<number> {
+  takeChanged(): ReadonlySet<number> {
     const out = this.changed;
+    if (out.size === 0) return NOTHING_CHANGED; // the common case (an untouched lane): no new set
     this.changed = new Set();
     return out;
   }
@@ -160,3 +161,5 @@ export class RangeSet {
     return c;
   }
 }
+
+const NOTHING_CHANGED: ReadonlySet<number> = new Set();
