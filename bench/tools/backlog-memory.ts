@@ -56,10 +56,10 @@ function topAnonMappings(pid: number, top = 10): string[] {
   const blocks = readFileSync(`/proc/${pid}/smaps`, "utf8").split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
   const rows = blocks.map((b) => {
     const [head = ""] = b.split("\n");
-    const [range = "", , , , inode = "0", name = "[anon]"] = head.trim().split(/\s+/);
+    const [range = "", , , , , name = "[anon]"] = head.trim().split(/\s+/);
     const [start, end] = range.split("-").map((h) => Number.parseInt(h, 16));
     const anon = Number(/^Anonymous:\s+(\d+)/m.exec(b)?.[1] ?? 0);
-    return { anon, name: inode === "0" ? name : name, sizeKib: ((end ?? 0) - (start ?? 0)) / 1024 };
+    return { anon, name, sizeKib: ((end ?? 0) - (start ?? 0)) / 1024 };
   });
   const total = rows.reduce((a, r) => a + r.anon, 0);
   rows.sort((a, b) => b.anon - a.anon);

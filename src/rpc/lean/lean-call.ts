@@ -16,8 +16,6 @@ import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
-export { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
-
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -90,7 +90,7 @@ const RESETS: Record<number, readonly [string, Code]> = {
  * The reason connect-node aborts a call's signal with when its HTTP/2 stream closes early (as its
  * `connectErrorFromH2ResetCode`): the reset code decides the code; other closes abort plainly.
  */
-export function closeReason(rstCode: number): unknown {
+function closeReason(rstCode: number): unknown {
   const known = RESETS[rstCode];
   if (known === undefined) return new DOMException("This operation was aborted", "AbortError");
   return new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);

@@ -24,7 +24,7 @@ import {
 import { streamChainOf, streamRequest } from "./stream-chain.js";
 
 /** The wire protocols of a lean server stream (binary only: JSON variants go to connect-node). */
-export type StreamProtocol = "grpc" | "connect";
+type StreamProtocol = "grpc" | "connect";
 
 const GRPC_HEADER = Object.freeze({ "content-type": "application/grpc+proto" });
 const GRPC_OK = Object.freeze({ "grpc-status": "0" });

@@ -2,7 +2,8 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
 import { type ChainCache, callOf, composeOnce, leanRequest } from "./chain-parts.js";
 import type { HotStreamMethod } from "./hot-methods.js";
-import { type LeanCall, LeanHandlerContext } from "./lean-call.js";
+import type { LeanCall } from "./lean-call.js";
+import { LeanHandlerContext } from "./lean-context.js";
 
 /**
  * The interceptor chain of a lean server-streaming call, as connect's server-streaming invocation
