@@ -1,4 +1,4 @@
-/** LmdbKv's group commit: writes that arrive while a transaction is in flight share the next one. */
+/** LmdbKv's group commit: writes that arrive while two transactions are in flight share the next one. */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,40 +22,46 @@ const value = (s: string) => Buffer.from(s);
 const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("LmdbKv group commit", () => {
-  it("lmdb kv - writes of later turns while a batch is in flight share one transaction, answered in order", async (t) => {
+  it("lmdb kv - writes of later turns while two batches are in flight share one transaction, answered in order", async (t) => {
     const kv = await openKv(t);
     await kv.write((w) => w.put(key("warm"), value("up")));
     const before = kv.lastTransactionId();
     const order: string[] = [];
     const ranAfterFirst: boolean[] = [];
-    const first = kv.write((w) => w.put(key("a"), value("1"))).then(() => order.push("a"));
-    // lmdb-js starts the first batch on setImmediate; its commit cannot be answered before the
-    // event loop polls again, so these three arrive while it is in flight, each in its own turn.
-    const later: Promise<unknown>[] = [];
-    for (const k of ["b", "c", "d"]) {
+    const write = (k: string, held: boolean) =>
+      kv
+        .write((w) => {
+          // A held write goes only once a transaction before it is answered, not merely committed.
+          if (held) ranAfterFirst.push(order.includes("a"));
+          w.put(key(k), value(k));
+          return k;
+        })
+        .then((r) => {
+          // Answered only once its own transaction is committed: the value is there to read.
+          assert.deepEqual(
+            kv.read((rd) => rd.get(key(k))),
+            value(k),
+          );
+          order.push(r);
+        });
+    // lmdb-js starts each turn's batch on setImmediate; a commit cannot be answered before the
+    // event loop polls again, so each of these arrives while the ones before are in flight.
+    const writes = [write("a", false)];
+    for (const [k, held] of [
+      ["b", false],
+      ["c", true],
+      ["d", true],
+      ["e", true],
+    ] as const) {
       await nextImmediate();
-      later.push(
-        kv
-          .write((w) => {
-            // Held until the first transaction is answered, not merely committed.
-            ranAfterFirst.push(order.includes("a"));
-            w.put(key(k), value(k));
-            return k;
-          })
-          .then((r) => {
-            // Answered only once its own transaction is committed: the value is there to read.
-            assert.deepEqual(
-              kv.read((rd) => rd.get(key(k))),
-              value(k),
-            );
-            order.push(r);
-          }),
-      );
+      writes.push(write(k, held));
     }
-    await Promise.all([first, ...later]);
-    assert.deepEqual(order, ["a", "b", "c", "d"]);
+    await Promise.all(writes);
+    assert.deepEqual(order, ["a", "b", "c", "d", "e"]);
     assert.deepEqual(ranAfterFirst, [true, true, true]);
-    assert.equal(kv.lastTransactionId() - before, 2, "one transaction for a, one for b, c and d together");
+    // a and b may share one too (lmdb-js adds to a batch its write thread has not begun).
+    const transactions = kv.lastTransactionId() - before;
+    assert.ok(transactions >= 2 && transactions <= 3, `c, d and e together: ${transactions} transactions`);
   });
 
   it("lmdb kv - writes apply in the order called across a held batch; the last put of a key wins", async (t) => {
