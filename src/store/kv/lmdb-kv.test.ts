@@ -8,7 +8,7 @@ import { LmdbKv } from "./lmdb-kv.js";
 
 async function openKv(t: TestContext): Promise<LmdbKv> {
   const path = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
-  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024 });
+  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 256 * 1024 * 1024 });
   t.after(async () => {
     await kv.close();
     await rm(path, { recursive: true, force: true });
@@ -28,19 +28,21 @@ describe("LmdbKv group commit", () => {
     const before = kv.lastTransactionId();
     const order: string[] = [];
     const ranAfterFirst: boolean[] = [];
+    // a's value is large, so its transaction stays in flight while the others arrive.
+    const valueOf = (k: string) => (k === "a" ? Buffer.alloc(16 * 1024 * 1024, 1) : value(k));
     const write = (k: string, held: boolean) =>
       kv
         .write((w) => {
           // A held write goes only once a transaction before it is answered, not merely committed.
           if (held) ranAfterFirst.push(order.includes("a"));
-          w.put(key(k), value(k));
+          w.put(key(k), valueOf(k));
           return k;
         })
         .then((r) => {
           // Answered only once its own transaction is committed: the value is there to read.
           assert.deepEqual(
             kv.read((rd) => rd.get(key(k))),
-            value(k),
+            valueOf(k),
           );
           order.push(r);
         });
@@ -56,6 +58,7 @@ describe("LmdbKv group commit", () => {
       await nextImmediate();
       writes.push(write(k, held));
     }
+    assert.ok(!order.includes("a"), "the first transaction was still in flight when the last write came");
     await Promise.all(writes);
     assert.deepEqual(order, ["a", "b", "c", "d", "e"]);
     assert.deepEqual(ranAfterFirst, [true, true, true]);
