@@ -40,8 +40,9 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /**
  * Batches handed to lmdb-js at once; later writes wait for one to settle (group commit, see
  * {@link LmdbKv.write}). Two: one can commit while the one before it syncs (lmdb-js's
- * overlapping sync), and everything that arrives meanwhile goes in the next one. Measured in
- * process at W3's rates, two and one save about the same CPU, and two waits less.
+ * overlapping sync), and everything that arrives meanwhile goes in the next one. One saved a
+ * little more CPU in process but made every answer wait for a whole sync (BENCHMARKS.md, "W3:
+ * where the broker's CPU goes").
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 const noop = () => {};
