@@ -63,7 +63,8 @@ interface LmdbStats extends TreeStats {
 
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
- * event turn share a transaction (lmdb-js batching); each runs in a nested (child) transaction
+ * event turn share a transaction (lmdb-js batching), and so do those held while two batches are
+ * in flight (group commit, {@link LmdbKv.write}); each runs in a nested (child) transaction
  * of it, which LMDB discards when the callback throws, so a callback's writes are all or none.
  * A write resolves with its own transaction: with LMDB's overlapping sync (lmdb-js's default on
  * Linux unless `none`), a commit returns only after its sync, and a failed sync rejects it.
