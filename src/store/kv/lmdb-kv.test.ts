@@ -29,20 +29,20 @@ describe("LmdbKv group commit", () => {
     const order: string[] = [];
     const ranAfterFirst: boolean[] = [];
     // a's value is large, so its transaction stays in flight while the others arrive.
-    const valueOf = (k: string) => (k === "a" ? Buffer.alloc(16 * 1024 * 1024, 1) : value(k));
+    const storedValue = (k: string) => (k === "a" ? Buffer.alloc(16 * 1024 * 1024, 1) : value(k));
     const write = (k: string, held: boolean) =>
       kv
         .write((w) => {
           // A held write goes only once a transaction before it is answered, not merely committed.
           if (held) ranAfterFirst.push(order.includes("a"));
-          w.put(key(k), valueOf(k));
+          w.put(key(k), storedValue(k));
           return k;
         })
         .then((r) => {
           // Answered only once its own transaction is committed: the value is there to read.
           assert.deepEqual(
             kv.read((rd) => rd.get(key(k))),
-            valueOf(k),
+            storedValue(k),
           );
           order.push(r);
         });
