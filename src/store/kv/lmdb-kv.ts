@@ -100,7 +100,10 @@ export class LmdbKv implements KvEngine {
   private batchesInFlight = 0;
   /** The batch forming in this event turn: its writes not yet settled. */
   private forming: { unsettled: number } | undefined;
-  /** Writes held while a batch is in flight; released together, so they share one transaction. */
+  /**
+   * Writes held while two batches are in flight; submitted together, in the order called and
+   * before anything else can be, so they share one transaction.
+   */
   private held: Array<() => void> = [];
 
   /**
@@ -117,7 +120,7 @@ export class LmdbKv implements KvEngine {
     const started = this.onCommit ? performance.now() : 0;
     const run =
       this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && !this.quieting
-        ? new Promise<void>((resolve) => this.held.push(resolve)).then(() => this.submit(fn))
+        ? new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)))
         : this.submit(fn);
     this.pending.add(run);
     return run.then(
@@ -166,12 +169,15 @@ export class LmdbKv implements KvEngine {
     }
   }
 
-  /** The batch in flight has settled: the held writes go, all in this turn (one batch). */
+  /**
+   * A batch in flight has settled: the held writes are submitted now, synchronously and in
+   * order, so they form one batch and no write called later can go before them.
+   */
   private releaseHeld(): void {
     const held = this.held;
     if (held.length === 0) return;
     this.held = [];
-    for (const resolve of held) resolve();
+    for (const submit of held) submit();
   }
 
   /**
