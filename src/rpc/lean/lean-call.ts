@@ -161,15 +161,14 @@ export class LeanCall implements UnaryHookCall {
   }
 
   /**
-   * Runs the interceptors around the implementation and returns the output message. Response
+   * Runs the interceptors around the implementation and returns the output: the message, or (when
+   * no interceptor can see it: the hooked way) what the implementation returned, which
+   * `serializeMessage` (codec.ts) makes a message only if its encoder needs one. Response
    * headers and trailers the interceptors return are copied into this call's, as connect does.
    * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
    * request carries its call, so nothing of the chain is made per call.
    */
-  async invoke(
-    input: MessageShape<DescMessage>,
-    interceptors: readonly Interceptor[],
-  ): Promise<MessageShape<DescMessage>> {
+  async invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
     const hooks = unaryHooksOf(interceptors);
     if (hooks !== undefined) return this.invokeHooked(input, hooks);
     // (An empty list has no hook missing: it took the hooked way above.)
@@ -187,20 +186,16 @@ export class LeanCall implements UnaryHookCall {
    * Runs the implementation with each interceptor's {@link UnaryHook} around it (what the chain
    * of those interceptors does for this call, without building the chain's request and response).
    */
-  private async invokeHooked(
-    input: MessageShape<DescMessage>,
-    hooks: readonly UnaryHook[],
-  ): Promise<MessageShape<DescMessage>> {
+  private async invokeHooked(input: MessageShape<DescMessage>, hooks: readonly UnaryHook[]): Promise<unknown> {
     const n = hooks.length;
     const states: unknown[] = new Array(n);
     let i = 0;
     let failed = false;
     let error: unknown;
-    let output: MessageShape<DescMessage> | undefined;
+    let output: unknown;
     try {
       for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
-      const { method, impl } = this.unary;
-      output = create(method.output, (await impl(input, new LeanHandlerContext(this, undefined, true))) as never);
+      output = await this.unary.impl(input, new LeanHandlerContext(this, undefined, true));
     } catch (e) {
       failed = true;
       error = e;
@@ -208,7 +203,7 @@ export class LeanCall implements UnaryHookCall {
     // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
     for (let j = i - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
     if (failed) throw error;
-    return output as MessageShape<DescMessage>;
+    return output;
   }
 
   /** The method being called (for {@link UnaryHookCall}). */
