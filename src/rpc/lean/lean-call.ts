@@ -168,10 +168,14 @@ export class LeanCall implements UnaryHookCall {
    * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
    * request carries its call, so nothing of the chain is made per call.
    */
-  async invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
+  invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
     const hooks = unaryHooksOf(interceptors);
-    if (hooks !== undefined) return this.invokeHooked(input, hooks);
-    // (An empty list has no hook missing: it took the hooked way above.)
+    // (An empty list has no hook missing: it takes the hooked way.) No async frame of its own.
+    return hooks !== undefined ? this.invokeHooked(input, hooks) : this.invokeChain(input, interceptors);
+  }
+
+  /** Runs the composed interceptor chain (some interceptor has no {@link UnaryHook}). */
+  private async invokeChain(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
     const request = unaryRequest(this, input);
     this.ownRequest = request;
     const res = (await chainOf(this.unary, interceptors)(request)) as UnaryResponse;

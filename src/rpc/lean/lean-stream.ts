@@ -35,13 +35,38 @@ export interface LeanPeer {
   readonly remotePort: number | undefined;
 }
 
+const kPeer = Symbol("leanPeer");
+/** A peer as cached on its session, with the request budget share last handed out for it. */
+interface CachedPeer extends LeanPeer {
+  budgets?: PeerByteBudgets;
+  budget?: ByteBudget;
+}
+type PeerSession = http2.Http2Session & { [kPeer]?: CachedPeer };
+
 /**
- * The peer of a stream, read once when the stream is claimed: later the session (and its socket)
- * may be gone, and a peer must never be looked up from a socket that was closed meanwhile.
+ * The peer of a stream, read when the lean path first claims a stream of its session and kept on
+ * the session (one object per connection, not per call): later the session (and its socket) may be
+ * gone, and a peer must never be looked up from a socket that was closed meanwhile.
  */
 export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
-  const socket = stream.session?.socket;
-  return { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+  const session = stream.session as PeerSession | undefined;
+  const cached = session?.[kPeer];
+  if (cached !== undefined) return cached;
+  const socket = session?.socket;
+  const peer: CachedPeer = { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+  // Only an address read from a live socket is kept (a closed socket has none).
+  if (session !== undefined && peer.remoteAddress !== undefined) session[kPeer] = peer;
+  return peer;
+}
+
+/** The client's share of `budgets`, made once per peer (the share keeps no state of its own). */
+function budgetOf(budgets: PeerByteBudgets, peer: LeanPeer): ByteBudget {
+  const p = peer as CachedPeer;
+  if (p.budgets !== budgets || p.budget === undefined) {
+    p.budget = budgets.forPeer(p.remoteAddress);
+    p.budgets = budgets;
+  }
+  return p.budget;
 }
 
 /**
@@ -137,7 +162,7 @@ export abstract class LeanExchange {
     protected readonly peer: LeanPeer,
   ) {
     (stream as TaggedStream)[kExchange] = this;
-    this.budget = env.budget?.forPeer(peer.remoteAddress);
+    this.budget = env.budget === undefined ? undefined : budgetOf(env.budget, peer);
     env.track(call);
     // Stream errors end in 'close' with a reset code; the call learns of it there.
     stream.on("error", ignore);
