@@ -271,15 +271,29 @@ export abstract class LeanExchange {
         this.trailers = trailers;
         stream.respond(headers, { waitForTrailers: true });
         stream.on("wantTrailers", onWantTrailers);
-      } else {
+        stream.end(body);
+      } else if (body === undefined || body.length === 0) {
         stream.respond(headers);
+        stream.end(body);
+      } else {
+        // The body, then the end once the body's write is done: an end given with the body makes
+        // Node send END_STREAM on the body's DATA frame, the stream closes (and is destroyed)
+        // before the write reports done, and Node then builds an ERR_STREAM_DESTROYED error with
+        // its stack trace for nothing (see BENCHMARKS.md, 2026-12-07). The client receives the
+        // same message: the END_STREAM comes on an empty DATA frame after the body.
+        stream.respond(headers);
+        stream.write(body, () => endAfterWrite(stream));
       }
-      stream.end(body);
     } catch {
       // The session went away between the check and the write: nothing is left to answer.
       stream.destroy();
     }
   }
+}
+
+/** Ends a stream whose body was written (unless it closed meanwhile: a client reset). */
+function endAfterWrite(stream: http2.ServerHttp2Stream): void {
+  if (!stream.destroyed && !stream.writableEnded) stream.end();
 }
 
 let dateSecond = -1;
