@@ -39,6 +39,8 @@ export function serveGrpcUnary(
 const GRPC_PROTO = Object.freeze({ "content-type": "application/grpc+proto" });
 const GRPC_JSON = Object.freeze({ "content-type": "application/grpc+json" });
 const GRPC_OK = Object.freeze({ "grpc-status": "0" });
+const GRPC_PROTO_HEAD = Object.freeze({ ":status": 200, ...GRPC_PROTO });
+const GRPC_JSON_HEAD = Object.freeze({ ":status": 200, ...GRPC_JSON });
 
 class GrpcUnaryExchange extends LeanExchange {
   private readonly splitter: EnvelopeSplitter;
@@ -99,14 +101,24 @@ class GrpcUnaryExchange extends LeanExchange {
       this.fail(e);
       return;
     }
-    this.respond(call.renderResponseHeader({ ":status": 200 }), body, call.renderResponseTrailer());
+    this.respond(this.responseHead(), body, call.renderResponseTrailer());
+  }
+
+  /**
+   * The response's header block: while the call's headers are the defaults, a shared frozen object
+   * (Node's `respond` copies what it is given, adding `date`), else the call's own.
+   */
+  private responseHead(): http2.OutgoingHttpHeaders {
+    const { call } = this;
+    if (call.hasCustomHeader()) return call.renderResponseHeader({ ":status": 200 });
+    return this.binary ? GRPC_PROTO_HEAD : GRPC_JSON_HEAD;
   }
 
   fail(error: unknown): void {
     if (this.answered) return;
     const { call } = this;
     setTrailerStatus(call.responseTrailer, asConnectError(error));
-    this.respond(call.renderResponseHeader({ ":status": 200 }), undefined, call.renderResponseTrailer());
+    this.respond(this.responseHead(), undefined, call.renderResponseTrailer());
   }
 }
 

@@ -134,10 +134,18 @@ export class LeanCall implements UnaryHookCall {
     return this.responseHeaders !== undefined || this.responseTrailers !== undefined;
   }
 
-  /** Response trailers as Node's header object. */
+  /** True once the response headers were touched (so they may differ from the protocol's defaults). */
+  hasCustomHeader(): boolean {
+    return this.responseHeaders !== undefined;
+  }
+
+  /**
+   * Response trailers as Node's header object: while untouched, the protocol's shared, frozen
+   * defaults (Node's `sendTrailers` copies what it is given; nothing may change the object).
+   */
   renderResponseTrailer(): http2.OutgoingHttpHeaders {
     return this.responseTrailers === undefined
-      ? { ...this.init.responseTrailer }
+      ? (this.init.responseTrailer as http2.OutgoingHttpHeaders)
       : toNodeHeaders(this.responseTrailers);
   }
 

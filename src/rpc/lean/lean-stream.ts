@@ -265,7 +265,7 @@ export abstract class LeanExchange {
     this.call.finish();
     const { stream } = this;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
-    headers.date ??= httpDate();
+    // (`headers` may be a shared frozen object: Node's `respond` copies it and adds `date` itself.)
     try {
       if (trailers !== undefined) {
         this.trailers = trailers;
