@@ -3,7 +3,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
-import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
+import { COMPRESSED_FLAG, EnvelopeSplitter } from "./grpc-envelopes.js";
 import { stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
@@ -43,7 +43,8 @@ const GRPC_PROTO_HEAD = Object.freeze({ ":status": 200, ...GRPC_PROTO });
 const GRPC_JSON_HEAD = Object.freeze({ ":status": 200, ...GRPC_JSON });
 
 class GrpcUnaryExchange extends LeanExchange {
-  private readonly splitter: EnvelopeSplitter;
+  /** Made when a chunk holds other than exactly one whole envelope (most requests need none). */
+  private splitter: EnvelopeSplitter | undefined;
   private input: MessageShape<DescMessage> | undefined;
 
   constructor(
@@ -54,22 +55,28 @@ class GrpcUnaryExchange extends LeanExchange {
     private readonly binary: boolean,
   ) {
     super(stream, call, env, peer);
-    this.splitter = new EnvelopeSplitter(env.readMaxBytes);
   }
 
   protected chunk(chunk: Buffer): void {
     try {
-      for (const envelope of this.splitter.push(chunk)) this.take(envelope);
+      if (this.splitter === undefined && isOneEnvelope(chunk, this.env.readMaxBytes)) {
+        // The common case, one chunk that is exactly one envelope within the limit: what the
+        // splitter would hand on, without its buffers.
+        this.take(chunk[0] as number, chunk.subarray(5));
+        return;
+      }
+      this.splitter ??= new EnvelopeSplitter(this.env.readMaxBytes);
+      for (const envelope of this.splitter.push(chunk)) this.take(envelope.flags, envelope.data);
     } catch (e) {
       this.fail(e);
     }
   }
 
-  private take(envelope: Envelope): void {
-    if ((envelope.flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
+  private take(flags: number, data: Uint8Array): void {
+    if ((flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
       throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
     }
-    const message = parseMessage(this.call.hot.method.input, this.binary, envelope.data);
+    const message = parseMessage(this.call.hot.method.input, this.binary, data);
     if (this.input !== undefined) {
       throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
     }
@@ -78,7 +85,7 @@ class GrpcUnaryExchange extends LeanExchange {
 
   protected end(): void {
     try {
-      this.splitter.end();
+      this.splitter?.end();
       if (this.input === undefined) {
         throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
       }
@@ -120,6 +127,13 @@ class GrpcUnaryExchange extends LeanExchange {
     setTrailerStatus(call.responseTrailer, asConnectError(error));
     this.respond(this.responseHead(), undefined, call.renderResponseTrailer());
   }
+}
+
+/** True if `chunk` is exactly one whole envelope whose length is within `readMaxBytes`. */
+function isOneEnvelope(chunk: Buffer, readMaxBytes: number): boolean {
+  if (chunk.length < 5) return false;
+  const length = chunk.readUInt32BE(1);
+  return length <= readMaxBytes && length + 5 === chunk.length;
 }
 
 /** Writes the header of an uncompressed envelope into the first 5 bytes of `body`. */

@@ -13,6 +13,7 @@ import {
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
+import type { LeanPeer } from "./lean-stream.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
@@ -35,6 +36,13 @@ export interface LeanCallInit {
   readonly responseTrailer: Readonly<Record<string, string>>;
   /** Makes the call's context values (connect-node's `contextValues` option); default: empty ones. */
   readonly contextValues?: (() => ContextValues) | undefined;
+  /** The client, for {@link LeanCallInit.valuesOf}. */
+  readonly peer?: LeanPeer;
+  /**
+   * Makes the call's context values from its peer and headers (the server's `contextValues`
+   * option, shared by all calls: no closure per call); takes precedence over `contextValues`.
+   */
+  readonly valuesOf?: ((peer: LeanPeer, headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
 }
 
 /**
@@ -116,8 +124,12 @@ export class LeanCall implements UnaryHookCall {
    */
   get values(): ContextValues {
     if (this.contextValues === undefined) {
-      const made = this.init.contextValues?.() ?? createContextValues();
-      this.contextValues = made.set(leanProtocolKey, this.init.protocolName);
+      const { init } = this;
+      const made =
+        (init.valuesOf !== undefined && init.peer !== undefined
+          ? init.valuesOf(init.peer, init.headers)
+          : init.contextValues?.()) ?? createContextValues();
+      this.contextValues = made.set(leanProtocolKey, init.protocolName);
     }
     return this.contextValues;
   }

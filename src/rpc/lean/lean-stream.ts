@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import { Code, ConnectError, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { ByteBudget, PeerByteBudgets } from "../../util/index.js";
 import type { LeanMethod } from "./hot-methods.js";
 import { LeanCall, type LeanCallInit } from "./lean-call.js";
@@ -90,7 +90,8 @@ export function startLeanCall(
     hot,
     headers,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
+    peer,
+    valuesOf: env.contextValues,
   });
 }
 
