@@ -19,13 +19,21 @@ export function toConnectError(e: unknown, logger: Logger): ConnectError {
   return new ConnectError(message, err.code as number as Code, undefined, [detail]);
 }
 
-/** Wraps a handler so every failure leaves as a {@link toConnectError} rendering. */
+/**
+ * Wraps a handler so every failure leaves as a {@link toConnectError} rendering. One promise
+ * reaction per call (no async frame): the unary hot path calls it for every request.
+ */
 export function mapErrors<A extends unknown[], R>(logger: Logger, fn: (...args: A) => Promise<R>) {
-  return async (...args: A): Promise<R> => {
+  const rethrow = (e: unknown): never => {
+    throw toConnectError(e, logger);
+  };
+  return (...args: A): Promise<R> => {
+    let result: Promise<R>;
     try {
-      return await fn(...args);
+      result = fn(...args);
     } catch (e) {
-      throw toConnectError(e, logger);
+      return Promise.reject(toConnectError(e, logger));
     }
+    return result.then(undefined, rethrow);
   };
 }

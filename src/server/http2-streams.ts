@@ -85,12 +85,13 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     open++;
     stream[kSession] = session;
     idle.streamOpened(session);
-    stream.once("close", onStreamClose);
+    // `on`, not `once` (no wrapper per stream): a stream emits 'close' and 'end' once each.
+    stream.on("close", onStreamClose);
     if (routes.bodyTimeoutMs > 0 && !stream.endAfterHeaders) {
       const timer = setTimeout(onBodyTimeout, routes.bodyTimeoutMs, stream);
       timer.unref();
       stream[kBodyTimer] = timer;
-      stream.once("end", onBodyEnd);
+      stream.on("end", onBodyEnd);
     }
     if (claim && !routes.isClosing()) {
       routes.claimed();

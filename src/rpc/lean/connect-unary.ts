@@ -98,7 +98,7 @@ class ConnectUnaryExchange extends LeanExchange {
     try {
       const input = parseMessage(call.hot.method.input, binary, body);
       const output = await call.invoke(input, this.env.interceptors);
-      bytes = serializeMessage(call.hot.method.output, binary, output);
+      bytes = serializeMessage(call.hot.method.output, binary, output as never);
     } catch (e) {
       this.fail(e);
       return;

@@ -3,7 +3,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
-import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
+import { COMPRESSED_FLAG, EnvelopeSplitter } from "./grpc-envelopes.js";
 import { stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
@@ -39,9 +39,12 @@ export function serveGrpcUnary(
 const GRPC_PROTO = Object.freeze({ "content-type": "application/grpc+proto" });
 const GRPC_JSON = Object.freeze({ "content-type": "application/grpc+json" });
 const GRPC_OK = Object.freeze({ "grpc-status": "0" });
+const GRPC_PROTO_HEAD = Object.freeze({ ":status": 200, ...GRPC_PROTO });
+const GRPC_JSON_HEAD = Object.freeze({ ":status": 200, ...GRPC_JSON });
 
 class GrpcUnaryExchange extends LeanExchange {
-  private readonly splitter: EnvelopeSplitter;
+  /** Made when a chunk holds other than exactly one whole envelope (most requests need none). */
+  private splitter: EnvelopeSplitter | undefined;
   private input: MessageShape<DescMessage> | undefined;
 
   constructor(
@@ -52,22 +55,28 @@ class GrpcUnaryExchange extends LeanExchange {
     private readonly binary: boolean,
   ) {
     super(stream, call, env, peer);
-    this.splitter = new EnvelopeSplitter(env.readMaxBytes);
   }
 
   protected chunk(chunk: Buffer): void {
     try {
-      for (const envelope of this.splitter.push(chunk)) this.take(envelope);
+      if (this.splitter === undefined && isOneEnvelope(chunk, this.env.readMaxBytes)) {
+        // The common case, one chunk that is exactly one envelope within the limit: what the
+        // splitter would hand on, without its buffers.
+        this.take(chunk[0] as number, chunk.subarray(5));
+        return;
+      }
+      this.splitter ??= new EnvelopeSplitter(this.env.readMaxBytes);
+      for (const envelope of this.splitter.push(chunk)) this.take(envelope.flags, envelope.data);
     } catch (e) {
       this.fail(e);
     }
   }
 
-  private take(envelope: Envelope): void {
-    if ((envelope.flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
+  private take(flags: number, data: Uint8Array): void {
+    if ((flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
       throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
     }
-    const message = parseMessage(this.call.hot.method.input, this.binary, envelope.data);
+    const message = parseMessage(this.call.hot.method.input, this.binary, data);
     if (this.input !== undefined) {
       throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
     }
@@ -76,7 +85,7 @@ class GrpcUnaryExchange extends LeanExchange {
 
   protected end(): void {
     try {
-      this.splitter.end();
+      this.splitter?.end();
       if (this.input === undefined) {
         throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
       }
@@ -89,29 +98,50 @@ class GrpcUnaryExchange extends LeanExchange {
 
   private async complete(input: MessageShape<DescMessage>): Promise<void> {
     const { call } = this;
-    let body: Buffer;
+    let body: Uint8Array;
     try {
       const output = await call.invoke(input, this.env.interceptors);
-      body = envelope(serializeMessage(call.hot.method.output, this.binary, output));
+      // The message is written after 5 free bytes, where its envelope header goes: no copy.
+      body = serializeMessage(call.hot.method.output, this.binary, output as never, 5);
+      writeEnvelopeHeader(body);
     } catch (e) {
       this.fail(e);
       return;
     }
-    this.respond(call.renderResponseHeader({ ":status": 200 }), body, call.renderResponseTrailer());
+    this.respond(this.responseHead(), body, call.renderResponseTrailer());
+  }
+
+  /**
+   * The response's header block: while the call's headers are the defaults, a shared frozen object
+   * (Node's `respond` copies what it is given, adding `date`), else the call's own.
+   */
+  private responseHead(): http2.OutgoingHttpHeaders {
+    const { call } = this;
+    if (call.hasCustomHeader()) return call.renderResponseHeader({ ":status": 200 });
+    return this.binary ? GRPC_PROTO_HEAD : GRPC_JSON_HEAD;
   }
 
   fail(error: unknown): void {
     if (this.answered) return;
     const { call } = this;
     setTrailerStatus(call.responseTrailer, asConnectError(error));
-    this.respond(call.renderResponseHeader({ ":status": 200 }), undefined, call.renderResponseTrailer());
+    this.respond(this.responseHead(), undefined, call.renderResponseTrailer());
   }
 }
 
-function envelope(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(message.length + 5);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
+/** True if `chunk` is exactly one whole envelope whose length is within `readMaxBytes`. */
+function isOneEnvelope(chunk: Buffer, readMaxBytes: number): boolean {
+  if (chunk.length < 5) return false;
+  const length = chunk.readUInt32BE(1);
+  return length <= readMaxBytes && length + 5 === chunk.length;
+}
+
+/** Writes the header of an uncompressed envelope into the first 5 bytes of `body`. */
+function writeEnvelopeHeader(body: Uint8Array): void {
+  const length = body.length - 5;
+  body[0] = 0;
+  body[1] = length >>> 24;
+  body[2] = (length >>> 16) & 0xff;
+  body[3] = (length >>> 8) & 0xff;
+  body[4] = length & 0xff;
 }

@@ -13,6 +13,7 @@ import {
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
+import type { LeanPeer } from "./lean-stream.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
@@ -35,6 +36,13 @@ export interface LeanCallInit {
   readonly responseTrailer: Readonly<Record<string, string>>;
   /** Makes the call's context values (connect-node's `contextValues` option); default: empty ones. */
   readonly contextValues?: (() => ContextValues) | undefined;
+  /** The client, for {@link LeanCallInit.valuesOf}. */
+  readonly peer?: LeanPeer;
+  /**
+   * Makes the call's context values from its peer and headers (the server's `contextValues`
+   * option, shared by all calls: no closure per call); takes precedence over `contextValues`.
+   */
+  readonly valuesOf?: ((peer: LeanPeer, headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
 }
 
 /**
@@ -116,8 +124,12 @@ export class LeanCall implements UnaryHookCall {
    */
   get values(): ContextValues {
     if (this.contextValues === undefined) {
-      const made = this.init.contextValues?.() ?? createContextValues();
-      this.contextValues = made.set(leanProtocolKey, this.init.protocolName);
+      const { init } = this;
+      const made =
+        (init.valuesOf !== undefined && init.peer !== undefined
+          ? init.valuesOf(init.peer, init.headers)
+          : init.contextValues?.()) ?? createContextValues();
+      this.contextValues = made.set(leanProtocolKey, init.protocolName);
     }
     return this.contextValues;
   }
@@ -134,10 +146,18 @@ export class LeanCall implements UnaryHookCall {
     return this.responseHeaders !== undefined || this.responseTrailers !== undefined;
   }
 
-  /** Response trailers as Node's header object. */
+  /** True once the response headers were touched (so they may differ from the protocol's defaults). */
+  hasCustomHeader(): boolean {
+    return this.responseHeaders !== undefined;
+  }
+
+  /**
+   * Response trailers as Node's header object: while untouched, the protocol's shared, frozen
+   * defaults (Node's `sendTrailers` copies what it is given; nothing may change the object).
+   */
   renderResponseTrailer(): http2.OutgoingHttpHeaders {
     return this.responseTrailers === undefined
-      ? { ...this.init.responseTrailer }
+      ? (this.init.responseTrailer as http2.OutgoingHttpHeaders)
       : toNodeHeaders(this.responseTrailers);
   }
 
@@ -161,18 +181,21 @@ export class LeanCall implements UnaryHookCall {
   }
 
   /**
-   * Runs the interceptors around the implementation and returns the output message. Response
+   * Runs the interceptors around the implementation and returns the output: the message, or (when
+   * no interceptor can see it: the hooked way) what the implementation returned, which
+   * `serializeMessage` (codec.ts) makes a message only if its encoder needs one. Response
    * headers and trailers the interceptors return are copied into this call's, as connect does.
    * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
    * request carries its call, so nothing of the chain is made per call.
    */
-  async invoke(
-    input: MessageShape<DescMessage>,
-    interceptors: readonly Interceptor[],
-  ): Promise<MessageShape<DescMessage>> {
+  invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
     const hooks = unaryHooksOf(interceptors);
-    if (hooks !== undefined) return this.invokeHooked(input, hooks);
-    // (An empty list has no hook missing: it took the hooked way above.)
+    // (An empty list has no hook missing: it takes the hooked way.) No async frame of its own.
+    return hooks !== undefined ? this.invokeHooked(input, hooks) : this.invokeChain(input, interceptors);
+  }
+
+  /** Runs the composed interceptor chain (some interceptor has no {@link UnaryHook}). */
+  private async invokeChain(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
     const request = unaryRequest(this, input);
     this.ownRequest = request;
     const res = (await chainOf(this.unary, interceptors)(request)) as UnaryResponse;
@@ -187,20 +210,16 @@ export class LeanCall implements UnaryHookCall {
    * Runs the implementation with each interceptor's {@link UnaryHook} around it (what the chain
    * of those interceptors does for this call, without building the chain's request and response).
    */
-  private async invokeHooked(
-    input: MessageShape<DescMessage>,
-    hooks: readonly UnaryHook[],
-  ): Promise<MessageShape<DescMessage>> {
+  private async invokeHooked(input: MessageShape<DescMessage>, hooks: readonly UnaryHook[]): Promise<unknown> {
     const n = hooks.length;
     const states: unknown[] = new Array(n);
     let i = 0;
     let failed = false;
     let error: unknown;
-    let output: MessageShape<DescMessage> | undefined;
+    let output: unknown;
     try {
       for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
-      const { method, impl } = this.unary;
-      output = create(method.output, (await impl(input, new LeanHandlerContext(this, undefined, true))) as never);
+      output = await this.unary.impl(input, new LeanHandlerContext(this, undefined, true));
     } catch (e) {
       failed = true;
       error = e;
@@ -208,7 +227,7 @@ export class LeanCall implements UnaryHookCall {
     // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
     for (let j = i - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
     if (failed) throw error;
-    return output as MessageShape<DescMessage>;
+    return output;
   }
 
   /** The method being called (for {@link UnaryHookCall}). */

@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import { Code, ConnectError, type ContextValues, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { ByteBudget, PeerByteBudgets } from "../../util/index.js";
 import type { LeanMethod } from "./hot-methods.js";
 import { LeanCall, type LeanCallInit } from "./lean-call.js";
@@ -35,13 +35,38 @@ export interface LeanPeer {
   readonly remotePort: number | undefined;
 }
 
+const kPeer = Symbol("leanPeer");
+/** A peer as cached on its session, with the request budget share last handed out for it. */
+interface CachedPeer extends LeanPeer {
+  budgets?: PeerByteBudgets;
+  budget?: ByteBudget;
+}
+type PeerSession = http2.Http2Session & { [kPeer]?: CachedPeer };
+
 /**
- * The peer of a stream, read once when the stream is claimed: later the session (and its socket)
- * may be gone, and a peer must never be looked up from a socket that was closed meanwhile.
+ * The peer of a stream, read when the lean path first claims a stream of its session and kept on
+ * the session (one object per connection, not per call): later the session (and its socket) may be
+ * gone, and a peer must never be looked up from a socket that was closed meanwhile.
  */
 export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
-  const socket = stream.session?.socket;
-  return { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+  const session = stream.session as PeerSession | undefined;
+  const cached = session?.[kPeer];
+  if (cached !== undefined) return cached;
+  const socket = session?.socket;
+  const peer: CachedPeer = { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+  // Only an address read from a live socket is kept (a closed socket has none).
+  if (session !== undefined && peer.remoteAddress !== undefined) session[kPeer] = peer;
+  return peer;
+}
+
+/** The client's share of `budgets`, made once per peer (the share keeps no state of its own). */
+function budgetOf(budgets: PeerByteBudgets, peer: LeanPeer): ByteBudget {
+  const p = peer as CachedPeer;
+  if (p.budgets !== budgets || p.budget === undefined) {
+    p.budget = budgets.forPeer(p.remoteAddress);
+    p.budgets = budgets;
+  }
+  return p.budget;
 }
 
 /**
@@ -65,7 +90,8 @@ export function startLeanCall(
     hot,
     headers,
     secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    contextValues: env.contextValues && (() => env.contextValues?.(peer, headers) ?? createContextValues()),
+    peer,
+    valuesOf: env.contextValues,
   });
 }
 
@@ -137,7 +163,7 @@ export abstract class LeanExchange {
     protected readonly peer: LeanPeer,
   ) {
     (stream as TaggedStream)[kExchange] = this;
-    this.budget = env.budget?.forPeer(peer.remoteAddress);
+    this.budget = env.budget === undefined ? undefined : budgetOf(env.budget, peer);
     env.track(call);
     // Stream errors end in 'close' with a reset code; the call learns of it there.
     stream.on("error", ignore);
@@ -240,21 +266,35 @@ export abstract class LeanExchange {
     this.call.finish();
     const { stream } = this;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
-    headers.date ??= httpDate();
+    // (`headers` may be a shared frozen object: Node's `respond` copies it and adds `date` itself.)
     try {
       if (trailers !== undefined) {
         this.trailers = trailers;
         stream.respond(headers, { waitForTrailers: true });
         stream.on("wantTrailers", onWantTrailers);
-      } else {
+        stream.end(body);
+      } else if (body === undefined || body.length === 0) {
         stream.respond(headers);
+        stream.end(body);
+      } else {
+        // The body, then the end once the body's write is done: an end given with the body makes
+        // Node send END_STREAM on the body's DATA frame, the stream closes (and is destroyed)
+        // before the write reports done, and Node then builds an ERR_STREAM_DESTROYED error with
+        // its stack trace for nothing (see BENCHMARKS.md, 2026-12-07). The client receives the
+        // same message: the END_STREAM comes on an empty DATA frame after the body.
+        stream.respond(headers);
+        stream.write(body, () => endAfterWrite(stream));
       }
-      stream.end(body);
     } catch {
       // The session went away between the check and the write: nothing is left to answer.
       stream.destroy();
     }
   }
+}
+
+/** Ends a stream whose body was written (unless it closed meanwhile: a client reset). */
+function endAfterWrite(stream: http2.ServerHttp2Stream): void {
+  if (!stream.destroyed && !stream.writableEnded) stream.end();
 }
 
 let dateSecond = -1;

@@ -42,17 +42,31 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const requests = new Counter({
+  // Counted per label set here and added to the counter when it is read (its `collect`, before
+  // every scrape): prom-client hashes and checks a label object on every `inc`.
+  const tallies: Tally[] = [];
+  new Counter({
     name: "switchyard_rpc_requests_total",
     help: "RPCs finished, per protocol, service, method and code.",
     labelNames: ["protocol", "service", "method", "code"] as const,
     registers: [registry],
+    collect() {
+      for (const t of tallies) {
+        if (t.pending === 0) continue;
+        this.inc(t.labels, t.pending);
+        t.pending = 0;
+      }
+    },
   });
+  interface Tally {
+    readonly labels: { protocol: string; service: string; method: string; code: string };
+    pending: number;
+  }
   // prom-client hashes a label object on every observe; the children of each label set are
   // kept instead (the label sets are bounded: protocols × methods × codes).
   interface Series {
     duration: { observe(seconds: number): void };
-    codes: Map<string, { inc(): void }>;
+    codes: Map<string, Tally>;
     labels: { protocol: string; service: string; method: string };
   }
   // Found by the method's descriptor, then the protocol: no key string made per call.
@@ -72,12 +86,13 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     return s;
   };
   const count = (s: Series, code: string) => {
-    let counter = s.codes.get(code);
-    if (!counter) {
-      counter = requests.labels({ ...s.labels, code });
-      s.codes.set(code, counter);
+    let tally = s.codes.get(code);
+    if (!tally) {
+      tally = { labels: { ...s.labels, code }, pending: 0 };
+      s.codes.set(code, tally);
+      tallies.push(tally);
     }
-    counter.inc();
+    tally.pending++;
   };
   const observe = (s: Series, startedMs: number) => s.duration.observe((performance.now() - startedMs) / 1000);
   const interceptor: Interceptor = (next) => async (req) => {
