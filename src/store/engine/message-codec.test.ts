@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AppendRecord } from "../store.js";
 import { appendSlabBytes, ValueSlab } from "./append.js";
-import { formatGeneratedId } from "./generated-id.js";
+import { formatGeneratedId, parseGeneratedId } from "./generated-id.js";
 import {
   decodeMessage,
   encodedMessageBytes,
@@ -130,6 +130,23 @@ describe("value slab", () => {
     const first = slab.take(encodedMessageBytes(records[0] as AppendRecord, ids[0] as string));
     for (let i = 1; i < records.length; i++) {
       assert.equal(slab.take(encodedMessageBytes(records[i] as AppendRecord, ids[i] as string)).buffer, first.buffer);
+    }
+  });
+});
+
+describe("generated ids", () => {
+  it("format per topic, also when topics alternate, and parse back", () => {
+    const cases: Array<[number, number, string]> = [
+      [1, 5, "sy-1-5"],
+      [2, 36, "sy-2-10"],
+      [1, 35, "sy-1-z"],
+      [1, 36, "sy-1-10"],
+      [0xffffffff, Number.MAX_SAFE_INTEGER, `sy-1z141z3-${Number.MAX_SAFE_INTEGER.toString(36)}`],
+      [2, 1, "sy-2-1"],
+    ];
+    for (const [topicId, seq, id] of cases) {
+      assert.equal(formatGeneratedId(topicId, seq), id);
+      assert.deepEqual(parseGeneratedId(id), { topicId, seq });
     }
   });
 });
