@@ -93,6 +93,37 @@ describe("core validation", () => {
     );
   });
 
+  it("publish - NaN times, control characters in keys and the first failing check of a message", async (t) => {
+    const { broker, store } = await setup(t, { maxAttributes: 2 });
+    for (const field of ["delayMs", "ttlMs"] as const) {
+      for (const value of [Number.NaN, Number.POSITIVE_INFINITY, -0.5]) {
+        await rejectsWith(broker.publish("q", [{ ...bytes(1), [field]: value }]), "INVALID_ARGUMENT", {
+          field: field === "delayMs" ? "delay_ms" : "ttl_ms",
+        });
+      }
+    }
+    await rejectsWith(broker.publish("q", [{ ...bytes(1), orderingKey: "k\u0001" }]), "INVALID_ARGUMENT", {
+      field: "ordering_key",
+    });
+    // One message, several faults: priority before id, id before ordering key, attribute count
+    // before an empty attribute key, attributes before times.
+    const faults = (m: Partial<NewMessage>) => broker.publish("q", [{ ...bytes(1), ...m }]);
+    await rejectsWith(faults({ priority: 10, id: "a\nb" }), "INVALID_ARGUMENT", { field: "priority" });
+    await rejectsWith(faults({ id: "a\nb", orderingKey: "k\n" }), "INVALID_ARGUMENT", { field: "id" });
+    await assert.rejects(faults({ attributes: { "": "v", b: "", c: "" } }), /more than 2 attributes/);
+    await assert.rejects(faults({ attributes: { b: "", "": "v" }, delayMs: -1 }), /empty attribute key/);
+    // The first bad message is the one reported.
+    await assert.rejects(
+      broker.publish("q", [bytes(1), { ...bytes(1), priority: 11 }, { ...bytes(1), id: "\n" }]),
+      /message 1:/,
+    );
+    // Nothing of the refused publishes was stored; a message at every limit is taken.
+    assert.equal((await store.topicCounters("q")).lastSeq, 0);
+    const [ok] = await faults({ attributes: { a: "1", b: "2" }, id: "x", orderingKey: "k", delayMs: 1, ttlMs: 5 });
+    assert.equal(ok?.seq, 1);
+    assert.equal((await store.topicCounters("q")).lastSeq, 1);
+  });
+
   it("pull and peek - max_messages over the cap, bad wait or ack deadline are INVALID_ARGUMENT", async (t) => {
     const { broker } = await setup(t);
     const cap = DEFAULT_LIMITS.maxPullMessages;

@@ -31,9 +31,13 @@ import type {
 } from "../core/index.js";
 import { invalidArgument } from "../errors/index.js";
 
+/** The largest uint64 field value that converts to a number exactly. */
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A uint64 field as a safe integer number. */
 export function toNumber(value: bigint, field: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument(`${field} is too large`, field);
+  if (value === 0n) return 0;
+  if (value > MAX_SAFE_BIGINT) throw invalidArgument(`${field} is too large`, field);
   return Number(value);
 }
 

@@ -21,7 +21,8 @@ const PER_MESSAGE_OVERHEAD_BYTES = 256;
  */
 export function storedBytesEstimate(record: AppendRecord): number {
   let bytes = record.data.length + record.id.length + record.orderingKey.length + PER_MESSAGE_OVERHEAD_BYTES;
-  for (const [k, v] of Object.entries(record.attributes)) bytes += k.length + v.length + 8;
+  const attributes = record.attributes;
+  for (const k in attributes) bytes += k.length + (attributes[k] as string).length + 8;
   if (bytes > OVERFLOW_THRESHOLD_BYTES) return Math.ceil((bytes + 16) / PAGE_BYTES) * PAGE_BYTES;
   return 2 * bytes;
 }
@@ -43,7 +44,9 @@ export class DiskGuardedStore extends KvStore {
 
   override async append(topic: string, records: readonly AppendRecord[], nowMs: number): Promise<AppendResult[]> {
     const sizes = records.map(storedBytesEstimate);
-    const reservation = this.guard.reserve(sizes.reduce((a, b) => a + b, 0));
+    let total = 0;
+    for (const size of sizes) total += size;
+    const reservation = this.guard.reserve(total);
     let results: AppendResult[];
     try {
       results = await super.append(topic, records, nowMs);

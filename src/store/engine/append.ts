@@ -23,7 +23,7 @@ import {
   timeSeqKey,
   topicDueKey,
 } from "./keys.js";
-import { encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
+import { encodedMessageBytes, encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
 import { heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 import { checkCapacity, enforceLimits } from "./topic-limits.js";
@@ -34,6 +34,42 @@ export const MAX_ID_BYTES = MAX_KEY_BYTES - DEDUP_EXPIRY_KEY_OVERHEAD;
 /** Length fields of the message encoding (see message-codec.ts). */
 const U16_MAX = 0xffff;
 const EMPTY = Buffer.alloc(0);
+/** Longest id the store generates: `sy-`, a u32 and a safe integer in base 36 (7 and 11 digits), a `-`. */
+const GENERATED_ID_MAX_BYTES = 22;
+/** A slab at most this big comes from Node's shared buffer pool. */
+const POOLED_SLAB_BYTES = 4096;
+
+/**
+ * The log values of one append, cut from one allocation sized for the whole batch instead of
+ * one allocation per message: a batch's values all live until its commit anyway. A value that
+ * does not fit (never, when the slab is sized by {@link appendSlabBytes}) gets its own buffer.
+ */
+export class ValueSlab {
+  private readonly buf: Buffer;
+  private used = 0;
+
+  constructor(bytes: number) {
+    this.buf = bytes <= POOLED_SLAB_BYTES ? Buffer.allocUnsafe(bytes) : Buffer.allocUnsafeSlow(bytes);
+  }
+
+  /** A buffer of exactly `bytes`, for one value. */
+  take(bytes: number): Buffer {
+    const start = this.used;
+    if (start + bytes > this.buf.length) return Buffer.allocUnsafe(bytes);
+    this.used = start + bytes;
+    return this.buf.subarray(start, start + bytes);
+  }
+}
+
+/** Bytes of the log values of `records` at most (a generated id counted at its longest). */
+export function appendSlabBytes(records: readonly AppendRecord[]): number {
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
+    bytes += encodedMessageBytes(r, r.id) + (r.id === "" ? GENERATED_ID_MAX_BYTES : 0);
+  }
+  return bytes;
+}
 
 /**
  * Refuses what the engine cannot store before anything is written (a throw inside a KV write
@@ -107,7 +143,7 @@ function takersOf(t: TopicState, records: readonly AppendRecord[]): Cursor[][] {
 /**
  * Writes one message to the log (and the indexes its options need) and counts it into the
  * subscriptions that take it. The caller assigned `seq` and the id (generated when the record
- * has none).
+ * has none). `slab`: where the value is cut from (default: a buffer of its own).
  */
 export function storeMessage(
   tx: Tx,
@@ -118,9 +154,11 @@ export function storeMessage(
   publishTimeMs: number,
   holders: readonly Cursor[],
   onlyForSubId = 0,
+  slab?: ValueSlab,
 ): void {
   const w = tx.w;
-  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === ""));
+  const value = slab?.take(encodedMessageBytes(m, id));
+  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === "", value));
   if (m.priority > 0) w.put(laneKey(t.id, m.priority, seq), EMPTY);
   if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
   if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
@@ -146,6 +184,7 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
   checkCapacity(tx, t, newTotals(tx, t, records, holdersOf));
   const results: AppendResult[] = [];
   const windowScope = t.record.dedupScope === "window";
+  const slab = new ValueSlab(appendSlabBytes(records));
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AppendRecord;
     const holders = holdersOf[i] as Cursor[];
@@ -168,7 +207,7 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
       if (stores || windowScope)
         tx.w.put(idStringKey(Table.MessageId, t.id, r.id), encodeMessageIdEntry({ seq, publishMs: now, expireMs }));
     }
-    if (stores) storeMessage(tx, t, seq, r, id, now, holders);
+    if (stores) storeMessage(tx, t, seq, r, id, now, holders, 0, slab);
   }
   tx.appended.set(t, t.head.lastSeq);
   enforceLimits(tx, t);

@@ -6,9 +6,13 @@
  */
 const GENERATED = /^sy-([0-9a-z]{1,7})-([0-9a-z]{1,11})$/;
 
+/** The `sy-<topicId>-` prefix of the topic last asked for (a batch asks for one topic's ids in a row). */
+let lastPrefix = { topicId: -1, prefix: "" };
+
 /** The generated id of a topic's seq. */
 export function formatGeneratedId(topicId: number, seq: number): string {
-  return `sy-${topicId.toString(36)}-${seq.toString(36)}`;
+  if (lastPrefix.topicId !== topicId) lastPrefix = { topicId, prefix: `sy-${topicId.toString(36)}-` };
+  return lastPrefix.prefix + seq.toString(36);
 }
 
 /** The topic id and seq of a generated id; undefined for anything else. */

@@ -26,12 +26,22 @@ export interface MessageFields {
   expireAtMs: number;
 }
 
+/** Bytes of the value {@link encodeMessage} writes for a message with this id. */
+export function encodedMessageBytes(m: MessageFields, id: string): number {
+  let bytes = HEADER + 4 + Buffer.byteLength(id) + m.data.length;
+  if (m.orderingKey.length > 0) bytes += Buffer.byteLength(m.orderingKey);
+  const attributes = m.attributes;
+  for (const k in attributes) bytes += 6 + Buffer.byteLength(k) + Buffer.byteLength(attributes[k] as string);
+  return bytes;
+}
+
 /**
  * Encodes a message value: [u8 version][u8 priority][u8 flags][f64 publishMs][f64 deliverAtMs]
  * [f64 expireAtMs][u32 onlyFor][u16 len id][u16 len orderingKey][u16 attribute count]
  * ([u16 len key][u32 len value])* [u32 len data], then the bytes of each in that order.
  * `onlyForSubId`: delivered to that subscription only (a redriven message), 0 for all;
- * `generatedId`: the store made the id up (no id index entry).
+ * `generatedId`: the store made the id up (no id index entry). `into`: where to write it, exactly
+ * {@link encodedMessageBytes} long (e.g. a slice of one buffer for a whole append); default a new buffer.
  */
 export function encodeMessage(
   m: MessageFields,
@@ -39,16 +49,11 @@ export function encodeMessage(
   publishTimeMs: number,
   onlyForSubId: number,
   generatedId: boolean,
+  into?: Buffer,
 ): Buffer {
-  const idLen = Buffer.byteLength(id);
-  const keyLen = m.orderingKey.length === 0 ? 0 : Buffer.byteLength(m.orderingKey);
+  const out = into ?? Buffer.allocUnsafe(encodedMessageBytes(m, id));
   let attrCount = 0;
-  let attrBytes = 0;
-  for (const k in m.attributes) {
-    attrCount++;
-    attrBytes += Buffer.byteLength(k) + Buffer.byteLength(m.attributes[k] as string);
-  }
-  const out = Buffer.allocUnsafe(HEADER + attrCount * 6 + 4 + idLen + keyLen + attrBytes + m.data.length);
+  for (const _ in m.attributes) attrCount++;
   out[0] = VERSION;
   out[O_PRIORITY] = m.priority;
   out[O_FLAGS] = generatedId ? FLAG_GENERATED_ID : 0;
@@ -56,14 +61,16 @@ export function encodeMessage(
   out.writeDoubleBE(m.deliverAtMs, O_DELIVER_AT);
   out.writeDoubleBE(m.expireAtMs, O_EXPIRE_AT);
   out.writeUInt32BE(onlyForSubId, O_ONLY_FOR);
-  out.writeUInt16BE(idLen, O_ID_LEN);
-  out.writeUInt16BE(keyLen, O_KEY_LEN);
   out.writeUInt16BE(attrCount, O_ATTR_COUNT);
   let lens = HEADER;
   let o = HEADER + attrCount * 6;
   o = out.writeUInt32BE(m.data.length, o);
-  o += out.write(id, o);
-  if (keyLen > 0) o += out.write(m.orderingKey, o);
+  const idLen = out.write(id, o);
+  out.writeUInt16BE(idLen, O_ID_LEN);
+  o += idLen;
+  const keyLen = m.orderingKey.length === 0 ? 0 : out.write(m.orderingKey, o);
+  out.writeUInt16BE(keyLen, O_KEY_LEN);
+  o += keyLen;
   for (const k in m.attributes) {
     const v = m.attributes[k] as string;
     const kl = out.write(k, o);
@@ -74,6 +81,9 @@ export function encodeMessage(
     lens = out.writeUInt32BE(vl, lens);
   }
   out.set(m.data, o);
+  if (o + m.data.length !== out.length) {
+    throw new Error(`message encoding is ${o + m.data.length} bytes into a buffer of ${out.length}`);
+  }
   return out;
 }
 
