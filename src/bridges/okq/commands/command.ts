@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { BrokerClients } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import type { Reply, RespVersion } from "../resp-encoder.js";
@@ -36,8 +37,8 @@ export interface CommandSpec {
 
 /** The bytes as a UTF-8 string, or undefined when they are not valid UTF-8 (names and ids must be). */
 export function utf8(bytes: Buffer): string | undefined {
-  const s = bytes.toString("utf8");
-  return Buffer.byteLength(s) === bytes.length && Buffer.from(s).equals(bytes) ? s : undefined;
+  // Well-formed UTF-8 (no overlongs, no surrogates) is exactly what decodes and re-encodes to itself.
+  return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
 /** Case-insensitive keyword match (okQ: `isEqualUpper`). */
