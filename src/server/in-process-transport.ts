@@ -1,0 +1,153 @@
+import { create, type DescMessage, type DescMethodUnary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+
+/** A unary implementation with its input and output erased to "some message". */
+export type DirectUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<unknown>;
+
+/** Base of the URL the in-process calls carry (the router transport's). */
+const IN_MEMORY_URL = "https://in-memory";
+
+/**
+ * An in-process transport that calls the methods of `direct` without encoding anything: the
+ * request message goes to the same server interceptors (`interceptors`, the first outermost, as
+ * connect-node runs them) and the same implementation the router of `fallback` would reach, and
+ * the implementation's message comes back as the response. Everything else (other methods, and
+ * any call with a signal, a timeout or headers) goes through `fallback` unchanged.
+ *
+ * What a caller sees is what it sees through the router: a response message made with
+ * `create(output, …)`, the same context values on the server side (empty, then set by the
+ * interceptors), request headers of a binary Connect call, and failures as the client decodes
+ * them from the wire — a ConnectError with the server error's code, message, metadata and
+ * details (as received, undecoded), and "internal error" for anything that is not a ConnectError.
+ */
+export function createDirectTransport(
+  fallback: Transport,
+  direct: ReadonlyMap<DescMethodUnary, DirectUnaryImpl>,
+  interceptors: readonly Interceptor[],
+): Transport {
+  const chains = new Map<DescMethodUnary, (req: UnaryRequest) => Promise<UnaryResponse>>();
+  const chainOf = (method: DescMethodUnary, impl: DirectUnaryImpl) => {
+    let chain = chains.get(method);
+    if (chain === undefined) {
+      const innermost = async (req: UnaryRequest): Promise<UnaryResponse> => {
+        const ctx = (req as UnaryRequest & { [kContext]: ReturnType<typeof createHandlerContext> })[kContext];
+        const merged = {
+          ...ctx,
+          service: req.service,
+          requestHeader: req.header,
+          signal: req.signal,
+          values: req.contextValues,
+        };
+        const output = create(method.output, (await impl(req.message, merged)) as MessageShape<DescMessage>);
+        return {
+          stream: false,
+          message: output,
+          method,
+          service: method.parent,
+          header: ctx.responseHeader,
+          trailer: ctx.responseTrailer,
+        } as UnaryResponse;
+      };
+      let next = innermost as Parameters<Interceptor>[0];
+      for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+      chain = next as (req: UnaryRequest) => Promise<UnaryResponse>;
+      chains.set(method, chain);
+    }
+    return chain;
+  };
+
+  return {
+    unary(method, signal, timeoutMs, header, input, contextValues) {
+      const impl = direct.get(method as DescMethodUnary);
+      if (impl === undefined || signal !== undefined || timeoutMs !== undefined || header !== undefined) {
+        return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
+      }
+      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), input) as never;
+    },
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      fallback.stream(method, signal, timeoutMs, header, input, contextValues),
+  };
+}
+
+/** Where the chain's innermost step finds the handler context of its call. */
+const kContext = Symbol("directContext");
+
+async function callDirect(
+  method: DescMethodUnary,
+  chain: (req: UnaryRequest) => Promise<UnaryResponse>,
+  input: unknown,
+): Promise<UnaryResponse> {
+  const url = `${IN_MEMORY_URL}/${method.parent.typeName}/${method.name}`;
+  const ctx = createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url,
+    requestHeader: { "content-type": "application/proto", "connect-protocol-version": "1" },
+    responseHeader: { "content-type": "application/proto" },
+    contextValues: createContextValues(),
+  });
+  const req = {
+    stream: false,
+    message: create(method.input, input as MessageShape<DescMessage>),
+    method,
+    service: method.parent,
+    requestMethod: "POST",
+    url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
+    contextValues: ctx.values,
+    [kContext]: ctx,
+  } as unknown as UnaryRequest;
+  try {
+    const res = await chain(req);
+    if (res.header !== ctx.responseHeader) copyHeaders(res.header, ctx.responseHeader);
+    if (res.trailer !== ctx.responseTrailer) copyHeaders(res.trailer, ctx.responseTrailer);
+    return { ...res, header: ctx.responseHeader, trailer: ctx.responseTrailer } as UnaryResponse;
+  } catch (e) {
+    ctx.abort(e);
+    throw asReceived(e, ctx.responseHeader, ctx.responseTrailer);
+  } finally {
+    ctx.abort();
+  }
+}
+
+/** Replaces `to`'s entries with `from`'s (what connect-node does with an interceptor's response headers). */
+function copyHeaders(from: Headers, to: Headers): void {
+  for (const key of [...to.keys()]) to.delete(key);
+  for (const [key, value] of from) to.set(key, value);
+}
+
+/**
+ * The error a client of the router transport gets for `e` thrown by the chain: the Connect
+ * protocol sends the code, the message and the details (binary), and the error's metadata in the
+ * response headers, and the client builds a new ConnectError from them.
+ */
+function asReceived(e: unknown, responseHeader: Headers, responseTrailer: Headers): ConnectError {
+  const error =
+    e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+  const metadata = new Headers(responseHeader);
+  metadata.set("content-type", "application/json");
+  for (const [key, value] of error.metadata) metadata.set(key, value);
+  for (const [key, value] of responseTrailer) metadata.append(key, value);
+  const received = new ConnectError(error.rawMessage, error.code, metadata);
+  for (const d of error.details) {
+    if ("desc" in d) {
+      received.details.push({ type: d.desc.typeName, value: toBinary(d.desc, create(d.desc, d.value)) });
+    } else {
+      received.details.push({ type: d.type, value: d.value, debug: d.debug });
+    }
+  }
+  return received;
+}
