@@ -1,4 +1,12 @@
-import { create, type DescMessage, type DescMethodUnary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  type JsonValue,
+  type MessageShape,
+  toBinary,
+  toJson,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -144,7 +152,18 @@ function asReceived(e: unknown, responseHeader: Headers, responseTrailer: Header
   const received = new ConnectError(error.rawMessage, error.code, metadata);
   for (const d of error.details) {
     if ("desc" in d) {
-      received.details.push({ type: d.desc.typeName, value: toBinary(d.desc, create(d.desc, d.value)) });
+      const message = create(d.desc, d.value);
+      let debug: JsonValue | undefined;
+      try {
+        debug = toJson(d.desc, message);
+      } catch {
+        // As the protocol does: a detail that has no JSON form travels without its debug copy.
+      }
+      received.details.push({
+        type: d.desc.typeName,
+        value: toBinary(d.desc, message),
+        debug,
+      });
     } else {
       received.details.push({ type: d.type, value: d.value, debug: d.debug });
     }
