@@ -49,8 +49,8 @@ function encodeInto(reply: Reply, version: RespVersion, out: (Buffer | string)[]
       out.push(`:${reply.n}\r\n`);
       return;
     case "bulk": {
-      const v = typeof reply.v === "string" ? Buffer.from(reply.v) : reply.v;
-      out.push(`$${v.length}\r\n`, v, "\r\n");
+      const { v } = reply;
+      out.push(`$${typeof v === "string" ? Buffer.byteLength(v) : v.length}\r\n`, v, "\r\n");
       return;
     }
     case "null":
