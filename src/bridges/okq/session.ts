@@ -5,6 +5,7 @@ import {
   COMMANDS,
   type CommandSession,
   executeRun,
+  isKeyword,
   mayJoin,
   type RunItem,
   runBytes,
@@ -398,7 +399,5 @@ function isHttpRequest(e: RespEvent): boolean {
   if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
   if (e.type !== "command") return false;
   const name = e.args[0];
-  if (name === undefined || name.length < 4 || name.length > 5) return false;
-  const upper = name.toString("latin1").toUpperCase();
-  return upper === "POST" || upper === "HOST:";
+  return isKeyword(name, "POST") || isKeyword(name, "HOST:");
 }

@@ -43,5 +43,11 @@ export function utf8(bytes: Buffer): string | undefined {
 
 /** Case-insensitive keyword match (okQ: `isEqualUpper`). */
 export function isKeyword(arg: Buffer | undefined, keyword: string): boolean {
-  return arg !== undefined && arg.length === keyword.length && arg.toString("latin1").toUpperCase() === keyword;
+  if (arg === undefined || arg.length !== keyword.length) return false;
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg[i] as number;
+    // ASCII a-z to A-Z; latin1's other lower-case letters never match an ASCII keyword either way.
+    if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== keyword.charCodeAt(i)) return false;
+  }
+  return true;
 }
