@@ -18,7 +18,7 @@ import {
 } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { createDirectTransport, type DirectUnaryImpl } from "./in-process-transport.js";
+import { createDirectTransport, type DirectUnaryImpl, isWellFormedDeep } from "./in-process-transport.js";
 
 const seenKey = createContextKey<string>("", { description: "test: set by the outer interceptor" });
 
@@ -162,5 +162,16 @@ describe("in-process direct transport", () => {
     assert.equal(s.fallbackCalls(), 3);
     await s.viaDirect.pull({ subscription: "q" });
     assert.equal(s.fallbackCalls(), 3);
+  });
+
+  it("direct transport - a lone surrogate goes through the router, which hands the server U+FFFD", async () => {
+    const s = setup();
+    await s.viaDirect.pull({ subscription: "q\ud800" });
+    assert.equal(s.fallbackCalls(), 1);
+    const request = s.seen[0]?.request as Uint8Array;
+    assert.ok(Buffer.from(request).includes(Buffer.from("q\ufffd")), "the server saw the replacement character");
+    assert.equal(isWellFormedDeep({ a: ["x", { b: "ok" }], m: { k: 1n } }), true);
+    assert.equal(isWellFormedDeep({ a: ["x", { b: "\udc00" }] }), false);
+    assert.equal(isWellFormedDeep({ m: { "\ud800": "v" } }), false, "map keys count");
   });
 });

@@ -30,7 +30,8 @@ const IN_MEMORY_URL = "https://in-memory";
  * request message goes to the same server interceptors (`interceptors`, the first outermost, as
  * connect-node runs them) and the same implementation the router of `fallback` would reach, and
  * the implementation's message comes back as the response. Everything else (other methods, and
- * any call with a signal, a timeout or headers) goes through `fallback` unchanged.
+ * any call with a signal, a timeout, headers or a string that is not well-formed UTF-16) goes
+ * through `fallback` unchanged.
  *
  * What a caller sees is what it sees through the router: a response message made with
  * `create(output, …)`, the same context values on the server side (empty, then set by the
@@ -80,7 +81,11 @@ export function createDirectTransport(
       if (impl === undefined || signal !== undefined || timeoutMs !== undefined || header !== undefined) {
         return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
       }
-      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), input) as never;
+      const message = create(method.input, input);
+      // Over the wire a string with a lone surrogate arrives with U+FFFD in its place: such a
+      // request takes the router, so the implementation sees exactly what it would see there.
+      if (!isWellFormedDeep(message)) return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
+      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), message) as never;
     },
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       fallback.stream(method, signal, timeoutMs, header, input, contextValues),
@@ -90,10 +95,21 @@ export function createDirectTransport(
 /** Where the chain's innermost step finds the handler context of its call. */
 const kContext = Symbol("directContext");
 
+/** True when every string in `value` (map keys included) is well-formed UTF-16 (no lone surrogate). */
+export function isWellFormedDeep(value: unknown): boolean {
+  if (typeof value === "string") return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return true;
+  if (Array.isArray(value)) return value.every(isWellFormedDeep);
+  for (const [k, v] of Object.entries(value)) {
+    if (!isWellFormedDeep(k) || !isWellFormedDeep(v)) return false;
+  }
+  return true;
+}
+
 async function callDirect(
   method: DescMethodUnary,
   chain: (req: UnaryRequest) => Promise<UnaryResponse>,
-  input: unknown,
+  message: MessageShape<DescMessage>,
 ): Promise<UnaryResponse> {
   const url = `${IN_MEMORY_URL}/${method.parent.typeName}/${method.name}`;
   const ctx = createHandlerContext({
@@ -108,7 +124,7 @@ async function callDirect(
   });
   const req = {
     stream: false,
-    message: create(method.input, input as MessageShape<DescMessage>),
+    message,
     method,
     service: method.parent,
     requestMethod: "POST",
