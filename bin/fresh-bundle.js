@@ -12,13 +12,17 @@
  * - A file changed while a build runs has an mtime at or after the build's start (less a clock
  *   slack): such a build is used once but not recorded, so the next start builds again.
  * - Outputs are written to temporary names and renamed, so concurrent starts never read a torn
- *   bundle, and the record is renamed last.
+ *   bundle, and the record is renamed last. A build removes the temporary files of builds whose
+ *   process is gone (killed mid-write).
+ * - When the output directory cannot be written (a read-only checkout), the build rejects with a
+ *   {@link BundleWriteError}, so the caller can start another way (bin/switchyard.js falls back to
+ *   compiling the sources at start through tsx).
  *
  * Native and worker-thread packages stay external (lmdb loads a .node file; pino and pino-pretty
  * are resolved from node_modules at run time like any import). Plain JS with JSDoc types, because
  * it must run before anything can compile TypeScript.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +45,19 @@ const CLOCK_SLACK_MS = 50;
 const REQUIRE_BANNER =
   'import { createRequire as __switchyardCreateRequire } from "node:module";\n' +
   "const require = __switchyardCreateRequire(import.meta.url);";
+
+/** The bundle built but could not be written (its directory is read-only, full, or not a directory). */
+export class BundleWriteError extends Error {
+  /**
+   * @param {string} path
+   * @param {unknown} cause
+   */
+  constructor(path, cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot write ${path}: ${reason}`, { cause });
+    this.name = "BundleWriteError";
+  }
+}
 
 /**
  * @typedef {object} BundleOptions
@@ -137,13 +154,45 @@ export async function buildBundle(options) {
     if (st.mtimeMs >= startedMs - CLOCK_SLACK_MS) changedDuringBuild = true;
     inputs.push([input, st.size, st.mtimeMs]);
   }
-  mkdirSync(dirname(outPath), { recursive: true });
-  rmSync(recordPath(outPath), { force: true });
-  // The source map first, the bundle next, the record last: a reader that sees the record sees both.
-  const files = [...result.outputFiles].sort((a, b) => Number(a.path === outPath) - Number(b.path === outPath));
-  for (const file of files) writeAtomically(file.path, file.contents);
-  if (!changedDuringBuild) {
-    writeAtomically(recordPath(outPath), JSON.stringify({ version: RECORD_VERSION, inputs }));
+  try {
+    mkdirSync(dirname(outPath), { recursive: true });
+    removeOrphanTemps(dirname(outPath));
+    rmSync(recordPath(outPath), { force: true });
+    // The source map first, the bundle next, the record last: a reader that sees the record sees both.
+    const files = [...result.outputFiles].sort((a, b) => Number(a.path === outPath) - Number(b.path === outPath));
+    for (const file of files) writeAtomically(file.path, file.contents);
+    if (!changedDuringBuild) {
+      writeAtomically(recordPath(outPath), JSON.stringify({ version: RECORD_VERSION, inputs }));
+    }
+  } catch (e) {
+    throw new BundleWriteError(outPath, e);
+  }
+}
+
+/** A temporary output's name: `.<pid>.<random>.tmp` (see {@link writeAtomically}). */
+const TEMP_NAME = /^\.(\d+)\.[a-z0-9]+\.tmp$/;
+
+/**
+ * Removes the temporary outputs in `dir` left by builds whose process is gone.
+ * @param {string} dir
+ */
+function removeOrphanTemps(dir) {
+  for (const name of readdirSync(dir)) {
+    const pid = TEMP_NAME.exec(name)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * @param {number} pid
+ * @returns {boolean}
+ */
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return /** @type {NodeJS.ErrnoException} */ (e).code === "EPERM"; // alive, someone else's
   }
 }
 
@@ -161,6 +210,11 @@ function recordPath(outPath) {
  */
 function writeAtomically(path, contents) {
   const tmp = join(dirname(path), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  writeFileSync(tmp, contents);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, contents);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

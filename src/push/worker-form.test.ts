@@ -5,7 +5,7 @@ import { createFakeSender, type FakeSender, flush, pushConfig, setupCore } from 
 import type { Broker, PushSettings } from "../core/index.js";
 import { silentLogger } from "../util/index.js";
 import { createPushAgent } from "./agent.js";
-import { isSuccess } from "./worker.js";
+import { isSuccess } from "./push-attempt.js";
 
 /** A topic `t` with an ordered form push `t` (as the OPQ bridge makes it). */
 async function opqTopic(

@@ -1,3 +1,10 @@
+/**
+ * The delivery loop of one push subscription (README "Push subscriptions (webhooks)"): lease,
+ * send, settle. The backoff gate is delivery-gate.ts, the ready list and ordering keys are
+ * ready-queue.ts, one request and the judgement of its answer is push-attempt.ts.
+ *
+ * @module
+ */
 import {
   type Broker,
   type BrokerLimits,
@@ -10,9 +17,10 @@ import {
 } from "../core/index.js";
 import { BrokerError } from "../errors/index.js";
 import { type Clock, hostAllowed, type Logger } from "../util/index.js";
-import { pushBackoffMs } from "./backoff.js";
-import { buildFormRequest, UndeliverableError } from "./form-request.js";
-import { buildPushRequest } from "./request.js";
+import { DeliveryGate } from "./delivery-gate.js";
+import { giveBackLeases, renewLease, reportSettleFailure } from "./lease-calls.js";
+import { attemptPush, truncateUtf8 } from "./push-attempt.js";
+import { type Held, ReadyQueue, type Taken } from "./ready-queue.js";
 import type { PushSender } from "./sender.js";
 import { settledWithin, Wakeup } from "./wakeup.js";
 
@@ -27,12 +35,6 @@ export interface PushWorkerDeps {
   random: () => number;
 }
 
-/** A leased delivery, with the time its lease ends. */
-interface Held {
-  delivery: Delivery;
-  leasedUntilMs: number;
-}
-
 /** A request on its way. */
 interface Flight {
   held: Held;
@@ -40,26 +42,6 @@ interface Flight {
   /** Set when stop aborted it: the lease is given back, not counted as a failure. */
   stopped: boolean;
   done: Promise<void>;
-}
-
-/** The first `maxBytes` bytes of `text` as UTF-8, cut at a character boundary. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= maxBytes) return text;
-  return bytes
-    .subarray(0, maxBytes)
-    .toString("utf8")
-    .replace(/\uFFFD+$/, "");
-}
-
-/**
- * Whether an HTTP answer counts as delivered: 2xx; with `onlyServerErrorsFail` anything below
- * 500; with `anyResponseIsSuccess` any answer at all (the legacy OPQ rule).
- */
-export function isSuccess(push: PushSettings, status: number): boolean {
-  if (push.anyResponseIsSuccess) return true;
-  if (push.onlyServerErrorsFail) return status < 500;
-  return status >= 200 && status < 300;
 }
 
 /** Pause after a failed lease call (store trouble), so a broken store is not hammered. */
@@ -76,17 +58,9 @@ const LEASE_ERROR_PAUSE_MS = 1_000;
 export class PushWorker {
   private sub: SubscriptionInfo & { push: PushSettings };
   /** Leased, not yet sent (only when the gate closed during a lease, or a key was busy). */
-  private readonly ready: Held[] = [];
+  private readonly ready = new ReadyQueue((d) => this.orderKey(d));
   private readonly flights = new Map<string, Flight>();
-  private readonly busyKeys = new Set<string>();
-  private nextAttemptMs = 0;
-  private readonly state: PushStats = {
-    lastStatus: 0,
-    consecutiveFailures: 0,
-    nextAttemptTimeMs: 0,
-    lastAttemptTimeMs: 0,
-    lastError: "",
-  };
+  private readonly gate: DeliveryGate;
   private stopping = false;
   private pullController: AbortController | undefined;
   private readonly wakeup: Wakeup;
@@ -99,14 +73,17 @@ export class PushWorker {
     private readonly onGone: (name: string) => void = () => {},
   ) {
     this.sub = sub;
+    this.gate = new DeliveryGate(deps.clock, deps.random);
     this.wakeup = new Wakeup(deps.clock);
     this.loop = this.run();
   }
 
+  /** The subscription's name. */
   get name(): string {
     return this.sub.name;
   }
 
+  /** The subscription's topic. */
   get topic(): string {
     return this.sub.topic;
   }
@@ -123,8 +100,7 @@ export class PushWorker {
 
   /** A copy of the delivery state, for GetStats. */
   stats(): PushStats {
-    const now = this.deps.clock.now();
-    return { ...this.state, nextAttemptTimeMs: this.nextAttemptMs > now ? this.nextAttemptMs : 0 };
+    return this.gate.stats();
   }
 
   /**
@@ -132,8 +108,7 @@ export class PushWorker {
    * delivery starts again at once from where the Seek put it (a request in flight finishes first).
    */
   restart(): void {
-    this.state.consecutiveFailures = 0;
-    this.nextAttemptMs = 0;
+    this.gate.reset();
     this.pullController?.abort();
     this.wake();
   }
@@ -142,7 +117,7 @@ export class PushWorker {
   update(sub: SubscriptionInfo & { push: PushSettings }): void {
     this.sub = sub;
     this.pullController?.abort();
-    if (sub.paused) void this.giveBack(this.ready.splice(0).map((h) => h.delivery.ackId));
+    if (sub.paused) void this.giveBack(this.ready.takeAll());
     this.wake();
   }
 
@@ -163,22 +138,22 @@ export class PushWorker {
       f.controller.abort(new BrokerError("SHUTTING_DOWN", "push delivery stopped"));
     }
     await Promise.all([...this.flights.values()].map((f) => f.done));
-    await this.giveBack(this.ready.splice(0).map((h) => h.delivery.ackId));
+    await this.giveBack(this.ready.takeAll());
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
       this.dispatch();
-      const now = this.deps.clock.now();
+      const closedForMs = this.gate.closedForMs();
       const push = this.sub.push;
-      if (this.nextAttemptMs > now) {
-        await this.sleep(this.nextAttemptMs - now);
+      if (closedForMs > 0) {
+        await this.sleep(closedForMs);
         continue;
       }
       // A form push names its URL per message: each is checked when it is sent.
       if (!push.form && !hostAllowed(new URL(push.endpoint), this.deps.limits.pushAllowedHosts)) {
         // Created under an older config: nothing is leased, so nothing is lost, until it changes.
-        this.state.lastError = `endpoint host ${new URL(push.endpoint).host} is not in push-allowed-hosts`;
+        this.gate.noteError(`endpoint host ${new URL(push.endpoint).host} is not in push-allowed-hosts`);
         this.deps.logger.warn("push endpoint not allowed; delivery stopped", { subscription: this.name });
         await this.sleep(Number.POSITIVE_INFINITY);
         continue;
@@ -238,17 +213,12 @@ export class PushWorker {
   /** Sends what is ready while the gate is open, there is room and (ordered) its key is free. */
   private dispatch(): void {
     if (this.stopping || this.sub.paused) return;
-    for (let i = 0; i < this.ready.length; ) {
-      if (this.nextAttemptMs > this.deps.clock.now()) return;
+    while (this.ready.length > 0) {
+      if (this.gate.closedForMs() > 0) return;
       if (this.flights.size >= this.sub.push.maxInFlight) return;
-      const held = this.ready[i] as Held;
-      const key = this.orderKey(held.delivery);
-      if (key !== undefined && this.busyKeys.has(key)) {
-        i++;
-        continue;
-      }
-      this.ready.splice(i, 1);
-      this.start(held, key);
+      const next = this.ready.takeNext();
+      if (next === undefined) return;
+      this.start(next);
     }
   }
 
@@ -257,14 +227,14 @@ export class PushWorker {
     return this.sub.ordered && d.message.orderingKey !== "" ? d.message.orderingKey : undefined;
   }
 
-  private start(held: Held, key: string | undefined): void {
+  /** Sends a message taken from the ready list; its ordering key stays busy until the request is over. */
+  private start({ held, key }: Taken): void {
     const controller = new AbortController();
     const ackId = held.delivery.ackId;
-    if (key !== undefined) this.busyKeys.add(key);
     const flight: Flight = { held, controller, stopped: false, done: Promise.resolve() };
     flight.done = this.deliver(flight).finally(() => {
       this.flights.delete(ackId);
-      if (key !== undefined) this.busyKeys.delete(key);
+      this.ready.keyDone(key);
       this.wake();
       // The loop may sit in a long-poll: what waited for this key or this slot goes now.
       this.dispatch();
@@ -274,7 +244,7 @@ export class PushWorker {
 
   /** One attempt: extend a lease that waited, POST, then settle. Never throws. */
   private async deliver(flight: Flight): Promise<void> {
-    const { clock, sender, logger } = this.deps;
+    const { clock } = this.deps;
     const { delivery } = flight.held;
     const sub = this.sub;
     const push = sub.push;
@@ -282,82 +252,46 @@ export class PushWorker {
       if (flight.held.leasedUntilMs - clock.now() < push.timeoutMs + 1_000) {
         if (!(await this.extend(delivery))) return;
       }
-      let ok = false;
-      let status = 0;
-      let error = "";
-      try {
-        const request = push.form
-          ? buildFormRequest(push, delivery, this.deps.limits.pushAllowedHosts)
-          : buildPushRequest(sub.name, push, delivery);
-        status = (await sender.send(request, { timeoutMs: push.timeoutMs, signal: flight.controller.signal })).status;
-        ok = isSuccess(push, status);
-        if (!ok) error = `HTTP ${status}`;
-      } catch (e) {
-        if (flight.stopped) {
-          await this.giveBack([delivery.ackId]);
-          return;
-        }
-        if (e instanceof UndeliverableError) {
-          await this.undeliverable(delivery, truncateUtf8(e.message, MAX_NACK_ERROR_BYTES));
-          return;
-        }
-        error = e instanceof Error ? e.message : String(e);
+      const result = await attemptPush({
+        subscription: sub.name,
+        push,
+        delivery,
+        sender: this.deps.sender,
+        allowedHosts: this.deps.limits.pushAllowedHosts,
+        signal: flight.controller.signal,
+        stopped: () => flight.stopped,
+      });
+      if (result.kind === "stopped") {
+        await this.giveBack([delivery.ackId]);
+        return;
       }
+      if (result.kind === "undeliverable") {
+        await this.undeliverable(delivery, result.error);
+        return;
+      }
+      const { ok, status, error } = result;
       this.record(ok, status, error);
       if (ok) await this.deps.broker.ack(sub.name, { ackIds: [delivery.ackId], messageIds: [] });
       else await this.fail(delivery, truncateUtf8(error, MAX_NACK_ERROR_BYTES));
     } catch (e) {
-      if (e instanceof BrokerError && e.reason === "SUBSCRIPTION_NOT_FOUND") return;
-      if (e instanceof BrokerError && (e.reason === "DELIVERY_UNKNOWN" || e.reason === "LEASE_EXPIRED")) {
-        // A Seek moved the subscription past it, or its lease ran out meanwhile: nothing to settle.
-        logger.info("push delivery was settled elsewhere meanwhile", { subscription: sub.name, reason: e.reason });
-        return;
-      }
-      logger.warn("push settle failed; the lease will expire and the message goes out again", {
-        subscription: sub.name,
-        seq: delivery.message.seq,
-        error: e,
-      });
+      reportSettleFailure(this.deps.logger, sub.name, delivery, e);
     }
   }
 
+  /** Records an attempt in the gate; a failure also stops a lease under way. */
   private record(ok: boolean, status: number, error: string): void {
-    const now = this.deps.clock.now();
-    this.state.lastStatus = status;
-    this.state.lastAttemptTimeMs = now;
-    this.state.lastError = error;
-    if (ok) {
-      this.state.consecutiveFailures = 0;
-      this.nextAttemptMs = 0;
-      return;
-    }
-    this.state.consecutiveFailures++;
-    this.nextAttemptMs = now + pushBackoffMs(this.state.consecutiveFailures, this.sub.retry, this.deps.random);
+    this.gate.record(ok, status, error, this.sub.retry);
+    if (ok) return;
     // A lease under way could hand out messages past the gate: stop it; what it got waits.
     this.pullController?.abort();
   }
 
   /** Nacks a failed delivery (the core applies the retry policy); later messages of its key go back too. */
   private async fail(delivery: Delivery, error: string): Promise<void> {
-    const behind = this.takeBehind(delivery);
+    const behind = this.ready.takeKeyOf(delivery);
     // Without a delay: the core applies the retry policy and, on the last attempt, dead-letters it with the error.
     await this.deps.broker.nack(this.name, { ackIds: [delivery.ackId], messageIds: [] }, 0, error);
     await this.giveBack(behind);
-  }
-
-  /** Takes the ready messages of the delivery's ordering key out of the ready list (they must wait for it). */
-  private takeBehind(delivery: Delivery): string[] {
-    const key = this.orderKey(delivery);
-    const behind: string[] = [];
-    if (key === undefined) return behind;
-    for (let i = this.ready.length - 1; i >= 0; i--) {
-      const h = this.ready[i] as Held;
-      if (this.orderKey(h.delivery) === key) {
-        behind.unshift(h.delivery.ackId);
-        this.ready.splice(i, 1);
-      }
-    }
-    return behind;
   }
 
   /**
@@ -371,12 +305,10 @@ export class PushWorker {
     const left = await this.deps.broker.reject(sub.name, [delivery.ackId], error);
     if (left === 0) {
       this.record(false, 0, error);
-      await this.giveBack(this.takeBehind(delivery));
+      await this.giveBack(this.ready.takeKeyOf(delivery));
       return;
     }
-    this.state.lastStatus = 0;
-    this.state.lastAttemptTimeMs = this.deps.clock.now();
-    this.state.lastError = error;
+    this.gate.recordUndeliverable(error);
     this.deps.logger.warn("push message cannot be delivered; it left its subscription", {
       subscription: sub.name,
       seq: delivery.message.seq,
@@ -386,32 +318,12 @@ export class PushWorker {
     });
   }
 
-  /** Renews the lease of a delivery that waited; false when it is no longer ours. */
-  private async extend(delivery: Delivery): Promise<boolean> {
-    try {
-      await this.deps.broker.modifyAckDeadline(
-        this.name,
-        [delivery.ackId],
-        pushLeaseMs(this.sub.push, this.deps.limits),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof BrokerError && (e.reason === "LEASE_EXPIRED" || e.reason === "DELIVERY_UNKNOWN")) return false;
-      throw e;
-    }
+  private extend(delivery: Delivery): Promise<boolean> {
+    return renewLease(this.deps.broker, this.name, delivery.ackId, pushLeaseMs(this.sub.push, this.deps.limits));
   }
 
-  private async giveBack(ackIds: string[]): Promise<void> {
-    if (ackIds.length === 0) return;
-    try {
-      await this.deps.broker.release(this.name, ackIds);
-    } catch (e) {
-      if (e instanceof BrokerError && e.reason === "SUBSCRIPTION_NOT_FOUND") return;
-      this.deps.logger.warn("could not give back push leases; they expire on their own", {
-        subscription: this.name,
-        error: e,
-      });
-    }
+  private giveBack(ackIds: string[]): Promise<void> {
+    return giveBackLeases(this.deps.broker, this.deps.logger, this.name, ackIds);
   }
 
   private sleep(ms: number): Promise<void> {

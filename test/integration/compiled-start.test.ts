@@ -4,13 +4,13 @@
  * and the freshness check rebuilds after an edit, never serving the old code.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import { remapBundledFrames } from "../../bench/tools/cpuprofile-top.js";
-import { BUNDLE_EXTERNALS, freshBundle, isFresh } from "../../bin/fresh-bundle.js";
+import { BUNDLE_EXTERNALS, BundleWriteError, freshBundle, isFresh } from "../../bin/fresh-bundle.js";
 import { crashClients } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
@@ -134,10 +134,45 @@ describe("compiled start", () => {
   });
 
   it("compiled start - native and worker-thread packages are imported from node_modules, not bundled", async () => {
-    // The first test of this file (they run in order) started the broker from this bundle.
-    const bundle = await readFile(join(DIST, "switchyard.js"), "utf8");
+    const { path } = await freshBundle({
+      rootDir: join(DIST, ".."),
+      entry: "src/cli/main.ts",
+      outFile: "dist/switchyard.js",
+    });
+    const bundle = await readFile(path, "utf8");
     for (const name of BUNDLE_EXTERNALS) assert.match(bundle, new RegExp(`^import .* from "${name}";$`, "m"), name);
     assert.doesNotMatch(bundle, /node_modules\/lmdb\//, "no lmdb source inside the bundle");
+  });
+
+  it("compiled start - an output that cannot be written rejects with BundleWriteError and leaves no temporary file", async (t) => {
+    const rootDir = await tinyProject(t);
+    await writeFile(join(rootDir, "blocked"), "a file where the output directory should be");
+    await assert.rejects(freshBundle({ rootDir, entry: TINY.entry, outFile: "blocked/main.js" }), BundleWriteError);
+    // The bundle's name taken by a directory: its rename fails after the temporary file was written.
+    await mkdir(join(rootDir, "out", "main.js"), { recursive: true });
+    await assert.rejects(freshBundle({ rootDir, ...TINY }), (e: unknown) => {
+      assert.ok(e instanceof BundleWriteError);
+      assert.match(e.message, /^cannot write .*out\/main\.js: /);
+      return true;
+    });
+    const left = await readdir(join(rootDir, "out"));
+    assert.deepEqual(
+      left.filter((n) => n.endsWith(".tmp")),
+      [],
+      `no temporary file left: ${left}`,
+    );
+  });
+
+  it("compiled start - a build removes the temporary files of builds whose process is gone", async (t) => {
+    const rootDir = await tinyProject(t);
+    await mkdir(join(rootDir, "out"));
+    const dead = ".999999999.k1lled.tmp"; // above the kernel's largest pid: no such process
+    const ours = `.${process.pid}.inflight.tmp`;
+    for (const name of [dead, ours]) await writeFile(join(rootDir, "out", name), "partial");
+    await freshBundle({ rootDir, ...TINY });
+    const left = await readdir(join(rootDir, "out"));
+    assert.ok(!left.includes(dead), `the dead build's file is gone: ${left}`);
+    assert.ok(left.includes(ours), "a live process's file stays");
   });
 
   it("compiled start - a CPU profile of the bundle names source files and lines (cpuprofile-top)", async (t) => {

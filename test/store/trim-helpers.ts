@@ -127,10 +127,14 @@ function copy(d: MemoryKvData): MemoryKvData {
   return { keys: [...d.keys], values: new Map(d.values) };
 }
 
-/** A memory KV that notes the message-log deletes of each write (the trim's steps). */
+/**
+ * A memory KV that notes, per write (the trim's steps), the message-log deletes (`dels`) and the
+ * key range reads (`scans`: calls of `keys` and `range`, whatever they found).
+ */
 export class StepCountingKv implements KvEngine {
   private readonly inner: MemoryKv;
   dels: number[] = [];
+  scans: number[] = [];
 
   constructor(data: MemoryKvData) {
     this.inner = new MemoryKv(data);
@@ -139,10 +143,17 @@ export class StepCountingKv implements KvEngine {
   write<T>(fn: (txn: KvWriter) => T): Promise<T> {
     return this.inner.write((w) => {
       let n = 0;
+      let scans = 0;
       const counting: KvWriter = {
         get: (k) => w.get(k),
-        range: (r) => w.range(r),
-        keys: (r) => w.keys(r),
+        range: (r) => {
+          scans++;
+          return w.range(r);
+        },
+        keys: (r) => {
+          scans++;
+          return w.keys(r);
+        },
         view: (k) => w.view(k),
         put: (k, v) => w.put(k, v),
         del: (k) => {
@@ -154,6 +165,7 @@ export class StepCountingKv implements KvEngine {
         return fn(counting);
       } finally {
         this.dels.push(n);
+        this.scans.push(scans);
       }
     });
   }

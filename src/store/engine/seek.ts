@@ -99,7 +99,7 @@ export function seekSubscription(tx: Tx, subscription: string, target: SeekTarge
   hi = Math.min(hi, t.head.lastSeq + 1);
   // Keys first: the bound is checked before a single message is read. Released messages (gone,
   // waiting for the trim) are stepped over: they neither count nor come back.
-  const keys = lo < hi ? liveKeys(tx.w, t, lo, hi, maxEntries + 1, Number.POSITIVE_INFINITY) : [];
+  const keys = lo < hi ? liveKeys(tx.w, t, lo, hi, maxEntries + 1) : [];
   if (keys.length > maxEntries) throw replayLimit("this Seek", maxEntries);
   const changes: Change[] = [];
   for (const key of keys) {
