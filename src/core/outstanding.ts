@@ -25,6 +25,12 @@ export class Outstanding {
   private earliestMs = Number.POSITIVE_INFINITY;
   /** The largest message this stream has seen, to size leases when bytes may bind. */
   private largest = 0;
+  /**
+   * Whether freed room can give the stream more to send: true unless it last found the window
+   * with room and the subscription with nothing to hand out (then only a publish, a nack, a due
+   * time or a lease deadline can; an ack that frees room would wake it for an empty lease).
+   */
+  waitingForRoom = true;
 
   constructor(
     readonly subscription: string,
@@ -139,7 +145,10 @@ export function unregisterStream(ctx: CoreContext, window: Outstanding): void {
   if (set?.size === 0) ctx.streams.delete(window.subscription);
 }
 
-/** After an ack or nack: frees the room these ids held on the subscription's streams and wakes them. */
+/**
+ * After an ack or nack: frees the room these ids held on the subscription's streams and wakes
+ * those that wait for room (see {@link Outstanding.waitingForRoom}).
+ */
 export function releaseOutstanding(
   ctx: CoreContext,
   subscription: string,
@@ -148,7 +157,7 @@ export function releaseOutstanding(
 ): void {
   const set = ctx.streams.get(subscription);
   if (!set) return;
-  for (const w of set) if (w.release(ackIds, messageIds) > 0) ctx.notifier.notify(w.channel);
+  for (const w of set) if (w.release(ackIds, messageIds) > 0 && w.waitingForRoom) ctx.notifier.notify(w.channel);
 }
 
 /** After a ModifyAckDeadline: the held entries count until their new deadline. */

@@ -3,7 +3,8 @@
  * messages past `retain_acked_ms` and messages past `max_age_ms` (and, under drop_oldest, over
  * a limit lowered since the last append), and to do its background work (the steps left by
  * purges, deletes and subscriptions created at an earlier position, and the end of dedup
- * windows), a bounded amount of work per tick. It starts only once there is such work (at boot
+ * windows), a bounded amount of work per tick; while work is left, each step is followed by a
+ * pause as long as the step took. It starts only once there is such work (at boot
  * if the store has any, else when a topic gets retention or limits, a message an id, or an
  * operation leaves steps behind), so brokers without any run no timer at all.
  */
@@ -55,7 +56,14 @@ export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {
     if (stopped) return;
     timer = ctx.clock.setTimer(() => {
       timer = undefined;
-      void sweepOnce().then((more) => schedule(more ? 0 : RETENTION_SWEEP_INTERVAL_MS));
+      const startedMs = ctx.clock.now();
+      // With work left, the next step waits as long as this one took: background work gets at
+      // most about half of the time, and live calls are not queued behind steps back to back.
+      void sweepOnce().then((more) =>
+        schedule(
+          more ? Math.min(ctx.clock.now() - startedMs, RETENTION_SWEEP_INTERVAL_MS) : RETENTION_SWEEP_INTERVAL_MS,
+        ),
+      );
     }, delayMs);
   };
   const ensure = () => {

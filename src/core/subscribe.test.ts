@@ -67,6 +67,36 @@ describe("core subscribe", () => {
     assert.ok(s.error instanceof BrokerError && s.error.reason === "CANCELED", String(s.error));
   });
 
+  it("subscribe - an ack on a stream with room does not wake it for an empty lease; a full one wakes", async (t) => {
+    const { broker, store } = await setup(t);
+    let leases = 0;
+    const lease = store.lease.bind(store);
+    store.lease = (...args) => {
+      leases++;
+      return lease(...args);
+    };
+    const s = open(t, broker, { maxOutstandingMessages: 10 });
+    await broker.publish("q", ["a", "b"].map(data));
+    await until(() => s.got.length === 2, "two deliveries");
+    await settle();
+    const leasesBefore = leases;
+    await broker.ack("q", { ...none, ackIds: s.got.map((d) => d.ackId) });
+    await settle();
+    assert.equal(leases, leasesBefore, "the acks freed room the stream did not lack");
+    await broker.publish("q", ["c"].map(data));
+    await until(() => s.got.length === 3, "a publish still wakes it");
+    // Fill the window: now an ack is what it waits for, and it wakes.
+    await broker.publish(
+      "q",
+      Array.from({ length: 12 }, (_, i) => data(`f${i}`)),
+    );
+    await until(() => s.got.length === 12, "a full window");
+    await settle();
+    assert.equal(s.got.length, 12);
+    await broker.ack("q", { ...none, ackIds: [s.got[2]?.ackId ?? ""] });
+    await until(() => s.got.length === 13, "a delivery after an ack on the full window");
+  });
+
   it("subscribe - the bytes window holds; a message larger than the window goes out alone", async (t) => {
     const { broker } = await setup(t);
     const s = open(t, broker, { maxOutstandingBytes: 2500 });

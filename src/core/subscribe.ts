@@ -71,6 +71,8 @@ export async function* subscribe(
       const seenRoom = notifier.version(window.channel);
       const seenTopic = notifier.version(topic);
       const room = sub.paused ? 0 : window.room();
+      // With room, what stops the stream is an empty subscription, which acks do not change.
+      window.waitingForRoom = room === 0;
       if (room > 0) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;

@@ -37,6 +37,14 @@ export interface LmdbKvOptions {
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * Batches handed to lmdb-js at once; later writes wait for one to settle (group commit, see
+ * {@link LmdbKv.write}). Two: one can commit while the one before it syncs (lmdb-js's
+ * overlapping sync), and everything that arrives meanwhile goes in the next one. One saved a
+ * little more CPU in process but made every answer wait for a whole sync (BENCHMARKS.md, "W3:
+ * where the broker's CPU goes").
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
 const noop = () => {};
 
 /** Page counts of one tree, as lmdb-js's getStats reports them. */
@@ -55,7 +63,8 @@ interface LmdbStats extends TreeStats {
 
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
- * event turn share a transaction (lmdb-js batching); each runs in a nested (child) transaction
+ * event turn share a transaction (lmdb-js batching), and so do those held while two batches are
+ * in flight (group commit, {@link LmdbKv.write}); each runs in a nested (child) transaction
  * of it, which LMDB discards when the callback throws, so a callback's writes are all or none.
  * A write resolves with its own transaction: with LMDB's overlapping sync (lmdb-js's default on
  * Linux unless `none`), a commit returns only after its sync, and a failed sync rejects it.
@@ -85,11 +94,50 @@ export class LmdbKv implements KvEngine {
   /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
+  /** A batch is forming in this event turn (lmdb-js starts it on setImmediate): writes join it. */
   private quieting = false;
+  /** Batches handed to lmdb-js and not yet settled (committed and synced, or failed). */
+  private batchesInFlight = 0;
+  /** The batch forming in this event turn: its writes not yet settled. */
+  private forming: { unsettled: number } | undefined;
+  /**
+   * Writes held while two batches are in flight; submitted together, in the order called and
+   * before anything else can be, so they share one transaction.
+   */
+  private held: Array<() => void> = [];
 
-  async write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
-    if (this.closed) throw new KvCommitError("the LMDB environment is closed");
+  /**
+   * Group commit: while two batches are in flight, later writes wait and then go together in
+   * one transaction (one commit, one sync) instead of one each. A write that arrives when fewer
+   * are in flight, or while a batch is still forming in the same event turn, goes at once. A synced
+   * transaction costs the same CPU (pages written, fdatasync, the write thread's hand-offs)
+   * whether it holds one write or fifty, so this is what keeps the CPU per message low at
+   * moderate rates, for at most one commit's wait more (README, "Durability"). Each write is
+   * still answered only after its own transaction is committed and synced, in the order called.
+   */
+  write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
+    if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
     const started = this.onCommit ? performance.now() : 0;
+    const run =
+      this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && !this.quieting
+        ? new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)))
+        : this.submit(fn);
+    this.pending.add(run);
+    return run.then(
+      (result) => {
+        this.pending.delete(run);
+        this.onCommit?.((performance.now() - started) / 1000);
+        return result;
+      },
+      (e: unknown) => {
+        this.pending.delete(run);
+        throw e;
+      },
+    );
+  }
+
+  /** Hands one write to lmdb-js: it joins the batch of this event turn. */
+  private async submit<T>(fn: (txn: KvWriter) => T): Promise<T> {
     let threw = false;
     // A child transaction: lmdb-js aborts it when the callback throws (write.js,
     // executeTxnCallbacks), while `transaction` would keep what the callback wrote before.
@@ -101,19 +149,35 @@ export class LmdbKv implements KvEngine {
         throw e;
       }
     }) as Promise<T>;
+    if (!this.quieting || this.forming === undefined) {
+      this.forming = { unsettled: 0 };
+      this.batchesInFlight++;
+    }
+    const batch = this.forming;
+    batch.unsettled++;
     this.quietBatchPromise();
-    this.pending.add(txn);
-    let result: T;
     try {
-      result = await txn;
+      return await txn;
     } catch (e) {
       if (threw) throw e;
       throw await commitError(e);
     } finally {
-      this.pending.delete(txn);
+      if (--batch.unsettled === 0) {
+        this.batchesInFlight--;
+        this.releaseHeld();
+      }
     }
-    this.onCommit?.((performance.now() - started) / 1000);
-    return result;
+  }
+
+  /**
+   * A batch in flight has settled: the held writes are submitted now, synchronously and in
+   * order, so they form one batch and no write called later can go before them.
+   */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    for (const submit of held) submit();
   }
 
   /**
@@ -151,6 +215,11 @@ export class LmdbKv implements KvEngine {
       2;
     const pages = s.lastPageNumber + 1;
     return { usedBytes: pages * s.pageSize, reusableBytes: Math.max(0, pages - held) * s.pageSize };
+  }
+
+  /** LMDB's id of the last committed transaction: how many transactions the writes took (tests, diagnostics). */
+  lastTransactionId(): number {
+    return (this.db.getStats() as { lastTxnId: number }).lastTxnId;
   }
 
   read<T>(fn: (reader: KvReader) => T): T {
