@@ -1,3 +1,4 @@
+import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
@@ -7,9 +8,12 @@ import { type Principal, SERVER_PRINCIPAL } from "../auth/index.js";
 import type { BrokerClients } from "../bridges/bridge.js";
 import type { Broker } from "../core/index.js";
 import { registerBrokerServices } from "../rpc/index.js";
+import { publisherService } from "../rpc/publisher-service.js";
+import { subscriberService } from "../rpc/subscriber-service.js";
 import type { Logger } from "../util/index.js";
 import { IN_PROCESS_PRINCIPAL } from "./auth-interceptor.js";
 import { inProcessKey } from "./in-process-marker.js";
+import { createDirectTransport, type DirectUnaryImpl } from "./in-process-transport.js";
 
 /** In-process clients per principal (see {@link createInProcessClientFactory}). */
 export type ClientsAs = (principal: Principal) => BrokerClients;
@@ -30,6 +34,16 @@ export function createInProcessClientFactory(broker: Broker, logger: Logger, int
     req.contextValues.set(inProcessKey, true);
     return next(req);
   };
+  // The message traffic skips encoding (in-process-transport.ts): same interceptors, same implementations.
+  const publisher = publisherService(broker, logger);
+  const subscriber = subscriberService(broker, logger);
+  const direct = new Map<DescMethodUnary, DirectUnaryImpl>([
+    [PublisherService.method.publish, publisher.publish as DirectUnaryImpl],
+    [SubscriberService.method.pull, subscriber.pull as DirectUnaryImpl],
+    [SubscriberService.method.ack, subscriber.ack as DirectUnaryImpl],
+    [SubscriberService.method.nack, subscriber.nack as DirectUnaryImpl],
+    [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline as DirectUnaryImpl],
+  ]);
   return (principal) => {
     let clients = made.get(principal);
     if (!clients) {
@@ -37,9 +51,11 @@ export function createInProcessClientFactory(broker: Broker, logger: Logger, int
         req.contextValues.set(IN_PROCESS_PRINCIPAL, principal);
         return next(req);
       };
-      const transport = createRouterTransport((router) => registerBrokerServices(router, { broker, logger }), {
-        router: { interceptors: [bind, mark, ...interceptors] },
+      const chain = [bind, mark, ...interceptors];
+      const router = createRouterTransport((r) => registerBrokerServices(r, { broker, logger }), {
+        router: { interceptors: chain },
       });
+      const transport = createDirectTransport(router, direct, chain);
       clients = {
         publisher: createClient(PublisherService, transport),
         subscriber: createClient(SubscriberService, transport),

@@ -103,9 +103,14 @@ describe("metrics", () => {
     assert.equal((await postJson(`${gopher}/api/publish`, { subject: "none", data: "x" })).status, 404);
     assert.equal((await postJson(`${gopher}/api/fetch`, { subject: "g", id })).status, 200);
     assert.equal((await postJson(`${gopher}/api/publish/async`, { subject: "none", data: "x" })).status, 200);
-    // A fetch acks its messages once its answer is out: wait for that ack before counting.
+    // A fetch acks its messages once its answer is out: wait for that ack before counting. The
+    // backlog drops when the ack is applied, the acked counter once its commit is synced: wait for both.
     for (let i = 0; i < 500; i++) {
-      if ((await c.admin.getStats({ topics: ["g"] })).subscriptions[0]?.backlog === 0n) break;
+      if (
+        (await c.admin.getStats({ topics: ["g"] })).subscriptions[0]?.backlog === 0n &&
+        (await scrape(`${s.baseUrl}/metrics`)).sample("switchyard_messages_acked_total", { topic: "g" }) !== undefined
+      )
+        break;
       await new Promise((r) => setTimeout(r, 10));
     }
 

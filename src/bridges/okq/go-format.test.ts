@@ -32,4 +32,16 @@ describe("okq go format", () => {
       error: 'strconv.Atoi: parsing "9223372036854775808": value out of range',
     });
   });
+
+  it("goAtoi - plain digit strings of every length give BigInt's value", () => {
+    for (let len = 1; len <= 18; len++) {
+      for (const digit of ["0", "1", "9"]) {
+        const s = digit.repeat(len);
+        assert.deepEqual(goAtoi(Buffer.from(s)), { value: Number(BigInt(s)) }, s);
+        assert.deepEqual(goAtoi(Buffer.from(`8${s}`.slice(0, len))), { value: Number(BigInt(`8${s}`.slice(0, len))) });
+      }
+    }
+    assert.deepEqual(goAtoi(Buffer.from("12a")), { error: 'strconv.Atoi: parsing "12a": invalid syntax' });
+    assert.deepEqual(goAtoi(Buffer.from("-0")), { value: 0 });
+  });
 });

@@ -77,9 +77,19 @@ const INT64_MIN = -9223372036854775808n;
  * e.g. `strconv.Atoi: parsing "abc": invalid syntax`.
  */
 export function goAtoi(bytes: Buffer): { value: number } | { error: string } {
+  // Up to 15 plain digits (the common case, e.g. `EX 60`) are exact as a number: no string, no BigInt.
+  if (bytes.length > 0 && bytes.length <= 15) {
+    let value = 0;
+    let i = 0;
+    for (; i < bytes.length; i++) {
+      const c = bytes[i] as number;
+      if (c < 0x30 || c > 0x39) break;
+      value = value * 10 + (c - 0x30);
+    }
+    if (i === bytes.length) return { value };
+  }
   const s = bytes.toString("latin1");
-  const syntax = { error: `strconv.Atoi: parsing ${goQuote(bytes)}: invalid syntax` };
-  if (!/^[+-]?[0-9]+$/.test(s)) return syntax;
+  if (!/^[+-]?[0-9]+$/.test(s)) return { error: `strconv.Atoi: parsing ${goQuote(bytes)}: invalid syntax` };
   const big = BigInt(s);
   if (big > INT64_MAX || big < INT64_MIN)
     return { error: `strconv.Atoi: parsing ${goQuote(bytes)}: value out of range` };

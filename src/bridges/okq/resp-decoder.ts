@@ -258,6 +258,7 @@ export class RespDecoder {
 
   private readBulk(chunk: Buffer, i: number, out: RespEvent[]): number {
     const take = Math.min(this.bulkRemaining, chunk.length - i);
+    if (this.bulkParts.length === 0 && take === this.bulkRemaining) return this.readWholeBulk(chunk, i, out);
     this.bulkParts.push(chunk.subarray(i, i + take));
     this.bulkRemaining -= take;
     if (this.bulkRemaining > 0) return i + take;
@@ -279,6 +280,25 @@ export class RespDecoder {
           : Buffer.from(whole.subarray(0, this.bulkLength));
     this.valueDone(data, out);
     return i + take;
+  }
+
+  /** {@link readBulk} of a bulk string whose data and CRLF are all in `chunk` from `i` (no piece kept). */
+  private readWholeBulk(chunk: Buffer, i: number, out: RespEvent[]): number {
+    const len = this.bulkLength;
+    const end = i + len + 2;
+    this.bulkRemaining = -1;
+    if (chunk[i + len] !== CR || chunk[i + len + 1] !== LF) {
+      this.fail(out, "EXPECTED_CRLF");
+      return end;
+    }
+    let data: Buffer | undefined;
+    if (this.stack.length > 0) {
+      // Copied, as in readBulk, so the command does not pin the socket's chunk.
+      data = len === 0 ? EMPTY : Buffer.allocUnsafe(len);
+      if (len > 0) chunk.copy(data, 0, i, i + len);
+    }
+    this.valueDone(data, out);
+    return end;
   }
 
   /** A value is complete: add it to the enclosing array and close finished arrays. */

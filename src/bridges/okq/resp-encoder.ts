@@ -49,8 +49,8 @@ function encodeInto(reply: Reply, version: RespVersion, out: (Buffer | string)[]
       out.push(`:${reply.n}\r\n`);
       return;
     case "bulk": {
-      const v = typeof reply.v === "string" ? Buffer.from(reply.v) : reply.v;
-      out.push(`$${v.length}\r\n`, v, "\r\n");
+      const { v } = reply;
+      out.push(`$${typeof v === "string" ? Buffer.byteLength(v) : v.length}\r\n`, v, "\r\n");
       return;
     }
     case "null":
@@ -72,9 +72,25 @@ function encodeInto(reply: Reply, version: RespVersion, out: (Buffer | string)[]
 
 /** Encodes one reply as bytes. */
 export function encodeReply(reply: Reply, version: RespVersion = 2): Buffer {
+  return encodeReplies([reply], version);
+}
+
+/**
+ * Encodes replies one after the other into a single buffer (the bytes of their
+ * {@link encodeReply}s concatenated): one size pass, one allocation, one copy of each bulk.
+ */
+export function encodeReplies(replies: readonly Reply[], version: RespVersion = 2): Buffer {
   const parts: (Buffer | string)[] = [];
-  encodeInto(reply, version, parts);
-  return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+  for (const r of replies) encodeInto(r, version, parts);
+  let size = 0;
+  for (const p of parts) size += typeof p === "string" ? Buffer.byteLength(p) : p.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    if (typeof p === "string") at += out.write(p, at);
+    else at += p.copy(out, at);
+  }
+  return out;
 }
 
 /** Encodes a request (array of bulk strings), as a client sends it; used by tests and benchmarks. */

@@ -5,6 +5,7 @@ import {
   COMMANDS,
   type CommandSession,
   executeRun,
+  isKeyword,
   mayJoin,
   type RunItem,
   runBytes,
@@ -14,7 +15,7 @@ import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
 import { ARG_OVERHEAD_BYTES, argumentBytes, RespDecoder, type RespEvent } from "./resp-decoder.js";
-import { encodeReply, error, type Reply, type RespVersion } from "./resp-encoder.js";
+import { encodeReplies, error, type Reply, type RespVersion } from "./resp-encoder.js";
 
 /**
  * Input is decoded this much at a time: past a read-ahead limit, the rest of a socket chunk (up
@@ -26,6 +27,18 @@ const DECODE_SLICE_BYTES = 16 * 1024;
 const BULK_HEADROOM_BYTES = 64 * 1024;
 
 /**
+ * Replies held back for one socket write (see {@link RespSession}) stop being held past this size
+ * (or past `maxRunReplyBytes`, if smaller: a client that does not read still gets only bounded runs).
+ */
+const MAX_HELD_REPLY_BYTES = 256 * 1024;
+
+/**
+ * Commands before which replies may be held back: each answers after one bounded broker call
+ * (no long-poll, no login throttle), so a held reply waits at most that long.
+ */
+const QUICK_COMMANDS: ReadonlySet<string> = new Set(["QLPUSH", "QRPUSH", "QRPOP", "QACK", "QLPEEK", "QRPEEK"]);
+
+/**
  * One client connection: decodes pipelined commands, executes them one at a time in order
  * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
  * Publish), and writes the replies in order. Backpressure both ways: reading stops while
@@ -34,6 +47,12 @@ const BULK_HEADROOM_BYTES = 64 * 1024;
  * drain; a client that leaves its replies unread for `drainTimeoutMs` is dropped, and one that is
  * idle for `idleTimeoutMs` is closed. An HTTP request (see resp-decoder.ts) closes the connection
  * at once, with no reply and nothing after it executed.
+ *
+ * Replies of a pipeline leave in as few socket writes as possible: while the next pending command
+ * is a quick one (a push, pop, ack or peek), the replies so far are held (up to
+ * {@link MAX_HELD_REPLY_BYTES} and `maxRunReplyBytes`) and written together with the next ones. Every reply is still
+ * written only after its command completed (a push or ack after its synced commit), in order; a
+ * reply is never held behind a command that may block (QNOTIFY, AUTH) or past the pipeline's end.
  */
 export class RespSession implements CommandSession {
   version: RespVersion = 2;
@@ -59,6 +78,9 @@ export class RespSession implements CommandSession {
   private finished = false;
   private lastInputMs: number;
   private idleTimer: TimerHandle | undefined;
+  /** Encoded replies not written yet (see the class comment), and their bytes. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
 
   constructor(
     private readonly socket: Duplex,
@@ -204,10 +226,12 @@ export class RespSession implements CommandSession {
     try {
       while (this.pending.length > 0 && !this.finished) {
         const replies = await this.next();
-        const bytes = Buffer.concat(replies.map((r) => encodeReply(r, this.version)));
+        const bytes = encodeReplies(replies, this.version);
+        this.held.push(bytes);
+        this.heldBytes += bytes.length;
         // Replies back up (the client does not read): stop reading and wait for 'drain' before
         // the next command, so a connection holds at most one run's replies plus its pending input.
-        if (!this.socket.write(bytes) && !(await this.drainedPaused())) {
+        if (!this.mayHoldReplies() && !(await this.writeHeld())) {
           this.ctx.logger.warn("okq: client does not read its replies; closing", { client: this.id });
           this.ctx.metrics.error(BRIDGE, "drain_timeout");
           this.socket.destroy();
@@ -229,6 +253,24 @@ export class RespSession implements CommandSession {
     } finally {
       this.running = false;
     }
+  }
+
+  /** True when the replies so far may wait for the next command's (see the class comment). */
+  private mayHoldReplies(): boolean {
+    const maxHeldBytes = Math.min(MAX_HELD_REPLY_BYTES, this.ctx.options.maxRunReplyBytes);
+    if (this.closeAfterReply || this.heldBytes >= maxHeldBytes) return false;
+    const next = this.pending[0];
+    if (next?.type !== "command" || !this.authenticated || this.ctx.shutdownSignal.aborted) return false;
+    const name = next.args[0];
+    return name !== undefined && name.length <= 6 && QUICK_COMMANDS.has(name.toString("latin1").toUpperCase());
+  }
+
+  /** Writes the held replies in one write; false when the socket then does not drain in time. */
+  private async writeHeld(): Promise<boolean> {
+    const bytes = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    return this.socket.write(bytes) || (await this.drainedPaused());
   }
 
   /**
@@ -357,7 +399,5 @@ function isHttpRequest(e: RespEvent): boolean {
   if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
   if (e.type !== "command") return false;
   const name = e.args[0];
-  if (name === undefined || name.length < 4 || name.length > 5) return false;
-  const upper = name.toString("latin1").toUpperCase();
-  return upper === "POST" || upper === "HOST:";
+  return isKeyword(name, "POST") || isKeyword(name, "HOST:");
 }

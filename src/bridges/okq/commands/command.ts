@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { BrokerClients } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import type { Reply, RespVersion } from "../resp-encoder.js";
@@ -36,11 +37,17 @@ export interface CommandSpec {
 
 /** The bytes as a UTF-8 string, or undefined when they are not valid UTF-8 (names and ids must be). */
 export function utf8(bytes: Buffer): string | undefined {
-  const s = bytes.toString("utf8");
-  return Buffer.byteLength(s) === bytes.length && Buffer.from(s).equals(bytes) ? s : undefined;
+  // Well-formed UTF-8 (no overlongs, no surrogates) is exactly what decodes and re-encodes to itself.
+  return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
 /** Case-insensitive keyword match (okQ: `isEqualUpper`). */
 export function isKeyword(arg: Buffer | undefined, keyword: string): boolean {
-  return arg !== undefined && arg.length === keyword.length && arg.toString("latin1").toUpperCase() === keyword;
+  if (arg === undefined || arg.length !== keyword.length) return false;
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg[i] as number;
+    // ASCII a-z to A-Z; latin1's other lower-case letters never match an ASCII keyword either way.
+    if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== keyword.charCodeAt(i)) return false;
+  }
+  return true;
 }

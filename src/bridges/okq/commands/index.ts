@@ -29,5 +29,5 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ["AUTH", AUTH],
 ]);
 
-export type { CommandSession, CommandSpec } from "./command.js";
+export { type CommandSession, type CommandSpec, isKeyword } from "./command.js";
 export { executeRun, mayJoin, type RunItem, runBytes, runKey } from "./runs.js";

@@ -12,7 +12,9 @@ const DEFAULT_EXPIRES_S = 30;
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
 export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
-  return array([bulk(m.message.id), bulk(Buffer.from(m.message.data))]);
+  const { data } = m.message;
+  // A view, not a copy: the reply is encoded (copied into the socket write) before anything else runs.
+  return array([bulk(m.message.id), bulk(Buffer.from(data.buffer, data.byteOffset, data.byteLength))]);
 }
 
 /** okQ's `parseInt(from, as)`: Go's Atoi, then `< 0` refused. */

@@ -1,0 +1,177 @@
+/**
+ * The direct in-process transport against the router transport it stands in for: the same
+ * service implementation and interceptors behind both, and a caller that cannot tell them apart
+ * (responses, the requests the interceptors see, errors as decoded from the wire), plus the calls
+ * it leaves to the router.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { create, type DescMessage, type DescMethodUnary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createContextKey,
+  createRouterTransport,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
+import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
+import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { createDirectTransport, type DirectUnaryImpl, isWellFormedDeep } from "./in-process-transport.js";
+
+const seenKey = createContextKey<string>("", { description: "test: set by the outer interceptor" });
+
+/** What the interceptors and the implementation saw of each call. */
+interface Seen {
+  order: string[];
+  contentType: string | null;
+  url: string;
+  valueAtStart: string;
+  valueInImpl: string;
+  request: unknown;
+}
+
+function setup() {
+  const seen: Seen[] = [];
+  let current: Seen;
+  const outer: Interceptor = (next) => async (req) => {
+    current = {
+      order: ["outer"],
+      contentType: req.header.get("content-type"),
+      url: req.url,
+      valueAtStart: req.contextValues.get(seenKey),
+      valueInImpl: "",
+      request: undefined,
+    };
+    seen.push(current);
+    req.contextValues.set(seenKey, "set-by-outer");
+    const res = await next(req);
+    current.order.push("outer-done");
+    return res;
+  };
+  const inner: Interceptor = (next) => (req) => {
+    current.order.push("inner");
+    return next(req);
+  };
+  const interceptors = [outer, inner];
+  const pull = async (req: MessageShape<DescMessage>, ctx: { values: { get(k: typeof seenKey): string } }) => {
+    const r = req as unknown as { subscription: string; maxMessages: number };
+    current.order.push("impl");
+    current.valueInImpl = ctx.values.get(seenKey);
+    current.request = toBinary(SubscriberService.method.pull.input, req as never);
+    if (r.subscription === "fails") {
+      throw new ConnectError("no such queue", Code.NotFound, { "x-why": "test" }, [
+        {
+          desc: ErrorDetailSchema,
+          value: { reason: "SUBSCRIPTION_NOT_FOUND", metadata: { failed_message_ids: "a,b" } },
+        },
+      ]);
+    }
+    if (r.subscription === "throws") throw new Error("a bug");
+    // An init shape, not a message: both paths must answer a full PullResponse.
+    return {
+      messages: [
+        { ackId: "ack-1", deliveryAttempt: r.maxMessages, message: { id: "m1", data: new Uint8Array([1, 2]) } },
+      ],
+    };
+  };
+  const router = createRouterTransport((r) => r.service(SubscriberService, { pull: pull as never }), {
+    router: { interceptors },
+  });
+  let fallbackCalls = 0;
+  const counted: Transport = {
+    unary(...a) {
+      fallbackCalls++;
+      return router.unary(...a);
+    },
+    stream: router.stream,
+  };
+  const direct = createDirectTransport(
+    counted,
+    new Map<DescMethodUnary, DirectUnaryImpl>([[SubscriberService.method.pull, pull as unknown as DirectUnaryImpl]]),
+    interceptors,
+  );
+  return {
+    seen,
+    viaRouter: createClient(SubscriberService, router),
+    viaDirect: createClient(SubscriberService, direct),
+    fallbackCalls: () => fallbackCalls,
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ConnectError);
+    return e;
+  }
+  assert.fail("expected a failure");
+}
+
+describe("in-process direct transport", () => {
+  it("direct transport - the same response, interceptor order and request as the router, without the router", async () => {
+    const s = setup();
+    const a = await s.viaRouter.pull({ subscription: "q", maxMessages: 7 });
+    const b = await s.viaDirect.pull({ subscription: "q", maxMessages: 7 });
+    assert.equal(s.fallbackCalls(), 0);
+    assert.deepEqual(toBinary(PullResponseSchema, b), toBinary(PullResponseSchema, a));
+    assert.deepEqual(b, create(PullResponseSchema, b), "a full message, defaults filled in");
+    assert.equal(b.messages[0]?.message?.publishTime, undefined);
+    assert.equal(b.messages[0]?.deliveryAttempt, 7);
+    const [r, d] = s.seen;
+    assert.deepEqual(d?.order, r?.order);
+    assert.deepEqual(d?.order, ["outer", "inner", "impl", "outer-done"]);
+    assert.deepEqual(d?.request, r?.request);
+    assert.equal(d?.contentType, r?.contentType);
+    assert.equal(d?.url, r?.url);
+    assert.equal(d?.valueAtStart, "", "server context values start empty");
+    assert.equal(d?.valueInImpl, "set-by-outer");
+    assert.equal(r?.valueInImpl, "set-by-outer");
+  });
+
+  it("direct transport - a ConnectError reaches the caller as the router's client decodes it", async () => {
+    const s = setup();
+    const a = await failure(s.viaRouter.pull({ subscription: "fails" }));
+    const b = await failure(s.viaDirect.pull({ subscription: "fails" }));
+    assert.equal(b.code, a.code);
+    assert.equal(b.rawMessage, a.rawMessage);
+    assert.equal(b.message, a.message);
+    assert.equal(b.metadata.get("x-why"), a.metadata.get("x-why"));
+    assert.deepEqual(b.details, a.details, "details as received: type and bytes");
+    assert.deepEqual(b.findDetails(ErrorDetailSchema), a.findDetails(ErrorDetailSchema));
+    assert.equal(b.findDetails(ErrorDetailSchema)[0]?.metadata.failed_message_ids, "a,b");
+  });
+
+  it("direct transport - anything but a ConnectError is an internal error, as over the wire", async () => {
+    const s = setup();
+    const a = await failure(s.viaRouter.pull({ subscription: "throws" }));
+    const b = await failure(s.viaDirect.pull({ subscription: "throws" }));
+    assert.equal(a.code, Code.Internal);
+    assert.equal(b.code, a.code);
+    assert.equal(b.rawMessage, "internal error");
+    assert.equal(b.rawMessage, a.rawMessage);
+  });
+
+  it("direct transport - calls with a signal, a timeout or headers go through the router", async () => {
+    const s = setup();
+    await s.viaDirect.pull({ subscription: "q" }, { signal: new AbortController().signal });
+    await s.viaDirect.pull({ subscription: "q" }, { timeoutMs: 5_000 });
+    await s.viaDirect.pull({ subscription: "q" }, { headers: { "x-a": "1" } });
+    assert.equal(s.fallbackCalls(), 3);
+    await s.viaDirect.pull({ subscription: "q" });
+    assert.equal(s.fallbackCalls(), 3);
+  });
+
+  it("direct transport - a lone surrogate goes through the router, which hands the server U+FFFD", async () => {
+    const s = setup();
+    await s.viaDirect.pull({ subscription: "q\ud800" });
+    assert.equal(s.fallbackCalls(), 1);
+    const request = s.seen[0]?.request as Uint8Array;
+    assert.ok(Buffer.from(request).includes(Buffer.from("q\ufffd")), "the server saw the replacement character");
+    assert.equal(isWellFormedDeep({ a: ["x", { b: "ok" }], m: { k: 1n } }), true);
+    assert.equal(isWellFormedDeep({ a: ["x", { b: "\udc00" }] }), false);
+    assert.equal(isWellFormedDeep({ m: { "\ud800": "v" } }), false, "map keys count");
+  });
+});

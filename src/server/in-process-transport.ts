@@ -1,0 +1,188 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  type JsonValue,
+  type MessageShape,
+  toBinary,
+  toJson,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+
+/** A unary implementation with its input and output erased to "some message". */
+export type DirectUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<unknown>;
+
+/** Base of the URL the in-process calls carry (the router transport's). */
+const IN_MEMORY_URL = "https://in-memory";
+
+/**
+ * An in-process transport that calls the methods of `direct` without encoding anything: the
+ * request message goes to the same server interceptors (`interceptors`, the first outermost, as
+ * connect-node runs them) and the same implementation the router of `fallback` would reach, and
+ * the implementation's message comes back as the response. Everything else (other methods, and
+ * any call with a signal, a timeout, headers or a string that is not well-formed UTF-16) goes
+ * through `fallback` unchanged.
+ *
+ * What a caller sees is what it sees through the router: a response message made with
+ * `create(output, …)`, the same context values on the server side (empty, then set by the
+ * interceptors), request headers of a binary Connect call, and failures as the client decodes
+ * them from the wire — a ConnectError with the server error's code, message, metadata and
+ * details (as received, undecoded), and "internal error" for anything that is not a ConnectError.
+ */
+export function createDirectTransport(
+  fallback: Transport,
+  direct: ReadonlyMap<DescMethodUnary, DirectUnaryImpl>,
+  interceptors: readonly Interceptor[],
+): Transport {
+  const chains = new Map<DescMethodUnary, (req: UnaryRequest) => Promise<UnaryResponse>>();
+  const chainOf = (method: DescMethodUnary, impl: DirectUnaryImpl) => {
+    let chain = chains.get(method);
+    if (chain === undefined) {
+      const innermost = async (req: UnaryRequest): Promise<UnaryResponse> => {
+        const ctx = (req as UnaryRequest & { [kContext]: ReturnType<typeof createHandlerContext> })[kContext];
+        const merged = {
+          ...ctx,
+          service: req.service,
+          requestHeader: req.header,
+          signal: req.signal,
+          values: req.contextValues,
+        };
+        const output = create(method.output, (await impl(req.message, merged)) as MessageShape<DescMessage>);
+        return {
+          stream: false,
+          message: output,
+          method,
+          service: method.parent,
+          header: ctx.responseHeader,
+          trailer: ctx.responseTrailer,
+        } as UnaryResponse;
+      };
+      let next = innermost as Parameters<Interceptor>[0];
+      for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+      chain = next as (req: UnaryRequest) => Promise<UnaryResponse>;
+      chains.set(method, chain);
+    }
+    return chain;
+  };
+
+  return {
+    unary(method, signal, timeoutMs, header, input, contextValues) {
+      const impl = direct.get(method as DescMethodUnary);
+      if (impl === undefined || signal !== undefined || timeoutMs !== undefined || header !== undefined) {
+        return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
+      }
+      const message = create(method.input, input);
+      // Over the wire a string with a lone surrogate arrives with U+FFFD in its place: such a
+      // request takes the router, so the implementation sees exactly what it would see there.
+      if (!isWellFormedDeep(message)) return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
+      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), message) as never;
+    },
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      fallback.stream(method, signal, timeoutMs, header, input, contextValues),
+  };
+}
+
+/** Where the chain's innermost step finds the handler context of its call. */
+const kContext = Symbol("directContext");
+
+/** True when every string in `value` (map keys included) is well-formed UTF-16 (no lone surrogate). */
+export function isWellFormedDeep(value: unknown): boolean {
+  if (typeof value === "string") return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return true;
+  if (Array.isArray(value)) return value.every(isWellFormedDeep);
+  for (const [k, v] of Object.entries(value)) {
+    if (!isWellFormedDeep(k) || !isWellFormedDeep(v)) return false;
+  }
+  return true;
+}
+
+async function callDirect(
+  method: DescMethodUnary,
+  chain: (req: UnaryRequest) => Promise<UnaryResponse>,
+  message: MessageShape<DescMessage>,
+): Promise<UnaryResponse> {
+  const url = `${IN_MEMORY_URL}/${method.parent.typeName}/${method.name}`;
+  const ctx = createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url,
+    requestHeader: { "content-type": "application/proto", "connect-protocol-version": "1" },
+    responseHeader: { "content-type": "application/proto" },
+    contextValues: createContextValues(),
+  });
+  const req = {
+    stream: false,
+    message,
+    method,
+    service: method.parent,
+    requestMethod: "POST",
+    url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
+    contextValues: ctx.values,
+    [kContext]: ctx,
+  } as unknown as UnaryRequest;
+  try {
+    const res = await chain(req);
+    if (res.header !== ctx.responseHeader) copyHeaders(res.header, ctx.responseHeader);
+    if (res.trailer !== ctx.responseTrailer) copyHeaders(res.trailer, ctx.responseTrailer);
+    return { ...res, header: ctx.responseHeader, trailer: ctx.responseTrailer } as UnaryResponse;
+  } catch (e) {
+    ctx.abort(e);
+    throw asReceived(e, ctx.responseHeader, ctx.responseTrailer);
+  } finally {
+    ctx.abort();
+  }
+}
+
+/** Replaces `to`'s entries with `from`'s (what connect-node does with an interceptor's response headers). */
+function copyHeaders(from: Headers, to: Headers): void {
+  for (const key of [...to.keys()]) to.delete(key);
+  for (const [key, value] of from) to.set(key, value);
+}
+
+/**
+ * The error a client of the router transport gets for `e` thrown by the chain: the Connect
+ * protocol sends the code, the message and the details (binary), and the error's metadata in the
+ * response headers, and the client builds a new ConnectError from them.
+ */
+function asReceived(e: unknown, responseHeader: Headers, responseTrailer: Headers): ConnectError {
+  const error =
+    e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+  const metadata = new Headers(responseHeader);
+  metadata.set("content-type", "application/json");
+  for (const [key, value] of error.metadata) metadata.set(key, value);
+  for (const [key, value] of responseTrailer) metadata.append(key, value);
+  const received = new ConnectError(error.rawMessage, error.code, metadata);
+  for (const d of error.details) {
+    if ("desc" in d) {
+      const message = create(d.desc, d.value);
+      let debug: JsonValue | undefined;
+      try {
+        debug = toJson(d.desc, message);
+      } catch {
+        // As the protocol does: a detail that has no JSON form travels without its debug copy.
+      }
+      received.details.push({
+        type: d.desc.typeName,
+        value: toBinary(d.desc, message),
+        debug,
+      });
+    } else {
+      received.details.push({ type: d.type, value: d.value, debug: d.debug });
+    }
+  }
+  return received;
+}
