@@ -57,8 +57,9 @@ export function createRetentionSweeper(ctx: CoreContext): RetentionSweeper {
     timer = ctx.clock.setTimer(() => {
       timer = undefined;
       const startedMs = ctx.clock.now();
-      // With work left, the next step waits as long as this one took: background work gets at
-      // most about half of the time, and live calls are not queued behind steps back to back.
+      // With work left, the next step waits as long as this one took (wall time, its sync
+      // included): background work gets at most about half of the time, and live calls are not
+      // queued behind steps back to back.
       void sweepOnce().then((more) =>
         schedule(
           more ? Math.min(ctx.clock.now() - startedMs, RETENTION_SWEEP_INTERVAL_MS) : RETENTION_SWEEP_INTERVAL_MS,

@@ -72,7 +72,8 @@ export async function* subscribe(
       const seenTopic = notifier.version(topic);
       const room = sub.paused ? 0 : window.room();
       // With room, what stops the stream is an empty subscription, which acks do not change.
-      window.waitingForRoom = room === 0;
+      // (A paused stream waits for the resume, which wakes it: acks need not.)
+      window.waitingForRoom = !sub.paused && room === 0;
       if (room > 0) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;

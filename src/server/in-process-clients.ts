@@ -1,4 +1,3 @@
-import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
@@ -8,12 +7,11 @@ import { type Principal, SERVER_PRINCIPAL } from "../auth/index.js";
 import type { BrokerClients } from "../bridges/bridge.js";
 import type { Broker } from "../core/index.js";
 import { registerBrokerServices } from "../rpc/index.js";
-import { publisherService } from "../rpc/publisher-service.js";
-import { subscriberService } from "../rpc/subscriber-service.js";
+import { hotUnaryMethods } from "../rpc/lean/hot-methods.js";
 import type { Logger } from "../util/index.js";
 import { IN_PROCESS_PRINCIPAL } from "./auth-interceptor.js";
 import { inProcessKey } from "./in-process-marker.js";
-import { createDirectTransport, type DirectUnaryImpl } from "./in-process-transport.js";
+import { createDirectTransport } from "./in-process-transport.js";
 
 /** In-process clients per principal (see {@link createInProcessClientFactory}). */
 export type ClientsAs = (principal: Principal) => BrokerClients;
@@ -35,15 +33,7 @@ export function createInProcessClientFactory(broker: Broker, logger: Logger, int
     return next(req);
   };
   // The message traffic skips encoding (in-process-transport.ts): same interceptors, same implementations.
-  const publisher = publisherService(broker, logger);
-  const subscriber = subscriberService(broker, logger);
-  const direct = new Map<DescMethodUnary, DirectUnaryImpl>([
-    [PublisherService.method.publish, publisher.publish as DirectUnaryImpl],
-    [SubscriberService.method.pull, subscriber.pull as DirectUnaryImpl],
-    [SubscriberService.method.ack, subscriber.ack as DirectUnaryImpl],
-    [SubscriberService.method.nack, subscriber.nack as DirectUnaryImpl],
-    [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline as DirectUnaryImpl],
-  ]);
+  const direct = new Map(hotUnaryMethods(broker, logger).map((m) => [m.method, m.impl]));
   return (principal) => {
     let clients = made.get(principal);
     if (!clients) {

@@ -18,7 +18,8 @@ import {
 } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { createDirectTransport, type DirectUnaryImpl, isWellFormedDeep } from "./in-process-transport.js";
+import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
+import { createDirectTransport, isWellFormedDeep } from "./in-process-transport.js";
 
 const seenKey = createContextKey<string>("", { description: "test: set by the outer interceptor" });
 
@@ -89,7 +90,7 @@ function setup() {
   };
   const direct = createDirectTransport(
     counted,
-    new Map<DescMethodUnary, DirectUnaryImpl>([[SubscriberService.method.pull, pull as unknown as DirectUnaryImpl]]),
+    new Map<DescMethodUnary, AnyUnaryImpl>([[SubscriberService.method.pull, pull as unknown as AnyUnaryImpl]]),
     interceptors,
   );
   return {

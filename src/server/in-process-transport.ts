@@ -12,15 +12,14 @@ import {
   ConnectError,
   createContextValues,
   createHandlerContext,
-  type HandlerContext,
   type Interceptor,
   type Transport,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-
-/** A unary implementation with its input and output erased to "some message". */
-export type DirectUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<unknown>;
+import { type ChainCache, composeOnce } from "../rpc/lean/chain-parts.js";
+import { copyHeaders } from "../rpc/lean/headers.js";
+import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
 
 /** Base of the URL the in-process calls carry (the router transport's). */
 const IN_MEMORY_URL = "https://in-memory";
@@ -41,39 +40,34 @@ const IN_MEMORY_URL = "https://in-memory";
  */
 export function createDirectTransport(
   fallback: Transport,
-  direct: ReadonlyMap<DescMethodUnary, DirectUnaryImpl>,
+  direct: ReadonlyMap<DescMethodUnary, AnyUnaryImpl>,
   interceptors: readonly Interceptor[],
 ): Transport {
-  const chains = new Map<DescMethodUnary, (req: UnaryRequest) => Promise<UnaryResponse>>();
-  const chainOf = (method: DescMethodUnary, impl: DirectUnaryImpl) => {
-    let chain = chains.get(method);
-    if (chain === undefined) {
-      const innermost = async (req: UnaryRequest): Promise<UnaryResponse> => {
-        const ctx = (req as UnaryRequest & { [kContext]: ReturnType<typeof createHandlerContext> })[kContext];
-        const merged = {
-          ...ctx,
-          service: req.service,
-          requestHeader: req.header,
-          signal: req.signal,
-          values: req.contextValues,
-        };
-        const output = create(method.output, (await impl(req.message, merged)) as MessageShape<DescMessage>);
-        return {
-          stream: false,
-          message: output,
-          method,
-          service: method.parent,
-          header: ctx.responseHeader,
-          trailer: ctx.responseTrailer,
-        } as UnaryResponse;
+  const chains: ChainCache<DescMethodUnary, (req: UnaryRequest) => Promise<UnaryResponse>> = new WeakMap();
+  const innermostOf = (method: DescMethodUnary, impl: AnyUnaryImpl) => {
+    return async (req: UnaryRequest): Promise<UnaryResponse> => {
+      const ctx = (req as UnaryRequest & { [kContext]: ReturnType<typeof createHandlerContext> })[kContext];
+      const merged = {
+        ...ctx,
+        service: req.service,
+        requestHeader: req.header,
+        signal: req.signal,
+        values: req.contextValues,
       };
-      let next = innermost as Parameters<Interceptor>[0];
-      for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
-      chain = next as (req: UnaryRequest) => Promise<UnaryResponse>;
-      chains.set(method, chain);
-    }
-    return chain;
+      const output = create(method.output, (await impl(req.message, merged)) as MessageShape<DescMessage>);
+      return {
+        stream: false,
+        message: output,
+        method,
+        service: method.parent,
+        header: ctx.responseHeader,
+        trailer: ctx.responseTrailer,
+      } as UnaryResponse;
+    };
   };
+  const chainOf = (method: DescMethodUnary, impl: AnyUnaryImpl) =>
+    chains.get(interceptors)?.get(method) ??
+    composeOnce(chains, interceptors, method, innermostOf(method, impl) as Parameters<Interceptor>[0]);
 
   return {
     unary(method, signal, timeoutMs, header, input, contextValues) {
@@ -136,8 +130,8 @@ async function callDirect(
   } as unknown as UnaryRequest;
   try {
     const res = await chain(req);
-    if (res.header !== ctx.responseHeader) copyHeaders(res.header, ctx.responseHeader);
-    if (res.trailer !== ctx.responseTrailer) copyHeaders(res.trailer, ctx.responseTrailer);
+    copyHeaders(res.header, ctx.responseHeader);
+    copyHeaders(res.trailer, ctx.responseTrailer);
     return { ...res, header: ctx.responseHeader, trailer: ctx.responseTrailer } as UnaryResponse;
   } catch (e) {
     ctx.abort(e);
@@ -145,12 +139,6 @@ async function callDirect(
   } finally {
     ctx.abort();
   }
-}
-
-/** Replaces `to`'s entries with `from`'s (what connect-node does with an interceptor's response headers). */
-function copyHeaders(from: Headers, to: Headers): void {
-  for (const key of [...to.keys()]) to.delete(key);
-  for (const [key, value] of from) to.set(key, value);
 }
 
 /**

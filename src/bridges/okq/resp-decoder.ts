@@ -258,13 +258,13 @@ export class RespDecoder {
 
   private readBulk(chunk: Buffer, i: number, out: RespEvent[]): number {
     const take = Math.min(this.bulkRemaining, chunk.length - i);
-    if (this.bulkParts.length === 0 && take === this.bulkRemaining) return this.readWholeBulk(chunk, i, out);
-    this.bulkParts.push(chunk.subarray(i, i + take));
     this.bulkRemaining -= take;
-    if (this.bulkRemaining > 0) return i + take;
+    // The common case, data and CRLF all in this chunk, keeps no piece.
     const whole =
-      this.bulkParts.length === 1 ? (this.bulkParts[0] as Buffer) : Buffer.concat(this.bulkParts, this.bulkLength + 2);
-    this.bulkParts = [];
+      this.bulkParts.length === 0 && this.bulkRemaining === 0
+        ? chunk.subarray(i, i + take)
+        : this.takePiece(chunk, i, take);
+    if (whole === undefined) return i + take;
     this.bulkRemaining = -1;
     if (whole[this.bulkLength] !== CR || whole[this.bulkLength + 1] !== LF) {
       this.fail(out, "EXPECTED_CRLF");
@@ -282,23 +282,14 @@ export class RespDecoder {
     return i + take;
   }
 
-  /** {@link readBulk} of a bulk string whose data and CRLF are all in `chunk` from `i` (no piece kept). */
-  private readWholeBulk(chunk: Buffer, i: number, out: RespEvent[]): number {
-    const len = this.bulkLength;
-    const end = i + len + 2;
-    this.bulkRemaining = -1;
-    if (chunk[i + len] !== CR || chunk[i + len + 1] !== LF) {
-      this.fail(out, "EXPECTED_CRLF");
-      return end;
-    }
-    let data: Buffer | undefined;
-    if (this.stack.length > 0) {
-      // Copied, as in readBulk, so the command does not pin the socket's chunk.
-      data = len === 0 ? EMPTY : Buffer.allocUnsafe(len);
-      if (len > 0) chunk.copy(data, 0, i, i + len);
-    }
-    this.valueDone(data, out);
-    return end;
+  /** Keeps a piece of a bulk string; returns the whole string once its last piece came. */
+  private takePiece(chunk: Buffer, i: number, take: number): Buffer | undefined {
+    this.bulkParts.push(chunk.subarray(i, i + take));
+    if (this.bulkRemaining > 0) return undefined;
+    const whole =
+      this.bulkParts.length === 1 ? (this.bulkParts[0] as Buffer) : Buffer.concat(this.bulkParts, this.bulkLength + 2);
+    this.bulkParts = [];
+    return whole;
   }
 
   /** A value is complete: add it to the enclosing array and close finished arrays. */

@@ -31,6 +31,11 @@ const BULK_HEADROOM_BYTES = 64 * 1024;
  * (or past `maxRunReplyBytes`, if smaller: a client that does not read still gets only bounded runs).
  */
 const MAX_HELD_REPLY_BYTES = 256 * 1024;
+/**
+ * Runs of replies held back at most (see {@link MAX_HELD_REPLY_BYTES}): small replies (`:1`)
+ * would otherwise let a busy pipeline hold tens of thousands, the first waiting for all the rest.
+ */
+const MAX_HELD_REPLY_RUNS = 64;
 
 /**
  * Commands before which replies may be held back: each answers after one bounded broker call
@@ -50,7 +55,7 @@ const QUICK_COMMANDS: ReadonlySet<string> = new Set(["QLPUSH", "QRPUSH", "QRPOP"
  *
  * Replies of a pipeline leave in as few socket writes as possible: while the next pending command
  * is a quick one (a push, pop, ack or peek), the replies so far are held (up to
- * {@link MAX_HELD_REPLY_BYTES} and `maxRunReplyBytes`) and written together with the next ones. Every reply is still
+ * {@link MAX_HELD_REPLY_BYTES} and `maxRunReplyBytes`, and {@link MAX_HELD_REPLY_RUNS} runs) and written together with the next ones. Every reply is still
  * written only after its command completed (a push or ack after its synced commit), in order; a
  * reply is never held behind a command that may block (QNOTIFY, AUTH) or past the pipeline's end.
  */
@@ -258,7 +263,7 @@ export class RespSession implements CommandSession {
   /** True when the replies so far may wait for the next command's (see the class comment). */
   private mayHoldReplies(): boolean {
     const maxHeldBytes = Math.min(MAX_HELD_REPLY_BYTES, this.ctx.options.maxRunReplyBytes);
-    if (this.closeAfterReply || this.heldBytes >= maxHeldBytes) return false;
+    if (this.closeAfterReply || this.heldBytes >= maxHeldBytes || this.held.length >= MAX_HELD_REPLY_RUNS) return false;
     const next = this.pending[0];
     if (next?.type !== "command" || !this.authenticated || this.ctx.shutdownSignal.aborted) return false;
     const name = next.args[0];

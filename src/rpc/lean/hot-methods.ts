@@ -48,24 +48,37 @@ export interface LeanMethods {
  * here for the lean path, so both paths call the core identically.
  */
 export function leanMethods(broker: Broker, logger: Logger): LeanMethods {
-  const publisher = publisherService(broker, logger);
   const subscriber = subscriberService(broker, logger);
-  const unary: [DescMethodUnary, unknown][] = [
-    [PublisherService.method.publish, publisher.publish],
-    [SubscriberService.method.pull, subscriber.pull],
-    [SubscriberService.method.ack, subscriber.ack],
-    [SubscriberService.method.nack, subscriber.nack],
-    [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline],
-  ];
   const subscribe: HotStreamMethod = {
     method: SubscriberService.method.subscribe,
     impl: subscriber.subscribe as unknown as AnyStreamImpl,
     encode: (output, prefixBytes) => encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes),
   };
   return {
-    unary: new Map(unary.map(([method, impl]) => [pathOf(method), { method, impl: impl as AnyUnaryImpl }])),
+    unary: new Map(hotUnaryMethods(broker, logger, subscriber).map((m) => [pathOf(m.method), m])),
     stream: new Map([[pathOf(subscribe.method), subscribe]]),
   };
+}
+
+/**
+ * The unary methods that carry the message traffic (Publish, Pull, Ack, Nack,
+ * ModifyAckDeadline) with the implementations connect-node runs: the lean path serves them, and
+ * the bridges' in-process clients call them without encoding (src/server/in-process-transport.ts).
+ */
+export function hotUnaryMethods(
+  broker: Broker,
+  logger: Logger,
+  subscriber = subscriberService(broker, logger),
+): HotMethod[] {
+  const publisher = publisherService(broker, logger);
+  const methods: [DescMethodUnary, unknown][] = [
+    [PublisherService.method.publish, publisher.publish],
+    [SubscriberService.method.pull, subscriber.pull],
+    [SubscriberService.method.ack, subscriber.ack],
+    [SubscriberService.method.nack, subscriber.nack],
+    [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline],
+  ];
+  return methods.map(([method, impl]) => ({ method, impl: impl as AnyUnaryImpl }));
 }
 
 function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {

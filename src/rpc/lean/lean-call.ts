@@ -34,13 +34,11 @@ export interface LeanCallInit {
   readonly responseHeader: Readonly<Record<string, string>>;
   /** Response trailers the protocol starts with (gRPC: `grpc-status: 0`). */
   readonly responseTrailer: Readonly<Record<string, string>>;
-  /** Makes the call's context values (connect-node's `contextValues` option); default: empty ones. */
-  readonly contextValues?: (() => ContextValues) | undefined;
   /** The client, for {@link LeanCallInit.valuesOf}. */
-  readonly peer?: LeanPeer;
+  readonly peer: LeanPeer;
   /**
    * Makes the call's context values from its peer and headers (the server's `contextValues`
-   * option, shared by all calls: no closure per call); takes precedence over `contextValues`.
+   * option, shared by all calls: no closure per call); default: empty ones.
    */
   readonly valuesOf?: ((peer: LeanPeer, headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
 }
@@ -125,10 +123,7 @@ export class LeanCall implements UnaryHookCall {
   get values(): ContextValues {
     if (this.contextValues === undefined) {
       const { init } = this;
-      const made =
-        (init.valuesOf !== undefined && init.peer !== undefined
-          ? init.valuesOf(init.peer, init.headers)
-          : init.contextValues?.()) ?? createContextValues();
+      const made = init.valuesOf !== undefined ? init.valuesOf(init.peer, init.headers) : createContextValues();
       this.contextValues = made.set(leanProtocolKey, init.protocolName);
     }
     return this.contextValues;

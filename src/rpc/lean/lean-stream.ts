@@ -296,17 +296,3 @@ export abstract class LeanExchange {
 function endAfterWrite(stream: http2.ServerHttp2Stream): void {
   if (!stream.destroyed && !stream.writableEnded) stream.end();
 }
-
-let dateSecond = -1;
-let dateText = "";
-
-/** The `date` response header Node's compatibility API adds; made once per second. */
-export function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(now).toUTCString();
-  }
-  return dateText;
-}

@@ -5,6 +5,7 @@ import type {
   PublishResultSchema,
 } from "../../../gen/switchyard/v1/publisher_pb.js";
 import type { PublishMessage } from "../../../gen/switchyard/v1/types_pb.js";
+import { varint32Size, varint64Size, writeVarint32, writeVarint64 } from "./varint.js";
 
 /**
  * Hand-written binary codec of the Publish call, the hottest unary method: a request decoder for
@@ -232,9 +233,21 @@ type PublishResultInit = MessageInitShape<typeof PublishResultSchema>;
 export function encodePublishResponse(init: PublishResponseInit, prefixBytes = 0): Buffer {
   const results = init.results ?? [];
   const n = results.length;
+  // Each result's seq, id length and size, worked out once for the sizing and the writing.
+  const seqs: bigint[] = new Array(n);
+  const idLengths: number[] = new Array(n);
+  const sizes: number[] = new Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const size = resultSize(results[i] as PublishResultInit);
+    const r = results[i] as PublishResultInit;
+    const seq = uint64Of(r.seq);
+    const idLength = r.id !== undefined && r.id.length > 0 ? Buffer.byteLength(r.id, "utf8") : 0;
+    let size = seq !== 0n ? 1 + varint64Size(seq) : 0;
+    if (idLength > 0) size += 1 + varint32Size(idLength) + idLength;
+    if (r.duplicate === true) size += 2;
+    seqs[i] = seq;
+    idLengths[i] = idLength;
+    sizes[i] = size;
     total += 1 + varint32Size(size) + size;
   }
   const out = Buffer.allocUnsafe(prefixBytes + total);
@@ -242,18 +255,17 @@ export function encodePublishResponse(init: PublishResponseInit, prefixBytes = 0
   for (let i = 0; i < n; i++) {
     const r = results[i] as PublishResultInit;
     out[pos++] = 0x0a; // field 1, length-delimited
-    pos = writeVarint32(out, pos, resultSize(r));
-    const seq = uint64Of(r.seq);
+    pos = writeVarint32(out, pos, sizes[i] as number);
+    const seq = seqs[i] as bigint;
     if (seq !== 0n) {
       out[pos++] = 0x08; // field 1 (seq), varint
       pos = writeVarint64(out, pos, seq);
     }
-    const id = r.id;
-    if (id !== undefined && id.length > 0) {
+    const len = idLengths[i] as number;
+    if (len > 0) {
       out[pos++] = 0x12; // field 2 (id), length-delimited
-      const len = Buffer.byteLength(id, "utf8");
       pos = writeVarint32(out, pos, len);
-      pos += out.write(id, pos, len, "utf8");
+      pos += out.write(r.id as string, pos, len, "utf8");
     }
     if (r.duplicate === true) {
       out[pos++] = 0x18; // field 3 (duplicate), varint
@@ -264,55 +276,8 @@ export function encodePublishResponse(init: PublishResponseInit, prefixBytes = 0
   return out;
 }
 
-function resultSize(r: PublishResultInit): number {
-  let n = 0;
-  const seq = uint64Of(r.seq);
-  if (seq !== 0n) n += 1 + varint64Size(seq);
-  const id = r.id;
-  if (id !== undefined && id.length > 0) {
-    const len = Buffer.byteLength(id, "utf8");
-    n += 1 + varint32Size(len) + len;
-  }
-  if (r.duplicate === true) n += 2;
-  return n;
-}
-
 /** A uint64 field's value as protobuf-es writes it (two's complement for negative input). */
 function uint64Of(v: bigint | number | string | undefined): bigint {
   if (v === undefined) return 0n;
   return BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(v));
-}
-
-function varint32Size(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x20_0000) return 3;
-  if (v < 0x1000_0000) return 4;
-  return 5;
-}
-
-function varint64Size(v: bigint): number {
-  if (v <= 0xffff_ffffn) return varint32Size(Number(v));
-  let n = 5;
-  for (let rest = v >> 35n; rest > 0n; rest >>= 7n) n++;
-  return n;
-}
-
-function writeVarint32(out: Buffer, pos: number, v: number): number {
-  while (v > 0x7f) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[pos++] = v;
-  return pos;
-}
-
-function writeVarint64(out: Buffer, pos: number, v: bigint): number {
-  if (v <= 0xffff_ffffn) return writeVarint32(out, pos, Number(v));
-  while (v > 0x7fn) {
-    out[pos++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
-  }
-  out[pos++] = Number(v);
-  return pos;
 }

@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { MessageSchema, ReceivedMessageSchema } from "../../../gen/switchyard/v1/types_pb.js";
+import { varint32Size, varint64Size, writeVarint32, writeVarint64 } from "./varint.js";
 
 type ReceivedInit = MessageInitShape<typeof ReceivedMessageSchema>;
 /**
@@ -112,21 +113,6 @@ function int64Field(v: Uint64): number {
   return uint64Field(v);
 }
 
-function varint32Size(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x20_0000) return 3;
-  if (v < 0x1000_0000) return 4;
-  return 5;
-}
-
-function varint64Size(v: bigint): number {
-  if (v <= 0xffff_ffffn) return varint32Size(Number(v));
-  let n = 5;
-  for (let rest = v >> 35n; rest > 0n; rest >>= 7n) n++;
-  return n;
-}
-
 /** UTF-8 length as protobuf-es (TextEncoder) encodes: a lone surrogate becomes U+FFFD (3 bytes). */
 function utf8Length(s: string): number {
   return Buffer.byteLength(s, "utf8");
@@ -153,26 +139,11 @@ class Writer {
   }
 
   varint32(v: number): void {
-    const { out } = this;
-    let pos = this.pos;
-    while (v > 0x7f) {
-      out[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[pos++] = v;
-    this.pos = pos;
+    this.pos = writeVarint32(this.out, this.pos, v);
   }
 
   varint64(v: bigint): void {
-    if (v <= 0xffff_ffffn) {
-      this.varint32(Number(v));
-      return;
-    }
-    while (v > 0x7fn) {
-      this.byte(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    this.byte(Number(v));
+    this.pos = writeVarint64(this.out, this.pos, v);
   }
 
   bytes(tag: number, data: Uint8Array): void {

@@ -12,15 +12,7 @@ import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelop
 import { copyHeaders, stringHeader } from "./headers.js";
 import type { HotStreamMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
-import {
-  httpDate,
-  type LeanEnv,
-  LeanExchange,
-  type LeanPeer,
-  onWantTrailers,
-  peerOf,
-  startLeanCall,
-} from "./lean-stream.js";
+import { type LeanEnv, LeanExchange, type LeanPeer, onWantTrailers, peerOf, startLeanCall } from "./lean-stream.js";
 import { streamChainOf, streamRequest } from "./stream-chain.js";
 
 /** The wire protocols of a lean server stream (binary only: JSON variants go to connect-node). */
@@ -258,8 +250,8 @@ class ServerStreamExchange extends LeanExchange {
   }
 
   private sendHeaders(): void {
+    // Node's respond adds the `date` header, as connect-node's responses have it.
     const headers = this.call.renderResponseHeader({ ":status": 200 });
-    headers.date ??= httpDate();
     if (this.grpc) {
       this.stream.respond(headers, { waitForTrailers: true });
       this.stream.on("wantTrailers", onWantTrailers);

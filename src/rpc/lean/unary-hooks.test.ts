@@ -17,6 +17,7 @@ function callOf(impl: AnyUnaryImpl): LeanCall {
     secure: false,
     responseHeader: {},
     responseTrailer: {},
+    peer: { remoteAddress: "127.0.0.1", remotePort: 40000 },
   });
 }
 

@@ -36,8 +36,6 @@ const U16_MAX = 0xffff;
 const EMPTY = Buffer.alloc(0);
 /** Longest id the store generates: `sy-`, a u32 and a safe integer in base 36 (7 and 11 digits), a `-`. */
 const GENERATED_ID_MAX_BYTES = 22;
-/** A slab at most this big comes from Node's shared buffer pool. */
-const POOLED_SLAB_BYTES = 4096;
 
 /**
  * The log values of one append, cut from one allocation sized for the whole batch instead of
@@ -49,7 +47,7 @@ export class ValueSlab {
   private used = 0;
 
   constructor(bytes: number) {
-    this.buf = bytes <= POOLED_SLAB_BYTES ? Buffer.allocUnsafe(bytes) : Buffer.allocUnsafeSlow(bytes);
+    this.buf = Buffer.allocUnsafe(bytes); // small slabs come from Node's shared pool
   }
 
   /** A buffer of exactly `bytes`, for one value. */
@@ -61,10 +59,14 @@ export class ValueSlab {
   }
 }
 
-/** Bytes of the log values of `records` at most (a generated id counted at its longest). */
-export function appendSlabBytes(records: readonly AppendRecord[]): number {
+/**
+ * Bytes of the log values of `records` at most (a generated id counted at its longest), of
+ * those `stored` says the log keeps (default: all).
+ */
+export function appendSlabBytes(records: readonly AppendRecord[], stored?: (i: number) => boolean): number {
   let bytes = 0;
   for (let i = 0; i < records.length; i++) {
+    if (stored !== undefined && !stored(i)) continue;
     const r = records[i] as AppendRecord;
     bytes += encodedMessageBytes(r, r.id) + (r.id === "" ? GENERATED_ID_MAX_BYTES : 0);
   }
@@ -184,7 +186,7 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
   checkCapacity(tx, t, newTotals(tx, t, records, holdersOf));
   const results: AppendResult[] = [];
   const windowScope = t.record.dedupScope === "window";
-  const slab = new ValueSlab(appendSlabBytes(records));
+  const slab = new ValueSlab(appendSlabBytes(records, (i) => keepsMessage(t, holdersOf[i] as Cursor[])));
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AppendRecord;
     const holders = holdersOf[i] as Cursor[];

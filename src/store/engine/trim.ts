@@ -56,8 +56,9 @@ const LANE_SCAN_JOIN_GAP = 64;
  * Trims one topic's released ranges, lowest first, within the budget. The log entries are found
  * by a key scan over each range (so a range grown over seqs the log never held costs one scan,
  * not one delete per seq), and the lane entries of everything the step took by one scan per lane
- * and group of nearby ranges. Every key the step reads and the lane scans past the first group's
- * count against the budget.
+ * and group of nearby ranges. The log keys and the lane scans past the first group's are taken
+ * from the budget as the step goes; the lane keys are charged after the step's ranges are chosen,
+ * so they shorten what later topics get in the same step rather than this topic's share.
  */
 function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
   let deleted = 0;
