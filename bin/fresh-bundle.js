@@ -22,7 +22,17 @@
  * are resolved from node_modules at run time like any import). Plain JS with JSDoc types, because
  * it must run before anything can compile TypeScript.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -83,8 +93,24 @@ export class BundleWriteError extends Error {
 export async function freshBundle(options) {
   const outPath = resolve(options.rootDir, options.outFile);
   if (isFresh(options.rootDir, outPath)) return { path: outPath, built: false };
+  assertWritable(dirname(outPath)); // before a build whose output could not be kept
   await buildBundle(options);
   return { path: outPath, built: true };
+}
+
+/**
+ * Throws a {@link BundleWriteError} when `dir`, or the nearest ancestor that exists, cannot be
+ * written (a read-only mount or checkout).
+ * @param {string} dir
+ */
+function assertWritable(dir) {
+  let at = dir;
+  while (statSync(at, { throwIfNoEntry: false }) === undefined && dirname(at) !== at) at = dirname(at);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (e) {
+    throw new BundleWriteError(dir, e);
+  }
 }
 
 /**
