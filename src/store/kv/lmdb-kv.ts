@@ -94,11 +94,12 @@ export class LmdbKv implements KvEngine {
   /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
-  /** A batch is forming in this event turn (lmdb-js starts it on setImmediate): writes join it. */
-  private quieting = false;
   /** Batches handed to lmdb-js and not yet settled (committed and synced, or failed). */
   private batchesInFlight = 0;
-  /** The batch forming in this event turn: its writes not yet settled. */
+  /**
+   * The batch forming in this event turn (lmdb-js starts it on setImmediate; writes until then
+   * join it): its writes not yet settled. Undefined between turns.
+   */
   private forming: { unsettled: number } | undefined;
   /**
    * Writes held while two batches are in flight; submitted together, in the order called and
@@ -119,7 +120,7 @@ export class LmdbKv implements KvEngine {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
     const started = this.onCommit ? performance.now() : 0;
     const run =
-      this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && !this.quieting
+      this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && this.forming === undefined
         ? new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)))
         : this.submit(fn);
     this.pending.add(run);
@@ -149,13 +150,13 @@ export class LmdbKv implements KvEngine {
         throw e;
       }
     }) as Promise<T>;
-    if (!this.quieting || this.forming === undefined) {
+    if (this.forming === undefined) {
       this.forming = { unsettled: 0 };
       this.batchesInFlight++;
+      this.endOfBatchTurn();
     }
     const batch = this.forming;
     batch.unsettled++;
-    this.quietBatchPromise();
     try {
       return await txn;
     } catch (e) {
@@ -184,13 +185,11 @@ export class LmdbKv implements KvEngine {
    * lmdb-js starts each event-turn batch with a write whose promise it drops; when that batch
    * fails to commit, the promise rejects with no handler and Node ends the process. After the
    * batch has started (lmdb-js starts it on setImmediate), give its promise a handler; each
-   * write's own promise still carries the outcome.
+   * write's own promise still carries the outcome. From then on, writes form the next batch.
    */
-  private quietBatchPromise(): void {
-    if (this.quieting) return;
-    this.quieting = true;
+  private endOfBatchTurn(): void {
     setImmediate(() => {
-      this.quieting = false;
+      this.forming = undefined;
       this.db.committed.then(noop, noop);
     });
   }
