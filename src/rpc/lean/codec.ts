@@ -9,10 +9,18 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { PublishRequestSchema, PublishResponseSchema } from "../../../gen/switchyard/v1/publisher_pb.js";
-import { PullResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
-import { decodePublishRequest, encodePublishResponse } from "./publish-codec.js";
-import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
+
+/**
+ * A hand-written binary decoder of one request type: the message `fromBinary` makes, or undefined
+ * for anything it does not read exactly (then `fromBinary` decides, errors included).
+ */
+export type FastDecode = (bytes: Uint8Array) => unknown;
+
+/**
+ * A hand-written binary encoder of one response type: the bytes of `toBinary(schema,
+ * create(schema, output))` after `prefixBytes` free bytes, from the message or its init object.
+ */
+export type FastEncode = (output: unknown, prefixBytes: number) => Buffer;
 
 /** connect-es reads JSON with unknown fields ignored (its `getJsonOptions`); so does the lean path. */
 const JSON_READ = { ignoreUnknownFields: true } as const;
@@ -22,15 +30,17 @@ const encoder = new TextEncoder();
 /**
  * Parses a request message the way connect-node's serialization does: a binary message that does
  * not parse is INTERNAL `parse binary: …`; bad JSON is INVALID_ARGUMENT with the parser's message.
+ * `fast`: the method's hand-written binary decoder, if it has one (hot-methods.ts).
  */
-export function parseMessage<D extends DescMessage>(schema: D, binary: boolean, bytes: Uint8Array): MessageShape<D> {
+export function parseMessage<D extends DescMessage>(
+  schema: D,
+  binary: boolean,
+  bytes: Uint8Array,
+  fast?: FastDecode,
+): MessageShape<D> {
   if (binary) {
-    if ((schema as DescMessage) === PublishRequestSchema) {
-      // The hand-written decoder of the hottest request: the message fromBinary makes, or
-      // undefined for anything it does not read exactly (then fromBinary decides, errors included).
-      const fast = decodePublishRequest(bytes);
-      if (fast !== undefined) return fast as unknown as MessageShape<D>;
-    }
+    const decoded = fast?.(bytes);
+    if (decoded !== undefined) return decoded as MessageShape<D>;
     try {
       return fromBinary(schema, bytes);
     } catch (e) {
@@ -47,25 +57,19 @@ export function parseMessage<D extends DescMessage>(schema: D, binary: boolean, 
 /**
  * Serializes a response as connect-node does (binary, or canonical JSON), after `prefixBytes` free
  * bytes (for an envelope header the caller writes). The response may be the message or the init
- * object the implementation returned: it is made a message (`create`) only where needed, since the
- * hand-written encoders of the hot responses read init objects directly.
+ * object the implementation returned: it is made a message (`create`) only where needed, since a
+ * method's hand-written binary encoder (`fast`, hot-methods.ts) reads init objects directly.
  */
 export function serializeMessage<D extends DescMessage>(
   schema: D,
   binary: boolean,
   message: MessageShape<D> | MessageInitShape<D>,
   prefixBytes = 0,
+  fast?: FastEncode,
 ): Uint8Array {
   if (binary) {
     try {
-      // A PullResponse is `repeated ReceivedMessage messages = 1`, as a SubscribeResponse: the
-      // hand-written encoders give the same bytes (received-encoder.test.ts, publish-codec.test.ts)
-      // without reflection.
-      if ((schema as DescMessage) === PullResponseSchema) {
-        return encodeReceivedBatch(message as ReceivedBatchInit, prefixBytes);
-      }
-      if ((schema as DescMessage) === PublishResponseSchema)
-        return encodePublishResponse(message as never, prefixBytes);
+      if (fast !== undefined) return fast(message, prefixBytes);
       return prefixed(toBinary(schema, create(schema, message as MessageInitShape<D>)), prefixBytes);
     } catch (e) {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);

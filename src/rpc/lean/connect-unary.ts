@@ -96,9 +96,9 @@ class ConnectUnaryExchange extends LeanExchange {
     const { call, binary } = this;
     let bytes: Uint8Array;
     try {
-      const input = parseMessage(call.hot.method.input, binary, body);
+      const input = parseMessage(call.hot.method.input, binary, body, call.hot.decode);
       const output = await call.invoke(input, this.env.interceptors);
-      bytes = serializeMessage(call.hot.method.output, binary, output as never);
+      bytes = serializeMessage(call.hot.method.output, binary, output as never, 0, call.hot.encode);
     } catch (e) {
       this.fail(e);
       return;

@@ -76,7 +76,7 @@ class GrpcUnaryExchange extends LeanExchange {
     if ((flags & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
       throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
     }
-    const message = parseMessage(this.call.hot.method.input, this.binary, data);
+    const message = parseMessage(this.call.hot.method.input, this.binary, data, this.call.hot.decode);
     if (this.input !== undefined) {
       throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
     }
@@ -102,7 +102,7 @@ class GrpcUnaryExchange extends LeanExchange {
     try {
       const output = await call.invoke(input, this.env.interceptors);
       // The message is written after 5 free bytes, where its envelope header goes: no copy.
-      body = serializeMessage(call.hot.method.output, this.binary, output as never, 5);
+      body = serializeMessage(call.hot.method.output, this.binary, output as never, 5, call.hot.encode);
       writeEnvelopeHeader(body);
     } catch (e) {
       this.fail(e);

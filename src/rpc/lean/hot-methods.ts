@@ -6,6 +6,8 @@ import type { Broker } from "../../core/index.js";
 import type { Logger } from "../../util/index.js";
 import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
+import type { FastDecode, FastEncode } from "./codec.js";
+import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
 import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
 /** A unary implementation with its input and output erased to "some message". */
@@ -15,6 +17,10 @@ export type AnyUnaryImpl = (request: MessageShape<DescMessage>, context: Handler
 export interface HotMethod {
   readonly method: DescMethodUnary;
   readonly impl: AnyUnaryImpl;
+  /** A hand-written binary decoder of the request, proven equal to protobuf-es's (publish-codec.test.ts). */
+  readonly decode?: FastDecode;
+  /** A hand-written binary encoder of the response, proven equal to protobuf-es's. */
+  readonly encode?: FastEncode;
 }
 
 /** A server-streaming implementation with its input and output erased to "some message". */
@@ -24,11 +30,13 @@ export type AnyStreamImpl = (request: MessageShape<DescMessage>, context: Handle
 export interface HotStreamMethod {
   readonly method: DescMethodServerStreaming;
   readonly impl: AnyStreamImpl;
+  /** A hand-written binary decoder of the request, if it has one. */
+  readonly decode?: FastDecode;
   /**
    * Encodes one output of the implementation (what it yields) in the binary format, after
    * `prefixBytes` free bytes: the bytes `toBinary(output schema, create(output schema, value))` gives.
    */
-  readonly encode: (output: unknown, prefixBytes: number) => Buffer;
+  readonly encode: FastEncode;
 }
 
 /** A method of the lean path, unary or server-streaming. */
@@ -52,7 +60,7 @@ export function leanMethods(broker: Broker, logger: Logger): LeanMethods {
   const subscribe: HotStreamMethod = {
     method: SubscriberService.method.subscribe,
     impl: subscriber.subscribe as unknown as AnyStreamImpl,
-    encode: (output, prefixBytes) => encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes),
+    encode: encodeReceived,
   };
   return {
     unary: new Map(hotUnaryMethods(broker, logger, subscriber).map((m) => [pathOf(m.method), m])),
@@ -71,15 +79,27 @@ export function hotUnaryMethods(
   subscriber = subscriberService(broker, logger),
 ): HotMethod[] {
   const publisher = publisherService(broker, logger);
-  const methods: [DescMethodUnary, unknown][] = [
-    [PublisherService.method.publish, publisher.publish],
-    [SubscriberService.method.pull, subscriber.pull],
-    [SubscriberService.method.ack, subscriber.ack],
-    [SubscriberService.method.nack, subscriber.nack],
-    [SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline],
+  const hot = (method: DescMethodUnary, impl: unknown, codec: Pick<HotMethod, "decode" | "encode"> = {}) => ({
+    method,
+    impl: impl as AnyUnaryImpl,
+    ...codec,
+  });
+  return [
+    hot(PublisherService.method.publish, publisher.publish, {
+      decode: decodePublishRequest,
+      encode: (output, prefixBytes) => encodePublishResponse(output as PublishResponseInit, prefixBytes),
+    }),
+    // A PullResponse is `repeated ReceivedMessage messages = 1`, as a SubscribeResponse.
+    hot(SubscriberService.method.pull, subscriber.pull, { encode: encodeReceived }),
+    hot(SubscriberService.method.ack, subscriber.ack),
+    hot(SubscriberService.method.nack, subscriber.nack),
+    hot(SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline),
   ];
-  return methods.map(([method, impl]) => ({ method, impl: impl as AnyUnaryImpl }));
 }
+
+/** SubscribeResponse and PullResponse bytes from what the implementation returns or yields. */
+const encodeReceived: FastEncode = (output, prefixBytes) =>
+  encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
 
 function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {
   return `/${method.parent.typeName}/${method.name}`;

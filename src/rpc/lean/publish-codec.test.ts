@@ -10,7 +10,11 @@ import { ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
 import { PublishRequestSchema, PublishResponseSchema } from "../../../gen/switchyard/v1/publisher_pb.js";
 import { parseMessage, serializeMessage } from "./codec.js";
-import { decodePublishRequest, encodePublishResponse } from "./publish-codec.js";
+import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
+
+/** The Publish response encoder as the lean path gives it to serializeMessage (hot-methods.ts). */
+const encodeResponse = (output: unknown, prefixBytes: number) =>
+  encodePublishResponse(output as PublishResponseInit, prefixBytes);
 
 const MAX_U64 = 2n ** 64n - 1n;
 const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 80 });
@@ -104,10 +108,10 @@ describe("hand-written PublishRequest decoder", () => {
     const unknownInner = Buffer.concat([Buffer.from([0x12, inner.length]), inner]);
     for (const bytes of [unknownTop, unknownInner]) {
       assert.equal(decodePublishRequest(bytes), undefined);
-      const parsed = parseMessage(PublishRequestSchema, true, bytes);
+      const parsed = parseMessage(PublishRequestSchema, true, bytes, decodePublishRequest);
       assert.deepStrictEqual(parsed, fromBinary(PublishRequestSchema, bytes));
     }
-    const parsed = parseMessage(PublishRequestSchema, true, unknownTop);
+    const parsed = parseMessage(PublishRequestSchema, true, unknownTop, decodePublishRequest);
     assert.deepEqual(parsed.$unknown, [{ no: 9, wireType: 0, data: Buffer.from([5]) }]);
   });
 
@@ -145,7 +149,7 @@ describe("hand-written PublishRequest decoder", () => {
       }
       assert.ok(reference instanceof Error, `fromBinary rejects ${bytes.toString("hex")}`);
       assert.throws(
-        () => parseMessage(PublishRequestSchema, true, bytes),
+        () => parseMessage(PublishRequestSchema, true, bytes, decodePublishRequest),
         (e: unknown) =>
           e instanceof ConnectError &&
           e.code === 13 &&
@@ -182,9 +186,9 @@ describe("hand-written PublishResponse encoder", () => {
         { seq: 2n ** 63n, id: "" },
       ],
     };
-    const binary = Buffer.from(serializeMessage(PublishResponseSchema, true, init, 5));
+    const binary = Buffer.from(serializeMessage(PublishResponseSchema, true, init, 5, encodeResponse));
     assert.ok(binary.subarray(5).equals(toBinary(PublishResponseSchema, create(PublishResponseSchema, init))));
-    const json = Buffer.from(serializeMessage(PublishResponseSchema, false, init, 5))
+    const json = Buffer.from(serializeMessage(PublishResponseSchema, false, init, 5, encodeResponse))
       .subarray(5)
       .toString();
     assert.deepEqual(JSON.parse(json), {

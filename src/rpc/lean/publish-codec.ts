@@ -221,7 +221,8 @@ class FastReader {
   }
 }
 
-type PublishResponseInit = MessageInitShape<typeof PublishResponseSchema>;
+/** What a Publish implementation returns: a PublishResponse or its init object. */
+export type PublishResponseInit = MessageInitShape<typeof PublishResponseSchema>;
 type PublishResultInit = MessageInitShape<typeof PublishResultSchema>;
 
 /**

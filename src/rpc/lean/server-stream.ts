@@ -127,7 +127,7 @@ class ServerStreamExchange extends LeanExchange {
       throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
     }
     if (!this.grpc && (envelope.flags & endStreamFlag) === endStreamFlag) return;
-    this.record({ message: parseMessage(this.hot.method.input, true, envelope.data) });
+    this.record({ message: parseMessage(this.hot.method.input, true, envelope.data, this.hot.decode) });
   }
 
   protected end(): void {
