@@ -38,12 +38,6 @@ const MAX_HELD_REPLY_BYTES = 256 * 1024;
 const MAX_HELD_REPLY_RUNS = 64;
 
 /**
- * Commands before which replies may be held back: each answers after one bounded broker call
- * (no long-poll, no login throttle), so a held reply waits at most that long.
- */
-const QUICK_COMMANDS: ReadonlySet<string> = new Set(["QLPUSH", "QRPUSH", "QRPOP", "QACK", "QLPEEK", "QRPEEK"]);
-
-/**
  * One client connection: decodes pipelined commands, executes them one at a time in order
  * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
  * Publish), and writes the replies in order. Backpressure both ways: reading stops while
@@ -54,7 +48,7 @@ const QUICK_COMMANDS: ReadonlySet<string> = new Set(["QLPUSH", "QRPUSH", "QRPOP"
  * at once, with no reply and nothing after it executed.
  *
  * Replies of a pipeline leave in as few socket writes as possible: while the next pending command
- * is a quick one (a push, pop, ack or peek), the replies so far are held (up to
+ * is a quick one (`CommandSpec.quick`: a push, pop, ack or peek), the replies so far are held (up to
  * {@link MAX_HELD_REPLY_BYTES} and `maxRunReplyBytes`, and {@link MAX_HELD_REPLY_RUNS} runs) and written together with the next ones. Every reply is still
  * written only after its command completed (a push or ack after its synced commit), in order; a
  * reply is never held behind a command that may block (QNOTIFY, AUTH) or past the pipeline's end.
@@ -267,7 +261,9 @@ export class RespSession implements CommandSession {
     const next = this.pending[0];
     if (next?.type !== "command" || !this.authenticated || this.ctx.shutdownSignal.aborted) return false;
     const name = next.args[0];
-    return name !== undefined && name.length <= 6 && QUICK_COMMANDS.has(name.toString("latin1").toUpperCase());
+    return (
+      name !== undefined && name.length <= 6 && COMMANDS.get(name.toString("latin1").toUpperCase())?.quick === true
+    );
   }
 
   /** Writes the held replies in one write; false when the socket then does not drain in time. */

@@ -32,6 +32,11 @@ export interface CommandSpec {
   readonly minArgs: number;
   /** May run before authentication (AUTH, HELLO, QUIT, PING-style housekeeping). */
   readonly beforeAuth?: boolean;
+  /**
+   * Answers after one bounded broker call (no long-poll, no login throttle): replies before it
+   * may be held back to leave in one socket write with its own (session.ts).
+   */
+  readonly quick?: boolean;
   run(session: CommandSession, args: readonly Buffer[]): Reply | Promise<Reply>;
 }
 

@@ -106,6 +106,7 @@ function pushCommand(front: boolean): CommandSpec {
   const name = front ? "QRPUSH" : "QLPUSH";
   return {
     minArgs: 3,
+    quick: true,
     async run(s: CommandSession, args) {
       const item = pushItem(name, args);
       if (!isKeyword(args[3], "NOBLOCK")) return (await pushBatch(s.ctx, s.clients, [item]))[0] as Reply;

@@ -33,6 +33,7 @@ export function parseOkqInt(arg: Buffer, as: string): number | Reply {
  */
 export const QRPOP: CommandSpec = {
   minArgs: 1,
+  quick: true,
   async run(s, args) {
     const pop = parsePop(args, s.ctx.options.maxLeaseSeconds);
     if ("t" in pop) return pop;
@@ -104,6 +105,7 @@ export async function popRun(ctx: OkqContext, clients: BrokerClients, pop: Pop, 
 function peekCommand(fromBack: boolean): CommandSpec {
   return {
     minArgs: 1,
+    quick: true,
     async run(s, args) {
       const queue = utf8(args[0] as Buffer);
       if (queue === undefined) return NULL;
@@ -132,6 +134,7 @@ const NOT_THERE = new Set(["DELIVERY_UNKNOWN", "LEASE_EXPIRED", "INVALID_ARGUMEN
  */
 export const QACK: CommandSpec = {
   minArgs: 2,
+  quick: true,
   async run(s, args) {
     const queue = utf8(args[0] as Buffer);
     const id = utf8(args[1] as Buffer);
