@@ -94,8 +94,10 @@ export function isWellFormedDeep(value: unknown): boolean {
   if (typeof value === "string") return (value as string & { isWellFormed(): boolean }).isWellFormed();
   if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return true;
   if (Array.isArray(value)) return value.every(isWellFormedDeep);
-  for (const [k, v] of Object.entries(value)) {
-    if (!isWellFormedDeep(k) || !isWellFormedDeep(v)) return false;
+  // (for…in: no entry arrays per object on this per-call walk; messages have no inherited fields)
+  const record = value as Record<string, unknown>;
+  for (const k in record) {
+    if (!isWellFormedDeep(k) || !isWellFormedDeep(record[k])) return false;
   }
   return true;
 }

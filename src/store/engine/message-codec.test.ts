@@ -1,6 +1,7 @@
 /** The log value codec: round trips, encoding into a slab slice, and the slab's bounds. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { rec } from "../../../test/store/conformance/helpers.js";
 import type { AppendRecord } from "../store.js";
 import { appendSlabBytes, ValueSlab } from "./append.js";
 import { formatGeneratedId, parseGeneratedId } from "./generated-id.js";
@@ -15,16 +16,8 @@ import {
   messageOrderingKey,
 } from "./message-codec.js";
 
-const record = (overrides: Partial<AppendRecord> = {}): AppendRecord => ({
-  id: "",
-  data: new Uint8Array([1, 2, 3]),
-  attributes: {},
-  priority: 0,
-  orderingKey: "",
-  deliverAtMs: 0,
-  expireAtMs: 0,
-  ...overrides,
-});
+const record = (overrides: Partial<AppendRecord> = {}): AppendRecord =>
+  rec("", { data: new Uint8Array([1, 2, 3]), ...overrides });
 
 const CASES: Array<{ name: string; r: AppendRecord; id: string }> = [
   { name: "plain, generated id", r: record(), id: formatGeneratedId(7, 42) },
