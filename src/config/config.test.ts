@@ -53,6 +53,8 @@ describe("config", () => {
       "4",
       "--durability",
       "commit",
+      "--commit-delay-ms",
+      "5",
       "--min-free-disk",
       "512MiB",
       "--max-store-bytes",
@@ -126,6 +128,7 @@ describe("config", () => {
         gophermqPort: "off",
         gophermqMetricsPort: 4,
         durability: "commit",
+        commitDelayMs: 5,
         minFreeDisk: { bytes: 512 * 1024 * 1024 },
         maxStoreBytes: 50 * 1024 ** 3,
         maxMessageBytes: 2048,
@@ -210,6 +213,7 @@ describe("config", () => {
     await rejectsWith(() => loadConfig(["--port", "abc"]), /--port "abc": expected an integer from 0 to 65535/);
     await rejectsWith(() => loadConfig(["--port", "70000"]), /--port/);
     await rejectsWith(() => loadConfig(["--port", "off"]), /--port "off"/);
+    await rejectsWith(() => loadConfig(["--commit-delay-ms", "101"]), /--commit-delay-ms "101"/);
     await rejectsWith(() => loadConfig(["--okq-port=-1"]), /--okq-port.*"off"/);
     await rejectsWith(
       () => loadConfig(["--durability", "fast"]),

@@ -2,7 +2,15 @@ import { mkdirSync } from "node:fs";
 import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
 import type { StoreSpace } from "./disk-space.js";
-import { KvCommitError, type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter } from "./kv.js";
+import {
+  KvCommitError,
+  type KvEngine,
+  type KvEntry,
+  type KvRange,
+  type KvReader,
+  type KvWriteOptions,
+  type KvWriter,
+} from "./kv.js";
 import { within } from "./within.js";
 
 /** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
@@ -32,7 +40,16 @@ export interface LmdbKvOptions {
   onCommit?: (seconds: number) => void;
   /** Longest wait of {@link LmdbKv.close} for writes in flight, then for LMDB's close. Default 5 s. */
   closeTimeoutMs?: number;
+  /**
+   * Longest time a deferrable write (an Ack, a background write) is held, while the store is
+   * busy, to share the next transaction with other writes ({@link LmdbKv.write}). 0: never held
+   * for that. Default {@link DEFAULT_COMMIT_DELAY_MS}.
+   */
+  commitDelayMs?: number;
 }
+
+/** Default of {@link LmdbKvOptions.commitDelayMs}: about two of W3's publish intervals. */
+export const DEFAULT_COMMIT_DELAY_MS = 2;
 
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
@@ -74,6 +91,7 @@ export class LmdbKv implements KvEngine {
     private readonly db: RootDatabase<Buffer, Buffer>,
     private readonly onCommit: ((seconds: number) => void) | undefined,
     private readonly closeTimeoutMs: number,
+    private readonly commitDelayMs: number,
   ) {}
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -88,7 +106,9 @@ export class LmdbKv implements KvEngine {
       // lmdb-js treats a path with an extension as a file name; ours is always a directory.
       noSubdir: false,
     });
-    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    // Without syncs a transaction is cheap: holding writes would only add latency.
+    const delayMs = options.durability === "none" ? 0 : (options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
+    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, delayMs);
   }
 
   /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
@@ -102,10 +122,20 @@ export class LmdbKv implements KvEngine {
    */
   private forming: { unsettled: number } | undefined;
   /**
-   * Writes held while two batches are in flight; submitted together, in the order called and
-   * before anything else can be, so they share one transaction.
+   * Writes held: while two batches are in flight, and deferrable ones while the store is busy;
+   * submitted together, in the order called and before anything else can be, so they share one
+   * transaction.
    */
   private held: Array<() => void> = [];
+  /** Whether a held write waits only for a batch to settle (not for the commit delay). */
+  private heldUrgent = false;
+  /** Ends the hold of deferrable writes ({@link commitDelayMs} after the first of them). */
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last batch was started (performance.now()): the store counts as busy shortly after. */
+  private lastBatchAt = Number.NEGATIVE_INFINITY;
+  /** Writes and transactions since open (diagnostics, tests: see {@link counts}). */
+  private writes = 0;
+  private batches = 0;
 
   /**
    * Group commit: while two batches are in flight, later writes wait and then go together in
@@ -113,16 +143,31 @@ export class LmdbKv implements KvEngine {
    * are in flight, or while a batch is still forming in the same event turn, goes at once. A synced
    * transaction costs the same CPU (pages written, fdatasync, the write thread's hand-offs)
    * whether it holds one write or fifty, so this is what keeps the CPU per message low at
-   * moderate rates, for at most one commit's wait more (README, "Durability"). Each write is
-   * still answered only after its own transaction is committed and synced, in the order called.
+   * moderate rates, for at most one commit's wait more (README, "Durability").
+   *
+   * Commit delay: a deferrable write (`deferrable`, or `sync: false`) that arrives while the
+   * store is busy (a batch in flight, or one started within the commit delay) is held until the
+   * next write that goes at once, or the commit delay, whichever comes first, and then shares
+   * its transaction. On an idle store it goes at once. Each write is still answered only after
+   * its own transaction is committed and synced, and writes apply in the order called.
    */
-  write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
+  write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
+    this.writes++;
     const started = this.onCommit ? performance.now() : 0;
-    const run =
-      this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && this.forming === undefined
-        ? new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)))
-        : this.submit(fn);
+    let run: Promise<T>;
+    if (this.forming !== undefined) run = this.submit(fn);
+    else if ((options.deferrable === true || options.sync === false) && this.busy()) {
+      run = this.hold(fn);
+      this.holdTimer ??= setTimeout(this.endHold, this.commitDelayMs);
+    } else if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) {
+      run = this.hold(fn);
+      this.heldUrgent = true;
+    } else if (this.held.length > 0) {
+      // Behind the held writes, and answered the same way, so answers keep the call order.
+      run = this.hold(fn);
+      this.releaseHeld();
+    } else run = this.submit(fn);
     this.pending.add(run);
     return run.then(
       (result) => {
@@ -135,6 +180,28 @@ export class LmdbKv implements KvEngine {
         throw e;
       },
     );
+  }
+
+  /** Holds a write until {@link releaseHeld}. */
+  private hold<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)));
+  }
+
+  /** Is a batch in flight, or was one started within the commit delay? */
+  private busy(): boolean {
+    if (this.commitDelayMs <= 0) return false;
+    return this.batchesInFlight > 0 || performance.now() - this.lastBatchAt < this.commitDelayMs;
+  }
+
+  /** The commit delay is over: held writes go now, unless two batches are in flight (then they go when one settles). */
+  private readonly endHold = (): void => {
+    this.holdTimer = undefined;
+    if (this.batchesInFlight < MAX_BATCHES_IN_FLIGHT && this.forming === undefined) this.releaseHeld();
+  };
+
+  /** Writes and the batches (transactions) they took since open: how well they share (diagnostics, tests). */
+  counts(): { writes: number; batches: number } {
+    return { writes: this.writes, batches: this.batches };
   }
 
   /** Hands one write to lmdb-js: it joins the batch of this event turn. */
@@ -153,6 +220,8 @@ export class LmdbKv implements KvEngine {
     if (this.forming === undefined) {
       this.forming = { unsettled: 0 };
       this.batchesInFlight++;
+      this.batches++;
+      this.lastBatchAt = performance.now();
       this.endOfBatchTurn();
     }
     const batch = this.forming;
@@ -165,19 +234,24 @@ export class LmdbKv implements KvEngine {
     } finally {
       if (--batch.unsettled === 0) {
         this.batchesInFlight--;
-        this.releaseHeld();
+        // Deferrable writes alone keep waiting for a write that goes at once, or their delay.
+        if (this.heldUrgent || this.holdTimer === undefined) this.releaseHeld();
       }
     }
   }
 
   /**
-   * A batch in flight has settled: the held writes are submitted now, synchronously and in
-   * order, so they form one batch and no write called later can go before them.
+   * A batch in flight has settled, a write goes at once, or the commit delay is over: the held
+   * writes are submitted now, synchronously and in order, so they form one batch (with the write
+   * that goes at once, if any) and no write called later can go before them.
    */
   private releaseHeld(): void {
     const held = this.held;
     if (held.length === 0) return;
     this.held = [];
+    this.heldUrgent = false;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     for (const submit of held) submit();
   }
 
@@ -232,6 +306,9 @@ export class LmdbKv implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Writes held for the commit delay go now (unless two batches are in flight: then they go when one settles).
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.endHold();
     await within(Promise.allSettled([...this.pending]), this.closeTimeoutMs);
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }

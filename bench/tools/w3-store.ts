@@ -1,0 +1,122 @@
+/**
+ * W3's pattern at the store, in this process (no RPC): every millisecond one append of 5 × 1 KiB
+ * (5,000 msg/s, one Publish call a millisecond as W3's 1 ms linger makes it), each committed append
+ * followed by a lease of what is there and one Ack of the lease (W3's consumer acks each received
+ * batch). Rounds alternate the commit delays given, so the comparison is interleaved on a shared
+ * machine. Per round: process CPU (user + system) per message, write transactions per write, and
+ * the append-call → leased latency p50/p99 (what W3's e2e latency pays at the store).
+ *
+ *   node --import tsx bench/tools/w3-store.ts [delays, e.g. 0,2] [messagesPerRound] [rounds]
+ */
+import { type Broker, createBroker } from "../../src/core/index.js";
+import { openLmdbStore } from "../../src/store/index.js";
+import { LmdbKv } from "../../src/store/kv/lmdb-kv.js";
+import { makeTempDir, removeDir } from "../lib/tempdir.js";
+
+const PER_CALL = 5;
+const PAYLOAD_BYTES = 1024;
+
+const delays = (process.argv[2] ?? "0,2").split(",").map(Number);
+const perRound = Number(process.argv[3] ?? 10_000);
+const rounds = Number(process.argv[4] ?? 3);
+
+interface RoundResult {
+  cpuUsPerMessage: number;
+  transactionsPerWrite: number;
+  writesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function round(commitDelayMs: number): Promise<RoundResult> {
+  const dir = makeTempDir("w3-store");
+  let kv: LmdbKv | undefined;
+  let broker: Broker | undefined;
+  const store = await openLmdbStore({
+    path: dir,
+    commitDelayMs,
+    wrapKv: (k) => {
+      if (k instanceof LmdbKv) kv = k;
+      return k;
+    },
+  });
+  try {
+    broker = createBroker({ store });
+    await broker.createTopic({ name: "w3" });
+    await broker.createSubscription({ name: "w3-sub", topic: "w3", start: { kind: "earliest" } });
+    const data = new Uint8Array(PAYLOAD_BYTES).fill(7);
+    const record = { id: "", data, attributes: {}, priority: 0, orderingKey: "", deliverAtMs: 0, expireAtMs: 0 };
+    const records = Array.from({ length: PER_CALL }, () => record);
+    const latencies: number[] = [];
+    const inFlight = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => {
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    };
+    let leasing = false;
+    let wantLease = false;
+    const waiting: number[] = [];
+    // One consumer: a lease after each committed append, never two at once (a Subscribe stream).
+    const consume = async (): Promise<void> => {
+      if (leasing) {
+        wantLease = true;
+        return;
+      }
+      leasing = true;
+      do {
+        wantLease = false;
+        const now = Date.now();
+        const leased = await store.lease("w3-sub", { max: 2000, leaseMs: 60_000, nowMs: now, autoAck: false });
+        const at = performance.now();
+        for (let i = 0; i < leased.length; i++) latencies.push(at - (waiting.shift() ?? at));
+        if (leased.length > 0)
+          track(store.ack("w3-sub", { tokens: leased.map((l) => l.token), messageIds: [] }, Date.now()));
+      } while (wantLease);
+      leasing = false;
+    };
+    const before = kv?.counts() ?? { writes: 0, batches: 0 };
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (let sent = 0; sent < perRound; sent += PER_CALL) {
+      const due = started + sent / PER_CALL;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const calledAt = performance.now();
+      track(
+        store.append("w3", records, Date.now()).then(() => {
+          for (let i = 0; i < PER_CALL; i++) waiting.push(calledAt);
+          return consume();
+        }),
+      );
+    }
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    while (leasing || waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    const wallS = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const after = kv?.counts() ?? { writes: 0, batches: 0 };
+    latencies.sort((a, b) => a - b);
+    const q = (x: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * x))] ?? Number.NaN;
+    const writes = after.writes - before.writes;
+    return {
+      cpuUsPerMessage: (used.user + used.system) / perRound,
+      transactionsPerWrite: (after.batches - before.batches) / writes,
+      writesPerSecond: writes / wallS,
+      p50Ms: q(0.5),
+      p99Ms: q(0.99),
+    };
+  } finally {
+    await broker?.close();
+    await store.close();
+    removeDir(dir);
+  }
+}
+
+for (let r = 0; r < rounds; r++) {
+  for (const delay of delays) {
+    const x = await round(delay);
+    console.log(
+      `commit delay ${delay} ms: ${x.cpuUsPerMessage.toFixed(1)} µs CPU/message, ${x.transactionsPerWrite.toFixed(2)} transactions/write, ${x.writesPerSecond.toFixed(0)} writes/s, leased p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms`,
+    );
+  }
+}
