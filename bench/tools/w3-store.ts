@@ -2,11 +2,12 @@
  * W3's pattern at the store, in this process (no RPC): every millisecond one append of 5 × 1 KiB
  * (5,000 msg/s, one Publish call a millisecond as W3's 1 ms linger makes it), each committed append
  * followed by a lease of what is there and one Ack of the lease (W3's consumer acks each received
- * batch). Rounds alternate the commit delays given, so the comparison is interleaved on a shared
- * machine. Per round: process CPU (user + system) per message, write transactions per write, and
+ * batch). Rounds alternate the commit delays given (`ACK/PUBLISH` ms: `--ack-commit-delay-ms` and
+ * `--commit-delay-ms`), so the comparison is interleaved on a shared machine. Per round: process
+ * CPU (user + system) per message, write transactions per write, and
  * the append-call → leased latency p50/p99 (what W3's e2e latency pays at the store).
  *
- *   node --import tsx bench/tools/w3-store.ts [delays, e.g. 0,2] [messagesPerRound] [rounds]
+ *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds]
  */
 import { type Broker, createBroker } from "../../src/core/index.js";
 import { openLmdbStore } from "../../src/store/index.js";
@@ -16,7 +17,7 @@ import { makeTempDir, removeDir } from "../lib/tempdir.js";
 const PER_CALL = 5;
 const PAYLOAD_BYTES = 1024;
 
-const delays = (process.argv[2] ?? "0,2").split(",").map(Number);
+const variants = (process.argv[2] ?? "0/0,5/0,5/1").split(",");
 const perRound = Number(process.argv[3] ?? 10_000);
 const rounds = Number(process.argv[4] ?? 3);
 
@@ -28,12 +29,16 @@ interface RoundResult {
   p99Ms: number;
 }
 
-async function round(commitDelayMs: number): Promise<RoundResult> {
+async function round(variant: string): Promise<RoundResult> {
+  const [ack, publish] = variant.split("/");
+  const ackCommitDelayMs = Number(ack);
+  const commitDelayMs = Number(publish ?? 0);
   const dir = makeTempDir("w3-store");
   let kv: LmdbKv | undefined;
   let broker: Broker | undefined;
   const store = await openLmdbStore({
     path: dir,
+    ackCommitDelayMs,
     commitDelayMs,
     wrapKv: (k) => {
       if (k instanceof LmdbKv) kv = k;
@@ -113,10 +118,10 @@ async function round(commitDelayMs: number): Promise<RoundResult> {
 }
 
 for (let r = 0; r < rounds; r++) {
-  for (const delay of delays) {
-    const x = await round(delay);
+  for (const variant of variants) {
+    const x = await round(variant);
     console.log(
-      `commit delay ${delay} ms: ${x.cpuUsPerMessage.toFixed(1)} µs CPU/message, ${x.transactionsPerWrite.toFixed(2)} transactions/write, ${x.writesPerSecond.toFixed(0)} writes/s, leased p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms`,
+      `ack/publish commit delay ${variant} ms: ${x.cpuUsPerMessage.toFixed(1)} µs CPU/message, ${x.transactionsPerWrite.toFixed(2)} transactions/write, ${x.writesPerSecond.toFixed(0)} writes/s, leased p50 ${x.p50Ms.toFixed(2)} ms, p99 ${x.p99Ms.toFixed(2)} ms`,
     );
   }
 }

@@ -41,8 +41,13 @@ export interface Config {
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
   /**
-   * Longest time an Ack (or a background write) waits, while the store is busy, to share the next
-   * synced transaction with other writes: fewer syncs, the same answer. 0: never. Default 2 ms.
+   * Longest time an Ack (or a background write) waits, while Publishes come often, to share the
+   * next one's synced transaction: fewer syncs, the same answer. 0: never. Default 5 ms.
+   */
+  readonly ackCommitDelayMs: number;
+  /**
+   * Longest time a Publish (any write but an Ack) waits, while commits are frequent, for the
+   * writes right behind it to share its synced transaction. 0 (default): never.
    */
   readonly commitDelayMs: number;
   /**
@@ -180,7 +185,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
-  commitDelayMs: 2,
+  ackCommitDelayMs: 5,
+  commitDelayMs: 0,
   minFreeDisk: DEFAULT_MIN_FREE_DISK,
   maxStoreBytes: 0,
   maxMessageBytes: 1024 * 1024,

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { LmdbKv } from "./lmdb-kv.js";
 
-async function openKv(t: TestContext, commitDelayMs: number): Promise<LmdbKv> {
+async function openKv(t: TestContext, ackCommitDelayMs: number): Promise<LmdbKv> {
   const path = await mkdtemp(join(tmpdir(), "switchyard-kv-delay-"));
-  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024, commitDelayMs });
+  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024, ackCommitDelayMs });
   t.after(async () => {
     await kv.close();
     await rm(path, { recursive: true, force: true });

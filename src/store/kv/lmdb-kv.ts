@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
+import { CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import {
   KvCommitError,
@@ -41,15 +42,23 @@ export interface LmdbKvOptions {
   /** Longest wait of {@link LmdbKv.close} for writes in flight, then for LMDB's close. Default 5 s. */
   closeTimeoutMs?: number;
   /**
-   * Longest time a deferrable write (an Ack, a background write) is held, while the store is
-   * busy, to share the next transaction with other writes ({@link LmdbKv.write}). 0: never held
-   * for that. Default {@link DEFAULT_COMMIT_DELAY_MS}.
+   * Longest time a deferrable write (an Ack, a background write) is held, while Publishes come
+   * often, to share the next one's transaction ({@link LmdbKv.write}). 0: never held for that.
+   * Default {@link DEFAULT_ACK_COMMIT_DELAY_MS}.
+   */
+  ackCommitDelayMs?: number;
+  /**
+   * Longest time any other write (a Publish) is held while commits are frequent, so that the
+   * writes right behind it share its transaction ({@link LmdbKv.write}). Default 0: never.
    */
   commitDelayMs?: number;
 }
 
-/** Default of {@link LmdbKvOptions.commitDelayMs}: about two of W3's publish intervals. */
-export const DEFAULT_COMMIT_DELAY_MS = 2;
+/**
+ * Default of {@link LmdbKvOptions.ackCommitDelayMs}: a few publish intervals at moderate rates
+ * (W3's Publish calls come every millisecond; on a loaded machine every 2–4 ms).
+ */
+export const DEFAULT_ACK_COMMIT_DELAY_MS = 5;
 
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
@@ -91,7 +100,7 @@ export class LmdbKv implements KvEngine {
     private readonly db: RootDatabase<Buffer, Buffer>,
     private readonly onCommit: ((seconds: number) => void) | undefined,
     private readonly closeTimeoutMs: number,
-    private readonly commitDelayMs: number,
+    private readonly queue: CommitQueue,
   ) {}
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -107,35 +116,20 @@ export class LmdbKv implements KvEngine {
       noSubdir: false,
     });
     // Without syncs a transaction is cheap: holding writes would only add latency.
-    const delayMs = options.durability === "none" ? 0 : (options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
-    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, delayMs);
+    const syncs = options.durability !== "none";
+    const queue = new CommitQueue({
+      maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
+      deferrableDelayMs: syncs ? (options.ackCommitDelayMs ?? DEFAULT_ACK_COMMIT_DELAY_MS) : 0,
+      commitDelayMs: syncs ? (options.commitDelayMs ?? 0) : 0,
+    });
+    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, queue);
   }
 
   /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
-  /** Batches handed to lmdb-js and not yet settled (committed and synced, or failed). */
-  private batchesInFlight = 0;
-  /**
-   * The batch forming in this event turn (lmdb-js starts it on setImmediate; writes until then
-   * join it): its writes not yet settled. Undefined between turns.
-   */
-  private forming: { unsettled: number } | undefined;
-  /**
-   * Writes held: while two batches are in flight, and deferrable ones while the store is busy;
-   * submitted together, in the order called and before anything else can be, so they share one
-   * transaction.
-   */
-  private held: Array<() => void> = [];
-  /** Whether a held write waits only for a batch to settle (not for the commit delay). */
-  private heldUrgent = false;
-  /** Ends the hold of deferrable writes ({@link commitDelayMs} after the first of them). */
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the last batch was started (performance.now()): the store counts as busy shortly after. */
-  private lastBatchAt = Number.NEGATIVE_INFINITY;
   /** Writes and transactions since open (diagnostics, tests: see {@link counts}). */
   private writes = 0;
-  private batches = 0;
 
   /**
    * Group commit: while two batches are in flight, later writes wait and then go together in
@@ -145,29 +139,19 @@ export class LmdbKv implements KvEngine {
    * whether it holds one write or fifty, so this is what keeps the CPU per message low at
    * moderate rates, for at most one commit's wait more (README, "Durability").
    *
-   * Commit delay: a deferrable write (`deferrable`, or `sync: false`) that arrives while the
-   * store is busy (a batch in flight, or one started within the commit delay) is held until the
-   * next write that goes at once, or the commit delay, whichever comes first, and then shares
-   * its transaction. On an idle store it goes at once. Each write is still answered only after
-   * its own transaction is committed and synced, and writes apply in the order called.
+   * Commit delay (commit-queue.ts): a deferrable write (`deferrable`, or `sync: false`) that
+   * arrives while other writes come often is held until the next write that is not deferrable,
+   * or the ack commit delay, whichever comes first, and then shares its transaction; with a
+   * commit delay, so is any write. On an idle store every write goes at once. Each write is
+   * still answered only after its own transaction is committed and synced, and writes apply in
+   * the order called.
    */
   write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
     this.writes++;
     const started = this.onCommit ? performance.now() : 0;
-    let run: Promise<T>;
-    if (this.forming !== undefined) run = this.submit(fn);
-    else if ((options.deferrable === true || options.sync === false) && this.busy()) {
-      run = this.hold(fn);
-      this.holdTimer ??= setTimeout(this.endHold, this.commitDelayMs);
-    } else if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) {
-      run = this.hold(fn);
-      this.heldUrgent = true;
-    } else if (this.held.length > 0) {
-      // Behind the held writes, and answered the same way, so answers keep the call order.
-      run = this.hold(fn);
-      this.releaseHeld();
-    } else run = this.submit(fn);
+    const deferrable = options.deferrable === true || options.sync === false;
+    const run = this.queue.schedule(() => this.submit(fn), deferrable);
     this.pending.add(run);
     return run.then(
       (result) => {
@@ -182,26 +166,9 @@ export class LmdbKv implements KvEngine {
     );
   }
 
-  /** Holds a write until {@link releaseHeld}. */
-  private hold<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)));
-  }
-
-  /** Is a batch in flight, or was one started within the commit delay? */
-  private busy(): boolean {
-    if (this.commitDelayMs <= 0) return false;
-    return this.batchesInFlight > 0 || performance.now() - this.lastBatchAt < this.commitDelayMs;
-  }
-
-  /** The commit delay is over: held writes go now, unless two batches are in flight (then they go when one settles). */
-  private readonly endHold = (): void => {
-    this.holdTimer = undefined;
-    if (this.batchesInFlight < MAX_BATCHES_IN_FLIGHT && this.forming === undefined) this.releaseHeld();
-  };
-
   /** Writes and the batches (transactions) they took since open: how well they share (diagnostics, tests). */
   counts(): { writes: number; batches: number } {
-    return { writes: this.writes, batches: this.batches };
+    return { writes: this.writes, batches: this.queue.batches };
   }
 
   /** Hands one write to lmdb-js: it joins the batch of this event turn. */
@@ -217,42 +184,15 @@ export class LmdbKv implements KvEngine {
         throw e;
       }
     }) as Promise<T>;
-    if (this.forming === undefined) {
-      this.forming = { unsettled: 0 };
-      this.batchesInFlight++;
-      this.batches++;
-      this.lastBatchAt = performance.now();
-      this.endOfBatchTurn();
-    }
-    const batch = this.forming;
-    batch.unsettled++;
+    const batch = this.queue.joinBatch(this.endOfBatchTurn);
     try {
       return await txn;
     } catch (e) {
       if (threw) throw e;
       throw await commitError(e);
     } finally {
-      if (--batch.unsettled === 0) {
-        this.batchesInFlight--;
-        // Deferrable writes alone keep waiting for a write that goes at once, or their delay.
-        if (this.heldUrgent || this.holdTimer === undefined) this.releaseHeld();
-      }
+      this.queue.leaveBatch(batch);
     }
-  }
-
-  /**
-   * A batch in flight has settled, a write goes at once, or the commit delay is over: the held
-   * writes are submitted now, synchronously and in order, so they form one batch (with the write
-   * that goes at once, if any) and no write called later can go before them.
-   */
-  private releaseHeld(): void {
-    const held = this.held;
-    if (held.length === 0) return;
-    this.held = [];
-    this.heldUrgent = false;
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    for (const submit of held) submit();
   }
 
   /**
@@ -261,12 +201,12 @@ export class LmdbKv implements KvEngine {
    * batch has started (lmdb-js starts it on setImmediate), give its promise a handler; each
    * write's own promise still carries the outcome. From then on, writes form the next batch.
    */
-  private endOfBatchTurn(): void {
+  private readonly endOfBatchTurn = (end: () => void): void => {
     setImmediate(() => {
-      this.forming = undefined;
+      end();
       this.db.committed.then(noop, noop);
     });
-  }
+  };
 
   /**
    * Where the store stands inside its data file: the bytes up to its last page in use, and the
@@ -307,8 +247,7 @@ export class LmdbKv implements KvEngine {
     if (this.closed) return;
     this.closed = true;
     // Writes held for the commit delay go now (unless two batches are in flight: then they go when one settles).
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    this.endHold();
+    this.queue.flush();
     await within(Promise.allSettled([...this.pending]), this.closeTimeoutMs);
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }
