@@ -7,10 +7,13 @@
  * CPU (user + system) per message, write transactions per write, and
  * the append-call → leased latency p50/p99 (what W3's e2e latency pays at the store).
  *
- *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds]
+ *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds] [drainFirst]
+ *
+ * `drainFirst` messages are published, acked and trimmed before each round, as W2 leaves the store
+ * before W3 in the full suite (LMDB then reuses the freed pages).
  */
 import { type Broker, createBroker } from "../../src/core/index.js";
-import { openLmdbStore } from "../../src/store/index.js";
+import { type AppendRecord, openLmdbStore, type Store } from "../../src/store/index.js";
 import { LmdbKv } from "../../src/store/kv/lmdb-kv.js";
 import { makeTempDir, removeDir } from "../lib/tempdir.js";
 
@@ -20,6 +23,20 @@ const PAYLOAD_BYTES = 1024;
 const variants = (process.argv[2] ?? "0/0,5/0,5/1").split(",");
 const perRound = Number(process.argv[3] ?? 10_000);
 const rounds = Number(process.argv[4] ?? 3);
+/** Messages published, acked and trimmed before each round (as W2 leaves the store before W3). */
+const drainFirst = Number(process.argv[5] ?? 0);
+
+/** Publishes `n` messages in batches of 100, leases and acks them all, and waits for the trim. */
+async function fillAndDrain(store: Store, record: AppendRecord, n: number): Promise<void> {
+  const batch = Array.from({ length: 100 }, () => record);
+  for (let i = 0; i < n; i += batch.length) await store.append("w3", batch, Date.now());
+  for (;;) {
+    const leased = await store.lease("w3-sub", { max: 1000, leaseMs: 60_000, nowMs: Date.now(), autoAck: false });
+    if (leased.length === 0) break;
+    await store.ack("w3-sub", { tokens: leased.map((l) => l.token), messageIds: [] }, Date.now());
+  }
+  while (await store.hasBackgroundWork()) await new Promise((r) => setTimeout(r, 20));
+}
 
 interface RoundResult {
   cpuUsPerMessage: number;
@@ -52,6 +69,7 @@ async function round(variant: string): Promise<RoundResult> {
     const data = new Uint8Array(PAYLOAD_BYTES).fill(7);
     const record = { id: "", data, attributes: {}, priority: 0, orderingKey: "", deliverAtMs: 0, expireAtMs: 0 };
     const records = Array.from({ length: PER_CALL }, () => record);
+    if (drainFirst > 0) await fillAndDrain(store, record, drainFirst);
     const latencies: number[] = [];
     const inFlight = new Set<Promise<unknown>>();
     const track = (p: Promise<unknown>) => {

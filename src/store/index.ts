@@ -12,7 +12,7 @@ import {
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
 import type { KvEngine } from "./kv/kv.js";
-import { DEFAULT_ACK_COMMIT_DELAY_MS, LmdbKv } from "./kv/lmdb-kv.js";
+import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS, LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
 
@@ -60,8 +60,9 @@ export interface LmdbStoreOptions {
    */
   ackCommitDelayMs?: number;
   /**
-   * Longest time any other write (a Publish) waits, while commits are frequent, for the writes
-   * right behind it to share its transaction (kv/commit-queue.ts). Default 0: never.
+   * Longest time any other write (a Publish) that finds no transaction in flight waits, while
+   * such writes come often, for the writes right behind it to share its transaction
+   * (kv/commit-queue.ts). Default {@link DEFAULT_COMMIT_DELAY_MS}; 0: never.
    */
   commitDelayMs?: number;
   /** Observes each write's commit latency in seconds (metrics); must not throw. Default: none. */

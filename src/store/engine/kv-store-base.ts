@@ -141,7 +141,7 @@ export abstract class KvStoreBase {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       if (this.closed || this.state.dirtyCursors.size === 0) return;
-      this.op(NO_CLOCK_MS, () => undefined, { sync: false }).catch(() => {});
+      this.op(NO_CLOCK_MS, () => undefined, { sync: false, deferrable: true }).catch(() => {});
     }, this.flushAfterMs);
     this.flushTimer.unref();
   }
@@ -157,7 +157,8 @@ export abstract class KvStoreBase {
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
       if (this.closed || this.state.trimming.size === 0) return;
-      this.op(NO_CLOCK_MS, (tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES)), { sync: false }).catch(
+      const step = (tx: Tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES));
+      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true }).catch(
         () => {}, // a failed store refuses every later write; nothing to retry
       );
     }, delayMs);

@@ -141,6 +141,14 @@ describe("CommitQueue", () => {
     assert.deepEqual(e.batches, [["publish-1"], ["publish-2", "publish-3"]]);
   });
 
+  it("commit queue - with a commit delay, a write that finds a batch in flight goes at once (the pipeline is not slowed)", async () => {
+    const e = new FakeEngine({ commitDelayMs: 60_000 });
+    void e.write("publish-1");
+    await nextImmediate();
+    void e.write("publish-2");
+    assert.deepEqual(e.batches, [["publish-1"], ["publish-2"]]);
+  });
+
   it("commit queue - a commit delay of 0 holds no write that has a batch to go in", async () => {
     const e = new FakeEngine();
     void e.write("publish-1");

@@ -16,8 +16,9 @@ export interface CommitQueueOptions {
    */
   deferrableDelayMs: number;
   /**
-   * Longest hold of any other write (a Publish) while commits are frequent, so that the writes
-   * right behind it share its transaction (PostgreSQL's commit_delay). 0 (the usual): never.
+   * Longest hold of any other write (a Publish) that finds no batch in flight while such writes
+   * come often, so that the writes right behind it share its transaction (PostgreSQL's
+   * commit_delay). 0: never.
    */
   commitDelayMs: number;
 }
@@ -61,12 +62,14 @@ export class CommitQueue {
    * {@link joinBatch} and, once the write settles, {@link leaveBatch}.
    */
   schedule<T>(submit: () => Promise<T>, deferrable: boolean): Promise<T> {
-    if (this.current !== undefined) return submit();
     const { deferrableDelayMs, commitDelayMs, maxBatchesInFlight } = this.options;
     const now = performance.now();
-    if (deferrable && this.frequent(now, deferrableDelayMs)) return this.hold(submit, now + deferrableDelayMs);
-    const frequent = !deferrable && this.frequent(now, commitDelayMs);
+    // Only with no batch in flight: a busier store already shares transactions behind the
+    // in-flight limit, and a delay there would only slow its pipeline.
+    const frequent = !deferrable && this.inFlight === 0 && this.frequent(now, commitDelayMs);
     if (!deferrable) this.lastUrgentAt = now;
+    if (this.current !== undefined) return submit();
+    if (deferrable && this.frequent(now, deferrableDelayMs)) return this.hold(submit, now + deferrableDelayMs);
     if (this.inFlight >= maxBatchesInFlight) {
       this.heldUrgent = true;
       return this.hold(submit, Number.POSITIVE_INFINITY);

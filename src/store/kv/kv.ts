@@ -41,13 +41,12 @@ export interface KvWriter extends KvReader {
 export interface KvWriteOptions {
   /**
    * false: nobody needs this write synced (background work: trim steps, cursor flushes); an engine
-   * may answer it once committed and may hold it, like a `deferrable` one, to ride a later
-   * transaction. Default true.
+   * may answer it once committed. Default true.
    */
   sync?: boolean;
   /**
-   * The caller is off the latency path (an Ack): an engine may hold the write for a short, bounded
-   * time to share a transaction with writes that come soon after. It is still answered only once
+   * The caller is off the latency path (an Ack, a trim step, a cursor flush): an engine may hold
+   * the write for a short, bounded time to share a transaction with writes that come soon after. It is still answered only once
    * its own transaction is durable, and writes still apply in the order called. Default false.
    */
   deferrable?: boolean;

@@ -113,15 +113,26 @@ describe("LmdbKv commit delay", () => {
     assert.deepEqual(kv.counts(), { writes: 2, batches: 2 });
   });
 
-  it("lmdb kv - unsynced background writes are held like deferrable ones", async (t) => {
+  it("lmdb kv - an unsynced deferrable write (a trim step) is held like an Ack", async (t) => {
     const kv = await openKv(t, LONG_DELAY_MS);
     const first = kv.write((w) => w.put(key("p"), value("1")));
     await nextImmediate();
-    const background = kv.write((w) => w.put(key("trim"), value("step")), { sync: false });
+    const background = kv.write((w) => w.put(key("trim"), value("step")), { sync: false, deferrable: true });
     await first;
     const next = kv.write((w) => w.put(key("p"), value("2")));
     await settlesSoon(Promise.all([background, next]), "the held background write");
     assert.deepEqual(kv.counts(), { writes: 3, batches: 2 });
+  });
+
+  it("lmdb kv - an unsynced write that is not deferrable (a due-work write a lease waits for) is not held", async (t) => {
+    const kv = await openKv(t, LONG_DELAY_MS);
+    const first = kv.write((w) => w.put(key("p"), value("1")));
+    await nextImmediate();
+    await settlesSoon(
+      kv.write((w) => w.put(key("q"), value("2")), { sync: false }),
+      "an unsynced write",
+    );
+    await first;
   });
 
   it("lmdb kv - a commit delay of 0 holds nothing", async (t) => {

@@ -48,8 +48,9 @@ export interface LmdbKvOptions {
    */
   ackCommitDelayMs?: number;
   /**
-   * Longest time any other write (a Publish) is held while commits are frequent, so that the
-   * writes right behind it share its transaction ({@link LmdbKv.write}). Default 0: never.
+   * Longest time any other write (a Publish) that finds no batch in flight is held while such
+   * writes come often, so that the writes right behind it share its transaction
+   * ({@link LmdbKv.write}). 0: never. Default {@link DEFAULT_COMMIT_DELAY_MS}.
    */
   commitDelayMs?: number;
 }
@@ -59,6 +60,11 @@ export interface LmdbKvOptions {
  * (W3's Publish calls come every millisecond; on a loaded machine every 2–4 ms).
  */
 export const DEFAULT_ACK_COMMIT_DELAY_MS = 5;
+/**
+ * Default of {@link LmdbKvOptions.commitDelayMs}: one of W3's publish intervals, so two Publish
+ * calls share a sync, for at most a millisecond more on the first one's answer.
+ */
+export const DEFAULT_COMMIT_DELAY_MS = 1;
 
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
@@ -120,7 +126,7 @@ export class LmdbKv implements KvEngine {
     const queue = new CommitQueue({
       maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
       deferrableDelayMs: syncs ? (options.ackCommitDelayMs ?? DEFAULT_ACK_COMMIT_DELAY_MS) : 0,
-      commitDelayMs: syncs ? (options.commitDelayMs ?? 0) : 0,
+      commitDelayMs: syncs ? (options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS) : 0,
     });
     return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, queue);
   }
@@ -139,10 +145,9 @@ export class LmdbKv implements KvEngine {
    * whether it holds one write or fifty, so this is what keeps the CPU per message low at
    * moderate rates, for at most one commit's wait more (README, "Durability").
    *
-   * Commit delay (commit-queue.ts): a deferrable write (`deferrable`, or `sync: false`) that
-   * arrives while other writes come often is held until the next write that is not deferrable,
+   * Commit delay (commit-queue.ts): a `deferrable` write that arrives while other writes come often is held until the next write that is not deferrable,
    * or the ack commit delay, whichever comes first, and then shares its transaction; with a
-   * commit delay, so is any write. On an idle store every write goes at once. Each write is
+   * commit delay, so is any write that finds no batch in flight. On an idle store every write goes at once. Each write is
    * still answered only after its own transaction is committed and synced, and writes apply in
    * the order called.
    */
@@ -150,8 +155,7 @@ export class LmdbKv implements KvEngine {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
     this.writes++;
     const started = this.onCommit ? performance.now() : 0;
-    const deferrable = options.deferrable === true || options.sync === false;
-    const run = this.queue.schedule(() => this.submit(fn), deferrable);
+    const run = this.queue.schedule(() => this.submit(fn), options.deferrable === true);
     this.pending.add(run);
     return run.then(
       (result) => {
