@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { systemClock, waitForDrain } from "../../util/index.js";
 
 /**
  * Replies held back for one socket write stop being held past this size (or past the writer's
@@ -57,23 +58,6 @@ export class ReplyWriter {
     this.heldBytes = 0;
     if (this.socket.write(bytes)) return true;
     this.options.onBackpressure();
-    return this.drained();
-  }
-
-  /** Resolves true once the socket drains, false after `drainTimeoutMs` or when it closes. */
-  private drained(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.socket.off("drain", onDrain);
-        this.socket.off("close", onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), this.options.drainTimeoutMs);
-      this.socket.on("drain", onDrain);
-      this.socket.on("close", onClose);
-    });
+    return waitForDrain(this.socket, this.options.drainTimeoutMs, systemClock);
   }
 }
