@@ -52,11 +52,6 @@ export class CommitQueue {
 
   constructor(private readonly options: CommitQueueOptions) {}
 
-  /** The batch forming in this event turn, if any (a write now joins it). */
-  get forming(): Batch | undefined {
-    return this.current;
-  }
-
   /**
    * Runs `submit` now or later. `submit` hands the write to the engine, which calls
    * {@link joinBatch} and, once the write settles, {@link leaveBatch}.
