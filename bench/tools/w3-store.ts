@@ -7,7 +7,7 @@
  * CPU (user + system) per message, write transactions per write, and
  * the append-call → leased latency p50/p99 (what W3's e2e latency pays at the store).
  *
- *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds] [drainFirst]
+ *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds] [drainFirst] [intervalMs]
  *
  * `drainFirst` messages are published, acked and trimmed before each round, as W2 leaves the store
  * before W3 in the full suite (LMDB then reuses the freed pages).
@@ -25,6 +25,8 @@ const perRound = Number(process.argv[3] ?? 10_000);
 const rounds = Number(process.argv[4] ?? 3);
 /** Messages published, acked and trimmed before each round (as W2 leaves the store before W3). */
 const drainFirst = Number(process.argv[5] ?? 0);
+/** Milliseconds between appends (1: W3's 5,000 msg/s; more: a lighter load). */
+const intervalMs = Number(process.argv[6] ?? 1);
 
 /** Publishes `n` messages in batches of 100, leases and acks them all, and waits for the trim. */
 async function fillAndDrain(store: Store, record: AppendRecord, n: number): Promise<void> {
@@ -101,7 +103,7 @@ async function round(variant: string): Promise<RoundResult> {
     const cpu = process.cpuUsage();
     const started = performance.now();
     for (let sent = 0; sent < perRound; sent += PER_CALL) {
-      const due = started + sent / PER_CALL;
+      const due = started + (sent / PER_CALL) * intervalMs;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const calledAt = performance.now();
