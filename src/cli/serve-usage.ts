@@ -33,6 +33,11 @@ Flags (a config file may set the same; flags win over it):
                                 counted with an empty topic label (default ${d.metricsMaxTopics})
   --metrics-max-subscriptions N subscriptions with their own label in /metrics (default ${d.metricsMaxSubscriptions})
   --durability MODE             flush (synced to disk), commit (the same on LMDB) or none (default ${d.durability})
+  --ack-commit-delay-ms N       while Publishes come often, an Ack waits up to N ms to share the
+                                next one's synced transaction; 0: never (default ${d.ackCommitDelayMs})
+  --commit-delay-ms N           while Publishes come often, one that finds no commit in flight
+                                waits up to N ms for the ones behind it to share its
+                                transaction; 0: never (default ${d.commitDelayMs})
   --min-free-disk SIZE|N%       publishes are refused while the data directory's disk has
                                 less free space (bytes, e.g. 2GiB, or a percentage; 0: no
                                 floor; default 1GiB or 5%, whichever is smaller)

@@ -41,6 +41,17 @@ export interface Config {
   /** When a write counts as done: `flush` (synced to disk, default), `commit`, or `none`. */
   readonly durability: Durability;
   /**
+   * Longest time an Ack (or a background write) waits, while Publishes come often, to share the
+   * next one's synced transaction: fewer syncs, the same answer. 0: never. Default 5 ms.
+   */
+  readonly ackCommitDelayMs: number;
+  /**
+   * Longest time a Publish (any write but an Ack) that finds no transaction in flight waits,
+   * while Publishes come often, for the writes right behind it to share its synced transaction.
+   * 0: never. Default 1 ms.
+   */
+  readonly commitDelayMs: number;
+  /**
    * Publishes are refused (INSUFFICIENT_STORAGE) while the data directory's disk has less free
    * space than this: bytes, a percentage of the disk, or 0 for no floor. Default: 1 GiB or 5 %,
    * whichever is smaller.
@@ -175,6 +186,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
+  ackCommitDelayMs: 5,
+  commitDelayMs: 1,
   minFreeDisk: DEFAULT_MIN_FREE_DISK,
   maxStoreBytes: 0,
   maxMessageBytes: 1024 * 1024,

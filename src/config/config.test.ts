@@ -53,6 +53,9 @@ describe("config", () => {
       "4",
       "--durability",
       "commit",
+      "--ack-commit-delay-ms",
+      "5",
+      "--commit-delay-ms=1",
       "--min-free-disk",
       "512MiB",
       "--max-store-bytes",
@@ -126,6 +129,8 @@ describe("config", () => {
         gophermqPort: "off",
         gophermqMetricsPort: 4,
         durability: "commit",
+        ackCommitDelayMs: 5,
+        commitDelayMs: 1,
         minFreeDisk: { bytes: 512 * 1024 * 1024 },
         maxStoreBytes: 50 * 1024 ** 3,
         maxMessageBytes: 2048,
@@ -210,6 +215,7 @@ describe("config", () => {
     await rejectsWith(() => loadConfig(["--port", "abc"]), /--port "abc": expected an integer from 0 to 65535/);
     await rejectsWith(() => loadConfig(["--port", "70000"]), /--port/);
     await rejectsWith(() => loadConfig(["--port", "off"]), /--port "off"/);
+    await rejectsWith(() => loadConfig(["--commit-delay-ms", "101"]), /--commit-delay-ms "101"/);
     await rejectsWith(() => loadConfig(["--okq-port=-1"]), /--okq-port.*"off"/);
     await rejectsWith(
       () => loadConfig(["--durability", "fast"]),

@@ -49,6 +49,8 @@ export const SETTINGS: { readonly [K in keyof Config]: SettingSpec<Config[K]> } 
   metricsMaxTopics: { flag: "--metrics-max-topics", parse: integer(0, 100_000) },
   metricsMaxSubscriptions: { flag: "--metrics-max-subscriptions", parse: integer(0, 100_000) },
   durability: { flag: "--durability", parse: oneOf("flush", "commit", "none") },
+  ackCommitDelayMs: { flag: "--ack-commit-delay-ms", parse: integer(0, 100) },
+  commitDelayMs: { flag: "--commit-delay-ms", parse: integer(0, 100) },
   minFreeDisk: { flag: "--min-free-disk", parse: minFreeDisk },
   maxStoreBytes: { flag: "--max-store-bytes", parse: maxStoreBytes },
   maxMessageBytes: { flag: "--max-message-bytes", parse: integer(1, 256 * 1024 * 1024) },

@@ -123,6 +123,8 @@ export function createBrokerServer(input: Config, options: BrokerServerOptions =
       store = await openStore({
         path: config.dataDir,
         durability: config.durability,
+        ackCommitDelayMs: config.ackCommitDelayMs,
+        commitDelayMs: config.commitDelayMs,
         commitObserver: metrics.storeCommit,
         minFreeDisk: config.minFreeDisk,
         maxStoreBytes: config.maxStoreBytes,

@@ -12,7 +12,7 @@ import {
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
 import type { KvEngine } from "./kv/kv.js";
-import { LmdbKv } from "./kv/lmdb-kv.js";
+import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS, LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
 
@@ -54,6 +54,17 @@ export interface LmdbStoreOptions {
   maxStoreBytes?: number;
   /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
   maxReplayEntries?: number;
+  /**
+   * Longest time an Ack or a background write waits, while Publishes come often, to share the
+   * next one's transaction (kv/commit-queue.ts). Default {@link DEFAULT_ACK_COMMIT_DELAY_MS}; 0: never.
+   */
+  ackCommitDelayMs?: number;
+  /**
+   * Longest time any other write (a Publish) that finds no transaction in flight waits, while
+   * such writes come often, for the writes right behind it to share its transaction
+   * (kv/commit-queue.ts). Default {@link DEFAULT_COMMIT_DELAY_MS}; 0: never.
+   */
+  commitDelayMs?: number;
   /** Observes each write's commit latency in seconds (metrics); must not throw. Default: none. */
   commitObserver?: (seconds: number) => void;
   /** Publishes are refused below this much free disk space. Default {@link DEFAULT_MIN_FREE_DISK}. */
@@ -101,6 +112,8 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     durability: options.durability ?? "flush",
     mapSizeBytes: options.mapSizeBytes ?? DEFAULT_MAP_SIZE_BYTES,
     ...(options.commitObserver ? { onCommit: options.commitObserver } : {}),
+    ...(options.ackCommitDelayMs === undefined ? {} : { ackCommitDelayMs: options.ackCommitDelayMs }),
+    ...(options.commitDelayMs === undefined ? {} : { commitDelayMs: options.commitDelayMs }),
   });
   const report = options.onCondition ?? (() => {});
   const guard = new DiskGuard({

@@ -1,6 +1,6 @@
 import { BrokerError } from "../../errors/index.js";
 import { FailSafeKv, type StoreFailure } from "../kv/fail-safe-kv.js";
-import type { KvEngine, KvReader, KvWriter } from "../kv/kv.js";
+import type { KvEngine, KvReader, KvWriteOptions, KvWriter } from "../kv/kv.js";
 import { MAX_REPLAY_ENTRIES } from "../store.js";
 import type { Cursor } from "./cursor.js";
 import { processDue } from "./due.js";
@@ -91,7 +91,7 @@ export abstract class KvStoreBase {
    * broke midway, whose in-memory changes cannot be undone) puts the store in its failed state,
    * and the call, like every later write, fails with STORE_FAILED (kv/fail-safe-kv.ts).
    */
-  protected write<T>(fn: (w: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
+  protected write<T>(fn: (w: KvWriter) => T, options?: KvWriteOptions): Promise<T> {
     if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
     return this.kv.write(fn, options).catch((e: unknown) => {
       throw BrokerError.from(e);
@@ -99,7 +99,7 @@ export abstract class KvStoreBase {
   }
 
   /** An engine operation: its changes, heads and dirty cursors in one transaction. */
-  protected op<T>(nowMs: number, fn: (tx: Tx) => T, options?: { sync?: boolean }): Promise<T> {
+  protected op<T>(nowMs: number, fn: (tx: Tx) => T, options?: KvWriteOptions): Promise<T> {
     let tx: Tx | undefined;
     const formatting = this.formatPending;
     return this.write((w) => {
@@ -141,7 +141,7 @@ export abstract class KvStoreBase {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       if (this.closed || this.state.dirtyCursors.size === 0) return;
-      this.op(NO_CLOCK_MS, () => undefined, { sync: false }).catch(() => {});
+      this.op(NO_CLOCK_MS, () => undefined, { sync: false, deferrable: true }).catch(() => {});
     }, this.flushAfterMs);
     this.flushTimer.unref();
   }
@@ -157,7 +157,8 @@ export abstract class KvStoreBase {
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
       if (this.closed || this.state.trimming.size === 0) return;
-      this.op(NO_CLOCK_MS, (tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES)), { sync: false }).catch(
+      const step = (tx: Tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES));
+      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true }).catch(
         () => {}, // a failed store refuses every later write; nothing to retry
       );
     }, delayMs);

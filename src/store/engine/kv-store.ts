@@ -163,7 +163,8 @@ export class KvStore extends KvStoreBase implements Store {
   }
 
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {
-    return this.op(nowMs, (tx) => ackTargets(tx, subscription, targets));
+    // Off the latency path: may wait (boundedly) to share the next transaction (kv/lmdb-kv.ts).
+    return this.op(nowMs, (tx) => ackTargets(tx, subscription, targets), { deferrable: true });
   }
   nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number, options?: NackOptions) {
     return this.releasing(subscription, () =>

@@ -9,7 +9,7 @@
  * and exit for a supervisor to restart it onto what is really on disk.
  */
 import { BrokerError } from "../../errors/index.js";
-import type { KvEngine, KvEntry, KvRange, KvReader, KvWriter } from "./kv.js";
+import type { KvEngine, KvEntry, KvRange, KvReader, KvWriteOptions, KvWriter } from "./kv.js";
 import { within } from "./within.js";
 
 /** Why the store stopped. */
@@ -64,7 +64,7 @@ export class FailSafeKv implements KvEngine {
     return this.failed;
   }
 
-  write<T>(fn: (txn: KvWriter) => T, options?: { sync?: boolean }): Promise<T> {
+  write<T>(fn: (txn: KvWriter) => T, options?: KvWriteOptions): Promise<T> {
     if (this.failed) return Promise.reject(storeFailedError(this.failed));
     let thrown: { error: unknown; afterWrites: number } | undefined;
     const operation = (w: KvWriter): T => {

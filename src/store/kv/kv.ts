@@ -37,6 +37,21 @@ export interface KvWriter extends KvReader {
   del(key: Buffer): void;
 }
 
+/** How a write may be scheduled (see {@link KvEngine.write}). */
+export interface KvWriteOptions {
+  /**
+   * false: nobody needs this write synced (background work: trim steps, cursor flushes); an engine
+   * may answer it once committed. Default true.
+   */
+  sync?: boolean;
+  /**
+   * The caller is off the latency path (an Ack, a trim step, a cursor flush): an engine may hold
+   * the write for a short, bounded time to share a transaction with writes that come soon after. It is still answered only once
+   * its own transaction is durable, and writes still apply in the order called. Default false.
+   */
+  deferrable?: boolean;
+}
+
 /**
  * An ordered byte-key store with atomic, batched write transactions. The engine under
  * {@link KvStore}; LMDB and an in-memory map implement it. Keys compare as unsigned bytes and are
@@ -55,7 +70,7 @@ export interface KvEngine {
    * transaction fails to commit or to sync, the promise rejects with a {@link KvCommitError}:
    * the writes may or may not be on disk. `fn` must be synchronous.
    */
-  write<T>(fn: (txn: KvWriter) => T, options?: { sync?: boolean }): Promise<T>;
+  write<T>(fn: (txn: KvWriter) => T, options?: KvWriteOptions): Promise<T>;
   /** Runs `fn` against the latest committed state. */
   read<T>(fn: (reader: KvReader) => T): T;
   /**

@@ -1,8 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
+import { CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
-import { KvCommitError, type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter } from "./kv.js";
+import {
+  KvCommitError,
+  type KvEngine,
+  type KvEntry,
+  type KvRange,
+  type KvReader,
+  type KvWriteOptions,
+  type KvWriter,
+} from "./kv.js";
 import { within } from "./within.js";
 
 /** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
@@ -32,7 +41,30 @@ export interface LmdbKvOptions {
   onCommit?: (seconds: number) => void;
   /** Longest wait of {@link LmdbKv.close} for writes in flight, then for LMDB's close. Default 5 s. */
   closeTimeoutMs?: number;
+  /**
+   * Longest time a deferrable write (an Ack, a background write) is held, while Publishes come
+   * often, to share the next one's transaction ({@link LmdbKv.write}). 0: never held for that.
+   * Default {@link DEFAULT_ACK_COMMIT_DELAY_MS}.
+   */
+  ackCommitDelayMs?: number;
+  /**
+   * Longest time any other write (a Publish) that finds no batch in flight is held while such
+   * writes come often, so that the writes right behind it share its transaction
+   * ({@link LmdbKv.write}). 0: never. Default {@link DEFAULT_COMMIT_DELAY_MS}.
+   */
+  commitDelayMs?: number;
 }
+
+/**
+ * Default of {@link LmdbKvOptions.ackCommitDelayMs}: a few publish intervals at moderate rates
+ * (W3's Publish calls come every millisecond; on a loaded machine every 2–4 ms).
+ */
+export const DEFAULT_ACK_COMMIT_DELAY_MS = 5;
+/**
+ * Default of {@link LmdbKvOptions.commitDelayMs}: one of W3's publish intervals, so two Publish
+ * calls share a sync, for at most a millisecond more on the first one's answer.
+ */
+export const DEFAULT_COMMIT_DELAY_MS = 1;
 
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
@@ -74,6 +106,7 @@ export class LmdbKv implements KvEngine {
     private readonly db: RootDatabase<Buffer, Buffer>,
     private readonly onCommit: ((seconds: number) => void) | undefined,
     private readonly closeTimeoutMs: number,
+    private readonly queue: CommitQueue,
   ) {}
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -88,24 +121,21 @@ export class LmdbKv implements KvEngine {
       // lmdb-js treats a path with an extension as a file name; ours is always a directory.
       noSubdir: false,
     });
-    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    // Without syncs a transaction is cheap: holding writes would only add latency.
+    const syncs = options.durability !== "none";
+    const queue = new CommitQueue({
+      maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
+      deferrableDelayMs: syncs ? (options.ackCommitDelayMs ?? DEFAULT_ACK_COMMIT_DELAY_MS) : 0,
+      commitDelayMs: syncs ? (options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS) : 0,
+    });
+    return new LmdbKv(db, options.onCommit, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, queue);
   }
 
   /** Writes queued but not yet settled; close() waits for them (lmdb-js's close does not). */
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
-  /** Batches handed to lmdb-js and not yet settled (committed and synced, or failed). */
-  private batchesInFlight = 0;
-  /**
-   * The batch forming in this event turn (lmdb-js starts it on setImmediate; writes until then
-   * join it): its writes not yet settled. Undefined between turns.
-   */
-  private forming: { unsettled: number } | undefined;
-  /**
-   * Writes held while two batches are in flight; submitted together, in the order called and
-   * before anything else can be, so they share one transaction.
-   */
-  private held: Array<() => void> = [];
+  /** Writes and transactions since open (diagnostics, tests: see {@link counts}). */
+  private writes = 0;
 
   /**
    * Group commit: while two batches are in flight, later writes wait and then go together in
@@ -113,16 +143,19 @@ export class LmdbKv implements KvEngine {
    * are in flight, or while a batch is still forming in the same event turn, goes at once. A synced
    * transaction costs the same CPU (pages written, fdatasync, the write thread's hand-offs)
    * whether it holds one write or fifty, so this is what keeps the CPU per message low at
-   * moderate rates, for at most one commit's wait more (README, "Durability"). Each write is
-   * still answered only after its own transaction is committed and synced, in the order called.
+   * moderate rates, for at most one commit's wait more (README, "Durability").
+   *
+   * Commit delay (commit-queue.ts): a `deferrable` write that arrives while other writes come often is held until the next write that is not deferrable,
+   * or the ack commit delay, whichever comes first, and then shares its transaction; with a
+   * commit delay, so is any write that finds no batch in flight. On an idle store every write goes at once. Each write is
+   * still answered only after its own transaction is committed and synced, and writes apply in
+   * the order called.
    */
-  write<T>(fn: (txn: KvWriter) => T, _options: { sync?: boolean } = {}): Promise<T> {
+  write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
+    this.writes++;
     const started = this.onCommit ? performance.now() : 0;
-    const run =
-      this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT && this.forming === undefined
-        ? new Promise<T>((resolve, reject) => this.held.push(() => this.submit(fn).then(resolve, reject)))
-        : this.submit(fn);
+    const run = this.queue.schedule(() => this.submit(fn), options.deferrable === true);
     this.pending.add(run);
     return run.then(
       (result) => {
@@ -135,6 +168,11 @@ export class LmdbKv implements KvEngine {
         throw e;
       },
     );
+  }
+
+  /** Writes and the batches (transactions) they took since open: how well they share (diagnostics, tests). */
+  counts(): { writes: number; batches: number } {
+    return { writes: this.writes, batches: this.queue.batches };
   }
 
   /** Hands one write to lmdb-js: it joins the batch of this event turn. */
@@ -150,35 +188,15 @@ export class LmdbKv implements KvEngine {
         throw e;
       }
     }) as Promise<T>;
-    if (this.forming === undefined) {
-      this.forming = { unsettled: 0 };
-      this.batchesInFlight++;
-      this.endOfBatchTurn();
-    }
-    const batch = this.forming;
-    batch.unsettled++;
+    const batch = this.queue.joinBatch(this.endOfBatchTurn);
     try {
       return await txn;
     } catch (e) {
       if (threw) throw e;
       throw await commitError(e);
     } finally {
-      if (--batch.unsettled === 0) {
-        this.batchesInFlight--;
-        this.releaseHeld();
-      }
+      this.queue.leaveBatch(batch);
     }
-  }
-
-  /**
-   * A batch in flight has settled: the held writes are submitted now, synchronously and in
-   * order, so they form one batch and no write called later can go before them.
-   */
-  private releaseHeld(): void {
-    const held = this.held;
-    if (held.length === 0) return;
-    this.held = [];
-    for (const submit of held) submit();
   }
 
   /**
@@ -187,12 +205,12 @@ export class LmdbKv implements KvEngine {
    * batch has started (lmdb-js starts it on setImmediate), give its promise a handler; each
    * write's own promise still carries the outcome. From then on, writes form the next batch.
    */
-  private endOfBatchTurn(): void {
+  private readonly endOfBatchTurn = (end: () => void): void => {
     setImmediate(() => {
-      this.forming = undefined;
+      end();
       this.db.committed.then(noop, noop);
     });
-  }
+  };
 
   /**
    * Where the store stands inside its data file: the bytes up to its last page in use, and the
@@ -232,6 +250,8 @@ export class LmdbKv implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Writes held for the commit delay go now (unless two batches are in flight: then they go when one settles).
+    this.queue.flush();
     await within(Promise.allSettled([...this.pending]), this.closeTimeoutMs);
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }

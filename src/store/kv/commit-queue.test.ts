@@ -1,0 +1,169 @@
+/** CommitQueue: which writes go at once, which wait, for how long, and in what order. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type Batch, CommitQueue, type CommitQueueOptions } from "./commit-queue.js";
+
+const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An engine whose batches settle only when the test says: each turn's submitted writes form one
+ * batch (ended on setImmediate, like lmdb-js's event-turn batch).
+ */
+class FakeEngine {
+  readonly queue: CommitQueue;
+  /** The writes of each batch, in the order submitted. */
+  readonly batches: string[][] = [];
+  private readonly names = new Map<Batch, string[]>();
+  private unsettled: Array<() => void> = [];
+
+  constructor(options: Partial<CommitQueueOptions> = {}) {
+    this.queue = new CommitQueue({ maxBatchesInFlight: 2, deferrableDelayMs: 0, commitDelayMs: 0, ...options });
+  }
+
+  write(name: string, deferrable = false): Promise<string> {
+    return this.queue.schedule(() => this.submit(name), deferrable);
+  }
+
+  /** Settles every batch submitted so far (committed and synced). */
+  settle(): void {
+    const settle = this.unsettled;
+    this.unsettled = [];
+    for (const f of settle) f();
+  }
+
+  get submitted(): string[] {
+    return this.batches.flat();
+  }
+
+  private submit(name: string): Promise<string> {
+    const batch = this.queue.joinBatch((end) => setImmediate(end));
+    let names = this.names.get(batch);
+    if (!names) {
+      names = [];
+      this.names.set(batch, names);
+      this.batches.push(names);
+    }
+    names.push(name);
+    return new Promise<string>((resolve) => this.unsettled.push(() => resolve(name))).finally(() =>
+      this.queue.leaveBatch(batch),
+    );
+  }
+}
+
+describe("CommitQueue", () => {
+  it("commit queue - on an idle store every write goes at once, deferrable or not", () => {
+    const e = new FakeEngine({ deferrableDelayMs: 60_000, commitDelayMs: 60_000 });
+    void e.write("ack", true);
+    assert.deepEqual(e.submitted, ["ack"]);
+    const other = new FakeEngine({ deferrableDelayMs: 60_000, commitDelayMs: 60_000 });
+    void other.write("publish");
+    assert.deepEqual(other.submitted, ["publish"]);
+  });
+
+  it("commit queue - a deferrable write on a busy store waits for the next write; both share its batch in call order", async () => {
+    const e = new FakeEngine({ deferrableDelayMs: 60_000 });
+    const answers: string[] = [];
+    const p1 = e.write("publish-1").then((r) => answers.push(r));
+    await nextImmediate();
+    const ack = e.write("ack", true).then((r) => answers.push(r));
+    e.settle();
+    await p1;
+    await nextImmediate();
+    assert.deepEqual(e.batches, [["publish-1"]], "the ack still waits after the batch before it settled");
+    const p2 = e.write("publish-2").then((r) => answers.push(r));
+    assert.deepEqual(e.batches, [["publish-1"], ["ack", "publish-2"]]);
+    e.settle();
+    await Promise.all([ack, p2]);
+    assert.deepEqual(answers, ["publish-1", "ack", "publish-2"]);
+  });
+
+  it("commit queue - deferrable writes alone are not held: they go at once, or behind two batches in flight", async () => {
+    const e = new FakeEngine({ deferrableDelayMs: 60_000 });
+    void e.write("ack-1", true);
+    await nextImmediate();
+    void e.write("ack-2", true);
+    await nextImmediate();
+    void e.write("ack-3", true);
+    void e.write("ack-4", true);
+    assert.deepEqual(e.batches, [["ack-1"], ["ack-2"]]);
+    e.settle();
+    await nextImmediate();
+    assert.deepEqual(e.batches, [["ack-1"], ["ack-2"], ["ack-3", "ack-4"]]);
+  });
+
+  it("commit queue - a held deferrable write goes by itself when its delay is over", async () => {
+    const delayMs = 30;
+    const e = new FakeEngine({ deferrableDelayMs: delayMs });
+    void e.write("publish");
+    await nextImmediate();
+    const heldAt = performance.now();
+    void e.write("ack", true);
+    e.settle();
+    await sleep(delayMs / 3);
+    assert.deepEqual(e.submitted, ["publish"]);
+    while (e.submitted.length < 2) await sleep(1);
+    // Timers may fire up to a millisecond early.
+    assert.ok(performance.now() - heldAt >= delayMs - 2);
+    assert.deepEqual(e.batches, [["publish"], ["ack"]]);
+  });
+
+  it("commit queue - while two batches are in flight a write waits for one to settle, then goes with the others held", async () => {
+    const e = new FakeEngine();
+    void e.write("a");
+    await nextImmediate();
+    void e.write("b");
+    await nextImmediate();
+    void e.write("c");
+    void e.write("d");
+    await nextImmediate();
+    assert.deepEqual(e.batches, [["a"], ["b"]]);
+    e.settle();
+    await nextImmediate();
+    assert.deepEqual(e.batches, [["a"], ["b"], ["c", "d"]]);
+  });
+
+  it("commit queue - with a commit delay, a write while commits are frequent waits for the writes behind it, boundedly", async () => {
+    const delayMs = 40;
+    const e = new FakeEngine({ commitDelayMs: delayMs });
+    void e.write("publish-1");
+    await nextImmediate();
+    e.settle();
+    await nextImmediate();
+    // A batch started less than twice the delay ago: commits are frequent.
+    const heldAt = performance.now();
+    void e.write("publish-2");
+    await nextImmediate();
+    void e.write("publish-3");
+    assert.deepEqual(e.batches, [["publish-1"]], "both wait");
+    while (e.batches.length < 2) await sleep(1);
+    assert.ok(performance.now() - heldAt >= delayMs - 2);
+    assert.deepEqual(e.batches, [["publish-1"], ["publish-2", "publish-3"]]);
+  });
+
+  it("commit queue - with a commit delay, a write that finds a batch in flight goes at once (the pipeline is not slowed)", async () => {
+    const e = new FakeEngine({ commitDelayMs: 60_000 });
+    void e.write("publish-1");
+    await nextImmediate();
+    void e.write("publish-2");
+    assert.deepEqual(e.batches, [["publish-1"], ["publish-2"]]);
+  });
+
+  it("commit queue - a commit delay of 0 holds no write that has a batch to go in", async () => {
+    const e = new FakeEngine();
+    void e.write("publish-1");
+    await nextImmediate();
+    void e.write("ack", true);
+    void e.write("publish-2");
+    assert.deepEqual(e.batches, [["publish-1"], ["ack", "publish-2"]]);
+  });
+
+  it("commit queue - flush submits held writes at once", async () => {
+    const e = new FakeEngine({ deferrableDelayMs: 60_000 });
+    void e.write("publish");
+    await nextImmediate();
+    void e.write("ack", true);
+    e.queue.flush();
+    assert.deepEqual(e.batches, [["publish"], ["ack"]]);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * When a write goes to the engine: at once, or held to share a later transaction (group commit
+ * and commit delay). A synced transaction costs about the same CPU and disk work whatever it holds
+ * (pages written, fdatasync, hand-offs between threads), so at moderate rates the number of
+ * transactions, not the writes in them, is what the broker pays for (BENCHMARKS.md, "W3").
+ * Engine-neutral: the engine says how it submits a write and when its batches start and settle.
+ */
+
+/** Settings of a {@link CommitQueue}. */
+export interface CommitQueueOptions {
+  /** Batches handed to the engine at once; later writes wait for one to settle. */
+  maxBatchesInFlight: number;
+  /**
+   * Longest hold of a deferrable write (an Ack, a background write) while Publishes come often,
+   * waiting for the next one to share its transaction. 0: never held for that.
+   */
+  deferrableDelayMs: number;
+  /**
+   * Longest hold of any other write (a Publish) that finds no batch in flight while such writes
+   * come often, so that the writes right behind it share its transaction (PostgreSQL's
+   * commit_delay). 0: never.
+   */
+  commitDelayMs: number;
+}
+
+/** The batch forming in one event turn: how many of its writes have not settled yet. */
+export interface Batch {
+  unsettled: number;
+}
+
+/**
+ * Decides, for each write, whether it goes now or waits, and keeps the order: held writes go
+ * together, in the order called, before any write called after them. A write is held for a delay
+ * only while writes that are not deferrable (Publishes) come often: one came within twice the
+ * delay, so the held write most likely has company within it. So on an idle store every write
+ * goes at once, and so does a stream of deferrable writes alone (Acks of a drain, which group
+ * commit already batches while two transactions are in flight).
+ */
+export class CommitQueue {
+  private held: Array<() => void> = [];
+  /** A held write waits only for a batch to settle, not for a delay. */
+  private heldUrgent = false;
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private holdDeadline = Number.POSITIVE_INFINITY;
+  private inFlight = 0;
+  /** When the last write that is not deferrable was scheduled: how often such writes come. */
+  private lastUrgentAt = Number.NEGATIVE_INFINITY;
+  /** The batch of this event turn while the engine still takes writes into it. */
+  private current: Batch | undefined;
+  /** Batches started since creation (diagnostics, tests). */
+  batches = 0;
+
+  constructor(private readonly options: CommitQueueOptions) {}
+
+  /**
+   * Runs `submit` now or later. `submit` hands the write to the engine, which calls
+   * {@link joinBatch} and, once the write settles, {@link leaveBatch}.
+   */
+  schedule<T>(submit: () => Promise<T>, deferrable: boolean): Promise<T> {
+    const { deferrableDelayMs, commitDelayMs, maxBatchesInFlight } = this.options;
+    const now = performance.now();
+    // Only with no batch in flight: a busier store already shares transactions behind the
+    // in-flight limit, and a delay there would only slow its pipeline.
+    const frequent = !deferrable && this.inFlight === 0 && this.frequent(now, commitDelayMs);
+    if (!deferrable) this.lastUrgentAt = now;
+    if (this.current !== undefined) return submit();
+    if (deferrable && this.frequent(now, deferrableDelayMs)) return this.hold(submit, now + deferrableDelayMs);
+    if (this.inFlight >= maxBatchesInFlight) {
+      this.heldUrgent = true;
+      return this.hold(submit, Number.POSITIVE_INFINITY);
+    }
+    if (frequent) return this.hold(submit, now + commitDelayMs);
+    if (this.held.length === 0) return submit();
+    // Behind the held writes, and answered the same way, so answers keep the call order.
+    const run = this.hold(submit, Number.POSITIVE_INFINITY);
+    this.release();
+    return run;
+  }
+
+  /** Called by the engine for each write it submits: the batch of this turn (started if none). */
+  joinBatch(startTurn: (end: () => void) => void): Batch {
+    if (this.current === undefined) {
+      const batch: Batch = { unsettled: 0 };
+      this.current = batch;
+      this.inFlight++;
+      this.batches++;
+      startTurn(() => {
+        if (this.current === batch) this.current = undefined;
+      });
+    }
+    this.current.unsettled++;
+    return this.current;
+  }
+
+  /** Called by the engine when a write of `batch` has settled (committed and synced, or failed). */
+  leaveBatch(batch: Batch): void {
+    if (--batch.unsettled > 0) return;
+    this.inFlight--;
+    // Writes held for a delay keep waiting for company, or for the delay to end.
+    if (this.heldUrgent || this.holdTimer === undefined) this.release();
+  }
+
+  /** Submits every held write now (the engine is closing), unless too many batches are in flight. */
+  flush(): void {
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.endHold();
+  }
+
+  /** Did a write that is not deferrable come within twice the delay? Then another likely comes within it. */
+  private frequent(now: number, delayMs: number): boolean {
+    return delayMs > 0 && now - this.lastUrgentAt < 2 * delayMs;
+  }
+
+  private hold<T>(submit: () => Promise<T>, deadline: number): Promise<T> {
+    const run = new Promise<T>((resolve, reject) => this.held.push(() => submit().then(resolve, reject)));
+    if (deadline < this.holdDeadline) {
+      if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+      this.holdDeadline = deadline;
+      this.holdTimer = setTimeout(this.endHold, Math.max(0, deadline - performance.now()));
+    }
+    return run;
+  }
+
+  /** The delay is over: held writes go now, or when a batch settles if too many are in flight. */
+  private readonly endHold = (): void => {
+    this.holdTimer = undefined;
+    this.holdDeadline = Number.POSITIVE_INFINITY;
+    if (this.inFlight < this.options.maxBatchesInFlight && this.current === undefined) this.release();
+  };
+
+  /** Submits the held writes synchronously, in order: they form one batch. */
+  private release(): void {
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    this.heldUrgent = false;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdDeadline = Number.POSITIVE_INFINITY;
+    for (const submit of held) submit();
+  }
+}
