@@ -109,6 +109,34 @@ export function readLane(r: KvReader, t: TopicState, lane: number, after: number
   return r.keys({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit }).map(laneKeySeq);
 }
 
+/**
+ * The log's entries (lane 0's seqs and their stored messages, copies) from `after` up to the
+ * durable end, at most `limit`: one range walk instead of a key walk plus a read per message.
+ */
+function readLogEntries(
+  r: KvReader,
+  t: TopicState,
+  after: number,
+  limit: number,
+): { seqs: number[]; values: Buffer[] } {
+  const end = t.durableSeq + 1;
+  const from = Math.max(after, t.head.logStart);
+  if (from >= end) return { seqs: [], values: [] };
+  const entries = r.range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit });
+  const seqs: number[] = new Array(entries.length);
+  const values: Buffer[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as { key: Buffer; value: Buffer };
+    seqs[i] = keySeq(e.key);
+    // An engine may hand a large value over as a plain Uint8Array: a Buffer over it, no copy.
+    const v = e.value;
+    values[i] = Buffer.isBuffer(v)
+      ? v
+      : Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).length);
+  }
+  return { seqs, values };
+}
+
 /** A view of the stored message at `seq` (valid until the next read). */
 export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | undefined {
   return r.view(seqKey(Table.Message, t.id, seq));
@@ -139,9 +167,9 @@ class Picker {
 
   /**
    * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied.
+   * be a transient view: what is taken is copied, unless `owned` says it is a copy already.
    */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, owned = false): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
     const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
@@ -149,7 +177,7 @@ class Picker {
       return false;
     }
     this.bytes += size;
-    const raw = Buffer.from(view);
+    const raw = owned ? view : Buffer.from(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
     this.out.push({ seq, lane, attempt, message, meta, entry });
@@ -221,24 +249,31 @@ function scanLane(
 ) {
   const now = pk.o.nowMs;
   const p = lane.priority;
-  // The first read is as long as the hand-out can use (and one more, to see the end); keys only,
-  // so the chunks after it (stepping over what is not taken) cost little.
-  let chunk = Math.min(CHUNK, pk.room + 1);
+  // Lane 0 is the log itself: while the hand-out takes most of what it reads, a read brings the
+  // messages with their keys (one walk, each value copied once, as a take would copy it), as
+  // long as the hand-out can use (and one more, to see the end). Once a read took less than half
+  // of what it brought (stepping over other lanes' or filtered-out messages), and on lanes 1..9
+  // (an index of seqs), reads are of keys only, and each message is looked at as a view.
+  let withValues = p === 0;
   while (!pk.full) {
-    const batch = readLane(r, t, p, lane.next, chunk);
-    chunk = CHUNK;
+    const chunk = withValues ? Math.min(CHUNK, pk.room + 1) : CHUNK;
+    const read = withValues ? readLogEntries(r, t, lane.next, chunk) : undefined;
+    // (read.values[i] is the message of read.seqs[i].)
+    const batch = read ? read.seqs : readLane(r, t, p, lane.next, chunk);
     if (batch.length === 0) {
       // The end: nothing from the scan position to the durable end is this lane's.
       if (t.durableSeq >= lane.next) stepOver(lane, t.durableSeq);
       return;
     }
-    for (const seq of batch) {
+    const takenBefore = pk.out.length;
+    for (let i = 0; i < batch.length; i++) {
+      const seq = batch[i] as number;
       if (pk.full) return;
       if (c.tracked.has(seq)) {
         keep(lane, seq);
         continue;
       }
-      const raw = lane.settled(seq) ? undefined : viewMessage(r, t, seq);
+      const raw = lane.settled(seq) ? undefined : read ? read.values[i] : viewMessage(r, t, seq);
       if (!raw || (p === 0 && messagePriority(raw) !== 0)) {
         stepOver(lane, seq);
         continue;
@@ -268,9 +303,10 @@ function scanLane(
         keep(lane, seq);
         continue;
       }
-      if (!pk.take(seq, p, s.attempts + 1, undefined, raw)) return;
+      if (!pk.take(seq, p, s.attempts + 1, undefined, raw, read !== undefined)) return;
       keep(lane, seq);
     }
+    if (read && 2 * (pk.out.length - takenBefore) < batch.length) withValues = false;
   }
 }
 

@@ -198,8 +198,18 @@ export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageM
  * once, window scope once the window passed (else the dedup sweep removes it later).
  */
 function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {
-  const key = idStringKey(Table.MessageId, t.id, id);
-  const entry = decodeMessageIdEntry(tx.w.get(key));
+  const found = tx.idFound;
+  tx.idFound = undefined;
+  let key: Buffer;
+  let entry: { seq: number; expireMs: number } | undefined;
+  if (found && found.topicId === t.id && found.seq === seq && found.id === id) {
+    // Just read by the ack that releases it (settle.ts): the same entry, nothing wrote it since.
+    key = found.key;
+    entry = found;
+  } else {
+    key = idStringKey(Table.MessageId, t.id, id);
+    entry = decodeMessageIdEntry(tx.w.view(key));
+  }
   if (!entry || entry.seq !== seq) return;
   if (t.record.dedupScope === "unacked" || entry.expireMs <= tx.nowMs) tx.w.del(key);
 }

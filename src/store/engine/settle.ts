@@ -61,19 +61,27 @@ export function locateToken(
   return loc.attempts === tok.attempt ? loc : "stale";
 }
 
-/** The seq of a message id: client ids from the index, generated ids parsed and checked. */
-function messageIdSeq(r: KvReader, t: TopicState, id: string): number | undefined {
-  const entry = decodeMessageIdEntry(r.get(idStringKey(Table.MessageId, t.id, id)));
-  if (entry) return entry.seq;
+/**
+ * The seq of a message id: client ids from the index, generated ids parsed and checked. An
+ * index entry found is noted on `tx` (see Tx.idFound), so the release that drops it reads it once.
+ */
+function messageIdSeq(r: KvReader, t: TopicState, id: string, tx?: Tx): number | undefined {
+  const key = idStringKey(Table.MessageId, t.id, id);
+  // A view: decoded at once, before any other read.
+  const entry = decodeMessageIdEntry(r.view(key));
+  if (entry) {
+    if (tx) tx.idFound = { topicId: t.id, id, key, seq: entry.seq, expireMs: entry.expireMs };
+    return entry.seq;
+  }
   const generated = parseGeneratedId(id);
   if (!generated || generated.topicId !== t.id) return undefined;
-  const raw = r.get(seqKey(Table.Message, t.id, generated.seq));
+  const raw = r.view(seqKey(Table.Message, t.id, generated.seq));
   return raw && messageId(raw) === id ? generated.seq : undefined;
 }
 
 /** Finds a message by id on a cursor (leased, available, delayed, or waiting behind its key). */
-export function locateMessageId(state: EngineState, r: KvReader, t: TopicState, c: Cursor, id: string) {
-  const seq = messageIdSeq(r, t, id);
+export function locateMessageId(state: EngineState, r: KvReader, t: TopicState, c: Cursor, id: string, tx?: Tx) {
+  const seq = messageIdSeq(r, t, id, tx);
   if (seq === undefined) return "unknown" as const;
   const e = c.tracked.get(seq);
   if (e) {
@@ -92,7 +100,7 @@ function settleEach(tx: Tx, t: TopicState, c: Cursor, targets: SettleTargets, ac
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   for (const id of targets.messageIds) {
-    const loc = locateMessageId(tx.state, tx.w, t, c, id);
+    const loc = locateMessageId(tx.state, tx.w, t, c, id, tx);
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   return out;
