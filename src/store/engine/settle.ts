@@ -14,7 +14,7 @@ import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./m
 import { isGone } from "./release.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
-import { parseToken } from "./tokens.js";
+import { type LeaseToken, parseTokenInto } from "./tokens.js";
 import type { Tx } from "./tx.js";
 
 /** A message found on a cursor: tracked (entry), or held but untracked (meta read from the log). */
@@ -38,6 +38,15 @@ function locateUntracked(state: EngineState, r: KvReader, t: TopicState, c: Curs
   return { seq, lane: meta.priority, attempts, entry: undefined, meta };
 }
 
+/** Where a parsed token is written (one at a time: the engine runs one operation at a time). */
+const SCRATCH: LeaseToken = { subId: 0, seq: 0, attempt: 0, priority: 0 };
+
+/** Can the tracked entry a token names be settled by it ("ok"), or why not. */
+function trackedOutcome(e: Entry, tok: LeaseToken): SettleOutcome {
+  if (e.lane !== tok.priority || e.state === "waiting" || e.state === "gone") return "unknown";
+  return e.attempts === tok.attempt ? "ok" : "stale";
+}
+
 /** Finds the message a token names, with the outcome when it cannot be settled. */
 export function locateToken(
   state: EngineState,
@@ -46,14 +55,12 @@ export function locateToken(
   c: Cursor,
   token: string,
 ): Located | SettleOutcome {
-  const tok = parseToken(token);
-  if (!tok || tok.subId !== c.id) return "malformed";
+  const tok = SCRATCH;
+  if (!parseTokenInto(token, tok) || tok.subId !== c.id) return "malformed";
   const e = c.tracked.get(tok.seq);
   if (e) {
-    if (e.lane !== tok.priority || e.state === "waiting" || e.state === "gone") return "unknown";
-    return e.attempts === tok.attempt
-      ? { seq: e.seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta }
-      : "stale";
+    const outcome = trackedOutcome(e, tok);
+    return outcome === "ok" ? { seq: e.seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta } : outcome;
   }
   const loc = locateUntracked(state, r, t, c, tok.seq);
   if (!loc || loc.lane !== tok.priority) return "unknown";
@@ -106,14 +113,34 @@ function settleEach(tx: Tx, t: TopicState, c: Cursor, targets: SettleTargets, ac
   return out;
 }
 
-/** Acks: the messages leave the subscription, and the log once nobody holds them. */
+/**
+ * Acks: the messages leave the subscription, and the log once nobody holds them. A token of a
+ * tracked lease (the common case) settles straight from its entry, with no object per token.
+ */
 export function ackTargets(tx: Tx, subscription: string, targets: SettleTargets): SettleOutcome[] {
   const c = tx.state.requireCursor(subscription);
   const t = tx.state.topicOf(c);
-  return settleEach(tx, t, c, targets, (loc) => {
-    settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
-    return "ok";
-  });
+  const out: SettleOutcome[] = new Array(targets.tokens.length + targets.messageIds.length);
+  let i = 0;
+  for (const token of targets.tokens) {
+    const tok = SCRATCH;
+    const e = parseTokenInto(token, tok) && tok.subId === c.id ? c.tracked.get(tok.seq) : undefined;
+    if (e) {
+      const outcome = trackedOutcome(e, tok);
+      if (outcome === "ok") settleHeld(tx, t, c, e.seq, e.lane, e.meta, e);
+      out[i++] = outcome;
+      continue;
+    }
+    const loc = locateToken(tx.state, tx.w, t, c, token);
+    if (typeof loc !== "string") settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    out[i++] = typeof loc === "string" ? loc : "ok";
+  }
+  for (const id of targets.messageIds) {
+    const loc = locateMessageId(tx.state, tx.w, t, c, id, tx);
+    if (typeof loc !== "string") settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    out[i++] = typeof loc === "string" ? loc : "ok";
+  }
+  return out;
 }
 
 /**
