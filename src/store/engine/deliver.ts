@@ -142,10 +142,17 @@ export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | u
   return r.view(seqKey(Table.Message, t.id, seq));
 }
 
+/** Bounds of one arena buffer of a hand-out (see Picker.copy). */
+const ARENA_MIN_BYTES = 16 * 1024;
+const ARENA_MAX_BYTES = 256 * 1024;
+const EMPTY_ARENA = Buffer.alloc(0);
+
 /** Handing out in delivery order, with the byte bound. */
 class Picker {
   readonly out: Picked[] = [];
   private bytes = 0;
+  private arena = EMPTY_ARENA;
+  private used = 0;
   private readonly topicBytes: number;
   stopped = false;
 
@@ -158,6 +165,26 @@ class Picker {
 
   get full(): boolean {
     return this.stopped || this.out.length >= this.o.max;
+  }
+
+  /**
+   * Copies a view into the hand-out's arena: the messages of one hand-out share a few buffers,
+   * not a buffer each (fewer allocations, less garbage collection), and nothing outlives them
+   * but those buffers (a hand-out is leased, sent and acked together).
+   */
+  private copy(view: Buffer): Buffer {
+    const n = view.length;
+    if (n > ARENA_MAX_BYTES / 4) return Buffer.from(view);
+    if (this.arena.length - this.used < n) {
+      // Sized for what this hand-out may still take, as many more of this size.
+      const want = Math.min(ARENA_MAX_BYTES, Math.max(n * this.room, ARENA_MIN_BYTES), this.o.maxBytes);
+      this.arena = Buffer.allocUnsafeSlow(Math.max(want, n));
+      this.used = 0;
+    }
+    const raw = this.arena.subarray(this.used, this.used + n);
+    view.copy(raw);
+    this.used += n;
+    return raw;
   }
 
   /** Messages it may still take (the count bound). */
@@ -177,7 +204,7 @@ class Picker {
       return false;
     }
     this.bytes += size;
-    const raw = owned ? view : Buffer.from(view);
+    const raw = owned ? view : this.copy(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
     this.out.push({ seq, lane, attempt, message, meta, entry });
@@ -278,7 +305,7 @@ function scanLane(
         stepOver(lane, seq);
         continue;
       }
-      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+      if (!wantsStored(c, raw)) {
         stepOver(lane, seq);
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
@@ -290,6 +317,13 @@ function scanLane(
       const expireAt = messageExpireAt(raw);
       if (expireAt > 0 && expireAt <= now) {
         c.track(newEntry(seq, raw, undefined, "gone"));
+        keep(lane, seq);
+        continue;
+      }
+      // The common case, without untrackedState's record: nothing known of the seq (no nack, no
+      // failed attempt), above the scan mark a restart loaded, and due: its first attempt.
+      if (c.known.size === 0 && seq >= lane.loadMark && messageDeliverAt(raw) <= now) {
+        if (!pk.take(seq, p, 1, undefined, raw, read !== undefined)) return;
         keep(lane, seq);
         continue;
       }
@@ -308,6 +342,13 @@ function scanLane(
     }
     if (read && 2 * (pk.out.length - takenBefore) < batch.length) withValues = false;
   }
+}
+
+/** Does the subscription take a stored message (see Cursor.wants)? No closure unless it has a filter. */
+function wantsStored(c: Cursor, raw: Buffer): boolean {
+  const onlyFor = messageOnlyFor(raw);
+  if (onlyFor !== 0 && onlyFor !== c.id) return false;
+  return c.filter === undefined || c.wants(onlyFor, () => messageAttributes(raw));
 }
 
 /**
@@ -363,7 +404,7 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
         next = seq + 1;
         continue;
       }
-      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+      if (!wantsStored(c, raw)) {
         next = seq + 1;
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
