@@ -84,7 +84,7 @@ for (const [name, open] of backends) {
               T0,
             );
           }
-          const expected = [];
+          const expected: number[] = [];
           for (let i = 0; i < n; i++) if (wanted(i)) expected.push(i);
           // Priority first (4 before 0), then seq.
           expected.sort((a, b) => priorityOf(b) - priorityOf(a) || a - b);
