@@ -69,8 +69,9 @@ export function locateToken(
 }
 
 /**
- * The seq of a message id: client ids from the index, generated ids parsed and checked. An
- * index entry found is noted on `tx` (see Tx.idFound), so the release that drops it reads it once.
+ * The seq of a message id: client ids from the index, generated ids parsed and checked. With
+ * `tx`, an index entry found is noted on it (see Tx.idFound), so the release that drops it reads
+ * it once: only for a caller that releases right after the lookup and writes no id entry between.
  */
 function messageIdSeq(r: KvReader, t: TopicState, id: string, tx?: Tx): number | undefined {
   const key = idStringKey(Table.MessageId, t.id, id);
@@ -107,7 +108,8 @@ function settleEach(tx: Tx, t: TopicState, c: Cursor, targets: SettleTargets, ac
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   for (const id of targets.messageIds) {
-    const loc = locateMessageId(tx.state, tx.w, t, c, id, tx);
+    // No tx: a nack's dead letters append between the lookup and the release (see Tx.idFound).
+    const loc = locateMessageId(tx.state, tx.w, t, c, id);
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   return out;

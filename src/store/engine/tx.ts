@@ -30,7 +30,8 @@ export class Tx {
   readonly onCommit: Array<() => void> = [];
   /**
    * The message-id index entry this operation read last (an ack by message id looks it up,
-   * then its release drops it: one read, not two). Only valid until the next write of that key.
+   * then its release drops it: one read, not two). Set only where no id entry is written between
+   * the lookup and the release (acks; not nacks, whose dead letters append).
    */
   idFound: FoundId | undefined;
 
