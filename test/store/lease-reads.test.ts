@@ -11,7 +11,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { KvStore } from "../../src/store/engine/kv-store.js";
 import { createMemoryStore, type LeasedRecord, openLmdbStore, type Store } from "../../src/store/index.js";
+import type { KvEngine, KvReader, KvWriter } from "../../src/store/kv/kv.js";
+import { MemoryKv } from "../../src/store/kv/memory-kv.js";
 import { rec, subSettings, T0, topicSettings } from "./conformance/helpers.js";
 
 /** A payload unique to message `i`, long enough that a reused buffer would show. */
@@ -128,3 +131,74 @@ for (const [name, open] of backends) {
     });
   });
 }
+
+/** The memory KV, counting the value bytes that reads outside write transactions bring. */
+class ReadBytesKv implements KvEngine {
+  private readonly inner = new MemoryKv();
+  bytes = 0;
+
+  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+    return this.inner.write(fn);
+  }
+
+  read<T>(fn: (r: KvReader) => T): T {
+    return this.inner.read((r) =>
+      fn({
+        get: (k) => this.count(r.get(k)),
+        view: (k) => this.count(r.view(k)),
+        keys: (range) => r.keys(range),
+        range: (range) => {
+          const out = r.range(range);
+          for (const e of out) this.count(e.value);
+          return out;
+        },
+      }),
+    );
+  }
+
+  private count(v: Buffer | undefined): Buffer | undefined {
+    this.bytes += v?.length ?? 0;
+    return v;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe("lease reads (bytes)", () => {
+  it("large messages past a hand-out's byte bound are not read with it", async () => {
+    const kv = new ReadBytesKv();
+    const store = new KvStore(kv);
+    try {
+      await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
+      const size = 256 * 1024;
+      await store.append(
+        "q",
+        Array.from({ length: 60 }, (_, i) => rec(`m${i}`, { data: Buffer.alloc(size, i) })),
+        T0,
+      );
+      let taken = 0;
+      kv.bytes = 0;
+      for (let round = 0; round < 5; round++) {
+        const got = await store.lease("q", {
+          max: 1000,
+          maxBytes: 1024 * 1024,
+          leaseMs: 60_000,
+          nowMs: T0,
+          autoAck: false,
+        });
+        assert.ok(got.length >= 1 && got.length <= 4, `a MiB holds at most 4: ${got.length}`);
+        for (const r of got)
+          assert.deepEqual(Buffer.from(r.message.data), Buffer.alloc(size, Number(r.message.id.slice(1))));
+        taken += got.length;
+      }
+      // Each lease may read a few messages it does not take (its first read, before it knows
+      // their size, and one to see past its bound), never the rest of the log.
+      assert.ok(kv.bytes <= (taken + 5 * 5) * (size + 200), `read ${kv.bytes} bytes for ${taken} messages`);
+      assert.ok(kv.bytes < 60 * size, "not the whole log");
+    } finally {
+      await store.close();
+    }
+  });
+});

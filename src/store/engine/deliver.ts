@@ -14,7 +14,6 @@ import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import {
-  DELIVERY_OVERHEAD_BYTES,
   decodeMessage,
   type MessageMeta,
   messageAttributes,
@@ -25,6 +24,7 @@ import {
   messageOrderingKey,
   messagePriority,
 } from "./message-codec.js";
+import { metaOf, type Picked, Picker, type PickOptions, valuesChunk } from "./picker.js";
 import type { EngineState, TopicState } from "./state.js";
 
 /**
@@ -39,40 +39,6 @@ export const SCAN_BUDGET = 10_000;
 export const MAX_TRACKED = 100_000;
 /** Log entries read per range call. */
 const CHUNK = 256;
-
-/** What a hand-out may take. */
-export interface PickOptions {
-  max: number;
-  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
-  maxBytes: number;
-  nowMs: number;
-}
-
-/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
-export interface Picked {
-  seq: number;
-  lane: number;
-  /** The attempt this delivery is. */
-  attempt: number;
-  message: StoredMessage;
-  meta: MessageMeta;
-  /** The tracked entry it came from, if any. */
-  entry: Entry | undefined;
-}
-
-/** The meta of a decoded message. */
-export function metaOf(m: StoredMessage, onlyFor: number, generatedId: boolean): MessageMeta {
-  return {
-    size: m.data.length,
-    priority: m.priority,
-    publishMs: m.publishTimeMs,
-    deliverAtMs: m.deliverAtMs,
-    expireAtMs: m.expireAtMs,
-    id: m.id,
-    onlyFor,
-    generatedId,
-  };
-}
 
 /** A new tracked entry for a message read from the log. */
 export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined, state: Entry["state"]): Entry {
@@ -140,76 +106,6 @@ function readLogEntries(
 /** A view of the stored message at `seq` (valid until the next read). */
 export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | undefined {
   return r.view(seqKey(Table.Message, t.id, seq));
-}
-
-/** Bounds of one arena buffer of a hand-out (see Picker.copy). */
-const ARENA_MIN_BYTES = 16 * 1024;
-const ARENA_MAX_BYTES = 256 * 1024;
-const EMPTY_ARENA = Buffer.alloc(0);
-
-/** Handing out in delivery order, with the byte bound. */
-class Picker {
-  readonly out: Picked[] = [];
-  private bytes = 0;
-  private arena = EMPTY_ARENA;
-  private used = 0;
-  private readonly topicBytes: number;
-  stopped = false;
-
-  constructor(
-    readonly o: PickOptions,
-    readonly topic: string,
-  ) {
-    this.topicBytes = Buffer.byteLength(topic);
-  }
-
-  get full(): boolean {
-    return this.stopped || this.out.length >= this.o.max;
-  }
-
-  /**
-   * Copies a view into the hand-out's arena: the messages of one hand-out share a few buffers,
-   * not a buffer each (fewer allocations, less garbage collection), and nothing outlives them
-   * but those buffers (a hand-out is leased, sent and acked together).
-   */
-  private copy(view: Buffer): Buffer {
-    const n = view.length;
-    if (n > ARENA_MAX_BYTES / 4) return Buffer.from(view);
-    if (this.arena.length - this.used < n) {
-      // Sized for what this hand-out may still take, as many more of this size.
-      const want = Math.min(ARENA_MAX_BYTES, Math.max(n * this.room, ARENA_MIN_BYTES), this.o.maxBytes);
-      this.arena = Buffer.allocUnsafeSlow(Math.max(want, n));
-      this.used = 0;
-    }
-    const raw = this.arena.subarray(this.used, this.used + n);
-    view.copy(raw);
-    this.used += n;
-    return raw;
-  }
-
-  /** Messages it may still take (the count bound). */
-  get room(): number {
-    return this.o.max - this.out.length;
-  }
-
-  /**
-   * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied, unless `owned` says it is a copy already.
-   */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, owned = false): boolean {
-    // The stored value holds the data, attributes, id and key: its length bounds the response.
-    const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
-    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
-      this.stopped = true;
-      return false;
-    }
-    this.bytes += size;
-    const raw = owned ? view : this.copy(view);
-    const message = decodeMessage(raw, this.topic, seq);
-    const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
-    this.out.push({ seq, lane, attempt, message, meta, entry });
-    return true;
-  }
 }
 
 /** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */
@@ -282,9 +178,13 @@ function scanLane(
   // of what it brought (stepping over other lanes' or filtered-out messages), and on lanes 1..9
   // (an index of seqs), reads are of keys only, and each message is looked at as a view.
   let withValues = p === 0;
+  // The largest message a read with values brought: a read with values is bounded by the bytes
+  // the hand-out may still take, so large messages past its byte bound are not copied for nothing.
+  let sizeHint = 0;
   while (!pk.full) {
-    const chunk = withValues ? Math.min(CHUNK, pk.room + 1) : CHUNK;
+    const chunk = withValues ? valuesChunk(pk, sizeHint, CHUNK) : CHUNK;
     const read = withValues ? readLogEntries(r, t, lane.next, chunk) : undefined;
+    if (read) for (const v of read.values) if (v.length > sizeHint) sizeHint = v.length;
     // (read.values[i] is the message of read.seqs[i].)
     const batch = read ? read.seqs : readLane(r, t, p, lane.next, chunk);
     if (batch.length === 0) {
@@ -473,4 +373,5 @@ export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
   return pk.out;
 }
 
-export { untrackedState };
+export type { Picked, PickOptions };
+export { metaOf, untrackedState };
