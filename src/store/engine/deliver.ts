@@ -14,7 +14,6 @@ import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
 import {
-  DELIVERY_OVERHEAD_BYTES,
   decodeMessage,
   type MessageMeta,
   messageAttributes,
@@ -25,6 +24,7 @@ import {
   messageOrderingKey,
   messagePriority,
 } from "./message-codec.js";
+import { metaOf, type Picked, Picker, type PickOptions, valuesChunk } from "./picker.js";
 import type { EngineState, TopicState } from "./state.js";
 
 /**
@@ -39,40 +39,6 @@ export const SCAN_BUDGET = 10_000;
 export const MAX_TRACKED = 100_000;
 /** Log entries read per range call. */
 const CHUNK = 256;
-
-/** What a hand-out may take. */
-export interface PickOptions {
-  max: number;
-  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
-  maxBytes: number;
-  nowMs: number;
-}
-
-/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
-export interface Picked {
-  seq: number;
-  lane: number;
-  /** The attempt this delivery is. */
-  attempt: number;
-  message: StoredMessage;
-  meta: MessageMeta;
-  /** The tracked entry it came from, if any. */
-  entry: Entry | undefined;
-}
-
-/** The meta of a decoded message. */
-export function metaOf(m: StoredMessage, onlyFor: number, generatedId: boolean): MessageMeta {
-  return {
-    size: m.data.length,
-    priority: m.priority,
-    publishMs: m.publishTimeMs,
-    deliverAtMs: m.deliverAtMs,
-    expireAtMs: m.expireAtMs,
-    id: m.id,
-    onlyFor,
-    generatedId,
-  };
-}
 
 /** A new tracked entry for a message read from the log. */
 export function newEntry(seq: number, raw: Buffer, m: StoredMessage | undefined, state: Entry["state"]): Entry {
@@ -109,52 +75,37 @@ export function readLane(r: KvReader, t: TopicState, lane: number, after: number
   return r.keys({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit }).map(laneKeySeq);
 }
 
+/**
+ * The log's entries (lane 0's seqs and their stored messages, copies) from `after` up to the
+ * durable end, at most `limit`: one range walk instead of a key walk plus a read per message.
+ */
+function readLogEntries(
+  r: KvReader,
+  t: TopicState,
+  after: number,
+  limit: number,
+): { seqs: number[]; values: Buffer[] } {
+  const end = t.durableSeq + 1;
+  const from = Math.max(after, t.head.logStart);
+  if (from >= end) return { seqs: [], values: [] };
+  const entries = r.range({ start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit });
+  const seqs: number[] = new Array(entries.length);
+  const values: Buffer[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as { key: Buffer; value: Buffer };
+    seqs[i] = keySeq(e.key);
+    // An engine may hand a large value over as a plain Uint8Array: a Buffer over it, no copy.
+    const v = e.value;
+    values[i] = Buffer.isBuffer(v)
+      ? v
+      : Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).length);
+  }
+  return { seqs, values };
+}
+
 /** A view of the stored message at `seq` (valid until the next read). */
 export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | undefined {
   return r.view(seqKey(Table.Message, t.id, seq));
-}
-
-/** Handing out in delivery order, with the byte bound. */
-class Picker {
-  readonly out: Picked[] = [];
-  private bytes = 0;
-  private readonly topicBytes: number;
-  stopped = false;
-
-  constructor(
-    readonly o: PickOptions,
-    readonly topic: string,
-  ) {
-    this.topicBytes = Buffer.byteLength(topic);
-  }
-
-  get full(): boolean {
-    return this.stopped || this.out.length >= this.o.max;
-  }
-
-  /** Messages it may still take (the count bound). */
-  get room(): number {
-    return this.o.max - this.out.length;
-  }
-
-  /**
-   * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied.
-   */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
-    // The stored value holds the data, attributes, id and key: its length bounds the response.
-    const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
-    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
-      this.stopped = true;
-      return false;
-    }
-    this.bytes += size;
-    const raw = Buffer.from(view);
-    const message = decodeMessage(raw, this.topic, seq);
-    const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
-    this.out.push({ seq, lane, attempt, message, meta, entry });
-    return true;
-  }
 }
 
 /** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */
@@ -221,29 +172,40 @@ function scanLane(
 ) {
   const now = pk.o.nowMs;
   const p = lane.priority;
-  // The first read is as long as the hand-out can use (and one more, to see the end); keys only,
-  // so the chunks after it (stepping over what is not taken) cost little.
-  let chunk = Math.min(CHUNK, pk.room + 1);
+  // Lane 0 is the log itself: while the hand-out takes most of what it reads, a read brings the
+  // messages with their keys (one walk, each value copied once, as a take would copy it), as
+  // long as the hand-out can use (and one more, to see the end). Once a read took less than half
+  // of what it brought (stepping over other lanes' or filtered-out messages), and on lanes 1..9
+  // (an index of seqs), reads are of keys only, and each message is looked at as a view.
+  let withValues = p === 0;
+  // The largest message a read with values brought: a read with values is bounded by the bytes
+  // the hand-out may still take, so large messages past its byte bound are not copied for nothing.
+  let sizeHint = 0;
   while (!pk.full) {
-    const batch = readLane(r, t, p, lane.next, chunk);
-    chunk = CHUNK;
+    const chunk = withValues ? valuesChunk(pk, sizeHint, CHUNK) : CHUNK;
+    const read = withValues ? readLogEntries(r, t, lane.next, chunk) : undefined;
+    if (read) for (const v of read.values) if (v.length > sizeHint) sizeHint = v.length;
+    // (read.values[i] is the message of read.seqs[i].)
+    const batch = read ? read.seqs : readLane(r, t, p, lane.next, chunk);
     if (batch.length === 0) {
       // The end: nothing from the scan position to the durable end is this lane's.
       if (t.durableSeq >= lane.next) stepOver(lane, t.durableSeq);
       return;
     }
-    for (const seq of batch) {
+    const takenBefore = pk.out.length;
+    for (let i = 0; i < batch.length; i++) {
+      const seq = batch[i] as number;
       if (pk.full) return;
       if (c.tracked.has(seq)) {
         keep(lane, seq);
         continue;
       }
-      const raw = lane.settled(seq) ? undefined : viewMessage(r, t, seq);
+      const raw = lane.settled(seq) ? undefined : read ? read.values[i] : viewMessage(r, t, seq);
       if (!raw || (p === 0 && messagePriority(raw) !== 0)) {
         stepOver(lane, seq);
         continue;
       }
-      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+      if (!wantsStored(c, raw)) {
         stepOver(lane, seq);
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
@@ -258,6 +220,13 @@ function scanLane(
         keep(lane, seq);
         continue;
       }
+      // The common case, without untrackedState's record: nothing known of the seq (no nack, no
+      // failed attempt), above the scan mark a restart loaded, and due: its first attempt.
+      if (c.known.size === 0 && seq >= lane.loadMark && messageDeliverAt(raw) <= now) {
+        if (!pk.take(seq, p, 1, undefined, raw, read !== undefined)) return;
+        keep(lane, seq);
+        continue;
+      }
       const s = untrackedState(state, c, seq, p, raw);
       if (s.dueMs > now) {
         if (c.tracked.size >= MAX_TRACKED) return;
@@ -268,10 +237,18 @@ function scanLane(
         keep(lane, seq);
         continue;
       }
-      if (!pk.take(seq, p, s.attempts + 1, undefined, raw)) return;
+      if (!pk.take(seq, p, s.attempts + 1, undefined, raw, read !== undefined)) return;
       keep(lane, seq);
     }
+    if (read && 2 * (pk.out.length - takenBefore) < batch.length) withValues = false;
   }
+}
+
+/** Does the subscription take a stored message (see Cursor.wants)? No closure unless it has a filter. */
+function wantsStored(c: Cursor, raw: Buffer): boolean {
+  const onlyFor = messageOnlyFor(raw);
+  if (onlyFor !== 0 && onlyFor !== c.id) return false;
+  return c.filter === undefined || c.wants(onlyFor, () => messageAttributes(raw));
 }
 
 /**
@@ -327,7 +304,7 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
         next = seq + 1;
         continue;
       }
-      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) {
+      if (!wantsStored(c, raw)) {
         next = seq + 1;
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
@@ -396,4 +373,5 @@ export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
   return pk.out;
 }
 
-export { untrackedState };
+export type { Picked, PickOptions };
+export { metaOf, untrackedState };

@@ -346,6 +346,11 @@ export function encodeMessageIdEntry(e: MessageIdEntry): Buffer {
 /** Decodes a {@link MessageIdEntry} (undefined when there is none). */
 export function decodeMessageIdEntry(raw: Buffer | undefined): MessageIdEntry | undefined {
   if (!raw) return undefined;
-  const [seq = 0, publishMs = 0, expireMs = 0] = decodeF64s(raw, 3);
-  return { seq, publishMs, expireMs };
+  // As decodeF64s, without its array: this runs once per ack by message id.
+  const n = raw.length;
+  return {
+    seq: n >= 8 ? raw.readDoubleBE(0) : 0,
+    publishMs: n >= 16 ? raw.readDoubleBE(8) : 0,
+    expireMs: n >= 24 ? raw.readDoubleBE(16) : 0,
+  };
 }

@@ -10,7 +10,7 @@ import { seqKey, Table } from "./keys.js";
 import { messageOrderingKey } from "./message-codec.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
-import { formatToken } from "./tokens.js";
+import { formatTokenAfter, tokenPrefix } from "./tokens.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 
@@ -24,6 +24,7 @@ export function leasePicks(
   if (picks.length === 0) return [];
   const batch: LeaseBatch = { deadlineMs, seqs: [], alive: 0 };
   const out: LeasedRecord[] = [];
+  const prefix = tokenPrefix(c.id);
   for (const p of picks) {
     let e = p.entry;
     if (e && c.tracked.get(p.seq) === e) {
@@ -49,7 +50,7 @@ export function leasePicks(
     batch.seqs.push(p.seq);
     batch.alive++;
     out.push({
-      token: formatToken({ subId: c.id, seq: p.seq, attempt: p.attempt, priority: p.lane }),
+      token: formatTokenAfter(prefix, p.seq, p.attempt, p.lane),
       message: p.message,
       attempt: p.attempt,
     });

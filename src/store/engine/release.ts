@@ -44,6 +44,42 @@ export function lazyAttributes(tx: Tx, t: TopicState, seq: number): () => Record
   };
 }
 
+/**
+ * The attributes of the message a release asks about, read at most once and only when a holder
+ * needs them (a filter): one reader for every release, set up per call ({@link release} is
+ * synchronous and does not nest), so a release allocates nothing for it.
+ */
+class ReleaseAttributes {
+  private tx: Tx | undefined;
+  private t: TopicState | undefined;
+  private seq = 0;
+  private attrs: Record<string, string> | undefined;
+  readonly read = (): Record<string, string> => {
+    if (this.attrs) return this.attrs;
+    const raw = this.tx && this.t ? this.tx.w.view(seqKey(Table.Message, this.t.id, this.seq)) : undefined;
+    this.attrs = raw ? messageAttributes(raw) : {};
+    return this.attrs;
+  };
+
+  /** Points the reader at one message. */
+  at(tx: Tx, t: TopicState, seq: number): () => Record<string, string> {
+    this.tx = tx;
+    this.t = t;
+    this.seq = seq;
+    this.attrs = undefined;
+    return this.read;
+  }
+
+  /** Drops the references of the last call. */
+  clear(): void {
+    this.tx = undefined;
+    this.t = undefined;
+    this.attrs = undefined;
+  }
+}
+
+const releaseAttributes = new ReleaseAttributes();
+
 /** Does any subscription or snapshot of the topic still hold the stored message? */
 export function heldByAny(
   t: TopicState,
@@ -76,7 +112,9 @@ export function retainedUntil(t: TopicState, meta: MessageMeta, nowMs: number): 
  */
 export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): boolean {
   if (isGone(t, seq)) return false;
-  if (heldByAny(t, seq, meta, lazyAttributes(tx, t, seq))) return false;
+  const held = heldByAny(t, seq, meta, releaseAttributes.at(tx, t, seq));
+  releaseAttributes.clear();
+  if (held) return false;
   const until = retainedUntil(t, meta, tx.nowMs);
   if (until > 0) {
     tx.w.put(timeSeqKey(Table.RetainExpiry, until, t.id, seq), EMPTY);
@@ -198,8 +236,18 @@ export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageM
  * once, window scope once the window passed (else the dedup sweep removes it later).
  */
 function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {
-  const key = idStringKey(Table.MessageId, t.id, id);
-  const entry = decodeMessageIdEntry(tx.w.get(key));
+  const found = tx.idFound;
+  tx.idFound = undefined;
+  let key: Buffer;
+  let entry: { seq: number; expireMs: number } | undefined;
+  if (found && found.topicId === t.id && found.seq === seq && found.id === id) {
+    // Just read by the ack that releases it (settle.ts): the same entry, nothing wrote it since.
+    key = found.key;
+    entry = found;
+  } else {
+    key = idStringKey(Table.MessageId, t.id, id);
+    entry = decodeMessageIdEntry(tx.w.view(key));
+  }
   if (!entry || entry.seq !== seq) return;
   if (t.record.dedupScope === "unacked" || entry.expireMs <= tx.nowMs) tx.w.del(key);
 }

@@ -14,7 +14,7 @@ import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./m
 import { isGone } from "./release.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
-import { parseToken } from "./tokens.js";
+import { type LeaseToken, parseTokenInto } from "./tokens.js";
 import type { Tx } from "./tx.js";
 
 /** A message found on a cursor: tracked (entry), or held but untracked (meta read from the log). */
@@ -38,6 +38,15 @@ function locateUntracked(state: EngineState, r: KvReader, t: TopicState, c: Curs
   return { seq, lane: meta.priority, attempts, entry: undefined, meta };
 }
 
+/** Where a parsed token is written (one at a time: the engine runs one operation at a time). */
+const SCRATCH: LeaseToken = { subId: 0, seq: 0, attempt: 0, priority: 0 };
+
+/** Can the tracked entry a token names be settled by it ("ok"), or why not. */
+function trackedOutcome(e: Entry, tok: LeaseToken): SettleOutcome {
+  if (e.lane !== tok.priority || e.state === "waiting" || e.state === "gone") return "unknown";
+  return e.attempts === tok.attempt ? "ok" : "stale";
+}
+
 /** Finds the message a token names, with the outcome when it cannot be settled. */
 export function locateToken(
   state: EngineState,
@@ -46,14 +55,12 @@ export function locateToken(
   c: Cursor,
   token: string,
 ): Located | SettleOutcome {
-  const tok = parseToken(token);
-  if (!tok || tok.subId !== c.id) return "malformed";
+  const tok = SCRATCH;
+  if (!parseTokenInto(token, tok) || tok.subId !== c.id) return "malformed";
   const e = c.tracked.get(tok.seq);
   if (e) {
-    if (e.lane !== tok.priority || e.state === "waiting" || e.state === "gone") return "unknown";
-    return e.attempts === tok.attempt
-      ? { seq: e.seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta }
-      : "stale";
+    const outcome = trackedOutcome(e, tok);
+    return outcome === "ok" ? { seq: e.seq, lane: e.lane, attempts: e.attempts, entry: e, meta: e.meta } : outcome;
   }
   const loc = locateUntracked(state, r, t, c, tok.seq);
   if (!loc || loc.lane !== tok.priority) return "unknown";
@@ -61,19 +68,28 @@ export function locateToken(
   return loc.attempts === tok.attempt ? loc : "stale";
 }
 
-/** The seq of a message id: client ids from the index, generated ids parsed and checked. */
-function messageIdSeq(r: KvReader, t: TopicState, id: string): number | undefined {
-  const entry = decodeMessageIdEntry(r.get(idStringKey(Table.MessageId, t.id, id)));
-  if (entry) return entry.seq;
+/**
+ * The seq of a message id: client ids from the index, generated ids parsed and checked. With
+ * `tx`, an index entry found is noted on it (see Tx.idFound), so the release that drops it reads
+ * it once: only for a caller that releases right after the lookup and writes no id entry between.
+ */
+function messageIdSeq(r: KvReader, t: TopicState, id: string, tx?: Tx): number | undefined {
+  const key = idStringKey(Table.MessageId, t.id, id);
+  // A view: decoded at once, before any other read.
+  const entry = decodeMessageIdEntry(r.view(key));
+  if (entry) {
+    if (tx) tx.idFound = { topicId: t.id, id, key, seq: entry.seq, expireMs: entry.expireMs };
+    return entry.seq;
+  }
   const generated = parseGeneratedId(id);
   if (!generated || generated.topicId !== t.id) return undefined;
-  const raw = r.get(seqKey(Table.Message, t.id, generated.seq));
+  const raw = r.view(seqKey(Table.Message, t.id, generated.seq));
   return raw && messageId(raw) === id ? generated.seq : undefined;
 }
 
 /** Finds a message by id on a cursor (leased, available, delayed, or waiting behind its key). */
-export function locateMessageId(state: EngineState, r: KvReader, t: TopicState, c: Cursor, id: string) {
-  const seq = messageIdSeq(r, t, id);
+export function locateMessageId(state: EngineState, r: KvReader, t: TopicState, c: Cursor, id: string, tx?: Tx) {
+  const seq = messageIdSeq(r, t, id, tx);
   if (seq === undefined) return "unknown" as const;
   const e = c.tracked.get(seq);
   if (e) {
@@ -92,20 +108,41 @@ function settleEach(tx: Tx, t: TopicState, c: Cursor, targets: SettleTargets, ac
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   for (const id of targets.messageIds) {
+    // No tx: a nack's dead letters append between the lookup and the release (see Tx.idFound).
     const loc = locateMessageId(tx.state, tx.w, t, c, id);
     out.push(typeof loc === "string" ? loc : act(loc));
   }
   return out;
 }
 
-/** Acks: the messages leave the subscription, and the log once nobody holds them. */
+/**
+ * Acks: the messages leave the subscription, and the log once nobody holds them. A token of a
+ * tracked lease (the common case) settles straight from its entry, with no object per token.
+ */
 export function ackTargets(tx: Tx, subscription: string, targets: SettleTargets): SettleOutcome[] {
   const c = tx.state.requireCursor(subscription);
   const t = tx.state.topicOf(c);
-  return settleEach(tx, t, c, targets, (loc) => {
-    settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
-    return "ok";
-  });
+  const out: SettleOutcome[] = new Array(targets.tokens.length + targets.messageIds.length);
+  let i = 0;
+  for (const token of targets.tokens) {
+    const tok = SCRATCH;
+    const e = parseTokenInto(token, tok) && tok.subId === c.id ? c.tracked.get(tok.seq) : undefined;
+    if (e) {
+      const outcome = trackedOutcome(e, tok);
+      if (outcome === "ok") settleHeld(tx, t, c, e.seq, e.lane, e.meta, e);
+      out[i++] = outcome;
+      continue;
+    }
+    const loc = locateToken(tx.state, tx.w, t, c, token);
+    if (typeof loc !== "string") settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    out[i++] = typeof loc === "string" ? loc : "ok";
+  }
+  for (const id of targets.messageIds) {
+    const loc = locateMessageId(tx.state, tx.w, t, c, id, tx);
+    if (typeof loc !== "string") settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    out[i++] = typeof loc === "string" ? loc : "ok";
+  }
+  return out;
 }
 
 /**

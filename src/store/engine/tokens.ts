@@ -17,7 +17,17 @@ const FIELD_DIGITS = [7, 11, 7] as const;
 
 /** Formats a lease token (see {@link LeaseToken}). */
 export function formatToken(t: LeaseToken): string {
-  return `${t.subId.toString(36)}-${t.seq.toString(36)}-${t.attempt.toString(36)}-${t.priority}`;
+  return `${tokenPrefix(t.subId)}${t.seq.toString(36)}-${t.attempt.toString(36)}-${t.priority}`;
+}
+
+/** The start of every token of a subscription: its id in base 36 and the '-'. */
+export function tokenPrefix(subId: number): string {
+  return `${subId.toString(36)}-`;
+}
+
+/** Formats a token from its subscription's {@link tokenPrefix} (a lease formats one per message). */
+export function formatTokenAfter(prefix: string, seq: number, attempt: number, priority: number): string {
+  return `${prefix}${seq.toString(36)}-${attempt === 1 ? "1" : attempt.toString(36)}-${priority}`;
 }
 
 /** The value of a base-36 digit (0-9, a-z), -1 for anything else. */
@@ -27,26 +37,43 @@ function digit36(c: number): number {
   return -1;
 }
 
-/** Parses a token; undefined when it is not one (hand-written: it runs once per ack). */
+/** Parses a token; undefined when it is not one. */
 export function parseToken(s: string): LeaseToken | undefined {
-  const fields = [0, 0, 0];
+  const t: LeaseToken = { subId: 0, seq: 0, attempt: 0, priority: 0 };
+  return parseTokenInto(s, t) ? t : undefined;
+}
+
+/**
+ * Parses a token into `into` (reused by a caller that parses many: no object per token);
+ * false when it is not one (then `into` is unchanged). Hand-written: it runs once per ack.
+ */
+export function parseTokenInto(s: string, into: LeaseToken): boolean {
+  let subId = 0;
+  let seq = 0;
+  let attempt = 0;
   let i = 0;
   for (let f = 0; f < 3; f++) {
     let value = 0;
     const start = i;
     while (i < s.length && s.charCodeAt(i) !== 45) {
       const d = digit36(s.charCodeAt(i));
-      if (d < 0) return undefined;
+      if (d < 0) return false;
       value = value * 36 + d;
       i++;
     }
-    if (i === start || i - start > (FIELD_DIGITS[f] as number) || i >= s.length) return undefined;
-    fields[f] = value;
+    if (i === start || i - start > (FIELD_DIGITS[f] as number) || i >= s.length) return false;
+    if (f === 0) subId = value;
+    else if (f === 1) seq = value;
+    else attempt = value;
     i++; // the '-'
   }
-  if (i !== s.length - 1) return undefined;
+  if (i !== s.length - 1) return false;
   const priority = s.charCodeAt(i) - 48;
-  if (priority < 0 || priority > 9) return undefined;
-  const [subId = 0, seq = 0, attempt = 0] = fields;
-  return Number.isSafeInteger(seq) && seq > 0 && attempt > 0 ? { subId, seq, attempt, priority } : undefined;
+  if (priority < 0 || priority > 9) return false;
+  if (!Number.isSafeInteger(seq) || seq <= 0 || attempt <= 0) return false;
+  into.subId = subId;
+  into.seq = seq;
+  into.attempt = attempt;
+  into.priority = priority;
+  return true;
 }

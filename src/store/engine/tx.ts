@@ -8,6 +8,15 @@ import type { Cursor } from "./cursor.js";
 import { writeCursor, writeHead } from "./cursor-store.js";
 import type { EngineState, TopicState } from "./state.js";
 
+/** A message-id index entry read in a transaction, with its key (see {@link Tx.idFound}). */
+export interface FoundId {
+  topicId: number;
+  id: string;
+  key: Buffer;
+  seq: number;
+  expireMs: number;
+}
+
 /** One operation's transaction and what it touched (see the module comment). */
 export class Tx {
   private readonly heads = new Set<TopicState>();
@@ -19,6 +28,12 @@ export class Tx {
   readonly changedTopics = new Set<string>();
   /** Run once the transaction is committed (not if it fails). */
   readonly onCommit: Array<() => void> = [];
+  /**
+   * The message-id index entry this operation read last (an ack by message id looks it up,
+   * then its release drops it: one read, not two). Set only where no id entry is written between
+   * the lookup and the release (acks; not nacks, whose dead letters append).
+   */
+  idFound: FoundId | undefined;
 
   constructor(
     readonly w: KvWriter,

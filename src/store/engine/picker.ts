@@ -1,0 +1,136 @@
+/**
+ * Handing out in delivery order (deliver.ts picks, this takes): the count and byte bounds of one
+ * hand-out, the copy of each message taken (views into a few buffers shared by the hand-out),
+ * and how many messages a read with values should bring.
+ */
+import type { StoredMessage } from "../../model/index.js";
+import type { Entry } from "./cursor.js";
+import {
+  DELIVERY_OVERHEAD_BYTES,
+  decodeMessage,
+  type MessageMeta,
+  messageIdGenerated,
+  messageOnlyFor,
+} from "./message-codec.js";
+
+/** What a hand-out may take. */
+export interface PickOptions {
+  max: number;
+  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
+  maxBytes: number;
+  nowMs: number;
+}
+
+/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
+export interface Picked {
+  seq: number;
+  lane: number;
+  /** The attempt this delivery is. */
+  attempt: number;
+  message: StoredMessage;
+  meta: MessageMeta;
+  /** The tracked entry it came from, if any. */
+  entry: Entry | undefined;
+}
+
+/** The meta of a decoded message. */
+export function metaOf(m: StoredMessage, onlyFor: number, generatedId: boolean): MessageMeta {
+  return {
+    size: m.data.length,
+    priority: m.priority,
+    publishMs: m.publishTimeMs,
+    deliverAtMs: m.deliverAtMs,
+    expireAtMs: m.expireAtMs,
+    id: m.id,
+    onlyFor,
+    generatedId,
+  };
+}
+
+/** Bounds of one arena buffer of a hand-out (see Picker.copy). */
+const ARENA_MIN_BYTES = 16 * 1024;
+const ARENA_MAX_BYTES = 256 * 1024;
+const EMPTY_ARENA = Buffer.alloc(0);
+
+/** Handing out in delivery order, with the byte bound. */
+export class Picker {
+  readonly out: Picked[] = [];
+  private bytes = 0;
+  private arena = EMPTY_ARENA;
+  private used = 0;
+  private readonly topicBytes: number;
+  stopped = false;
+
+  constructor(
+    readonly o: PickOptions,
+    readonly topic: string,
+  ) {
+    this.topicBytes = Buffer.byteLength(topic);
+  }
+
+  get full(): boolean {
+    return this.stopped || this.out.length >= this.o.max;
+  }
+
+  /**
+   * Copies a view into the hand-out's arena: the messages of one hand-out share a few buffers,
+   * not a buffer each (fewer allocations, less garbage collection), and nothing outlives them
+   * but those buffers (a hand-out is leased, sent and acked together).
+   */
+  private copy(view: Buffer): Buffer {
+    const n = view.length;
+    if (n > ARENA_MAX_BYTES / 4) return Buffer.from(view);
+    if (this.arena.length - this.used < n) {
+      // Sized for what this hand-out may still take, as many more of this size.
+      const want = Math.min(ARENA_MAX_BYTES, Math.max(n * this.room, ARENA_MIN_BYTES), this.o.maxBytes);
+      this.arena = Buffer.allocUnsafeSlow(Math.max(want, n));
+      this.used = 0;
+    }
+    const raw = this.arena.subarray(this.used, this.used + n);
+    view.copy(raw);
+    this.used += n;
+    return raw;
+  }
+
+  /** Bytes it may still take (the bytes bound; infinite when none). */
+  get bytesLeft(): number {
+    return Math.max(0, this.o.maxBytes - this.bytes);
+  }
+
+  /** Messages it may still take (the count bound). */
+  get room(): number {
+    return this.o.max - this.out.length;
+  }
+
+  /**
+   * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
+   * be a transient view: what is taken is copied, unless `owned` says it is a copy already.
+   */
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, owned = false): boolean {
+    // The stored value holds the data, attributes, id and key: its length bounds the response.
+    const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
+    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
+      this.stopped = true;
+      return false;
+    }
+    this.bytes += size;
+    const raw = owned ? view : this.copy(view);
+    const message = decodeMessage(raw, this.topic, seq);
+    const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
+    this.out.push({ seq, lane, attempt, message, meta, entry });
+    return true;
+  }
+}
+
+/** Messages a read with values asks for before it knows their size (see valuesChunk). */
+const FIRST_VALUES_CHUNK = 4;
+
+/**
+ * How many messages a read with values asks for: what the hand-out can still take by count (and
+ * one more, to see the end) and, once sizes are known, by bytes (and one more).
+ */
+export function valuesChunk(pk: Picker, sizeHint: number, chunk: number): number {
+  const byCount = Math.min(chunk, pk.room + 1);
+  if (sizeHint === 0) return Math.min(byCount, FIRST_VALUES_CHUNK);
+  return Math.max(1, Math.min(byCount, Math.floor(pk.bytesLeft / sizeHint) + 1));
+}
