@@ -8,8 +8,11 @@
  *
  *   node [--cpu-prof --cpu-prof-dir=DIR] --import tsx bench/tools/client-cost.ts \
  *     [--server switchyard|lean-off|volatile|grpc-js|bare] [--protocol connect|grpc] \
- *     [--calls 20000] [--warmup 2000] [--server-args "--end-apart ..."] [--client bench|defaults|defaults-binary]
- *     [--base-url http://127.0.0.1:PORT --server-pid PID]
+ *     [--calls 20000] [--warmup 2000] [--server-args="--end-apart ..."] [--client bench|defaults|defaults-json]
+ *     [--in-flight 256] [--base-url http://127.0.0.1:PORT --server-pid PID]
+ *
+ * `--in-flight` is the window of unconfirmed messages (W1's is 256); the confirm p50 it prints
+ * runs from a message's admission to its confirmation, as W1's does.
  *
  * `--server-args` go to the server: the broker's flags (e.g. `--http2-max-concurrent-streams
  * 1000`), or the switches of the bare constant server (`--max-concurrent-streams N`,
@@ -17,10 +20,10 @@
  * `--base-url` calls a server that is already running (and `--server-pid` reports its CPU), for
  * trying server variants that are not in this repository.
  *
- * `--client defaults` swaps the bench's client for one made the way a user makes it from the
- * connect-node docs: `createConnectTransport({ baseUrl, httpVersion: "2" })` (JSON, since
- * `useBinaryFormat` defaults to false) or `createGrpcTransport({ baseUrl })`, default
- * compression settings, no signal; `--client defaults-binary` is the same with binary Connect.
+ * `--client defaults` swaps the bench's client for one made the way the connect-node docs make
+ * one: `createConnectTransport({ baseUrl, httpVersion: "2" })` (binary: connect-node's default)
+ * or `createGrpcTransport({ baseUrl })`, default compression settings, no signal;
+ * `--client defaults-json` is the same with `useBinaryFormat: false` (JSON).
  *
  * `volatile` is the broker with `--durability none` (the disk out of the way). With `--cpu-prof`
  * the profile covers the whole process; the warm-up is short next to the measured calls. Rank
@@ -46,7 +49,7 @@ async function startServer(kind: ServerKind, dataDir: string, args: readonly str
   return startSwitchyard(dataDir, kind !== "lean-off", kind === "volatile" ? "none" : "flush", args);
 }
 
-const CLIENTS = ["bench", "defaults", "defaults-binary"] as const;
+const CLIENTS = ["bench", "defaults", "defaults-json"] as const;
 type ClientKind = (typeof CLIENTS)[number];
 
 /** The bench's publisher, or one with connect-node's default options (see the module comment). */
@@ -55,7 +58,11 @@ function makePublisher(client: ClientKind, baseUrl: string, protocol: Switchyard
   const transport =
     protocol === "grpc"
       ? createGrpcTransport({ baseUrl })
-      : createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: client === "defaults-binary" });
+      : createConnectTransport({
+          baseUrl,
+          httpVersion: "2",
+          ...(client === "defaults-json" ? { useBinaryFormat: false } : {}),
+        });
   const publisher = createClient(PublisherService, transport);
   return {
     async publish(payloads) {
@@ -73,17 +80,21 @@ async function publishCalls(
   protocol: SwitchyardProtocol,
   calls: number,
   first: number,
+  inFlight: number,
 ) {
   const publisher = makePublisher(client, baseUrl, protocol);
   const batcher = new BatchingPublisher(publisher, {
     maxMessages: 1,
     maxBytes: 1024 * 1024,
     lingerMs: 1,
-    maxInFlightMessages: 256,
+    maxInFlightMessages: inFlight,
   });
   let failed = 0;
-  const onConfirm = (_ms: number, error?: unknown) => {
+  const latencies = new Float64Array(calls);
+  let confirmed = 0;
+  const onConfirm = (ms: number, error?: unknown) => {
     if (error !== undefined) failed++;
+    else latencies[confirmed++] = ms;
   };
   try {
     for (let i = 0; i < calls; i++) await batcher.send(makePayload(1024, first + i), onConfirm);
@@ -91,7 +102,8 @@ async function publishCalls(
   } finally {
     await publisher.close();
   }
-  return failed;
+  const sorted = latencies.subarray(0, confirmed).sort();
+  return { failed, confirmP50Ms: sorted[Math.floor(confirmed / 2)] ?? Number.NaN };
 }
 
 async function main(): Promise<void> {
@@ -105,6 +117,7 @@ async function main(): Promise<void> {
       "server-pid": { type: "string" },
       client: { type: "string", default: "bench" },
       "server-args": { type: "string", default: "" },
+      "in-flight": { type: "string", default: "256" },
     },
   });
   const kind = values.server as ServerKind;
@@ -115,6 +128,7 @@ async function main(): Promise<void> {
   if (!CLIENTS.includes(client)) throw new Error(`--client: one of ${CLIENTS.join(", ")}`);
   const calls = Number(values.calls);
   const warmup = Number(values.warmup);
+  const inFlight = Number(values["in-flight"]);
   const serverArgs = values["server-args"].split(/\s+/).filter((a) => a !== "");
   const dataDir = makeTempDir("client-cost");
   const external = values["base-url"];
@@ -123,17 +137,18 @@ async function main(): Promise<void> {
     : await startServer(kind, dataDir, serverArgs);
   const label = external ? `${external} (${values["server-pid"] ?? "?"})` : [kind, ...serverArgs].join(" ");
   try {
-    await publishCalls(client, server.baseUrl, protocol, warmup, 0);
+    await publishCalls(client, server.baseUrl, protocol, warmup, 0, inFlight);
     const serverCpu0 = readCpuMs(server.pid) ?? Number.NaN;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const failed = await publishCalls(client, server.baseUrl, protocol, calls, warmup);
+    const { failed, confirmP50Ms } = await publishCalls(client, server.baseUrl, protocol, calls, warmup, inFlight);
     const elapsedMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const serverCpuMs = (readCpuMs(server.pid) ?? Number.NaN) - serverCpu0;
     const clientUs = (cpu.user + cpu.system) / calls;
     process.stdout.write(
-      `${label} ${protocol} (${client} client): ${calls} calls (${failed} failed), ${Math.round((calls * 1000) / elapsedMs)} calls/s, ` +
+      `${label} ${protocol} (${client} client, ≤${inFlight} in flight): ${calls} calls (${failed} failed), ` +
+        `${Math.round((calls * 1000) / elapsedMs)} calls/s, confirm p50 ${confirmP50Ms.toFixed(2)} ms, ` +
         `client ${clientUs.toFixed(1)} µs/call (user ${(cpu.user / calls).toFixed(1)}), ` +
         `server ${((serverCpuMs * 1000) / calls).toFixed(1)} µs/call\n`,
     );
