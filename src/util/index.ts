@@ -20,3 +20,4 @@ export {
 export { clientKey, isLoopbackAddress } from "./peer-address.js";
 export { encodeQuery, parseQueryInto, queryEscape, queryUnescape } from "./query-encoding.js";
 export { isSecretKey, REDACTED, redactForLog, redactText, urlForLog } from "./redact.js";
+export { waitForDrain } from "./socket-drain.js";

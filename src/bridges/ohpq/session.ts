@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import type { TimerHandle } from "../../util/index.js";
+import { type TimerHandle, waitForDrain } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
 import { COMMANDS, type CommandSession } from "./commands/index.js";
 import { type Pub, parsePub, publishRun, takePubRun } from "./commands/publish.js";
@@ -230,20 +230,7 @@ export class OhpqSession implements CommandSession {
   /** Resolves true once the socket drains, false after `drainTimeoutMs` or when it closes. */
   private drained(): Promise<boolean> {
     this.pauseReading();
-    const { clock, drainTimeoutMs } = this.ctx.options;
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clock.clearTimer(timer);
-        this.socket.off("drain", onDrain);
-        this.socket.off("close", onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = clock.setTimer(() => done(false), drainTimeoutMs);
-      this.socket.on("drain", onDrain);
-      this.socket.on("close", onClose);
-    });
+    return waitForDrain(this.socket, this.ctx.options.drainTimeoutMs, this.ctx.options.clock);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------

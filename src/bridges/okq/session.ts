@@ -5,7 +5,6 @@ import {
   COMMANDS,
   type CommandSession,
   executeRun,
-  isKeyword,
   mayJoin,
   type RunItem,
   runBytes,
@@ -14,7 +13,9 @@ import {
 import { BRIDGE, type OkqContext } from "./context.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
-import { ARG_OVERHEAD_BYTES, argumentBytes, RespDecoder, type RespEvent } from "./resp-decoder.js";
+import { eventBytes, isHttpRequest, type PendingEvent, upperName } from "./pending-events.js";
+import { ReplyWriter } from "./reply-writer.js";
+import { ARG_OVERHEAD_BYTES, RespDecoder } from "./resp-decoder.js";
 import { encodeReplies, error, type Reply, type RespVersion } from "./resp-encoder.js";
 
 /**
@@ -27,17 +28,6 @@ const DECODE_SLICE_BYTES = 16 * 1024;
 const BULK_HEADROOM_BYTES = 64 * 1024;
 
 /**
- * Replies held back for one socket write (see {@link RespSession}) stop being held past this size
- * (or past `maxRunReplyBytes`, if smaller: a client that does not read still gets only bounded runs).
- */
-const MAX_HELD_REPLY_BYTES = 256 * 1024;
-/**
- * Runs of replies held back at most (see {@link MAX_HELD_REPLY_BYTES}): small replies (`:1`)
- * would otherwise let a busy pipeline hold tens of thousands, the first waiting for all the rest.
- */
-const MAX_HELD_REPLY_RUNS = 64;
-
-/**
  * One client connection: decodes pipelined commands, executes them one at a time in order
  * (a connection is sequential, as in okQ and Redis; a run of pipelined pushes becomes one
  * Publish), and writes the replies in order. Backpressure both ways: reading stops while
@@ -48,8 +38,8 @@ const MAX_HELD_REPLY_RUNS = 64;
  * at once, with no reply and nothing after it executed.
  *
  * Replies of a pipeline leave in as few socket writes as possible: while the next pending command
- * is a quick one (`CommandSpec.quick`: a push, pop, ack or peek), the replies so far are held (up to
- * {@link MAX_HELD_REPLY_BYTES} and `maxRunReplyBytes`, and {@link MAX_HELD_REPLY_RUNS} runs) and written together with the next ones. Every reply is still
+ * is a quick one (`CommandSpec.quick`: a push, pop, ack or peek), the replies so far are held (see
+ * reply-writer.ts for the bounds) and written together with the next ones. Every reply is still
  * written only after its command completed (a push or ack after its synced commit), in order; a
  * reply is never held behind a command that may block (QNOTIFY, AUTH) or past the pipeline's end.
  */
@@ -65,7 +55,7 @@ export class RespSession implements CommandSession {
   readonly signal: AbortSignal;
 
   private readonly decoder: RespDecoder;
-  private readonly pending: RespEvent[] = [];
+  private readonly pending: PendingEvent[] = [];
   /** Argument bytes of the pending commands (bounded by `maxPendingBytes`). */
   private pendingBytes = 0;
   private readonly closed = new AbortController();
@@ -77,9 +67,8 @@ export class RespSession implements CommandSession {
   private finished = false;
   private lastInputMs: number;
   private idleTimer: TimerHandle | undefined;
-  /** Encoded replies not written yet (see the class comment), and their bytes. */
-  private held: Buffer[] = [];
-  private heldBytes = 0;
+  /** Encoded replies not written yet (see the class comment). */
+  private readonly replies: ReplyWriter;
 
   constructor(
     private readonly socket: Duplex,
@@ -102,6 +91,11 @@ export class RespSession implements CommandSession {
       maxInlineBytes: o.maxInlineBytes,
       maxDepth: 8,
       argOverheadBytes: ARG_OVERHEAD_BYTES,
+    });
+    this.replies = new ReplyWriter(socket, {
+      maxHeldBytes: o.maxRunReplyBytes,
+      drainTimeoutMs: o.drainTimeoutMs,
+      onBackpressure: () => this.pauseReading(),
     });
     this.lastInputMs = o.clock.now();
     this.armIdleTimer(o.idleTimeoutMs);
@@ -140,7 +134,7 @@ export class RespSession implements CommandSession {
           this.crossProtocol();
           return;
         }
-        this.pending.push(e);
+        this.pending.push(e.type === "command" ? { type: "command", args: e.args, name: upperName(e.args[0]) } : e);
         this.addPendingBytes(eventBytes(e));
       }
       if (this.decoder.failed || this.overPendingLimit(1)) {
@@ -224,13 +218,10 @@ export class RespSession implements CommandSession {
     this.running = true;
     try {
       while (this.pending.length > 0 && !this.finished) {
-        const replies = await this.next();
-        const bytes = encodeReplies(replies, this.version);
-        this.held.push(bytes);
-        this.heldBytes += bytes.length;
+        this.replies.hold(encodeReplies(await this.next(), this.version));
         // Replies back up (the client does not read): stop reading and wait for 'drain' before
         // the next command, so a connection holds at most one run's replies plus its pending input.
-        if (!this.mayHoldReplies() && !(await this.writeHeld())) {
+        if (!this.mayHoldReplies() && !(await this.replies.flush())) {
           this.ctx.logger.warn("okq: client does not read its replies; closing", { client: this.id });
           this.ctx.metrics.error(BRIDGE, "drain_timeout");
           this.socket.destroy();
@@ -256,22 +247,10 @@ export class RespSession implements CommandSession {
 
   /** True when the replies so far may wait for the next command's (see the class comment). */
   private mayHoldReplies(): boolean {
-    const maxHeldBytes = Math.min(MAX_HELD_REPLY_BYTES, this.ctx.options.maxRunReplyBytes);
-    if (this.closeAfterReply || this.heldBytes >= maxHeldBytes || this.held.length >= MAX_HELD_REPLY_RUNS) return false;
+    if (this.closeAfterReply || this.replies.full) return false;
     const next = this.pending[0];
     if (next?.type !== "command" || !this.authenticated || this.ctx.shutdownSignal.aborted) return false;
-    const name = next.args[0];
-    return (
-      name !== undefined && name.length <= 6 && COMMANDS.get(name.toString("latin1").toUpperCase())?.quick === true
-    );
-  }
-
-  /** Writes the held replies in one write; false when the socket then does not drain in time. */
-  private async writeHeld(): Promise<boolean> {
-    const bytes = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
-    this.held = [];
-    this.heldBytes = 0;
-    return this.socket.write(bytes) || (await this.drainedPaused());
+    return COMMANDS.get(next.name)?.quick === true;
   }
 
   /**
@@ -287,8 +266,8 @@ export class RespSession implements CommandSession {
     );
   }
 
-  private takePending(): RespEvent {
-    const e = this.pending.shift() as RespEvent;
+  private takePending(): PendingEvent {
+    const e = this.pending.shift() as PendingEvent;
     this.addPendingBytes(-eventBytes(e));
     return e;
   }
@@ -306,8 +285,8 @@ export class RespSession implements CommandSession {
       this.ctx.metrics.error(BRIDGE, "invalid");
       return [INVALID_COMMAND];
     }
+    const { name } = event;
     const [rawName, ...args] = event.args;
-    const name = (rawName ?? Buffer.alloc(0)).toString("latin1").toUpperCase();
     const label = COMMANDS.has(name) ? name : "unknown";
     if (this.ctx.shutdownSignal.aborted) return [this.counted(label, SHUTTING_DOWN)];
     const key = this.authenticated ? runKey(this.ctx, name, args) : undefined;
@@ -323,8 +302,7 @@ export class RespSession implements CommandSession {
     for (;;) {
       const next = this.pending[0];
       if (next?.type !== "command") break;
-      const [raw, ...args] = next.args;
-      const item = { name: (raw ?? Buffer.alloc(0)).toString("latin1").toUpperCase(), args };
+      const item = { name: next.name, args: next.args.slice(1) };
       if (runKey(this.ctx, item.name, item.args) !== key) break;
       const more = runBytes(key, item);
       if (!mayJoin(items.length, bytes, more) || items.length >= this.maxRunLength(key)) break;
@@ -344,13 +322,11 @@ export class RespSession implements CommandSession {
     return Math.max(1, Math.floor(o.maxRunReplyBytes / o.maxMessageBytes));
   }
 
-  /** {@link drained} with reading paused meanwhile (resumed by `run` when the pending limits allow). */
-  private drainedPaused(): Promise<boolean> {
-    if (!this.readingPaused) {
-      this.readingPaused = true;
-      this.socket.pause();
-    }
-    return this.drained();
+  /** Stops reading (resumed by `run` when the pending limits allow). */
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
   }
 
   private counted(label: string, reply: Reply): Reply {
@@ -369,36 +345,4 @@ export class RespSession implements CommandSession {
       return errorReply(e, this.ctx.logger, name);
     }
   }
-
-  /** Resolves true once the socket drains, false after `drainTimeoutMs` or when it closes. */
-  private drained(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.socket.off("drain", onDrain);
-        this.socket.off("close", onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), this.ctx.options.drainTimeoutMs);
-      this.socket.on("drain", onDrain);
-      this.socket.on("close", onClose);
-    });
-  }
-}
-
-function eventBytes(e: RespEvent): number {
-  return e.type === "command" ? argumentBytes(e.args, ARG_OVERHEAD_BYTES) : 0;
-}
-
-/**
- * True for the decoder's cross-protocol event, and for a RESP command named `POST` or `Host:`
- * (Redis refuses both names in any form).
- */
-function isHttpRequest(e: RespEvent): boolean {
-  if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
-  if (e.type !== "command") return false;
-  const name = e.args[0];
-  return isKeyword(name, "POST") || isKeyword(name, "HOST:");
 }
