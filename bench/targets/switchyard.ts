@@ -39,7 +39,7 @@ export const STREAM = {
  * One HTTP/2 connection of the bench's clients (`protocol` defaults to BENCH_SWITCHYARD_PROTOCOL);
  * `close()` aborts its streams and drops the session.
  */
-export function connect(
+function connect(
   baseUrl: string,
   protocol: SwitchyardProtocol = switchyardProtocol(),
 ): { transport: Transport; close(): void } {

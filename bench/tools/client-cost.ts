@@ -2,7 +2,7 @@
  * What the W1 single client costs per call against a given server: the bench's own publisher
  * (bench/targets/switchyard.ts `publisherOn`: the generated connect-node client, one HTTP/2
  * session, a signal shared by all calls) publishing one 1 KiB message per Publish call with at
- * most 256 in flight (bench/lib/publish.ts, as W1 single does), against the broker or one of the
+ * most 256 unconfirmed (bench/lib/publish.ts, as W1 single does), against the broker or one of the
  * constant servers of bench/unary/constant-server.ts. Prints calls/s and the CPU per call of this
  * (client) process and of the server process.
  *
@@ -68,12 +68,12 @@ function makePublisher(client: ClientKind, baseUrl: string, protocol: Switchyard
     async publish(payloads) {
       await publisher.publish({ topic: UNARY_TOPIC, messages: payloads.map((data) => ({ data })) });
     },
-    // The transport's session closes by itself once idle; nothing in flight is left here.
+    // Nothing is in flight by now; the session goes when the server stops (or after connect-node's idle timeout).
     close: async () => {},
   };
 }
 
-/** Publishes `calls` single-message calls (≤ 256 in flight) and waits for every confirmation. */
+/** Publishes `calls` single-message calls (at most `inFlight` unconfirmed) and waits for every confirmation. */
 async function publishCalls(
   client: ClientKind,
   baseUrl: string,
