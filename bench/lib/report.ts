@@ -120,6 +120,7 @@ export function formatNumber(x: number | null | undefined): string {
 }
 
 const UNITS: Array<[suffix: string, unit: string]> = [
+  ["UsPerCall", "µs/call"],
   ["MsgsPerSec", "msg/s"],
   ["MbPerSec", "MB/s"],
   ["DeliveriesPerSec", "deliveries/s"],

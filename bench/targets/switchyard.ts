@@ -35,15 +35,19 @@ export const STREAM = {
   maxPendingAcks: 4,
 } as const;
 
-/** One HTTP/2 connection; `close()` aborts its streams and drops the session. */
-function connect(baseUrl: string): { transport: Transport; close(): void } {
+/**
+ * One HTTP/2 connection of the bench's clients (`protocol` defaults to BENCH_SWITCHYARD_PROTOCOL);
+ * `close()` aborts its streams and drops the session.
+ */
+function connect(
+  baseUrl: string,
+  protocol: SwitchyardProtocol = switchyardProtocol(),
+): { transport: Transport; close(): void } {
   // Large messages in flight (256 × 256 KiB) need more than Node's 10 MB session default.
   const sessionManager = new Http2SessionManager(baseUrl, undefined, { maxSessionMemory: 512 });
   const options = { baseUrl, sessionManager, acceptCompression: [], useBinaryFormat: true };
   const transport =
-    switchyardProtocol() === "grpc"
-      ? createGrpcTransport(options)
-      : createConnectTransport({ ...options, httpVersion: "2" });
+    protocol === "grpc" ? createGrpcTransport(options) : createConnectTransport({ ...options, httpVersion: "2" });
   return { transport, close: () => sessionManager.abort() };
 }
 
@@ -85,22 +89,8 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
       await ignoreNotFound(adminClient().deleteTopic({ name: topic }));
     },
     async publisher(topic) {
-      const conn = connect(broker.baseUrl);
-      const client = createClient(PublisherService, conn.transport);
-      const abort = new AbortController();
-      setMaxListeners(0, abort.signal); // one listener per call in flight (256)
-      const close = async () => {
-        closers.delete(close);
-        abort.abort();
-        conn.close();
-      };
-      closers.add(close);
-      const publisher: BenchPublisher = {
-        async publish(payloads) {
-          await client.publish({ topic, messages: payloads.map((data) => ({ data })) }, { signal: abort.signal });
-        },
-        close,
-      };
+      const publisher = publisherOn(broker.baseUrl, topic, (close) => closers.delete(close));
+      closers.add(publisher.close);
       return publisher;
     },
     async consumer(topic, subscriptionIndex) {
@@ -126,6 +116,35 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
   };
   return target;
 };
+
+/**
+ * The bench's publisher: one connection ({@link connect}), one generated PublisherService client,
+ * one Publish call per `publish` with a signal shared by all calls (aborted by `close()`, which
+ * then drops the connection and calls `onClosed(close)`). bench/tools/client-cost.ts uses the
+ * same one against other servers.
+ */
+export function publisherOn(
+  baseUrl: string,
+  topic: string,
+  onClosed: (close: () => Promise<void>) => void = () => {},
+  protocol: SwitchyardProtocol = switchyardProtocol(),
+): BenchPublisher {
+  const conn = connect(baseUrl, protocol);
+  const client = createClient(PublisherService, conn.transport);
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per call in flight (256)
+  const close = async () => {
+    onClosed(close);
+    abort.abort();
+    conn.close();
+  };
+  return {
+    async publish(payloads) {
+      await client.publish({ topic, messages: payloads.map((data) => ({ data })) }, { signal: abort.signal });
+    },
+    close,
+  };
+}
 
 /**
  * A consumer of `subscription`: one Subscribe stream ({@link STREAM} window); each batch goes to

@@ -40,7 +40,8 @@ export interface UnaryRow {
   failed: number;
 }
 
-interface UnaryTarget {
+/** A server the unary bench (and bench/tools/client-cost.ts) calls: a child process on loopback. */
+export interface UnaryTarget {
   name: string;
   pid: number;
   baseUrl: string;
@@ -50,11 +51,27 @@ interface UnaryTarget {
   stop(): Promise<void>;
 }
 
-const TOPIC = "u1";
+/** The topic the unary bench publishes to on Switchyard (created by {@link startSwitchyard}). */
+export const UNARY_TOPIC = "u1";
 const PATH = "/switchyard.v1.PublisherService/Publish";
 
-async function startSwitchyard(dataDir: string, lean: boolean, durability = "flush"): Promise<UnaryTarget> {
-  const broker = await startBrokerProcess(dataDir, ["--lean-rpc", lean ? "on" : "off", "--durability", durability]);
+/**
+ * Starts the broker (`--lean-rpc on|off`, `--durability`, then `args`) with a queue topic `u1`
+ * for the calls.
+ */
+export async function startSwitchyard(
+  dataDir: string,
+  lean: boolean,
+  durability = "flush",
+  args: readonly string[] = [],
+): Promise<UnaryTarget> {
+  const broker = await startBrokerProcess(dataDir, [
+    "--lean-rpc",
+    lean ? "on" : "off",
+    "--durability",
+    durability,
+    ...args,
+  ]);
   const post = async (method: string, body: unknown) => {
     const res = await fetch(`${broker.baseUrl}/switchyard.v1.${method}`, {
       method: "POST",
@@ -64,14 +81,14 @@ async function startSwitchyard(dataDir: string, lean: boolean, durability = "flu
     if (!res.ok) throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, unknown>;
   };
-  await post("AdminService/CreateTopic", { name: TOPIC, queue: true });
+  await post("AdminService/CreateTopic", { name: UNARY_TOPIC, queue: true });
   return {
     name: `switchyard${lean ? "" : " --lean-rpc off"}${durability === "flush" ? "" : ` --durability ${durability}`}`,
     pid: broker.pid,
     baseUrl: broker.baseUrl,
     protocols: ["grpc", "connect"],
     async stored() {
-      const stats = await post("AdminService/GetStats", { topics: [TOPIC] });
+      const stats = await post("AdminService/GetStats", { topics: [UNARY_TOPIC] });
       const topics = stats.topics as { lastSeq?: string }[] | undefined;
       return Number(topics?.[0]?.lastSeq ?? 0);
     },
@@ -79,8 +96,12 @@ async function startSwitchyard(dataDir: string, lean: boolean, durability = "flu
   };
 }
 
-async function startConstant(kind: "grpc-js" | "bare"): Promise<UnaryTarget> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/unary/constant-server.ts", kind], {
+/**
+ * Starts a constant server of bench/unary/constant-server.ts (`grpc-js` or `bare`), with `args`
+ * (the switches of `bare`) after the kind.
+ */
+export async function startConstant(kind: "grpc-js" | "bare", args: readonly string[] = []): Promise<UnaryTarget> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/unary/constant-server.ts", kind, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -124,7 +145,10 @@ interface Bodies {
 
 function writeBodies(dir: string): Bodies {
   const data = Buffer.alloc(1024, 0x61);
-  const message = toBinary(PublishRequestSchema, create(PublishRequestSchema, { topic: TOPIC, messages: [{ data }] }));
+  const message = toBinary(
+    PublishRequestSchema,
+    create(PublishRequestSchema, { topic: UNARY_TOPIC, messages: [{ data }] }),
+  );
   const envelope = Buffer.alloc(5 + message.length);
   envelope.writeUInt32BE(message.length, 1);
   envelope.set(message, 5);

@@ -2,6 +2,8 @@
  * W1 durable publish: `w1Messages` 1 KiB messages from one connection with at most
  * `maxInFlightMessages` unconfirmed, once with one message per Publish call and once with client-side
  * batching (flush at N messages or after the linger time). Both fill one topic that W2 then drains.
+ * Besides throughput and confirm latency, each row states the client process's CPU per Publish
+ * call (the bench's client, not the broker, bounds W1 single; BENCHMARKS.md).
  */
 import { batchOptions, MIB, measured, perSec, publishMessages, round3, row } from "./common.js";
 import type { Workload, WorkloadResult } from "./types.js";
@@ -46,6 +48,8 @@ export const w1Publish: Workload = {
             confirmP99Ms: round3(lat.p99Ms),
             confirmP999Ms: round3(lat.p999Ms),
             messagesPerCall: round3(run.confirmed / Math.max(1, run.calls)),
+            // The client's own cost (issue 14 asks W1 single to state it): this process's CPU per call.
+            clientCpuUsPerCall: round3(((usage.clientCpuPct / 100) * usage.wallMs * 1000) / Math.max(1, run.calls)),
           },
           run.confirmed === params.w1Messages,
           [
