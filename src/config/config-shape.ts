@@ -1,5 +1,6 @@
 import type { UserConfig } from "../auth/index.js";
 import type { Durability } from "../store/index.js";
+import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "../store/kv/commit-delays.js";
 import { DEFAULT_MIN_FREE_DISK, type MinFreeDisk } from "../store/kv/disk-space.js";
 import type { LogFormat, LogLevel } from "../util/index.js";
 
@@ -186,8 +187,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricsMaxTopics: 500,
   metricsMaxSubscriptions: 1000,
   durability: "flush",
-  ackCommitDelayMs: 5,
-  commitDelayMs: 1,
+  ackCommitDelayMs: DEFAULT_ACK_COMMIT_DELAY_MS,
+  commitDelayMs: DEFAULT_COMMIT_DELAY_MS,
   minFreeDisk: DEFAULT_MIN_FREE_DISK,
   maxStoreBytes: 0,
   maxMessageBytes: 1024 * 1024,

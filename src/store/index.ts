@@ -2,6 +2,7 @@ import { BrokerError } from "../errors/index.js";
 import type { Durability } from "./durability.js";
 import { KvStore } from "./engine/kv-store.js";
 import { DiskGuardedStore } from "./guarded-store.js";
+import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./kv/commit-delays.js";
 import {
   DEFAULT_MIN_FREE_DISK,
   DiskGuard,
@@ -12,7 +13,7 @@ import {
 } from "./kv/disk-space.js";
 import type { StoreFailure } from "./kv/fail-safe-kv.js";
 import type { KvEngine } from "./kv/kv.js";
-import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS, LmdbKv } from "./kv/lmdb-kv.js";
+import { LmdbKv } from "./kv/lmdb-kv.js";
 import { createMemoryKvData, MemoryKv, type MemoryKvData } from "./kv/memory-kv.js";
 import type { Store } from "./store.js";
 
@@ -112,8 +113,8 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     durability: options.durability ?? "flush",
     mapSizeBytes: options.mapSizeBytes ?? DEFAULT_MAP_SIZE_BYTES,
     ...(options.commitObserver ? { onCommit: options.commitObserver } : {}),
-    ...(options.ackCommitDelayMs === undefined ? {} : { ackCommitDelayMs: options.ackCommitDelayMs }),
-    ...(options.commitDelayMs === undefined ? {} : { commitDelayMs: options.commitDelayMs }),
+    ackCommitDelayMs: options.ackCommitDelayMs ?? DEFAULT_ACK_COMMIT_DELAY_MS,
+    commitDelayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
   });
   const report = options.onCondition ?? (() => {});
   const guard = new DiskGuard({

@@ -39,3 +39,12 @@ test("waitForDrain resolves false when the stream closes first", async () => {
   assert.equal(await wait, false);
   assert.equal(clock.pendingTimers(), 0);
 });
+
+test("waitForDrain resolves false at once for a stream already destroyed", async () => {
+  const clock = createFakeClock();
+  const stream = new PassThrough();
+  stream.destroy();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(await waitForDrain(stream, 1000, clock), false);
+  assert.equal(clock.pendingTimers(), 0);
+});

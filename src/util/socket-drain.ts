@@ -6,6 +6,8 @@ import type { Clock } from "./clock.js";
  * first. Every listener and the timer are removed when it settles.
  */
 export function waitForDrain(stream: Writable, timeoutMs: number, clock: Clock): Promise<boolean> {
+  // Closed already: its 'close' is past, and no 'drain' will come.
+  if (stream.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       clock.clearTimer(timer);

@@ -65,3 +65,34 @@ it("commit delay - an Ack rides the next Publish's transaction, is answered afte
     await rm(path, { recursive: true, force: true });
   }
 });
+
+it("commit delay - an Ack on an ordered subscription is not held: the key's next message waits for it", async () => {
+  const path = await mkdtemp(join(tmpdir(), "switchyard-commit-delay-"));
+  const store = await openLmdbStore({
+    path,
+    mapSizeBytes: 64 * 1024 * 1024,
+    // Far longer than the test: an Ack that waited for it would time the test out.
+    ackCommitDelayMs: 60_000,
+    commitDelayMs: 0,
+  });
+  try {
+    await createQueue(store, "q", {}, { ordered: true });
+    await store.append("q", recs(1), T0);
+    const leased = await lease(store, "q", 1, T0);
+    assert.deepEqual(seqsOf(leased), [1]);
+    // A Publish was just written, so Publishes count as frequent; the Ack still goes at once.
+    await store.append("q", recs(1, "next"), T0 + 1);
+    const ack = store.ack("q", { tokens: tokensOf(leased), messageIds: [] }, T0 + 2);
+    // Held, it would wait the 60 s delay (no Publish follows); a synced commit takes milliseconds.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"held">((resolve) => {
+      timer = setTimeout(() => resolve("held"), 5_000);
+    });
+    const outcomes = await Promise.race([ack, late]);
+    clearTimeout(timer);
+    assert.deepEqual(outcomes, ["ok"]);
+  } finally {
+    await store.close();
+    await rm(path, { recursive: true, force: true });
+  }
+});

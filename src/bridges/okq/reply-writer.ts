@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { systemClock, waitForDrain } from "../../util/index.js";
+import { type Clock, waitForDrain } from "../../util/index.js";
 
 /**
  * Replies held back for one socket write stop being held past this size (or past the writer's
@@ -18,6 +18,8 @@ export interface ReplyWriterOptions {
   maxHeldBytes: number;
   /** How long a write may wait for the socket to drain before the client counts as not reading. */
   drainTimeoutMs: number;
+  /** The clock the drain wait runs on. */
+  clock: Clock;
   /** Called before waiting for 'drain' (the session stops reading meanwhile). */
   onBackpressure(): void;
 }
@@ -58,6 +60,6 @@ export class ReplyWriter {
     this.heldBytes = 0;
     if (this.socket.write(bytes)) return true;
     this.options.onBackpressure();
-    return waitForDrain(this.socket, this.options.drainTimeoutMs, systemClock);
+    return waitForDrain(this.socket, this.options.drainTimeoutMs, this.options.clock);
   }
 }

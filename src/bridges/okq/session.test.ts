@@ -226,7 +226,11 @@ describe("okq session", () => {
     h.bridge.handleConnection(socket);
     toServer.write(cmd("ECHO", "x".repeat(100_000)));
     const deadline = Date.now() + 5_000;
-    while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // The drain wait runs on the injected clock: time moves only here.
+    while (!closed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      h.clock.advance(10);
+    }
     assert.equal(closed, true);
     assert.equal(h.metrics.errors.get("drain_timeout"), 1);
   });

@@ -95,6 +95,7 @@ export class RespSession implements CommandSession {
     this.replies = new ReplyWriter(socket, {
       maxHeldBytes: o.maxRunReplyBytes,
       drainTimeoutMs: o.drainTimeoutMs,
+      clock: o.clock,
       onBackpressure: () => this.pauseReading(),
     });
     this.lastInputMs = o.clock.now();

@@ -64,7 +64,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   });
   const commit = new Histogram({
     name: "switchyard_store_commit_duration_seconds",
-    help: "Time from a store write's start to its commit (and sync to disk, when it syncs).",
+    help: "Time from a store write's start to its commit (and sync to disk, when it syncs), including any wait for a shared commit.",
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });

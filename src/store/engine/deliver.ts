@@ -373,5 +373,4 @@ export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
   return pk.out;
 }
 
-export type { Picked, PickOptions };
-export { metaOf, untrackedState };
+export { untrackedState };

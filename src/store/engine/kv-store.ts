@@ -32,12 +32,13 @@ import {
   updateTopicRecord,
 } from "./catalog.js";
 import type { Cursor } from "./cursor.js";
-import { type Picked, pick } from "./deliver.js";
+import { pick } from "./deliver.js";
 import { KvStoreBase, NO_CLOCK_MS } from "./kv-store-base.js";
 import { autoAck, leasePicks } from "./lease.js";
 import { decodeMessage } from "./message-codec.js";
 import { peekAvailable } from "./peek.js";
 import { peekBack } from "./peek-back.js";
+import type { Picked } from "./picker.js";
 import { readLogPage, seqAtTimeIn } from "./read-log.js";
 import { redriveChunk } from "./redrive.js";
 import { createSnapshotRecord, deleteSnapshotRecord, listSnapshotRecords, seekSubscription } from "./seek.js";
@@ -163,8 +164,11 @@ export class KvStore extends KvStoreBase implements Store {
   }
 
   ack(subscription: string, targets: SettleTargets, nowMs: number): Promise<SettleOutcome[]> {
-    // Off the latency path: may wait (boundedly) to share the next transaction (kv/lmdb-kv.ts).
-    return this.op(nowMs, (tx) => ackTargets(tx, subscription, targets), { deferrable: true });
+    // Off the latency path, so it may wait (boundedly) to share the next transaction
+    // (kv/commit-queue.ts), except on an ordered subscription: there a key's next message waits
+    // for this ack.
+    const deferrable = this.state.cursors.get(subscription)?.ordered !== true;
+    return this.op(nowMs, (tx) => ackTargets(tx, subscription, targets), { deferrable });
   }
   nack(subscription: string, targets: SettleTargets, redeliverAtMs: number, nowMs: number, options?: NackOptions) {
     return this.releasing(subscription, () =>
@@ -243,21 +247,26 @@ export class KvStore extends KvStoreBase implements Store {
       (r) => ttlDue(r, nowMs) || retainedDue(r, nowMs) || limitsDue(r, this.state, nowMs) || dedupDue(r, nowMs),
     );
     if (!due && !this.jobs.pending && !trimPending(this.state)) return { removed: 0, more: false, changedTopics: [] };
-    return this.op(nowMs, (tx) => {
-      // One budget for the whole step: entries looked at, and bytes of messages read.
-      const budget = new StepBudget(maxWork);
-      const expired = sweepTtl(tx, budget);
-      const retained = sweepRetained(tx, budget);
-      const limits = sweepLimits(tx, budget);
-      sweepDedup(tx, budget);
-      if (!budget.spent) this.jobs.run(tx, budget);
-      const trimmed = budget.spent ? { more: trimPending(this.state) } : trimStep(tx, budget);
-      return {
-        removed: expired.removed + retained.removed + limits.removed,
-        more: expired.more || retained.more || limits.more || budget.spent || this.jobs.pending || trimmed.more,
-        changedTopics: [...tx.changedTopics],
-      };
-    });
+    return this.op(
+      nowMs,
+      (tx) => {
+        // One budget for the whole step: entries looked at, and bytes of messages read.
+        const budget = new StepBudget(maxWork);
+        const expired = sweepTtl(tx, budget);
+        const retained = sweepRetained(tx, budget);
+        const limits = sweepLimits(tx, budget);
+        sweepDedup(tx, budget);
+        if (!budget.spent) this.jobs.run(tx, budget);
+        const trimmed = budget.spent ? { more: trimPending(this.state) } : trimStep(tx, budget);
+        return {
+          removed: expired.removed + retained.removed + limits.removed,
+          more: expired.more || retained.more || limits.more || budget.spent || this.jobs.pending || trimmed.more,
+          changedTopics: [...tx.changedTopics],
+        };
+        // Background work: may wait (boundedly) to share the next Publish's transaction.
+      },
+      { deferrable: true },
+    );
   }
 
   hasRetentionWork(): Promise<boolean> {

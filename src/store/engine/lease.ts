@@ -5,9 +5,10 @@
 import type { LeasedRecord } from "../store.js";
 import type { Cursor, Entry, LeaseBatch } from "./cursor.js";
 import { deadLetter, type Leaving } from "./dead-letter.js";
-import { type Picked, type PickOptions, pick } from "./deliver.js";
+import { pick } from "./deliver.js";
 import { seqKey, Table } from "./keys.js";
 import { messageOrderingKey } from "./message-codec.js";
+import type { Picked, PickOptions } from "./picker.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
 import { formatTokenAfter, tokenPrefix } from "./tokens.js";

@@ -81,9 +81,11 @@ export class Picker {
     const n = view.length;
     if (n > ARENA_MAX_BYTES / 4) return Buffer.from(view);
     if (this.arena.length - this.used < n) {
-      // Sized for what this hand-out may still take, as many more of this size.
-      const want = Math.min(ARENA_MAX_BYTES, Math.max(n * this.room, ARENA_MIN_BYTES), this.o.maxBytes);
-      this.arena = Buffer.allocUnsafeSlow(Math.max(want, n));
+      // Sized for what this hand-out may still take, as many more of this size; a hand-out that
+      // can take only a little copies into Node's shared pool instead.
+      const want = Math.min(ARENA_MAX_BYTES, n * this.room, this.bytesLeft + n);
+      if (want < ARENA_MIN_BYTES) return Buffer.from(view);
+      this.arena = Buffer.allocUnsafeSlow(want);
       this.used = 0;
     }
     const raw = this.arena.subarray(this.used, this.used + n);

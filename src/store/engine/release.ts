@@ -32,18 +32,6 @@ export function snapshotHolds(
   return s.filter === undefined || matchesFilter(s.filter, attributes());
 }
 
-/** Lazily reads a stored message's attributes (only a filter needs them). */
-export function lazyAttributes(tx: Tx, t: TopicState, seq: number): () => Record<string, string> {
-  let attrs: Record<string, string> | undefined;
-  return () => {
-    if (attrs) return attrs;
-    // A view (no copy of the message): parsed at once, before any other read reuses it.
-    const raw = tx.w.view(seqKey(Table.Message, t.id, seq));
-    attrs = raw ? messageAttributes(raw) : {};
-    return attrs;
-  };
-}
-
 /**
  * The attributes of the message a release asks about, read at most once and only when a holder
  * needs them (a filter): one reader for every release, set up per call ({@link release} is

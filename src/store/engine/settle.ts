@@ -140,6 +140,8 @@ export function ackTargets(tx: Tx, subscription: string, targets: SettleTargets)
   for (const id of targets.messageIds) {
     const loc = locateMessageId(tx.state, tx.w, t, c, id, tx);
     if (typeof loc !== "string") settleHeld(tx, t, c, loc.seq, loc.lane, loc.meta, loc.entry);
+    // Noted for this id's release only; a release that never got to it must not see it later.
+    tx.idFound = undefined;
     out[i++] = typeof loc === "string" ? loc : "ok";
   }
   return out;

@@ -158,6 +158,37 @@ describe("CommitQueue", () => {
     assert.deepEqual(e.batches, [["publish-1"], ["ack", "publish-2"]]);
   });
 
+  it("commit queue - a write whose delay ended with two batches in flight goes when one settles, not after a later hold's delay", async () => {
+    const delayMs = 20;
+    const e = new FakeEngine({ deferrableDelayMs: delayMs });
+    void e.write("publish-1");
+    await nextImmediate();
+    void e.write("publish-2");
+    await nextImmediate();
+    void e.write("ack-1", true);
+    await sleep(delayMs + 10);
+    assert.deepEqual(e.batches, [["publish-1"], ["publish-2"]], "its delay is over, but no batch has room");
+    // A later deferrable write starts a new hold of its own...
+    void e.write("ack-2", true);
+    e.settle();
+    await nextImmediate();
+    // ...which does not hold the first one any longer.
+    assert.deepEqual(e.batches, [["publish-1"], ["publish-2"], ["ack-1", "ack-2"]]);
+  });
+
+  it("commit queue - fail refuses the held writes instead of handing them to the engine", async () => {
+    const e = new FakeEngine({ deferrableDelayMs: 60_000 });
+    void e.write("publish");
+    await nextImmediate();
+    const ack = e.write("ack", true);
+    e.queue.fail(new Error("the disk failed"));
+    await assert.rejects(ack, /the disk failed/);
+    assert.deepEqual(e.batches, [["publish"]]);
+    e.settle();
+    await nextImmediate();
+    assert.deepEqual(e.batches, [["publish"]]);
+  });
+
   it("commit queue - flush submits held writes at once", async () => {
     const e = new FakeEngine({ deferrableDelayMs: 60_000 });
     void e.write("publish");

@@ -37,8 +37,8 @@ export interface Batch {
  * commit already batches while two transactions are in flight).
  */
 export class CommitQueue {
-  private held: Array<() => void> = [];
-  /** A held write waits only for a batch to settle, not for a delay. */
+  private held: HeldWrite[] = [];
+  /** The held writes go when a batch settles (their delay is over, or they only wait for room). */
   private heldUrgent = false;
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
   private holdDeadline = Number.POSITIVE_INFINITY;
@@ -97,7 +97,18 @@ export class CommitQueue {
     if (--batch.unsettled > 0) return;
     this.inFlight--;
     // Writes held for a delay keep waiting for company, or for the delay to end.
-    if (this.heldUrgent || this.holdTimer === undefined) this.release();
+    if (this.heldUrgent) this.release();
+  }
+
+  /**
+   * The engine failed to commit: every held write is rejected with `error` instead of being
+   * handed to an engine that can no longer sync it (the store is failed from here on).
+   */
+  fail(error: unknown): void {
+    const held = this.held;
+    this.held = [];
+    this.clearHold();
+    for (const w of held) w.reject(error);
   }
 
   /** Submits every held write now (the engine is closing), unless too many batches are in flight. */
@@ -112,7 +123,9 @@ export class CommitQueue {
   }
 
   private hold<T>(submit: () => Promise<T>, deadline: number): Promise<T> {
-    const run = new Promise<T>((resolve, reject) => this.held.push(() => submit().then(resolve, reject)));
+    const run = new Promise<T>((resolve, reject) =>
+      this.held.push({ submit: () => submit().then(resolve, reject), reject }),
+    );
     if (deadline < this.holdDeadline) {
       if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
       this.holdDeadline = deadline;
@@ -125,7 +138,9 @@ export class CommitQueue {
   private readonly endHold = (): void => {
     this.holdTimer = undefined;
     this.holdDeadline = Number.POSITIVE_INFINITY;
-    if (this.inFlight < this.options.maxBatchesInFlight && this.current === undefined) this.release();
+    if (this.inFlight < this.options.maxBatchesInFlight) this.release();
+    // Too many in flight: they go when one settles, whatever later holds start.
+    else this.heldUrgent = this.held.length > 0;
   };
 
   /** Submits the held writes synchronously, in order: they form one batch. */
@@ -133,10 +148,20 @@ export class CommitQueue {
     const held = this.held;
     if (held.length === 0) return;
     this.held = [];
+    this.clearHold();
+    for (const w of held) w.submit();
+  }
+
+  private clearHold(): void {
     this.heldUrgent = false;
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     this.holdDeadline = Number.POSITIVE_INFINITY;
-    for (const submit of held) submit();
   }
+}
+
+/** A write waiting in the queue: how to hand it to the engine, or to refuse it. */
+interface HeldWrite {
+  submit(): void;
+  reject(error: unknown): void;
 }

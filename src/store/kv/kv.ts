@@ -18,7 +18,10 @@ export interface KvRange {
 /** Synchronous reads inside a read or write transaction. */
 export interface KvReader {
   get(key: Buffer): Buffer | undefined;
-  /** Returns an array, never a live cursor, so nothing pins pages across an await. */
+  /**
+   * Returns an array, never a live cursor, so nothing pins pages across an await. Keys and
+   * values are copies the caller owns (delivery hands them out without copying again).
+   */
   range(range: KvRange): KvEntry[];
   /** The keys of a range, without reading or copying a value (see {@link range}). */
   keys(range: KvRange): Buffer[];

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { open, type RangeOptions, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
+import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./commit-delays.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import {
@@ -54,17 +55,6 @@ export interface LmdbKvOptions {
    */
   commitDelayMs?: number;
 }
-
-/**
- * Default of {@link LmdbKvOptions.ackCommitDelayMs}: a few publish intervals at moderate rates
- * (W3's Publish calls come every millisecond; on a loaded machine every 2–4 ms).
- */
-export const DEFAULT_ACK_COMMIT_DELAY_MS = 5;
-/**
- * Default of {@link LmdbKvOptions.commitDelayMs}: one of W3's publish intervals, so two Publish
- * calls share a sync, for at most a millisecond more on the first one's answer.
- */
-export const DEFAULT_COMMIT_DELAY_MS = 1;
 
 /** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
 const COMMIT_ERROR_WAIT_MS = 1000;
@@ -145,11 +135,12 @@ export class LmdbKv implements KvEngine {
    * whether it holds one write or fifty, so this is what keeps the CPU per message low at
    * moderate rates, for at most one commit's wait more (README, "Durability").
    *
-   * Commit delay (commit-queue.ts): a `deferrable` write that arrives while other writes come often is held until the next write that is not deferrable,
-   * or the ack commit delay, whichever comes first, and then shares its transaction; with a
-   * commit delay, so is any write that finds no batch in flight. On an idle store every write goes at once. Each write is
-   * still answered only after its own transaction is committed and synced, and writes apply in
-   * the order called.
+   * Commit delay (commit-queue.ts): while Publishes come often, a `deferrable` write (an Ack, a
+   * background write) is held until the next write that is not deferrable or the ack commit
+   * delay, whichever comes first, and then shares its transaction; with a commit delay, a write
+   * that finds no batch in flight is held the same way. On an idle store every write goes at
+   * once. Each write is still answered only after its own transaction is committed and synced,
+   * and writes apply in the order called.
    */
   write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
@@ -193,7 +184,10 @@ export class LmdbKv implements KvEngine {
       return await txn;
     } catch (e) {
       if (threw) throw e;
-      throw await commitError(e);
+      const error = await commitError(e);
+      // The engine can no longer sync: held writes are refused, not handed to it.
+      this.queue.fail(error);
+      throw error;
     } finally {
       this.queue.leaveBatch(batch);
     }
@@ -250,7 +244,9 @@ export class LmdbKv implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Writes held for the commit delay go now (unless two batches are in flight: then they go when one settles).
+    // Writes still held for a commit delay go now (with two batches in flight, when one settles).
+    // Behind FailSafeKv this finds nothing: its close waits for every write first, and held
+    // writes go on their own timers within the delay.
     this.queue.flush();
     await within(Promise.allSettled([...this.pending]), this.closeTimeoutMs);
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
