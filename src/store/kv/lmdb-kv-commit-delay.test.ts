@@ -1,20 +1,9 @@
 /** LmdbKv's commit delay: deferrable writes on a busy store wait, boundedly, to share the next transaction. */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { LmdbKv } from "./lmdb-kv.js";
+import { openTempLmdbKv } from "../../../test/helpers/temp-lmdb-kv.js";
 
-async function openKv(t: TestContext, ackCommitDelayMs: number): Promise<LmdbKv> {
-  const path = await mkdtemp(join(tmpdir(), "switchyard-kv-delay-"));
-  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024, ackCommitDelayMs });
-  t.after(async () => {
-    await kv.close();
-    await rm(path, { recursive: true, force: true });
-  });
-  return kv;
-}
+const openKv = (t: TestContext, ackCommitDelayMs: number) => openTempLmdbKv(t, { ackCommitDelayMs });
 
 const key = (s: string) => Buffer.from(s);
 const value = (s: string) => Buffer.from(s);

@@ -1,20 +1,9 @@
 /** LmdbKv's group commit: writes that arrive while two transactions are in flight share the next one. */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { LmdbKv } from "./lmdb-kv.js";
+import { openTempLmdbKv } from "../../../test/helpers/temp-lmdb-kv.js";
 
-async function openKv(t: TestContext): Promise<LmdbKv> {
-  const path = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
-  const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 256 * 1024 * 1024 });
-  t.after(async () => {
-    await kv.close();
-    await rm(path, { recursive: true, force: true });
-  });
-  return kv;
-}
+const openKv = (t: TestContext) => openTempLmdbKv(t, { mapSizeBytes: 256 * 1024 * 1024 });
 
 const key = (s: string) => Buffer.from(s);
 const value = (s: string) => Buffer.from(s);
