@@ -49,8 +49,9 @@ export interface KvWriteOptions {
   sync?: boolean;
   /**
    * The caller is off the latency path (an Ack, a trim step, a cursor flush): an engine may hold
-   * the write for a short, bounded time to share a transaction with writes that come soon after. It is still answered only once
-   * its own transaction is durable, and writes still apply in the order called. Default false.
+   * the write for a short, bounded time to share a transaction with writes that come soon after.
+   * It is still answered only once its own transaction is durable, and writes still apply in the
+   * order called. Default false.
    */
   deferrable?: boolean;
 }
