@@ -6,7 +6,8 @@
  * survive a crash is persisted by the operation that changes it (cursor-store.ts): the floors and
  * ranges (acks), the counters, and per message only a failed delivery's attempt count and a nack's
  * delay. Leases are never written; after a restart every unacked message is available again.
- * The per-message data it keeps (entries, lease batches, ordering lines) is in cursor-entry.ts.
+ * The per-message data it keeps (entries, lease batches, ordering lines) is in cursor-entry.ts;
+ * how ordering keys pass their turn on (ordered subscriptions) is in ordering-lines.ts.
  */
 import type { SubscriptionRecord } from "../store.js";
 import type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
@@ -45,7 +46,7 @@ export class Cursor {
   readonly delays = new MinHeap<Entry>();
   inFlight = 0;
   delayed = 0;
-  /** Ordered subscriptions: lines per ordering key. */
+  /** Ordered subscriptions: lines per ordering key (ordering-lines.ts). */
   readonly lines = new Map<string, Line>();
   /** The latest time due work was applied at (delays elapsed before it are not "delayed"). */
   processedMs = Number.NEGATIVE_INFINITY;
@@ -256,47 +257,6 @@ export class Cursor {
   /** Records (for the next write) a message state that must survive a restart. */
   persistState(seq: number, attempts: number, dueMs: number): void {
     this.dirtyStates.set(seq, { attempts, dueMs, persisted: true });
-  }
-
-  // --- ordered subscriptions ---------------------------------------------------------------
-
-  /** The line of an ordering key, created empty when missing. */
-  line(key: string): Line {
-    let l = this.lines.get(key);
-    if (!l) {
-      l = { active: 0, waiting: [] };
-      this.lines.set(key, l);
-    }
-    return l;
-  }
-
-  /**
-   * A message of an ordered subscription left it (settled, dropped, dead-lettered) or was never
-   * taken on. When it was its key's active message, the next waiting one (lowest seq) becomes
-   * active: available now, or delayed until its deliver time.
-   */
-  leftLine(seq: number, key: string, nowMs: number): void {
-    if (!this.ordered || key === "") return;
-    const line = this.lines.get(key);
-    if (!line) return;
-    if (line.active !== seq) {
-      const i = line.waiting.indexOf(seq);
-      if (i >= 0) line.waiting.splice(i, 1);
-      if (line.active === 0 && line.waiting.length === 0) this.lines.delete(key);
-      return;
-    }
-    line.active = 0;
-    while (line.waiting.length > 0) {
-      const nextSeq = line.waiting.shift() as number;
-      const e = this.tracked.get(nextSeq);
-      if (e?.state !== "waiting") continue;
-      line.active = nextSeq;
-      const due = e.dueMs;
-      if (due > nowMs) this.move(e, "delayed", due);
-      else this.move(e, "ready");
-      return;
-    }
-    this.lines.delete(key);
   }
 
   /** Drops every tracked entry that `keep` refuses (Seek); returns them. */
