@@ -1,5 +1,5 @@
 import { isKeyword } from "./commands/index.js";
-import { ARG_OVERHEAD_BYTES, argumentBytes, type RespEvent } from "./resp-decoder.js";
+import { ARG_OVERHEAD_BYTES, argumentBytes, type RespEvent } from "./resp-events.js";
 
 /** A decoded event waiting to run; a command carries its name upper-cased once. */
 export type PendingEvent = { type: "command"; args: Buffer[]; name: string } | Exclude<RespEvent, { type: "command" }>;

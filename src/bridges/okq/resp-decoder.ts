@@ -12,62 +12,28 @@
  * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
  * ignored, as okQ does; a top-level simple line may be as long as an inline command.
  *
- * Memory: each argument costs a Buffer object on the heap (~100-200 bytes on Node 20, more than
- * a short argument's bytes), so every argument counts {@link RespDecoderLimits.argOverheadBytes}
- * on top of its length against `maxCommandBytes`: a command of 65,536 empty arguments is as
- * large as its heap cost, not 0 bytes.
- *
- * Cross-protocol attacks: an inline line whose first word is `POST` or `GET`, or a `Host:`
- * header line, is an HTTP request sent to this port (a browser form or a webhook whose body
- * holds commands). It is fatal with code `CROSS_PROTOCOL`, before any later line is decoded, as
- * Redis does since 3.2.7.
+ * The events and limits are defined in resp-events.ts; HTTP requests sent to this port
+ * (cross-protocol attacks) are recognised by cross-protocol.ts and are fatal with code
+ * `CROSS_PROTOCOL`.
  */
 
+import { isHttpLine } from "./cross-protocol.js";
 import { splitInline } from "./inline.js";
+import {
+  argumentBytes,
+  RESP_FATAL_MESSAGES,
+  type RespDecoderLimits,
+  type RespEvent,
+  type RespFatalCode,
+} from "./resp-events.js";
 
-/** Limits of a {@link RespDecoder}. */
-export interface RespDecoderLimits {
-  /** Largest bulk string in bytes. */
-  maxBulkBytes: number;
-  /** Most elements of one array (a command's arguments). */
-  maxArrayLength: number;
-  /** Largest total of a command's argument bytes. */
-  maxCommandBytes: number;
-  /** Longest inline command line in bytes (Redis: 64 KiB). */
-  maxInlineBytes: number;
-  /** Deepest array nesting accepted inside a command before the input counts as hostile. */
-  maxDepth: number;
-  /**
-   * Bytes each argument counts on top of its length against `maxCommandBytes`: what holding it
-   * costs beyond its bytes. Use {@link ARG_OVERHEAD_BYTES}.
-   */
-  argOverheadBytes: number;
-}
-
-/**
- * The heap cost of one decoded argument beyond its bytes, rounded up: Node 20 spends ~195 bytes
- * on an empty Buffer (its own zero-length ArrayBuffer) and ~105 on a short one (a pool slice),
- * plus the slot in the arguments array.
- */
-export const ARG_OVERHEAD_BYTES = 256;
-
-/** Stable codes of framing failures (the connection is closed after the error reply). */
-export type RespFatalCode =
-  | "BULK_LENGTH"
-  | "ARRAY_LENGTH"
-  | "COMMAND_TOO_LARGE"
-  | "INLINE_TOO_LARGE"
-  | "UNBALANCED_QUOTES"
-  | "EXPECTED_CRLF"
-  | "TOO_DEEP"
-  | "BAD_LINE"
-  | "CROSS_PROTOCOL";
-
-/** One decoded event. */
-export type RespEvent =
-  | { type: "command"; args: Buffer[] }
-  | { type: "invalid" }
-  | { type: "fatal"; code: RespFatalCode; message: string };
+export {
+  ARG_OVERHEAD_BYTES,
+  argumentBytes,
+  type RespDecoderLimits,
+  type RespEvent,
+  type RespFatalCode,
+} from "./resp-events.js";
 
 /** Every empty argument (nothing to copy, and no Buffer of its own). */
 const EMPTY = Buffer.alloc(0);
@@ -75,21 +41,6 @@ const CR = 13;
 const LF = 10;
 /** Longest header line (`*123\r\n`, `:-9223372036854775808\r\n`) before it counts as hostile. */
 const MAX_HEADER_BYTES = 64;
-
-const FATAL_MESSAGES: Record<RespFatalCode, string> = {
-  BULK_LENGTH: "Protocol error: invalid bulk length",
-  ARRAY_LENGTH: "Protocol error: invalid multibulk length",
-  COMMAND_TOO_LARGE: "Protocol error: command too large",
-  INLINE_TOO_LARGE: "Protocol error: too big inline request",
-  UNBALANCED_QUOTES: "Protocol error: unbalanced quotes in request",
-  EXPECTED_CRLF: "Protocol error: expected '\\r\\n'",
-  TOO_DEEP: "Protocol error: nesting too deep",
-  BAD_LINE: "Protocol error: invalid line",
-  CROSS_PROTOCOL: "Protocol error: an HTTP request (possible cross-protocol attack)",
-};
-
-/** First words of an inline line that make it an HTTP request or header (compared case-insensitively). */
-const HTTP_WORDS = new Set(["POST", "GET", "HOST:"]);
 
 /** An array being filled: how many elements are still to come. */
 interface Frame {
@@ -343,24 +294,8 @@ export class RespDecoder {
     this.bulkParts = [];
     this.stack.length = 0;
     this.commandBytes = 0;
-    out.push({ type: "fatal", code, message: FATAL_MESSAGES[code] });
+    out.push({ type: "fatal", code, message: RESP_FATAL_MESSAGES[code] });
   }
-}
-
-/** What `args` count against the command and pending-input limits: bytes plus a per-argument overhead. */
-export function argumentBytes(args: readonly Buffer[], overheadBytes: number): number {
-  let n = args.length * overheadBytes;
-  for (const a of args) n += a.length;
-  return n;
-}
-
-/** True when the line's first word is an HTTP method or a `Host:` header name (see the file comment). */
-function isHttpLine(line: Buffer): boolean {
-  let i = 0;
-  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09)) i++;
-  let end = i;
-  while (end < line.length && end - i <= 5 && line[end] !== 0x20 && line[end] !== 0x09) end++;
-  return HTTP_WORDS.has(line.toString("latin1", i, end).toUpperCase());
 }
 
 function headerCode(kind: LineKind): RespFatalCode {

@@ -6,73 +6,16 @@
  * survive a crash is persisted by the operation that changes it (cursor-store.ts): the floors and
  * ranges (acks), the counters, and per message only a failed delivery's attempt count and a nack's
  * delay. Leases are never written; after a restart every unacked message is available again.
+ * The per-message data it keeps (entries, lease batches, ordering lines) is in cursor-entry.ts;
+ * how ordering keys pass their turn on (ordered subscriptions) is in ordering-lines.ts.
  */
-import type { DeadLetterReason } from "../dead-letters.js";
 import type { SubscriptionRecord } from "../store.js";
+import type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
 import { matchesFilter } from "./fan-out.js";
 import { LANES, Lane } from "./lane.js";
-import type { MessageMeta } from "./message-codec.js";
 import { MinHeap } from "./min-heap.js";
 
-/** Where a tracked message is. */
-export type EntryState =
-  /** Handed out under a lease until `dueMs`. */
-  | "leased"
-  /** Available again (nacked, lease expired, delay passed, or its key's turn came). */
-  | "ready"
-  /** Not available before `dueMs`. */
-  | "delayed"
-  /** Behind its ordering key's active message (ordered subscriptions). */
-  | "waiting"
-  /** Used up its delivery attempts: leaves for the dead-letter topic in the next write. */
-  | "exhausted"
-  /** Past its TTL: leaves the log and every subscription in the next write. */
-  | "gone";
-
-/** A message the cursor tracks (see {@link EntryState}). */
-export interface Entry {
-  seq: number;
-  /** Its priority lane. */
-  lane: number;
-  state: EntryState;
-  /** Delivery attempts so far; a leased entry counts its lease. */
-  attempts: number;
-  /** Lease deadline (leased), due time (delayed) or deliver time carried while waiting; else 0. */
-  dueMs: number;
-  /** The lease batch of a leased entry (expiry timers). */
-  batch: LeaseBatch | undefined;
-  meta: MessageMeta;
-  /** Ordering key ("" none); only ordered subscriptions use it. */
-  key: string;
-  /** A MsgState record exists for it. */
-  persisted: boolean;
-  /** How the last attempt of an exhausted entry ended, and the nack's error text. */
-  reason?: DeadLetterReason;
-  error?: string;
-}
-
-/** Leases handed out together share a deadline and one timer entry. */
-export interface LeaseBatch {
-  deadlineMs: number;
-  seqs: number[];
-  /** Entries still leased under it; at 0 its seqs are let go (it waits in the heap till its deadline). */
-  alive: number;
-}
-
-/** Attempts and due time known for a message the cursor does not track (loaded, or nacked by id). */
-export interface Known {
-  attempts: number;
-  dueMs: number;
-  persisted: boolean;
-}
-
-/** An ordering key's line on an ordered subscription: its active message and those waiting. */
-export interface Line {
-  /** The active message's seq (0: none). */
-  active: number;
-  /** Waiting seqs, ascending. */
-  waiting: number[];
-}
+export type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
 
 /** Stale entries a heap may hold in all before it is compacted (see Cursor.addBatch, setKnown). */
 const MIN_BATCHES_BEFORE_COMPACTING = 64;
@@ -103,7 +46,7 @@ export class Cursor {
   readonly delays = new MinHeap<Entry>();
   inFlight = 0;
   delayed = 0;
-  /** Ordered subscriptions: lines per ordering key. */
+  /** Ordered subscriptions: lines per ordering key (ordering-lines.ts). */
   readonly lines = new Map<string, Line>();
   /** The latest time due work was applied at (delays elapsed before it are not "delayed"). */
   processedMs = Number.NEGATIVE_INFINITY;
@@ -314,47 +257,6 @@ export class Cursor {
   /** Records (for the next write) a message state that must survive a restart. */
   persistState(seq: number, attempts: number, dueMs: number): void {
     this.dirtyStates.set(seq, { attempts, dueMs, persisted: true });
-  }
-
-  // --- ordered subscriptions ---------------------------------------------------------------
-
-  /** The line of an ordering key, created empty when missing. */
-  line(key: string): Line {
-    let l = this.lines.get(key);
-    if (!l) {
-      l = { active: 0, waiting: [] };
-      this.lines.set(key, l);
-    }
-    return l;
-  }
-
-  /**
-   * A message of an ordered subscription left it (settled, dropped, dead-lettered) or was never
-   * taken on. When it was its key's active message, the next waiting one (lowest seq) becomes
-   * active: available now, or delayed until its deliver time.
-   */
-  leftLine(seq: number, key: string, nowMs: number): void {
-    if (!this.ordered || key === "") return;
-    const line = this.lines.get(key);
-    if (!line) return;
-    if (line.active !== seq) {
-      const i = line.waiting.indexOf(seq);
-      if (i >= 0) line.waiting.splice(i, 1);
-      if (line.active === 0 && line.waiting.length === 0) this.lines.delete(key);
-      return;
-    }
-    line.active = 0;
-    while (line.waiting.length > 0) {
-      const nextSeq = line.waiting.shift() as number;
-      const e = this.tracked.get(nextSeq);
-      if (e?.state !== "waiting") continue;
-      line.active = nextSeq;
-      const due = e.dueMs;
-      if (due > nowMs) this.move(e, "delayed", due);
-      else this.move(e, "ready");
-      return;
-    }
-    this.lines.delete(key);
   }
 
   /** Drops every tracked entry that `keep` refuses (Seek); returns them. */

@@ -12,6 +12,7 @@ import { appendRecords, keepsMessage, takers } from "./append.js";
 import type { Cursor, Entry } from "./cursor.js";
 import { seqKey, Table } from "./keys.js";
 import { decodeMessage, type MessageMeta, messageMeta } from "./message-codec.js";
+import { leaveLine } from "./ordering-lines.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
 import type { Tx } from "./tx.js";
@@ -83,7 +84,7 @@ export function deadLetter(tx: Tx, t: TopicState, c: Cursor, leaving: readonly L
     if (!raw) {
       if (x.entry && c.tracked.get(x.seq) === x.entry) {
         c.untrack(x.entry);
-        c.leftLine(x.seq, x.entry.key, tx.nowMs);
+        leaveLine(c, x.seq, x.entry.key, tx.nowMs);
       }
       left.add(x.seq); // already gone from the log
       continue;

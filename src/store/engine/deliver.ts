@@ -24,6 +24,7 @@ import {
   messageOrderingKey,
   messagePriority,
 } from "./message-codec.js";
+import { leaveLine, lineOf } from "./ordering-lines.js";
 import { metaOf, type Picked, Picker, type PickOptions, valuesChunk } from "./picker.js";
 import type { EngineState, TopicState } from "./state.js";
 
@@ -111,7 +112,7 @@ export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | u
 /** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */
 export function markGone(c: Cursor, e: Entry, nowMs: number): void {
   c.move(e, "gone");
-  c.leftLine(e.seq, e.key, nowMs);
+  leaveLine(c, e.seq, e.key, nowMs);
 }
 
 /** Takes the lane's tracked available entries, in seq order. */
@@ -323,7 +324,7 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
       adopt(c, e, s);
       e.key = messageOrderingKey(raw);
       e.dueMs = s.dueMs;
-      const line = e.key === "" ? undefined : c.line(e.key);
+      const line = e.key === "" ? undefined : lineOf(c, e.key);
       if (line && line.active !== 0) {
         e.state = "waiting";
         const w = line.waiting;

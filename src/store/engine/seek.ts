@@ -18,6 +18,7 @@ import type { Jobs } from "./jobs.js";
 import { encodeU32, idKey, keySeq, pairKey, stringKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
 import { type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
+import { lineOf } from "./ordering-lines.js";
 import { RangeSet } from "./range-set.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { liveKeys, release } from "./release.js";
@@ -183,7 +184,7 @@ function applyGoal(c: Cursor, goal: AckState): void {
         c.setKnown(e.seq, { attempts: e.attempts, dueMs, persisted: e.persisted });
     }
     for (const e of [...c.tracked.values()].sort((a, b) => a.seq - b.seq)) {
-      if (e.key !== "" && c.line(e.key).active === 0) c.line(e.key).active = e.seq;
+      if (e.key !== "" && lineOf(c, e.key).active === 0) lineOf(c, e.key).active = e.seq;
     }
   }
   c.lanes.forEach((l, p) => {

@@ -1,6 +1,7 @@
 /** Settling one held message on a cursor: the common end of an ack, an auto-ack and a dead letter. */
 import type { Cursor, Entry } from "./cursor.js";
 import type { MessageMeta } from "./message-codec.js";
+import { leaveLine } from "./ordering-lines.js";
 import { release } from "./release.js";
 import type { TopicState } from "./state.js";
 import type { Tx } from "./tx.js";
@@ -21,7 +22,7 @@ export function settleHeld(
 ): void {
   if (entry) {
     c.untrack(entry);
-    c.leftLine(seq, entry.key, tx.nowMs);
+    leaveLine(c, seq, entry.key, tx.nowMs);
   }
   c.forget(seq);
   c.lanes[lane]?.settle(seq);

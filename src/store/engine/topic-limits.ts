@@ -10,6 +10,7 @@ import type { KvReader } from "../kv/kv.js";
 import type { TopicRecord } from "../store.js";
 import { idKey, keyId, keySeq, prefixEnd, Table, tableKey } from "./keys.js";
 import { messageAttributes, messageDataBytes, messageMeta, messagePublishTime } from "./message-codec.js";
+import { leaveLine } from "./ordering-lines.js";
 import { deleteMessage, isGone, liveKeys } from "./release.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
@@ -93,7 +94,7 @@ export function dropFromLog(tx: Tx, t: TopicState, seq: number, raw: Buffer): vo
     const held = e !== undefined || c.holds(seq, meta.priority, meta.onlyFor, attributes);
     if (e) {
       c.untrack(e);
-      c.leftLine(seq, e.key, tx.nowMs);
+      leaveLine(c, seq, e.key, tx.nowMs);
     }
     c.forget(seq);
     if (!held) continue;
