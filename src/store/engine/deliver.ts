@@ -175,7 +175,7 @@ function scanLane(
   const p = lane.priority;
   // Lane 0 is the log itself: while the hand-out takes most of what it reads, a read brings the
   // messages with their keys (one walk, each value copied once, as a take would copy it), as
-  // long as the hand-out can use (and one more, to see the end). Once a read took less than half
+  // many as the hand-out can use. Once a read took less than half
   // of what it brought (stepping over other lanes' or filtered-out messages), and on lanes 1..9
   // (an index of seqs), reads are of keys only, and each message is looked at as a view.
   let withValues = p === 0;

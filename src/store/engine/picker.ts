@@ -128,11 +128,12 @@ export class Picker {
 const FIRST_VALUES_CHUNK = 4;
 
 /**
- * How many messages a read with values asks for: what the hand-out can still take by count (and
- * one more, to see the end) and, once sizes are known, by bytes (and one more).
+ * How many messages a read with values asks for: what the hand-out can still take by count and,
+ * once sizes are known, by bytes. Not one more "to see the end": each value read is a copy, and
+ * the scan reads again when it needs more (an empty read is the end).
  */
 export function valuesChunk(pk: Picker, sizeHint: number, chunk: number): number {
-  const byCount = Math.min(chunk, pk.room + 1);
+  const byCount = Math.min(chunk, pk.room);
   if (sizeHint === 0) return Math.min(byCount, FIRST_VALUES_CHUNK);
-  return Math.max(1, Math.min(byCount, Math.floor(pk.bytesLeft / sizeHint) + 1));
+  return Math.max(1, Math.min(byCount, Math.floor(pk.bytesLeft / sizeHint)));
 }
