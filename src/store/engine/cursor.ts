@@ -13,6 +13,7 @@ import type { SubscriptionRecord } from "../store.js";
 import type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
 import { matchesFilter } from "./fan-out.js";
 import { LANES, Lane } from "./lane.js";
+import { messageAttributes, messageOnlyFor } from "./message-codec.js";
 import { MinHeap } from "./min-heap.js";
 
 export type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
@@ -106,6 +107,14 @@ export class Cursor {
     if (onlyFor !== 0 && onlyFor !== this.rec.id) return false;
     const f = this.filterOf;
     return f === undefined || matchesFilter(f, attributes());
+  }
+
+  /** {@link wants} for a stored message's bytes: its attributes are parsed only for a filter. */
+  wantsStored(raw: Buffer): boolean {
+    const onlyFor = messageOnlyFor(raw);
+    if (onlyFor !== 0 && onlyFor !== this.rec.id) return false;
+    const f = this.filterOf;
+    return f === undefined || matchesFilter(f, messageAttributes(raw));
   }
 
   /**

@@ -16,7 +16,6 @@ import { LANES } from "./lane.js";
 import {
   decodeMessage,
   type MessageMeta,
-  messageAttributes,
   messageDeliverAt,
   messageExpireAt,
   messageIdGenerated,
@@ -206,7 +205,7 @@ function scanLane(
         stepOver(lane, seq);
         continue;
       }
-      if (!wantsStored(c, raw)) {
+      if (!c.wantsStored(raw)) {
         stepOver(lane, seq);
         if (--budget.n <= 0) {
           c.scanIncomplete = true;
@@ -243,13 +242,6 @@ function scanLane(
     }
     if (read && 2 * (pk.out.length - takenBefore) < batch.length) withValues = false;
   }
-}
-
-/** Does the subscription take a stored message (see Cursor.wants)? No closure unless it has a filter. */
-function wantsStored(c: Cursor, raw: Buffer): boolean {
-  const onlyFor = messageOnlyFor(raw);
-  if (onlyFor !== 0 && onlyFor !== c.id) return false;
-  return c.filter === undefined || c.wants(onlyFor, () => messageAttributes(raw));
 }
 
 /**
@@ -305,7 +297,7 @@ function scanOrdered(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
         next = seq + 1;
         continue;
       }
-      if (!wantsStored(c, raw)) {
+      if (!c.wantsStored(raw)) {
         next = seq + 1;
         if (--budget.n <= 0) {
           c.scanIncomplete = true;

@@ -9,14 +9,7 @@ import type { Cursor } from "./cursor.js";
 import { readLane, SCAN_BUDGET, untrackedState, viewMessage } from "./deliver.js";
 import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import { LANES, type Lane } from "./lane.js";
-import {
-  deliveryBytes,
-  messageAttributes,
-  messageExpireAt,
-  messageOnlyFor,
-  messageOrderingKey,
-  messagePriority,
-} from "./message-codec.js";
+import { deliveryBytes, messageExpireAt, messageOrderingKey, messagePriority } from "./message-codec.js";
 import type { EngineState, TopicState } from "./state.js";
 
 /** Log entries read per range call. */
@@ -25,7 +18,7 @@ const CHUNK = 256;
 /** Is the message at the lane's scan position or later one the cursor would deliver now (peek)? */
 function peekable(c: Cursor, lane: Lane, seq: number, raw: Buffer, nowMs: number, state: EngineState): boolean {
   if (c.tracked.has(seq) || lane.settled(seq)) return false;
-  if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) return false;
+  if (!c.wantsStored(raw)) return false;
   const expireAt = messageExpireAt(raw);
   if (expireAt > 0 && expireAt <= nowMs) return false;
   return untrackedState(state, c, seq, lane.priority, raw).dueMs <= nowMs;
@@ -195,8 +188,7 @@ export function orderedCandidates(
       if (!raw) continue;
       const p = messagePriority(raw);
       const lane = c.lanes[p] as Lane;
-      if (c.tracked.has(seq) || lane.settled(seq) || !c.wants(messageOnlyFor(raw), () => messageAttributes(raw)))
-        continue;
+      if (c.tracked.has(seq) || lane.settled(seq) || !c.wantsStored(raw)) continue;
       const k = messageOrderingKey(raw);
       if (k !== "") {
         if (busy.has(k)) continue;

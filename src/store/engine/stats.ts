@@ -11,7 +11,7 @@ import { trackedDue } from "./due.js";
 import { idKey, parseTopicDueKey, prefixEnd, seqKey, Table, topicDueKey } from "./keys.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
-import { messageAttributes, messageOnlyFor, messagePriority, messagePublishTime } from "./message-codec.js";
+import { messagePriority, messagePublishTime } from "./message-codec.js";
 import { isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 
@@ -39,7 +39,7 @@ function untrackedDelayed(r: KvReader, t: TopicState, c: Cursor, each: (dueMs: n
       continue;
     }
     const raw = r.view(seqKey(Table.Message, t.id, seq)); // the header: no copy of the message
-    if (!raw || !c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) continue;
+    if (!raw || !c.wantsStored(raw)) continue;
     if (!each(dueMs)) return;
   }
 }
@@ -74,7 +74,7 @@ function firstUnscanned(
       if (l.settled(seq) || c.tracked.has(seq)) continue;
       const raw = viewMessage(r, t, seq);
       if (!raw || (lane === 0 && messagePriority(raw) !== 0)) continue;
-      if (!c.wants(messageOnlyFor(raw), () => messageAttributes(raw))) continue;
+      if (!c.wantsStored(raw)) continue;
       return { seq, publishMs: messagePublishTime(raw) };
     }
   }
