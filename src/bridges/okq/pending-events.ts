@@ -1,4 +1,3 @@
-import { isKeyword } from "./commands/index.js";
 import { ARG_OVERHEAD_BYTES, argumentBytes, type RespEvent } from "./resp-events.js";
 
 /** A decoded event waiting to run; a command carries its name upper-cased once. */
@@ -18,15 +17,4 @@ export function upperName(raw: Buffer | undefined): string {
 /** Read-ahead bytes an event counts for (see `maxPendingBytes`). */
 export function eventBytes(e: RespEvent): number {
   return e.type === "command" ? argumentBytes(e.args, ARG_OVERHEAD_BYTES) : 0;
-}
-
-/**
- * True for the decoder's cross-protocol event, and for a RESP command named `POST` or `Host:`
- * (Redis refuses both names in any form).
- */
-export function isHttpRequest(e: RespEvent): boolean {
-  if (e.type === "fatal") return e.code === "CROSS_PROTOCOL";
-  if (e.type !== "command") return false;
-  const name = e.args[0];
-  return isKeyword(name, "POST") || isKeyword(name, "HOST:");
 }

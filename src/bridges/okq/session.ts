@@ -11,9 +11,10 @@ import {
   runKey,
 } from "./commands/index.js";
 import { BRIDGE, type OkqContext } from "./context.js";
+import { isHttpRequest } from "./cross-protocol.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
-import { eventBytes, isHttpRequest, type PendingEvent, upperName } from "./pending-events.js";
+import { eventBytes, type PendingEvent, upperName } from "./pending-events.js";
 import { ReplyWriter } from "./reply-writer.js";
 import { ARG_OVERHEAD_BYTES, RespDecoder } from "./resp-decoder.js";
 import { encodeReplies, error, type Reply, type RespVersion } from "./resp-encoder.js";
