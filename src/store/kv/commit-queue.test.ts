@@ -194,6 +194,26 @@ describe("CommitQueue", () => {
     assert.deepEqual(e.batches.slice(-3), [["a"], ["b"], ["c", "d"]]);
   });
 
+  it("commit queue - an Ack makes the commit delay hold again (it can share the next Publish's batch)", async () => {
+    const e = new FakeEngine({ commitDelayMs: 300 });
+    void e.write("publish-1");
+    await nextImmediate();
+    e.settle();
+    await nextImmediate();
+    for (let i = 0; i < LONELY_HOLDS_TO_STOP; i++) {
+      void e.write(`alone-${i}`);
+      while (!e.submitted.includes(`alone-${i}`)) await sleep(1);
+      e.settle();
+      await nextImmediate();
+    }
+    void e.write("ack", true);
+    while (!e.submitted.includes("ack")) await sleep(1);
+    e.settle();
+    await nextImmediate();
+    void e.write("publish-2");
+    assert.ok(!e.submitted.includes("publish-2"), "held for company again");
+  });
+
   it("commit queue - with a commit delay, a write that finds a batch in flight goes at once (the pipeline is not slowed)", async () => {
     const e = new FakeEngine({ commitDelayMs: 60_000 });
     void e.write("publish-1");

@@ -43,7 +43,8 @@ export interface Batch {
  * goes at once, and so does a stream of deferrable writes alone (Acks of a drain, which group
  * commit already batches while two transactions are in flight). And the commit delay stops after
  * {@link LONELY_HOLDS_TO_STOP} holds in a row that got no company (a client that sends its next
- * Publish only after this one's answer), until a write comes while another is held or in flight.
+ * Publish only after this one's answer), until a write comes while another is held or in flight,
+ * or a deferrable write (an Ack) comes.
  */
 export class CommitQueue {
   private held: HeldWrite[] = [];
@@ -72,8 +73,9 @@ export class CommitQueue {
   schedule<T>(submit: () => Promise<T>, deferrable: boolean): Promise<T> {
     const { deferrableDelayMs, commitDelayMs, maxBatchesInFlight } = this.options;
     const now = performance.now();
-    // Writes overlap (another is held or in flight): holding may find company again.
-    if (this.inFlight > 0 || this.held.length > 0) this.lonelyHolds = 0;
+    // Writes overlap (another is held or in flight), or Acks come (they share Publishes'
+    // transactions): holding may find company again.
+    if (deferrable || this.inFlight > 0 || this.held.length > 0) this.lonelyHolds = 0;
     // Only with no batch in flight: a busier store already shares transactions behind the
     // in-flight limit, and a delay there would only slow its pipeline.
     const frequent =
