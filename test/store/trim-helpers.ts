@@ -113,6 +113,11 @@ export class CommitLaterKv implements KvEngine {
     return new MemoryKv(this.visible).read(fn);
   }
 
+  /** What the last commit holds, as a copy (what a crash now would leave). */
+  committed(): MemoryKvData {
+    return copy(this.visible);
+  }
+
   /** Log entries readers see. */
   visibleLog(): number {
     return logSeqs(this.visible, 1).length;
