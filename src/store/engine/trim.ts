@@ -46,7 +46,7 @@ export function trimPending(state: EngineState): boolean {
 export interface TrimPlan {
   /** Log and lane keys to delete. */
   keys: Buffer[];
-  /** Per topic, the released ranges the step finishes (sorted, disjoint). */
+  /** Per topic it looked at, the released ranges the step finishes (sorted, disjoint; maybe none). */
   topics: Array<{ t: TopicState; ranges: Array<[number, number]> }>;
   /** Topics deleted meanwhile (their log goes with the topic's records): no longer trimmed. */
   dropped: TopicState[];
@@ -66,8 +66,8 @@ export function planTrim(r: KvReader, state: EngineState, budget: StepBudget): T
       plan.dropped.push(t);
       continue;
     }
-    const ranges = planTopic(r, t, budget, plan);
-    if (ranges.length > 0) plan.topics.push({ t, ranges });
+    // Also with no range (a purge dropped them): applying it takes the topic off the trim's list.
+    plan.topics.push({ t, ranges: planTopic(r, t, budget, plan) });
   }
   return plan;
 }
@@ -83,6 +83,10 @@ export function applyTrimPlan(tx: Tx, plan: TrimPlan): { deleted: number; more: 
   for (const { t, ranges } of plan.topics) {
     if (state.topicsById.get(t.id) !== t) {
       state.trimming.delete(t); // deleted between the plan and now
+      continue;
+    }
+    if (ranges.length === 0) {
+      if (t.released.count === 0) state.trimming.delete(t);
       continue;
     }
     for (const [a, b] of ranges) {
