@@ -156,4 +156,31 @@ describe("KV write deletes (LMDB transaction)", () => {
     assert.equal(kv.lastTransactionId(), before + 1, "one commit for both");
     assert.deepEqual(present(kv), [4, 5, 6, 9]);
   });
+
+  it("kv deletes (LMDB) - more deletes than lmdb-js starts a batch early for (1,000) still share the callback's transaction", async (t) => {
+    const path = await mkdtemp(join(tmpdir(), "kv-deletes-many-"));
+    const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024 });
+    t.after(async () => {
+      await kv.close();
+      await rm(path, { recursive: true, force: true });
+    });
+    const many = (i: number) => Buffer.of(9, i >> 8, i & 255);
+    await kv.write((w) => {
+      for (let i = 0; i < 5000; i++) w.put(many(i), Buffer.alloc(100, 1));
+    });
+    const before = kv.lastTransactionId();
+    const seen = await kv.write(
+      (w) => {
+        w.put(key(9), Buffer.from("v9"));
+        return w.keys({ start: Buffer.of(9), end: Buffer.of(10) }).length;
+      },
+      { deletes: () => Array.from({ length: 5000 }, (_, i) => many(i)) },
+    );
+    assert.equal(seen, 0, "the callback ran after every delete");
+    assert.equal(kv.lastTransactionId(), before + 1, "one commit for all of them");
+    assert.equal(
+      kv.read((r) => r.keys({ start: Buffer.of(9), end: Buffer.of(10) }).length),
+      0,
+    );
+  });
 });
