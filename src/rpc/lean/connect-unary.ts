@@ -3,7 +3,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { asConnectError, parseMessage, readLimitError, serializeMessage } from "./codec.js";
-import { stringHeader, toNodeHeaders } from "./headers.js";
+import { NO_TIMEOUT, stringHeader, toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall, LeanOutcome } from "./lean-call.js";
 import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
@@ -22,9 +22,11 @@ export function serveConnectUnary(
   binary: boolean,
   env: LeanEnv,
 ): void {
-  const timeout = parseTimeout(stringHeader(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
+  const header = headers["connect-timeout-ms"];
+  // (Most calls have no deadline: nothing to parse.)
+  const timeout = header === undefined ? NO_TIMEOUT : parseTimeout(stringHeader(header), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = startLeanCall(stream, headers, hot, env, peer, {
+  const call = startLeanCall(headers, hot, env, peer, {
     protocolName: "connect",
     timeoutMs: timeout.timeoutMs,
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,

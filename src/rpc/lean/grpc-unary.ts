@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
 import { COMPRESSED_FLAG, EnvelopeSplitter } from "./grpc-envelopes.js";
-import { stringHeader } from "./headers.js";
+import { NO_TIMEOUT, stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall, LeanOutcome } from "./lean-call.js";
 import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
@@ -23,9 +23,11 @@ export function serveGrpcUnary(
   binary: boolean,
   env: LeanEnv,
 ): void {
-  const timeout = parseTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+  const header = headers["grpc-timeout"];
+  // (Most calls have no deadline: nothing to parse.)
+  const timeout = header === undefined ? NO_TIMEOUT : parseTimeout(stringHeader(header), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = startLeanCall(stream, headers, hot, env, peer, {
+  const call = startLeanCall(headers, hot, env, peer, {
     protocolName: "grpc",
     timeoutMs: timeout.timeoutMs,
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,

@@ -188,7 +188,9 @@ export class LeanCall implements UnaryHookCall {
    * {@link invokeThen} does, as a promise.)
    */
   invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
-    return new Promise((resolve, reject) => this.invokeThen(input, interceptors, { succeeded: resolve, failed: reject }));
+    return new Promise((resolve, reject) =>
+      this.invokeThen(input, interceptors, { succeeded: resolve, failed: reject }),
+    );
   }
 
   /**
