@@ -130,7 +130,7 @@ for (const protocol of PROTOCOLS) {
         c.subscriber.ack({ subscription: "retry", ackIds: [second.messages[0]?.ackId ?? ""] }),
       );
       assert.equal(stale.reason, "LEASE_EXPIRED");
-      await c.subscriber.nack({ subscription: "retry", ackIds: [third.messages[0]?.ackId ?? ""], delayMs: 300n });
+      await c.subscriber.nack({ subscription: "retry", ackIds: [third.messages[0]?.ackId ?? ""], delayMs: 1500n });
       const early = await c.subscriber.pull({ subscription: "retry", waitMs: 0 });
       assert.equal(early.messages.length, 0, "a nack with delay is not available at once");
       const later = await c.subscriber.pull({ subscription: "retry", waitMs: 5000 });
