@@ -173,12 +173,12 @@ export async function ack(ctx: CoreContext, subscription: string, targets: AckTa
   const sub = await getSubscription(ctx, subscription);
   markUsed(ctx, sub.name);
   validateTargets(targets);
-  const outcomes = await ctx.store.ack(
-    sub.name,
-    { tokens: targets.ackIds, messageIds: targets.messageIds },
-    ctx.clock.now(),
-  );
+  const acked = ctx.store.ack(sub.name, { tokens: targets.ackIds, messageIds: targets.messageIds }, ctx.clock.now());
+  // The consumer holds these no more: its streams' windows take more now, not after the ack's
+  // sync. The messages stay leased in the store until the ack is written, so none goes out twice;
+  // an ack that fails leaves them to their lease deadline, as a lost ack would.
   releaseOutstanding(ctx, sub.name, targets.ackIds, targets.messageIds);
+  const outcomes = await acked;
   ctx.metrics.acked(sub.topic, sub.name, settledCount(outcomes));
   // Ordered: an ack frees its ordering key for the next message, which other consumers may wait for.
   if (sub.ordered) ctx.notifier.notify(sub.topic);

@@ -4,6 +4,9 @@ import type { Clock } from "../util/index.js";
 import type { CoreContext } from "./context.js";
 import { messageSize } from "./validate.js";
 
+/** Responses a full window is split into at least ({@link Outstanding.maxPerResponse}). */
+const RESPONSES_PER_WINDOW = 4;
+
 interface Entry {
   messageId: string;
   bytes: number;
@@ -32,6 +35,13 @@ export class Outstanding {
    */
   waitingForRoom = true;
 
+  /**
+   * Most messages in one response: a part of the window, so that several responses are on their
+   * way at once and the consumer works on one while the stream leases the next (one response of
+   * the whole window would leave each side idle while the other works).
+   */
+  readonly maxPerResponse: number;
+
   constructor(
     readonly subscription: string,
     readonly maxMessages: number,
@@ -39,7 +49,9 @@ export class Outstanding {
     private readonly clock: Clock,
     /** The largest message the broker accepts: the size assumed before any is seen. */
     private readonly sizeCapBytes: number,
-  ) {}
+  ) {
+    this.maxPerResponse = Math.max(1, Math.ceil(maxMessages / RESPONSES_PER_WINDOW));
+  }
 
   /** When the earliest held lease ends (infinite: none). */
   get earliestDeadlineMs(): number {

@@ -20,12 +20,17 @@ const none = { ackIds: [] as string[], messageIds: [] as string[] };
 function open(t: TestContext, broker: Broker, overrides: Partial<SubscribeRequest> = {}) {
   const controller = new AbortController();
   const got: Delivery[] = [];
-  const s: { got: Delivery[]; error?: unknown; done: Promise<void>; abort(): void } = {
+  const batches: number[] = [];
+  const s: { got: Delivery[]; batches: number[]; error?: unknown; done: Promise<void>; abort(): void } = {
     got,
+    batches,
     abort: () => controller.abort(),
     done: (async () => {
       const req = { subscription: "q", maxOutstandingMessages: 0, maxOutstandingBytes: 0, ...overrides };
-      for await (const batch of broker.subscribe(req, controller.signal)) got.push(...batch);
+      for await (const batch of broker.subscribe(req, controller.signal)) {
+        got.push(...batch);
+        batches.push(batch.length);
+      }
     })().catch((e: unknown) => {
       s.error = e;
     }),
@@ -95,6 +100,49 @@ describe("core subscribe", () => {
     assert.equal(s.got.length, 12);
     await broker.ack("q", { ...none, ackIds: [s.got[2]?.ackId ?? ""] });
     await until(() => s.got.length === 13, "a delivery after an ack on the full window");
+  });
+
+  it("subscribe - a full window goes out in parts of at most a quarter of it, all without an ack", async (t) => {
+    const { broker } = await setup(t);
+    await broker.publish(
+      "q",
+      Array.from({ length: 12 }, (_, i) => data(`m${i}`)),
+    );
+    const s = open(t, broker, { maxOutstandingMessages: 10 });
+    await until(() => s.got.length === 10, "the whole window");
+    await settle();
+    assert.equal(s.got.length, 10, "no more than the window");
+    assert.deepEqual(s.batches, [3, 3, 3, 1], "responses of at most ceil(10 / 4) messages");
+    assert.deepEqual(
+      s.got.map(text),
+      Array.from({ length: 10 }, (_, i) => `m${i}`),
+    );
+  });
+
+  it("subscribe - an ack frees the window when it arrives, before its write is committed", async (t) => {
+    const { broker, store } = await setup(t);
+    let commit = () => {};
+    const held = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    const ack = store.ack.bind(store);
+    store.ack = (...args) => {
+      const written = ack(...args);
+      return held.then(() => written);
+    };
+    await broker.publish("q", ["a", "b", "c"].map(data));
+    const s = open(t, broker, { maxOutstandingMessages: 2 });
+    await until(() => s.got.length === 2, "a full window");
+    let answered = false;
+    const acked = broker.ack("q", { ...none, ackIds: [s.got[0]?.ackId ?? ""] }).then(() => {
+      answered = true;
+    });
+    await until(() => s.got.length === 3, "a delivery while the ack is not yet written");
+    assert.equal(answered, false, "the ack is answered only after its write");
+    assert.deepEqual(s.got.map(text), ["a", "b", "c"], "the acked message is not handed out again");
+    commit();
+    await acked;
+    assert.equal(answered, true);
   });
 
   it("subscribe - the bytes window holds; a message larger than the window goes out alone", async (t) => {

@@ -79,8 +79,9 @@ export async function* subscribe(
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         // Each response fits a client's receive limit; the window bounds what the stream holds.
         const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
+        const max = Math.min(room, window.maxPerResponse);
         const leased = await countingDeadLetters(ctx, sub, () =>
-          store.lease(name, { max: room, maxBytes, leaseMs, nowMs, autoAck: false }),
+          store.lease(name, { max, maxBytes, leaseMs, nowMs, autoAck: false }),
         );
         const got = leased.map(toDelivery);
         if (closed) {

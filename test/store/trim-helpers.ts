@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../src/store/engine/kv-store.js";
 import type { Store } from "../../src/store/index.js";
-import type { KvEngine, KvReader, KvWriter } from "../../src/store/kv/kv.js";
+import type { KvEngine, KvReader, KvWriteOptions, KvWriter } from "../../src/store/kv/kv.js";
 import { MemoryKv, type MemoryKvData } from "../../src/store/kv/memory-kv.js";
 import { lease, rec, seqsOf, T0, tokensOf } from "./conformance/helpers.js";
 import { checkInvariants } from "./invariants.js";
@@ -83,8 +83,8 @@ export class CommitLaterKv implements KvEngine {
     this.visible = copy(live);
   }
 
-  async write<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    const out = await this.inner.write(fn);
+  async write<T>(fn: (txn: KvWriter) => T, options?: KvWriteOptions): Promise<T> {
+    const out = await this.inner.write(fn, options);
     if (this.hold) {
       const gate = new Promise<void>((resolve) => {
         this.open = resolve;
@@ -111,6 +111,11 @@ export class CommitLaterKv implements KvEngine {
 
   read<T>(fn: (r: KvReader) => T): T {
     return new MemoryKv(this.visible).read(fn);
+  }
+
+  /** What the last commit holds, as a copy (what a crash now would leave). */
+  committed(): MemoryKvData {
+    return copy(this.visible);
   }
 
   /** Log entries readers see. */
@@ -140,34 +145,47 @@ export class StepCountingKv implements KvEngine {
     this.inner = new MemoryKv(data);
   }
 
-  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
-    return this.inner.write((w) => {
-      let n = 0;
-      let scans = 0;
-      const counting: KvWriter = {
-        get: (k) => w.get(k),
-        range: (r) => {
-          scans++;
-          return w.range(r);
-        },
-        keys: (r) => {
-          scans++;
-          return w.keys(r);
-        },
-        view: (k) => w.view(k),
-        put: (k, v) => w.put(k, v),
-        del: (k) => {
-          if (k[0] === MESSAGE) n++;
-          w.del(k);
-        },
-      };
-      try {
-        return fn(counting);
-      } finally {
-        this.dels.push(n);
-        this.scans.push(scans);
-      }
-    });
+  /** Counts a step's log deletes, its own and those it hands over as `deletes` (kv.ts). */
+  write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
+    const handed = options.deletes;
+    let handedLog = 0;
+    const deletes = handed
+      ? () => {
+          const keys = handed();
+          handedLog = keys.filter((k) => k[0] === MESSAGE).length;
+          return keys;
+        }
+      : undefined;
+    return this.inner.write(
+      (w) => {
+        let n = handedLog;
+        let scans = 0;
+        const counting: KvWriter = {
+          get: (k) => w.get(k),
+          range: (r) => {
+            scans++;
+            return w.range(r);
+          },
+          keys: (r) => {
+            scans++;
+            return w.keys(r);
+          },
+          view: (k) => w.view(k),
+          put: (k, v) => w.put(k, v),
+          del: (k) => {
+            if (k[0] === MESSAGE) n++;
+            w.del(k);
+          },
+        };
+        try {
+          return fn(counting);
+        } finally {
+          this.dels.push(n);
+          this.scans.push(scans);
+        }
+      },
+      { ...options, ...(deletes ? { deletes } : {}) },
+    );
   }
 
   read<T>(fn: (r: KvReader) => T): T {

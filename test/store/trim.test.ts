@@ -10,9 +10,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { logEndKey } from "../../src/store/engine/keys.js";
 import { KvStore } from "../../src/store/engine/kv-store.js";
 import { TRIM_STEP_ENTRIES } from "../../src/store/engine/trim.js";
 import { openLmdbStore } from "../../src/store/index.js";
+import { LmdbKv } from "../../src/store/kv/lmdb-kv.js";
 import { createMemoryKvData } from "../../src/store/kv/memory-kv.js";
 import { createQueue, lease, recs, seqsOf, subSettings, T0, tokensOf, topicSettings } from "./conformance/helpers.js";
 import {
@@ -20,8 +22,10 @@ import {
   CommitLaterKv,
   drain,
   logSeqs,
+  MESSAGE,
   open,
   plain,
+  RELEASED,
   releasedRanges,
   StepCountingKv,
   sweepAll,
@@ -193,7 +197,81 @@ describe("trim and reads of the last commit", () => {
   });
 });
 
+describe("trim on its timer: deletes handed to the KV engine", () => {
+  it("trim - a timer step's handed-over deletes and its shrunk ranges commit together; a crash before keeps both", async (t) => {
+    const live = createMemoryKvData();
+    const kv = new CommitLaterKv(live);
+    const store = new KvStore(kv, { trimAfterMs: 30 });
+    await createQueue(store, "q");
+    await store.append("q", plain(10), T0);
+    await drain(store, "q");
+    // The trim's timer is unref'd: keep the loop alive while the test waits for it.
+    const alive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(alive));
+    await kv.holdNext(); // the step planned against the last commit, its callback ran, commit held
+    assert.equal(kv.visibleLog(), 10, "the last commit still has every entry");
+    assert.deepEqual(releasedRanges(kv.committed(), 1), [[1, 10]], "and the range that lists them");
+    assert.deepEqual(logSeqs(live, 1), [], "the step deleted them");
+    assert.deepEqual(releasedRanges(live, 1), [], "and dropped the range, in the same write");
+    // A crash now leaves the last commit: the reopened store trims the same seqs again.
+    const crashed = kv.committed();
+    const reopened = open(crashed);
+    assert.equal(await reopened.hasBackgroundWork(), true);
+    assert.deepEqual(await lease(reopened, "q", 100, T0), [], "acked messages stay gone");
+    await sweepAll(reopened);
+    assert.deepEqual(logSeqs(crashed, 1), []);
+    assert.deepEqual(releasedRanges(crashed, 1), []);
+    assertInvariants(crashed);
+    await reopened.close();
+    kv.release();
+    for (let waited = 0; kv.visibleLog() > 0; waited += 5) {
+      assert.ok(waited < 5000, "the held step commits");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(releasedRanges(kv.committed(), 1), []);
+    assertInvariants(live);
+    await store.close();
+  });
+});
+
 describe("trim on LMDB", () => {
+  it("trim - timer steps racing out-of-order acks on LMDB leave no entry and no range behind", async (t) => {
+    const path = await mkdtemp(join(tmpdir(), "logtrim-race-"));
+    t.after(() => rm(path, { recursive: true, force: true }));
+    const store = await openLmdbStore({ path, mapSizeBytes: 64 * 1024 * 1024 });
+    await createQueue(store, "q");
+    const n = 3000;
+    for (let i = 0; i < n; i += 500) await store.append("q", plain(500, i + 1), T0);
+    // Lease in rounds and ack each round in many small calls, odd positions first: releases land
+    // above, below and inside ranges that timer steps (20 ms) have planned but not yet applied.
+    for (let round = 0; round < 15; round++) {
+      const got = await lease(store, "q", 200, T0);
+      const tokens = tokensOf(got);
+      const odd = tokens.filter((_, i) => i % 2 === 1);
+      const even = tokens.filter((_, i) => i % 2 === 0);
+      const acks: Promise<unknown>[] = [];
+      for (const part of [odd, even])
+        for (let i = 0; i < part.length; i += 10)
+          acks.push(store.ack("q", { tokens: part.slice(i, i + 10), messageIds: [] }, T0));
+      await Promise.all(acks);
+      await new Promise((resolve) => setTimeout(resolve, round % 3 === 0 ? 25 : 1));
+    }
+    for (let waited = 0; await store.hasBackgroundWork(); waited += 10) {
+      assert.ok(waited < 20_000, "the trim finishes");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(await store.topicCounters("q"), { messages: 0, bytes: 0, lastSeq: n, subscriptions: 1 });
+    await store.close();
+    const kv = LmdbKv.open({ path, durability: "flush", mapSizeBytes: 64 * 1024 * 1024 });
+    t.after(() => kv.close());
+    const tagged = (tag: number) => kv.read((r) => r.keys({ start: Buffer.of(tag), end: Buffer.of(tag + 1) })).length;
+    const left = kv
+      .read((r) => r.keys({ start: Buffer.of(MESSAGE), end: Buffer.of(MESSAGE + 1) }))
+      .map((k) => k.toString("hex"));
+    assert.deepEqual(left, [logEndKey(1).toString("hex")], "no log entry left but the log's end key");
+    assert.equal(tagged(RELEASED), 0, "no released range left");
+  });
+
   it("trim - a close right after the ack leaves the released ranges for the next open, which trims them", async (t) => {
     const path = await mkdtemp(join(tmpdir(), "logtrim-trim-"));
     t.after(() => rm(path, { recursive: true, force: true }));

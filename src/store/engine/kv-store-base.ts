@@ -9,7 +9,7 @@ import { applyOutgoing } from "./lease.js";
 import { checkFormat, FORMAT_KEY, loadState, STORE_FORMAT } from "./load.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
-import { TRIM_STEP_ENTRIES, trimStep } from "./trim.js";
+import { applyTrimPlan, planTrim, TRIM_STEP_ENTRIES, type TrimPlan } from "./trim.js";
 import { Tx } from "./tx.js";
 
 /**
@@ -157,8 +157,15 @@ export abstract class KvStoreBase {
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
       if (this.closed || this.state.trimming.size === 0) return;
-      const step = (tx: Tx) => trimStep(tx, new StepBudget(TRIM_STEP_ENTRIES));
-      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true }).catch(
+      // Planned when the write joins its transaction, its keys deleted by the KV engine's write
+      // thread in that transaction (trim.ts); the callback only drops the finished ranges.
+      let plan: TrimPlan | undefined;
+      const deletes = () => {
+        plan = this.kv.read((r) => planTrim(r, this.state, new StepBudget(TRIM_STEP_ENTRIES)));
+        return plan.keys;
+      };
+      const step = (tx: Tx) => (plan ? applyTrimPlan(tx, plan) : undefined);
+      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true, deletes }).catch(
         () => {}, // a failed store refuses every later write; nothing to retry
       );
     }, delayMs);

@@ -125,6 +125,31 @@ export class RangeSet {
     }
   }
 
+  /** Drops every seq in [a, b]: ranges inside it go, ranges across its ends are cut (or split). */
+  removeRange(a: number, b: number): void {
+    if (b < a) return;
+    let i = this.find(a);
+    if (i < 0 || (this.ends[i] as number) < a) i++;
+    const pieces: Array<[number, number]> = [];
+    let j = i;
+    for (; j < this.starts.length && (this.starts[j] as number) <= b; j++) {
+      const s = this.starts[j] as number;
+      const e = this.ends[j] as number;
+      this.changed.add(s);
+      if (s < a) pieces.push([s, a - 1]);
+      if (e > b) pieces.push([b + 1, e]);
+    }
+    if (j === i) return;
+    this.starts.splice(i, j - i, ...pieces.map((p) => p[0]));
+    this.ends.splice(i, j - i, ...pieces.map((p) => p[1]));
+    for (const [s] of pieces) this.changed.add(s);
+  }
+
+  /** The `i`-th range in ascending order (0: the first), if there is one. */
+  at(i: number): [number, number] | undefined {
+    return i < this.starts.length ? [this.starts[i] as number, this.ends[i] as number] : undefined;
+  }
+
   /** The first range, if any. */
   first(): [number, number] | undefined {
     return this.starts.length === 0 ? undefined : [this.starts[0] as number, this.ends[0] as number];

@@ -16,7 +16,18 @@
  *
  * A step is crash-safe as it is: its deletes and the shrunk ranges commit together; a crash
  * before the commit leaves the ranges as they were, and the next step deletes the same keys again.
+ *
+ * A step is planned, then applied: {@link planTrim} reads which keys to delete and which ranges
+ * that finishes, without changing anything; {@link applyTrimPlan} drops those ranges in the
+ * step's transaction. The background trim plans when its write joins a transaction and hands the
+ * keys to the KV engine's `deletes` (kv.ts), which LMDB runs on its write thread in that same
+ * transaction, so the main thread pays neither the deletes nor their B-tree searches; a sweep
+ * that trims inside its own transaction deletes the same plan's keys itself ({@link trimStep}).
+ * Either way the deletes and the shrunk ranges are one transaction. Between a plan and its
+ * application acks may release more seqs, even among the planned ones' neighbours, so the plan
+ * drops exactly its ranges, never "everything below".
  */
+import type { KvReader } from "../kv/kv.js";
 import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
 import type { EngineState, TopicState } from "./state.js";
@@ -31,43 +42,98 @@ export function trimPending(state: EngineState): boolean {
   return state.trimming.size > 0;
 }
 
+/** One trim step, read but not yet applied (see the module comment). */
+export interface TrimPlan {
+  /** Log and lane keys to delete. */
+  keys: Buffer[];
+  /** Per topic it looked at, the released ranges the step finishes (sorted, disjoint; maybe none). */
+  topics: Array<{ t: TopicState; ranges: Array<[number, number]> }>;
+  /** Topics deleted meanwhile (their log goes with the topic's records): no longer trimmed. */
+  dropped: TopicState[];
+  /** Log entries among {@link keys}. */
+  logEntries: number;
+}
+
 /**
- * Deletes released messages within the budget, topic by topic. Returns how many log entries it
- * deleted; `more` says released ranges are left.
+ * Reads one step within the budget, topic by topic, lowest released seqs first: the keys to
+ * delete and the ranges that finishes. Changes nothing.
  */
-export function trimStep(tx: Tx, budget: StepBudget): { deleted: number; more: boolean } {
-  let deleted = 0;
-  for (const t of [...tx.state.trimming]) {
+export function planTrim(r: KvReader, state: EngineState, budget: StepBudget): TrimPlan {
+  const plan: TrimPlan = { keys: [], topics: [], dropped: [], logEntries: 0 };
+  for (const t of state.trimming) {
     if (budget.spent) break;
-    if (tx.state.topicsById.get(t.id) !== t) {
-      tx.state.trimming.delete(t); // deleted meanwhile: its log goes with the topic's records
+    if (state.topicsById.get(t.id) !== t) {
+      plan.dropped.push(t);
       continue;
     }
-    deleted += trimTopic(tx, t, budget);
-    if (t.released.count === 0) tx.state.trimming.delete(t);
+    // Also with no range (a purge dropped them): applying it takes the topic off the trim's list.
+    plan.topics.push({ t, ranges: planTopic(r, t, budget, plan) });
   }
-  return { deleted, more: tx.state.trimming.size > 0 };
+  return plan;
+}
+
+/**
+ * Drops the ranges of a plan whose keys are deleted in this transaction, and writes the heads
+ * (with the ranges) in it. Returns how many log entries the step deleted; `more` says released
+ * ranges are left.
+ */
+export function applyTrimPlan(tx: Tx, plan: TrimPlan): { deleted: number; more: boolean } {
+  const { state } = tx;
+  for (const t of plan.dropped) state.trimming.delete(t);
+  for (const { t, ranges } of plan.topics) {
+    if (state.topicsById.get(t.id) !== t) {
+      state.trimming.delete(t); // deleted between the plan and now
+      continue;
+    }
+    if (ranges.length === 0) {
+      if (t.released.count === 0) state.trimming.delete(t);
+      continue;
+    }
+    for (const [a, b] of ranges) {
+      t.released.removeRange(a, b);
+      // Reads see the last commit, where [a, b] is still there: gone until this one commits.
+      t.trimInFlight.addRange(a, b);
+    }
+    tx.touchHead(t);
+    tx.onCommit.push(() => {
+      for (const [a, b] of ranges) t.trimInFlight.removeRange(a, b);
+      t.trimInFlight.takeChanged(); // never written: nothing to remember
+    });
+    if (t.released.count === 0) state.trimming.delete(t);
+  }
+  return { deleted: plan.logEntries, more: state.trimming.size > 0 };
+}
+
+/**
+ * Deletes released messages within the budget, topic by topic, inside the caller's transaction
+ * (a sweep's). Returns how many log entries it deleted; `more` says released ranges are left.
+ */
+export function trimStep(tx: Tx, budget: StepBudget): { deleted: number; more: boolean } {
+  const plan = planTrim(tx.w, tx.state, budget);
+  for (const key of plan.keys) tx.w.del(key);
+  return applyTrimPlan(tx, plan);
 }
 
 /** Released ranges closer than this share one lane scan (the seqs between cost at most a read each). */
 const LANE_SCAN_JOIN_GAP = 64;
 
 /**
- * Trims one topic's released ranges, lowest first, within the budget. The log entries are found
- * by a key scan over each range (so a range grown over seqs the log never held costs one scan,
- * not one delete per seq), and the lane entries of everything the step took by one scan per lane
- * and group of nearby ranges. The log keys and the lane scans past the first group's are taken
- * from the budget as the step goes; the lane keys are charged after the step's ranges are chosen,
- * so they shorten what later topics get in the same step rather than this topic's share.
+ * Plans one topic's released ranges, lowest first, within the budget; returns the ranges it
+ * finishes. The log entries are found by a key scan over each range (so a range grown over seqs
+ * the log never held costs one scan, not one delete per seq), and the lane entries of everything
+ * the step took by one scan per lane and group of nearby ranges. The log keys and the lane scans
+ * past the first group's are taken from the budget as the step goes; the lane keys are charged
+ * after the step's ranges are chosen, so they shorten what later topics get in the same step
+ * rather than this topic's share.
  */
-function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
-  let deleted = 0;
+function planTopic(r: KvReader, t: TopicState, budget: StepBudget, plan: TrimPlan): Array<[number, number]> {
+  const taken: Array<[number, number]> = [];
   const groups: Array<Array<[number, number]>> = [];
   // (No range lies below logStart: a purge, the only move of logStart, drops them: catalog.ts.)
-  for (let first = t.released.first(); first && !budget.spent; first = t.released.first()) {
-    const [a, b] = first;
+  for (let i = 0, range = t.released.at(0); range && !budget.spent; range = t.released.at(++i)) {
+    const [a, b] = range;
     const want = Math.max(1, budget.entries);
-    const keys = tx.w.keys({
+    const keys = r.keys({
       start: seqKey(Table.Message, t.id, a),
       end: seqKey(Table.Message, t.id, b + 1),
       limit: want,
@@ -75,23 +141,17 @@ function trimTopic(tx: Tx, t: TopicState, budget: StepBudget): number {
     // A full page may stop inside the range: the step ends at its last key, the rest waits.
     const last = keys.length === want ? keySeq(keys[keys.length - 1] as Buffer) : b;
     for (const key of keys) {
-      tx.w.del(key);
+      plan.keys.push(key);
       budget.take();
     }
     if (keys.length === 0) budget.take(); // an empty scan still costs a read
-    deleted += keys.length;
+    plan.logEntries += keys.length;
     joinLaneGroup(groups, a, last, budget);
-    t.released.removeBelow(last + 1);
-    tx.touchHead(t);
-    // Reads see the last commit, where [a, last] is still there: gone until this one commits.
-    t.trimInFlight.addRange(a, last);
-    tx.onCommit.push(() => {
-      t.trimInFlight.removeBelow(last + 1);
-      t.trimInFlight.takeChanged(); // never written: nothing to remember
-    });
+    taken.push([a, last]);
+    if (last < b) break;
   }
-  for (const group of groups) deleteLaneEntries(tx, t, group, budget);
-  return deleted;
+  for (const group of groups) planLaneDeletes(r, t, group, budget, plan.keys);
+  return taken;
 }
 
 /**
@@ -110,19 +170,25 @@ function joinLaneGroup(groups: Array<Array<[number, number]>>, a: number, b: num
 }
 
 /**
- * Deletes the lane entries (priorities 1..9) of the seqs in `taken` (sorted, disjoint ranges):
- * one key scan per lane over their span, skipping the entries of live messages between them.
+ * Adds the lane entries (priorities 1..9) of the seqs in `taken` (sorted, disjoint ranges) to
+ * `out`: one key scan per lane over their span, skipping the entries of live messages between them.
  */
-function deleteLaneEntries(tx: Tx, t: TopicState, taken: Array<[number, number]>, budget: StepBudget): void {
+function planLaneDeletes(
+  r: KvReader,
+  t: TopicState,
+  taken: Array<[number, number]>,
+  budget: StepBudget,
+  out: Buffer[],
+): void {
   const lo = (taken[0] as [number, number])[0];
   const hi = (taken[taken.length - 1] as [number, number])[1];
   for (let p = 1; p < LANES; p++) {
     let i = 0;
-    for (const key of tx.w.keys({ start: laneKey(t.id, p, lo), end: laneKey(t.id, p, hi + 1) })) {
+    for (const key of r.keys({ start: laneKey(t.id, p, lo), end: laneKey(t.id, p, hi + 1) })) {
       budget.take();
       const seq = laneKeySeq(key);
       while (i < taken.length && (taken[i] as [number, number])[1] < seq) i++;
-      if (i < taken.length && (taken[i] as [number, number])[0] <= seq) tx.w.del(key);
+      if (i < taken.length && (taken[i] as [number, number])[0] <= seq) out.push(key);
     }
   }
 }

@@ -54,6 +54,17 @@ export interface KvWriteOptions {
    * order called. Default false.
    */
   deferrable?: boolean;
+  /**
+   * Keys to delete in the same transaction as `fn`, named when the write joins its transaction:
+   * called once then, outside any write callback (it may read the committed state), before `fn`
+   * runs. The deletes apply before `fn` (its reads see them gone) and commit or fail with its
+   * writes, so a crash keeps both or neither; an engine may hand them to its write thread (LMDB:
+   * lmdb-js's asynchronous removes, off the main thread). Unlike `fn`'s writes they are not undone
+   * when `fn` throws: only for deletes that are harmless on their own (entries nobody reads any
+   * more, as the trim's). Keys that are not there are skipped. If it throws, the write rejects
+   * with that and nothing is written.
+   */
+  deletes?: () => readonly Buffer[];
 }
 
 /**

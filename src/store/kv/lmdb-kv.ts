@@ -146,7 +146,7 @@ export class LmdbKv implements KvEngine {
     if (this.closed) return Promise.reject(new KvCommitError("the LMDB environment is closed"));
     this.writes++;
     const started = this.onCommit ? performance.now() : 0;
-    const run = this.queue.schedule(() => this.submit(fn), options.deferrable === true);
+    const run = this.queue.schedule(() => this.submit(fn, options.deletes), options.deferrable === true);
     this.pending.add(run);
     return run.then(
       (result) => {
@@ -166,8 +166,13 @@ export class LmdbKv implements KvEngine {
     return { writes: this.writes, batches: this.queue.batches };
   }
 
-  /** Hands one write to lmdb-js: it joins the batch of this event turn. */
-  private async submit<T>(fn: (txn: KvWriter) => T): Promise<T> {
+  /**
+   * Hands one write to lmdb-js: it joins the batch of this event turn. Its `deletes` go first, as
+   * lmdb-js's asynchronous removes: its write thread runs them in that batch's transaction, ahead
+   * of the callback (write.js: a batch's instructions run in order, in one transaction).
+   */
+  private async submit<T>(fn: (txn: KvWriter) => T, deletes?: () => readonly Buffer[]): Promise<T> {
+    if (deletes) this.removeInBatch(deletes());
     let threw = false;
     // A child transaction: lmdb-js aborts it when the callback throws (write.js,
     // executeTxnCallbacks), while `transaction` would keep what the callback wrote before.
@@ -190,6 +195,16 @@ export class LmdbKv implements KvEngine {
       throw error;
     } finally {
       this.queue.leaveBatch(batch);
+    }
+  }
+
+  /** Queues removes in this event turn's batch; their outcome is the batch's, which the callback's promise carries. */
+  private removeInBatch(keys: readonly Buffer[]): void {
+    let last: Promise<boolean> | undefined;
+    for (const key of keys) {
+      const p = this.db.remove(key);
+      if (p !== last) p.then(noop, noop); // unconditional removes share the batch's promise
+      last = p;
     }
   }
 

@@ -1,4 +1,12 @@
-import { type KvEngine, type KvEntry, type KvRange, type KvReader, type KvWriter, MAX_KEY_BYTES } from "./kv.js";
+import {
+  type KvEngine,
+  type KvEntry,
+  type KvRange,
+  type KvReader,
+  type KvWriteOptions,
+  type KvWriter,
+  MAX_KEY_BYTES,
+} from "./kv.js";
 
 /** The data behind a {@link MemoryKv}; kept by the caller to "reopen" after close. */
 export interface MemoryKvData {
@@ -40,10 +48,22 @@ export class MemoryKv implements KvEngine {
     this.data = data;
   }
 
-  write<T>(fn: (txn: KvWriter) => T): Promise<T> {
+  write<T>(fn: (txn: KvWriter) => T, options: KvWriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error("store is closed"));
+    const { deletes } = options;
     return new Promise<T>((resolve, reject) => {
       this.queue.push(() => {
+        if (deletes) {
+          // As LMDB: named when the write runs, applied first, and kept when `fn` throws.
+          let keys: readonly Buffer[];
+          try {
+            keys = deletes();
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          for (const key of keys) this.writer.del(key);
+        }
         this.undo = [];
         try {
           resolve(fn(this.writer));
