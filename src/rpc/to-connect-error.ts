@@ -37,3 +37,34 @@ export function mapErrors<A extends unknown[], R>(logger: Logger, fn: (...args: 
     return result.then(undefined, rethrow);
   };
 }
+
+/**
+ * {@link mapErrors} for a handler whose result is the core's promise followed by one step
+ * (`then`): the step runs in the same promise reaction that maps the core's errors, so a call
+ * waits on one promise instead of two (a failure of `then` itself is mapped too).
+ */
+export function mapErrorsThen<A extends unknown[], T, R>(
+  logger: Logger,
+  fn: (...args: A) => Promise<T>,
+  then: (value: T) => R,
+) {
+  const rethrow = (e: unknown): never => {
+    throw toConnectError(e, logger);
+  };
+  const step = (value: T): R => {
+    try {
+      return then(value);
+    } catch (e) {
+      throw toConnectError(e, logger);
+    }
+  };
+  return (...args: A): Promise<R> => {
+    let result: Promise<T>;
+    try {
+      result = fn(...args);
+    } catch (e) {
+      return Promise.reject(toConnectError(e, logger));
+    }
+    return result.then(step, rethrow);
+  };
+}

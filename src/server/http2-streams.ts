@@ -1,5 +1,6 @@
 import * as http2 from "node:http2";
 import type { Logger } from "../util/index.js";
+import { BodyDeadlines } from "./body-deadlines.js";
 import type { watchHttp2Idle } from "./http2-idle.js";
 
 /** Options of {@link routeHttp2Streams}. */
@@ -24,29 +25,16 @@ export interface Http2StreamRoutes {
   maxOpenStreams: number;
 }
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 const kSession = Symbol("session");
 const kClaimed = Symbol("claimed");
-const kBodyTimer = Symbol("bodyTimer");
 type TrackedStream = http2.ServerHttp2Stream & {
   [kSession]?: http2.ServerHttp2Session;
   [kClaimed]?: boolean;
-  [kBodyTimer]?: NodeJS.Timeout;
 };
 
-// Shared stream listeners (`this` is the stream): no closure per stream.
-function onBodyEnd(this: TrackedStream): void {
-  clearTimeout(this[kBodyTimer]);
-}
 function ignore(): void {}
-// Closing a stream with an error code makes it emit 'error': without a listener that would be
-// an uncaught exception.
-function onBodyTimeout(stream: TrackedStream): void {
-  if (stream.destroyed || stream.closed) return;
-  stream.on("error", ignore);
-  stream.close(NGHTTP2_CANCEL);
-}
 
 /**
  * Routes the streams of an HTTP/2 server that was created with a request handler: each stream is
@@ -60,10 +48,12 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
   h2.removeAllListeners("stream");
   const { idle, claim } = routes;
   let open = 0;
+  // One list and one timer for the body deadlines of all streams, not a timer per stream.
+  const bodyDeadlines = routes.bodyTimeoutMs > 0 ? new BodyDeadlines(routes.bodyTimeoutMs) : undefined;
   // One 'close' listener for every stream (`this` is the stream): no closure per call.
   function onStreamClose(this: TrackedStream): void {
     open--;
-    clearTimeout(this[kBodyTimer]);
+    bodyDeadlines?.remove(this);
     const session = this[kSession];
     if (session) idle.streamClosed(session);
     if (this[kClaimed]) routes.claimedClosed();
@@ -87,12 +77,7 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     idle.streamOpened(session);
     // `on`, not `once` (no wrapper per stream): a stream emits 'close' and 'end' once each.
     stream.on("close", onStreamClose);
-    if (routes.bodyTimeoutMs > 0 && !stream.endAfterHeaders) {
-      const timer = setTimeout(onBodyTimeout, routes.bodyTimeoutMs, stream);
-      timer.unref();
-      stream[kBodyTimer] = timer;
-      stream.on("end", onBodyEnd);
-    }
+    if (bodyDeadlines !== undefined && !stream.endAfterHeaders) bodyDeadlines.add(stream);
     if (claim && !routes.isClosing()) {
       routes.claimed();
       stream[kClaimed] = true;

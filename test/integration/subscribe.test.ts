@@ -124,6 +124,8 @@ for (const protocol of PROTOCOLS) {
           { signal: controller.signal },
         );
         for await (const batch of res) {
+          // The window may come in several responses: after the abort, the ones already here end it.
+          if (controller.signal.aborted) break;
           first += batch.messages.length;
           await new Promise<void>((r) => {
             resume = r;

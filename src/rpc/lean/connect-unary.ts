@@ -1,10 +1,11 @@
 import type * as http2 from "node:http2";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { asConnectError, parseMessage, readLimitError, serializeMessage } from "./codec.js";
-import { stringHeader, toNodeHeaders } from "./headers.js";
+import { NO_TIMEOUT, stringHeader, toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
-import type { LeanCall } from "./lean-call.js";
+import type { LeanCall, LeanOutcome } from "./lean-call.js";
 import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
 
 /**
@@ -21,9 +22,11 @@ export function serveConnectUnary(
   binary: boolean,
   env: LeanEnv,
 ): void {
-  const timeout = parseTimeout(stringHeader(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
+  const header = headers["connect-timeout-ms"];
+  // (Most calls have no deadline: nothing to parse.)
+  const timeout = header === undefined ? NO_TIMEOUT : parseTimeout(stringHeader(header), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = startLeanCall(stream, headers, hot, env, peer, {
+  const call = startLeanCall(headers, hot, env, peer, {
     protocolName: "connect",
     timeoutMs: timeout.timeoutMs,
     responseHeader: binary ? CONNECT_PROTO : CONNECT_JSON,
@@ -39,7 +42,7 @@ const CONNECT_PROTO = Object.freeze({ "content-type": "application/proto" });
 const CONNECT_JSON = Object.freeze({ "content-type": "application/json" });
 const NO_TRAILERS = Object.freeze({});
 
-class ConnectUnaryExchange extends LeanExchange {
+class ConnectUnaryExchange extends LeanExchange implements LeanOutcome {
   /** The `content-length` promise, when the client made a valid one (connect's length hint). */
   private readonly hint: number | undefined;
   /** Set when the promise alone already breaks the read limit. */
@@ -85,25 +88,41 @@ class ConnectUnaryExchange extends LeanExchange {
     }
     const { chunks } = this;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.received);
-    void this.complete(body);
+    this.complete(body);
   }
 
   private promised(received: number): ConnectError {
     return new ConnectError(`protocol error: promised ${this.hint} bytes, received ${received}`, Code.InvalidArgument);
   }
 
-  private async complete(body: Uint8Array): Promise<void> {
-    const { call, binary } = this;
+  private complete(body: Uint8Array): void {
+    const { call } = this;
+    let input: MessageShape<DescMessage>;
+    try {
+      input = parseMessage(call.hot.method.input, this.binary, body, call.hot.decode);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    call.invokeThen(input, this.env.interceptors, this);
+  }
+
+  /** @internal The implementation's output (through the interceptors): the response. */
+  succeeded(output: unknown): void {
+    const { call } = this;
     let bytes: Uint8Array;
     try {
-      const input = parseMessage(call.hot.method.input, binary, body, call.hot.decode);
-      const output = await call.invoke(input, this.env.interceptors);
-      bytes = serializeMessage(call.hot.method.output, binary, output as never, 0, call.hot.encode);
+      bytes = serializeMessage(call.hot.method.output, this.binary, output as never, 0, call.hot.encode);
     } catch (e) {
       this.fail(e);
       return;
     }
     this.send(200, bytes);
+  }
+
+  /** @internal The call failed (through the interceptors). */
+  failed(error: unknown): void {
+    this.fail(error);
   }
 
   fail(e: unknown): void {

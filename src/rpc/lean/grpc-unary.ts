@@ -4,9 +4,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage, serializeMessage } from "./codec.js";
 import { COMPRESSED_FLAG, EnvelopeSplitter } from "./grpc-envelopes.js";
-import { stringHeader } from "./headers.js";
+import { NO_TIMEOUT, stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
-import type { LeanCall } from "./lean-call.js";
+import type { LeanCall, LeanOutcome } from "./lean-call.js";
 import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
 
 /**
@@ -23,9 +23,11 @@ export function serveGrpcUnary(
   binary: boolean,
   env: LeanEnv,
 ): void {
-  const timeout = parseTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+  const header = headers["grpc-timeout"];
+  // (Most calls have no deadline: nothing to parse.)
+  const timeout = header === undefined ? NO_TIMEOUT : parseTimeout(stringHeader(header), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = startLeanCall(stream, headers, hot, env, peer, {
+  const call = startLeanCall(headers, hot, env, peer, {
     protocolName: "grpc",
     timeoutMs: timeout.timeoutMs,
     responseHeader: binary ? GRPC_PROTO : GRPC_JSON,
@@ -42,7 +44,7 @@ const GRPC_OK = Object.freeze({ "grpc-status": "0" });
 const GRPC_PROTO_HEAD = Object.freeze({ ":status": 200, ...GRPC_PROTO });
 const GRPC_JSON_HEAD = Object.freeze({ ":status": 200, ...GRPC_JSON });
 
-class GrpcUnaryExchange extends LeanExchange {
+class GrpcUnaryExchange extends LeanExchange implements LeanOutcome {
   /** Made when a chunk holds other than exactly one whole envelope (most requests need none). */
   private splitter: EnvelopeSplitter | undefined;
   private input: MessageShape<DescMessage> | undefined;
@@ -93,14 +95,20 @@ class GrpcUnaryExchange extends LeanExchange {
       this.fail(e);
       return;
     }
-    void this.complete(this.input);
+    this.complete(this.input);
   }
 
-  private async complete(input: MessageShape<DescMessage>): Promise<void> {
+  private complete(input: MessageShape<DescMessage>): void {
+    // The decoded request is the implementation's now: the exchange need not keep it.
+    this.input = undefined;
+    this.call.invokeThen(input, this.env.interceptors, this);
+  }
+
+  /** @internal The implementation's output (through the interceptors): the response. */
+  succeeded(output: unknown): void {
     const { call } = this;
     let body: Uint8Array;
     try {
-      const output = await call.invoke(input, this.env.interceptors);
       // The message is written after 5 free bytes, where its envelope header goes: no copy.
       body = serializeMessage(call.hot.method.output, this.binary, output as never, 5, call.hot.encode);
       writeEnvelopeHeader(body);
@@ -109,6 +117,11 @@ class GrpcUnaryExchange extends LeanExchange {
       return;
     }
     this.respond(this.responseHead(), body, call.renderResponseTrailer());
+  }
+
+  /** @internal The call failed (through the interceptors). */
+  failed(error: unknown): void {
+    this.fail(error);
   }
 
   /**

@@ -38,3 +38,6 @@ export function stringHeader(value: string | string[] | undefined): string | nul
   if (value === undefined) return null;
   return typeof value === "string" ? value : value.join(", ");
 }
+
+/** What connect's `parseTimeout` returns for a call without a timeout header (shared, frozen). */
+export const NO_TIMEOUT: Readonly<{ timeoutMs?: number; error?: undefined }> = Object.freeze({});

@@ -20,6 +20,12 @@ import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Where {@link LeanCall.invokeThen} hands a call's outcome: exactly one of the two, once. */
+export interface LeanOutcome {
+  succeeded(output: unknown): void;
+  failed(error: unknown): void;
+}
+
 /** What a call is made of, as the protocol layer parsed it. */
 export interface LeanCallInit {
   readonly hot: LeanMethod;
@@ -178,15 +184,36 @@ export class LeanCall implements UnaryHookCall {
   /**
    * Runs the interceptors around the implementation and returns the output: the message, or (when
    * no interceptor can see it: the hooked way) what the implementation returned, which
-   * `serializeMessage` (codec.ts) makes a message only if its encoder needs one. Response
-   * headers and trailers the interceptors return are copied into this call's, as connect does.
-   * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
-   * request carries its call, so nothing of the chain is made per call.
+   * `serializeMessage` (codec.ts) makes a message only if its encoder needs one. (What
+   * {@link invokeThen} does, as a promise.)
    */
   invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.invokeThen(input, interceptors, { succeeded: resolve, failed: reject }),
+    );
+  }
+
+  /**
+   * Runs the interceptors around the implementation and hands the outcome to `outcome`, once:
+   * `succeeded` with the output as {@link invoke} returns it, or `failed` with the error. Response
+   * headers and trailers the interceptors return are copied into this call's, as connect does.
+   * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
+   * request carries its call, so nothing of the chain is made per call. On the hooked way the
+   * outcome comes in the same promise reaction as the implementation's result: no async frames
+   * and no promises of its own wait with the call (BENCHMARKS.md, "Unary calls without per-call
+   * timers").
+   */
+  invokeThen(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[], outcome: LeanOutcome): void {
     const hooks = unaryHooksOf(interceptors);
-    // (An empty list has no hook missing: it takes the hooked way.) No async frame of its own.
-    return hooks !== undefined ? this.invokeHooked(input, hooks) : this.invokeChain(input, interceptors);
+    // (An empty list has no hook missing: it takes the hooked way.)
+    if (hooks !== undefined) {
+      this.invokeHooked(input, hooks, outcome);
+      return;
+    }
+    this.invokeChain(input, interceptors).then(
+      (output) => outcome.succeeded(output),
+      (e: unknown) => outcome.failed(e),
+    );
   }
 
   /** Runs the composed interceptor chain (some interceptor has no {@link UnaryHook}). */
@@ -205,24 +232,47 @@ export class LeanCall implements UnaryHookCall {
    * Runs the implementation with each interceptor's {@link UnaryHook} around it (what the chain
    * of those interceptors does for this call, without building the chain's request and response).
    */
-  private async invokeHooked(input: MessageShape<DescMessage>, hooks: readonly UnaryHook[]): Promise<unknown> {
+  private invokeHooked(input: MessageShape<DescMessage>, hooks: readonly UnaryHook[], outcome: LeanOutcome): void {
     const n = hooks.length;
     const states: unknown[] = new Array(n);
     let i = 0;
-    let failed = false;
-    let error: unknown;
-    let output: unknown;
+    let pending: unknown;
     try {
       for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
-      output = await this.unary.impl(input, new LeanHandlerContext(this, undefined, true));
+      pending = this.unary.impl(input, new LeanHandlerContext(this, undefined, true));
     } catch (e) {
-      failed = true;
-      error = e;
+      // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
+      this.afterHooks(hooks, states, i, true, e, outcome);
+      return;
     }
-    // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
-    for (let j = i - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
-    if (failed) throw error;
-    return output;
+    (pending instanceof Promise ? pending : Promise.resolve(pending)).then(
+      (output: unknown) => this.afterHooks(hooks, states, n, false, output, outcome),
+      (e: unknown) => this.afterHooks(hooks, states, n, true, e, outcome),
+    );
+  }
+
+  /**
+   * Runs the `after` of the first `entered` hooks, innermost first, and hands on the outcome:
+   * `value` is the output, or the error when `failed`. A hook that throws fails the call with
+   * what it threw, and the hooks outside it are skipped (as an interceptor that throws would).
+   */
+  private afterHooks(
+    hooks: readonly UnaryHook[],
+    states: readonly unknown[],
+    entered: number,
+    failed: boolean,
+    value: unknown,
+    outcome: LeanOutcome,
+  ): void {
+    let error = failed ? value : undefined;
+    try {
+      for (let j = entered - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
+    } catch (e) {
+      outcome.failed(e);
+      return;
+    }
+    if (failed) outcome.failed(error);
+    else outcome.succeeded(value);
   }
 
   /** The method being called (for {@link UnaryHookCall}). */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as http2 from "node:http2";
 import { describe, it, type TestContext } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
@@ -13,6 +14,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../../gen/switchyard/v1/errors_pb.js";
 import { PublishRequestSchema, PublishResponseSchema } from "../../../gen/switchyard/v1/publisher_pb.js";
 import { grpcEnvelope, openSession, rawRequest } from "../../../test/helpers/raw-h2.js";
+import { createTestCertificate } from "../../../test/helpers/test-certificate.js";
 import { createBroker } from "../../core/index.js";
 import { formatAddress } from "../../server/listen.js";
 import { createOnePortListener } from "../../server/one-port-listener.js";
@@ -161,5 +163,73 @@ describe("lean rpc - interceptors", () => {
     assert.equal(res.trailers["x-trailer"], "t");
     assert.equal(res.headers["x-peer"], "127.0.0.1");
     assert.equal(res.trailers["grpc-status"], "0");
+  });
+});
+
+describe("lean rpc - TLS", () => {
+  it("lean rpc - over TLS a call's URL is https, on both paths, call after call", async (t) => {
+    const { cert, key } = createTestCertificate();
+    const pair = { cert: Buffer.from(cert), key: Buffer.from(key) };
+    const tls = {
+      current: () => pair,
+      reload: async () => {},
+      onReload: () => () => {},
+      files: { cert: "c", key: "k" },
+    };
+    const seen: string[] = [];
+    // No unary hook: the lean path runs it as an interceptor, which reads the URL.
+    const recordUrl: Interceptor = (next) => (req) => {
+      seen.push(req.url);
+      return next(req);
+    };
+    const authorities: string[] = [];
+    for (const lean of [true, false]) {
+      const broker = createBroker({ store: createMemoryStore(), clock });
+      await broker.createTopic({ name: "t", queue: true });
+      const shutdown = new AbortController();
+      const routes = (router: ConnectRouter) => registerBrokerServices(router, { broker, logger: silentLogger });
+      const handler = connectNodeAdapter({ routes, interceptors: [recordUrl], acceptCompression: [] });
+      const leanRpc = createLeanRpc({
+        broker,
+        logger: silentLogger,
+        interceptors: [recordUrl],
+        shutdownSignal: shutdown.signal,
+        readMaxBytes: READ_MAX_BYTES,
+      });
+      const listener = createOnePortListener({
+        handler,
+        logger: silentLogger,
+        tls,
+        ...(lean ? { http2Streams: leanRpc.serve } : {}),
+      });
+      const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
+      t.after(async () => {
+        shutdown.abort();
+        await listener.destroy();
+        await broker.close();
+      });
+      const authority = formatAddress(address);
+      authorities.push(authority);
+      const session = http2.connect(`https://${authority}`, {
+        ca: cert,
+        servername: "localhost",
+        checkServerIdentity: () => undefined,
+      });
+      t.after(() => session.close());
+      for (let i = 0; i < 2; i++) {
+        const res = await rawRequest(
+          session,
+          { ":path": PATH, "content-type": "application/grpc" },
+          grpcEnvelope(publishBody),
+        );
+        assert.equal(res.trailers["grpc-status"], "0", `lean ${lean}`);
+      }
+    }
+    // (The client names the server `localhost`, its TLS server name, in :authority.)
+    const port = (authority: string) => authority.slice(authority.lastIndexOf(":") + 1);
+    assert.deepEqual(
+      seen,
+      [0, 0, 1, 1].map((k) => `https://localhost:${port(authorities[k] as string)}${PATH}`),
+    );
   });
 });

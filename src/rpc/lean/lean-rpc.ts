@@ -1,16 +1,11 @@
 import type * as http2 from "node:http2";
 import type { ContextValues, Interceptor } from "@connectrpc/connect";
-import {
-  contentTypeStreamRegExp as connectStreamContentType,
-  contentTypeUnaryRegExp as connectUnaryContentType,
-  parseContentType as parseConnectContentType,
-} from "@connectrpc/connect/protocol-connect";
-import { contentTypeRegExp as grpcContentType } from "@connectrpc/connect/protocol-grpc";
 import type { Broker } from "../../core/index.js";
 import { BrokerError } from "../../errors/index.js";
 import type { ByteBudget, Logger, PeerByteBudgets } from "../../util/index.js";
 import { toConnectError } from "../to-connect-error.js";
 import { serveConnectUnary } from "./connect-unary.js";
+import { contentKindOf } from "./content-types.js";
 import { serveGrpcUnary } from "./grpc-unary.js";
 import { type HotStreamMethod, leanMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
@@ -95,16 +90,15 @@ export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
         const streaming = streamMethods.get(path);
         return streaming !== undefined && serveStream(stream, headers, contentType, streaming, env);
       }
-      const grpc = grpcContentType.exec(contentType);
-      if (grpc !== null) {
+      const kind = contentKindOf(contentType);
+      if (kind.grpc) {
         if (!isIdentity(headers["grpc-encoding"])) return false;
-        serveGrpcUnary(stream, headers, hot, grpc[1] === undefined, env);
+        serveGrpcUnary(stream, headers, hot, kind.binary, env);
         return true;
       }
-      if (connectUnaryContentType.test(contentType)) {
-        const type = parseConnectContentType(contentType);
-        if (type === undefined || type.stream || !isIdentity(headers["content-encoding"])) return false;
-        serveConnectUnary(stream, headers, hot, type.binary, env);
+      if (kind.connectUnary) {
+        if (!isIdentity(headers["content-encoding"])) return false;
+        serveConnectUnary(stream, headers, hot, kind.binary, env);
         return true;
       }
       return false;
@@ -124,15 +118,13 @@ function serveStream(
   hot: HotStreamMethod,
   env: LeanEnv,
 ): boolean {
-  const grpc = grpcContentType.exec(contentType);
-  if (grpc !== null) {
-    if (grpc[1] !== undefined || !isIdentity(headers["grpc-encoding"])) return false;
+  const kind = contentKindOf(contentType);
+  if (kind.grpc) {
+    if (!kind.binary || !isIdentity(headers["grpc-encoding"])) return false;
     serveServerStream(stream, headers, hot, "grpc", env);
     return true;
   }
-  if (connectStreamContentType.test(contentType)) {
-    const type = parseConnectContentType(contentType);
-    if (type === undefined || !type.stream || !type.binary) return false;
+  if (kind.connectStreamBinary) {
     if (!isIdentity(headers["connect-content-encoding"])) return false;
     serveServerStream(stream, headers, hot, "connect", env);
     return true;

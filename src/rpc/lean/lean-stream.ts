@@ -36,8 +36,12 @@ export interface LeanPeer {
 }
 
 const kPeer = Symbol("leanPeer");
-/** A peer as cached on its session, with the request budget share last handed out for it. */
+/**
+ * A peer as cached on its session: whether its connection is TLS, and the request budget share
+ * last handed out for it.
+ */
 interface CachedPeer extends LeanPeer {
+  readonly secure: boolean;
   budgets?: PeerByteBudgets;
   budget?: ByteBudget;
 }
@@ -53,7 +57,12 @@ export function peerOf(stream: http2.ServerHttp2Stream): LeanPeer {
   const cached = session?.[kPeer];
   if (cached !== undefined) return cached;
   const socket = session?.socket;
-  const peer: CachedPeer = { remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort };
+  const peer: CachedPeer = {
+    remoteAddress: socket?.remoteAddress,
+    remotePort: socket?.remotePort,
+    // (The session's socket is a proxy: read once per connection, not per call.)
+    secure: (socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+  };
   // Only an address read from a live socket is kept (a closed socket has none).
   if (session !== undefined && peer.remoteAddress !== undefined) session[kPeer] = peer;
   return peer;
@@ -71,11 +80,10 @@ function budgetOf(budgets: PeerByteBudgets, peer: LeanPeer): ByteBudget {
 
 /**
  * The {@link LeanCall} of a stream the lean path claimed: what its protocol parsed (`init`), plus
- * what every protocol takes alike: the request headers, TLS or not, and the context values made
- * (when first read) from the peer recorded as the stream was claimed.
+ * what every protocol takes alike: the request headers, TLS or not (as {@link peerOf} recorded it
+ * for the connection), and the context values made (when first read) from that peer.
  */
 export function startLeanCall(
-  stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   hot: LeanMethod,
   env: LeanEnv,
@@ -89,7 +97,7 @@ export function startLeanCall(
     responseTrailer: init.responseTrailer,
     hot,
     headers,
-    secure: (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+    secure: (peer as CachedPeer).secure,
     peer,
     valuesOf: env.contextValues,
   });
@@ -275,7 +283,7 @@ export abstract class LeanExchange {
     try {
       if (trailers !== undefined) {
         this.trailers = trailers;
-        stream.respond(headers, { waitForTrailers: true });
+        stream.respond(headers, WAIT_FOR_TRAILERS);
         stream.on("wantTrailers", onWantTrailers);
         stream.end(body);
       } else if (body === undefined || body.length === 0) {
@@ -306,6 +314,9 @@ function resetOnceAnswered(stream: http2.ServerHttp2Stream): void {
   if (stream.writableFinished) setImmediate(reset);
   else stream.once("finish", () => setImmediate(reset));
 }
+
+/** The options of a response with trailers (Node copies them: one frozen object serves all). */
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 
 /** Ends a stream whose body was written (unless it closed meanwhile: a client reset). */
 function endAfterWrite(stream: http2.ServerHttp2Stream): void {

@@ -57,7 +57,7 @@ export function serveServerStream(
     ? parseGrpcTimeout(stringHeader(headers["grpc-timeout"]), Number.MAX_SAFE_INTEGER)
     : parseConnectTimeout(stringHeader(headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
   const peer = peerOf(stream);
-  const call = startLeanCall(stream, headers, hot, env, peer, {
+  const call = startLeanCall(headers, hot, env, peer, {
     protocolName: protocol,
     timeoutMs: timeout.timeoutMs,
     responseHeader: grpc ? GRPC_HEADER : CONNECT_HEADER,

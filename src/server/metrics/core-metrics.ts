@@ -10,8 +10,25 @@ import type { LabelBudget } from "./label-budget.js";
  * down and misses no short-lived subscription).
  */
 export function createCoreMetrics(registry: Registry, topics: LabelBudget): BrokerMetricsSink {
-  const counter = (name: string, help: string) =>
-    new Counter({ name, help, labelNames: ["topic"] as const, registers: [registry] });
+  const counter = (name: string, help: string) => {
+    // Counted per topic label here and added to the counter when it is read (its `collect`, before
+    // every scrape): prom-client builds and hashes a label object on every `inc`.
+    const pending = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: ["topic"] as const,
+      registers: [registry],
+      collect() {
+        for (const [topic, n] of pending) {
+          if (n === 0) continue;
+          this.inc({ topic }, n);
+          pending.set(topic, 0); // kept: the label sets are bounded by the topic budget
+        }
+      },
+    });
+    return pending;
+  };
   const published = counter(
     "switchyard_messages_published_total",
     "Messages stored by publishes (duplicates excluded).",
@@ -32,8 +49,10 @@ export function createCoreMetrics(registry: Registry, topics: LabelBudget): Brok
     "switchyard_messages_dead_lettered_total",
     "Messages that used up their delivery attempts (dead-lettered or dropped) since the server started.",
   );
-  const add = (c: Counter<"topic">, topic: string, n: number) => {
-    if (n > 0) c.inc({ topic: topics.label(topic) }, n);
+  const add = (c: Map<string, number>, topic: string, n: number) => {
+    if (n <= 0) return;
+    const label = topics.label(topic);
+    c.set(label, (c.get(label) ?? 0) + n);
   };
   return {
     published(topic, messages, bytes) {

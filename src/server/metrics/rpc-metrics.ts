@@ -1,9 +1,10 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { leanProtocolKey } from "../../rpc/lean/index.js";
 import { withUnaryHook } from "../../rpc/lean/unary-hooks.js";
 import { inProcessKey } from "../in-process-marker.js";
+import { TalliedHistogram, type TalliedSeries } from "./tallied-histogram.js";
 
 /**
  * The protocol of a request: `in-process` for the bridges' calls (marked by their transport, not
@@ -35,13 +36,13 @@ function codeName(e: unknown): string {
  * and code; streams are counted when they end).
  */
 export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
-  const duration = new Histogram({
-    name: "switchyard_rpc_request_duration_seconds",
-    help: "Time to answer an RPC (to the first response of a stream), per protocol, service and method.",
-    labelNames: ["protocol", "service", "method"] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
+  // Observed once per call: the label set is found per call below, not hashed by prom-client.
+  const duration = new TalliedHistogram(
+    "switchyard_rpc_request_duration_seconds",
+    "Time to answer an RPC (to the first response of a stream), per protocol, service and method.",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registry,
+  );
   // Counted per label set here and added to the counter when it is read (its `collect`, before
   // every scrape): prom-client hashes and checks a label object on every `inc`.
   const tallies: Tally[] = [];
@@ -62,10 +63,9 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     readonly labels: { protocol: string; service: string; method: string; code: string };
     pending: number;
   }
-  // prom-client hashes a label object on every observe; the children of each label set are
-  // kept instead (the label sets are bounded: protocols × methods × codes).
+  // The series of each label set are kept (the label sets are bounded: protocols × methods × codes).
   interface Series {
-    duration: { observe(seconds: number): void };
+    duration: TalliedSeries;
     codes: Map<string, Tally>;
     labels: { protocol: string; service: string; method: string };
   }
@@ -80,7 +80,7 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     let s = byProtocol.get(protocol);
     if (s === undefined) {
       const labels = { protocol, service: method.parent.typeName, method: method.name };
-      s = { duration: duration.labels(labels), codes: new Map(), labels };
+      s = { duration: duration.child(labels), codes: new Map(), labels };
       byProtocol.set(protocol, s);
     }
     return s;
