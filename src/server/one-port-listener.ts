@@ -18,6 +18,8 @@ import { routeHttp2Streams } from "./http2-streams.js";
 import { listenOn } from "./listen.js";
 import {
   DEFAULT_ONE_PORT_LIMITS,
+  HTTP2_CONNECTION_WINDOW_BYTES,
+  HTTP2_STREAM_WINDOW_BYTES,
   type NodeHandler,
   type OnePortLimits,
   type OnePortListener,
@@ -28,6 +30,8 @@ import { createTlsAcceptor } from "./tls-accept.js";
 
 export {
   DEFAULT_ONE_PORT_LIMITS,
+  HTTP2_CONNECTION_WINDOW_BYTES,
+  HTTP2_STREAM_WINDOW_BYTES,
   type Http2StreamHandler,
   type NodeHandler,
   type OnePortLimits,
@@ -117,7 +121,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const h2 = http2.createServer(
     {
       maxSessionMemory: limits.http2MaxSessionMemoryMb,
-      settings: { maxConcurrentStreams: limits.http2MaxConcurrentStreams },
+      settings: {
+        maxConcurrentStreams: limits.http2MaxConcurrentStreams,
+        initialWindowSize: HTTP2_STREAM_WINDOW_BYTES,
+      },
     },
     handle as never,
   );
@@ -141,6 +148,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    session.setLocalWindowSize(HTTP2_CONNECTION_WINDOW_BYTES);
     session.once("close", () => sessions.delete(session));
     if (closing) session.close();
   });

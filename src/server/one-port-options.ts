@@ -54,6 +54,21 @@ export const DEFAULT_ONE_PORT_LIMITS: Readonly<OnePortLimits> = Object.freeze({
   http2MaxSessionMemoryMb: 32,
 });
 
+/**
+ * HTTP/2: bytes a client may send on one stream before the server acknowledges them
+ * (SETTINGS_INITIAL_WINDOW_SIZE; Node's default is 64 KiB). 256 KiB lets a batched Publish of
+ * about 90 KiB go in one flight instead of waiting for a WINDOW_UPDATE round trip between two
+ * busy event loops (BENCHMARKS.md, "W1 batched: the round trip of the window").
+ */
+export const HTTP2_STREAM_WINDOW_BYTES = 256 * 1024;
+/**
+ * HTTP/2: bytes a client may send on one connection, all streams together, before the server
+ * acknowledges them (Node's default is 64 KiB): room for several such requests in flight. Bytes
+ * the server has not read stay bounded by it per connection; the request budget and the read
+ * limit still bound what the server takes in.
+ */
+export const HTTP2_CONNECTION_WINDOW_BYTES = 1024 * 1024;
+
 /** Options of {@link createOnePortListener}. */
 export interface OnePortListenerOptions {
   handler: NodeHandler;

@@ -157,6 +157,8 @@ function ignore(): void {}
 export abstract class LeanExchange {
   protected answered = false;
   private droppedBytes = 0;
+  /** The stream is to be reset once its response is out (it dropped too much after the answer). */
+  private resetArmed = false;
   private takenBytes = 0;
   protected trailers: http2.OutgoingHttpHeaders | undefined;
   /** The credentials check from the headers while it runs (it never rejects). */
@@ -213,10 +215,13 @@ export abstract class LeanExchange {
   data(chunk: Buffer): void {
     if (this.answered) {
       // Answered before the body ended (an error): what still comes is dropped, up to one more
-      // request's worth; past that the stream is reset with NO_ERROR (RFC 9113 §8.1), long after
-      // the response went out.
+      // request's worth; past that the stream is reset with NO_ERROR (RFC 9113 §8.1), once the
+      // response is out (a reset queued before its trailers would overtake them).
       this.droppedBytes += chunk.length;
-      if (this.droppedBytes > this.env.readMaxBytes && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+      if (this.droppedBytes > this.env.readMaxBytes && !this.resetArmed) {
+        this.resetArmed = true;
+        resetOnceAnswered(this.stream);
+      }
       return;
     }
     const { budget } = this;
@@ -298,6 +303,16 @@ export abstract class LeanExchange {
       stream.destroy();
     }
   }
+}
+
+/** Resets `stream` with NO_ERROR after its response (trailers included) has gone out. */
+function resetOnceAnswered(stream: http2.ServerHttp2Stream): void {
+  if (stream.destroyed) return;
+  const reset = () => {
+    if (!stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+  };
+  if (stream.writableFinished) setImmediate(reset);
+  else stream.once("finish", () => setImmediate(reset));
 }
 
 /** The options of a response with trailers (Node copies them: one frozen object serves all). */

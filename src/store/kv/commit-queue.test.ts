@@ -1,7 +1,7 @@
 /** CommitQueue: which writes go at once, which wait, for how long, and in what order. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Batch, CommitQueue, type CommitQueueOptions } from "./commit-queue.js";
+import { type Batch, CommitQueue, type CommitQueueOptions, LONELY_HOLDS_TO_STOP } from "./commit-queue.js";
 
 const nextImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -139,6 +139,79 @@ describe("CommitQueue", () => {
     while (e.batches.length < 2) await sleep(1);
     assert.ok(performance.now() - heldAt >= delayMs - 2);
     assert.deepEqual(e.batches, [["publish-1"], ["publish-2", "publish-3"]]);
+  });
+
+  it("commit queue - a client that waits for each answer is held only until two holds went without company", async () => {
+    // Long enough that the calls below stay "frequent" (within twice the delay) on a loaded machine.
+    const e = new FakeEngine({ commitDelayMs: 300 });
+    const answers: string[] = [];
+    /** One call in flight: the next write only after this one's answer, in a later event turn. */
+    const call = async (name: string, held: boolean) => {
+      const p = e.write(name).then((r) => answers.push(r));
+      assert.equal(e.submitted.includes(name), !held, `${name} ${held ? "waits for company" : "goes at once"}`);
+      while (!e.submitted.includes(name)) await sleep(1);
+      e.settle();
+      await p;
+      await nextImmediate();
+    };
+    await call("publish-1", false); // an idle store
+    for (let i = 0; i < LONELY_HOLDS_TO_STOP; i++) await call(`held-${i}`, true);
+    await call("publish-after-1", false);
+    await call("publish-after-2", false);
+    assert.deepEqual(answers, ["publish-1", "held-0", "held-1", "publish-after-1", "publish-after-2"]);
+    assert.deepEqual(
+      e.batches,
+      answers.map((a) => [a]),
+      "every write was its own batch",
+    );
+  });
+
+  it("commit queue - once writes overlap again, the commit delay holds again", async () => {
+    const e = new FakeEngine({ commitDelayMs: 300 });
+    void e.write("publish-1");
+    await nextImmediate();
+    e.settle();
+    await nextImmediate();
+    for (let i = 0; i < LONELY_HOLDS_TO_STOP; i++) {
+      const name = `alone-${i}`;
+      void e.write(name);
+      assert.ok(!e.submitted.includes(name), `${name} waits for company`);
+      while (!e.submitted.includes(name)) await sleep(1);
+      e.settle();
+      await nextImmediate();
+    }
+    void e.write("a");
+    assert.ok(e.submitted.includes("a"), "no longer held");
+    await nextImmediate();
+    void e.write("b"); // comes while "a" is in flight: two writers
+    assert.ok(e.submitted.includes("b"), "a write that finds a batch in flight goes at once");
+    e.settle();
+    await nextImmediate();
+    void e.write("c");
+    assert.ok(!e.submitted.includes("c"), "held for company again");
+    void e.write("d");
+    while (!e.submitted.includes("c")) await sleep(1);
+    assert.deepEqual(e.batches.slice(-3), [["a"], ["b"], ["c", "d"]]);
+  });
+
+  it("commit queue - an Ack makes the commit delay hold again (it can share the next Publish's batch)", async () => {
+    const e = new FakeEngine({ commitDelayMs: 300 });
+    void e.write("publish-1");
+    await nextImmediate();
+    e.settle();
+    await nextImmediate();
+    for (let i = 0; i < LONELY_HOLDS_TO_STOP; i++) {
+      void e.write(`alone-${i}`);
+      while (!e.submitted.includes(`alone-${i}`)) await sleep(1);
+      e.settle();
+      await nextImmediate();
+    }
+    void e.write("ack", true);
+    while (!e.submitted.includes("ack")) await sleep(1);
+    e.settle();
+    await nextImmediate();
+    void e.write("publish-2");
+    assert.ok(!e.submitted.includes("publish-2"), "held for company again");
   });
 
   it("commit queue - with a commit delay, a write that finds a batch in flight goes at once (the pipeline is not slowed)", async () => {

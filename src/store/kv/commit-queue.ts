@@ -23,6 +23,13 @@ export interface CommitQueueOptions {
   commitDelayMs: number;
 }
 
+/**
+ * Commit-delay holds in a row that ended with no other write joining them, after which Publishes
+ * stop being held. A client that waits for each answer before its next Publish (one call in
+ * flight) never has company to wait for: each hold only added the whole delay to its answer.
+ */
+export const LONELY_HOLDS_TO_STOP = 2;
+
 /** The batch forming in one event turn: how many of its writes have not settled yet. */
 export interface Batch {
   unsettled: number;
@@ -34,7 +41,10 @@ export interface Batch {
  * only while writes that are not deferrable (Publishes) come often: one came within twice the
  * delay, so the held write most likely has company within it. So on an idle store every write
  * goes at once, and so does a stream of deferrable writes alone (Acks of a drain, which group
- * commit already batches while two transactions are in flight).
+ * commit already batches while two transactions are in flight). And the commit delay stops after
+ * {@link LONELY_HOLDS_TO_STOP} holds in a row that got no company (a client that sends its next
+ * Publish only after this one's answer), until a write comes while another is held or in flight,
+ * or a deferrable write (an Ack) comes.
  */
 export class CommitQueue {
   private held: HeldWrite[] = [];
@@ -45,6 +55,10 @@ export class CommitQueue {
   private inFlight = 0;
   /** When the last write that is not deferrable was scheduled: how often such writes come. */
   private lastUrgentAt = Number.NEGATIVE_INFINITY;
+  /** Commit-delay holds in a row that were released with no other write (see {@link LONELY_HOLDS_TO_STOP}). */
+  private lonelyHolds = 0;
+  /** The held writes began with a commit-delay hold (not a deferrable one, nor the in-flight limit). */
+  private heldForCompany = false;
   /** The batch of this event turn while the engine still takes writes into it. */
   private current: Batch | undefined;
   /** Batches started since creation (diagnostics, tests). */
@@ -59,9 +73,16 @@ export class CommitQueue {
   schedule<T>(submit: () => Promise<T>, deferrable: boolean): Promise<T> {
     const { deferrableDelayMs, commitDelayMs, maxBatchesInFlight } = this.options;
     const now = performance.now();
+    // Writes overlap (another is held or in flight), or Acks come (they share Publishes'
+    // transactions): holding may find company again.
+    if (deferrable || this.inFlight > 0 || this.held.length > 0) this.lonelyHolds = 0;
     // Only with no batch in flight: a busier store already shares transactions behind the
     // in-flight limit, and a delay there would only slow its pipeline.
-    const frequent = !deferrable && this.inFlight === 0 && this.frequent(now, commitDelayMs);
+    const frequent =
+      !deferrable &&
+      this.inFlight === 0 &&
+      this.lonelyHolds < LONELY_HOLDS_TO_STOP &&
+      this.frequent(now, commitDelayMs);
     if (!deferrable) this.lastUrgentAt = now;
     if (this.current !== undefined) return submit();
     if (deferrable && this.frequent(now, deferrableDelayMs)) return this.hold(submit, now + deferrableDelayMs);
@@ -69,7 +90,10 @@ export class CommitQueue {
       this.heldUrgent = true;
       return this.hold(submit, Number.POSITIVE_INFINITY);
     }
-    if (frequent) return this.hold(submit, now + commitDelayMs);
+    if (frequent) {
+      if (this.held.length === 0) this.heldForCompany = true;
+      return this.hold(submit, now + commitDelayMs);
+    }
     if (this.held.length === 0) return submit();
     // Behind the held writes, and answered the same way, so answers keep the call order.
     const run = this.hold(submit, Number.POSITIVE_INFINITY);
@@ -147,12 +171,15 @@ export class CommitQueue {
   private release(): void {
     const held = this.held;
     if (held.length === 0) return;
+    if (this.heldForCompany) this.lonelyHolds = held.length === 1 ? this.lonelyHolds + 1 : 0;
+    this.heldForCompany = false;
     this.held = [];
     this.clearHold();
     for (const w of held) w.submit();
   }
 
   private clearHold(): void {
+    this.heldForCompany = false;
     this.heldUrgent = false;
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
