@@ -100,8 +100,12 @@ export function retainedUntil(t: TopicState, meta: MessageMeta, nowMs: number): 
  */
 export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): boolean {
   if (isGone(t, seq)) return false;
-  const held = heldByAny(t, seq, meta, releaseAttributes.at(tx, t, seq));
-  releaseAttributes.clear();
+  let held: boolean;
+  try {
+    held = heldByAny(t, seq, meta, releaseAttributes.at(tx, t, seq));
+  } finally {
+    releaseAttributes.clear(); // also when a filter throws: the shared reader keeps no transaction
+  }
   if (held) return false;
   const until = retainedUntil(t, meta, tx.nowMs);
   if (until > 0) {
