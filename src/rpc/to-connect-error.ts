@@ -24,18 +24,11 @@ export function toConnectError(e: unknown, logger: Logger): ConnectError {
  * reaction per call (no async frame): the unary hot path calls it for every request.
  */
 export function mapErrors<A extends unknown[], R>(logger: Logger, fn: (...args: A) => Promise<R>) {
-  const rethrow = (e: unknown): never => {
-    throw toConnectError(e, logger);
-  };
-  return (...args: A): Promise<R> => {
-    let result: Promise<R>;
-    try {
-      result = fn(...args);
-    } catch (e) {
-      return Promise.reject(toConnectError(e, logger));
-    }
-    return result.then(undefined, rethrow);
-  };
+  return mapErrorsThen(logger, fn, same);
+}
+
+function same<T>(value: T): T {
+  return value;
 }
 
 /**

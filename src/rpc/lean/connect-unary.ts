@@ -120,11 +120,6 @@ class ConnectUnaryExchange extends LeanExchange implements LeanOutcome {
     this.send(200, bytes);
   }
 
-  /** @internal The call failed (through the interceptors). */
-  failed(error: unknown): void {
-    this.fail(error);
-  }
-
   fail(e: unknown): void {
     if (this.answered) return;
     const { call } = this;

@@ -119,11 +119,6 @@ class GrpcUnaryExchange extends LeanExchange implements LeanOutcome {
     this.respond(this.responseHead(), body, call.renderResponseTrailer());
   }
 
-  /** @internal The call failed (through the interceptors). */
-  failed(error: unknown): void {
-    this.fail(error);
-  }
-
   /**
    * The response's header block: while the call's headers are the defaults, a shared frozen object
    * (Node's `respond` copies what it is given, adding `date`), else the call's own.

@@ -20,10 +20,13 @@ import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.
 /** Longest timer Node arms as asked; a longer delay would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Where {@link LeanCall.invokeThen} hands a call's outcome: exactly one of the two, once. */
+/**
+ * Where {@link LeanCall.invokeThen} hands a call's outcome: exactly one of the two, once. (A
+ * protocol exchange's own `fail`, in lean-stream.ts, is the failure side.)
+ */
 export interface LeanOutcome {
   succeeded(output: unknown): void;
-  failed(error: unknown): void;
+  fail(error: unknown): void;
 }
 
 /** What a call is made of, as the protocol layer parsed it. */
@@ -188,14 +191,12 @@ export class LeanCall implements UnaryHookCall {
    * {@link invokeThen} does, as a promise.)
    */
   invoke(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[]): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      this.invokeThen(input, interceptors, { succeeded: resolve, failed: reject }),
-    );
+    return new Promise((resolve, reject) => this.invokeThen(input, interceptors, { succeeded: resolve, fail: reject }));
   }
 
   /**
    * Runs the interceptors around the implementation and hands the outcome to `outcome`, once:
-   * `succeeded` with the output as {@link invoke} returns it, or `failed` with the error. Response
+   * `succeeded` with the output as {@link invoke} returns it, or `fail` with the error. Response
    * headers and trailers the interceptors return are copied into this call's, as connect does.
    * The chain of interceptors is composed once per method and list (see {@link chainOf}): the
    * request carries its call, so nothing of the chain is made per call. On the hooked way the
@@ -212,7 +213,7 @@ export class LeanCall implements UnaryHookCall {
     }
     this.invokeChain(input, interceptors).then(
       (output) => outcome.succeeded(output),
-      (e: unknown) => outcome.failed(e),
+      (e: unknown) => outcome.fail(e),
     );
   }
 
@@ -268,10 +269,10 @@ export class LeanCall implements UnaryHookCall {
     try {
       for (let j = entered - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
     } catch (e) {
-      outcome.failed(e);
+      outcome.fail(e);
       return;
     }
-    if (failed) outcome.failed(error);
+    if (failed) outcome.fail(error);
     else outcome.succeeded(value);
   }
 

@@ -172,9 +172,8 @@ export class CommitQueue {
     const held = this.held;
     if (held.length === 0) return;
     if (this.heldForCompany) this.lonelyHolds = held.length === 1 ? this.lonelyHolds + 1 : 0;
-    this.heldForCompany = false;
     this.held = [];
-    this.clearHold();
+    this.clearHold(); // (also ends heldForCompany)
     for (const w of held) w.submit();
   }
 
