@@ -6,7 +6,9 @@
  * main thread and LMDB's write thread) per message is the figure to compare; it leaves out what
  * the RPC layer adds per call, so it isolates the core, the store and the commit path.
  *
- *   node --import tsx bench/tools/w3-core.ts [messagesPerRound=20000] [rounds=3] [perCall=9] [intervalMs=1.8]
+ *   node --import tsx bench/tools/w3-core.ts [messagesPerRound=20000] [rounds=3] [perCall=9] [intervalMs=1.8] [ackDelayMs/commitDelayMs]
+ *
+ * The last argument sets `--ack-commit-delay-ms` and `--commit-delay-ms` (default: their defaults).
  *
  * A first round of a quarter of the messages warms the JIT and is not reported. Per round: CPU
  * µs per message, leases per delivered batch and how many came back empty, write transactions per
@@ -22,11 +24,14 @@ const perRound = Number(process.argv[2] ?? 20_000);
 const rounds = Number(process.argv[3] ?? 3);
 const perCall = Number(process.argv[4] ?? 9);
 const intervalMs = Number(process.argv[5] ?? 1.8);
+const [ackCommitDelayMs, commitDelayMs] = (process.argv[6] ?? "").split("/").map((x) => (x ? Number(x) : undefined));
 
 const dir = makeTempDir("w3-core");
 let kv: LmdbKv | undefined;
 const store = await openLmdbStore({
   path: dir,
+  ackCommitDelayMs,
+  commitDelayMs,
   wrapKv: (k) => {
     if (k instanceof LmdbKv) kv = k;
     return k;
