@@ -14,7 +14,7 @@ import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
-import type { LeanPeer } from "./lean-stream.js";
+import type { LeanPeer } from "./lean-env.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
