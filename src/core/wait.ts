@@ -21,7 +21,8 @@ export async function waitForChange(
  * no timer), or `signal` aborts (then rejects with its reason). A Subscribe stream waits here
  * after every batch it sends, so the wait registers plain callbacks (one notifier watch per
  * channel, one timer, one abort listener) and removes them all when the first fires: no
- * AbortController or promise of its own per channel (BENCHMARKS.md, "W3: the stream's wait").
+ * AbortController or promise of its own per channel (BENCHMARKS.md, "W3: where the broker's CPU
+ * goes at 5,000 msg/s").
  */
 export function waitForAny(
   notifier: Notifier,
