@@ -3,7 +3,7 @@ import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
 import { goAtoi } from "../go-format.js";
-import { array, bulk, error, int, NULL, OK, type Reply } from "../resp-encoder.js";
+import { error, eventReply, int, NULL, OK, type Reply } from "../resp-encoder.js";
 import { type CommandSpec, isKeyword, utf8 } from "./command.js";
 
 /** okQ's default QRPOP lease: 30 s. */
@@ -12,9 +12,8 @@ const DEFAULT_EXPIRES_S = 30;
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
 export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
-  const { data } = m.message;
-  // A view, not a copy: the reply is encoded (copied into the socket write) before anything else runs.
-  return array([bulk(m.message.id), bulk(Buffer.from(data.buffer, data.byteOffset, data.byteLength))]);
+  // Not copied: the reply is encoded (copied into the socket write) before anything else runs.
+  return eventReply(m.message.id, m.message.data);
 }
 
 /** okQ's `parseInt(from, as)`: Go's Atoi, then `< 0` refused. */
