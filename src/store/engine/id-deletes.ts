@@ -65,6 +65,9 @@ export class IdDeletes {
   /** Per topic, the last seq of the released ranges read at start: their id entries may remain. */
   private readonly unknownUpTo = new Map<TopicState, number>();
 
+  /** @param maxWaiting entries waiting at most (tests make it small). */
+  constructor(private readonly maxWaiting = MAX_WAITING_ID_DELETES) {}
+
   /** Id entries waiting. */
   get size(): number {
     return this.waiting.size;
@@ -72,7 +75,7 @@ export class IdDeletes {
 
   /** True when a release may hand its id entry to the trim. */
   hasRoom(): boolean {
-    return this.waiting.size < MAX_WAITING_ID_DELETES;
+    return this.waiting.size < this.maxWaiting;
   }
 
   /** Entries of messages an operation released, named at its end. */
