@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { startBrokerProcess } from "../lib/broker-process.js";
+import { readCpuMs } from "../lib/proc.js";
 import { makeTempDir, removeDir } from "../lib/tempdir.js";
 import {
   canConnect,
@@ -27,6 +28,8 @@ export interface OkqRow {
   messages: number;
   perSecond: number;
   errors: number;
+  /** The target process's CPU (user + system, all threads) per message of the phase, in µs; null if unreadable. */
+  cpuMicrosPerMessage: number | null;
 }
 
 /** Sizes of a run. */
@@ -45,6 +48,8 @@ interface RespTarget {
   name: string;
   host: string;
   port: number;
+  /** The server process (its CPU is read from /proc per phase). */
+  pid: number;
   dialect: LoadDialect;
   /** The redis-benchmark command pushing one event (with `__rand_int__`). */
   benchmarkCommand: string[];
@@ -62,6 +67,7 @@ async function startSwitchyard(dataDir: string): Promise<RespTarget> {
     name: "switchyard okq",
     host: host as string,
     port: Number(port),
+    pid: broker.pid,
     dialect: OKQ_DIALECT,
     // Two random numbers per id: redis-benchmark stops at the first error reply, and one
     // __rand_int__ (at most 2^31 values) repeats within 100,000 pushes (a duplicate event).
@@ -102,6 +108,7 @@ async function startRedisAlways(dataDir: string): Promise<RespTarget> {
     name: "redis appendfsync always",
     host: "127.0.0.1",
     port,
+    pid: started.pid,
     dialect: REDIS_LIST_DIALECT,
     benchmarkCommand: ["RPUSH", "rb"],
     async stop() {
@@ -132,16 +139,29 @@ async function redisBenchmark(t: RespTarget, p: OkqBenchParams, log: (l: string)
   return Number(m[1]);
 }
 
-async function measure(t: RespTarget, p: OkqBenchParams, quick: boolean, log: (l: string) => void): Promise<OkqRow[]> {
+async function measure(
+  t: RespTarget,
+  p: OkqBenchParams,
+  options: { quick: boolean; redisBenchmark: boolean; log: (l: string) => void },
+): Promise<OkqRow[]> {
+  const { quick, log } = options;
   const rows: OkqRow[] = [];
   const base = { host: t.host, port: t.port, dialect: t.dialect, connections: p.connections, pipeline: p.pipeline };
   const payload = Buffer.alloc(p.payloadBytes, 0x78);
   log(`  ${t.name}: ${p.messages} pushes, ${p.connections} connections, pipeline ${p.pipeline}`);
+  let cpu = cpuMeter(t.pid);
   const push = await pushLoad({ ...base, queue: "okq-bench", total: p.messages, payload, idPrefix: "e" });
-  rows.push({ target: t.name, phase: "push (node client)", ...pick(push) });
+  rows.push({ target: t.name, phase: "push (node client)", ...pick(push), cpuMicrosPerMessage: cpu(push.messages) });
+  cpu = cpuMeter(t.pid);
   const drain = await drainLoad({ ...base, queue: "okq-bench" });
-  rows.push({ target: t.name, phase: t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain", ...pick(drain) });
-  if (!quick) {
+  rows.push({
+    target: t.name,
+    phase: t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain",
+    ...pick(drain),
+    cpuMicrosPerMessage: cpu(drain.messages),
+  });
+  if (!quick && options.redisBenchmark) {
+    cpu = cpuMeter(t.pid);
     const rps = await redisBenchmark(t, p, log);
     if (rps !== undefined)
       rows.push({
@@ -150,10 +170,28 @@ async function measure(t: RespTarget, p: OkqBenchParams, quick: boolean, log: (l
         messages: p.messages,
         perSecond: rps,
         errors: 0,
+        cpuMicrosPerMessage: cpu(p.messages),
       });
   }
-  for (const r of rows) log(`  ${r.phase}: ${Math.round(r.perSecond)} msg/s, ${r.errors} errors`);
+  for (const r of rows)
+    log(
+      `  ${r.phase}: ${Math.round(r.perSecond)} msg/s, ${r.errors} errors, ${formatCpu(r.cpuMicrosPerMessage)} µs CPU/msg`,
+    );
   return rows;
+}
+
+/** Starts counting a process's CPU time; the returned function gives µs per message since then. */
+function cpuMeter(pid: number): (messages: number) => number | null {
+  const startMs = readCpuMs(pid);
+  return (messages) => {
+    const endMs = readCpuMs(pid);
+    if (startMs === null || endMs === null || messages <= 0) return null;
+    return ((endMs - startMs) * 1000) / messages;
+  };
+}
+
+function formatCpu(us: number | null): string {
+  return us === null ? "n/a" : us.toFixed(1);
 }
 
 function pick(r: { messages: number; perSecond: number; errors: number }) {
@@ -163,9 +201,12 @@ function pick(r: { messages: number; perSecond: number; errors: number }) {
 /** Runs the okQ benchmark; returns the rows and a Markdown section. */
 export async function runOkqBench(options: {
   quick: boolean;
+  /** Also push with `redis-benchmark` (default true; off: the push and drain phases only). */
+  redisBenchmark?: boolean;
   log: (l: string) => void;
 }): Promise<{ rows: OkqRow[]; markdown: string }> {
   const p = okqBenchParams(options.quick);
+  const measureOptions = { quick: options.quick, redisBenchmark: options.redisBenchmark ?? true, log: options.log };
   const rows: OkqRow[] = [];
   const notes: string[] = [];
   const starters: Array<[string, (dir: string) => Promise<RespTarget>]> = [["switchyard", startSwitchyard]];
@@ -175,7 +216,7 @@ export async function runOkqBench(options: {
     let t: RespTarget | undefined;
     try {
       t = await start(dir);
-      rows.push(...(await measure(t, p, options.quick, options.log)));
+      rows.push(...(await measure(t, p, measureOptions)));
     } catch (e) {
       notes.push(`skip ${name}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
       options.log(`  ${notes[notes.length - 1]}`);
@@ -190,10 +231,11 @@ export async function runOkqBench(options: {
 function renderOkq(rows: readonly OkqRow[], p: OkqBenchParams, notes: readonly string[]): string {
   const out = [
     `\n### okQ bridge (RESP): ${p.messages} events of ${p.payloadBytes} B, ${p.connections} connections, pipeline ${p.pipeline}\n`,
-    "| target | phase | msg/s | errors |",
-    "| --- | --- | ---: | ---: |",
+    "| target | phase | msg/s | µs CPU/msg | errors |",
+    "| --- | --- | ---: | ---: | ---: |",
     ...rows.map(
-      (r) => `| ${r.target} | ${r.phase} | ${Math.round(r.perSecond).toLocaleString("en-US")} | ${r.errors} |`,
+      (r) =>
+        `| ${r.target} | ${r.phase} | ${Math.round(r.perSecond).toLocaleString("en-US")} | ${formatCpu(r.cpuMicrosPerMessage)} | ${r.errors} |`,
     ),
   ];
   const sy = rows.filter((r) => r.target.startsWith("switchyard"));

@@ -22,8 +22,11 @@ export interface BrokerClients {
 export interface BridgeMetrics {
   /** A client connected (`+1`) or went away (`-1`). */
   connection(bridge: string, delta: 1 | -1): void;
-  /** A command ran; `command` is the dialect's command name (a bounded set, `unknown` otherwise). */
-  command(bridge: string, command: string): void;
+  /**
+   * `count` commands ran (default 1); `command` is the dialect's command name (a bounded set,
+   * `unknown` otherwise).
+   */
+  command(bridge: string, command: string, count?: number): void;
   /** A command was answered with an error, or the connection failed. */
   error(bridge: string, command: string): void;
 }

@@ -31,6 +31,9 @@ interface Seen {
   valueAtStart: string;
   valueInImpl: string;
   request: unknown;
+  /** The implementation's signal and deadline, as it saw them. */
+  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
 }
 
 function setup() {
@@ -56,9 +59,14 @@ function setup() {
     return next(req);
   };
   const interceptors = [outer, inner];
-  const pull = async (req: MessageShape<DescMessage>, ctx: { values: { get(k: typeof seenKey): string } }) => {
+  const pull = async (
+    req: MessageShape<DescMessage>,
+    ctx: { values: { get(k: typeof seenKey): string }; signal: AbortSignal; timeoutMs(): number | undefined },
+  ) => {
     const r = req as unknown as { subscription: string; maxMessages: number };
     current.order.push("impl");
+    current.signal = ctx.signal;
+    current.timeoutMs = ctx.timeoutMs();
     current.valueInImpl = ctx.values.get(seenKey);
     current.request = toBinary(SubscriberService.method.pull.input, req as never);
     if (r.subscription === "fails") {
@@ -130,6 +138,21 @@ describe("in-process direct transport", () => {
     assert.equal(d?.valueAtStart, "", "server context values start empty");
     assert.equal(d?.valueInImpl, "set-by-outer");
     assert.equal(r?.valueInImpl, "set-by-outer");
+  });
+
+  it("direct transport - the implementation's signal is live during the call and aborted after it, as the router's", async () => {
+    const s = setup();
+    await s.viaRouter.pull({ subscription: "q", maxMessages: 1 });
+    await s.viaDirect.pull({ subscription: "q", maxMessages: 1 });
+    await assert.rejects(s.viaDirect.pull({ subscription: "fails", maxMessages: 1 }));
+    const [r, d, failed] = s.seen;
+    for (const x of [r, d, failed]) {
+      assert.equal(x?.timeoutMs, undefined, "no deadline");
+      assert.equal(x?.signal?.aborted, true, "aborted once the call ended");
+    }
+    assert.equal(d?.signal?.reason?.name, r?.signal?.reason?.name);
+    assert.equal(d?.signal?.reason?.name, "AbortError");
+    assert.ok(failed?.signal?.reason instanceof ConnectError, "a failed call's signal carries its error");
   });
 
   it("direct transport - a ConnectError reaches the caller as the router's client decodes it", async () => {

@@ -11,7 +11,7 @@ import {
   Code,
   ConnectError,
   createContextValues,
-  createHandlerContext,
+  type HandlerContext,
   type Interceptor,
   type Transport,
   type UnaryRequest,
@@ -46,7 +46,7 @@ export function createDirectTransport(
   const chains: ChainCache<DescMethodUnary, (req: UnaryRequest) => Promise<UnaryResponse>> = new WeakMap();
   const innermostOf = (method: DescMethodUnary, impl: AnyUnaryImpl) => {
     return async (req: UnaryRequest): Promise<UnaryResponse> => {
-      const ctx = (req as UnaryRequest & { [kContext]: ReturnType<typeof createHandlerContext> })[kContext];
+      const ctx = (req as UnaryRequest & { [kContext]: HandlerContext })[kContext];
       const merged = {
         ...ctx,
         service: req.service,
@@ -102,22 +102,45 @@ export function isWellFormedDeep(value: unknown): boolean {
   return true;
 }
 
+/** The reason a direct call's signal aborts with when the call ends (as the router's: an AbortError), made once. */
+const CALL_ENDED = new DOMException("This operation was aborted", "AbortError");
+/** A direct call has no deadline (one with a timeout takes the router). */
+const noTimeout = (): undefined => undefined;
+const REQUEST_HEADER = { "content-type": "application/proto", "connect-protocol-version": "1" };
+const RESPONSE_HEADER = { "content-type": "application/proto" };
+
+/**
+ * The handler context of a direct call: what `createHandlerContext` makes for a call with no
+ * timeout and no request or shutdown signal (the only calls that go direct), with one abort
+ * controller instead of a deadline controller and a linked one.
+ */
+function directContext(method: DescMethodUnary, url: string) {
+  const controller = new AbortController();
+  return {
+    service: method.parent,
+    method,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url,
+    signal: controller.signal,
+    timeoutMs: noTimeout,
+    requestHeader: new Headers(REQUEST_HEADER),
+    responseHeader: new Headers(RESPONSE_HEADER),
+    responseTrailer: new Headers(),
+    values: createContextValues(),
+    abort(reason?: unknown) {
+      controller.abort(reason);
+    },
+  };
+}
+
 async function callDirect(
   method: DescMethodUnary,
   chain: (req: UnaryRequest) => Promise<UnaryResponse>,
   message: MessageShape<DescMessage>,
 ): Promise<UnaryResponse> {
   const url = `${IN_MEMORY_URL}/${method.parent.typeName}/${method.name}`;
-  const ctx = createHandlerContext({
-    service: method.parent,
-    method,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url,
-    requestHeader: { "content-type": "application/proto", "connect-protocol-version": "1" },
-    responseHeader: { "content-type": "application/proto" },
-    contextValues: createContextValues(),
-  });
+  const ctx = directContext(method, url);
   const req = {
     stream: false,
     message,
@@ -139,7 +162,7 @@ async function callDirect(
     ctx.abort(e);
     throw asReceived(e, ctx.responseHeader, ctx.responseTrailer);
   } finally {
-    ctx.abort();
+    ctx.abort(CALL_ENDED); // after an error: already aborted with it (the first reason stays)
   }
 }
 

@@ -27,8 +27,8 @@ export function recordMetrics(): RecordedMetrics {
     connection: (_b, d) => {
       m.connections += d;
     },
-    command: (_b, c) => {
-      m.commands.set(c, (m.commands.get(c) ?? 0) + 1);
+    command: (_b, c, count = 1) => {
+      m.commands.set(c, (m.commands.get(c) ?? 0) + count);
     },
     error: (_b, c) => {
       m.errors.set(c, (m.errors.get(c) ?? 0) + 1);

@@ -178,6 +178,62 @@ describe("okq resp decoder", () => {
     );
   });
 
+  it("decoder - property: the whole-command fast path yields what byte-by-byte decoding yields, errors included", () => {
+    // Commands that are nearly well-formed: lengths off by one, odd digits, missing CR or LF,
+    // non-bulk elements, counts over the limits; fed whole (fast path) and one byte at a time
+    // (the state machine only), the events must be the same.
+    const token = fc.oneof(
+      fc.constantFrom(
+        "*",
+        "$",
+        ":",
+        "+",
+        "-",
+        "\r\n",
+        "\n",
+        "\r",
+        "0",
+        "1",
+        "2",
+        "3",
+        "9",
+        "00",
+        "-1",
+        "65",
+        "x",
+        "ab",
+      ),
+      fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a).toString("latin1")),
+    );
+    const valid = fc
+      .array(fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ minLength: 60, maxLength: 70 })), {
+        minLength: 1,
+        maxLength: 9,
+      })
+      .map((args) => encodeCommand(args.map((a) => Buffer.from(a))).toString("latin1"));
+    const piece = fc.oneof(valid, valid, token);
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 12 }), (pieces) => {
+        const input = Buffer.from(pieces.join(""), "latin1");
+        const whole = decodeChunks([input]);
+        const bytes = decodeChunks([...input].map((b) => Buffer.of(b)));
+        assert.deepEqual(whole, bytes);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("decoder - fast path: arguments do not share memory with the socket's chunk", () => {
+    const chunk = encodeCommand(["QACK", "q", "id-1"]);
+    const [e] = new RespDecoder(LIMITS).push(chunk);
+    assert.ok(e?.type === "command");
+    chunk.fill(0);
+    assert.deepEqual(
+      e.args.map((a) => a.toString()),
+      ["QACK", "q", "id-1"],
+    );
+  });
+
   it("decoder - each argument counts its overhead against the command limit: empty arguments are not free", () => {
     const limits = { ...LIMITS, maxArrayLength: 100_000, maxCommandBytes: 10_000, argOverheadBytes: 256 };
     const empty = (n: number) => Buffer.from(`*${n}\r\n${"$0\r\n\r\n".repeat(n)}`);

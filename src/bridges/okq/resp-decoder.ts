@@ -12,7 +12,8 @@
  * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
  * ignored, as okQ does; a top-level simple line may be as long as an inline command.
  *
- * The events and limits are defined in resp-events.ts; HTTP requests sent to this port
+ * A command that lies whole in one chunk takes a fast path (resp-framing.ts) that yields exactly
+ * what the state machine would. The events and limits are defined in resp-events.ts; HTTP requests sent to this port
  * (cross-protocol attacks) are recognised by cross-protocol.ts and are fatal with code
  * `CROSS_PROTOCOL`.
  */
@@ -26,6 +27,7 @@ import {
   type RespEvent,
   type RespFatalCode,
 } from "./resp-events.js";
+import { headerCode, type LineKind, lineMaxBytes, parseLength, readWholeCommand } from "./resp-framing.js";
 
 export {
   ARG_OVERHEAD_BYTES,
@@ -39,8 +41,6 @@ export {
 const EMPTY = Buffer.alloc(0);
 const CR = 13;
 const LF = 10;
-/** Longest header line (`*123\r\n`, `:-9223372036854775808\r\n`) before it counts as hostile. */
-const MAX_HEADER_BYTES = 64;
 
 /** An array being filled: how many elements are still to come. */
 interface Frame {
@@ -48,9 +48,6 @@ interface Frame {
   /** Top-level frame only: the arguments so far. */
   args: Buffer[] | undefined;
 }
-
-/** `skip`: a top-level simple string, error or integer: ignored, so its bytes are counted, not kept. */
-type LineKind = "inline" | "array" | "bulk" | "simple" | "skip";
 
 /** The decoder. Feed chunks with {@link RespDecoder.push}; it never throws on input. */
 export class RespDecoder {
@@ -91,6 +88,12 @@ export class RespDecoder {
       }
       if (this.lineKind === undefined) {
         const type = chunk[i] as number;
+        const whole = type === 0x2a && this.stack.length === 0 ? readWholeCommand(chunk, i, this.limits) : undefined;
+        if (whole) {
+          this.emit({ type: "command", args: whole.args }, out);
+          i = whole.next;
+          continue;
+        }
         if (type === 0x2a /* * */) this.lineKind = "array";
         else if (type === 0x24 /* $ */) this.lineKind = "bulk";
         else if (type === 0x2b || type === 0x2d || type === 0x3a /* + - : */)
@@ -109,13 +112,7 @@ export class RespDecoder {
       const lf = chunk.indexOf(LF, i);
       const end = lf === -1 ? n : lf;
       const long = this.lineKind === "inline" || this.lineKind === "skip";
-      const max =
-        this.lineKind === "inline"
-          ? this.limits.maxInlineBytes
-          : this.lineKind === "skip"
-            ? Math.max(this.limits.maxInlineBytes, MAX_HEADER_BYTES)
-            : MAX_HEADER_BYTES;
-      if (this.lineLength + (end - i) > max + 1) {
+      if (this.lineLength + (end - i) > lineMaxBytes(this.lineKind, this.limits) + 1) {
         this.fail(out, long ? "INLINE_TOO_LARGE" : headerCode(this.lineKind));
         break;
       }
@@ -296,20 +293,4 @@ export class RespDecoder {
     this.commandBytes = 0;
     out.push({ type: "fatal", code, message: RESP_FATAL_MESSAGES[code] });
   }
-}
-
-function headerCode(kind: LineKind): RespFatalCode {
-  return kind === "bulk" ? "BULK_LENGTH" : kind === "array" ? "ARRAY_LENGTH" : "BAD_LINE";
-}
-
-/** Parses a RESP length (`-1`, `0`, `123`); undefined when it is not a plain integer ≥ -1. */
-function parseLength(line: Buffer): number | undefined {
-  if (line.length === 0 || line.length > 18) return undefined;
-  if (line.length === 2 && line[0] === 0x2d && line[1] === 0x31) return -1;
-  let v = 0;
-  for (const c of line) {
-    if (c < 0x30 || c > 0x39) return undefined;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
 }

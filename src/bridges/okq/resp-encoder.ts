@@ -9,6 +9,7 @@ export type Reply =
   | { readonly t: "error"; readonly s: string }
   | { readonly t: "int"; readonly n: number }
   | { readonly t: "bulk"; readonly v: Buffer | string }
+  | { readonly t: "event"; readonly id: string; readonly data: Uint8Array }
   | { readonly t: "null" }
   | { readonly t: "array"; readonly items: readonly Reply[] }
   | { readonly t: "map"; readonly entries: readonly (readonly [Reply, Reply])[] };
@@ -20,8 +21,6 @@ export type RespVersion = 2 | 3;
 export const simple = (s: string): Reply => ({ t: "simple", s });
 /** `-s` (CR and LF become spaces, so an error is always one line). */
 export const error = (s: string): Reply => ({ t: "error", s });
-/** `:n` */
-export const int = (n: number): Reply => ({ t: "int", n });
 /** `$len` data */
 export const bulk = (v: Buffer | string): Reply => ({ t: "bulk", v });
 /** `$-1` (RESP2) or `_` (RESP3). */
@@ -34,39 +33,98 @@ export const map = (entries: readonly (readonly [Reply, Reply])[]): Reply => ({ 
 export const OK = simple("OK");
 export const PONG = simple("PONG");
 
-const oneLine = (s: string) => s.replace(/[\r\n]/g, " ");
+const oneLine = (s: string) => (s.includes("\r") || s.includes("\n") ? s.replace(/[\r\n]/g, " ") : s);
 
-/** Appends the encoding of `reply` to `out` (strings are latin1-safe headers or UTF-8 text). */
-function encodeInto(reply: Reply, version: RespVersion, out: (Buffer | string)[]): void {
+/** `:0` and `:1`, made once (every QACK answers one of them). */
+const INT_0: Reply = { t: "int", n: 0 };
+const INT_1: Reply = { t: "int", n: 1 };
+
+/** `:n` (shared objects for 0 and 1). */
+export const int = (n: number): Reply => (n === 0 ? INT_0 : n === 1 ? INT_1 : { t: "int", n });
+
+/**
+ * An okQ event, `[id, contents]`: the same bytes as `array([bulk(id), bulk(data)])`, in one
+ * object. `data` is not copied until the reply is encoded.
+ */
+export const eventReply = (id: string, data: Uint8Array): Reply => ({ t: "event", id, data });
+
+/** Bytes of the decimal form of a non-negative integer (a length). */
+function digits(n: number): number {
+  let d = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) d++;
+  return d;
+}
+
+/** Bytes of a bulk string's encoding (`$len\r\n` data `\r\n`) for data of `len` bytes. */
+const bulkSize = (len: number) => 1 + digits(len) + 2 + len + 2;
+
+/** Bytes of `reply`'s encoding. */
+function sizeOf(reply: Reply, version: RespVersion): number {
   switch (reply.t) {
     case "simple":
-      out.push(`+${oneLine(reply.s)}\r\n`);
-      return;
     case "error":
-      out.push(`-${oneLine(reply.s)}\r\n`);
-      return;
+      return 1 + Buffer.byteLength(oneLine(reply.s)) + 2;
     case "int":
-      out.push(`:${reply.n}\r\n`);
-      return;
-    case "bulk": {
-      const { v } = reply;
-      out.push(`$${typeof v === "string" ? Buffer.byteLength(v) : v.length}\r\n`, v, "\r\n");
-      return;
-    }
+      return 1 + Buffer.byteLength(String(reply.n)) + 2;
+    case "bulk":
+      return bulkSize(typeof reply.v === "string" ? Buffer.byteLength(reply.v) : reply.v.length);
+    case "event":
+      return 4 + bulkSize(Buffer.byteLength(reply.id)) + bulkSize(reply.data.length);
     case "null":
-      out.push(version === 3 ? "_\r\n" : "$-1\r\n");
-      return;
-    case "array":
-      out.push(`*${reply.items.length}\r\n`);
-      for (const item of reply.items) encodeInto(item, version, out);
-      return;
-    case "map":
-      out.push(version === 3 ? `%${reply.entries.length}\r\n` : `*${reply.entries.length * 2}\r\n`);
-      for (const [k, v] of reply.entries) {
-        encodeInto(k, version, out);
-        encodeInto(v, version, out);
-      }
-      return;
+      return version === 3 ? 3 : 5;
+    case "array": {
+      let n = 1 + digits(reply.items.length) + 2;
+      for (const item of reply.items) n += sizeOf(item, version);
+      return n;
+    }
+    case "map": {
+      let n = 1 + digits(version === 3 ? reply.entries.length : reply.entries.length * 2) + 2;
+      for (const [k, v] of reply.entries) n += sizeOf(k, version) + sizeOf(v, version);
+      return n;
+    }
+  }
+}
+
+/** Writes a bulk string at `at`; returns the offset after it. */
+function writeBulk(out: Buffer, at: number, v: Buffer | Uint8Array | string): number {
+  const len = typeof v === "string" ? Buffer.byteLength(v) : v.length;
+  let i = at + out.write(`$${len}\r\n`, at, "latin1");
+  if (typeof v === "string") i += out.write(v, i);
+  else {
+    out.set(v, i);
+    i += len;
+  }
+  out[i] = 13;
+  out[i + 1] = 10;
+  return i + 2;
+}
+
+/** Writes the encoding of `reply` at `at` (sized by {@link sizeOf}); returns the offset after it. */
+function writeInto(reply: Reply, version: RespVersion, out: Buffer, at: number): number {
+  switch (reply.t) {
+    case "simple":
+      return at + out.write(`+${oneLine(reply.s)}\r\n`, at);
+    case "error":
+      return at + out.write(`-${oneLine(reply.s)}\r\n`, at);
+    case "int":
+      return at + out.write(`:${reply.n}\r\n`, at, "latin1");
+    case "bulk":
+      return writeBulk(out, at, reply.v);
+    case "event":
+      return writeBulk(out, writeBulk(out, at + out.write("*2\r\n", at, "latin1"), reply.id), reply.data);
+    case "null":
+      return at + out.write(version === 3 ? "_\r\n" : "$-1\r\n", at, "latin1");
+    case "array": {
+      let i = at + out.write(`*${reply.items.length}\r\n`, at, "latin1");
+      for (const item of reply.items) i = writeInto(item, version, out, i);
+      return i;
+    }
+    case "map": {
+      const header = version === 3 ? `%${reply.entries.length}\r\n` : `*${reply.entries.length * 2}\r\n`;
+      let i = at + out.write(header, at, "latin1");
+      for (const [k, v] of reply.entries) i = writeInto(v, version, out, writeInto(k, version, out, i));
+      return i;
+    }
   }
 }
 
@@ -80,16 +138,11 @@ export function encodeReply(reply: Reply, version: RespVersion = 2): Buffer {
  * {@link encodeReply}s concatenated): one size pass, one allocation, one copy of each bulk.
  */
 export function encodeReplies(replies: readonly Reply[], version: RespVersion = 2): Buffer {
-  const parts: (Buffer | string)[] = [];
-  for (const r of replies) encodeInto(r, version, parts);
   let size = 0;
-  for (const p of parts) size += typeof p === "string" ? Buffer.byteLength(p) : p.length;
+  for (const r of replies) size += sizeOf(r, version);
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const p of parts) {
-    if (typeof p === "string") at += out.write(p, at);
-    else at += p.copy(out, at);
-  }
+  for (const r of replies) at = writeInto(r, version, out, at);
   return out;
 }
 

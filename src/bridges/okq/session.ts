@@ -1,20 +1,12 @@
 import type { Duplex } from "node:stream";
 import { linkSignals, type TimerHandle } from "../../util/index.js";
 import type { BrokerClients } from "../bridge.js";
-import {
-  COMMANDS,
-  type CommandSession,
-  executeRun,
-  mayJoin,
-  type RunItem,
-  runBytes,
-  runKey,
-} from "./commands/index.js";
+import { COMMANDS, type CommandSession, collectRun, executeRun } from "./commands/index.js";
 import { BRIDGE, type OkqContext } from "./context.js";
 import { isHttpRequest } from "./cross-protocol.js";
 import { errorReply, INVALID_COMMAND, MISSING_ARGS, NOAUTH, SHUTTING_DOWN } from "./errors.js";
 import { goQuote } from "./go-format.js";
-import { eventBytes, type PendingEvent, upperName } from "./pending-events.js";
+import { PendingInput } from "./pending-events.js";
 import { ReplyWriter } from "./reply-writer.js";
 import { ARG_OVERHEAD_BYTES, RespDecoder } from "./resp-decoder.js";
 import { encodeReplies, error, type Reply, type RespVersion } from "./resp-encoder.js";
@@ -56,9 +48,7 @@ export class RespSession implements CommandSession {
   readonly signal: AbortSignal;
 
   private readonly decoder: RespDecoder;
-  private readonly pending: PendingEvent[] = [];
-  /** Argument bytes of the pending commands (bounded by `maxPendingBytes`). */
-  private pendingBytes = 0;
+  private readonly pending: PendingInput;
   private readonly closed = new AbortController();
   /** `signal`'s link to the shutdown signal, disposed on close. */
   private readonly signalLink: { dispose(): void };
@@ -85,6 +75,7 @@ export class RespSession implements CommandSession {
     this.signal = link.signal;
     this.signalLink = link;
     const maxBulkBytes = o.maxMessageBytes + BULK_HEADROOM_BYTES;
+    this.pending = new PendingInput(o, ctx.input);
     this.decoder = new RespDecoder({
       maxBulkBytes,
       maxArrayLength: o.maxArrayLength,
@@ -136,10 +127,9 @@ export class RespSession implements CommandSession {
           this.crossProtocol();
           return;
         }
-        this.pending.push(e.type === "command" ? { type: "command", args: e.args, name: upperName(e.args[0]) } : e);
-        this.addPendingBytes(eventBytes(e));
+        this.pending.push(e);
       }
-      if (this.decoder.failed || this.overPendingLimit(1)) {
+      if (this.decoder.failed || this.pending.over(1)) {
         this.readingPaused = true;
         this.socket.pause();
         // What is not decoded yet waits in the socket until reading resumes.
@@ -152,18 +142,6 @@ export class RespSession implements CommandSession {
     void this.run();
   }
 
-  /** Adds to this connection's read-ahead and the bridge's. */
-  private addPendingBytes(n: number): void {
-    this.pendingBytes += n;
-    this.ctx.input.bytes += n;
-  }
-
-  /** Drops every command read ahead (the connection is closing). */
-  private dropPending(): void {
-    this.pending.length = 0;
-    this.addPendingBytes(-this.pendingBytes);
-  }
-
   /** An HTTP request reached this port (a browser form, a webhook): drop everything, say nothing. */
   private crossProtocol(): void {
     this.ctx.logger.warn(
@@ -171,7 +149,7 @@ export class RespSession implements CommandSession {
       { client: this.id },
     );
     this.ctx.metrics.error(BRIDGE, "cross_protocol");
-    this.dropPending();
+    this.pending.drop();
     this.socket.destroy();
   }
 
@@ -200,7 +178,7 @@ export class RespSession implements CommandSession {
     if (this.idleTimer !== undefined) this.ctx.options.clock.clearTimer(this.idleTimer);
     this.idleTimer = undefined;
     this.finished = true;
-    this.dropPending();
+    this.pending.drop();
     this.closed.abort();
     this.signalLink.dispose();
     this.ctx.shutdownSignal.removeEventListener("abort", this.onShutdown);
@@ -233,7 +211,7 @@ export class RespSession implements CommandSession {
         const mayRead = !this.decoder.failed && !this.ctx.shutdownSignal.aborted;
         // A connection with nothing left to run always reads again: the bridge-wide bound only
         // limits read-ahead, so no connection waits for another's commands.
-        if (this.readingPaused && mayRead && (this.pending.length === 0 || !this.overPendingLimit(2))) {
+        if (this.readingPaused && mayRead && (this.pending.length === 0 || !this.pending.over(2))) {
           this.readingPaused = false;
           this.socket.resume();
         }
@@ -250,36 +228,17 @@ export class RespSession implements CommandSession {
   /** True when the replies so far may wait for the next command's (see the class comment). */
   private mayHoldReplies(): boolean {
     if (this.closeAfterReply || this.replies.full) return false;
-    const next = this.pending[0];
+    const next = this.pending.peek();
     if (next?.type !== "command" || !this.authenticated || this.ctx.shutdownSignal.aborted) return false;
     return COMMANDS.get(next.name)?.quick === true;
   }
 
-  /**
-   * True when the pending commands reach 1/`divisor` of their count or byte limit, or (with any
-   * pending) the bridge's read-ahead reaches 1/`divisor` of `maxPendingBytesTotal`.
-   */
-  private overPendingLimit(divisor: number): boolean {
-    const o = this.ctx.options;
-    return (
-      this.pending.length >= o.maxPendingCommands / divisor ||
-      this.pendingBytes >= o.maxPendingBytes / divisor ||
-      (this.pending.length > 0 && this.ctx.input.bytes >= o.maxPendingBytesTotal / divisor)
-    );
-  }
-
-  private takePending(): PendingEvent {
-    const e = this.pending.shift() as PendingEvent;
-    this.addPendingBytes(-eventBytes(e));
-    return e;
-  }
-
   /** Executes the next pending command (or run of pushes) and returns its replies. */
   private async next(): Promise<Reply[]> {
-    const event = this.takePending();
+    const event = this.pending.take();
     if (event.type === "fatal") {
       this.ctx.metrics.error(BRIDGE, "protocol");
-      this.dropPending();
+      this.pending.drop();
       this.closeAfterReply = true; // the framing is lost: answer, then close
       return [error(`ERR ${event.message}`)];
     }
@@ -288,40 +247,17 @@ export class RespSession implements CommandSession {
       return [INVALID_COMMAND];
     }
     const { name } = event;
-    const [rawName, ...args] = event.args;
+    const rawName = event.args[0];
+    const args = event.args.slice(1);
     const label = COMMANDS.has(name) ? name : "unknown";
     if (this.ctx.shutdownSignal.aborted) return [this.counted(label, SHUTTING_DOWN)];
-    const key = this.authenticated ? runKey(this.ctx, name, args) : undefined;
-    if (key !== undefined) return this.pipelinedRun(key, { name, args });
+    const run = this.authenticated ? collectRun(this.ctx, { name, args }, this.pending) : undefined;
+    if (run !== undefined) {
+      const replies = await executeRun(this.ctx, this.clients, run.key, run.items);
+      return replies.map((r, i) => this.counted((run.items[i] as { name: string }).name, r));
+    }
     this.ctx.metrics.command(BRIDGE, label);
     return [this.counted(label, await this.execute(name, rawName, args))];
-  }
-
-  /** A pipelined run (see commands/runs.ts): the command plus its pending neighbours of the same key. */
-  private async pipelinedRun(key: string, first: RunItem): Promise<Reply[]> {
-    const items = [first];
-    let bytes = runBytes(key, first);
-    for (;;) {
-      const next = this.pending[0];
-      if (next?.type !== "command") break;
-      const item = { name: next.name, args: next.args.slice(1) };
-      if (runKey(this.ctx, item.name, item.args) !== key) break;
-      const more = runBytes(key, item);
-      if (!mayJoin(items.length, bytes, more) || items.length >= this.maxRunLength(key)) break;
-      this.takePending();
-      items.push(item);
-      bytes += more;
-    }
-    for (const i of items) this.ctx.metrics.command(BRIDGE, i.name);
-    const replies = await executeRun(this.ctx, this.clients, key, items);
-    return replies.map((r, i) => this.counted((items[i] as RunItem).name, r));
-  }
-
-  /** Most commands of a run: pops are bounded by their replies' size (`maxRunReplyBytes`). */
-  private maxRunLength(key: string): number {
-    if (!key.startsWith("pop\u0000")) return Number.POSITIVE_INFINITY;
-    const o = this.ctx.options;
-    return Math.max(1, Math.floor(o.maxRunReplyBytes / o.maxMessageBytes));
   }
 
   /** Stops reading (resumed by `run` when the pending limits allow). */

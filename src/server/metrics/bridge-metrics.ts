@@ -36,15 +36,15 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
   });
   // Children are looked up once per (bridge, command): counting is on every command's path.
   const cached = (c: Counter<"bridge" | "command">) => {
-    const children = new Map<string, { inc(): void }>();
-    return (bridge: string, command: string) => {
+    const children = new Map<string, { inc(value?: number): void }>();
+    return (bridge: string, command: string, count = 1) => {
       const key = `${bridge}\n${command}`;
       let child = children.get(key);
       if (!child) {
         child = c.labels({ bridge, command });
         children.set(key, child);
       }
-      child.inc();
+      child.inc(count);
     };
   };
   const countCommand = cached(commands);

@@ -11,6 +11,7 @@ import { MAX_KEY_BYTES } from "../kv/kv.js";
 import type { AppendRecord, AppendResult } from "../store.js";
 import type { Cursor } from "./cursor.js";
 import { formatGeneratedId } from "./generated-id.js";
+import { putIdEntry } from "./id-deletes.js";
 import {
   DEDUP_EXPIRY_KEY_OVERHEAD,
   decodeMessageIdEntry,
@@ -207,7 +208,11 @@ export function appendRecords(tx: Tx, topicName: string, records: readonly Appen
       if (windowScope) tx.w.put(dedupExpiryKey(expireMs, t.id, r.id), EMPTY);
       // With nobody to take it nothing is stored: the id is kept only for a dedup window.
       if (stores || windowScope)
-        tx.w.put(idStringKey(Table.MessageId, t.id, r.id), encodeMessageIdEntry({ seq, publishMs: now, expireMs }));
+        putIdEntry(
+          tx,
+          idStringKey(Table.MessageId, t.id, r.id),
+          encodeMessageIdEntry({ seq, publishMs: now, expireMs }),
+        );
     }
     if (stores) storeMessage(tx, t, seq, r, id, now, holders, 0, slab);
   }

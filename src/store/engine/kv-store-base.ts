@@ -4,12 +4,13 @@ import type { KvEngine, KvReader, KvWriteOptions, KvWriter } from "../kv/kv.js";
 import { MAX_REPLAY_ENTRIES } from "../store.js";
 import type { Cursor } from "./cursor.js";
 import { processDue } from "./due.js";
+import type { IdDeletePlan } from "./id-deletes.js";
 import { Jobs } from "./jobs.js";
 import { applyOutgoing } from "./lease.js";
 import { checkFormat, FORMAT_KEY, loadState, STORE_FORMAT } from "./load.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
-import { applyTrimPlan, planTrim, TRIM_STEP_ENTRIES, type TrimPlan } from "./trim.js";
+import { applyTrimPlan, planTrim, TRIM_STEP_ENTRIES, type TrimPlan, trimPending } from "./trim.js";
 import { Tx } from "./tx.js";
 
 /**
@@ -153,23 +154,37 @@ export abstract class KvStoreBase {
    * the next step `trimAfterMs` later while work is left, so steps are paced, not back to back.
    */
   protected scheduleTrim(delayMs: number): void {
-    if (this.trimTimer || this.closed || this.state.trimming.size === 0 || !Number.isFinite(delayMs)) return;
+    if (this.trimTimer || this.closed || !this.trimWaiting() || !Number.isFinite(delayMs)) return;
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
-      if (this.closed || this.state.trimming.size === 0) return;
+      if (this.closed || !this.trimWaiting()) return;
       // Planned when the write joins its transaction, its keys deleted by the KV engine's write
-      // thread in that transaction (trim.ts); the callback only drops the finished ranges.
+      // thread in that transaction (trim.ts), with the released messages' id entries
+      // (id-deletes.ts); the callback drops the finished ranges and puts back id entries written
+      // since the plan.
       let plan: TrimPlan | undefined;
-      const deletes = () => {
-        plan = this.kv.read((r) => planTrim(r, this.state, new StepBudget(TRIM_STEP_ENTRIES)));
-        return plan.keys;
+      let ids: IdDeletePlan | undefined;
+      const { idDeletes, topicsById } = this.state;
+      const deletes = () =>
+        this.kv.read((r) => {
+          plan = planTrim(r, this.state, new StepBudget(TRIM_STEP_ENTRIES));
+          ids = idDeletes.plan(r, plan.keys, topicsById);
+          return ids.keys.length === 0 ? plan.keys : plan.keys.concat(ids.keys);
+        });
+      const step = (tx: Tx) => {
+        if (ids) idDeletes.applied(tx.w, ids, topicsById);
+        return plan ? applyTrimPlan(tx, plan) : undefined;
       };
-      const step = (tx: Tx) => (plan ? applyTrimPlan(tx, plan) : undefined);
-      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true, deletes }).catch(
-        () => {}, // a failed store refuses every later write; nothing to retry
-      );
+      this.op(NO_CLOCK_MS, step, { sync: false, deferrable: true, deletes }).catch(() => {
+        if (ids) idDeletes.dropPlan(ids); // a failed store refuses every later write; nothing to retry
+      });
     }, delayMs);
     this.trimTimer.unref();
+  }
+
+  /** Released messages wait for the trim: their log entries or their id entries (id-deletes.ts). */
+  private trimWaiting(): boolean {
+    return trimPending(this.state);
   }
 
   /** The cursor and its topic. */

@@ -46,7 +46,11 @@ export function loadState(r: KvReader, loadedMs: number): EngineState {
     const record = JSON.parse(value.toString()) as TopicRecord;
     const t = new TopicState(record, readHead(r, record.id));
     readReleased(r, t);
-    if (t.released.count > 0) state.trimming.add(t);
+    if (t.released.count > 0) {
+      state.trimming.add(t);
+      // Their id entries may have been waiting for the trim when the process stopped (id-deletes.ts).
+      state.idDeletes.recover(t, (t.released.at(t.released.count - 1) as [number, number])[1]);
+    }
     state.addTopic(t);
   }
   for (const { value } of all(r, Table.Subscription)) {

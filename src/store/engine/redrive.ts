@@ -10,6 +10,7 @@ import type { RedriveChunk, RedriveOptions } from "../store.js";
 import { MAX_ID_BYTES, storeMessage } from "./append.js";
 import type { Cursor } from "./cursor.js";
 import { formatGeneratedId } from "./generated-id.js";
+import { putIdEntry } from "./id-deletes.js";
 import {
   decodeMessageIdEntry,
   dedupExpiryKey,
@@ -124,5 +125,5 @@ function indexId(tx: Tx, t: TopicState, id: string, seq: number): void {
   const keepWindow = t.record.dedupScope === "window";
   const expireMs = keepWindow ? tx.nowMs + t.record.dedupWindowMs : 0;
   if (keepWindow) tx.w.put(dedupExpiryKey(expireMs, t.id, id), EMPTY);
-  tx.w.put(key, encodeMessageIdEntry({ seq, publishMs: tx.nowMs, expireMs }));
+  putIdEntry(tx, key, encodeMessageIdEntry({ seq, publishMs: tx.nowMs, expireMs }));
 }

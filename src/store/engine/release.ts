@@ -112,7 +112,7 @@ export function release(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): 
     tx.w.put(timeSeqKey(Table.RetainExpiry, until, t.id, seq), EMPTY);
     return false;
   }
-  countOut(tx, t, seq, meta);
+  countOut(tx, t, seq, meta, true);
   // The entries of the time-keyed indexes go now (only messages with a TTL or a delay have them,
   // and the trim could not find them by seq); the log entry and the lane entry with the trim.
   if (meta.expireAtMs > 0) tx.w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));
@@ -191,10 +191,11 @@ export function liveKeys(r: KvReader, t: TopicState, from: number, end: number, 
 
 /**
  * Takes a stored message out of the head's counts and frees its id (see {@link dropIdEntry}).
- * Its log entries stay: the caller deletes them now ({@link deleteMessage}) or the trim does.
+ * Its log entries stay: the caller deletes them now ({@link deleteMessage}) or the trim does
+ * (`released`: then the trim may delete its id entry too).
  */
-function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
-  if (!meta.generatedId) dropIdEntry(tx, t, seq, meta.id);
+function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta, released = false): void {
+  if (!meta.generatedId) dropIdEntry(tx, t, seq, meta.id, released);
   t.head.messages = Math.max(0, t.head.messages - 1);
   t.head.bytes = Math.max(0, t.head.bytes - meta.size);
   tx.touchHead(t);
@@ -217,7 +218,7 @@ function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): v
 export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
   deleteEntries(tx, t, seq, meta);
   if (isGone(t, seq)) {
-    if (!meta.generatedId && seq < t.head.logStart) dropIdEntry(tx, t, seq, meta.id);
+    if (!meta.generatedId && seq < t.head.logStart) dropIdEntry(tx, t, seq, meta.id, false);
     return;
   }
   countOut(tx, t, seq, meta);
@@ -225,9 +226,11 @@ export function deleteMessage(tx: Tx, t: TopicState, seq: number, meta: MessageM
 
 /**
  * The id entry of a message that left goes with it when its dedup scope is over: unacked scope at
- * once, window scope once the window passed (else the dedup sweep removes it later).
+ * once, window scope once the window passed (else the dedup sweep removes it later). For a
+ * `released` message (its log entry waits for the trim) the trim deletes it, off the main thread
+ * (id-deletes.ts), unless too many wait already.
  */
-function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {
+function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string, released: boolean): void {
   const found = tx.idFound;
   tx.idFound = undefined;
   let key: Buffer;
@@ -241,5 +244,11 @@ function dropIdEntry(tx: Tx, t: TopicState, seq: number, id: string): void {
     entry = decodeMessageIdEntry(tx.w.view(key));
   }
   if (!entry || entry.seq !== seq) return;
-  if (t.record.dedupScope === "unacked" || entry.expireMs <= tx.nowMs) tx.w.del(key);
+  if (t.record.dedupScope !== "unacked" && entry.expireMs > tx.nowMs) return;
+  if (released && tx.state.idDeletes.hasRoom()) {
+    tx.idDeletes.push(key);
+    return;
+  }
+  tx.w.del(key);
+  tx.state.idDeletes.deleted(key);
 }

@@ -3,9 +3,11 @@
  * loaded once when the store opens (their number is small: it does not grow with messages) and
  * kept in step by the operations, which persist what they change in the same write.
  */
+
 import { BrokerError } from "../../errors/index.js";
 import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
 import type { Cursor } from "./cursor.js";
+import { IdDeletes } from "./id-deletes.js";
 import { RangeSet } from "./range-set.js";
 
 /** Head of a topic's log. */
@@ -76,6 +78,8 @@ export class EngineState {
   readonly trimming = new Set<TopicState>();
   /** Cursors changed since they were last written (the next write persists them). */
   readonly dirtyCursors = new Set<Cursor>();
+  /** Id entries of released messages, deleted by the trim (id-deletes.ts). */
+  readonly idDeletes = new IdDeletes();
 
   /**
    * @param loadedMs when the store was opened (wall clock): a message delayed past it was not

@@ -140,6 +140,9 @@ export function sweepDedup(tx: Tx, budget: StepBudget): void {
     if (!entry || entry.expireMs > tx.nowMs) continue;
     const t = tx.state.topicsById.get(topicId);
     const stored = t && !isGone(t, entry.seq) && tx.w.view(seqKey(Table.Message, topicId, entry.seq)) !== undefined;
-    if (!stored) tx.w.del(idKeyBuf);
+    if (!stored) {
+      tx.w.del(idKeyBuf);
+      tx.state.idDeletes.deleted(idKeyBuf);
+    }
   }
 }

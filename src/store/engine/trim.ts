@@ -37,9 +37,9 @@ import type { Tx } from "./tx.js";
 /** Log entries one trim step deletes at most. */
 export const TRIM_STEP_ENTRIES = 4096;
 
-/** Is there anything for the trim to delete? */
+/** Is there anything for the trim to delete (log entries, or released messages' id entries)? */
 export function trimPending(state: EngineState): boolean {
-  return state.trimming.size > 0;
+  return state.trimming.size > 0 || state.idDeletes.size > 0;
 }
 
 /** One trim step, read but not yet applied (see the module comment). */
@@ -110,7 +110,13 @@ export function applyTrimPlan(tx: Tx, plan: TrimPlan): { deleted: number; more: 
  */
 export function trimStep(tx: Tx, budget: StepBudget): { deleted: number; more: boolean } {
   const plan = planTrim(tx.w, tx.state, budget);
+  // The released messages' id entries go with their log entries (id-deletes.ts), named first:
+  // the recovered ones are read from the log.
+  const ids = tx.state.idDeletes;
+  const idPlan = ids.plan(tx.w, plan.keys, tx.state.topicsById);
   for (const key of plan.keys) tx.w.del(key);
+  for (const key of idPlan.keys) tx.w.del(key);
+  ids.dropPlan(idPlan); // deleted in this callback, in order: nothing to put back
   return applyTrimPlan(tx, plan);
 }
 

@@ -34,6 +34,8 @@ export class Tx {
    * the lookup and the release (acks; not nacks, whose dead letters append).
    */
   idFound: FoundId | undefined;
+  /** Id entries of messages this operation released, for the trim to delete (id-deletes.ts). */
+  readonly idDeletes: Buffer[] = [];
 
   constructor(
     readonly w: KvWriter,
@@ -52,8 +54,12 @@ export class Tx {
     this.state.dirtyCursors.add(c);
   }
 
-  /** Writes every head and every dirty cursor (this operation's and earlier reads'). */
+  /**
+   * Writes every head and every dirty cursor (this operation's and earlier reads'), and hands
+   * the id entries it released to the trim: the operation ran to its end (id-deletes.ts).
+   */
   finish(): void {
+    if (this.idDeletes.length > 0) this.state.idDeletes.defer(this.idDeletes);
     for (const t of this.heads) if (this.state.topicsById.get(t.id) === t) writeHead(this.w, t);
     for (const c of this.state.dirtyCursors) {
       if (this.state.cursorsById.get(c.id) !== c || !writeCursor(this.w, c)) continue;

@@ -46,6 +46,20 @@ export function utf8(bytes: Buffer): string | undefined {
   return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
+/** The last name {@link utf8Name} read, and its bytes. */
+let lastName: { bytes: Buffer; name: string | undefined } = { bytes: Buffer.alloc(0), name: "" };
+
+/**
+ * {@link utf8} for a name that repeats from command to command (a queue): the last one read is
+ * remembered, so a pipeline naming one queue reads it once. Only for short names (≤ 256 bytes).
+ */
+export function utf8Name(bytes: Buffer): string | undefined {
+  if (bytes.length <= 256 && bytes.equals(lastName.bytes)) return lastName.name;
+  const name = utf8(bytes);
+  if (bytes.length <= 256) lastName = { bytes: Buffer.from(bytes), name };
+  return name;
+}
+
 /** Case-insensitive keyword match (okQ: `isEqualUpper`). */
 export function isKeyword(arg: Buffer | undefined, keyword: string): boolean {
   if (arg === undefined || arg.length !== keyword.length) return false;

@@ -30,4 +30,4 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
 ]);
 
 export { type CommandSession, type CommandSpec, isKeyword } from "./command.js";
-export { executeRun, mayJoin, type RunItem, runBytes, runKey } from "./runs.js";
+export { collectRun, executeRun, mayJoin, type Run, type RunItem, runBytes, runKey } from "./runs.js";

@@ -3,8 +3,8 @@ import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
 import { goAtoi } from "../go-format.js";
-import { array, bulk, error, int, NULL, OK, type Reply } from "../resp-encoder.js";
-import { type CommandSpec, isKeyword, utf8 } from "./command.js";
+import { error, eventReply, int, NULL, OK, type Reply } from "../resp-encoder.js";
+import { type CommandSpec, isKeyword, utf8, utf8Name } from "./command.js";
 
 /** okQ's default QRPOP lease: 30 s. */
 const DEFAULT_EXPIRES_S = 30;
@@ -12,9 +12,8 @@ const DEFAULT_EXPIRES_S = 30;
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
 export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
-  const { data } = m.message;
-  // A view, not a copy: the reply is encoded (copied into the socket write) before anything else runs.
-  return array([bulk(m.message.id), bulk(Buffer.from(data.buffer, data.byteOffset, data.byteLength))]);
+  // Not copied: the reply is encoded (copied into the socket write) before anything else runs.
+  return eventReply(m.message.id, m.message.data);
 }
 
 /** okQ's `parseInt(from, as)`: Go's Atoi, then `< 0` refused. */
@@ -67,18 +66,18 @@ export interface Pop {
 
 /** Parses `QRPOP queue [EX seconds] [NOACK]` like okQ; an error reply for a bad EX. */
 export function parsePop(args: readonly Buffer[], maxLeaseSeconds: number): Pop | Reply {
-  const queue = utf8(args[0] as Buffer);
+  const queue = utf8Name(args[0] as Buffer);
   let expires = DEFAULT_EXPIRES_S;
   let noack = false;
-  let rest = args.slice(1);
-  if (rest.length > 1 && isKeyword(rest[0], "EX")) {
-    const parsed = parseOkqInt(rest[1] as Buffer, "expires");
+  let at = 1; // the next argument after the queue
+  if (args.length - at > 1 && isKeyword(args[at], "EX")) {
+    const parsed = parseOkqInt(args[at + 1] as Buffer, "expires");
     if (typeof parsed !== "number") return parsed;
     if (parsed === 0) noack = true;
     else expires = parsed;
-    rest = rest.slice(2);
+    at += 2;
   }
-  if (isKeyword(rest[0], "NOACK")) noack = true;
+  if (isKeyword(args[at], "NOACK")) noack = true;
   if (!noack && expires > maxLeaseSeconds) return error(`ERR bad expires value: ${expires} > ${maxLeaseSeconds}`);
   return { queue, expires, noack };
 }

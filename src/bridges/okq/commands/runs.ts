@@ -1,7 +1,8 @@
 import type { BrokerClients } from "../../bridge.js";
-import type { OkqContext } from "../context.js";
+import { BRIDGE, type OkqContext } from "../context.js";
+import type { PendingInput } from "../pending-events.js";
 import type { Reply } from "../resp-encoder.js";
-import { isKeyword, utf8 } from "./command.js";
+import { isKeyword, utf8, utf8Name } from "./command.js";
 import { isBatchablePush, MAX_PUSH_BATCH_BYTES, pushBatch, pushItem } from "./push.js";
 import { ackRun, parsePop, popRun } from "./queue.js";
 
@@ -19,22 +20,82 @@ export const MAX_RUN = 1000;
 /** One command of a run. */
 export interface RunItem {
   name: string;
+  /** The arguments after the name. */
   args: Buffer[];
+  /** What {@link runKey} read for the run (a QACK's event id), so it is not read again. */
+  value?: string;
 }
 
-/** The run a command can join (equal keys join), or undefined when it runs on its own. */
-export function runKey(ctx: OkqContext, name: string, args: readonly Buffer[]): string | undefined {
+/** A run: its key and commands, in order. */
+export interface Run {
+  key: string;
+  items: RunItem[];
+}
+
+/**
+ * The run `first` starts: it and the pending commands right after it with the same key, as many
+ * as may join (taken from `pending`), each counted in the bridge's metrics. Undefined when
+ * `first` runs on its own.
+ */
+export function collectRun(ctx: OkqContext, first: RunItem, pending: PendingInput): Run | undefined {
+  const key = runKey(ctx, first.name, first.args, first);
+  if (key === undefined) return undefined;
+  const items = [first];
+  let bytes = runBytes(key, first);
+  const maxLength = maxRunLength(ctx, key);
+  for (;;) {
+    const next = pending.peek();
+    if (next?.type !== "command") break;
+    const item: RunItem = { name: next.name, args: next.args.slice(1) };
+    if (runKey(ctx, item.name, item.args, item) !== key) break;
+    const more = runBytes(key, item);
+    if (!mayJoin(items.length, bytes, more) || items.length >= maxLength) break;
+    pending.take();
+    items.push(item);
+    bytes += more;
+  }
+  countCommands(ctx, items);
+  return { key, items };
+}
+
+/** Counts each command of a run: one metrics call per stretch of equal names. */
+function countCommands(ctx: OkqContext, items: readonly RunItem[]): void {
+  let from = 0;
+  for (let i = 1; i <= items.length; i++) {
+    const name = (items[from] as RunItem).name;
+    if (i < items.length && (items[i] as RunItem).name === name) continue;
+    ctx.metrics.command(BRIDGE, name, i - from);
+    from = i;
+  }
+}
+
+/** Most commands of a run: pops are bounded by their replies' size (`maxRunReplyBytes`). */
+function maxRunLength(ctx: OkqContext, key: string): number {
+  if (!key.startsWith(POP_PREFIX)) return Number.POSITIVE_INFINITY;
+  const o = ctx.options;
+  return Math.max(1, Math.floor(o.maxRunReplyBytes / o.maxMessageBytes));
+}
+
+const POP_PREFIX = "pop\u0000";
+const ACK_PREFIX = "ack\u0000";
+
+/**
+ * The run a command can join (equal keys join), or undefined when it runs on its own. With
+ * `item`, what the key's reading found that the run needs later is kept on it ({@link RunItem.value}).
+ */
+export function runKey(ctx: OkqContext, name: string, args: readonly Buffer[], item?: RunItem): string | undefined {
   if (isBatchablePush(name, args)) return "push";
   if (name === "QRPOP" && args.length >= 1) {
     const pop = parsePop(args, ctx.options.maxLeaseSeconds);
     if ("t" in pop || pop.queue === undefined) return undefined;
-    return `pop\u0000${pop.queue}\u0000${pop.expires}\u0000${pop.noack}`;
+    return `${POP_PREFIX}${pop.queue}\u0000${pop.expires}\u0000${pop.noack}`;
   }
   if (name === "QACK" && args.length >= 2 && !isKeyword(args[2], "REDO")) {
-    const queue = utf8(args[0] as Buffer);
+    const queue = utf8Name(args[0] as Buffer);
     const id = utf8(args[1] as Buffer);
     if (queue === undefined || id === undefined || id === "") return undefined;
-    return `ack\u0000${queue}`;
+    if (item) item.value = id;
+    return ACK_PREFIX + queue;
   }
   return undefined;
 }
@@ -63,16 +124,15 @@ export async function executeRun(
       items.map((i) => pushItem(i.name, i.args)),
     );
   const first = items[0] as RunItem;
-  if (key.startsWith("pop\u0000")) {
+  if (key.startsWith(POP_PREFIX)) {
     const pop = parsePop(first.args, ctx.options.maxLeaseSeconds);
     if ("t" in pop) return items.map(() => pop);
     return popRun(ctx, clients, pop, items.length);
   }
-  const queue = utf8(first.args[0] as Buffer) as string;
   return ackRun(
     ctx,
     clients,
-    queue,
-    items.map((i) => utf8(i.args[1] as Buffer) as string),
+    key.slice(ACK_PREFIX.length),
+    items.map((i) => i.value ?? (utf8(i.args[1] as Buffer) as string)),
   );
 }

@@ -1,0 +1,115 @@
+/**
+ * Framing helpers of the RESP decoder (resp-decoder.ts): line kinds and their length limits,
+ * RESP lengths, and the fast path for whole commands.
+ *
+ * The fast path: a command that lies whole in one chunk, as an
+ * array of bulk strings (what every client library sends), read in one pass over the bytes with
+ * no line or bulk buffers and one copy for all its arguments. Anything else — a command split
+ * across chunks, an element that is not a bulk string, a length out of bounds or spelled oddly,
+ * a missing CRLF — is left to the decoder's state machine, which reads it from the same place
+ * and reports exactly what it reports for it today. So the fast path only ever returns what the
+ * state machine would have returned for the same bytes.
+ */
+import type { RespDecoderLimits, RespFatalCode } from "./resp-events.js";
+
+const CR = 13;
+const LF = 10;
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+/** Longest header line (`*123\r\n`, `:-9223372036854775808\r\n`) before it counts as hostile. */
+const MAX_HEADER_BYTES = 64;
+
+/** What a line is. `skip`: a top-level simple string, error or integer: ignored, so its bytes are counted, not kept. */
+export type LineKind = "inline" | "array" | "bulk" | "simple" | "skip";
+
+/** The longest line of a kind (without its LF). */
+export function lineMaxBytes(kind: LineKind, limits: RespDecoderLimits): number {
+  if (kind === "inline") return limits.maxInlineBytes;
+  return kind === "skip" ? Math.max(limits.maxInlineBytes, MAX_HEADER_BYTES) : MAX_HEADER_BYTES;
+}
+
+/** The fatal code of a header line that is too long. */
+export function headerCode(kind: LineKind): RespFatalCode {
+  return kind === "bulk" ? "BULK_LENGTH" : kind === "array" ? "ARRAY_LENGTH" : "BAD_LINE";
+}
+
+/** Parses a RESP length (`-1`, `0`, `123`); undefined when it is not a plain integer ≥ -1. */
+export function parseLength(line: Buffer): number | undefined {
+  if (line.length === 0 || line.length > 18) return undefined;
+  if (line.length === 2 && line[0] === 0x2d && line[1] === 0x31) return -1;
+  let v = 0;
+  for (const c of line) {
+    if (c < 0x30 || c > 0x39) return undefined;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+/** Longest length the fast path reads (9 digits); longer ones go to the state machine. */
+const MAX_LENGTH_DIGITS = 9;
+
+/** A command read by {@link readWholeCommand}: its arguments and the offset after it. */
+export interface WholeCommand {
+  args: Buffer[];
+  next: number;
+}
+
+/** Offsets of each argument's data within the chunk (scratch, reused: the decoder is synchronous). */
+const starts: number[] = [];
+const ends: number[] = [];
+/** Where {@link readLength} leaves the offset after the length's CRLF. */
+let afterLength = 0;
+
+/**
+ * Reads `<digits>\r\n` at `i` (after the type byte): the value, with {@link afterLength} set past
+ * the CRLF; -1 when it is not 1 to 9 digits followed by CRLF inside the chunk.
+ */
+function readLength(chunk: Buffer, i: number): number {
+  const n = chunk.length;
+  let v = 0;
+  let at = i;
+  while (at < n) {
+    const c = chunk[at] as number;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    at++;
+  }
+  const digits = at - i;
+  if (digits === 0 || digits > MAX_LENGTH_DIGITS || at + 1 >= n) return -1;
+  if (chunk[at] !== CR || chunk[at + 1] !== LF) return -1;
+  afterLength = at + 2;
+  return v;
+}
+
+/**
+ * The command starting at `i` (a `*`), when it is a non-empty array of bulk strings lying whole
+ * in `chunk` within every limit; undefined otherwise (the state machine then reads it). The
+ * arguments are views into one copy of the command's bytes, so the command does not pin the
+ * socket's chunk.
+ */
+export function readWholeCommand(chunk: Buffer, i: number, limits: RespDecoderLimits): WholeCommand | undefined {
+  if (chunk[i] !== STAR || limits.maxDepth < 1) return undefined;
+  const count = readLength(chunk, i + 1);
+  if (count <= 0 || count > limits.maxArrayLength) return undefined;
+  let at = afterLength;
+  let commandBytes = 0;
+  const n = chunk.length;
+  for (let k = 0; k < count; k++) {
+    if (at >= n || chunk[at] !== DOLLAR) return undefined;
+    const len = readLength(chunk, at + 1);
+    if (len < 0 || len > limits.maxBulkBytes) return undefined;
+    commandBytes += len + limits.argOverheadBytes;
+    if (commandBytes > limits.maxCommandBytes) return undefined;
+    const start = afterLength;
+    const end = start + len;
+    if (end + 2 > n || chunk[end] !== CR || chunk[end + 1] !== LF) return undefined;
+    starts[k] = start;
+    ends[k] = end;
+    at = end + 2;
+  }
+  const copy = Buffer.allocUnsafe(at - i);
+  chunk.copy(copy, 0, i, at);
+  const args: Buffer[] = new Array(count);
+  for (let k = 0; k < count; k++) args[k] = copy.subarray((starts[k] as number) - i, (ends[k] as number) - i);
+  return { args, next: at };
+}
