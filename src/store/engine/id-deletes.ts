@@ -33,8 +33,14 @@ import { messageId, messageIdGenerated } from "./message-codec.js";
 import type { TopicState } from "./state.js";
 import type { Tx } from "./tx.js";
 
-/** Id entries waiting at most; past this a release deletes its entry itself (release.ts). */
-export const MAX_WAITING_ID_DELETES = 65_536;
+/**
+ * Id entries waiting at most; past this a release deletes its entry itself (release.ts). A trim
+ * step takes every waiting entry, so this also bounds the id deletes one step adds to its
+ * transaction: at about 2 µs each on LMDB's write thread, 8,192 hold it some 16 ms at most, in
+ * the rare step that finds the list full (a drain at 30,000 acks a second leaves about 600 per
+ * step).
+ */
+export const MAX_WAITING_ID_DELETES = 8192;
 
 /**
  * Writes an id entry (a publish, a redrive): it replaces any delete that waits for it, this
