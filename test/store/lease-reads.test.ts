@@ -147,6 +147,7 @@ class ReadBytesKv implements KvEngine {
         get: (k) => this.count(r.get(k)),
         view: (k) => this.count(r.view(k)),
         keys: (range) => r.keys(range),
+        scan: (range, visit) => r.scan(range, (key, view) => visit(key, this.count(view) as Buffer)),
         range: (range) => {
           const out = r.range(range);
           for (const e of out) this.count(e.value);

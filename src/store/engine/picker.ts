@@ -106,9 +106,9 @@ export class Picker {
 
   /**
    * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied, unless `owned` says it is a copy already.
+   * be a transient view: what is taken is copied into the hand-out's arena.
    */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, owned = false): boolean {
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
     const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
@@ -116,7 +116,7 @@ export class Picker {
       return false;
     }
     this.bytes += size;
-    const raw = owned ? view : this.copy(view);
+    const raw = this.copy(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
     this.out.push({ seq, lane, attempt, message, meta, entry });
@@ -129,8 +129,8 @@ const FIRST_VALUES_CHUNK = 4;
 
 /**
  * How many messages a read with values asks for: what the hand-out can still take by count and,
- * once sizes are known, by bytes. Not one more "to see the end": each value read is a copy, and
- * the scan reads again when it needs more (an empty read is the end).
+ * once sizes are known, by bytes. Not one more "to see the end": the engine copies each value it
+ * reads into its read buffer, and the scan reads again when it needs more (an empty read is the end).
  */
 export function valuesChunk(pk: Picker, sizeHint: number, chunk: number): number {
   const byCount = Math.min(chunk, pk.room);
