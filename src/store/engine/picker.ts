@@ -4,6 +4,7 @@
  * and how many messages a read with values should bring.
  */
 import type { StoredMessage } from "../../model/index.js";
+import type { LeasedRecord } from "../store.js";
 import type { Entry } from "./cursor.js";
 import {
   DELIVERY_OVERHEAD_BYTES,
@@ -21,13 +22,18 @@ export interface PickOptions {
   nowMs: number;
 }
 
-/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
-export interface Picked {
+/**
+ * A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. It
+ * is also the {@link LeasedRecord} the store returns (one object per message, not two).
+ */
+export interface Picked extends LeasedRecord {
   seq: number;
   lane: number;
   /** The attempt this delivery is. */
   attempt: number;
   message: StoredMessage;
+  /** The lease's token once leased; "" when not leased (auto-ack). */
+  token: string;
   meta: MessageMeta;
   /** The tracked entry it came from, if any. */
   entry: Entry | undefined;
@@ -119,7 +125,7 @@ export class Picker {
     const raw = this.copy(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
-    this.out.push({ seq, lane, attempt, message, meta, entry });
+    this.out.push({ seq, lane, attempt, message, token: "", meta, entry });
     return true;
   }
 }
