@@ -15,6 +15,7 @@ import { type BrokerLimits, resolveLimits } from "./limits.js";
 import { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
 import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
+import * as settle from "./settle-ops.js";
 import { subscribe } from "./subscribe.js";
 import { validateName } from "./validate.js";
 
@@ -90,9 +91,9 @@ export function createBroker(options: BrokerOptions): Broker {
       open();
       yield* subscribe(ctx, request, signal);
     },
-    ack: guard(delivery.ack),
-    nack: guard(delivery.nack),
-    modifyAckDeadline: guard(delivery.modifyAckDeadline),
+    ack: guard(settle.ack),
+    nack: guard(settle.nack),
+    modifyAckDeadline: guard(settle.modifyAckDeadline),
     peek: guard(delivery.peek),
     createTopic: guard(async (c, spec) => {
       const created = await admin.createTopic(c, spec);
@@ -142,8 +143,8 @@ export function createBroker(options: BrokerOptions): Broker {
       await replay.deleteSnapshot(c, name);
       sweep.ensure();
     }),
-    release: guard(delivery.release),
-    reject: guard(delivery.reject),
+    release: guard(settle.release),
+    reject: guard(settle.reject),
     onSubscriptionChange(listener) {
       ctx.subscriptionListeners.add(listener);
       return () => ctx.subscriptionListeners.delete(listener);

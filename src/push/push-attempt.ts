@@ -1,7 +1,7 @@
 /**
  * One push attempt, from the message to a verdict: build the request (raw, wrapped or form,
  * README "Push subscriptions (webhooks)"), send it, and judge the answer (`only_server_errors_fail`,
- * `any_response_is_success`). Settling the lease is the worker's business (worker.ts).
+ * `any_response_is_success`). Settling the lease is the flight's business (flight.ts).
  *
  * @module
  */

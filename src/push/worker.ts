@@ -1,7 +1,8 @@
 /**
  * The delivery loop of one push subscription (README "Push subscriptions (webhooks)"): lease,
  * send, settle. The backoff gate is delivery-gate.ts, the ready list and ordering keys are
- * ready-queue.ts, one request and the judgement of its answer is push-attempt.ts.
+ * ready-queue.ts, one request from start to settle is flight.ts, and the judgement of its answer
+ * is push-attempt.ts.
  *
  * @module
  */
@@ -9,7 +10,6 @@ import {
   type Broker,
   type BrokerLimits,
   type Delivery,
-  MAX_NACK_ERROR_BYTES,
   type PushSettings,
   type PushStats,
   pushLeaseMs,
@@ -18,9 +18,9 @@ import {
 import { BrokerError } from "../errors/index.js";
 import { type Clock, hostAllowed, type Logger } from "../util/index.js";
 import { DeliveryGate } from "./delivery-gate.js";
-import { giveBackLeases, renewLease, reportSettleFailure } from "./lease-calls.js";
-import { attemptPush, truncateUtf8 } from "./push-attempt.js";
-import { type Held, ReadyQueue, type Taken } from "./ready-queue.js";
+import { deliverFlight, type Flight, type FlightContext } from "./flight.js";
+import { giveBackLeases } from "./lease-calls.js";
+import { ReadyQueue, type Taken } from "./ready-queue.js";
 import type { PushSender } from "./sender.js";
 import { settledWithin, Wakeup } from "./wakeup.js";
 
@@ -33,15 +33,6 @@ export interface PushWorkerDeps {
   limits: Pick<BrokerLimits, "maxAckDeadlineMs" | "maxWaitMs" | "pushAllowedHosts">;
   /** In [0, 1): backoff jitter. */
   random: () => number;
-}
-
-/** A request on its way. */
-interface Flight {
-  held: Held;
-  controller: AbortController;
-  /** Set when stop aborted it: the lease is given back, not counted as a failure. */
-  stopped: boolean;
-  done: Promise<void>;
 }
 
 /** Pause after a failed lease call (store trouble), so a broken store is not hammered. */
@@ -64,6 +55,8 @@ export class PushWorker {
   private stopping = false;
   private pullController: AbortController | undefined;
   private readonly wakeup: Wakeup;
+  /** What its flights need of it (one object for all of them). */
+  private readonly flightContext: FlightContext;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -75,6 +68,14 @@ export class PushWorker {
     this.sub = sub;
     this.gate = new DeliveryGate(deps.clock, deps.random);
     this.wakeup = new Wakeup(deps.clock);
+    this.flightContext = {
+      deps,
+      subscription: () => this.sub,
+      ready: this.ready,
+      gate: this.gate,
+      record: (ok, status, error) => this.record(ok, status, error),
+      giveBack: (ackIds) => this.giveBack(ackIds),
+    };
     this.loop = this.run();
   }
 
@@ -232,7 +233,7 @@ export class PushWorker {
     const controller = new AbortController();
     const ackId = held.delivery.ackId;
     const flight: Flight = { held, controller, stopped: false, done: Promise.resolve() };
-    flight.done = this.deliver(flight).finally(() => {
+    flight.done = deliverFlight(this.flightContext, flight).finally(() => {
       this.flights.delete(ackId);
       this.ready.keyDone(key);
       this.wake();
@@ -242,84 +243,12 @@ export class PushWorker {
     this.flights.set(ackId, flight);
   }
 
-  /** One attempt: extend a lease that waited, POST, then settle. Never throws. */
-  private async deliver(flight: Flight): Promise<void> {
-    const { clock } = this.deps;
-    const { delivery } = flight.held;
-    const sub = this.sub;
-    const push = sub.push;
-    try {
-      if (flight.held.leasedUntilMs - clock.now() < push.timeoutMs + 1_000) {
-        if (!(await this.extend(delivery))) return;
-      }
-      const result = await attemptPush({
-        subscription: sub.name,
-        push,
-        delivery,
-        sender: this.deps.sender,
-        allowedHosts: this.deps.limits.pushAllowedHosts,
-        signal: flight.controller.signal,
-        stopped: () => flight.stopped,
-      });
-      if (result.kind === "stopped") {
-        await this.giveBack([delivery.ackId]);
-        return;
-      }
-      if (result.kind === "undeliverable") {
-        await this.undeliverable(delivery, result.error);
-        return;
-      }
-      const { ok, status, error } = result;
-      this.record(ok, status, error);
-      if (ok) await this.deps.broker.ack(sub.name, { ackIds: [delivery.ackId], messageIds: [] });
-      else await this.fail(delivery, truncateUtf8(error, MAX_NACK_ERROR_BYTES));
-    } catch (e) {
-      reportSettleFailure(this.deps.logger, sub.name, delivery, e);
-    }
-  }
-
   /** Records an attempt in the gate; a failure also stops a lease under way. */
   private record(ok: boolean, status: number, error: string): void {
     this.gate.record(ok, status, error, this.sub.retry);
     if (ok) return;
     // A lease under way could hand out messages past the gate: stop it; what it got waits.
     this.pullController?.abort();
-  }
-
-  /** Nacks a failed delivery (the core applies the retry policy); later messages of its key go back too. */
-  private async fail(delivery: Delivery, error: string): Promise<void> {
-    const behind = this.ready.takeKeyOf(delivery);
-    // Without a delay: the core applies the retry policy and, on the last attempt, dead-letters it with the error.
-    await this.deps.broker.nack(this.name, { ackIds: [delivery.ackId], messageIds: [] }, 0, error);
-    await this.giveBack(behind);
-  }
-
-  /**
-   * A message that can never be sent as it is (a form push without a usable target): retrying it
-   * would block its subscription forever, so it leaves at once, for the dead-letter topic or
-   * dropped (counted as dead-lettered either way), and the next message goes out without a
-   * backoff. Only when the dead-letter topic cannot take it does it stay, as a failed attempt.
-   */
-  private async undeliverable(delivery: Delivery, error: string): Promise<void> {
-    const sub = this.sub;
-    const left = await this.deps.broker.reject(sub.name, [delivery.ackId], error);
-    if (left === 0) {
-      this.record(false, 0, error);
-      await this.giveBack(this.ready.takeKeyOf(delivery));
-      return;
-    }
-    this.gate.recordUndeliverable(error);
-    this.deps.logger.warn("push message cannot be delivered; it left its subscription", {
-      subscription: sub.name,
-      seq: delivery.message.seq,
-      id: delivery.message.id,
-      error,
-      ...(sub.deadLetterTopic === "" ? { dropped: true } : { dead_letter_topic: sub.deadLetterTopic }),
-    });
-  }
-
-  private extend(delivery: Delivery): Promise<boolean> {
-    return renewLease(this.deps.broker, this.name, delivery.ackId, pushLeaseMs(this.sub.push, this.deps.limits));
   }
 
   private giveBack(ackIds: string[]): Promise<void> {

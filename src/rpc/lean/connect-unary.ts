@@ -6,7 +6,8 @@ import { asConnectError, parseMessage, readLimitError, serializeMessage } from "
 import { NO_TIMEOUT, stringHeader, toNodeHeaders } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall, LeanOutcome } from "./lean-call.js";
-import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
+import { type LeanEnv, type LeanPeer, peerOf, startLeanCall } from "./lean-env.js";
+import { LeanExchange } from "./lean-stream.js";
 
 /**
  * Serves one Connect unary POST (binary `application/proto` or `application/json`, no

@@ -7,7 +7,8 @@ import { COMPRESSED_FLAG, EnvelopeSplitter } from "./grpc-envelopes.js";
 import { NO_TIMEOUT, stringHeader } from "./headers.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall, LeanOutcome } from "./lean-call.js";
-import { type LeanEnv, LeanExchange, type LeanPeer, peerOf, startLeanCall } from "./lean-stream.js";
+import { type LeanEnv, type LeanPeer, peerOf, startLeanCall } from "./lean-env.js";
+import { LeanExchange } from "./lean-stream.js";
 
 /**
  * Serves one unary gRPC call (HTTP/2, no compression) as connect-node's gRPC handler does: a

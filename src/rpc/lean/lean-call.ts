@@ -11,9 +11,10 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
+import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
-import type { LeanPeer } from "./lean-stream.js";
+import type { LeanPeer } from "./lean-env.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
@@ -208,7 +209,7 @@ export class LeanCall implements UnaryHookCall {
     const hooks = unaryHooksOf(interceptors);
     // (An empty list has no hook missing: it takes the hooked way.)
     if (hooks !== undefined) {
-      this.invokeHooked(input, hooks, outcome);
+      invokeHooked(this, input, hooks, outcome);
       return;
     }
     this.invokeChain(input, interceptors).then(
@@ -227,53 +228,6 @@ export class LeanCall implements UnaryHookCall {
       copyHeaders(res.trailer, this.responseTrailer);
     }
     return res.message;
-  }
-
-  /**
-   * Runs the implementation with each interceptor's {@link UnaryHook} around it (what the chain
-   * of those interceptors does for this call, without building the chain's request and response).
-   */
-  private invokeHooked(input: MessageShape<DescMessage>, hooks: readonly UnaryHook[], outcome: LeanOutcome): void {
-    const n = hooks.length;
-    const states: unknown[] = new Array(n);
-    let i = 0;
-    let pending: unknown;
-    try {
-      for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(this);
-      pending = this.unary.impl(input, new LeanHandlerContext(this, undefined, true));
-    } catch (e) {
-      // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.
-      this.afterHooks(hooks, states, i, true, e, outcome);
-      return;
-    }
-    (pending instanceof Promise ? pending : Promise.resolve(pending)).then(
-      (output: unknown) => this.afterHooks(hooks, states, n, false, output, outcome),
-      (e: unknown) => this.afterHooks(hooks, states, n, true, e, outcome),
-    );
-  }
-
-  /**
-   * Runs the `after` of the first `entered` hooks, innermost first, and hands on the outcome:
-   * `value` is the output, or the error when `failed`. A hook that throws fails the call with
-   * what it threw, and the hooks outside it are skipped (as an interceptor that throws would).
-   */
-  private afterHooks(
-    hooks: readonly UnaryHook[],
-    states: readonly unknown[],
-    entered: number,
-    failed: boolean,
-    value: unknown,
-    outcome: LeanOutcome,
-  ): void {
-    let error = failed ? value : undefined;
-    try {
-      for (let j = entered - 1; j >= 0; j--) error = (hooks[j] as UnaryHook).after(states[j], this, failed, error);
-    } catch (e) {
-      outcome.fail(e);
-      return;
-    }
-    if (failed) outcome.fail(error);
-    else outcome.succeeded(value);
   }
 
   /** The method being called (for {@link UnaryHookCall}). */

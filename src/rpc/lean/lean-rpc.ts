@@ -9,7 +9,7 @@ import { contentKindOf } from "./content-types.js";
 import { serveGrpcUnary } from "./grpc-unary.js";
 import { type HotStreamMethod, leanMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
-import type { LeanEnv, LeanPeer } from "./lean-stream.js";
+import type { LeanEnv, LeanPeer } from "./lean-env.js";
 import { serveServerStream } from "./server-stream.js";
 
 /** Options of {@link createLeanRpc}. */
