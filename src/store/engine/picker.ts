@@ -95,7 +95,7 @@ export class Picker {
       this.used = 0;
     }
     const raw = this.arena.subarray(this.used, this.used + n);
-    view.copy(raw);
+    raw.set(view);
     this.used += n;
     return raw;
   }
