@@ -102,6 +102,45 @@ describe("core subscribe", () => {
     await until(() => s.got.length === 13, "a delivery after an ack on the full window");
   });
 
+  it("subscribe - after a batch that drained the subscription the stream waits without another lease", async (t) => {
+    const { broker, store, clock } = await setup(t);
+    let leases = 0;
+    let empty = 0;
+    const lease = store.lease.bind(store);
+    store.lease = async (...args) => {
+      leases++;
+      const got = await lease(...args);
+      if (got.length === 0) empty++;
+      return got;
+    };
+    const s = open(t, broker, { maxOutstandingMessages: 100 });
+    await settle();
+    const [leasesBefore, emptyBefore] = [leases, empty];
+    for (let round = 1; round <= 3; round++) {
+      await broker.publish("q", ["a", "b", "c"].map(data));
+      await until(() => s.got.length === 3 * round, "the batch");
+      await settle();
+    }
+    assert.equal(leases - leasesBefore, 3, "one lease per publish");
+    assert.equal(empty - emptyBefore, 0, "no empty lease after a batch that took everything");
+    // A batch bound by its count (a quarter of a window of 8) is followed by the next at once.
+    await broker.ack("q", { ...none, ackIds: s.got.map((d) => d.ackId) });
+    s.abort();
+    await s.done;
+    const small = open(t, broker, { maxOutstandingMessages: 8 });
+    await settle();
+    await broker.publish("q", ["d", "e", "f", "g", "h"].map(data));
+    await until(() => small.got.length >= 5, "five in batches of two");
+    assert.deepEqual(small.batches.slice(-3), [2, 2, 1]);
+    // A lease that ends while the stream waits brings its message back (nextDueMs wakes it).
+    await broker.publish("q", ["i"].map(data));
+    await until(() => small.got.some((d) => text(d) === "i"), "i");
+    await settle();
+    const seen = small.got.length;
+    clock.advance(1001);
+    await until(() => small.got.length > seen, "redelivery after the lease ended");
+  });
+
   it("subscribe - a full window goes out in parts of at most a quarter of it, all without an ack", async (t) => {
     const { broker } = await setup(t);
     await broker.publish(

@@ -1,5 +1,6 @@
 import { BrokerError } from "../errors/index.js";
 import type { Delivery, SubscribeRequest } from "../model/index.js";
+import type { LeaseReport } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
 import type { CoreContext } from "./context.js";
@@ -62,6 +63,11 @@ export async function* subscribe(
     ended ??= giveBack(ctx, name, topic, window.takeAll());
     return ended;
   };
+  // The topic version read before a lease that drained the subscription (LeaseReport): until it
+  // changes, the lease right after the batch it delivered would find nothing, so the stream
+  // waits at once instead (due times and lease deadlines still wake it, by nextDueMs).
+  let drainedAt: number | undefined;
+  const report: LeaseReport = { drained: false };
   registerStream(ctx, window);
   ctx.consumers.set(name, (ctx.consumers.get(name) ?? 0) + 1);
   linked.addEventListener("abort", end, { once: true });
@@ -74,14 +80,17 @@ export async function* subscribe(
       // With room, what stops the stream is an empty subscription, which acks do not change.
       // (A paused stream waits for the resume, which wakes it: acks need not.)
       window.waitingForRoom = !sub.paused && room === 0;
-      if (room > 0) {
+      const drained = drainedAt === seenTopic;
+      drainedAt = undefined;
+      if (room > 0 && !drained) {
         const nowMs = clock.now();
         const leaseMs = req.ackDeadlineMs || sub.ackDeadlineMs;
         // Each response fits a client's receive limit; the window bounds what the stream holds.
         const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
         const max = Math.min(room, window.maxPerResponse);
+        report.drained = false;
         const leased = await countingDeadLetters(ctx, sub, () =>
-          store.lease(name, { max, maxBytes, leaseMs, nowMs, autoAck: false }),
+          store.lease(name, { max, maxBytes, leaseMs, nowMs, autoAck: false, report }),
         );
         const got = leased.map(toDelivery);
         if (closed) {
@@ -94,6 +103,7 @@ export async function* subscribe(
           throw abortError(linked.reason);
         }
         if (got.length > 0) {
+          if (report.drained) drainedAt = seenTopic;
           window.add(got, nowMs + leaseMs);
           reportDelivered(ctx.metrics, sub.topic, name, got);
           await afterLease(ctx, sub, got, nowMs + leaseMs);

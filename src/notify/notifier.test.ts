@@ -31,6 +31,29 @@ describe("notifier", () => {
     await assert.rejects(b, /done/);
   });
 
+  it("notifier - watch wakes once on a notify; stopped or already changed, it never wakes and holds nothing", () => {
+    const n = createLocalNotifier();
+    let woken = 0;
+    const stop = n.watch("a", n.version("a"), () => woken++);
+    assert.ok(stop);
+    n.notify("a");
+    n.notify("a");
+    assert.equal(woken, 1);
+    stop(); // after the wake: harmless
+    const seen = n.version("a");
+    const stopped = n.watch("a", seen, () => woken++);
+    stopped?.();
+    n.notify("a");
+    assert.equal(woken, 1);
+    assert.equal(
+      n.watch("a", seen, () => woken++),
+      undefined,
+      "the version moved: nothing registered",
+    );
+    n.forget("a");
+    assert.equal(n.channels(), 0);
+  });
+
   it("notifier - aborted waits leave no state behind", async () => {
     const n = createLocalNotifier();
     for (let i = 0; i < 5000; i++) {

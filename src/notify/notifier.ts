@@ -12,6 +12,14 @@ export interface Notifier {
    * wake-up is allowed, a missed one never); rejects with the signal's reason when `signal` aborts.
    */
   waitFor(channel: string, seen: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Calls `wake` once, from a later `notify`, when the channel's version is no longer `seen`
+   * (the same promise as {@link waitFor}, without a promise or an AbortSignal: for a hot loop
+   * that waits on several channels at once). Returns how to stop watching (then `wake` is never
+   * called and nothing is left behind), or `undefined` when the version already differs: then
+   * nothing was registered and `wake` will not be called.
+   */
+  watch(channel: string, seen: number, wake: () => void): (() => void) | undefined;
   /** Drops the state of a channel nobody will wait on any more (a Subscribe stream's own channel). */
   forget(channel: string): void;
   /** Channels with state held (versions or waiters); for tests of the memory bound. */
@@ -81,26 +89,36 @@ export function createLocalNotifier(options: LocalNotifierOptions = {}): Notifie
       if (versionOf(channel) !== seen) return Promise.resolve();
       if (signal.aborted) return Promise.reject(signal.reason);
       return new Promise<void>((resolve, reject) => {
-        let set = waiters.get(channel);
-        if (!set) {
-          set = new Set();
-          waiters.set(channel, set);
-        }
-        const own = set;
+        const unwatch = add(channel, () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        });
         const onAbort = () => {
-          own.delete(waiter);
-          if (own.size === 0 && waiters.get(channel) === own) waiters.delete(channel);
+          unwatch();
           reject(signal.reason);
         };
-        const waiter: Waiter = {
-          resolve() {
-            signal.removeEventListener("abort", onAbort);
-            resolve();
-          },
-        };
-        own.add(waiter);
         signal.addEventListener("abort", onAbort, { once: true });
       });
     },
+    watch(channel, seen, wake) {
+      if (versionOf(channel) !== seen) return undefined;
+      return add(channel, wake);
+    },
   };
+
+  /** Registers a waiter on the channel; returns how to remove it (a no-op once it was woken). */
+  function add(channel: string, resolve: () => void): () => void {
+    let set = waiters.get(channel);
+    if (!set) {
+      set = new Set();
+      waiters.set(channel, set);
+    }
+    const own = set;
+    const waiter: Waiter = { resolve };
+    own.add(waiter);
+    return () => {
+      if (!own.delete(waiter)) return;
+      if (own.size === 0 && waiters.get(channel) === own) waiters.delete(channel);
+    };
+  }
 }

@@ -77,6 +77,19 @@ export interface LeaseOptions {
    * is taken (the caller is gone; its response could not carry the messages).
    */
   signal?: AbortSignal;
+  /** Without `autoAck`: filled in by the lease with what it found beyond its records. */
+  report?: LeaseReport;
+}
+
+/** What a lease found beyond its records ({@link LeaseOptions.report}). */
+export interface LeaseReport {
+  /**
+   * The lease took everything the subscription had available: it stopped at the end of what
+   * is there, not at its count or byte bound nor at a scan bound. Another lease finds nothing
+   * until something is published, given back or comes due (what wakes a waiting Subscribe
+   * stream). False when not known (a store may always answer false).
+   */
+  drained: boolean;
 }
 
 /** What an ack/nack/extend targets: lease tokens and/or message ids. */

@@ -181,7 +181,14 @@ function stepOver(lane: Lane, seq: number): void {
  * Picks up to `max` messages (and `maxBytes`) in delivery order, updating the cursor's scan
  * positions and what it tracks. The caller leases the picks (or settles them, auto-ack).
  */
-export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, o: PickOptions): Picked[] {
+export function pick(
+  state: EngineState,
+  r: KvReader,
+  t: TopicState,
+  c: Cursor,
+  o: PickOptions,
+  end?: { stopped: boolean },
+): Picked[] {
   const pk = new Picker(o, t.name);
   const budget = { n: SCAN_BUDGET };
   c.scanIncomplete = false;
@@ -191,5 +198,6 @@ export function pick(state: EngineState, r: KvReader, t: TopicState, c: Cursor, 
     takeReady(r, t, c, lane, pk);
     if (!c.ordered && !pk.full && c.tracked.size < MAX_TRACKED) scanLane(state, r, t, c, lane, pk, budget);
   }
+  if (end) end.stopped = pk.stopped; // by the bytes bound or the scan budget
   return pk.out;
 }

@@ -32,7 +32,7 @@ import {
   updateTopicRecord,
 } from "./catalog.js";
 import type { Cursor } from "./cursor.js";
-import { pick } from "./deliver.js";
+import { MAX_TRACKED, pick } from "./deliver.js";
 import { KvStoreBase, NO_CLOCK_MS } from "./kv-store-base.js";
 import { autoAck, leasePicks } from "./lease.js";
 import { decodeMessage } from "./message-codec.js";
@@ -133,7 +133,9 @@ export class KvStore extends KvStoreBase implements Store {
         return autoAck(tx, t, c, o);
       });
     // Delivery reads the log and leases in memory: no write stands between a publish and a consumer.
-    const picks = this.kv.read((r) => pick(this.state, r, t, c, o));
+    const end = { stopped: false };
+    const picks = this.kv.read((r) => pick(this.state, r, t, c, o, end));
+    if (options.report) options.report.drained = drained(c, picks.length, o.max, end.stopped);
     const records = leasePicks(this.state, c, picks, options.nowMs + options.leaseMs);
     // A retry whose failed attempts are not on disk yet would, after a crash, go out again with
     // a lower attempt than the one handed out now (and one past max_delivery_attempts): one
@@ -285,4 +287,13 @@ export class KvStore extends KvStoreBase implements Store {
 function retriesUnwritten(c: Cursor, picks: readonly Picked[]): boolean {
   for (const p of picks) if (p.attempt >= 2 && (c.stateWrites > 0 || c.dirtyStates.get(p.seq))) return true;
   return false;
+}
+
+/**
+ * Whether a lease that picked `picked` of `max` took all the cursor had available (see
+ * LeaseReport in store.ts): not stopped by its count, its bytes or the scan budget, below the
+ * tracking bound (past it, lanes are not read), and not ordered (keys wait their turn there).
+ */
+function drained(c: Cursor, picked: number, max: number, stopped: boolean): boolean {
+  return !c.ordered && !stopped && !c.scanIncomplete && picked < max && c.tracked.size < MAX_TRACKED;
 }
