@@ -7,10 +7,12 @@
  * CPU (user + system) per message, write transactions per write, and
  * the append-call → leased latency p50/p99 (what W3's e2e latency pays at the store).
  *
- *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds] [drainFirst] [intervalMs]
+ *   node --import tsx bench/tools/w3-store.ts [variants, default 0/0,5/0,5/1] [messagesPerRound] [rounds] [drainFirst] [intervalMs] [trimFirst]
  *
- * `drainFirst` messages are published, acked and trimmed before each round, as W2 leaves the store
- * before W3 in the full suite (LMDB then reuses the freed pages).
+ * `drainFirst` messages are published and acked before each round, as W2 leaves the store before
+ * W3 in the full suite, and with `trimFirst` 1 (default) also trimmed (LMDB then reuses the freed
+ * pages); with 0 the round starts while the trim still has them to delete, as when W3 follows W2
+ * at once.
  */
 import { type Broker, createBroker } from "../../src/core/index.js";
 import { type AppendRecord, openLmdbStore, type Store } from "../../src/store/index.js";
@@ -27,8 +29,10 @@ const rounds = Number(process.argv[4] ?? 3);
 const drainFirst = Number(process.argv[5] ?? 0);
 /** Milliseconds between appends (1: W3's 5,000 msg/s; more: a lighter load). */
 const intervalMs = Number(process.argv[6] ?? 1);
+/** Whether the round waits for the trim of `drainFirst` (1) or starts beside it (0). */
+const trimFirst = (process.argv[7] ?? "1") !== "0";
 
-/** Publishes `n` messages in batches of 100, leases and acks them all, and waits for the trim. */
+/** Publishes `n` messages in batches of 100, leases and acks them all, and waits for the trim (unless told not to). */
 async function fillAndDrain(store: Store, record: AppendRecord, n: number): Promise<void> {
   const batch = Array.from({ length: 100 }, () => record);
   for (let i = 0; i < n; i += batch.length) await store.append("w3", batch, Date.now());
@@ -37,7 +41,7 @@ async function fillAndDrain(store: Store, record: AppendRecord, n: number): Prom
     if (leased.length === 0) break;
     await store.ack("w3-sub", { tokens: leased.map((l) => l.token), messageIds: [] }, Date.now());
   }
-  while (await store.hasBackgroundWork()) await new Promise((r) => setTimeout(r, 20));
+  while (trimFirst && (await store.hasBackgroundWork())) await new Promise((r) => setTimeout(r, 20));
 }
 
 interface RoundResult {
@@ -80,7 +84,7 @@ async function round(variant: string): Promise<RoundResult> {
     };
     let leasing = false;
     let wantLease = false;
-    const waiting: number[] = [];
+    const calledAt: number[] = [];
     // One consumer: a lease after each committed append, never two at once (a Subscribe stream).
     const consume = async (): Promise<void> => {
       if (leasing) {
@@ -93,7 +97,10 @@ async function round(variant: string): Promise<RoundResult> {
         const now = Date.now();
         const leased = await store.lease("w3-sub", { max: 2000, leaseMs: 60_000, nowMs: now, autoAck: false });
         const at = performance.now();
-        for (let i = 0; i < leased.length; i++) latencies.push(at - (waiting.shift() ?? at));
+        // Seqs follow the calls' order (one topic), five per call, after the drained ones. A lease
+        // may find a message before its append's answer came back here: the call's time is known.
+        for (const l of leased)
+          latencies.push(at - (calledAt[Math.floor((l.message.seq - drainFirst - 1) / PER_CALL)] ?? at));
         if (leased.length > 0)
           track(store.ack("w3-sub", { tokens: leased.map((l) => l.token), messageIds: [] }, Date.now()));
       } while (wantLease);
@@ -106,16 +113,11 @@ async function round(variant: string): Promise<RoundResult> {
       const due = started + (sent / PER_CALL) * intervalMs;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const calledAt = performance.now();
-      track(
-        store.append("w3", records, Date.now()).then(() => {
-          for (let i = 0; i < PER_CALL; i++) waiting.push(calledAt);
-          return consume();
-        }),
-      );
+      calledAt.push(performance.now());
+      track(store.append("w3", records, Date.now()).then(consume));
     }
     while (inFlight.size > 0) await Promise.all(inFlight);
-    while (leasing || waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (leasing || latencies.length < perRound) await new Promise((r) => setTimeout(r, 1));
     while (inFlight.size > 0) await Promise.all(inFlight);
     const wallS = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
