@@ -4,7 +4,7 @@
  * that does not fit is INVALID_ARGUMENT here, never a silent rounding.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, type TimestampSchema, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   DedupScope,
   type MessageSchema,
@@ -61,6 +61,16 @@ export function newMessage(m: PublishMessage): NewMessage {
   };
 }
 
+/**
+ * A Timestamp's init object for epoch milliseconds: the fields `timestampFromMs` gives, without
+ * building the message (per delivered message; `create`, where one is needed, builds it, and the
+ * lean encoder reads the init as it is).
+ */
+function timestampInit(ms: number): MessageInitShape<typeof TimestampSchema> {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
 export function message(m: StoredMessage): MessageInitShape<typeof MessageSchema> {
   return {
     topic: m.topic,
@@ -68,11 +78,11 @@ export function message(m: StoredMessage): MessageInitShape<typeof MessageSchema
     id: m.id,
     data: m.data,
     attributes: m.attributes,
-    publishTime: timestampFromMs(m.publishTimeMs),
+    publishTime: timestampInit(m.publishTimeMs),
     priority: m.priority,
     orderingKey: m.orderingKey,
-    deliverAt: m.deliverAtMs > 0 ? timestampFromMs(m.deliverAtMs) : undefined,
-    expireAt: m.expireAtMs > 0 ? timestampFromMs(m.expireAtMs) : undefined,
+    deliverAt: m.deliverAtMs > 0 ? timestampInit(m.deliverAtMs) : undefined,
+    expireAt: m.expireAtMs > 0 ? timestampInit(m.expireAtMs) : undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * A {@link KvEngine} wrapper that measures what each transaction (write or read) reads: bytes of
- * values copied out (`get`, `range`), bytes of values looked at through views (`view`), and keys.
+ * values copied out (`get`, `range`), bytes of values looked at through views (`view`, `scan`),
+ * and keys.
  * For tests that bound the work of one operation or one background step by bytes.
  */
 import type { KvEngine, KvRange, KvReader, KvWriter } from "../../src/store/kv/kv.js";
@@ -9,9 +10,9 @@ import type { KvEngine, KvRange, KvReader, KvWriter } from "../../src/store/kv/k
 export interface ReadWork {
   /** Bytes of values copied out of the engine (get, range). */
   copiedBytes: number;
-  /** Bytes of values looked at through transient views (view). */
+  /** Bytes of values looked at through transient views (view, scan). */
   viewedBytes: number;
-  /** Keys read (range, keys). */
+  /** Keys read (range, keys, scan). */
   keys: number;
 }
 
@@ -73,6 +74,12 @@ export class CountingKv implements KvEngine {
         work.keys += out.length;
         return out;
       },
+      scan: (range: KvRange, visit) =>
+        r.scan(range, (key, view) => {
+          work.keys++;
+          work.viewedBytes += view.length;
+          return visit(key, view);
+        }),
       view: (key) => {
         const v = r.view(key);
         work.viewedBytes += v?.length ?? 0;

@@ -28,6 +28,7 @@ export class FaultyKv implements KvEngine {
           get: (key) => w.get(key),
           range: (r) => w.range(r),
           keys: (r) => w.keys(r),
+          scan: (r, visit) => w.scan(r, visit),
           view: (k) => w.view(k),
           put: (key, value) => {
             this.count();

@@ -37,6 +37,11 @@ class CountingKv implements KvEngine {
           n += out.length;
           return out;
         },
+        scan: (r, visit) => {
+          const visited = w.scan(r, visit);
+          n += visited;
+          return visited;
+        },
         view: (k) => w.view(k),
         put: (k, v) => {
           n++;

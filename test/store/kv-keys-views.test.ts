@@ -1,9 +1,10 @@
 /**
- * The two reads of the KV seam that do not copy values: `keys` (a range without values) and
- * `view` (a transient view of one value). Both engines, the same answers: keys in order, forward
- * and reversed, with limits and exclusive ends; a view holds exactly the value's bytes (also a
- * value larger than lmdb-js's reusable buffer, and one past 16 MiB that it maps), inside a write
- * transaction and outside.
+ * The reads of the KV seam that do not copy values: `keys` (a range without values), `view` (a
+ * transient view of one value) and `scan` (a range walk with each value as a transient view).
+ * Both engines, the same answers: keys in order, forward and reversed, with limits and exclusive
+ * ends; a view holds exactly the value's bytes (also a value larger than lmdb-js's reusable
+ * buffer, and one past 16 MiB that it maps), inside a write transaction and outside; a scan stops
+ * when its visitor says so.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -64,8 +65,50 @@ async function check(kv: KvEngine): Promise<void> {
     assert.equal(small.length, 7);
     assert.equal(Buffer.from(small).toString(), "value 2");
   });
+  kv.read((r) => {
+    const seen: string[] = [];
+    const n = r.scan(all, (k, v) => {
+      seen.push(`${k[1]}=${v.toString()}`); // read during the visit: a view is valid only then
+      return true;
+    });
+    assert.equal(n, 9);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 9 }, (_, i) => `${i + 1}=value ${i + 1}`),
+    );
+    const firstThree: number[] = [];
+    assert.equal(
+      r.scan(all, (k) => firstThree.push(k[1] as number) < 3),
+      3,
+      "false stops the walk after that entry",
+    );
+    assert.deepEqual(firstThree, [1, 2, 3]);
+    const limited: string[] = [];
+    r.scan({ start: key(3), end: key(9), limit: 2 }, (k, v) => limited.push(`${k[1]}=${v.toString()}`) > 0);
+    assert.deepEqual(limited, ["3=value 3", "4=value 4"]);
+    const reversed: number[] = [];
+    r.scan({ start: key(3), end: key(6), reverse: true }, (k) => reversed.push(k[1] as number) > 0);
+    assert.deepEqual(reversed, [5, 4, 3]);
+    assert.equal(
+      r.scan({ start: key(20), end: key(30) }, () => true),
+      0,
+    );
+    // Large values between small ones: each view is exactly its value while it is visited.
+    const sizes: number[] = [];
+    r.scan({ start: key(9), end: Buffer.of(8, 2) }, (k, v) => {
+      sizes.push(v.length);
+      if (k[0] === 8 && k[1] === 0) assert.ok(Buffer.from(v).equals(big));
+      if (k[0] === 8 && k[1] === 1) assert.equal(v.readUInt32BE(v.length - 4), 0x05050505);
+      if (k[0] === 7) assert.equal(v.toString(), "value 9");
+      return true;
+    });
+    assert.deepEqual(sizes, [7, big.length, huge.length]);
+  });
   await kv.write((w) => {
     w.put(key(10), Buffer.from("new"));
+    const scanned: string[] = [];
+    w.scan({ start: key(9), end: key(255) }, (k, v) => scanned.push(`${k[1]}=${v.toString()}`) > 0);
+    assert.deepEqual(scanned, ["9=value 9", "10=new"], "a scan in a write transaction sees its writes");
     assert.equal(w.view(key(10))?.toString(), "new", "a write transaction sees its own writes");
     assert.deepEqual(
       w.keys({ start: key(9), end: key(255) }).map((k) => k[1]),

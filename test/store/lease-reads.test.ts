@@ -104,6 +104,42 @@ for (const [name, open] of backends) {
       }
     });
 
+    it("a hand-out keeps its bytes through later reads, writes and hand-outs, and shares no buffer with them", async () => {
+      const { store, done } = await open();
+      try {
+        await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
+        await store.createSubscription(subSettings("other", "q"), T0);
+        const publish = (from: number, n: number) =>
+          store.append(
+            "q",
+            Array.from({ length: n }, (_, k) => rec(`m${from + k}`, { data: payload(from + k) })),
+            T0,
+          );
+        await publish(0, 300);
+        // Lane 0 read with values, as views of the engine's read buffer: copied into the hand-out.
+        const first = await store.lease("q", { max: 200, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        assert.equal(first.length, 200);
+        // Every other kind of read and write meanwhile reuses the engine's buffers.
+        await store.peek("q", 50, T0);
+        await store.readLog("q", 1, 300, 1 << 20, T0);
+        await store.lease("other", { max: 300, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        await publish(300, 300);
+        await store.ack("q", { tokens: first.slice(0, 100).map((r) => r.token), messageIds: [] }, T0);
+        const second = await store.lease("q", { max: 400, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        assert.equal(second.length, 400);
+        for (const [i, r] of first.entries()) {
+          assert.equal(r.message.id, `m${i}`);
+          assert.deepEqual(Buffer.from(r.message.data), payload(i), `first hand-out, m${i}`);
+        }
+        for (const [k, r] of second.entries()) assert.deepEqual(Buffer.from(r.message.data), payload(200 + k));
+        const firstBuffers = new Set(first.map((r) => r.message.data.buffer));
+        for (const r of second)
+          assert.ok(!firstBuffers.has(r.message.data.buffer), "no buffer shared between hand-outs");
+      } finally {
+        await done();
+      }
+    });
+
     it("messages available again (read as views) keep their bytes when leased together", async () => {
       const { store, done } = await open();
       try {
@@ -147,6 +183,7 @@ class ReadBytesKv implements KvEngine {
         get: (k) => this.count(r.get(k)),
         view: (k) => this.count(r.view(k)),
         keys: (range) => r.keys(range),
+        scan: (range, visit) => r.scan(range, (key, view) => visit(key, this.count(view) as Buffer)),
         range: (range) => {
           const out = r.range(range);
           for (const e of out) this.count(e.value);

@@ -170,6 +170,10 @@ export class StepCountingKv implements KvEngine {
             scans++;
             return w.keys(r);
           },
+          scan: (r, visit) => {
+            scans++;
+            return w.scan(r, visit);
+          },
           view: (k) => w.view(k),
           put: (k, v) => w.put(k, v),
           del: (k) => {

@@ -123,6 +123,20 @@ describe("received encoder", () => {
     assert.deepEqual(encodeReceivedBatch({ messages: [] }), Buffer.alloc(0));
   });
 
+  it("received encoder - strings around the short-ASCII bound, ASCII or not, encode the same", () => {
+    const strings: string[] = [];
+    for (const n of [0, 1, 63, 64, 65, 200]) {
+      const ascii = "k".repeat(n);
+      strings.push(ascii, `${ascii}é`, `é${ascii}`, `${ascii}\ud800`, `${ascii}😀`, `${ascii}\u007f`);
+    }
+    const messages = strings.map((s, i) => ({
+      ackId: s,
+      message: { topic: s, seq: BigInt(i), id: s, orderingKey: s, attributes: { [s]: s, x: s } },
+    }));
+    const init = { messages };
+    assert.deepEqual(encodeReceivedBatch(init), reference(init));
+  });
+
   it("received encoder - leaves the prefix bytes free and writes the message after them", () => {
     const init = { messages: [{ ackId: "a", message: { topic: "t", seq: 5n } }] };
     const out = encodeReceivedBatch(init, 5);

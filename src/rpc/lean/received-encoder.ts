@@ -113,9 +113,18 @@ function int64Field(v: Uint64): number {
   return uint64Field(v);
 }
 
-/** UTF-8 length as protobuf-es (TextEncoder) encodes: a lone surrogate becomes U+FFFD (3 bytes). */
+/** Strings up to this long are measured and written in JS when they are ASCII (no call into C++). */
+const SHORT_STRING = 64;
+
+/**
+ * UTF-8 length as protobuf-es (TextEncoder) encodes: a lone surrogate becomes U+FFFD (3 bytes).
+ * Equal to `s.length` exactly when `s` is ASCII (any other UTF-16 unit takes 2 bytes or more).
+ */
 function utf8Length(s: string): number {
-  return Buffer.byteLength(s, "utf8");
+  const n = s.length;
+  if (n > SHORT_STRING) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return n;
 }
 
 // --- writing
@@ -157,7 +166,15 @@ class Writer {
     this.byte(tag);
     const n = utf8Length(s);
     this.varint32(n);
-    this.pos += this.out.write(s, this.pos, n, "utf8");
+    if (n === s.length && n <= SHORT_STRING) {
+      // ASCII (see utf8Length): one byte per character.
+      const out = this.out;
+      let pos = this.pos;
+      for (let i = 0; i < n; i++) out[pos++] = s.charCodeAt(i);
+      this.pos = pos;
+    } else {
+      this.pos += this.out.write(s, this.pos, n, "utf8");
+    }
   }
 }
 

@@ -15,16 +15,10 @@ import { formatTokenAfter, tokenPrefix } from "./tokens.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 
-/** Leases picked messages until `deadlineMs`; returns them with their tokens. */
-export function leasePicks(
-  state: EngineState,
-  c: Cursor,
-  picks: readonly Picked[],
-  deadlineMs: number,
-): LeasedRecord[] {
+/** Leases picked messages until `deadlineMs`; returns them, their tokens set. */
+export function leasePicks(state: EngineState, c: Cursor, picks: Picked[], deadlineMs: number): LeasedRecord[] {
   if (picks.length === 0) return [];
   const batch: LeaseBatch = { deadlineMs, seqs: [], alive: 0 };
-  const out: LeasedRecord[] = [];
   const prefix = tokenPrefix(c.id);
   for (const p of picks) {
     let e = p.entry;
@@ -50,15 +44,11 @@ export function leasePicks(
     e.batch = batch;
     batch.seqs.push(p.seq);
     batch.alive++;
-    out.push({
-      token: formatTokenAfter(prefix, p.seq, p.attempt, p.lane),
-      message: p.message,
-      attempt: p.attempt,
-    });
+    p.token = formatTokenAfter(prefix, p.seq, p.attempt, p.lane);
   }
   c.addBatch(batch);
   state.dirtyCursors.add(c); // its scan marks, written with the next write
-  return out;
+  return picks;
 }
 
 /** Hands messages out and settles them in the same write (at most once). */
@@ -66,7 +56,7 @@ export function autoAck(tx: Tx, t: TopicState, c: Cursor, o: PickOptions): Lease
   const picks = pick(tx.state, tx.w, t, c, o);
   for (const p of picks) settleHeld(tx, t, c, p.seq, p.lane, p.meta, p.entry);
   if (c.outgoing.size > 0) applyOutgoing(tx, t, c);
-  return picks.map((p) => ({ token: "", message: p.message, attempt: p.attempt }));
+  return picks; // their tokens "": nothing to settle
 }
 
 /** Moves out what due work marked: exhausted messages (dead letters) and messages past their TTL. */

@@ -4,6 +4,7 @@
  * and how many messages a read with values should bring.
  */
 import type { StoredMessage } from "../../model/index.js";
+import type { LeasedRecord } from "../store.js";
 import type { Entry } from "./cursor.js";
 import {
   DELIVERY_OVERHEAD_BYTES,
@@ -21,13 +22,18 @@ export interface PickOptions {
   nowMs: number;
 }
 
-/** A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. */
-export interface Picked {
+/**
+ * A message picked for delivery: the caller leases it, settles it (auto-ack) or just shows it. It
+ * is also the {@link LeasedRecord} the store returns (one object per message, not two).
+ */
+export interface Picked extends LeasedRecord {
   seq: number;
   lane: number;
   /** The attempt this delivery is. */
   attempt: number;
   message: StoredMessage;
+  /** The lease's token once leased; "" when not leased (auto-ack). */
+  token: string;
   meta: MessageMeta;
   /** The tracked entry it came from, if any. */
   entry: Entry | undefined;
@@ -89,7 +95,7 @@ export class Picker {
       this.used = 0;
     }
     const raw = this.arena.subarray(this.used, this.used + n);
-    view.copy(raw);
+    raw.set(view);
     this.used += n;
     return raw;
   }
@@ -106,9 +112,9 @@ export class Picker {
 
   /**
    * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied, unless `owned` says it is a copy already.
+   * be a transient view: what is taken is copied into the hand-out's arena.
    */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, owned = false): boolean {
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
     const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
@@ -116,10 +122,10 @@ export class Picker {
       return false;
     }
     this.bytes += size;
-    const raw = owned ? view : this.copy(view);
+    const raw = this.copy(view);
     const message = decodeMessage(raw, this.topic, seq);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(raw), messageIdGenerated(raw));
-    this.out.push({ seq, lane, attempt, message, meta, entry });
+    this.out.push({ seq, lane, attempt, message, token: "", meta, entry });
     return true;
   }
 }
@@ -129,8 +135,8 @@ const FIRST_VALUES_CHUNK = 4;
 
 /**
  * How many messages a read with values asks for: what the hand-out can still take by count and,
- * once sizes are known, by bytes. Not one more "to see the end": each value read is a copy, and
- * the scan reads again when it needs more (an empty read is the end).
+ * once sizes are known, by bytes. Not one more "to see the end": the engine copies each value it
+ * reads into its read buffer, and the scan reads again when it needs more (an empty read is the end).
  */
 export function valuesChunk(pk: Picker, sizeHint: number, chunk: number): number {
   const byCount = Math.min(chunk, pk.room);

@@ -9,7 +9,7 @@
  * and exit for a supervisor to restart it onto what is really on disk.
  */
 import { BrokerError } from "../../errors/index.js";
-import type { KvEngine, KvEntry, KvRange, KvReader, KvWriteOptions, KvWriter } from "./kv.js";
+import type { KvEngine, KvEntry, KvRange, KvReader, KvVisitor, KvWriteOptions, KvWriter } from "./kv.js";
 import { within } from "./within.js";
 
 /** Why the store stopped. */
@@ -142,6 +142,9 @@ class CountingWriter implements KvWriter {
   }
   keys(range: KvRange): Buffer[] {
     return this.w.keys(range);
+  }
+  scan(range: KvRange, visit: KvVisitor): number {
+    return this.w.scan(range, visit);
   }
   view(key: Buffer): Buffer | undefined {
     return this.w.view(key);

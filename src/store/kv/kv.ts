@@ -7,6 +7,9 @@ export interface KvEntry {
   value: Buffer;
 }
 
+/** Called by {@link KvReader.scan} with each entry; false stops the walk. */
+export type KvVisitor = (key: Buffer, view: Buffer) => boolean;
+
 /** Bounds of a range read: keys in [start, end), at most `limit`, optionally from the end. */
 export interface KvRange {
   start: Buffer;
@@ -25,6 +28,14 @@ export interface KvReader {
   range(range: KvRange): KvEntry[];
   /** The keys of a range, without reading or copying a value (see {@link range}). */
   keys(range: KvRange): Buffer[];
+  /**
+   * Walks a range in order, calling `visit` with each key (a copy) and its value as a transient
+   * view, read without allocating a copy: the view is valid only during that call (an engine
+   * may reuse one buffer for every view) and never to be changed, and `visit` must not call this
+   * reader. For reading many values and keeping a few (a copy of what it keeps). `visit` returns
+   * false to stop the walk. Returns the entries visited.
+   */
+  scan(range: KvRange, visit: KvVisitor): number;
   /**
    * The value at `key` as a transient view, read without allocating a copy: valid only until
    * the next call on this reader (an engine may reuse one buffer for every view), and never to

@@ -1,29 +1,12 @@
 import { mkdirSync } from "node:fs";
-import { open, type RangeOptions, type RootDatabase } from "lmdb";
+import { open, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
 import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./commit-delays.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
-import {
-  KvCommitError,
-  type KvEngine,
-  type KvEntry,
-  type KvRange,
-  type KvReader,
-  type KvWriteOptions,
-  type KvWriter,
-} from "./kv.js";
+import { KvCommitError, type KvEngine, type KvReader, type KvWriteOptions, type KvWriter } from "./kv.js";
+import { lmdbReader, openViews } from "./lmdb-reader.js";
 import { within } from "./within.js";
-
-/** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
-function keyBelow(key: Buffer): Buffer {
-  if (key.length === 0) return key;
-  const last = key[key.length - 1] as number;
-  if (last === 0) return key.subarray(0, key.length - 1);
-  const b = Buffer.from(key);
-  b[b.length - 1] = last - 1;
-  return b;
-}
 
 /** Options of {@link LmdbKv.open}. */
 export interface LmdbKvOptions {
@@ -97,7 +80,17 @@ export class LmdbKv implements KvEngine {
     private readonly onCommit: ((seconds: number) => void) | undefined,
     private readonly closeTimeoutMs: number,
     private readonly queue: CommitQueue,
-  ) {}
+  ) {
+    this.txn = {
+      ...lmdbReader(db, openViews(db)),
+      put: (key, value) => {
+        db.putSync(key, value);
+      },
+      del: (key) => {
+        db.removeSync(key);
+      },
+    };
+  }
 
   static open(options: LmdbKvOptions): LmdbKv {
     mkdirSync(options.path, { recursive: true });
@@ -267,65 +260,8 @@ export class LmdbKv implements KvEngine {
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }
 
-  private readonly txn: KvWriter = {
-    get: (key) => this.db.get(key),
-    range: (r: KvRange) => this.range(r),
-    keys: (r: KvRange) => this.keyRange(r),
-    view: (key) => {
-      // A buffer lmdb-js reuses for the next read, whose `length` property says the value's size
-      // while its memory is larger; values of 16 MiB or more come as a plain Uint8Array on the
-      // map. Either way: a Buffer over exactly the value's bytes, no copy.
-      const fast = this.db.getBinaryFast(key) as Uint8Array | undefined;
-      return fast === undefined ? undefined : Buffer.from(fast.buffer, fast.byteOffset, fast.length);
-    },
-    put: (key, value) => {
-      this.db.putSync(key, value);
-    },
-    del: (key) => {
-      this.db.removeSync(key);
-    },
-  };
-
-  private range(r: KvRange): KvEntry[] {
-    const out: KvEntry[] = [];
-    this.walk(r, true, (e) => out.push(e as KvEntry));
-    return out;
-  }
-
-  /** Keys only: lmdb-js reads no value (getKeys: a range walk with `values: false`). */
-  private keyRange(r: KvRange): Buffer[] {
-    const out: Buffer[] = [];
-    this.walk(r, false, (key) => out.push(key as Buffer));
-    return out;
-  }
-
-  /** Walks a range forwards or backwards, with values (entries) or without (keys). */
-  private walk({ start, end, limit, reverse = false }: KvRange, values: boolean, push: (x: unknown) => void): void {
-    const keyOf = (x: unknown): Buffer => (values ? (x as KvEntry).key : (x as Buffer));
-    const read = (o: RangeOptions): Iterable<unknown> => (values ? this.db.getRange(o) : this.db.getKeys(o));
-    if (!reverse) {
-      for (const x of read({ start, end, limit })) push(x);
-      return;
-    }
-    // Reversed, lmdb-js walks from its `start` (inclusive) down to its `end` (exclusive): begin at
-    // our exclusive upper bound and skip it, and end below our inclusive lower bound, skipping
-    // what lies under it.
-    const max = limit ?? Number.POSITIVE_INFINITY;
-    const opts = {
-      start: end,
-      end: keyBelow(start),
-      reverse: true,
-      limit: limit === undefined ? undefined : limit + 2,
-    };
-    let n = 0;
-    for (const x of read(opts)) {
-      const key = keyOf(x);
-      if (Buffer.compare(key, end) >= 0) continue;
-      if (Buffer.compare(key, start) < 0 || n >= max) break;
-      push(x);
-      n++;
-    }
-  }
+  /** The reads and writes of every transaction (see {@link lmdbReader}). */
+  private readonly txn: KvWriter;
 }
 
 /**

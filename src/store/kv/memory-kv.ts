@@ -3,6 +3,7 @@ import {
   type KvEntry,
   type KvRange,
   type KvReader,
+  type KvVisitor,
   type KvWriteOptions,
   type KvWriter,
   MAX_KEY_BYTES,
@@ -131,6 +132,7 @@ export class MemoryKv implements KvEngine {
     },
     range: (r: KvRange) => this.range(r),
     keys: (r: KvRange) => this.keyRange(r),
+    scan: (r: KvRange, visit: KvVisitor) => this.scan(r, visit),
     view: (key) => this.data.values.get(key.toString("latin1")),
     put: (key, value) => {
       // As LMDB does, so the in-memory reference shows the same failures.
@@ -150,6 +152,16 @@ export class MemoryKv implements KvEngine {
 
   private range(r: KvRange): KvEntry[] {
     return this.keysOf(r).map((k) => this.entry(k));
+  }
+
+  /** Visits the stored values themselves: a view, as LMDB's, is not to be kept or changed. */
+  private scan(r: KvRange, visit: KvVisitor): number {
+    let n = 0;
+    for (const k of this.keysOf(r)) {
+      n++;
+      if (!visit(Buffer.from(k, "latin1"), this.data.values.get(k) as Buffer)) break;
+    }
+    return n;
   }
 
   private keyRange(r: KvRange): Buffer[] {

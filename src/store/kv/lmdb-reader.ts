@@ -1,0 +1,101 @@
+/**
+ * The read side of {@link LmdbKv}: gets, range walks and views over one LMDB database, as the
+ * {@link KvReader} every read and write transaction is given.
+ */
+import type { Database, DatabaseOptions, RangeOptions, RootDatabase } from "lmdb";
+import type { KvEntry, KvRange, KvReader, KvVisitor } from "./kv.js";
+
+/**
+ * The decoder of the views handle (see {@link openViews}). lmdb-js hands a value decoder that
+ * says it copies (`needsStableBuffer` false) its read buffer as is, with the value's size: that
+ * buffer is reused by the next read, so what the decoder makes of it is a transient view.
+ */
+const VIEW_DECODER = {
+  encode: (value: Buffer): Buffer => value,
+  decode: (bytes: Uint8Array, size: number): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, size),
+  needsStableBuffer: false,
+};
+
+/**
+ * A second handle on the root database whose range walks give each value as a transient view:
+ * the root handle's binary encoding copies every value into a new buffer of its own (a backing
+ * store per value for the garbage collector), which a walk that keeps a few values, or copies
+ * them into shared buffers, does not need. Read only through {@link KvReader.scan}.
+ */
+export function openViews(db: RootDatabase<Buffer, Buffer>): Database<Buffer, Buffer> {
+  // A null name is the root database (lmdb-js's openDB); `encoder` is an option its types omit.
+  const options = { keyEncoding: "binary", compression: false, encoder: VIEW_DECODER } as DatabaseOptions;
+  return db.openDB<Buffer, Buffer>(null as unknown as string, options);
+}
+
+/** A key below `key` with no key between the two but ones that share all of `key` but its last byte. */
+function keyBelow(key: Buffer): Buffer {
+  if (key.length === 0) return key;
+  const last = key[key.length - 1] as number;
+  if (last === 0) return key.subarray(0, key.length - 1);
+  const b = Buffer.from(key);
+  b[b.length - 1] = last - 1;
+  return b;
+}
+
+/** What a range walk reads: entries (copies, or views on the views handle), or keys only. */
+type WalkMode = "entries" | "views" | "keys";
+
+/** The reads of a transaction on `db` (and `views`, its views handle: {@link openViews}). */
+export function lmdbReader(db: RootDatabase<Buffer, Buffer>, views: Database<Buffer, Buffer>): KvReader {
+  /** Walks a range forwards or backwards, calling `push` with each item until it returns false. */
+  const walk = ({ start, end, limit, reverse = false }: KvRange, mode: WalkMode, push: (x: unknown) => boolean) => {
+    const keyOf = (x: unknown): Buffer => (mode === "keys" ? (x as Buffer) : (x as KvEntry).key);
+    const read = (o: RangeOptions): Iterable<unknown> =>
+      mode === "keys" ? db.getKeys(o) : mode === "views" ? views.getRange(o) : db.getRange(o);
+    let n = 0;
+    if (!reverse) {
+      for (const x of read({ start, end, limit })) {
+        n++;
+        if (!push(x)) break;
+      }
+      return n;
+    }
+    // Reversed, lmdb-js walks from its `start` (inclusive) down to its `end` (exclusive): begin at
+    // our exclusive upper bound and skip it, and end below our inclusive lower bound, skipping
+    // what lies under it.
+    const max = limit ?? Number.POSITIVE_INFINITY;
+    const opts = {
+      start: end,
+      end: keyBelow(start),
+      reverse: true,
+      limit: limit === undefined ? undefined : limit + 2,
+    };
+    for (const x of read(opts)) {
+      const key = keyOf(x);
+      if (Buffer.compare(key, end) >= 0) continue;
+      if (Buffer.compare(key, start) < 0 || n >= max) break;
+      n++;
+      if (!push(x)) break;
+    }
+    return n;
+  };
+  return {
+    get: (key) => db.get(key),
+    range: (r: KvRange) => {
+      const out: KvEntry[] = [];
+      walk(r, "entries", (e) => out.push(e as KvEntry) > 0);
+      return out;
+    },
+    // Keys only: lmdb-js reads no value (getKeys: a range walk with `values: false`).
+    keys: (r: KvRange) => {
+      const out: Buffer[] = [];
+      walk(r, "keys", (key) => out.push(key as Buffer) > 0);
+      return out;
+    },
+    scan: (r: KvRange, visit: KvVisitor) =>
+      walk(r, "views", (x) => visit((x as KvEntry).key, (x as KvEntry).value) !== false),
+    view: (key) => {
+      // A buffer lmdb-js reuses for the next read, whose `length` property says the value's size
+      // while its memory is larger; values of 16 MiB or more come as a plain Uint8Array on the
+      // map. Either way: a Buffer over exactly the value's bytes, no copy.
+      const fast = db.getBinaryFast(key) as Uint8Array | undefined;
+      return fast === undefined ? undefined : Buffer.from(fast.buffer, fast.byteOffset, fast.length);
+    },
+  };
+}
