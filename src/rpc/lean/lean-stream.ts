@@ -11,9 +11,6 @@ import type { ByteBudget } from "../../util/index.js";
 import type { LeanCall } from "./lean-call.js";
 import { budgetOf, type LeanEnv, type LeanPeer } from "./lean-env.js";
 
-// Also offered here, beside the exchange, for the handlers that import them with it (server-stream.ts).
-export { type LeanEnv, type LeanPeer, peerOf, startLeanCall } from "./lean-env.js";
-
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
 const RESETS: Record<number, readonly [string, Code]> = {

@@ -12,7 +12,8 @@ import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelop
 import { copyHeaders, stringHeader } from "./headers.js";
 import type { HotStreamMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
-import { type LeanEnv, LeanExchange, type LeanPeer, onWantTrailers, peerOf, startLeanCall } from "./lean-stream.js";
+import { type LeanEnv, type LeanPeer, peerOf, startLeanCall } from "./lean-env.js";
+import { LeanExchange, onWantTrailers } from "./lean-stream.js";
 import { streamChainOf, streamRequest } from "./stream-chain.js";
 
 /** The wire protocols of a lean server stream (binary only: JSON variants go to connect-node). */
