@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
+import { settled } from "../../test/helpers/settled.js";
 import { createLocalNotifier } from "../notify/index.js";
 import { createFakeClock } from "../util/index.js";
 import { waitForAny } from "./wait.js";
-
-/** True when the promise has settled after the pending microtasks ran. */
-async function settled(p: Promise<void>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 /** Nothing of a finished wait is left: no notifier waiter, no timer, no abort listener. */
 function assertNothingLeft(

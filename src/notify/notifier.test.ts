@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { settled } from "../../test/helpers/settled.js";
 import { createLocalNotifier } from "./notifier.js";
-
-/** True when the promise has settled after the pending microtasks ran. */
-async function settled(p: Promise<void>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 describe("notifier", () => {
   it("notifier - a notify wakes every waiter of its channel and no other", async () => {

@@ -21,3 +21,29 @@ export function crashClients(baseUrl: string) {
 
 /** What {@link crashClients} returns. */
 export type CrashClients = ReturnType<typeof crashClients>;
+
+/**
+ * Publishes batches of 1 to `maxBatch` messages with unique ids (`p<worker>-<n>-<i>`) until `stop`
+ * says so or a call fails (the server died mid-call: that batch's fate is unknown); returns the ids
+ * whose Publish was answered.
+ */
+export async function publishIdsUntil(
+  c: CrashClients,
+  topic: string,
+  worker: number,
+  stop: () => boolean,
+  options: { payloadBytes: number; maxBatch: number },
+): Promise<Set<string>> {
+  const payload = new Uint8Array(options.payloadBytes).fill(7);
+  const confirmed = new Set<string>();
+  for (let n = 0; !stop(); n++) {
+    const ids = Array.from({ length: 1 + (n % options.maxBatch) }, (_, i) => `p${worker}-${n}-${i}`);
+    try {
+      await c.pub.publish({ topic, messages: ids.map((id) => ({ id, data: payload })) });
+      for (const id of ids) confirmed.add(id);
+    } catch {
+      return confirmed;
+    }
+  }
+  return confirmed;
+}

@@ -12,26 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DedupScope } from "../../gen/switchyard/v1/types_pb.js";
-import { type CrashClients, crashClients } from "../helpers/crash-clients.js";
+import { type CrashClients, crashClients, publishIdsUntil } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Publishes batches with ids until `stop`; returns the ids whose Publish was answered. */
-async function publisher(c: CrashClients, topic: string, w: number, stop: () => boolean): Promise<Set<string>> {
-  const payload = new Uint8Array(128).fill(7);
-  const confirmed = new Set<string>();
-  for (let n = 0; !stop(); n++) {
-    const ids = Array.from({ length: 1 + (n % 16) }, (_, i) => `p${w}-${n}-${i}`);
-    try {
-      await c.pub.publish({ topic, messages: ids.map((id) => ({ id, data: payload })) });
-      for (const id of ids) confirmed.add(id);
-    } catch {
-      return confirmed; // the server died mid-call: this batch's fate is unknown
-    }
-  }
-  return confirmed;
-}
 
 /** Pulls and acks by message id until the server dies; records answered and cut-short acks. */
 async function consumer(c: CrashClients, subscription: string, acked: Set<string>, unsure: Set<string>) {
@@ -67,7 +51,7 @@ test("crash - SIGKILL while acking by message id: acked stays acked, its id is f
   let stop = false;
   const acked = new Set<string>();
   const unsure = new Set<string>();
-  const pubs = [0, 1, 2].map((w) => publisher(c, topic, w, () => stop));
+  const pubs = [0, 1, 2].map((w) => publishIdsUntil(c, topic, w, () => stop, { payloadBytes: 128, maxBatch: 16 }));
   const consumers = [0, 1, 2].map(() => consumer(c, topic, acked, unsure));
   const deadline = Date.now() + 30_000;
   while (acked.size < 3000 && Date.now() < deadline) await sleep(20);

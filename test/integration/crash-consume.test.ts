@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type CrashClients, crashClients } from "../helpers/crash-clients.js";
+import { type CrashClients, crashClients, publishIdsUntil } from "../helpers/crash-clients.js";
 import { startCli, testServeArgs } from "../helpers/spawn-cli.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,24 +21,6 @@ interface SubLog {
   acked: Set<string>;
   /** Ids in Ack calls that were cut short (their fate is unknown). */
   unsure: Set<string>;
-}
-
-/** Publishes batches with ids until `stop`; returns the ids whose Publish was answered. */
-function publishers(c: CrashClients, topic: string, count: number, stop: () => boolean): Promise<Set<string>>[] {
-  const payload = new Uint8Array(256).fill(7);
-  return Array.from({ length: count }, async (_, w) => {
-    const confirmed = new Set<string>();
-    for (let n = 0; !stop(); n++) {
-      const ids = Array.from({ length: 1 + (n % 20) }, (_, i) => `p${w}-${n}-${i}`);
-      try {
-        await c.pub.publish({ topic, messages: ids.map((id) => ({ id, data: payload })) });
-        for (const id of ids) confirmed.add(id);
-      } catch {
-        return confirmed; // the server died mid-call: this batch's fate is unknown
-      }
-    }
-    return confirmed;
-  });
 }
 
 /** Pulls and acks until the server dies; records answered and cut-short acks. */
@@ -91,7 +73,7 @@ async function crashAndCheck(dataDir: string, topic: string, subscriptions: stri
   }
   let stop = false;
   const logs = new Map<string, SubLog>(subscriptions.map((s) => [s, { acked: new Set(), unsure: new Set() }]));
-  const pubs = publishers(c, topic, 4, () => stop);
+  const pubs = [0, 1, 2, 3].map((w) => publishIdsUntil(c, topic, w, () => stop, { payloadBytes: 256, maxBatch: 20 }));
   const consumers = subscriptions.flatMap((s) =>
     Array.from({ length: consumersPerSub }, () => consume(c, s, logs.get(s) as SubLog)),
   );
