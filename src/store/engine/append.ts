@@ -14,9 +14,7 @@ import { formatGeneratedId } from "./generated-id.js";
 import { putIdEntry } from "./id-deletes.js";
 import {
   DEDUP_EXPIRY_KEY_OVERHEAD,
-  decodeMessageIdEntry,
   dedupExpiryKey,
-  encodeMessageIdEntry,
   idStringKey,
   laneKey,
   seqKey,
@@ -27,6 +25,7 @@ import {
 import { encodedMessageBytes, encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
 import { heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
+import { decodeMessageIdEntry, encodeMessageIdEntry } from "./table-values.js";
 import { checkCapacity, enforceLimits } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 

@@ -13,10 +13,11 @@ import { cursorPrefixes } from "./cursor-store.js";
 import { encodeFanOut } from "./fan-out.js";
 import type { Jobs } from "./jobs.js";
 import { topicPrefixes } from "./jobs.js";
-import { decodeU32, encodeU32, idKey, keyAfter, logEndKey, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
+import { idKey, keyAfter, logEndKey, pairKey, prefixEnd, stringKey, Table } from "./keys.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { settleReleased } from "./seek.js";
 import { type EngineState, subscriptionRecordCopy, TopicState, topicRecordCopy } from "./state.js";
+import { decodeU32, encodeU32 } from "./table-values.js";
 import { indexTopicLimits } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 

@@ -5,25 +5,11 @@
  */
 import type { KvReader, KvWriter } from "../kv/kv.js";
 import { Cursor } from "./cursor.js";
-import {
-  decodeF64s,
-  decodeMsgState,
-  decodeU64,
-  encodeF64s,
-  encodeMsgState,
-  encodeU64,
-  idKey,
-  keySeq,
-  parseRangeKey,
-  prefixEnd,
-  rangeKey,
-  releasedKey,
-  seqKey,
-  Table,
-} from "./keys.js";
+import { idKey, keySeq, parseRangeKey, prefixEnd, rangeKey, releasedKey, seqKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
 import { RangeSet } from "./range-set.js";
 import type { Head, TopicState } from "./state.js";
+import { decodeF64s, decodeMsgState, decodeU64, encodeF64s, encodeMsgState, encodeU64 } from "./table-values.js";
 
 const CURSOR_VERSION = 1;
 /** Cursor record: version, unacked, deadLettered, countFrom, countTo, then floor and mark per lane. */

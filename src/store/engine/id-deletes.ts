@@ -28,9 +28,10 @@
  * entries, and the trim reads the ids of those messages from the log ({@link IdDeletes.recover}).
  */
 import type { KvReader, KvWriter } from "../kv/kv.js";
-import { decodeMessageIdEntry, idStringKey, keyId, keySeq, Table } from "./keys.js";
+import { idStringKey, keyId, keySeq, Table } from "./keys.js";
 import { messageId, messageIdGenerated } from "./message-codec.js";
 import type { TopicState } from "./state.js";
+import { decodeMessageIdEntry } from "./table-values.js";
 import type { Tx } from "./tx.js";
 
 /**

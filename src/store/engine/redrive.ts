@@ -11,18 +11,11 @@ import { MAX_ID_BYTES, storeMessage } from "./append.js";
 import type { Cursor } from "./cursor.js";
 import { formatGeneratedId } from "./generated-id.js";
 import { putIdEntry } from "./id-deletes.js";
-import {
-  decodeMessageIdEntry,
-  dedupExpiryKey,
-  encodeMessageIdEntry,
-  idStringKey,
-  keySeq,
-  seqKey,
-  Table,
-} from "./keys.js";
+import { dedupExpiryKey, idStringKey, keySeq, seqKey, Table } from "./keys.js";
 import { decodeMessage } from "./message-codec.js";
 import { isGone } from "./release.js";
 import type { TopicState } from "./state.js";
+import { decodeMessageIdEntry, encodeMessageIdEntry } from "./table-values.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 

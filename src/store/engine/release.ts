@@ -13,9 +13,10 @@
 
 import type { KvReader } from "../kv/kv.js";
 import { matchesFilter } from "./fan-out.js";
-import { decodeMessageIdEntry, idStringKey, laneKey, seqKey, Table, timeSeqKey, topicDueKey } from "./keys.js";
+import { idStringKey, laneKey, seqKey, Table, timeSeqKey, topicDueKey } from "./keys.js";
 import { type MessageMeta, messageAttributes } from "./message-codec.js";
 import type { SnapshotState, TopicState } from "./state.js";
+import { decodeMessageIdEntry } from "./table-values.js";
 import type { Tx } from "./tx.js";
 
 /** Does a snapshot hold the stored message (captured it unacked)? */

@@ -15,7 +15,7 @@ import { allocateId } from "./catalog.js";
 import type { Cursor, Entry } from "./cursor.js";
 import { writeSnapshotRanges } from "./cursor-store.js";
 import type { Jobs } from "./jobs.js";
-import { encodeU32, idKey, keySeq, pairKey, stringKey, Table } from "./keys.js";
+import { idKey, keySeq, pairKey, stringKey, Table } from "./keys.js";
 import { LANES } from "./lane.js";
 import { type MessageMeta, messageAttributes, messageMeta } from "./message-codec.js";
 import { lineOf } from "./ordering-lines.js";
@@ -23,6 +23,7 @@ import { RangeSet } from "./range-set.js";
 import { seqAtTimeIn } from "./read-log.js";
 import { liveKeys, release } from "./release.js";
 import type { SnapshotState, TopicState } from "./state.js";
+import { encodeU32 } from "./table-values.js";
 import type { Tx } from "./tx.js";
 
 /** The error for work above the replay bound (thrown before anything is written). */

@@ -9,11 +9,12 @@ import type { NackOptions, SettleOutcome, SettleTargets } from "../store.js";
 import type { Cursor, Entry, LeaseBatch } from "./cursor.js";
 import { backoffMs, deadLetter, exhausts, type Leaving, routeOf } from "./dead-letter.js";
 import { parseGeneratedId } from "./generated-id.js";
-import { decodeMessageIdEntry, idStringKey, seqKey, Table } from "./keys.js";
+import { idStringKey, seqKey, Table } from "./keys.js";
 import { type MessageMeta, messageAttributes, messageId, messageMeta } from "./message-codec.js";
 import { isGone } from "./release.js";
 import { settleHeld } from "./settle-held.js";
 import type { EngineState, TopicState } from "./state.js";
+import { decodeMessageIdEntry } from "./table-values.js";
 import { type LeaseToken, parseTokenInto } from "./tokens.js";
 import type { Tx } from "./tx.js";
 

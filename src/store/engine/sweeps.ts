@@ -6,7 +6,6 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import {
-  decodeMessageIdEntry,
   dedupExpiryKey,
   idStringKey,
   parseDedupExpiryKey,
@@ -21,6 +20,7 @@ import { messageAttributes, messageExpireAt, messageMeta } from "./message-codec
 import { deleteMessage, heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
 import type { StepBudget } from "./step-budget.js";
+import { decodeMessageIdEntry } from "./table-values.js";
 import { dropFromLog } from "./topic-limits.js";
 import type { Tx } from "./tx.js";
 
