@@ -29,6 +29,7 @@ export {
 export type { StoreFailure } from "./kv/fail-safe-kv.js";
 export { KvCommitError, type KvEngine, type KvWriter } from "./kv/kv.js";
 export type { MemoryKvData } from "./kv/memory-kv.js";
+export type * from "./replay-store.js";
 export type * from "./store.js";
 
 /** What the store reports about itself (health): working, short of disk space, or failed. */
@@ -147,5 +148,5 @@ export function createMemoryStore(data: MemoryKvData = createMemoryKvData(), max
   return new KvStore(new MemoryKv(data), { maxReplayEntries });
 }
 
-export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./store.js";
+export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./replay-store.js";
 export { createMemoryKvData };

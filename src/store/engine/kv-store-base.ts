@@ -1,7 +1,7 @@
 import { BrokerError } from "../../errors/index.js";
 import { FailSafeKv, type StoreFailure } from "../kv/fail-safe-kv.js";
 import type { KvEngine, KvReader, KvWriteOptions, KvWriter } from "../kv/kv.js";
-import { MAX_REPLAY_ENTRIES } from "../store.js";
+import { MAX_REPLAY_ENTRIES } from "../replay-store.js";
 import type { Cursor } from "./cursor.js";
 import { processDue } from "./due.js";
 import type { IdDeletePlan } from "./id-deletes.js";

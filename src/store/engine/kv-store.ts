@@ -1,21 +1,19 @@
 import type { SeekTarget, SubscriptionSettings, TopicSettings } from "../../model/index.js";
+import type { LogPage, SnapshotRecord, SweepResult } from "../replay-store.js";
 import type {
   AppendRecord,
   AppendResult,
   LeasedRecord,
   LeaseOptions,
-  LogPage,
   NackOptions,
   RedriveChunk,
   RedriveOptions,
   SettleOutcome,
   SettleTargets,
-  SnapshotRecord,
   Store,
   StoreCapabilities,
   SubscriptionCounters,
   SubscriptionRecord,
-  SweepResult,
   TopicCounters,
   TopicRecord,
 } from "../store.js";

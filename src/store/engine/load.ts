@@ -5,7 +5,8 @@
  */
 import { BrokerError } from "../../errors/index.js";
 import type { KvReader } from "../kv/kv.js";
-import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
+import type { SnapshotRecord } from "../replay-store.js";
+import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { Cursor } from "./cursor.js";
 import { readCursor, readHead, readReleased, readSnapshotRanges } from "./cursor-store.js";
 import { prefixEnd, stringKey, Table, tableKey } from "./keys.js";

@@ -1,6 +1,6 @@
 /** Reading a topic's stored log: pages from a seq, and the first seq at or after a time. */
 import type { KvReader } from "../kv/kv.js";
-import type { LogPage } from "../store.js";
+import type { LogPage } from "../replay-store.js";
 import { keySeq, seqKey, Table } from "./keys.js";
 import { decodeMessage, messageDataBytes, messageExpireAt, messagePublishTime } from "./message-codec.js";
 import { isGone, liveKeys } from "./release.js";

@@ -9,8 +9,8 @@
  */
 import { BrokerError, invalidArgument } from "../../errors/index.js";
 import type { SeekTarget } from "../../model/index.js";
-import type { SnapshotRecord } from "../store.js";
-import { MAX_SNAPSHOTS_PER_TOPIC } from "../store.js";
+import type { SnapshotRecord } from "../replay-store.js";
+import { MAX_SNAPSHOTS_PER_TOPIC } from "../replay-store.js";
 import { allocateId } from "./catalog.js";
 import type { Cursor, Entry } from "./cursor.js";
 import { writeSnapshotRanges } from "./cursor-store.js";

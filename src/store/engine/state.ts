@@ -5,7 +5,8 @@
  */
 
 import { BrokerError } from "../../errors/index.js";
-import type { SnapshotRecord, SubscriptionRecord, TopicRecord } from "../store.js";
+import type { SnapshotRecord } from "../replay-store.js";
+import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import type { Cursor } from "./cursor.js";
 import { IdDeletes } from "./id-deletes.js";
 import { RangeSet } from "./range-set.js";
