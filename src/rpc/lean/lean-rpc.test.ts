@@ -72,8 +72,16 @@ const interceptors: Interceptor[] = [
   },
 ];
 
-async function startPair(t: TestContext) {
-  const urls: string[] = [];
+/** Options of {@link startServers}: the interceptors of both paths, and TLS for both listeners. */
+interface PairOptions {
+  interceptors?: Interceptor[];
+  tls?: Parameters<typeof createOnePortListener>[0]["tls"];
+}
+
+/** Two brokers on port 0, the first served by the lean path, the second by connect-node alone: their authorities. */
+async function startServers(t: TestContext, options: PairOptions = {}): Promise<[string, string]> {
+  const chain = options.interceptors ?? interceptors;
+  const authorities: string[] = [];
   for (const lean of [true, false]) {
     const broker = createBroker({ store: createMemoryStore(), clock });
     await broker.createTopic({ name: "t", queue: true });
@@ -81,7 +89,7 @@ async function startPair(t: TestContext) {
     const routes = (router: ConnectRouter) => registerBrokerServices(router, { broker, logger: silentLogger });
     const handler = connectNodeAdapter({
       routes,
-      interceptors,
+      interceptors: chain,
       acceptCompression: [],
       readMaxBytes: READ_MAX_BYTES,
       contextValues: peerValues,
@@ -89,7 +97,7 @@ async function startPair(t: TestContext) {
     const leanRpc = createLeanRpc({
       broker,
       logger: silentLogger,
-      interceptors,
+      interceptors: chain,
       shutdownSignal: shutdown.signal,
       readMaxBytes: READ_MAX_BYTES,
       contextValues: peerValues,
@@ -97,6 +105,7 @@ async function startPair(t: TestContext) {
     const listener = createOnePortListener({
       handler,
       logger: silentLogger,
+      ...(options.tls ? { tls: options.tls } : {}),
       ...(lean ? { http2Streams: leanRpc.serve } : {}),
     });
     const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
@@ -105,9 +114,15 @@ async function startPair(t: TestContext) {
       await listener.destroy();
       await broker.close();
     });
-    urls.push(`http://${formatAddress(address)}`);
+    authorities.push(formatAddress(address));
   }
-  return urls as [string, string];
+  return authorities as [string, string];
+}
+
+/** {@link startServers} over plain HTTP: the lean server's URL, then connect-node's. */
+async function startPair(t: TestContext): Promise<[string, string]> {
+  const [lean, plain] = await startServers(t);
+  return [`http://${lean}`, `http://${plain}`];
 }
 
 const publishBody = toBinary(
@@ -182,34 +197,9 @@ describe("lean rpc - TLS", () => {
       seen.push(req.url);
       return next(req);
     };
-    const authorities: string[] = [];
-    for (const lean of [true, false]) {
-      const broker = createBroker({ store: createMemoryStore(), clock });
-      await broker.createTopic({ name: "t", queue: true });
-      const shutdown = new AbortController();
-      const routes = (router: ConnectRouter) => registerBrokerServices(router, { broker, logger: silentLogger });
-      const handler = connectNodeAdapter({ routes, interceptors: [recordUrl], acceptCompression: [] });
-      const leanRpc = createLeanRpc({
-        broker,
-        logger: silentLogger,
-        interceptors: [recordUrl],
-        shutdownSignal: shutdown.signal,
-        readMaxBytes: READ_MAX_BYTES,
-      });
-      const listener = createOnePortListener({
-        handler,
-        logger: silentLogger,
-        tls,
-        ...(lean ? { http2Streams: leanRpc.serve } : {}),
-      });
-      const address = await listener.listen({ name: "rpc", host: "127.0.0.1", port: 0, flag: "--port" });
-      t.after(async () => {
-        shutdown.abort();
-        await listener.destroy();
-        await broker.close();
-      });
-      const authority = formatAddress(address);
-      authorities.push(authority);
+    const authorities = await startServers(t, { interceptors: [recordUrl], tls });
+    for (const [k, authority] of authorities.entries()) {
+      const lean = k === 0;
       const session = http2.connect(`https://${authority}`, {
         ca: cert,
         servername: "localhost",
