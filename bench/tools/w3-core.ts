@@ -15,8 +15,7 @@
  * write, and publish call → delivery latency p50/p99.
  */
 import { createBroker } from "../../src/core/index.js";
-import { openLmdbStore } from "../../src/store/index.js";
-import { LmdbKv } from "../../src/store/kv/lmdb-kv.js";
+import { openCountedStore } from "../lib/counted-store.js";
 import { makeTempDir, removeDir } from "../lib/tempdir.js";
 
 const PAYLOAD_BYTES = 1024;
@@ -27,16 +26,7 @@ const intervalMs = Number(process.argv[5] ?? 1.8);
 const [ackCommitDelayMs, commitDelayMs] = (process.argv[6] ?? "").split("/").map((x) => (x ? Number(x) : undefined));
 
 const dir = makeTempDir("w3-core");
-let kv: LmdbKv | undefined;
-const store = await openLmdbStore({
-  path: dir,
-  ackCommitDelayMs,
-  commitDelayMs,
-  wrapKv: (k) => {
-    if (k instanceof LmdbKv) kv = k;
-    return k;
-  },
-});
+const { store, counts: writeCounts } = await openCountedStore(dir, { ackCommitDelayMs, commitDelayMs });
 let leases = 0;
 let emptyLeases = 0;
 const lease = store.lease.bind(store);
@@ -75,7 +65,7 @@ try {
   const runRound = async (n: number) => {
     latencies.length = 0;
     const [leases0, empty0, batches0, received0] = [leases, emptyLeases, batches, received];
-    const counts0 = kv?.counts() ?? { writes: 0, batches: 0 };
+    const counts0 = writeCounts();
     const cpu = process.cpuUsage();
     const started = performance.now();
     const publishes = new Set<Promise<unknown>>();
@@ -95,7 +85,7 @@ try {
     while (received - received0 < n) await new Promise((r) => setTimeout(r, 1));
     while (acks.size > 0) await Promise.all(acks);
     const used = process.cpuUsage(cpu);
-    const counts = kv?.counts() ?? { writes: 0, batches: 0 };
+    const counts = writeCounts();
     latencies.sort((a, b) => a - b);
     const q = (x: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * x))] ?? Number.NaN;
     const delivered = batches - batches0;

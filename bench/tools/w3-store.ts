@@ -15,8 +15,8 @@
  * at once.
  */
 import { type Broker, createBroker } from "../../src/core/index.js";
-import { type AppendRecord, openLmdbStore, type Store } from "../../src/store/index.js";
-import { LmdbKv } from "../../src/store/kv/lmdb-kv.js";
+import type { AppendRecord, Store } from "../../src/store/index.js";
+import { openCountedStore } from "../lib/counted-store.js";
 import { makeTempDir, removeDir } from "../lib/tempdir.js";
 
 const PER_CALL = 5;
@@ -57,17 +57,8 @@ async function round(variant: string): Promise<RoundResult> {
   const ackCommitDelayMs = Number(ack);
   const commitDelayMs = Number(publish ?? 0);
   const dir = makeTempDir("w3-store");
-  let kv: LmdbKv | undefined;
   let broker: Broker | undefined;
-  const store = await openLmdbStore({
-    path: dir,
-    ackCommitDelayMs,
-    commitDelayMs,
-    wrapKv: (k) => {
-      if (k instanceof LmdbKv) kv = k;
-      return k;
-    },
-  });
+  const { store, counts: writeCounts } = await openCountedStore(dir, { ackCommitDelayMs, commitDelayMs });
   try {
     broker = createBroker({ store });
     await broker.createTopic({ name: "w3" });
@@ -106,7 +97,7 @@ async function round(variant: string): Promise<RoundResult> {
       } while (wantLease);
       leasing = false;
     };
-    const before = kv?.counts() ?? { writes: 0, batches: 0 };
+    const before = writeCounts();
     const cpu = process.cpuUsage();
     const started = performance.now();
     for (let sent = 0; sent < perRound; sent += PER_CALL) {
@@ -121,7 +112,7 @@ async function round(variant: string): Promise<RoundResult> {
     while (inFlight.size > 0) await Promise.all(inFlight);
     const wallS = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
-    const after = kv?.counts() ?? { writes: 0, batches: 0 };
+    const after = writeCounts();
     latencies.sort((a, b) => a - b);
     const q = (x: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * x))] ?? Number.NaN;
     const writes = after.writes - before.writes;
