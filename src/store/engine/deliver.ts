@@ -28,8 +28,6 @@ import { type Picked, Picker, type PickOptions, valuesChunk } from "./picker.js"
 import { scanOrdered } from "./scan-ordered.js";
 import type { EngineState, TopicState } from "./state.js";
 
-export { MAX_TRACKED, markGone, newEntry, readLane, SCAN_BUDGET, untrackedState, viewMessage };
-
 /** Takes the lane's tracked available entries, in seq order. */
 function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker): void {
   const now = pk.o.nowMs;

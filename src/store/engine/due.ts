@@ -6,7 +6,7 @@
  */
 import type { Cursor, Entry } from "./cursor.js";
 import { backoffMs, exhausts } from "./dead-letter.js";
-import { markGone } from "./deliver.js";
+import { markGone } from "./lane-reads.js";
 import type { EngineState } from "./state.js";
 
 /** An expired lease: available again (after the backoff), exhausted, or gone with its TTL. */

@@ -30,8 +30,9 @@ import {
   updateTopicRecord,
 } from "./catalog.js";
 import type { Cursor } from "./cursor.js";
-import { MAX_TRACKED, pick } from "./deliver.js";
+import { pick } from "./deliver.js";
 import { KvStoreBase, NO_CLOCK_MS } from "./kv-store-base.js";
+import { MAX_TRACKED } from "./lane-reads.js";
 import { autoAck, leasePicks } from "./lease.js";
 import { decodeMessage } from "./message-codec.js";
 import { peekAvailable } from "./peek.js";

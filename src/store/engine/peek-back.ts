@@ -6,8 +6,8 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { SCAN_BUDGET } from "./deliver.js";
 import { LANES } from "./lane.js";
+import { SCAN_BUDGET } from "./lane-reads.js";
 import { orderedCandidates, type Peeked, PeekOut, peekUnread, readyOf } from "./peek.js";
 import type { EngineState, TopicState } from "./state.js";
 

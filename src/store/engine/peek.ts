@@ -6,9 +6,9 @@
  */
 import type { KvReader } from "../kv/kv.js";
 import type { Cursor } from "./cursor.js";
-import { readLane, SCAN_BUDGET, untrackedState, viewMessage } from "./deliver.js";
 import { keySeq, laneKey, laneKeySeq, seqKey, Table } from "./keys.js";
 import { LANES, type Lane } from "./lane.js";
+import { readLane, SCAN_BUDGET, untrackedState, viewMessage } from "./lane-reads.js";
 import { deliveryBytes, messageExpireAt, messageOrderingKey, messagePriority } from "./message-codec.js";
 import type { EngineState, TopicState } from "./state.js";
 

@@ -6,11 +6,11 @@
 import type { KvReader } from "../kv/kv.js";
 import type { SubscriptionCounters } from "../store.js";
 import type { Cursor } from "./cursor.js";
-import { readLane, viewMessage } from "./deliver.js";
 import { trackedDue } from "./due.js";
 import { idKey, parseTopicDueKey, prefixEnd, seqKey, Table, topicDueKey } from "./keys.js";
 import type { Lane } from "./lane.js";
 import { LANES } from "./lane.js";
+import { readLane, viewMessage } from "./lane-reads.js";
 import { messagePriority, messagePublishTime } from "./message-codec.js";
 import { isGone } from "./release.js";
 import type { TopicState } from "./state.js";
