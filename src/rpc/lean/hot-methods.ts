@@ -7,6 +7,7 @@ import type { Logger } from "../../util/index.js";
 import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
 import type { FastDecode, FastEncode } from "./codec.js";
+import { encodeDeliveries, ReceivedDeliveries } from "./delivery-encoder.js";
 import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
 import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
@@ -99,7 +100,9 @@ export function hotUnaryMethods(
 
 /** SubscribeResponse and PullResponse bytes from what the implementation returns or yields. */
 const encodeReceived: FastEncode = (output, prefixBytes) =>
-  encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
+  output instanceof ReceivedDeliveries
+    ? encodeDeliveries(output.deliveries, prefixBytes)
+    : encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
 
 function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {
   return `/${method.parent.typeName}/${method.name}`;
