@@ -16,15 +16,42 @@ const VIEW_DECODER = {
   needsStableBuffer: false,
 };
 
+/** One key buffer per key length, reused by every key the views handle reads (see VIEW_KEYS). */
+const viewKeys: Buffer[] = [];
+
 /**
- * A second handle on the root database whose range walks give each value as a transient view:
- * the root handle's binary encoding copies every value into a new buffer of its own (a backing
- * store per value for the garbage collector), which a walk that keeps a few values, or copies
- * them into shared buffers, does not need. Read only through {@link KvReader.scan}.
+ * The key encoding of the views handle: keys are written as the bytes they are (as lmdb-js's
+ * `binary` key encoding writes them), and each key read is copied into the one buffer of its
+ * length this module keeps, instead of into a new buffer per key (`binary` slices one per entry):
+ * a transient view, valid until the next key of that length is read.
+ */
+const VIEW_KEYS = {
+  writeKey: (key: Buffer, target: Uint8Array, start: number): number => {
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey: (source: Uint8Array, start: number, end: number): Buffer => {
+    const n = end - start;
+    let key = viewKeys[n];
+    if (key === undefined) {
+      key = Buffer.alloc(n);
+      viewKeys[n] = key;
+    }
+    for (let i = 0; i < n; i++) key[i] = source[start + i] as number;
+    return key;
+  },
+};
+
+/**
+ * A second handle on the root database whose range walks give each key and value as a transient
+ * view: the root handle's binary encoding copies every key and value into new buffers of their
+ * own (a backing store per value, an object per key, for the garbage collector), which a walk that
+ * keeps a few values, or copies them into shared buffers, does not need. Read only through
+ * {@link KvReader.scan}.
  */
 export function openViews(db: RootDatabase<Buffer, Buffer>): Database<Buffer, Buffer> {
   // A null name is the root database (lmdb-js's openDB); `encoder` is an option its types omit.
-  const options = { keyEncoding: "binary", compression: false, encoder: VIEW_DECODER } as DatabaseOptions;
+  const options = { keyEncoder: VIEW_KEYS, compression: false, encoder: VIEW_DECODER } as DatabaseOptions;
   return db.openDB<Buffer, Buffer>(null as unknown as string, options);
 }
 
