@@ -44,7 +44,10 @@ function delivery(times: fc.Arbitrary<number>, seqs: fc.Arbitrary<number>): fc.A
       topic: text,
       seq: seqs,
       id: text,
-      data: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.nat({ max: 70_000 }).map((n) => Buffer.alloc(n, 7))),
+      data: fc.oneof(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat({ max: 70_000 }).map((n) => Buffer.alloc(n, 7)),
+      ),
       attributes: fc.dictionary(text, text, { maxKeys: 6 }),
       publishTimeMs: times,
       priority: fc.nat({ max: 9 }),
