@@ -5,14 +5,45 @@
 import type { Database, DatabaseOptions, RangeOptions, RootDatabase } from "lmdb";
 import type { KvEntry, KvRange, KvReader, KvVisitor } from "./kv.js";
 
+/** Slots of the views cache of the views handle's decoder (a power of two). */
+const SIZED_VIEWS = 1024;
+/** The read buffer the cached views are views of. */
+let viewsOf: Uint8Array | undefined;
+/** The last buffer handed that is not `viewsOf`. */
+let seenOnce: Uint8Array | undefined;
+/** Views of `viewsOf` from its start, in the slot of their size modulo SIZED_VIEWS. */
+let sizedViews: (Buffer | undefined)[] = [];
+
 /**
  * The decoder of the views handle (see {@link openViews}). lmdb-js hands a value decoder that
  * says it copies (`needsStableBuffer` false) its read buffer as is, with the value's size: that
- * buffer is reused by the next read, so what the decoder makes of it is a transient view.
+ * buffer is reused by the next read, so what the decoder makes of it is a transient view. Views
+ * of one buffer with the same size are the same view, so they are made once per size (a small
+ * direct-mapped cache) rather than once per value. A value too large for lmdb-js's shared buffer
+ * comes in a buffer of its own, and gets a view of its own.
  */
 const VIEW_DECODER = {
   encode: (value: Buffer): Buffer => value,
-  decode: (bytes: Uint8Array, size: number): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, size),
+  decode: (bytes: Uint8Array, size: number): Buffer => {
+    if (bytes !== viewsOf) {
+      // A buffer seen once (a large value's own) gets a view of its own; one seen twice in a
+      // row is lmdb-js's shared buffer (replaced, or back after large values): cached from now.
+      if (bytes !== seenOnce) {
+        seenOnce = bytes;
+        return Buffer.from(bytes.buffer, bytes.byteOffset, size);
+      }
+      viewsOf = bytes;
+      seenOnce = undefined;
+      sizedViews = new Array(SIZED_VIEWS);
+    }
+    const slot = size & (SIZED_VIEWS - 1);
+    let view = sizedViews[slot];
+    if (view === undefined || view.length !== size) {
+      view = Buffer.from(bytes.buffer, bytes.byteOffset, size);
+      sizedViews[slot] = view;
+    }
+    return view;
+  },
   needsStableBuffer: false,
 };
 
