@@ -96,6 +96,12 @@ function bodyStart(buf: Buffer): number {
   return HEADER + buf.readUInt16BE(O_ATTR_COUNT) * 6 + 4;
 }
 
+/**
+ * The attributes of every decoded message that has none: one frozen object, not one per message
+ * (a decoded message is read, never changed; a change to this one throws).
+ */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Where a decoded message's data comes from: the bytes [start, end) of the stored value. */
 export type DataOf = (buf: Buffer, start: number, end: number) => Uint8Array;
 
@@ -118,8 +124,11 @@ export function decodeMessage(buf: Buffer, topic: string, seq: number, dataOf: D
   o += idLen;
   const orderingKey = keyLen === 0 ? "" : buf.toString("utf8", o, o + keyLen);
   o += keyLen;
-  const attributes = readAttributes(buf, attrCount, o);
-  o += attributesBytes(buf, attrCount);
+  let attributes = NO_ATTRIBUTES;
+  if (attrCount > 0) {
+    attributes = readAttributes(buf, attrCount, o);
+    o += attributesBytes(buf, attrCount);
+  }
   const data = dataOf(buf, o, o + dataLen);
   return {
     topic,
