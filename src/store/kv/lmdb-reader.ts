@@ -96,7 +96,14 @@ function keyBelow(key: Buffer): Buffer {
   return b;
 }
 
-/** What a range walk reads: entries (copies, or views on the views handle), or keys only. */
+/** A copy of a key view (small: in Node's shared pool). */
+function copyKey(view: Buffer): Buffer {
+  const key = Buffer.allocUnsafe(view.length);
+  view.copy(key, 0);
+  return key;
+}
+
+/** What a range walk reads: entries (copies, or views on the views handle), or keys only (views). */
 type WalkMode = "entries" | "views" | "keys";
 
 /** The reads of a transaction on `db` (and `views`, its views handle: {@link openViews}). */
@@ -105,7 +112,7 @@ export function lmdbReader(db: RootDatabase<Buffer, Buffer>, views: Database<Buf
   const walk = ({ start, end, limit, reverse = false }: KvRange, mode: WalkMode, push: (x: unknown) => boolean) => {
     const keyOf = (x: unknown): Buffer => (mode === "keys" ? (x as Buffer) : (x as KvEntry).key);
     const read = (o: RangeOptions): Iterable<unknown> =>
-      mode === "keys" ? db.getKeys(o) : mode === "views" ? views.getRange(o) : db.getRange(o);
+      mode === "keys" ? views.getKeys(o) : mode === "views" ? views.getRange(o) : db.getRange(o);
     let n = 0;
     if (!reverse) {
       for (const x of read({ start, end, limit })) {
@@ -140,10 +147,12 @@ export function lmdbReader(db: RootDatabase<Buffer, Buffer>, views: Database<Buf
       walk(r, "entries", (e) => out.push(e as KvEntry) > 0);
       return out;
     },
-    // Keys only: lmdb-js reads no value (getKeys: a range walk with `values: false`).
+    // Keys only: lmdb-js reads no value (getKeys: a range walk with `values: false`). Read as
+    // views (the views handle) and copied into Node's shared pool: a view object per key, where
+    // lmdb-js's `binary` keys are each a buffer of their own (an ArrayBuffer per key).
     keys: (r: KvRange) => {
       const out: Buffer[] = [];
-      walk(r, "keys", (key) => out.push(key as Buffer) > 0);
+      walk(r, "keys", (key) => out.push(copyKey(key as Buffer)) > 0);
       return out;
     },
     scan: (r: KvRange, visit: KvVisitor) =>
