@@ -58,8 +58,8 @@ function startPhase(label) {
   });
 }
 
-/** V8's kinds of collection, as perf_hooks numbers them. @type {Record<number, string>} */
-const GC_KINDS = { 1: "scavenge", 2: "mark-sweep", 4: "incremental", 8: "weak-callbacks" };
+/** V8's kinds of collection, as perf_hooks numbers them (perf_hooks.constants.NODE_PERFORMANCE_GC_*). @type {Record<number, string>} */
+const GC_KINDS = { 1: "scavenge", 4: "mark-sweep", 8: "incremental-marking", 16: "weak-callbacks" };
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     if (!current) return;
