@@ -19,6 +19,8 @@ import { PerformanceObserver, performance } from "node:perf_hooks";
 
 const dir = process.env.ALLOC_SAMPLER_DIR ?? ".";
 const intervalBytes = Number(process.env.ALLOC_SAMPLER_INTERVAL ?? 16384);
+/** ALLOC_SAMPLER_HEAP=0: count garbage collections only (no heap profile, no sampling cost). */
+const sampling = process.env.ALLOC_SAMPLER_HEAP !== "0";
 const session = new Session();
 session.connect();
 
@@ -48,9 +50,10 @@ let current;
 
 /** @param {string} label */
 function startPhase(label) {
-  if (current) current.profile = postSync("HeapProfiler.stopSampling").profile;
+  if (current && sampling) current.profile = postSync("HeapProfiler.stopSampling").profile;
   current = { label, startMs: performance.now(), gc: {}, profile: undefined };
   phases.push(current);
+  if (!sampling) return;
   postSync("HeapProfiler.startSampling", {
     samplingInterval: intervalBytes,
     includeObjectsCollectedByMajorGC: true,
@@ -85,6 +88,6 @@ net.Server.prototype.emit = /** @type {any} */ (counting);
 
 process.on("exit", () => {
   if (!current) return;
-  current.profile = postSync("HeapProfiler.stopSampling").profile;
+  if (sampling) current.profile = postSync("HeapProfiler.stopSampling").profile;
   writeFileSync(join(dir, `alloc-${process.pid}.json`), JSON.stringify({ intervalBytes, phases }));
 });

@@ -31,7 +31,8 @@ interface AllocFile {
     label: string;
     startMs: number;
     gc: Record<string, { count: number; ms: number }>;
-    profile: { head: RawNode; samples: { size: number; nodeId: number; ordinal: number }[] };
+    /** Absent when the sampler ran with ALLOC_SAMPLER_HEAP=0 (collections only). */
+    profile?: { head: RawNode; samples: { size: number; nodeId: number; ordinal: number }[] };
   }[];
 }
 
@@ -90,7 +91,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (!file) throw new Error("usage: heapprofile-top.ts alloc-PID.json [--from N] [--to N] [--messages N]");
   const data = JSON.parse(readFileSync(file, "utf8")) as AllocFile;
   for (const [i, p] of data.phases.entries()) {
-    const total = p.profile.samples.reduce((s, x) => s + x.size, 0);
+    const total = p.profile?.samples.reduce((s, x) => s + x.size, 0) ?? 0;
     const gc = Object.entries(p.gc).map(([k, g]) => `${k} ${g.count} (${Math.round(g.ms)} ms)`);
     process.stdout.write(`phase ${i} ${p.label} at ${Math.round(p.startMs)} ms: ${mib(total)} MiB; ${gc.join(", ")}\n`);
   }
@@ -104,7 +105,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (let i = from; i <= to; i++) {
     const p = data.phases[i];
     if (!p) continue;
-    for (const s of rankSites(p.profile.head, Number(values.callers))) {
+    for (const s of p.profile ? rankSites(p.profile.head, Number(values.callers)) : []) {
       ranked.set(s.site, (ranked.get(s.site) ?? 0) + s.bytes);
       total += s.bytes;
     }
