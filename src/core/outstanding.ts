@@ -6,18 +6,12 @@ import { messageSize } from "./validate.js";
 
 /** Responses a full window is split into at least ({@link Outstanding.maxPerResponse}). */
 const RESPONSES_PER_WINDOW = 4;
-/** Ack ids the batches may list, settled or not, before the bound on them applies (see Outstanding.list). */
-const MIN_LISTED_BEFORE_COMPACTING = 4096;
 
-/**
- * The deliveries of one {@link Outstanding.add}: their ack ids and message ids, and the lease
- * deadline they share. Per-message state is the bytes in {@link Outstanding}'s map; nothing else
- * is kept per message.
- */
-interface Batch {
+interface Entry {
+  messageId: string;
+  bytes: number;
+  /** When the lease ends; past it the entry no longer counts against the window. */
   deadlineMs: number;
-  ackIds: string[];
-  messageIds: string[];
 }
 
 /**
@@ -25,23 +19,11 @@ interface Batch {
  * nacked or expired) and how much more it may take. Settles on the stream's ack ids free room
  * through {@link releaseOutstanding}, which wakes the stream on its own notifier channel.
  * Internal to the core.
- *
- * Held ack ids map to their message's bytes; their deadlines and message ids are kept per batch
- * (one add: one lease deadline), so holding a message costs one map entry, not an object. An ack
- * id whose deadline ModifyAckDeadline moved is also in the batch of its new deadline, and in
- * `moved`: a batch past its deadline drops only the ids whose deadline is its own.
  */
 export class Outstanding {
   /** The notifier channel that wakes this stream when room frees up (never a valid topic name). */
   readonly channel = `\u0000stream:${randomUUID()}`;
-  /** Held ack id → its message's bytes. */
-  private readonly held = new Map<string, number>();
-  /** Held ack ids whose deadline was moved → the new deadline. */
-  private readonly moved = new Map<string, number>();
-  /** The batches that may hold ack ids, in no particular order. */
-  private batches: Batch[] = [];
-  /** Ack ids in all batches (held or not): past twice those held, the batches are compacted. */
-  private listed = 0;
+  private readonly entries = new Map<string, Entry>();
   private bytes = 0;
   private earliestMs = Number.POSITIVE_INFINITY;
   /** The largest message this stream has seen, to size leases when bytes may bind. */
@@ -78,7 +60,7 @@ export class Outstanding {
 
   /** How many messages it holds. */
   get size(): number {
-    return this.held.size;
+    return this.entries.size;
   }
 
   /**
@@ -88,11 +70,11 @@ export class Outstanding {
    */
   room(): number {
     this.expire();
-    const messages = this.maxMessages - this.held.size;
+    const messages = this.maxMessages - this.entries.size;
     if (messages <= 0) return 0;
     const size = Math.max(1, this.largest > 0 ? this.largest : this.sizeCapBytes);
     const byBytes = Math.max(0, Math.floor((this.maxBytes - this.bytes) / size));
-    return Math.min(messages, this.held.size === 0 ? Math.max(1, byBytes) : byBytes);
+    return Math.min(messages, this.entries.size === 0 ? Math.max(1, byBytes) : byBytes);
   }
 
   /** Bytes the window may still take (at least 1: an empty window takes one message of any size). */
@@ -101,55 +83,13 @@ export class Outstanding {
   }
 
   add(deliveries: readonly Delivery[], deadlineMs: number): void {
-    if (deliveries.length === 0) return;
-    const batch: Batch = { deadlineMs, ackIds: new Array(deliveries.length), messageIds: new Array(deliveries.length) };
-    for (let i = 0; i < deliveries.length; i++) {
-      const d = deliveries[i] as Delivery;
+    for (const d of deliveries) {
       const bytes = messageSize(d.message);
-      if (bytes > this.largest) this.largest = bytes;
-      const previous = this.held.get(d.ackId);
-      if (previous !== undefined) this.bytes -= previous; // held again (cannot happen: tokens are unique)
-      this.held.set(d.ackId, bytes);
-      this.moved.delete(d.ackId);
+      this.largest = Math.max(this.largest, bytes);
+      this.entries.set(d.ackId, { messageId: d.message.id, bytes, deadlineMs });
       this.bytes += bytes;
-      batch.ackIds[i] = d.ackId;
-      batch.messageIds[i] = d.message.id;
     }
-    this.list(batch);
-    if (deadlineMs < this.earliestMs) this.earliestMs = deadlineMs;
-  }
-
-  /**
-   * Adds a batch. Settled ack ids stay listed in their batch until it is compacted: when the
-   * batches list more than twice the ids held (and a floor), they are rewritten to the ids they
-   * own, so what they keep is bounded by what the window holds (amortized: each compaction at
-   * least halves them).
-   */
-  private list(batch: Batch): void {
-    this.batches.push(batch);
-    this.listed += batch.ackIds.length;
-    if (this.listed > 2 * (this.held.size + this.moved.size) + MIN_LISTED_BEFORE_COMPACTING) this.compact();
-  }
-
-  /** Rewrites every batch to the ack ids whose deadline it holds; drops empty ones. */
-  private compact(): void {
-    const kept: Batch[] = [];
-    let listed = 0;
-    for (const b of this.batches) {
-      const ackIds: string[] = [];
-      const messageIds: string[] = [];
-      for (let i = 0; i < b.ackIds.length; i++) {
-        const id = b.ackIds[i] as string;
-        if (!this.ownedBy(b, id)) continue;
-        ackIds.push(id);
-        messageIds.push(b.messageIds[i] as string);
-      }
-      if (ackIds.length === 0) continue;
-      kept.push({ deadlineMs: b.deadlineMs, ackIds, messageIds });
-      listed += ackIds.length;
-    }
-    this.batches = kept;
-    this.listed = listed;
+    if (deliveries.length > 0) this.earliestMs = Math.min(this.earliestMs, deadlineMs);
   }
 
   /** Forgets the given ack ids and message ids; returns how many entries it dropped. */
@@ -158,86 +98,50 @@ export class Outstanding {
     for (const id of ackIds) if (this.drop(id)) n++;
     if (messageIds.length > 0) {
       const wanted = new Set(messageIds);
-      for (const b of this.batches) {
-        for (let i = 0; i < b.ackIds.length; i++) {
-          if (wanted.has(b.messageIds[i] as string) && this.drop(b.ackIds[i] as string)) n++;
-        }
-      }
+      for (const [id, e] of this.entries) if (wanted.has(e.messageId) && this.drop(id)) n++;
     }
     return n;
   }
 
   /** Moves the deadlines of held ack ids (ModifyAckDeadline); returns how many it held. */
   extend(ackIds: readonly string[], deadlineMs: number): number {
-    const wanted = new Set<string>();
-    for (const id of ackIds) if (this.held.has(id)) wanted.add(id);
-    if (wanted.size === 0) return 0;
-    // Every held ack id is listed in a batch (the one it was added in, or one it moved to).
-    const batch: Batch = { deadlineMs, ackIds: [], messageIds: [] };
-    for (const b of this.batches) {
-      for (let i = 0; i < b.ackIds.length && wanted.size > 0; i++) {
-        const id = b.ackIds[i] as string;
-        if (!wanted.delete(id)) continue;
-        batch.ackIds.push(id);
-        batch.messageIds.push(b.messageIds[i] as string);
-      }
+    let n = 0;
+    for (const id of ackIds) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      e.deadlineMs = deadlineMs;
+      this.earliestMs = Math.min(this.earliestMs, deadlineMs);
+      n++;
     }
-    for (const id of batch.ackIds) this.moved.set(id, deadlineMs);
-    this.list(batch);
-    if (deadlineMs < this.earliestMs) this.earliestMs = deadlineMs;
-    return batch.ackIds.length;
+    return n;
   }
 
   /** Empties the window and returns every ack id it held. */
   takeAll(): string[] {
-    const ids = [...this.held.keys()];
-    this.held.clear();
-    this.moved.clear();
-    this.batches = [];
-    this.listed = 0;
+    const ids = [...this.entries.keys()];
+    this.entries.clear();
     this.bytes = 0;
     this.earliestMs = Number.POSITIVE_INFINITY;
     return ids;
   }
 
   private drop(ackId: string): boolean {
-    const bytes = this.held.get(ackId);
-    if (bytes === undefined) return false;
-    this.held.delete(ackId);
-    this.moved.delete(ackId);
-    this.bytes -= bytes;
+    const e = this.entries.get(ackId);
+    if (!e) return false;
+    this.entries.delete(ackId);
+    this.bytes -= e.bytes;
     return true;
   }
 
-  /** Whether `ackId`, held, has its deadline in `b`. */
-  private ownedBy(b: Batch, ackId: string): boolean {
-    if (!this.held.has(ackId)) return false;
-    const moved = this.moved.get(ackId);
-    return moved === undefined || moved === b.deadlineMs;
-  }
-
-  /**
-   * Once the earliest deadline passed: drops the entries whose lease has ended, forgets batches
-   * that hold nothing any more, and recomputes the earliest deadline.
-   */
+  /** Drops entries whose lease has ended; recomputes the earliest deadline. */
   private expire(): void {
     const now = this.clock.now();
     if (now < this.earliestMs) return;
     let earliest = Number.POSITIVE_INFINITY;
-    const kept: Batch[] = [];
-    let listed = 0;
-    for (const b of this.batches) {
-      if (b.deadlineMs <= now) {
-        for (const id of b.ackIds) if (this.ownedBy(b, id)) this.drop(id);
-        continue;
-      }
-      if (!b.ackIds.some((id) => this.ownedBy(b, id))) continue;
-      kept.push(b);
-      listed += b.ackIds.length;
-      if (b.deadlineMs < earliest) earliest = b.deadlineMs;
+    for (const [id, e] of this.entries) {
+      if (e.deadlineMs <= now) this.drop(id);
+      else earliest = Math.min(earliest, e.deadlineMs);
     }
-    this.batches = kept;
-    this.listed = listed;
     this.earliestMs = earliest;
   }
 }
