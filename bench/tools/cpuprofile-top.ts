@@ -16,13 +16,15 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
-interface ProfileNode {
+/** A node of a V8 profile tree (CPU profiles list them flat). */
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 
-interface CpuProfile {
+/** A V8 `.cpuprofile`. */
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -38,7 +40,8 @@ export interface FunctionCost {
 /** This repository's root with a trailing slash: frame names are relative to it. */
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-function frameName(n: ProfileNode): string {
+/** A frame as `function file:line`, the file relative to this repository. */
+export function frameName(n: ProfileNode): string {
   const { functionName, url, lineNumber } = n.callFrame;
   const file = url
     .replace(/^file:\/\//, "")

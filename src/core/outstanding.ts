@@ -58,6 +58,11 @@ export class Outstanding {
     return this.earliestMs;
   }
 
+  /** How many messages it holds. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   /**
    * How many messages to lease now: 0 when the window is full. Sized by the largest message
    * seen so the bytes window holds; an empty window always takes at least one, so a message

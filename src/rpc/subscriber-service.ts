@@ -3,6 +3,7 @@ import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js
 import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
 import { received, toNumber } from "./convert.js";
+import { ReceivedDeliveries } from "./lean/delivery-encoder.js";
 import { mapErrors, toConnectError } from "./to-connect-error.js";
 
 /** Time kept back from a client's deadline so an empty long-poll answers before it expires. */
@@ -28,7 +29,7 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
         },
         ctx.signal,
       );
-      return { messages: got.map(received) };
+      return new ReceivedDeliveries(got);
     }),
     subscribe: async function* (req, ctx) {
       try {
@@ -43,7 +44,9 @@ export function subscriberService(broker: Broker, logger: Logger): ServiceImpl<t
         );
         // connect-node awaits the write (and 'drain') between yields, so a slow reader pauses
         // the core generator; the window bounds what it holds.
-        for await (const got of stream) yield { messages: got.map(received) };
+        // The lean path encodes the deliveries as they are (delivery-encoder.ts); connect-node
+        // and in-process clients read `messages`, made on first read.
+        for await (const got of stream) yield new ReceivedDeliveries(got);
       } catch (e) {
         throw toConnectError(e, logger);
       }

@@ -4,7 +4,7 @@
  * Both engines, the same answers: keys in order, forward and reversed, with limits and exclusive
  * ends; a view holds exactly the value's bytes (also a value larger than lmdb-js's reusable
  * buffer, and one past 16 MiB that it maps), inside a write transaction and outside; a scan stops
- * when its visitor says so.
+ * when its visitor says so, and gives keys of any length exactly.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -103,6 +103,19 @@ async function check(kv: KvEngine): Promise<void> {
       return true;
     });
     assert.deepEqual(sizes, [7, big.length, huge.length]);
+  });
+  // Keys of different lengths, read as views: each is exactly its key while it is visited.
+  await kv.write((w) => {
+    for (const k of [Buffer.of(9, 1), Buffer.of(9, 1, 2), Buffer.of(9, 2), Buffer.of(9, 2, 0, 7)]) w.put(k, k);
+  });
+  kv.read((r) => {
+    const mixed = { start: Buffer.of(9), end: Buffer.of(10) };
+    const forward: string[] = [];
+    r.scan(mixed, (k, v) => forward.push(`${k.toString("hex")}=${v.toString("hex")}`) > 0);
+    assert.deepEqual(forward, ["0901=0901", "090102=090102", "0902=0902", "09020007=09020007"]);
+    const backward: string[] = [];
+    r.scan({ ...mixed, reverse: true }, (k) => backward.push(k.toString("hex")) > 0);
+    assert.deepEqual(backward, ["09020007", "0902", "090102", "0901"]);
   });
   await kv.write((w) => {
     w.put(key(10), Buffer.from("new"));

@@ -6,7 +6,9 @@ import type { Broker } from "../../core/index.js";
 import type { Logger } from "../../util/index.js";
 import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
+import { decodeAckRequest } from "./ack-codec.js";
 import type { FastDecode, FastEncode } from "./codec.js";
+import { encodeDeliveries, ReceivedDeliveries } from "./delivery-encoder.js";
 import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
 import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
@@ -91,7 +93,7 @@ export function hotUnaryMethods(
     }),
     // A PullResponse is `repeated ReceivedMessage messages = 1`, as a SubscribeResponse.
     hot(SubscriberService.method.pull, subscriber.pull, { encode: encodeReceived }),
-    hot(SubscriberService.method.ack, subscriber.ack),
+    hot(SubscriberService.method.ack, subscriber.ack, { decode: decodeAckRequest }),
     hot(SubscriberService.method.nack, subscriber.nack),
     hot(SubscriberService.method.modifyAckDeadline, subscriber.modifyAckDeadline),
   ];
@@ -99,7 +101,9 @@ export function hotUnaryMethods(
 
 /** SubscribeResponse and PullResponse bytes from what the implementation returns or yields. */
 const encodeReceived: FastEncode = (output, prefixBytes) =>
-  encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
+  output instanceof ReceivedDeliveries
+    ? encodeDeliveries(output.deliveries, prefixBytes)
+    : encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
 
 function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {
   return `/${method.parent.typeName}/${method.name}`;

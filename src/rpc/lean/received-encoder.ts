@@ -120,7 +120,7 @@ const SHORT_STRING = 64;
  * UTF-8 length as protobuf-es (TextEncoder) encodes: a lone surrogate becomes U+FFFD (3 bytes).
  * Equal to `s.length` exactly when `s` is ASCII (any other UTF-16 unit takes 2 bytes or more).
  */
-function utf8Length(s: string): number {
+export function utf8Length(s: string): number {
   const n = s.length;
   if (n > SHORT_STRING) return Buffer.byteLength(s, "utf8");
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
@@ -164,18 +164,23 @@ class Writer {
 
   string(tag: number, s: string): void {
     this.byte(tag);
-    const n = utf8Length(s);
-    this.varint32(n);
-    if (n === s.length && n <= SHORT_STRING) {
-      // ASCII (see utf8Length): one byte per character.
-      const out = this.out;
-      let pos = this.pos;
-      for (let i = 0; i < n; i++) out[pos++] = s.charCodeAt(i);
-      this.pos = pos;
-    } else {
-      this.pos += this.out.write(s, this.pos, n, "utf8");
-    }
+    this.pos = writeShortString(this.out, this.pos, s);
   }
+}
+
+/**
+ * Writes a string's length (a varint) and its UTF-8 bytes at `pos` (as protobuf-es writes a
+ * string field's value); returns the position after them. Short ASCII strings are written in JS.
+ */
+export function writeShortString(out: Buffer, pos: number, s: string): number {
+  const n = utf8Length(s);
+  pos = writeVarint32(out, pos, n);
+  if (n === s.length && n <= SHORT_STRING) {
+    // ASCII (see utf8Length): one byte per character.
+    for (let i = 0; i < n; i++) out[pos++] = s.charCodeAt(i);
+    return pos;
+  }
+  return pos + out.write(s, pos, n, "utf8");
 }
 
 function writeReceived(w: Writer, r: ReceivedInit): void {

@@ -96,8 +96,23 @@ function bodyStart(buf: Buffer): number {
   return HEADER + buf.readUInt16BE(O_ATTR_COUNT) * 6 + 4;
 }
 
-/** Decodes a value written by {@link encodeMessage}. `data` is a view of `buf`. */
-export function decodeMessage(buf: Buffer, topic: string, seq: number): StoredMessage {
+/**
+ * The attributes of every decoded message that has none: one frozen object, not one per message
+ * (a decoded message is read, never changed; a change to this one throws).
+ */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Where a decoded message's data comes from: the bytes [start, end) of the stored value. */
+export type DataOf = (buf: Buffer, start: number, end: number) => Uint8Array;
+
+/** The default {@link DataOf}: a view of the stored value. */
+const viewOf: DataOf = (buf, start, end) => buf.subarray(start, end);
+
+/**
+ * Decodes a value written by {@link encodeMessage}. `data` is a view of `buf`, or what `dataOf`
+ * makes of its bytes (a copy into a buffer of the caller's, when `buf` is a transient view).
+ */
+export function decodeMessage(buf: Buffer, topic: string, seq: number, dataOf: DataOf = viewOf): StoredMessage {
   checkVersion(buf);
   const idLen = buf.readUInt16BE(O_ID_LEN);
   const keyLen = buf.readUInt16BE(O_KEY_LEN);
@@ -109,9 +124,12 @@ export function decodeMessage(buf: Buffer, topic: string, seq: number): StoredMe
   o += idLen;
   const orderingKey = keyLen === 0 ? "" : buf.toString("utf8", o, o + keyLen);
   o += keyLen;
-  const attributes = readAttributes(buf, attrCount, o);
-  o += attributesBytes(buf, attrCount);
-  const data = buf.subarray(o, o + dataLen);
+  let attributes = NO_ATTRIBUTES;
+  if (attrCount > 0) {
+    attributes = readAttributes(buf, attrCount, o);
+    o += attributesBytes(buf, attrCount);
+  }
+  const data = dataOf(buf, o, o + dataLen);
   return {
     topic,
     seq,

@@ -20,6 +20,17 @@ describe("lease tokens", () => {
     }
   });
 
+  it("formats every attempt around the made-once ends and every priority as formatToken does", () => {
+    for (const attempt of [1, 2, 9, 10, 35, 36, 37, 1295, 1296]) {
+      for (let priority = 0; priority <= 9; priority++) {
+        const t = { subId: 7, seq: 123_456, attempt, priority };
+        const s = formatTokenAfter(tokenPrefix(7), t.seq, attempt, priority);
+        assert.equal(s, `7-${(123_456).toString(36)}-${attempt.toString(36)}-${priority}`);
+        assert.deepEqual(parseToken(s), t);
+      }
+    }
+  });
+
   it("refuses what is not a token and leaves the target as it was", () => {
     const bad = [
       "",

@@ -25,9 +25,26 @@ export function tokenPrefix(subId: number): string {
   return `${subId.toString(36)}-`;
 }
 
-/** Formats a token from its subscription's {@link tokenPrefix} (a lease formats one per message). */
+/** Attempts whose token ends are made once (one base-36 digit) rather than per token. */
+const SHORT_ATTEMPTS = 36;
+
+/** `-<attempt>-<priority>` for attempts 1..35 and priorities 0..9, made once. */
+const TOKEN_ENDS: readonly string[] = Array.from(
+  { length: SHORT_ATTEMPTS * 10 },
+  (_, i) => `-${Math.floor(i / 10).toString(36)}-${i % 10}`,
+);
+
+/**
+ * Formats a token from its subscription's {@link tokenPrefix} (a lease formats one per message):
+ * short tokens are flat strings, so each `+` copies; with the end made once, a token is two
+ * joins, not four.
+ */
 export function formatTokenAfter(prefix: string, seq: number, attempt: number, priority: number): string {
-  return `${prefix}${seq.toString(36)}-${attempt === 1 ? "1" : attempt.toString(36)}-${priority}`;
+  const end =
+    attempt < SHORT_ATTEMPTS && priority >= 0 && priority <= 9
+      ? (TOKEN_ENDS[attempt * 10 + priority] as string)
+      : `-${attempt.toString(36)}-${priority}`;
+  return prefix + seq.toString(36) + end;
 }
 
 /** The value of a base-36 digit (0-9, a-z), -1 for anything else. */

@@ -29,10 +29,9 @@ export interface KvReader {
   /** The keys of a range, without reading or copying a value (see {@link range}). */
   keys(range: KvRange): Buffer[];
   /**
-   * Walks a range in order, calling `visit` with each key (a copy) and its value as a transient
-   * view, read without allocating a copy: the view is valid only during that call (an engine
-   * may reuse one buffer for every view) and never to be changed, and `visit` must not call this
-   * reader. For reading many values and keeping a few (a copy of what it keeps). `visit` returns
+   * Walks a range in order, calling `visit` with each key and its value as transient views,
+   * read without allocating copies: both are valid only during that call (an engine may reuse one
+   * buffer for every view) and never to be changed, and `visit` must not call this reader. For reading many values and keeping a few (a copy of what it keeps). `visit` returns
    * false to stop the walk. Returns the entries visited.
    */
   scan(range: KvRange, visit: KvVisitor): number;

@@ -1,0 +1,199 @@
+/**
+ * SubscribeResponse and PullResponse bytes straight from the core's deliveries: the bytes
+ * `encodeReceivedBatch({ messages: deliveries.map(received) })` gives (received-encoder.ts, itself
+ * equal to protobuf-es's `toBinary`), without the init objects `received` builds per message (a
+ * ReceivedMessage, a Message, a Timestamp or three, and a BigInt per 64-bit number). Sequence
+ * numbers and times are safe integers here, written as varints from numbers.
+ *
+ * A batch with anything this path does not write the way `received` would (a time that is not a
+ * non-negative safe integer of milliseconds, a seq that is not a safe integer) goes through
+ * `received` and the init encoder instead, so the bytes are always the same.
+ */
+import type { Delivery, StoredMessage } from "../../model/index.js";
+import { received } from "../convert.js";
+import { encodeReceivedBatch, utf8Length, writeShortString } from "./received-encoder.js";
+import { varint32Size, writeVarint32 } from "./varint.js";
+
+/**
+ * What a Subscribe stream (or a Pull) answers: the deliveries, with the init objects of the
+ * response made only when something reads `messages` (connect-node's own path and the in-process
+ * clients, through `create`); the lean path's encoder reads `deliveries` (see {@link encodeDeliveries}).
+ */
+export class ReceivedDeliveries {
+  private converted: ReturnType<typeof received>[] | undefined;
+
+  constructor(readonly deliveries: readonly Delivery[]) {}
+
+  /** The response's `messages` as init objects (made once, on first read). */
+  get messages(): ReturnType<typeof received>[] {
+    this.converted ??= this.deliveries.map(received);
+    return this.converted;
+  }
+}
+
+/** Message body sizes of the batch being encoded, reused from batch to batch (no array per batch). */
+const bodySizes: number[] = [];
+
+/** Encodes the deliveries as a SubscribeResponse (or PullResponse) after `prefixBytes` free bytes. */
+export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 0): Buffer {
+  let total = 0;
+  for (let i = 0; i < deliveries.length; i++) {
+    const d = deliveries[i] as Delivery;
+    if (!writable(d)) return encodeReceivedBatch({ messages: deliveries.map(received) }, prefixBytes);
+    const body = messageBodySize(d.message);
+    bodySizes[i] = body;
+    total += lengthDelimited(receivedBodySize(d, body));
+  }
+  const out = Buffer.allocUnsafe(prefixBytes + total);
+  let pos = prefixBytes;
+  for (let i = 0; i < deliveries.length; i++) {
+    const d = deliveries[i] as Delivery;
+    const body = bodySizes[i] as number;
+    out[pos++] = 0x0a; // SubscribeResponse.messages: field 1, length-delimited
+    pos = writeVarint32(out, pos, receivedBodySize(d, body));
+    if (d.ackId.length > 0) pos = writeString(out, pos, 0x0a, d.ackId);
+    out[pos++] = 0x12; // ReceivedMessage.message: field 2
+    pos = writeVarint32(out, pos, body);
+    pos = writeMessage(out, pos, d.message);
+    if (d.deliveryAttempt !== 0) {
+      out[pos++] = 0x18; // ReceivedMessage.delivery_attempt: field 3, varint
+      pos = writeVarint32(out, pos, d.deliveryAttempt >>> 0);
+    }
+  }
+  if (pos !== out.length) throw new Error(`delivery encoder wrote ${pos} of ${out.length} bytes`);
+  return out;
+}
+
+/** Whether this path writes `d` as `received(d)` would be written (see the module comment). */
+function writable(d: Delivery): boolean {
+  const m = d.message;
+  return (
+    Number.isSafeInteger(m.seq) &&
+    m.seq >= 0 &&
+    Number.isInteger(d.deliveryAttempt) &&
+    d.deliveryAttempt >= 0 &&
+    d.deliveryAttempt <= 0xffff_ffff &&
+    Number.isInteger(m.priority) &&
+    m.priority >= 0 &&
+    m.priority <= 0xffff_ffff &&
+    timeWritable(m.publishTimeMs) &&
+    timeWritable(m.deliverAtMs) &&
+    timeWritable(m.expireAtMs)
+  );
+}
+
+function timeWritable(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= 0;
+}
+
+function receivedBodySize(d: Delivery, messageBody: number): number {
+  let n = d.ackId.length > 0 ? lengthDelimited(utf8Length(d.ackId)) : 0;
+  n += lengthDelimited(messageBody);
+  if (d.deliveryAttempt !== 0) n += 1 + varint32Size(d.deliveryAttempt >>> 0);
+  return n;
+}
+
+function messageBodySize(m: StoredMessage): number {
+  let n = m.topic.length > 0 ? lengthDelimited(utf8Length(m.topic)) : 0;
+  if (m.seq !== 0) n += 1 + varintSize(m.seq);
+  if (m.id.length > 0) n += lengthDelimited(utf8Length(m.id));
+  if (m.data.length > 0) n += lengthDelimited(m.data.length);
+  const attributes = m.attributes;
+  for (const key in attributes) n += lengthDelimited(entrySize(key, attributes[key] as string));
+  n += lengthDelimited(timestampSize(m.publishTimeMs)); // always set, as `received` sets it
+  if (m.priority !== 0) n += 1 + varint32Size(m.priority);
+  if (m.orderingKey.length > 0) n += lengthDelimited(utf8Length(m.orderingKey));
+  if (m.deliverAtMs > 0) n += lengthDelimited(timestampSize(m.deliverAtMs));
+  if (m.expireAtMs > 0) n += lengthDelimited(timestampSize(m.expireAtMs));
+  return n;
+}
+
+/** A map entry's body: key and value, both always written. */
+function entrySize(key: string, value: string): number {
+  return lengthDelimited(utf8Length(key)) + lengthDelimited(utf8Length(value));
+}
+
+/** A Timestamp's body for epoch milliseconds (seconds and nanos, zeros left out). */
+function timestampSize(ms: number): number {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = (ms - seconds * 1000) * 1_000_000;
+  return (seconds === 0 ? 0 : 1 + varintSize(seconds)) + (nanos === 0 ? 0 : 1 + varint32Size(nanos));
+}
+
+/** A one-byte tag, a length prefix and `n` bytes. */
+function lengthDelimited(n: number): number {
+  return 1 + varint32Size(n) + n;
+}
+
+/** Bytes of a varint of a non-negative safe integer. */
+function varintSize(v: number): number {
+  if (v <= 0xffff_ffff) return varint32Size(v);
+  let n = 5;
+  for (let rest = Math.floor(v / 2 ** 35); rest > 0; rest = Math.floor(rest / 128)) n++;
+  return n;
+}
+
+/** Writes a varint of a non-negative safe integer at `pos`; returns the position after it. */
+function writeVarint(out: Buffer, pos: number, v: number): number {
+  if (v <= 0xffff_ffff) return writeVarint32(out, pos, v);
+  while (v > 0x7f) {
+    out[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[pos++] = v;
+  return pos;
+}
+
+function writeString(out: Buffer, pos: number, tag: number, s: string): number {
+  out[pos++] = tag;
+  return writeShortString(out, pos, s);
+}
+
+function writeMessage(out: Buffer, pos: number, m: StoredMessage): number {
+  if (m.topic.length > 0) pos = writeString(out, pos, 0x0a, m.topic);
+  if (m.seq !== 0) {
+    out[pos++] = 0x10; // field 2, varint
+    pos = writeVarint(out, pos, m.seq);
+  }
+  if (m.id.length > 0) pos = writeString(out, pos, 0x1a, m.id);
+  const data = m.data;
+  if (data.length > 0) {
+    out[pos++] = 0x22; // field 4, length-delimited
+    pos = writeVarint32(out, pos, data.length);
+    out.set(data, pos);
+    pos += data.length;
+  }
+  const attributes = m.attributes;
+  for (const key in attributes) {
+    const value = attributes[key] as string;
+    out[pos++] = 0x2a; // field 5: one map entry
+    pos = writeVarint32(out, pos, entrySize(key, value));
+    pos = writeString(out, pos, 0x0a, key);
+    pos = writeString(out, pos, 0x12, value);
+  }
+  pos = writeTimestamp(out, pos, 0x32, m.publishTimeMs);
+  if (m.priority !== 0) {
+    out[pos++] = 0x38; // field 7, varint
+    pos = writeVarint32(out, pos, m.priority);
+  }
+  if (m.orderingKey.length > 0) pos = writeString(out, pos, 0x42, m.orderingKey);
+  if (m.deliverAtMs > 0) pos = writeTimestamp(out, pos, 0x4a, m.deliverAtMs);
+  if (m.expireAtMs > 0) pos = writeTimestamp(out, pos, 0x52, m.expireAtMs);
+  return pos;
+}
+
+function writeTimestamp(out: Buffer, pos: number, tag: number, ms: number): number {
+  out[pos++] = tag;
+  pos = writeVarint32(out, pos, timestampSize(ms));
+  const seconds = Math.floor(ms / 1000);
+  const nanos = (ms - seconds * 1000) * 1_000_000;
+  if (seconds !== 0) {
+    out[pos++] = 0x08;
+    pos = writeVarint(out, pos, seconds);
+  }
+  if (nanos !== 0) {
+    out[pos++] = 0x10;
+    pos = writeVarint32(out, pos, nanos);
+  }
+  return pos;
+}
