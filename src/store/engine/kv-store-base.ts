@@ -99,29 +99,24 @@ export abstract class KvStoreBase {
     });
   }
 
-  /** An engine operation: its changes, heads and dirty cursors in one transaction. */
+  /**
+   * An engine operation: its changes, heads and dirty cursors in one transaction. Errors as
+   * {@link write}'s. Settles in one promise reaction on the write (the commit → answer path of
+   * every Publish and Ack).
+   */
   protected op<T>(nowMs: number, fn: (tx: Tx) => T, options?: KvWriteOptions): Promise<T> {
-    let tx: Tx | undefined;
-    const formatting = this.formatPending;
-    return this.write((w) => {
-      tx = new Tx(w, this.state, nowMs);
-      const out = fn(tx);
-      tx.finish();
-      // Last, so that an operation's refusal (a BrokerError before its first write) writes nothing.
-      if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
-      return out;
-    }, options)
-      .then((out) => {
-        if (formatting) this.formatPending = false;
-        // Appended messages become visible to delivery once durable.
-        for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
-        for (const f of tx?.onCommit ?? []) f();
-        this.scheduleTrim(this.trimAfterMs);
-        return out;
-      })
-      .finally(() => {
-        for (const c of tx?.statesWritten ?? []) c.stateWrites--;
-      });
+    if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
+    const run = new OpRun(this, this.state, this.formatPending, nowMs, fn);
+    return this.kv.write(run.write, options).then(run.committed, run.failed);
+  }
+
+  /**
+   * @internal What an operation's commit sets off ({@link OpRun}): the store is formatted, and the
+   * next trim step is scheduled when released messages wait.
+   */
+  afterCommit(formatted: boolean): void {
+    if (formatted) this.formatPending = false;
+    this.scheduleTrim(this.trimAfterMs);
   }
 
   protected read<T>(fn: (r: KvReader) => T): Promise<T> {
@@ -254,5 +249,56 @@ export abstract class KvStoreBase {
     this.closed = true;
     // Waits for that write and any other in flight, boundedly: close always ends.
     await this.kv.close();
+  }
+}
+
+/**
+ * One operation of {@link KvStoreBase.op}: its transaction callback and how it settles. A class
+ * whose three functions are made once per operation (no chain of `then`, `catch` and `finally`).
+ */
+class OpRun<T> {
+  private tx: Tx | undefined;
+
+  constructor(
+    private readonly store: KvStoreBase,
+    private readonly state: EngineState,
+    private readonly formatting: boolean,
+    private readonly nowMs: number,
+    private readonly fn: (tx: Tx) => T,
+  ) {}
+
+  readonly write = (w: KvWriter): T => {
+    const tx = new Tx(w, this.state, this.nowMs);
+    this.tx = tx;
+    const out = this.fn(tx);
+    tx.finish();
+    // Last, so that an operation's refusal (a BrokerError before its first write) writes nothing.
+    if (this.formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
+    return out;
+  };
+
+  readonly committed = (out: T): T => {
+    const { tx } = this;
+    try {
+      // Appended messages become visible to delivery once durable.
+      if (tx !== undefined) {
+        for (const [t, seq] of tx.appended) if (seq > t.durableSeq) t.durableSeq = seq;
+        for (const f of tx.onCommit) f();
+      }
+      this.store.afterCommit(this.formatting);
+      return out;
+    } finally {
+      this.release();
+    }
+  };
+
+  readonly failed = (e: unknown): never => {
+    this.release();
+    throw BrokerError.from(e);
+  };
+
+  /** The cursors' per-message states this operation wrote are no longer in flight. */
+  private release(): void {
+    for (const c of this.tx?.statesWritten ?? []) c.stateWrites--;
   }
 }
