@@ -52,11 +52,11 @@ export async function publish(
   const results = await appendWithRetry(ctx, topic, records, now);
   let stored = 0;
   let bytes = 0;
-  results.forEach((r, i) => {
-    if (r.duplicate) return;
+  for (let i = 0; i < results.length; i++) {
+    if ((results[i] as PublishOutcome).duplicate) continue;
     stored++;
-    bytes += records[i]?.data.length ?? 0;
-  });
+    bytes += (records[i] as AppendRecord).data.length;
+  }
   if (stored > 0) {
     ctx.notifier.notify(topic);
     ctx.metrics.published(topic, stored, bytes);

@@ -7,11 +7,12 @@ import { processDue } from "./due.js";
 import type { IdDeletePlan } from "./id-deletes.js";
 import { Jobs } from "./jobs.js";
 import { applyOutgoing } from "./lease.js";
-import { checkFormat, FORMAT_KEY, loadState, STORE_FORMAT } from "./load.js";
+import { checkFormat, loadState } from "./load.js";
+import { OpRun } from "./op-run.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
 import { applyTrimPlan, planTrim, TRIM_STEP_ENTRIES, type TrimPlan, trimPending } from "./trim.js";
-import { Tx } from "./tx.js";
+import type { Tx } from "./tx.js";
 
 /**
  * The time operations without a caller's clock run at (deletes, flushes): no dedup window ends
@@ -99,29 +100,24 @@ export abstract class KvStoreBase {
     });
   }
 
-  /** An engine operation: its changes, heads and dirty cursors in one transaction. */
+  /**
+   * An engine operation: its changes, heads and dirty cursors in one transaction. Errors as
+   * {@link write}'s. Settles in one promise reaction on the write (the commit → answer path of
+   * every Publish and Ack).
+   */
   protected op<T>(nowMs: number, fn: (tx: Tx) => T, options?: KvWriteOptions): Promise<T> {
-    let tx: Tx | undefined;
-    const formatting = this.formatPending;
-    return this.write((w) => {
-      tx = new Tx(w, this.state, nowMs);
-      const out = fn(tx);
-      tx.finish();
-      // Last, so that an operation's refusal (a BrokerError before its first write) writes nothing.
-      if (formatting) w.put(FORMAT_KEY, Buffer.from(STORE_FORMAT));
-      return out;
-    }, options)
-      .then((out) => {
-        if (formatting) this.formatPending = false;
-        // Appended messages become visible to delivery once durable.
-        for (const [t, seq] of tx?.appended ?? []) if (seq > t.durableSeq) t.durableSeq = seq;
-        for (const f of tx?.onCommit ?? []) f();
-        this.scheduleTrim(this.trimAfterMs);
-        return out;
-      })
-      .finally(() => {
-        for (const c of tx?.statesWritten ?? []) c.stateWrites--;
-      });
+    if (this.closed) return Promise.reject(new BrokerError("SHUTTING_DOWN", "the store is closed"));
+    const run = new OpRun(this, this.state, this.formatPending, nowMs, fn);
+    return this.kv.write(run.write, options).then(run.committed, run.failed);
+  }
+
+  /**
+   * @internal What an operation's commit sets off ({@link OpRun}): the store is formatted, and the
+   * next trim step is scheduled when released messages wait.
+   */
+  afterCommit(formatted: boolean): void {
+    if (formatted) this.formatPending = false;
+    this.scheduleTrim(this.trimAfterMs);
   }
 
   protected read<T>(fn: (r: KvReader) => T): Promise<T> {

@@ -93,6 +93,54 @@ describe("LmdbKv group commit", () => {
     );
   });
 
+  it("lmdb kv - in a shared transaction a write that throws fails alone with its own error; the others are answered in order", async (t) => {
+    const kv = await openKv(t);
+    await kv.write((w) => w.put(key("warm"), value("up")));
+    // Three rounds: a failed write must leave its batch (two leaked batches would hold every later write).
+    for (let round = 0; round < 3; round++) {
+      const before = kv.lastTransactionId();
+      const answered: string[] = [];
+      const boom = new Error(`refused ${round}`);
+      const write = (k: string, fail: boolean) =>
+        kv
+          .write((w) => {
+            w.put(key(k), value(String(round)));
+            if (fail) throw boom;
+            return k;
+          })
+          .then((r) => {
+            // Answered only once its transaction is committed: the value is there to read.
+            assert.deepEqual(
+              kv.read((rd) => rd.get(key(k))),
+              value(String(round)),
+            );
+            answered.push(r);
+          });
+      const writes = [write("a", false), write("b", true), write("c", false)];
+      const [a, b, c] = await Promise.allSettled(writes);
+      assert.equal(a?.status, "fulfilled");
+      assert.deepEqual(b, { status: "rejected", reason: boom });
+      assert.equal(c?.status, "fulfilled");
+      assert.deepEqual(answered, ["a", "c"]);
+      if (round > 0)
+        assert.deepEqual(
+          kv.read((r) => r.get(key("b"))),
+          value(String(round - 1)),
+          "b kept its last value",
+        );
+      else
+        assert.equal(
+          kv.read((r) => r.get(key("b"))),
+          undefined,
+          "nothing of the failed write",
+        );
+      assert.equal(kv.lastTransactionId() - before, 1, "one transaction for the turn's three writes");
+      // b succeeds next round's warm-up, so its key has a value from then on.
+      await kv.write((w) => w.put(key("b"), value(String(round))));
+    }
+    assert.deepEqual(kv.counts().writes, 1 + 3 * 4);
+  });
+
   it("lmdb kv - close waits for held writes, which commit", async (t) => {
     const kv = await openKv(t);
     const first = kv.write((w) => w.put(key("p"), value("1")));

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import type { Durability } from "../durability.js";
 import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./commit-delays.js";
-import { CommitQueue } from "./commit-queue.js";
+import { type Batch, CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import { KvCommitError, type KvEngine, type KvReader, type KvWriteOptions, type KvWriter } from "./kv.js";
 import { lmdbReader, openViews } from "./lmdb-reader.js";
@@ -162,10 +162,18 @@ export class LmdbKv implements KvEngine {
   /**
    * Hands one write to lmdb-js: it joins the batch of this event turn. Its `deletes` go first, as
    * lmdb-js's asynchronous removes: its write thread runs them in that batch's transaction, ahead
-   * of the callback (write.js: a batch's instructions run in order, in one transaction).
+   * of the callback (write.js: a batch's instructions run in order, in one transaction). The
+   * write settles in one promise reaction on its transaction's outcome (not an async function,
+   * whose await and `finally` would add reactions to every Publish's commit → answer path).
    */
-  private async submit<T>(fn: (txn: KvWriter) => T, deletes?: () => readonly Buffer[]): Promise<T> {
-    if (deletes) this.removeInBatch(deletes());
+  private submit<T>(fn: (txn: KvWriter) => T, deletes?: () => readonly Buffer[]): Promise<T> {
+    if (deletes) {
+      try {
+        this.removeInBatch(deletes());
+      } catch (e) {
+        return Promise.reject(e); // the write is refused; nothing was queued for it
+      }
+    }
     let threw = false;
     // A child transaction: lmdb-js aborts it when the callback throws (write.js,
     // executeTxnCallbacks), while `transaction` would keep what the callback wrote before.
@@ -178,12 +186,23 @@ export class LmdbKv implements KvEngine {
       }
     }) as Promise<T>;
     const batch = this.queue.joinBatch(this.endOfBatchTurn);
+    return txn.then(
+      (result) => {
+        this.queue.leaveBatch(batch);
+        return result;
+      },
+      (e: unknown) => this.submitFailed(e, threw, batch),
+    );
+  }
+
+  /**
+   * A write of `batch` failed: its callback threw (its error is the write's), or the batch's
+   * commit or sync failed, after which the engine can no longer sync and held writes are refused.
+   */
+  private async submitFailed(e: unknown, threw: boolean, batch: Batch): Promise<never> {
     try {
-      return await txn;
-    } catch (e) {
       if (threw) throw e;
       const error = await commitError(e);
-      // The engine can no longer sync: held writes are refused, not handed to it.
       this.queue.fail(error);
       throw error;
     } finally {
