@@ -8,21 +8,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { PullResponseSchema, SubscribeResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
+import { protoText } from "../../../test/helpers/proto-arbitraries.js";
 import { received } from "../convert.js";
 import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
 const MAX_U64 = 2n ** 64n - 1n;
 const MAX_U32 = 2 ** 32 - 1;
 
-/** Strings of every kind: ASCII, any code point, lone surrogates, integer-like (map order), empty. */
-const text = fc.oneof(
-  fc.string({ maxLength: 12 }),
-  fc.string({ unit: "grapheme", maxLength: 8 }),
-  fc.string({ unit: "binary", maxLength: 8 }),
-  fc.string({ unit: fc.constantFrom("\ud800", "\udfff", "a", "é", "😀"), maxLength: 6 }),
-  fc.nat({ max: 1000 }).map(String),
-  fc.constant(""),
-);
+const text = protoText;
 
 const u32 = fc.oneof(fc.constantFrom(0, 1, 127, 128, 16_383, 16_384, 2 ** 31, MAX_U32), fc.nat());
 const u64 = fc.oneof(
