@@ -6,6 +6,7 @@ import { type Batch, CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import { KvCommitError, type KvEngine, type KvReader, type KvWriteOptions, type KvWriter } from "./kv.js";
 import { lmdbReader, openViews } from "./lmdb-reader.js";
+import { type LmdbStats, storeSpaceOf } from "./lmdb-stats.js";
 import { within } from "./within.js";
 
 /** Options of {@link LmdbKv.open}. */
@@ -51,20 +52,6 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 const noop = () => {};
-
-/** Page counts of one tree, as lmdb-js's getStats reports them. */
-interface TreeStats {
-  pageSize: number;
-  treeBranchPageCount: number;
-  treeLeafPageCount: number;
-  overflowPages: number;
-}
-
-/** lmdb-js's getStats: the main tree, the environment's last page, and the free-list tree. */
-interface LmdbStats extends TreeStats {
-  lastPageNumber: number;
-  free: TreeStats;
-}
 
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
@@ -233,26 +220,10 @@ export class LmdbKv implements KvEngine {
     });
   };
 
-  /**
-   * Where the store stands inside its data file: the bytes up to its last page in use, and the
-   * bytes of pages LMDB has freed and will reuse before it grows the file (the file never
-   * shrinks): those pages up to the last one, less the ones the trees (data and free list) and
-   * the meta pages hold.
-   */
+  /** Where the store stands inside its data file (see {@link storeSpaceOf}). */
   storeSpace(): StoreSpace {
     if (this.closed) return { usedBytes: 0, reusableBytes: 0 };
-    const s = this.db.getStats() as LmdbStats;
-    const f = s.free;
-    const held =
-      s.treeBranchPageCount +
-      s.treeLeafPageCount +
-      s.overflowPages +
-      f.treeBranchPageCount +
-      f.treeLeafPageCount +
-      f.overflowPages +
-      2;
-    const pages = s.lastPageNumber + 1;
-    return { usedBytes: pages * s.pageSize, reusableBytes: Math.max(0, pages - held) * s.pageSize };
+    return storeSpaceOf(this.db.getStats() as LmdbStats);
   }
 
   /** LMDB's id of the last committed transaction: how many transactions the writes took (tests, diagnostics). */
