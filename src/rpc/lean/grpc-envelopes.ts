@@ -1,5 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect/protocol-connect";
 import { readLimitError } from "./codec.js";
+
+const endStream = createEndStreamSerialization(undefined);
 
 /** A length-prefixed gRPC message: flags byte, then the message bytes. */
 export interface Envelope {
@@ -10,7 +13,29 @@ export interface Envelope {
 /** Flag bit of a compressed envelope (gRPC over HTTP/2, "Length-Prefixed-Message"). */
 export const COMPRESSED_FLAG = 0b0000_0001;
 
-const HEADER_BYTES = 5;
+/** Bytes of an envelope's header: the flags byte and the message's length (32 bits, big-endian). */
+export const ENVELOPE_HEADER_BYTES = 5;
+
+/**
+ * Writes the header of an envelope into the first {@link ENVELOPE_HEADER_BYTES} of `out`, whose
+ * rest is the message: `flags`, then the message's length. Returns `out`.
+ */
+export function sealEnvelope(out: Buffer, flags: number): Buffer {
+  out[0] = flags;
+  out.writeUInt32BE(out.length - ENVELOPE_HEADER_BYTES, 1);
+  return out;
+}
+
+/**
+ * The Connect streaming protocol's end-stream envelope (flag 0b10): the trailers and, when the
+ * call failed, its error, as connect's end-stream serialization writes them.
+ */
+export function connectEndStream(trailer: Headers, error: ConnectError | undefined): Buffer {
+  const data = endStream.serialize({ metadata: trailer, ...(error !== undefined ? { error } : {}) });
+  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + data.length);
+  out.set(data, ENVELOPE_HEADER_BYTES);
+  return sealEnvelope(out, endStreamFlag);
+}
 
 /**
  * Splits a request body into envelopes as bytes arrive. An envelope whose header announces more
@@ -38,8 +63,8 @@ export class EnvelopeSplitter {
     const out: Envelope[] = [];
     for (;;) {
       if (this.pendingLength === undefined) {
-        if (this.buffered < HEADER_BYTES) return out;
-        const header = this.take(HEADER_BYTES);
+        if (this.buffered < ENVELOPE_HEADER_BYTES) return out;
+        const header = this.take(ENVELOPE_HEADER_BYTES);
         const length = header.readUInt32BE(1);
         if (length > this.readMaxBytes) throw readLimitError(this.readMaxBytes, length);
         this.pendingFlags = header[0] as number;

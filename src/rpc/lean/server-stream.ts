@@ -1,14 +1,17 @@
 import type * as http2 from "node:http2";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  createEndStreamSerialization,
-  endStreamFlag,
-  parseTimeout as parseConnectTimeout,
-} from "@connectrpc/connect/protocol-connect";
+import { endStreamFlag, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, parseMessage } from "./codec.js";
-import { COMPRESSED_FLAG, type Envelope, EnvelopeSplitter } from "./grpc-envelopes.js";
+import {
+  COMPRESSED_FLAG,
+  connectEndStream,
+  ENVELOPE_HEADER_BYTES,
+  type Envelope,
+  EnvelopeSplitter,
+  sealEnvelope,
+} from "./grpc-envelopes.js";
 import { copyHeaders, stringHeader } from "./headers.js";
 import type { HotStreamMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
@@ -23,8 +26,6 @@ const GRPC_HEADER = Object.freeze({ "content-type": "application/grpc+proto" });
 const GRPC_OK = Object.freeze({ "grpc-status": "0" });
 const CONNECT_HEADER = Object.freeze({ "content-type": "application/connect+proto" });
 const NO_TRAILERS = Object.freeze({});
-const ENVELOPE_HEADER_BYTES = 5;
-const endStream = createEndStreamSerialization(undefined);
 
 /**
  * Serves one server-streaming call (Subscribe) over gRPC or the Connect streaming protocol, on
@@ -216,9 +217,7 @@ class ServerStreamExchange extends LeanExchange {
     } catch (e) {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
-    out[0] = 0;
-    out.writeUInt32BE(out.length - ENVELOPE_HEADER_BYTES, 1);
-    return out;
+    return sealEnvelope(out, 0);
   }
 
   /** Writes a chunk, the headers first if they are not out yet; false: wait for 'drain'. */
@@ -282,14 +281,7 @@ class ServerStreamExchange extends LeanExchange {
         stream.end();
         return;
       }
-      const data = endStream.serialize({
-        metadata: call.responseTrailer,
-        ...(error !== undefined ? { error: asConnectError(error) } : {}),
-      });
-      const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + data.length);
-      out[0] = endStreamFlag;
-      out.writeUInt32BE(data.length, 1);
-      out.set(data, ENVELOPE_HEADER_BYTES);
+      const out = connectEndStream(call.responseTrailer, error !== undefined ? asConnectError(error) : undefined);
       if (!stream.headersSent) this.sendHeaders();
       stream.end(out);
     } catch {

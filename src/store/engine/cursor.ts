@@ -11,7 +11,7 @@
  */
 import type { SubscriptionRecord } from "../store.js";
 import type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.js";
-import { matchesFilter } from "./fan-out.js";
+import { activeFilter, matchesFilter } from "./fan-out.js";
 import { LANES, Lane } from "./lane.js";
 import { messageAttributes, messageOnlyFor } from "./message-codec.js";
 import { MinHeap } from "./min-heap.js";
@@ -20,11 +20,6 @@ export type { Entry, EntryState, Known, LeaseBatch, Line } from "./cursor-entry.
 
 /** Stale entries a heap may hold in all before it is compacted (see Cursor.addBatch, setKnown). */
 const MIN_BATCHES_BEFORE_COMPACTING = 64;
-
-/** A record's filter, undefined when it passes everything. */
-function filterOf(r: SubscriptionRecord): Record<string, string> | undefined {
-  return r.filter && Object.keys(r.filter).length > 0 ? r.filter : undefined;
-}
 
 /** A subscription's cursor in memory (see the module comment). */
 export class Cursor {
@@ -75,7 +70,7 @@ export class Cursor {
 
   constructor(record: SubscriptionRecord, startSeq: number) {
     this.rec = record;
-    this.filterOf = filterOf(record);
+    this.filterOf = activeFilter(record.filter);
     this.lanes = Array.from({ length: LANES }, (_, p) => new Lane(p, startSeq));
   }
 
@@ -86,7 +81,7 @@ export class Cursor {
 
   set record(r: SubscriptionRecord) {
     this.rec = r;
-    this.filterOf = filterOf(r);
+    this.filterOf = activeFilter(r.filter);
   }
 
   get id(): number {

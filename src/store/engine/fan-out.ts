@@ -13,6 +13,11 @@ export function encodeFanOut(filter: Record<string, string>, ordered: boolean): 
   return ordered ? Buffer.concat([Buffer.of(ORDERED), json]) : json;
 }
 
+/** A subscription's filter as {@link matchesFilter} takes it: undefined when it passes everything. */
+export function activeFilter(filter: Record<string, string> | undefined): Record<string, string> | undefined {
+  return filter && Object.keys(filter).length > 0 ? filter : undefined;
+}
+
 /**
  * Does a message with these attributes pass the filter? Every filter entry must be present with
  * exactly that value; an absent or empty filter passes everything.
