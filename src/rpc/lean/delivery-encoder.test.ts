@@ -8,14 +8,22 @@ import { describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { PullResponseSchema, SubscribeResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
-import { protoText } from "../../../test/helpers/proto-arbitraries.js";
 import type { Delivery } from "../../model/index.js";
 import { received } from "../convert.js";
-import { encodeDeliveries, ReceivedDeliveries } from "./delivery-encoder.js";
+import { encodeDeliveries, encodeReceivedInit, ReceivedDeliveries } from "./delivery-encoder.js";
 
-/** protoText, and ASCII strings of up to 200 characters (past the in-JS write limit of 64, and lengths of two varint bytes). */
+/**
+ * Strings of every kind: ASCII, any code point, lone surrogates, integer-like (map order), empty,
+ * and ASCII strings of up to 200 characters (past the in-JS write limit of 64, and lengths of two
+ * varint bytes).
+ */
 const text = fc.oneof(
-  protoText,
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: "grapheme", maxLength: 8 }),
+  fc.string({ unit: "binary", maxLength: 8 }),
+  fc.string({ unit: fc.constantFrom("\ud800", "\udfff", "a", "é", "😀"), maxLength: 6 }),
+  fc.nat({ max: 1000 }).map(String),
+  fc.constant(""),
   fc.nat({ max: 200 }).map((n) => "k".repeat(n)),
 );
 /** Safe integers around the varint bounds, and a few this encoder hands to the fallback. */
@@ -98,5 +106,74 @@ describe("delivery encoder", () => {
       }),
       { numRuns: 100 },
     );
+  });
+  it("delivery encoder - edge values (largest seq and attempt, 1 MiB of data, map key order, non-ASCII) encode the same", () => {
+    const ds: Delivery[] = [
+      { at: 0, expire: 0, seq: 1, attempt: 1, data: new Uint8Array(0), attributes: {} as Record<string, string> },
+      {
+        at: 1_800_000_000_123,
+        expire: 1_900_000_000_000,
+        seq: Number.MAX_SAFE_INTEGER,
+        attempt: 2 ** 32 - 1,
+        data: Buffer.alloc(1 << 20, 1),
+        attributes: { "2": "b", "1": "a", k: "", "": "v", ключ: "значение 😀" },
+      },
+    ].map((d) => ({
+      ackId: `${d.seq}-1-1-0`,
+      deliveryAttempt: d.attempt,
+      message: {
+        topic: "t",
+        seq: d.seq,
+        id: "sy-1",
+        data: d.data,
+        attributes: d.attributes,
+        publishTimeMs: 1_800_000_000_000,
+        priority: 9,
+        orderingKey: "",
+        deliverAtMs: d.at,
+        expireAtMs: d.expire,
+      },
+    }));
+    assert.deepEqual(encodeDeliveries(ds), reference(ds));
+  });
+
+  it("delivery encoder - strings around the short-ASCII bound, ASCII or not, encode the same", () => {
+    const strings: string[] = [];
+    for (const n of [0, 1, 63, 64, 65, 200]) {
+      const ascii = "k".repeat(n);
+      strings.push(ascii, `${ascii}é`, `é${ascii}`, `${ascii}\ud800`, `${ascii}😀`, `${ascii}\u007f`);
+    }
+    const ds: Delivery[] = strings.map((s, i) => ({
+      ackId: s,
+      deliveryAttempt: 1,
+      message: {
+        topic: s,
+        seq: i,
+        id: s,
+        data: new Uint8Array(0),
+        attributes: { [s]: s, x: s },
+        publishTimeMs: 1_000,
+        priority: 0,
+        orderingKey: s,
+        deliverAtMs: 0,
+        expireAtMs: 0,
+      },
+    }));
+    assert.deepEqual(encodeDeliveries(ds), reference(ds));
+  });
+
+  it("delivery encoder - any other response (an init object or a message) is protobuf-es's bytes after the prefix", () => {
+    fc.assert(
+      fc.property(fc.array(delivery(timeMs, safe), { maxLength: 4 }), fc.nat({ max: 9 }), (ds, prefix) => {
+        const init = { messages: ds.map(received) };
+        const pulled = create(PullResponseSchema, init);
+        const expected = Buffer.from(toBinary(PullResponseSchema, pulled));
+        assert.deepEqual(encodeReceivedInit(init, prefix).subarray(prefix), expected);
+        assert.deepEqual(encodeReceivedInit(pulled as never, prefix).subarray(prefix), expected);
+        assert.equal(encodeReceivedInit(init, prefix).length, prefix + expected.length);
+      }),
+      { numRuns: 100 },
+    );
+    assert.deepEqual(encodeReceivedInit({}), Buffer.alloc(0));
   });
 });

@@ -1,17 +1,21 @@
 /**
- * SubscribeResponse and PullResponse bytes straight from the core's deliveries: the bytes
- * `encodeReceivedBatch({ messages: deliveries.map(received) })` gives (received-encoder.ts, itself
- * equal to protobuf-es's `toBinary`), without the init objects `received` builds per message (a
- * ReceivedMessage, a Message, a Timestamp or three, and a BigInt per 64-bit number). Sequence
- * numbers and times are safe integers here, written as varints from numbers.
+ * SubscribeResponse and PullResponse bytes straight from the core's deliveries: the bytes of
+ * protobuf-es's `toBinary(create(SubscribeResponseSchema, { messages: deliveries.map(received) }))`,
+ * without the init objects `received` builds per message (a ReceivedMessage, a Message, a
+ * Timestamp or three, and a BigInt per 64-bit number) and without reflection. Fields are written
+ * in number order, zero values of implicit-presence fields left out, map entries in the object's
+ * key order with key and value always written, minimal varints, into one buffer sized beforehand.
+ * Sequence numbers and times are safe integers here, written as varints from numbers.
  *
  * A batch with anything this path does not write the way `received` would (a time that is not a
- * non-negative safe integer of milliseconds, a seq that is not a safe integer) goes through
- * `received` and the init encoder instead, so the bytes are always the same.
+ * non-negative safe integer of milliseconds, a seq that is not a safe integer), and any response
+ * that is not a {@link ReceivedDeliveries}, is encoded by protobuf-es itself
+ * ({@link encodeReceivedInit}), so the bytes are always the same.
  */
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { SubscribeResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
 import type { Delivery, StoredMessage } from "../../model/index.js";
 import { received } from "../convert.js";
-import { encodeReceivedBatch, utf8Length, writeShortString } from "./received-encoder.js";
 import { varint32Size, writeVarint32 } from "./varint.js";
 
 /**
@@ -39,7 +43,7 @@ export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 
   let total = 0;
   for (let i = 0; i < deliveries.length; i++) {
     const d = deliveries[i] as Delivery;
-    if (!writable(d)) return encodeReceivedBatch({ messages: deliveries.map(received) }, prefixBytes);
+    if (!writable(d)) return encodeReceivedInit({ messages: deliveries.map(received) }, prefixBytes);
     const body = messageBodySize(d.message);
     bodySizes[i] = body;
     total += lengthDelimited(receivedBodySize(d, body));
@@ -61,6 +65,20 @@ export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 
     }
   }
   if (pos !== out.length) throw new Error(`delivery encoder wrote ${pos} of ${out.length} bytes`);
+  return out;
+}
+
+/**
+ * A SubscribeResponse (or PullResponse: both are `repeated ReceivedMessage messages = 1`) from an
+ * init object or a message, by protobuf-es, after `prefixBytes` free bytes.
+ */
+export function encodeReceivedInit(
+  response: MessageInitShape<typeof SubscribeResponseSchema>,
+  prefixBytes = 0,
+): Buffer {
+  const bytes = toBinary(SubscribeResponseSchema, create(SubscribeResponseSchema, response));
+  const out = Buffer.allocUnsafe(prefixBytes + bytes.length);
+  out.set(bytes, prefixBytes);
   return out;
 }
 
@@ -196,4 +214,33 @@ function writeTimestamp(out: Buffer, pos: number, tag: number, ms: number): numb
     pos = writeVarint32(out, pos, nanos);
   }
   return pos;
+}
+
+/** Strings up to this long are measured and written in JS when they are ASCII (no call into C++). */
+const SHORT_STRING = 64;
+
+/**
+ * UTF-8 length as protobuf-es (TextEncoder) encodes: a lone surrogate becomes U+FFFD (3 bytes).
+ * Equal to `s.length` exactly when `s` is ASCII (any other UTF-16 unit takes 2 bytes or more).
+ */
+function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > SHORT_STRING) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return n;
+}
+
+/**
+ * Writes a string's length (a varint) and its UTF-8 bytes at `pos` (as protobuf-es writes a
+ * string field's value); returns the position after them. Short ASCII strings are written in JS.
+ */
+function writeShortString(out: Buffer, pos: number, s: string): number {
+  const n = utf8Length(s);
+  pos = writeVarint32(out, pos, n);
+  if (n === s.length && n <= SHORT_STRING) {
+    // ASCII (see utf8Length): one byte per character.
+    for (let i = 0; i < n; i++) out[pos++] = s.charCodeAt(i);
+    return pos;
+  }
+  return pos + out.write(s, pos, n, "utf8");
 }

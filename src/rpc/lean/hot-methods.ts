@@ -8,9 +8,8 @@ import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
 import { decodeAckRequest } from "./ack-codec.js";
 import type { FastDecode, FastEncode } from "./codec.js";
-import { encodeDeliveries, ReceivedDeliveries } from "./delivery-encoder.js";
+import { encodeDeliveries, encodeReceivedInit, ReceivedDeliveries } from "./delivery-encoder.js";
 import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
-import { encodeReceivedBatch, type ReceivedBatchInit } from "./received-encoder.js";
 
 /** A unary implementation with its input and output erased to "some message". */
 export type AnyUnaryImpl = (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<unknown>;
@@ -99,11 +98,14 @@ export function hotUnaryMethods(
   ];
 }
 
-/** SubscribeResponse and PullResponse bytes from what the implementation returns or yields. */
+/**
+ * SubscribeResponse and PullResponse bytes from what the implementation returns or yields: its
+ * deliveries by the hand-written encoder, anything else (an interceptor's own response) by protobuf-es.
+ */
 const encodeReceived: FastEncode = (output, prefixBytes) =>
   output instanceof ReceivedDeliveries
     ? encodeDeliveries(output.deliveries, prefixBytes)
-    : encodeReceivedBatch(output as ReceivedBatchInit, prefixBytes);
+    : encodeReceivedInit(output as Parameters<typeof encodeReceivedInit>[0], prefixBytes);
 
 function pathOf(method: DescMethodUnary | DescMethodServerStreaming): string {
   return `/${method.parent.typeName}/${method.name}`;

@@ -1,6 +1,6 @@
 /**
  * Protobuf base-128 varints as protobuf-es writes them (minimal length), for the hand-written
- * encoders of the lean path (publish-codec.ts, received-encoder.ts).
+ * encoders of the lean path (publish-codec.ts, delivery-encoder.ts).
  */
 
 /** Bytes of `v` (0 ≤ v < 2^32) as a varint. */
