@@ -90,6 +90,23 @@ export function received(d: Delivery): MessageInitShape<typeof ReceivedMessageSc
   return { ackId: d.ackId, message: message(d.message), deliveryAttempt: d.deliveryAttempt };
 }
 
+/**
+ * What a Subscribe stream (or a Pull) answers: the deliveries, with the init objects of the
+ * response made only when something reads `messages` (connect-node's own path and the in-process
+ * clients, through `create`); the lean path's encoder reads `deliveries` (lean/delivery-encoder.ts).
+ */
+export class ReceivedDeliveries {
+  private converted: ReturnType<typeof received>[] | undefined;
+
+  constructor(readonly deliveries: readonly Delivery[]) {}
+
+  /** The response's `messages` as init objects (made once, on first read). */
+  get messages(): ReturnType<typeof received>[] {
+    this.converted ??= this.deliveries.map(received);
+    return this.converted;
+  }
+}
+
 const DEDUP_SCOPES = { window: DedupScope.WINDOW, unacked: DedupScope.UNACKED } as const;
 const OVERFLOWS = { reject: OverflowPolicy.REJECT, drop_oldest: OverflowPolicy.DROP_OLDEST } as const;
 

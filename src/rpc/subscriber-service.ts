@@ -2,8 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../core/index.js";
 import type { Logger } from "../util/index.js";
-import { received, toNumber } from "./convert.js";
-import { ReceivedDeliveries } from "./lean/delivery-encoder.js";
+import { ReceivedDeliveries, received, toNumber } from "./convert.js";
 import { mapErrors, toConnectError } from "./to-connect-error.js";
 
 /** Time kept back from a client's deadline so an empty long-poll answers before it expires. */

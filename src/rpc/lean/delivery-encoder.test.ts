@@ -9,8 +9,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { PullResponseSchema, SubscribeResponseSchema } from "../../../gen/switchyard/v1/subscriber_pb.js";
 import type { Delivery } from "../../model/index.js";
-import { received } from "../convert.js";
-import { encodeDeliveries, encodeReceivedInit, ReceivedDeliveries } from "./delivery-encoder.js";
+import { ReceivedDeliveries, received } from "../convert.js";
+import { encodeDeliveries, encodeReceivedInit } from "./delivery-encoder.js";
 
 /**
  * Strings of every kind: ASCII, any code point, lone surrogates, integer-like (map order), empty,

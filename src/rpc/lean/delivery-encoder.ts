@@ -18,23 +18,6 @@ import type { Delivery, StoredMessage } from "../../model/index.js";
 import { received } from "../convert.js";
 import { varint32Size, writeVarint32 } from "./varint.js";
 
-/**
- * What a Subscribe stream (or a Pull) answers: the deliveries, with the init objects of the
- * response made only when something reads `messages` (connect-node's own path and the in-process
- * clients, through `create`); the lean path's encoder reads `deliveries` (see {@link encodeDeliveries}).
- */
-export class ReceivedDeliveries {
-  private converted: ReturnType<typeof received>[] | undefined;
-
-  constructor(readonly deliveries: readonly Delivery[]) {}
-
-  /** The response's `messages` as init objects (made once, on first read). */
-  get messages(): ReturnType<typeof received>[] {
-    this.converted ??= this.deliveries.map(received);
-    return this.converted;
-  }
-}
-
 /** Message body sizes of the batch being encoded, reused from batch to batch (no array per batch). */
 const bodySizes: number[] = [];
 

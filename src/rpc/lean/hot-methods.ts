@@ -4,11 +4,12 @@ import { PublisherService } from "../../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../../gen/switchyard/v1/subscriber_pb.js";
 import type { Broker } from "../../core/index.js";
 import type { Logger } from "../../util/index.js";
+import { ReceivedDeliveries } from "../convert.js";
 import { publisherService } from "../publisher-service.js";
 import { subscriberService } from "../subscriber-service.js";
 import { decodeAckRequest } from "./ack-codec.js";
 import type { FastDecode, FastEncode } from "./codec.js";
-import { encodeDeliveries, encodeReceivedInit, ReceivedDeliveries } from "./delivery-encoder.js";
+import { encodeDeliveries, encodeReceivedInit } from "./delivery-encoder.js";
 import { decodePublishRequest, encodePublishResponse, type PublishResponseInit } from "./publish-codec.js";
 
 /** A unary implementation with its input and output erased to "some message". */
