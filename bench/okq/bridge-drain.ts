@@ -7,7 +7,11 @@
  * drain of bench/okq/resp-load.ts). Reports drained msg/s and the process's CPU (user + system,
  * clients included) per drained message, best of `--rounds`. A/B tool, not a suite row:
  *
- *   node --import tsx bench/okq/bridge-drain.ts [--messages 100000] [--rounds 3]
+ * With `--fake-broker` the broker is a stand-in that hands out prepared deliveries and answers
+ * acks at once (no store, no disk): what is left is the bridge, the in-process clients, the
+ * interceptors and the RPC layer.
+ *
+ *   node --import tsx bench/okq/bridge-drain.ts [--messages 100000] [--rounds 3] [--fake-broker]
  */
 import { setMaxListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,7 +20,8 @@ import { join } from "node:path";
 import { type Duplex, duplexPair } from "node:stream";
 import { parseArgs } from "node:util";
 import { createOkqBridge } from "../../src/bridges/okq/index.js";
-import { createBroker } from "../../src/core/index.js";
+import { type Broker, createBroker } from "../../src/core/index.js";
+import type { Delivery } from "../../src/model/index.js";
 import { createInProcessClients } from "../../src/server/in-process-clients.js";
 import { createServerInterceptors } from "../../src/server/interceptors.js";
 import { openLmdbStore } from "../../src/store/index.js";
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "50" },
     pipeline: { type: "string", default: "16" },
+    "fake-broker": { type: "boolean", default: false },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -76,7 +82,8 @@ class Replies {
     for (let k = 0; k < 2; k++) {
       const e = this.line(p);
       if (e < 0) return undefined;
-      const len = Number(b.toString("latin1", p + 1, e));
+      let len = 0;
+      for (let i = p + 1; i < e; i++) len = len * 10 + ((b[i] as number) - 0x30);
       if (e + 2 + len + 2 > b.length) return undefined;
       if (k === 0) id = b.toString("latin1", e + 2, e + 2 + len);
       p = e + 2 + len + 2;
@@ -102,10 +109,46 @@ class Replies {
   }
 }
 
+/** A broker that hands out `total` prepared deliveries of 1 KiB, then none, and acks anything at once. */
+function fakeBroker(total: number): Broker {
+  const data = new Uint8Array(1024).fill(0x78);
+  let next = 0;
+  const delivery = (i: number): Delivery => ({
+    ackId: `1-${i}-1-0`,
+    deliveryAttempt: 1,
+    message: {
+      topic: "okq-bench",
+      seq: i + 1,
+      id: `e${i}`,
+      data,
+      attributes: {},
+      publishTimeMs: 1_700_000_000_000 + i,
+      priority: 0,
+      orderingKey: "",
+      deliverAtMs: 0,
+      expireAtMs: 0,
+    },
+  });
+  const fake = {
+    async pull(o: { maxMessages: number }) {
+      const out: Delivery[] = [];
+      while (out.length < o.maxMessages && next < total) out.push(delivery(next++));
+      return out;
+    },
+    async ack() {},
+    async close() {},
+  };
+  return fake as unknown as Broker;
+}
+
+/** A QACK of okq-bench up to its id (the load's ids are ASCII). */
+const ACK_PREFIX = "*3\r\n$4\r\nQACK\r\n$9\r\nokq-bench\r\n";
+
 async function round(): Promise<{ perSecond: number; cpuMicros: number; drained: number }> {
   const dir = mkdtempSync(join(tmpdir(), "okq-bridge-drain-"));
-  const store = await openLmdbStore({ path: dir });
-  const broker = createBroker({ store });
+  const fake = values["fake-broker"] === true;
+  const store = fake ? undefined : await openLmdbStore({ path: dir });
+  const broker = store ? createBroker({ store }) : fakeBroker(MESSAGES);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // one listener per connection
   const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
@@ -124,7 +167,7 @@ async function round(): Promise<{ perSecond: number; cpuMicros: number; drained:
   const h = { clients };
   try {
     const data = new Uint8Array(1024).fill(0x78);
-    for (let i = 0; i < MESSAGES; i += 1000) {
+    for (let i = 0; i < (fake ? 0 : MESSAGES); i += 1000) {
       if (i === 0) await h.clients.admin.createTopic({ name: "okq-bench", queue: true });
       const messages = Array.from({ length: Math.min(1000, MESSAGES - i) }, (_, k) => ({ id: `e${i + k}`, data }));
       await h.clients.publisher.publish({ topic: "okq-bench", messages });
@@ -147,7 +190,7 @@ async function round(): Promise<{ perSecond: number; cpuMicros: number; drained:
             socket.write(Buffer.concat([...acks, pops]));
           });
           const popped = ids.slice(acks.length).filter((id): id is string => id !== null);
-          acks = popped.map((id) => command(["QACK", "okq-bench", id]));
+          acks = popped.map((id) => Buffer.from(`${ACK_PREFIX}$${id.length}\r\n${id}\r\n`, "latin1"));
           drained += popped.length;
           if (popped.length === 0) return;
         }
@@ -160,7 +203,7 @@ async function round(): Promise<{ perSecond: number; cpuMicros: number; drained:
     shutdown.abort();
     await bridge.close(1000);
     await broker.close();
-    await store.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
