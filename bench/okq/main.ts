@@ -1,7 +1,8 @@
 /**
- * `node --import tsx bench/okq/main.ts [--quick] [--no-redis-benchmark]`: the okQ bridge benchmark on
- * its own (it also runs at the end of `npm run bench` when no --only is given). See BENCHMARKS.md.
- * `--no-redis-benchmark` leaves out the `redis-benchmark` push rows (push and drain phases only).
+ * `node --import tsx bench/okq/main.ts [--quick] [--no-redis-benchmark] [--no-redis]`: the okQ bridge
+ * benchmark on its own (it also runs at the end of `npm run bench` when no --only is given). See
+ * BENCHMARKS.md. `--no-redis-benchmark` leaves out the `redis-benchmark` push rows (push and drain
+ * phases only); `--no-redis` leaves out Redis altogether (Switchyard's rows only, for A/B runs).
  */
 import { installExitHandlers } from "../lib/children.js";
 import { runOkqBench } from "./okq-bench.js";
@@ -9,7 +10,13 @@ import { runOkqBench } from "./okq-bench.js";
 installExitHandlers();
 const quick = process.argv.includes("--quick");
 const redisBenchmark = !process.argv.includes("--no-redis-benchmark");
-runOkqBench({ quick, redisBenchmark, log: (l) => process.stderr.write(`${l}\n`) }).then(
+const redis = process.argv.includes("--no-redis") ? false : undefined;
+runOkqBench({
+  quick,
+  redisBenchmark,
+  ...(redis === false ? { redis } : {}),
+  log: (l) => process.stderr.write(`${l}\n`),
+}).then(
   ({ rows, markdown }) => {
     process.stdout.write(markdown);
     process.exit(rows.some((r) => r.errors > 0 && r.phase.startsWith("push (node")) ? 1 : 0);

@@ -203,6 +203,8 @@ export async function runOkqBench(options: {
   quick: boolean;
   /** Also push with `redis-benchmark` (default true; off: the push and drain phases only). */
   redisBenchmark?: boolean;
+  /** Measure Redis too (default: unless quick; false: Switchyard only, for A/B runs of the bridge). */
+  redis?: boolean;
   log: (l: string) => void;
 }): Promise<{ rows: OkqRow[]; markdown: string }> {
   const p = okqBenchParams(options.quick);
@@ -210,7 +212,7 @@ export async function runOkqBench(options: {
   const rows: OkqRow[] = [];
   const notes: string[] = [];
   const starters: Array<[string, (dir: string) => Promise<RespTarget>]> = [["switchyard", startSwitchyard]];
-  if (!options.quick) starters.push(["redis", startRedisAlways]);
+  if (options.redis ?? !options.quick) starters.push(["redis", startRedisAlways]);
   for (const [name, start] of starters) {
     const dir = makeTempDir(`okq-${name}`);
     let t: RespTarget | undefined;

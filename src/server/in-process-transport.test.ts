@@ -18,6 +18,8 @@ import {
 } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import type { Delivery } from "../model/index.js";
+import { ReceivedDeliveries } from "../rpc/convert.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
 import { createDirectTransport, isWellFormedDeep } from "./in-process-transport.js";
 
@@ -78,6 +80,8 @@ function setup() {
       ]);
     }
     if (r.subscription === "throws") throw new Error("a bug");
+    // What the real Pull returns (src/rpc/subscriber-service.ts): the direct path builds its response itself.
+    if (r.subscription === "deliveries") return new ReceivedDeliveries(DELIVERIES);
     // An init shape, not a message: both paths must answer a full PullResponse.
     return {
       messages: [
@@ -119,7 +123,54 @@ async function failure(p: Promise<unknown>): Promise<ConnectError> {
   assert.fail("expected a failure");
 }
 
+/** Two deliveries as the core hands them out: one with every optional time, one with none. */
+const DELIVERIES: Delivery[] = [
+  {
+    ackId: "1-2-1-0",
+    deliveryAttempt: 3,
+    message: {
+      topic: "q",
+      seq: 2,
+      id: "évent-2",
+      data: new Uint8Array([7, 8, 9]),
+      attributes: { k: "v" },
+      publishTimeMs: 1_700_000_000_123,
+      priority: 4,
+      orderingKey: "key",
+      deliverAtMs: 1_700_000_001_000,
+      expireAtMs: 1_700_000_009_999,
+    },
+  },
+  {
+    ackId: "",
+    deliveryAttempt: 1,
+    message: {
+      topic: "q",
+      seq: 3,
+      id: "e3",
+      data: new Uint8Array(0),
+      attributes: {},
+      publishTimeMs: 5,
+      priority: 0,
+      orderingKey: "",
+      deliverAtMs: 0,
+      expireAtMs: 0,
+    },
+  },
+];
+
 describe("in-process direct transport", () => {
+  it("direct transport - the core's deliveries (the real Pull's answer): the router's response", async () => {
+    const s = setup();
+    const a = await s.viaRouter.pull({ subscription: "deliveries" });
+    const b = await s.viaDirect.pull({ subscription: "deliveries" });
+    assert.equal(s.fallbackCalls(), 0);
+    assert.deepEqual(toBinary(PullResponseSchema, b), toBinary(PullResponseSchema, a));
+    assert.deepEqual(b, create(PullResponseSchema, new ReceivedDeliveries(DELIVERIES)));
+    assert.equal(b.messages[1]?.message?.deliverAt, undefined);
+    assert.equal(b.messages[0]?.message?.expireAt?.nanos, 999_000_000);
+  });
+
   it("direct transport - the same response, interceptor order and request as the router, without the router", async () => {
     const s = setup();
     const a = await s.viaRouter.pull({ subscription: "q", maxMessages: 7 });

@@ -17,9 +17,11 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { ReceivedDeliveries } from "../rpc/convert.js";
 import { type ChainCache, composeOnce } from "../rpc/lean/chain-parts.js";
 import { copyHeaders } from "../rpc/lean/headers.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
+import { pullResponseOf } from "./in-process-received.js";
 
 /** Base of the URL the in-process calls carry (the router transport's). */
 const IN_MEMORY_URL = "https://in-memory";
@@ -33,7 +35,8 @@ const IN_MEMORY_URL = "https://in-memory";
  * through `fallback` unchanged.
  *
  * What a caller sees is what it sees through the router: a response message made with
- * `create(output, …)`, the same context values on the server side (empty, then set by the
+ * `create(output, …)` (a Pull's, from the core's deliveries, by in-process-received.ts: the same
+ * message without the conversion's init objects per delivery), the same context values on the server side (empty, then set by the
  * interceptors), request headers of a binary Connect call, and failures as the client decodes
  * them from the wire — a ConnectError with the server error's code, message, metadata and
  * details (as received, undecoded), and "internal error" for anything that is not a ConnectError.
@@ -54,7 +57,11 @@ export function createDirectTransport(
         signal: req.signal,
         values: req.contextValues,
       };
-      const output = create(method.output, (await impl(req.message, merged)) as MessageShape<DescMessage>);
+      const result = await impl(req.message, merged);
+      const output =
+        result instanceof ReceivedDeliveries && method.output.typeName === "switchyard.v1.PullResponse"
+          ? pullResponseOf(result.deliveries)
+          : create(method.output, result as MessageShape<DescMessage>);
       return {
         stream: false,
         message: output,

@@ -1,3 +1,4 @@
+import { sameBytes } from "./commands/command.js";
 import type { ResolvedOkqOptions } from "./context.js";
 import { ARG_OVERHEAD_BYTES, argumentBytes, type RespEvent } from "./resp-events.js";
 
@@ -34,6 +35,9 @@ export function eventBytes(e: RespEvent): number {
 export class PendingInput {
   private readonly events: PendingEvent[] = [];
   private bytes = 0;
+  /** The last command name read and its upper-cased form: a pipeline repeats a few names. */
+  private lastRawName: Buffer | undefined;
+  private lastName = "";
 
   constructor(
     private readonly options: ResolvedOkqOptions,
@@ -54,9 +58,20 @@ export class PendingInput {
   push(e: RespEvent): void {
     const bytes = eventBytes(e);
     this.events.push(
-      e.type === "command" ? { type: "command", args: e.args, name: upperName(e.args[0]), bytes } : { ...e, bytes },
+      e.type === "command" ? { type: "command", args: e.args, name: this.nameOf(e.args[0]), bytes } : { ...e, bytes },
     );
     this.count(bytes);
+  }
+
+  /** {@link upperName}, remembering the last one (a copy of its bytes: the command's pins its arguments). */
+  private nameOf(raw: Buffer | undefined): string {
+    if (raw !== undefined && this.lastRawName !== undefined && sameBytes(raw, this.lastRawName)) return this.lastName;
+    const name = upperName(raw);
+    if (raw !== undefined && raw.length <= MAX_COMMAND_NAME_BYTES) {
+      this.lastRawName = Buffer.from(raw);
+      this.lastName = name;
+    }
+    return name;
   }
 
   /** Takes the next event (there must be one). */

@@ -12,7 +12,7 @@
  * Top-level values that are not arrays (`+PING\r\n`, `:1\r\n`, `$3\r\nfoo\r\n`) are consumed and
  * ignored, as okQ does; a top-level simple line may be as long as an inline command.
  *
- * A command that lies whole in one chunk takes a fast path (resp-framing.ts) that yields exactly
+ * Commands that lie whole in one chunk take a fast path (resp-framing.ts) that yields exactly
  * what the state machine would. The events and limits are defined in resp-events.ts; HTTP requests sent to this port
  * (cross-protocol attacks) are recognised by cross-protocol.ts and are fatal with code
  * `CROSS_PROTOCOL`.
@@ -27,7 +27,7 @@ import {
   type RespEvent,
   type RespFatalCode,
 } from "./resp-events.js";
-import { headerCode, type LineKind, lineMaxBytes, parseLength, readWholeCommand } from "./resp-framing.js";
+import { headerCode, type LineKind, lineMaxBytes, parseLength, readWholeCommands } from "./resp-framing.js";
 
 export {
   ARG_OVERHEAD_BYTES,
@@ -88,11 +88,12 @@ export class RespDecoder {
       }
       if (this.lineKind === undefined) {
         const type = chunk[i] as number;
-        const whole = type === 0x2a && this.stack.length === 0 ? readWholeCommand(chunk, i, this.limits) : undefined;
-        if (whole) {
-          this.emit({ type: "command", args: whole.args }, out);
-          i = whole.next;
-          continue;
+        if (type === 0x2a && this.stack.length === 0) {
+          const next = readWholeCommands(chunk, i, this.limits, out);
+          if (next > i) {
+            i = next;
+            continue;
+          }
         }
         if (type === 0x2a /* * */) this.lineKind = "array";
         else if (type === 0x24 /* $ */) this.lineKind = "bulk";

@@ -55,6 +55,34 @@ function digits(n: number): number {
   return d;
 }
 
+/** Longest string {@link asciiLength} looks at (names and ids); longer ones ask Buffer. */
+const MAX_SCANNED_CHARS = 64;
+
+/** `s.length` when `s` is short and all ASCII (its UTF-8 is its char codes), else -1. */
+function asciiLength(s: string): number {
+  const n = s.length;
+  if (n > MAX_SCANNED_CHARS) return -1;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return -1;
+  return n;
+}
+
+/** UTF-8 bytes of a string. */
+function byteLengthOf(s: string): number {
+  const n = asciiLength(s);
+  return n >= 0 ? n : Buffer.byteLength(s);
+}
+
+/** Writes the decimal form of a non-negative integer at `at`; returns the offset after it. */
+function writeDigits(out: Buffer, at: number, n: number): number {
+  const end = at + digits(n);
+  let v = n;
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return end;
+}
+
 /** Bytes of a bulk string's encoding (`$len\r\n` data `\r\n`) for data of `len` bytes. */
 const bulkSize = (len: number) => 1 + digits(len) + 2 + len + 2;
 
@@ -67,9 +95,9 @@ function sizeOf(reply: Reply, version: RespVersion): number {
     case "int":
       return 1 + Buffer.byteLength(String(reply.n)) + 2;
     case "bulk":
-      return bulkSize(typeof reply.v === "string" ? Buffer.byteLength(reply.v) : reply.v.length);
+      return bulkSize(typeof reply.v === "string" ? byteLengthOf(reply.v) : reply.v.length);
     case "event":
-      return 4 + bulkSize(Buffer.byteLength(reply.id)) + bulkSize(reply.data.length);
+      return 4 + bulkSize(byteLengthOf(reply.id)) + bulkSize(reply.data.length);
     case "null":
       return version === 3 ? 3 : 5;
     case "array": {
@@ -87,13 +115,17 @@ function sizeOf(reply: Reply, version: RespVersion): number {
 
 /** Writes a bulk string at `at`; returns the offset after it. */
 function writeBulk(out: Buffer, at: number, v: Buffer | Uint8Array | string): number {
-  const len = typeof v === "string" ? Buffer.byteLength(v) : v.length;
-  let i = at + out.write(`$${len}\r\n`, at, "latin1");
-  if (typeof v === "string") i += out.write(v, i);
-  else {
-    out.set(v, i);
-    i += len;
-  }
+  const ascii = typeof v === "string" ? asciiLength(v) : -1;
+  const len = typeof v !== "string" ? v.length : ascii >= 0 ? ascii : Buffer.byteLength(v);
+  out[at] = 0x24; // $
+  let i = writeDigits(out, at + 1, len);
+  out[i] = 13;
+  out[i + 1] = 10;
+  i += 2;
+  if (typeof v !== "string") out.set(v, i);
+  else if (ascii >= 0) for (let k = 0; k < len; k++) out[i + k] = v.charCodeAt(k);
+  else out.write(v, i);
+  i += len;
   out[i] = 13;
   out[i + 1] = 10;
   return i + 2;
@@ -111,7 +143,11 @@ function writeInto(reply: Reply, version: RespVersion, out: Buffer, at: number):
     case "bulk":
       return writeBulk(out, at, reply.v);
     case "event":
-      return writeBulk(out, writeBulk(out, at + out.write("*2\r\n", at, "latin1"), reply.id), reply.data);
+      out[at] = 0x2a; // *2\r\n
+      out[at + 1] = 0x32;
+      out[at + 2] = 13;
+      out[at + 3] = 10;
+      return writeBulk(out, writeBulk(out, at + 4, reply.id), reply.data);
     case "null":
       return at + out.write(version === 3 ? "_\r\n" : "$-1\r\n", at, "latin1");
     case "array": {

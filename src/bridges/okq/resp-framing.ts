@@ -2,15 +2,15 @@
  * Framing helpers of the RESP decoder (resp-decoder.ts): line kinds and their length limits,
  * RESP lengths, and the fast path for whole commands.
  *
- * The fast path: a command that lies whole in one chunk, as an
- * array of bulk strings (what every client library sends), read in one pass over the bytes with
- * no line or bulk buffers and one copy for all its arguments. Anything else — a command split
+ * The fast path: commands that lie whole in one chunk, as
+ * arrays of bulk strings (what every client library sends), read in one pass over the bytes with
+ * no line or bulk buffers and one copy for all the arguments of a pipeline's commands. Anything else — a command split
  * across chunks, an element that is not a bulk string, a length out of bounds or spelled oddly,
  * a missing CRLF — is left to the decoder's state machine, which reads it from the same place
  * and reports exactly what it reports for it today. So the fast path only ever returns what the
  * state machine would have returned for the same bytes.
  */
-import type { RespDecoderLimits, RespFatalCode } from "./resp-events.js";
+import type { RespDecoderLimits, RespEvent, RespFatalCode } from "./resp-events.js";
 
 const CR = 13;
 const LF = 10;
@@ -48,15 +48,14 @@ export function parseLength(line: Buffer): number | undefined {
 /** Longest length the fast path reads (9 digits); longer ones go to the state machine. */
 const MAX_LENGTH_DIGITS = 9;
 
-/** A command read by {@link readWholeCommand}: its arguments and the offset after it. */
-export interface WholeCommand {
-  args: Buffer[];
-  next: number;
-}
-
-/** Offsets of each argument's data within the chunk (scratch, reused: the decoder is synchronous). */
+/**
+ * Offsets of each argument's data within the chunk, for the commands of one
+ * {@link readWholeCommands} call one after the other (scratch, reused: the decoder is synchronous).
+ */
 const starts: number[] = [];
 const ends: number[] = [];
+/** Argument counts of those commands. */
+const counts: number[] = [];
 /** Where {@link readLength} leaves the offset after the length's CRLF. */
 let afterLength = 0;
 
@@ -83,33 +82,58 @@ function readLength(chunk: Buffer, i: number): number {
 
 /**
  * The command starting at `i` (a `*`), when it is a non-empty array of bulk strings lying whole
- * in `chunk` within every limit; undefined otherwise (the state machine then reads it). The
- * arguments are views into one copy of the command's bytes, so the command does not pin the
- * socket's chunk.
+ * in `chunk` within every limit: its arguments' offsets go to {@link starts} and {@link ends} from
+ * index `base`, and the offset after it is returned; -1 otherwise (the state machine then reads it).
  */
-export function readWholeCommand(chunk: Buffer, i: number, limits: RespDecoderLimits): WholeCommand | undefined {
-  if (chunk[i] !== STAR || limits.maxDepth < 1) return undefined;
+function scanWholeCommand(chunk: Buffer, i: number, limits: RespDecoderLimits, base: number): number {
+  if (chunk[i] !== STAR || limits.maxDepth < 1) return -1;
   const count = readLength(chunk, i + 1);
-  if (count <= 0 || count > limits.maxArrayLength) return undefined;
+  if (count <= 0 || count > limits.maxArrayLength) return -1;
   let at = afterLength;
   let commandBytes = 0;
   const n = chunk.length;
   for (let k = 0; k < count; k++) {
-    if (at >= n || chunk[at] !== DOLLAR) return undefined;
+    if (at >= n || chunk[at] !== DOLLAR) return -1;
     const len = readLength(chunk, at + 1);
-    if (len < 0 || len > limits.maxBulkBytes) return undefined;
+    if (len < 0 || len > limits.maxBulkBytes) return -1;
     commandBytes += len + limits.argOverheadBytes;
-    if (commandBytes > limits.maxCommandBytes) return undefined;
+    if (commandBytes > limits.maxCommandBytes) return -1;
     const start = afterLength;
     const end = start + len;
-    if (end + 2 > n || chunk[end] !== CR || chunk[end + 1] !== LF) return undefined;
-    starts[k] = start;
-    ends[k] = end;
+    if (end + 2 > n || chunk[end] !== CR || chunk[end + 1] !== LF) return -1;
+    starts[base + k] = start;
+    ends[base + k] = end;
     at = end + 2;
   }
+  counts.push(count);
+  return at;
+}
+
+/**
+ * Reads the commands that lie whole in `chunk` one after the other from `i` on (see
+ * {@link scanWholeCommand}) and adds each to `out` as a command event; returns the offset after
+ * the last (`i`: none). Their arguments are views into one copy of their bytes, so no command pins
+ * the socket's chunk; a command may pin the copy it shares with its neighbours (one slice of input
+ * at most: the session decodes a chunk 16 KiB at a time, and runs the commands in order).
+ */
+export function readWholeCommands(chunk: Buffer, i: number, limits: RespDecoderLimits, out: RespEvent[]): number {
+  counts.length = 0;
+  let at = i;
+  let args = 0;
+  for (;;) {
+    const next = scanWholeCommand(chunk, at, limits, args);
+    if (next < 0) break;
+    args += counts[counts.length - 1] as number;
+    at = next;
+  }
+  if (at === i) return i;
   const copy = Buffer.allocUnsafe(at - i);
   chunk.copy(copy, 0, i, at);
-  const args: Buffer[] = new Array(count);
-  for (let k = 0; k < count; k++) args[k] = copy.subarray((starts[k] as number) - i, (ends[k] as number) - i);
-  return { args, next: at };
+  let a = 0;
+  for (const count of counts) {
+    const command: Buffer[] = new Array(count);
+    for (let k = 0; k < count; k++, a++) command[k] = copy.subarray((starts[a] as number) - i, (ends[a] as number) - i);
+    out.push({ type: "command", args: command });
+  }
+  return at;
 }

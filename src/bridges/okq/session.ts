@@ -254,7 +254,11 @@ export class RespSession implements CommandSession {
     const run = this.authenticated ? collectRun(this.ctx, { name, args }, this.pending) : undefined;
     if (run !== undefined) {
       const replies = await executeRun(this.ctx, this.clients, run.key, run.items);
-      return replies.map((r, i) => this.counted((run.items[i] as { name: string }).name, r));
+      for (let i = 0; i < replies.length; i++) {
+        const r = replies[i] as Reply;
+        if (r.t === "error") this.counted((run.items[i] as { name: string }).name, r);
+      }
+      return replies;
     }
     this.ctx.metrics.command(BRIDGE, label);
     return [this.counted(label, await this.execute(name, rawName, args))];

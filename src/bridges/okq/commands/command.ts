@@ -46,6 +46,15 @@ export function utf8(bytes: Buffer): string | undefined {
   return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
+/** True when `a` and `b` hold the same bytes (a loop for short ones, as names and ids are). */
+export function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (n > 64) return a.equals(b);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The last name {@link utf8Name} read, and its bytes. */
 let lastName: { bytes: Buffer; name: string | undefined } = { bytes: Buffer.alloc(0), name: "" };
 
@@ -54,7 +63,7 @@ let lastName: { bytes: Buffer; name: string | undefined } = { bytes: Buffer.allo
  * remembered, so a pipeline naming one queue reads it once. Only for short names (≤ 256 bytes).
  */
 export function utf8Name(bytes: Buffer): string | undefined {
-  if (bytes.length <= 256 && bytes.equals(lastName.bytes)) return lastName.name;
+  if (bytes.length <= 256 && sameBytes(bytes, lastName.bytes)) return lastName.name;
   const name = utf8(bytes);
   if (bytes.length <= 256) lastName = { bytes: Buffer.from(bytes), name };
   return name;

@@ -2,7 +2,7 @@ import type { BrokerClients } from "../../bridge.js";
 import { BRIDGE, type OkqContext } from "../context.js";
 import type { PendingInput } from "../pending-events.js";
 import type { Reply } from "../resp-encoder.js";
-import { isKeyword, utf8, utf8Name } from "./command.js";
+import { isKeyword, sameBytes, utf8, utf8Name } from "./command.js";
 import { isBatchablePush, MAX_PUSH_BATCH_BYTES, pushBatch, pushItem } from "./push.js";
 import { ackRun, parsePop, popRun } from "./queue.js";
 
@@ -20,7 +20,10 @@ export const MAX_RUN = 1000;
 /** One command of a run. */
 export interface RunItem {
   name: string;
-  /** The arguments after the name. */
+  /**
+   * The arguments after the name. A QRPOP or QACK that joined by its bytes (see
+   * {@link sameKeyItem}) shares the first item's array: equal for a QRPOP; a QACK's own id is in `value`.
+   */
   args: Buffer[];
   /** What {@link runKey} read for the run (a QACK's event id), so it is not read again. */
   value?: string;
@@ -46,8 +49,8 @@ export function collectRun(ctx: OkqContext, first: RunItem, pending: PendingInpu
   for (;;) {
     const next = pending.peek();
     if (next?.type !== "command") break;
-    const item: RunItem = { name: next.name, args: next.args.slice(1) };
-    if (runKey(ctx, item.name, item.args, item) !== key) break;
+    const item = sameKeyItem(key, first, next) ?? { name: next.name, args: next.args.slice(1) };
+    if (item.args !== first.args && runKey(ctx, item.name, item.args, item) !== key) break;
     const more = runBytes(key, item);
     if (!mayJoin(items.length, bytes, more) || items.length >= maxLength) break;
     pending.take();
@@ -56,6 +59,28 @@ export function collectRun(ctx: OkqContext, first: RunItem, pending: PendingInpu
   }
   countCommands(ctx, items);
   return { key, items };
+}
+
+/**
+ * The next command as an item of `first`'s run when its bytes show it has the same key without
+ * reading it again (the common pipeline: the same QRPOP repeated, QACKs of one queue): a QRPOP
+ * whose arguments are `first`'s bytes for bytes (they parse the same), a QACK with no third
+ * argument naming `first`'s queue bytes (only its id is read). Undefined: ask {@link runKey}.
+ */
+function sameKeyItem(key: string, first: RunItem, next: { name: string; args: Buffer[] }): RunItem | undefined {
+  if (next.name !== first.name) return undefined;
+  const args = next.args;
+  if (key.startsWith(POP_PREFIX)) {
+    if (args.length !== first.args.length + 1) return undefined;
+    for (let k = 0; k < first.args.length; k++)
+      if (!sameBytes(args[k + 1] as Buffer, first.args[k] as Buffer)) return undefined;
+    return { name: next.name, args: first.args };
+  }
+  if (key.startsWith(ACK_PREFIX) && args.length === 3 && sameBytes(args[1] as Buffer, first.args[0] as Buffer)) {
+    const id = utf8(args[2] as Buffer);
+    return id === undefined || id === "" ? undefined : { name: next.name, args: first.args, value: id };
+  }
+  return undefined;
 }
 
 /** Counts each command of a run: one metrics call per stretch of equal names. */
@@ -133,6 +158,6 @@ export async function executeRun(
     ctx,
     clients,
     key.slice(ACK_PREFIX.length),
-    items.map((i) => i.value ?? (utf8(i.args[1] as Buffer) as string)),
+    items.map((i) => i.value as string), // every QACK of a run has its id read (runKey, sameKeyItem)
   );
 }

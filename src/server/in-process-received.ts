@@ -1,0 +1,54 @@
+/**
+ * The Pull response of a direct in-process call (in-process-transport.ts), built from the core's
+ * deliveries in one pass: the very messages `create(PullResponseSchema, new ReceivedDeliveries(d))`
+ * makes (in-process-received.test.ts holds the two equal), without the init objects that path
+ * makes first for each delivered message (src/rpc/convert.ts `received`), which a bridge then
+ * reads only for an id and the data.
+ */
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { PullResponse } from "../../gen/switchyard/v1/subscriber_pb.js";
+import type { Message, ReceivedMessage } from "../../gen/switchyard/v1/types_pb.js";
+import type { Delivery, StoredMessage } from "../model/index.js";
+
+/** A Timestamp of epoch milliseconds, as `create(TimestampSchema, timestampInit(ms))` makes it. */
+function timestamp(ms: number): Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+/**
+ * A Message as `create` makes it from `message(m)` (src/rpc/convert.ts): every field set in
+ * field order, `data` and `attributes` the stored message's own, the optional times absent when 0.
+ */
+function messageOf(m: StoredMessage): Message {
+  const out: Message = {
+    $typeName: "switchyard.v1.Message",
+    topic: m.topic,
+    seq: BigInt(m.seq),
+    id: m.id,
+    data: m.data,
+    attributes: m.attributes,
+    publishTime: timestamp(m.publishTimeMs),
+    priority: m.priority,
+    orderingKey: m.orderingKey,
+  };
+  if (m.deliverAtMs > 0) out.deliverAt = timestamp(m.deliverAtMs);
+  if (m.expireAtMs > 0) out.expireAt = timestamp(m.expireAtMs);
+  return out;
+}
+
+function receivedOf(d: Delivery): ReceivedMessage {
+  return {
+    $typeName: "switchyard.v1.ReceivedMessage",
+    ackId: d.ackId,
+    message: messageOf(d.message),
+    deliveryAttempt: d.deliveryAttempt,
+  };
+}
+
+/** The PullResponse of `deliveries`. */
+export function pullResponseOf(deliveries: readonly Delivery[]): PullResponse {
+  const messages: ReceivedMessage[] = new Array(deliveries.length);
+  for (let i = 0; i < deliveries.length; i++) messages[i] = receivedOf(deliveries[i] as Delivery);
+  return { $typeName: "switchyard.v1.PullResponse", messages };
+}
