@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { BrokerError } from "../errors/index.js";
+import type { NewMessage } from "../model/index.js";
 import { createLocalNotifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
@@ -55,14 +56,21 @@ export function createBroker(options: BrokerOptions): Broker {
   ctx.subscriptionListeners.add((change) => forgetDeadLetterTally(ctx.deadLetterTally, change));
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
+  const shuttingDown = () => new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
   const open = () => {
-    if (ctx.shutdown.signal.aborted) throw new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
+    if (ctx.shutdown.signal.aborted) throw shuttingDown();
   };
+  // A plain function, not an async one: the operation's own promise is returned (no second
+  // promise and async frame per call), and a refusal is a rejected promise, as before.
   const guard =
     <A extends unknown[], R>(fn: (ctx: CoreContext, ...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      open();
-      return fn(ctx, ...args);
+    (...args: A): Promise<R> => {
+      if (ctx.shutdown.signal.aborted) return Promise.reject(shuttingDown());
+      try {
+        return fn(ctx, ...args);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
   // Created before the operations that arm it (deletes leave background steps to the sweep).
   let sweeper: ReturnType<typeof createRetentionSweeper> | undefined;
@@ -79,13 +87,18 @@ export function createBroker(options: BrokerOptions): Broker {
   const sweep = createRetentionSweeper(ctx);
   sweeper = sweep;
   return {
-    publish: guard(async (c, topic, messages) => {
-      const out = await admin.publish(c, topic, messages);
+    // The hottest operation: the core's promise itself when the sweep need not hear of it.
+    publish(topic, messages) {
+      if (ctx.shutdown.signal.aborted) return Promise.reject(shuttingDown());
+      const published = admin.publish(ctx, topic, messages);
       // A stored message with a TTL is dropped by the sweep when it expires, leased or not; a
       // client id's dedup window ends in the sweep too.
-      if (messages.some((m) => (m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "")) sweep.ensure();
-      return out;
-    }),
+      if (!needsSweep(messages)) return published;
+      return published.then((out) => {
+        sweep.ensure();
+        return out;
+      });
+    },
     pull: guard(delivery.pull),
     async *subscribe(request, signal) {
       open();
@@ -159,4 +172,13 @@ export function createBroker(options: BrokerOptions): Broker {
       }
     },
   };
+}
+
+/** Whether a publish of `messages` gives the sweep work: a message with a TTL or a client id. */
+function needsSweep(messages: readonly NewMessage[]): boolean {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as NewMessage;
+    if ((m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "") return true;
+  }
+  return false;
 }

@@ -11,6 +11,10 @@ export interface Http2IdleOptions {
   pingTimeoutMs: number;
 }
 
+const kOpenStreams = Symbol("openStreams");
+/** A session with its open-stream count kept on it (a property: no WeakMap lookup per stream). */
+type CountedSession = http2.ServerHttp2Session & { [kOpenStreams]?: number };
+
 /**
  * Idle bounds for the sessions of an HTTP/2 server (Node's own default is none): a session
  * nobody uses is closed, and one whose peer stopped answering is destroyed even while a long
@@ -18,12 +22,11 @@ export interface Http2IdleOptions {
  * session, which the caller's stream bookkeeping feeds through `streamOpened`/`streamClosed`.
  */
 export function watchHttp2Idle(server: http2.Http2Server, options: Http2IdleOptions) {
-  const openStreams = new WeakMap<http2.ServerHttp2Session, number>();
   if (options.idleTimeoutMs > 0) {
     server.setTimeout(options.idleTimeoutMs);
     server.on("timeout", (session: http2.ServerHttp2Session) => {
       if (session.destroyed || session.closed) return;
-      if ((openStreams.get(session) ?? 0) === 0) {
+      if (((session as CountedSession)[kOpenStreams] ?? 0) === 0) {
         session.close();
         return;
       }
@@ -41,11 +44,11 @@ export function watchHttp2Idle(server: http2.Http2Server, options: Http2IdleOpti
     });
   }
   return {
-    streamOpened(session: http2.ServerHttp2Session): void {
-      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+    streamOpened(session: CountedSession): void {
+      session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
     },
-    streamClosed(session: http2.ServerHttp2Session): void {
-      openStreams.set(session, Math.max(0, (openStreams.get(session) ?? 1) - 1));
+    streamClosed(session: CountedSession): void {
+      session[kOpenStreams] = Math.max(0, (session[kOpenStreams] ?? 1) - 1);
     },
   };
 }
