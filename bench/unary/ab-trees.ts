@@ -6,8 +6,10 @@
  * the medians and, against the first tree, the median of the within-round ratios.
  *
  *   node --import tsx bench/unary/ab-trees.ts --trees /work/wt/x-base,/work/wt/x \
- *     [--rounds 4] [--calls 30000] [--protocols grpc,connect] [--durability flush] [-- broker args]
+ *     [--rounds 4] [--calls 30000] [--protocols grpc,connect] [--durability flush] [--deadline-ms N]
+ *     [-- broker args]
  *
+ * A tree given as `DIR@FLAGS` starts its broker with those node flags (to A/B a V8 flag on one tree).
  * BENCH_BROKER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=D`) goes to every broker.
  * CPU per call is the steadier number on a shared machine (calls/s follows the disk and the load).
  */
@@ -32,6 +34,8 @@ const { values, positionals } = parseArgs({
     calls: { type: "string", default: "30000" },
     protocols: { type: "string", default: "grpc,connect" },
     durability: { type: "string", default: "flush" },
+    /** Send a deadline with every call (`grpc-timeout` / `connect-timeout-ms`), in ms. */
+    "deadline-ms": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -52,11 +56,13 @@ function mainThreadCpuMs(pid: number): number {
   }
 }
 
-async function startBroker(tree: string, dataDir: string) {
+async function startBroker(treeSpec: string, dataDir: string) {
+  // `DIR@FLAGS`: node flags for this tree's broker only (space-separated), e.g. to A/B a V8 flag.
+  const [tree = "", treeFlags = ""] = treeSpec.split("@");
   const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
   const child = spawn(
     process.execPath,
-    [...brokerNodeFlags(), "bin/switchyard.js", ...args, "--host", "127.0.0.1", "--durability", values.durability ?? "flush", ...positionals],
+    [...brokerNodeFlags(), ...treeFlags.split(" ").filter((f) => f !== ""), "bin/switchyard.js", ...args, "--host", "127.0.0.1", "--durability", values.durability ?? "flush", ...positionals],
     { cwd: tree, stdio: ["ignore", "pipe", "inherit"] },
   );
   trackChild(child);
@@ -88,6 +94,10 @@ async function h2load(url: string, body: string, protocol: "grpc" | "connect", n
   const contentType = protocol === "grpc" ? "application/grpc" : "application/proto";
   const args = ["-n", String(n), "-c", "4", "-m", "64", "-d", body, "-H", `content-type: ${contentType}`];
   if (protocol === "grpc") args.push("-H", "te: trailers");
+  const deadline = values["deadline-ms"];
+  if (deadline !== undefined) {
+    args.push("-H", protocol === "grpc" ? `grpc-timeout: ${deadline}m` : `connect-timeout-ms: ${deadline}`);
+  }
   const res = await runCommand("h2load", [...args, `${url}/switchyard.v1.PublisherService/Publish`], {
     timeoutMs: 300_000,
   });

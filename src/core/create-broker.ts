@@ -15,6 +15,7 @@ import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, resolveLimits } from "./limits.js";
 import { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
 import * as replay from "./replay-ops.js";
+import { createPublishBatcher } from "./publish-batcher.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
 import * as settle from "./settle-ops.js";
 import { subscribe } from "./subscribe.js";
@@ -86,11 +87,16 @@ export function createBroker(options: BrokerOptions): Broker {
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   const sweep = createRetentionSweeper(ctx);
   sweeper = sweep;
+  // The publishes of one turn to one topic share an append (publish-batcher.ts); each is made
+  // with the time of its call.
+  const batcher = createPublishBatcher(ctx, (topic, messages, nowMs) =>
+    admin.publish(nowMs === ctx.clock.now() ? ctx : { ...ctx, clock: clockAt(ctx.clock, nowMs) }, topic, messages),
+  );
   return {
-    // The hottest operation: the core's promise itself when the sweep need not hear of it.
+    // The hottest operation: the batcher's promise itself when the sweep need not hear of it.
     publish(topic, messages) {
       if (ctx.shutdown.signal.aborted) return Promise.reject(shuttingDown());
-      const published = admin.publish(ctx, topic, messages);
+      const published = batcher.publish(topic, messages);
       // A stored message with a TTL is dropped by the sweep when it expires, leased or not; a
       // client id's dedup window ends in the sweep too.
       if (!needsSweep(messages)) return published;
@@ -166,6 +172,8 @@ export function createBroker(options: BrokerOptions): Broker {
       ctx.pushStats = source;
     },
     async close() {
+      // Publishes made before the close reach the store before it closes, as they did unbatched.
+      batcher.flush();
       sweep.stop();
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
@@ -181,4 +189,9 @@ function needsSweep(messages: readonly NewMessage[]): boolean {
     if ((m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "") return true;
   }
   return false;
+}
+
+/** `clock` with its time read as `nowMs` (the time of a batched publish's call). */
+function clockAt(clock: Clock, nowMs: number): Clock {
+  return { now: () => nowMs, setTimer: clock.setTimer, clearTimer: clock.clearTimer };
 }
