@@ -19,8 +19,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { testServeArgs } from "../../test/helpers/spawn-cli.js";
-import { trackChild } from "../lib/children.js";
 import { brokerNodeFlags } from "../lib/broker-process.js";
+import { trackChild } from "../lib/children.js";
 import { readCpuMs } from "../lib/proc.js";
 import { makeTempDir, removeDir } from "../lib/tempdir.js";
 import { withTimeout } from "../lib/time.js";
@@ -62,7 +62,17 @@ async function startBroker(treeSpec: string, dataDir: string) {
   const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
   const child = spawn(
     process.execPath,
-    [...brokerNodeFlags(), ...treeFlags.split(" ").filter((f) => f !== ""), "bin/switchyard.js", ...args, "--host", "127.0.0.1", "--durability", values.durability ?? "flush", ...positionals],
+    [
+      ...brokerNodeFlags(),
+      ...treeFlags.split(" ").filter((f) => f !== ""),
+      "bin/switchyard.js",
+      ...args,
+      "--host",
+      "127.0.0.1",
+      "--durability",
+      values.durability ?? "flush",
+      ...positionals,
+    ],
     { cwd: tree, stdio: ["ignore", "pipe", "inherit"] },
   );
   trackChild(child);
@@ -174,7 +184,9 @@ for (const protocol of protocols) {
     console.log(
       `${protocol} tree ${t} (${trees[t]}): ${Math.round(median(rs.map((r) => r.callsPerSec)))} calls/s, ` +
         `${median(rs.map((r) => r.usPerCall)).toFixed(1)} µs/call, main ${median(rs.map((r) => r.mainUsPerCall)).toFixed(1)}` +
-        (t === 0 ? "" : `; ÷ tree 0 within rounds: cpu ${ratio((r) => r.usPerCall)}, main ${ratio((r) => r.mainUsPerCall)}, calls/s ${ratio((r) => r.callsPerSec)}`),
+        (t === 0
+          ? ""
+          : `; ÷ tree 0 within rounds: cpu ${ratio((r) => r.usPerCall)}, main ${ratio((r) => r.mainUsPerCall)}, calls/s ${ratio((r) => r.callsPerSec)}`),
     );
   }
 }

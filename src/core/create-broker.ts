@@ -14,8 +14,8 @@ import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephe
 import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, resolveLimits } from "./limits.js";
 import { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
-import * as replay from "./replay-ops.js";
 import { createPublishBatcher } from "./publish-batcher.js";
+import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
 import * as settle from "./settle-ops.js";
 import { subscribe } from "./subscribe.js";

@@ -5,7 +5,7 @@
  * nested LMDB transaction, a commit-queue entry) whatever it holds. The batcher holds each
  * topic's publishes until the turn's I/O is done (`setImmediate`) and appends them as one batch,
  * so that cost is paid once per turn; each call is still answered only when that append is
- * committed (and synced), with its own results. BENCHMARKS.md, "W1 unary: one append per turn".
+ * committed (and synced), with its own results.
  *
  * What a caller sees is what the calls one by one give:
  * - each publish is validated alone, when it is made (a bad one fails alone, with its own error);
@@ -23,7 +23,7 @@
  */
 import type { NewMessage, PublishOutcome } from "../model/index.js";
 import type { CoreContext } from "./context.js";
-import { messageSize, validateName, validatePublish } from "./validate.js";
+import { validateName, validatePublish } from "./validate.js";
 
 /** Appends `messages` to `topic` as one publish whose clock reads `nowMs` (admin-ops.ts `publish`). */
 export type PublishAt = (topic: string, messages: readonly NewMessage[], nowMs: number) => Promise<PublishOutcome[]>;
@@ -90,11 +90,10 @@ export function createPublishBatcher(ctx: CoreContext, publishAt: PublishAt): Pu
 
   return {
     publish(topic, messages) {
-      let bytes = 0;
+      let bytes: number;
       try {
         validateName("topic", topic);
-        validatePublish(messages, ctx.limits);
-        for (let i = 0; i < messages.length; i++) bytes += messageSize(messages[i] as NewMessage);
+        bytes = validatePublish(messages, ctx.limits);
       } catch (e) {
         return Promise.reject(e);
       }
