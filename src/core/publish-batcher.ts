@@ -2,10 +2,11 @@
  * Publishes to one topic in one event-loop turn, appended together: many clients that send one
  * message per call (a gRPC client without batching, h2load) arrive as many Publish calls in one
  * turn, and each append costs the store a transaction of its own (its head and cursor writes, a
- * nested LMDB transaction, a commit-queue entry) whatever it holds. The batcher holds each
- * topic's publishes until the turn's I/O is done (`setImmediate`) and appends them as one batch,
- * so that cost is paid once per turn; each call is still answered only when that append is
- * committed (and synced), with its own results.
+ * nested LMDB transaction, a commit-queue entry) whatever it holds. The first publish to a topic
+ * in a turn goes to the store at once, as it always did (a lone publish waits for nothing); the
+ * batcher holds the topic's later ones until the turn's I/O is done (`setImmediate`) and appends
+ * them as one batch, so that cost is paid about once per turn. Each call is still answered only
+ * when its append is committed (and synced), with its own results.
  *
  * What a caller sees is what the calls one by one give:
  * - each publish is validated alone, when it is made (a bad one fails alone, with its own error);
@@ -17,7 +18,7 @@
  * - if the merged append fails, it wrote nothing (the store's contract), and each call is then
  *   appended alone, so each gets exactly its own outcome (one call's full topic or bad record
  *   does not fail the others);
- * - a single call in a turn is appended alone, as before.
+ * - a batch of a single call is appended as that call alone.
  *
  * @module
  */
@@ -54,10 +55,18 @@ export interface PublishBatcher {
 /** Creates a {@link PublishBatcher} over `publishAt`, which does the validation again and the append. */
 export function createPublishBatcher(ctx: CoreContext, publishAt: PublishAt): PublishBatcher {
   const open = new Map<string, Batch>();
+  /** Topics whose first publish of this turn went to the store at once. */
+  const started = new Set<string>();
   let scheduled = false;
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
 
   const flush = () => {
     scheduled = false;
+    started.clear();
     const batches = [...open.values()];
     open.clear();
     for (const batch of batches) append(batch);
@@ -98,8 +107,13 @@ export function createPublishBatcher(ctx: CoreContext, publishAt: PublishAt): Pu
         return Promise.reject(e);
       }
       const nowMs = ctx.clock.now();
-      const { maxBatchMessages, maxBatchBytes } = ctx.limits;
       let batch = open.get(topic);
+      if (batch === undefined && !started.has(topic)) {
+        started.add(topic);
+        schedule();
+        return publishAt(topic, messages, nowMs);
+      }
+      const { maxBatchMessages, maxBatchBytes } = ctx.limits;
       if (
         batch !== undefined &&
         (batch.nowMs !== nowMs ||
@@ -114,10 +128,7 @@ export function createPublishBatcher(ctx: CoreContext, publishAt: PublishAt): Pu
       if (batch === undefined) {
         batch = { topic, nowMs, calls: [], messages: 0, bytes: 0 };
         open.set(topic, batch);
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        schedule();
       }
       batch.messages += messages.length;
       batch.bytes += bytes;
