@@ -138,12 +138,14 @@ export async function startConstant(kind: "grpc-js" | "bare", args: readonly str
   }
 }
 
-interface Bodies {
+/** The request bodies h2load sends, as files. */
+export interface Bodies {
   grpc: string;
   connect: string;
 }
 
-function writeBodies(dir: string): Bodies {
+/** Writes a 1 KiB PublishRequest to topic `u1` into `dir`, as a gRPC envelope and as a bare message. */
+export function writeBodies(dir: string): Bodies {
   const data = Buffer.alloc(1024, 0x61);
   const message = toBinary(
     PublishRequestSchema,

@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { BrokerError } from "../errors/index.js";
+import type { NewMessage } from "../model/index.js";
 import { createLocalNotifier } from "../notify/index.js";
 import type { Store } from "../store/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
@@ -13,6 +14,7 @@ import { createIdleTracker, startIdleSweeper, untrackSubscription } from "./ephe
 import { createExpirySweeps } from "./expiry-sweep.js";
 import { type BrokerLimits, resolveLimits } from "./limits.js";
 import { type BrokerMetricsSink, noBrokerMetrics } from "./metrics-sink.js";
+import { createPublishBatcher } from "./publish-batcher.js";
 import * as replay from "./replay-ops.js";
 import { createRetentionSweeper } from "./retention-sweeper.js";
 import * as settle from "./settle-ops.js";
@@ -55,14 +57,21 @@ export function createBroker(options: BrokerOptions): Broker {
   ctx.subscriptionListeners.add((change) => forgetDeadLetterTally(ctx.deadLetterTally, change));
   // Every waiting pull links its signal to this one; the count is bounded by the pulls in flight.
   setMaxListeners(0, ctx.shutdown.signal);
+  const shuttingDown = () => new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
   const open = () => {
-    if (ctx.shutdown.signal.aborted) throw new BrokerError("SHUTTING_DOWN", "the broker is shutting down");
+    if (ctx.shutdown.signal.aborted) throw shuttingDown();
   };
+  // A plain function, not an async one: the operation's own promise is returned (no second
+  // promise and async frame per call), and a refusal is a rejected promise, as before.
   const guard =
     <A extends unknown[], R>(fn: (ctx: CoreContext, ...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      open();
-      return fn(ctx, ...args);
+    (...args: A): Promise<R> => {
+      if (ctx.shutdown.signal.aborted) return Promise.reject(shuttingDown());
+      try {
+        return fn(ctx, ...args);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
   // Created before the operations that arm it (deletes leave background steps to the sweep).
   let sweeper: ReturnType<typeof createRetentionSweeper> | undefined;
@@ -78,14 +87,24 @@ export function createBroker(options: BrokerOptions): Broker {
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   const sweep = createRetentionSweeper(ctx);
   sweeper = sweep;
+  // The publishes of one turn to one topic share an append (publish-batcher.ts); each is made
+  // with the time of its call.
+  const batcher = createPublishBatcher(ctx, (topic, messages, nowMs) =>
+    admin.publish(nowMs === ctx.clock.now() ? ctx : { ...ctx, clock: clockAt(ctx.clock, nowMs) }, topic, messages),
+  );
   return {
-    publish: guard(async (c, topic, messages) => {
-      const out = await admin.publish(c, topic, messages);
+    // The hottest operation: the batcher's promise itself when the sweep need not hear of it.
+    publish(topic, messages) {
+      if (ctx.shutdown.signal.aborted) return Promise.reject(shuttingDown());
+      const published = batcher.publish(topic, messages);
       // A stored message with a TTL is dropped by the sweep when it expires, leased or not; a
       // client id's dedup window ends in the sweep too.
-      if (messages.some((m) => (m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "")) sweep.ensure();
-      return out;
-    }),
+      if (!needsSweep(messages)) return published;
+      return published.then((out) => {
+        sweep.ensure();
+        return out;
+      });
+    },
     pull: guard(delivery.pull),
     async *subscribe(request, signal) {
       open();
@@ -153,10 +172,26 @@ export function createBroker(options: BrokerOptions): Broker {
       ctx.pushStats = source;
     },
     async close() {
+      // Publishes made before the close reach the store before it closes, as they did unbatched.
+      batcher.flush();
       sweep.stop();
       if (!ctx.shutdown.signal.aborted) {
         ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
       }
     },
   };
+}
+
+/** Whether a publish of `messages` gives the sweep work: a message with a TTL or a client id. */
+function needsSweep(messages: readonly NewMessage[]): boolean {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as NewMessage;
+    if ((m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "") return true;
+  }
+  return false;
+}
+
+/** `clock` with its time read as `nowMs` (the time of a batched publish's call). */
+function clockAt(clock: Clock, nowMs: number): Clock {
+  return { now: () => nowMs, setTimer: clock.setTimer, clearTimer: clock.clearTimer };
 }

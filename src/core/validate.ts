@@ -32,11 +32,12 @@ export function validateRange(field: string, value: number, min: number, max: nu
 const MAX_MESSAGE_TIME_MS = 365 * 24 * 3600 * 1000;
 
 /**
- * Validates a publish batch against the limits. This runs for every published message, so it
- * allocates nothing per message and skips the UTF-8 and control-character checks of empty
- * strings; the checks and their order (the first failing one is reported) are those of the API.
+ * Validates a publish batch against the limits and returns its size for limits (the sum of
+ * {@link messageSize}). This runs for every published message, so it allocates nothing per
+ * message and skips the UTF-8 and control-character checks of empty strings; the checks and their
+ * order (the first failing one is reported) are those of the API.
  */
-export function validatePublish(messages: readonly NewMessage[], limits: BrokerLimits): void {
+export function validatePublish(messages: readonly NewMessage[], limits: BrokerLimits): number {
   if (messages.length === 0) throw invalidArgument("a publish needs at least one message", "messages");
   if (messages.length > limits.maxBatchMessages) {
     throw new BrokerError(
@@ -52,6 +53,7 @@ export function validatePublish(messages: readonly NewMessage[], limits: BrokerL
       metadata: { limit: String(limits.maxBatchBytes) },
     });
   }
+  return total;
 }
 
 /** Validates message `i` of a publish; returns its size for limits ({@link messageSize}). */

@@ -58,7 +58,8 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     if (session) idle.streamClosed(session);
     if (this[kClaimed]) routes.claimedClosed();
   }
-  h2.on("stream", (stream: TrackedStream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+  // Node emits (stream, headers, flags, rawHeaders): named, not a rest array made per stream.
+  h2.on("stream", (stream: TrackedStream, headers: http2.IncomingHttpHeaders, flags: unknown, rawHeaders: unknown) => {
     const session = stream.session as http2.ServerHttp2Session | undefined;
     // A stream reset (or whose session went) before this event fired has no session any more:
     // nothing to serve. (Routing it threw, and an exception here kills the process.)
@@ -92,6 +93,6 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
       if (stream[kClaimed]) return;
       routes.claimedClosed();
     }
-    for (const listener of compat) listener.call(h2, stream, headers, ...rest);
+    for (const listener of compat) listener.call(h2, stream, headers, flags, rawHeaders);
   });
 }

@@ -15,6 +15,7 @@ import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
 import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import type { LeanPeer } from "./lean-env.js";
+import type { LiveLinks } from "./live-calls.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
 import { type UnaryHook, type UnaryHookCall, unaryHooksOf } from "./unary-hooks.js";
 
@@ -60,7 +61,13 @@ export interface LeanCallInit {
  * does it (src/server/interceptors.ts is the one list). The signal, the `Headers`, the URL and the
  * context values are made on first use: a Publish that no interceptor inspects never pays for them.
  */
-export class LeanCall implements UnaryHookCall {
+export class LeanCall implements UnaryHookCall, LiveLinks {
+  /** @internal Links of the list of live calls (live-calls.ts). */
+  livePrev: LiveLinks | undefined = undefined;
+  /** @internal */
+  liveNext: LiveLinks | undefined = undefined;
+  /** @internal */
+  live = false;
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private aborted = false;

@@ -10,6 +10,7 @@ import { serveGrpcUnary } from "./grpc-unary.js";
 import { type HotStreamMethod, leanMethods } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
 import type { LeanEnv, LeanPeer } from "./lean-env.js";
+import { LiveCalls } from "./live-calls.js";
 import { serveServerStream } from "./server-stream.js";
 
 /** Options of {@link createLeanRpc}. */
@@ -56,11 +57,11 @@ export interface LeanRpc {
 export function createLeanRpc(options: LeanRpcOptions): LeanRpc {
   const { unary: methods, stream: streamMethods } = leanMethods(options.broker, options.logger);
   const { shutdownSignal, logger } = options;
-  const active = new Set<LeanCall>();
+  const active = new LiveCalls<LeanCall>();
   shutdownSignal.addEventListener(
     "abort",
     () => {
-      for (const call of active) call.abort(shutdownSignal.reason);
+      for (const call of active.toArray()) call.abort(shutdownSignal.reason);
     },
     { once: true },
   );

@@ -68,9 +68,12 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     duration: TalliedSeries;
     codes: Map<string, Tally>;
     labels: { protocol: string; service: string; method: string };
+    /** The tally of code `ok`, once made (most calls succeed: no lookup for them). */
+    ok: Tally | undefined;
   }
-  // Found by the method's descriptor, then the protocol: no key string made per call.
-  const series = new WeakMap<DescMethod, Map<string, Series>>();
+  // Found by the method's descriptor, then the protocol: no key string made per call. (A Map, not
+  // a WeakMap, which is slower to read: the descriptors are the services' own, made once.)
+  const series = new Map<DescMethod, Map<string, Series>>();
   const seriesOf = (protocol: string, method: DescMethod): Series => {
     let byProtocol = series.get(method);
     if (byProtocol === undefined) {
@@ -80,17 +83,22 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
     let s = byProtocol.get(protocol);
     if (s === undefined) {
       const labels = { protocol, service: method.parent.typeName, method: method.name };
-      s = { duration: duration.child(labels), codes: new Map(), labels };
+      s = { duration: duration.child(labels), codes: new Map(), labels, ok: undefined };
       byProtocol.set(protocol, s);
     }
     return s;
   };
   const count = (s: Series, code: string) => {
+    if (code === "ok" && s.ok !== undefined) {
+      s.ok.pending++;
+      return;
+    }
     let tally = s.codes.get(code);
     if (!tally) {
       tally = { labels: { ...s.labels, code }, pending: 0 };
       s.codes.set(code, tally);
       tallies.push(tally);
+      if (code === "ok") s.ok = tally;
     }
     tally.pending++;
   };
