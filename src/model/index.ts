@@ -1,5 +1,5 @@
 /**
  * Domain types shared by the core and the store: the bottom layer, importing nothing. Not the
- * generated proto types: only src/rpc/convert.ts maps between the two.
+ * generated proto types: only src/rpc maps between the two (convert.ts; pull-response.ts for a direct in-process Pull).
  */
 export type * from "./types.js";

@@ -21,7 +21,7 @@ import { ReceivedDeliveries } from "../rpc/convert.js";
 import { type ChainCache, composeOnce } from "../rpc/lean/chain-parts.js";
 import { copyHeaders } from "../rpc/lean/headers.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
-import { pullResponseOf } from "./in-process-received.js";
+import { pullResponseOf } from "../rpc/pull-response.js";
 
 /** Base of the URL the in-process calls carry (the router transport's). */
 const IN_MEMORY_URL = "https://in-memory";
@@ -35,7 +35,7 @@ const IN_MEMORY_URL = "https://in-memory";
  * through `fallback` unchanged.
  *
  * What a caller sees is what it sees through the router: a response message made with
- * `create(output, …)` (a Pull's, from the core's deliveries, by in-process-received.ts: the same
+ * `create(output, …)` (a Pull's, from the core's deliveries, by src/rpc/pull-response.ts: the same
  * message without the conversion's init objects per delivery), the same context values on the server side (empty, then set by the
  * interceptors), request headers of a binary Connect call, and failures as the client decodes
  * them from the wire — a ConnectError with the server error's code, message, metadata and

@@ -5,8 +5,8 @@ import { create } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { PullResponseSchema } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Delivery } from "../model/index.js";
-import { ReceivedDeliveries } from "../rpc/convert.js";
-import { pullResponseOf } from "./in-process-received.js";
+import { ReceivedDeliveries } from "./convert.js";
+import { pullResponseOf } from "./pull-response.js";
 
 const timeMs = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 44 }), fc.constant(1_700_000_000_999));
 

@@ -1,8 +1,8 @@
 /**
- * The Pull response of a direct in-process call (in-process-transport.ts), built from the core's
+ * The Pull response of a direct in-process call (src/server/in-process-transport.ts), built from the core's
  * deliveries in one pass: the very messages `create(PullResponseSchema, new ReceivedDeliveries(d))`
- * makes (in-process-received.test.ts holds the two equal), without the init objects that path
- * makes first for each delivered message (src/rpc/convert.ts `received`), which a bridge then
+ * makes (pull-response.test.ts holds the two equal), without the init objects that path
+ * makes first for each delivered message (convert.ts `received`), which a bridge then
  * reads only for an id and the data.
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -17,7 +17,7 @@ function timestamp(ms: number): Timestamp {
 }
 
 /**
- * A Message as `create` makes it from `message(m)` (src/rpc/convert.ts): every field set in
+ * A Message as `create` makes it from `message(m)` (convert.ts): every field set in
  * field order, `data` and `attributes` the stored message's own, the optional times absent when 0.
  */
 function messageOf(m: StoredMessage): Message {
