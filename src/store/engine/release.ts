@@ -206,6 +206,7 @@ function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta, release
 function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
   const w = tx.w;
   w.del(seqKey(Table.Message, t.id, seq));
+  t.tail.drop(seq);
   if (meta.priority > 0) w.del(laneKey(t.id, meta.priority, seq));
   if (meta.deliverAtMs > 0) w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
   if (meta.expireAtMs > 0) w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));

@@ -91,6 +91,7 @@ export function applyTrimPlan(tx: Tx, plan: TrimPlan): { deleted: number; more: 
     }
     for (const [a, b] of ranges) {
       t.released.removeRange(a, b);
+      t.tail.dropRange(a, b);
       // Reads see the last commit, where [a, b] is still there: gone until this one commits.
       t.trimInFlight.addRange(a, b);
     }
