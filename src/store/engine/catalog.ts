@@ -143,6 +143,9 @@ export function purgeTopicRecords(tx: Tx, jobs: Jobs, name: string): number {
   const from = t.head.logStart;
   t.head = { ...t.head, messages: 0, bytes: 0, logStart: end };
   t.released.removeBelow(end); // the purge job deletes their entries with the rest
+  t.trimScan.removeBelow(end);
+  t.trimScan.takeChanged();
+  t.tail.dropRange(from, end - 1); // gone for delivery now; the job deletes their entries
   tx.touchHead(t);
   tx.changedTopics.add(t.name);
   jobs.start(tx, { kind: "purge", topicId: t.id, fromSeq: from, toSeq: end - 1 });

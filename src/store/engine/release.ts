@@ -140,6 +140,8 @@ function addReleased(tx: Tx, t: TopicState, seq: number): void {
     });
     if (between.length === 0) {
       t.released.addRange(before + 1, seq);
+      t.trimScan.addRange(before + 1, seq - 1); // seqs the log never held (trim.ts)
+      t.trimScan.takeChanged();
       return;
     }
   }

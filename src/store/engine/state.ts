@@ -52,6 +52,12 @@ export class TopicState {
    * committed state, where their entries are still there, so they stay gone until then (trim.ts).
    */
   readonly trimInFlight = new RangeSet();
+  /**
+   * Released seqs the log may not hold (ranges grown over gaps, ranges found at start): the trim
+   * finds their stored ones by a key scan; the keys of the other released seqs it makes (trim.ts).
+   * Never written.
+   */
+  readonly trimScan = new RangeSet();
   /** The recent end of the log in memory (log-tail.ts); counted against its store's budget once added. */
   readonly tail = new LogTail();
 
