@@ -153,7 +153,11 @@ for (const [name, open] of backends) {
     it("hand-outs from the log tail keep their bytes through later appends, acks, trims, drops and purges", async () => {
       const { store, done } = await open();
       try {
-        await store.createTopic(topicSettings("q", { maxMessages: 500, overflow: "drop_oldest" }), T0, subSettings("q", "q"));
+        await store.createTopic(
+          topicSettings("q", { maxMessages: 500, overflow: "drop_oldest" }),
+          T0,
+          subSettings("q", "q"),
+        );
         await store.createSubscription(subSettings("other", "q"), T0);
         const publish = (from: number, n: number) =>
           store.append(

@@ -15,12 +15,12 @@ import { LANES } from "./lane.js";
 import {
   adopt,
   CHUNK,
+  keptMessage,
   MAX_TRACKED,
   markGone,
   newEntry,
   readLane,
   SCAN_BUDGET,
-  keptMessage,
   untrackedState,
   viewMessage,
 } from "./lane-reads.js";
@@ -200,7 +200,7 @@ export function pick(
   o: PickOptions,
   end?: { stopped: boolean },
 ): Picked[] {
-  const pk = new Picker(o, t.name);
+  const pk = new Picker(o, t.name, t.cursors.size > 1 ? t.tail : undefined);
   const budget = { n: SCAN_BUDGET };
   c.scanIncomplete = false;
   if (c.ordered) scanOrdered(state, r, t, c, o, budget);

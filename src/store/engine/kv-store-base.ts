@@ -8,12 +8,12 @@ import type { IdDeletePlan } from "./id-deletes.js";
 import { Jobs } from "./jobs.js";
 import { applyOutgoing } from "./lease.js";
 import { checkFormat, loadState } from "./load.js";
+import { TAIL_TOTAL_MAX_BYTES } from "./log-tail.js";
 import { OpRun } from "./op-run.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
 import { applyTrimPlan, planTrim, TRIM_STEP_ENTRIES, type TrimPlan, trimPending } from "./trim.js";
 import type { Tx } from "./tx.js";
-import { TAIL_TOTAL_MAX_BYTES } from "./log-tail.js";
 
 /**
  * The time operations without a caller's clock run at (deletes, flushes): no dedup window ends

@@ -16,12 +16,20 @@
  *
  * Bounded in bytes per topic and in all (a {@link TailBudget} per store): the oldest values go
  * first, and a value that does not fit ends the tail before it (it starts again after it).
+ *
+ * When several subscriptions read a topic, the first to take a message leaves its decoded form
+ * here ({@link LogTail.keepDecoded}) and the others hand out the same object: a decoded message
+ * is never changed (message-codec.ts), and nothing outlives the delivery but its bytes.
  */
+import type { StoredMessage } from "../../model/index.js";
+import type { MessageMeta } from "./message-codec.js";
 
 /** Bytes of stored values one topic's tail holds at most. */
 export const TAIL_TOPIC_MAX_BYTES = 8 * 1024 * 1024;
 /** Bytes of stored values the tails of one store hold at most in all. */
 export const TAIL_TOTAL_MAX_BYTES = 32 * 1024 * 1024;
+/** What a decoded message is counted as against the bounds, besides its stored value. */
+const DECODED_BYTES = 320;
 /** A jump of seqs longer than this (seqs nobody stored) starts the tail again rather than filling nulls. */
 const MAX_GAP = 1024;
 /** Slots freed at the front before the array is compacted. */
@@ -36,10 +44,18 @@ export class TailBudget {
 /** Called for each value a tail scan visits; false stops the scan. */
 export type TailVisitor = (seq: number, value: Buffer) => boolean;
 
+/** A message decoded from a tail's value, shared by the subscriptions that take it. */
+export interface DecodedMessage {
+  message: StoredMessage;
+  meta: MessageMeta;
+}
+
 /** The recent end of one topic's log (see the module comment). */
 export class LogTail {
   /** values[i] is the log value of seq `from + i - head` (null: none). */
   private values: (Buffer | null)[] = [];
+  /** decoded[i]: the value at values[i] decoded, once a subscription took it (see the module comment). */
+  private decoded: (DecodedMessage | undefined)[] = [];
   private head = 0;
   private from = 1;
   private bytes = 0;
@@ -72,7 +88,11 @@ export class LogTail {
     const end = this.end;
     // Empty, it knows nothing of the seqs before `seq` (a log opened with messages in it).
     if (this.head === this.values.length || seq < end || seq - end > MAX_GAP) this.restartAt(seq);
-    else for (let s = end; s < seq; s++) this.values.push(null);
+    else
+      for (let s = end; s < seq; s++) {
+        this.values.push(null);
+        this.decoded.push(undefined);
+      }
     const n = value.length;
     while (this.bytes > 0 && (this.bytes + n > this.maxBytes || this.budget.usedBytes + n > this.budget.maxBytes)) {
       this.evictOne();
@@ -82,6 +102,7 @@ export class LogTail {
       return;
     }
     this.values.push(value);
+    this.decoded.push(undefined);
     this.bytes += n;
     this.budget.usedBytes += n;
   }
@@ -90,6 +111,24 @@ export class LogTail {
   get(seq: number): Buffer | null | undefined {
     if (seq < this.from || seq >= this.end) return undefined;
     return this.values[this.head + seq - this.from] ?? null;
+  }
+
+  /** The decoded message left at `seq` by the first subscription that took it, if any. */
+  decodedAt(seq: number): DecodedMessage | undefined {
+    if (seq < this.from || seq >= this.end) return undefined;
+    return this.decoded[this.head + seq - this.from];
+  }
+
+  /** Leaves the decoded message of a value it holds at `seq` for other subscriptions (within the bounds). */
+  keepDecoded(seq: number, d: DecodedMessage): void {
+    if (seq < this.from || seq >= this.end) return;
+    const i = this.head + seq - this.from;
+    if (!this.values[i] || this.decoded[i]) return;
+    if (this.bytes + DECODED_BYTES > this.maxBytes || this.budget.usedBytes + DECODED_BYTES > this.budget.maxBytes)
+      return;
+    this.decoded[i] = d;
+    this.bytes += DECODED_BYTES;
+    this.budget.usedBytes += DECODED_BYTES;
   }
 
   /** Records that the log entry of `seq` is deleted. */
@@ -133,32 +172,36 @@ export class LogTail {
     this.budget.usedBytes -= this.bytes;
     this.bytes = 0;
     this.values = [];
+    this.decoded = [];
     this.head = 0;
     this.from = seq;
   }
 
-  private clearSlot(i: number): void {
+  /** Empties slot `i`; returns the bytes it was counted as. */
+  private clearSlot(i: number): number {
     const v = this.values[i];
-    if (!v) return;
+    if (!v) return 0;
+    let n = v.length;
+    if (this.decoded[i]) {
+      n += DECODED_BYTES;
+      this.decoded[i] = undefined;
+    }
     this.values[i] = null;
-    this.bytes -= v.length;
-    this.budget.usedBytes -= v.length;
+    this.bytes -= n;
+    this.budget.usedBytes -= n;
+    return n;
   }
 
   private evictOne(): void {
     while (this.head < this.values.length) {
-      const v = this.values[this.head];
-      this.values[this.head] = null;
+      const freed = this.clearSlot(this.head);
       this.head++;
       this.from++;
-      if (v) {
-        this.bytes -= v.length;
-        this.budget.usedBytes -= v.length;
-        break;
-      }
+      if (freed > 0) break;
     }
     if (this.head >= COMPACT_AFTER && this.head * 2 >= this.values.length) {
       this.values = this.values.slice(this.head);
+      this.decoded = this.decoded.slice(this.head);
       this.head = 0;
     }
   }

@@ -6,6 +6,7 @@
 import type { StoredMessage } from "../../model/index.js";
 import type { LeasedRecord } from "../store.js";
 import type { Entry } from "./cursor.js";
+import type { LogTail } from "./log-tail.js";
 import {
   DELIVERY_OVERHEAD_BYTES,
   decodeMessage,
@@ -70,6 +71,8 @@ export class Picker {
   constructor(
     readonly o: PickOptions,
     readonly topic: string,
+    /** The topic's log tail when other subscriptions may take the same messages (see LogTail.keepDecoded). */
+    private readonly shared?: LogTail,
   ) {
     this.topicBytes = Buffer.byteLength(topic);
   }
@@ -127,6 +130,16 @@ export class Picker {
       return false;
     }
     this.bytes += size;
+    if (kept && this.shared) {
+      let d = this.shared.decodedAt(seq);
+      if (d === undefined) {
+        const message = decodeMessage(view, this.topic, seq);
+        d = { message, meta: entry ? entry.meta : metaOf(message, messageOnlyFor(view), messageIdGenerated(view)) };
+        this.shared.keepDecoded(seq, d);
+      }
+      this.out.push({ seq, lane, attempt, message: d.message, token: "", meta: entry ? entry.meta : d.meta, entry });
+      return true;
+    }
     const message = kept ? decodeMessage(view, this.topic, seq) : decodeMessage(view, this.topic, seq, this.copy);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(view), messageIdGenerated(view));
     this.out.push({ seq, lane, attempt, message, token: "", meta, entry });
