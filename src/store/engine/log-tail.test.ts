@@ -123,4 +123,38 @@ describe("LogTail", () => {
     tail.put(2, value(2, 40));
     assert.equal(budget.usedBytes, 80);
   });
+
+  it("drops what every reader passed, rests while its readers are all behind it, and starts again once one catches up", () => {
+    const tail = new LogTail(new TailBudget(), 100);
+    for (let s = 1; s <= 5; s++) tail.put(s, value(s));
+    tail.readersAt(3, 4);
+    assert.equal(tail.get(2), undefined, "below the slowest reader: gone");
+    assert.deepEqual(
+      visited(tail, 3, 6)?.map(([s]) => s),
+      [3, 4, 5],
+    );
+    // Readers stop at 4 while the log grows past what the bound holds: rather than turn its
+    // values over, the tail rests, holding nothing.
+    for (let s = 6; s <= 20; s++) tail.put(s, value(s));
+    assert.ok(tail.isResting);
+    assert.equal(tail.heldBytes, 0);
+    assert.equal(visited(tail, 15, 21), undefined);
+    tail.readersAt(4, 15);
+    assert.ok(tail.isResting, "still behind the log's end");
+    tail.put(21, value(21));
+    tail.readersAt(4, 22);
+    assert.ok(!tail.isResting, "a reader read everything");
+    tail.put(22, value(22));
+    assert.deepEqual(visited(tail, 22, 23), [[22, 22]]);
+    assert.equal(visited(tail, 21, 23), undefined, "it knows nothing of what came while it rested");
+  });
+
+  it("a topic without readers keeps nothing past the next append, and rests at its bound", () => {
+    const tail = new LogTail(new TailBudget(), 50);
+    tail.put(1, value(1));
+    tail.readersAt(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+    assert.equal(tail.heldBytes, 0);
+    for (let s = 2; s <= 10; s++) tail.put(s, value(s));
+    assert.ok(tail.isResting);
+  });
 });

@@ -16,6 +16,11 @@
  *
  * Bounded in bytes per topic and in all (a {@link TailBudget} per store): the oldest values go
  * first, and a value that does not fit ends the tail before it (it starts again after it).
+ * Values every reader has passed go at once ({@link LogTail.readersAt}), so a tail its consumers
+ * keep up with holds its values for moments (young garbage, not promoted). A tail whose readers
+ * are all behind everything it holds is of no use: rather than keep turning its values over
+ * (each kept long enough to be promoted, then dropped: old garbage, major collections), it
+ * empties and rests until a reader catches up with the log's end.
  *
  * When several subscriptions read a topic, the first to take a message leaves its decoded form
  * here ({@link LogTail.keepDecoded}) and the others hand out the same object: a decoded message
@@ -59,6 +64,10 @@ export class LogTail {
   private head = 0;
   private from = 1;
   private bytes = 0;
+  /** Resting: it keeps nothing (see the module comment); `from` follows the log's end. */
+  private resting = false;
+  /** The scan position of the furthest reader, as last told (infinite: not told). */
+  private furthestReader = Number.POSITIVE_INFINITY;
 
   constructor(
     private budget: TailBudget = new TailBudget(),
@@ -83,8 +92,31 @@ export class LogTail {
     this.budget = budget;
   }
 
+  /** Whether it rests (keeps nothing until a reader catches up). */
+  get isResting(): boolean {
+    return this.resting;
+  }
+
+  /**
+   * Where the readers of the log are (the slowest and the furthest scan position, before an
+   * append): values below the slowest go; a resting tail starts again once the furthest has read
+   * everything. A topic without readers passes (infinite, -infinite).
+   */
+  readersAt(slowest: number, furthest: number): void {
+    this.furthestReader = furthest;
+    if (this.resting) {
+      if (furthest >= this.end) this.resting = false;
+      return;
+    }
+    while (this.from < slowest && this.head < this.values.length) this.evictOne();
+  }
+
   /** Records that the log now holds `value` at `seq` (seqs only grow; skipped ones hold nothing). */
   put(seq: number, value: Buffer): void {
+    if (this.resting) {
+      this.from = seq + 1; // holds nothing, and follows the log's end
+      return;
+    }
     const end = this.end;
     // Empty, it knows nothing of the seqs before `seq` (a log opened with messages in it).
     if (this.head === this.values.length || seq < end || seq - end > MAX_GAP) this.restartAt(seq);
@@ -95,6 +127,12 @@ export class LogTail {
       }
     const n = value.length;
     while (this.bytes > 0 && (this.bytes + n > this.maxBytes || this.budget.usedBytes + n > this.budget.maxBytes)) {
+      if (this.from >= this.furthestReader) {
+        // Every reader is behind all it holds: rest (see the module comment).
+        this.restartAt(seq + 1);
+        this.resting = true;
+        return;
+      }
       this.evictOne();
     }
     if (this.bytes + n > this.maxBytes || this.budget.usedBytes + n > this.budget.maxBytes) {
