@@ -163,7 +163,10 @@ export function storeMessage(
   const value = encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === "", slab?.take(encodedMessageBytes(m, id)));
   w.put(seqKey(Table.Message, t.id, seq), value);
   t.tail.put(seq, value);
-  if (m.priority > 0) w.put(laneKey(t.id, m.priority, seq), EMPTY);
+  if (m.priority > 0) {
+    w.put(laneKey(t.id, m.priority, seq), EMPTY);
+    if (seq > (t.laneLast[m.priority] as number)) t.laneLast[m.priority] = seq;
+  }
   if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
   if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
   t.head.messages++;

@@ -69,6 +69,11 @@ function scanLane(
 ): void {
   const now = pk.o.nowMs;
   const p = lane.priority;
+  if (p > 0 && lane.next > (t.laneLast[p] as number)) {
+    // Nothing in this lane's index from its scan position on: what a read would find, unread.
+    if (t.durableSeq >= lane.next) stepOver(lane, t.durableSeq);
+    return;
+  }
   /**
    * Looks at the lane's `seq`; `raw` is its stored message as a view when the read brought it
    * (else it is read here), `kept` when that is a value nobody changes (the log tail's: handed

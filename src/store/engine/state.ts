@@ -60,6 +60,12 @@ export class TopicState {
   readonly trimScan = new RangeSet();
   /** The recent end of the log in memory (log-tail.ts); counted against its store's budget once added. */
   readonly tail = new LogTail();
+  /**
+   * Per priority lane 1..9, a seq at or above that of every entry of its lane index (infinite:
+   * not known): a lane scan from above it would find nothing, so it is not read (deliver.ts).
+   * Set when the topic is created or loaded, raised by every append of the lane (append.ts).
+   */
+  readonly laneLast: number[] = new Array<number>(10).fill(Number.POSITIVE_INFINITY);
 
   constructor(
     public record: TopicRecord,
