@@ -56,6 +56,8 @@ export interface LmdbStoreOptions {
   maxStoreBytes?: number;
   /** Most messages one Seek or snapshot may touch. Default {@link MAX_REPLAY_ENTRIES}. */
   maxReplayEntries?: number;
+  /** Bytes of recent log values kept in memory for delivery (engine/log-tail.ts); 0: none. Default 32 MiB. */
+  logTailMaxBytes?: number;
   /**
    * Longest time an Ack or a background write waits, while Publishes come often, to share the
    * next one's transaction (kv/commit-queue.ts). Default {@link DEFAULT_ACK_COMMIT_DELAY_MS}; 0: never.
@@ -130,6 +132,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
     await guard.measure();
     return new DiskGuardedStore(options.wrapKv ? options.wrapKv(kv) : kv, guard, {
       maxReplayEntries: options.maxReplayEntries,
+      ...(options.logTailMaxBytes === undefined ? {} : { logTailMaxBytes: options.logTailMaxBytes }),
       where: `the data directory ${options.path}`,
       onFailure: (failure) => report({ kind: "failed", failure }),
     });
@@ -144,8 +147,15 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Store> {
  * Creates an in-memory store. Pass the same `data` again to "reopen" what a closed store held
  * (tests of restart behaviour).
  */
-export function createMemoryStore(data: MemoryKvData = createMemoryKvData(), maxReplayEntries?: number): Store {
-  return new KvStore(new MemoryKv(data), { maxReplayEntries });
+export function createMemoryStore(
+  data: MemoryKvData = createMemoryKvData(),
+  maxReplayEntries?: number,
+  logTailMaxBytes?: number,
+): Store {
+  return new KvStore(new MemoryKv(data), {
+    maxReplayEntries,
+    ...(logTailMaxBytes === undefined ? {} : { logTailMaxBytes }),
+  });
 }
 
 export { MAX_REPLAY_ENTRIES, MAX_SNAPSHOTS_PER_TOPIC } from "./replay-store.js";

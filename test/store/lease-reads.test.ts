@@ -22,19 +22,27 @@ function payload(i: number): Buffer {
   return Buffer.from(`message ${i} `.repeat(20 + (i % 7)));
 }
 
-const backends: Array<[string, () => Promise<{ store: Store; done: () => Promise<void> }>]> = [
+/** Opens a store; `logTailMaxBytes` 0 turns the log tail off (every read from the KV engine). */
+type Open = (logTailMaxBytes?: number) => Promise<{ store: Store; done: () => Promise<void> }>;
+
+const backends: Array<[string, Open]> = [
   [
     "memory",
-    async () => {
-      const store = createMemoryStore();
+    async (logTailMaxBytes) => {
+      const store = createMemoryStore(undefined, undefined, logTailMaxBytes);
       return { store, done: () => store.close() };
     },
   ],
   [
     "lmdb",
-    async () => {
+    async (logTailMaxBytes) => {
       const path = await mkdtemp(join(tmpdir(), "switchyard-lease-reads-"));
-      const store = await openLmdbStore({ path, durability: "flush", mapSizeBytes: 256 * 1024 * 1024 });
+      const store = await openLmdbStore({
+        path,
+        durability: "flush",
+        mapSizeBytes: 256 * 1024 * 1024,
+        ...(logTailMaxBytes === undefined ? {} : { logTailMaxBytes }),
+      });
       return {
         store,
         done: async () => {
@@ -105,7 +113,9 @@ for (const [name, open] of backends) {
     });
 
     it("a hand-out keeps its bytes through later reads, writes and hand-outs, and shares no buffer with them", async () => {
-      const { store, done } = await open();
+      // The log tail off: every read is of the engine's reused buffers (the tail's own values
+      // are never changed, and hand-outs share them: the next test).
+      const { store, done } = await open(0);
       try {
         await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
         await store.createSubscription(subSettings("other", "q"), T0);
@@ -135,6 +145,54 @@ for (const [name, open] of backends) {
         const firstBuffers = new Set(first.map((r) => r.message.data.buffer));
         for (const r of second)
           assert.ok(!firstBuffers.has(r.message.data.buffer), "no buffer shared between hand-outs");
+      } finally {
+        await done();
+      }
+    });
+
+    it("hand-outs from the log tail keep their bytes through later appends, acks, trims, drops and purges", async () => {
+      const { store, done } = await open();
+      try {
+        await store.createTopic(
+          topicSettings("q", { maxMessages: 500, overflow: "drop_oldest" }),
+          T0,
+          subSettings("q", "q"),
+        );
+        await store.createSubscription(subSettings("other", "q"), T0);
+        const publish = (from: number, n: number) =>
+          store.append(
+            "q",
+            Array.from({ length: n }, (_, k) => rec(`m${from + k}`, { data: payload(from + k) })),
+            T0,
+          );
+        await publish(0, 300);
+        const first = await store.lease("q", { max: 200, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        const other = await store.lease("other", { max: 300, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        assert.equal(first.length, 200);
+        assert.equal(other.length, 300);
+        // Released by both (then trimmed), dropped by the topic's limit, purged: none is changed.
+        await store.ack("q", { tokens: first.slice(0, 100).map((r) => r.token), messageIds: [] }, T0);
+        await store.ack("other", { tokens: other.slice(0, 100).map((r) => r.token), messageIds: [] }, T0);
+        await publish(300, 300);
+        await new Promise((resolve) => setTimeout(resolve, 60)); // the trim's timer step
+        const second = await store.lease("q", { max: 400, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        for (const r of second) {
+          const i = Number(r.message.id.slice(1));
+          assert.ok(i >= 200, `m${i}: m100..m199 were leased, and the limit dropped the oldest`);
+          assert.deepEqual(Buffer.from(r.message.data), payload(i));
+        }
+        await store.purgeTopic("q");
+        await publish(600, 100);
+        const third = await store.lease("other", { max: 400, leaseMs: 60_000, nowMs: T0, autoAck: false });
+        assert.deepEqual(
+          third.map((r) => r.message.id),
+          Array.from({ length: 100 }, (_, k) => `m${600 + k}`),
+          "after the purge, only what came after it",
+        );
+        for (const [i, r] of first.entries()) assert.deepEqual(Buffer.from(r.message.data), payload(i));
+        for (const [i, r] of other.entries()) assert.deepEqual(Buffer.from(r.message.data), payload(i));
+        for (const r of [...second, ...third])
+          assert.deepEqual(Buffer.from(r.message.data), payload(Number(r.message.id.slice(1))));
       } finally {
         await done();
       }
@@ -206,7 +264,7 @@ class ReadBytesKv implements KvEngine {
 describe("lease reads (bytes)", () => {
   it("large messages past a hand-out's byte bound are not read with it", async () => {
     const kv = new ReadBytesKv();
-    const store = new KvStore(kv);
+    const store = new KvStore(kv, { logTailMaxBytes: 0 }); // every read from the KV engine
     try {
       await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
       const size = 256 * 1024;

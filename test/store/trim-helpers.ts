@@ -134,12 +134,15 @@ function copy(d: MemoryKvData): MemoryKvData {
 
 /**
  * A memory KV that notes, per write (the trim's steps), the message-log deletes (`dels`) and the
- * key range reads (`scans`: calls of `keys` and `range`, whatever they found).
+ * key range reads (`scans`: calls of `keys` and `range`, whatever they found), and in all the
+ * key reads of the message log (`logKeyScans`: calls of `keys` that start in it, in writes and
+ * in reads, such as the plan of a timer step).
  */
 export class StepCountingKv implements KvEngine {
   private readonly inner: MemoryKv;
   dels: number[] = [];
   scans: number[] = [];
+  logKeyScans = 0;
 
   constructor(data: MemoryKvData) {
     this.inner = new MemoryKv(data);
@@ -168,6 +171,7 @@ export class StepCountingKv implements KvEngine {
           },
           keys: (r) => {
             scans++;
+            if (r.start[0] === MESSAGE) this.logKeyScans++;
             return w.keys(r);
           },
           scan: (r, visit) => {
@@ -193,7 +197,15 @@ export class StepCountingKv implements KvEngine {
   }
 
   read<T>(fn: (r: KvReader) => T): T {
-    return this.inner.read(fn);
+    return this.inner.read((r) =>
+      fn({
+        ...r,
+        keys: (range) => {
+          if (range.start[0] === MESSAGE) this.logKeyScans++;
+          return r.keys(range);
+        },
+      }),
+    );
   }
 
   close(): Promise<void> {

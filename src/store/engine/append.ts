@@ -22,6 +22,7 @@ import {
   timeSeqKey,
   topicDueKey,
 } from "./keys.js";
+import type { Lane } from "./lane.js";
 import { encodedMessageBytes, encodeMessage, messageAttributes, messageMeta } from "./message-codec.js";
 import { heldByAny, isGone } from "./release.js";
 import type { TopicState } from "./state.js";
@@ -159,9 +160,13 @@ export function storeMessage(
   slab?: ValueSlab,
 ): void {
   const w = tx.w;
-  const value = slab?.take(encodedMessageBytes(m, id));
-  w.put(seqKey(Table.Message, t.id, seq), encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === "", value));
-  if (m.priority > 0) w.put(laneKey(t.id, m.priority, seq), EMPTY);
+  const value = encodeMessage(m, id, publishTimeMs, onlyForSubId, m.id === "", slab?.take(encodedMessageBytes(m, id)));
+  w.put(seqKey(Table.Message, t.id, seq), value);
+  t.tail.put(seq, value);
+  if (m.priority > 0) {
+    w.put(laneKey(t.id, m.priority, seq), EMPTY);
+    if (seq > (t.laneLast[m.priority] as number)) t.laneLast[m.priority] = seq;
+  }
   if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
   if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
   t.head.messages++;
@@ -177,10 +182,27 @@ export function storeMessage(
   }
 }
 
+/**
+ * Tells the topic's log tail where its readers are (log-tail.ts): the lane-0 scan positions of
+ * its unordered subscriptions (an ordered one reads the log itself, in seq order).
+ */
+function tellTailReaders(t: TopicState): void {
+  let slowest = Number.POSITIVE_INFINITY;
+  let furthest = Number.NEGATIVE_INFINITY;
+  for (const c of t.cursors.values()) {
+    if (c.ordered) continue;
+    const next = (c.lanes[0] as Lane).next;
+    if (next < slowest) slowest = next;
+    if (next > furthest) furthest = next;
+  }
+  t.tail.readersAt(slowest, furthest);
+}
+
 /** Appends records to a topic's log; ids already known within the dedup scope are duplicates. */
 export function appendRecords(tx: Tx, topicName: string, records: readonly AppendRecord[]): AppendResult[] {
   const t = tx.state.requireTopic(topicName);
   validateRecords(records);
+  tellTailReaders(t);
   const now = tx.nowMs;
   const holdersOf = takersOf(t, records);
   checkCapacity(tx, t, newTotals(tx, t, records, holdersOf));

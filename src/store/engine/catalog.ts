@@ -54,6 +54,7 @@ export function createTopicRecord(
   }
   const record: TopicRecord = { ...settings, id: allocateId(tx, "topic"), createTimeMs: tx.nowMs };
   const t = new TopicState(record, { lastSeq: 0, messages: 0, bytes: 0, logStart: 1 });
+  t.laneLast.fill(0); // a new log: no lane holds anything
   tx.w.put(stringKey(Table.TopicName, record.name), encodeU32(record.id));
   tx.w.put(logEndKey(record.id), Buffer.alloc(0));
   putTopic(tx, record);
@@ -143,6 +144,9 @@ export function purgeTopicRecords(tx: Tx, jobs: Jobs, name: string): number {
   const from = t.head.logStart;
   t.head = { ...t.head, messages: 0, bytes: 0, logStart: end };
   t.released.removeBelow(end); // the purge job deletes their entries with the rest
+  t.trimScan.removeBelow(end);
+  t.trimScan.takeChanged();
+  t.tail.dropRange(from, end - 1); // gone for delivery now; the job deletes their entries
   tx.touchHead(t);
   tx.changedTopics.add(t.name);
   jobs.start(tx, { kind: "purge", topicId: t.id, fromSeq: from, toSeq: end - 1 });

@@ -42,8 +42,10 @@ export function readReleased(r: KvReader, t: TopicState): void {
     const start = keySeq(key);
     t.released.addRange(start, decodeU64(value));
     t.releasedStored.add(start);
+    t.trimScan.addRange(start, decodeU64(value)); // what they hold is not known: the trim reads it
   }
   t.released.takeChanged(); // as stored: nothing to write
+  t.trimScan.takeChanged();
 }
 
 /**

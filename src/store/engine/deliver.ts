@@ -15,6 +15,7 @@ import { LANES } from "./lane.js";
 import {
   adopt,
   CHUNK,
+  keptMessage,
   MAX_TRACKED,
   markGone,
   newEntry,
@@ -51,7 +52,7 @@ function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker
       c.untrack(e);
       continue;
     }
-    if (!pk.take(seq, lane.priority, e.attempts + 1, e, raw)) return;
+    if (!pk.take(seq, lane.priority, e.attempts + 1, e, raw, keptMessage(t, seq) === raw)) return;
     lane.ready.pop();
   }
 }
@@ -68,18 +69,26 @@ function scanLane(
 ): void {
   const now = pk.o.nowMs;
   const p = lane.priority;
+  if (p > 0 && lane.next > (t.laneLast[p] as number)) {
+    // Nothing in this lane's index from its scan position on: what a read would find, unread.
+    if (t.durableSeq >= lane.next) stepOver(lane, t.durableSeq);
+    return;
+  }
   /**
    * Looks at the lane's `seq`; `raw` is its stored message as a view when the read brought it
-   * (else it is read here). False: this lane's scan ends (the hand-out is full or stopped, the
+   * (else it is read here), `kept` when that is a value nobody changes (the log tail's: handed
+   * out without a copy). False: this lane's scan ends (the hand-out is full or stopped, the
    * tracking bound).
    */
-  const look = (seq: number, raw: Buffer | undefined): boolean => {
+  const look = (seq: number, raw: Buffer | undefined, kept: boolean): boolean => {
     if (pk.full) return false;
     if (c.tracked.has(seq)) {
       keep(lane, seq);
       return true;
     }
     const view = lane.settled(seq) ? undefined : (raw ?? viewMessage(r, t, seq));
+    // A value of the log tail's is handed out without a copy (it is never changed or reused).
+    const own = raw === undefined ? view !== undefined && keptMessage(t, seq) === view : kept;
     if (!view || (p === 0 && messagePriority(view) !== 0)) {
       stepOver(lane, seq);
       return true;
@@ -100,7 +109,7 @@ function scanLane(
     // The common case, without untrackedState's record: nothing known of the seq (no nack, no
     // failed attempt), above the scan mark a restart loaded, and due: its first attempt.
     if (c.known.size === 0 && seq >= lane.loadMark && messageDeliverAt(view) <= now) {
-      if (!pk.take(seq, p, 1, undefined, view)) return false;
+      if (!pk.take(seq, p, 1, undefined, view, own)) return false;
       keep(lane, seq);
       return true;
     }
@@ -114,7 +123,7 @@ function scanLane(
       keep(lane, seq);
       return true;
     }
-    if (!pk.take(seq, p, s.attempts + 1, undefined, view)) return false;
+    if (!pk.take(seq, p, s.attempts + 1, undefined, view, own)) return false;
     keep(lane, seq);
     return true;
   };
@@ -136,17 +145,26 @@ function scanLane(
       const from = Math.max(lane.next, t.head.logStart);
       const limit = valuesChunk(pk, sizeHint, CHUNK);
       if (from < end) {
-        const range = { start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit };
-        read = r.scan(range, (key, view) => {
-          if (view.length > sizeHint) sizeHint = view.length;
-          going = look(keySeq(key), view);
+        // The log's recent end is in memory (log-tail.ts) when the consumer keeps up.
+        const fromTail = t.tail.scan(from, end, limit, (seq, value) => {
+          if (value.length > sizeHint) sizeHint = value.length;
+          going = look(seq, value, true);
           return going;
         });
+        if (fromTail !== undefined) read = fromTail;
+        else {
+          const range = { start: seqKey(Table.Message, t.id, from), end: seqKey(Table.Message, t.id, end), limit };
+          read = r.scan(range, (key, view) => {
+            if (view.length > sizeHint) sizeHint = view.length;
+            going = look(keySeq(key), view, false);
+            return going;
+          });
+        }
       }
     } else {
       const batch = readLane(r, t, p, lane.next, CHUNK);
       read = batch.length;
-      for (let i = 0; going && i < batch.length; i++) going = look(batch[i] as number, undefined);
+      for (let i = 0; going && i < batch.length; i++) going = look(batch[i] as number, undefined, false);
     }
     if (read === 0) {
       // The end: nothing from the scan position to the durable end is this lane's.
@@ -187,7 +205,7 @@ export function pick(
   o: PickOptions,
   end?: { stopped: boolean },
 ): Picked[] {
-  const pk = new Picker(o, t.name);
+  const pk = new Picker(o, t.name, t.cursors.size > 1 ? t.tail : undefined);
   const budget = { n: SCAN_BUDGET };
   c.scanIncomplete = false;
   if (c.ordered) scanOrdered(state, r, t, c, o, budget);

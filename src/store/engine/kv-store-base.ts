@@ -8,6 +8,7 @@ import type { IdDeletePlan } from "./id-deletes.js";
 import { Jobs } from "./jobs.js";
 import { applyOutgoing } from "./lease.js";
 import { checkFormat, loadState } from "./load.js";
+import { TAIL_TOTAL_MAX_BYTES } from "./log-tail.js";
 import { OpRun } from "./op-run.js";
 import type { EngineState, TopicState } from "./state.js";
 import { StepBudget } from "./step-budget.js";
@@ -45,6 +46,11 @@ export interface KvStoreOptions {
    * (tests that drive the trim step by step).
    */
   trimAfterMs?: number;
+  /**
+   * Bytes of recent log values all topics keep in memory for delivery (engine/log-tail.ts).
+   * Default {@link TAIL_TOTAL_MAX_BYTES}; 0 turns the log tail off.
+   */
+  logTailMaxBytes?: number;
 }
 
 /**
@@ -77,6 +83,7 @@ export abstract class KvStoreBase {
     const where = options.where ?? "the store";
     this.formatPending = kv.read((r) => checkFormat(r, where)) === "fresh";
     this.state = kv.read((r) => loadState(r, Date.now()));
+    this.state.tailBudget.maxBytes = options.logTailMaxBytes ?? TAIL_TOTAL_MAX_BYTES;
     kv.read((r) => this.jobs.load(r));
     // Released messages a crash or shutdown left untrimmed: the trim goes on from the stored ranges.
     this.scheduleTrim(this.trimAfterMs);

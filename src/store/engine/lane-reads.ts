@@ -67,9 +67,22 @@ export function readLane(r: KvReader, t: TopicState, lane: number, after: number
   return r.keys({ start: laneKey(t.id, lane, from), end: laneKey(t.id, lane, end), limit }).map(laneKeySeq);
 }
 
-/** A view of the stored message at `seq` (valid until the next read). */
+/**
+ * The stored message at `seq`: the log tail's value when the tail covers it (log-tail.ts: kept,
+ * see {@link keptMessage}), else a view (valid until the next read).
+ */
 export function viewMessage(r: KvReader, t: TopicState, seq: number): Buffer | undefined {
+  const kept = keptMessage(t, seq);
+  if (kept !== undefined) return kept ?? undefined;
   return r.view(seqKey(Table.Message, t.id, seq));
+}
+
+/**
+ * The log tail's value of a durable `seq` (log-tail.ts), a buffer nobody changes or reuses;
+ * null when the log has no entry for it, undefined when the tail does not cover it.
+ */
+export function keptMessage(t: TopicState, seq: number): Buffer | null | undefined {
+  return seq <= t.durableSeq ? t.tail.get(seq) : undefined;
 }
 
 /** Marks a tracked message past its TTL: it leaves in the next write; its key passes on now. */

@@ -9,7 +9,8 @@ import type { SnapshotRecord } from "../replay-store.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { Cursor } from "./cursor.js";
 import { readCursor, readHead, readReleased, readSnapshotRanges } from "./cursor-store.js";
-import { prefixEnd, stringKey, Table, tableKey } from "./keys.js";
+import { laneKey, laneKeySeq, prefixEnd, stringKey, Table, tableKey } from "./keys.js";
+import { LANES } from "./lane.js";
 import { RangeSet } from "./range-set.js";
 import { EngineState, type SnapshotState, TopicState } from "./state.js";
 
@@ -40,6 +41,19 @@ function all(r: KvReader, table: Table) {
   return r.range({ start, end: prefixEnd(start) });
 }
 
+/** Each priority lane's last indexed seq (see TopicState.laneLast): one read of a key per lane. */
+function readLaneLast(r: KvReader, t: TopicState): void {
+  for (let p = 1; p < LANES; p++) {
+    const last = r.keys({
+      start: laneKey(t.id, p, 0),
+      end: laneKey(t.id, p, Number.MAX_SAFE_INTEGER),
+      limit: 1,
+      reverse: true,
+    })[0];
+    t.laneLast[p] = last === undefined ? 0 : laneKeySeq(last);
+  }
+}
+
 /** Reads the in-memory state of a store. */
 export function loadState(r: KvReader, loadedMs: number): EngineState {
   const state = new EngineState(loadedMs);
@@ -47,6 +61,7 @@ export function loadState(r: KvReader, loadedMs: number): EngineState {
     const record = JSON.parse(value.toString()) as TopicRecord;
     const t = new TopicState(record, readHead(r, record.id));
     readReleased(r, t);
+    readLaneLast(r, t);
     if (t.released.count > 0) {
       state.trimming.add(t);
       // Their id entries may have been waiting for the trim when the process stopped (id-deletes.ts).

@@ -6,6 +6,7 @@
 import type { StoredMessage } from "../../model/index.js";
 import type { LeasedRecord } from "../store.js";
 import type { Entry } from "./cursor.js";
+import type { LogTail } from "./log-tail.js";
 import {
   DELIVERY_OVERHEAD_BYTES,
   decodeMessage,
@@ -70,6 +71,8 @@ export class Picker {
   constructor(
     readonly o: PickOptions,
     readonly topic: string,
+    /** The topic's log tail when other subscriptions may take the same messages (see LogTail.keepDecoded). */
+    private readonly shared?: LogTail,
   ) {
     this.topicBytes = Buffer.byteLength(topic);
   }
@@ -116,9 +119,10 @@ export class Picker {
 
   /**
    * Takes the message unless the bytes bound stops here (then nothing more is taken). `view` may
-   * be a transient view: what is taken is copied into the hand-out's arena.
+   * be a transient view: what is taken is copied into the hand-out's arena, unless `kept` says
+   * the value is never changed or reused (the log tail's): then its data is a view of it.
    */
-  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer): boolean {
+  take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, kept = false): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
     const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
     if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
@@ -126,7 +130,17 @@ export class Picker {
       return false;
     }
     this.bytes += size;
-    const message = decodeMessage(view, this.topic, seq, this.copy);
+    if (kept && this.shared) {
+      let d = this.shared.decodedAt(seq);
+      if (d === undefined) {
+        const message = decodeMessage(view, this.topic, seq);
+        d = { message, meta: entry ? entry.meta : metaOf(message, messageOnlyFor(view), messageIdGenerated(view)) };
+        this.shared.keepDecoded(seq, d);
+      }
+      this.out.push({ seq, lane, attempt, message: d.message, token: "", meta: entry ? entry.meta : d.meta, entry });
+      return true;
+    }
+    const message = kept ? decodeMessage(view, this.topic, seq) : decodeMessage(view, this.topic, seq, this.copy);
     const meta = entry ? entry.meta : metaOf(message, messageOnlyFor(view), messageIdGenerated(view));
     this.out.push({ seq, lane, attempt, message, token: "", meta, entry });
     return true;

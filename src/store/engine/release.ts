@@ -140,6 +140,8 @@ function addReleased(tx: Tx, t: TopicState, seq: number): void {
     });
     if (between.length === 0) {
       t.released.addRange(before + 1, seq);
+      t.trimScan.addRange(before + 1, seq - 1); // seqs the log never held (trim.ts)
+      t.trimScan.takeChanged();
       return;
     }
   }
@@ -206,6 +208,7 @@ function countOut(tx: Tx, t: TopicState, seq: number, meta: MessageMeta, release
 function deleteEntries(tx: Tx, t: TopicState, seq: number, meta: MessageMeta): void {
   const w = tx.w;
   w.del(seqKey(Table.Message, t.id, seq));
+  t.tail.drop(seq);
   if (meta.priority > 0) w.del(laneKey(t.id, meta.priority, seq));
   if (meta.deliverAtMs > 0) w.del(topicDueKey(t.id, meta.deliverAtMs, seq));
   if (meta.expireAtMs > 0) w.del(timeSeqKey(Table.TtlExpiry, meta.expireAtMs, t.id, seq));

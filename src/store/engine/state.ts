@@ -9,6 +9,7 @@ import type { SnapshotRecord } from "../replay-store.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import type { Cursor } from "./cursor.js";
 import { IdDeletes } from "./id-deletes.js";
+import { LogTail, TailBudget } from "./log-tail.js";
 import { RangeSet } from "./range-set.js";
 
 /** Head of a topic's log. */
@@ -51,6 +52,20 @@ export class TopicState {
    * committed state, where their entries are still there, so they stay gone until then (trim.ts).
    */
   readonly trimInFlight = new RangeSet();
+  /**
+   * Released seqs the log may not hold (ranges grown over gaps, ranges found at start): the trim
+   * finds their stored ones by a key scan; the keys of the other released seqs it makes (trim.ts).
+   * Never written.
+   */
+  readonly trimScan = new RangeSet();
+  /** The recent end of the log in memory (log-tail.ts); counted against its store's budget once added. */
+  readonly tail = new LogTail();
+  /**
+   * Per priority lane 1..9, a seq at or above that of every entry of its lane index (infinite:
+   * not known): a lane scan from above it would find nothing, so it is not read (deliver.ts).
+   * Set when the topic is created or loaded, raised by every append of the lane (append.ts).
+   */
+  readonly laneLast: number[] = new Array<number>(10).fill(Number.POSITIVE_INFINITY);
 
   constructor(
     public record: TopicRecord,
@@ -81,6 +96,8 @@ export class EngineState {
   readonly dirtyCursors = new Set<Cursor>();
   /** Id entries of released messages, deleted by the trim (id-deletes.ts). */
   readonly idDeletes = new IdDeletes();
+  /** What the topics' log tails hold in all (log-tail.ts). */
+  readonly tailBudget = new TailBudget();
 
   /**
    * @param loadedMs when the store was opened (wall clock): a message delayed past it was not
@@ -122,12 +139,14 @@ export class EngineState {
   addTopic(t: TopicState): void {
     this.topics.set(t.name, t);
     this.topicsById.set(t.id, t);
+    t.tail.share(this.tailBudget);
   }
 
   removeTopic(t: TopicState): void {
     this.trimming.delete(t);
     this.topics.delete(t.name);
     this.topicsById.delete(t.id);
+    t.tail.clear();
     for (const c of t.cursors.values()) this.removeCursor(c);
     for (const s of t.snapshots.values()) this.snapshots.delete(s.record.name);
   }

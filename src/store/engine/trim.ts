@@ -91,6 +91,11 @@ export function applyTrimPlan(tx: Tx, plan: TrimPlan): { deleted: number; more: 
     }
     for (const [a, b] of ranges) {
       t.released.removeRange(a, b);
+      if (t.trimScan.count > 0) {
+        t.trimScan.removeRange(a, b);
+        t.trimScan.takeChanged(); // never written: nothing to remember
+      }
+      t.tail.dropRange(a, b);
       // Reads see the last commit, where [a, b] is still there: gone until this one commits.
       t.trimInFlight.addRange(a, b);
     }
@@ -138,26 +143,57 @@ function planTopic(r: KvReader, t: TopicState, budget: StepBudget, plan: TrimPla
   // (No range lies below logStart: a purge, the only move of logStart, drops them: catalog.ts.)
   for (let i = 0, range = t.released.at(0); range && !budget.spent; range = t.released.at(++i)) {
     const [a, b] = range;
-    const want = Math.max(1, budget.entries);
-    const keys = r.keys({
-      start: seqKey(Table.Message, t.id, a),
-      end: seqKey(Table.Message, t.id, b + 1),
-      limit: want,
-    });
-    // A full page may stop inside the range: the step ends at its last key, the rest waits.
-    const last = keys.length === want ? keySeq(keys[keys.length - 1] as Buffer) : b;
-    for (const key of keys) {
-      plan.keys.push(key);
-      budget.take();
-    }
-    if (keys.length === 0) budget.take(); // an empty scan still costs a read
-    plan.logEntries += keys.length;
+    const last = planLogDeletes(r, t, a, b, budget, plan);
     joinLaneGroup(groups, a, last, budget);
     taken.push([a, last]);
     if (last < b) break;
   }
   for (const group of groups) planLaneDeletes(r, t, group, budget, plan.keys);
   return taken;
+}
+
+/**
+ * Adds the log keys of the released seqs [a, b] to the plan, within the budget; returns the last
+ * seq it planned (b, or less when the budget ends the step inside the range). Where the topic's
+ * `trimScan` says the log may not hold a seq (a gap a range grew over, ranges found at start),
+ * the keys are found by a key scan, one delete per stored message; every other seq is a message
+ * released in this run of the store, whose key is made, not read (a delete of a key something
+ * else deleted since is a no-op).
+ */
+function planLogDeletes(r: KvReader, t: TopicState, a: number, b: number, budget: StepBudget, plan: TrimPlan): number {
+  let at = a;
+  while (at <= b) {
+    if (at > a && budget.spent) return at - 1;
+    const want = Math.max(1, budget.entries);
+    const scanEnd = t.trimScan.count > 0 ? t.trimScan.endOf(at) : undefined;
+    if (scanEnd !== undefined) {
+      const to = Math.min(scanEnd, b);
+      const keys = r.keys({
+        start: seqKey(Table.Message, t.id, at),
+        end: seqKey(Table.Message, t.id, to + 1),
+        limit: want,
+      });
+      for (const key of keys) {
+        plan.keys.push(key);
+        budget.take();
+      }
+      if (keys.length === 0) budget.take(); // an empty scan still costs a read
+      plan.logEntries += keys.length;
+      // A full page may stop inside the range: the step ends at its last key, the rest waits.
+      if (keys.length === want) return keySeq(keys[keys.length - 1] as Buffer);
+      at = to + 1;
+      continue;
+    }
+    const next = t.trimScan.count > 0 ? t.trimScan.startAfter(at) : Number.POSITIVE_INFINITY;
+    const to = Math.min(b, next - 1, at + want - 1);
+    for (let seq = at; seq <= to; seq++) {
+      plan.keys.push(seqKey(Table.Message, t.id, seq));
+      budget.take();
+    }
+    plan.logEntries += to - at + 1;
+    at = to + 1;
+  }
+  return b;
 }
 
 /**
