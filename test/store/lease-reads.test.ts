@@ -54,6 +54,15 @@ const backends: Array<[string, Open]> = [
   ],
 ];
 
+/** Appends to "q" the messages m{from}..m{from+n-1}, each with its own payload. */
+function publishNumbered(store: Store, from: number, n: number) {
+  return store.append(
+    "q",
+    Array.from({ length: n }, (_, k) => rec(`m${from + k}`, { data: payload(from + k) })),
+    T0,
+  );
+}
+
 for (const [name, open] of backends) {
   describe(`lease reads (${name})`, () => {
     it("mixed priorities and a filter: every message once, in order, with its own bytes", async () => {
@@ -119,12 +128,7 @@ for (const [name, open] of backends) {
       try {
         await store.createTopic(topicSettings("q"), T0, subSettings("q", "q"));
         await store.createSubscription(subSettings("other", "q"), T0);
-        const publish = (from: number, n: number) =>
-          store.append(
-            "q",
-            Array.from({ length: n }, (_, k) => rec(`m${from + k}`, { data: payload(from + k) })),
-            T0,
-          );
+        const publish = (from: number, n: number) => publishNumbered(store, from, n);
         await publish(0, 300);
         // Lane 0 read with values, as views of the engine's read buffer: copied into the hand-out.
         const first = await store.lease("q", { max: 200, leaseMs: 60_000, nowMs: T0, autoAck: false });
@@ -159,12 +163,7 @@ for (const [name, open] of backends) {
           subSettings("q", "q"),
         );
         await store.createSubscription(subSettings("other", "q"), T0);
-        const publish = (from: number, n: number) =>
-          store.append(
-            "q",
-            Array.from({ length: n }, (_, k) => rec(`m${from + k}`, { data: payload(from + k) })),
-            T0,
-          );
+        const publish = (from: number, n: number) => publishNumbered(store, from, n);
         await publish(0, 300);
         const first = await store.lease("q", { max: 200, leaseMs: 60_000, nowMs: T0, autoAck: false });
         const other = await store.lease("other", { max: 300, leaseMs: 60_000, nowMs: T0, autoAck: false });
