@@ -98,6 +98,8 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
           const s = pick(subsNow);
           const got = await store.lease(s, { max: 1 + int(3), leaseMs: 1 + int(400), nowMs: now, autoAck: r() < 0.1 });
           desc += ` ${s} -> ${got.map((g) => `${g.message.seq}@${g.attempt}`)}`;
+          const seqs = new Set(got.map((g) => g.message.seq));
+          if (seqs.size !== got.length) broken.push(`step ${step} lease ${s} handed a message out twice`);
           tokens[s]?.push(...got.map((g) => g.token).filter((t) => t !== ""));
           break;
         }
