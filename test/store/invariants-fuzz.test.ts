@@ -1,8 +1,9 @@
 /**
  * Randomized operations on the in-memory store (seeded, so a failure replays), checking after
  * every step the engine's table invariants (./invariants.ts): holdings against counters and
- * refcounts, and the per-key lines of ordered subscriptions; plus GetStats' oldest unacked.
- * RUNS, STEPS, ONLY (one run) and SHOW (print a run's log) env variables help debugging.
+ * refcounts, and the per-key lines of ordered subscriptions; plus GetStats' oldest unacked, and
+ * that no lease hands a message out twice. Two mixes of operations, each seeded alike. RUNS,
+ * STEPS, ONLY (one run) and SHOW (print a run's log) env variables help debugging.
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
@@ -30,9 +31,14 @@ const OPS = [
   ...["nack", "nackId", "extend", "advance", "advance", "advance", "seek", "seekTime", "snap", "delsnap"],
   ...["seekSnap", "sweep", "redrive", "redrive", "toggleC", "purge", "peek"],
 ] as const;
+/** A second mix, with rejects, nacks to now and seeks near the end (the first mix's seeds stay as they were). */
+const MORE_OPS = [...OPS, "reject", "nackNow", "nackNow", "seekNear"] as const;
 
 /** One seeded run; returns the broken invariants (empty: fine) and the log of steps. */
-async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
+async function run(
+  seed: number,
+  ops: readonly (typeof MORE_OPS)[number][],
+): Promise<{ broken: string[]; log: string[] }> {
   const r = rng(seed * 7919 + 1);
   const filters: Record<string, string>[] = [{}, {}, { k: "1" }];
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -74,7 +80,7 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
   const broken: string[] = [];
   for (let step = 0; step < STEPS && broken.length === 0; step++) {
     const subsNow = [...live, "d"];
-    const op = pick(OPS);
+    const op = pick(ops);
     let desc: string = op;
     try {
       switch (op) {
@@ -98,6 +104,8 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
           const s = pick(subsNow);
           const got = await store.lease(s, { max: 1 + int(3), leaseMs: 1 + int(400), nowMs: now, autoAck: r() < 0.1 });
           desc += ` ${s} -> ${got.map((g) => `${g.message.seq}@${g.attempt}`)}`;
+          const seqs = new Set(got.map((g) => g.message.seq));
+          if (seqs.size !== got.length) broken.push(`step ${step} lease ${s} handed a message out twice`);
           tokens[s]?.push(...got.map((g) => g.token).filter((t) => t !== ""));
           break;
         }
@@ -133,6 +141,28 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
           desc += ` ${s} ${targets.messageIds}`;
           if (op === "ackId") desc += ` ${await store.ack(s, targets, now)}`;
           else desc += ` ${await store.nack(s, targets, now + int(300), now, { failed: r() < 0.5 })}`;
+          break;
+        }
+        case "reject": {
+          const s = pick(subsNow);
+          const mine = tokens[s] ?? [];
+          if (mine.length === 0) break;
+          const t = mine.splice(int(mine.length), 1);
+          desc += ` ${s} ${t} ${JSON.stringify(await store.reject(s, t, now, "bad"))}`;
+          break;
+        }
+        case "nackNow": {
+          const s = pick(subsNow);
+          const targets = { tokens: [], messageIds: [`m${Math.max(1, idn - int(8))}`] };
+          desc += ` ${s} ${targets.messageIds} ${await store.nack(s, targets, now, now, { failed: false })}`;
+          break;
+        }
+        case "seekNear": {
+          const s = pick([...live]);
+          if (!s) break;
+          const seq = Math.max(1, (await store.topicCounters("t")).lastSeq - int(5));
+          desc += ` ${s} seq ${seq}`;
+          await store.seek(s, { kind: "seq", seq }, now);
           break;
         }
         case "advance":
@@ -225,15 +255,20 @@ async function run(seed: number): Promise<{ broken: string[]; log: string[] }> {
   return { broken, log };
 }
 
-it("store invariants hold after every step of seeded random operations (memory KV)", async () => {
-  const failed: string[] = [];
-  for (let seed = 0; seed < RUNS; seed++) {
-    if (ONLY !== undefined && Number(ONLY) !== seed) continue;
-    const { broken, log } = await run(seed);
-    if (process.env.SHOW !== undefined && Number(process.env.SHOW) === seed) console.log(log.join("\n"));
-    if (broken.length > 0 && failed.length < 3) {
-      failed.push(`seed ${seed}:\n  ${broken.join("\n  ")}\n--- last steps:\n${log.slice(-30).join("\n")}`);
+for (const [mix, ops] of [
+  ["", OPS],
+  [", with rejects, nacks to now and seeks near the end", MORE_OPS],
+] as const) {
+  it(`store invariants hold after every step of seeded random operations (memory KV)${mix}`, async () => {
+    const failed: string[] = [];
+    for (let seed = 0; seed < RUNS; seed++) {
+      if (ONLY !== undefined && Number(ONLY) !== seed) continue;
+      const { broken, log } = await run(seed, ops);
+      if (process.env.SHOW !== undefined && Number(process.env.SHOW) === seed) console.log(log.join("\n"));
+      if (broken.length > 0 && failed.length < 3) {
+        failed.push(`seed ${seed}:\n  ${broken.join("\n  ")}\n--- last steps:\n${log.slice(-30).join("\n")}`);
+      }
     }
-  }
-  assert.deepEqual(failed, []);
-});
+    assert.deepEqual(failed, []);
+  });
+}

@@ -53,8 +53,20 @@ function takeReady(r: KvReader, t: TopicState, c: Cursor, lane: Lane, pk: Picker
       continue;
     }
     if (!pk.take(seq, lane.priority, e.attempts + 1, e, raw, keptMessage(t, seq) === raw)) return;
-    lane.ready.pop();
+    dropCopies(lane, seq);
   }
+}
+
+/**
+ * Pops every copy of `seq` off the lane's ready heap (lazy: copies are checked against the entry
+ * on use). An entry that becomes ready again before its old copy was popped has two copies there,
+ * both valid by its state: a message available already and nacked again by id, or moved away and
+ * back before a delivery took it (nacked by id to later, or extended after a nack and then nacked
+ * or run out again). Taking one must drop the other, or one hand-out takes the message twice
+ * (and auto-ack settles it twice, counting it out of `unacked` twice).
+ */
+function dropCopies(lane: Lane, seq: number): void {
+  while (lane.ready.peekKey() === seq) lane.ready.pop();
 }
 
 /** Reads an unordered lane from its scan position, taking what is available. */

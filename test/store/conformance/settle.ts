@@ -231,4 +231,50 @@ export function settleCases(factory: StoreFactory): void {
     await store.ack("q", byIds("c"), T0 + 300);
     assert.deepEqual(await counters(), { unacked: 0, inFlight: 0, delayed: 0, oldestUnackedPublishMs: 0 });
   });
+
+  it("settle - a message given back twice before its next delivery is handed out once", async (t) => {
+    // Each way puts a message back on the cursor while it is available already (or moves it away
+    // and back before a delivery takes it); one hand-out must still take it once, and auto-ack
+    // count it out once (test/store/invariants-fuzz.test.ts, seeds 204 and 243).
+    const { store } = await setup(t, factory);
+    const ways: Record<string, (token: string) => Promise<unknown>> = {
+      "nacked by id twice": async () => {
+        await store.nack("q", byIds("m1"), T0, T0);
+        await store.nack("q", byIds("m1"), T0, T0);
+      },
+      "nacked by id, then by id to later": async () => {
+        await store.nack("q", byIds("m1"), T0, T0);
+        await store.nack("q", byIds("m1"), T0 + 10, T0);
+      },
+      "nacked, extended, nacked again": async (token) => {
+        await store.nack("q", byTokens(token), T0, T0);
+        await store.extend("q", [token], T0 + 500, T0);
+        await store.nack("q", byTokens(token), T0, T0);
+      },
+    };
+    for (const ordered of [false, true]) {
+      for (const [way, giveBack] of Object.entries(ways)) {
+        const what = `${way}, ordered ${ordered}`;
+        await createQueue(store, "q", {}, { ordered });
+        await store.append(
+          "q",
+          ["a", "b", "c"].map((k, i) => rec(`m${i + 1}`, { orderingKey: k })),
+          T0,
+        );
+        await giveBack(await oneLeased(store));
+        const got = await store.lease("q", { max: 2, leaseMs: 1000, nowMs: T0 + 20, autoAck: true });
+        assert.deepEqual(
+          [seqsOf(got), attemptsOf(got)],
+          [
+            [1, 2],
+            [2, 1],
+          ],
+          what,
+        );
+        assert.equal((await store.subscriptionCounters("q")).unacked, 1, what);
+        assert.deepEqual(seqsOf(await lease(store, "q", 10, T0 + 20)), [3], what);
+        await store.deleteTopic("q");
+      }
+    }
+  });
 }
