@@ -199,13 +199,14 @@ export class Cursor {
     else if (e.state === "exhausted" || e.state === "gone") this.outgoing.delete(e);
   }
 
-  /** Moves a tracked entry to another state. */
+  /** Moves a tracked entry to another state; ready to ready adds no heap copy (it has one: `enter`). */
   move(e: Entry, state: EntryState, dueMs = 0): void {
+    const stillReady = e.state === "ready" && state === "ready";
     this.leave(e);
     e.state = state;
     e.dueMs = dueMs;
     if (state !== "leased") e.batch = undefined;
-    this.enter(e);
+    if (!stillReady) this.enter(e);
   }
 
   /**
