@@ -39,7 +39,19 @@ export async function publish(
 ): Promise<PublishOutcome[]> {
   validateName("topic", topic);
   validatePublish(messages, ctx.limits);
-  const now = ctx.clock.now();
+  return appendValidated(ctx, topic, messages, ctx.clock.now());
+}
+
+/**
+ * Appends `messages` to `topic` as published at `now` (epoch ms), after the caller validated the
+ * topic name and the batch ({@link publish}; the publish batcher validates each call it merges).
+ */
+export async function appendValidated(
+  ctx: CoreContext,
+  topic: string,
+  messages: readonly NewMessage[],
+  now: number,
+): Promise<PublishOutcome[]> {
   const records: AppendRecord[] = messages.map((m) => ({
     id: m.id ?? "",
     data: m.data,

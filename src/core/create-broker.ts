@@ -87,10 +87,10 @@ export function createBroker(options: BrokerOptions): Broker {
   const setPaused = async (name: string, paused: boolean) => admin.updateSubscription(ctx, name, { paused });
   const sweep = createRetentionSweeper(ctx);
   sweeper = sweep;
-  // The publishes of one turn to one topic share an append (publish-batcher.ts); each is made
-  // with the time of its call.
+  // The publishes of one turn to one topic share an append (publish-batcher.ts, which validates
+  // each call); each is made with the time of its call.
   const batcher = createPublishBatcher(ctx, (topic, messages, nowMs) =>
-    admin.publish(nowMs === ctx.clock.now() ? ctx : { ...ctx, clock: clockAt(ctx.clock, nowMs) }, topic, messages),
+    admin.appendValidated(ctx, topic, messages, nowMs),
   );
   return {
     // The hottest operation: the batcher's promise itself when the sweep need not hear of it.
@@ -176,7 +176,7 @@ export function createBroker(options: BrokerOptions): Broker {
       batcher.flush();
       sweep.stop();
       if (!ctx.shutdown.signal.aborted) {
-        ctx.shutdown.abort(new BrokerError("SHUTTING_DOWN", "the broker is shutting down"));
+        ctx.shutdown.abort(shuttingDown());
       }
     },
   };
@@ -189,9 +189,4 @@ function needsSweep(messages: readonly NewMessage[]): boolean {
     if ((m.ttlMs ?? 0) > 0 || (m.id ?? "") !== "") return true;
   }
   return false;
-}
-
-/** `clock` with its time read as `nowMs` (the time of a batched publish's call). */
-function clockAt(clock: Clock, nowMs: number): Clock {
-  return { now: () => nowMs, setTimer: clock.setTimer, clearTimer: clock.clearTimer };
 }

@@ -26,7 +26,7 @@ import type { NewMessage, PublishOutcome } from "../model/index.js";
 import type { CoreContext } from "./context.js";
 import { validateName, validatePublish } from "./validate.js";
 
-/** Appends `messages` to `topic` as one publish whose clock reads `nowMs` (admin-ops.ts `publish`). */
+/** Appends validated `messages` to `topic` as published at `nowMs` (admin-ops.ts `appendValidated`). */
 export type PublishAt = (topic: string, messages: readonly NewMessage[], nowMs: number) => Promise<PublishOutcome[]>;
 
 /** One waiting call. */
@@ -52,7 +52,7 @@ export interface PublishBatcher {
   flush(): void;
 }
 
-/** Creates a {@link PublishBatcher} over `publishAt`, which does the validation again and the append. */
+/** Creates a {@link PublishBatcher} over `publishAt`, which appends what this batcher validated. */
 export function createPublishBatcher(ctx: CoreContext, publishAt: PublishAt): PublishBatcher {
   const open = new Map<string, Batch>();
   /** Topics whose first publish of this turn went to the store at once. */
