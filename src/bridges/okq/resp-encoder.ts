@@ -174,12 +174,26 @@ export function encodeReply(reply: Reply, version: RespVersion = 2): Buffer {
  * {@link encodeReply}s concatenated): one size pass, one allocation, one copy of each bulk.
  */
 export function encodeReplies(replies: readonly Reply[], version: RespVersion = 2): Buffer {
+  const out = Buffer.allocUnsafe(repliesSize(replies, version));
+  writeReplies(replies, version, out, 0);
+  return out;
+}
+
+/** Bytes of the encoding of `replies` (what {@link encodeReplies} returns). */
+export function repliesSize(replies: readonly Reply[], version: RespVersion): number {
   let size = 0;
   for (const r of replies) size += sizeOf(r, version);
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of replies) at = writeInto(r, version, out, at);
-  return out;
+  return size;
+}
+
+/**
+ * Writes the encoding of `replies` into `out` at `at`, which has {@link repliesSize} bytes of room
+ * there; returns the offset after it.
+ */
+export function writeReplies(replies: readonly Reply[], version: RespVersion, out: Buffer, at: number): number {
+  let i = at;
+  for (const r of replies) i = writeInto(r, version, out, i);
+  return i;
 }
 
 /** Encodes a request (array of bulk strings), as a client sends it; used by tests and benchmarks. */

@@ -12,7 +12,7 @@ const DEFAULT_EXPIRES_S = 30;
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
 export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
-  // Not copied: the reply is encoded (copied into the socket write) before anything else runs.
+  // Not copied: the contents are the broker's hand-out copy, copied once into the socket write (reply-writer.ts).
   return eventReply(m.message.id, m.message.data);
 }
 
