@@ -9,7 +9,8 @@
  *
  * With `--fake-broker` the broker is a stand-in that hands out prepared deliveries and answers
  * acks at once (no store, no disk): what is left is the bridge, the in-process clients, the
- * interceptors and the RPC layer.
+ * interceptors and the RPC layer. Each round also says how many Pull and Ack calls the broker got
+ * (the bridge joins pipelined and concurrent pops and acks of a queue into one call per loop turn).
  *
  *   node --import tsx bench/okq/bridge-drain.ts [--messages 100000] [--rounds 3] [--fake-broker]
  */
@@ -144,11 +145,35 @@ function fakeBroker(total: number): Broker {
 /** A QACK of okq-bench up to its id (the load's ids are ASCII). */
 const ACK_PREFIX = "*3\r\n$4\r\nQACK\r\n$9\r\nokq-bench\r\n";
 
+/** Broker calls of the drain: Pulls and the messages they handed out, Acks and the ids they named. */
+const calls = { pulls: 0, pulled: 0, acks: 0, acked: 0 };
+
+/**
+ * `broker` with its pull and ack counted in {@link calls}: how well the bridge joins pops and
+ * acks into broker calls (one per queue per loop turn at best).
+ */
+function countCalls(broker: Broker): Broker {
+  const pull = broker.pull.bind(broker);
+  const ack = broker.ack.bind(broker);
+  broker.pull = async (request, signal) => {
+    const out = await pull(request, signal);
+    calls.pulls++;
+    calls.pulled += out.length;
+    return out;
+  };
+  broker.ack = async (subscription, targets) => {
+    calls.acks++;
+    calls.acked += targets.ackIds.length + targets.messageIds.length;
+    return ack(subscription, targets);
+  };
+  return broker;
+}
+
 async function round(): Promise<{ perSecond: number; cpuMicros: number; drained: number }> {
   const dir = mkdtempSync(join(tmpdir(), "okq-bridge-drain-"));
   const fake = values["fake-broker"] === true;
   const store = fake ? undefined : await openLmdbStore({ path: dir });
-  const broker = store ? createBroker({ store }) : fakeBroker(MESSAGES);
+  const broker = countCalls(store ? createBroker({ store }) : fakeBroker(MESSAGES));
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // one listener per connection
   const interceptors = createServerInterceptors({ shutdownSignal: shutdown.signal });
@@ -179,6 +204,7 @@ async function round(): Promise<{ perSecond: number; cpuMicros: number; drained:
       return { socket, replies: new Replies(socket) };
     });
     let drained = 0;
+    Object.assign(calls, { pulls: 0, pulled: 0, acks: 0, acked: 0 });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
@@ -213,7 +239,8 @@ for (let i = 0; i < Number(values.rounds); i++) {
   const r = await round();
   results.push(r);
   process.stderr.write(
-    `round ${i + 1}: ${r.drained} drained, ${Math.round(r.perSecond)} msg/s, ${r.cpuMicros.toFixed(2)} µs CPU/msg\n`,
+    `round ${i + 1}: ${r.drained} drained, ${Math.round(r.perSecond)} msg/s, ${r.cpuMicros.toFixed(2)} µs CPU/msg; ` +
+      `${calls.pulls} Pulls (${calls.pulled} messages), ${calls.acks} Acks (${calls.acked} ids)\n`,
   );
 }
 const best = Math.min(...results.map((r) => r.cpuMicros));

@@ -1,5 +1,4 @@
 import type { PublishResult } from "../../../gen/switchyard/v1/publisher_pb.js";
-import type { ReceivedMessage } from "../../../gen/switchyard/v1/types_pb.js";
 import { type Clock, type Logger, systemClock } from "../../util/index.js";
 import type { BridgeMetrics, BrokerClients } from "../bridge.js";
 import type { Coalesced } from "./coalescer.js";
@@ -105,7 +104,8 @@ export function resolveOkqOptions(o: OkqOptions): ResolvedOkqOptions {
 /** Broker calls merged across the connections of one user per event-loop turn (see coalescer.ts). */
 export interface OkqCalls {
   publish: Coalesced<OutgoingMessage, PublishResult>;
-  pull: Coalesced<null, ReceivedMessage | undefined>;
+  /** Pops: one reply (an event or nil) per slot. */
+  pull: Coalesced<null, Reply>;
   ack: Coalesced<string, Reply>;
 }
 

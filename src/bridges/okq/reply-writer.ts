@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream";
 import { type Clock, waitForDrain } from "../../util/index.js";
+import { type Reply, type RespVersion, repliesSize, writeReplies } from "./resp-encoder.js";
 
 /**
  * Replies held back for one socket write stop being held past this size (or past the writer's
@@ -24,13 +25,25 @@ export interface ReplyWriterOptions {
   onBackpressure(): void;
 }
 
+/** One run's replies, held, and the protocol version they are encoded in. */
+interface HeldRun {
+  replies: readonly Reply[];
+  version: RespVersion;
+}
+
 /**
- * Collects a connection's encoded replies and writes them in as few socket writes as the session
+ * Collects a connection's replies and writes them in as few socket writes as the session
  * allows: the session {@link hold}s each run's replies, asks {@link full} whether more may join
  * them, and {@link flush}es when not (or when the next command is not a quick one).
+ *
+ * Replies are held as values and encoded once, at the flush, straight into the buffer that is
+ * written: an event's contents are copied once on their way out, not into a run's buffer and
+ * again into the write. So what a held reply refers to must not change until the flush: events'
+ * contents are the broker's hand-out copies (or messages decoded from a response), never a
+ * buffer that is reused.
  */
 export class ReplyWriter {
-  private held: Buffer[] = [];
+  private held: HeldRun[] = [];
   private heldBytes = 0;
   private readonly maxHeldBytes: number;
 
@@ -41,10 +54,10 @@ export class ReplyWriter {
     this.maxHeldBytes = Math.min(MAX_HELD_REPLY_BYTES, options.maxHeldBytes);
   }
 
-  /** Adds one run's encoded replies to what is held. */
-  hold(bytes: Buffer): void {
-    this.held.push(bytes);
-    this.heldBytes += bytes.length;
+  /** Adds one run's replies to what is held, to be encoded in `version`. */
+  hold(replies: readonly Reply[], version: RespVersion): void {
+    this.held.push({ replies, version });
+    this.heldBytes += repliesSize(replies, version);
   }
 
   /** True when what is held reaches its byte or run bound and must be written now. */
@@ -55,7 +68,9 @@ export class ReplyWriter {
   /** Writes what is held in one write; false when the socket then does not drain in time. */
   async flush(): Promise<boolean> {
     if (this.held.length === 0) return true;
-    const bytes = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+    const bytes = Buffer.allocUnsafe(this.heldBytes);
+    let at = 0;
+    for (const run of this.held) at = writeReplies(run.replies, run.version, bytes, at);
     this.held = [];
     this.heldBytes = 0;
     if (this.socket.write(bytes)) return true;

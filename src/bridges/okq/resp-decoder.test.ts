@@ -234,6 +234,43 @@ describe("okq resp decoder", () => {
     );
   });
 
+  it("decoder - fast path: a pipeline's equal short arguments share one Buffer, each command its own array", () => {
+    const long = "x".repeat(65);
+    const chunk = Buffer.concat([
+      encodeCommand(["QACK", "q", "id-1"]),
+      encodeCommand(["QACK", "q", "id-2"]),
+      encodeCommand(["QACK", "q", "id-2"]),
+      encodeCommand(["QRPOP", "q"]),
+      encodeCommand(["QLPUSH", "q", "e1", long]),
+      encodeCommand(["QLPUSH", "q", "e2", long]),
+    ]);
+    const events = new RespDecoder({ ...LIMITS, maxCommandBytes: 1000, maxBulkBytes: 100 }).push(chunk);
+    const [a, b, c, d, e, f] = events.map((x) => (x.type === "command" ? x.args : []));
+    assert.ok(a && b && c && d && e && f);
+    assert.deepEqual(
+      events.map((x) => (x.type === "command" ? x.args.map((y) => y.toString()) : [])),
+      [
+        ["QACK", "q", "id-1"],
+        ["QACK", "q", "id-2"],
+        ["QACK", "q", "id-2"],
+        ["QRPOP", "q"],
+        ["QLPUSH", "q", "e1", long],
+        ["QLPUSH", "q", "e2", long],
+      ],
+    );
+    assert.notEqual(a, b);
+    assert.equal(b[0], a[0]);
+    assert.equal(b[1], a[1]);
+    assert.notEqual(b[2], a[2]);
+    assert.equal(c[2], b[2]);
+    // Another count: nothing shared, though "q" is equal.
+    assert.notEqual(d[1], c[1]);
+    assert.equal(f[1], e[1]);
+    // Past 64 bytes an argument is not compared: a view of its own.
+    assert.notEqual(f[3], e[3]);
+    assert.deepEqual(f[3], e[3]);
+  });
+
   it("decoder - each argument counts its overhead against the command limit: empty arguments are not free", () => {
     const limits = { ...LIMITS, maxArrayLength: 100_000, maxCommandBytes: 10_000, argOverheadBytes: 256 };
     const empty = (n: number) => Buffer.from(`*${n}\r\n${"$0\r\n\r\n".repeat(n)}`);

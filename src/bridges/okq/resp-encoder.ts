@@ -93,7 +93,9 @@ function sizeOf(reply: Reply, version: RespVersion): number {
     case "error":
       return 1 + Buffer.byteLength(oneLine(reply.s)) + 2;
     case "int":
-      return 1 + Buffer.byteLength(String(reply.n)) + 2;
+      return Number.isSafeInteger(reply.n) && reply.n >= 0
+        ? 1 + digits(reply.n) + 2
+        : 1 + Buffer.byteLength(String(reply.n)) + 2;
     case "bulk":
       return bulkSize(typeof reply.v === "string" ? byteLengthOf(reply.v) : reply.v.length);
     case "event":
@@ -131,6 +133,22 @@ function writeBulk(out: Buffer, at: number, v: Buffer | Uint8Array | string): nu
   return i + 2;
 }
 
+/** Writes a short ASCII string at `at` (byte by byte: no string encoder call); returns the offset after it. */
+function writeAscii(out: Buffer, at: number, s: string): number {
+  for (let k = 0; k < s.length; k++) out[at + k] = s.charCodeAt(k);
+  return at + s.length;
+}
+
+/** Writes `:n\r\n` at `at` (a non-negative safe integer byte by byte); returns the offset after it. */
+function writeInt(out: Buffer, at: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return at + out.write(`:${n}\r\n`, at, "latin1");
+  out[at] = 0x3a; // :
+  const i = writeDigits(out, at + 1, n);
+  out[i] = 13;
+  out[i + 1] = 10;
+  return i + 2;
+}
+
 /** Writes the encoding of `reply` at `at` (sized by {@link sizeOf}); returns the offset after it. */
 function writeInto(reply: Reply, version: RespVersion, out: Buffer, at: number): number {
   switch (reply.t) {
@@ -139,7 +157,7 @@ function writeInto(reply: Reply, version: RespVersion, out: Buffer, at: number):
     case "error":
       return at + out.write(`-${oneLine(reply.s)}\r\n`, at);
     case "int":
-      return at + out.write(`:${reply.n}\r\n`, at, "latin1");
+      return writeInt(out, at, reply.n);
     case "bulk":
       return writeBulk(out, at, reply.v);
     case "event":
@@ -149,7 +167,8 @@ function writeInto(reply: Reply, version: RespVersion, out: Buffer, at: number):
       out[at + 3] = 10;
       return writeBulk(out, writeBulk(out, at + 4, reply.id), reply.data);
     case "null":
-      return at + out.write(version === 3 ? "_\r\n" : "$-1\r\n", at, "latin1");
+      if (version === 3) return writeAscii(out, at, "_\r\n");
+      return writeAscii(out, at, "$-1\r\n");
     case "array": {
       let i = at + out.write(`*${reply.items.length}\r\n`, at, "latin1");
       for (const item of reply.items) i = writeInto(item, version, out, i);
@@ -174,12 +193,26 @@ export function encodeReply(reply: Reply, version: RespVersion = 2): Buffer {
  * {@link encodeReply}s concatenated): one size pass, one allocation, one copy of each bulk.
  */
 export function encodeReplies(replies: readonly Reply[], version: RespVersion = 2): Buffer {
+  const out = Buffer.allocUnsafe(repliesSize(replies, version));
+  writeReplies(replies, version, out, 0);
+  return out;
+}
+
+/** Bytes of the encoding of `replies` (what {@link encodeReplies} returns). */
+export function repliesSize(replies: readonly Reply[], version: RespVersion): number {
   let size = 0;
   for (const r of replies) size += sizeOf(r, version);
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of replies) at = writeInto(r, version, out, at);
-  return out;
+  return size;
+}
+
+/**
+ * Writes the encoding of `replies` into `out` at `at`, which has {@link repliesSize} bytes of room
+ * there; returns the offset after it.
+ */
+export function writeReplies(replies: readonly Reply[], version: RespVersion, out: Buffer, at: number): number {
+  let i = at;
+  for (const r of replies) i = writeInto(r, version, out, i);
+  return i;
 }
 
 /** Encodes a request (array of bulk strings), as a client sends it; used by tests and benchmarks. */

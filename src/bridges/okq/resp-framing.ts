@@ -130,10 +130,38 @@ export function readWholeCommands(chunk: Buffer, i: number, limits: RespDecoderL
   const copy = Buffer.allocUnsafe(at - i);
   chunk.copy(copy, 0, i, at);
   let a = 0;
+  let previous: Buffer[] | undefined;
+  let previousAt = 0;
   for (const count of counts) {
     const command: Buffer[] = new Array(count);
-    for (let k = 0; k < count; k++, a++) command[k] = copy.subarray((starts[a] as number) - i, (ends[a] as number) - i);
+    const same = previous !== undefined && previous.length === count;
+    for (let k = 0; k < count; k++, a++) {
+      const start = starts[a] as number;
+      const end = ends[a] as number;
+      const p = previousAt + k;
+      command[k] =
+        same && sameSpan(chunk, start, end, starts[p] as number, ends[p] as number)
+          ? ((previous as Buffer[])[k] as Buffer)
+          : copy.subarray(start - i, end - i);
+    }
     out.push({ type: "command", args: command });
+    previous = command;
+    previousAt = a - count;
   }
   return at;
+}
+
+/** Longest argument {@link sameSpan} compares (names, queues, options and their values). */
+const MAX_SHARED_ARG_BYTES = 64;
+
+/**
+ * True when bytes [start, end) and [pStart, pEnd) of `chunk` are short and equal: the argument is
+ * the previous command's, whose Buffer it then shares (a pipeline repeats its command names,
+ * queues and options), instead of a view of its own. Arguments are never written to.
+ */
+function sameSpan(chunk: Buffer, start: number, end: number, pStart: number, pEnd: number): boolean {
+  const n = end - start;
+  if (n !== pEnd - pStart || n > MAX_SHARED_ARG_BYTES) return false;
+  for (let k = 0; k < n; k++) if (chunk[start + k] !== chunk[pStart + k]) return false;
+  return true;
 }

@@ -9,7 +9,7 @@ import { goQuote } from "./go-format.js";
 import { PendingInput } from "./pending-events.js";
 import { ReplyWriter } from "./reply-writer.js";
 import { ARG_OVERHEAD_BYTES, RespDecoder } from "./resp-decoder.js";
-import { encodeReplies, error, type Reply, type RespVersion } from "./resp-encoder.js";
+import { error, type Reply, type RespVersion } from "./resp-encoder.js";
 
 /**
  * Input is decoded this much at a time: past a read-ahead limit, the rest of a socket chunk (up
@@ -58,7 +58,7 @@ export class RespSession implements CommandSession {
   private finished = false;
   private lastInputMs: number;
   private idleTimer: TimerHandle | undefined;
-  /** Encoded replies not written yet (see the class comment). */
+  /** Replies not written yet (see the class comment). */
   private readonly replies: ReplyWriter;
 
   constructor(
@@ -198,7 +198,7 @@ export class RespSession implements CommandSession {
     this.running = true;
     try {
       while (this.pending.length > 0 && !this.finished) {
-        this.replies.hold(encodeReplies(await this.next(), this.version));
+        this.replies.hold(await this.next(), this.version);
         // Replies back up (the client does not read): stop reading and wait for 'drain' before
         // the next command, so a connection holds at most one run's replies plus its pending input.
         if (!this.mayHoldReplies() && !(await this.replies.flush())) {

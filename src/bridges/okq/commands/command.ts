@@ -48,6 +48,7 @@ export function utf8(bytes: Buffer): string | undefined {
 
 /** True when `a` and `b` hold the same bytes (a loop for short ones, as names and ids are). */
 export function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a === b) return true; // the decoder shares equal arguments of a pipeline's commands
   const n = a.length;
   if (n !== b.length) return false;
   if (n > 64) return a.equals(b);

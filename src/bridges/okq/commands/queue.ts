@@ -1,4 +1,5 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
+import { deliveriesOf } from "../../../rpc/pull-response.js";
 import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
@@ -12,7 +13,7 @@ const DEFAULT_EXPIRES_S = 30;
 /** An event as okQ answers it: `[eventID, contents]`, or nil. */
 export function event(m: ReceivedMessage | undefined): Reply {
   if (!m?.message) return NULL;
-  // Not copied: the reply is encoded (copied into the socket write) before anything else runs.
+  // Not copied: the contents are the broker's hand-out copy, copied once into the socket write (reply-writer.ts).
   return eventReply(m.message.id, m.message.data);
 }
 
@@ -40,12 +41,13 @@ export const QRPOP: CommandSpec = {
   },
 };
 
-/** One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]` as JSON. */
-export async function pullDirect(
-  clients: BrokerClients,
-  key: string,
-  slots: readonly null[],
-): Promise<(ReceivedMessage | undefined)[]> {
+/**
+ * One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]`
+ * as JSON. One reply per slot: an event, or nil past the events pulled. The events come straight
+ * from the core's deliveries when the in-process transport answered (src/rpc/pull-response.ts):
+ * the same id and contents the response's messages would carry, without making them.
+ */
+export async function pullDirect(clients: BrokerClients, key: string, slots: readonly null[]): Promise<Reply[]> {
   const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
   const res = await clients.subscriber.pull({
     subscription: queue,
@@ -54,7 +56,13 @@ export async function pullDirect(
     ackDeadlineMs: BigInt(expires * 1000),
     autoAck: noack,
   });
-  return slots.map((_, i) => res.messages[i]);
+  const out: Reply[] = new Array(slots.length);
+  const deliveries = deliveriesOf(res);
+  for (let i = 0; i < slots.length; i++) {
+    const d = deliveries?.[i];
+    out[i] = d ? eventReply(d.message.id, d.message.data) : deliveries ? NULL : event(res.messages[i]);
+  }
+  return out;
 }
 
 /** A parsed QRPOP: undefined queue when the name cannot exist (not UTF-8). */
@@ -90,10 +98,9 @@ export async function popRun(ctx: OkqContext, clients: BrokerClients, pop: Pop, 
   const nils = (n: number) => Array.from({ length: n }, () => NULL);
   if (pop.queue === undefined) return nils(count);
   try {
-    const got = await ctx
+    return await ctx
       .callsFor(clients)
       .pull(JSON.stringify([pop.queue, pop.expires, pop.noack]), new Array(count).fill(null));
-    return got.map(event);
   } catch (e) {
     if (isAbsent(e)) return nils(count);
     return nils(count).map(() => errorReply(e, ctx.logger, "QRPOP"));

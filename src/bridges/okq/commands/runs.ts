@@ -22,7 +22,8 @@ export interface RunItem {
   name: string;
   /**
    * The arguments after the name. A QRPOP or QACK that joined by its bytes (see
-   * {@link sameKeyItem}) shares the first item's array: equal for a QRPOP; a QACK's own id is in `value`.
+   * {@link sameKeyItem}) shares the first item's array: equal for a QRPOP (which is the first
+   * item itself, so a run's items may repeat one object); a QACK's own id is in `value`.
    */
   args: Buffer[];
   /** What {@link runKey} read for the run (a QACK's event id), so it is not read again. */
@@ -74,7 +75,7 @@ function sameKeyItem(key: string, first: RunItem, next: { name: string; args: Bu
     if (args.length !== first.args.length + 1) return undefined;
     for (let k = 0; k < first.args.length; k++)
       if (!sameBytes(args[k + 1] as Buffer, first.args[k] as Buffer)) return undefined;
-    return { name: next.name, args: first.args };
+    return first; // the same name and arguments: one item object serves them all
   }
   if (key.startsWith(ACK_PREFIX) && args.length === 3 && sameBytes(args[1] as Buffer, first.args[0] as Buffer)) {
     const id = utf8(args[2] as Buffer);
