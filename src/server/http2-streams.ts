@@ -63,7 +63,10 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     const session = stream.session as http2.ServerHttp2Session | undefined;
     // A stream reset (or whose session went) before this event fired has no session any more:
     // nothing to serve. (Routing it threw, and an exception here kills the process.)
+    // A reset with an error code (not CANCEL) also emits 'error' on it: with no listener that was
+    // an uncaught exception (test/integration/rpc-h2-abuse.test.ts).
     if (session === undefined || stream.destroyed) {
+      stream.on("error", ignore);
       stream.destroy();
       return;
     }
