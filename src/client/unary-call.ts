@@ -20,6 +20,7 @@ import { type Compression, getAbortSignalReason } from "@connectrpc/connect/prot
 import { errorFromJsonBytes, validateResponseWithCompression } from "@connectrpc/connect/protocol-connect";
 import { LazyResponseMetadata, webHeadersFromNode } from "./headers.js";
 import { connectErrorFromNode, connectErrorFromResetCode, isWriteAfterEnd } from "./node-errors.js";
+import { watchSignal } from "./signals.js";
 
 /** What the transport needs of an HTTP/2 session manager (connect-node's `Http2SessionManager` fits). */
 export interface SessionManagerLike {
@@ -114,12 +115,13 @@ export function callUnary<I extends DescMessage, O extends DescMessage>(
     let stream: ClientHttp2Stream | undefined;
     let timer: NodeJS.Timeout | undefined;
     let rstCode: number = constants.NGHTTP2_INTERNAL_ERROR;
+    let unwatch: (() => void) | undefined;
     const onAbort = () => fail(ConnectError.from(getAbortSignalReason(signal!), Code.Canceled));
     const fail = (reason: unknown) => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
       const error = connectErrorFromNode(reason);
       rstCode = error.code === Code.Canceled ? constants.NGHTTP2_CANCEL : constants.NGHTTP2_INTERNAL_ERROR;
       if (stream !== undefined && !stream.closed) stream.close(rstCode);
@@ -129,12 +131,12 @@ export function callUnary<I extends DescMessage, O extends DescMessage>(
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
       resolve(response);
     };
     if (signal !== undefined) {
       if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort);
+      unwatch = watchSignal(signal, onAbort);
     }
     if (call.timeoutMs !== undefined) {
       timer = setTimeout(

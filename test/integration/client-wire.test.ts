@@ -209,6 +209,16 @@ describe("client wire", () => {
       return c.signal;
     };
     assert.equal((await same(transports, { headers: hang, signal: later() })).message, "later");
+    // Many calls on one signal (the lean transport keeps one listener per signal): all end.
+    for (const tr of transports) {
+      const shared = later();
+      const calls = await Promise.all([1, 2, 3].map(() => outcome(tr, { headers: hang, signal: shared })));
+      assert.deepEqual(
+        calls.map((c) => c.message),
+        ["later", "later", "later"],
+      );
+      assert.equal((await outcome(tr, { headers: hang, signal: shared })).message, "later");
+    }
   });
 
   it("client - request headers and compressed requests are the same on the wire", async (t) => {
