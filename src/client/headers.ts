@@ -3,6 +3,8 @@
  * connect-es builds them (the same names and values), without a `Headers` object on the hot path.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
+import type { UnaryResponse } from "@connectrpc/connect";
 import { requestHeader, trailerDemux } from "@connectrpc/connect/protocol-connect";
 
 /** The `user-agent` connect-es sends (`connect-es/<version>`), taken from connect-es itself. */
@@ -50,14 +52,28 @@ export function webHeadersFromNode(headers: IncomingHttpHeaders): Headers {
 }
 
 /**
- * The response header and trailer of a Connect unary answer (trailers travel as `trailer-`
- * prefixed headers), built on first use: most callers never read them.
+ * A Connect unary answer as connect-es's `UnaryResponse`: the header and trailer (trailers travel
+ * as `trailer-` prefixed headers) are built on first use, since most callers never read them.
  */
-export class LazyResponseMetadata {
+export class LeanUnaryResponse<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage>
+  implements UnaryResponse<I, O>
+{
+  readonly stream = false as const;
+  readonly service: DescService;
   private demuxed: [Headers, Headers] | undefined;
 
-  /** @param raw the answer's HEADERS frame as Node gave it. */
-  constructor(private readonly raw: IncomingHttpHeaders) {}
+  /**
+   * @param method the method called
+   * @param raw the answer's HEADERS frame as Node gave it
+   * @param message the answer
+   */
+  constructor(
+    readonly method: DescMethodUnary<I, O>,
+    private readonly raw: IncomingHttpHeaders,
+    readonly message: MessageShape<O>,
+  ) {
+    this.service = method.parent;
+  }
 
   /** Response headers (not the `trailer-` ones). */
   get header(): Headers {

@@ -4,23 +4,22 @@
  * it. No per-call AbortController, async iterator or sentinel error: the costs that dominate
  * connect-node's client (docs/client.md).
  */
-import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from "node:http2";
 import { constants } from "node:http2";
-import {
-  type BinaryReadOptions,
-  type BinaryWriteOptions,
-  type DescMessage,
-  type DescMethodUnary,
-  fromBinary,
-  type MessageShape,
-  toBinary,
+import type {
+  BinaryReadOptions,
+  BinaryWriteOptions,
+  DescMessage,
+  DescMethodUnary,
+  MessageShape,
 } from "@bufbuild/protobuf";
 import { appendHeaders, Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { type Compression, getAbortSignalReason } from "@connectrpc/connect/protocol";
 import { errorFromJsonBytes, validateResponseWithCompression } from "@connectrpc/connect/protocol-connect";
-import { LazyResponseMetadata, webHeadersFromNode } from "./headers.js";
+import { joinChunks, lengthHint, parse, promised, serialize, tooLarge } from "./body.js";
+import { LeanUnaryResponse, webHeadersFromNode } from "./headers.js";
 import { connectErrorFromNode, connectErrorFromResetCode, isWriteAfterEnd } from "./node-errors.js";
-import { watchSignal } from "./signals.js";
+import { type SignalWatcher, watchSignal } from "./signals.js";
 
 /** What the transport needs of an HTTP/2 session manager (connect-node's `Http2SessionManager` fits). */
 export interface SessionManagerLike {
@@ -57,47 +56,204 @@ export interface UnaryCallInput<I extends DescMessage, O extends DescMessage> {
 
 const PROTO = "application/proto";
 
-function serialize<I extends DescMessage>(s: CallSettings, desc: I, message: MessageShape<I>): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = toBinary(desc, message, s.binaryOptions);
-  } catch (e) {
-    throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
-  }
-  if (bytes.byteLength > s.writeMaxBytes) {
-    throw new ConnectError(
-      `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${s.writeMaxBytes}`,
-      Code.ResourceExhausted,
+/** The Node stream of a call, carrying the call (listeners are shared, `this` is the stream). */
+type CallStream = ClientHttp2Stream & { [kCall]?: UnaryCall };
+const kCall = Symbol("call");
+
+function onResponse(this: CallStream, h: IncomingHttpHeaders & IncomingHttpStatusHeader) {
+  this[kCall]!.response(h);
+}
+function onData(this: CallStream, chunk: Buffer) {
+  this[kCall]!.data(this, chunk);
+}
+function onEnd(this: CallStream) {
+  this[kCall]!.end();
+}
+function onError(this: CallStream, e: unknown) {
+  if (this.writableEnded && isWriteAfterEnd(e)) return;
+  this[kCall]!.fail(e);
+}
+function onClose(this: CallStream) {
+  const call = this[kCall]!;
+  const reset = connectErrorFromResetCode(this.rstCode);
+  if (reset !== undefined) call.fail(reset);
+  else if (!call.ended) call.fail(new ConnectError("Premature close", Code.Internal));
+}
+function onDeadline(call: UnaryCall) {
+  call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+}
+
+/**
+ * The state of one call: one object per call, with the stream's listeners and the timer shared
+ * by all calls (closures per call were a visible share of the client's garbage).
+ */
+class UnaryCall implements SignalWatcher {
+  settled = false;
+  ended = false;
+  private stream: CallStream | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private watched: Set<SignalWatcher> | undefined;
+  private rstCode: number = constants.NGHTTP2_INTERNAL_ERROR;
+  private head: IncomingHttpHeaders | undefined;
+  private hint: number | undefined;
+  private unaryError: ConnectError | undefined;
+  private compression: Compression | undefined;
+  private chunks: Buffer[] = [];
+  private received = 0;
+
+  constructor(
+    private readonly s: CallSettings,
+    private readonly method: DescMethodUnary,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (r: UnaryResponse) => void,
+    private readonly reject: (e: ConnectError) => void,
+  ) {}
+
+  start(call: UnaryCallInput<DescMessage, DescMessage>): void {
+    const { signal, s } = this;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.abort();
+        return;
+      }
+      this.watched = watchSignal(signal, this);
+    }
+    if (call.timeoutMs !== undefined) this.timer = setTimeout(onDeadline, call.timeoutMs, this);
+    let body: Uint8Array;
+    try {
+      body = serialize(s, call.method.input, call.message);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (s.sendCompression === null) {
+      this.send(call.path, call.headers, body);
+      return;
+    }
+    const headers = { ...call.headers };
+    delete headers["content-encoding"];
+    if (body.byteLength <= s.compressMinBytes) {
+      this.send(call.path, headers, body);
+      return;
+    }
+    const compress = s.sendCompression;
+    compress.compress(body).then(
+      (compressed) => {
+        if (this.settled) return;
+        headers["content-encoding"] = compress.name;
+        this.send(call.path, headers, compressed);
+      },
+      (e) => this.fail(e),
     );
   }
-  return bytes;
-}
 
-function parse<O extends DescMessage>(s: CallSettings, desc: O, bytes: Uint8Array): MessageShape<O> {
-  if (bytes.byteLength > s.readMaxBytes) throw tooLarge(s.readMaxBytes, bytes.byteLength);
-  try {
-    return fromBinary(desc, bytes, s.binaryOptions);
-  } catch (e) {
-    throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+  /** The signal aborted: Canceled with its reason. */
+  abort(): void {
+    this.fail(ConnectError.from(getAbortSignalReason(this.signal!), Code.Canceled));
   }
-}
 
-function tooLarge(readMaxBytes: number, size: number | undefined): ConnectError {
-  const what = size === undefined ? "message size" : `message size ${size}`;
-  return new ConnectError(`${what} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
-}
+  fail(reason: unknown): void {
+    if (this.settled) return;
+    this.done();
+    const error = connectErrorFromNode(reason);
+    this.rstCode = error.code === Code.Canceled ? constants.NGHTTP2_CANCEL : constants.NGHTTP2_INTERNAL_ERROR;
+    if (this.stream !== undefined && !this.stream.closed) this.stream.close(this.rstCode);
+    this.reject(error);
+  }
 
-/** The content-length of an answer when it is a usable length, as connect-es reads it. */
-function lengthHint(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number.parseInt(raw, 10);
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
+  private done(): void {
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.watched?.delete(this);
+  }
 
-function joinChunks(chunks: Buffer[], total: number): Uint8Array {
-  // A plain Uint8Array view (not a Buffer), so bytes fields parse as connect-es gives them.
-  const one = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-  return new Uint8Array(one.buffer, one.byteOffset, one.byteLength);
+  private send(path: string, headers: OutgoingHttpHeaders, bytes: Uint8Array): void {
+    this.s.sessionManager.request("POST", path, headers, {}).then(
+      (st: CallStream) => {
+        this.stream = st;
+        if (this.settled) {
+          if (!st.closed) st.close(this.rstCode);
+          return;
+        }
+        st[kCall] = this;
+        st.on("response", onResponse);
+        st.on("data", onData);
+        st.on("end", onEnd);
+        st.on("error", onError);
+        st.on("close", onClose);
+        st.end(bytes);
+      },
+      (e) => this.fail(e),
+    );
+  }
+
+  response(h: IncomingHttpHeaders & IncomingHttpStatusHeader): void {
+    this.head = h;
+    const status = h[":status"] ?? 0;
+    if (status !== 200 || h["content-type"] !== PROTO || h["content-encoding"] !== undefined) {
+      try {
+        const headers = webHeadersFromNode(h);
+        const checked = validateResponseWithCompression("unary", this.s.acceptCompression, true, status, headers);
+        this.compression = checked.compression;
+        this.unaryError = checked.isUnaryError ? checked.unaryError : undefined;
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+    }
+    this.hint = lengthHint(h["content-length"]);
+    if (this.hint !== undefined && this.hint > this.s.readMaxBytes) this.fail(tooLarge(this.s.readMaxBytes, this.hint));
+  }
+
+  data(st: CallStream, chunk: Buffer): void {
+    const { hint, s } = this;
+    this.received += chunk.byteLength;
+    if (hint !== undefined && this.received > hint) {
+      this.fail(promised(hint, this.received));
+      return;
+    }
+    if (hint === undefined && this.received > s.readMaxBytes) {
+      this.fail(tooLarge(s.readMaxBytes, undefined));
+      return;
+    }
+    this.chunks.push(chunk);
+    s.sessionManager.notifyResponseByteRead(st);
+  }
+
+  end(): void {
+    this.ended = true;
+    const { head, hint, received } = this;
+    if (this.settled || head === undefined) return;
+    if (hint !== undefined && received < hint) {
+      this.fail(promised(hint, received));
+      return;
+    }
+    const bytes = joinChunks(this.chunks, received);
+    if (this.compression === undefined) {
+      this.finish(head, bytes);
+      return;
+    }
+    this.compression.decompress(bytes, this.s.readMaxBytes).then(
+      (b) => this.finish(head, b),
+      (e) => this.fail(e),
+    );
+  }
+
+  private finish(head: IncomingHttpHeaders, bytes: Uint8Array): void {
+    if (this.settled) return;
+    try {
+      if (this.unaryError !== undefined) {
+        // Only the header and trailer of this one are read.
+        const error = new LeanUnaryResponse(this.method, head, undefined as never);
+        throw errorFromJsonBytes(bytes, appendHeaders(error.header, error.trailer), this.unaryError);
+      }
+      const response = new LeanUnaryResponse(this.method, head, parse(this.s, this.method.output, bytes));
+      this.done();
+      this.resolve(response);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
 }
 
 /**
@@ -109,153 +265,14 @@ export function callUnary<I extends DescMessage, O extends DescMessage>(
   s: CallSettings,
   call: UnaryCallInput<I, O>,
 ): Promise<UnaryResponse<I, O>> {
-  const { method, signal } = call;
   return new Promise<UnaryResponse<I, O>>((resolve, reject) => {
-    let settled = false;
-    let stream: ClientHttp2Stream | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let rstCode: number = constants.NGHTTP2_INTERNAL_ERROR;
-    let unwatch: (() => void) | undefined;
-    const onAbort = () => fail(ConnectError.from(getAbortSignalReason(signal!), Code.Canceled));
-    const fail = (reason: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      unwatch?.();
-      const error = connectErrorFromNode(reason);
-      rstCode = error.code === Code.Canceled ? constants.NGHTTP2_CANCEL : constants.NGHTTP2_INTERNAL_ERROR;
-      if (stream !== undefined && !stream.closed) stream.close(rstCode);
-      reject(error);
-    };
-    const succeed = (response: UnaryResponse<I, O>) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      unwatch?.();
-      resolve(response);
-    };
-    if (signal !== undefined) {
-      if (signal.aborted) return onAbort();
-      unwatch = watchSignal(signal, onAbort);
-    }
-    if (call.timeoutMs !== undefined) {
-      timer = setTimeout(
-        () => fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-        call.timeoutMs,
-      );
-    }
-    let body: Uint8Array;
-    try {
-      body = serialize(s, method.input, call.message);
-    } catch (e) {
-      return fail(e);
-    }
-    const send = (headers: OutgoingHttpHeaders, bytes: Uint8Array) => {
-      s.sessionManager.request("POST", call.path, headers, {}).then((st) => {
-        stream = st;
-        if (settled) {
-          if (!st.closed) st.close(rstCode);
-          return;
-        }
-        receive(st);
-        st.end(bytes);
-      }, fail);
-    };
-    const receive = (st: ClientHttp2Stream) => {
-      let head: IncomingHttpHeaders | undefined;
-      let hint: number | undefined;
-      let unaryError: ConnectError | undefined;
-      let compression: Compression | undefined;
-      const chunks: Buffer[] = [];
-      let received = 0;
-      let ended = false;
-      st.on("response", (h) => {
-        head = h;
-        const status = h[":status"] ?? 0;
-        const contentType = h["content-type"];
-        if (status !== 200 || contentType !== PROTO || h["content-encoding"] !== undefined) {
-          try {
-            const checked = validateResponseWithCompression(
-              "unary",
-              s.acceptCompression,
-              true,
-              status,
-              webHeadersFromNode(h),
-            );
-            compression = checked.compression;
-            unaryError = checked.isUnaryError ? checked.unaryError : undefined;
-          } catch (e) {
-            return fail(e);
-          }
-        }
-        hint = lengthHint(h["content-length"]);
-        if (hint !== undefined && hint > s.readMaxBytes) fail(tooLarge(s.readMaxBytes, hint));
-      });
-      st.on("data", (chunk: Buffer) => {
-        received += chunk.byteLength;
-        if (hint !== undefined && received > hint) {
-          return fail(
-            new ConnectError(`protocol error: promised ${hint} bytes, received ${received}`, Code.InvalidArgument),
-          );
-        }
-        if (hint === undefined && received > s.readMaxBytes) return fail(tooLarge(s.readMaxBytes, undefined));
-        chunks.push(chunk);
-        s.sessionManager.notifyResponseByteRead(st);
-      });
-      st.on("end", () => {
-        ended = true;
-        if (settled || head === undefined) return;
-        if (hint !== undefined && received < hint) {
-          return fail(
-            new ConnectError(`protocol error: promised ${hint} bytes, received ${received}`, Code.InvalidArgument),
-          );
-        }
-        const bytes = joinChunks(chunks, received);
-        if (compression === undefined) return finish(head, bytes);
-        const raw = head;
-        compression.decompress(bytes, s.readMaxBytes).then((b) => finish(raw, b), fail);
-      });
-      st.on("error", (e) => {
-        if (st.writableEnded && isWriteAfterEnd(e)) return;
-        fail(e);
-      });
-      st.on("close", () => {
-        const reset = connectErrorFromResetCode(st.rstCode);
-        if (reset !== undefined) fail(reset);
-        else if (!ended) fail(new ConnectError("Premature close", Code.Internal));
-      });
-      const finish = (raw: IncomingHttpHeaders, bytes: Uint8Array) => {
-        const meta = new LazyResponseMetadata(raw);
-        try {
-          if (unaryError !== undefined)
-            throw errorFromJsonBytes(bytes, appendHeaders(meta.header, meta.trailer), unaryError);
-          const message = parse(s, method.output, bytes);
-          succeed({
-            stream: false,
-            service: method.parent,
-            method,
-            message,
-            get header() {
-              return meta.header;
-            },
-            get trailer() {
-              return meta.trailer;
-            },
-          });
-        } catch (e) {
-          fail(e);
-        }
-      };
-    };
-    if (s.sendCompression === null) return send(call.headers, body);
-    const headers = { ...call.headers };
-    delete headers["content-encoding"];
-    if (body.byteLength <= s.compressMinBytes) return send(headers, body);
-    const compress = s.sendCompression;
-    compress.compress(body).then((compressed) => {
-      if (settled) return;
-      headers["content-encoding"] = compress.name;
-      send(headers, compressed);
-    }, fail);
+    const state = new UnaryCall(
+      s,
+      call.method as DescMethodUnary,
+      call.signal,
+      resolve as (r: UnaryResponse) => void,
+      reject,
+    );
+    state.start(call as unknown as UnaryCallInput<DescMessage, DescMessage>);
   });
 }
