@@ -24,7 +24,7 @@ import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { UserConfig } from "../../src/auth/index.js";
 import { createSwitchyardTransport, type SwitchyardTransportOptions } from "../../src/client/index.js";
-import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { startTestServer } from "../helpers/start-test-server.js";
 
 type Options = Omit<SwitchyardTransportOptions, "baseUrl">;
 
