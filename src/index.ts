@@ -1,5 +1,6 @@
 /**
- * Switchyard's public API: run a broker server in-process.
+ * Switchyard's public API: run a broker server in-process, and a lean Node client transport for
+ * the generated clients (`createSwitchyardTransport`, docs/client.md).
  *
  * ```ts
  * import { createBrokerServer, validateConfig } from "switchyard";
@@ -10,6 +11,11 @@
  * ```
  */
 export { hashPassword, type Role, type UserConfig } from "./auth/index.js";
+export {
+  createSwitchyardTransport,
+  type SwitchyardTransport,
+  type SwitchyardTransportOptions,
+} from "./client/index.js";
 export {
   type Config,
   ConfigError,

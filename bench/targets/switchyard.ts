@@ -2,6 +2,8 @@
  * Switchyard as a benchmark target: the real CLI in a child process (see ../lib/broker-process.ts),
  * and generated Connect clients in this process, one HTTP/2 connection per publisher, consumer and
  * admin client. Consumers read one Subscribe stream each (flow control by window) and ack in batches.
+ * Connect clients use Switchyard's own transport (src/client/, docs/client.md) unless
+ * BENCH_SWITCHYARD_CLIENT=connect-node.
  */
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
@@ -9,6 +11,7 @@ import { createConnectTransport, createGrpcTransport, Http2SessionManager } from
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
+import { createSwitchyardTransport } from "../../src/client/index.js";
 import { type BrokerProcess, startBrokerProcess } from "../lib/broker-process.js";
 import { removeDir } from "../lib/tempdir.js";
 import { sleepMs } from "../lib/time.js";
@@ -25,6 +28,18 @@ export function switchyardProtocol(): SwitchyardProtocol {
   return process.env.BENCH_SWITCHYARD_PROTOCOL === "grpc" ? "grpc" : "connect";
 }
 
+/** The client transport of the Connect protocol: Switchyard's own, or connect-node's. */
+export type SwitchyardClient = "switchyard" | "connect-node";
+
+/**
+ * The client from BENCH_SWITCHYARD_CLIENT: "connect-node" for connect-node's
+ * `createConnectTransport`, else (default) `createSwitchyardTransport` (src/client/), which
+ * costs the client process less CPU per unary call (BENCHMARKS.md). gRPC always uses connect-node.
+ */
+export function switchyardClient(): SwitchyardClient {
+  return process.env.BENCH_SWITCHYARD_CLIENT === "connect-node" ? "connect-node" : "switchyard";
+}
+
 /**
  * Subscribe settings of the consumers (documented in the output): the stream's window in messages
  * and bytes (64 MiB lets 256 KiB messages flow), and the Ack calls in flight at once.
@@ -36,18 +51,23 @@ export const STREAM = {
 } as const;
 
 /**
- * One HTTP/2 connection of the bench's clients (`protocol` defaults to BENCH_SWITCHYARD_PROTOCOL);
- * `close()` aborts its streams and drops the session.
+ * One HTTP/2 connection of the bench's clients (`protocol` defaults to BENCH_SWITCHYARD_PROTOCOL,
+ * the Connect client to BENCH_SWITCHYARD_CLIENT); `close()` aborts its streams and drops the session.
  */
 function connect(
   baseUrl: string,
   protocol: SwitchyardProtocol = switchyardProtocol(),
+  client: SwitchyardClient = switchyardClient(),
 ): { transport: Transport; close(): void } {
   // Large messages in flight (256 × 256 KiB) need more than Node's 10 MB session default.
   const sessionManager = new Http2SessionManager(baseUrl, undefined, { maxSessionMemory: 512 });
   const options = { baseUrl, sessionManager, acceptCompression: [], useBinaryFormat: true };
   const transport =
-    protocol === "grpc" ? createGrpcTransport(options) : createConnectTransport({ ...options, httpVersion: "2" });
+    protocol === "grpc"
+      ? createGrpcTransport(options)
+      : client === "switchyard"
+        ? createSwitchyardTransport(options)
+        : createConnectTransport({ ...options, httpVersion: "2" });
   return { transport, close: () => sessionManager.abort() };
 }
 
@@ -68,7 +88,9 @@ export const startSwitchyard: StartTarget = async (dataDir) => {
 
   const target: BenchTarget = {
     name: "switchyard",
-    ackMeaning: "Publish answered after its LMDB transaction is committed and fdatasync'ed (--durability flush)",
+    ackMeaning:
+      "Publish answered after its LMDB transaction is committed and fdatasync'ed (--durability flush); " +
+      `client: ${switchyardProtocol() === "grpc" ? "connect-node gRPC" : `${switchyardClient()} Connect`} transport`,
     get brokerPid() {
       return broker.pid;
     },
