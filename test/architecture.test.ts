@@ -62,6 +62,11 @@ const RULES: Array<{ layer: string; forbidden: string[] }> = [
       "node:http",
     ],
   },
+  // The Node client transport is what users import next to gen/: nothing of the broker itself.
+  {
+    layer: "src/client",
+    forbidden: ["/core/", "/store/", "/rpc/", "/server/", "/bridges/", "/push/", "/auth/", "/config/", "lmdb"],
+  },
   // The client commands are a remote client: they reach the broker only through the generated
   // Connect clients over the network, like any other program.
   { layer: "src/cli/client", forbidden: ["/core/", "/store/", "/rpc/", "/server/", "/bridges/", "/push/", "lmdb"] },
