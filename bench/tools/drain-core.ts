@@ -12,9 +12,15 @@
  *   node --import tsx bench/tools/drain-core.ts [messages=50000] [subscriptions=1] [payloadBytes=1024] [rounds=5]
  *
  * The drain's figure includes the background work it leaves (the trim), by an idle wait after it.
+ * With DRAIN_CORE_PROFILE=DIR, a CPU profile of the reported rounds' drains alone (publishes
+ * left out) is written per round to DIR/drain-core-N.cpuprofile, for bench/tools/cpuprofile-top.ts.
+ *
  * A first round of a quarter of the messages warms the JIT and is not reported. Prints each
  * round's CPU µs per delivered message, then the median.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { createBroker } from "../../src/core/index.js";
 import { decodeAckRequest } from "../../src/rpc/lean/ack-codec.js";
 import { encodeDeliveries } from "../../src/rpc/lean/delivery-encoder.js";
@@ -47,6 +53,15 @@ function ackRequestBytes(subscription: string, ackIds: readonly string[]): Buffe
   for (const id of ackIds) field(0x12, id);
   return Buffer.concat(parts);
 }
+
+const profileDir = process.env.DRAIN_CORE_PROFILE;
+const session = profileDir ? new Session() : undefined;
+if (session) {
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
+}
+let profiling = false;
 
 const dir = makeTempDir("drain-core");
 const { store } = await openCountedStore(dir, { ackCommitDelayMs: undefined, commitDelayMs: undefined });
@@ -85,6 +100,9 @@ async function drain(name: string, want: number): Promise<number> {
   return encodedBytes;
 }
 
+/** The drains' profiles (DRAIN_CORE_PROFILE). */
+const profiles: unknown[] = [];
+
 async function round(n: number): Promise<number> {
   const data = Buffer.alloc(payloadBytes, 7);
   for (let sent = 0; sent < n; sent += PER_CALL) {
@@ -94,10 +112,12 @@ async function round(n: number): Promise<number> {
     );
   }
   await sleep(SETTLE_MS); // the publishes' background work (trims, flushes) is not the drain's
+  if (profiling) await session?.post("Profiler.start");
   const cpu = process.cpuUsage();
   await Promise.all(subs.map((s) => drain(s, n)));
   await sleep(SETTLE_MS); // the drain's background trim of the log is
   const used = process.cpuUsage(cpu);
+  if (profiling && session) profiles.push((await session.post("Profiler.stop")).profile);
   return (used.user + used.system) / (n * subscriptions);
 }
 
@@ -105,6 +125,7 @@ try {
   await broker.createTopic({ name: "drain" });
   for (const name of subs) await broker.createSubscription({ name, topic: "drain", start: { kind: "latest" } });
   await round(Math.ceil(messages / 4));
+  profiling = session !== undefined;
   const results: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const us = await round(messages);
@@ -115,6 +136,9 @@ try {
   console.log(
     `drain-core: ${messages} × ${payloadBytes} B, ${subscriptions} subscription(s): median ${(results[Math.floor(results.length / 2)] as number).toFixed(2)} µs CPU/delivered message`,
   );
+  if (profileDir && profiles.length > 0) {
+    profiles.forEach((p, i) => writeFileSync(join(profileDir, `drain-core-${i + 1}.cpuprofile`), JSON.stringify(p)));
+  }
 } finally {
   await broker.close();
   await store.close();
