@@ -16,11 +16,12 @@
  * left out) is written per round to DIR/drain-core-N.cpuprofile, for bench/tools/cpuprofile-top.ts.
  *
  * A first round of a quarter of the messages warms the JIT and is not reported. Prints each
- * round's CPU µs per delivered message, then the median.
+ * round's CPU µs per delivered message and the garbage collections of its drain, then the median.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { createBroker } from "../../src/core/index.js";
 import { decodeAckRequest } from "../../src/rpc/lean/ack-codec.js";
 import { encodeDeliveries } from "../../src/rpc/lean/delivery-encoder.js";
@@ -100,6 +101,23 @@ async function drain(name: string, want: number): Promise<number> {
   return encodedBytes;
 }
 
+/** Garbage collections while a drain is measured: count and ms, minor (scavenge) and major. */
+const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+let measuring = false;
+new PerformanceObserver((list) => {
+  if (!measuring) return;
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      gc.minor++;
+      gc.minorMs += e.duration;
+    } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+      gc.major++;
+      gc.majorMs += e.duration;
+    }
+  }
+}).observe({ entryTypes: ["gc"] });
+
 /** The drains' profiles (DRAIN_CORE_PROFILE). */
 const profiles: unknown[] = [];
 
@@ -113,10 +131,14 @@ async function round(n: number): Promise<number> {
   }
   await sleep(SETTLE_MS); // the publishes' background work (trims, flushes) is not the drain's
   if (profiling) await session?.post("Profiler.start");
+  Object.assign(gc, { minor: 0, minorMs: 0, major: 0, majorMs: 0 });
+  measuring = true;
   const cpu = process.cpuUsage();
   await Promise.all(subs.map((s) => drain(s, n)));
   await sleep(SETTLE_MS); // the drain's background trim of the log is
   const used = process.cpuUsage(cpu);
+  await sleep(0); // the observer's last entries
+  measuring = false;
   if (profiling && session) profiles.push((await session.post("Profiler.stop")).profile);
   return (used.user + used.system) / (n * subscriptions);
 }
@@ -130,7 +152,9 @@ try {
   for (let r = 0; r < rounds; r++) {
     const us = await round(messages);
     results.push(us);
-    console.log(`drain-core round ${r + 1}: ${us.toFixed(2)} µs CPU/delivered message`);
+    console.log(
+      `drain-core round ${r + 1}: ${us.toFixed(2)} µs CPU/delivered message; gc: ${gc.minor} minor ${gc.minorMs.toFixed(0)} ms, ${gc.major} major ${gc.majorMs.toFixed(0)} ms`,
+    );
   }
   results.sort((a, b) => a - b);
   console.log(
