@@ -102,9 +102,12 @@ export class Picker {
       this.used = 0;
     }
     const at = this.used;
-    this.arena.set(view, at);
+    const arena = this.arena;
+    arena.set(view, at);
     this.used += n;
-    return this.arena.subarray(at + start, at + end);
+    // A Buffer over the arena's bytes, as `subarray` makes, for about half its cost (subarray
+    // looks up the species constructor).
+    return Buffer.from(arena.buffer, arena.byteOffset + at + start, end - start);
   };
 
   /** Bytes it may still take (the bytes bound; infinite when none). */
