@@ -6,10 +6,22 @@
  * (rpc/lean/delivery-encoder.ts), and acked with one Ack call whose request is decoded as the
  * lean path decodes it (rpc/lean/ack-codec.ts), at most 4 Acks in flight per stream. Process CPU
  * (all threads: the main thread and LMDB's write thread) per delivered message over the drain
- * is the figure to compare: it leaves out the RPC transport, so it is much steadier than a bench
- * row and isolates delivery, settling, the encoders and the commit path.
+ * is the figure to compare: it leaves out the RPC transport and the client, and isolates
+ * delivery, settling, the encoders and the commit path (on a loaded machine it still varies by
+ * ±20 % from round to round, mostly with the garbage collector: alternate trees, take medians).
  *
  *   node --import tsx bench/tools/drain-core.ts [messages=50000] [subscriptions=1] [payloadBytes=1024] [rounds=5]
+ *
+ * Through tsx every call into another module goes through a getter of that module's exports,
+ * which V8 does not always inline (in a profile of the delivery encoder, a third of its time was
+ * `get`); the broker runs one esbuild bundle (README "Running") with none. For figures that
+ * compare with the broker's, run it bundled the same way (dist/ is gitignored; lmdb stays
+ * external, so the bundle must sit in the checkout to find it):
+ *
+ *   npx esbuild bench/tools/drain-core.ts --bundle --platform=node --format=esm --target=node20 \
+ *     --external:lmdb --external:pino --external:pino-pretty \
+ *     "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
+ *     --outfile=dist/drain-core.mjs && node dist/drain-core.mjs 50000 1 1024 5
  *
  * The drain's figure includes the background work it leaves (the trim), by an idle wait after it.
  * With DRAIN_CORE_PROFILE=DIR, a CPU profile of the reported rounds' drains alone (publishes
