@@ -173,7 +173,9 @@ try {
     `drain-core: ${messages} × ${payloadBytes} B, ${subscriptions} subscription(s): median ${(results[Math.floor(results.length / 2)] as number).toFixed(2)} µs CPU/delivered message`,
   );
   if (profileDir && profiles.length > 0) {
-    profiles.forEach((p, i) => writeFileSync(join(profileDir, `drain-core-${i + 1}.cpuprofile`), JSON.stringify(p)));
+    for (let i = 0; i < profiles.length; i++) {
+      writeFileSync(join(profileDir, `drain-core-${i + 1}.cpuprofile`), JSON.stringify(profiles[i]));
+    }
   }
 } finally {
   await broker.close();
