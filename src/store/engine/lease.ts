@@ -26,7 +26,7 @@ export function leasePicks(state: EngineState, c: Cursor, picks: Picked[], deadl
       c.move(e, "leased", deadlineMs);
       e.attempts = p.attempt;
     } else {
-      const known = c.known.size > 0 ? c.known.get(p.seq) : undefined;
+      const known = c.known.get(p.seq);
       e = {
         seq: p.seq,
         lane: p.lane,

@@ -87,28 +87,6 @@ export function encodeMessage(
   return out;
 }
 
-/**
- * Reads a time field (a big-endian f64) of the header: 0 (no delay, no TTL: the common case) is
- * eight zero bytes, seen without Node's byte-by-byte float read, which costs about twice as
- * much; anything else (and a buffer too short, which throws) is read by `readDoubleBE`.
- */
-function readTime(buf: Buffer, o: number): number {
-  if (
-    o + 8 <= buf.length &&
-    ((buf[o] as number) |
-      (buf[o + 1] as number) |
-      (buf[o + 2] as number) |
-      (buf[o + 3] as number) |
-      (buf[o + 4] as number) |
-      (buf[o + 5] as number) |
-      (buf[o + 6] as number) |
-      (buf[o + 7] as number)) ===
-      0
-  )
-    return 0;
-  return buf.readDoubleBE(o);
-}
-
 function checkVersion(buf: Buffer): void {
   if (buf[0] !== VERSION) throw new Error(`unknown message encoding version ${buf[0]}`);
 }
@@ -161,8 +139,8 @@ export function decodeMessage(buf: Buffer, topic: string, seq: number, dataOf: D
     publishTimeMs: buf.readDoubleBE(O_PUBLISH),
     priority: buf[O_PRIORITY] as number,
     orderingKey,
-    deliverAtMs: readTime(buf, O_DELIVER_AT),
-    expireAtMs: readTime(buf, O_EXPIRE_AT),
+    deliverAtMs: buf.readDoubleBE(O_DELIVER_AT),
+    expireAtMs: buf.readDoubleBE(O_EXPIRE_AT),
   };
 }
 
@@ -209,12 +187,12 @@ export function messagePublishTime(buf: Buffer): number {
 
 /** Reads only the deliver-at time of an encoded message (0: none). */
 export function messageDeliverAt(buf: Buffer): number {
-  return readTime(buf, O_DELIVER_AT);
+  return buf.readDoubleBE(O_DELIVER_AT);
 }
 
 /** Reads only the expire time of an encoded message (0: none). */
 export function messageExpireAt(buf: Buffer): number {
-  return readTime(buf, O_EXPIRE_AT);
+  return buf.readDoubleBE(O_EXPIRE_AT);
 }
 
 /** The only subscription id a message is for (a redriven message), 0 for every subscription. */
