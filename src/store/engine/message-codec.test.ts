@@ -92,6 +92,18 @@ describe("message codec", () => {
     assert.ok(shared.subarray(10 + alone.length).every((b) => b === 0xee));
   });
 
+  it("times whose bytes are mostly zero read back exactly (the zero fast path reads only +0 as 0)", () => {
+    // 5e-324: the smallest subnormal, only its last byte set; -0: only its sign bit; 2 ** -1066: the next to last byte.
+    for (const t of [0, -0, 5e-324, 2 ** -1066, 1, Number.MAX_VALUE]) {
+      const buf = encodeMessage(record({ deliverAtMs: t, expireAtMs: t }), "x", 1, 0, false);
+      const m = decodeMessage(buf, "t", 1);
+      assert.ok(Object.is(m.deliverAtMs, t), `deliverAtMs ${m.deliverAtMs} for ${t}`);
+      assert.ok(Object.is(m.expireAtMs, t), `expireAtMs ${m.expireAtMs} for ${t}`);
+      assert.ok(Object.is(messageMeta(buf).deliverAtMs, t));
+      assert.ok(Object.is(messageMeta(buf).expireAtMs, t));
+    }
+  });
+
   it("a target of the wrong size is refused", () => {
     const r = record();
     const size = encodedMessageBytes(r, "id");
