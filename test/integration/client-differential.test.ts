@@ -7,17 +7,17 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { type DescMessage, type MessageShape, toJsonString } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   AdminService,
   CreateTopicResponseSchema,
   GetSubscriptionResponseSchema,
 } from "../../gen/switchyard/v1/admin_pb.js";
-import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PublisherService, PublishResponseSchema } from "../../gen/switchyard/v1/publisher_pb.js";
 import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import { createSwitchyardTransport } from "../../src/client/index.js";
+import { connectErrorShape } from "../helpers/connect-error-shape.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 
 /** Both transports on their own HTTP/2 session to `baseUrl`, closed after the test. */
@@ -36,24 +36,12 @@ function bothTransports(t: TestContext, baseUrl: string): [string, Transport][] 
   ];
 }
 
-/** A ConnectError as plain data: code, message, ErrorDetail(s), other details, metadata but `date`. */
-function errorShape(e: unknown) {
-  assert.ok(e instanceof ConnectError, `not a ConnectError: ${String(e)}`);
-  return {
-    code: Code[e.code],
-    message: e.rawMessage,
-    details: e.findDetails(ErrorDetailSchema).map((d) => ({ reason: d.reason, metadata: { ...d.metadata } })),
-    detailTypes: e.details.map((d) => ("desc" in d ? d.desc.typeName : d.type)),
-    metadata: [...e.metadata.entries()].filter(([k]) => k !== "date"),
-  };
-}
-
 /** The outcome of one call as a string (proto JSON of the answer, or the error's shape). */
 async function outcome<T extends DescMessage>(schema: T, call: Promise<MessageShape<T>>): Promise<string> {
   try {
     return `ok ${toJsonString(schema, await call)}`;
   } catch (e) {
-    return `error ${JSON.stringify(errorShape(e))}`;
+    return `error ${JSON.stringify(connectErrorShape(e))}`;
   }
 }
 
@@ -100,7 +88,7 @@ async function hotScenario(p: string, transport: Transport) {
       await call;
       steps.push(`${label} ok`);
     } catch (e) {
-      steps.push(`${label} error ${norm(JSON.stringify(errorShape(e)).replaceAll(p, "P"))}`);
+      steps.push(`${label} error ${norm(JSON.stringify(connectErrorShape(e)).replaceAll(p, "P"))}`);
     }
   };
   await settle("ack", subscriber.ack({ subscription, ackIds: [a0!] }));
@@ -189,7 +177,7 @@ describe("client differential", () => {
     for (const [reason, code, call] of cases) {
       const got = [];
       for (const tr of [lean, node]) {
-        got.push(await call(tr).then(() => assert.fail(`${reason}: expected an error`), errorShape));
+        got.push(await call(tr).then(() => assert.fail(`${reason}: expected an error`), connectErrorShape));
       }
       assert.deepEqual(got[0], got[1], reason);
       assert.equal(got[0]!.code, code, reason);

@@ -9,8 +9,6 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import {
-  Code,
-  ConnectError,
   createClient,
   createContextKey,
   createContextValues,
@@ -19,11 +17,11 @@ import {
 } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
-import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { UserConfig } from "../../src/auth/index.js";
 import { createSwitchyardTransport, type SwitchyardTransportOptions } from "../../src/client/index.js";
+import { connectErrorShape } from "../helpers/connect-error-shape.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 
 type Options = Omit<SwitchyardTransportOptions, "baseUrl">;
@@ -55,20 +53,10 @@ function bothTransports(baseUrl: string, options: Options, closers: (() => void)
   return [lean, node];
 }
 
-function errorShape(e: unknown) {
-  assert.ok(e instanceof ConnectError, `not a ConnectError: ${String(e)}`);
-  return {
-    code: Code[e.code],
-    message: e.rawMessage,
-    details: e.findDetails(ErrorDetailSchema).map((d) => ({ reason: d.reason, metadata: { ...d.metadata } })),
-    metadata: [...e.metadata.entries()].filter(([k]) => k !== "date"),
-  };
-}
-
 /** Runs `call` through both transports; they must fail the same way; returns that failure. */
 async function sameError(transports: [Transport, Transport], call: (t: Transport) => Promise<unknown>) {
   const got = [];
-  for (const tr of transports) got.push(await call(tr).then(() => assert.fail("expected an error"), errorShape));
+  for (const tr of transports) got.push(await call(tr).then(() => assert.fail("expected an error"), connectErrorShape));
   assert.deepEqual(got[0], got[1]);
   return got[0]!;
 }
