@@ -2,6 +2,7 @@
 import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { gophermqHttpFuzzer } from "./gophermq-http.fuzz.js";
+import { h2HostileFuzzer } from "./h2-hostile.fuzz.js";
 import { ohpqSessionFuzzer } from "./ohpq-session.fuzz.js";
 import { okqSessionFuzzer } from "./okq-session.fuzz.js";
 import { opqHttpFuzzer } from "./opq-http.fuzz.js";
@@ -18,4 +19,5 @@ export const FUZZERS: readonly Fuzzer[] = [
   rpcHttp2Fuzzer,
   ohpqSessionFuzzer,
   restmqHttpFuzzer,
+  h2HostileFuzzer,
 ];
