@@ -1,4 +1,5 @@
 /** Every fuzzer, in the order `npm run fuzz` runs them. */
+import { bridgeHostileFuzzer } from "./bridge-hostile.fuzz.js";
 import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { gophermqHttpFuzzer } from "./gophermq-http.fuzz.js";
@@ -20,4 +21,5 @@ export const FUZZERS: readonly Fuzzer[] = [
   ohpqSessionFuzzer,
   restmqHttpFuzzer,
   h2HostileFuzzer,
+  bridgeHostileFuzzer,
 ];
