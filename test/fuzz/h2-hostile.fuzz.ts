@@ -57,6 +57,11 @@ const hostileCase = fc.record({
   bytes: fc.integer({ min: 0, max: 20_000 }),
   /** Calls on the same session before the hostile one. */
   warmup: fc.integer({ min: 0, max: 2 }),
+  /** Calls left open beside the hostile one (a session-wide cut takes them too). */
+  siblings: fc.integer({ min: 0, max: 2 }),
+  /** The client's stream window (a small one blocks the server's writes) and whether it stops reading. */
+  windowBytes: fc.constantFrom(undefined, 64, 4096),
+  stall: fc.boolean(),
 });
 type HostileCase = typeof hostileCase extends fc.Arbitrary<infer T> ? T : never;
 
@@ -119,6 +124,7 @@ export const h2HostileFuzzer: Fuzzer = {
     async function hostile(c: HostileCase, topic: string, subscription: string) {
       let socket: net.Socket | undefined;
       const session = http2.connect(s.baseUrl, {
+        ...(c.windowBytes ? { settings: { initialWindowSize: c.windowBytes } } : {}),
         createConnection: (url) => {
           socket = net.connect(Number(url.port), url.hostname);
           return socket;
@@ -181,6 +187,12 @@ export const h2HostileFuzzer: Fuzzer = {
           setTimeout(() => w.close(http2.constants.NGHTTP2_CANCEL), CALL_TIMEOUT_MS);
         });
       }
+      for (let i = 0; i < c.siblings; i++) {
+        const sib = session.request({ ":method": "POST", ":path": path, ...contentType(c.protocol, stream) });
+        sib.on("error", () => {});
+        if (!c.stall) sib.resume();
+        sib.end(body);
+      }
       const req = session.request({ ":method": "POST", ":path": path, ...contentType(c.protocol, stream) });
       req.on("error", () => {});
       let status = 0;
@@ -197,6 +209,7 @@ export const h2HostileFuzzer: Fuzzer = {
         let first = true;
         req.on("data", () => {
           if (first && c.at === "data") cut();
+          if (c.stall) req.pause();
           first = false;
         });
         req.on("close", resolve);
@@ -214,9 +227,9 @@ export const h2HostileFuzzer: Fuzzer = {
       for (let i = 0; i < c.during; i++) await publisher.publish({ topic, messages: [{ data: payload }] });
       await Promise.race([closed, sleep(CALL_TIMEOUT_MS)]);
       if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
+      req.resume(); // a stalled reader: its stream closes once what came is consumed
       session.close();
-      await closed;
-      if (!session.destroyed) await Promise.race([new Promise((r) => session.on("close", r)), sleep(100)]);
+      await Promise.race([closed, sleep(100)]);
       session.destroy();
       return {
         answered: c.call === "publish" && status === 200 && (grpcStatus ?? "0") === "0" && c.protocol !== "grpc-web",
