@@ -77,7 +77,12 @@ const hostileCase = fc.record({
     "end-after-answer",
   ),
   /** Messages published to the queue (over RPC) before and while the request runs. */
-  flowing: fc.integer({ min: 0, max: 8 }),
+  flowing: fc.integer({ min: 0, max: 24 }),
+  /** The request sent this many times back to back (pipelined), then these bytes (junk, frames). */
+  repeat: fc.integer({ min: 1, max: 2 }),
+  trailer: fc.oneof(fc.constant(new Uint8Array()), fc.uint8Array({ maxLength: 16 })),
+  /** The client stops reading once the answer starts (the server's writes back up). */
+  stall: fc.boolean(),
   bytes: fc.integer({ min: 1, max: 3_000 }),
   /** Bytes split into separate writes. */
   pieces: fc.integer({ min: 1, max: 3 }),
@@ -114,7 +119,8 @@ export const bridgeHostileFuzzer: Fuzzer = {
       const queue = `bh${n++}`;
       const listener = c.request.slice(0, c.request.indexOf(" "));
       const data = "d".repeat(c.bytes);
-      const raw = (REQUESTS[c.request] as (q: string, d: string) => Buffer)(queue, data);
+      const one = (REQUESTS[c.request] as (q: string, d: string) => Buffer)(queue, data);
+      const raw = Buffer.concat([...Array.from({ length: c.repeat }, () => one), c.trailer]);
       const flow = async (count: number) => {
         for (let i = 0; i < count; i++)
           await publisher.publish({ topic: queue, messages: [{ data: Buffer.from(data) }] }).catch(() => {});
@@ -123,7 +129,12 @@ export const bridgeHostileFuzzer: Fuzzer = {
       const socket = await open(listener);
       socket.on("error", () => {});
       const closed = new Promise<void>((r) => socket.once("close", () => r()));
-      const answer = new Promise<void>((r) => socket.once("data", () => r()));
+      const answer = new Promise<void>((r) =>
+        socket.once("data", () => {
+          if (c.stall) socket.pause();
+          r();
+        }),
+      );
       const upTo = Math.floor(raw.length * c.at);
       const step = Math.max(1, Math.ceil(upTo / c.pieces));
       for (let i = 0; i < upTo; i += step) {
