@@ -1,7 +1,9 @@
 /** Every fuzzer, in the order `npm run fuzz` runs them. */
+import { bridgeHostileFuzzer } from "./bridge-hostile.fuzz.js";
 import { connectRpcFuzzer } from "./connect-rpc.fuzz.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { gophermqHttpFuzzer } from "./gophermq-http.fuzz.js";
+import { h2HostileFuzzer } from "./h2-hostile.fuzz.js";
 import { ohpqSessionFuzzer } from "./ohpq-session.fuzz.js";
 import { okqSessionFuzzer } from "./okq-session.fuzz.js";
 import { opqHttpFuzzer } from "./opq-http.fuzz.js";
@@ -18,4 +20,6 @@ export const FUZZERS: readonly Fuzzer[] = [
   rpcHttp2Fuzzer,
   ohpqSessionFuzzer,
   restmqHttpFuzzer,
+  h2HostileFuzzer,
+  bridgeHostileFuzzer,
 ];

@@ -7,7 +7,8 @@ import { runFuzzer } from "./fuzz-kit.js";
 import { FUZZERS } from "./fuzzers.js";
 
 /** Cases per fuzzer: enough to cover every input shape, short enough for `npm test`. */
-const SHORT_RUNS: Record<string, number> = { "resp-decoder": 5_000 };
+// The hostile-transport fuzzers open a connection per case and wait out leases: ~7 cases/s.
+const SHORT_RUNS: Record<string, number> = { "resp-decoder": 5_000, "h2-hostile": 25, "bridge-hostile": 100 };
 const DEFAULT_SHORT_RUNS = 1_000;
 
 describe("fuzz (short)", () => {

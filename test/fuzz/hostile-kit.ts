@@ -1,0 +1,47 @@
+/**
+ * What the hostile-transport fuzzers (h2-hostile.fuzz.ts, bridge-hostile.fuzz.ts) share: a watch
+ * on uncaught exceptions and unhandled rejections while a fuzzer runs, and an async poll.
+ */
+
+/** Records every uncaught exception and unhandled rejection until {@link ProcessFaults.stop}. */
+export interface ProcessFaults {
+  /** What was caught since the last call (the call empties the list). */
+  take(): string[];
+  stop(): void;
+}
+
+/**
+ * Starts recording process faults. While it records, an uncaught exception does not end the
+ * process: the fuzzer reports it as a failing case instead (with its stack).
+ */
+export function watchProcessFaults(): ProcessFaults {
+  const faults: string[] = [];
+  const onError = (e: unknown) => faults.push(`uncaught: ${e instanceof Error ? e.stack : String(e)}`);
+  const onRejection = (e: unknown) => faults.push(`unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`);
+  process.on("uncaughtException", onError);
+  process.on("unhandledRejection", onRejection);
+  return {
+    take: () => faults.splice(0),
+    stop() {
+      process.off("uncaughtException", onError);
+      process.off("unhandledRejection", onRejection);
+    },
+  };
+}
+
+/** Resolves when `cond` resolves true (polled every `everyMs`), rejects after `timeoutMs`. */
+export async function eventually(
+  cond: () => Promise<boolean> | boolean,
+  what: () => string | Promise<string>,
+  timeoutMs = 5_000,
+  everyMs = 2,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${await what()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
