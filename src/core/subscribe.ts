@@ -57,10 +57,26 @@ export async function* subscribe(
   const linked = link.signal;
   let ended: Promise<void> | undefined;
   let closed = false;
-  // On abort the window is given back at once, even while the generator sits at a `yield`.
+  let detached = false;
+  // The stream stops counting as a consumer and drops its registrations once, on abort or at
+  // the end, whichever comes first.
+  const detach = () => {
+    if (detached) return;
+    detached = true;
+    unregisterStream(ctx, window);
+    notifier.forget(window.channel);
+    markUsed(ctx, name);
+    const n = (ctx.consumers.get(name) ?? 1) - 1;
+    if (n > 0) ctx.consumers.set(name, n);
+    else ctx.consumers.delete(name);
+  };
+  // On abort the stream ends for the broker at once, even while the generator sits at a `yield`
+  // that its transport may never resume (a write blocked on flow control when the connection
+  // is cut: test/fuzz/h2-hostile.fuzz.ts found such gRPC-web streams staying attached).
   const end = () => {
     closed = true;
     ended ??= giveBack(ctx, name, topic, window.takeAll());
+    detach();
     return ended;
   };
   // The topic version read before a lease that drained the subscription (LeaseReport): until it
@@ -132,11 +148,5 @@ export async function* subscribe(
     linked.removeEventListener("abort", end);
     link.dispose();
     await end();
-    unregisterStream(ctx, window);
-    notifier.forget(window.channel);
-    markUsed(ctx, name);
-    const n = (ctx.consumers.get(name) ?? 1) - 1;
-    if (n > 0) ctx.consumers.set(name, n);
-    else ctx.consumers.delete(name);
   }
 }

@@ -29,7 +29,6 @@ import { eventually, sleep, watchProcessFaults } from "./hostile-kit.js";
 const ACK_DEADLINE_MS = 40;
 /** A call still open after this long (nothing cut it) is cancelled by the client. */
 const CALL_TIMEOUT_MS = 60;
-const KNOWN_LEAKS = process.env.H2_HOSTILE_KNOWN_LEAKS === "1";
 
 type Call = "publish" | "pull" | "subscribe" | "read";
 type Protocol = "grpc" | "grpc-web" | "connect-proto" | "connect-json";
@@ -64,11 +63,7 @@ const hostileCase = fc
     /** The client's stream window (a small one blocks the server's writes) and whether it stops reading. */
     windowBytes: fc.constantFrom(undefined, 64, 4096),
     stall: fc.boolean(),
-  })
-  // Left out until fixed: a gRPC-web (compat path, connect-node) Subscribe cut with the whole session
-  // while sibling Subscribe streams are blocked on flow control can stay attached as a consumer for good.
-  // Set H2_HOSTILE_KNOWN_LEAKS=1 to fuzz those cases too.
-  .filter((c) => KNOWN_LEAKS || !(c.protocol === "grpc-web" && c.call === "subscribe" && c.siblings > 0));
+  });
 type HostileCase = typeof hostileCase extends fc.Arbitrary<infer T> ? T : never;
 
 function envelope(data: Uint8Array): Buffer {
