@@ -63,7 +63,13 @@ const hostileCase = fc
     /** The client's stream window (a small one blocks the server's writes) and whether it stops reading. */
     windowBytes: fc.constantFrom(undefined, 64, 4096),
     stall: fc.boolean(),
-  });
+  })
+  // Node 20's HTTP/2 *client* (this process's side, not the broker's) loops forever building frames,
+  // until std::bad_alloc, when it destroys a session on which it sent GOAWAY while one of its
+  // requests still had its body open and another stream was open: the fuzz client itself, not the
+  // server, ran away in every such case (instrumented: Http2Stream::RstStream from a ClientHttp2Stream's
+  // _destroy). The same GOAWAY after a complete body, or with no other stream, stays in.
+  .filter((c) => !(c.action.kind === "goaway" && (c.at === "headers" || c.at === "partial-body") && c.siblings > 0));
 type HostileCase = typeof hostileCase extends fc.Arbitrary<infer T> ? T : never;
 
 function envelope(data: Uint8Array): Buffer {
