@@ -18,7 +18,7 @@ import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { type Logger, silentLogger } from "../../src/util/index.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { eventually, sleep, watchProcessFaults } from "./hostile-kit.js";
+import { eventually, hostileTarget, sleep, watchProcessFaults } from "./hostile-kit.js";
 
 /** How long a case waits for an answer before it cuts anyway. */
 const ANSWER_WAIT_MS = 40;
@@ -185,19 +185,6 @@ export const bridgeHostileFuzzer: Fuzzer = {
       assert.deepEqual(faults.take(), [], "no uncaught exception or unhandled rejection");
       assert.deepEqual(logged.splice(0), [], "nothing logged as an error");
     });
-    return {
-      property,
-      async reset() {
-        const { topics } = await admin.listTopics({ pageSize: 1000 });
-        for (const t of topics) await admin.deleteTopic({ name: t.name }).catch(() => {});
-      },
-      async close() {
-        try {
-          await s.close();
-        } finally {
-          faults.stop();
-        }
-      },
-    };
+    return hostileTarget({ property, server: s, admin, faults });
   },
 };

@@ -23,7 +23,7 @@ import { PullRequestSchema, SubscribeRequestSchema, SubscriberService } from "..
 import { type Logger, silentLogger } from "../../src/util/index.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { eventually, sleep, watchProcessFaults } from "./hostile-kit.js";
+import { eventually, hostileTarget, sleep, watchProcessFaults } from "./hostile-kit.js";
 
 /** Lease of every delivery in these cases: leases must all be back this long after a case. */
 const ACK_DEADLINE_MS = 40;
@@ -281,19 +281,6 @@ export const h2HostileFuzzer: Fuzzer = {
       assert.deepEqual(faults.take(), [], "no uncaught exception or unhandled rejection");
       assert.deepEqual(logged.splice(0), [], "nothing logged as an error");
     });
-    return {
-      property,
-      async reset() {
-        const { topics } = await admin.listTopics({ pageSize: 1000 });
-        for (const t of topics) await admin.deleteTopic({ name: t.name }).catch(() => {});
-      },
-      async close() {
-        try {
-          await s.close();
-        } finally {
-          faults.stop();
-        }
-      },
-    };
+    return hostileTarget({ property, server: s, admin, faults });
   },
 };

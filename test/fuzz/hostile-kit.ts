@@ -1,7 +1,12 @@
 /**
  * What the hostile-transport fuzzers (h2-hostile.fuzz.ts, bridge-hostile.fuzz.ts) share: a watch
- * on uncaught exceptions and unhandled rejections while a fuzzer runs, and an async poll.
+ * on uncaught exceptions and unhandled rejections while a fuzzer runs, an async poll, and the
+ * fuzz target around a running server.
  */
+import type { Client } from "@connectrpc/connect";
+import type fc from "fast-check";
+import type { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import type { FuzzTarget } from "./fuzz-kit.js";
 
 /** Records every uncaught exception and unhandled rejection until {@link ProcessFaults.stop}. */
 export interface ProcessFaults {
@@ -45,3 +50,30 @@ export async function eventually(
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What {@link hostileTarget} needs: the server, an admin client on it, and the fault watch. */
+export interface HostileTargetParts {
+  // biome-ignore lint/suspicious/noExplicitAny: fast-check's property types are generic over their arbitraries
+  property: fc.IAsyncProperty<any>;
+  server: { close(): Promise<void> };
+  admin: Pick<Client<typeof AdminService>, "listTopics" | "deleteTopic">;
+  faults: ProcessFaults;
+}
+
+/** The fuzz target of a hostile fuzzer: between rounds it deletes every topic; closing stops the watch. */
+export function hostileTarget({ property, server, admin, faults }: HostileTargetParts): FuzzTarget {
+  return {
+    property,
+    async reset() {
+      const { topics } = await admin.listTopics({ pageSize: 1000 });
+      for (const t of topics) await admin.deleteTopic({ name: t.name }).catch(() => {});
+    },
+    async close() {
+      try {
+        await server.close();
+      } finally {
+        faults.stop();
+      }
+    },
+  };
+}
