@@ -21,7 +21,7 @@ import { PublisherService, PublishRequestSchema } from "../../gen/switchyard/v1/
 import { ReadRequestSchema, ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import { PullRequestSchema, SubscribeRequestSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import { type Logger, silentLogger } from "../../src/util/index.js";
-import { startTestServer } from "../helpers/start-test-server.js";
+import { ALL_BRIDGES_OFF, startTestServer } from "../helpers/start-test-server.js";
 import type { Fuzzer } from "./fuzz-kit.js";
 import { eventually, hostileTarget, sleep, watchProcessFaults } from "./hostile-kit.js";
 
@@ -111,15 +111,7 @@ export const h2HostileFuzzer: Fuzzer = {
     const faults = watchProcessFaults();
     const s = await startTestServer({
       logger,
-      config: {
-        okqPort: "off",
-        opqPort: "off",
-        restmqPort: "off",
-        ohpqPort: "off",
-        ohpqHttpPort: "off",
-        gophermqPort: "off",
-        gophermqMetricsPort: "off",
-      },
+      config: ALL_BRIDGES_OFF,
     });
     // Over HTTP/1.1, one connection per call at most: a kept-alive one is counted as a baseline.
     const transport = createConnectTransport({ baseUrl: s.baseUrl, httpVersion: "1.1" });

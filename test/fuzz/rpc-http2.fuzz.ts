@@ -16,7 +16,7 @@ import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
 import { EnvelopeSplitter } from "../../src/rpc/lean/grpc-envelopes.js";
 import { type Logger, silentLogger } from "../../src/util/index.js";
-import { startTestServer } from "../helpers/start-test-server.js";
+import { ALL_BRIDGES_OFF, startTestServer } from "../helpers/start-test-server.js";
 import { chunked, type Fuzzer } from "./fuzz-kit.js";
 import { message, requestBody } from "./proto-json.js";
 
@@ -106,13 +106,7 @@ export const rpcHttp2Fuzzer: Fuzzer = {
       logger,
       config: {
         maxMessageBytes: READ_MAX_BYTES / 2,
-        okqPort: "off",
-        opqPort: "off",
-        restmqPort: "off",
-        ohpqPort: "off",
-        ohpqHttpPort: "off",
-        gophermqPort: "off",
-        gophermqMetricsPort: "off",
+        ...ALL_BRIDGES_OFF,
       },
     });
     const admin = createClient(AdminService, createConnectTransport({ baseUrl: s.baseUrl, httpVersion: "1.1" }));

@@ -85,3 +85,14 @@ function hostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(":");
   return { host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) };
 }
+
+/** `config` that turns every bridge listener off (the RPC port alone). */
+export const ALL_BRIDGES_OFF = {
+  okqPort: "off",
+  opqPort: "off",
+  restmqPort: "off",
+  ohpqPort: "off",
+  ohpqHttpPort: "off",
+  gophermqPort: "off",
+  gophermqMetricsPort: "off",
+} as const satisfies Partial<Config>;
