@@ -20,10 +20,9 @@ import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService, PublishRequestSchema } from "../../gen/switchyard/v1/publisher_pb.js";
 import { ReadRequestSchema, ReplayService } from "../../gen/switchyard/v1/replay_pb.js";
 import { PullRequestSchema, SubscribeRequestSchema, SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { type Logger, silentLogger } from "../../src/util/index.js";
 import { ALL_BRIDGES_OFF, startTestServer } from "../helpers/start-test-server.js";
 import type { Fuzzer } from "./fuzz-kit.js";
-import { eventually, hostileTarget, sleep, watchProcessFaults } from "./hostile-kit.js";
+import { eventually, hostileTarget, sleep, watchHostile } from "./hostile-kit.js";
 
 /** Lease of every delivery in these cases: leases must all be back this long after a case. */
 const ACK_DEADLINE_MS = 40;
@@ -106,9 +105,7 @@ export const h2HostileFuzzer: Fuzzer = {
     "or destroy; no uncaught exception, no error logged, no connection, consumer or lease left, answered " +
     "publishes stored, and the next normal call served",
   async start() {
-    const logged: string[] = [];
-    const logger: Logger = { ...silentLogger, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
-    const faults = watchProcessFaults();
+    const { logger, faults, assertClean } = watchHostile();
     const s = await startTestServer({
       logger,
       config: ALL_BRIDGES_OFF,
@@ -270,8 +267,7 @@ export const h2HostileFuzzer: Fuzzer = {
       // The next normal call is served.
       const r = await publisher.publish({ topic, messages: [{ data: Buffer.of(1) }] });
       assert.equal(r.results.length, 1);
-      assert.deepEqual(faults.take(), [], "no uncaught exception or unhandled rejection");
-      assert.deepEqual(logged.splice(0), [], "nothing logged as an error");
+      assertClean();
     });
     return hostileTarget({ property, server: s, admin, faults });
   },

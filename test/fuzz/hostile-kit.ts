@@ -3,9 +3,11 @@
  * on uncaught exceptions and unhandled rejections while a fuzzer runs, an async poll, and the
  * fuzz target around a running server.
  */
+import assert from "node:assert/strict";
 import type { Client } from "@connectrpc/connect";
 import type fc from "fast-check";
 import type { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import { type Logger, silentLogger } from "../../src/util/index.js";
 import type { FuzzTarget } from "./fuzz-kit.js";
 
 /** Records every uncaught exception and unhandled rejection until {@link ProcessFaults.stop}. */
@@ -74,6 +76,29 @@ export function hostileTarget({ property, server, admin, faults }: HostileTarget
       } finally {
         faults.stop();
       }
+    },
+  };
+}
+
+/** The broker's logger for a hostile fuzzer, the process fault watch, and the check after each case. */
+export interface HostileWatch {
+  /** Pass to the server: it records what is logged as an error. */
+  logger: Logger;
+  faults: ProcessFaults;
+  /** Fails the case on any uncaught exception, unhandled rejection or error logged since the last call. */
+  assertClean(): void;
+}
+
+/** Starts the watch a hostile fuzzer keeps over the broker (see {@link HostileWatch}). */
+export function watchHostile(): HostileWatch {
+  const logged: string[] = [];
+  const faults = watchProcessFaults();
+  return {
+    logger: { ...silentLogger, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) },
+    faults,
+    assertClean() {
+      assert.deepEqual(faults.take(), [], "no uncaught exception or unhandled rejection");
+      assert.deepEqual(logged.splice(0), [], "nothing logged as an error");
     },
   };
 }
