@@ -1,5 +1,4 @@
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
-import { deliveriesOf } from "../../../rpc/pull-response.js";
 import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
@@ -43,9 +42,7 @@ export const QRPOP: CommandSpec = {
 
 /**
  * One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]`
- * as JSON. One reply per slot: an event, or nil past the events pulled. The events come straight
- * from the core's deliveries when the in-process transport answered (src/rpc/pull-response.ts):
- * the same id and contents the response's messages would carry, without making them.
+ * as JSON. One reply per slot: an event, or nil past the events pulled.
  */
 export async function pullDirect(clients: BrokerClients, key: string, slots: readonly null[]): Promise<Reply[]> {
   const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
@@ -56,12 +53,9 @@ export async function pullDirect(clients: BrokerClients, key: string, slots: rea
     ackDeadlineMs: BigInt(expires * 1000),
     autoAck: noack,
   });
+  const { messages } = res;
   const out: Reply[] = new Array(slots.length);
-  const deliveries = deliveriesOf(res);
-  for (let i = 0; i < slots.length; i++) {
-    const d = deliveries?.[i];
-    out[i] = d ? eventReply(d.message.id, d.message.data) : deliveries ? NULL : event(res.messages[i]);
-  }
+  for (let i = 0; i < slots.length; i++) out[i] = event(messages[i]);
   return out;
 }
 
@@ -170,6 +164,23 @@ export function ackRun(
   return ctx.callsFor(clients).ack(queue, ids);
 }
 
+/** Ids seen by {@link needsOneByOne} (one Set for every call: the check is synchronous). */
+const seenIds = new Set<string>();
+
+/** True when a run of ids is acked one by one: an id repeats, or has a comma (the metadata's separator). */
+function needsOneByOne(ids: readonly string[]): boolean {
+  if (ids.length < 2) return false;
+  try {
+    for (const id of ids) {
+      if (seenIds.has(id) || id.includes(",")) return true;
+      seenIds.add(id);
+    }
+    return false;
+  } finally {
+    seenIds.clear();
+  }
+}
+
 /** One Ack by message ids (possibly of several connections of one user); never throws. */
 export async function ackDirect(
   ctx: OkqContext,
@@ -178,7 +189,7 @@ export async function ackDirect(
   ids: readonly string[],
 ): Promise<Reply[]> {
   const one = async (id: string) => (await ackDirect(ctx, clients, queue, [id]))[0] as Reply;
-  if (ids.length > 1 && (new Set(ids).size < ids.length || ids.some((id) => id.includes(",")))) {
+  if (needsOneByOne(ids)) {
     const out: Reply[] = [];
     for (const id of ids) out.push(await one(id));
     return out;
