@@ -206,6 +206,27 @@ describe("in-process direct transport", () => {
     assert.ok(failed?.signal?.reason instanceof ConnectError, "a failed call's signal carries its error");
   });
 
+  it("direct transport - a request an interceptor replaces is the one the implementation sees; a late signal is aborted", async () => {
+    let late: (() => AbortSignal) | undefined;
+    const replace: Interceptor = (next) => (req) => next({ ...req, header: new Headers({ "x-replaced": "1" }) });
+    const impl = async (_req: unknown, ctx: { requestHeader: Headers; signal: AbortSignal }) => {
+      late = () => ctx.signal; // not read during the call
+      return { messages: [{ ackId: ctx.requestHeader.get("x-replaced") ?? "none" }] };
+    };
+    const direct = new Map([[SubscriberService.method.pull, impl as unknown as AnyUnaryImpl]]);
+    for (const interceptors of [[], [replace]]) {
+      const router = createRouterTransport((r) => r.service(SubscriberService, { pull: impl as never }), {
+        router: { interceptors },
+      });
+      for (const transport of [router, createDirectTransport(router, direct, interceptors)]) {
+        const res = await createClient(SubscriberService, transport).pull({ subscription: "q" });
+        assert.equal(res.messages[0]?.ackId, interceptors.length > 0 ? "1" : "none");
+        assert.equal(late?.().aborted, true, "a signal first read after the call is already aborted");
+        assert.equal(late?.().reason?.name, "AbortError");
+      }
+    }
+  });
+
   it("direct transport - a ConnectError reaches the caller as the router's client decodes it", async () => {
     const s = setup();
     const a = await failure(s.viaRouter.pull({ subscription: "fails" }));
