@@ -2,9 +2,11 @@
  * The Pull response of a direct in-process call (src/server/in-process-transport.ts), built from the
  * core's deliveries in one pass: the very messages `create(PullResponseSchema, new
  * ReceivedDeliveries(d))` makes (pull-response.test.ts holds the two equal), without the init
- * objects that path makes first for each delivered message (convert.ts `received`).
+ * objects that path makes first for each delivered message (convert.ts `received`). A caller that
+ * wants only the core's deliveries asks for them with {@link deliveriesSinkKey}.
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { createContextKey } from "@connectrpc/connect";
 import type { PullResponse } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Message, ReceivedMessage } from "../../gen/switchyard/v1/types_pb.js";
 import type { Delivery, StoredMessage } from "../model/index.js";
@@ -54,3 +56,20 @@ export function pullResponseOf(deliveries: readonly Delivery[]): PullResponse {
   for (let i = 0; i < deliveries.length; i++) messages[i] = receivedOf(deliveries[i] as Delivery);
   return { $typeName: "switchyard.v1.PullResponse", messages };
 }
+
+/** Where a direct in-process Pull leaves the core's deliveries for its caller ({@link deliveriesSinkKey}). */
+export interface DeliveriesSink {
+  /** The deliveries of the call, once the direct transport answered it; undefined otherwise. */
+  deliveries: readonly Delivery[] | undefined;
+}
+
+/**
+ * A Pull's caller that sets a sink under this key in its call's context values
+ * (`CallOptions.contextValues`) takes the core's deliveries from it, and no message is made for
+ * them: when the in-process transport answers the call directly (src/server/in-process-transport.ts),
+ * it puts the deliveries in the sink and answers a PullResponse with no messages. A call that goes
+ * any other way (the router, the wire) leaves the sink empty and answers its messages as usual.
+ */
+export const deliveriesSinkKey = createContextKey<DeliveriesSink | undefined>(undefined, {
+  description: "switchyard in-process Pull deliveries",
+});

@@ -12,6 +12,7 @@ import {
   ConnectError,
   createClient,
   createContextKey,
+  createContextValues,
   createRouterTransport,
   type Interceptor,
   type Transport,
@@ -21,6 +22,7 @@ import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/s
 import type { Delivery } from "../model/index.js";
 import { ReceivedDeliveries } from "../rpc/convert.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
+import { type DeliveriesSink, deliveriesSinkKey } from "../rpc/pull-response.js";
 import { createDirectTransport, isWellFormedDeep } from "./in-process-transport.js";
 
 const seenKey = createContextKey<string>("", { description: "test: set by the outer interceptor" });
@@ -169,6 +171,23 @@ describe("in-process direct transport", () => {
     assert.deepEqual(b, create(PullResponseSchema, new ReceivedDeliveries(DELIVERIES)));
     assert.equal(b.messages[1]?.message?.deliverAt, undefined);
     assert.equal(b.messages[0]?.message?.expireAt?.nanos, 999_000_000);
+  });
+
+  it("direct transport - a Pull whose caller asks for the deliveries hands them over and makes no message", async () => {
+    const s = setup();
+    const sink: DeliveriesSink = { deliveries: undefined };
+    const contextValues = createContextValues().set(deliveriesSinkKey, sink);
+    const res = await s.viaDirect.pull({ subscription: "deliveries" }, { contextValues });
+    assert.equal(sink.deliveries, DELIVERIES);
+    assert.deepEqual(res, create(PullResponseSchema), "no messages: the caller takes the deliveries");
+    // Through the router (a call with headers goes there) the sink stays empty and the messages come.
+    const other: DeliveriesSink = { deliveries: undefined };
+    const routed = await s.viaDirect.pull(
+      { subscription: "deliveries" },
+      { headers: { "x-a": "1" }, contextValues: createContextValues().set(deliveriesSinkKey, other) },
+    );
+    assert.equal(other.deliveries, undefined);
+    assert.deepEqual(routed, create(PullResponseSchema, new ReceivedDeliveries(DELIVERIES)));
   });
 
   it("direct transport - the same response, interceptor order and request as the router, without the router", async () => {

@@ -22,7 +22,7 @@ import { ReceivedDeliveries } from "../rpc/convert.js";
 import { type ChainCache, composeOnce } from "../rpc/lean/chain-parts.js";
 import { copyHeaders } from "../rpc/lean/headers.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
-import { pullResponseOf } from "../rpc/pull-response.js";
+import { type DeliveriesSink, deliveriesSinkKey, pullResponseOf } from "../rpc/pull-response.js";
 
 /** Base of the URL the in-process calls carry (the router transport's). */
 const IN_MEMORY_URL = "https://in-memory";
@@ -36,7 +36,8 @@ const IN_MEMORY_URL = "https://in-memory";
  * through `fallback` unchanged.
  *
  * What a caller sees is what it sees through the router: a response message made with
- * `create(output, …)` (a Pull's, from the core's deliveries, by src/rpc/pull-response.ts), the
+ * `create(output, …)` (a Pull's, from the core's deliveries, by src/rpc/pull-response.ts, or
+ * none when the caller takes the deliveries themselves, asking with `deliveriesSinkKey`), the
  * same context values on the server side (empty, then set by the interceptors), request headers
  * of a binary Connect call, and failures as the client decodes them from the wire — a
  * ConnectError with the server error's code, message, metadata and details (as received,
@@ -53,11 +54,12 @@ export function createDirectTransport(
     return async (req: UnaryRequest): Promise<UnaryResponse> => {
       const call = (req as UnaryRequest & { [kCall]: DirectCall })[kCall];
       const result = await impl(req.message, req === call.request ? call : replacedContext(call, req));
-      const output =
-        result instanceof ReceivedDeliveries && method.output.typeName === "switchyard.v1.PullResponse"
-          ? pullResponseOf(result.deliveries)
-          : create(method.output, result as MessageShape<DescMessage>);
-      return call.respond(output);
+      if (!(result instanceof ReceivedDeliveries && method.output.typeName === "switchyard.v1.PullResponse")) {
+        return call.respond(create(method.output, result as MessageShape<DescMessage>));
+      }
+      if (call.sink === undefined) return call.respond(pullResponseOf(result.deliveries));
+      call.sink.deliveries = result.deliveries; // the caller asked for them (deliveriesSinkKey)
+      return call.respond(pullResponseOf([]));
     };
   };
   const chainOf = (method: DescMethodUnary, impl: AnyUnaryImpl) =>
@@ -74,17 +76,15 @@ export function createDirectTransport(
       // Over the wire a string with a lone surrogate arrives with U+FFFD in its place: such a
       // request takes the router, so the implementation sees exactly what it would see there.
       if (!isWellFormedDeep(message)) return fallback.unary(method, signal, timeoutMs, header, input, contextValues);
-      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), message) as never;
+      const sink = contextValues?.get(deliveriesSinkKey);
+      return callDirect(method as DescMethodUnary, chainOf(method as DescMethodUnary, impl), message, sink) as never;
     },
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       fallback.stream(method, signal, timeoutMs, header, input, contextValues),
   };
 }
 
-/**
- * Where the chain's innermost step finds the call of its request: an own enumerable property, so
- * a request an interceptor rebuilds by spreading (`{ ...req, header }`) still leads to its call.
- */
+/** The call of a request: an own enumerable property, so a request an interceptor spreads leads to it too. */
 const kCall = Symbol("directCall");
 
 /** True when every string in `value` (map keys included) is well-formed UTF-16 (no lone surrogate). */
@@ -131,6 +131,7 @@ class DirectCall implements HandlerContext {
   constructor(
     readonly method: DescMethodUnary,
     message: MessageShape<DescMessage>,
+    readonly sink: DeliveriesSink | undefined,
   ) {
     this.service = method.parent;
     this.request = directRequest(this, method, message);
@@ -248,8 +249,9 @@ async function callDirect(
   method: DescMethodUnary,
   chain: (req: UnaryRequest) => Promise<UnaryResponse>,
   message: MessageShape<DescMessage>,
+  sink: DeliveriesSink | undefined,
 ): Promise<UnaryResponse> {
-  const call = new DirectCall(method, message);
+  const call = new DirectCall(method, message, sink);
   try {
     return call.settle(await chain(call.request));
   } catch (e) {

@@ -1,4 +1,6 @@
+import { createContextValues } from "@connectrpc/connect";
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
+import { type DeliveriesSink, deliveriesSinkKey } from "../../../rpc/pull-response.js";
 import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
@@ -42,20 +44,30 @@ export const QRPOP: CommandSpec = {
 
 /**
  * One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]`
- * as JSON. One reply per slot: an event, or nil past the events pulled.
+ * as JSON. One reply per slot: an event, or nil past the events pulled. The events come straight
+ * from the core's deliveries when the in-process transport answers the Pull (it is asked to, with
+ * `deliveriesSinkKey`: src/rpc/pull-response.ts), with no message made for them; from the
+ * response's messages otherwise.
  */
 export async function pullDirect(clients: BrokerClients, key: string, slots: readonly null[]): Promise<Reply[]> {
   const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
-  const res = await clients.subscriber.pull({
-    subscription: queue,
-    maxMessages: slots.length,
-    waitMs: 0,
-    ackDeadlineMs: BigInt(expires * 1000),
-    autoAck: noack,
-  });
-  const { messages } = res;
+  const sink: DeliveriesSink = { deliveries: undefined };
+  const res = await clients.subscriber.pull(
+    {
+      subscription: queue,
+      maxMessages: slots.length,
+      waitMs: 0,
+      ackDeadlineMs: BigInt(expires * 1000),
+      autoAck: noack,
+    },
+    { contextValues: createContextValues().set(deliveriesSinkKey, sink) },
+  );
   const out: Reply[] = new Array(slots.length);
-  for (let i = 0; i < slots.length; i++) out[i] = event(messages[i]);
+  const { deliveries } = sink;
+  for (let i = 0; i < slots.length; i++) {
+    const d = deliveries?.[i];
+    out[i] = d ? eventReply(d.message.id, d.message.data) : deliveries ? NULL : event(res.messages[i]);
+  }
   return out;
 }
 
