@@ -84,7 +84,7 @@ export function createDirectTransport(
   };
 }
 
-/** The call of a request: an own enumerable property, so a request an interceptor spreads leads to it too. */
+/** The call of a request or response: an own enumerable property, so a spread copy leads to it too. */
 const kCall = Symbol("directCall");
 
 /** True when every string in `value` (map keys included) is well-formed UTF-16 (no lone surrogate). */
@@ -260,6 +260,7 @@ async function callDirect(
     call.abort(CALL_ENDED); // after an error: already aborted with it (the first reason stays)
   }
 }
+
 /**
  * The error a client of the router transport gets for `e` thrown by the chain: the Connect
  * protocol sends the code, the message and the details (binary), and the error's metadata in the
