@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { PullResponseSchema } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Delivery } from "../model/index.js";
 import { ReceivedDeliveries } from "./convert.js";
-import { deliveriesOf, pullResponseOf } from "./pull-response.js";
+import { pullResponseOf } from "./pull-response.js";
 
 const timeMs = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 44 }), fc.constant(1_700_000_000_999));
 
@@ -49,28 +49,18 @@ describe("in-process Pull response", () => {
     );
   });
 
-  it("keeps its deliveries until its messages are read or set, then is a plain message", () => {
+  it("is a plain message: data properties only, no symbols, its messages made once", () => {
     fc.assert(
-      fc.property(fc.array(delivery, { maxLength: 3 }), fc.boolean(), (deliveries, read) => {
+      fc.property(fc.array(delivery, { maxLength: 3 }), (deliveries) => {
         const res = pullResponseOf(deliveries);
-        assert.equal(deliveriesOf(res), deliveries);
         assert.deepEqual(Object.keys(res), ["$typeName", "messages"]);
-        if (read) {
-          const first = res.messages;
-          assert.equal(res.messages, first, "made once");
-        } else {
-          res.messages = [];
-          assert.deepEqual(res.messages, []);
-        }
-        assert.equal(deliveriesOf(res), undefined);
         assert.deepEqual(Object.getOwnPropertySymbols(res), []);
         const d = Object.getOwnPropertyDescriptor(res, "messages");
         assert.equal(d?.writable && d.enumerable && "value" in d, true);
-        if (read) assert.deepStrictEqual(res, create(PullResponseSchema, new ReceivedDeliveries(deliveries)));
+        assert.equal(res.messages, res.messages);
       }),
       { numRuns: 100 },
     );
-    assert.equal(deliveriesOf(create(PullResponseSchema, new ReceivedDeliveries([]))), undefined);
   });
 
   it("no deliveries: an empty response", () => {

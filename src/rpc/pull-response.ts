@@ -1,11 +1,12 @@
 /**
- * The Pull response of a direct in-process call (src/server/in-process-transport.ts), built from the core's
- * deliveries in one pass, when it is read: the very messages `create(PullResponseSchema, new
+ * The Pull response of a direct in-process call (src/server/in-process-transport.ts), built from the
+ * core's deliveries in one pass: the very messages `create(PullResponseSchema, new
  * ReceivedDeliveries(d))` makes (pull-response.test.ts holds the two equal), without the init
- * objects that path makes first for each delivered message (convert.ts `received`). A bridge that
- * reads only each delivery's id and data takes them from the deliveries ({@link deliveriesOf}).
+ * objects that path makes first for each delivered message (convert.ts `received`). A caller that
+ * wants only the core's deliveries asks for them with {@link deliveriesSinkKey}.
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { createContextKey } from "@connectrpc/connect";
 import type { PullResponse } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { Message, ReceivedMessage } from "../../gen/switchyard/v1/types_pb.js";
 import type { Delivery, StoredMessage } from "../model/index.js";
@@ -46,46 +47,29 @@ function receivedOf(d: Delivery): ReceivedMessage {
   };
 }
 
-/** Where a response made by {@link pullResponseOf} keeps its deliveries until its messages are read. */
-const kDeliveries = Symbol("switchyard.pullDeliveries");
-
-/** Makes `messages` a plain data property of `res` holding `value` (and forgets the deliveries). */
-function settle(res: PullResponse, value: ReceivedMessage[]): void {
-  Object.defineProperty(res, "messages", { value, writable: true, enumerable: true, configurable: true });
-  delete (res as { [kDeliveries]?: unknown })[kDeliveries];
-}
-
 /**
- * The PullResponse of `deliveries`. Its `messages` are made on first read (then kept, a plain
- * property like any other): a reader of the message sees exactly what `create` makes, while a
- * bridge that wants only each delivery's id and data reads them with {@link deliveriesOf} and
- * no message is made at all. The deliveries are kept under a symbol that is not enumerable, so
- * equality, JSON and `for…in` see the same keys, in the same order, as on `create`'s message.
+ * The PullResponse of `deliveries`: a plain message, equal key for key to what `create` makes
+ * (pull-response.test.ts), with every delivery's message made in one pass.
  */
 export function pullResponseOf(deliveries: readonly Delivery[]): PullResponse {
-  const res: PullResponse = { $typeName: "switchyard.v1.PullResponse", messages: [] };
-  Object.defineProperty(res, "messages", {
-    enumerable: true,
-    configurable: true,
-    get(): ReceivedMessage[] {
-      const messages: ReceivedMessage[] = new Array(deliveries.length);
-      for (let i = 0; i < deliveries.length; i++) messages[i] = receivedOf(deliveries[i] as Delivery);
-      settle(res, messages);
-      return messages;
-    },
-    set(value: ReceivedMessage[]) {
-      settle(res, value);
-    },
-  });
-  Object.defineProperty(res, kDeliveries, { value: deliveries, configurable: true });
-  return res;
+  const messages: ReceivedMessage[] = new Array(deliveries.length);
+  for (let i = 0; i < deliveries.length; i++) messages[i] = receivedOf(deliveries[i] as Delivery);
+  return { $typeName: "switchyard.v1.PullResponse", messages };
+}
+
+/** Where a direct in-process Pull leaves the core's deliveries for its caller ({@link deliveriesSinkKey}). */
+export interface DeliveriesSink {
+  /** The deliveries of the call, once the direct transport answered it; undefined otherwise. */
+  deliveries: readonly Delivery[] | undefined;
 }
 
 /**
- * The core's deliveries a response of {@link pullResponseOf} was made of, while its `messages`
- * have not been read or set (after that, they are what the response says); undefined for any
- * other response (one decoded from the wire, say).
+ * A Pull's caller that sets a sink under this key in its call's context values
+ * (`CallOptions.contextValues`) takes the core's deliveries from it, and no message is made for
+ * them: when the in-process transport answers the call directly (src/server/in-process-transport.ts),
+ * it puts the deliveries in the sink and answers a PullResponse with no messages. A call that goes
+ * any other way (the router, the wire) leaves the sink empty and answers its messages as usual.
  */
-export function deliveriesOf(res: PullResponse): readonly Delivery[] | undefined {
-  return (res as { [kDeliveries]?: readonly Delivery[] })[kDeliveries];
-}
+export const deliveriesSinkKey = createContextKey<DeliveriesSink | undefined>(undefined, {
+  description: "switchyard in-process Pull deliveries",
+});

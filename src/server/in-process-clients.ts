@@ -26,22 +26,19 @@ export type ClientsAs = (principal: Principal) => BrokerClients;
  */
 export function createInProcessClientFactory(broker: Broker, logger: Logger, interceptors: Interceptor[]): ClientsAs {
   const made = new WeakMap<Principal, BrokerClients>();
-  // Marks each call on the handler side, so the RPC metrics count bridge calls apart from remote
-  // ones; only this router runs it (a header could be sent by anyone).
-  const mark: Interceptor = (next) => (req) => {
-    req.contextValues.set(inProcessKey, true);
-    return next(req);
-  };
   // The message traffic skips encoding (in-process-transport.ts): same interceptors, same implementations.
   const direct = new Map(hotUnaryMethods(broker, logger).map((m) => [m.method, m.impl]));
   return (principal) => {
     let clients = made.get(principal);
     if (!clients) {
+      // Binds the principal and marks the call in-process on the handler side (the RPC metrics
+      // count bridge calls apart from remote ones): only this router runs it, and a remote call
+      // cannot set context values the way it could send a header. One interceptor for both.
       const bind: Interceptor = (next) => (req) => {
-        req.contextValues.set(IN_PROCESS_PRINCIPAL, principal);
+        req.contextValues.set(IN_PROCESS_PRINCIPAL, principal).set(inProcessKey, true);
         return next(req);
       };
-      const chain = [bind, mark, ...interceptors];
+      const chain = [bind, ...interceptors];
       const router = createRouterTransport((r) => registerBrokerServices(r, { broker, logger }), {
         router: { interceptors: chain },
       });

@@ -12,6 +12,7 @@ import {
   ConnectError,
   createClient,
   createContextKey,
+  createContextValues,
   createRouterTransport,
   type Interceptor,
   type Transport,
@@ -21,6 +22,7 @@ import { PullResponseSchema, SubscriberService } from "../../gen/switchyard/v1/s
 import type { Delivery } from "../model/index.js";
 import { ReceivedDeliveries } from "../rpc/convert.js";
 import type { AnyUnaryImpl } from "../rpc/lean/hot-methods.js";
+import { type DeliveriesSink, deliveriesSinkKey } from "../rpc/pull-response.js";
 import { createDirectTransport, isWellFormedDeep } from "./in-process-transport.js";
 
 const seenKey = createContextKey<string>("", { description: "test: set by the outer interceptor" });
@@ -171,6 +173,23 @@ describe("in-process direct transport", () => {
     assert.equal(b.messages[0]?.message?.expireAt?.nanos, 999_000_000);
   });
 
+  it("direct transport - a Pull whose caller asks for the deliveries hands them over and makes no message", async () => {
+    const s = setup();
+    const sink: DeliveriesSink = { deliveries: undefined };
+    const contextValues = createContextValues().set(deliveriesSinkKey, sink);
+    const res = await s.viaDirect.pull({ subscription: "deliveries" }, { contextValues });
+    assert.equal(sink.deliveries, DELIVERIES);
+    assert.deepEqual(res, create(PullResponseSchema), "no messages: the caller takes the deliveries");
+    // Through the router (a call with headers goes there) the sink stays empty and the messages come.
+    const other: DeliveriesSink = { deliveries: undefined };
+    const routed = await s.viaDirect.pull(
+      { subscription: "deliveries" },
+      { headers: { "x-a": "1" }, contextValues: createContextValues().set(deliveriesSinkKey, other) },
+    );
+    assert.equal(other.deliveries, undefined);
+    assert.deepEqual(routed, create(PullResponseSchema, new ReceivedDeliveries(DELIVERIES)));
+  });
+
   it("direct transport - the same response, interceptor order and request as the router, without the router", async () => {
     const s = setup();
     const a = await s.viaRouter.pull({ subscription: "q", maxMessages: 7 });
@@ -204,6 +223,27 @@ describe("in-process direct transport", () => {
     assert.equal(d?.signal?.reason?.name, r?.signal?.reason?.name);
     assert.equal(d?.signal?.reason?.name, "AbortError");
     assert.ok(failed?.signal?.reason instanceof ConnectError, "a failed call's signal carries its error");
+  });
+
+  it("direct transport - a request an interceptor replaces is the one the implementation sees; a late signal is aborted", async () => {
+    let late: (() => AbortSignal) | undefined;
+    const replace: Interceptor = (next) => (req) => next({ ...req, header: new Headers({ "x-replaced": "1" }) });
+    const impl = async (_req: unknown, ctx: { requestHeader: Headers; signal: AbortSignal }) => {
+      late = () => ctx.signal; // not read during the call
+      return { messages: [{ ackId: ctx.requestHeader.get("x-replaced") ?? "none" }] };
+    };
+    const direct = new Map([[SubscriberService.method.pull, impl as unknown as AnyUnaryImpl]]);
+    for (const interceptors of [[], [replace]]) {
+      const router = createRouterTransport((r) => r.service(SubscriberService, { pull: impl as never }), {
+        router: { interceptors },
+      });
+      for (const transport of [router, createDirectTransport(router, direct, interceptors)]) {
+        const res = await createClient(SubscriberService, transport).pull({ subscription: "q" });
+        assert.equal(res.messages[0]?.ackId, interceptors.length > 0 ? "1" : "none");
+        assert.equal(late?.().aborted, true, "a signal first read after the call is already aborted");
+        assert.equal(late?.().reason?.name, "AbortError");
+      }
+    }
   });
 
   it("direct transport - a ConnectError reaches the caller as the router's client decodes it", async () => {

@@ -1,14 +1,16 @@
 /**
- * pullDirect: the replies of a Pull answered by the in-process transport (events straight from
- * the core's deliveries) are the replies of the same Pull answered as a plain message.
+ * pullDirect: the replies of one Pull for a run of pops are the same whether the in-process
+ * transport hands the bridge the core's deliveries (deliveriesSinkKey) or the Pull is answered
+ * as a message (the router, as over the wire); and the Pull asked for is okQ's.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { create } from "@bufbuild/protobuf";
-import { PullResponseSchema } from "../../../../gen/switchyard/v1/subscriber_pb.js";
+import { createClient, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { type PullResponse, SubscriberService } from "../../../../gen/switchyard/v1/subscriber_pb.js";
 import type { Delivery } from "../../../model/index.js";
 import { ReceivedDeliveries } from "../../../rpc/convert.js";
-import { deliveriesOf, pullResponseOf } from "../../../rpc/pull-response.js";
+import type { AnyUnaryImpl } from "../../../rpc/lean/hot-methods.js";
+import { createDirectTransport } from "../../../server/in-process-transport.js";
 import type { BrokerClients } from "../../bridge.js";
 import { encodeReplies } from "../resp-encoder.js";
 import { pullDirect } from "./queue.js";
@@ -36,51 +38,61 @@ const DELIVERIES = [
   delivery(3, "e3", Buffer.alloc(1500, 0x78)),
 ];
 
-/** Clients whose Pull answers `respond()` and records its requests. */
-function clients(respond: () => unknown): { clients: BrokerClients; requests: unknown[] } {
+/** Clients over the router, and over the direct transport in front of it, of one Pull implementation. */
+function transports() {
   const requests: unknown[] = [];
-  const subscriber = {
-    async pull(req: unknown) {
-      requests.push(req);
-      return respond();
-    },
+  const pull = async (req: unknown) => {
+    requests.push(req);
+    return new ReceivedDeliveries(DELIVERIES);
   };
-  return { clients: { subscriber } as unknown as BrokerClients, requests };
+  const router = createRouterTransport((r) => r.service(SubscriberService, { pull: pull as never }));
+  const direct = createDirectTransport(
+    router,
+    new Map([[SubscriberService.method.pull, pull as unknown as AnyUnaryImpl]]),
+    [],
+  );
+  // The responses the direct transport answered, as the client got them.
+  const answered: PullResponse[] = [];
+  const recorded: Transport = {
+    async unary(...a) {
+      const res = await direct.unary(...a);
+      answered.push(res.message as unknown as PullResponse);
+      return res;
+    },
+    stream: direct.stream,
+  };
+  const clients = (t: Transport) => ({ subscriber: createClient(SubscriberService, t) }) as unknown as BrokerClients;
+  return { viaRouter: clients(router), viaDirect: clients(recorded), requests, answered };
 }
 
 describe("okq pullDirect", () => {
   it("answers the same replies from the core's deliveries as from the response's messages, nil past them", async () => {
-    const lazy = pullResponseOf(DELIVERIES);
-    const direct = clients(() => lazy);
-    const plain = clients(() => create(PullResponseSchema, new ReceivedDeliveries(DELIVERIES)));
+    const t = transports();
     const key = JSON.stringify(["q", 60, false]);
     const slots = new Array(5).fill(null);
-    const a = await pullDirect(direct.clients, key, slots);
-    const b = await pullDirect(plain.clients, key, slots);
-    assert.equal(a.length, 5);
+    const a = await pullDirect(t.viaDirect, key, slots);
+    assert.deepEqual(t.answered[0]?.messages, [], "the direct Pull made no message: the bridge took the deliveries");
+    const b = await pullDirect(t.viaRouter, key, slots);
     assert.deepEqual(encodeReplies(a), encodeReplies(b));
-    assert.deepEqual(a.slice(3), b.slice(3));
-    assert.equal(a[3]?.t, "null");
-    // The fast path made no message: the response still holds its deliveries.
-    assert.equal(deliveriesOf(lazy), DELIVERIES);
-    assert.deepEqual(direct.requests, plain.requests);
-    assert.deepEqual(direct.requests[0], {
-      subscription: "q",
-      maxMessages: 5,
-      waitMs: 0,
-      ackDeadlineMs: 60_000n,
-      autoAck: false,
-    });
-  });
-
-  it("a response whose messages were read answers from them", async () => {
-    const lazy = pullResponseOf(DELIVERIES);
-    lazy.messages.pop(); // read (made) and changed: the messages are what the response says now
-    assert.equal(deliveriesOf(lazy), undefined);
-    const replies = await pullDirect(clients(() => lazy).clients, JSON.stringify(["q", 60, false]), [null, null, null]);
     assert.deepEqual(
-      replies.map((r) => r.t),
-      ["event", "event", "null"],
+      a.map((r) => r.t),
+      ["event", "event", "event", "null", "null"],
     );
+    assert.deepEqual(encodeReplies(a.slice(0, 1)), Buffer.from("*2\r\n$2\r\ne1\r\n$3\r\none\r\n"));
+    assert.equal(t.requests.length, 2);
+    for (const r of t.requests) {
+      assert.deepEqual(
+        { ...(r as object), $typeName: undefined },
+        {
+          $typeName: undefined,
+          subscription: "q",
+          maxMessages: 5,
+          waitMs: 0,
+          ackDeadlineMs: 60_000n,
+          autoAck: false,
+          maxBytes: 0n,
+        },
+      );
+    }
   });
 });

@@ -1,5 +1,6 @@
+import { createContextValues } from "@connectrpc/connect";
 import type { ReceivedMessage } from "../../../../gen/switchyard/v1/types_pb.js";
-import { deliveriesOf } from "../../../rpc/pull-response.js";
+import { type DeliveriesSink, deliveriesSinkKey } from "../../../rpc/pull-response.js";
 import { type BrokerClients, metadataOf, reasonOf } from "../../bridge.js";
 import type { OkqContext } from "../context.js";
 import { errorReply, isAbsent } from "../errors.js";
@@ -44,20 +45,25 @@ export const QRPOP: CommandSpec = {
 /**
  * One Pull for (possibly several connections') pops of one queue; `key` is `[queue, expires, noack]`
  * as JSON. One reply per slot: an event, or nil past the events pulled. The events come straight
- * from the core's deliveries when the in-process transport answered (src/rpc/pull-response.ts):
- * the same id and contents the response's messages would carry, without making them.
+ * from the core's deliveries when the in-process transport answers the Pull (it is asked to, with
+ * `deliveriesSinkKey`: src/rpc/pull-response.ts), with no message made for them; from the
+ * response's messages otherwise.
  */
 export async function pullDirect(clients: BrokerClients, key: string, slots: readonly null[]): Promise<Reply[]> {
   const [queue, expires, noack] = JSON.parse(key) as [string, number, boolean];
-  const res = await clients.subscriber.pull({
-    subscription: queue,
-    maxMessages: slots.length,
-    waitMs: 0,
-    ackDeadlineMs: BigInt(expires * 1000),
-    autoAck: noack,
-  });
+  const sink: DeliveriesSink = { deliveries: undefined };
+  const res = await clients.subscriber.pull(
+    {
+      subscription: queue,
+      maxMessages: slots.length,
+      waitMs: 0,
+      ackDeadlineMs: BigInt(expires * 1000),
+      autoAck: noack,
+    },
+    { contextValues: createContextValues().set(deliveriesSinkKey, sink) },
+  );
   const out: Reply[] = new Array(slots.length);
-  const deliveries = deliveriesOf(res);
+  const { deliveries } = sink;
   for (let i = 0; i < slots.length; i++) {
     const d = deliveries?.[i];
     out[i] = d ? eventReply(d.message.id, d.message.data) : deliveries ? NULL : event(res.messages[i]);
@@ -170,6 +176,18 @@ export function ackRun(
   return ctx.callsFor(clients).ack(queue, ids);
 }
 
+/**
+ * True when a run of ids is acked one by one: an id repeats, or has a comma (the metadata's
+ * separator). (A Set made from the array at once is the cheapest check measured: about 90 ns per
+ * id, against 120 for one Set kept and cleared, filled id by id.)
+ */
+function needsOneByOne(ids: readonly string[]): boolean {
+  if (ids.length < 2) return false;
+  if (new Set(ids).size < ids.length) return true;
+  for (const id of ids) if (id.includes(",")) return true;
+  return false;
+}
+
 /** One Ack by message ids (possibly of several connections of one user); never throws. */
 export async function ackDirect(
   ctx: OkqContext,
@@ -178,7 +196,7 @@ export async function ackDirect(
   ids: readonly string[],
 ): Promise<Reply[]> {
   const one = async (id: string) => (await ackDirect(ctx, clients, queue, [id]))[0] as Reply;
-  if (ids.length > 1 && (new Set(ids).size < ids.length || ids.some((id) => id.includes(",")))) {
+  if (needsOneByOne(ids)) {
     const out: Reply[] = [];
     for (const id of ids) out.push(await one(id));
     return out;
