@@ -26,6 +26,7 @@ import {
   type OnePortListenerOptions,
 } from "./one-port-options.js";
 import { countRequestBody } from "./request-budget.js";
+import { markServerEnded } from "./server-ended.js";
 import { createTlsAcceptor } from "./tls-accept.js";
 
 export {
@@ -138,6 +139,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     isClosing: () => closing,
     bodyTimeoutMs: limits.requestTimeoutMs,
     maxOpenStreams: limits.http2MaxOpenStreams,
+    ...(options.http2StreamReset ? { streamReset: options.http2StreamReset } : {}),
     claimed: () => {
       requests++;
     },
@@ -266,7 +268,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       closing = true;
       if (server.listening) server.close();
       h1.close(); // stops the timeout check timer started above
-      for (const session of sessions) session.destroy();
+      for (const session of sessions) {
+        markServerEnded(session); // its streams' ends are not client resets
+        session.destroy();
+      }
       for (const socket of sockets) socket.destroy();
       for (const socket of raw) socket.destroy();
       if (sockets.size === 0 && raw.size === 0) return;
