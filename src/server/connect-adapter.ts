@@ -1,9 +1,8 @@
 /**
- * The RPC port's connect-node request handler: connect-node's own `connectNodeAdapter`
- * (node_modules/@connectrpc/connect-node/dist/esm/connect-node-adapter.js, 2.1.2) rebuilt from
- * the same public parts (`createConnectRouter`, `universalRequestFromNodeRequest`,
- * `universalResponseToNodeResponse`), with one difference: what happens when a response cannot
- * be written.
+ * The RPC port's connect-node request handler: `connectNodeAdapter` of @connectrpc/connect-node
+ * 2.1.2 (the package's connect-node-adapter module) rebuilt from the same public parts
+ * (`createConnectRouter`, `universalRequestFromNodeRequest`, `universalResponseToNodeResponse`),
+ * with one difference: what happens when a response cannot be written.
  *
  * connect-node writes `handler for rpc … failed` and a stack to stderr with `console.error`
  * (bypassing the broker's logger) for every such failure but `ABORTED`. A client that resets a
