@@ -26,8 +26,9 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import { isDebugEnabled, type Logger } from "../util/index.js";
+import type { Logger } from "../util/index.js";
 import type { NodeHandler } from "./one-port-options.js";
+import { rateLimitedDebug } from "./rate-limited-debug.js";
 import { markServerEnded } from "./server-ended.js";
 
 /** Options of {@link createConnectAdapter}: connect-node's own, a fallback and the logger. */
@@ -67,7 +68,11 @@ export function createConnectAdapter(options: ConnectAdapterOptions): NodeHandle
   const paths = new Map<string, (typeof router.handlers)[number]>();
   for (const h of router.handlers) paths.set(prefix + h.requestPath, h);
   const fallback = options.fallback ?? notFound;
-  const noteGone = goneNotes(logger, options.goneLogIntervalMs ?? 1_000);
+  const noteGone = rateLimitedDebug(
+    logger,
+    "rpc response not written: the client reset the stream or left",
+    options.goneLogIntervalMs ?? 1_000,
+  );
 
   return function connectHandler(req, res) {
     // The query is not part of the path (as in connect-node).
@@ -86,7 +91,7 @@ export function createConnectAdapter(options: ConnectAdapterOptions): NodeHandle
         if (ConnectError.from(reason).code === Code.Aborted) return;
         const rpc = `${handler.service.typeName}/${handler.method.name}`;
         if (clientGone(req, res)) {
-          noteGone(rpc, reason);
+          noteGone({ rpc, reason: reason instanceof Error ? reason.message : String(reason) });
           return;
         }
         logger.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, {
@@ -105,24 +110,4 @@ export function createConnectAdapter(options: ConnectAdapterOptions): NodeHandle
 function notFound(_req: NodeRequest, res: NodeResponse): void {
   res.writeHead(404);
   res.end();
-}
-
-/** Notes a gone client's failed response at debug level, at most one line per `intervalMs`. */
-function goneNotes(logger: Logger, intervalMs: number): (rpc: string, reason: unknown) => void {
-  let lastMs = Number.NEGATIVE_INFINITY;
-  let since = 0;
-  return (rpc, reason) => {
-    if (!isDebugEnabled(logger)) return;
-    since++;
-    const now = performance.now();
-    if (now - lastMs < intervalMs) return;
-    lastMs = now;
-    logger.debug?.("rpc response not written: the client reset the stream or left", {
-      rpc,
-      reason: reason instanceof Error ? reason.message : String(reason),
-      // Including this one: how many such responses since the last line.
-      count: since,
-    });
-    since = 0;
-  };
 }

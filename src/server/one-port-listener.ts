@@ -25,6 +25,7 @@ import {
   type OnePortListener,
   type OnePortListenerOptions,
 } from "./one-port-options.js";
+import { rateLimitedDebug } from "./rate-limited-debug.js";
 import { countRequestBody } from "./request-budget.js";
 import { markServerEnded } from "./server-ended.js";
 import { createTlsAcceptor } from "./tls-accept.js";
@@ -164,7 +165,12 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     });
   }
-  h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
+  // A peer's GOAWAY with an error code is the peer's doing (it can send one per connection).
+  const peerGoaway = rateLimitedDebug(options.logger, "http2 session closed by the peer with an error code");
+  h2.on("sessionError", (e: Error & { code?: string }) => {
+    if (e.code === "ERR_HTTP2_SESSION_ERROR") peerGoaway({ error: e.message });
+    else options.logger.warn("http2 session error", { error: e.message });
+  });
 
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
   const track = (socket: net.Socket): boolean => {

@@ -5,7 +5,7 @@
  * response (a client that stopped reading), and sessions that go with an error code mid-call.
  * connect-node wrote a `handler for rpc … failed` stack to stderr with console.error for each
  * reset of a response whose write waited for flow control; here nothing reaches stderr, nothing
- * is logged as an error (and debug lines are rate-limited), the resets are counted in
+ * is logged as an error or a warning (debug lines are rate-limited), the resets are counted in
  * `switchyard_rpc_streams_reset_total`, and the broker still serves.
  */
 import assert from "node:assert/strict";
@@ -144,10 +144,11 @@ const responded = (req: http2.ClientHttp2Stream) =>
 
 test("rpc http2 - client resets and lost sessions write nothing to stderr, are counted, and the broker serves on", async (t) => {
   const errors: string[] = [];
+  const warnings: string[] = [];
   let debugLines = 0;
   const logger: Logger = {
     info() {},
-    warn() {},
+    warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`),
     error: (m, f) => errors.push(`${m} ${String(f?.error ?? "")}`),
     debug: (m) => {
       if (m.startsWith("rpc response not written")) debugLines++;
@@ -212,6 +213,8 @@ test("rpc http2 - client resets and lost sessions write nothing to stderr, are c
   }
   assert.deepEqual(stderr.written(), [], "nothing written to stderr");
   assert.deepEqual(errors, [], "nothing logged as an error");
+  // (A session the client closes with an error code is its doing too: debug, not a warning.)
+  assert.deepEqual(warnings, [], "nothing logged as a warning");
   // One line a second at most (the resets take about two seconds).
   assert.ok(debugLines >= 1 && debugLines <= 4, `debug lines are rate-limited (${debugLines})`);
 
