@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import { markServerEnded } from "./server-ended.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -99,6 +100,7 @@ export class BodyDeadlines {
       // Closing a stream with an error code makes it emit 'error': without a listener that
       // would be an uncaught exception.
       s.on("error", ignore);
+      markServerEnded(s);
       s.close(NGHTTP2_CANCEL);
     }
     if (this.head !== undefined) this.arm(this.head[kDueAt] as number);

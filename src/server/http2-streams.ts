@@ -2,6 +2,7 @@ import * as http2 from "node:http2";
 import type { Logger } from "../util/index.js";
 import { BodyDeadlines } from "./body-deadlines.js";
 import type { watchHttp2Idle } from "./http2-idle.js";
+import { isServerEnded, markServerEnded } from "./server-ended.js";
 
 /** Options of {@link routeHttp2Streams}. */
 export interface Http2StreamRoutes {
@@ -23,9 +24,15 @@ export interface Http2StreamRoutes {
   bodyTimeoutMs: number;
   /** Most streams open at once across all sessions; past it new streams are refused (REFUSED_STREAM). */
   maxOpenStreams: number;
+  /**
+   * A routed stream ended before its response did because the client reset it or its session
+   * went (`code`: its HTTP/2 error code; NO_ERROR for a connection gone without one). Streams the
+   * server ended itself (marked with markServerEnded, server-ended.ts) are not reported.
+   */
+  streamReset?: (code: number) => void;
 }
 
-const { NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 const kSession = Symbol("session");
 const kClaimed = Symbol("claimed");
@@ -46,7 +53,7 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
   const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
   if (compat.length === 0) throw new Error("node:http2 has no compatibility 'stream' listener to chain");
   h2.removeAllListeners("stream");
-  const { idle, claim } = routes;
+  const { idle, claim, streamReset } = routes;
   let open = 0;
   // One list and one timer for the body deadlines of all streams, not a timer per stream.
   const bodyDeadlines = routes.bodyTimeoutMs > 0 ? new BodyDeadlines(routes.bodyTimeoutMs) : undefined;
@@ -57,6 +64,10 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
     const session = this[kSession];
     if (session) idle.streamClosed(session);
     if (this[kClaimed]) routes.claimedClosed();
+    // `aborted`: closed while its response was not ended (Node sets it for any such close).
+    if (this.aborted && streamReset !== undefined && !isServerEnded(this) && !isServerEnded(session)) {
+      streamReset(this.rstCode ?? NGHTTP2_NO_ERROR);
+    }
   }
   // Node emits (stream, headers, flags, rawHeaders): named, not a rest array made per stream.
   h2.on("stream", (stream: TrackedStream, headers: http2.IncomingHttpHeaders, flags: unknown, rawHeaders: unknown) => {
@@ -90,6 +101,7 @@ export function routeHttp2Streams(h2: http2.Http2Server, routes: Http2StreamRout
       } catch (e) {
         // A bug in the stream handler costs this stream, never the process.
         routes.logger.error("http2 stream handler failed", { error: e });
+        markServerEnded(stream);
         stream.destroy();
         return;
       }

@@ -25,7 +25,9 @@ import {
   type OnePortListener,
   type OnePortListenerOptions,
 } from "./one-port-options.js";
+import { rateLimitedDebug } from "./rate-limited-debug.js";
 import { countRequestBody } from "./request-budget.js";
+import { markServerEnded } from "./server-ended.js";
 import { createTlsAcceptor } from "./tls-accept.js";
 
 export {
@@ -138,6 +140,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     isClosing: () => closing,
     bodyTimeoutMs: limits.requestTimeoutMs,
     maxOpenStreams: limits.http2MaxOpenStreams,
+    ...(options.http2StreamReset ? { streamReset: options.http2StreamReset } : {}),
     claimed: () => {
       requests++;
     },
@@ -162,7 +165,12 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     });
   }
-  h2.on("sessionError", (e: Error) => options.logger.warn("http2 session error", { error: e.message }));
+  // A peer's GOAWAY with an error code is the peer's doing (it can send one per connection).
+  const peerGoaway = rateLimitedDebug(options.logger, "http2 session closed by the peer with an error code");
+  h2.on("sessionError", (e: Error & { code?: string }) => {
+    if (e.code === "ERR_HTTP2_SESSION_ERROR") peerGoaway({ error: e.message });
+    else options.logger.warn("http2 session error", { error: e.message });
+  });
 
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
   const track = (socket: net.Socket): boolean => {
@@ -266,7 +274,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       closing = true;
       if (server.listening) server.close();
       h1.close(); // stops the timeout check timer started above
-      for (const session of sessions) session.destroy();
+      for (const session of sessions) {
+        markServerEnded(session); // its streams' ends are not client resets
+        session.destroy();
+      }
       for (const socket of sockets) socket.destroy();
       for (const socket of raw) socket.destroy();
       if (sockets.size === 0 && raw.size === 0) return;

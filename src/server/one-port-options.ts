@@ -75,6 +75,11 @@ export interface OnePortListenerOptions {
   logger: Logger;
   /** Serves HTTP/2 streams before `handler` sees them (the lean RPC path); see {@link Http2StreamHandler}. */
   http2Streams?: Http2StreamHandler;
+  /**
+   * Called for each HTTP/2 stream the client reset (RST_STREAM), or lost with its connection,
+   * before its response ended, with the stream's HTTP/2 error code (http2-streams.ts).
+   */
+  http2StreamReset?: (code: number) => void;
   /** Bounds; each missing one takes its default from {@link DEFAULT_ONE_PORT_LIMITS}. */
   limits?: Partial<OnePortLimits>;
   /**

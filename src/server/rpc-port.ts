@@ -9,7 +9,6 @@
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -31,6 +30,7 @@ import {
 import { createByteBudget, type Logger, type PeerByteBudgets, sharePerPeer } from "../util/index.js";
 import { createHeaderAuthCheck } from "./auth-interceptor.js";
 import { callContextValues } from "./call-context.js";
+import { createConnectAdapter } from "./connect-adapter.js";
 import { createHttpEndpoints } from "./http-endpoints.js";
 import { httpLimits } from "./http-limits.js";
 import type { ServerMetrics } from "./metrics/index.js";
@@ -77,7 +77,7 @@ export function rpcReadMaxBytes(config: Config): number {
   return Math.max(limits.maxBatchBytes, limits.maxMessageBytes) + 1024 * 1024;
 }
 
-/** The connect-node handler of every service, with `/metrics` and `/healthz` as its fallback. */
+/** The connect-node handler (connect-adapter.ts) of every service, with `/metrics` and `/healthz` as its fallback. */
 function buildHandler(deps: RpcPortDeps): NodeHandler {
   const { logger, shutdownSignal, storeHealth } = deps;
   const routes = (router: ConnectRouter) => {
@@ -90,8 +90,10 @@ function buildHandler(deps: RpcPortDeps): NodeHandler {
     });
     registerReflection(router, SERVED_FILES);
   };
-  return connectNodeAdapter({
+  // connect-node's adapter but for the failures of clients that left (connect-adapter.ts).
+  return createConnectAdapter({
     routes,
+    logger,
     // gzip costs ~10x throughput on streams; clients on loopback gain nothing from it.
     acceptCompression: [],
     shutdownSignal,
@@ -140,6 +142,7 @@ export function createRpcListener(deps: RpcPortDeps): OnePortListener {
     logger,
     ...(tls ? { tls } : {}),
     ...(lean ? { http2Streams: lean.serve } : {}),
+    http2StreamReset: deps.metrics.rpcStreamReset,
     requestBudget,
     overBudget,
     bodyGate: (req) =>

@@ -9,6 +9,7 @@ import { createCoreMetrics } from "./core-metrics.js";
 import { createLabelBudget } from "./label-budget.js";
 import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
 import { registerStatsMetrics } from "./stats-metrics.js";
+import { createStreamResetCounter } from "./stream-reset-metrics.js";
 
 /** Options of {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
@@ -40,6 +41,11 @@ export interface ServerMetrics {
   readonly bridges: BridgeMetrics;
   /** The RPC latency interceptor (one of the server interceptors). */
   readonly rpcInterceptor: Interceptor;
+  /**
+   * Counts one HTTP/2 stream of the RPC port that the client reset, or lost with its connection,
+   * before its response ended (`code`: the stream's HTTP/2 error code).
+   */
+  rpcStreamReset(code: number): void;
   /** Observes one store write: `seconds` from the write's start to its commit (and sync, when it syncs). */
   storeCommit(seconds: number): void;
   /** Connects the scrape-time series to the running server. */
@@ -105,6 +111,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     core: createCoreMetrics(registry, topics),
     bridges: createBridgeMetrics(registry),
     rpcInterceptor: createRpcMetricsInterceptor(registry),
+    rpcStreamReset: createStreamResetCounter(registry),
     storeCommit: (seconds) => commit.observe(seconds),
     async attach(s) {
       sources = s;
