@@ -16,23 +16,26 @@ function recordingLogger(debug: boolean): { logger: Logger; lines: Line[] } {
   };
 }
 
-/** A unary request as the interceptor sees it (only the fields it reads). */
-function unaryRequest() {
+/** A unary request as the interceptor sees it (only the fields it reads); `clientGone` aborts its signal. */
+function unaryRequest(clientGone = false) {
+  const controller = new AbortController();
+  if (clientGone) controller.abort();
   return {
     stream: false,
+    signal: controller.signal,
     service: { typeName: "switchyard.v1.PublisherService" },
     method: { name: "Publish" },
     contextValues: createContextValues().set(peerKey, "127.0.0.1:5000"),
   } as never;
 }
 
-async function call(debug: boolean, outcome: "ok" | ConnectError): Promise<Line[]> {
+async function call(debug: boolean, outcome: "ok" | ConnectError, clientGone = false): Promise<Line[]> {
   const { logger, lines } = recordingLogger(debug);
   const handler = createLogInterceptor(logger)(async () => {
     if (outcome !== "ok") throw outcome;
     return { stream: false } as never;
   });
-  await handler(unaryRequest()).catch(() => {});
+  await handler(unaryRequest(clientGone)).catch(() => {});
   return lines;
 }
 
@@ -65,6 +68,15 @@ describe("log interceptor", () => {
         ["debug", "rpc", "Internal"],
         ["warn", "rpc failed", "Internal"],
       ],
+    );
+  });
+
+  it("log - a server-fault code of a call whose client left is a debug line only", async () => {
+    const gone = new ConnectError("Premature close", Code.Unknown);
+    assert.deepEqual(await call(false, gone, true), []);
+    assert.deepEqual(
+      (await call(true, gone, true)).map(([level, message, fields]) => [level, message, fields?.code]),
+      [["debug", "rpc", "Unknown"]],
     );
   });
 });

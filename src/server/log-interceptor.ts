@@ -36,12 +36,21 @@ const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
  * A server interceptor that logs each finished call with its request-scoped fields: `method`
  * (`switchyard.v1.AdminService/CreateTopic`), `peer`, `code`, `reason` (the ErrorDetail's),
  * `durationMs`, and for streams `messages` sent. Every call at debug level; calls that failed
- * through the server's fault (internal, unknown, data loss) also as a warning. Headers and
- * bodies are never logged.
+ * through the server's fault (internal, unknown, data loss) also as a warning, unless the client
+ * had gone (the call's signal aborted: connect-node fails a streaming call whose connection went
+ * mid-body with Unknown "Premature close", and a client must not be able to write a warning per
+ * connection). Headers and bodies are never logged.
  */
 export function createLogInterceptor(logger: Logger): Interceptor {
   /** Logs a finished call: at debug always, as a warning when the server was at fault. */
-  const finished = (method: string, peer: string, startedMs: number, e: unknown, messages?: number) => {
+  const finished = (
+    method: string,
+    peer: string,
+    startedMs: number,
+    e: unknown,
+    messages?: number,
+    clientGone = false,
+  ) => {
     const durationMs = Math.round((performance.now() - startedMs) * 10) / 10;
     const err = e === undefined ? undefined : ConnectError.from(e);
     const code = err ? Code[err.code] : "OK";
@@ -55,12 +64,13 @@ export function createLogInterceptor(logger: Logger): Interceptor {
       ...(messages !== undefined ? { messages } : {}),
     };
     logDebug(logger, "rpc", line);
-    if (err && SERVER_FAULTS.has(err.code)) logger.warn("rpc failed", { ...line, message: err.rawMessage });
+    if (err && SERVER_FAULTS.has(err.code) && !clientGone)
+      logger.warn("rpc failed", { ...line, message: err.rawMessage });
   };
   /** A failed unary call with debug lines off: only a server fault is logged (at warn), and it is rare. */
-  const failedQuietly = (method: string, peer: string, startedMs: number, e: unknown) => {
+  const failedQuietly = (method: string, peer: string, startedMs: number, e: unknown, clientGone = false) => {
     const err = ConnectError.from(e);
-    if (!SERVER_FAULTS.has(err.code)) return;
+    if (!SERVER_FAULTS.has(err.code) || clientGone) return;
     logger.warn("rpc failed", {
       method,
       peer,
@@ -76,7 +86,13 @@ export function createLogInterceptor(logger: Logger): Interceptor {
       try {
         return await next(req);
       } catch (e) {
-        failedQuietly(`${req.service.typeName}/${req.method.name}`, req.contextValues.get(peerKey), started, e);
+        failedQuietly(
+          `${req.service.typeName}/${req.method.name}`,
+          req.contextValues.get(peerKey),
+          started,
+          e,
+          req.signal.aborted,
+        );
         throw e;
       }
     }
@@ -87,7 +103,7 @@ export function createLogInterceptor(logger: Logger): Interceptor {
     try {
       res = await next(req);
     } catch (e) {
-      finished(method, peer, started, e);
+      finished(method, peer, started, e, undefined, req.signal.aborted);
       throw e;
     }
     if (!res.stream) {
@@ -110,7 +126,7 @@ export function createLogInterceptor(logger: Logger): Interceptor {
       } finally {
         // Neither completed nor failed: the client went away and the stream was closed early.
         const error = outcome === "completed" ? undefined : outcome ? outcome.error : closedEarly();
-        finished(method, peer, started, error, messages);
+        finished(method, peer, started, error, messages, req.signal.aborted);
       }
     }
     return { ...res, message: logged() };
