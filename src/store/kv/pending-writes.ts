@@ -18,11 +18,22 @@ export interface Pending {
 /** Keys as latin1 strings: one char per byte, so string order is byte order. */
 const str = (key: Buffer): string => key.toString("latin1");
 
-/** The pending writes of every write whose transaction has not settled, newest per key. */
+/** One write's pending entries, in key order, the last of each key. */
+interface SortedWrite {
+  keys: string[];
+  entries: Pending[];
+}
+
+/**
+ * The pending writes of every write whose transaction has not settled: per key the newest (for
+ * point reads), and per write its entries in key order (for range reads: a binary search in each
+ * write in flight, so a range costs the entries it finds, not all that are pending). Writes
+ * settle in the order they were added (lmdb-js commits and answers in order).
+ */
 export class PendingWrites {
   private readonly byKey = new Map<string, Pending>();
-  /** The keys of `byKey` in order, made when a range read needs them, dropped on any change. */
-  private sorted: string[] | undefined;
+  /** Per write (by its ops array), in the order added. */
+  private readonly writes = new Map<readonly Pending[], SortedWrite>();
 
   get size(): number {
     return this.byKey.size;
@@ -31,35 +42,42 @@ export class PendingWrites {
   /** Records `ops` (one write's, in order) as the pending state of their keys. */
   add(ops: readonly Pending[]): void {
     if (ops.length === 0) return;
-    for (const p of ops) this.byKey.set(str(p.key), p);
-    this.sorted = undefined;
+    const last = new Map<string, Pending>();
+    for (const p of ops) {
+      const k = str(p.key);
+      this.byKey.set(k, p);
+      last.set(k, p);
+    }
+    const keys = [...last.keys()].sort();
+    this.writes.set(ops, { keys, entries: keys.map((k) => last.get(k) as Pending) });
   }
 
   /** The write of `ops` settled: its entries go, unless a later write's replaced them. */
   settle(ops: readonly Pending[]): void {
-    if (ops.length === 0) return;
+    if (!this.writes.delete(ops)) return;
     for (const p of ops) {
       const k = str(p.key);
       if (this.byKey.get(k) === p) this.byKey.delete(k);
     }
-    this.sorted = undefined;
   }
 
   get(key: string): Pending | undefined {
     return this.byKey.size === 0 ? undefined : this.byKey.get(key);
   }
 
-  /** The pending entries in [start, end), in key order. */
+  /** The pending entries in [start, end), newest per key, in key order. */
   inRange(start: Buffer, end: Buffer): Pending[] {
     if (this.byKey.size === 0) return [];
-    this.sorted ??= [...this.byKey.keys()].sort();
-    const keys = this.sorted;
-    const out: Pending[] = [];
+    const lo = str(start);
     const hi = str(end);
-    for (let i = lowerBound(keys, str(start)); i < keys.length && (keys[i] as string) < hi; i++) {
-      out.push(this.byKey.get(keys[i] as string) as Pending);
+    const found = new Map<string, Pending>();
+    for (const w of this.writes.values()) {
+      for (let i = lowerBound(w.keys, lo); i < w.keys.length && (w.keys[i] as string) < hi; i++) {
+        found.set(w.keys[i] as string, w.entries[i] as Pending); // later writes replace earlier ones
+      }
     }
-    return out;
+    if (found.size === 0) return [];
+    return [...found.keys()].sort().map((k) => found.get(k) as Pending);
   }
 }
 
