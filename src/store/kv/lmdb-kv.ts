@@ -57,8 +57,10 @@ const noop = () => {};
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
  * event turn share a transaction (lmdb-js batching), and so do those held while two batches are
- * in flight (group commit, {@link LmdbKv.write}); each runs in a nested (child) transaction
- * of it, which LMDB discards when the callback throws, so a callback's writes are all or none.
+ * in flight (group commit, {@link LmdbKv.write}). Each callback runs on the main thread when its
+ * write is submitted, over the writes not committed yet (pending-writes.ts), and its puts and
+ * deletes go in as one block of lmdb-js's asynchronous instructions, which commits whole; a
+ * callback that throws queues none of them, so a callback's writes are all or none.
  * A write resolves with its own transaction: with LMDB's overlapping sync (lmdb-js's default on
  * Linux unless `none`), a commit returns only after its sync, and a failed sync rejects it.
  */
