@@ -5,6 +5,7 @@ import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./commit-d
 import { type Batch, CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import { KvCommitError, type KvEngine, type KvReader, type KvWriteOptions, type KvWriter } from "./kv.js";
+import { commitError } from "./lmdb-commit-error.js";
 import { lmdbReader, openViews } from "./lmdb-reader.js";
 import { type LmdbStats, storeSpaceOf } from "./lmdb-stats.js";
 import { type Pending, PendingWriter, PendingWrites } from "./pending-writes.js";
@@ -41,8 +42,6 @@ export interface LmdbKvOptions {
   commitDelayMs?: number;
 }
 
-/** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
-const COMMIT_ERROR_WAIT_MS = 1000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /**
  * Batches handed to lmdb-js at once; later writes wait for one to settle (group commit, see
@@ -211,8 +210,16 @@ export class LmdbKv implements KvEngine {
    * only once the transaction before it is answered (lmdb-kv.test.ts).
    */
   private leave(batch: Batch): void {
-    setImmediate(() => this.queue.leaveBatch(batch));
+    if (this.leaving.push(batch) === 1) setImmediate(this.leaveAll);
   }
+
+  /** The writes settled in one turn leave their batches together, on the next. */
+  private leaving: Batch[] = [];
+  private readonly leaveAll = (): void => {
+    const leaving = this.leaving;
+    this.leaving = [];
+    for (const batch of leaving) this.queue.leaveBatch(batch);
+  };
 
   /**
    * The commit or sync of `batch` failed: the engine can no longer sync, and held writes are
@@ -275,22 +282,4 @@ export class LmdbKv implements KvEngine {
   private readonly txn: KvReader;
   /** The writes submitted whose transaction has not settled: what later callbacks read over {@link txn}. */
   private readonly uncommitted = new PendingWrites();
-}
-
-/**
- * The error of a failed commit: lmdb-js rejects each write of the batch with "Commit failed"
- * and the cause (errno, LMDB code) in a `commitError` promise that rejects right after.
- */
-async function commitError(e: unknown): Promise<KvCommitError> {
-  const details = (e as { commitError?: Promise<unknown> } | undefined)?.commitError;
-  let cause: unknown = e;
-  if (details && typeof details.then === "function") {
-    const settled = details.then(
-      () => e,
-      (reason: unknown) => reason,
-    );
-    cause = (await within(settled, COMMIT_ERROR_WAIT_MS)) ?? e;
-  }
-  const what = cause instanceof Error ? cause.message : String(cause);
-  return new KvCommitError(`LMDB failed to commit or sync a write: ${what}`, { cause });
 }

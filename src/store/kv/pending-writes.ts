@@ -18,7 +18,7 @@ export interface Pending {
 /** Keys as latin1 strings: one char per byte, so string order is byte order. */
 const str = (key: Buffer): string => key.toString("latin1");
 
-/** One write's pending entries, in key order, the last of each key. */
+/** One write's pending entries, in key order, the last of each key (made when first read). */
 interface SortedWrite {
   keys: string[];
   entries: Pending[];
@@ -28,50 +28,79 @@ interface SortedWrite {
  * The pending writes of every write whose transaction has not settled: per key the newest (for
  * point reads), and per write its entries in key order (for range reads: a binary search in each
  * write in flight, so a range costs the entries it finds, not all that are pending). Writes
- * settle in the order they were added (lmdb-js commits and answers in order).
+ * settle in the order they were added (lmdb-js commits and answers in order). Indexed lazily: a
+ * write is only listed when added, and indexed when a callback first reads while it is pending,
+ * so writes nobody reads meanwhile (most: a trim step's thousands of deletes, the appends and
+ * acks of a busy stream) cost no key conversions or sorting.
  */
 export class PendingWrites {
   private readonly byKey = new Map<string, Pending>();
-  /** Per write (by its ops array), in the order added. */
-  private readonly writes = new Map<readonly Pending[], SortedWrite>();
+  /** Per write (by its ops array), in the order added; undefined until indexed. */
+  private readonly writes = new Map<readonly Pending[], SortedWrite | undefined>();
+  /** Writes added since the last read, to index before the next. */
+  private unindexed: (readonly Pending[])[] = [];
 
-  get size(): number {
-    return this.byKey.size;
+  /** Whether nothing is pending. */
+  get empty(): boolean {
+    return this.writes.size === 0;
   }
 
   /** Records `ops` (one write's, in order) as the pending state of their keys. */
   add(ops: readonly Pending[]): void {
     if (ops.length === 0) return;
-    const last = new Map<string, Pending>();
-    for (const p of ops) {
-      const k = str(p.key);
-      this.byKey.set(k, p);
-      last.set(k, p);
-    }
-    const keys = [...last.keys()].sort();
-    this.writes.set(ops, { keys, entries: keys.map((k) => last.get(k) as Pending) });
+    this.writes.set(ops, undefined);
+    this.unindexed.push(ops);
   }
 
   /** The write of `ops` settled: its entries go, unless a later write's replaced them. */
   settle(ops: readonly Pending[]): void {
-    if (!this.writes.delete(ops)) return;
+    if (!this.writes.has(ops)) return;
+    const indexed = this.writes.get(ops) !== undefined;
+    this.writes.delete(ops);
+    if (!indexed) {
+      // Writes settle in order, so one never read is at the head of the list (or gone from it).
+      const i = this.unindexed.indexOf(ops);
+      if (i >= 0) this.unindexed.splice(i, 1);
+      return;
+    }
     for (const p of ops) {
       const k = str(p.key);
       if (this.byKey.get(k) === p) this.byKey.delete(k);
     }
   }
 
+  /** Indexes the writes added since the last read (before any read of them). */
+  private index(): void {
+    if (this.unindexed.length === 0) return;
+    for (const ops of this.unindexed) {
+      if (!this.writes.has(ops)) continue;
+      const last = new Map<string, Pending>();
+      for (const p of ops) {
+        const k = str(p.key);
+        this.byKey.set(k, p);
+        last.set(k, p);
+      }
+      const keys = [...last.keys()].sort();
+      this.writes.set(ops, { keys, entries: keys.map((k) => last.get(k) as Pending) });
+    }
+    this.unindexed = [];
+  }
+
   get(key: string): Pending | undefined {
-    return this.byKey.size === 0 ? undefined : this.byKey.get(key);
+    if (this.writes.size === 0) return undefined;
+    this.index();
+    return this.byKey.get(key);
   }
 
   /** The pending entries in [start, end), newest per key, in key order. */
   inRange(start: Buffer, end: Buffer): Pending[] {
-    if (this.byKey.size === 0) return [];
+    if (this.writes.size === 0) return [];
+    this.index();
     const lo = str(start);
     const hi = str(end);
     const found = new Map<string, Pending>();
     for (const w of this.writes.values()) {
+      if (w === undefined) continue;
       for (let i = lowerBound(w.keys, lo); i < w.keys.length && (w.keys[i] as string) < hi; i++) {
         found.set(w.keys[i] as string, w.entries[i] as Pending); // later writes replace earlier ones
       }
@@ -100,7 +129,9 @@ function lowerBound(keys: string[], k: string): number {
 export class PendingWriter implements KvWriter {
   /** This callback's writes, in order. */
   readonly ops: Pending[] = [];
+  /** `ops` by key, the last of each; made when the callback first reads after writing. */
   private readonly own = new Map<string, Pending>();
+  private ownIndexed = 0;
 
   constructor(
     private readonly base: KvReader,
@@ -119,11 +150,19 @@ export class PendingWriter implements KvWriter {
 
   private record(p: Pending): void {
     this.ops.push(p);
-    this.own.set(str(p.key), p);
+  }
+
+  /** Indexes the writes of this callback made since its last read. */
+  private indexOwn(): void {
+    for (; this.ownIndexed < this.ops.length; this.ownIndexed++) {
+      const p = this.ops[this.ownIndexed] as Pending;
+      this.own.set(str(p.key), p);
+    }
   }
 
   private find(key: Buffer): Pending | undefined {
-    if (this.own.size === 0 && this.pending.size === 0) return undefined;
+    if (this.ops.length === 0 && this.pending.empty) return undefined;
+    this.indexOwn();
     const k = str(key);
     return this.own.get(k) ?? this.pending.get(k);
   }
@@ -184,6 +223,7 @@ export class PendingWriter implements KvWriter {
 
   /** Pending entries in the range, own writes over earlier ones, in key order. */
   private overlayIn({ start, end }: KvRange): Pending[] {
+    this.indexOwn();
     const shared = this.pending.inRange(start, end);
     if (this.own.size === 0) return shared;
     const merged = new Map<string, Pending>();
