@@ -18,10 +18,14 @@ export interface Pending {
 /** Keys as latin1 strings: one char per byte, so string order is byte order. */
 const str = (key: Buffer): string => key.toString("latin1");
 
-/** One write's pending entries, in key order, the last of each key (made when first read). */
-interface SortedWrite {
-  keys: string[];
-  entries: Pending[];
+/** One pending write: its ops, and what of it is indexed (made when first read). */
+interface PendingWrite {
+  ops: readonly Pending[];
+  /** Its ops are in `byKey` (for point reads). */
+  inByKey: boolean;
+  /** Its keys in order, the last op of each, with those ops (for range reads). */
+  keys?: string[];
+  entries?: Pending[];
 }
 
 /**
@@ -29,16 +33,16 @@ interface SortedWrite {
  * point reads), and per write its entries in key order (for range reads: a binary search in each
  * write in flight, so a range costs the entries it finds, not all that are pending). Writes
  * settle in the order they were added (lmdb-js commits and answers in order). Indexed lazily: a
- * write is only listed when added, and indexed when a callback first reads while it is pending,
- * so writes nobody reads meanwhile (most: a trim step's thousands of deletes, the appends and
- * acks of a busy stream) cost no key conversions or sorting.
+ * write is only listed when added; point reads index the keys of what is pending, range reads
+ * sort it, each the first time a callback needs it while the write is pending. A trim step's
+ * thousands of deletes, say, are never sorted unless a callback reads a range meanwhile.
  */
 export class PendingWrites {
   private readonly byKey = new Map<string, Pending>();
-  /** Per write (by its ops array), in the order added; undefined until indexed. */
-  private readonly writes = new Map<readonly Pending[], SortedWrite | undefined>();
-  /** Writes added since the last read, to index before the next. */
-  private unindexed: (readonly Pending[])[] = [];
+  /** Per write (by its ops array), in the order added. */
+  private readonly writes = new Map<readonly Pending[], PendingWrite>();
+  /** Writes added since the last point read, to put in `byKey` before the next. */
+  private notInByKey: PendingWrite[] = [];
 
   /** Whether nothing is pending. */
   get empty(): boolean {
@@ -48,19 +52,20 @@ export class PendingWrites {
   /** Records `ops` (one write's, in order) as the pending state of their keys. */
   add(ops: readonly Pending[]): void {
     if (ops.length === 0) return;
-    this.writes.set(ops, undefined);
-    this.unindexed.push(ops);
+    const w: PendingWrite = { ops, inByKey: false };
+    this.writes.set(ops, w);
+    this.notInByKey.push(w);
   }
 
   /** The write of `ops` settled: its entries go, unless a later write's replaced them. */
   settle(ops: readonly Pending[]): void {
-    if (!this.writes.has(ops)) return;
-    const indexed = this.writes.get(ops) !== undefined;
+    const w = this.writes.get(ops);
+    if (w === undefined) return;
     this.writes.delete(ops);
-    if (!indexed) {
-      // Writes settle in order, so one never read is at the head of the list (or gone from it).
-      const i = this.unindexed.indexOf(ops);
-      if (i >= 0) this.unindexed.splice(i, 1);
+    if (!w.inByKey) {
+      // Writes settle in order: one not indexed yet is at the head of the list.
+      const i = this.notInByKey.indexOf(w);
+      if (i >= 0) this.notInByKey.splice(i, 1);
       return;
     }
     for (const p of ops) {
@@ -69,45 +74,44 @@ export class PendingWrites {
     }
   }
 
-  /** Indexes the writes added since the last read (before any read of them). */
-  private index(): void {
-    if (this.unindexed.length === 0) return;
-    for (const ops of this.unindexed) {
-      if (!this.writes.has(ops)) continue;
-      const last = new Map<string, Pending>();
-      for (const p of ops) {
-        const k = str(p.key);
-        this.byKey.set(k, p);
-        last.set(k, p);
-      }
-      const keys = [...last.keys()].sort();
-      this.writes.set(ops, { keys, entries: keys.map((k) => last.get(k) as Pending) });
-    }
-    this.unindexed = [];
-  }
-
   get(key: string): Pending | undefined {
     if (this.writes.size === 0) return undefined;
-    this.index();
+    if (this.notInByKey.length > 0) {
+      for (const w of this.notInByKey) {
+        for (const p of w.ops) this.byKey.set(str(p.key), p);
+        w.inByKey = true;
+      }
+      this.notInByKey = [];
+    }
     return this.byKey.get(key);
   }
 
   /** The pending entries in [start, end), newest per key, in key order. */
   inRange(start: Buffer, end: Buffer): Pending[] {
     if (this.writes.size === 0) return [];
-    this.index();
     const lo = str(start);
     const hi = str(end);
     const found = new Map<string, Pending>();
     for (const w of this.writes.values()) {
-      if (w === undefined) continue;
-      for (let i = lowerBound(w.keys, lo); i < w.keys.length && (w.keys[i] as string) < hi; i++) {
-        found.set(w.keys[i] as string, w.entries[i] as Pending); // later writes replace earlier ones
+      const keys = w.keys ?? sortWrite(w);
+      const entries = w.entries as Pending[];
+      for (let i = lowerBound(keys, lo); i < keys.length && (keys[i] as string) < hi; i++) {
+        found.set(keys[i] as string, entries[i] as Pending); // later writes replace earlier ones
       }
     }
     if (found.size === 0) return [];
     return [...found.keys()].sort().map((k) => found.get(k) as Pending);
   }
+}
+
+/** Sorts a write's keys (the last op of each) for range reads. */
+function sortWrite(w: PendingWrite): string[] {
+  const last = new Map<string, Pending>();
+  for (const p of w.ops) last.set(str(p.key), p);
+  const keys = [...last.keys()].sort();
+  w.keys = keys;
+  w.entries = keys.map((k) => last.get(k) as Pending);
+  return keys;
 }
 
 function lowerBound(keys: string[], k: string): number {
