@@ -2,10 +2,9 @@
  * What one KV write costs, by thread: writes of one 1.1 KB put each, `perTurn` of them per event
  * turn (1: every write its own LMDB transaction, as W3's Publish calls mostly are; 20: many writes
  * share one), through the store's engine (`LmdbKv` behind `FailSafeKv`, as the store runs it), or
- * straight through lmdb-js (`childTransaction` + `putSync`, what `LmdbKv` did underneath until
- * session 13); `batch`: lmdb-js's `batch` of asynchronous puts (no callback
- * into the main thread inside the transaction; what `LmdbKv` does now), so the difference to
- * `engine` is the engine's own cost. Per round: process CPU per write, split into the main
+ * straight through lmdb-js (`childTransaction` + `putSync`, what `LmdbKv` does underneath), so the
+ * difference is the engine's own cost; `batch`: lmdb-js's `batch` of asynchronous puts (no callback
+ * into the main thread inside the transaction). Per round: process CPU per write, split into the main
  * thread and the others (lmdb-js's write thread, V8's), from `/proc/self/task/<tid>/stat`
  * (10 ms ticks: use enough writes).
  *

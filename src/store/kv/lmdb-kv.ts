@@ -5,10 +5,8 @@ import { DEFAULT_ACK_COMMIT_DELAY_MS, DEFAULT_COMMIT_DELAY_MS } from "./commit-d
 import { type Batch, CommitQueue } from "./commit-queue.js";
 import type { StoreSpace } from "./disk-space.js";
 import { KvCommitError, type KvEngine, type KvReader, type KvWriteOptions, type KvWriter } from "./kv.js";
-import { commitError } from "./lmdb-commit-error.js";
 import { lmdbReader, openViews } from "./lmdb-reader.js";
 import { type LmdbStats, storeSpaceOf } from "./lmdb-stats.js";
-import { type Pending, PendingWriter, PendingWrites } from "./pending-writes.js";
 import { within } from "./within.js";
 
 /** Options of {@link LmdbKv.open}. */
@@ -42,6 +40,8 @@ export interface LmdbKvOptions {
   commitDelayMs?: number;
 }
 
+/** How long a commit failure's details (lmdb-js's `commitError`) are waited for. */
+const COMMIT_ERROR_WAIT_MS = 1000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /**
  * Batches handed to lmdb-js at once; later writes wait for one to settle (group commit, see
@@ -56,10 +56,8 @@ const noop = () => {};
 /**
  * {@link KvEngine} on one LMDB environment with binary keys and values. Write callbacks of one
  * event turn share a transaction (lmdb-js batching), and so do those held while two batches are
- * in flight (group commit, {@link LmdbKv.write}). Each callback runs on the main thread when its
- * write is submitted, over the writes not committed yet (pending-writes.ts), and its puts and
- * deletes go in as one block of lmdb-js's asynchronous instructions, which commits whole; a
- * callback that throws queues none of them, so a callback's writes are all or none.
+ * in flight (group commit, {@link LmdbKv.write}); each runs in a nested (child) transaction
+ * of it, which LMDB discards when the callback throws, so a callback's writes are all or none.
  * A write resolves with its own transaction: with LMDB's overlapping sync (lmdb-js's default on
  * Linux unless `none`), a commit returns only after its sync, and a failed sync rejects it.
  */
@@ -70,7 +68,15 @@ export class LmdbKv implements KvEngine {
     private readonly closeTimeoutMs: number,
     private readonly queue: CommitQueue,
   ) {
-    this.txn = lmdbReader(db, openViews(db));
+    this.txn = {
+      ...lmdbReader(db, openViews(db)),
+      put: (key, value) => {
+        db.putSync(key, value);
+      },
+      del: (key) => {
+        db.removeSync(key);
+      },
+    };
   }
 
   static open(options: LmdbKvOptions): LmdbKv {
@@ -141,97 +147,63 @@ export class LmdbKv implements KvEngine {
   }
 
   /**
-   * Hands one write to lmdb-js: it joins the batch of this event turn. `fn` runs here, at once,
-   * against a {@link PendingWriter} (the committed state under the writes of earlier callbacks not
-   * committed yet, and under this write's `deletes`), and the deletes and its puts go to lmdb-js
-   * as one block of asynchronous instructions (`batch`): the write thread runs them in one
-   * transaction without calling back into the main thread (a child transaction's callback costs
-   * a round trip write thread → main thread → write thread, and holds the transaction while the
-   * main thread is busy). Values are copied when put (lmdb-js reads them later, on its thread).
-   * A callback that throws queues only the deletes (harmless by contract, kv.ts) and is answered
-   * with its error when their transaction settles, so answers keep the call order.
+   * Hands one write to lmdb-js: it joins the batch of this event turn. Its `deletes` go first, as
+   * lmdb-js's asynchronous removes: its write thread runs them in that batch's transaction, ahead
+   * of the callback (write.js: a batch's instructions run in order, in one transaction). The
+   * write settles in one promise reaction on its transaction's outcome (not an async function,
+   * whose await and `finally` would add reactions to every Publish's commit → answer path).
    */
   private submit<T>(fn: (txn: KvWriter) => T, deletes?: () => readonly Buffer[]): Promise<T> {
-    let dels: Pending[] = [];
     if (deletes) {
       try {
-        dels = deletes().map((key) => ({ key, value: undefined }));
+        this.removeInBatch(deletes());
       } catch (e) {
         return Promise.reject(e); // the write is refused; nothing was queued for it
       }
-      this.uncommitted.add(dels);
     }
-    const writer = new PendingWriter(this.txn, this.uncommitted);
-    let out: T | undefined;
-    let threw: { error: unknown } | undefined;
-    try {
-      out = fn(writer);
-    } catch (error) {
-      threw = { error };
-    }
-    const ops = threw ? [] : writer.ops;
-    const db = this.db;
-    let done: Promise<unknown>;
-    try {
-      done = db.batch(() => {
-        for (const p of dels) void db.remove(p.key);
-        for (const p of ops) {
-          if (p.value === undefined) void db.remove(p.key);
-          else void db.put(p.key, p.value);
-        }
-      }) as Promise<unknown>;
-    } catch (e) {
-      // lmdb-js refused the block (a closed environment): what it took is unknown, so this is a
-      // failure of the store (FailSafeKv), not a refusal.
-      this.uncommitted.settle(dels);
-      return Promise.reject(new KvCommitError(`LMDB refused a write: ${String(e)}`, { cause: e }));
-    }
-    this.uncommitted.add(ops);
+    let threw = false;
+    // A child transaction: lmdb-js aborts it when the callback throws (write.js,
+    // executeTxnCallbacks), while `transaction` would keep what the callback wrote before.
+    const txn = this.db.childTransaction(() => {
+      try {
+        return fn(this.txn);
+      } catch (e) {
+        threw = true;
+        throw e;
+      }
+    }) as Promise<T>;
     const batch = this.queue.joinBatch(this.endOfBatchTurn);
-    return done.then(
-      () => {
-        this.uncommitted.settle(dels);
-        this.uncommitted.settle(ops);
-        this.leave(batch);
-        if (threw) throw threw.error;
-        return out as T;
+    return txn.then(
+      (result) => {
+        this.queue.leaveBatch(batch);
+        return result;
       },
-      (e: unknown) => {
-        if (!threw) return this.submitFailed(e, batch);
-        this.leave(batch);
-        throw threw.error;
-      },
+      (e: unknown) => this.submitFailed(e, threw, batch),
     );
   }
 
   /**
-   * A write of `batch` settled. Writes held for its room go on the next turn, after the answers
-   * of this one: as when each callback ran inside its transaction, a held write's callback runs
-   * only once the transaction before it is answered (lmdb-kv.test.ts).
+   * A write of `batch` failed: its callback threw (its error is the write's), or the batch's
+   * commit or sync failed, after which the engine can no longer sync and held writes are refused.
    */
-  private leave(batch: Batch): void {
-    if (this.leaving.push(batch) === 1) setImmediate(this.leaveAll);
-  }
-
-  /** The writes settled in one turn leave their batches together, on the next. */
-  private leaving: Batch[] = [];
-  private readonly leaveAll = (): void => {
-    const leaving = this.leaving;
-    this.leaving = [];
-    for (const batch of leaving) this.queue.leaveBatch(batch);
-  };
-
-  /**
-   * The commit or sync of `batch` failed: the engine can no longer sync, and held writes are
-   * refused before the batch leaves.
-   */
-  private async submitFailed(e: unknown, batch: Batch): Promise<never> {
+  private async submitFailed(e: unknown, threw: boolean, batch: Batch): Promise<never> {
     try {
+      if (threw) throw e;
       const error = await commitError(e);
       this.queue.fail(error);
       throw error;
     } finally {
       this.queue.leaveBatch(batch);
+    }
+  }
+
+  /** Queues removes in this event turn's batch; their outcome is the batch's, which the callback's promise carries. */
+  private removeInBatch(keys: readonly Buffer[]): void {
+    let last: Promise<boolean> | undefined;
+    for (const key of keys) {
+      const p = this.db.remove(key);
+      if (p !== last) p.then(noop, noop); // unconditional removes share the batch's promise
+      last = p;
     }
   }
 
@@ -278,8 +250,24 @@ export class LmdbKv implements KvEngine {
     await within(this.db.close().catch(noop), this.closeTimeoutMs);
   }
 
-  /** The reads of every transaction, of the committed state (see {@link lmdbReader}). */
-  private readonly txn: KvReader;
-  /** The writes submitted whose transaction has not settled: what later callbacks read over {@link txn}. */
-  private readonly uncommitted = new PendingWrites();
+  /** The reads and writes of every transaction (see {@link lmdbReader}). */
+  private readonly txn: KvWriter;
+}
+
+/**
+ * The error of a failed commit: lmdb-js rejects each write of the batch with "Commit failed"
+ * and the cause (errno, LMDB code) in a `commitError` promise that rejects right after.
+ */
+async function commitError(e: unknown): Promise<KvCommitError> {
+  const details = (e as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  let cause: unknown = e;
+  if (details && typeof details.then === "function") {
+    const settled = details.then(
+      () => e,
+      (reason: unknown) => reason,
+    );
+    cause = (await within(settled, COMMIT_ERROR_WAIT_MS)) ?? e;
+  }
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return new KvCommitError(`LMDB failed to commit or sync a write: ${what}`, { cause });
 }

@@ -35,7 +35,7 @@ function lowerBound(keys: string[], k: string): number {
 /**
  * An in-memory {@link KvEngine} on a sorted array. Writes run in order on a later macrotask,
  * batched like LMDB's, so ordering bugs show up in unit tests too; a callback that throws has
- * its writes undone, as LmdbKv queues none of a throwing callback's writes.
+ * its writes undone, as LMDB's child transactions do.
  */
 export class MemoryKv implements KvEngine {
   private readonly data: MemoryKvData;
