@@ -3,11 +3,12 @@
  * turn (1: every write its own LMDB transaction, as W3's Publish calls mostly are; 20: many writes
  * share one), through the store's engine (`LmdbKv` behind `FailSafeKv`, as the store runs it), or
  * straight through lmdb-js (`childTransaction` + `putSync`, what `LmdbKv` does underneath), so the
- * difference is the engine's own cost. Per round: process CPU per write, split into the main
+ * difference is the engine's own cost; `batch`: lmdb-js's `batch` of asynchronous puts (no callback
+ * into the main thread inside the transaction). Per round: process CPU per write, split into the main
  * thread and the others (lmdb-js's write thread, V8's), from `/proc/self/task/<tid>/stat`
  * (10 ms ticks: use enough writes).
  *
- *   node --import tsx bench/tools/kv-write-cost.ts [engine|lmdb] [flush|none] [perTurn=1] [writes=3000] [rounds=3] [commitDelayMs]
+ *   node --import tsx bench/tools/kv-write-cost.ts [engine|lmdb|batch] [flush|none] [perTurn=1] [writes=3000] [rounds=3] [commitDelayMs]
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { open } from "lmdb";
@@ -50,6 +51,12 @@ function lmdbTarget(dir: string): Target {
       db.putSync(key, value);
     },
   };
+  if (mode === "batch") {
+    // The puts as lmdb-js's asynchronous instructions of one block: no callback on the main
+    // thread inside the write transaction.
+    const queued = { put: (key: Buffer, value: Buffer) => void db.put(key, value) };
+    return { write: (fn) => db.batch(() => fn(queued)), close: () => db.close() };
+  }
   return { write: (fn) => db.childTransaction(() => fn(writer)), close: () => db.close() };
 }
 
@@ -80,7 +87,7 @@ function nextKey(): Buffer {
 }
 
 const dir = makeTempDir("kv-write-cost");
-const target = mode === "lmdb" ? lmdbTarget(dir) : engineTarget(dir);
+const target = mode === "lmdb" || mode === "batch" ? lmdbTarget(dir) : engineTarget(dir);
 try {
   for (let round = 0; round <= rounds; round++) {
     const before = threadCpuUs();

@@ -167,7 +167,10 @@ export function storeMessage(
     w.put(laneKey(t.id, m.priority, seq), EMPTY);
     if (seq > (t.laneLast[m.priority] as number)) t.laneLast[m.priority] = seq;
   }
-  if (m.deliverAtMs > 0) w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
+  if (m.deliverAtMs > 0) {
+    w.put(topicDueKey(t.id, m.deliverAtMs, seq), Buffer.of(m.priority));
+    if (m.deliverAtMs > t.dueLast) t.dueLast = m.deliverAtMs;
+  }
   if (m.expireAtMs > 0) w.put(timeSeqKey(Table.TtlExpiry, m.expireAtMs, t.id, seq), EMPTY);
   t.head.messages++;
   t.head.bytes += m.data.length;

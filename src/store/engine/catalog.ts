@@ -55,6 +55,7 @@ export function createTopicRecord(
   const record: TopicRecord = { ...settings, id: allocateId(tx, "topic"), createTimeMs: tx.nowMs };
   const t = new TopicState(record, { lastSeq: 0, messages: 0, bytes: 0, logStart: 1 });
   t.laneLast.fill(0); // a new log: no lane holds anything
+  t.dueLast = 0; // and nothing is delayed
   tx.w.put(stringKey(Table.TopicName, record.name), encodeU32(record.id));
   tx.w.put(logEndKey(record.id), Buffer.alloc(0));
   putTopic(tx, record);

@@ -9,7 +9,7 @@ import type { SnapshotRecord } from "../replay-store.js";
 import type { SubscriptionRecord, TopicRecord } from "../store.js";
 import { Cursor } from "./cursor.js";
 import { readCursor, readHead, readReleased, readSnapshotRanges } from "./cursor-store.js";
-import { laneKey, laneKeySeq, prefixEnd, stringKey, Table, tableKey } from "./keys.js";
+import { idKey, laneKey, laneKeySeq, parseTopicDueKey, prefixEnd, stringKey, Table, tableKey } from "./keys.js";
 import { LANES } from "./lane.js";
 import { RangeSet } from "./range-set.js";
 import { EngineState, type SnapshotState, TopicState } from "./state.js";
@@ -41,7 +41,10 @@ function all(r: KvReader, table: Table) {
   return r.range({ start, end: prefixEnd(start) });
 }
 
-/** Each priority lane's last indexed seq (see TopicState.laneLast): one read of a key per lane. */
+/**
+ * Each priority lane's last indexed seq (see TopicState.laneLast), and the latest due time of the
+ * delay index (TopicState.dueLast): one read of a key each.
+ */
 function readLaneLast(r: KvReader, t: TopicState): void {
   for (let p = 1; p < LANES; p++) {
     const last = r.keys({
@@ -52,6 +55,13 @@ function readLaneLast(r: KvReader, t: TopicState): void {
     })[0];
     t.laneLast[p] = last === undefined ? 0 : laneKeySeq(last);
   }
+  const lastDue = r.keys({
+    start: idKey(Table.TopicDue, t.id),
+    end: prefixEnd(idKey(Table.TopicDue, t.id)),
+    limit: 1,
+    reverse: true,
+  })[0];
+  t.dueLast = lastDue === undefined ? 0 : parseTopicDueKey(lastDue).dueMs;
 }
 
 /** Reads the in-memory state of a store. */

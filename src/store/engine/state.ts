@@ -66,6 +66,13 @@ export class TopicState {
    * Set when the topic is created or loaded, raised by every append of the lane (append.ts).
    */
   readonly laneLast: number[] = new Array<number>(10).fill(Number.POSITIVE_INFINITY);
+  /**
+   * A due time at or above that of every entry of the topic's delay index (0: it holds none;
+   * infinite: not known): a stat or a stream's wait that looks for delayed messages due after it
+   * finds none, so it does not read the index (stats.ts). Set when the topic is created or loaded,
+   * raised by every append of a delayed message (append.ts).
+   */
+  dueLast = Number.POSITIVE_INFINITY;
 
   constructor(
     public record: TopicRecord,

@@ -29,6 +29,7 @@ function scanFrom(c: Cursor, lane: number): number {
  */
 function untrackedDelayed(r: KvReader, t: TopicState, c: Cursor, each: (dueMs: number) => boolean): void {
   const after = Number.isFinite(c.processedMs) ? Math.floor(c.processedMs) + 1 : 0;
+  if (t.dueLast === 0 || t.dueLast < after) return; // nothing in the index is due after `after`
   const start = topicDueKey(t.id, after, 0);
   const end = prefixEnd(idKey(Table.TopicDue, t.id));
   for (const { key, value } of r.range({ start, end, limit: STAT_SCAN })) {
