@@ -29,27 +29,35 @@ export function leanRequest<R extends UnaryRequest | StreamRequest>(
   message: R["message"],
   stream: R["stream"],
 ): R {
-  return {
-    [kLeanCall]: call,
-    stream,
-    message,
-    method,
-    requestMethod: "POST",
-    service: method.parent,
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    get contextValues() {
-      return call.values;
-    },
-  } as unknown as R;
+  const req = { [kLeanCall]: call, stream, message, method, requestMethod: "POST", service: method.parent };
+  return Object.defineProperties(req, LAZY_REQUEST) as unknown as R;
 }
+
+/** The parts of a call a request or response of the lean path reads lazily. */
+type LazyPart = "url" | "signal" | "requestHeader" | "values" | "responseHeader" | "responseTrailer";
+
+/**
+ * A getter of the call's `part` on an object that carries its call ({@link kLeanCall}): one
+ * function shared by every such object, enumerable and configurable as an object literal's is.
+ */
+export function callGetter(part: LazyPart): PropertyDescriptor {
+  return {
+    get(this: { [kLeanCall]: LeanCall }) {
+      return this[kLeanCall][part];
+    },
+    enumerable: true,
+    configurable: true,
+  };
+}
+
+// The same getter functions on every request: V8 then gives all requests one shape (getters
+// written in an object literal are new functions per object, and give each object its own).
+const LAZY_REQUEST: PropertyDescriptorMap = {
+  url: callGetter("url"),
+  signal: callGetter("signal"),
+  header: callGetter("requestHeader"),
+  contextValues: callGetter("values"),
+};
 
 /** Chains composed so far, per interceptor list and method (both live as long as the server). */
 export type ChainCache<M, C> = WeakMap<readonly Interceptor[], Map<M, C>>;
