@@ -1,6 +1,14 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { Interceptor, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
-import { type ChainCache, callGetter, callOf, composeOnce, kLeanCall, leanRequest } from "./chain-parts.js";
+import {
+  type CarriesCall,
+  type ChainCache,
+  callOf,
+  composeOnce,
+  kLeanCall,
+  leanRequest,
+  sharedGetter,
+} from "./chain-parts.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
 
@@ -25,11 +33,13 @@ export function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>)
   return leanRequest<UnaryRequest>(call, call.hot.method, message, false);
 }
 
-/** The response's headers and trailers: getters shared by every response (see {@link callGetter}). */
-const LAZY_RESPONSE: PropertyDescriptorMap = {
-  header: callGetter("responseHeader"),
-  trailer: callGetter("responseTrailer"),
-};
+/** The response's headers and trailers: getters shared by every response (see {@link sharedGetter}). */
+const HEADER_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].responseHeader;
+});
+const TRAILER_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].responseTrailer;
+});
 
 /**
  * The UnaryResponse of the implementation; its headers and trailers are the call's own (read
@@ -38,5 +48,7 @@ const LAZY_RESPONSE: PropertyDescriptorMap = {
 export function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): UnaryResponse {
   const { method } = call.hot;
   const res = { stream: false, message, method, service: method.parent, [kLeanCall]: call };
-  return Object.defineProperties(res, LAZY_RESPONSE) as unknown as UnaryResponse;
+  Object.defineProperty(res, "header", HEADER_PART);
+  Object.defineProperty(res, "trailer", TRAILER_PART);
+  return res as unknown as UnaryResponse;
 }
