@@ -29,27 +29,42 @@ export function leanRequest<R extends UnaryRequest | StreamRequest>(
   message: R["message"],
   stream: R["stream"],
 ): R {
-  return {
-    [kLeanCall]: call,
-    stream,
-    message,
-    method,
-    requestMethod: "POST",
-    service: method.parent,
-    get url() {
-      return call.url;
-    },
-    get signal() {
-      return call.signal;
-    },
-    get header() {
-      return call.requestHeader;
-    },
-    get contextValues() {
-      return call.values;
-    },
-  } as unknown as R;
+  const req = { [kLeanCall]: call, stream, message, method, requestMethod: "POST", service: method.parent };
+  // One defineProperty per part with ready descriptors: cheaper than defineProperties, which
+  // reads its descriptor map anew on every call.
+  Object.defineProperty(req, "url", URL_PART);
+  Object.defineProperty(req, "signal", SIGNAL_PART);
+  Object.defineProperty(req, "header", REQUEST_HEADER_PART);
+  Object.defineProperty(req, "contextValues", VALUES_PART);
+  return req as unknown as R;
 }
+
+/** An object of the lean path that carries its call (a request, or a unary response). */
+export type CarriesCall = { [kLeanCall]: LeanCall };
+
+/**
+ * A lazy part of an object that carries its call ({@link kLeanCall}), read through `get`: one
+ * descriptor (so one getter function) shared by every such object, so V8 gives them all one
+ * shape (getters written in an object literal are new functions per object, and give each
+ * object its own). Enumerable and configurable, as an object literal's getter is.
+ */
+export function sharedGetter(get: (this: CarriesCall) => unknown): PropertyDescriptor {
+  return { get, enumerable: true, configurable: true };
+}
+
+// (A function per part, not one reading a part by name: each reads one property of the call.)
+const URL_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].url;
+});
+const SIGNAL_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].signal;
+});
+const REQUEST_HEADER_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].requestHeader;
+});
+const VALUES_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].values;
+});
 
 /** Chains composed so far, per interceptor list and method (both live as long as the server). */
 export type ChainCache<M, C> = WeakMap<readonly Interceptor[], Map<M, C>>;

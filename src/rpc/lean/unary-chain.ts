@@ -1,6 +1,14 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { Interceptor, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
-import { type ChainCache, callOf, composeOnce, leanRequest } from "./chain-parts.js";
+import {
+  type CarriesCall,
+  type ChainCache,
+  callOf,
+  composeOnce,
+  kLeanCall,
+  leanRequest,
+  sharedGetter,
+} from "./chain-parts.js";
 import type { HotMethod } from "./hot-methods.js";
 import type { LeanCall } from "./lean-call.js";
 
@@ -25,19 +33,22 @@ export function unaryRequest(call: LeanCall, message: MessageShape<DescMessage>)
   return leanRequest<UnaryRequest>(call, call.hot.method, message, false);
 }
 
-/** The UnaryResponse of the implementation; its headers and trailers are the call's own. */
+/** The response's headers and trailers: getters shared by every response (see {@link sharedGetter}). */
+const HEADER_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].responseHeader;
+});
+const TRAILER_PART = sharedGetter(function (this: CarriesCall) {
+  return this[kLeanCall].responseTrailer;
+});
+
+/**
+ * The UnaryResponse of the implementation; its headers and trailers are the call's own (read
+ * through the call it carries, as a request does: {@link kLeanCall}).
+ */
 export function unaryResponse(call: LeanCall, message: MessageShape<DescMessage>): UnaryResponse {
   const { method } = call.hot;
-  return {
-    stream: false,
-    message,
-    method,
-    service: method.parent,
-    get header() {
-      return call.responseHeader;
-    },
-    get trailer() {
-      return call.responseTrailer;
-    },
-  } as UnaryResponse;
+  const res = { stream: false, message, method, service: method.parent, [kLeanCall]: call };
+  Object.defineProperty(res, "header", HEADER_PART);
+  Object.defineProperty(res, "trailer", TRAILER_PART);
+  return res as unknown as UnaryResponse;
 }
