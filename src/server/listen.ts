@@ -1,5 +1,5 @@
 import type { AddressInfo, Server } from "node:net";
-import type { Logger } from "../util/index.js";
+import { createLogGate, type Logger } from "../util/index.js";
 
 /** Which listener a port belongs to, for error messages and the ready line. */
 export interface ListenerSpec {
@@ -59,21 +59,15 @@ export const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
  * per {@link ACCEPT_ERROR_LOG_INTERVAL_MS}, with the number of errors not logged in between.
  */
 export function surviveAcceptErrors(server: Server, name: string, logger?: Logger, now: () => number = Date.now): void {
-  let lastLogMs = Number.NEGATIVE_INFINITY;
-  let notLogged = 0;
+  const gate = createLogGate(ACCEPT_ERROR_LOG_INTERVAL_MS, now);
   server.on("error", (e: Error & { code?: string }) => {
-    const t = now();
-    if (t - lastLogMs < ACCEPT_ERROR_LOG_INTERVAL_MS) {
-      notLogged++;
-      return;
-    }
+    const notLogged = gate();
+    if (notLogged === undefined) return;
     logger?.warn(`${name} listener: accepting a connection failed; still listening`, {
       code: e.code,
       error: e.message,
       notLogged,
     });
-    lastLogMs = t;
-    notLogged = 0;
   });
 }
 

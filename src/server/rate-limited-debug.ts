@@ -1,25 +1,20 @@
-import { isDebugEnabled, type Logger } from "../util/index.js";
+import { createLogGate, isDebugEnabled, type Logger } from "../util/index.js";
 
 /**
  * A debug line that a client can cause at will (one per reset stream, one per session it closes
- * with an error code), written at most once per `intervalMs`: each line carries `count`, how many
- * times it was due since the last line (itself included). Nothing is counted while debug lines
- * are off.
+ * with an error code), written at most once per `intervalMs` (util/log-gate.ts): each line carries
+ * `count`, how many times it was due since the last line (itself included). Nothing is counted
+ * while debug lines are off.
  */
 export function rateLimitedDebug(
   logger: Logger,
   message: string,
   intervalMs = 1_000,
 ): (fields: Record<string, unknown>) => void {
-  let lastMs = Number.NEGATIVE_INFINITY;
-  let since = 0;
+  const gate = createLogGate(intervalMs);
   return (fields) => {
     if (!isDebugEnabled(logger)) return;
-    since++;
-    const now = performance.now();
-    if (now - lastMs < intervalMs) return;
-    lastMs = now;
-    logger.debug?.(message, { ...fields, count: since });
-    since = 0;
+    const heldBack = gate();
+    if (heldBack !== undefined) logger.debug?.(message, { ...fields, count: heldBack + 1 });
   };
 }

@@ -3,6 +3,7 @@ export { type Clock, createFakeClock, type FakeClock, systemClock, type TimerHan
 export { type HostPattern, hostAllowed, parseHostPattern } from "./host-pattern.js";
 export { canonicalHeaderKey, UNFORWARDED_HEADERS } from "./http-headers.js";
 export { type LinkedSignal, linkSignals } from "./link-signals.js";
+export { createLogGate } from "./log-gate.js";
 export {
   childLogger,
   createLogger,
