@@ -45,7 +45,7 @@ function all(r: KvReader, table: Table) {
  * Each priority lane's last indexed seq (see TopicState.laneLast), and the latest due time of the
  * delay index (TopicState.dueLast): one read of a key each.
  */
-function readLaneLast(r: KvReader, t: TopicState): void {
+function readIndexBounds(r: KvReader, t: TopicState): void {
   for (let p = 1; p < LANES; p++) {
     const last = r.keys({
       start: laneKey(t.id, p, 0),
@@ -71,7 +71,7 @@ export function loadState(r: KvReader, loadedMs: number): EngineState {
     const record = JSON.parse(value.toString()) as TopicRecord;
     const t = new TopicState(record, readHead(r, record.id));
     readReleased(r, t);
-    readLaneLast(r, t);
+    readIndexBounds(r, t);
     if (t.released.count > 0) {
       state.trimming.add(t);
       // Their id entries may have been waiting for the trim when the process stopped (id-deletes.ts).
