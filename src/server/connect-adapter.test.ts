@@ -3,19 +3,9 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
+import { recordingLogger } from "../../test/helpers/recording-logger.js";
 import type { Logger } from "../util/index.js";
 import { createConnectAdapter } from "./connect-adapter.js";
-
-type Line = [level: string, message: string];
-
-function recordingLogger(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (message: string) => void lines.push([level, message]);
-  return {
-    lines,
-    logger: { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug"), debugEnabled: () => true },
-  };
-}
 
 /**
  * An HTTP/2 server of one adapter serving ListTopics. With `failWrites`, writing a response head
@@ -74,7 +64,7 @@ describe("connect adapter", () => {
       });
       assert.equal(rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
       assert.deepEqual(
-        lines.filter(([level]) => level === "error"),
+        lines.filter(([level]) => level === "error").map(([level, message]) => [level, message]),
         [["error", "handler for rpc ListTopics of switchyard.v1.AdminService failed"]],
       );
     } finally {

@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import type { Logger } from "../util/index.js";
+import { type LogLine as Line, recordingLogger } from "../../test/helpers/recording-logger.js";
 import { createLogInterceptor, peerKey } from "./log-interceptor.js";
-
-type Line = [level: string, message: string, fields: Record<string, unknown> | undefined];
-
-function recordingLogger(debug: boolean): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    void lines.push([level, message, fields]);
-  return {
-    lines,
-    logger: { info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug"), debugEnabled: () => debug },
-  };
-}
 
 /** A unary request as the interceptor sees it (only the fields it reads); `clientGone` aborts its signal. */
 function unaryRequest(clientGone = false) {

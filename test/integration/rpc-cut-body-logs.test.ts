@@ -10,12 +10,10 @@ import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ReadRequestSchema } from "../../gen/switchyard/v1/replay_pb.js";
 import { SubscribeRequestSchema } from "../../gen/switchyard/v1/subscriber_pb.js";
-import type { Logger } from "../../src/util/index.js";
 import { createTestClients } from "../helpers/clients.js";
 import { grpcEnvelope } from "../helpers/raw-h2.js";
+import { type LogLine, recordingLogger } from "../helpers/recording-logger.js";
 import { ALL_BRIDGES_OFF, startTestServer } from "../helpers/start-test-server.js";
-
-type Line = [level: string, message: string, fields: Record<string, unknown> | undefined];
 
 const read = grpcEnvelope(
   toBinary(
@@ -53,16 +51,7 @@ async function cutMidBody(baseUrl: string, call: (typeof CALLS)[number]): Promis
 }
 
 test("rpc logs - a streaming call cut mid-body by its client is a debug line, not a warning", async () => {
-  const lines: Line[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    void lines.push([level, message, fields]);
-  const logger: Logger = {
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    debug: at("debug"),
-    debugEnabled: () => true,
-  };
+  const { logger, lines } = recordingLogger();
   const s = await startTestServer({ logger, config: ALL_BRIDGES_OFF });
   const clients = createTestClients(s.baseUrl, "connect");
   try {
@@ -70,7 +59,7 @@ test("rpc logs - a streaming call cut mid-body by its client is a debug line, no
     await clients.admin.createSubscription({ subscription: { name: "cut", topic: "cut" } });
     lines.length = 0;
     for (const call of CALLS) await cutMidBody(s.baseUrl, call);
-    const finished = (): Line[] => lines.filter(([level, message]) => level === "debug" && message === "rpc");
+    const finished = (): LogLine[] => lines.filter(([level, message]) => level === "debug" && message === "rpc");
     const deadline = Date.now() + 5_000;
     while (finished().length < CALLS.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(
