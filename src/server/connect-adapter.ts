@@ -48,7 +48,7 @@ type NodeResponse = Parameters<NodeHandler>[1];
  * Whether the client of `req` is gone: its HTTP/2 stream (or its session) closed, or its HTTP/1.1
  * connection. A response that fails while it is there failed for another reason.
  */
-export function clientGone(req: NodeRequest, res: NodeResponse): boolean {
+function clientGone(req: NodeRequest, res: NodeResponse): boolean {
   if ("stream" in req) {
     const { stream } = req;
     return stream.destroyed || stream.closed || stream.session === undefined || stream.session.destroyed;
