@@ -12,7 +12,9 @@
  */
 export { hashPassword, type Role, type UserConfig } from "./auth/index.js";
 export {
+  createSwitchyardSessionManager,
   createSwitchyardTransport,
+  type SwitchyardSessionOptions,
   type SwitchyardTransport,
   type SwitchyardTransportOptions,
 } from "./client/index.js";

@@ -7,11 +7,11 @@
  */
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { PublisherService } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscriberService } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { createSwitchyardTransport } from "../../src/client/index.js";
+import { createSwitchyardSessionManager, createSwitchyardTransport } from "../../src/client/index.js";
 import { type BrokerProcess, startBrokerProcess } from "../lib/broker-process.js";
 import { removeDir } from "../lib/tempdir.js";
 import { sleepMs } from "../lib/time.js";
@@ -59,8 +59,17 @@ function connect(
   protocol: SwitchyardProtocol = switchyardProtocol(),
   client: SwitchyardClient = switchyardClient(),
 ): { transport: Transport; close(): void } {
-  // Large messages in flight (256 × 256 KiB) need more than Node's 10 MB session default.
-  const sessionManager = new Http2SessionManager(baseUrl, undefined, { maxSessionMemory: 512 });
+  // Large messages in flight (256 × 256 KiB) need more than Node's 10 MB session default. Every
+  // client kind gets the package's session, with its receive windows (docs/client.md);
+  // BENCH_CLIENT_WINDOWS=default keeps HTTP/2's 64 KiB ones, as every section before 2026-12-07 did.
+  const sessionManager =
+    process.env.BENCH_CLIENT_WINDOWS === "default"
+      ? createSwitchyardSessionManager(baseUrl, {
+          nodeOptions: { maxSessionMemory: 512 },
+          streamWindowBytes: 65_535,
+          connectionWindowBytes: 65_535,
+        })
+      : createSwitchyardSessionManager(baseUrl, { nodeOptions: { maxSessionMemory: 512 } });
   const options = { baseUrl, sessionManager, acceptCompression: [], useBinaryFormat: true };
   const transport =
     protocol === "grpc"

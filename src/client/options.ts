@@ -3,31 +3,25 @@
  * options for HTTP/2, less `httpVersion`.
  */
 
-import type * as http2 from "node:http2";
 import type { BinaryReadOptions, BinaryWriteOptions, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { SwitchyardSessionOptions } from "./session-manager.js";
 
-/** Options of {@link createSwitchyardTransport}; the names and meanings are connect-node's. */
-export interface SwitchyardTransportOptions {
+/**
+ * Options of {@link createSwitchyardTransport}; the names and meanings are connect-node's, plus
+ * the session's receive windows.
+ */
+export interface SwitchyardTransportOptions extends SwitchyardSessionOptions {
   /** The broker, `http://host:port` (h2c) or `https://host:port` (TLS). */
   baseUrl: string;
   /**
    * The HTTP/2 session manager to share (e.g. with another transport). Without one the
-   * transport makes its own from `nodeOptions` and the ping options, and `close()` closes it.
+   * transport makes its own with `createSwitchyardSessionManager` (./session-manager.ts) from
+   * the session options (Node's options, pings, receive windows), and `close()` closes it.
    */
   sessionManager?: Http2SessionManager;
-  /** Node's `http2.connect` options (TLS `ca`, `maxSessionMemory`, …) for an own session. */
-  nodeOptions?: http2.ClientSessionOptions | http2.SecureClientSessionOptions;
-  /** Interval of keep-alive PINGs in ms (default: none). */
-  pingIntervalMs?: number;
-  /** PING an idle connection too (default false). */
-  pingIdleConnection?: boolean;
-  /** How long a PING may go unanswered before the connection is dropped, in ms (default 15 s). */
-  pingTimeoutMs?: number;
-  /** Closes a connection without calls after this many ms (default 15 min). */
-  idleConnectionTimeoutMs?: number;
   /** Interceptors of every call, as connect-es runs them (the last one is closest to the wire). */
   interceptors?: Interceptor[];
   /** Deadline of a call that gives no `timeoutMs`, in ms (default: none). */

@@ -16,9 +16,10 @@ import {
 } from "@connectrpc/connect";
 import { createMethodUrl, runUnaryCall, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
 import { requestHeaderWithCompression } from "@connectrpc/connect/protocol-connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { defaultRequestHeaders, nodeHeadersFromWeb } from "./headers.js";
 import type { SwitchyardTransportOptions } from "./options.js";
+import { createSwitchyardSessionManager } from "./session-manager.js";
 import { type CallSettings, callUnary, type SessionManagerLike } from "./unary-call.js";
 
 /** User headers of a call, as `Transport.unary` takes them. */
@@ -55,18 +56,7 @@ export interface SwitchyardTransport extends Transport {
 export function createSwitchyardTransport(options: SwitchyardTransportOptions): SwitchyardTransport {
   const { baseUrl } = options;
   const owned = options.sessionManager === undefined;
-  const sessionManager =
-    options.sessionManager ??
-    new Http2SessionManager(
-      baseUrl,
-      {
-        pingIntervalMs: options.pingIntervalMs,
-        pingIdleConnection: options.pingIdleConnection,
-        pingTimeoutMs: options.pingTimeoutMs,
-        idleConnectionTimeoutMs: options.idleConnectionTimeoutMs,
-      },
-      options.nodeOptions,
-    );
+  const sessionManager = options.sessionManager ?? createSwitchyardSessionManager(baseUrl, options);
   const acceptCompression = options.acceptCompression ?? [];
   const sendCompression = options.sendCompression ?? null;
   const interceptors = options.interceptors ?? [];
