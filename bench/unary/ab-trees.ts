@@ -7,14 +7,17 @@
  *
  *   node --import tsx bench/unary/ab-trees.ts --trees /work/wt/x-base,/work/wt/x \
  *     [--rounds 4] [--calls 30000] [--protocols grpc,connect] [--durability flush] [--deadline-ms N]
- *     [-- broker args]
+ *     [--auth basic|bearer] [-- broker args]
+ *
+ * `--auth basic|bearer` turns auth on (a config file with an admin user for the setup and a
+ * publisher of topic `u1` only, whose HTTP Basic password or bearer token every call sends).
  *
  * A tree given as `DIR@FLAGS` starts its broker with those node flags (to A/B a V8 flag on one tree).
  * BENCH_BROKER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=D`) goes to every broker.
  * CPU per call is the steadier number on a shared machine (calls/s follows the disk and the load).
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -36,6 +39,8 @@ const { values, positionals } = parseArgs({
     durability: { type: "string", default: "flush" },
     /** Send a deadline with every call (`grpc-timeout` / `connect-timeout-ms`), in ms. */
     "deadline-ms": { type: "string" },
+    /** Auth on: every call sends the publisher's `basic` password or its `bearer` token. */
+    auth: { type: "string" },
   },
   allowPositionals: true,
 });
@@ -44,6 +49,28 @@ if (trees.length === 0) throw new Error("--trees A,B,... is required");
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 const protocols = (values.protocols ?? "").split(",") as ("grpc" | "connect")[];
+const auth = values.auth;
+if (auth !== undefined && auth !== "basic" && auth !== "bearer") throw new Error("--auth is basic or bearer");
+
+/** With `--auth`: the users config, and the Authorization header values of the setup and of the calls. */
+function authSetup(dir: string): { configFile: string; admin: string; calls: string } | undefined {
+  if (auth === undefined) return undefined;
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const configFile = join(dir, "users.json");
+  const users = [
+    { name: "bench-admin", password: "bench-admin-pw", roles: ["admin"], topics: ["*"] },
+    {
+      name: "bench-pub",
+      password: "bench-pub-pw",
+      tokens: ["tok_bench_pub"],
+      roles: ["publisher"],
+      topics: [UNARY_TOPIC],
+    },
+  ];
+  writeFileSync(configFile, JSON.stringify({ users }));
+  const calls = auth === "basic" ? basic("bench-pub", "bench-pub-pw") : "Bearer tok_bench_pub";
+  return { configFile, admin: basic("bench-admin", "bench-admin-pw"), calls };
+}
 
 /** CPU (user + system) of the process's main thread (the task whose id is the pid), in ms (100 ticks/s). */
 function mainThreadCpuMs(pid: number): number {
@@ -71,6 +98,7 @@ async function startBroker(treeSpec: string, dataDir: string) {
       "127.0.0.1",
       "--durability",
       values.durability ?? "flush",
+      ...(authed ? ["--config", authed.configFile] : []),
       ...positionals,
     ],
     { cwd: tree, stdio: ["ignore", "pipe", "inherit"] },
@@ -87,23 +115,30 @@ async function startBroker(treeSpec: string, dataDir: string) {
   });
   const addresses = await withTimeout(ready, 60_000, "broker start");
   const baseUrl = `http://${addresses.rpc}`;
-  const res = await fetch(`${baseUrl}/switchyard.v1.AdminService/CreateTopic`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: UNARY_TOPIC, queue: true }),
-  });
-  if (!res.ok) throw new Error(`CreateTopic: HTTP ${res.status}`);
+  const post = async (method: string, body: unknown) => {
+    const res = await fetch(`${baseUrl}/switchyard.v1.AdminService/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(authed ? { authorization: authed.admin } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method}: HTTP ${res.status}`);
+    return (await res.json()) as { topics?: { lastSeq?: string }[] };
+  };
+  await post("CreateTopic", { name: UNARY_TOPIC, queue: true });
+  // h2load counts a gRPC error (HTTP 200) as a success: the runs check the messages stored.
+  const stored = async () => Number((await post("GetStats", { topics: [UNARY_TOPIC] })).topics?.[0]?.lastSeq ?? 0);
   const stop = async () => {
     child.kill("SIGTERM");
     await exited;
   };
-  return { pid: child.pid as number, baseUrl, stop };
+  return { pid: child.pid as number, baseUrl, stop, stored };
 }
 
 async function h2load(url: string, body: string, protocol: "grpc" | "connect", n: number): Promise<number> {
   const contentType = protocol === "grpc" ? "application/grpc" : "application/proto";
   const args = ["-n", String(n), "-c", "4", "-m", "64", "-d", body, "-H", `content-type: ${contentType}`];
   if (protocol === "grpc") args.push("-H", "te: trailers");
+  if (authed) args.push("-H", `authorization: ${authed.calls}`);
   const deadline = values["deadline-ms"];
   if (deadline !== undefined) {
     args.push("-H", protocol === "grpc" ? `grpc-timeout: ${deadline}m` : `connect-timeout-ms: ${deadline}`);
@@ -134,6 +169,7 @@ function median(xs: readonly number[]): number {
 
 const dir = makeTempDir("ab");
 const bodies = writeBodies(dir);
+const authed = authSetup(dir);
 const runs: Run[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -150,6 +186,10 @@ try {
           const callsPerSec = await h2load(broker.baseUrl, bodies[protocol], protocol, calls);
           const cpu = (readCpuMs(broker.pid) ?? 0) - cpu0;
           const main = mainThreadCpuMs(broker.pid) - main0;
+          const storedNow = await broker.stored();
+          if (storedNow !== (protocols.indexOf(protocol) + 1) * (calls + 3_000)) {
+            throw new Error(`${storedNow} messages stored after the ${protocol} run: some calls failed`);
+          }
           const run = {
             round,
             tree: t,

@@ -13,7 +13,7 @@ import {
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
-import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
+import { headerValue, LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import type { LeanPeer } from "./lean-env.js";
 import type { LiveLinks } from "./live-calls.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
@@ -121,6 +121,11 @@ export class LeanCall implements UnaryHookCall, LiveLinks {
   get requestHeader(): Headers {
     this.requestHeaders ??= toWebHeaders(this.init.headers);
     return this.requestHeaders;
+  }
+
+  /** A request header as {@link requestHeader}'s `get` gives it, read from Node's header object (see {@link headerValue}). */
+  requestHeaderValue(name: string): string | null {
+    return this.requestHeaders !== undefined ? this.requestHeaders.get(name) : headerValue(this.init.headers, name);
   }
 
   get responseHeader(): Headers {
