@@ -10,7 +10,9 @@
  *     [--auth basic|bearer] [-- broker args]
  *
  * `--auth basic|bearer` turns auth on (a config file with an admin user for the setup and a
- * publisher of topic `u1` only, whose HTTP Basic password or bearer token every call sends).
+ * publisher of topic `u1` only, whose HTTP Basic password or bearer token every call sends), for
+ * every tree or, with `--auth-trees 1,3`, for those (0-based; a tree may be listed twice in
+ * `--trees` to compare it with auth on and off).
  *
  * A tree given as `DIR@FLAGS` starts its broker with those node flags (to A/B a V8 flag on one tree).
  * BENCH_BROKER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=D`) goes to every broker.
@@ -41,6 +43,7 @@ const { values, positionals } = parseArgs({
     "deadline-ms": { type: "string" },
     /** Auth on: every call sends the publisher's `basic` password or its `bearer` token. */
     auth: { type: "string" },
+    "auth-trees": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -51,9 +54,12 @@ const calls = Number(values.calls);
 const protocols = (values.protocols ?? "").split(",") as ("grpc" | "connect")[];
 const auth = values.auth;
 if (auth !== undefined && auth !== "basic" && auth !== "bearer") throw new Error("--auth is basic or bearer");
+const authTrees = values["auth-trees"]?.split(",").map(Number);
+/** Whether tree `t` runs with auth on. */
+const authOn = (t: number) => auth !== undefined && (authTrees === undefined || authTrees.includes(t));
 
 /** With `--auth`: the users config, and the Authorization header values of the setup and of the calls. */
-function authSetup(dir: string): { configFile: string; admin: string; calls: string } | undefined {
+function authFiles(dir: string): { configFile: string; admin: string; calls: string } | undefined {
   if (auth === undefined) return undefined;
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   const configFile = join(dir, "users.json");
@@ -83,7 +89,8 @@ function mainThreadCpuMs(pid: number): number {
   }
 }
 
-async function startBroker(treeSpec: string, dataDir: string) {
+async function startBroker(treeSpec: string, dataDir: string, withAuth: boolean) {
+  const authed = withAuth ? authSetup : undefined;
   // `DIR@FLAGS`: node flags for this tree's broker only (space-separated), e.g. to A/B a V8 flag.
   const [tree = "", treeFlags = ""] = treeSpec.split("@");
   const args = testServeArgs(dataDir).map((a) => (a === "info" ? "warn" : a));
@@ -134,7 +141,13 @@ async function startBroker(treeSpec: string, dataDir: string) {
   return { pid: child.pid as number, baseUrl, stop, stored };
 }
 
-async function h2load(url: string, body: string, protocol: "grpc" | "connect", n: number): Promise<number> {
+async function h2load(
+  url: string,
+  body: string,
+  protocol: "grpc" | "connect",
+  n: number,
+  authed: ReturnType<typeof authFiles>,
+): Promise<number> {
   const contentType = protocol === "grpc" ? "application/grpc" : "application/proto";
   const args = ["-n", String(n), "-c", "4", "-m", "64", "-d", body, "-H", `content-type: ${contentType}`];
   if (protocol === "grpc") args.push("-H", "te: trailers");
@@ -169,7 +182,7 @@ function median(xs: readonly number[]): number {
 
 const dir = makeTempDir("ab");
 const bodies = writeBodies(dir);
-const authed = authSetup(dir);
+const authSetup = authFiles(dir);
 const runs: Run[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -177,13 +190,14 @@ try {
     const order = trees.map((_, i) => i);
     if (round % 2 === 0) order.reverse();
     for (const t of order) {
-      const broker = await startBroker(trees[t] as string, join(dir, `r${round}-t${t}`));
+      const broker = await startBroker(trees[t] as string, join(dir, `r${round}-t${t}`), authOn(t));
+      const authed = authOn(t) ? authSetup : undefined;
       try {
         for (const protocol of protocols) {
-          await h2load(broker.baseUrl, bodies[protocol], protocol, 3_000);
+          await h2load(broker.baseUrl, bodies[protocol], protocol, 3_000, authed);
           const cpu0 = readCpuMs(broker.pid) ?? 0;
           const main0 = mainThreadCpuMs(broker.pid);
-          const callsPerSec = await h2load(broker.baseUrl, bodies[protocol], protocol, calls);
+          const callsPerSec = await h2load(broker.baseUrl, bodies[protocol], protocol, calls, authed);
           const cpu = (readCpuMs(broker.pid) ?? 0) - cpu0;
           const main = mainThreadCpuMs(broker.pid) - main0;
           const storedNow = await broker.stored();
@@ -222,7 +236,7 @@ for (const protocol of protocols) {
         }),
       ).toFixed(3);
     console.log(
-      `${protocol} tree ${t} (${trees[t]}): ${Math.round(median(rs.map((r) => r.callsPerSec)))} calls/s, ` +
+      `${protocol} tree ${t} (${trees[t]}${authOn(t) ? `, auth ${auth}` : ""}): ${Math.round(median(rs.map((r) => r.callsPerSec)))} calls/s, ` +
         `${median(rs.map((r) => r.usPerCall)).toFixed(1)} µs/call, main ${median(rs.map((r) => r.mainUsPerCall)).toFixed(1)}` +
         (t === 0
           ? ""

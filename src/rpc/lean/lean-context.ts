@@ -61,7 +61,7 @@ export class LeanHandlerContext implements HandlerContext {
  * What `Headers.get(name)` answers for Node's header object once `toWebHeaders` (headers.ts) made it:
  * null for an absent header (and for pseudo-headers, which it leaves out), each value without
  * leading and trailing HTTP whitespace (as `Headers` stores it), repeats joined with ", ".
- * `name` is a valid header name.
+ * `name` is a header name (where `Headers.get` throws for an invalid one, this answers null for a pseudo-header).
  */
 export function headerValue(headers: http2.IncomingHttpHeaders, name: string): string | null {
   const key = name.toLowerCase();
