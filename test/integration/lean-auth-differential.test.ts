@@ -160,6 +160,19 @@ describe("lean auth - the lean path's auth hook against connect-node", () => {
     // The cases reach every answer that matters: OK, NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED
     // (gRPC), and 200, 401, 403, 404 (Connect).
     for (const s of ["0", "5", "7", "16", "200", "401", "403", "404"]) assert.ok(seen.has(s), `no answer ${s}`);
+    // The RPC metrics (the outermost interceptor, a hook too) count the calls alike (refusals of the
+    // credentials come before the interceptors, from the check of the headers, on both paths).
+    const rpcCounters = async (server: TestServer) =>
+      (await (await fetch(`${server.baseUrl}/metrics`)).text())
+        .split("\n")
+        .filter((line) => line.startsWith("switchyard_rpc_requests_total{") && !line.includes("AdminService"))
+        .sort();
+    const counted = await rpcCounters(lean);
+    assert.ok(
+      counted.some((line) => /code="permission_denied"/.test(line)),
+      counted.join("\n"),
+    );
+    assert.deepEqual(counted, await rpcCounters(plain));
   });
 
   it("lean auth - a peer slowed down by failed logins is refused alike, even with credentials accepted before", async () => {
