@@ -215,7 +215,7 @@ export class LeanCall implements UnaryHookCall, LiveLinks {
    * request carries its call, so nothing of the chain is made per call. On the hooked way the
    * outcome comes in the same promise reaction as the implementation's result: no async frames
    * and no promises of its own wait with the call (BENCHMARKS.md, "Unary calls without per-call
-   * timers").
+   * timers"), but those of a hook whose `before` must wait (see {@link UnaryHook.before}).
    */
   invokeThen(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[], outcome: LeanOutcome): void {
     const hooks = unaryHooksOf(interceptors);
