@@ -32,6 +32,13 @@ export interface Authenticator {
    * header rejects UNAUTHENTICATED as well (answer 401 with {@link wwwAuthenticate}).
    */
   fromHttpBasic(authorization: string | undefined, peer: string): Promise<Principal>;
+  /**
+   * {@link fromHttpBasic}, answered at once when it can be: a principal, or a thrown BrokerError,
+   * and a promise only when a password hash check must run (a password not verified before). The
+   * RPC port's hot path calls it; a header value that passed before is found in a cache (see
+   * {@link createAuthenticator}).
+   */
+  fromAuthorization(authorization: string | undefined, peer: string): Principal | Promise<Principal>;
   /** The `WWW-Authenticate` header value that goes with an UNAUTHENTICATED answer over HTTP. */
   readonly wwwAuthenticate: string;
 }
@@ -72,6 +79,12 @@ const unauthenticated = (message: string, metadata: Record<string, string> = {})
 
 const BAD_CREDENTIALS = "invalid user name or password";
 
+/**
+ * Most `Authorization` values remembered as accepted (see {@link createAuthenticator}); past it
+ * the oldest is forgotten. Only values that passed are kept, so only users can fill it.
+ */
+const MAX_ACCEPTED_VALUES = 1024;
+
 /** Starts hashing `password` in `slots`; the promise never counts as unhandled (a login awaits it). */
 function hashInBackground(slots: HashSlots, password: string, params: ScryptParams): Promise<PasswordHash> {
   const hash = slots.run(() => hashPassword(password, params)).then(parsePasswordHash);
@@ -85,6 +98,12 @@ function hashInBackground(slots: HashSlots, password: string, params: ScryptPara
  * unknown names and token-only users are checked against a decoy hash, all with the parameters
  * of the configured hashes (the first one's; `hash-password`'s defaults when there is none).
  * A password that matched before is recognised by its HMAC without hashing again.
+ *
+ * An `Authorization` value that passed is remembered (up to {@link MAX_ACCEPTED_VALUES}): the
+ * same value later skips the parsing and the HMAC, and gives the same answer the full check
+ * would (the users, their tokens and their verified passwords never change once a password
+ * matched), with the throttle consulted and told of the success just the same. The values are
+ * kept in this process's memory as the request headers that carry them are.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const logger = options.logger ?? silentLogger;
@@ -118,6 +137,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   let pendingChecks = 0;
   const peerChecks = new Map<string, number>();
   const checks = new Map<string, Promise<Principal>>();
+
+  /** Values of `Authorization` that passed, and whose principal they name (in the order they passed). */
+  const accepted = new Map<string, Principal>();
+  /** The last peer address and its throttle key (a client's calls come one after another). */
+  let lastAddress: string | undefined;
+  let lastPeer = peerKey(undefined);
+  const peerOf = (address: string): string => {
+    if (address !== lastAddress) {
+      lastPeer = peerKey(address);
+      lastAddress = address;
+    }
+    return lastPeer;
+  };
 
   /** Refuses, unchecked, a peer that must still wait after its failures. */
   function refuseWhileSlowed(peer: string): void {
@@ -173,9 +205,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return check;
   }
 
-  async function login(user: string, password: string, peerAddress: string): Promise<Principal> {
+  /** {@link Authenticator.login}, answered at once unless a hash check must run. */
+  function loginNow(user: string, password: string, peerAddress: string): Principal | Promise<Principal> {
     if (!enabled) return ANONYMOUS;
-    const peer = peerKey(peerAddress);
+    const peer = peerOf(peerAddress);
     refuseWhileSlowed(peer);
     if (Buffer.byteLength(user) > MAX_CREDENTIAL_BYTES || Buffer.byteLength(password) > MAX_CREDENTIAL_BYTES) {
       throttle.failed(peer, "");
@@ -190,9 +223,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return checkHash(peer, user, password, given);
   }
 
-  async function loginToken(token: string, peerAddress: string): Promise<Principal> {
+  /** {@link Authenticator.loginToken}, answered at once. */
+  function loginTokenNow(token: string, peerAddress: string): Principal {
     if (!enabled) return ANONYMOUS;
-    const peer = peerKey(peerAddress);
+    const peer = peerOf(peerAddress);
     refuseWhileSlowed(peer);
     const principal =
       Buffer.byteLength(token) <= MAX_CREDENTIAL_BYTES ? tokens.get(mac(token).toString("hex")) : undefined;
@@ -204,21 +238,52 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return principal;
   }
 
-  async function fromHttpBasic(authorization: string | undefined, peer: string): Promise<Principal> {
-    if (!enabled) return ANONYMOUS;
+  /** The check of an `Authorization` value, from its scheme on (nothing remembered). */
+  function checkAuthorization(authorization: string | undefined, peer: string): Principal | Promise<Principal> {
     const value = authorization?.trim() ?? "";
     if (value === "") throw unauthenticated("credentials required: HTTP Basic or a bearer token");
     const space = value.indexOf(" ");
     const scheme = (space < 0 ? value : value.slice(0, space)).toLowerCase();
     const rest = space < 0 ? "" : value.slice(space + 1).trim();
-    if (scheme === "bearer") return loginToken(rest, peer);
+    if (scheme === "bearer") return loginTokenNow(rest, peer);
     if (scheme !== "basic") throw unauthenticated(`unsupported authorization scheme "${scheme.slice(0, 20)}"`);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(rest)) throw unauthenticated("malformed Basic credentials (not base64)");
     const decoded = Buffer.from(rest, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     if (colon < 0) throw unauthenticated("malformed Basic credentials (no ':' after the user name)");
-    return login(decoded.slice(0, colon), decoded.slice(colon + 1), peer);
+    return loginNow(decoded.slice(0, colon), decoded.slice(colon + 1), peer);
   }
 
-  return { enabled, login, loginToken, fromHttpBasic, wwwAuthenticate: WWW_AUTHENTICATE };
+  /** Remembers that `authorization` passed as `principal`; returns the principal. */
+  function accept(authorization: string, principal: Principal): Principal {
+    if (accepted.size >= MAX_ACCEPTED_VALUES) accepted.delete(accepted.keys().next().value as string);
+    accepted.set(authorization, principal);
+    return principal;
+  }
+
+  function fromAuthorization(authorization: string | undefined, peerAddress: string): Principal | Promise<Principal> {
+    if (!enabled) return ANONYMOUS;
+    const known = authorization === undefined ? undefined : accepted.get(authorization);
+    if (known !== undefined) {
+      // What the full check does for a value that passes: the throttle first, then the success.
+      const peer = peerOf(peerAddress);
+      refuseWhileSlowed(peer);
+      throttle.succeeded(peer, known.name);
+      return known;
+    }
+    const principal = checkAuthorization(authorization, peerAddress);
+    if (authorization === undefined) return principal;
+    return principal instanceof Promise
+      ? principal.then((p) => accept(authorization, p))
+      : accept(authorization, principal);
+  }
+
+  return {
+    enabled,
+    login: async (user, password, peer) => loginNow(user, password, peer),
+    loginToken: async (token, peer) => loginTokenNow(token, peer),
+    fromHttpBasic: async (authorization, peer) => fromAuthorization(authorization, peer),
+    fromAuthorization,
+    wwwAuthenticate: WWW_AUTHENTICATE,
+  };
 }

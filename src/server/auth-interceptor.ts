@@ -1,4 +1,4 @@
-import { type Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { type Code, ConnectError, type ContextValues, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/switchyard/v1/errors_pb.js";
 import {
   type Authenticator,
@@ -10,9 +10,9 @@ import {
 } from "../auth/index.js";
 import { BrokerError } from "../errors/index.js";
 import { toConnectError } from "../rpc/index.js";
-import { withUnaryHook } from "../rpc/lean/unary-hooks.js";
+import { type UnaryHook, type UnaryHookCall, withUnaryHook } from "../rpc/lean/unary-hooks.js";
 import type { Logger } from "../util/index.js";
-import { type Fields, type MethodRule, methodRule } from "./method-permissions.js";
+import { type Fields, type MethodRule, methodRule, pathRule, ruleOf } from "./method-permissions.js";
 
 /**
  * The principal of an in-process call (a bridge's `clientsAs(principal)`). Context values live
@@ -33,18 +33,29 @@ export interface AuthInterceptorOptions {
   logger: Logger;
 }
 
+/** Where the caller's credentials come from: a lean call's hook view, or an interceptor's request. */
+type CallerSource = UnaryHookCall | { readonly header: Headers };
+
 /**
  * Authentication and authorization, once for every door: the caller is the in-process principal
  * of a bridge's call, or the `Authorization` header (HTTP Basic or `Bearer`) of a remote one.
  * Each RPC then needs the permission {@link methodRule} names. Failures are ConnectErrors
  * UNAUTHENTICATED (with a `WWW-Authenticate` header) or PERMISSION_DENIED, with an ErrorDetail.
  * With auth off every call passes.
+ *
+ * Lean unary calls take its {@link UnaryHook}, which does the same check without the request
+ * object: settled at once when the credentials were accepted before and the rule needs no
+ * lookup, a promise only for a password hash check or a subscription's topic.
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {
   const { auth, logger } = options;
-  const reject = (e: unknown): ConnectError => authRefusal(e, auth, logger);
+  const refusal = (e: unknown): ConnectError => authRefusal(e, auth, logger);
+  const rethrowRefusal = (e: unknown): never => {
+    throw refusal(e);
+  };
 
-  async function authorize(p: Principal, rule: MethodRule, m: Fields): Promise<void> {
+  /** Whether `p` may make a call of `rule` with message `m`: settled now (returns or throws) or a promise. */
+  function authorize(p: Principal, rule: MethodRule, m: Fields): undefined | Promise<void> {
     switch (rule.kind) {
       case "open":
         return;
@@ -62,9 +73,10 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
         const name = rule.subscription(m);
         // A subscription that does not exist is judged by its name as a topic (the queue
         // convention): an allowed user then learns NOT_FOUND, anyone else PERMISSION_DENIED.
-        const topic = (await options.subscriptionTopic(name)) ?? name;
-        if (!topicAllowed(p, "subscriber", topic)) throw denied(p, "subscriber", topic, name);
-        return;
+        return options.subscriptionTopic(name).then((found) => {
+          const topic = found ?? name;
+          if (!topicAllowed(p, "subscriber", topic)) throw denied(p, "subscriber", topic, name);
+        });
       }
       case "stats": {
         if (permits(p, "admin")) return;
@@ -80,42 +92,68 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
   }
 
   /** The caller of a call: its in-process principal, else from its Authorization header. */
-  async function caller(req: Parameters<Parameters<Interceptor>[0]>[0]): Promise<Principal> {
-    const inProcess = req.contextValues.get(IN_PROCESS_PRINCIPAL);
+  function caller(values: ContextValues, from: CallerSource): Principal | Promise<Principal> {
+    const inProcess = values.get(IN_PROCESS_PRINCIPAL);
     if (inProcess !== undefined) {
       if (inProcess.kind === "anonymous") throw new BrokerError("UNAUTHENTICATED", "credentials required");
       return inProcess;
     }
-    const peer = req.contextValues.get(PEER_ADDRESS);
-    return auth.fromHttpBasic(req.header.get("authorization") ?? undefined, peer);
+    const peer = values.get(PEER_ADDRESS);
+    const header = "header" in from ? from.header.get("authorization") : from.requestHeaderValue("authorization");
+    return auth.fromAuthorization(header ?? undefined, peer);
+  }
+
+  /** {@link authorize} for the caller (the server's own calls may do anything). */
+  const authorizeCaller = (p: Principal, rule: MethodRule, m: Fields) =>
+    p.kind === "server" ? undefined : authorize(p, rule, m);
+
+  /**
+   * The check of a call that needs credentials (`rule` is not open): returns when it may go on,
+   * throws the refusal (a ConnectError) when not, or, when the answer needs a lookup or a
+   * password check, returns a promise of the same.
+   */
+  function admit(rule: MethodRule, values: ContextValues, from: CallerSource, m: Fields): undefined | Promise<void> {
+    try {
+      const who = caller(values, from);
+      const verdict =
+        who instanceof Promise ? who.then((p) => authorizeCaller(p, rule, m)) : authorizeCaller(who, rule, m);
+      return verdict === undefined ? undefined : verdict.catch(rethrowRefusal);
+    } catch (e) {
+      throw refusal(e);
+    }
   }
 
   // With auth off (fixed when the server starts) the interceptor adds no step to any call.
   if (!auth.enabled) return withUnaryHook((next) => next, null);
-  return (next) => async (req) => {
-    const rule = methodRule(req.service.typeName, req.method.name);
+  const interceptor: Interceptor = (next) => async (req) => {
+    const rule = ruleOf(req.method);
     if (rule.kind === "open") return next(req);
-    let forward = req;
-    try {
-      const principal = await caller(req);
-      if (principal.kind === "server") return next(req);
-      if (!req.stream) {
-        await authorize(principal, rule, req.message as unknown as Fields);
-      } else {
-        // Server streaming: the one request message is read here, checked, and handed on.
-        const messages: unknown[] = [];
-        for await (const m of req.message) {
-          messages.push(m);
-          if (messages.length > 1) throw new BrokerError("INVALID_ARGUMENT", "one request message expected");
-        }
-        await authorize(principal, rule, (messages[0] ?? {}) as Fields);
-        forward = { ...req, message: replay(messages) } as typeof req;
-      }
-    } catch (e) {
-      throw e instanceof ConnectError ? e : reject(e);
+    if (!req.stream) {
+      await admit(rule, req.contextValues, req, req.message as unknown as Fields);
+      return next(req);
     }
-    return next(forward);
+    // Server streaming: the caller first, then the one request message is read, checked, and handed on.
+    const messages: unknown[] = [];
+    try {
+      const principal = await caller(req.contextValues, req);
+      if (principal.kind === "server") return next(req);
+      for await (const m of req.message) {
+        messages.push(m);
+        if (messages.length > 1) throw new BrokerError("INVALID_ARGUMENT", "one request message expected");
+      }
+      await authorize(principal, rule, (messages[0] ?? {}) as Fields);
+    } catch (e) {
+      throw refusal(e);
+    }
+    return next({ ...req, message: replay(messages) } as typeof req);
   };
+  return withUnaryHook<void>(interceptor, {
+    before(call, message) {
+      const rule = ruleOf(call.method);
+      return rule.kind === "open" ? undefined : admit(rule, call.values, call, message as Fields);
+    },
+    after: (_state, _call, _failed, error) => error,
+  });
 }
 
 /** An auth failure as the ConnectError a remote client gets (ErrorDetail; a challenge with a 401). */
@@ -131,25 +169,32 @@ function authRefusal(e: unknown, auth: Authenticator, logger: Logger): ConnectEr
 
 /**
  * The credentials check of a call from its headers alone, run before its body is read (README
- * "Limits and failure behaviour"): undefined when auth is off or the RPC at `path` needs no
- * credentials, else a promise that rejects with the same UNAUTHENTICATED ConnectError the
- * interceptor would answer. Permissions still need the request message: the interceptor checks
- * them (and the credentials again, from the authenticator's cache) once the body is read.
+ * "Limits and failure behaviour"): undefined when auth is off, the RPC at `path` needs no
+ * credentials, or they were accepted at once (accepted before); else a promise that rejects with
+ * the same UNAUTHENTICATED ConnectError the interceptor would answer (a refusal known at once
+ * too: the caller answers it where it answers a check that failed later). Permissions still need
+ * the request message: the interceptor checks them (and the credentials again, from the
+ * authenticator's cache) once the body is read.
  */
 export function createHeaderAuthCheck(
   auth: Authenticator,
   logger: Logger,
 ): (path: string, authorization: string | undefined, peerAddress: string) => Promise<void> | undefined {
   return (path, authorization, peerAddress) => {
-    if (!auth.enabled) return undefined;
-    const slash = path.lastIndexOf("/");
-    if (methodRule(path.slice(1, Math.max(slash, 1)), path.slice(slash + 1)).kind === "open") return undefined;
-    return auth.fromHttpBasic(authorization, peerAddress).then(
-      () => undefined,
-      (e: unknown) => {
-        throw authRefusal(e, auth, logger);
-      },
-    );
+    if (!auth.enabled || pathRule(path).kind === "open") return undefined;
+    try {
+      const principal = auth.fromAuthorization(authorization, peerAddress);
+      // Accepted at once (credentials accepted before): nothing to wait for.
+      if (!(principal instanceof Promise)) return undefined;
+      return principal.then(
+        () => undefined,
+        (e: unknown) => {
+          throw authRefusal(e, auth, logger);
+        },
+      );
+    } catch (e) {
+      return Promise.reject(authRefusal(e, auth, logger));
+    }
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { Role } from "../auth/index.js";
 
 /**
@@ -53,4 +54,31 @@ const OPEN_SERVICES = new Set([
 export function methodRule(service: string, method: string): MethodRule {
   if (OPEN_SERVICES.has(service)) return OPEN;
   return RULES.get(`${service}/${method}`) ?? ADMIN;
+}
+
+/** The listed rules by request path (`/package.Service/Method`): one lookup for the RPCs that have one. */
+const RULES_BY_PATH: ReadonlyMap<string, MethodRule> = new Map([...RULES].map(([name, rule]) => [`/${name}`, rule]));
+
+/**
+ * The rule of the RPC at an HTTP request path (`/package.Service/Method`), as {@link methodRule}
+ * gives it for the path's service and method.
+ */
+export function pathRule(path: string): MethodRule {
+  const listed = RULES_BY_PATH.get(path);
+  if (listed !== undefined) return listed;
+  const slash = path.lastIndexOf("/");
+  return methodRule(path.slice(1, Math.max(slash, 1)), path.slice(slash + 1));
+}
+
+/** Rules of the methods asked for so far (a method's rule never changes). */
+const byMethod = new WeakMap<DescMethod, MethodRule>();
+
+/** The rule of `method` ({@link methodRule} of its service and name), looked up once per method. */
+export function ruleOf(method: DescMethod): MethodRule {
+  let rule = byMethod.get(method);
+  if (rule === undefined) {
+    rule = methodRule(method.parent.typeName, method.name);
+    byMethod.set(method, rule);
+  }
+  return rule;
 }

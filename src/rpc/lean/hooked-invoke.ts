@@ -23,12 +23,40 @@ export function invokeHooked(
   hooks: readonly UnaryHook[],
   outcome: LeanOutcome,
 ): void {
+  invokeFrom(call, input, hooks, new Array(hooks.length), 0, outcome);
+}
+
+/**
+ * Runs the `before` of hooks `from` on, then the implementation and the `after`s. A `before` that
+ * returns a promise suspends the run: it goes on from the next hook once the promise settles.
+ */
+function invokeFrom(
+  call: LeanCall,
+  input: MessageShape<DescMessage>,
+  hooks: readonly UnaryHook[],
+  states: unknown[],
+  from: number,
+  outcome: LeanOutcome,
+): void {
   const n = hooks.length;
-  const states: unknown[] = new Array(n);
-  let i = 0;
+  let i = from;
   let pending: unknown;
   try {
-    for (; i < n; i++) states[i] = (hooks[i] as UnaryHook).before(call);
+    for (; i < n; i++) {
+      const state = (hooks[i] as UnaryHook).before(call, input);
+      if (state instanceof Promise) {
+        const waiting = i;
+        state.then(
+          (s: unknown) => {
+            states[waiting] = s;
+            invokeFrom(call, input, hooks, states, waiting + 1, outcome);
+          },
+          (e: unknown) => afterHooks(call, hooks, states, waiting, true, e, outcome),
+        );
+        return;
+      }
+      states[i] = state;
+    }
     pending = (call.hot as HotMethod).impl(input, new LeanHandlerContext(call, undefined, true));
   } catch (e) {
     // Only the hooks whose `before` returned see the outcome, as only the interceptors entered would.

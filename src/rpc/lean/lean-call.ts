@@ -13,7 +13,7 @@ import {
 import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
 import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
-import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
+import { headerValue, LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import type { LeanPeer } from "./lean-env.js";
 import type { LiveLinks } from "./live-calls.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
@@ -123,6 +123,11 @@ export class LeanCall implements UnaryHookCall, LiveLinks {
     return this.requestHeaders;
   }
 
+  /** A request header as {@link requestHeader}'s `get` gives it, read from Node's header object (see {@link headerValue}). */
+  requestHeaderValue(name: string): string | null {
+    return this.requestHeaders !== undefined ? this.requestHeaders.get(name) : headerValue(this.init.headers, name);
+  }
+
   get responseHeader(): Headers {
     this.responseHeaders ??= new Headers(this.init.responseHeader);
     return this.responseHeaders;
@@ -210,7 +215,7 @@ export class LeanCall implements UnaryHookCall, LiveLinks {
    * request carries its call, so nothing of the chain is made per call. On the hooked way the
    * outcome comes in the same promise reaction as the implementation's result: no async frames
    * and no promises of its own wait with the call (BENCHMARKS.md, "Unary calls without per-call
-   * timers").
+   * timers"), but those of a hook whose `before` must wait (see {@link UnaryHook.before}).
    */
   invokeThen(input: MessageShape<DescMessage>, interceptors: readonly Interceptor[], outcome: LeanOutcome): void {
     const hooks = unaryHooksOf(interceptors);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type * as http2 from "node:http2";
 import { describe, it } from "node:test";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { PublisherService } from "../../../gen/switchyard/v1/publisher_pb.js";
@@ -6,13 +7,16 @@ import type { AnyUnaryImpl, HotMethod } from "./hot-methods.js";
 import { LeanCall } from "./lean-call.js";
 import { type UnaryHook, unaryHooksOf, withUnaryHook } from "./unary-hooks.js";
 
+/** The request message of every call here (the hooks' `before` sees it). */
+const MESSAGE = { topic: "t" };
+
 /** A lean call of Publish whose implementation is `impl`. */
-function callOf(impl: AnyUnaryImpl): LeanCall {
+function callOf(impl: AnyUnaryImpl, headers: http2.IncomingHttpHeaders = {}): LeanCall {
   const hot: HotMethod = { method: PublisherService.method.publish, impl };
   return new LeanCall({
     hot,
     protocolName: "grpc",
-    headers: { ":path": "/switchyard.v1.PublisherService/Publish", ":authority": "localhost" },
+    headers: { ":path": "/switchyard.v1.PublisherService/Publish", ":authority": "localhost", ...headers },
     timeoutMs: undefined,
     secure: false,
     responseHeader: {},
@@ -25,16 +29,22 @@ function callOf(impl: AnyUnaryImpl): LeanCall {
 function hooked(
   name: string,
   log: string[],
-  options: { throwInBefore?: boolean; replace?: unknown } = {},
+  options: { throwInBefore?: boolean; replace?: unknown; wait?: Promise<void> } = {},
 ): Interceptor {
   const chainMustNotRun: Interceptor = () => () => {
     throw new Error(`the chain of ${name} ran`);
   };
   const hook: UnaryHook<string> = {
-    before() {
+    before(_call, message) {
       log.push(`before ${name}`);
+      assert.deepEqual(message, MESSAGE);
       if (options.throwInBefore) throw new ConnectError(`${name} refused`, Code.PermissionDenied);
-      return name;
+      return options.wait === undefined
+        ? name
+        : options.wait.then(() => {
+            log.push(`waited ${name}`);
+            return name;
+          });
     },
     after(state, call, failed, error) {
       assert.equal(state, name);
@@ -64,7 +74,7 @@ describe("unary hooks", () => {
       log.push("impl");
       return output;
     });
-    const out = await call.invoke({} as never, [hooked("outer", log), hooked("inner", log)]);
+    const out = await call.invoke(MESSAGE as never, [hooked("outer", log), hooked("inner", log)]);
     // No interceptor sees the output on the hooked way: it is handed on as the implementation
     // returned it, and serializeMessage (codec.ts) makes it a PublishResponse only if needed.
     assert.equal(out, output);
@@ -78,7 +88,7 @@ describe("unary hooks", () => {
     });
     const replaced = new ConnectError("replaced", Code.Unavailable);
     await assert.rejects(
-      call.invoke({} as never, [hooked("outer", log), hooked("inner", log, { replace: replaced })]),
+      call.invoke(MESSAGE as never, [hooked("outer", log), hooked("inner", log, { replace: replaced })]),
       (e) => e === replaced,
     );
     assert.deepEqual(log, ["before outer", "before inner", "after inner boom", "after outer replaced"]);
@@ -91,9 +101,76 @@ describe("unary hooks", () => {
       return {};
     });
     await assert.rejects(
-      call.invoke({} as never, [hooked("outer", log), hooked("inner", log, { throwInBefore: true })]),
+      call.invoke(MESSAGE as never, [hooked("outer", log), hooked("inner", log, { throwInBefore: true })]),
       /inner refused/,
     );
     assert.deepEqual(log, ["before outer", "before inner", "after outer inner refused"]);
+  });
+
+  it("a before that returns a promise: the hooks inside and the implementation run once it resolves", async () => {
+    const log: string[] = [];
+    let release = () => {};
+    const wait = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const call = callOf(async () => {
+      log.push("impl");
+      return {};
+    });
+    const done = call.invoke(MESSAGE as never, [
+      hooked("outer", log),
+      hooked("waits", log, { wait }),
+      hooked("inner", log),
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(log, ["before outer", "before waits"]);
+    release();
+    await done;
+    assert.deepEqual(log, [
+      "before outer",
+      "before waits",
+      "waited waits",
+      "before inner",
+      "impl",
+      "after inner ok",
+      "after waits ok",
+      "after outer ok",
+    ]);
+  });
+
+  it("a before whose promise rejects: the call fails with it, only the hooks outside it see it", async () => {
+    const log: string[] = [];
+    const call = callOf(async () => {
+      log.push("impl");
+      return {};
+    });
+    const wait = Promise.reject(new ConnectError("no", Code.Unauthenticated));
+    await assert.rejects(
+      call.invoke(MESSAGE as never, [hooked("outer", log), hooked("waits", log, { wait }), hooked("inner", log)]),
+      /no/,
+    );
+    assert.deepEqual(log, ["before outer", "before waits", "after outer no"]);
+  });
+
+  it("requestHeaderValue answers what requestHeader.get answers, without making the Headers", () => {
+    const headers = {
+      authorization: " \tBasic abc \t",
+      "x-many": ["a ", " b"],
+      "x-empty": "",
+    };
+    const names = ["authorization", "Authorization", "x-many", "x-empty", "x-absent"];
+    const lazy = callOf(async () => ({}), headers);
+    const got = names.map((n) => lazy.requestHeaderValue(n));
+    const made = callOf(async () => ({}), headers);
+    assert.deepEqual(
+      got,
+      names.map((n) => made.requestHeader.get(n)),
+    );
+    assert.equal(got[0], "Basic abc");
+    // Pseudo-headers are no header names: `Headers` has none of them.
+    assert.equal(lazy.requestHeaderValue(":path"), null);
+    // Once made, the Headers answer (an interceptor may have changed them).
+    made.requestHeader.set("authorization", "Bearer x");
+    assert.equal(made.requestHeaderValue("authorization"), "Bearer x");
   });
 });

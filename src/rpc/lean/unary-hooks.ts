@@ -9,6 +9,11 @@ export interface UnaryHookCall {
   readonly protocolName: "grpc" | "connect";
   /** The call's context values (made when first read). */
   readonly values: ContextValues;
+  /**
+   * A request header as `requestHeader.get(name)` would give it (null when absent), without
+   * making the request's `Headers`.
+   */
+  requestHeaderValue(name: string): string | null;
 }
 
 /**
@@ -16,13 +21,19 @@ export interface UnaryHookCall {
  * runs before the implementation, and code that runs after it with the outcome. An interceptor
  * that has one promises that, for a unary call, it does exactly this and nothing more: it neither
  * replaces the request nor the response, and reads nothing of the request but what
- * {@link UnaryHookCall} offers. The lean path then runs the hooks in a loop instead of composing
- * the interceptors around the call (no request and response objects, no async step per
- * interceptor); with any interceptor lacking a hook, it runs the interceptors themselves.
+ * {@link UnaryHookCall} offers and the request message (read only). The lean path then runs the
+ * hooks in a loop instead of composing the interceptors around the call (no request and response
+ * objects, no async step per interceptor); with any interceptor lacking a hook, it runs the
+ * interceptors themselves.
  */
 export interface UnaryHook<State = unknown> {
-  /** Runs before the implementation (outermost interceptor first). */
-  before(call: UnaryHookCall): State;
+  /**
+   * Runs before the implementation (outermost interceptor first), with the request message. A
+   * hook that must wait for something (a lookup, a password check) returns a promise of its
+   * state: the hooks inside it and the implementation run once it settles (and not at all when
+   * it rejects, as when `before` throws). Only then: a state is never a promise itself.
+   */
+  before(call: UnaryHookCall, message: unknown): State | Promise<State>;
   /**
    * Runs after the implementation (innermost first) with what `before` returned, and the error
    * the call failed with (`failed` true) or undefined. Returns the error the call fails with from
