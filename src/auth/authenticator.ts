@@ -85,6 +85,9 @@ const BAD_CREDENTIALS = "invalid user name or password";
  */
 const MAX_ACCEPTED_VALUES = 1024;
 
+/** Longest `Authorization` value remembered: a Basic value of a user name and password at their limits. */
+const MAX_AUTHORIZATION_CHARS = 16 + Math.ceil(((2 * MAX_CREDENTIAL_BYTES + 1) * 4) / 3);
+
 /** Starts hashing `password` in `slots`; the promise never counts as unhandled (a login awaits it). */
 function hashInBackground(slots: HashSlots, password: string, params: ScryptParams): Promise<PasswordHash> {
   const hash = slots.run(() => hashPassword(password, params)).then(parsePasswordHash);
@@ -99,11 +102,11 @@ function hashInBackground(slots: HashSlots, password: string, params: ScryptPara
  * of the configured hashes (the first one's; `hash-password`'s defaults when there is none).
  * A password that matched before is recognised by its HMAC without hashing again.
  *
- * An `Authorization` value that passed is remembered (up to {@link MAX_ACCEPTED_VALUES}): the
- * same value later skips the parsing and the HMAC, and gives the same answer the full check
- * would (the users, their tokens and their verified passwords never change once a password
- * matched), with the throttle consulted and told of the success just the same. The values are
- * kept in this process's memory as the request headers that carry them are.
+ * An `Authorization` value that passed is remembered by its HMAC (up to
+ * {@link MAX_ACCEPTED_VALUES}): the same value later skips the parsing and the password's check,
+ * and gives the same answer the full check would (the users, their tokens and their verified
+ * passwords never change once a password matched), with the throttle consulted and told of the
+ * success just the same.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const logger = options.logger ?? silentLogger;
@@ -138,7 +141,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const peerChecks = new Map<string, number>();
   const checks = new Map<string, Promise<Principal>>();
 
-  /** Values of `Authorization` that passed, and whose principal they name (in the order they passed). */
+  /** HMACs of `Authorization` values that passed, and whose principal they name (in the order they passed). */
   const accepted = new Map<string, Principal>();
   /** The last peer address and its throttle key (a client's calls come one after another). */
   let lastAddress: string | undefined;
@@ -254,16 +257,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return loginNow(decoded.slice(0, colon), decoded.slice(colon + 1), peer);
   }
 
-  /** Remembers that `authorization` passed as `principal`; returns the principal. */
-  function accept(authorization: string, principal: Principal): Principal {
+  /**
+   * Remembers that `authorization` passed as `principal`, under its HMAC (its `key`): like the
+   * tokens, the values are not map keys as they are; returns the principal.
+   */
+  function accept(key: string, principal: Principal): Principal {
     if (accepted.size >= MAX_ACCEPTED_VALUES) accepted.delete(accepted.keys().next().value as string);
-    accepted.set(authorization, principal);
+    accepted.set(key, principal);
     return principal;
   }
 
   function fromAuthorization(authorization: string | undefined, peerAddress: string): Principal | Promise<Principal> {
     if (!enabled) return ANONYMOUS;
-    const known = authorization === undefined ? undefined : accepted.get(authorization);
+    if (authorization === undefined) return checkAuthorization(authorization, peerAddress);
+    // Values too long to be credentials are checked (and refused) without an HMAC of them.
+    const key = authorization.length <= MAX_AUTHORIZATION_CHARS ? mac(authorization).toString("base64") : undefined;
+    const known = key === undefined ? undefined : accepted.get(key);
     if (known !== undefined) {
       // What the full check does for a value that passes: the throttle first, then the success.
       const peer = peerOf(peerAddress);
@@ -272,10 +281,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return known;
     }
     const principal = checkAuthorization(authorization, peerAddress);
-    if (authorization === undefined) return principal;
-    return principal instanceof Promise
-      ? principal.then((p) => accept(authorization, p))
-      : accept(authorization, principal);
+    if (key === undefined) return principal;
+    return principal instanceof Promise ? principal.then((p) => accept(key, p)) : accept(key, principal);
   }
 
   return {
