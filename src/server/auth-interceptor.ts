@@ -29,7 +29,7 @@ export const PEER_ADDRESS = createContextKey<string>("", { description: "switchy
 export interface AuthInterceptorOptions {
   auth: Authenticator;
   /** The topic of a subscription; undefined when there is no such subscription. */
-  subscriptionTopic(name: string): Promise<string | undefined>;
+  subscriptionTopic(name: string): string | undefined | Promise<string | undefined>;
   logger: Logger;
 }
 
@@ -73,10 +73,13 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
         const name = rule.subscription(m);
         // A subscription that does not exist is judged by its name as a topic (the queue
         // convention): an allowed user then learns NOT_FOUND, anyone else PERMISSION_DENIED.
-        return options.subscriptionTopic(name).then((found) => {
+        const judge = (found: string | undefined): undefined => {
           const topic = found ?? name;
           if (!topicAllowed(p, "subscriber", topic)) throw denied(p, "subscriber", topic, name);
-        });
+          return undefined;
+        };
+        const found = options.subscriptionTopic(name);
+        return found instanceof Promise ? found.then(judge) : judge(found);
       }
       case "stats": {
         if (permits(p, "admin")) return;

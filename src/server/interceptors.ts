@@ -12,7 +12,7 @@ export interface ServerInterceptorOptions {
   /** Who may call what. Default: auth off. */
   auth?: Authenticator;
   /** The topic of a subscription (undefined: no such subscription), for per-topic permissions. */
-  subscriptionTopic?: (name: string) => Promise<string | undefined>;
+  subscriptionTopic?: (name: string) => string | undefined | Promise<string | undefined>;
   /** Where each call is logged (debug: every call; warn: server faults). Default: not logged. */
   logger?: Logger;
   /** Measures every call (the server's RPC metrics); first, so it sees every other rejection too. */
@@ -33,7 +33,7 @@ export function createServerInterceptors(options: ServerInterceptorOptions): Int
     createShutdownInterceptor(options.shutdownSignal),
     createAuthInterceptor({
       auth: options.auth ?? createAuthenticator({ users: undefined }),
-      subscriptionTopic: options.subscriptionTopic ?? (async () => undefined),
+      subscriptionTopic: options.subscriptionTopic ?? (() => undefined),
       logger: options.logger ?? silentLogger,
     }),
   ];

@@ -9,7 +9,8 @@ const MAX_CACHED = 100_000;
  * undefined until the server has started (every lookup then says "no such subscription").
  */
 export function createSubscriptionTopics(broker: () => Broker | undefined): {
-  topicOf(name: string): Promise<string | undefined>;
+  /** The topic at once when known (or when there is no broker yet), else a promise of it. */
+  topicOf(name: string): string | undefined | Promise<string | undefined>;
 } {
   const cache = new Map<string, string>();
   let watched: Broker | undefined;
@@ -27,23 +28,27 @@ export function createSubscriptionTopics(broker: () => Broker | undefined): {
     });
   }
 
+  async function lookUp(b: Broker, name: string): Promise<string | undefined> {
+    const before = generation;
+    try {
+      const { topic } = await b.getSubscription(name);
+      if (generation !== before) return topic;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(name, topic);
+      return topic;
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
-    async topicOf(name) {
+    topicOf(name) {
       const b = broker();
       if (!b) return undefined;
       watch(b);
-      const known = cache.get(name);
-      if (known !== undefined) return known;
-      const before = generation;
-      try {
-        const { topic } = await b.getSubscription(name);
-        if (generation !== before) return topic;
-        if (cache.size >= MAX_CACHED) cache.clear();
-        cache.set(name, topic);
-        return topic;
-      } catch {
-        return undefined;
-      }
+      // A known subscription answers at once: the auth check of its Pull or Ack then adds no
+      // promise to the call (src/server/auth-interceptor.ts).
+      return cache.get(name) ?? lookUp(b, name);
     },
   };
 }
