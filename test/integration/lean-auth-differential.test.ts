@@ -19,16 +19,15 @@ import {
   NackRequestSchema,
   PullRequestSchema,
 } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { type Clock, systemClock } from "../../src/util/index.js";
 import { MATRIX_QUEUES, MATRIX_USERS } from "../helpers/auth-matrix.js";
 import { grpcEnvelope, openSession, type RawResponse, rawRequest } from "../helpers/raw-h2.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { STILL_MS, stillClock } from "../helpers/still-clock.js";
 
-const STILL = 1_800_000_000_000;
-const clock: Clock = { now: () => STILL, setTimer: systemClock.setTimer, clearTimer: systemClock.clearTimer };
+const clock = stillClock();
 /** The failed-login throttle's time: moved past any wait between cases, held still for the throttle case. */
-let authNow = STILL;
-const authClock: Clock = { now: () => authNow, setTimer: systemClock.setTimer, clearTimer: systemClock.clearTimer };
+let authNow = STILL_MS;
+const authClock = stillClock(() => authNow);
 
 const SVC = "/switchyard.v1.";
 const GRPC = { "content-type": "application/grpc", te: "trailers" };

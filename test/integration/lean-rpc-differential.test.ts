@@ -17,12 +17,11 @@ import {
   NackRequestSchema,
   PullRequestSchema,
 } from "../../gen/switchyard/v1/subscriber_pb.js";
-import { type Clock, systemClock } from "../../src/util/index.js";
 import { grpcEnvelope, openSession, rawRequest } from "../helpers/raw-h2.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { stillClock } from "../helpers/still-clock.js";
 
-const STILL = 1_800_000_000_000;
-const clock: Clock = { now: () => STILL, setTimer: systemClock.setTimer, clearTimer: systemClock.clearTimer };
+const clock = stillClock();
 
 const PUBLISH = "/switchyard.v1.PublisherService/Publish";
 const PULL = "/switchyard.v1.SubscriberService/Pull";

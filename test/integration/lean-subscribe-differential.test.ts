@@ -14,13 +14,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { PublishRequestSchema } from "../../gen/switchyard/v1/publisher_pb.js";
 import { SubscribeRequestSchema } from "../../gen/switchyard/v1/subscriber_pb.js";
 import type { UserConfig } from "../../src/auth/index.js";
-import { type Clock, type Logger, systemClock } from "../../src/util/index.js";
+import type { Logger } from "../../src/util/index.js";
 import { grpcEnvelope, openSession, rawRequest } from "../helpers/raw-h2.js";
 import { openRawStream, type RawStreamResult } from "../helpers/raw-h2-stream.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { stillClock } from "../helpers/still-clock.js";
 
-const STILL = 1_800_000_000_000;
-const clock: Clock = { now: () => STILL, setTimer: systemClock.setTimer, clearTimer: systemClock.clearTimer };
+const clock = stillClock();
 
 const SUBSCRIBE = "/switchyard.v1.SubscriberService/Subscribe";
 const PUBLISH = "/switchyard.v1.PublisherService/Publish";
