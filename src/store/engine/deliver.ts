@@ -215,7 +215,7 @@ export function pick(
   t: TopicState,
   c: Cursor,
   o: PickOptions,
-  end?: { stopped: boolean },
+  end?: { stopped: boolean; bytes: number },
 ): Picked[] {
   const pk = new Picker(o, t.name, t.cursors.size > 1 ? t.tail : undefined);
   const budget = { n: SCAN_BUDGET };
@@ -226,6 +226,9 @@ export function pick(
     takeReady(r, t, c, lane, pk);
     if (!c.ordered && !pk.full && c.tracked.size < MAX_TRACKED) scanLane(state, r, t, c, lane, pk, budget);
   }
-  if (end) end.stopped = pk.stopped; // by the bytes bound or the scan budget
+  if (end) {
+    end.stopped = pk.stopped; // by the bytes bound or the scan budget
+    end.bytes = pk.bytesTaken;
+  }
   return pk.out;
 }
