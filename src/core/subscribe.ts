@@ -164,8 +164,9 @@ export async function* subscribe(
         }
         if (got.length > 0) {
           yield got;
-          // The next response's leases start after the I/O that came meanwhile (Acks among it).
-          await nextTurn();
+          // The next response's leases start after the I/O that came meanwhile (Acks among it);
+          // after one that drained the subscription the stream waits anyway.
+          if (drainedAt === undefined) await nextTurn();
           sub = await getSubscription(ctx, name); // pause, delete and deadline changes apply
           continue;
         }
