@@ -155,7 +155,7 @@ function scanLane(
     if (withValues) {
       const end = t.durableSeq + 1;
       const from = Math.max(lane.next, t.head.logStart);
-      const limit = valuesChunk(pk, sizeHint, CHUNK);
+      const limit = valuesChunk(pk, sizeHint || lane.sizeHint, CHUNK);
       if (from < end) {
         // The log's recent end is in memory (log-tail.ts) when the consumer keeps up.
         const fromTail = t.tail.scan(from, end, limit, (seq, value) => {
@@ -184,6 +184,7 @@ function scanLane(
       return;
     }
     if (withValues && 2 * (pk.out.length - takenBefore) < read) withValues = false;
+    if (sizeHint > 0) lane.sizeHint = sizeHint;
   }
 }
 
