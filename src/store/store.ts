@@ -72,6 +72,11 @@ export interface LeaseOptions {
    */
   maxBytes?: number;
   /**
+   * No message beyond `maxBytes`, not even a first one: for a caller that adds this lease to a
+   * response it has begun (a Subscribe stream leasing one response in steps). Default false.
+   */
+  maxBytesStrict?: boolean;
+  /**
    * With `autoAck`: the caller's signal. If it has aborted by the time the write runs, nothing
    * is taken (the caller is gone; its response could not carry the messages).
    */
@@ -89,6 +94,11 @@ export interface LeaseReport {
    * stream). False when not known (a store may always answer false).
    */
   drained: boolean;
+  /**
+   * The bytes the lease took, as its `maxBytes` counts them, so that a caller that fills one
+   * bound with several leases can give the next one what is left. Undefined when not known.
+   */
+  bytes?: number;
 }
 
 /** What an ack/nack/extend targets: lease tokens and/or message ids. */

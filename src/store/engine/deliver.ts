@@ -155,7 +155,7 @@ function scanLane(
     if (withValues) {
       const end = t.durableSeq + 1;
       const from = Math.max(lane.next, t.head.logStart);
-      const limit = valuesChunk(pk, sizeHint, CHUNK);
+      const limit = valuesChunk(pk, sizeHint || lane.sizeHint, CHUNK);
       if (from < end) {
         // The log's recent end is in memory (log-tail.ts) when the consumer keeps up.
         const fromTail = t.tail.scan(from, end, limit, (seq, value) => {
@@ -184,6 +184,7 @@ function scanLane(
       return;
     }
     if (withValues && 2 * (pk.out.length - takenBefore) < read) withValues = false;
+    if (sizeHint > 0) lane.sizeHint = sizeHint;
   }
 }
 
@@ -215,7 +216,7 @@ export function pick(
   t: TopicState,
   c: Cursor,
   o: PickOptions,
-  end?: { stopped: boolean },
+  end?: { stopped: boolean; bytes: number },
 ): Picked[] {
   const pk = new Picker(o, t.name, t.cursors.size > 1 ? t.tail : undefined);
   const budget = { n: SCAN_BUDGET };
@@ -226,6 +227,9 @@ export function pick(
     takeReady(r, t, c, lane, pk);
     if (!c.ordered && !pk.full && c.tracked.size < MAX_TRACKED) scanLane(state, r, t, c, lane, pk, budget);
   }
-  if (end) end.stopped = pk.stopped; // by the bytes bound or the scan budget
+  if (end) {
+    end.stopped = pk.stopped; // by the bytes bound or the scan budget
+    end.bytes = pk.bytesTaken;
+  }
   return pk.out;
 }

@@ -123,7 +123,8 @@ export class KvStore extends KvStoreBase implements Store {
     const { c, t } = this.cursor(subscription);
     await this.due(c, options.nowMs);
     this.stillThere(c);
-    const o = { max: options.max, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, nowMs: options.nowMs };
+    const { max, maxBytes = Number.POSITIVE_INFINITY, maxBytesStrict, nowMs, report } = options;
+    const o = { max, maxBytes, maxBytesStrict, nowMs };
     // At most once: handed out and settled in one synced write.
     if (options.autoAck)
       return this.op(options.nowMs, (tx) => {
@@ -132,9 +133,9 @@ export class KvStore extends KvStoreBase implements Store {
         return autoAck(tx, t, c, o);
       });
     // Delivery reads the log and leases in memory: no write stands between a publish and a consumer.
-    const end = { stopped: false };
+    const end = { stopped: false, bytes: 0 };
     const picks = this.kv.read((r) => pick(this.state, r, t, c, o, end));
-    if (options.report) options.report.drained = drained(c, picks.length, o.max, end.stopped);
+    if (report) [report.drained, report.bytes] = [drained(c, picks.length, o.max, end.stopped), end.bytes];
     const records = leasePicks(this.state, c, picks, options.nowMs + options.leaseMs);
     // A retry whose failed attempts are not on disk yet would, after a crash, go out again with
     // a lower attempt than the one handed out now (and one past max_delivery_attempts): one

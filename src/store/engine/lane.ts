@@ -31,6 +31,11 @@ export class Lane {
    * repeat after a crash, never go backwards).
    */
   loadMark = 0;
+  /**
+   * The largest message the last lease's reads with values brought (deliver.ts): the size its
+   * next lease assumes for its first read, instead of a first small read to learn it.
+   */
+  sizeHint = 0;
 
   constructor(
     readonly priority: number,

@@ -18,8 +18,10 @@ import {
 /** What a hand-out may take. */
 export interface PickOptions {
   max: number;
-  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone. */
+  /** Most bytes in all (see deliveryBytes); one message larger than this still goes alone, unless `maxBytesStrict`. */
   maxBytes: number;
+  /** Not even a first message beyond `maxBytes` (see LeaseOptions.maxBytesStrict in store.ts). */
+  maxBytesStrict?: boolean;
   nowMs: number;
 }
 
@@ -77,6 +79,11 @@ export class Picker {
     this.topicBytes = Buffer.byteLength(topic);
   }
 
+  /** Bytes taken so far, as the byte bound counts them. */
+  get bytesTaken(): number {
+    return this.bytes;
+  }
+
   get full(): boolean {
     return this.stopped || this.out.length >= this.o.max;
   }
@@ -125,7 +132,7 @@ export class Picker {
   take(seq: number, lane: number, attempt: number, entry: Entry | undefined, view: Buffer, kept = false): boolean {
     // The stored value holds the data, attributes, id and key: its length bounds the response.
     const size = view.length + this.topicBytes + DELIVERY_OVERHEAD_BYTES;
-    if (this.out.length > 0 && this.bytes + size > this.o.maxBytes) {
+    if ((this.out.length > 0 || this.o.maxBytesStrict === true) && this.bytes + size > this.o.maxBytes) {
       this.stopped = true;
       return false;
     }
