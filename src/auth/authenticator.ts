@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hash as oneShotHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { BrokerError } from "../errors/index.js";
 import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import { type HashSlots, PROCESS_HASH_SLOTS } from "./hash-slots.js";
@@ -102,7 +102,7 @@ function hashInBackground(slots: HashSlots, password: string, params: ScryptPara
  * of the configured hashes (the first one's; `hash-password`'s defaults when there is none).
  * A password that matched before is recognised by its HMAC without hashing again.
  *
- * An `Authorization` value that passed is remembered by its HMAC (up to
+ * An `Authorization` value that passed is remembered by a salted hash of it (up to
  * {@link MAX_ACCEPTED_VALUES}): the same value later skips the parsing and the password's check,
  * and gives the same answer the full check would (the users, their tokens and their verified
  * passwords never change once a password matched), with the throttle consulted and told of the
@@ -120,6 +120,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   // and the plain tokens are not the map keys.
   const key = randomBytes(32);
   const mac = (s: string) => createHmac("sha256", key).update(s, "utf8").digest();
+  // The accepted values' map key: a salted SHA-256, a tenth of an HMAC's cost (no Hmac object per
+  // call), and as opaque as the HMAC to anyone without the salt, which lives beside the key.
+  const salt = randomBytes(16).toString("hex");
+  const acceptedKey = (value: string) => oneShotHash("sha256", salt + value, "base64");
   const configured = options.users ?? [];
   const firstHash = configured.find((u) => u.passwordHash !== undefined)?.passwordHash;
   const params = firstHash !== undefined ? parsePasswordHash(firstHash).params : DEFAULT_SCRYPT_PARAMS;
@@ -141,7 +145,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const peerChecks = new Map<string, number>();
   const checks = new Map<string, Promise<Principal>>();
 
-  /** HMACs of `Authorization` values that passed, and whose principal they name (in the order they passed). */
+  /** Salted hashes of `Authorization` values that passed, and whose principal they name (in the order they passed). */
   const accepted = new Map<string, Principal>();
   /** The last peer address and its throttle key (a client's calls come one after another). */
   let lastAddress: string | undefined;
@@ -258,8 +262,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   /**
-   * Remembers that `authorization` passed as `principal`, under its HMAC (its `key`): like the
-   * tokens, the values are not map keys as they are; returns the principal.
+   * Remembers that `authorization` passed as `principal`, under its salted hash (its `key`): like
+   * the tokens, the values are not map keys as they are; returns the principal.
    */
   function accept(key: string, principal: Principal): Principal {
     if (accepted.size >= MAX_ACCEPTED_VALUES) accepted.delete(accepted.keys().next().value as string);
@@ -271,7 +275,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (!enabled) return ANONYMOUS;
     if (authorization === undefined) return checkAuthorization(authorization, peerAddress);
     // Values too long to be credentials are checked (and refused) without an HMAC of them.
-    const key = authorization.length <= MAX_AUTHORIZATION_CHARS ? mac(authorization).toString("base64") : undefined;
+    const key = authorization.length <= MAX_AUTHORIZATION_CHARS ? acceptedKey(authorization) : undefined;
     const known = key === undefined ? undefined : accepted.get(key);
     if (known !== undefined) {
       // What the full check does for a value that passes: the throttle first, then the success.
