@@ -62,14 +62,12 @@ function connect(
   // Large messages in flight (256 × 256 KiB) need more than Node's 10 MB session default. Every
   // client kind gets the package's session, with its receive windows (docs/client.md);
   // BENCH_CLIENT_WINDOWS=default keeps HTTP/2's 64 KiB ones, as every section before 2026-12-07 did.
-  const sessionManager =
-    process.env.BENCH_CLIENT_WINDOWS === "default"
-      ? createSwitchyardSessionManager(baseUrl, {
-          nodeOptions: { maxSessionMemory: 512 },
-          streamWindowBytes: 65_535,
-          connectionWindowBytes: 65_535,
-        })
-      : createSwitchyardSessionManager(baseUrl, { nodeOptions: { maxSessionMemory: 512 } });
+  const windows =
+    process.env.BENCH_CLIENT_WINDOWS === "default" ? { streamWindowBytes: 65_535, connectionWindowBytes: 65_535 } : {};
+  const sessionManager = createSwitchyardSessionManager(baseUrl, {
+    nodeOptions: { maxSessionMemory: 512 },
+    ...windows,
+  });
   const options = { baseUrl, sessionManager, acceptCompression: [], useBinaryFormat: true };
   const transport =
     protocol === "grpc"

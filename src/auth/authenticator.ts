@@ -274,7 +274,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   function fromAuthorization(authorization: string | undefined, peerAddress: string): Principal | Promise<Principal> {
     if (!enabled) return ANONYMOUS;
     if (authorization === undefined) return checkAuthorization(authorization, peerAddress);
-    // Values too long to be credentials are checked (and refused) without an HMAC of them.
+    // Values too long to be credentials are checked (and refused) without hashing them.
     const key = authorization.length <= MAX_AUTHORIZATION_CHARS ? acceptedKey(authorization) : undefined;
     const known = key === undefined ? undefined : accepted.get(key);
     if (known !== undefined) {

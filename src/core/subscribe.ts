@@ -1,5 +1,5 @@
 import { BrokerError } from "../errors/index.js";
-import type { Delivery, SubscribeRequest } from "../model/index.js";
+import type { Delivery, SubscribeRequest, SubscriptionInfo } from "../model/index.js";
 import type { LeaseReport } from "../store/index.js";
 import { linkSignals } from "../util/index.js";
 import { getSubscription } from "./admin-ops.js";
@@ -101,6 +101,63 @@ export async function* subscribe(
   // waits at once instead (due times and lease deadlines still wake it, by nextDueMs).
   let drainedAt: number | undefined;
   const report: LeaseReport = { drained: false };
+  /**
+   * Leases one response of at most `max` messages and `maxBytes` in steps of
+   * {@link LEASE_STEP_MESSAGES}, each in its own event-loop turn; each step's messages join the
+   * window as they come. `drained`: a step found the subscription drained (LeaseReport).
+   */
+  const leaseResponse = async (
+    sub: SubscriptionInfo,
+    max: number,
+    maxBytes: number,
+    leaseMs: number,
+  ): Promise<{ got: Delivery[]; drained: boolean }> => {
+    const got: Delivery[] = [];
+    let bytes = 0;
+    let drained = false;
+    for (;;) {
+      const nowMs = clock.now();
+      const step = Math.min(max - got.length, LEASE_STEP_MESSAGES);
+      report.drained = false;
+      report.bytes = undefined;
+      const leased = await countingDeadLetters(ctx, sub, () =>
+        store.lease(name, {
+          max: step,
+          maxBytes: maxBytes - bytes,
+          maxBytesStrict: got.length > 0,
+          leaseMs,
+          nowMs,
+          autoAck: false,
+          report,
+        }),
+      );
+      const part = leased.map(toDelivery);
+      if (closed) {
+        // What earlier steps took is in the window, which the end gave back.
+        await giveBack(
+          ctx,
+          name,
+          topic,
+          part.map((d) => d.ackId),
+        );
+        throw abortError(linked.reason);
+      }
+      if (part.length > 0) {
+        if (report.drained) drained = true;
+        window.add(part, nowMs + leaseMs);
+        reportDelivered(ctx.metrics, sub.topic, name, part);
+        await afterLease(ctx, sub, part, nowMs + leaseMs);
+        for (const d of part) got.push(d);
+      }
+      // Another step only when this one was cut by its count alone, and the store said how
+      // many bytes it took (else the response's byte bound cannot be shared out).
+      if (part.length < step || report.drained || report.bytes === undefined || got.length >= max) break;
+      bytes += report.bytes;
+      await nextTurn();
+      if (closed) throw abortError(linked.reason);
+    }
+    return { got, drained };
+  };
   registerStream(ctx, window);
   ctx.consumers.set(name, (ctx.consumers.get(name) ?? 0) + 1);
   linked.addEventListener("abort", end, { once: true });
@@ -120,50 +177,8 @@ export async function* subscribe(
         const max = Math.min(room, window.maxPerResponse);
         // Each response fits a client's receive limit; the window bounds what the stream holds.
         const maxBytes = Math.min(limits.maxResponseBytes, window.roomBytes());
-        const got: Delivery[] = [];
-        let bytes = 0;
-        // One response is leased in steps, each in its own event-loop turn (see LEASE_STEP_MESSAGES).
-        for (;;) {
-          const nowMs = clock.now();
-          const step = Math.min(max - got.length, LEASE_STEP_MESSAGES);
-          report.drained = false;
-          report.bytes = undefined;
-          const leased = await countingDeadLetters(ctx, sub, () =>
-            store.lease(name, {
-              max: step,
-              maxBytes: maxBytes - bytes,
-              maxBytesStrict: got.length > 0,
-              leaseMs,
-              nowMs,
-              autoAck: false,
-              report,
-            }),
-          );
-          const part = leased.map(toDelivery);
-          if (closed) {
-            // What earlier steps took is in the window, which the end gave back.
-            await giveBack(
-              ctx,
-              name,
-              topic,
-              part.map((d) => d.ackId),
-            );
-            throw abortError(linked.reason);
-          }
-          if (part.length > 0) {
-            if (report.drained) drainedAt = seenTopic;
-            window.add(part, nowMs + leaseMs);
-            reportDelivered(ctx.metrics, sub.topic, name, part);
-            await afterLease(ctx, sub, part, nowMs + leaseMs);
-            for (const d of part) got.push(d);
-          }
-          // Another step only when this one was cut by its count alone, and the store said how
-          // many bytes it took (else the response's byte bound cannot be shared out).
-          if (part.length < step || report.drained || report.bytes === undefined || got.length >= max) break;
-          bytes += report.bytes;
-          await nextTurn();
-          if (closed) throw abortError(linked.reason);
-        }
+        const { got, drained: emptied } = await leaseResponse(sub, max, maxBytes, leaseMs);
+        if (emptied) drainedAt = seenTopic;
         if (got.length > 0) {
           yield got;
           // The next response's leases start after the I/O that came meanwhile (Acks among it);

@@ -10,10 +10,10 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { copyHeaders, toNodeHeaders, toWebHeaders } from "./headers.js";
+import { copyHeaders, toNodeHeaders, toWebHeaders, webHeaderValue } from "./headers.js";
 import { invokeHooked } from "./hooked-invoke.js";
 import type { HotMethod, LeanMethod } from "./hot-methods.js";
-import { headerValue, LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
+import { LeanHandlerContext, leanProtocolKey } from "./lean-context.js";
 import type { LeanPeer } from "./lean-env.js";
 import type { LiveLinks } from "./live-calls.js";
 import { chainOf, unaryRequest, unaryResponse } from "./unary-chain.js";
@@ -123,9 +123,9 @@ export class LeanCall implements UnaryHookCall, LiveLinks {
     return this.requestHeaders;
   }
 
-  /** A request header as {@link requestHeader}'s `get` gives it, read from Node's header object (see {@link headerValue}). */
+  /** A request header as {@link requestHeader}'s `get` gives it, read from Node's header object (see {@link webHeaderValue}). */
   requestHeaderValue(name: string): string | null {
-    return this.requestHeaders !== undefined ? this.requestHeaders.get(name) : headerValue(this.init.headers, name);
+    return this.requestHeaders !== undefined ? this.requestHeaders.get(name) : webHeaderValue(this.init.headers, name);
   }
 
   get responseHeader(): Headers {

@@ -1,4 +1,3 @@
-import type * as http2 from "node:http2";
 import type { HandlerContext, UnaryRequest } from "@connectrpc/connect";
 import { createContextKey } from "@connectrpc/connect";
 import type { LeanCall } from "./lean-call.js";
@@ -55,30 +54,4 @@ export class LeanHandlerContext implements HandlerContext {
   get url() {
     return this.call.url;
   }
-}
-
-/**
- * What `Headers.get(name)` answers for Node's header object once `toWebHeaders` (headers.ts) made it:
- * null for an absent header (and for pseudo-headers, which it leaves out), each value without
- * leading and trailing HTTP whitespace (as `Headers` stores it), repeats joined with ", ".
- * `name` is a header name (where `Headers.get` throws for an invalid one, this answers null for a pseudo-header).
- */
-export function headerValue(headers: http2.IncomingHttpHeaders, name: string): string | null {
-  const key = name.toLowerCase();
-  if (key.charCodeAt(0) === 58 /* ":" */) return null;
-  const value = headers[key];
-  if (value === undefined) return null;
-  if (typeof value === "string") return trimHttpWhitespace(value);
-  return value.length === 0 ? null : value.map(trimHttpWhitespace).join(", ");
-}
-
-/** Tab, line feed, carriage return and space: what `Headers` strips from both ends of a value. */
-const isHttpWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-
-function trimHttpWhitespace(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
-  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
