@@ -35,9 +35,14 @@ export function eventBytes(e: RespEvent): number {
 export class PendingInput {
   private readonly events: PendingEvent[] = [];
   private bytes = 0;
-  /** The last command name read and its upper-cased form: a pipeline repeats a few names. */
+  /**
+   * The last two command names read and their upper-cased forms: a pipeline repeats a few names
+   * (a drain alternates runs of QACK and QRPOP).
+   */
   private lastRawName: Buffer | undefined;
   private lastName = "";
+  private olderRawName: Buffer | undefined;
+  private olderName = "";
 
   constructor(
     private readonly options: ResolvedOkqOptions,
@@ -65,13 +70,24 @@ export class PendingInput {
 
   /** {@link upperName}, remembering the last one (a copy of its bytes: the command's pins its arguments). */
   private nameOf(raw: Buffer | undefined): string {
-    if (raw !== undefined && this.lastRawName !== undefined && sameBytes(raw, this.lastRawName)) return this.lastName;
-    const name = upperName(raw);
-    if (raw !== undefined && raw.length <= MAX_COMMAND_NAME_BYTES) {
-      this.lastRawName = Buffer.from(raw);
-      this.lastName = name;
+    if (raw === undefined) return upperName(raw);
+    if (this.lastRawName !== undefined && sameBytes(raw, this.lastRawName)) return this.lastName;
+    if (this.olderRawName !== undefined && sameBytes(raw, this.olderRawName)) {
+      const name = this.olderName;
+      this.remember(this.olderRawName, name);
+      return name;
     }
+    const name = upperName(raw);
+    if (raw.length <= MAX_COMMAND_NAME_BYTES) this.remember(Buffer.from(raw), name);
     return name;
+  }
+
+  /** Makes `raw` the last name read, the one before it the older. */
+  private remember(raw: Buffer, name: string): void {
+    this.olderRawName = this.lastRawName;
+    this.olderName = this.lastName;
+    this.lastRawName = raw;
+    this.lastName = name;
   }
 
   /** Takes the next event (there must be one). */
