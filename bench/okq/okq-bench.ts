@@ -153,24 +153,37 @@ async function measure(
   const base = { host: t.host, port: t.port, dialect: t.dialect, connections: p.connections, pipeline: p.pipeline };
   const payload = Buffer.alloc(p.payloadBytes, 0x78);
   log(`  ${t.name}: ${p.messages} pushes, ${p.connections} connections, pipeline ${p.pipeline}`);
+  // OKQ_BENCH_REPEAT=N: push and drain N times on the same server (a warm one after the first),
+  // each later pair's rows named with its round; events of round k have ids `e<k>-…`.
+  const repeats = Math.max(1, Number(process.env.OKQ_BENCH_REPEAT ?? 1) || 1);
   let cpu = cpuMeter(t.pid);
-  const push = await pushLoad({ ...base, queue: "okq-bench", total: p.messages, payload, idPrefix: "e" });
-  rows.push({ target: t.name, phase: "push (node client)", ...pick(push), cpuMicrosPerMessage: cpu(push.messages) });
-  cpu = cpuMeter(t.pid);
-  const threads = process.env.OKQ_BENCH_THREADS === "1" ? threadCpuMs(t.pid) : undefined;
-  const counters = threads ? await scrapeCounters(t.metricsUrl) : undefined;
-  const drain = await drainLoad({ ...base, queue: "okq-bench" });
-  if (threads && counters) {
-    log(`  drain µs CPU/msg by thread: ${formatThreadCpu(threads, threadCpuMs(t.pid), drain.messages)}`);
-    const moved = formatCounterDiff(counters, await scrapeCounters(t.metricsUrl), DRAIN_COUNTERS);
-    for (const line of moved) log(`    ${line}`);
+  for (let k = 1; k <= repeats; k++) {
+    const round = k === 1 ? "" : ` (round ${k})`;
+    cpu = cpuMeter(t.pid);
+    const idPrefix = k === 1 ? "e" : `e${k}-`;
+    const push = await pushLoad({ ...base, queue: "okq-bench", total: p.messages, payload, idPrefix });
+    rows.push({
+      target: t.name,
+      phase: `push (node client)${round}`,
+      ...pick(push),
+      cpuMicrosPerMessage: cpu(push.messages),
+    });
+    cpu = cpuMeter(t.pid);
+    const threads = process.env.OKQ_BENCH_THREADS === "1" ? threadCpuMs(t.pid) : undefined;
+    const counters = threads ? await scrapeCounters(t.metricsUrl) : undefined;
+    const drain = await drainLoad({ ...base, queue: "okq-bench" });
+    if (threads && counters) {
+      log(`  drain${round} µs CPU/msg by thread: ${formatThreadCpu(threads, threadCpuMs(t.pid), drain.messages)}`);
+      const moved = formatCounterDiff(counters, await scrapeCounters(t.metricsUrl), DRAIN_COUNTERS);
+      for (const line of moved) log(`    ${line}`);
+    }
+    rows.push({
+      target: t.name,
+      phase: `${t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain"}${round}`,
+      ...pick(drain),
+      cpuMicrosPerMessage: cpu(drain.messages),
+    });
   }
-  rows.push({
-    target: t.name,
-    phase: t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain",
-    ...pick(drain),
-    cpuMicrosPerMessage: cpu(drain.messages),
-  });
   if (!quick && options.redisBenchmark) {
     cpu = cpuMeter(t.pid);
     const rps = await redisBenchmark(t, p, log);
