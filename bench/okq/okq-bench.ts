@@ -171,6 +171,7 @@ async function measure(
     cpu = cpuMeter(t.pid);
     const threads = process.env.OKQ_BENCH_THREADS === "1" ? threadCpuMs(t.pid) : undefined;
     const counters = threads ? await scrapeCounters(t.metricsUrl) : undefined;
+    if (threads) log(`  drain${round} starts (pid ${t.pid})`); // for a profiler to attach to
     const drain = await drainLoad({ ...base, queue: "okq-bench" });
     if (threads && counters) {
       log(`  drain${round} µs CPU/msg by thread: ${formatThreadCpu(threads, threadCpuMs(t.pid), drain.messages)}`);
