@@ -20,6 +20,7 @@ import {
   waitUntil,
 } from "../peers/process.js";
 import { drainLoad, type LoadDialect, OKQ_DIALECT, pushLoad, REDIS_LIST_DIALECT } from "./resp-load.js";
+import { formatCounterDiff, formatThreadCpu, scrapeCounters, threadCpuMs } from "./thread-cpu.js";
 
 /** One measured row. */
 export interface OkqRow {
@@ -50,6 +51,8 @@ interface RespTarget {
   port: number;
   /** The server process (its CPU is read from /proc per phase). */
   pid: number;
+  /** Where the server says what it did (Switchyard's RPC port), if it can. */
+  metricsUrl?: string;
   dialect: LoadDialect;
   /** The redis-benchmark command pushing one event (with `__rand_int__`). */
   benchmarkCommand: string[];
@@ -68,6 +71,7 @@ async function startSwitchyard(dataDir: string): Promise<RespTarget> {
     host: host as string,
     port: Number(port),
     pid: broker.pid,
+    metricsUrl: `${broker.baseUrl}/metrics`,
     dialect: OKQ_DIALECT,
     // Two random numbers per id: redis-benchmark stops at the first error reply, and one
     // __rand_int__ (at most 2^31 values) repeats within 100,000 pushes (a duplicate event).
@@ -149,17 +153,38 @@ async function measure(
   const base = { host: t.host, port: t.port, dialect: t.dialect, connections: p.connections, pipeline: p.pipeline };
   const payload = Buffer.alloc(p.payloadBytes, 0x78);
   log(`  ${t.name}: ${p.messages} pushes, ${p.connections} connections, pipeline ${p.pipeline}`);
+  // OKQ_BENCH_REPEAT=N: push and drain N times on the same server (a warm one after the first),
+  // each later pair's rows named with its round; events of round k have ids `e<k>-…`.
+  const repeats = Math.max(1, Number(process.env.OKQ_BENCH_REPEAT ?? 1) || 1);
   let cpu = cpuMeter(t.pid);
-  const push = await pushLoad({ ...base, queue: "okq-bench", total: p.messages, payload, idPrefix: "e" });
-  rows.push({ target: t.name, phase: "push (node client)", ...pick(push), cpuMicrosPerMessage: cpu(push.messages) });
-  cpu = cpuMeter(t.pid);
-  const drain = await drainLoad({ ...base, queue: "okq-bench" });
-  rows.push({
-    target: t.name,
-    phase: t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain",
-    ...pick(drain),
-    cpuMicrosPerMessage: cpu(drain.messages),
-  });
+  for (let k = 1; k <= repeats; k++) {
+    const round = k === 1 ? "" : ` (round ${k})`;
+    cpu = cpuMeter(t.pid);
+    const idPrefix = k === 1 ? "e" : `e${k}-`;
+    const push = await pushLoad({ ...base, queue: "okq-bench", total: p.messages, payload, idPrefix });
+    rows.push({
+      target: t.name,
+      phase: `push (node client)${round}`,
+      ...pick(push),
+      cpuMicrosPerMessage: cpu(push.messages),
+    });
+    cpu = cpuMeter(t.pid);
+    const threads = process.env.OKQ_BENCH_THREADS === "1" ? threadCpuMs(t.pid) : undefined;
+    const counters = threads ? await scrapeCounters(t.metricsUrl) : undefined;
+    if (threads) log(`  drain${round} starts (pid ${t.pid})`); // for a profiler to attach to
+    const drain = await drainLoad({ ...base, queue: "okq-bench" });
+    if (threads && counters) {
+      log(`  drain${round} µs CPU/msg by thread: ${formatThreadCpu(threads, threadCpuMs(t.pid), drain.messages)}`);
+      const moved = formatCounterDiff(counters, await scrapeCounters(t.metricsUrl), DRAIN_COUNTERS);
+      for (const line of moved) log(`    ${line}`);
+    }
+    rows.push({
+      target: t.name,
+      phase: `${t.dialect.ack("q", "i") ? "QRPOP+QACK drain" : "LPOP drain"}${round}`,
+      ...pick(drain),
+      cpuMicrosPerMessage: cpu(drain.messages),
+    });
+  }
   if (!quick && options.redisBenchmark) {
     cpu = cpuMeter(t.pid);
     const rps = await redisBenchmark(t, p, log);
@@ -179,6 +204,9 @@ async function measure(
     );
   return rows;
 }
+
+/** The broker's counters logged over the drain with OKQ_BENCH_THREADS=1: its calls and its store's commits. */
+const DRAIN_COUNTERS = /rpc_requests_total|store|commit|sync|gc/;
 
 /** Starts counting a process's CPU time; the returned function gives µs per message since then. */
 function cpuMeter(pid: number): (messages: number) => number | null {

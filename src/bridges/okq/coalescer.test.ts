@@ -50,4 +50,68 @@ describe("okq coalescer", () => {
     // [1,1] | [1,1] (4 items > 3) | [9,1] (weight 2 + 9 > 10 flushed the second; 9 + 1 = 10 fits)
     assert.deepEqual(sizes, [2, 2, 2]);
   });
+
+  it("coalescer - with maxInFlight a key's batch waits for a running call; an idle key goes at once", async () => {
+    const calls: string[][] = [];
+    const gates: (() => void)[] = [];
+    const c = createCoalescer(
+      (key: string, items: readonly string[]) => {
+        calls.push([key, ...items]);
+        return new Promise<string[]>((resolve) => gates.push(() => resolve(items.map((i) => `${key}:${i}`))));
+      },
+      3,
+      undefined,
+      undefined,
+      1,
+    );
+    const turn = () => new Promise((r) => setImmediate(r));
+    const first = c("q", ["1"]);
+    await turn();
+    assert.deepEqual(calls, [["q", "1"]], "an idle key's call goes in its own turn");
+    const second = c("q", ["2"]);
+    const third = c("q", ["3"]);
+    const other = c("r", ["x"]);
+    await turn();
+    await turn();
+    assert.deepEqual(
+      calls,
+      [
+        ["q", "1"],
+        ["r", "x"],
+      ],
+      "q waits for its running call; r has none",
+    );
+    (gates.shift() as () => void)();
+    assert.deepEqual(await first, ["q:1"]);
+    await turn();
+    assert.deepEqual(calls[2], ["q", "2", "3"], "the waiting batch goes, as one call, when the running one ends");
+    const full = [c("q", ["4", "5"]), c("q", ["6", "7"])];
+    assert.deepEqual(calls[3], ["q", "4", "5"], "a batch that is full goes even past the bound");
+    for (const g of gates.splice(0)) g();
+    assert.deepEqual(await Promise.all([second, third, other]), [["q:2"], ["q:3"], ["r:x"]]);
+    await turn();
+    for (const g of gates.splice(0)) g();
+    assert.deepEqual(await Promise.all(full), [
+      ["q:4", "q:5"],
+      ["q:6", "q:7"],
+    ]);
+  });
+
+  it("coalescer - a call that fails still frees its key for the next batch", async () => {
+    let calls = 0;
+    const c = createCoalescer(
+      async (_key: string, items: readonly number[]) => {
+        calls++;
+        if (items[0] === -1) throw new Error("bad item");
+        return items.map((i) => i * 2);
+      },
+      100,
+      undefined,
+      undefined,
+      1,
+    );
+    await assert.rejects(c("q", [-1]), /bad item/);
+    assert.deepEqual(await c("q", [2]), [4]);
+    assert.equal(calls, 2);
+  });
 });

@@ -11,6 +11,9 @@ export type PendingEvent = (
   | Exclude<RespEvent, { type: "command" }>
 ) & { bytes: number };
 
+/** Taken slots kept at the front of the queue before they are cut off (a long read-ahead). */
+const MAX_TAKEN_SLOTS = 256;
+
 /** Longer than any command's name: such a name is looked up as "" (unknown) without a copy. */
 const MAX_COMMAND_NAME_BYTES = 32;
 
@@ -33,11 +36,18 @@ export function eventBytes(e: RespEvent): number {
  * `maxPendingBytesTotal`).
  */
 export class PendingInput {
-  private readonly events: PendingEvent[] = [];
+  /** Events from `head` on are waiting; the slots before it are taken (cleared when all are). */
+  private readonly events: (PendingEvent | undefined)[] = [];
+  private head = 0;
   private bytes = 0;
-  /** The last command name read and its upper-cased form: a pipeline repeats a few names. */
+  /**
+   * The last two command names read and their upper-cased forms: a pipeline repeats a few names
+   * (a drain alternates runs of QACK and QRPOP).
+   */
   private lastRawName: Buffer | undefined;
   private lastName = "";
+  private olderRawName: Buffer | undefined;
+  private olderName = "";
 
   constructor(
     private readonly options: ResolvedOkqOptions,
@@ -46,12 +56,12 @@ export class PendingInput {
 
   /** Events waiting. */
   get length(): number {
-    return this.events.length;
+    return this.events.length - this.head;
   }
 
   /** The next event, not taken. */
   peek(): PendingEvent | undefined {
-    return this.events[0];
+    return this.events[this.head];
   }
 
   /** Adds a decoded event. */
@@ -65,18 +75,39 @@ export class PendingInput {
 
   /** {@link upperName}, remembering the last one (a copy of its bytes: the command's pins its arguments). */
   private nameOf(raw: Buffer | undefined): string {
-    if (raw !== undefined && this.lastRawName !== undefined && sameBytes(raw, this.lastRawName)) return this.lastName;
-    const name = upperName(raw);
-    if (raw !== undefined && raw.length <= MAX_COMMAND_NAME_BYTES) {
-      this.lastRawName = Buffer.from(raw);
-      this.lastName = name;
+    if (raw === undefined) return upperName(raw);
+    if (this.lastRawName !== undefined && sameBytes(raw, this.lastRawName)) return this.lastName;
+    if (this.olderRawName !== undefined && sameBytes(raw, this.olderRawName)) {
+      const name = this.olderName;
+      this.remember(this.olderRawName, name);
+      return name;
     }
+    const name = upperName(raw);
+    if (raw.length <= MAX_COMMAND_NAME_BYTES) this.remember(Buffer.from(raw), name);
     return name;
+  }
+
+  /** Makes `raw` the last name read, the one before it the older. */
+  private remember(raw: Buffer, name: string): void {
+    this.olderRawName = this.lastRawName;
+    this.olderName = this.lastName;
+    this.lastRawName = raw;
+    this.lastName = name;
   }
 
   /** Takes the next event (there must be one). */
   take(): PendingEvent {
-    const e = this.events.shift() as PendingEvent;
+    // (Not shift(): a pipeline's events would move down one slot per command taken.)
+    const e = this.events[this.head] as PendingEvent;
+    this.events[this.head] = undefined;
+    this.head++;
+    if (this.head === this.events.length) {
+      this.events.length = 0;
+      this.head = 0;
+    } else if (this.head >= MAX_TAKEN_SLOTS) {
+      this.events.splice(0, this.head);
+      this.head = 0;
+    }
     this.count(-e.bytes);
     return e;
   }
@@ -84,6 +115,7 @@ export class PendingInput {
   /** Drops every event (the connection is closing). */
   drop(): void {
     this.events.length = 0;
+    this.head = 0;
     this.count(-this.bytes);
   }
 
@@ -94,9 +126,9 @@ export class PendingInput {
   over(divisor: number): boolean {
     const o = this.options;
     return (
-      this.events.length >= o.maxPendingCommands / divisor ||
+      this.length >= o.maxPendingCommands / divisor ||
       this.bytes >= o.maxPendingBytes / divisor ||
-      (this.events.length > 0 && this.input.bytes >= o.maxPendingBytesTotal / divisor)
+      (this.length > 0 && this.input.bytes >= o.maxPendingBytesTotal / divisor)
     );
   }
 

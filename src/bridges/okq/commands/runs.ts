@@ -47,10 +47,11 @@ export function collectRun(ctx: OkqContext, first: RunItem, pending: PendingInpu
   const items = [first];
   let bytes = runBytes(key, first);
   const maxLength = maxRunLength(ctx, key);
+  const kind = key.startsWith(POP_PREFIX) ? POP : key.startsWith(ACK_PREFIX) ? ACK : OTHER;
   for (;;) {
     const next = pending.peek();
     if (next?.type !== "command") break;
-    const item = sameKeyItem(key, first, next) ?? { name: next.name, args: next.args.slice(1) };
+    const item = sameKeyItem(kind, first, next) ?? { name: next.name, args: next.args.slice(1) };
     if (item.args !== first.args && runKey(ctx, item.name, item.args, item) !== key) break;
     const more = runBytes(key, item);
     if (!mayJoin(items.length, bytes, more) || items.length >= maxLength) break;
@@ -68,16 +69,16 @@ export function collectRun(ctx: OkqContext, first: RunItem, pending: PendingInpu
  * whose arguments are `first`'s bytes for bytes (they parse the same), a QACK with no third
  * argument naming `first`'s queue bytes (only its id is read). Undefined: ask {@link runKey}.
  */
-function sameKeyItem(key: string, first: RunItem, next: { name: string; args: Buffer[] }): RunItem | undefined {
-  if (next.name !== first.name) return undefined;
+function sameKeyItem(kind: number, first: RunItem, next: { name: string; args: Buffer[] }): RunItem | undefined {
+  if (next.name !== first.name || kind === OTHER) return undefined;
   const args = next.args;
-  if (key.startsWith(POP_PREFIX)) {
+  if (kind === POP) {
     if (args.length !== first.args.length + 1) return undefined;
     for (let k = 0; k < first.args.length; k++)
       if (!sameBytes(args[k + 1] as Buffer, first.args[k] as Buffer)) return undefined;
     return first; // the same name and arguments: one item object serves them all
   }
-  if (key.startsWith(ACK_PREFIX) && args.length === 3 && sameBytes(args[1] as Buffer, first.args[0] as Buffer)) {
+  if (args.length === 3 && sameBytes(args[1] as Buffer, first.args[0] as Buffer)) {
     const id = utf8(args[2] as Buffer);
     return id === undefined || id === "" ? undefined : { name: next.name, args: first.args, value: id };
   }
@@ -104,6 +105,10 @@ function maxRunLength(ctx: OkqContext, key: string): number {
 
 const POP_PREFIX = "pop\u0000";
 const ACK_PREFIX = "ack\u0000";
+/** What a run's key says, read once per run ({@link sameKeyItem}). */
+const OTHER = 0;
+const POP = 1;
+const ACK = 2;
 
 /**
  * The run a command can join (equal keys join), or undefined when it runs on its own. With
