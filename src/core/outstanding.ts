@@ -7,23 +7,35 @@ import { messageSize } from "./validate.js";
 /** Responses a full window is split into at least ({@link Outstanding.maxPerResponse}). */
 const RESPONSES_PER_WINDOW = 4;
 
-interface Entry {
-  messageId: string;
-  bytes: number;
-  /** When the lease ends; past it the entry no longer counts against the window. */
-  deadlineMs: number;
+/** A lease deadline the entries of one {@link Outstanding.add} (or one extend) share. */
+interface Deadline {
+  readonly ms: number;
 }
+
+/** What a free slot points at: no deadline, so nothing is released through it. */
+const NO_DEADLINE: Deadline = { ms: Number.POSITIVE_INFINITY };
 
 /**
  * The flow-control window of one Subscribe stream: what it holds (leased, not yet acked,
  * nacked or expired) and how much more it may take. Settles on the stream's ack ids free room
  * through {@link releaseOutstanding}, which wakes the stream on its own notifier channel.
  * Internal to the core.
+ *
+ * Each held ack id has a slot: its index in three arrays (bytes, deadline, message id), reused
+ * once freed, so holding a message costs a map entry and no object of its own (a window holds
+ * up to thousands, added and dropped once per delivered message; the entries of one add share
+ * one deadline object).
  */
 export class Outstanding {
   /** The notifier channel that wakes this stream when room frees up (never a valid topic name). */
   readonly channel = `\u0000stream:${randomUUID()}`;
-  private readonly entries = new Map<string, Entry>();
+  /** Held ack id → its slot. */
+  private readonly slots = new Map<string, number>();
+  private readonly slotBytes: number[] = [];
+  private readonly slotDeadline: Deadline[] = [];
+  private readonly slotMessageId: string[] = [];
+  /** Slots free for reuse. */
+  private readonly free: number[] = [];
   private bytes = 0;
   private earliestMs = Number.POSITIVE_INFINITY;
   /** The largest message this stream has seen, to size leases when bytes may bind. */
@@ -60,7 +72,7 @@ export class Outstanding {
 
   /** How many messages it holds. */
   get size(): number {
-    return this.entries.size;
+    return this.slots.size;
   }
 
   /**
@@ -70,11 +82,12 @@ export class Outstanding {
    */
   room(): number {
     this.expire();
-    const messages = this.maxMessages - this.entries.size;
+    const held = this.slots.size;
+    const messages = this.maxMessages - held;
     if (messages <= 0) return 0;
     const size = Math.max(1, this.largest > 0 ? this.largest : this.sizeCapBytes);
     const byBytes = Math.max(0, Math.floor((this.maxBytes - this.bytes) / size));
-    return Math.min(messages, this.entries.size === 0 ? Math.max(1, byBytes) : byBytes);
+    return Math.min(messages, held === 0 ? Math.max(1, byBytes) : byBytes);
   }
 
   /** Bytes the window may still take (at least 1: an empty window takes one message of any size). */
@@ -83,22 +96,46 @@ export class Outstanding {
   }
 
   add(deliveries: readonly Delivery[], deadlineMs: number): void {
+    if (deliveries.length === 0) return;
+    const deadline: Deadline = { ms: deadlineMs };
     for (const d of deliveries) {
       const bytes = messageSize(d.message);
-      this.largest = Math.max(this.largest, bytes);
-      this.entries.set(d.ackId, { messageId: d.message.id, bytes, deadlineMs });
+      if (bytes > this.largest) this.largest = bytes;
+      const held = this.slots.get(d.ackId);
+      if (held !== undefined) this.drop(d.ackId, held); // the same ack id again: it counts once
+      let slot = this.free.pop();
+      if (slot === undefined) {
+        slot = this.slotBytes.length;
+        this.slotBytes.push(bytes);
+        this.slotDeadline.push(deadline);
+        this.slotMessageId.push(d.message.id);
+      } else {
+        this.slotBytes[slot] = bytes;
+        this.slotDeadline[slot] = deadline;
+        this.slotMessageId[slot] = d.message.id;
+      }
+      this.slots.set(d.ackId, slot);
       this.bytes += bytes;
     }
-    if (deliveries.length > 0) this.earliestMs = Math.min(this.earliestMs, deadlineMs);
+    if (deadlineMs < this.earliestMs) this.earliestMs = deadlineMs;
   }
 
   /** Forgets the given ack ids and message ids; returns how many entries it dropped. */
   release(ackIds: readonly string[], messageIds: readonly string[]): number {
     let n = 0;
-    for (const id of ackIds) if (this.drop(id)) n++;
+    for (const id of ackIds) {
+      const slot = this.slots.get(id);
+      if (slot === undefined) continue;
+      this.drop(id, slot);
+      n++;
+    }
     if (messageIds.length > 0) {
       const wanted = new Set(messageIds);
-      for (const [id, e] of this.entries) if (wanted.has(e.messageId) && this.drop(id)) n++;
+      for (const [id, slot] of this.slots) {
+        if (!wanted.has(this.slotMessageId[slot] as string)) continue;
+        this.drop(id, slot);
+        n++;
+      }
     }
     return n;
   }
@@ -106,31 +143,37 @@ export class Outstanding {
   /** Moves the deadlines of held ack ids (ModifyAckDeadline); returns how many it held. */
   extend(ackIds: readonly string[], deadlineMs: number): number {
     let n = 0;
+    const deadline: Deadline = { ms: deadlineMs };
     for (const id of ackIds) {
-      const e = this.entries.get(id);
-      if (!e) continue;
-      e.deadlineMs = deadlineMs;
-      this.earliestMs = Math.min(this.earliestMs, deadlineMs);
+      const slot = this.slots.get(id);
+      if (slot === undefined) continue;
+      this.slotDeadline[slot] = deadline;
       n++;
     }
+    if (n > 0 && deadlineMs < this.earliestMs) this.earliestMs = deadlineMs;
     return n;
   }
 
   /** Empties the window and returns every ack id it held. */
   takeAll(): string[] {
-    const ids = [...this.entries.keys()];
-    this.entries.clear();
+    const ids = [...this.slots.keys()];
+    this.slots.clear();
+    this.slotBytes.length = 0;
+    this.slotDeadline.length = 0;
+    this.slotMessageId.length = 0;
+    this.free.length = 0;
     this.bytes = 0;
     this.earliestMs = Number.POSITIVE_INFINITY;
     return ids;
   }
 
-  private drop(ackId: string): boolean {
-    const e = this.entries.get(ackId);
-    if (!e) return false;
-    this.entries.delete(ackId);
-    this.bytes -= e.bytes;
-    return true;
+  /** Forgets a held ack id; its slot is free for the next add (and holds no message id meanwhile). */
+  private drop(ackId: string, slot: number): void {
+    this.slots.delete(ackId);
+    this.bytes -= this.slotBytes[slot] as number;
+    this.slotDeadline[slot] = NO_DEADLINE;
+    this.slotMessageId[slot] = "";
+    this.free.push(slot);
   }
 
   /** Drops entries whose lease has ended; recomputes the earliest deadline. */
@@ -138,9 +181,10 @@ export class Outstanding {
     const now = this.clock.now();
     if (now < this.earliestMs) return;
     let earliest = Number.POSITIVE_INFINITY;
-    for (const [id, e] of this.entries) {
-      if (e.deadlineMs <= now) this.drop(id);
-      else earliest = Math.min(earliest, e.deadlineMs);
+    for (const [id, slot] of this.slots) {
+      const ms = (this.slotDeadline[slot] as Deadline).ms;
+      if (ms <= now) this.drop(id, slot);
+      else if (ms < earliest) earliest = ms;
     }
     this.earliestMs = earliest;
   }

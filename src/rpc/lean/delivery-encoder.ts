@@ -18,8 +18,26 @@ import type { Delivery, StoredMessage } from "../../model/index.js";
 import { received } from "../convert.js";
 import { varint32Size, writeVarint32 } from "./varint.js";
 
-/** Message body sizes of the batch being encoded, reused from batch to batch (no array per batch). */
+/**
+ * Per message of the batch being encoded: its Message body size, its ReceivedMessage body size and
+ * its ack id's UTF-8 length, measured once and reused from batch to batch (no arrays per batch).
+ */
 const bodySizes: number[] = [];
+const receivedSizes: number[] = [];
+const ackIdSizes: number[] = [];
+
+/** The topic last measured, and its UTF-8 length: a batch's messages are usually of one topic. */
+let lastTopic = "";
+let lastTopicBytes = 0;
+
+/** The UTF-8 length of a message's topic, measured once per run of messages of that topic. */
+function topicBytes(topic: string): number {
+  if (topic !== lastTopic) {
+    lastTopicBytes = utf8Length(topic);
+    lastTopic = topic;
+  }
+  return lastTopicBytes;
+}
 
 /** Encodes the deliveries as a SubscribeResponse (or PullResponse) after `prefixBytes` free bytes. */
 export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 0): Buffer {
@@ -28,8 +46,12 @@ export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 
     const d = deliveries[i] as Delivery;
     if (!writable(d)) return encodeReceivedInit({ messages: deliveries.map(received) }, prefixBytes);
     const body = messageBodySize(d.message);
+    const ackIdBytes = d.ackId.length > 0 ? utf8Length(d.ackId) : 0;
+    const receivedBody = receivedBodySize(d, ackIdBytes, body);
     bodySizes[i] = body;
-    total += lengthDelimited(receivedBodySize(d, body));
+    ackIdSizes[i] = ackIdBytes;
+    receivedSizes[i] = receivedBody;
+    total += lengthDelimited(receivedBody);
   }
   const out = Buffer.allocUnsafe(prefixBytes + total);
   let pos = prefixBytes;
@@ -37,8 +59,11 @@ export function encodeDeliveries(deliveries: readonly Delivery[], prefixBytes = 
     const d = deliveries[i] as Delivery;
     const body = bodySizes[i] as number;
     out[pos++] = 0x0a; // SubscribeResponse.messages: field 1, length-delimited
-    pos = writeVarint32(out, pos, receivedBodySize(d, body));
-    if (d.ackId.length > 0) pos = writeString(out, pos, 0x0a, d.ackId);
+    pos = writeVarint32(out, pos, receivedSizes[i] as number);
+    if (d.ackId.length > 0) {
+      out[pos++] = 0x0a; // ReceivedMessage.ack_id: field 1
+      pos = writeMeasuredString(out, pos, d.ackId, ackIdSizes[i] as number);
+    }
     out[pos++] = 0x12; // ReceivedMessage.message: field 2
     pos = writeVarint32(out, pos, body);
     pos = writeMessage(out, pos, d.message);
@@ -87,15 +112,16 @@ function timeWritable(ms: number): boolean {
   return Number.isSafeInteger(ms) && ms >= 0;
 }
 
-function receivedBodySize(d: Delivery, messageBody: number): number {
-  let n = d.ackId.length > 0 ? lengthDelimited(utf8Length(d.ackId)) : 0;
+/** A ReceivedMessage's body: `ackIdBytes` is its ack id's UTF-8 length (0: none). */
+function receivedBodySize(d: Delivery, ackIdBytes: number, messageBody: number): number {
+  let n = d.ackId.length > 0 ? lengthDelimited(ackIdBytes) : 0;
   n += lengthDelimited(messageBody);
   if (d.deliveryAttempt !== 0) n += 1 + varint32Size(d.deliveryAttempt >>> 0);
   return n;
 }
 
 function messageBodySize(m: StoredMessage): number {
-  let n = m.topic.length > 0 ? lengthDelimited(utf8Length(m.topic)) : 0;
+  let n = m.topic.length > 0 ? lengthDelimited(topicBytes(m.topic)) : 0;
   if (m.seq !== 0) n += 1 + varintSize(m.seq);
   if (m.id.length > 0) n += lengthDelimited(utf8Length(m.id));
   if (m.data.length > 0) n += lengthDelimited(m.data.length);
@@ -151,7 +177,10 @@ function writeString(out: Buffer, pos: number, tag: number, s: string): number {
 }
 
 function writeMessage(out: Buffer, pos: number, m: StoredMessage): number {
-  if (m.topic.length > 0) pos = writeString(out, pos, 0x0a, m.topic);
+  if (m.topic.length > 0) {
+    out[pos++] = 0x0a; // field 1: its length measured by messageBodySize (topicBytes)
+    pos = writeMeasuredString(out, pos, m.topic, topicBytes(m.topic));
+  }
   if (m.seq !== 0) {
     out[pos++] = 0x10; // field 2, varint
     pos = writeVarint(out, pos, m.seq);
@@ -218,7 +247,11 @@ function utf8Length(s: string): number {
  * string field's value); returns the position after them. Short ASCII strings are written in JS.
  */
 function writeShortString(out: Buffer, pos: number, s: string): number {
-  const n = utf8Length(s);
+  return writeMeasuredString(out, pos, s, utf8Length(s));
+}
+
+/** {@link writeShortString} of a string whose UTF-8 length `n` is known ({@link utf8Length}). */
+function writeMeasuredString(out: Buffer, pos: number, s: string, n: number): number {
   pos = writeVarint32(out, pos, n);
   if (n === s.length && n <= SHORT_STRING) {
     // ASCII (see utf8Length): one byte per character.
