@@ -44,7 +44,7 @@ function smapsParts() {
   for (const line of text.split("\n")) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
-      const [, from, to, perms, path] = /** @type {string[]} */ (head);
+      const [, from = "0", to = "0", perms = "", path = ""] = head;
       if (path.endsWith("data.mdb")) {
         kind = "dataMdb";
         dataMdbMappedKib += Number((BigInt(`0x${to}`) - BigInt(`0x${from}`)) / 1024n);
@@ -59,7 +59,7 @@ function smapsParts() {
       } else kind = "anonOther";
       continue;
     }
-    if (line.startsWith("Rss:")) kib[kind] += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+    if (line.startsWith("Rss:")) kib[kind] = (kib[kind] ?? 0) + Number(/(\d+)/.exec(line)?.[1] ?? 0);
   }
   /** @type {Record<string, number>} */
   const out = { arenaCount, dataMdbMappedMiB: mib(dataMdbMappedKib) };
