@@ -9,7 +9,7 @@
  * anonymous mappings (V8's heap pages, stacks, large mallocs). bench/tools/mem-report.ts turns
  * it into a table per benchmark row. Plain JavaScript: the broker runs the compiled bundle.
  */
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import v8 from "node:v8";
 
@@ -41,12 +41,14 @@ function smapsParts() {
   let kind = "anonOther";
   let arenaCount = 0;
   let dataMdbMappedKib = 0;
+  let dataMdbPath = "";
   for (const line of text.split("\n")) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
       const [, from = "0", to = "0", perms = "", path = ""] = head;
       if (path.endsWith("data.mdb")) {
         kind = "dataMdb";
+        dataMdbPath = path;
         dataMdbMappedKib += Number((BigInt(`0x${to}`) - BigInt(`0x${from}`)) / 1024n);
       } else if (path.endsWith("lock.mdb")) kind = "lockMdb";
       else if (path.endsWith("/node") || path.includes("/bin/node")) kind = "node";
@@ -62,7 +64,8 @@ function smapsParts() {
     if (line.startsWith("Rss:")) kib[kind] = (kib[kind] ?? 0) + Number(/(\d+)/.exec(line)?.[1] ?? 0);
   }
   /** @type {Record<string, number>} */
-  const out = { arenaCount, dataMdbMappedMiB: mib(dataMdbMappedKib) };
+  const out = { arenaCount, dataMdbMappedMiB: mib(dataMdbMappedKib), dataMdbFileMiB: 0 };
+  if (dataMdbPath !== "") out.dataMdbFileMiB = mib(statSync(dataMdbPath).size / 1024);
   for (const [k, v] of Object.entries(kib)) out[`${k}MiB`] = mib(v);
   return out;
 }

@@ -50,6 +50,7 @@ const cols: [string, string][] = [
   ["RssAnon", "anon"],
   ["RssFile", "file"],
   ["dataMdbMiB", "data.mdb"],
+  ["dataMdbFileMiB", "mdb size"],
   ["nodeMiB", "node bin"],
   ["v8Physical", "v8 heap"],
   ["v8NewSpace", "v8 new"],
