@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
  * that died meanwhile (request bodies, encoded deliveries: malloc'd memory, freed only when a
  * collection finds them dead) held malloc's heap at ~65 MiB (bench/tools/mem-probe.mjs).
  * 200 (3×) cut the broker's anonymous memory by ~25 MiB at W2's and W4's peaks (−16 %) with no
- * CPU cost measurable in 7 alternating rounds; 100 cut ~60 MiB but cost 20–35 % more CPU per
+ * CPU cost per message in W2 and W4 over 9 alternating rounds; 100 cut ~60 MiB but cost 20–35 % more CPU per
  * message in W2 and W4, 50 more still.
  */
 export const BROKER_HEAP_GROWING_PERCENT = 200;
