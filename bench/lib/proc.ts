@@ -42,12 +42,27 @@ export function readCpuMs(pid: number): number | null {
 }
 
 function statusKib(pid: number, key: "VmRSS" | "VmHWM" | "RssAnon"): number | null {
+  return readStatusKib(pid, [key])[key] ?? null;
+}
+
+/**
+ * Fields of /proc/<pid>/status in KiB (those present); empty when unreadable. VmRSS is
+ * RssAnon + RssFile + RssShmem: anonymous memory (heaps, stacks), mapped files (LMDB's data
+ * file, the node binary) and shared memory.
+ */
+export function readStatusKib<K extends string>(pid: number, keys: readonly K[]): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  let text: string;
   try {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : null;
+    text = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
-    return null;
+    return out;
   }
+  for (const key of keys) {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text);
+    if (m) out[key] = Number(m[1]);
+  }
+  return out;
 }
 
 /** Resident set size now, in KiB. */
@@ -64,6 +79,17 @@ export interface RssSample {
   anonMiB: number | null;
 }
 
+/** VmRSS split into its parts (/proc/<pid>/status), in MiB; a part is null when not reported. */
+export interface RssParts {
+  rssMiB: number;
+  /** RssAnon: heaps (V8's, malloc's), stacks. */
+  anonMiB: number | null;
+  /** RssFile: mapped files (LMDB's data file read through its map, the node binary, libraries). */
+  fileMiB: number | null;
+  /** RssShmem: shared memory. */
+  shmemMiB: number | null;
+}
+
 /** What a {@link ProcSampler} saw between start and stop. */
 export interface ProcUsage {
   /** Broker CPU time used during the window, in ms (null if /proc was unreadable). */
@@ -74,6 +100,10 @@ export interface ProcUsage {
   peakRssMiB: number | null;
   /** VmHWM at the end (the process's lifetime peak), in MiB. */
   hwmMiB: number | null;
+  /** The parts of the sample with the largest VmRSS (the peak); null if none was read. */
+  peakParts: RssParts | null;
+  /** The parts of the last sample, at the end of the window; null if unreadable. */
+  endParts: RssParts | null;
   /** CPU of this (client) process over wall time, in percent of one core: is the client the bottleneck? */
   clientCpuPct: number;
   wallMs: number;
@@ -94,6 +124,8 @@ export class ProcSampler {
   #sampled = false;
   #cpuByPid = new Map<number, { firstMs: number; lastMs: number }>();
   #peakKib: number | null = null;
+  #peakParts: RssParts | null = null;
+  #lastParts: RssParts | null = null;
   #maxSamples: number;
 
   /** Starts sampling; `maxSamples` bounds the timeline (older samples are thinned, peak is exact). */
@@ -115,10 +147,21 @@ export class ProcSampler {
       else this.#cpuByPid.set(pid, { firstMs: this.#sampled ? 0 : cpu, lastMs: cpu });
     }
     this.#sampled = true;
-    const rss = readRssKib(pid);
+    const st = readStatusKib(pid, ["VmRSS", "RssAnon", "RssFile", "RssShmem"] as const);
+    const rss = st.VmRSS ?? null;
     if (rss === null) return;
-    this.#peakKib = Math.max(this.#peakKib ?? 0, rss);
-    const anon = readRssAnonKib(pid);
+    const anon = st.RssAnon ?? null;
+    const parts: RssParts = {
+      rssMiB: round1(rss / 1024),
+      anonMiB: anon === null ? null : round1(anon / 1024),
+      fileMiB: st.RssFile === undefined ? null : round1(st.RssFile / 1024),
+      shmemMiB: st.RssShmem === undefined ? null : round1(st.RssShmem / 1024),
+    };
+    this.#lastParts = parts;
+    if (this.#peakKib === null || rss > this.#peakKib) {
+      this.#peakKib = rss;
+      this.#peakParts = parts;
+    }
     this.#samples.push({
       tMs: Math.round(performance.now() - this.#t0),
       rssMiB: round1(rss / 1024),
@@ -146,6 +189,8 @@ export class ProcSampler {
       cpuPct: cpuMs === null || wallMs <= 0 ? null : round1((cpuMs / wallMs) * 100),
       peakRssMiB: this.#peakKib === null ? null : round1(this.#peakKib / 1024),
       hwmMiB: hwm === null ? null : round1(hwm / 1024),
+      peakParts: this.#peakParts,
+      endParts: this.#lastParts,
       clientCpuPct: wallMs > 0 ? round1((client.user + client.system) / 10 / wallMs) : 0,
       wallMs: Math.round(wallMs),
       samples: this.#samples,

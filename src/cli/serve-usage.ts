@@ -1,4 +1,5 @@
 import { DEFAULT_CONFIG } from "../config/index.js";
+import { BROKER_HEAP_GROWING_PERCENT } from "./heap-growth.js";
 
 const d = DEFAULT_CONFIG;
 
@@ -110,6 +111,12 @@ Auth is on when the config file defines users (README "Auth and TLS"):
       tokens: ["tok_..."]            # bearer tokens for Connect, gRPC, gRPC-web
       roles: [publisher, subscriber] # publisher, subscriber, admin
       topics: ["orders", "orders.*"] # names, * patterns, read_all
+
+Memory: serve sets V8's --heap-growing-percent to ${BROKER_HEAP_GROWING_PERCENT} for its own process (the heap may grow to
+3 times what a full collection left alive, where V8's own factor goes up to 4); to choose,
+start node with it: node --heap-growing-percent=N bin/switchyard.js serve (0: V8's own).
+The store's data file is read through a memory map: its pages count in RSS as file pages
+(RssFile in /proc/PID/status), which the kernel can reclaim.
 
 Of the bridges okQ, OPQ, RestMQ, "Oh, Please Queue" (ohpq, ohpq-http) and GopherMQ (gophermq,
 gophermq-metrics) are built: the other bridge flags are accepted and checked, and the ready

@@ -4,6 +4,7 @@ import { createBrokerServer } from "../server/index.js";
 import { createLogger } from "../util/index.js";
 import type { CliIo } from "./cli-io.js";
 import type { CommandDeps } from "./commands/deps.js";
+import { limitHeapGrowth } from "./heap-growth.js";
 import { SERVE_USAGE } from "./serve-usage.js";
 
 /**
@@ -50,6 +51,7 @@ export async function serve(argv: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const { config } = loaded;
+  limitHeapGrowth();
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   for (const note of loaded.notes) logger.info(note);
   const server = createBrokerServer(config, { logger });
