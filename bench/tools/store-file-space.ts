@@ -25,7 +25,7 @@ const dir = makeTempDir("store-space");
 try {
   if (pageSize !== undefined) {
     // Create the environment with this page size first; LMDB keeps a file's page size for life.
-    open({ path: dir, pageSize, keyEncoding: "binary", encoding: "binary" }).close();
+    await open({ path: dir, pageSize, keyEncoding: "binary", encoding: "binary" }).close();
   }
   const store = await openLmdbStore({ path: dir });
   await store.createTopic(
@@ -101,7 +101,7 @@ try {
       `table ${table}: ${t.entries} entries, keys ${(t.keyBytes / t.entries).toFixed(1)} B, values ${(t.valueBytes / t.entries).toFixed(1)} B avg`,
     );
   }
-  db.close();
+  await db.close();
 } finally {
   removeDir(dir);
 }
