@@ -68,7 +68,7 @@ describe("bench ProcSampler: RSS parts", { skip: !linux && "reads /proc (Linux)"
     const db = open<Buffer, number>({ path: dir, keyEncoding: "uint32", encoding: "binary" });
     const value = Buffer.alloc(64 * 1024, 7);
     await db.transaction(() => {
-      for (let i = 0; i < 1024; i++) db.put(i, value);
+      for (let i = 0; i < 1024; i++) db.putSync(i, value);
     });
     await db.close();
     // getBinaryFast copies each value into one reused buffer: reading adds no anonymous memory.
